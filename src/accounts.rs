@@ -1,0 +1,512 @@
+//! Account services shared by the API and the pages: login with lockout, sessions with
+//! idle timeout, API tokens, password changes under the 等保 policy, the first admin.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use password_hash::rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+
+use crate::Ctx;
+use crate::domain::password::check_policy;
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult};
+use crate::store::Actor;
+use crate::store::audit::{NewAuditEvent, hex};
+use crate::store::users::{Credential, UserRow};
+
+/// The signed-in user of a request.
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The password must be changed before anything else (first login, reset or expiry).
+    pub must_change_password: bool,
+    pub password_expired: bool,
+    pub session_id: Option<i64>,
+    pub ip: Option<String>,
+}
+
+impl AuthUser {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.id),
+            name: self.username.clone(),
+            ip: self.ip.clone(),
+        }
+    }
+}
+
+pub struct LoginOutcome {
+    pub token: String,
+    pub user: UserRow,
+    pub must_change_password: bool,
+    pub password_expired: bool,
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut b);
+    hex(&b)
+}
+
+/// Tokens are stored only as their SHA-256.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+pub async fn hash_password(password: &str) -> AppResult<String> {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(pw.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("argon2 hash failed: {e}"))
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("hash task failed: {e}")))?
+    .map_err(AppError::Internal)
+}
+
+pub async fn verify_password(hash: &str, password: &str) -> bool {
+    let (h, pw) = (hash.to_string(), password.to_string());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&h).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(pw.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A random password that satisfies the policy (for the first admin and resets).
+pub fn generate_password() -> String {
+    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGIT: &[u8] = b"23456789";
+    const SYM: &[u8] = b"#%+=@";
+    let mut out = Vec::new();
+    let mut pick = |set: &[u8]| {
+        let i = (OsRng.next_u32() as usize) % set.len();
+        out.push(set[i] as char);
+    };
+    for set in [LOWER, UPPER, DIGIT, SYM] {
+        pick(set);
+    }
+    for i in 0..12 {
+        pick([LOWER, UPPER, DIGIT][i % 3]);
+    }
+    out.into_iter().collect()
+}
+
+fn lock_message(until_ms: i64, now_ms: i64) -> String {
+    let minutes = ((until_ms - now_ms) as f64 / 60_000.0).ceil().max(1.0) as i64;
+    format!("账号因多次密码错误已被锁定，请在 {minutes} 分钟后重试，或联系系统管理员解锁")
+}
+
+/// Checks a username and password and opens a session.
+pub async fn login(
+    ctx: &Ctx,
+    username: &str,
+    password: &str,
+    ip: Option<String>,
+) -> AppResult<LoginOutcome> {
+    let now = ctx.clock.now_ms();
+    let sec = &ctx.config.security;
+    let actor = Actor {
+        user_id: None,
+        name: username.chars().take(64).collect(),
+        ip: ip.clone(),
+    };
+    let fail = |summary: String| NewAuditEvent {
+        action: "login_failed".into(),
+        entity_type: "session".into(),
+        entity_id: None,
+        summary,
+        before: None,
+        after: None,
+    };
+    let user = match ctx.store.user_by_username(username).await? {
+        Some(u) => u,
+        None => {
+            // Same work and answer as a wrong password, so usernames cannot be probed.
+            let _ = verify_password("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password).await;
+            ctx.store
+                .audit(now, &actor, fail("登录失败：用户名不存在".into()))
+                .await?;
+            return Err(AppError::Unauthorized("用户名或密码错误".into()));
+        }
+    };
+    let actor = Actor {
+        user_id: Some(user.id),
+        ..actor
+    };
+    if let Some(until) = user.locked_until.filter(|u| *u > now) {
+        ctx.store
+            .audit(now, &actor, fail("登录失败：账号已锁定".into()))
+            .await?;
+        return Err(AppError::Locked(lock_message(until, now)));
+    }
+    if !verify_password(&user.password_hash, password).await {
+        let locked = ctx
+            .store
+            .record_login_failure(
+                user.id,
+                now,
+                sec.lockout_threshold,
+                sec.lockout_minutes * 60_000,
+            )
+            .await?;
+        if let Some(until) = locked {
+            ctx.store
+                .audit(
+                    now,
+                    &actor,
+                    fail(format!(
+                        "登录失败：密码错误，账号锁定至 {}",
+                        crate::clock::local_minutes(until)
+                    )),
+                )
+                .await?;
+            return Err(AppError::Locked(lock_message(until, now)));
+        }
+        ctx.store
+            .audit(now, &actor, fail("登录失败：密码错误".into()))
+            .await?;
+        return Err(AppError::Unauthorized("用户名或密码错误".into()));
+    }
+    if user.disabled != 0 {
+        ctx.store
+            .audit(now, &actor, fail("登录失败：账号已停用".into()))
+            .await?;
+        return Err(AppError::Unauthorized(
+            "账号已停用，请联系系统管理员".into(),
+        ));
+    }
+    ctx.store.record_login_success(user.id, now).await?;
+    let token = format!("ys_{}", random_hex(32));
+    let session_id = ctx
+        .store
+        .create_session(&token_hash(&token), user.id, ip, now)
+        .await?;
+    let expired = password_expired(ctx, &user, now);
+    ctx.store
+        .audit(
+            now,
+            &actor,
+            NewAuditEvent {
+                action: "login".into(),
+                entity_type: "session".into(),
+                entity_id: Some(session_id.to_string()),
+                summary: format!("登录成功：{}", user.username),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+    Ok(LoginOutcome {
+        token,
+        must_change_password: user.must_change_password != 0 || expired,
+        password_expired: expired,
+        user,
+    })
+}
+
+fn password_expired(ctx: &Ctx, user: &UserRow, now: i64) -> bool {
+    now - user.password_changed_at > ctx.config.security.password_max_age_days * 86_400_000
+}
+
+/// Resolves a bearer token or session cookie to the signed-in user, enforcing idle
+/// timeout, token expiry and revocation, and disabled accounts.
+pub async fn authenticate(ctx: &Ctx, token: &str, ip: Option<String>) -> AppResult<AuthUser> {
+    let now = ctx.clock.now_ms();
+    let unauth = |m: &str| AppError::Unauthorized(m.into());
+    let cred = ctx
+        .store
+        .find_credential(&token_hash(token))
+        .await?
+        .ok_or_else(|| unauth("请先登录"))?;
+    let (user_id, session_id) = match cred {
+        Credential::Session {
+            id,
+            user_id,
+            last_seen_at,
+        } => {
+            let idle_ms = ctx.config.security.idle_timeout_minutes * 60_000;
+            if now - last_seen_at > idle_ms {
+                ctx.store.delete_session(id).await?;
+                ctx.store
+                    .audit(
+                        now,
+                        &Actor {
+                            user_id: Some(user_id),
+                            name: format!("user:{user_id}"),
+                            ip: ip.clone(),
+                        },
+                        NewAuditEvent {
+                            action: "session_timeout".into(),
+                            entity_type: "session".into(),
+                            entity_id: Some(id.to_string()),
+                            summary: "会话超时，已自动退出".into(),
+                            before: None,
+                            after: None,
+                        },
+                    )
+                    .await?;
+                return Err(unauth("会话已超时，请重新登录"));
+            }
+            // Writing on every request would make reads cost a write; 15 s is precise enough.
+            if now - last_seen_at > 15_000 {
+                ctx.store.touch_session(id, now).await?;
+            }
+            (user_id, Some(id))
+        }
+        Credential::ApiToken {
+            id,
+            user_id,
+            expires_at,
+            revoked,
+        } => {
+            if revoked {
+                return Err(unauth("API 令牌已被吊销"));
+            }
+            if expires_at <= now {
+                return Err(unauth("API 令牌已过期，请重新创建"));
+            }
+            ctx.store.touch_api_token(id, now).await?;
+            (user_id, None)
+        }
+    };
+    let user = ctx
+        .store
+        .user_by_id(user_id)
+        .await
+        .map_err(|_| unauth("请先登录"))?;
+    if user.disabled != 0 {
+        return Err(unauth("账号已停用，请联系系统管理员"));
+    }
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {}", user.role)))?;
+    let expired = password_expired(ctx, &user, now);
+    Ok(AuthUser {
+        id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        role,
+        must_change_password: user.must_change_password != 0 || expired,
+        password_expired: expired,
+        session_id,
+        ip,
+    })
+}
+
+pub async fn logout(ctx: &Ctx, user: &AuthUser) -> AppResult<()> {
+    if let Some(id) = user.session_id {
+        ctx.store.delete_session(id).await?;
+    }
+    ctx.store
+        .audit(
+            ctx.clock.now_ms(),
+            &user.actor(),
+            NewAuditEvent {
+                action: "logout".into(),
+                entity_type: "session".into(),
+                entity_id: user.session_id.map(|i| i.to_string()),
+                summary: format!("退出登录：{}", user.username),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Checks a new password against the policy and the last N passwords.
+async fn check_new_password(ctx: &Ctx, user_id: i64, username: &str, new: &str) -> AppResult<()> {
+    check_policy(new, username, &ctx.config.security)
+        .map_err(|m| AppError::invalid("new_password", m))?;
+    let n = ctx.config.security.password_history as i64;
+    for old in ctx.store.password_history(user_id, n).await? {
+        if verify_password(&old, new).await {
+            return Err(AppError::invalid(
+                "new_password",
+                format!("新密码不能与最近 {n} 次使用过的密码相同"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The user changes their own password; other sessions end.
+pub async fn change_password(
+    ctx: &Ctx,
+    user: &AuthUser,
+    current: &str,
+    new: &str,
+) -> AppResult<()> {
+    let row = ctx.store.user_by_id(user.id).await?;
+    if !verify_password(&row.password_hash, current).await {
+        return Err(AppError::invalid("current_password", "当前密码不正确"));
+    }
+    check_new_password(ctx, user.id, &user.username, new).await?;
+    let hash = hash_password(new).await?;
+    ctx.store
+        .set_password(
+            user.id,
+            &hash,
+            false,
+            user.session_id,
+            &user.actor(),
+            ctx.clock.now_ms(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// An admin sets a new password for someone; it must be changed at next login.
+pub async fn reset_password(ctx: &Ctx, admin: &AuthUser, user_id: i64, new: &str) -> AppResult<()> {
+    let row = ctx.store.user_by_id(user_id).await?;
+    check_new_password(ctx, user_id, &row.username, new).await?;
+    let hash = hash_password(new).await?;
+    ctx.store
+        .set_password(
+            user_id,
+            &hash,
+            true,
+            None,
+            &admin.actor(),
+            ctx.clock.now_ms(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Validated input for a new account.
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+pub fn validate_username(u: &str) -> Result<(), String> {
+    let ok = (2..=32).contains(&u.chars().count())
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && u.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err("用户名需为 2–32 位字母、数字或 . _ -，且以字母或数字开头".into())
+    }
+}
+
+/// Creates an account; a password set by an admin must be changed at first login.
+pub async fn create_user(ctx: &Ctx, admin: &AuthUser, nu: NewUser) -> AppResult<UserRow> {
+    validate_username(&nu.username).map_err(|m| AppError::invalid("username", m))?;
+    check_policy(&nu.password, &nu.username, &ctx.config.security)
+        .map_err(|m| AppError::invalid("password", m))?;
+    let hash = hash_password(&nu.password).await?;
+    Ok(ctx
+        .store
+        .create_user(
+            &nu.username,
+            &nu.display_name,
+            nu.role.as_str(),
+            nu.phone,
+            nu.email,
+            &hash,
+            true,
+            &admin.actor(),
+            ctx.clock.now_ms(),
+        )
+        .await?)
+}
+
+/// Creates an API token for the user; the clear token is returned once.
+pub async fn create_api_token(
+    ctx: &Ctx,
+    user: &AuthUser,
+    name: &str,
+    days: i64,
+) -> AppResult<(String, crate::store::users::ApiTokenRow)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::invalid(
+            "name",
+            "请填写令牌名称（不超过 100 个字符）",
+        ));
+    }
+    let max = ctx.config.security.api_token_max_days;
+    if days < 1 || days > max {
+        return Err(AppError::invalid(
+            "expires_in_days",
+            format!("有效期应在 1 到 {max} 天之间"),
+        ));
+    }
+    let token = format!("yw_{}", random_hex(32));
+    let now = ctx.clock.now_ms();
+    let row = ctx
+        .store
+        .create_api_token(
+            user.id,
+            name,
+            &token_hash(&token),
+            now + days * 86_400_000,
+            &user.actor(),
+            now,
+        )
+        .await?;
+    Ok((token, row))
+}
+
+/// Creates the first `admin` account when there is none. Returns the generated password
+/// when one was generated (to print once).
+pub async fn ensure_first_admin(ctx: &Ctx) -> anyhow::Result<Option<String>> {
+    if ctx.store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match &ctx.config.admin_password {
+        Some(p) => (p.0.clone(), false),
+        None => (generate_password(), true),
+    };
+    let hash = hash_password(&password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ctx.store
+        .create_user(
+            "admin",
+            "系统管理员",
+            "admin",
+            None,
+            None,
+            &hash,
+            generated,
+            &Actor::system("bootstrap"),
+            ctx.clock.now_ms(),
+        )
+        .await?;
+    Ok(generated.then_some(password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_meet_the_policy() {
+        for _ in 0..50 {
+            let p = generate_password();
+            assert!(
+                check_policy(&p, "admin", &crate::config::SecurityConfig::default()).is_ok(),
+                "{p}"
+            );
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `Application::build(config, listener)` wires storage, services and the web server; `run`
+//! serves until shutdown. Tests build it on `127.0.0.1:0` with their own clock.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Store;
+
+/// What every service function needs: storage, configuration and the clock.
+#[derive(Clone)]
+pub struct Ctx {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    ctx: Ctx,
+    /// The generated first admin password, when one was generated at this start.
+    pub generated_admin_password: Option<String>,
+}
+
+impl Application {
+    /// Connects to the database, migrates, creates the first admin, loads the demo data
+    /// when asked, and binds nothing new: the listener is the caller's.
+    pub async fn build(
+        config: Config,
+        listener: TcpListener,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        let store = Store::connect(&config).await?;
+        let ctx = Ctx {
+            store,
+            config: Arc::new(config),
+            clock,
+        };
+        let generated_admin_password = crate::accounts::ensure_first_admin(&ctx)
+            .await
+            .context("creating the first admin")?;
+        if ctx.config.demo {
+            crate::demo::load_if_empty(&ctx)
+                .await
+                .context("loading the demo data")?;
+        }
+        Ok(Self {
+            listener,
+            ctx,
+            generated_admin_password,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// Serves until `shutdown` completes, then finishes open requests and closes the pool.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = crate::web::router(self.ctx.clone());
+        let jobs = tokio::spawn(crate::web::housekeeping(self.ctx.clone()));
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")?;
+        jobs.abort();
+        self.ctx.store.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,296 @@
+//! Typed configuration: defaults in code < TOML file < `YUNWEI_*` environment < CLI flags.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A secret string that never prints.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// 等保 level-2 account controls. Every figure is configurable; the defaults are the
+/// contract's.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    pub password_min_length: usize,
+    /// How many of the four classes (lower, upper, digit, symbol) a password needs.
+    pub password_min_classes: usize,
+    pub password_max_age_days: i64,
+    /// A new password may not equal any of the last N.
+    pub password_history: usize,
+    pub lockout_threshold: i64,
+    pub lockout_minutes: i64,
+    pub idle_timeout_minutes: i64,
+    /// Longest lifetime an API token may be given.
+    pub api_token_max_days: i64,
+    /// Whether the session cookie is marked `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            password_min_length: 8,
+            password_min_classes: 3,
+            password_max_age_days: 90,
+            password_history: 5,
+            lockout_threshold: 5,
+            lockout_minutes: 30,
+            idle_timeout_minutes: 30,
+            api_token_max_days: 365,
+            secure_cookies: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Records younger than this are never purged; it cannot be set below 180.
+    pub retention_days: i64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 180,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`; `None` means a SQLite file in `data_dir`.
+    pub database_url: Option<Secret>,
+    pub data_dir: PathBuf,
+    pub demo: bool,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    /// Largest request body accepted by JSON endpoints, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest import file, in bytes.
+    pub max_import_bytes: usize,
+    pub database_max_connections: u32,
+    /// Password for the first `admin` user; generated and printed once when absent.
+    pub admin_password: Option<Secret>,
+    pub security: SecurityConfig,
+    pub audit: AuditConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            data_dir: PathBuf::from("./yunwei-data"),
+            demo: false,
+            log_format: LogFormat::Human,
+            log_level: "info".into(),
+            max_body_bytes: 1024 * 1024,
+            max_import_bytes: 20 * 1024 * 1024,
+            database_max_connections: 16,
+            admin_password: None,
+            security: SecurityConfig::default(),
+            audit: AuditConfig::default(),
+        }
+    }
+}
+
+/// Which database a URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+    }
+
+    /// The database URL in effect: the configured one or the SQLite file in the data dir.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.0.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("yunwei.db").display()),
+        }
+    }
+
+    pub fn backend(&self) -> Result<Backend, String> {
+        let url = self.effective_database_url();
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(format!(
+                "YUNWEI_DATABASE_URL: unsupported scheme '{scheme}'; use sqlite:// or postgres://"
+            ))
+        }
+    }
+
+    /// Checks every setting, naming the one that is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        self.backend()?;
+        let s = &self.security;
+        if !(8..=128).contains(&s.password_min_length) {
+            return Err("security.password_min_length: must be between 8 and 128".into());
+        }
+        if !(1..=4).contains(&s.password_min_classes) {
+            return Err("security.password_min_classes: must be between 1 and 4".into());
+        }
+        if s.password_max_age_days < 1 {
+            return Err("security.password_max_age_days: must be at least 1".into());
+        }
+        if s.lockout_threshold < 1 || s.lockout_minutes < 1 {
+            return Err("security.lockout_threshold / lockout_minutes: must be at least 1".into());
+        }
+        if s.idle_timeout_minutes < 1 {
+            return Err("security.idle_timeout_minutes: must be at least 1".into());
+        }
+        if s.api_token_max_days < 1 {
+            return Err("security.api_token_max_days: must be at least 1".into());
+        }
+        if self.audit.retention_days < 180 {
+            return Err("audit.retention_days: 等保 requires at least 180 days".into());
+        }
+        if self.max_body_bytes < 1024 || self.max_import_bytes < 1024 {
+            return Err("max_body_bytes / max_import_bytes: must be at least 1024".into());
+        }
+        if self.database_max_connections == 0 {
+            return Err("database_max_connections: must be at least 1".into());
+        }
+        if !["trace", "debug", "info", "warn", "error"].contains(&self.log_level.as_str()) {
+            return Err("YUNWEI_LOG_LEVEL: one of trace, debug, info, warn, error".into());
+        }
+        if let Some(p) = &self.admin_password {
+            crate::domain::password::check_policy(&p.0, "admin", s)
+                .map_err(|m| format!("YUNWEI_ADMIN_PASSWORD: {m}"))?;
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML with secrets redacted.
+    pub fn redacted_toml(&self) -> String {
+        let mut c = self.clone();
+        if let Some(u) = &c.database_url {
+            c.database_url = Some(Secret(redact_url(&u.0)));
+        }
+        match toml::to_string_pretty(&RedactedView(&c)) {
+            Ok(s) => s,
+            Err(e) => format!("# cannot print configuration: {e}\n"),
+        }
+    }
+}
+
+struct RedactedView<'a>(&'a Config);
+
+impl Serialize for RedactedView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = self.0;
+        let mut st = s.serialize_struct("Config", 13)?;
+        st.serialize_field("listen", &c.listen.to_string())?;
+        st.serialize_field(
+            "database_url",
+            &c.database_url
+                .as_ref()
+                .map(|u| u.0.clone())
+                .unwrap_or_else(|| c.effective_database_url()),
+        )?;
+        st.serialize_field("data_dir", &c.data_dir.display().to_string())?;
+        st.serialize_field("demo", &c.demo)?;
+        st.serialize_field("log_format", &c.log_format)?;
+        st.serialize_field("log_level", &c.log_level)?;
+        st.serialize_field("max_body_bytes", &c.max_body_bytes)?;
+        st.serialize_field("max_import_bytes", &c.max_import_bytes)?;
+        st.serialize_field("database_max_connections", &c.database_max_connections)?;
+        st.serialize_field(
+            "admin_password",
+            if c.admin_password.is_some() {
+                "***"
+            } else {
+                "(generated at first start)"
+            },
+        )?;
+        st.serialize_field("security", &c.security)?;
+        st.serialize_field("audit", &c.audit)?;
+        st.end()
+    }
+}
+
+/// Hides the password in `scheme://user:password@host/...`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((auth, host)) = rest.split_once('@') {
+            if let Some((user, _)) = auth.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_database_scheme_is_refused_naming_the_setting() {
+        let c = Config {
+            database_url: Some(Secret("mysql://x".into())),
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err();
+        assert!(e.contains("YUNWEI_DATABASE_URL"), "{e}");
+    }
+
+    #[test]
+    fn database_password_is_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        let c = Config {
+            database_url: Some(Secret("postgres://u:secret@h/db".into())),
+            ..Config::default()
+        };
+        assert!(!c.redacted_toml().contains("secret"));
+    }
+
+    #[test]
+    fn audit_retention_below_180_days_is_refused() {
+        let mut c = Config::default();
+        c.audit.retention_days = 30;
+        assert!(c.validate().unwrap_err().contains("audit.retention_days"));
+    }
+}

@@ -1,0 +1,6 @@
+//! Pure types and rules per module: no HTTP, no SQL.
+
+pub mod entity;
+pub mod inventory;
+pub mod password;
+pub mod roles;

@@ -1,0 +1,155 @@
+//! `AppError`: the one error type at the HTTP edge, mapped to status and the
+//! `{"error": {"code", "message", "details"}}` body in one place.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::store::StoreError;
+
+/// One problem with one field (or one cell of an import).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// 422 with arbitrary details (import row/column reports).
+    #[error("unprocessable: {message}")]
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
+    #[error("unauthorized")]
+    Unauthorized(String),
+    #[error("forbidden")]
+    Forbidden(String),
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("account locked")]
+    Locked(String),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("payload too large")]
+    PayloadTooLarge(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Invalid(errs) => AppError::Validation(errs),
+            StoreError::Backend(e) => AppError::Internal(anyhow::Error::new(e)),
+            StoreError::Other(e) => AppError::Internal(e),
+        }
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation(_) | AppError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            AppError::Locked(_) => StatusCode::LOCKED,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Validation(_) => "validation_failed",
+            AppError::Unprocessable { code, .. } => code,
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::PasswordChangeRequired => "password_change_required",
+            AppError::Locked(_) => "account_locked",
+            AppError::NotFound => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The user-facing message, in Chinese, saying what to do.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::BadRequest(m)
+            | AppError::Unauthorized(m)
+            | AppError::Forbidden(m)
+            | AppError::Locked(m)
+            | AppError::Conflict(m)
+            | AppError::PayloadTooLarge(m)
+            | AppError::UnsupportedMediaType(m) => m.clone(),
+            AppError::Unprocessable { message, .. } => message.clone(),
+            AppError::Validation(errs) => match errs.as_slice() {
+                [one] => one.message.clone(),
+                _ => format!("有 {} 处输入需要修改，请查看各字段的提示", errs.len()),
+            },
+            AppError::PasswordChangeRequired => "请先修改密码后再继续操作".into(),
+            AppError::NotFound => "记录不存在或已被删除".into(),
+            AppError::Internal(_) => "服务器内部错误，请稍后重试或联系系统管理员".into(),
+        }
+    }
+
+    pub fn details(&self) -> Value {
+        match self {
+            AppError::Validation(errs) => json!(errs),
+            AppError::Unprocessable { details, .. } => details.clone(),
+            _ => Value::Null,
+        }
+    }
+
+    pub fn forbidden() -> Self {
+        AppError::Forbidden("当前角色无权执行此操作".into())
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(e) = &self {
+            tracing::error!(error = ?e, "request failed");
+        }
+        let body = json!({"error": {"code": self.code(), "message": self.message(), "details": self.details()}});
+        (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,19 @@
+//! yunwei: one program for an outsourced government IT operations contract.
+//!
+//! The library holds everything; `main.rs` only parses the command line.
+
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod transfer;
+pub mod web;
+
+pub use app::{Application, Ctx};
+pub use clock::Clock;
+pub use config::Config;

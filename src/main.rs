@@ -1,0 +1,288 @@
+//! The `yunwei` command line: parse, set up logging, load and validate the configuration,
+//! then run the chosen subcommand.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use yunwei::config::{Config, LogFormat, Secret};
+use yunwei::{Application, Clock};
+
+#[derive(Parser)]
+#[command(
+    name = "yunwei",
+    version,
+    about = "运维平台：政务信息化运维运营合同的一体化管理"
+)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, env = "YUNWEI_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+struct DbArgs {
+    /// Database URL: sqlite://FILE or postgres://… (default: SQLite file in the data dir).
+    #[arg(long, env = "YUNWEI_DATABASE_URL")]
+    database: Option<String>,
+    /// Data directory (default ./yunwei-data).
+    #[arg(long, env = "YUNWEI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (UI and API).
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Listen address (default 127.0.0.1:8080).
+        #[arg(long, env = "YUNWEI_LISTEN")]
+        listen: Option<String>,
+        /// Load the seed contract into an empty database.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print the effective configuration (secrets redacted).
+    Config {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// Import a CSV or XLSX file into a collection (assets, systems, staff, sites).
+    Import {
+        collection: String,
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Export a collection as XLSX or CSV.
+    Export {
+        collection: String,
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; exits non-zero naming the first broken record.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove records older than N days (never fewer than the retention, at least 180).
+    Purge {
+        #[arg(long)]
+        older_than_days: i64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn load_config(file: Option<&PathBuf>, db: &DbArgs) -> Result<Config, String> {
+    let mut c = match file {
+        Some(p) => Config::from_toml_file(p)?,
+        None => Config::default(),
+    };
+    if let Some(d) = &db.database {
+        c.database_url = Some(Secret(d.clone()));
+    }
+    if let Some(d) = &db.data_dir {
+        c.data_dir = d.clone();
+    }
+    if let Ok(p) = std::env::var("YUNWEI_ADMIN_PASSWORD") {
+        if !p.is_empty() {
+            c.admin_password = Some(Secret(p));
+        }
+    }
+    if let Ok(v) = std::env::var("YUNWEI_LOG_FORMAT") {
+        c.log_format = match v.as_str() {
+            "json" => LogFormat::Json,
+            "human" => LogFormat::Human,
+            other => {
+                return Err(format!(
+                    "YUNWEI_LOG_FORMAT: '{other}' is not one of human, json"
+                ));
+            }
+        };
+    }
+    if let Ok(v) = std::env::var("YUNWEI_LOG_LEVEL") {
+        c.log_level = v;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+fn init_tracing(c: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{},sqlx=warn", c.log_level))
+    });
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match c.log_format {
+        LogFormat::Json => b.json().init(),
+        LogFormat::Human => b.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn open_ctx(c: Config) -> anyhow::Result<yunwei::Ctx> {
+    let store = yunwei::store::Store::connect(&c).await?;
+    Ok(yunwei::Ctx {
+        store,
+        config: std::sync::Arc::new(c),
+        clock: Clock::system(),
+    })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { db, listen, demo } => {
+            let mut c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            if let Some(l) = listen {
+                c.listen = l.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "YUNWEI_LISTEN / --listen: '{l}' is not an address like 127.0.0.1:8080"
+                    )
+                })?;
+            }
+            c.demo |= demo;
+            init_tracing(&c);
+            let listener = tokio::net::TcpListener::bind(c.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", c.listen))?;
+            let app = Application::build(c, listener, Clock::system()).await?;
+            if let Some(pw) = &app.generated_admin_password {
+                println!(
+                    "首次启动：已创建管理员账号 admin，初始密码 {pw}（仅显示这一次，首次登录后须修改）"
+                );
+            }
+            tracing::info!(addr = %app.local_addr()?, "yunwei listening");
+            app.run_until(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config { db } => {
+            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            print!("{}", c.redacted_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            cmd: AuditCmd::Verify { db },
+        } => {
+            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            let ctx = open_ctx(c).await?;
+            match ctx.store.verify_audit().await? {
+                yunwei::store::audit::Verification::Intact { records } => {
+                    println!("audit chain intact: {records} records");
+                    Ok(ExitCode::SUCCESS)
+                }
+                yunwei::store::audit::Verification::Broken { seq, reason } => {
+                    eprintln!("audit chain broken at record {seq}: {reason}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        Command::Audit {
+            cmd:
+                AuditCmd::Purge {
+                    older_than_days,
+                    db,
+                },
+        } => {
+            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            if older_than_days < c.audit.retention_days {
+                anyhow::bail!(
+                    "--older-than-days must be at least {} (audit.retention_days)",
+                    c.audit.retention_days
+                );
+            }
+            let ctx = open_ctx(c).await?;
+            let cutoff = ctx.clock.now_ms() - older_than_days * 86_400_000;
+            let n = ctx.store.purge_audit(cutoff).await?;
+            println!("removed {n} audit records older than {older_than_days} days");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            collection,
+            file,
+            db,
+        } => {
+            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            let ctx = open_ctx(c).await?;
+            let data = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            match yunwei::cli::import(&ctx, &collection, &name, &data).await {
+                Ok(n) => {
+                    println!("imported {n} rows into {collection}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Export {
+            collection,
+            format,
+            out,
+            db,
+        } => {
+            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            let ctx = open_ctx(c).await?;
+            let bytes = yunwei::cli::export(&ctx, &collection, &format)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            std::fs::write(&out, bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            println!("exported {collection} to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,634 @@
+//! Accounts, password history, sessions and API tokens.
+
+use serde_json::{Value, json};
+
+use super::audit::{NewAuditEvent, append};
+use super::{Actor, Store, StoreError, StoreResult, is_unique_violation, like_pattern};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub password_changed_at: i64,
+    pub must_change_password: i64,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+    pub disabled: i64,
+    pub last_login_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserRow {
+    /// The API's view: never the hash.
+    pub fn to_json(&self, now_ms: i64) -> Value {
+        json!({
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role,
+            "phone": self.phone,
+            "email": self.email,
+            "disabled": self.disabled != 0,
+            "locked": self.locked_until.is_some_and(|t| t > now_ms),
+            "must_change_password": self.must_change_password != 0,
+            "password_changed_at": crate::clock::rfc3339(self.password_changed_at),
+            "last_login_at": self.last_login_at.map(crate::clock::rfc3339),
+            "created_at": crate::clock::rfc3339(self.created_at),
+            "updated_at": crate::clock::rfc3339(self.updated_at),
+        })
+    }
+}
+
+/// Changes an admin may make to an account.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub disabled: Option<bool>,
+    pub unlock: bool,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+impl ApiTokenRow {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "created_at": crate::clock::rfc3339(self.created_at),
+            "expires_at": crate::clock::rfc3339(self.expires_at),
+            "revoked": self.revoked_at.is_some(),
+            "last_used_at": self.last_used_at.map(crate::clock::rfc3339),
+        })
+    }
+}
+
+/// What a bearer token or cookie resolved to.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    Session {
+        id: i64,
+        user_id: i64,
+        last_seen_at: i64,
+    },
+    ApiToken {
+        id: i64,
+        user_id: i64,
+        expires_at: i64,
+        revoked: bool,
+    },
+}
+
+const USER_COLS: &str = "id, username, display_name, role, phone, email, password_hash, password_changed_at, \
+    must_change_password, failed_logins, locked_until, disabled, last_login_at, created_at, updated_at";
+
+impl Store {
+    pub async fn count_users(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> StoreResult<UserRow> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(username.to_string())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn list_users(
+        &self,
+        q: Option<&str>,
+        role: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<UserRow>, i64)> {
+        let pat = q.map(like_pattern).unwrap_or_else(|| "%".into());
+        let role = role.map(str::to_string);
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE (LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $1 ESCAPE '\\') \
+             AND ($2 IS NULL OR role = $2)",
+        )
+        .bind(pat.clone())
+        .bind(role.clone())
+        .fetch_one(&self.pool)
+        .await?;
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE (LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $1 ESCAPE '\\') \
+             AND ($2 IS NULL OR role = $2) ORDER BY id LIMIT $3 OFFSET $4"
+        );
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(pat)
+            .bind(role)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok((rows, total))
+    }
+
+    /// Creates an account; the first password goes into the history too.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        role: &str,
+        phone: Option<String>,
+        email: Option<String>,
+        password_hash: &str,
+        must_change: bool,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<UserRow> {
+        let mut tx = self.write_tx().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, role, phone, email, password_hash, password_changed_at, \
+             must_change_password, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $7) RETURNING id",
+        )
+        .bind(username.to_string())
+        .bind(display_name.to_string())
+        .bind(role.to_string())
+        .bind(phone)
+        .bind(email)
+        .bind(password_hash.to_string())
+        .bind(now_ms)
+        .bind(i64::from(must_change))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("用户名“{username}”已被使用，请换一个"))
+            } else {
+                e.into()
+            }
+        })?;
+        sqlx::query(
+            "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(password_hash.to_string())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            now_ms,
+            actor,
+            NewAuditEvent {
+                action: "create".into(),
+                entity_type: "users".into(),
+                entity_id: Some(id.to_string()),
+                summary: format!("新建账号：{username}（{role}）"),
+                before: None,
+                after: Some(row.to_json(now_ms)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn update_user(
+        &self,
+        id: i64,
+        ch: UserChanges,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<UserRow> {
+        let mut tx = self.write_tx().await?;
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let before: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (phone_set, phone) = match ch.phone {
+            Some(p) => (1i64, p),
+            None => (0, None),
+        };
+        let (email_set, email) = match ch.email {
+            Some(p) => (1i64, p),
+            None => (0, None),
+        };
+        sqlx::query(
+            "UPDATE users SET display_name = COALESCE($1, display_name), role = COALESCE($2, role), \
+             phone = CASE WHEN $3 = 1 THEN $4 ELSE phone END, email = CASE WHEN $5 = 1 THEN $6 ELSE email END, \
+             disabled = COALESCE($7, disabled), \
+             locked_until = CASE WHEN $8 = 1 THEN NULL ELSE locked_until END, \
+             failed_logins = CASE WHEN $8 = 1 THEN 0 ELSE failed_logins END, updated_at = $9 WHERE id = $10",
+        )
+        .bind(ch.display_name)
+        .bind(ch.role.clone())
+        .bind(phone_set)
+        .bind(phone)
+        .bind(email_set)
+        .bind(email)
+        .bind(ch.disabled.map(i64::from))
+        .bind(i64::from(ch.unlock))
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if ch.disabled == Some(true) || ch.role.as_ref().is_some_and(|r| *r != before.role) {
+            // A disabled account or a changed role ends every open session.
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let after: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            now_ms,
+            actor,
+            NewAuditEvent {
+                action: "update".into(),
+                entity_type: "users".into(),
+                entity_id: Some(id.to_string()),
+                summary: format!("修改账号：{}", after.username),
+                before: Some(before.to_json(now_ms)),
+                after: Some(after.to_json(now_ms)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn delete_user(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let before: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            now_ms,
+            actor,
+            NewAuditEvent {
+                action: "delete".into(),
+                entity_type: "users".into(),
+                entity_id: Some(id.to_string()),
+                summary: format!("删除账号：{}", before.username),
+                before: Some(before.to_json(now_ms)),
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The hashes of the last `n` passwords, newest first.
+    pub async fn password_history(&self, user_id: i64, n: i64) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(n)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Sets a new password, records it in the history and ends the user's other sessions
+    /// (all of them when `keep_session` is `None`).
+    pub async fn set_password(
+        &self,
+        user_id: i64,
+        hash: &str,
+        must_change: bool,
+        keep_session: Option<i64>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query(
+            "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $3, \
+             failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $4",
+        )
+        .bind(hash.to_string())
+        .bind(now_ms)
+        .bind(i64::from(must_change))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(user_id)
+        .bind(hash.to_string())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+            .bind(user_id)
+            .bind(keep_session.unwrap_or(-1))
+            .execute(&mut *tx)
+            .await?;
+        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            now_ms,
+            actor,
+            NewAuditEvent {
+                action: if must_change {
+                    "password_reset".into()
+                } else {
+                    "password_change".into()
+                },
+                entity_type: "users".into(),
+                entity_id: Some(user_id.to_string()),
+                summary: if must_change {
+                    format!("重置密码：{username}")
+                } else {
+                    format!("修改密码：{username}")
+                },
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts a failed login; locks the account when the threshold is reached. Returns the
+    /// lock's end when this failure locked it.
+    pub async fn record_login_failure(
+        &self,
+        user_id: i64,
+        now_ms: i64,
+        threshold: i64,
+        lock_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = self.write_tx().await?;
+        let failed: i64 = sqlx::query_scalar(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut locked = None;
+        if failed >= threshold {
+            let until = now_ms + lock_ms;
+            sqlx::query("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2")
+                .bind(until)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            locked = Some(until);
+        }
+        tx.commit().await?;
+        Ok(locked)
+    }
+
+    pub async fn record_login_success(&self, user_id: i64, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        ip: Option<String>,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, ip) VALUES ($1, $2, $3, $3, $4) RETURNING id",
+        )
+        .bind(token_hash.to_string())
+        .bind(user_id)
+        .bind(now_ms)
+        .bind(ip)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Resolves a token hash to a session or an API token.
+    pub async fn find_credential(&self, token_hash: &str) -> StoreResult<Option<Credential>> {
+        let s: Option<(i64, i64, i64)> =
+            sqlx::query_as("SELECT id, user_id, last_seen_at FROM sessions WHERE token_hash = $1")
+                .bind(token_hash.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some((id, user_id, last_seen_at)) = s {
+            return Ok(Some(Credential::Session {
+                id,
+                user_id,
+                last_seen_at,
+            }));
+        }
+        let t: Option<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, user_id, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(t.map(
+            |(id, user_id, expires_at, revoked_at)| Credential::ApiToken {
+                id,
+                user_id,
+                expires_at,
+                revoked: revoked_at.is_some(),
+            },
+        ))
+    }
+
+    pub async fn touch_session(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn touch_api_token(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes sessions idle since before `idle_before_ms`.
+    pub async fn purge_idle_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
+            .bind(idle_before_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    pub async fn create_api_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        expires_at: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<ApiTokenRow> {
+        let mut tx = self.write_tx().await?;
+        let row: ApiTokenRow = sqlx::query_as(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, user_id, name, created_at, expires_at, revoked_at, last_used_at",
+        )
+        .bind(user_id)
+        .bind(name.to_string())
+        .bind(token_hash.to_string())
+        .bind(now_ms)
+        .bind(expires_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            now_ms,
+            actor,
+            NewAuditEvent {
+                action: "create".into(),
+                entity_type: "api_tokens".into(),
+                entity_id: Some(row.id.to_string()),
+                summary: format!("创建 API 令牌：{name}"),
+                before: None,
+                after: Some(row.to_json()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn list_api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, name, created_at, expires_at, revoked_at, last_used_at FROM api_tokens \
+             WHERE user_id = $1 ORDER BY id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Revokes one of a user's tokens.
+    pub async fn revoke_api_token(
+        &self,
+        user_id: i64,
+        id: i64,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append(
+            &mut tx,
+            now_ms,
+            actor,
+            NewAuditEvent {
+                action: "revoke".into(),
+                entity_type: "api_tokens".into(),
+                entity_id: Some(id.to_string()),
+                summary: format!("吊销 API 令牌 #{id}"),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// System ids assigned to the staff member linked to this account.
+    pub async fn assigned_system_ids(&self, user_id: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT a.system_id FROM assignments a JOIN staff s ON s.id = a.staff_id WHERE s.user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Whether an asset serves one of the given systems.
+    pub async fn asset_in_systems(&self, asset_id: i64, user_id: i64) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM system_assets sa JOIN assignments a ON a.system_id = sa.system_id \
+             JOIN staff s ON s.id = a.staff_id WHERE sa.asset_id = $1 AND s.user_id = $2",
+        )
+        .bind(asset_id)
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+}

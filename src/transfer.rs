@@ -1,0 +1,267 @@
+//! Import and export file formats: CSV (UTF-8 with or without BOM, or GBK as Excel in
+//! China writes it) and XLSX. Turning rows into records is the spec's job; this module
+//! only reads and writes tables.
+
+use serde_json::{Map, Value};
+
+use crate::domain::entity::{EntitySpec, Field, Kind, SqlValue, ref_name_key};
+use crate::error::FieldError;
+use crate::store::entities::RowError;
+
+/// A table read from a file: the header row and the data rows with their 1-based line
+/// numbers in the file (the header is line 1).
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+#[derive(Debug)]
+pub struct FormatError(pub String);
+
+pub fn is_xlsx(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+}
+
+/// Reads CSV or XLSX (sniffed from the content, not trusted from the name).
+pub fn read_table(bytes: &[u8]) -> Result<Table, FormatError> {
+    if is_xlsx(bytes) {
+        read_xlsx(bytes)
+    } else {
+        read_csv(bytes)
+    }
+}
+
+fn decode_text(bytes: &[u8]) -> Result<String, FormatError> {
+    let b = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    match std::str::from_utf8(b) {
+        Ok(s) => Ok(s.to_string()),
+        Err(_) => {
+            let (text, _, had_errors) = encoding_rs::GBK.decode(b);
+            if had_errors {
+                Err(FormatError(
+                    "文件编码无法识别，请另存为 UTF-8 编码的 CSV 或 XLSX 文件".into(),
+                ))
+            } else {
+                Ok(text.into_owned())
+            }
+        }
+    }
+}
+
+fn read_csv(bytes: &[u8]) -> Result<Table, FormatError> {
+    let text = decode_text(bytes)?;
+    if text.contains('\0') {
+        return Err(FormatError("文件不是 CSV 或 XLSX 表格".into()));
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut headers = None;
+    let mut rows = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| FormatError(format!("CSV 第 {} 行格式错误：{e}", i + 1)))?;
+        let cells: Vec<String> = rec.iter().map(|c| c.trim().to_string()).collect();
+        if headers.is_none() {
+            headers = Some(cells);
+            continue;
+        }
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        rows.push((i + 1, cells));
+    }
+    let headers = headers
+        .filter(|h| h.iter().any(|c| !c.is_empty()))
+        .ok_or_else(|| FormatError("文件为空：第 1 行应为列标题".into()))?;
+    Ok(Table { headers, rows })
+}
+
+fn read_xlsx(bytes: &[u8]) -> Result<Table, FormatError> {
+    use calamine::{Data, Reader, open_workbook_auto_from_rs};
+    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+        .map_err(|e| FormatError(format!("XLSX 文件无法打开：{e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| FormatError("XLSX 文件中没有工作表".into()))?
+        .map_err(|e| FormatError(format!("XLSX 工作表无法读取：{e}")))?;
+    let cell = |d: &Data| -> String {
+        match d {
+            Data::Empty => String::new(),
+            Data::String(s) => s.trim().to_string(),
+            Data::Int(i) => i.to_string(),
+            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+            Data::Float(f) => f.to_string(),
+            Data::Bool(b) => b.to_string(),
+            Data::DateTime(dt) => dt
+                .as_datetime()
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+            Data::Error(e) => format!("#ERR:{e:?}"),
+        }
+    };
+    let (start_row, _) = range.start().unwrap_or((0, 0));
+    let mut headers = None;
+    let mut rows = Vec::new();
+    for (i, r) in range.rows().enumerate() {
+        let line = start_row as usize + i + 1;
+        let cells: Vec<String> = r.iter().map(cell).collect();
+        if headers.is_none() {
+            if cells.iter().all(String::is_empty) {
+                continue;
+            }
+            headers = Some(cells);
+            continue;
+        }
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        rows.push((line, cells));
+    }
+    let headers = headers.ok_or_else(|| FormatError("工作表为空：第 1 行应为列标题".into()))?;
+    Ok(Table { headers, rows })
+}
+
+/// Rows parsed into field values, or every problem found, by row and column.
+pub struct ParsedImport {
+    pub rows: Vec<(usize, Vec<(&'static Field, SqlValue)>)>,
+    pub ignored_columns: Vec<String>,
+}
+
+/// Maps headers to fields and validates every cell. Nothing is written here.
+pub fn parse_import(
+    spec: &'static EntitySpec,
+    table: &Table,
+) -> Result<ParsedImport, Vec<RowError>> {
+    let mut mapping: Vec<Option<&'static Field>> = Vec::new();
+    let mut ignored = Vec::new();
+    let mut errors = Vec::new();
+    for (col, h) in table.headers.iter().enumerate() {
+        let f = spec.fields.iter().find(|f| f.matches_header(h));
+        if let Some(f) = f {
+            if mapping.iter().flatten().any(|g| g.name == f.name) {
+                errors.push(RowError {
+                    row: 1,
+                    column: h.clone(),
+                    field: f.name.into(),
+                    message: format!(
+                        "第 {} 列与前面的列都对应“{}”，请删除重复的列",
+                        col + 1,
+                        f.label
+                    ),
+                });
+            }
+        } else if !h.trim().is_empty() {
+            ignored.push(h.clone());
+        }
+        mapping.push(f);
+    }
+    let mut rows = Vec::new();
+    for (line, cells) in &table.rows {
+        let mut obj = Map::new();
+        for (i, f) in mapping.iter().enumerate() {
+            if let Some(f) = f {
+                obj.insert(
+                    f.name.into(),
+                    Value::String(cells.get(i).cloned().unwrap_or_default()),
+                );
+            }
+        }
+        match spec.validate_json(&obj, false, &[]) {
+            Ok(values) => rows.push((*line, values)),
+            Err(errs) => errors.extend(
+                errs.into_iter()
+                    .map(|e: FieldError| RowError::from_field(spec, *line, e)),
+            ),
+        }
+    }
+    if table.rows.is_empty() {
+        errors.push(RowError {
+            row: 2,
+            column: String::new(),
+            field: String::new(),
+            message: "文件中没有数据行".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(ParsedImport {
+            rows,
+            ignored_columns: ignored,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// The export columns of a collection: every field, labelled in Chinese.
+fn export_cell(f: &Field, item: &Map<String, Value>) -> Value {
+    match f.kind {
+        Kind::Ref { .. } => item
+            .get(&ref_name_key(f.name))
+            .cloned()
+            .unwrap_or(Value::Null),
+        Kind::Choice(_) => match item.get(f.name).and_then(Value::as_str) {
+            Some(code) => Value::String(f.choice_label(code).unwrap_or(code).to_string()),
+            None => Value::Null,
+        },
+        _ => item.get(f.name).cloned().unwrap_or(Value::Null),
+    }
+}
+
+fn cell_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Writes CSV with a UTF-8 BOM so Excel opens Chinese text correctly.
+pub fn write_csv(spec: &EntitySpec, items: &[Map<String, Value>]) -> anyhow::Result<Vec<u8>> {
+    let mut out = b"\xef\xbb\xbf".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record(spec.fields.iter().map(|f| f.label))?;
+        for it in items {
+            w.write_record(spec.fields.iter().map(|f| cell_text(&export_cell(f, it))))?;
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+pub fn write_xlsx(spec: &EntitySpec, items: &[Map<String, Value>]) -> anyhow::Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name(spec.label)?;
+    for (c, f) in spec.fields.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, f.label, &bold)?;
+        ws.set_column_width(
+            c as u16,
+            if matches!(f.kind, Kind::LongText) {
+                40
+            } else {
+                16
+            },
+        )?;
+    }
+    for (r, it) in items.iter().enumerate() {
+        let row = (r + 1) as u32;
+        for (c, f) in spec.fields.iter().enumerate() {
+            match export_cell(f, it) {
+                Value::Null => {}
+                Value::Number(n) if matches!(f.kind, Kind::Int { .. } | Kind::Float { .. }) => {
+                    ws.write_number(row, c as u16, n.as_f64().unwrap_or_default())?;
+                }
+                v => {
+                    ws.write_string(row, c as u16, cell_text(&v))?;
+                }
+            }
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(wb.save_to_buffer()?)
+}

@@ -1,0 +1,121 @@
+//! The JSON API under `/api/v1`.
+
+pub mod audit;
+pub mod auth;
+pub mod inventory;
+pub mod openapi;
+pub mod users;
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+
+use super::AppState;
+use crate::error::AppError;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let import_limit = state.ctx.config.max_import_bytes;
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/password", post(auth::change_password))
+        .route("/me", get(auth::me))
+        .route(
+            "/api-tokens",
+            get(auth::list_tokens).post(auth::create_token),
+        )
+        .route("/api-tokens/{id}", delete(auth::revoke_token))
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{id}",
+            get(users::get_one)
+                .patch(users::update)
+                .delete(users::remove),
+        )
+        .route("/users/{id}/reset-password", post(users::reset_password))
+        .route("/audit-events", get(audit::list))
+        .route("/audit-events/verify", get(audit::verify))
+        .route("/audit-events/{id}", get(audit::get_one))
+        .route("/inventory/summary", get(inventory::summary))
+        .route("/systems/{id}/assets", get(inventory::system_assets))
+        .route(
+            "/systems/{id}/assets/{asset_id}",
+            axum::routing::put(inventory::link_asset).delete(inventory::unlink_asset),
+        )
+        .route(
+            "/systems/{id}/assignments",
+            get(inventory::system_assignments),
+        )
+        .route(
+            "/{collection}/import",
+            post(inventory::import).layer(DefaultBodyLimit::max(import_limit)),
+        )
+        .route("/{collection}/export", get(inventory::export))
+        .route(
+            "/{collection}",
+            get(inventory::list).post(inventory::create),
+        )
+        .route(
+            "/{collection}/{id}",
+            get(inventory::get_one)
+                .patch(inventory::update)
+                .delete(inventory::remove),
+        )
+        .route("/{collection}/{id}/history", get(inventory::history))
+}
+
+/// `limit` / `offset` of a list request.
+#[derive(Clone, Copy, Debug)]
+pub struct Paging {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 1000;
+
+impl Paging {
+    pub fn from_query(q: &HashMap<String, String>) -> Result<Paging, AppError> {
+        let limit = match q.get("limit").map(String::as_str) {
+            None | Some("") => DEFAULT_LIMIT,
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    AppError::invalid("limit", format!("limit 应为 1 到 {MAX_LIMIT} 之间的整数"))
+                })?,
+        };
+        let offset = match q.get("offset").map(String::as_str) {
+            None | Some("") => 0,
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| AppError::invalid("offset", "offset 应为不小于 0 的整数"))?,
+        };
+        Ok(Paging { limit, offset })
+    }
+}
+
+/// Parses an RFC 3339 time or a `YYYY-MM-DD` date (Beijing midnight) from a query value.
+pub fn parse_time_param(name: &str, v: &str) -> Result<i64, AppError> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+        return Ok(t.timestamp_millis());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        if let Some(t) = d
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(crate::clock::beijing()).single())
+        {
+            return Ok(t.timestamp_millis());
+        }
+    }
+    Err(AppError::invalid(
+        name,
+        format!("{name} 应为 RFC 3339 时间（如 2025-01-01T00:00:00+08:00）或日期（2025-01-01）"),
+    ))
+}

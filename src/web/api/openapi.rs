@@ -1,0 +1,291 @@
+//! The OpenAPI 3.1 document of every endpoint, built from one table so it stays complete
+//! (a test walks the router's routes against it).
+
+use axum::Json;
+use serde_json::{Map, Value, json};
+
+/// (method, path, tag, summary, request body schema ref or "", success status)
+pub const ENDPOINTS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "post",
+        "/auth/login",
+        "auth",
+        "登录，返回令牌",
+        "Login",
+        "200",
+    ),
+    ("post", "/auth/logout", "auth", "退出登录", "", "204"),
+    (
+        "post",
+        "/auth/password",
+        "auth",
+        "修改本人密码",
+        "PasswordChange",
+        "204",
+    ),
+    ("get", "/me", "auth", "当前用户", "", "200"),
+    ("get", "/api-tokens", "auth", "本人的 API 令牌", "", "200"),
+    (
+        "post",
+        "/api-tokens",
+        "auth",
+        "创建 API 令牌（明文只返回一次）",
+        "ApiTokenCreate",
+        "201",
+    ),
+    (
+        "delete",
+        "/api-tokens/{id}",
+        "auth",
+        "吊销 API 令牌",
+        "",
+        "204",
+    ),
+    (
+        "get",
+        "/users",
+        "users",
+        "账号列表（系统管理员）",
+        "",
+        "200",
+    ),
+    ("post", "/users", "users", "新建账号", "UserCreate", "201"),
+    ("get", "/users/{id}", "users", "账号详情", "", "200"),
+    (
+        "patch",
+        "/users/{id}",
+        "users",
+        "修改账号（姓名、角色、停用、解锁）",
+        "UserUpdate",
+        "200",
+    ),
+    ("delete", "/users/{id}", "users", "删除账号", "", "204"),
+    (
+        "post",
+        "/users/{id}/reset-password",
+        "users",
+        "重置密码（下次登录须修改）",
+        "PasswordReset",
+        "204",
+    ),
+    (
+        "get",
+        "/audit-events",
+        "audit",
+        "审计日志（监理、甲方）",
+        "",
+        "200",
+    ),
+    (
+        "get",
+        "/audit-events/verify",
+        "audit",
+        "校验审计日志哈希链",
+        "",
+        "200",
+    ),
+    ("get", "/audit-events/{id}", "audit", "审计记录", "", "200"),
+    (
+        "get",
+        "/inventory/summary",
+        "inventory",
+        "资产概览：分类数量、过保、申报与实数差异",
+        "",
+        "200",
+    ),
+    (
+        "get",
+        "/systems/{id}/assets",
+        "inventory",
+        "系统运行所在设备",
+        "",
+        "200",
+    ),
+    (
+        "put",
+        "/systems/{id}/assets/{asset_id}",
+        "inventory",
+        "关联系统与设备",
+        "",
+        "204",
+    ),
+    (
+        "delete",
+        "/systems/{id}/assets/{asset_id}",
+        "inventory",
+        "取消关联",
+        "",
+        "204",
+    ),
+    (
+        "get",
+        "/systems/{id}/assignments",
+        "inventory",
+        "系统的岗位安排",
+        "",
+        "200",
+    ),
+    (
+        "post",
+        "/{collection}/import",
+        "inventory",
+        "导入 CSV/XLSX（整文件一个事务）",
+        "",
+        "200",
+    ),
+    (
+        "get",
+        "/{collection}/export",
+        "inventory",
+        "导出 CSV/XLSX",
+        "",
+        "200",
+    ),
+    (
+        "get",
+        "/{collection}",
+        "inventory",
+        "列表：limit、offset、q、sort、筛选",
+        "",
+        "200",
+    ),
+    (
+        "post",
+        "/{collection}",
+        "inventory",
+        "新建记录",
+        "Record",
+        "201",
+    ),
+    (
+        "get",
+        "/{collection}/{id}",
+        "inventory",
+        "记录详情",
+        "",
+        "200",
+    ),
+    (
+        "patch",
+        "/{collection}/{id}",
+        "inventory",
+        "修改记录",
+        "Record",
+        "200",
+    ),
+    (
+        "delete",
+        "/{collection}/{id}",
+        "inventory",
+        "删除记录",
+        "",
+        "204",
+    ),
+    (
+        "get",
+        "/{collection}/{id}/history",
+        "inventory",
+        "记录的变更历史（来自审计日志）",
+        "",
+        "200",
+    ),
+];
+
+fn params(path: &str, method: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for seg in path.split('/') {
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let schema = if name == "collection" {
+                json!({"type": "string", "enum": ["sites", "assets", "systems", "staff", "assignments"]})
+            } else {
+                json!({"type": "integer", "minimum": 1})
+            };
+            out.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
+        }
+    }
+    if method == "get"
+        && (path.ends_with("}")
+            && path.matches('{').count() == 1
+            && path.starts_with("/{collection}")
+            || path == "/users"
+            || path == "/audit-events")
+    {
+        for (name, ty) in [
+            ("limit", "integer"),
+            ("offset", "integer"),
+            ("q", "string"),
+            ("sort", "string"),
+        ] {
+            out.push(
+                json!({"name": name, "in": "query", "required": false, "schema": {"type": ty}}),
+            );
+        }
+    }
+    if path.ends_with("/export") {
+        out.push(json!({"name": "format", "in": "query", "required": false, "schema": {"type": "string", "enum": ["xlsx", "csv"]}}));
+    }
+    out
+}
+
+pub fn build() -> Value {
+    let mut paths = Map::new();
+    for (method, path, tag, summary, body, status) in ENDPOINTS {
+        let mut op = json!({
+            "tags": [tag],
+            "summary": summary,
+            "operationId": format!("{method}_{}", path.replace(['/', '{', '}', '-'], "_").trim_matches('_')),
+            "parameters": params(path, method),
+            "responses": {
+                *status: {"description": "成功", "content": if *status == "204" { json!(null) } else { json!({"application/json": {"schema": {"type": "object"}}}) }},
+                "4XX": {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+        });
+        if *status == "204" {
+            if let Some(r) = op["responses"][*status].as_object_mut() {
+                r.remove("content");
+            }
+        }
+        if !body.is_empty() {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
+        }
+        if *path == "/{collection}/import" {
+            op["requestBody"] = json!({"required": true, "content": {
+                "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}
+            }});
+        }
+        if *path != "/auth/login" {
+            op["security"] = json!([{"bearer": []}]);
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "yunwei 运维平台 API", "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}},
+                "Login": {"type": "object", "required": ["username", "password"], "additionalProperties": false, "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+                "PasswordChange": {"type": "object", "required": ["current_password", "new_password"], "additionalProperties": false, "properties": {"current_password": {"type": "string"}, "new_password": {"type": "string"}}},
+                "PasswordReset": {"type": "object", "required": ["new_password"], "additionalProperties": false, "properties": {"new_password": {"type": "string"}}},
+                "ApiTokenCreate": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {"name": {"type": "string"}, "expires_in_days": {"type": "integer"}}},
+                "UserCreate": {"type": "object", "required": ["username", "role", "password"], "properties": {
+                    "username": {"type": "string"}, "display_name": {"type": "string"}, "password": {"type": "string"},
+                    "role": {"type": "string", "enum": ["admin", "supervisor", "auditor", "manager", "engineer", "operator", "requester"]},
+                    "phone": {"type": "string"}, "email": {"type": "string"}}},
+                "UserUpdate": {"type": "object", "properties": {"display_name": {"type": "string"}, "role": {"type": "string"}, "disabled": {"type": "boolean"}, "unlock": {"type": "boolean"}, "phone": {"type": "string"}, "email": {"type": "string"}}},
+                "Record": {"type": "object", "description": "字段见各集合：sites、assets、systems、staff、assignments"}
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(build())
+}

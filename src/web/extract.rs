@@ -1,0 +1,69 @@
+//! Request extractors whose rejections use the API error shape.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::AppError;
+
+/// `Json<T>` whose every rejection is a 4xx in the error shape, in Chinese.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => Err(json_rejection(rej)),
+        }
+    }
+}
+
+pub fn json_rejection(rej: JsonRejection) -> AppError {
+    match rej {
+        JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType(
+            "请求体须为 JSON，并设置 Content-Type: application/json".into(),
+        ),
+        JsonRejection::JsonSyntaxError(e) => {
+            AppError::BadRequest(format!("JSON 格式错误：{}", e.body_text()))
+        }
+        JsonRejection::JsonDataError(e) => AppError::Unprocessable {
+            code: "invalid_body",
+            message: format!("请求内容不符合要求：{}", e.body_text()),
+            details: Value::Null,
+        },
+        JsonRejection::BytesRejection(e) => {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge("请求体过大".into())
+            } else {
+                AppError::BadRequest("无法读取请求体".into())
+            }
+        }
+        other => AppError::BadRequest(format!("请求无效：{}", other.body_text())),
+    }
+}
+
+/// A JSON object body (for records validated against a spec).
+pub struct ApiObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for ApiObject {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ApiJson(v) = ApiJson::<Value>::from_request(req, state).await?;
+        match v {
+            Value::Object(m) => Ok(ApiObject(m)),
+            _ => Err(AppError::BadRequest("请求体应为 JSON 对象".into())),
+        }
+    }
+}
+
+/// Parses an id from the path; anything that is not a positive integer is "not found".
+pub fn parse_id(s: &str) -> Result<i64, AppError> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or(AppError::NotFound)
+}

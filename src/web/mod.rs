@@ -1,0 +1,148 @@
+//! The HTTP edge: router, shared state, authentication extractors, metrics, static assets.
+
+pub mod api;
+pub mod auth;
+pub mod extract;
+pub mod metrics;
+pub mod ui;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::Ctx;
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Ctx,
+    pub ui: Arc<ui::Ui>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Ctx;
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
+}
+
+pub fn router(ctx: Ctx) -> Router {
+    let max_body = ctx.config.max_body_bytes;
+    let state = AppState {
+        ctx,
+        ui: Arc::new(ui::Ui::new()),
+        metrics: Arc::new(metrics::Metrics::default()),
+    };
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route("/static/{*path}", get(static_asset))
+        .nest("/api/v1", api::router(&state))
+        .merge(ui::router())
+        // After routing, so the route template (MatchedPath) is known.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+async fn readyz(State(st): State<AppState>) -> Response {
+    if st.store.ping().await {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+async fn metrics_text(State(st): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        st.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn fallback(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        AppError::NotFound.into_response()
+    } else {
+        ui::not_found_page()
+    }
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        let body = serde_json::json!({"error": {"code": "method_not_allowed", "message": "该地址不支持此请求方法", "details": null}});
+        (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+    } else {
+        (StatusCode::METHOD_NOT_ALLOWED, "不支持的请求方法").into_response()
+    }
+}
+
+struct Asset {
+    path: &'static str,
+    mime: &'static str,
+    body: &'static [u8],
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        path: "htmx.min.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/htmx.min.js"),
+    },
+    Asset {
+        path: "app.css",
+        mime: "text/css; charset=utf-8",
+        body: include_bytes!("../../assets/app.css"),
+    },
+    Asset {
+        path: "app.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/app.js"),
+    },
+];
+
+async fn static_asset(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+    match ASSETS.iter().find(|a| a.path == path) {
+        Some(a) => (
+            [
+                (header::CONTENT_TYPE, a.mime),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            a.body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// Background upkeep: drop idle sessions.
+pub async fn housekeeping(ctx: Ctx) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let idle = ctx.config.security.idle_timeout_minutes * 60_000;
+        if let Err(e) = ctx
+            .store
+            .purge_idle_sessions(ctx.clock.now_ms() - idle)
+            .await
+        {
+            tracing::warn!(error = %e, "purging idle sessions failed");
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Pages for the admin (accounts) and for the auditor and supervisor (audit log).
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect};
+use serde_json::{Value, json};
+
+use super::{PageResult, layout};
+use crate::accounts::{self, NewUser};
+use crate::domain::roles::{ALL_ROLES, Perm, Role};
+use crate::error::AppError;
+use crate::store::users::UserChanges;
+use crate::web::AppState;
+use crate::web::api::Paging;
+use crate::web::api::audit::filter_from_query;
+use crate::web::auth::{PageUser, same_origin, url_encode};
+use crate::web::extract::parse_id;
+
+fn roles() -> Vec<Value> {
+    ALL_ROLES
+        .iter()
+        .map(|r| json!({"code": r.as_str(), "label": r.label()}))
+        .collect()
+}
+
+fn require(u: &crate::accounts::AuthUser, p: Perm) -> Result<(), AppError> {
+    if u.role.can(p) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+pub async fn users(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    require(&u, Perm::ManageUsers)?;
+    let p = Paging::from_query(&q)?;
+    let search = q.get("q").cloned().unwrap_or_default();
+    let (rows, total) = st
+        .store
+        .list_users(
+            Some(search.as_str()).filter(|s| !s.is_empty()),
+            None,
+            p.limit,
+            p.offset,
+        )
+        .await?;
+    let now = st.clock.now_ms();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = r.to_json(now);
+            v["role_label"] = json!(Role::parse(&r.role).map(|x| x.label()).unwrap_or("?"));
+            v["last_login"] = json!(r.last_login_at.map(crate::clock::local_minutes));
+            v
+        })
+        .collect();
+    Ok(st.ui.page("users.html", json!({ "layout": layout(&u, "账号管理", "/users"), "items": items, "total": total, "q": search }))?.into_response())
+}
+
+pub async fn user_new(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
+    require(&u, Perm::ManageUsers)?;
+    Ok(st
+        .ui
+        .page("user_form.html", json!({ "layout": layout(&u, "新建账号", "/users"), "roles": roles(), "user": (), "errors": Vec::<Value>::new(), "form": json!({}) }))?
+        .into_response())
+}
+
+pub async fn user_create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    require(&u, Perm::ManageUsers)?;
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let get = |k: &str| {
+        form.get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let role = Role::parse(&get("role"));
+    let result = match role {
+        None => Err(AppError::invalid("role", "请选择角色")),
+        Some(role) => {
+            let nu = NewUser {
+                username: get("username"),
+                display_name: if get("display_name").is_empty() {
+                    get("username")
+                } else {
+                    get("display_name")
+                },
+                role,
+                password: form.get("password").cloned().unwrap_or_default(),
+                phone: Some(get("phone")).filter(|s| !s.is_empty()),
+                email: Some(get("email")).filter(|s| !s.is_empty()),
+            };
+            accounts::create_user(&st.ctx, &u, nu).await
+        }
+    };
+    match result {
+        Ok(row) => Ok(Redirect::to(&format!("/users/{}?created=1", row.id)).into_response()),
+        Err(e @ (AppError::Validation(_) | AppError::Conflict(_))) => {
+            let errors = match &e {
+                AppError::Validation(errs) => errs
+                    .iter()
+                    .map(|x| json!({"field": x.field, "message": x.message}))
+                    .collect(),
+                other => vec![json!({"field": "username", "message": other.message()})],
+            };
+            let html = st.ui.page(
+                "user_form.html",
+                json!({ "layout": layout(&u, "新建账号", "/users"), "roles": roles(), "user": (), "errors": errors, "form": json!(form) }),
+            )?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn user_edit(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    require(&u, Perm::ManageUsers)?;
+    let row = st.store.user_by_id(parse_id(&id)?).await?;
+    let notice = if q.contains_key("created") {
+        "账号已创建；首次登录时须修改初始密码"
+    } else if q.contains_key("saved") {
+        "已保存"
+    } else if q.contains_key("reset") {
+        "密码已重置；该用户下次登录时须修改密码"
+    } else {
+        ""
+    };
+    let user = row.to_json(st.clock.now_ms());
+    Ok(st
+        .ui
+        .page(
+            "user_form.html",
+            json!({ "layout": layout(&u, "账号", "/users"), "roles": roles(), "user": user.clone(), "errors": Vec::<Value>::new(), "form": user, "notice": notice }),
+        )?
+        .into_response())
+}
+
+pub async fn user_update(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    require(&u, Perm::ManageUsers)?;
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let id = parse_id(&id)?;
+    let get = |k: &str| form.get(k).map(|s| s.trim().to_string());
+    let role = match get("role") {
+        Some(r) => Some(Role::parse(&r).ok_or_else(|| AppError::invalid("role", "请选择角色"))?),
+        None => None,
+    };
+    if id == u.id && (role.is_some_and(|r| r != Role::Admin) || form.contains_key("disabled")) {
+        return Err(AppError::Conflict("不能停用自己的账号或取消自己的管理员角色".into()).into());
+    }
+    let display_name = get("display_name").filter(|s| !s.is_empty());
+    let ch = UserChanges {
+        display_name,
+        role: role.map(|r| r.as_str().to_string()),
+        phone: get("phone").map(|s| Some(s).filter(|s| !s.is_empty())),
+        email: get("email").map(|s| Some(s).filter(|s| !s.is_empty())),
+        disabled: Some(form.contains_key("disabled")),
+        unlock: form.contains_key("unlock"),
+    };
+    st.store
+        .update_user(id, ch, &u.actor(), st.clock.now_ms())
+        .await?;
+    Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response())
+}
+
+pub async fn user_reset(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    require(&u, Perm::ManageUsers)?;
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let id = parse_id(&id)?;
+    let pw = form.get("new_password").cloned().unwrap_or_default();
+    accounts::reset_password(&st.ctx, &u, id, &pw).await?;
+    Ok(Redirect::to(&format!("/users/{id}?reset=1")).into_response())
+}
+
+pub async fn audit(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    require(&u, Perm::ReadAudit)?;
+    let p = Paging::from_query(&q)?;
+    let f = filter_from_query(&q)?;
+    let (rows, total) = st.store.list_audit(&f, p.limit, p.offset).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = r.to_json();
+            v["at_local"] = json!(crate::clock::local_minutes(r.at));
+            v
+        })
+        .collect();
+    let verification = match st.store.verify_audit().await? {
+        crate::store::audit::Verification::Intact { records } => {
+            json!({"intact": true, "records": records})
+        }
+        crate::store::audit::Verification::Broken { seq, reason } => {
+            json!({"intact": false, "seq": seq, "reason": reason})
+        }
+    };
+    let keep: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, v)| k.as_str() != "offset" && !v.is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let base: String = keep
+        .iter()
+        .map(|(k, v)| format!("{}={}&", url_encode(k), url_encode(v)))
+        .collect();
+    Ok(st
+        .ui
+        .page(
+            "audit.html",
+            json!({ "layout": layout(&u, "审计日志", "/audit"), "items": items, "total": total, "q": json!(q),
+                       "verification": verification, "offset": p.offset, "limit": p.limit, "base": base }),
+        )?
+        .into_response())
+}

@@ -1,0 +1,239 @@
+//! Server-rendered pages in Chinese (minijinja, auto-escaped), with htmx for partial
+//! updates. Pages call the same services as the API.
+
+pub mod admin;
+pub mod inventory;
+pub mod pages;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::Environment;
+use serde::Serialize;
+
+use super::AppState;
+use crate::accounts::AuthUser;
+use crate::domain::roles::{Perm, Role};
+use crate::error::AppError;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../../templates/base.html")),
+    ("login.html", include_str!("../../../templates/login.html")),
+    (
+        "password.html",
+        include_str!("../../../templates/password.html"),
+    ),
+    (
+        "overview.html",
+        include_str!("../../../templates/overview.html"),
+    ),
+    (
+        "entity_list.html",
+        include_str!("../../../templates/entity_list.html"),
+    ),
+    (
+        "entity_table.html",
+        include_str!("../../../templates/entity_table.html"),
+    ),
+    (
+        "entity_detail.html",
+        include_str!("../../../templates/entity_detail.html"),
+    ),
+    (
+        "entity_form.html",
+        include_str!("../../../templates/entity_form.html"),
+    ),
+    ("users.html", include_str!("../../../templates/users.html")),
+    (
+        "user_form.html",
+        include_str!("../../../templates/user_form.html"),
+    ),
+    ("audit.html", include_str!("../../../templates/audit.html")),
+    (
+        "tokens.html",
+        include_str!("../../../templates/tokens.html"),
+    ),
+    (
+        "message.html",
+        include_str!("../../../templates/message.html"),
+    ),
+];
+
+pub struct Ui {
+    env: Environment<'static>,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Ui {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        for (name, src) in TEMPLATES {
+            if let Err(e) = env.add_template(name, src) {
+                // Templates are compiled into the binary and covered by tests.
+                tracing::error!(template = name, error = %e, "template does not compile");
+            }
+        }
+        Ui { env }
+    }
+
+    pub fn render<S: Serialize>(&self, name: &str, ctx: S) -> Result<String, AppError> {
+        let t = self
+            .env
+            .get_template(name)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("template {name}: {e}")))?;
+        t.render(minijinja::Value::from(minijinja::value::Serde(&ctx)))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {name}: {e:#}")))
+    }
+
+    pub fn page<S: Serialize>(&self, name: &str, ctx: S) -> Result<Html<String>, AppError> {
+        self.render(name, ctx).map(Html)
+    }
+}
+
+/// One item of the left navigation.
+#[derive(Serialize)]
+pub struct NavItem {
+    pub group: &'static str,
+    pub label: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+/// What every page's layout needs: the user and the navigation they may see.
+#[derive(Serialize)]
+pub struct Layout {
+    pub user_name: String,
+    pub username: String,
+    pub role_label: &'static str,
+    pub nav: Vec<NavItem>,
+    pub title: String,
+}
+
+pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
+    let mut nav = Vec::new();
+    let mut add = |group, label, href: &'static str| {
+        nav.push(NavItem {
+            group,
+            label,
+            href,
+            active: current == href,
+        });
+    };
+    add("", "概览", "/");
+    if u.role.can(Perm::ReadInventory) {
+        add("资产与配置", "机房", "/sites");
+        add("资产与配置", "设备", "/assets");
+        add("资产与配置", "信息系统", "/systems");
+        add("资产与配置", "团队成员", "/staff");
+        add("资产与配置", "岗位安排", "/assignments");
+    } else if u.role.can(Perm::ReadSystems) {
+        add("资产与配置", "信息系统", "/systems");
+    }
+    if u.role.can(Perm::ManageUsers) {
+        add("安全与审计", "账号管理", "/users");
+    }
+    if u.role.can(Perm::ReadAudit) {
+        add("安全与审计", "审计日志", "/audit");
+    }
+    add("我的", "修改密码", "/password");
+    if u.role != Role::Requester {
+        add("我的", "API 令牌", "/tokens");
+    }
+    Layout {
+        user_name: u.display_name.clone(),
+        username: u.username.clone(),
+        role_label: u.role.label(),
+        nav,
+        title: title.to_string(),
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/login", get(pages::login_form).post(pages::login_submit))
+        .route("/logout", post(pages::logout))
+        .route(
+            "/password",
+            get(pages::password_form).post(pages::password_submit),
+        )
+        .route("/tokens", get(pages::tokens).post(pages::token_create))
+        .route("/tokens/{id}/revoke", post(pages::token_revoke))
+        .route("/users", get(admin::users).post(admin::user_create))
+        .route("/users/new", get(admin::user_new))
+        .route(
+            "/users/{id}",
+            get(admin::user_edit).post(admin::user_update),
+        )
+        .route("/users/{id}/reset", post(admin::user_reset))
+        .route("/audit", get(admin::audit))
+        .route(
+            "/{collection}",
+            get(inventory::list).post(inventory::create),
+        )
+        .route("/{collection}/new", get(inventory::new_form))
+        .route("/{collection}/import", post(inventory::import))
+        .route(
+            "/{collection}/{id}",
+            get(inventory::detail).post(inventory::update),
+        )
+        .route("/{collection}/{id}/edit", get(inventory::edit_form))
+        .route("/{collection}/{id}/delete", post(inventory::delete))
+}
+
+fn message_html(title: &str, message: &str) -> String {
+    // A page that cannot fail to render: the message template is compiled in.
+    Ui::new()
+        .render(
+            "message.html",
+            serde_json::json!({"title": title, "message": message}),
+        )
+        .unwrap_or_else(|_| "出错了".to_string())
+}
+
+pub fn not_found_page() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(message_html(
+            "页面不存在",
+            "您访问的页面不存在，请从左侧导航进入。",
+        )),
+    )
+        .into_response()
+}
+
+pub fn error_page(e: &AppError) -> Response {
+    if let AppError::Internal(err) = e {
+        tracing::error!(error = ?err, "page failed");
+    }
+    (e.status(), Html(message_html("无法完成操作", &e.message()))).into_response()
+}
+
+/// A page handler's result: errors render as a page, not JSON.
+pub struct PageError(pub AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e)
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        error_page(&self.0)
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
