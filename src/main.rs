@@ -101,10 +101,10 @@ fn load_config(file: Option<&PathBuf>, db: &DbArgs) -> Result<Config, String> {
     if let Some(d) = &db.data_dir {
         c.data_dir = d.clone();
     }
-    if let Ok(p) = std::env::var("YUNWEI_ADMIN_PASSWORD") {
-        if !p.is_empty() {
-            c.admin_password = Some(Secret(p));
-        }
+    if let Ok(p) = std::env::var("YUNWEI_ADMIN_PASSWORD")
+        && !p.is_empty()
+    {
+        c.admin_password = Some(Secret(p));
     }
     if let Ok(v) = std::env::var("YUNWEI_LOG_FORMAT") {
         c.log_format = match v.as_str() {

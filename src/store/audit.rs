@@ -343,14 +343,20 @@ impl Store {
         })
     }
 
-    /// Removes records older than `cutoff_ms`, keeping the chain verifiable by anchoring it
-    /// at the last removed record's hash. The caller guarantees the retention floor.
+    /// Removes the oldest records, up to (not including) the first one written at or after
+    /// `cutoff_ms`, so the kept records stay one unbroken chain; the chain is anchored at
+    /// the last removed record's hash. The caller guarantees the retention floor.
     pub async fn purge_audit(&self, cutoff_ms: i64) -> StoreResult<i64> {
         let mut tx = self.write_tx().await?;
+        let first_young: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(seq) FROM audit_events WHERE at >= $1")
+                .bind(cutoff_ms)
+                .fetch_one(&mut *tx)
+                .await?;
         let last: Option<(i64, String)> = sqlx::query_as(
-            "SELECT seq, hash FROM audit_events WHERE at < $1 ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, hash FROM audit_events WHERE seq < $1 ORDER BY seq DESC LIMIT 1",
         )
-        .bind(cutoff_ms)
+        .bind(first_young.unwrap_or(i64::MAX))
         .fetch_optional(&mut *tx)
         .await?;
         let Some((seq, hash)) = last else {

@@ -27,6 +27,17 @@ pub struct DeclaredVsCounted {
     pub source: Option<String>,
 }
 
+/// site_id, site name, scope, label, declared, source, counted
+type DeclaredRow = (
+    Option<i64>,
+    Option<String>,
+    String,
+    String,
+    i64,
+    Option<String>,
+    i64,
+);
+
 #[derive(Clone, Debug, Serialize)]
 pub struct InventorySummary {
     pub sites: i64,
@@ -87,7 +98,7 @@ impl Store {
         )
         .fetch_one(p)
         .await?;
-        let declared_rows: Vec<(Option<i64>, Option<String>, String, String, i64, Option<String>, i64)> = sqlx::query_as(
+        let declared_rows: Vec<DeclaredRow> = sqlx::query_as(
             "SELECT d.site_id, s.name, d.scope, d.label, d.declared, d.source, \
                CAST(COALESCE((SELECT SUM(a.quantity) FROM assets a \
                   WHERE (d.site_id IS NULL OR a.site_id = d.site_id) \

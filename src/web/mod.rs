@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::Ctx;
-use crate::error::AppError;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -78,7 +77,8 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
 
 async fn fallback(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        AppError::NotFound.into_response()
+        let body = serde_json::json!({"error": {"code": "no_route", "message": "接口不存在，请查看 /api/v1/openapi.json", "details": null}});
+        (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
     } else {
         ui::not_found_page()
     }

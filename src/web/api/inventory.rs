@@ -116,41 +116,40 @@ pub fn list_query(
         }
     }
     let mut extra = Vec::new();
-    if spec.name == "assets" {
-        if let Some(w) = q
+    if spec.name == "assets"
+        && let Some(w) = q
             .get("warranty")
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
-        {
-            let t = today(ctx);
-            let today_s = t.format("%Y-%m-%d").to_string();
-            let soon_s = (t + Duration::days(WARRANTY_WARNING_DAYS))
-                .format("%Y-%m-%d")
-                .to_string();
-            let end = warranty_end_sql();
-            let cond = match w {
-                "expired" => (
-                    format!("t.warranty_until IS NOT NULL AND {end} < ?"),
-                    vec![Arg::Text(Some(today_s))],
-                ),
-                "expiring" => (
-                    format!("t.warranty_until IS NOT NULL AND {end} >= ? AND {end} <= ?"),
-                    vec![Arg::Text(Some(today_s)), Arg::Text(Some(soon_s))],
-                ),
-                "valid" => (
-                    format!("t.warranty_until IS NOT NULL AND {end} > ?"),
-                    vec![Arg::Text(Some(soon_s))],
-                ),
-                "unknown" => ("t.warranty_until IS NULL".to_string(), vec![]),
-                _ => {
-                    return Err(AppError::invalid(
-                        "warranty",
-                        "warranty 可选：expired、expiring、valid、unknown",
-                    ));
-                }
-            };
-            extra.push(cond);
-        }
+    {
+        let t = today(ctx);
+        let today_s = t.format("%Y-%m-%d").to_string();
+        let soon_s = (t + Duration::days(WARRANTY_WARNING_DAYS))
+            .format("%Y-%m-%d")
+            .to_string();
+        let end = warranty_end_sql();
+        let cond = match w {
+            "expired" => (
+                format!("t.warranty_until IS NOT NULL AND {end} < ?"),
+                vec![Arg::Text(Some(today_s))],
+            ),
+            "expiring" => (
+                format!("t.warranty_until IS NOT NULL AND {end} >= ? AND {end} <= ?"),
+                vec![Arg::Text(Some(today_s)), Arg::Text(Some(soon_s))],
+            ),
+            "valid" => (
+                format!("t.warranty_until IS NOT NULL AND {end} > ?"),
+                vec![Arg::Text(Some(soon_s))],
+            ),
+            "unknown" => ("t.warranty_until IS NULL".to_string(), vec![]),
+            _ => {
+                return Err(AppError::invalid(
+                    "warranty",
+                    "warranty 可选：expired、expiring、valid、unknown",
+                ));
+            }
+        };
+        extra.push(cond);
     }
     Ok(ListQuery {
         limit: p.limit,
@@ -228,18 +227,18 @@ pub async fn may_write(
     if u.role.can(Perm::WriteInventory) {
         return Ok(());
     }
-    if u.role.can(Perm::WriteAssignedInventory) {
-        if let Some(id) = id {
-            let ok = match spec.name {
-                "systems" => ctx.store.assigned_system_ids(u.id).await?.contains(&id),
-                "assets" => ctx.store.asset_in_systems(id, u.id).await?,
-                _ => false,
-            };
-            if ok {
-                return Ok(());
-            }
-            return Err(AppError::Forbidden("只能修改分配给您的系统及其设备".into()));
+    if u.role.can(Perm::WriteAssignedInventory)
+        && let Some(id) = id
+    {
+        let ok = match spec.name {
+            "systems" => ctx.store.assigned_system_ids(u.id).await?.contains(&id),
+            "assets" => ctx.store.asset_in_systems(id, u.id).await?,
+            _ => false,
+        };
+        if ok {
+            return Ok(());
         }
+        return Err(AppError::Forbidden("只能修改分配给您的系统及其设备".into()));
     }
     Err(AppError::forbidden())
 }

@@ -106,13 +106,12 @@ pub fn parse_time_param(name: &str, v: &str) -> Result<i64, AppError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
         return Ok(t.timestamp_millis());
     }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        if let Some(t) = d
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        && let Some(t) = d
             .and_hms_opt(0, 0, 0)
             .and_then(|t| t.and_local_timezone(crate::clock::beijing()).single())
-        {
-            return Ok(t.timestamp_millis());
-        }
+    {
+        return Ok(t.timestamp_millis());
     }
     Err(AppError::invalid(
         name,

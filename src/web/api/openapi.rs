@@ -240,10 +240,10 @@ pub fn build() -> Value {
                 "4XX": {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
         });
-        if *status == "204" {
-            if let Some(r) = op["responses"][*status].as_object_mut() {
-                r.remove("content");
-            }
+        if *status == "204"
+            && let Some(r) = op["responses"][*status].as_object_mut()
+        {
+            r.remove("content");
         }
         if !body.is_empty() {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});

@@ -107,7 +107,15 @@ pub async fn list(
     let lq: ListQuery = list_query(&st.ctx, spec, &q)?;
     let (items, total) = st.store.list_entities(spec, &lq).await?;
     let t = today(&st.ctx);
-    let cols: Vec<&Field> = spec.fields.iter().filter(|f| f.list).collect();
+    // Requesters see only which systems exist, not their figures.
+    let requester_view = spec.name == "systems" && !u.role.can(Perm::ReadInventory);
+    let cols: Vec<&Field> = spec
+        .fields
+        .iter()
+        .filter(|f| {
+            f.list && (!requester_view || ["code", "name", "owner_department"].contains(&f.name))
+        })
+        .collect();
     let rows: Vec<Value> = items
         .into_iter()
         .map(|mut m| {
@@ -122,7 +130,7 @@ pub async fn list(
         })
         .collect();
     let mut filters = Vec::new();
-    for f in spec.fields.iter().filter(|f| f.filter) {
+    for f in spec.fields.iter().filter(|f| f.filter && !requester_view) {
         let options: Vec<Value> = match f.kind {
             Kind::Choice(c) => c
                 .iter()

@@ -1,0 +1,253 @@
+//! The audit log: every login and change, append-only, hash-chained, verifiable.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn logins_failures_logouts_and_changes_are_audited_with_who_when_where_and_values() {
+    let app = spawn_app().await;
+    let (_, t) = app.user_with_role("jianli", "auditor").await;
+    app.login("admin", "bad").await;
+    let (s, site) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/sites",
+            &json!({"name": "测试机房"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = site["id"].as_i64().unwrap();
+    app.patch(
+        &app.admin_token,
+        &format!("/api/v1/sites/{id}"),
+        &json!({"address": "广州"}),
+    )
+    .await;
+    assert_eq!(
+        app.delete(&app.admin_token, &format!("/api/v1/sites/{id}"))
+            .await,
+        StatusCode::NO_CONTENT
+    );
+    app.client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+
+    let (_, v) = app.get_json(&t, "/api/v1/audit-events?limit=100").await;
+    let items = v["items"].as_array().unwrap();
+    let actions: Vec<&str> = items
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "login",
+        "login_failed",
+        "create",
+        "update",
+        "delete",
+        "logout",
+    ] {
+        assert!(actions.contains(&a), "missing {a}: {actions:?}");
+    }
+    let upd = items
+        .iter()
+        .find(|e| e["action"] == "update" && e["entity_type"] == "sites")
+        .unwrap();
+    assert_eq!(upd["actor"], json!("admin"));
+    assert_eq!(upd["ip"], json!("127.0.0.1"));
+    assert_eq!(upd["before"]["address"], Value::Null);
+    assert_eq!(upd["after"]["address"], json!("广州"));
+    assert!(upd["at"].as_str().unwrap().ends_with('Z'));
+
+    // Filters.
+    let (_, v) = app
+        .get_json(&t, "/api/v1/audit-events?action=login_failed")
+        .await;
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] == "login_failed")
+    );
+    assert!(v["total"].as_i64().unwrap() >= 1);
+    let (_, v) = app
+        .get_json(
+            &t,
+            &format!("/api/v1/audit-events?entity_type=sites&entity_id={id}"),
+        )
+        .await;
+    assert_eq!(v["total"], json!(3));
+    let (s, _) = app
+        .get_json(&t, "/api/v1/audit-events?from=yesterday")
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn audit_verify_passes_on_an_intact_log_and_names_the_first_tampered_record() {
+    let app = spawn_demo().await;
+    let out = app.cli(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The database refuses updates to the log outright.
+    let r = sqlx::query("UPDATE audit_events SET summary = 'x' WHERE seq = 3")
+        .execute(app.ctx.store.pool())
+        .await;
+    assert!(r.is_err(), "append-only trigger must refuse updates");
+
+    // Someone with database access disables the guard and edits record 7.
+    disable_guard(&app).await;
+    sqlx::query("UPDATE audit_events SET summary = '篡改' WHERE seq = 7")
+        .execute(app.ctx.store.pool())
+        .await
+        .unwrap();
+    let out = app.cli(&["audit", "verify"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("record 7"), "{err}");
+}
+
+async fn disable_guard(app: &TestApp) {
+    let pool = app.ctx.store.pool();
+    if app.database_url.starts_with("postgres") {
+        sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_guard")
+            .execute(pool)
+            .await
+            .unwrap();
+    } else {
+        sqlx::query("DROP TRIGGER audit_events_no_update")
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query("DROP TRIGGER audit_events_keep_180_days")
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_removed_audit_record_is_detected() {
+    let app = spawn_demo().await;
+    disable_guard(&app).await;
+    sqlx::query("DELETE FROM audit_events WHERE seq = 10")
+        .execute(app.ctx.store.pool())
+        .await
+        .unwrap();
+    let out = app.cli(&["audit", "verify"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("record 10"));
+
+    let app = spawn_demo().await;
+    disable_guard(&app).await;
+    let last: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit_events")
+        .fetch_one(app.ctx.store.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_events WHERE seq = $1")
+        .bind(last)
+        .execute(app.ctx.store.pool())
+        .await
+        .unwrap();
+    let out = app.cli(&["audit", "verify"]);
+    assert!(
+        !out.status.success(),
+        "removing the newest record must be detected too"
+    );
+}
+
+#[tokio::test]
+async fn records_younger_than_180_days_are_never_purged() {
+    let app = spawn_app().await;
+    // The CLI refuses a shorter horizon.
+    let out = app.cli(&["audit", "purge", "--older-than-days", "30"]);
+    assert!(!out.status.success());
+    // The database refuses too, whoever asks.
+    let r = sqlx::query("DELETE FROM audit_events")
+        .execute(app.ctx.store.pool())
+        .await;
+    assert!(r.is_err(), "the 180-day guard must refuse");
+    let before = app.audit_count().await;
+    let out = app.cli(&["audit", "purge", "--older-than-days", "180"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(app.audit_count().await, before);
+}
+
+#[tokio::test]
+async fn purging_old_records_keeps_the_chain_verifiable() {
+    // Records written 200 days ago (the clock is injected; the DB guard uses real time).
+    let start = chrono::Utc::now() - Duration::days(200);
+    let app = spawn_with(Options {
+        start: Some(start),
+        ..Options::default()
+    })
+    .await;
+    app.post(
+        &app.admin_token,
+        "/api/v1/sites",
+        &json!({"name": "旧机房"}),
+    )
+    .await;
+    app.clock.advance(Duration::days(200));
+    let t = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.post(&t, "/api/v1/sites", &json!({"name": "新机房"}))
+        .await;
+    let before = app.audit_count().await;
+    let removed = app
+        .ctx
+        .store
+        .purge_audit(app.clock.now_ms() - 180 * 86_400_000)
+        .await
+        .unwrap();
+    assert!(removed >= 3, "{removed}");
+    assert_eq!(app.audit_count().await, before - removed);
+    let out = app.cli(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_record_shows_its_change_history_from_the_audit_log() {
+    let app = spawn_demo().await;
+    let (s, _) = app
+        .patch(
+            &app.admin_token,
+            "/api/v1/assets/1",
+            &json!({"status": "faulty", "ip": "10.1.1.1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app
+        .get_json(&app.admin_token, "/api/v1/assets/1/history")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{v}");
+    assert_eq!(items[0]["action"], json!("update"));
+    assert_eq!(items[0]["before"]["status"], json!("good"));
+    assert_eq!(items[0]["after"]["status"], json!("faulty"));
+    assert_eq!(items[1]["action"], json!("create"));
+    assert_eq!(
+        app.get(&app.admin_token, "/api/v1/assets/99999/history")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}

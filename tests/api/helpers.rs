@@ -1,0 +1,254 @@
+//! `spawn_app`: the real application on 127.0.0.1:0 with a fresh database (a temp SQLite
+//! file, or a fresh PostgreSQL database when TEST_DATABASE_URL is set) and a manual clock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::Utc;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use yunwei::config::{Config, Secret};
+use yunwei::{Application, Clock, Ctx};
+
+pub const ADMIN_PASSWORD: &str = "Strong#Passw0rd";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub clock: Clock,
+    pub ctx: Ctx,
+    pub admin_token: String,
+    pub generated_admin_password: Option<String>,
+    pub database_url: String,
+    pub data_dir: std::path::PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub struct Options {
+    pub demo: bool,
+    pub admin_password: Option<&'static str>,
+    /// Where the manual clock starts (default: now).
+    pub start: Option<chrono::DateTime<Utc>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            demo: false,
+            admin_password: Some(ADMIN_PASSWORD),
+            start: None,
+        }
+    }
+}
+
+/// A fresh database URL: PostgreSQL when TEST_DATABASE_URL is set, else None (SQLite).
+pub async fn fresh_database() -> Option<String> {
+    let base = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let name = format!(
+        "yunwei_test_{}_{}_{}",
+        std::process::id(),
+        Utc::now().timestamp_micros(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+    Some(format!("{prefix}/{name}"))
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+pub async fn spawn_demo() -> TestApp {
+    spawn_with(Options {
+        demo: true,
+        ..Options::default()
+    })
+    .await
+}
+
+pub async fn spawn_with(opts: Options) -> TestApp {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let database_url = fresh_database().await;
+    let config = Config {
+        data_dir: tmp.path().to_path_buf(),
+        database_url: database_url.clone().map(Secret),
+        demo: opts.demo,
+        admin_password: opts.admin_password.map(|p| Secret(p.to_string())),
+        database_max_connections: 5,
+        ..Config::default()
+    };
+    let database_url = config.effective_database_url();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let clock = Clock::manual(opts.start.unwrap_or_else(Utc::now));
+    let app = Application::build(config, listener, clock.clone())
+        .await
+        .expect("build app");
+    let addr = app.local_addr().expect("addr");
+    let ctx = app.ctx().clone();
+    let generated = app.generated_admin_password.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut t = TestApp {
+        base: format!("http://{addr}"),
+        client,
+        clock,
+        ctx,
+        admin_token: String::new(),
+        generated_admin_password: generated,
+        database_url,
+        data_dir: tmp.path().to_path_buf(),
+        _tmp: tmp,
+    };
+    if let Some(pw) = opts.admin_password {
+        t.admin_token = t.login_ok("admin", pw).await;
+    }
+    t
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    pub async fn login_ok(&self, username: &str, password: &str) -> String {
+        let r = self.login(username, password).await;
+        assert_eq!(r.status(), StatusCode::OK, "login of {username} failed");
+        let v: Value = r.json().await.expect("login json");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get")
+    }
+
+    pub async fn get_json(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let r = self.get(token, path).await;
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn send_json(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let r = self
+            .client
+            .request(m, self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send_json("POST", token, path, body).await
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send_json("PATCH", token, path, body).await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> StatusCode {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("delete")
+            .status()
+    }
+
+    pub async fn total(&self, path: &str) -> i64 {
+        let (s, v) = self.get_json(&self.admin_token, path).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+        v["total"].as_i64().expect("total")
+    }
+
+    /// Creates a user with a role and returns a token for them (password already changed).
+    pub async fn user_with_role(&self, username: &str, role: &str) -> (i64, String) {
+        let initial = "Initial#Pass1";
+        let (s, v) = self
+            .post(&self.admin_token, "/api/v1/users", &json!({"username": username, "display_name": username, "role": role, "password": initial}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_i64().expect("id");
+        let t = self.login_ok(username, initial).await;
+        let r = self
+            .client
+            .post(self.url("/api/v1/auth/password"))
+            .bearer_auth(&t)
+            .json(&json!({"current_password": initial, "new_password": "Changed#Pass2"}))
+            .send()
+            .await
+            .expect("change");
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        (id, t)
+    }
+
+    pub async fn audit_count(&self) -> i64 {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events")
+            .fetch_one(self.ctx.store.pool())
+            .await
+            .expect("count")
+    }
+
+    /// Runs the real binary with this app's database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_yunwei"))
+            .args(args)
+            .arg("--database")
+            .arg(&self.database_url)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env_remove("YUNWEI_ADMIN_PASSWORD")
+            .output()
+            .expect("run yunwei")
+    }
+}
+
+/// Asserts the API error shape and returns the code.
+pub fn error_code(v: &Value) -> String {
+    let e = &v["error"];
+    assert!(
+        e["code"].is_string() && e["message"].is_string(),
+        "not the error shape: {v}"
+    );
+    e["code"].as_str().unwrap_or_default().to_string()
+}

@@ -1,0 +1,15 @@
+//! Black-box tests: the real application over HTTP, on SQLite or (TEST_DATABASE_URL)
+//! PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod browser;
+mod demo;
+mod import_export;
+mod inventory;
+mod ops;
+mod roles;
+mod ui;
