@@ -1,6 +1,9 @@
 //! Pure types and rules per module: no HTTP, no SQL.
 
+pub mod calendar;
 pub mod entity;
 pub mod inventory;
 pub mod password;
 pub mod roles;
+pub mod sla;
+pub mod tickets;

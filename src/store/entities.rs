@@ -92,6 +92,23 @@ pub struct ListQuery {
     pub extra: Vec<(String, Vec<Arg>)>,
 }
 
+/// The select list over a row source `src` aliased `t`: the row plus the titles of its
+/// references. Callers pass an already limited source, so the title sub-selects run only
+/// for the rows returned (SQLite evaluates result columns before sorting and offsetting).
+fn select_from(spec: &EntitySpec, src: &str) -> String {
+    let mut cols = vec!["t.*".to_string()];
+    for f in spec.fields {
+        if let Kind::Ref { table, title, .. } = f.kind {
+            cols.push(format!(
+                "(SELECT r.{title} FROM {table} r WHERE r.id = t.{}) AS {}",
+                f.name,
+                ref_name_key(f.name)
+            ));
+        }
+    }
+    format!("SELECT {} FROM {src} t", cols.join(", "))
+}
+
 fn select_list(spec: &EntitySpec) -> String {
     let mut cols = vec!["t.*".to_string()];
     for f in spec.fields {
@@ -195,25 +212,30 @@ impl Store {
             wh.push(c);
         }
         let where_sql = wh.join(" AND ");
-        let total: i64 = bind_all(
-            sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM {} t WHERE {where_sql}",
-                spec.table
-            ))),
-            &args,
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let count_sql = format!("SELECT COUNT(*) FROM {} t WHERE {where_sql}", spec.table);
+        let version = self.row_version(spec.table).await?;
+        let key = format!("{count_sql}|{args:?}");
+        let total: i64 = match self.cached_count(&key, version) {
+            Some(n) => n,
+            None => {
+                let n = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
+                    .fetch_one(&self.pool)
+                    .await?;
+                self.cache_count(key, version, n);
+                n
+            }
+        };
         let order = match &lq.sort {
             Some((col, desc)) => format!("t.{col} {}, t.id", if *desc { "DESC" } else { "ASC" }),
             None => format!("t.{}", spec.default_sort),
         };
-        let sql = format!(
-            "{} WHERE {where_sql} ORDER BY {order} LIMIT ${} OFFSET ${}",
-            select_list(spec),
+        let page = format!(
+            "(SELECT t.* FROM {} t WHERE {where_sql} ORDER BY {order} LIMIT ${} OFFSET ${})",
+            spec.table,
             args.len() + 1,
             args.len() + 2
         );
+        let sql = format!("{} ORDER BY {order}", select_from(spec, &page));
         let rows = bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
             .bind(lq.limit)
             .bind(lq.offset)

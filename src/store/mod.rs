@@ -3,6 +3,7 @@
 //! migrations runner. Times are epoch milliseconds; booleans are 0/1.
 
 pub mod audit;
+pub mod desk;
 pub mod entities;
 pub mod inventory;
 pub mod users;
@@ -54,6 +55,8 @@ impl Actor {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// List totals by query, valid while the table's row version is unchanged.
+    counts: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -98,7 +101,11 @@ impl Store {
             .connect_with(opts)
             .await
             .with_context(|| format!("cannot connect to {}", crate::config::redact_url(&url)))?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            counts: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -113,6 +120,34 @@ impl Store {
             .await
             .context("database migration failed")?;
         Ok(())
+    }
+
+    /// The current row version of a table (bumped by triggers on every write).
+    pub async fn row_version(&self, table: &str) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT version FROM row_versions WHERE name = $1")
+                .bind(table.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(-1),
+        )
+    }
+
+    /// A cached total for `key` at `version`, if any.
+    pub fn cached_count(&self, key: &str, version: i64) -> Option<i64> {
+        let g = self.counts.lock().ok()?;
+        g.get(key)
+            .filter(|(v, _)| *v == version && version >= 0)
+            .map(|(_, n)| *n)
+    }
+
+    pub fn cache_count(&self, key: String, version: i64, n: i64) {
+        if let Ok(mut g) = self.counts.lock() {
+            if g.len() > 10_000 {
+                g.clear();
+            }
+            g.insert(key, (version, n));
+        }
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Benchmark: the asset list API with 100,000 assets, at a fixed 500 requests/s, on SQLite
+# and PostgreSQL; idle memory. Usage: bench/list_api.sh [sqlite|postgres|both]
+# Needs: hey (Debian package `hey`), psql for the PostgreSQL run. Prints a Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+WHICH=${1:-both}
+ROWS=${ROWS:-100000}
+DURATION=${DURATION:-30s}
+PW='Bench#Passw0rd1'
+cargo build --release --quiet
+BIN=$CARGO_TARGET_DIR/release/yunwei
+command -v hey >/dev/null || { echo "install hey: apt-get install -y hey" >&2; exit 1; }
+
+CSV=$(mktemp --suffix=.csv)
+python3 - "$ROWS" > "$CSV" <<'PY'
+import sys, random
+random.seed(7)
+n = int(sys.argv[1])
+cats = ["网络设备", "安全设备", "服务器设备", "存储设备", "机房环境设备"]
+print("名称,类别,品牌/型号,数量,单位,取得时间,过保时间,运行状态,管理IP")
+for i in range(n):
+    y = random.randint(2012, 2024)
+    print(f"设备{i:06d},{random.choice(cats)},型号-{random.randint(1,500)},{random.randint(1,10)},台,{y},{y + random.randint(1,6)},良好,10.{i//65536}.{(i//256)%256}.{i%256}")
+PY
+
+run_one() {
+  local label=$1 url=$2
+  local dir port pid token
+  dir=$(mktemp -d)
+  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" ${url:+--database "$url"} >"$dir/log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+  sleep 2
+  local idle_kb; idle_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
+  token=$(curl -s -XPOST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  local t0 t1
+  t0=$(date +%s.%N)
+  curl -fs -XPOST "http://127.0.0.1:$port/api/v1/assets/import" -H "authorization: Bearer $token" \
+    -H 'content-type: text/csv' --data-binary @"$CSV" >/dev/null
+  t1=$(date +%s.%N)
+  local import_s; import_s=$(python3 -c "print(round($t1-$t0,1))")
+  sleep 2
+  local idle_loaded_kb; idle_loaded_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
+  for q in "limit=50" "limit=50&category=server&sort=-quantity" "limit=50&q=%E8%AE%BE%E5%A4%87099" "limit=50&offset=99000"; do
+    # 50 workers x 10 requests/s each = 500 requests/s.
+    out=$(hey -z "$DURATION" -c 50 -q 10 -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/assets?$q")
+    rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+    p50=$(echo "$out" | awk '/ 50% in/{print $3*1000}')
+    p99=$(echo "$out" | awk '/ 99% in/{print $3*1000}')
+    codes=$(echo "$out" | awk '/\[[0-9]+\]/{printf "%s%s ", $1, $2}')
+    echo "| $label | \`/api/v1/assets?$q\` | $rps | $p50 | $p99 | $codes |"
+  done
+  local peak_kb; peak_kb=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
+  echo "| $label | import of $ROWS rows: ${import_s} s; RSS idle empty $((idle_kb/1024)) MB, idle with data $((idle_loaded_kb/1024)) MB, peak $((peak_kb/1024)) MB | | | | |"
+  kill $pid; wait $pid 2>/dev/null || true
+  rm -rf "$dir"
+}
+
+echo "| backend | request | req/s | p50 ms | p99 ms | status codes |"
+echo "|---|---|---|---|---|---|"
+if [ "$WHICH" != postgres ]; then run_one SQLite ""; fi
+if [ "$WHICH" != sqlite ]; then
+  DB=yunwei_bench_$$
+  psql postgres://postgres@127.0.0.1:5432/test -qc "CREATE DATABASE $DB" >/dev/null
+  run_one PostgreSQL "postgres://postgres@127.0.0.1:5432/$DB"
+  psql postgres://postgres@127.0.0.1:5432/test -qc "DROP DATABASE $DB" >/dev/null
+fi
+rm -f "$CSV"

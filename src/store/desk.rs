@@ -1,0 +1,784 @@
+//! Service-desk storage: calendars and their exception days, ticket rows, the ticket
+//! timeline, SLA clock events, comments and worklogs. Multi-step changes take a
+//! transaction from the caller so a ticket, its timeline, its clocks and the audit record
+//! commit together.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+use sqlx::{Any, AssertSqlSafe, Transaction};
+
+use super::entities::{Arg, bind_all, bind_query};
+use super::{Store, StoreError, StoreResult, like_pattern};
+use crate::domain::calendar::{Calendar, CalendarKind, DayOverride, parse_periods};
+use crate::domain::sla::{ClockEvent, ClockEventKind, ClockTarget};
+
+pub type Tx = Transaction<'static, Any>;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CalendarRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub periods: Option<String>,
+    pub description: Option<String>,
+}
+
+impl CalendarRow {
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id, "name": self.name, "kind": self.kind, "periods": self.periods, "description": self.description})
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TicketRow {
+    pub id: i64,
+    pub number: String,
+    pub kind: String,
+    pub change_type: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    pub system_id: Option<i64>,
+    pub asset_id: Option<i64>,
+    pub category: Option<String>,
+    pub source: String,
+    pub requester_id: Option<i64>,
+    pub requester_name: Option<String>,
+    pub requester_contact: Option<String>,
+    pub reported_at: i64,
+    pub impact: String,
+    pub urgency: String,
+    pub priority: String,
+    pub assignee_id: Option<i64>,
+    pub status: String,
+    pub pending_reason: Option<String>,
+    pub sla_policy_id: Option<i64>,
+    pub calendar_id: Option<i64>,
+    pub response_due_at: Option<i64>,
+    pub onsite_due_at: Option<i64>,
+    pub resolve_due_at: Option<i64>,
+    pub sla_breached: i64,
+    pub first_response_at: Option<i64>,
+    pub onsite_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub cancel_reason: Option<String>,
+    pub reopen_count: i64,
+    pub fault_report: Option<String>,
+    pub resolution: Option<String>,
+    pub satisfaction: Option<i64>,
+    pub satisfaction_comment: Option<String>,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub system_name: Option<String>,
+    pub asset_name: Option<String>,
+    pub assignee_name: Option<String>,
+    pub requester_username: Option<String>,
+}
+
+const TICKET_SELECT: &str = "SELECT t.*, \
+    (SELECT s.name FROM systems s WHERE s.id = t.system_id) AS system_name, \
+    (SELECT a.name FROM assets a WHERE a.id = t.asset_id) AS asset_name, \
+    (SELECT u.display_name FROM users u WHERE u.id = t.assignee_id) AS assignee_name, \
+    (SELECT u.username FROM users u WHERE u.id = t.requester_id) AS requester_username \
+    FROM tickets t";
+
+/// What a new ticket is made of (validated by the caller).
+#[derive(Clone, Debug, Default)]
+pub struct NewTicket {
+    pub kind: String,
+    pub change_type: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    pub system_id: Option<i64>,
+    pub asset_id: Option<i64>,
+    pub category: Option<String>,
+    pub source: String,
+    pub requester_id: Option<i64>,
+    pub requester_name: Option<String>,
+    pub requester_contact: Option<String>,
+    pub reported_at: i64,
+    pub impact: String,
+    pub urgency: String,
+    pub priority: String,
+    pub assignee_id: Option<i64>,
+    pub status: String,
+    pub sla_policy_id: Option<i64>,
+    pub calendar_id: Option<i64>,
+    pub created_by: Option<i64>,
+}
+
+/// Ticket list filters.
+#[derive(Clone, Debug, Default)]
+pub struct TicketFilter {
+    pub requester_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub status: Vec<String>,
+    pub open_only: bool,
+    pub kind: Option<String>,
+    pub priority: Option<String>,
+    pub system_id: Option<i64>,
+    pub source: Option<String>,
+    pub q: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub breached: Option<bool>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TicketEventRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub kind: String,
+    pub summary: String,
+    pub data: Option<String>,
+    pub internal: i64,
+}
+
+impl TicketEventRow {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "at": crate::clock::rfc3339(self.at), "actor": self.actor_name, "kind": self.kind,
+            "summary": self.summary, "internal": self.internal != 0,
+            "data": self.data.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok()),
+        })
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CommentRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub author_id: Option<i64>,
+    pub author_name: String,
+    pub body: String,
+    pub internal: i64,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct WorklogRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub user_id: Option<i64>,
+    pub user_name: String,
+    pub minutes: i64,
+    pub note: Option<String>,
+    pub created_at: i64,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+impl Store {
+    // ---- calendars -------------------------------------------------------------------
+
+    pub async fn list_calendars(&self) -> StoreResult<Vec<CalendarRow>> {
+        Ok(
+            sqlx::query_as(
+                "SELECT id, name, kind, periods, description FROM calendars ORDER BY id",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        )
+    }
+
+    pub async fn calendar_row(&self, id: i64) -> StoreResult<CalendarRow> {
+        sqlx::query_as("SELECT id, name, kind, periods, description FROM calendars WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Creates a calendar with its exception days (used for the shipped defaults).
+    pub async fn create_calendar(
+        &self,
+        name: &str,
+        kind: &str,
+        periods: Option<&str>,
+        description: &str,
+        days: &BTreeMap<NaiveDate, DayOverride>,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write_tx().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO calendars (name, kind, periods, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(name.to_string())
+        .bind(kind.to_string())
+        .bind(periods.map(str::to_string))
+        .bind(description.to_string())
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (d, o) in days {
+            sqlx::query("INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(d.format("%Y-%m-%d").to_string())
+                .bind(i64::from(o.working))
+                .bind(o.reason.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Sets or clears (`working == None`) one exception day.
+    pub async fn set_calendar_day(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        day: NaiveDate,
+        working: Option<bool>,
+        reason: &str,
+    ) -> StoreResult<()> {
+        let d = day.format("%Y-%m-%d").to_string();
+        sqlx::query("DELETE FROM calendar_days WHERE calendar_id = $1 AND day = $2")
+            .bind(id)
+            .bind(d.clone())
+            .execute(&mut **tx)
+            .await?;
+        if let Some(w) = working {
+            sqlx::query("INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(d)
+                .bind(i64::from(w))
+                .bind(reason.to_string())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The calendar as the SLA engine uses it.
+    pub async fn calendar(&self, id: i64) -> StoreResult<Calendar> {
+        let row = self.calendar_row(id).await?;
+        if row.kind == "always" {
+            return Ok(Calendar::always());
+        }
+        let days: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT day, working, reason FROM calendar_days WHERE calendar_id = $1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut overrides = BTreeMap::new();
+        for (d, w, r) in days {
+            if let Ok(d) = NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+                overrides.insert(
+                    d,
+                    DayOverride {
+                        working: w != 0,
+                        reason: r,
+                    },
+                );
+            }
+        }
+        let periods = parse_periods(row.periods.as_deref().unwrap_or("08:30-12:00,14:00-17:30"))
+            .map_err(|e| {
+                StoreError::Other(anyhow::anyhow!("calendar {id} has bad periods: {e}"))
+            })?;
+        Ok(Calendar {
+            kind: CalendarKind::WorkingHours,
+            periods,
+            overrides,
+        })
+    }
+
+    // ---- tickets ---------------------------------------------------------------------
+
+    /// The next human number of the day: `INC-20251015-0001`.
+    pub async fn next_ticket_number(
+        &self,
+        tx: &mut Tx,
+        prefix: &str,
+        day: &str,
+    ) -> StoreResult<String> {
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_counters (day, n) VALUES ($1, 1) ON CONFLICT (day) DO UPDATE SET n = ticket_counters.n + 1 RETURNING n",
+        )
+        .bind(day.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(format!("{prefix}-{day}-{n:04}"))
+    }
+
+    pub async fn insert_ticket(
+        &self,
+        tx: &mut Tx,
+        number: &str,
+        t: &NewTicket,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO tickets (number, kind, change_type, title, description, system_id, asset_id, category, source, \
+             requester_id, requester_name, requester_contact, reported_at, impact, urgency, priority, assignee_id, status, \
+             sla_policy_id, calendar_id, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) RETURNING id",
+        )
+        .bind(number.to_string())
+        .bind(t.kind.clone())
+        .bind(t.change_type.clone())
+        .bind(t.title.clone())
+        .bind(t.description.clone())
+        .bind(t.system_id)
+        .bind(t.asset_id)
+        .bind(t.category.clone())
+        .bind(t.source.clone())
+        .bind(t.requester_id)
+        .bind(t.requester_name.clone())
+        .bind(t.requester_contact.clone())
+        .bind(t.reported_at)
+        .bind(t.impact.clone())
+        .bind(t.urgency.clone())
+        .bind(t.priority.clone())
+        .bind(t.assignee_id)
+        .bind(t.status.clone())
+        .bind(t.sla_policy_id)
+        .bind(t.calendar_id)
+        .bind(t.created_by)
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn ticket(&self, id: i64) -> StoreResult<TicketRow> {
+        let sql = format!("{TICKET_SELECT} WHERE t.id = $1");
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn ticket_tx(&self, tx: &mut Tx, id: i64) -> StoreResult<TicketRow> {
+        let sql = format!("{TICKET_SELECT} WHERE t.id = $1");
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Sets columns of a ticket (names come from code, never from input).
+    pub async fn update_ticket_fields(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        fields: &[(&str, Arg)],
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut sets = Vec::new();
+        let mut args = Vec::new();
+        for (name, a) in fields {
+            args.push(a.clone());
+            sets.push(format!("{name} = ${}", args.len()));
+        }
+        args.push(Arg::Int(Some(now_ms)));
+        sets.push(format!("updated_at = ${}", args.len()));
+        args.push(Arg::Int(Some(id)));
+        let sql = format!(
+            "UPDATE tickets SET {} WHERE id = ${}",
+            sets.join(", "),
+            args.len()
+        );
+        bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_tickets(
+        &self,
+        f: &TicketFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<TicketRow>, i64)> {
+        let mut wh = vec!["1=1".to_string()];
+        let mut args: Vec<Arg> = Vec::new();
+        let push = |cond: &str, a: Arg, wh: &mut Vec<String>, args: &mut Vec<Arg>| {
+            args.push(a);
+            wh.push(cond.replace('?', &format!("${}", args.len())));
+        };
+        if let Some(r) = f.requester_id {
+            push("t.requester_id = ?", Arg::Int(Some(r)), &mut wh, &mut args);
+        }
+        if let Some(a) = f.assignee_id {
+            push("t.assignee_id = ?", Arg::Int(Some(a)), &mut wh, &mut args);
+        }
+        if let Some(k) = &f.kind {
+            push("t.kind = ?", Arg::Text(Some(k.clone())), &mut wh, &mut args);
+        }
+        if let Some(p) = &f.priority {
+            push(
+                "t.priority = ?",
+                Arg::Text(Some(p.clone())),
+                &mut wh,
+                &mut args,
+            );
+        }
+        if let Some(s) = f.system_id {
+            push("t.system_id = ?", Arg::Int(Some(s)), &mut wh, &mut args);
+        }
+        if let Some(s) = &f.source {
+            push(
+                "t.source = ?",
+                Arg::Text(Some(s.clone())),
+                &mut wh,
+                &mut args,
+            );
+        }
+        if let Some(v) = f.from_ms {
+            push("t.reported_at >= ?", Arg::Int(Some(v)), &mut wh, &mut args);
+        }
+        if let Some(v) = f.to_ms {
+            push("t.reported_at < ?", Arg::Int(Some(v)), &mut wh, &mut args);
+        }
+        if let Some(b) = f.breached {
+            push(
+                "t.sla_breached = ?",
+                Arg::Int(Some(i64::from(b))),
+                &mut wh,
+                &mut args,
+            );
+        }
+        if !f.status.is_empty() {
+            let mut ph = Vec::new();
+            for s in &f.status {
+                args.push(Arg::Text(Some(s.clone())));
+                ph.push(format!("${}", args.len()));
+            }
+            wh.push(format!("t.status IN ({})", ph.join(", ")));
+        }
+        if f.open_only {
+            wh.push("t.status NOT IN ('resolved', 'closed', 'canceled')".into());
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            args.push(Arg::Text(Some(like_pattern(q))));
+            let n = args.len();
+            wh.push(format!(
+                "(LOWER(t.title) LIKE ${n} ESCAPE '\\' OR LOWER(t.number) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(t.description, '')) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        let where_sql = wh.join(" AND ");
+        let total: i64 = bind_all(
+            sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM tickets t WHERE {where_sql}"
+            ))),
+            &args,
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n = args.len();
+        let sql = format!(
+            "{TICKET_SELECT} WHERE {where_sql} ORDER BY t.id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let rows =
+            super::entities::bind_all_as(sqlx::query_as::<_, TicketRow>(AssertSqlSafe(sql)), &args)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((rows, total))
+    }
+
+    /// Open tickets with running clocks, for the SLA monitor.
+    pub async fn open_ticket_ids(&self) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE status NOT IN ('closed', 'canceled') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Resolved tickets whose resolution is older than `before_ms` (for auto-close).
+    pub async fn resolved_before(&self, before_ms: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < $1 ORDER BY id",
+        )
+        .bind(before_ms)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    // ---- timeline and clocks -----------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_ticket_event(
+        &self,
+        tx: &mut Tx,
+        ticket_id: i64,
+        at_ms: i64,
+        actor_id: Option<i64>,
+        actor_name: &str,
+        kind: &str,
+        summary: &str,
+        data: Option<Value>,
+        internal: bool,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO ticket_events (ticket_id, at, actor_id, actor_name, kind, summary, data, internal) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(ticket_id)
+        .bind(at_ms)
+        .bind(actor_id)
+        .bind(actor_name.to_string())
+        .bind(kind.to_string())
+        .bind(summary.to_string())
+        .bind(data.map(|d| d.to_string()))
+        .bind(i64::from(internal))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn ticket_events(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+    ) -> StoreResult<Vec<TicketEventRow>> {
+        Ok(sqlx::query_as("SELECT * FROM ticket_events WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id")
+            .bind(ticket_id)
+            .bind(i64::from(include_internal))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Whether the timeline already has an event of this kind with this marker (dedup of
+    /// SLA warnings and breaches).
+    pub async fn has_ticket_event(
+        &self,
+        ticket_id: i64,
+        kind: &str,
+        marker: &str,
+    ) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ticket_events WHERE ticket_id = $1 AND kind = $2 AND data = $3",
+        )
+        .bind(ticket_id)
+        .bind(kind.to_string())
+        .bind(marker.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn add_clock_event(
+        &self,
+        tx: &mut Tx,
+        ticket_id: i64,
+        target: ClockTarget,
+        e: &ClockEvent,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sla_clock_events (ticket_id, target, kind, at, target_seconds, reason) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(ticket_id)
+            .bind(target.as_str().to_string())
+            .bind(e.kind.as_str().to_string())
+            .bind(ms(e.at))
+            .bind(e.target_seconds)
+            .bind(e.reason.clone())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Clock events of a ticket by target, in order.
+    pub async fn clock_events(
+        &self,
+        ticket_id: i64,
+    ) -> StoreResult<BTreeMap<String, Vec<ClockEvent>>> {
+        let rows: Vec<(String, String, i64, Option<i64>, String)> = sqlx::query_as(
+            "SELECT target, kind, at, target_seconds, reason FROM sla_clock_events WHERE ticket_id = $1 ORDER BY id",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: BTreeMap<String, Vec<ClockEvent>> = BTreeMap::new();
+        for (target, kind, at, ts, reason) in rows {
+            let (Some(kind), Some(at)) = (
+                ClockEventKind::parse(&kind),
+                DateTime::<Utc>::from_timestamp_millis(at),
+            ) else {
+                continue;
+            };
+            out.entry(target).or_default().push(ClockEvent {
+                at,
+                kind,
+                target_seconds: ts,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    // ---- comments and worklog ----------------------------------------------------------
+
+    pub async fn add_comment(
+        &self,
+        tx: &mut Tx,
+        ticket_id: i64,
+        author_id: Option<i64>,
+        author: &str,
+        body: &str,
+        internal: bool,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO ticket_comments (ticket_id, author_id, author_name, body, internal, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(author_id)
+        .bind(author.to_string())
+        .bind(body.to_string())
+        .bind(i64::from(internal))
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn comments(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+    ) -> StoreResult<Vec<CommentRow>> {
+        Ok(sqlx::query_as("SELECT * FROM ticket_comments WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id")
+            .bind(ticket_id)
+            .bind(i64::from(include_internal))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn add_worklog(
+        &self,
+        tx: &mut Tx,
+        ticket_id: i64,
+        user_id: Option<i64>,
+        user: &str,
+        minutes: i64,
+        note: Option<String>,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO worklogs (ticket_id, user_id, user_name, minutes, note, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(user_id)
+        .bind(user.to_string())
+        .bind(minutes)
+        .bind(note)
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn worklogs(&self, ticket_id: i64) -> StoreResult<Vec<WorklogRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM worklogs WHERE ticket_id = $1 ORDER BY id")
+                .bind(ticket_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn add_link(
+        &self,
+        tx: &mut Tx,
+        a: i64,
+        b: i64,
+        kind: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO ticket_links (ticket_id, other_id, kind, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id, other_id, kind) DO NOTHING")
+            .bind(a)
+            .bind(b)
+            .bind(kind.to_string())
+            .bind(now_ms)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn links(&self, ticket_id: i64) -> StoreResult<Vec<(i64, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT l.other_id, l.kind, t.number FROM ticket_links l JOIN tickets t ON t.id = l.other_id WHERE l.ticket_id = $1 ORDER BY l.created_at",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The user linked to the staff member in a system's slot for a duty, if filled.
+    pub async fn slot_user(&self, system_id: i64, duty: &str) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT s.user_id FROM assignments a JOIN staff s ON s.id = a.staff_id \
+             WHERE a.system_id = $1 AND a.duty = $2 AND s.user_id IS NOT NULL ORDER BY a.id LIMIT 1",
+        )
+        .bind(system_id)
+        .bind(duty.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten())
+    }
+
+    /// The policy for a ticket: system-specific first, then any system.
+    pub async fn match_policy(
+        &self,
+        kind: &str,
+        priority: &str,
+        system_id: Option<i64>,
+    ) -> StoreResult<Option<PolicyRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, calendar_id, response_minutes, onsite_minutes, resolve_minutes, warn_percent FROM sla_policies \
+             WHERE kind = $1 AND priority = $2 AND (system_id = $3 OR system_id IS NULL) \
+             ORDER BY CASE WHEN system_id IS NULL THEN 1 ELSE 0 END, id LIMIT 1",
+        )
+        .bind(kind.to_string())
+        .bind(priority.to_string())
+        .bind(system_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn policy(&self, id: i64) -> StoreResult<PolicyRow> {
+        sqlx::query_as("SELECT id, calendar_id, response_minutes, onsite_minutes, resolve_minutes, warn_percent FROM sla_policies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn count_policies(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sla_policies")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn user_exists_with_role(&self, id: i64, roles: &[&str]) -> StoreResult<bool> {
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND disabled = 0")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(role.is_some_and(|r| roles.contains(&r.as_str())))
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PolicyRow {
+    pub id: i64,
+    pub calendar_id: i64,
+    pub response_minutes: Option<i64>,
+    pub onsite_minutes: Option<i64>,
+    pub resolve_minutes: Option<i64>,
+    pub warn_percent: i64,
+}
