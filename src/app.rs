@@ -44,6 +44,9 @@ impl Application {
         let generated_admin_password = crate::accounts::ensure_first_admin(&ctx)
             .await
             .context("creating the first admin")?;
+        crate::desk::ensure_defaults(&ctx)
+            .await
+            .context("creating the default calendars and SLA policies")?;
         if ctx.config.demo {
             crate::demo::load_if_empty(&ctx)
                 .await

@@ -81,6 +81,31 @@ impl Default for AuditConfig {
     }
 }
 
+/// Service-desk settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeskConfig {
+    /// `impact/urgency` → P1–P4.
+    pub priority_matrix: crate::domain::tickets::PriorityMatrix,
+    /// A resolved or closed ticket may be reopened within this many days.
+    pub reopen_window_days: i64,
+    /// Resolved tickets nobody confirms or rates close after this many days.
+    pub auto_close_days: i64,
+    /// Default on-site arrival target for incidents, in minutes (the contract's 2 hours).
+    pub onsite_minutes: i64,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        Self {
+            priority_matrix: Default::default(),
+            reopen_window_days: 7,
+            auto_close_days: 3,
+            onsite_minutes: 120,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -100,6 +125,7 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     pub security: SecurityConfig,
     pub audit: AuditConfig,
+    pub desk: DeskConfig,
 }
 
 impl Default for Config {
@@ -117,6 +143,7 @@ impl Default for Config {
             admin_password: None,
             security: SecurityConfig::default(),
             audit: AuditConfig::default(),
+            desk: DeskConfig::default(),
         }
     }
 }
@@ -192,6 +219,16 @@ impl Config {
         if !["trace", "debug", "info", "warn", "error"].contains(&self.log_level.as_str()) {
             return Err("YUNWEI_LOG_LEVEL: one of trace, debug, info, warn, error".into());
         }
+        self.desk.priority_matrix.validate()?;
+        if self.desk.reopen_window_days < 0
+            || self.desk.auto_close_days < 1
+            || self.desk.onsite_minutes < 1
+        {
+            return Err(
+                "desk.reopen_window_days / auto_close_days / onsite_minutes: must be positive"
+                    .into(),
+            );
+        }
         if let Some(p) = &self.admin_password {
             crate::domain::password::check_policy(&p.0, "admin", s)
                 .map_err(|m| format!("YUNWEI_ADMIN_PASSWORD: {m}"))?;
@@ -218,7 +255,7 @@ impl Serialize for RedactedView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let c = self.0;
-        let mut st = s.serialize_struct("Config", 13)?;
+        let mut st = s.serialize_struct("Config", 14)?;
         st.serialize_field("listen", &c.listen.to_string())?;
         st.serialize_field(
             "database_url",
@@ -244,6 +281,7 @@ impl Serialize for RedactedView<'_> {
         )?;
         st.serialize_field("security", &c.security)?;
         st.serialize_field("audit", &c.audit)?;
+        st.serialize_field("desk", &c.desk)?;
         st.end()
     }
 }

@@ -348,6 +348,104 @@ pub fn validate_fault_report(v: Option<&Value>) -> Result<Map<String, Value>, Ve
     if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
 
+pub const PRIORITIES: &[Choice] = &[
+    Choice {
+        code: "P1",
+        label: "P1 紧急",
+    },
+    Choice {
+        code: "P2",
+        label: "P2 高",
+    },
+    Choice {
+        code: "P3",
+        label: "P3 中",
+    },
+    Choice {
+        code: "P4",
+        label: "P4 低",
+    },
+];
+
+use super::entity::{EntitySpec, Field, Kind};
+
+/// SLA policies: targets per ticket kind × priority (optionally per system) on a calendar.
+pub static SLA_POLICIES: EntitySpec = EntitySpec {
+    name: "sla-policies",
+    table: "sla_policies",
+    label: "SLA 策略",
+    fields: &[
+        Field::new("name", "名称", Kind::Text { max: 100 })
+            .required()
+            .search()
+            .list(),
+        Field::new("kind", "工单类型", Kind::Choice(KINDS))
+            .required()
+            .filter()
+            .list(),
+        Field::new("priority", "优先级", Kind::Choice(PRIORITIES))
+            .required()
+            .filter()
+            .sortable()
+            .list(),
+        Field::new(
+            "system_id",
+            "适用系统",
+            Kind::Ref {
+                table: "systems",
+                title: "name",
+                label: "系统",
+            },
+        )
+        .filter()
+        .list(),
+        Field::new(
+            "calendar_id",
+            "服务日历",
+            Kind::Ref {
+                table: "calendars",
+                title: "name",
+                label: "日历",
+            },
+        )
+        .required()
+        .list(),
+        Field::new(
+            "response_minutes",
+            "响应时限(分钟)",
+            Kind::Int {
+                min: 1,
+                max: 525_600,
+            },
+        )
+        .list(),
+        Field::new(
+            "onsite_minutes",
+            "到场时限(分钟)",
+            Kind::Int {
+                min: 1,
+                max: 525_600,
+            },
+        )
+        .list(),
+        Field::new(
+            "resolve_minutes",
+            "解决时限(分钟)",
+            Kind::Int {
+                min: 1,
+                max: 525_600,
+            },
+        )
+        .list(),
+        Field::new("warn_percent", "预警阈值(%)", Kind::Int { min: 1, max: 99 })
+            .default_int(75)
+            .list(),
+    ],
+    default_sort: "id",
+    dependents: &[],
+    unique: &[],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

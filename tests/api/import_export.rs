@@ -136,7 +136,7 @@ async fn references_duplicates_and_empty_files_are_reported_without_importing() 
         assert!(s.is_client_error(), "{s}");
         error_code(&v);
     }
-    let (s, _) = import_raw(&app, "tickets", "text/csv", b"a\n1\n".to_vec()).await;
+    let (s, _) = import_raw(&app, "no-such-things", "text/csv", b"a\n1\n".to_vec()).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod browser;
 mod demo;
+mod desk;
 mod import_export;
 mod inventory;
 mod ops;

@@ -34,6 +34,7 @@ pub fn spec_of(collection: &str) -> AppResult<&'static EntitySpec> {
         "systems" => Ok(&inv::SYSTEMS),
         "staff" => Ok(&inv::STAFF),
         "assignments" => Ok(&inv::ASSIGNMENTS),
+        "sla-policies" => Ok(&crate::domain::tickets::SLA_POLICIES),
         _ => Err(AppError::NotFound),
     }
 }

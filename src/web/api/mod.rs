@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod inventory;
 pub mod openapi;
+pub mod tickets;
 pub mod users;
 
 use std::collections::HashMap;
@@ -40,6 +41,28 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/audit-events/verify", get(audit::verify))
         .route("/audit-events/{id}", get(audit::get_one))
         .route("/inventory/summary", get(inventory::summary))
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route(
+            "/tickets/{id}",
+            get(tickets::get_one).patch(tickets::update),
+        )
+        .route("/tickets/{id}/actions", post(tickets::action))
+        .route("/tickets/{id}/events", get(tickets::events))
+        .route(
+            "/tickets/{id}/comments",
+            get(tickets::comments).post(tickets::add_comment),
+        )
+        .route(
+            "/tickets/{id}/worklogs",
+            get(tickets::worklogs).post(tickets::add_worklog),
+        )
+        .route("/calendars", get(tickets::calendars))
+        .route("/calendars/{id}", get(tickets::calendar_one))
+        .route("/calendars/{id}/days", get(tickets::calendar_days))
+        .route(
+            "/calendars/{id}/days/{date}",
+            axum::routing::put(tickets::set_calendar_day),
+        )
         .route("/systems/{id}/assets", get(inventory::system_assets))
         .route(
             "/systems/{id}/assets/{asset_id}",

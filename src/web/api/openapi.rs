@@ -196,7 +196,7 @@ fn params(path: &str, method: &str) -> Vec<Value> {
     for seg in path.split('/') {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             let schema = if name == "collection" {
-                json!({"type": "string", "enum": ["sites", "assets", "systems", "staff", "assignments"]})
+                json!({"type": "string", "enum": ["sites", "assets", "systems", "staff", "assignments", "sla-policies"]})
             } else {
                 json!({"type": "integer", "minimum": 1})
             };
@@ -280,6 +280,27 @@ pub fn build() -> Value {
                     "role": {"type": "string", "enum": ["admin", "supervisor", "auditor", "manager", "engineer", "operator", "requester"]},
                     "phone": {"type": "string"}, "email": {"type": "string"}}},
                 "UserUpdate": {"type": "object", "properties": {"display_name": {"type": "string"}, "role": {"type": "string"}, "disabled": {"type": "boolean"}, "unlock": {"type": "boolean"}, "phone": {"type": "string"}, "email": {"type": "string"}}},
+                "TicketCreate": {"type": "object", "required": ["kind", "title"], "properties": {
+                    "kind": {"type": "string", "enum": ["incident", "request", "problem", "change"]},
+                    "change_type": {"type": "string", "enum": ["upgrade", "optimisation", "vulnerability_fix", "configuration"]},
+                    "title": {"type": "string"}, "description": {"type": "string"}, "system_id": {"type": "integer"}, "asset_id": {"type": "integer"},
+                    "category": {"type": "string"}, "source": {"type": "string", "enum": ["portal", "phone", "on_site", "api", "monitoring", "inspection"]},
+                    "requester_id": {"type": "integer"}, "requester_name": {"type": "string"}, "requester_contact": {"type": "string"},
+                    "reported_at": {"type": "string", "format": "date-time"},
+                    "impact": {"type": "string", "enum": ["high", "medium", "low"]}, "urgency": {"type": "string", "enum": ["high", "medium", "low"]},
+                    "assignee_id": {"type": "integer"}}},
+                "TicketUpdate": {"type": "object", "properties": {"title": {"type": "string"}, "description": {"type": "string"}, "category": {"type": "string"},
+                    "impact": {"type": "string"}, "urgency": {"type": "string"}, "system_id": {"type": "integer"}, "asset_id": {"type": "integer"}}},
+                "TicketAction": {"type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string", "enum": ["assign", "start", "pend", "resume", "check_in", "resolve", "close", "reopen", "cancel", "supervise", "rate"]},
+                    "assignee_id": {"type": "integer"}, "reason": {"type": "string"}, "resolution": {"type": "string"}, "remote_fix_reason": {"type": "string"},
+                    "note": {"type": "string"}, "score": {"type": "integer", "minimum": 1, "maximum": 5}, "comment": {"type": "string"},
+                    "fault_report": {"type": "object", "properties": {"symptom": {"type": "string"}, "impact_scope": {"type": "string"},
+                        "started_at": {"type": "string", "format": "date-time"}, "recovered_at": {"type": "string", "format": "date-time"},
+                        "cause": {"type": "string"}, "handling": {"type": "string"}, "measures": {"type": "string"}}}}},
+                "Comment": {"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}, "internal": {"type": "boolean"}}},
+                "Worklog": {"type": "object", "required": ["minutes"], "properties": {"minutes": {"type": "integer"}, "note": {"type": "string"}}},
+                "CalendarDay": {"type": "object", "properties": {"working": {"type": ["boolean", "null"]}, "reason": {"type": "string"}}},
                 "Record": {"type": "object", "description": "字段见各集合：sites、assets、systems、staff、assignments"}
             }
         }

@@ -1,0 +1,1481 @@
+//! Service-desk services shared by the API, the pages and the jobs: opening tickets with
+//! assignment from the inventory and SLA clocks, the lifecycle actions, the SLA monitor
+//! (warnings, breaches, escalation) and auto-close.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::calendar::{Calendar, cn_overrides};
+use crate::domain::roles::Role;
+use crate::domain::sla::{
+    ClockEvent, ClockEventKind, ClockState, ClockStatus, ClockTarget, fmt_duration, replay,
+};
+use crate::domain::tickets::{self as tk, Action};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::store::Actor;
+use crate::store::audit::{NewAuditEvent, append};
+use crate::store::desk::{NewTicket, TicketRow, Tx};
+use crate::store::entities::Arg;
+
+/// (kind, priority, calendar id, response, on-site, resolve minutes)
+type DefaultPolicy = (
+    &'static str,
+    &'static str,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    i64,
+);
+
+pub const DEFAULT_PERIODS: &str = "08:30-12:00,14:00-17:30";
+
+/// Creates the shipped calendars and SLA policies when there are none. The figures are
+/// defaults to edit, except the contract's 2-hour on-site target for incidents.
+pub async fn ensure_defaults(ctx: &Ctx) -> anyhow::Result<()> {
+    let now = ctx.clock.now_ms();
+    if ctx.store.list_calendars().await?.is_empty() {
+        ctx.store
+            .create_calendar(
+                "7×24",
+                "always",
+                None,
+                "全天候，不区分节假日",
+                &Default::default(),
+                now,
+            )
+            .await?;
+        ctx.store
+            .create_calendar(
+                "工作日（法定节假日与调休）",
+                "working_hours",
+                Some(DEFAULT_PERIODS),
+                "周一至周五工作时间，按国务院办公厅节假日安排放假与调休上班（2024–2026 已内置，可编辑）",
+                &cn_overrides(),
+                now,
+            )
+            .await?;
+    }
+    if ctx.store.count_policies().await? == 0 {
+        let cals = ctx.store.list_calendars().await?;
+        let always = cals.iter().find(|c| c.kind == "always").map(|c| c.id);
+        let work = cals
+            .iter()
+            .find(|c| c.kind == "working_hours")
+            .map(|c| c.id)
+            .or(always);
+        let onsite = ctx.config.desk.onsite_minutes;
+        // (kind, priority, calendar, response, onsite, resolve) in minutes.
+        let rows: &[DefaultPolicy] = &[
+            ("incident", "P1", always, 15, Some(onsite), 240),
+            ("incident", "P2", always, 30, Some(onsite), 480),
+            ("incident", "P3", always, 60, Some(onsite), 1440),
+            ("incident", "P4", always, 120, Some(onsite), 2880),
+            ("request", "P1", work, 30, None, 240),
+            ("request", "P2", work, 60, None, 480),
+            ("request", "P3", work, 120, None, 960),
+            ("request", "P4", work, 240, None, 2400),
+            ("problem", "P1", work, 60, None, 2400),
+            ("problem", "P2", work, 120, None, 4800),
+            ("problem", "P3", work, 240, None, 9600),
+            ("problem", "P4", work, 480, None, 19200),
+            ("change", "P1", work, 60, None, 960),
+            ("change", "P2", work, 120, None, 2400),
+            ("change", "P3", work, 240, None, 4800),
+            ("change", "P4", work, 480, None, 9600),
+        ];
+        let spec = &tk::SLA_POLICIES;
+        for (kind, prio, cal, resp, on, res) in rows {
+            let obj = json!({"name": format!("{}{} 默认", tk::label(tk::KINDS, kind), prio), "kind": kind, "priority": prio,
+                "calendar_id": cal, "response_minutes": resp, "onsite_minutes": on, "resolve_minutes": res});
+            let Value::Object(obj) = obj else { continue };
+            let vals = spec
+                .validate_json(&obj, false, &[])
+                .map_err(|e| anyhow::anyhow!("default policy: {e:?}"))?;
+            ctx.store
+                .create_entity(spec, vals, &Actor::system("defaults"), now)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn is_staff(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Admin | Role::Manager | Role::Engineer | Role::Operator
+    )
+}
+
+/// Whether the user may see a ticket: requesters only their own.
+pub fn can_view(u: &AuthUser, t: &TicketRow) -> bool {
+    u.role != Role::Requester || t.requester_id == Some(u.id)
+}
+
+fn text_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    label: &str,
+    max: usize,
+    errs: &mut Vec<FieldError>,
+) -> Option<String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if s.trim().chars().count() <= max => Some(s.trim().to_string()),
+        Some(Value::String(_)) => {
+            errs.push(FieldError::new(
+                key,
+                format!("{label}不能超过 {max} 个字符"),
+            ));
+            None
+        }
+        Some(_) => {
+            errs.push(FieldError::new(key, format!("{label}应为文本")));
+            None
+        }
+    }
+}
+
+fn choice_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    label: &str,
+    choices: &[crate::domain::entity::Choice],
+    errs: &mut Vec<FieldError>,
+) -> Option<String> {
+    let v = text_field(obj, key, label, 50, errs)?;
+    match tk::choice(choices, &v) {
+        Some(c) => Some(c.to_string()),
+        None => {
+            let opts: Vec<String> = choices
+                .iter()
+                .map(|c| format!("{}（{}）", c.label, c.code))
+                .collect();
+            errs.push(FieldError::new(
+                key,
+                format!("{label}“{v}”无效，可选：{}", opts.join("、")),
+            ));
+            None
+        }
+    }
+}
+
+fn id_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    label: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<i64> {
+    match obj.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|i| i > 0) => n.as_i64(),
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if s.trim().parse::<i64>().is_ok_and(|i| i > 0) => {
+            s.trim().parse().ok()
+        }
+        Some(_) => {
+            errs.push(FieldError::new(key, format!("{label}应为编号")));
+            None
+        }
+    }
+}
+
+fn time_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    label: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<DateTime<Utc>> {
+    let s = text_field(obj, key, label, 40, errs)?;
+    match DateTime::parse_from_rfc3339(&s) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(_) => {
+            errs.push(FieldError::new(
+                key,
+                format!("{label}应为 RFC 3339 时间，如 2025-10-15T09:30:00+08:00"),
+            ));
+            None
+        }
+    }
+}
+
+const CREATE_KEYS: &[&str] = &[
+    "kind",
+    "change_type",
+    "title",
+    "description",
+    "system_id",
+    "asset_id",
+    "category",
+    "source",
+    "requester_id",
+    "requester_name",
+    "requester_contact",
+    "reported_at",
+    "impact",
+    "urgency",
+    "assignee_id",
+];
+
+/// Opens a ticket. Staff may log a phone call with an earlier `reported_at` and name the
+/// requester; requesters open their own tickets through the portal.
+pub async fn open_ticket(
+    ctx: &Ctx,
+    u: &AuthUser,
+    obj: &Map<String, Value>,
+) -> AppResult<TicketRow> {
+    if !(is_staff(u.role) || u.role == Role::Requester) {
+        return Err(AppError::forbidden());
+    }
+    let now = ctx.clock.now();
+    let mut errs = Vec::new();
+    for k in obj.keys() {
+        if !CREATE_KEYS.contains(&k.as_str()) {
+            errs.push(FieldError::new(
+                k.clone(),
+                format!("未知字段“{k}”，请删除该字段"),
+            ));
+        }
+    }
+    let kind = choice_field(obj, "kind", "工单类型", tk::KINDS, &mut errs);
+    if !obj.contains_key("kind") {
+        errs.push(FieldError::new("kind", "请选择工单类型"));
+    }
+    let change_type = choice_field(obj, "change_type", "变更类型", tk::CHANGE_TYPES, &mut errs);
+    if kind.as_deref() == Some("change")
+        && change_type.is_none()
+        && !errs.iter().any(|e| e.field == "change_type")
+    {
+        errs.push(FieldError::new(
+            "change_type",
+            "变更工单须选择变更类型：系统升级、性能优化、漏洞修复或配置变更",
+        ));
+    }
+    let title = text_field(obj, "title", "标题", 200, &mut errs);
+    if title.is_none() && !errs.iter().any(|e| e.field == "title") {
+        errs.push(FieldError::new("title", "请填写标题"));
+    }
+    let description = text_field(obj, "description", "描述", 20_000, &mut errs);
+    let system_id = id_field(obj, "system_id", "系统", &mut errs);
+    let asset_id = id_field(obj, "asset_id", "设备", &mut errs);
+    let category = text_field(obj, "category", "分类", 50, &mut errs);
+    let impact = choice_field(obj, "impact", "影响程度", tk::LEVELS, &mut errs)
+        .unwrap_or_else(|| "medium".into());
+    let urgency = choice_field(obj, "urgency", "紧急程度", tk::LEVELS, &mut errs)
+        .unwrap_or_else(|| "medium".into());
+    let mut source = choice_field(obj, "source", "来源", tk::SOURCES, &mut errs);
+    let mut requester_id = id_field(obj, "requester_id", "报障人", &mut errs);
+    let requester_name = text_field(obj, "requester_name", "报障人姓名", 50, &mut errs);
+    let requester_contact = text_field(obj, "requester_contact", "联系方式", 100, &mut errs);
+    let mut reported_at = time_field(obj, "reported_at", "报障时间", &mut errs).unwrap_or(now);
+    let mut assignee_id = id_field(obj, "assignee_id", "处理人", &mut errs);
+    if u.role == Role::Requester {
+        // The portal: one's own ticket, reported now, about one of the systems.
+        requester_id = Some(u.id);
+        source = Some("portal".into());
+        reported_at = now;
+        if assignee_id.is_some() {
+            errs.push(FieldError::new("assignee_id", "报障用户不能指定处理人"));
+        }
+        if system_id.is_none() && !errs.iter().any(|e| e.field == "system_id") {
+            errs.push(FieldError::new("system_id", "请选择出现问题的系统"));
+        }
+    } else {
+        if reported_at > now + Duration::minutes(5) {
+            errs.push(FieldError::new("reported_at", "报障时间不能晚于当前时间"));
+        }
+        if reported_at < now - Duration::days(30) {
+            errs.push(FieldError::new("reported_at", "报障时间不能早于 30 天前"));
+        }
+        if assignee_id.is_some() && !matches!(u.role, Role::Admin | Role::Manager) {
+            errs.push(FieldError::new(
+                "assignee_id",
+                "只有项目经理可以在建单时指定处理人",
+            ));
+        }
+    }
+    if let Some(sid) = system_id
+        && ctx
+            .store
+            .get_entity(&crate::domain::inventory::SYSTEMS, sid)
+            .await
+            .is_err()
+    {
+        errs.push(FieldError::new(
+            "system_id",
+            format!("系统编号 {sid} 不存在"),
+        ));
+    }
+    if let Some(aid) = asset_id
+        && ctx
+            .store
+            .get_entity(&crate::domain::inventory::ASSETS, aid)
+            .await
+            .is_err()
+    {
+        errs.push(FieldError::new(
+            "asset_id",
+            format!("设备编号 {aid} 不存在"),
+        ));
+    }
+    if let Some(rid) = requester_id
+        && ctx.store.user_by_id(rid).await.is_err()
+    {
+        errs.push(FieldError::new(
+            "requester_id",
+            format!("用户编号 {rid} 不存在"),
+        ));
+    }
+    if let Some(aid) = assignee_id
+        && !ctx
+            .store
+            .user_exists_with_role(aid, &["engineer", "operator", "manager"])
+            .await?
+    {
+        errs.push(FieldError::new(
+            "assignee_id",
+            "处理人须为在用的工程师、运营人员或项目经理账号",
+        ));
+    }
+    let (Some(kind), Some(title)) = (kind, title) else {
+        return Err(AppError::Validation(errs));
+    };
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let source = source.unwrap_or_else(|| {
+        if u.role == Role::Requester {
+            "portal".into()
+        } else {
+            "api".into()
+        }
+    });
+    let priority = ctx.config.desk.priority_matrix.priority(&impact, &urgency);
+    // Assignment from the inventory: the system's DBA for database work, else its O&M
+    // engineer; the queue when the slot is not filled.
+    let mut auto_assigned = false;
+    if assignee_id.is_none()
+        && let Some(sid) = system_id
+    {
+        let duty = if category
+            .as_deref()
+            .is_some_and(|c| tk::DATABASE_CATEGORIES.iter().any(|d| c.contains(d)))
+        {
+            "dba"
+        } else {
+            "om_engineer"
+        };
+        assignee_id = ctx.store.slot_user(sid, duty).await?;
+        auto_assigned = assignee_id.is_some();
+    }
+    let policy = ctx.store.match_policy(&kind, &priority, system_id).await?;
+    let calendar_id = match &policy {
+        Some(p) => Some(p.calendar_id),
+        None => ctx
+            .store
+            .list_calendars()
+            .await?
+            .iter()
+            .find(|c| c.kind == "always")
+            .map(|c| c.id),
+    };
+    let status = if assignee_id.is_some() {
+        "assigned"
+    } else {
+        "new"
+    };
+    let nt = NewTicket {
+        kind: kind.clone(),
+        change_type,
+        title,
+        description,
+        system_id,
+        asset_id,
+        category,
+        source,
+        requester_id,
+        requester_name: requester_name
+            .or_else(|| (u.role == Role::Requester).then(|| u.display_name.clone())),
+        requester_contact,
+        reported_at: reported_at.timestamp_millis(),
+        impact,
+        urgency,
+        priority: priority.clone(),
+        assignee_id,
+        status: status.into(),
+        sla_policy_id: policy.as_ref().map(|p| p.id),
+        calendar_id,
+        created_by: Some(u.id),
+    };
+    let prefix = match kind.as_str() {
+        "incident" => "INC",
+        "request" => "REQ",
+        "problem" => "PRB",
+        _ => "CHG",
+    };
+    let day = now
+        .with_timezone(&crate::clock::beijing())
+        .format("%Y%m%d")
+        .to_string();
+    let now_ms = now.timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let number = ctx.store.next_ticket_number(&mut tx, prefix, &day).await?;
+    let id = ctx
+        .store
+        .insert_ticket(&mut tx, &number, &nt, now_ms)
+        .await?;
+    // Clocks start at the fault report, which staff may date back for a phone call.
+    let targets = [
+        (
+            ClockTarget::Response,
+            policy.as_ref().and_then(|p| p.response_minutes),
+        ),
+        (
+            ClockTarget::Onsite,
+            if kind == "incident" {
+                policy
+                    .as_ref()
+                    .and_then(|p| p.onsite_minutes)
+                    .or(Some(ctx.config.desk.onsite_minutes))
+            } else {
+                None
+            },
+        ),
+        (
+            ClockTarget::Resolve,
+            policy.as_ref().and_then(|p| p.resolve_minutes),
+        ),
+    ];
+    for (target, minutes) in targets {
+        if let Some(m) = minutes {
+            let e = ClockEvent {
+                at: reported_at,
+                kind: ClockEventKind::Start,
+                target_seconds: Some(m * 60),
+                reason: "报障".into(),
+            };
+            ctx.store.add_clock_event(&mut tx, id, target, &e).await?;
+        }
+    }
+    let summary = format!(
+        "{}建单：{}（{}，{}）",
+        u.display_name,
+        number,
+        tk::label(tk::KINDS, &kind),
+        priority
+    );
+    ctx.store
+        .add_ticket_event(
+            &mut tx,
+            id,
+            now_ms,
+            Some(u.id),
+            &u.username,
+            "created",
+            &summary,
+            None,
+            false,
+        )
+        .await?;
+    if let Some(a) = assignee_id {
+        let how = if auto_assigned {
+            "按系统岗位自动分派"
+        } else {
+            "建单时指定"
+        };
+        ctx.store
+            .add_ticket_event(
+                &mut tx,
+                id,
+                now_ms,
+                Some(u.id),
+                &u.username,
+                "assigned",
+                &format!("{how}给用户 #{a}"),
+                Some(json!({"assignee_id": a})),
+                false,
+            )
+            .await?;
+    }
+    append(
+        &mut tx,
+        now_ms,
+        &u.actor(),
+        NewAuditEvent {
+            action: "create".into(),
+            entity_type: "tickets".into(),
+            entity_id: Some(id.to_string()),
+            summary,
+            before: None,
+            after: Some(json!({"number": number, "kind": kind, "priority": priority, "status": status, "assignee_id": assignee_id})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    refresh_sla(ctx, id).await?;
+    Ok(ctx.store.ticket(id).await?)
+}
+
+/// The replayed clocks of a ticket at the clock's now.
+pub async fn clocks(ctx: &Ctx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
+    let cal = match t.calendar_id {
+        Some(id) => ctx.store.calendar(id).await?,
+        None => Calendar::always(),
+    };
+    let events = ctx.store.clock_events(t.id).await?;
+    let now = ctx.clock.now();
+    Ok(ClockTarget::ALL
+        .iter()
+        .filter_map(|target| {
+            events
+                .get(target.as_str())
+                .map(|evs| replay(*target, evs, &cal, now))
+        })
+        .collect())
+}
+
+/// Replays the clocks and caches due times and the breach flag on the ticket row.
+pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
+    let t = ctx.store.ticket(id).await?;
+    let cs = clocks(ctx, &t).await?;
+    let due = |target: ClockTarget| -> Arg {
+        Arg::Int(
+            cs.iter()
+                .find(|c| c.target == target)
+                .and_then(|c| c.due_at)
+                .map(|d| d.timestamp_millis()),
+        )
+    };
+    let breached = cs.iter().any(|c| c.breached);
+    let mut tx = ctx.store.write_tx().await?;
+    ctx.store
+        .update_ticket_fields(
+            &mut tx,
+            id,
+            &[
+                ("response_due_at", due(ClockTarget::Response)),
+                ("onsite_due_at", due(ClockTarget::Onsite)),
+                ("resolve_due_at", due(ClockTarget::Resolve)),
+                ("sla_breached", Arg::Int(Some(i64::from(breached)))),
+            ],
+            t.updated_at,
+        )
+        .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(cs)
+}
+
+fn running(cs: &[ClockState], target: ClockTarget) -> bool {
+    cs.iter().any(|c| {
+        c.target == target
+            && matches!(c.status, ClockStatus::Running | ClockStatus::Breached)
+            && c.stopped_at.is_none()
+    })
+}
+
+fn has(cs: &[ClockState], target: ClockTarget) -> bool {
+    cs.iter()
+        .any(|c| c.target == target && c.status != ClockStatus::Waived && c.stopped_at.is_none())
+}
+
+/// The actions the user may take on the ticket now (for pages and the API).
+pub fn allowed_actions(u: &AuthUser, t: &TicketRow) -> Vec<&'static str> {
+    let all = [
+        ("assign", Action::Assign),
+        ("start", Action::Start),
+        ("pend", Action::Pend),
+        ("resume", Action::Resume),
+        ("check_in", Action::CheckIn),
+        ("resolve", Action::Resolve),
+        ("close", Action::Close),
+        ("reopen", Action::Reopen),
+        ("cancel", Action::Cancel),
+        ("supervise", Action::Supervise),
+        ("rate", Action::Rate),
+    ];
+    all.iter()
+        .filter(|(_, a)| may(u, t, *a).is_ok() && a.allowed_from().contains(&t.status.as_str()))
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+/// Role rules for an action on a ticket.
+fn may(u: &AuthUser, t: &TicketRow, a: Action) -> Result<(), AppError> {
+    let own_request = t.requester_id == Some(u.id);
+    let is_assignee = t.assignee_id == Some(u.id);
+    let lead = matches!(u.role, Role::Admin | Role::Manager);
+    let worker = matches!(u.role, Role::Engineer | Role::Operator);
+    let ok = match a {
+        Action::Supervise => matches!(u.role, Role::Supervisor | Role::Manager),
+        Action::Rate => {
+            own_request
+        }
+        Action::Close => lead || is_assignee || own_request,
+        Action::Reopen => lead || own_request,
+        Action::Cancel => lead || (own_request && t.status == "new"),
+        Action::Assign => lead || (worker && (t.assignee_id.is_none() || is_assignee)),
+        Action::Start | Action::Pend | Action::Resume | Action::CheckIn | Action::Resolve => {
+            lead || (worker && is_assignee)
+        }
+    };
+    if ok {
+        Ok(())
+    } else if u.role == Role::Auditor {
+        Err(AppError::Forbidden("监理为只读角色，不能操作工单".into()))
+    } else {
+        Err(AppError::Forbidden(format!(
+            "您不能对此工单执行“{}”",
+            a.label()
+        )))
+    }
+}
+
+fn reason(body: &Map<String, Value>, key: &str, what: &str) -> AppResult<String> {
+    match body.get(key).and_then(Value::as_str).map(str::trim) {
+        Some(s) if !s.is_empty() && s.chars().count() <= 2000 => Ok(s.to_string()),
+        Some(s) if !s.is_empty() => Err(AppError::invalid(
+            key,
+            format!("{what}不能超过 2000 个字符"),
+        )),
+        _ => Err(AppError::invalid(key, format!("请填写{what}"))),
+    }
+}
+
+/// Applies one lifecycle action `{"action": ..., ...}`; every change goes to the timeline,
+/// the SLA clocks and the audit log in one transaction.
+pub async fn apply_action(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    body: &Map<String, Value>,
+) -> AppResult<TicketRow> {
+    let t = ctx.store.ticket(id).await?;
+    if !can_view(u, &t) {
+        return Err(AppError::NotFound);
+    }
+    let name = body
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let action = Action::parse(name).ok_or_else(|| {
+        AppError::invalid("action", "action 可选：assign、start、pend、resume、check_in、resolve、close、reopen、cancel、supervise、rate")
+    })?;
+    may(u, &t, action)?;
+    if !action.allowed_from().contains(&t.status.as_str()) {
+        return Err(AppError::Conflict(format!(
+            "工单当前状态为“{}”，不能执行“{}”",
+            tk::label(tk::STATUSES, &t.status),
+            action.label()
+        )));
+    }
+    let now = ctx.clock.now();
+    let now_ms = now.timestamp_millis();
+    let cs = clocks(ctx, &t).await?;
+    let mut fields: Vec<(&str, Arg)> = Vec::new();
+    let mut clock_events: Vec<(ClockTarget, ClockEventKind, String)> = Vec::new();
+    let mut summary;
+    let mut data = json!({"action": name});
+    let stop_response = |clock_events: &mut Vec<(ClockTarget, ClockEventKind, String)>,
+                         fields: &mut Vec<(&str, Arg)>,
+                         why: &str| {
+        if running(&cs, ClockTarget::Response) || has(&cs, ClockTarget::Response) {
+            clock_events.push((ClockTarget::Response, ClockEventKind::Stop, why.to_string()));
+        }
+        if t.first_response_at.is_none() {
+            fields.push(("first_response_at", Arg::Int(Some(now_ms))));
+        }
+    };
+    match action {
+        Action::Assign => {
+            let to = body
+                .get("assignee_id")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| AppError::invalid("assignee_id", "请选择处理人"))?;
+            if !ctx
+                .store
+                .user_exists_with_role(to, &["engineer", "operator", "manager"])
+                .await?
+            {
+                return Err(AppError::invalid(
+                    "assignee_id",
+                    "处理人须为在用的工程师、运营人员或项目经理账号",
+                ));
+            }
+            if matches!(u.role, Role::Engineer | Role::Operator)
+                && t.assignee_id.is_none()
+                && to != u.id
+            {
+                return Err(AppError::Forbidden(
+                    "工程师只能领取队列中的工单给自己".into(),
+                ));
+            }
+            let why = if t.assignee_id.is_some() && t.assignee_id != Some(to) {
+                Some(reason(body, "reason", "改派原因")?)
+            } else {
+                None
+            };
+            fields.push(("assignee_id", Arg::Int(Some(to))));
+            if matches!(t.status.as_str(), "new" | "assigned") {
+                fields.push(("status", Arg::Text(Some("assigned".into()))));
+            }
+            summary = match &why {
+                Some(r) => format!("改派给用户 #{to}：{r}"),
+                None => format!("分派给用户 #{to}"),
+            };
+            data["assignee_id"] = json!(to);
+        }
+        Action::Start => {
+            fields.push(("status", Arg::Text(Some("in_progress".into()))));
+            stop_response(&mut clock_events, &mut fields, "开始处理");
+            summary = "开始处理".into();
+        }
+        Action::Pend => {
+            let r = reason(body, "reason", "挂起原因（如等待用户或第三方）")?;
+            fields.push(("status", Arg::Text(Some("pending".into()))));
+            fields.push(("pending_reason", Arg::Text(Some(r.clone()))));
+            stop_response(&mut clock_events, &mut fields, "挂起前已响应");
+            if has(&cs, ClockTarget::Resolve) {
+                clock_events.push((ClockTarget::Resolve, ClockEventKind::Pause, r.clone()));
+            }
+            summary = format!("挂起：{r}");
+        }
+        Action::Resume => {
+            fields.push(("status", Arg::Text(Some("in_progress".into()))));
+            fields.push(("pending_reason", Arg::Text(None)));
+            if has(&cs, ClockTarget::Resolve) {
+                clock_events.push((
+                    ClockTarget::Resolve,
+                    ClockEventKind::Resume,
+                    "恢复处理".into(),
+                ));
+            }
+            summary = "恢复处理".into();
+        }
+        Action::CheckIn => {
+            if t.kind != "incident" {
+                return Err(AppError::invalid("action", "只有故障工单需要到场签到"));
+            }
+            if t.onsite_at.is_some() {
+                return Err(AppError::Conflict("已经签到过了".into()));
+            }
+            fields.push(("onsite_at", Arg::Int(Some(now_ms))));
+            if matches!(t.status.as_str(), "new" | "assigned") {
+                fields.push(("status", Arg::Text(Some("in_progress".into()))));
+            }
+            stop_response(&mut clock_events, &mut fields, "到场即响应");
+            if has(&cs, ClockTarget::Onsite) {
+                clock_events.push((ClockTarget::Onsite, ClockEventKind::Stop, "到场签到".into()));
+            }
+            summary = format!("{}到场签到", u.display_name);
+        }
+        Action::Resolve => {
+            let resolution = reason(body, "resolution", "处理结果")?;
+            if t.kind == "incident" {
+                let fr = tk::validate_fault_report(body.get("fault_report"))
+                    .map_err(AppError::Validation)?;
+                fields.push((
+                    "fault_report",
+                    Arg::Text(Some(Value::Object(fr).to_string())),
+                ));
+                if t.onsite_at.is_none() && has(&cs, ClockTarget::Onsite) {
+                    let why = body
+                        .get("remote_fix_reason")
+                        .and_then(Value::as_str)
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty());
+                    match why {
+                        Some(w) => clock_events.push((
+                            ClockTarget::Onsite,
+                            ClockEventKind::Waive,
+                            format!("远程解决：{w}"),
+                        )),
+                        None => {
+                            return Err(AppError::invalid(
+                                "remote_fix_reason",
+                                "尚未到场签到：请先到场签到，或填写远程解决的原因（remote_fix_reason）",
+                            ));
+                        }
+                    }
+                }
+            }
+            fields.push(("status", Arg::Text(Some("resolved".into()))));
+            fields.push(("resolution", Arg::Text(Some(resolution.clone()))));
+            fields.push(("resolved_at", Arg::Int(Some(now_ms))));
+            fields.push(("pending_reason", Arg::Text(None)));
+            stop_response(&mut clock_events, &mut fields, "解决即响应");
+            if has(&cs, ClockTarget::Resolve) {
+                if !running(&cs, ClockTarget::Resolve) {
+                    clock_events.push((
+                        ClockTarget::Resolve,
+                        ClockEventKind::Resume,
+                        "解决".into(),
+                    ));
+                }
+                clock_events.push((ClockTarget::Resolve, ClockEventKind::Stop, "已解决".into()));
+            }
+            summary = format!("已解决：{resolution}");
+        }
+        Action::Close => {
+            fields.push(("status", Arg::Text(Some("closed".into()))));
+            fields.push(("closed_at", Arg::Int(Some(now_ms))));
+            summary = if t.requester_id == Some(u.id) {
+                "报障人确认解决，关闭".into()
+            } else {
+                "关闭".into()
+            };
+        }
+        Action::Reopen => {
+            let r = reason(body, "reason", "重新打开的原因")?;
+            let since = t.resolved_at.unwrap_or(t.updated_at);
+            let window = ctx.config.desk.reopen_window_days;
+            if now_ms - since > window * 86_400_000 {
+                return Err(AppError::Conflict(format!(
+                    "工单解决已超过 {window} 天，不能重新打开，请新建工单并关联此单"
+                )));
+            }
+            fields.push((
+                "status",
+                Arg::Text(Some(
+                    if t.assignee_id.is_some() {
+                        "in_progress"
+                    } else {
+                        "new"
+                    }
+                    .into(),
+                )),
+            ));
+            fields.push(("reopen_count", Arg::Int(Some(t.reopen_count + 1))));
+            fields.push(("resolved_at", Arg::Int(None)));
+            fields.push(("closed_at", Arg::Int(None)));
+            fields.push(("satisfaction", Arg::Int(None)));
+            fields.push(("satisfaction_comment", Arg::Text(None)));
+            if cs.iter().any(|c| c.target == ClockTarget::Resolve) {
+                clock_events.push((
+                    ClockTarget::Resolve,
+                    ClockEventKind::Resume,
+                    format!("重新打开：{r}"),
+                ));
+            }
+            summary = format!("重新打开：{r}");
+        }
+        Action::Cancel => {
+            let r = reason(body, "reason", "取消原因")?;
+            fields.push(("status", Arg::Text(Some("canceled".into()))));
+            fields.push(("cancel_reason", Arg::Text(Some(r.clone()))));
+            fields.push(("closed_at", Arg::Int(Some(now_ms))));
+            for c in &cs {
+                if c.stopped_at.is_none() && c.status != ClockStatus::Waived {
+                    clock_events.push((c.target, ClockEventKind::Waive, format!("工单取消：{r}")));
+                }
+            }
+            summary = format!("取消：{r}");
+        }
+        Action::Supervise => {
+            let note = reason(body, "note", "督办意见")?;
+            summary = format!("{}督办：{note}", u.display_name);
+            data["note"] = json!(note);
+        }
+        Action::Rate => {
+            if t.requester_id != Some(u.id) {
+                return Err(AppError::Forbidden("只有报障人可以评价".into()));
+            }
+            if t.satisfaction.is_some() {
+                return Err(AppError::Conflict("该工单已评价".into()));
+            }
+            let score = body
+                .get("score")
+                .and_then(Value::as_i64)
+                .filter(|s| (1..=5).contains(s))
+                .ok_or_else(|| AppError::invalid("score", "评分应为 1 到 5 的整数"))?;
+            let comment = body
+                .get("comment")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            if comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
+                return Err(AppError::invalid("comment", "评价内容不能超过 2000 个字符"));
+            }
+            fields.push(("satisfaction", Arg::Int(Some(score))));
+            fields.push(("satisfaction_comment", Arg::Text(comment.clone())));
+            if t.status == "resolved" {
+                fields.push(("status", Arg::Text(Some("closed".into()))));
+                fields.push(("closed_at", Arg::Int(Some(now_ms))));
+            }
+            summary = format!(
+                "评价 {score} 星{}",
+                comment.map(|c| format!("：{c}")).unwrap_or_default()
+            );
+            data["score"] = json!(score);
+        }
+    }
+    for k in body.keys() {
+        let known = [
+            "action",
+            "assignee_id",
+            "reason",
+            "resolution",
+            "fault_report",
+            "remote_fix_reason",
+            "note",
+            "score",
+            "comment",
+        ];
+        if !known.contains(&k.as_str()) {
+            return Err(AppError::invalid(k, format!("未知字段“{k}”，请删除该字段")));
+        }
+    }
+    let mut tx: Tx = ctx.store.write_tx().await?;
+    if !fields.is_empty() {
+        ctx.store
+            .update_ticket_fields(&mut tx, id, &fields, now_ms)
+            .await?;
+    }
+    for (target, kind, why) in &clock_events {
+        let e = ClockEvent {
+            at: now,
+            kind: *kind,
+            target_seconds: None,
+            reason: why.clone(),
+        };
+        ctx.store.add_clock_event(&mut tx, id, *target, &e).await?;
+    }
+    if summary.is_empty() {
+        summary = action.label().into();
+    }
+    ctx.store
+        .add_ticket_event(
+            &mut tx,
+            id,
+            now_ms,
+            Some(u.id),
+            &u.username,
+            name,
+            &summary,
+            Some(data),
+            false,
+        )
+        .await?;
+    append(
+        &mut tx,
+        now_ms,
+        &u.actor(),
+        NewAuditEvent {
+            action: format!("ticket.{name}"),
+            entity_type: "tickets".into(),
+            entity_id: Some(id.to_string()),
+            summary: format!("{} {}", t.number, summary),
+            before: Some(json!({"status": t.status, "assignee_id": t.assignee_id})),
+            after: Some(Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, a)| (k.to_string(), arg_json(a)))
+                    .collect(),
+            )),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    refresh_sla(ctx, id).await?;
+    Ok(ctx.store.ticket(id).await?)
+}
+
+fn arg_json(a: &Arg) -> Value {
+    match a {
+        Arg::Int(v) => json!(v),
+        Arg::Float(v) => json!(v),
+        Arg::Text(v) => json!(v),
+    }
+}
+
+/// Changes title, description, category, system or impact/urgency; a new priority
+/// retargets the clocks from the matching policy, keeping the time already used.
+pub async fn update_ticket(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    obj: &Map<String, Value>,
+) -> AppResult<TicketRow> {
+    let t = ctx.store.ticket(id).await?;
+    if !can_view(u, &t) {
+        return Err(AppError::NotFound);
+    }
+    let lead = matches!(u.role, Role::Admin | Role::Manager);
+    if !(lead || (matches!(u.role, Role::Engineer | Role::Operator) && t.assignee_id == Some(u.id)))
+    {
+        return Err(AppError::forbidden());
+    }
+    if matches!(t.status.as_str(), "closed" | "canceled") {
+        return Err(AppError::Conflict("已关闭或取消的工单不能修改".into()));
+    }
+    let mut errs = Vec::new();
+    for k in obj.keys() {
+        if ![
+            "title",
+            "description",
+            "category",
+            "impact",
+            "urgency",
+            "system_id",
+            "asset_id",
+            "id",
+            "number",
+        ]
+        .contains(&k.as_str())
+        {
+            errs.push(FieldError::new(k.clone(), format!("字段“{k}”不能在此修改")));
+        }
+    }
+    let mut fields: Vec<(&str, Arg)> = Vec::new();
+    if obj.contains_key("title") {
+        match text_field(obj, "title", "标题", 200, &mut errs) {
+            Some(v) => fields.push(("title", Arg::Text(Some(v)))),
+            None if !errs.iter().any(|e| e.field == "title") => {
+                errs.push(FieldError::new("title", "请填写标题"))
+            }
+            None => {}
+        }
+    }
+    if obj.contains_key("description") {
+        fields.push((
+            "description",
+            Arg::Text(text_field(obj, "description", "描述", 20_000, &mut errs)),
+        ));
+    }
+    if obj.contains_key("category") {
+        fields.push((
+            "category",
+            Arg::Text(text_field(obj, "category", "分类", 50, &mut errs)),
+        ));
+    }
+    for (key, label) in [("system_id", "系统"), ("asset_id", "设备")] {
+        if obj.contains_key(key) {
+            let v = id_field(obj, key, label, &mut errs);
+            if let Some(i) = v {
+                let spec = if key == "system_id" {
+                    &crate::domain::inventory::SYSTEMS
+                } else {
+                    &crate::domain::inventory::ASSETS
+                };
+                if ctx.store.get_entity(spec, i).await.is_err() {
+                    errs.push(FieldError::new(key, format!("{label}编号 {i} 不存在")));
+                }
+            }
+            fields.push((key, Arg::Int(v)));
+        }
+    }
+    let impact = if obj.contains_key("impact") {
+        choice_field(obj, "impact", "影响程度", tk::LEVELS, &mut errs)
+    } else {
+        None
+    };
+    let urgency = if obj.contains_key("urgency") {
+        choice_field(obj, "urgency", "紧急程度", tk::LEVELS, &mut errs)
+    } else {
+        None
+    };
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let new_impact = impact.clone().unwrap_or_else(|| t.impact.clone());
+    let new_urgency = urgency.clone().unwrap_or_else(|| t.urgency.clone());
+    let new_priority = ctx
+        .config
+        .desk
+        .priority_matrix
+        .priority(&new_impact, &new_urgency);
+    let now = ctx.clock.now();
+    let now_ms = now.timestamp_millis();
+    let mut clock_events = Vec::new();
+    if impact.is_some() {
+        fields.push(("impact", Arg::Text(Some(new_impact.clone()))));
+    }
+    if urgency.is_some() {
+        fields.push(("urgency", Arg::Text(Some(new_urgency.clone()))));
+    }
+    if new_priority != t.priority {
+        fields.push(("priority", Arg::Text(Some(new_priority.clone()))));
+        let sys = fields
+            .iter()
+            .find(|(k, _)| *k == "system_id")
+            .and_then(|(_, a)| if let Arg::Int(v) = a { *v } else { None })
+            .or(t.system_id);
+        if let Some(p) = ctx.store.match_policy(&t.kind, &new_priority, sys).await? {
+            fields.push(("sla_policy_id", Arg::Int(Some(p.id))));
+            let why = format!("优先级 {} → {}", t.priority, new_priority);
+            for (target, minutes) in [
+                (ClockTarget::Response, p.response_minutes),
+                (ClockTarget::Onsite, p.onsite_minutes),
+                (ClockTarget::Resolve, p.resolve_minutes),
+            ] {
+                if let Some(m) = minutes {
+                    clock_events.push((
+                        target,
+                        ClockEvent {
+                            at: now,
+                            kind: ClockEventKind::Retarget,
+                            target_seconds: Some(m * 60),
+                            reason: why.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    if fields.is_empty() {
+        return Ok(t);
+    }
+    let mut tx = ctx.store.write_tx().await?;
+    ctx.store
+        .update_ticket_fields(&mut tx, id, &fields, now_ms)
+        .await?;
+    for (target, e) in &clock_events {
+        ctx.store.add_clock_event(&mut tx, id, *target, e).await?;
+    }
+    let changed: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+    let summary = if new_priority != t.priority {
+        format!(
+            "修改工单（{}），优先级 {} → {}",
+            changed.join("、"),
+            t.priority,
+            new_priority
+        )
+    } else {
+        format!("修改工单（{}）", changed.join("、"))
+    };
+    ctx.store
+        .add_ticket_event(
+            &mut tx,
+            id,
+            now_ms,
+            Some(u.id),
+            &u.username,
+            "updated",
+            &summary,
+            None,
+            false,
+        )
+        .await?;
+    append(
+        &mut tx,
+        now_ms,
+        &u.actor(),
+        NewAuditEvent {
+            action: "update".into(),
+            entity_type: "tickets".into(),
+            entity_id: Some(id.to_string()),
+            summary: format!("{} {summary}", t.number),
+            before: Some(json!({"priority": t.priority, "impact": t.impact, "urgency": t.urgency})),
+            after: Some(Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, a)| (k.to_string(), arg_json(a)))
+                    .collect(),
+            )),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    refresh_sla(ctx, id).await?;
+    Ok(ctx.store.ticket(id).await?)
+}
+
+/// Adds a comment; a public comment by staff is the first response.
+pub async fn comment(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    body: &str,
+    internal: bool,
+) -> AppResult<i64> {
+    let t = ctx.store.ticket(id).await?;
+    if !can_view(u, &t) {
+        return Err(AppError::NotFound);
+    }
+    if u.role == Role::Auditor || (u.role == Role::Requester && internal) {
+        return Err(AppError::forbidden());
+    }
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 20_000 {
+        return Err(AppError::invalid(
+            "body",
+            "请填写留言内容（不超过 20000 个字符）",
+        ));
+    }
+    let now = ctx.clock.now();
+    let now_ms = now.timestamp_millis();
+    let cs = clocks(ctx, &t).await?;
+    let mut tx = ctx.store.write_tx().await?;
+    let cid = ctx
+        .store
+        .add_comment(&mut tx, id, Some(u.id), &u.username, body, internal, now_ms)
+        .await?;
+    if is_staff(u.role) && !internal && t.first_response_at.is_none() {
+        ctx.store
+            .update_ticket_fields(
+                &mut tx,
+                id,
+                &[("first_response_at", Arg::Int(Some(now_ms)))],
+                now_ms,
+            )
+            .await?;
+        if has(&cs, ClockTarget::Response) {
+            let e = ClockEvent {
+                at: now,
+                kind: ClockEventKind::Stop,
+                target_seconds: None,
+                reason: "首次回复".into(),
+            };
+            ctx.store
+                .add_clock_event(&mut tx, id, ClockTarget::Response, &e)
+                .await?;
+        }
+    }
+    let summary = if internal {
+        "内部备注".to_string()
+    } else {
+        format!("{}留言", u.display_name)
+    };
+    ctx.store
+        .add_ticket_event(
+            &mut tx,
+            id,
+            now_ms,
+            Some(u.id),
+            &u.username,
+            "comment",
+            &summary,
+            Some(json!({"comment_id": cid})),
+            internal,
+        )
+        .await?;
+    append(
+        &mut tx,
+        now_ms,
+        &u.actor(),
+        NewAuditEvent {
+            action: "comment".into(),
+            entity_type: "tickets".into(),
+            entity_id: Some(id.to_string()),
+            summary: format!("{} {summary}", t.number),
+            before: None,
+            after: Some(json!({"comment_id": cid, "internal": internal})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    refresh_sla(ctx, id).await?;
+    Ok(cid)
+}
+
+/// Records minutes spent (staff only).
+pub async fn worklog(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    minutes: i64,
+    note: Option<String>,
+) -> AppResult<i64> {
+    let t = ctx.store.ticket(id).await?;
+    if !is_staff(u.role) {
+        return Err(AppError::forbidden());
+    }
+    if !(1..=1440).contains(&minutes) {
+        return Err(AppError::invalid("minutes", "工时应为 1 到 1440 分钟"));
+    }
+    let now_ms = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    let wid = ctx
+        .store
+        .add_worklog(&mut tx, id, Some(u.id), &u.username, minutes, note, now_ms)
+        .await?;
+    let summary = format!("登记工时 {minutes} 分钟");
+    ctx.store
+        .add_ticket_event(
+            &mut tx,
+            id,
+            now_ms,
+            Some(u.id),
+            &u.username,
+            "worklog",
+            &summary,
+            Some(json!({"minutes": minutes})),
+            true,
+        )
+        .await?;
+    append(
+        &mut tx,
+        now_ms,
+        &u.actor(),
+        NewAuditEvent {
+            action: "worklog".into(),
+            entity_type: "tickets".into(),
+            entity_id: Some(id.to_string()),
+            summary: format!("{} {summary}", t.number),
+            before: None,
+            after: Some(json!({"minutes": minutes})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(wid)
+}
+
+/// One pass of the SLA monitor: warnings at the policy's threshold and breaches, each
+/// once per clock (and not while paused), escalated on the timeline to the manager and
+/// the supervisor; resolved tickets nobody confirms are closed after the configured days.
+pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
+    let mut notes = 0;
+    let now = ctx.clock.now();
+    let now_ms = now.timestamp_millis();
+    for id in ctx.store.open_ticket_ids().await? {
+        let t = ctx.store.ticket(id).await?;
+        let warn = match t.sla_policy_id {
+            Some(p) => ctx
+                .store
+                .policy(p)
+                .await
+                .map(|p| p.warn_percent)
+                .unwrap_or(75),
+            None => 75,
+        };
+        let cs = refresh_sla(ctx, id).await?;
+        for c in cs.iter().filter(|c| {
+            c.stopped_at.is_none()
+                && c.status != ClockStatus::Paused
+                && c.status != ClockStatus::Waived
+        }) {
+            let (kind, marker, summary) = if c.breached {
+                (
+                    "sla_breached",
+                    format!("\"{}\"", c.target.as_str()),
+                    format!(
+                        "{}超时（时限 {}），已升级至项目经理和甲方",
+                        c.target.label(),
+                        fmt_duration(c.target_seconds.unwrap_or(0))
+                    ),
+                )
+            } else if c.used * 100.0 >= warn as f64 {
+                (
+                    "sla_warning",
+                    format!("\"{}\"", c.target.as_str()),
+                    format!(
+                        "{}时限已用 {}%，将于 {} 到期",
+                        c.target.label(),
+                        (c.used * 100.0).round(),
+                        c.due_at
+                            .map(|d| crate::clock::local_minutes(d.timestamp_millis()))
+                            .unwrap_or_default()
+                    ),
+                )
+            } else {
+                continue;
+            };
+            if ctx.store.has_ticket_event(id, kind, &marker).await? {
+                continue;
+            }
+            let mut tx = ctx.store.write_tx().await?;
+            ctx.store
+                .add_ticket_event(
+                    &mut tx,
+                    id,
+                    now_ms,
+                    None,
+                    "system:sla",
+                    kind,
+                    &summary,
+                    Some(Value::String(c.target.as_str().into())),
+                    false,
+                )
+                .await?;
+            tx.commit().await.map_err(crate::store::StoreError::from)?;
+            notes += 1;
+        }
+    }
+    let cutoff = now_ms - ctx.config.desk.auto_close_days * 86_400_000;
+    for id in ctx.store.resolved_before(cutoff).await? {
+        let mut tx = ctx.store.write_tx().await?;
+        ctx.store
+            .update_ticket_fields(
+                &mut tx,
+                id,
+                &[
+                    ("status", Arg::Text(Some("closed".into()))),
+                    ("closed_at", Arg::Int(Some(now_ms))),
+                ],
+                now_ms,
+            )
+            .await?;
+        let summary = format!(
+            "解决后 {} 天未确认，自动关闭",
+            ctx.config.desk.auto_close_days
+        );
+        ctx.store
+            .add_ticket_event(
+                &mut tx,
+                id,
+                now_ms,
+                None,
+                "system:desk",
+                "auto_closed",
+                &summary,
+                None,
+                false,
+            )
+            .await?;
+        append(
+            &mut tx,
+            now_ms,
+            &Actor::system("desk"),
+            NewAuditEvent {
+                action: "ticket.auto_close".into(),
+                entity_type: "tickets".into(),
+                entity_id: Some(id.to_string()),
+                summary,
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+    }
+    Ok(notes)
+}
+
+/// The API's view of a ticket.
+pub async fn ticket_json(ctx: &Ctx, u: &AuthUser, t: &TicketRow, detail: bool) -> AppResult<Value> {
+    let rfc = |v: Option<i64>| v.map(crate::clock::rfc3339);
+    let mut v = json!({
+        "id": t.id, "number": t.number, "kind": t.kind, "change_type": t.change_type, "title": t.title,
+        "description": t.description, "system_id": t.system_id, "system_name": t.system_name, "asset_id": t.asset_id,
+        "asset_name": t.asset_name, "category": t.category, "source": t.source, "requester_id": t.requester_id,
+        "requester_name": t.requester_name, "requester_contact": t.requester_contact, "reported_at": crate::clock::rfc3339(t.reported_at),
+        "impact": t.impact, "urgency": t.urgency, "priority": t.priority, "assignee_id": t.assignee_id, "assignee_name": t.assignee_name,
+        "status": t.status, "pending_reason": t.pending_reason, "first_response_at": rfc(t.first_response_at), "onsite_at": rfc(t.onsite_at),
+        "resolved_at": rfc(t.resolved_at), "closed_at": rfc(t.closed_at), "cancel_reason": t.cancel_reason, "reopen_count": t.reopen_count,
+        "resolution": t.resolution, "satisfaction": t.satisfaction, "satisfaction_comment": t.satisfaction_comment,
+        "sla": {"response_due_at": rfc(t.response_due_at), "onsite_due_at": rfc(t.onsite_due_at), "resolve_due_at": rfc(t.resolve_due_at), "breached": t.sla_breached != 0},
+        "created_at": crate::clock::rfc3339(t.created_at), "updated_at": crate::clock::rfc3339(t.updated_at),
+    });
+    if detail {
+        let cs = clocks(ctx, t).await?;
+        v["sla"]["clocks"] = json!(cs);
+        v["fault_report"] = t
+            .fault_report
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            .unwrap_or(Value::Null);
+        v["links"] = json!(
+            ctx.store
+                .links(t.id)
+                .await?
+                .iter()
+                .map(|(id, kind, number)| json!({"ticket_id": id, "kind": kind, "number": number}))
+                .collect::<Vec<_>>()
+        );
+        v["actions"] = json!(allowed_actions(u, t));
+    }
+    Ok(v)
+}

@@ -1,0 +1,383 @@
+//! Tickets, their actions, timeline, comments and worklog; service calendars.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use super::{Paging, parse_time_param};
+use crate::desk;
+use crate::domain::roles::{Perm, Role};
+use crate::domain::tickets as tk;
+use crate::error::{AppError, AppResult};
+use crate::store::desk::TicketFilter;
+use crate::web::AppState;
+use crate::web::auth::ApiUser;
+use crate::web::extract::{ApiObject, parse_id};
+
+pub fn filter_from_query(q: &HashMap<String, String>) -> AppResult<TicketFilter> {
+    let get = |k: &str| {
+        q.get(k)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let mut f = TicketFilter {
+        q: get("q"),
+        ..Default::default()
+    };
+    if let Some(s) = get("status") {
+        for part in s.split(',') {
+            let code = tk::choice(tk::STATUSES, part)
+                .ok_or_else(|| AppError::invalid("status", format!("状态“{part}”无效")))?;
+            f.status.push(code.into());
+        }
+    }
+    f.open_only = get("open").as_deref() == Some("true");
+    if let Some(k) = get("kind") {
+        f.kind = Some(
+            tk::choice(tk::KINDS, &k)
+                .ok_or_else(|| AppError::invalid("kind", format!("工单类型“{k}”无效")))?
+                .into(),
+        );
+    }
+    if let Some(p) = get("priority") {
+        f.priority = Some(
+            tk::choice(tk::PRIORITIES, &p)
+                .ok_or_else(|| AppError::invalid("priority", "优先级应为 P1–P4"))?
+                .into(),
+        );
+    }
+    if let Some(s) = get("source") {
+        f.source = Some(
+            tk::choice(tk::SOURCES, &s)
+                .ok_or_else(|| AppError::invalid("source", format!("来源“{s}”无效")))?
+                .into(),
+        );
+    }
+    let id = |k: &str| -> AppResult<Option<i64>> {
+        get(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| AppError::invalid(k, format!("{k} 应为编号")))
+            })
+            .transpose()
+    };
+    f.system_id = id("system_id")?;
+    f.assignee_id = id("assignee_id")?;
+    f.requester_id = id("requester_id")?;
+    f.from_ms = get("from")
+        .map(|v| parse_time_param("from", &v))
+        .transpose()?;
+    f.to_ms = get("to").map(|v| parse_time_param("to", &v)).transpose()?;
+    f.breached = match get("breached").as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(AppError::invalid("breached", "breached 应为 true 或 false")),
+    };
+    Ok(f)
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Json<Value>> {
+    let p = Paging::from_query(&q)?;
+    let mut f = filter_from_query(&q)?;
+    if u.role == Role::Requester {
+        // Requesters follow only their own tickets, whatever they ask for.
+        f.requester_id = Some(u.id);
+    }
+    if q.get("mine").map(String::as_str) == Some("true") {
+        f.assignee_id = Some(u.id);
+    }
+    let (rows, total) = st.store.list_tickets(&f, p.limit, p.offset).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for t in &rows {
+        items.push(desk::ticket_json(&st.ctx, &u, t, false).await?);
+    }
+    Ok(Json(json!({"total": total, "items": items})))
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    ApiObject(obj): ApiObject,
+) -> AppResult<Response> {
+    let t = desk::open_ticket(&st.ctx, &u, &obj).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(desk::ticket_json(&st.ctx, &u, &t, true).await?),
+    )
+        .into_response())
+}
+
+async fn visible(
+    st: &AppState,
+    u: &crate::accounts::AuthUser,
+    id: &str,
+) -> AppResult<crate::store::desk::TicketRow> {
+    let t = st.store.ticket(parse_id(id)?).await?;
+    // Another requester's ticket does not exist as far as this requester can tell.
+    if !desk::can_view(u, &t) {
+        return Err(AppError::NotFound);
+    }
+    Ok(t)
+}
+
+pub async fn get_one(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let t = visible(&st, &u, &id).await?;
+    Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    ApiObject(obj): ApiObject,
+) -> AppResult<Json<Value>> {
+    let t = visible(&st, &u, &id).await?;
+    let t = desk::update_ticket(&st.ctx, &u, t.id, &obj).await?;
+    Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
+}
+
+pub async fn action(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    ApiObject(obj): ApiObject,
+) -> AppResult<Json<Value>> {
+    let t = visible(&st, &u, &id).await?;
+    let t = desk::apply_action(&st.ctx, &u, t.id, &obj).await?;
+    Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
+}
+
+pub async fn events(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let t = visible(&st, &u, &id).await?;
+    let rows = st
+        .store
+        .ticket_events(t.id, u.role != Role::Requester)
+        .await?;
+    let items: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
+    Ok(Json(json!({"total": items.len(), "items": items})))
+}
+
+pub async fn comments(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let t = visible(&st, &u, &id).await?;
+    let rows = st.store.comments(t.id, u.role != Role::Requester).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|c| json!({"id": c.id, "author": c.author_name, "body": c.body, "internal": c.internal != 0, "created_at": crate::clock::rfc3339(c.created_at)}))
+        .collect();
+    Ok(Json(json!({"total": items.len(), "items": items})))
+}
+
+pub async fn add_comment(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    ApiObject(obj): ApiObject,
+) -> AppResult<Response> {
+    let t = visible(&st, &u, &id).await?;
+    let body = obj.get("body").and_then(Value::as_str).unwrap_or_default();
+    let internal = match obj.get("internal") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(AppError::invalid("internal", "internal 应为 true 或 false")),
+    };
+    let cid = desk::comment(&st.ctx, &u, t.id, body, internal).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": cid}))).into_response())
+}
+
+pub async fn worklogs(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let t = visible(&st, &u, &id).await?;
+    if u.role == Role::Requester {
+        return Err(AppError::forbidden());
+    }
+    let rows = st.store.worklogs(t.id).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|w| json!({"id": w.id, "user": w.user_name, "minutes": w.minutes, "note": w.note, "created_at": crate::clock::rfc3339(w.created_at)}))
+        .collect();
+    Ok(Json(json!({"total": items.len(), "items": items})))
+}
+
+pub async fn add_worklog(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    ApiObject(obj): ApiObject,
+) -> AppResult<Response> {
+    let t = visible(&st, &u, &id).await?;
+    let minutes = obj
+        .get("minutes")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| AppError::invalid("minutes", "请填写工时（分钟，整数）"))?;
+    let note = obj
+        .get("note")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let wid = desk::worklog(&st.ctx, &u, t.id, minutes, note).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": wid}))).into_response())
+}
+
+pub async fn calendars(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
+    if u.role == Role::Requester {
+        return Err(AppError::forbidden());
+    }
+    let rows = st.store.list_calendars().await?;
+    Ok(Json(
+        json!({"total": rows.len(), "items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
+    ))
+}
+
+pub async fn calendar_one(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    if u.role == Role::Requester {
+        return Err(AppError::forbidden());
+    }
+    Ok(Json(st.store.calendar_row(parse_id(&id)?).await?.to_json()))
+}
+
+fn date_param(q: &HashMap<String, String>, k: &str) -> AppResult<NaiveDate> {
+    let v = q
+        .get(k)
+        .ok_or_else(|| AppError::invalid(k, format!("请提供 {k}=YYYY-MM-DD")))?;
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| AppError::invalid(k, format!("{k} 应为 YYYY-MM-DD 日期")))
+}
+
+pub async fn calendar_days(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Json<Value>> {
+    if u.role == Role::Requester {
+        return Err(AppError::forbidden());
+    }
+    let id = parse_id(&id)?;
+    let row = st.store.calendar_row(id).await?;
+    let (from, to) = (date_param(&q, "from")?, date_param(&q, "to")?);
+    if to < from || (to - from).num_days() > 1096 {
+        return Err(AppError::invalid(
+            "to",
+            "to 应不早于 from，且区间不超过 3 年",
+        ));
+    }
+    let cal = st.store.calendar(id).await?;
+    let mut items = Vec::new();
+    let mut d = from;
+    while d <= to {
+        let (working, reason) = if row.kind == "always" {
+            (true, "7×24".to_string())
+        } else {
+            (cal.is_working_day(d), cal.day_reason(d))
+        };
+        items.push(
+            json!({"date": d.format("%Y-%m-%d").to_string(), "working": working, "reason": reason}),
+        );
+        match d.succ_opt() {
+            Some(n) => d = n,
+            None => break,
+        }
+    }
+    Ok(Json(json!({"calendar_id": id, "items": items})))
+}
+
+/// Marks a day as holiday or make-up working day (`{"working": bool, "reason": ...}`), or
+/// back to the weekday rule (`{"working": null}`).
+pub async fn set_calendar_day(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path((id, date)): Path<(String, String)>,
+    ApiObject(obj): ApiObject,
+) -> AppResult<StatusCode> {
+    if !u.role.can(Perm::WriteInventory) {
+        return Err(AppError::forbidden());
+    }
+    let id = parse_id(&id)?;
+    let row = st.store.calendar_row(id).await?;
+    if row.kind == "always" {
+        return Err(AppError::Conflict("7×24 日历没有节假日".into()));
+    }
+    let day = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .map_err(|_| AppError::invalid("date", "日期应为 YYYY-MM-DD"))?;
+    let working = match obj.get("working") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Null) => None,
+        _ => {
+            return Err(AppError::invalid(
+                "working",
+                "working 应为 true（上班）、false（放假）或 null（恢复按星期）",
+            ));
+        }
+    };
+    let reason = obj
+        .get("reason")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    if working.is_some() && (reason.is_empty() || reason.chars().count() > 100) {
+        return Err(AppError::invalid(
+            "reason",
+            "请填写原因（不超过 100 个字符），如“国庆节”或“国庆节调休上班”",
+        ));
+    }
+    let now = st.clock.now_ms();
+    let mut tx = st.store.write_tx().await?;
+    st.store
+        .set_calendar_day(&mut tx, id, day, working, &reason)
+        .await?;
+    crate::store::audit::append(
+        &mut tx,
+        now,
+        &u.actor(),
+        crate::store::audit::NewAuditEvent {
+            action: "update".into(),
+            entity_type: "calendars".into(),
+            entity_id: Some(id.to_string()),
+            summary: format!(
+                "日历“{}” {day}：{}",
+                row.name,
+                match working {
+                    Some(true) => format!("上班（{reason}）"),
+                    Some(false) => format!("放假（{reason}）"),
+                    None => "恢复按星期".into(),
+                }
+            ),
+            before: None,
+            after: Some(json!({"date": date, "working": working, "reason": reason})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}

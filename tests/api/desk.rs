@@ -1,0 +1,825 @@
+//! The service desk: tickets through one entry, assignment from the inventory, the
+//! lifecycle with role checks, SLA clocks on calendars, fault reports and satisfaction.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    yunwei::clock::beijing()
+        .with_ymd_and_hms(y, m, d, h, mi, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn t(v: &Value, path: &str) -> Option<DateTime<Utc>> {
+    v.pointer(path)
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// An engineer account linked to the O&M slot of system 1, and one to its DBA slot.
+async fn staffed(app: &TestApp) -> (i64, String, i64, String) {
+    let (eng, et) = app.user_with_role("eng", "engineer").await;
+    let (dba, dt) = app.user_with_role("dba", "engineer").await;
+    for (uid, duty, name) in [(eng, "om_engineer", "运维甲"), (dba, "dba", "数据库乙")] {
+        let (_, s) = app
+            .post(
+                &app.admin_token,
+                "/api/v1/staff",
+                &json!({"name": name, "user_id": uid}),
+            )
+            .await;
+        let (_, slots) = app
+            .get_json(
+                &app.admin_token,
+                &format!("/api/v1/assignments?system_id=1&duty={duty}"),
+            )
+            .await;
+        let slot = slots["items"][0]["id"].as_i64().unwrap();
+        let (st, _) = app
+            .patch(
+                &app.admin_token,
+                &format!("/api/v1/assignments/{slot}"),
+                &json!({"staff_id": s["id"]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    (eng, et, dba, dt)
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
+    app.post(token, &format!("/api/v1/tickets/{id}/actions"), &body)
+        .await
+}
+
+fn report() -> Value {
+    json!({"symptom": "系统无法登录", "impact_scope": "全省用户约3000人", "started_at": "2025-10-15T09:00:00+08:00",
+           "recovered_at": "2025-10-15T10:30:00+08:00", "cause": "应用服务器证书过期", "handling": "更换证书并重启服务",
+           "measures": "增加证书到期监控，提前30天预警"})
+}
+
+#[tokio::test]
+async fn a_requester_reports_a_fault_and_it_goes_to_the_systems_engineer_with_the_contract_sla() {
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(bj(2025, 10, 15, 9, 0)),
+        ..Options::default()
+    })
+    .await;
+    let (eng, _, dba, _) = staffed(&app).await;
+    let (_, rt) = app.user_with_role("citizen", "requester").await;
+    let (s, v) = app.post(&rt, "/api/v1/tickets", &json!({"kind": "incident", "title": "公众网无法访问", "system_id": 1, "impact": "high", "urgency": "high"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v["number"].as_str().unwrap().starts_with("INC-20251015-"));
+    assert_eq!(v["status"], json!("assigned"));
+    assert_eq!(v["assignee_id"], json!(eng));
+    assert_eq!(v["priority"], json!("P1"));
+    assert_eq!(v["source"], json!("portal"));
+    let reported = t(&v, "/reported_at").unwrap();
+    assert_eq!(
+        t(&v, "/sla/onsite_due_at"),
+        Some(reported + Duration::hours(2)),
+        "the contract's 2 hours on site"
+    );
+    assert!(t(&v, "/sla/response_due_at").is_some() && t(&v, "/sla/resolve_due_at").is_some());
+
+    // A database fault goes to the DBA; a system with an empty slot goes to the queue.
+    let (_, v) = app.post(&rt, "/api/v1/tickets", &json!({"kind": "incident", "title": "数据库连接池耗尽", "system_id": 1, "category": "数据库"})).await;
+    assert_eq!(v["assignee_id"], json!(dba));
+    let (_, v) = app
+        .post(
+            &rt,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "如何导出报表", "system_id": 5}),
+        )
+        .await;
+    assert_eq!(v["status"], json!("new"));
+    assert!(v["assignee_id"].is_null());
+    assert!(
+        v["sla"]["onsite_due_at"].is_null(),
+        "only incidents need someone on site"
+    );
+}
+
+#[tokio::test]
+async fn a_requester_never_sees_another_requesters_ticket() {
+    let app = spawn_demo().await;
+    let (_, a) = app.user_with_role("alice", "requester").await;
+    let (_, b) = app.user_with_role("bob", "requester").await;
+    let (_, v) = app
+        .post(
+            &a,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "账号开通", "system_id": 2}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    app.post(
+        &b,
+        "/api/v1/tickets",
+        &json!({"kind": "request", "title": "密码重置", "system_id": 2}),
+    )
+    .await;
+    let (_, list) = app.get_json(&b, "/api/v1/tickets?requester_id=0").await;
+    assert_eq!(list["total"], json!(1));
+    assert_eq!(list["items"][0]["title"], json!("密码重置"));
+    for path in [
+        format!("/api/v1/tickets/{id}"),
+        format!("/api/v1/tickets/{id}/events"),
+        format!("/api/v1/tickets/{id}/comments"),
+    ] {
+        let (s, v) = app.get_json(&b, &path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        error_code(&v);
+    }
+    let (s, _) = act(&app, &b, id, json!({"action": "rate", "score": 1})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .post(
+            &b,
+            &format!("/api/v1/tickets/{id}/comments"),
+            &json!({"body": "我也是"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A requester cannot open a ticket for someone else or pick the engineer.
+    let (s, v) = app
+        .post(
+            &b,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "x", "system_id": 2, "assignee_id": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+}
+
+#[tokio::test]
+async fn resolving_an_incident_without_a_fault_report_is_refused() {
+    let app = spawn_demo().await;
+    let (_, et, _, _) = staffed(&app).await;
+    let (_, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "门户打不开", "system_id": 1, "source": "phone"}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = act(
+        &app,
+        &et,
+        id,
+        json!({"action": "resolve", "resolution": "已修复"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("故障报告"));
+    let mut partial = report();
+    partial.as_object_mut().unwrap().remove("measures");
+    let (s, v) = act(
+        &app,
+        &et,
+        id,
+        json!({"action": "resolve", "resolution": "已修复", "fault_report": partial}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        v["error"]["details"][0]["field"],
+        json!("fault_report.measures")
+    );
+    // Not on site and no reason for a remote fix: refused too.
+    let (s, v) = act(
+        &app,
+        &et,
+        id,
+        json!({"action": "resolve", "resolution": "已修复", "fault_report": report()}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["error"]["message"].as_str().unwrap().contains("到场"));
+    let (_, v) = app.get_json(&et, &format!("/api/v1/tickets/{id}")).await;
+    assert_eq!(v["status"], json!("assigned"), "nothing changed");
+
+    let (s, v) = act(&app, &et, id, json!({"action": "check_in"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["onsite_at"].is_string());
+    assert_eq!(v["status"], json!("in_progress"));
+    let (s, v) = act(
+        &app,
+        &et,
+        id,
+        json!({"action": "resolve", "resolution": "更换证书", "fault_report": report()}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], json!("resolved"));
+    assert_eq!(v["fault_report"]["cause"], json!("应用服务器证书过期"));
+    let clocks = v["sla"]["clocks"].as_array().unwrap();
+    assert!(clocks.iter().all(|c| c["status"] == "met"), "{clocks:?}");
+}
+
+#[tokio::test]
+async fn a_remote_fix_waives_the_on_site_target_with_its_reason() {
+    let app = spawn_demo().await;
+    let (_, et, _, _) = staffed(&app).await;
+    let (_, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "报表生成失败", "system_id": 1}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    act(&app, &et, id, json!({"action": "start"})).await;
+    let (s, v) = act(&app, &et, id, json!({"action": "resolve", "resolution": "远程重启任务", "fault_report": report(), "remote_fix_reason": "远程登录服务器即可处理"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let onsite = v["sla"]["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"] == "onsite")
+        .unwrap()
+        .clone();
+    assert_eq!(onsite["status"], json!("waived"));
+}
+
+#[tokio::test]
+async fn pending_pauses_the_resolution_clock_and_resume_continues_it() {
+    let start = bj(2025, 10, 15, 9, 0);
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await;
+    let (_, _et, _, _) = staffed(&app).await;
+    // P3 incident, 7×24: resolve within 1440 minutes.
+    let (_, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "同步延迟", "system_id": 1}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    assert_eq!(
+        t(&v, "/sla/resolve_due_at"),
+        Some(start + Duration::hours(24))
+    );
+    app.clock.advance(Duration::hours(1));
+    let et = app.login_ok("eng", "Changed#Pass2").await;
+    act(&app, &et, id, json!({"action": "start"})).await;
+    let (s, v) = act(&app, &et, id, json!({"action": "pend"})).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reason is required: {v}"
+    );
+    let (_, v) = act(
+        &app,
+        &et,
+        id,
+        json!({"action": "pend", "reason": "等待用户提供日志"}),
+    )
+    .await;
+    assert_eq!(v["status"], json!("pending"));
+    assert!(
+        v["sla"]["resolve_due_at"].is_null(),
+        "no due time while paused"
+    );
+    app.clock.advance(Duration::hours(5));
+    let et = app.login_ok("eng", "Changed#Pass2").await;
+    let (_, v) = act(&app, &et, id, json!({"action": "resume"})).await;
+    assert_eq!(
+        t(&v, "/sla/resolve_due_at"),
+        Some(start + Duration::hours(29))
+    );
+    let clock = v["sla"]["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"] == "resolve")
+        .unwrap()
+        .clone();
+    assert!(
+        clock["explanation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("等待用户提供日志"))
+    );
+}
+
+#[tokio::test]
+async fn a_priority_change_retargets_the_clocks_and_keeps_the_time_used() {
+    let start = bj(2025, 10, 15, 9, 0);
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await;
+    let (_, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "慢", "system_id": 3, "impact": "low", "urgency": "low"})).await;
+    let id = v["id"].as_i64().unwrap();
+    assert_eq!(v["priority"], json!("P4"));
+    app.clock.advance(Duration::hours(2));
+    let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let (s, v) = app
+        .patch(
+            &admin,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"impact": "high", "urgency": "high"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["priority"], json!("P1"));
+    // P1 resolve is 240 minutes from the report, the 2 h already used kept.
+    assert_eq!(
+        t(&v, "/sla/resolve_due_at"),
+        Some(start + Duration::hours(4))
+    );
+    let (_, ev) = app
+        .get_json(&admin, &format!("/api/v1/tickets/{id}/events"))
+        .await;
+    assert!(
+        ev["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["summary"].as_str().unwrap().contains("P4 → P1"))
+    );
+}
+
+#[tokio::test]
+async fn a_request_logged_just_before_national_day_is_due_after_the_holiday() {
+    // Tuesday 30 September 2025, 16:00 Beijing; P3 request: 120 working minutes to respond.
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(bj(2025, 9, 30, 16, 0)),
+        ..Options::default()
+    })
+    .await;
+    let (_, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "开通账号", "system_id": 2}),
+        )
+        .await;
+    assert_eq!(v["priority"], json!("P3"));
+    // 90 minutes that afternoon, the holiday 1–8 October, 30 minutes on Thursday 9 October.
+    assert_eq!(t(&v, "/sla/response_due_at"), Some(bj(2025, 10, 9, 9, 0)));
+}
+
+#[tokio::test]
+async fn a_make_up_saturday_counts_as_a_working_day() {
+    // Friday 10 October 2025, 17:00; Saturday 11 October is a make-up working day.
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(bj(2025, 10, 10, 17, 0)),
+        ..Options::default()
+    })
+    .await;
+    let (_, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "权限调整", "system_id": 2}),
+        )
+        .await;
+    assert_eq!(t(&v, "/sla/response_due_at"), Some(bj(2025, 10, 11, 10, 0)));
+}
+
+#[tokio::test]
+async fn a_phone_call_logged_later_starts_the_clocks_at_the_reported_time() {
+    let now = bj(2025, 10, 15, 10, 0);
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(now),
+        ..Options::default()
+    })
+    .await;
+    let reported = now - Duration::minutes(40);
+    let (s, v) = app
+        .post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "电话报障：OA 打不开", "system_id": 23, "source": "phone",
+            "requester_name": "办公室张科长", "requester_contact": "020-87654321", "reported_at": reported.to_rfc3339()}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        t(&v, "/sla/onsite_due_at"),
+        Some(reported + Duration::hours(2))
+    );
+    let (s, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "x", "reported_at": (now + Duration::hours(1)).to_rfc3339()})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+}
+
+#[tokio::test]
+async fn the_sla_monitor_warns_once_escalates_on_breach_and_ignores_paused_tickets() {
+    let start = bj(2025, 10, 15, 9, 0);
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await;
+    let (_, et, _, _) = staffed(&app).await;
+    let (_, a) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "A", "system_id": 1, "impact": "high", "urgency": "high"})).await;
+    let (_, b) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "B", "system_id": 1, "impact": "high", "urgency": "high"})).await;
+    let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+    act(&app, &et, b, json!({"action": "check_in"})).await;
+    act(
+        &app,
+        &et,
+        b,
+        json!({"action": "pend", "reason": "等待厂商"}),
+    )
+    .await;
+    // P1 response target is 15 minutes: 12 minutes is past the 75% threshold.
+    app.clock.advance(Duration::minutes(12));
+    yunwei::desk::sla_tick(&app.ctx).await.unwrap();
+    yunwei::desk::sla_tick(&app.ctx).await.unwrap();
+    app.clock.advance(Duration::minutes(10));
+    yunwei::desk::sla_tick(&app.ctx).await.unwrap();
+    yunwei::desk::sla_tick(&app.ctx).await.unwrap();
+    let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let kinds = |v: &Value, k: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == k)
+            .count()
+    };
+    let (_, ev) = app
+        .get_json(&admin, &format!("/api/v1/tickets/{a}/events"))
+        .await;
+    assert_eq!(kinds(&ev, "sla_warning"), 1, "{ev}");
+    assert_eq!(kinds(&ev, "sla_breached"), 1, "{ev}");
+    let (_, ev) = app
+        .get_json(&admin, &format!("/api/v1/tickets/{b}/events"))
+        .await;
+    assert_eq!(
+        kinds(&ev, "sla_breached"),
+        0,
+        "a paused ticket is not breached: {ev}"
+    );
+    let (_, list) = app.get_json(&admin, "/api/v1/tickets?breached=true").await;
+    assert_eq!(list["total"], json!(1));
+}
+
+#[tokio::test]
+async fn the_requester_rates_once_and_unrated_resolved_tickets_close_by_themselves() {
+    let app = spawn_demo().await;
+    let (_, et, _, _) = staffed(&app).await;
+    let (_, rt) = app.user_with_role("citizen", "requester").await;
+    let mut ids = Vec::new();
+    for title in ["一", "二"] {
+        let (_, v) = app
+            .post(
+                &rt,
+                "/api/v1/tickets",
+                &json!({"kind": "request", "title": title, "system_id": 1}),
+            )
+            .await;
+        let id = v["id"].as_i64().unwrap();
+        act(&app, &et, id, json!({"action": "start"})).await;
+        let (s, v) = act(
+            &app,
+            &et,
+            id,
+            json!({"action": "resolve", "resolution": "已答复"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        ids.push(id);
+    }
+    let (s, _) = act(&app, &rt, ids[0], json!({"action": "rate", "score": 6})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = act(
+        &app,
+        &rt,
+        ids[0],
+        json!({"action": "rate", "score": 5, "comment": "响应很快"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], json!("closed"));
+    assert_eq!(v["satisfaction"], json!(5));
+    let (s, _) = act(&app, &rt, ids[0], json!({"action": "rate", "score": 1})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "rated once");
+    let (s, _) = act(&app, &et, ids[1], json!({"action": "rate", "score": 5})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only the requester rates");
+    app.clock.advance(Duration::days(4));
+    yunwei::desk::sla_tick(&app.ctx).await.unwrap();
+    let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let (_, v) = app
+        .get_json(&admin, &format!("/api/v1/tickets/{}", ids[1]))
+        .await;
+    assert_eq!(v["status"], json!("closed"));
+}
+
+#[tokio::test]
+async fn reopening_works_within_the_window_and_resumes_the_clock() {
+    let start = bj(2025, 10, 15, 9, 0);
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await;
+    let (_, _, _, _) = staffed(&app).await;
+    let (_, rt) = app.user_with_role("citizen", "requester").await;
+    let (_, v) = app
+        .post(
+            &rt,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "导出失败", "system_id": 1}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    let et = app.login_ok("eng", "Changed#Pass2").await;
+    act(&app, &et, id, json!({"action": "start"})).await;
+    act(
+        &app,
+        &et,
+        id,
+        json!({"action": "resolve", "resolution": "已处理"}),
+    )
+    .await;
+    let (s, v) = act(&app, &rt, id, json!({"action": "reopen"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = act(
+        &app,
+        &rt,
+        id,
+        json!({"action": "reopen", "reason": "问题仍然存在"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], json!("in_progress"));
+    assert_eq!(v["reopen_count"], json!(1));
+    let resolve = v["sla"]["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"] == "resolve")
+        .unwrap()
+        .clone();
+    assert_eq!(resolve["status"], json!("running"));
+    act(
+        &app,
+        &et,
+        id,
+        json!({"action": "resolve", "resolution": "再次处理"}),
+    )
+    .await;
+    app.clock.advance(Duration::days(8));
+    let rt = app.login_ok("citizen", "Changed#Pass2").await;
+    let (s, v) = act(
+        &app,
+        &rt,
+        id,
+        json!({"action": "reopen", "reason": "又坏了"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+}
+
+#[tokio::test]
+async fn roles_and_states_guard_every_action_and_bad_input_changes_nothing() {
+    let app = spawn_demo().await;
+    let (_, et, _, _) = staffed(&app).await;
+    let (_, aud) = app.user_with_role("jianli", "auditor").await;
+    let (_, sup) = app.user_with_role("jiafang", "supervisor").await;
+    let (_, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "x", "system_id": 1}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    let before = app.audit_count().await;
+    let (s, _) = app
+        .post(
+            &aud,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for body in [
+        json!({"action": "start"}),
+        json!({"action": "cancel", "reason": "x"}),
+        json!({"action": "supervise", "note": "x"}),
+    ] {
+        let (s, _) = act(&app, &aud, id, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let (s, _) = app
+        .post(
+            &aud,
+            &format!("/api/v1/tickets/{id}/comments"),
+            &json!({"body": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = act(&app, &et, id, json!({"action": "supervise", "note": "x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = act(&app, &et, id, json!({"action": "close"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, _) = act(&app, &et, id, json!({"action": "fly"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = act(&app, &et, id, json!({"action": "start", "bogus": 1})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.audit_count().await, before, "nothing changed");
+    let (s, v) = act(
+        &app,
+        &sup,
+        id,
+        json!({"action": "supervise", "note": "请尽快到场"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let total = app.total("/api/v1/tickets").await;
+    for body in [
+        json!({"title": "x"}),
+        json!({"kind": "outage", "title": "x"}),
+        json!({"kind": "change", "title": "升级"}),
+        json!({"kind": "incident"}),
+        json!({"kind": "incident", "title": "x", "system_id": 999}),
+        json!({"kind": "incident", "title": "x", "impact": "huge"}),
+        json!({"kind": "incident", "title": "x", "colour": "red"}),
+        json!({"kind": "incident", "title": "x", "reported_at": "yesterday"}),
+        json!({"kind": "incident", "title": 5}),
+    ] {
+        let (s, v) = app.post(&app.admin_token, "/api/v1/tickets", &body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        error_code(&v);
+    }
+    assert_eq!(app.total("/api/v1/tickets").await, total);
+    let (s, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "change", "change_type": "漏洞修复", "title": "修复 Struts 漏洞", "system_id": 4})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v["number"].as_str().unwrap().starts_with("CHG-"));
+}
+
+#[tokio::test]
+async fn comments_are_public_or_internal_and_a_staff_reply_is_the_first_response() {
+    let app = spawn_demo().await;
+    let (_, et, _, _) = staffed(&app).await;
+    let (_, rt) = app.user_with_role("citizen", "requester").await;
+    let (_, v) = app
+        .post(
+            &rt,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "咨询", "system_id": 1}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    let (s, _) = app
+        .post(
+            &rt,
+            &format!("/api/v1/tickets/{id}/comments"),
+            &json!({"body": "内部?", "internal": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.post(
+        &et,
+        &format!("/api/v1/tickets/{id}/comments"),
+        &json!({"body": "已联系厂商", "internal": true}),
+    )
+    .await;
+    let (s, _) = app
+        .post(
+            &et,
+            &format!("/api/v1/tickets/{id}/comments"),
+            &json!({"body": "您好，已收到，正在处理"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, c) = app
+        .get_json(&rt, &format!("/api/v1/tickets/{id}/comments"))
+        .await;
+    assert_eq!(
+        c["total"],
+        json!(1),
+        "the requester does not see internal notes"
+    );
+    let (_, v) = app.get_json(&et, &format!("/api/v1/tickets/{id}")).await;
+    assert!(v["first_response_at"].is_string());
+    let response = v["sla"]["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"] == "response")
+        .unwrap()
+        .clone();
+    assert_eq!(response["status"], json!("met"));
+    let (s, _) = app
+        .post(
+            &et,
+            &format!("/api/v1/tickets/{id}/worklogs"),
+            &json!({"minutes": 30, "note": "排查"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = app
+        .post(
+            &et,
+            &format!("/api/v1/tickets/{id}/worklogs"),
+            &json!({"minutes": 0}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn calendars_list_holidays_and_make_up_days_like_chinese_calendar() {
+    let app = spawn_app().await;
+    let (_, v) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
+    let items = v["items"].as_array().unwrap();
+    assert!(items.iter().any(|c| c["kind"] == "always"));
+    let work = items.iter().find(|c| c["kind"] == "working_hours").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, days) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/calendars/{work}/days?from=2024-01-01&to=2026-12-31"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let days = days["items"].as_array().unwrap().clone();
+    let day = |d: &str| days.iter().find(|x| x["date"] == d).unwrap().clone();
+    assert_eq!(day("2025-10-08")["working"], json!(false));
+    assert_eq!(day("2025-10-11")["working"], json!(true));
+    assert!(
+        day("2025-10-11")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("调休")
+    );
+    // Cross-check every day with the PyPI package chinese-calendar 1.11.
+    let script = "import sys,json,datetime as dt\nimport chinese_calendar as cc\nd=dt.date(2024,1,1)\nout={}\nwhile d<=dt.date(2026,12,31):\n  out[d.isoformat()]=cc.is_workday(d)\n  d+=dt.timedelta(days=1)\nprint(json.dumps(out))";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let theirs: serde_json::Map<String, Value> = serde_json::from_slice(&o.stdout).unwrap();
+            for d in &days {
+                let date = d["date"].as_str().unwrap();
+                assert_eq!(
+                    d["working"], theirs[date],
+                    "{date} differs from chinese-calendar"
+                );
+            }
+        }
+        _ => {
+            assert!(
+                std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
+                "python3 with chinese-calendar is required in CI"
+            );
+            eprintln!("skipping the chinese-calendar cross-check: not installed");
+        }
+    }
+    // Editing a day: 2026-12-31 becomes a holiday, then back.
+    let r = app
+        .client
+        .put(app.url(&format!("/api/v1/calendars/{work}/days/2026-12-31")))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({"working": false, "reason": "临时放假"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, d) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/calendars/{work}/days?from=2026-12-31&to=2026-12-31"),
+        )
+        .await;
+    assert_eq!(d["items"][0]["working"], json!(false));
+    for q in [
+        "from=2025-01-01",
+        "from=2025-13-01&to=2025-12-31",
+        "from=2025-02-01&to=2025-01-01",
+        "from=2020-01-01&to=2025-01-01",
+    ] {
+        let (s, _) = app
+            .get_json(
+                &app.admin_token,
+                &format!("/api/v1/calendars/{work}/days?{q}"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+    }
+}
