@@ -609,9 +609,7 @@ fn may(u: &AuthUser, t: &TicketRow, a: Action) -> Result<(), AppError> {
     let worker = matches!(u.role, Role::Engineer | Role::Operator);
     let ok = match a {
         Action::Supervise => matches!(u.role, Role::Supervisor | Role::Manager),
-        Action::Rate => {
-            own_request
-        }
+        Action::Rate => own_request,
         Action::Close => lead || is_assignee || own_request,
         Action::Reopen => lead || own_request,
         Action::Cancel => lead || (own_request && t.status == "new"),
