@@ -230,11 +230,11 @@ pub async fn authenticate(ctx: &Ctx, token: &str, ip: Option<String>) -> AppResu
         .find_credential(&token_hash(token))
         .await?
         .ok_or_else(|| unauth("请先登录"))?;
-    let (user_id, session_id) = match cred {
+    let (user, session_id) = match cred {
         Credential::Session {
             id,
-            user_id,
             last_seen_at,
+            user,
         } => {
             let idle_ms = ctx.config.security.idle_timeout_minutes * 60_000;
             if now - last_seen_at > idle_ms {
@@ -243,8 +243,8 @@ pub async fn authenticate(ctx: &Ctx, token: &str, ip: Option<String>) -> AppResu
                     .audit(
                         now,
                         &Actor {
-                            user_id: Some(user_id),
-                            name: format!("user:{user_id}"),
+                            user_id: Some(user.user_id),
+                            name: user.username.clone(),
                             ip: ip.clone(),
                         },
                         NewAuditEvent {
@@ -263,13 +263,13 @@ pub async fn authenticate(ctx: &Ctx, token: &str, ip: Option<String>) -> AppResu
             if now - last_seen_at > 15_000 {
                 ctx.store.touch_session(id, now).await?;
             }
-            (user_id, Some(id))
+            (user, Some(id))
         }
         Credential::ApiToken {
             id,
-            user_id,
             expires_at,
             revoked,
+            user,
         } => {
             if revoked {
                 return Err(unauth("API 令牌已被吊销"));
@@ -278,22 +278,18 @@ pub async fn authenticate(ctx: &Ctx, token: &str, ip: Option<String>) -> AppResu
                 return Err(unauth("API 令牌已过期，请重新创建"));
             }
             ctx.store.touch_api_token(id, now).await?;
-            (user_id, None)
+            (user, None)
         }
     };
-    let user = ctx
-        .store
-        .user_by_id(user_id)
-        .await
-        .map_err(|_| unauth("请先登录"))?;
     if user.disabled != 0 {
         return Err(unauth("账号已停用，请联系系统管理员"));
     }
     let role = Role::parse(&user.role)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {}", user.role)))?;
-    let expired = password_expired(ctx, &user, now);
+    let expired =
+        now - user.password_changed_at > ctx.config.security.password_max_age_days * 86_400_000;
     Ok(AuthUser {
-        id: user.id,
+        id: user.user_id,
         username: user.username,
         display_name: user.display_name,
         role,

@@ -80,20 +80,42 @@ impl ApiTokenRow {
     }
 }
 
-/// What a bearer token or cookie resolved to.
+/// What a bearer token or cookie resolved to, with the account it belongs to.
 #[derive(Clone, Debug)]
 pub enum Credential {
     Session {
         id: i64,
-        user_id: i64,
         last_seen_at: i64,
+        user: CredentialUser,
     },
     ApiToken {
         id: i64,
-        user_id: i64,
         expires_at: i64,
         revoked: bool,
+        user: CredentialUser,
     },
+}
+
+/// The account fields authentication needs, read in the same query as the credential.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CredentialUser {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub must_change_password: i64,
+    pub password_changed_at: i64,
+    pub disabled: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    kind: String,
+    cred_id: i64,
+    stamp: i64,
+    revoked: i64,
+    #[sqlx(flatten)]
+    user: CredentialUser,
 }
 
 const USER_COLS: &str = "id, username, display_name, role, phone, email, password_hash, password_changed_at, \
@@ -458,34 +480,37 @@ impl Store {
         .await?)
     }
 
-    /// Resolves a token hash to a session or an API token.
+    /// Resolves a token hash to a session or an API token and its account, in one query
+    /// (this runs on every request).
     pub async fn find_credential(&self, token_hash: &str) -> StoreResult<Option<Credential>> {
-        let s: Option<(i64, i64, i64)> =
-            sqlx::query_as("SELECT id, user_id, last_seen_at FROM sessions WHERE token_hash = $1")
-                .bind(token_hash.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-        if let Some((id, user_id, last_seen_at)) = s {
-            return Ok(Some(Credential::Session {
-                id,
-                user_id,
-                last_seen_at,
-            }));
-        }
-        let t: Option<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, user_id, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1",
+        let row: Option<CredentialRow> = sqlx::query_as(
+            "SELECT 's' AS kind, s.id AS cred_id, s.last_seen_at AS stamp, CAST(0 AS BIGINT) AS revoked, u.id AS user_id, u.username, \
+               u.display_name, u.role, u.must_change_password, u.password_changed_at, u.disabled \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 \
+             UNION ALL \
+             SELECT 't', k.id, k.expires_at, CAST(CASE WHEN k.revoked_at IS NULL THEN 0 ELSE 1 END AS BIGINT), u.id, u.username, \
+               u.display_name, u.role, u.must_change_password, u.password_changed_at, u.disabled \
+             FROM api_tokens k JOIN users u ON u.id = k.user_id WHERE k.token_hash = $1",
         )
         .bind(token_hash.to_string())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(t.map(
-            |(id, user_id, expires_at, revoked_at)| Credential::ApiToken {
-                id,
-                user_id,
-                expires_at,
-                revoked: revoked_at.is_some(),
-            },
-        ))
+        Ok(row.map(|r| {
+            if r.kind == "s" {
+                Credential::Session {
+                    id: r.cred_id,
+                    last_seen_at: r.stamp,
+                    user: r.user,
+                }
+            } else {
+                Credential::ApiToken {
+                    id: r.cred_id,
+                    expires_at: r.stamp,
+                    revoked: r.revoked != 0,
+                    user: r.user,
+                }
+            }
+        }))
     }
 
     pub async fn touch_session(&self, id: i64, now_ms: i64) -> StoreResult<()> {

@@ -30,6 +30,7 @@ fn collection_title(spec: &EntitySpec) -> &'static str {
         "systems" => "信息系统",
         "staff" => "团队成员",
         "assignments" => "岗位安排",
+        "sla-policies" => "SLA 策略",
         _ => spec.label,
     }
 }
@@ -75,6 +76,13 @@ async fn ref_options(st: &AppState, f: &Field) -> Result<Vec<Value>, PageError> 
         return Ok(vec![]);
     };
     let spec = match table {
+        "calendars" => {
+            let rows = st.store.list_calendars().await?;
+            return Ok(rows
+                .iter()
+                .map(|r| json!({"value": r.id.to_string(), "label": r.name}))
+                .collect());
+        }
         "sites" => &inv::SITES,
         "systems" => &inv::SYSTEMS,
         "staff" => &inv::STAFF,

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod inventory;
 pub mod pages;
+pub mod tickets;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -126,12 +127,22 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         });
     };
     add("", "概览", "/");
+    if u.role == Role::Requester {
+        add("服务台", "我要报障", "/tickets/new");
+        add("服务台", "我的工单", "/tickets");
+    } else {
+        add("服务台", "工单", "/tickets");
+        if !matches!(u.role, Role::Auditor | Role::Supervisor) {
+            add("服务台", "新建工单", "/tickets/new");
+        }
+    }
     if u.role.can(Perm::ReadInventory) {
         add("资产与配置", "机房", "/sites");
         add("资产与配置", "设备", "/assets");
         add("资产与配置", "信息系统", "/systems");
         add("资产与配置", "团队成员", "/staff");
         add("资产与配置", "岗位安排", "/assignments");
+        add("服务台", "SLA 策略", "/sla-policies");
     } else if u.role.can(Perm::ReadSystems) {
         add("资产与配置", "信息系统", "/systems");
     }
@@ -173,6 +184,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users/{id}/reset", post(admin::user_reset))
         .route("/audit", get(admin::audit))
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/new", get(tickets::new_form))
+        .route("/tickets/{id}", get(tickets::detail))
+        .route("/tickets/{id}/action", post(tickets::action))
+        .route("/tickets/{id}/comment", post(tickets::comment))
         .route(
             "/{collection}",
             get(inventory::list).post(inventory::create),

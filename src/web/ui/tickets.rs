@@ -1,0 +1,383 @@
+//! Service-desk pages: the ticket list, the portal and staff forms, and the ticket page
+//! with its SLA timeline, actions, comments and process history.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect};
+use chrono::{NaiveDateTime, TimeZone};
+use serde_json::{Map, Value, json};
+
+use super::{PageResult, layout};
+use crate::accounts::AuthUser;
+use crate::desk;
+use crate::domain::roles::Role;
+use crate::domain::sla::{ClockStatus, fmt_duration};
+use crate::domain::tickets as tk;
+use crate::error::AppError;
+use crate::store::entities::ListQuery;
+use crate::web::AppState;
+use crate::web::api::Paging;
+use crate::web::api::tickets::filter_from_query;
+use crate::web::auth::{PageUser, same_origin, url_encode};
+use crate::web::extract::parse_id;
+
+fn choices(c: &[crate::domain::entity::Choice]) -> Vec<Value> {
+    c.iter()
+        .map(|c| json!({"code": c.code, "label": c.label}))
+        .collect()
+}
+
+fn local(ms: Option<i64>) -> Option<String> {
+    ms.map(crate::clock::local_minutes)
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> PageResult {
+    q.entry("limit".into()).or_insert_with(|| "20".into());
+    let p = Paging::from_query(&q)?;
+    let mut f = filter_from_query(&q)?;
+    let requester = u.role == Role::Requester;
+    if requester {
+        f.requester_id = Some(u.id);
+    }
+    if q.get("mine").map(String::as_str) == Some("true") {
+        f.assignee_id = Some(u.id);
+    }
+    let (rows, total) = st.store.list_tickets(&f, p.limit, p.offset).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|t| {
+            json!({"id": t.id, "number": t.number, "title": t.title, "kind_label": tk::label(tk::KINDS, &t.kind), "priority": t.priority,
+                   "status_label": tk::label(tk::STATUSES, &t.status), "system_name": t.system_name, "assignee_name": t.assignee_name,
+                   "reported": crate::clock::local_minutes(t.reported_at), "resolve_due": local(t.resolve_due_at), "breached": t.sla_breached != 0})
+        })
+        .collect();
+    let base: String = q
+        .iter()
+        .filter(|(k, v)| !["offset", "limit"].contains(&k.as_str()) && !v.is_empty())
+        .map(|(k, v)| format!("{}={}&", url_encode(k), url_encode(v)))
+        .collect();
+    let title = if requester { "我的工单" } else { "工单" };
+    let notice = if q.contains_key("created") {
+        "已提交，我们会尽快处理"
+    } else {
+        ""
+    };
+    Ok(st
+        .ui
+        .page(
+            "ticket_list.html",
+            json!({"layout": layout(&u, title, "/tickets"), "title": title, "items": items, "total": total, "q": q, "base": base,
+                   "offset": p.offset, "limit": p.limit, "statuses": choices(tk::STATUSES), "kinds": choices(tk::KINDS),
+                   "requester": requester, "notice": notice}),
+        )?
+        .into_response())
+}
+
+async fn form_page(
+    st: &AppState,
+    u: &AuthUser,
+    form: Value,
+    errors: Vec<Value>,
+    status: StatusCode,
+) -> PageResult {
+    let lq = ListQuery {
+        limit: 1000,
+        offset: 0,
+        sort: Some(("id".into(), false)),
+        ..Default::default()
+    };
+    let (systems, _) = st
+        .store
+        .list_entities(&crate::domain::inventory::SYSTEMS, &lq)
+        .await?;
+    let systems: Vec<Value> = systems
+        .iter()
+        .map(|s| json!({"id": s.get("id"), "name": s.get("name")}))
+        .collect();
+    let requester = u.role == Role::Requester;
+    let kinds: Vec<Value> = if requester {
+        choices(&tk::KINDS[..2])
+    } else {
+        choices(tk::KINDS)
+    };
+    let html = st.ui.page(
+        "ticket_form.html",
+        json!({"layout": layout(u, "新建工单", "/tickets/new"), "requester": requester, "kinds": kinds, "change_types": choices(tk::CHANGE_TYPES),
+               "levels": choices(tk::LEVELS), "sources": choices(tk::SOURCES), "systems": systems, "form": form, "errors": errors}),
+    )?;
+    Ok((status, html).into_response())
+}
+
+pub async fn new_form(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
+    if matches!(u.role, Role::Auditor | Role::Supervisor) {
+        return Err(AppError::forbidden().into());
+    }
+    form_page(&st, &u, json!({}), vec![], StatusCode::OK).await
+}
+
+/// `2025-10-15T09:30` from a datetime-local input, in Beijing time, as RFC 3339.
+fn local_input_to_rfc3339(s: &str) -> Option<String> {
+    let t = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").ok()?;
+    crate::clock::beijing()
+        .from_local_datetime(&t)
+        .single()
+        .map(|t| t.to_rfc3339())
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let mut obj = Map::new();
+    for (k, v) in &form {
+        if v.trim().is_empty() {
+            continue;
+        }
+        let v = if k == "reported_at" {
+            local_input_to_rfc3339(v).unwrap_or_else(|| v.clone())
+        } else {
+            v.clone()
+        };
+        obj.insert(k.clone(), Value::String(v));
+    }
+    if u.role == Role::Requester {
+        obj.retain(|k, _| {
+            [
+                "kind",
+                "title",
+                "description",
+                "system_id",
+                "category",
+                "impact",
+                "urgency",
+            ]
+            .contains(&k.as_str())
+        });
+    }
+    match desk::open_ticket(&st.ctx, &u, &obj).await {
+        Ok(t) => Ok(Redirect::to(&format!("/tickets/{}?created=1", t.id)).into_response()),
+        Err(AppError::Validation(errs)) => {
+            let errors = errs
+                .iter()
+                .map(|e| json!({"field": e.field, "message": e.message}))
+                .collect();
+            form_page(
+                &st,
+                &u,
+                json!(form),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn clock_status_label(s: ClockStatus) -> &'static str {
+    match s {
+        ClockStatus::NotStarted => "未开始",
+        ClockStatus::Running => "计时中",
+        ClockStatus::Paused => "已暂停",
+        ClockStatus::Met => "已达标",
+        ClockStatus::Breached => "已超时",
+        ClockStatus::Waived => "不适用",
+    }
+}
+
+pub async fn detail(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    let t = st.store.ticket(parse_id(&id)?).await?;
+    if !desk::can_view(&u, &t) {
+        return Err(AppError::NotFound.into());
+    }
+    render_detail(
+        &st,
+        &u,
+        &t,
+        if q.contains_key("created") {
+            "工单已提交"
+        } else {
+            ""
+        },
+        "",
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn render_detail(
+    st: &AppState,
+    u: &AuthUser,
+    t: &crate::store::desk::TicketRow,
+    notice: &str,
+    error: &str,
+    status: StatusCode,
+) -> PageResult {
+    let requester = u.role == Role::Requester;
+    let clocks: Vec<Value> = desk::clocks(&st.ctx, t)
+        .await?
+        .iter()
+        .map(|c| {
+            json!({"label": c.target.label(), "status_label": clock_status_label(c.status), "target": c.target_seconds.map(fmt_duration),
+                   "elapsed": fmt_duration(c.elapsed_seconds), "due": c.due_at.map(|d| crate::clock::local_minutes(d.timestamp_millis())),
+                   "breached": c.breached, "explanation": c.explanation})
+        })
+        .collect();
+    let fault_report: Vec<Value> = t
+        .fault_report
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Map<String, Value>>(s).ok())
+        .map(|m| {
+            tk::FAULT_REPORT_FIELDS
+                .iter()
+                .map(|(k, label)| {
+                    let v = m.get(*k).and_then(Value::as_str).unwrap_or_default();
+                    let v = if k.ends_with("_at") {
+                        chrono::DateTime::parse_from_rfc3339(v)
+                            .map(|d| crate::clock::local_minutes(d.timestamp_millis()))
+                            .unwrap_or_else(|_| v.to_string())
+                    } else {
+                        v.to_string()
+                    };
+                    json!({"label": label, "value": v})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let events: Vec<Value> = st
+        .store
+        .ticket_events(t.id, !requester)
+        .await?
+        .iter()
+        .map(|e| json!({"at": crate::clock::local_minutes(e.at), "actor": e.actor_name, "summary": e.summary}))
+        .collect();
+    let comments: Vec<Value> = st
+        .store
+        .comments(t.id, !requester)
+        .await?
+        .iter()
+        .map(|c| json!({"at": crate::clock::local_minutes(c.created_at), "author": c.author_name, "body": c.body, "internal": c.internal != 0}))
+        .collect();
+    let workers: Vec<Value> = if requester {
+        vec![]
+    } else {
+        let mut out = Vec::new();
+        for role in ["engineer", "operator", "manager"] {
+            let (rows, _) = st.store.list_users(None, Some(role), 500, 0).await?;
+            out.extend(rows.iter().filter(|r| r.disabled == 0).map(
+                |r| json!({"id": r.id, "name": format!("{}（{}）", r.display_name, r.username)}),
+            ));
+        }
+        out
+    };
+    let report_fields: Vec<Value> = tk::FAULT_REPORT_FIELDS
+        .iter()
+        .map(|(k, l)| json!({"name": k, "label": l, "time": k.ends_with("_at")}))
+        .collect();
+    let html = st.ui.page(
+        "ticket_detail.html",
+        json!({"layout": layout(u, &t.number, "/tickets"), "t": {
+                "id": t.id, "number": t.number, "title": t.title, "kind": t.kind, "change_type": t.change_type.as_deref().map(|c| tk::label(tk::CHANGE_TYPES, c)),
+                "priority": t.priority, "system_name": t.system_name, "requester_name": t.requester_name, "requester_contact": t.requester_contact,
+                "assignee_id": t.assignee_id, "assignee_name": t.assignee_name, "pending_reason": t.pending_reason, "satisfaction": t.satisfaction,
+                "satisfaction_comment": t.satisfaction_comment, "description": t.description, "resolution": t.resolution, "onsite_at": t.onsite_at},
+               "status_label": tk::label(tk::STATUSES, &t.status), "kind_label": tk::label(tk::KINDS, &t.kind),
+               "reported": crate::clock::local_minutes(t.reported_at), "onsite": local(t.onsite_at), "clocks": clocks,
+               "fault_report": fault_report, "actions": desk::allowed_actions(u, t), "workers": workers, "report_fields": report_fields,
+               "events": events, "comments": comments, "requester": requester,
+               "can_comment": u.role != Role::Auditor && !matches!(t.status.as_str(), "closed" | "canceled"),
+               "notice": notice, "error": error}),
+    )?;
+    Ok((status, html).into_response())
+}
+
+pub async fn action(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let id = parse_id(&id)?;
+    let mut body = Map::new();
+    let mut report = Map::new();
+    for (k, v) in &form {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        if let Some(f) = k.strip_prefix("fr_") {
+            let v = if f.ends_with("_at") {
+                local_input_to_rfc3339(v).unwrap_or_else(|| v.to_string())
+            } else {
+                v.to_string()
+            };
+            report.insert(f.to_string(), Value::String(v));
+        } else if k == "assignee_id" || k == "score" {
+            body.insert(
+                k.clone(),
+                v.parse::<i64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::String(v.to_string())),
+            );
+        } else {
+            body.insert(k.clone(), Value::String(v.to_string()));
+        }
+    }
+    if !report.is_empty() {
+        body.insert("fault_report".into(), Value::Object(report));
+    }
+    match desk::apply_action(&st.ctx, &u, id, &body).await {
+        Ok(t) => Ok(Redirect::to(&format!("/tickets/{}", t.id)).into_response()),
+        Err(e @ (AppError::Validation(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
+            let t = st.store.ticket(id).await?;
+            let msg = match &e {
+                AppError::Validation(errs) => errs
+                    .iter()
+                    .map(|x| x.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                other => other.message(),
+            };
+            render_detail(&st, &u, &t, "", &msg, e.status()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn comment(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let id = parse_id(&id)?;
+    let body = form.get("body").cloned().unwrap_or_default();
+    let internal = form.get("internal").map(String::as_str) == Some("true");
+    desk::comment(&st.ctx, &u, id, &body, internal).await?;
+    Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
+}
