@@ -227,7 +227,7 @@ pub async fn authenticate(ctx: &Ctx, token: &str, ip: Option<String>) -> AppResu
     let unauth = |m: &str| AppError::Unauthorized(m.into());
     let cred = ctx
         .store
-        .find_credential(&token_hash(token))
+        .find_credential_cached(&token_hash(token), now)
         .await?
         .ok_or_else(|| unauth("请先登录"))?;
     let (user, session_id) = match cred {

@@ -95,8 +95,9 @@ pub struct ListQuery {
 /// The select list over a row source `src` aliased `t`: the row plus the titles of its
 /// references. Callers pass an already limited source, so the title sub-selects run only
 /// for the rows returned (SQLite evaluates result columns before sorting and offsetting).
-fn select_from(spec: &EntitySpec, src: &str) -> String {
+fn select_from(spec: &EntitySpec, src: &str, extra: &[String]) -> String {
     let mut cols = vec!["t.*".to_string()];
+    cols.extend(extra.iter().cloned());
     for f in spec.fields {
         if let Kind::Ref { table, title, .. } = f.kind {
             cols.push(format!(
@@ -212,19 +213,6 @@ impl Store {
             wh.push(c);
         }
         let where_sql = wh.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) FROM {} t WHERE {where_sql}", spec.table);
-        let version = self.row_version(spec.table).await?;
-        let key = format!("{count_sql}|{args:?}");
-        let total: i64 = match self.cached_count(&key, version) {
-            Some(n) => n,
-            None => {
-                let n = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-                    .fetch_one(&self.pool)
-                    .await?;
-                self.cache_count(key, version, n);
-                n
-            }
-        };
         let order = match &lq.sort {
             // The id tiebreak runs in the same direction so an index on (filter, column)
             // (which ends in the row id) serves the order without a sort.
@@ -240,12 +228,37 @@ impl Store {
             args.len() + 1,
             args.len() + 2
         );
-        let sql = format!("{} ORDER BY {order}", select_from(spec, &page));
+        // The table's row version comes with the page, read in the same statement, so a
+        // cached total is used only while nothing was written since it was counted.
+        let version_col = format!(
+            "(SELECT v.version FROM row_versions v WHERE v.name = '{}') AS row_version__",
+            spec.table
+        );
+        let sql = format!(
+            "{} ORDER BY {order}",
+            select_from(spec, &page, &[version_col])
+        );
         let rows = bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
             .bind(lq.limit)
             .bind(lq.offset)
             .fetch_all(&self.pool)
             .await?;
+        let version = match rows.first().map(|r| r.try_get::<i64, _>("row_version__")) {
+            Some(Ok(v)) => v,
+            _ => self.row_version(spec.table).await?,
+        };
+        let count_sql = format!("SELECT COUNT(*) FROM {} t WHERE {where_sql}", spec.table);
+        let key = format!("{count_sql}|{args:?}");
+        let total: i64 = match self.cached_count(&key, version) {
+            Some(n) => n,
+            None => {
+                let n = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
+                    .fetch_one(&self.pool)
+                    .await?;
+                self.cache_count(key, version, n);
+                n
+            }
+        };
         let items = rows
             .iter()
             .map(|r| row_to_json(spec, r))

@@ -57,6 +57,12 @@ pub struct Store {
     backend: Backend,
     /// List totals by query, valid while the table's row version is unchanged.
     counts: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>>,
+    /// Credentials by token hash, with the (clock) time they were read. Entries live two
+    /// seconds and every credential change in this process clears the cache, so another
+    /// replica's logout or revocation takes effect here within two seconds.
+    pub(crate) auth_cache: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, (i64, users::Credential)>>,
+    >,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -105,6 +111,7 @@ impl Store {
             pool,
             backend,
             counts: Default::default(),
+            auth_cache: Default::default(),
         };
         store.migrate().await?;
         Ok(store)

@@ -250,6 +250,7 @@ impl Store {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<UserRow> {
+        self.clear_auth_cache();
         let mut tx = self.write_tx().await?;
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
         let before: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -314,6 +315,7 @@ impl Store {
     }
 
     pub async fn delete_user(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
+        self.clear_auth_cache();
         let mut tx = self.write_tx().await?;
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
         let before: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -365,6 +367,7 @@ impl Store {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
+        self.clear_auth_cache();
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
             "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $3, \
@@ -480,6 +483,39 @@ impl Store {
         .await?)
     }
 
+    /// How long a credential read from the database is trusted without reading it again.
+    pub const AUTH_CACHE_MS: i64 = 2_000;
+
+    /// Forgets every cached credential (after a logout, password change, revocation …).
+    pub fn clear_auth_cache(&self) {
+        if let Ok(mut g) = self.auth_cache.lock() {
+            g.clear();
+        }
+    }
+
+    /// `find_credential` through the short-lived cache.
+    pub async fn find_credential_cached(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<Credential>> {
+        if let Ok(g) = self.auth_cache.lock()
+            && let Some((at, c)) = g.get(token_hash)
+            && now_ms >= *at
+            && now_ms - at < Self::AUTH_CACHE_MS
+        {
+            return Ok(Some(c.clone()));
+        }
+        let c = self.find_credential(token_hash).await?;
+        if let (Some(c), Ok(mut g)) = (&c, self.auth_cache.lock()) {
+            if g.len() > 50_000 {
+                g.clear();
+            }
+            g.insert(token_hash.to_string(), (now_ms, c.clone()));
+        }
+        Ok(c)
+    }
+
     /// Resolves a token hash to a session or an API token and its account, in one query
     /// (this runs on every request).
     pub async fn find_credential(&self, token_hash: &str) -> StoreResult<Option<Credential>> {
@@ -514,6 +550,19 @@ impl Store {
     }
 
     pub async fn touch_session(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        if let Ok(mut g) = self.auth_cache.lock() {
+            for (_, c) in g.values_mut() {
+                if let Credential::Session {
+                    id: sid,
+                    last_seen_at,
+                    ..
+                } = c
+                    && *sid == id
+                {
+                    *last_seen_at = now_ms;
+                }
+            }
+        }
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(id)
@@ -532,6 +581,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, id: i64) -> StoreResult<()> {
+        self.clear_auth_cache();
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -541,6 +591,7 @@ impl Store {
 
     /// Removes sessions idle since before `idle_before_ms`.
     pub async fn purge_idle_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
+        self.clear_auth_cache();
         Ok(sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
             .bind(idle_before_ms)
             .execute(&self.pool)
@@ -605,6 +656,7 @@ impl Store {
         actor: &Actor,
         now_ms: i64,
     ) -> StoreResult<()> {
+        self.clear_auth_cache();
         let mut tx = self.write_tx().await?;
         let n = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(now_ms)

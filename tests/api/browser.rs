@@ -167,6 +167,77 @@ impl Driver {
         .to_string()
     }
 
+    async fn exec(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )
+        .await
+    }
+
+    async fn sign_out(&self) {
+        let url = format!("{}/session/{}/cookie", self.base, self.session);
+        self.http.delete(url).send().await.unwrap();
+    }
+
+    async fn sign_in(&self, base: &str, user: &str, pw: &str) {
+        self.sign_out().await;
+        self.goto(&format!("{base}/login")).await;
+        self.type_into("#username", user).await;
+        self.type_into("#password", pw).await;
+        self.click("#login").await;
+        self.wait_for_path("/").await;
+    }
+
+    /// Waits until the element's text contains `needle` (pages load after a click).
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            let v = self
+                .cmd_soft(
+                    reqwest::Method::POST,
+                    "/element",
+                    json!({"using": "css selector", "value": css}),
+                )
+                .await;
+            if let Some(id) = v.get(ELEMENT).and_then(Value::as_str) {
+                let t = self
+                    .cmd_soft(
+                        reqwest::Method::GET,
+                        &format!("/element/{id}/text"),
+                        json!({}),
+                    )
+                    .await;
+                last = t.as_str().unwrap_or_default().to_string();
+                if last.contains(needle) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never contained {needle:?}; last text {last:?}");
+    }
+
+    /// Like `cmd`, but an error (e.g. element not there yet) is returned, not a panic.
+    async fn cmd_soft(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let req = self.http.request(method.clone(), url);
+        let req = if method == reqwest::Method::GET {
+            req
+        } else {
+            req.json(&body)
+        };
+        match req.send().await {
+            Ok(r) => r
+                .json::<Value>()
+                .await
+                .map(|v| v["value"].clone())
+                .unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        }
+    }
+
     async fn wait_for_path(&self, path: &str) {
         for _ in 0..100 {
             if self.url().await.ends_with(path) {
@@ -218,4 +289,91 @@ async fn a_newcomer_logs_in_changes_the_generated_password_and_sees_the_27_syste
         app.login("admin", &generated).await.status(),
         reqwest::StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn a_requester_reports_a_fault_the_engineer_checks_in_and_resolves_it_and_the_requester_rates_it()
+ {
+    let app = spawn_demo().await;
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    // An engineer in system 1's O&M slot, and a requester.
+    let (eng, _) = app.user_with_role("eng", "engineer").await;
+    let (_, s) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/staff",
+            &json!({"name": "运维甲", "user_id": eng}),
+        )
+        .await;
+    let (_, slots) = app
+        .get_json(
+            &app.admin_token,
+            "/api/v1/assignments?system_id=1&duty=om_engineer",
+        )
+        .await;
+    let slot = slots["items"][0]["id"].as_i64().unwrap();
+    app.patch(
+        &app.admin_token,
+        &format!("/api/v1/assignments/{slot}"),
+        &json!({"staff_id": s["id"]}),
+    )
+    .await;
+    app.user_with_role("citizen", "requester").await;
+
+    d.sign_in(&app.base, "citizen", "Changed#Pass2").await;
+    d.goto(&app.url("/tickets/new")).await;
+    d.exec("document.getElementById('system_id').value = '1'; document.getElementById('kind').value = 'incident';").await;
+    d.type_into("#title", "公众网首页打不开").await;
+    d.type_into("#description", "上午九点起访问首页提示 502")
+        .await;
+    d.click("#submit-ticket").await;
+    d.wait_text("#number", "INC-").await;
+    let url = d.url().await;
+    let id: i64 = url
+        .split("/tickets/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(d.text("#number").await.starts_with("INC-"));
+    assert_eq!(d.text("#assignee").await, "eng");
+
+    d.sign_in(&app.base, "eng", "Changed#Pass2").await;
+    d.goto(&app.url(&format!("/tickets/{id}"))).await;
+    d.click("#do-check-in").await;
+    d.wait_text("#status", "处理中").await;
+    assert_ne!(d.text("#onsite").await, "—");
+    d.type_into("#resolution", "重启网关服务").await;
+    for (f, v) in [
+        ("fr_symptom", "首页 502"),
+        ("fr_impact_scope", "公众网全部访客"),
+        ("fr_cause", "网关进程内存泄漏"),
+        ("fr_handling", "重启网关并扩容"),
+        ("fr_measures", "增加内存监控告警"),
+    ] {
+        d.type_into(&format!("#{f}"), v).await;
+    }
+    d.exec("document.getElementById('fr_started_at').value = '2025-10-15T09:00'; document.getElementById('fr_recovered_at').value = '2025-10-15T10:00';").await;
+    d.click("#do-resolve").await;
+    d.wait_text("#status", "已解决").await;
+    assert!(d.text("#fault-report").await.contains("网关进程内存泄漏"));
+
+    d.sign_in(&app.base, "citizen", "Changed#Pass2").await;
+    d.goto(&app.url(&format!("/tickets/{id}"))).await;
+    d.exec("document.getElementById('score').value = '5';")
+        .await;
+    d.type_into("#rate-comment", "处理及时").await;
+    d.click("#do-rate").await;
+    d.wait_text("#status", "已关闭").await;
+    assert!(d.text("#satisfaction").await.starts_with("5 星"));
+    let (_, v) = app
+        .get_json(&app.admin_token, &format!("/api/v1/tickets/{id}"))
+        .await;
+    assert_eq!(v["satisfaction"], json!(5));
+    assert!(v["onsite_at"].is_string());
 }

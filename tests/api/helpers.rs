@@ -78,6 +78,11 @@ pub async fn spawn_demo() -> TestApp {
 }
 
 pub async fn spawn_with(opts: Options) -> TestApp {
+    // Server errors show in the output of a failing test.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn,sqlx=error")
+        .with_test_writer()
+        .try_init();
     let tmp = tempfile::tempdir().expect("tempdir");
     let database_url = fresh_database().await;
     let config = Config {

@@ -229,3 +229,84 @@ async fn a_requester_sees_only_the_systems_page() {
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
+    let app = spawn_demo().await;
+    app.user_with_role("citizen", "requester").await;
+    let (_, rc, _) = page_login(&app, "citizen", "Changed#Pass2").await;
+    let (s, html) = page(&app, &rc, "/tickets/new").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("我要报障") && html.contains("广东省生态环境厅办公自动化系统"));
+    let r = app
+        .client
+        .post(app.url("/tickets"))
+        .header(COOKIE, &rc)
+        .form(&[("kind", "incident"), ("title", ""), ("system_id", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("请填写标题") && html.contains("请选择出现问题的系统"),
+        "{html}"
+    );
+    let r = app
+        .client
+        .post(app.url("/tickets"))
+        .header(COOKIE, &rc)
+        .form(&[
+            ("kind", "incident"),
+            ("title", "打不开"),
+            ("system_id", "23"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let (s, html) = page(&app, &rc, &loc).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("SLA 计时") && html.contains("到场"), "{html}");
+    let (_, html) = page(&app, &rc, "/tickets").await;
+    assert!(html.contains("我的工单") && html.contains("打不开"));
+
+    let (_, ac, _) = page_login(&app, "admin", ADMIN_PASSWORD).await;
+    for path in [
+        "/tickets",
+        "/tickets/new",
+        &loc,
+        "/sla-policies",
+        "/tickets?breached=true&kind=incident",
+    ] {
+        let (s, html) = page(&app, &ac, path).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {html}");
+    }
+    // A comment through the page, and an action refused with the reason shown.
+    let id = loc
+        .trim_start_matches("/tickets/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .client
+        .post(app.url(&format!("/tickets/{id}/comment")))
+        .header(COOKIE, &ac)
+        .form(&[("body", "已安排工程师")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .client
+        .post(app.url(&format!("/tickets/{id}/action")))
+        .header(COOKIE, &ac)
+        .form(&[("action", "close")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("不能执行"));
+}

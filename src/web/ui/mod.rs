@@ -59,6 +59,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "message.html",
         include_str!("../../../templates/message.html"),
     ),
+    (
+        "ticket_list.html",
+        include_str!("../../../templates/ticket_list.html"),
+    ),
+    (
+        "ticket_form.html",
+        include_str!("../../../templates/ticket_form.html"),
+    ),
+    (
+        "ticket_detail.html",
+        include_str!("../../../templates/ticket_detail.html"),
+    ),
 ];
 
 pub struct Ui {
@@ -253,3 +265,16 @@ impl IntoResponse for PageError {
 }
 
 pub type PageResult = Result<Response, PageError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles() {
+        let ui = Ui::new();
+        for (name, _) in TEMPLATES {
+            assert!(ui.env.get_template(name).is_ok(), "{name} does not compile");
+        }
+    }
+}
