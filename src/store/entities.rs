@@ -92,24 +92,6 @@ pub struct ListQuery {
     pub extra: Vec<(String, Vec<Arg>)>,
 }
 
-/// The select list over a row source `src` aliased `t`: the row plus the titles of its
-/// references. Callers pass an already limited source, so the title sub-selects run only
-/// for the rows returned (SQLite evaluates result columns before sorting and offsetting).
-fn select_from(spec: &EntitySpec, src: &str, extra: &[String]) -> String {
-    let mut cols = vec!["t.*".to_string()];
-    cols.extend(extra.iter().cloned());
-    for f in spec.fields {
-        if let Kind::Ref { table, title, .. } = f.kind {
-            cols.push(format!(
-                "(SELECT r.{title} FROM {table} r WHERE r.id = t.{}) AS {}",
-                f.name,
-                ref_name_key(f.name)
-            ));
-        }
-    }
-    format!("SELECT {} FROM {src} t", cols.join(", "))
-}
-
 fn select_list(spec: &EntitySpec) -> String {
     let mut cols = vec!["t.*".to_string()];
     for f in spec.fields {
@@ -122,6 +104,36 @@ fn select_list(spec: &EntitySpec) -> String {
         }
     }
     format!("SELECT {} FROM {} t", cols.join(", "), spec.table)
+}
+
+/// Brings an object built by the database into the API's shape: times as RFC 3339 and
+/// numbers typed by the spec (SQLite's JSON writes 2.0 as 2.0 but PostgreSQL may not).
+fn normalize_item(spec: &EntitySpec, mut m: Map<String, Value>) -> Map<String, Value> {
+    for k in ["created_at", "updated_at"] {
+        if let Some(ms) = m.get(k).and_then(Value::as_i64) {
+            m.insert(k.into(), json!(crate::clock::rfc3339(ms)));
+        }
+    }
+    for f in spec.fields {
+        if let Some(v) = m.get_mut(f.name) {
+            match f.kind {
+                Kind::Float { .. } => {
+                    if let Some(x) = v.as_f64() {
+                        *v = json!(x);
+                    }
+                }
+                Kind::Int { .. } | Kind::Ref { .. } => {
+                    if !v.is_i64() {
+                        if let Some(x) = v.as_f64() {
+                            *v = json!(x as i64);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    m
 }
 
 /// Turns a row into the API's JSON object.
@@ -228,24 +240,48 @@ impl Store {
             args.len() + 1,
             args.len() + 2
         );
-        // The table's row version comes with the page, read in the same statement, so a
-        // cached total is used only while nothing was written since it was counted.
-        let version_col = format!(
-            "(SELECT v.version FROM row_versions v WHERE v.name = '{}') AS row_version__",
+        // The page comes back as one JSON array in one row, with the table's row version
+        // read in the same statement. Rows are many small messages between sqlx's SQLite
+        // worker thread and the request; one message per page keeps a list request cheap.
+        // The JSON functions differ by dialect (the one place this query branches).
+        let mut pairs = vec![
+            "'id', t.id".to_string(),
+            "'created_at', t.created_at".into(),
+            "'updated_at', t.updated_at".into(),
+        ];
+        for f in spec.fields {
+            pairs.push(format!("'{0}', t.{0}", f.name));
+            if let Kind::Ref { table, title, .. } = f.kind {
+                pairs.push(format!(
+                    "'{}', (SELECT r.{title} FROM {table} r WHERE r.id = t.{})",
+                    ref_name_key(f.name),
+                    f.name
+                ));
+            }
+        }
+        let agg = match self.backend {
+            crate::config::Backend::Sqlite => format!(
+                "json_group_array(json_object({}) ORDER BY {order})",
+                pairs.join(", ")
+            ),
+            crate::config::Backend::Postgres => format!(
+                "CAST(json_agg(json_build_object({}) ORDER BY {order}) AS TEXT)",
+                pairs.join(", ")
+            ),
+        };
+        let sql = format!(
+            "SELECT {agg} AS items, (SELECT v.version FROM row_versions v WHERE v.name = '{}') AS row_version__ FROM {page} t",
             spec.table
         );
-        let sql = format!(
-            "{} ORDER BY {order}",
-            select_from(spec, &page, &[version_col])
-        );
-        let rows = bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
-            .bind(lq.limit)
-            .bind(lq.offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let version = match rows.first().map(|r| r.try_get::<i64, _>("row_version__")) {
-            Some(Ok(v)) => v,
-            _ => self.row_version(spec.table).await?,
+        let (items_json, version): (Option<String>, Option<i64>) =
+            bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &args)
+                .bind(lq.limit)
+                .bind(lq.offset)
+                .fetch_one(&self.pool)
+                .await?;
+        let version = match version {
+            Some(v) => v,
+            None => self.row_version(spec.table).await?,
         };
         let count_sql = format!("SELECT COUNT(*) FROM {} t WHERE {where_sql}", spec.table);
         let key = format!("{count_sql}|{args:?}");
@@ -259,10 +295,13 @@ impl Store {
                 n
             }
         };
-        let items = rows
-            .iter()
-            .map(|r| row_to_json(spec, r))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let raw: Vec<Map<String, Value>> = match items_json.as_deref() {
+            Some(j) => serde_json::from_str(j).map_err(|e| {
+                StoreError::Other(anyhow::anyhow!("list JSON from the database: {e}"))
+            })?,
+            None => Vec::new(),
+        };
+        let items = raw.into_iter().map(|m| normalize_item(spec, m)).collect();
         Ok((items, total))
     }
 

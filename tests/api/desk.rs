@@ -823,3 +823,89 @@ async fn calendars_list_holidays_and_make_up_days_like_chinese_calendar() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{q}");
     }
 }
+
+#[tokio::test]
+async fn the_fault_report_is_a_word_document_with_every_field() {
+    let app = spawn_demo().await;
+    let (_, et, _, _) = staffed(&app).await;
+    let (_, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "门户 502", "system_id": 1}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    let r = app
+        .get(
+            &app.admin_token,
+            &format!("/api/v1/tickets/{id}/fault-report"),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CONFLICT,
+        "no report before resolution"
+    );
+    act(&app, &et, id, json!({"action": "check_in"})).await;
+    act(
+        &app,
+        &et,
+        id,
+        json!({"action": "resolve", "resolution": "更换证书", "fault_report": report()}),
+    )
+    .await;
+    let r = app
+        .get(
+            &app.admin_token,
+            &format!("/api/v1/tickets/{id}/fault-report?format=docx"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("wordprocessingml")
+    );
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.docx");
+    std::fs::write(&file, &bytes).unwrap();
+    let script = "import sys, docx\nd = docx.Document(sys.argv[1])\nparts = [p.text for p in d.paragraphs]\nfor t in d.tables:\n  for row in t.rows:\n    parts.append('|'.join(c.text for c in row.cells))\nprint('\\n'.join(parts))";
+    match std::process::Command::new("python3")
+        .args(["-c", script, file.to_str().unwrap()])
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            for needle in [
+                "故障报告",
+                "故障现象|系统无法登录",
+                "影响范围|全省用户约3000人",
+                "原因分析|应用服务器证书过期",
+                "处理过程|更换证书并重启服务",
+                "整改措施|增加证书到期监控，提前30天预警",
+                "故障开始时间|2025-10-15 09:00",
+                "恢复时间|2025-10-15 10:30",
+            ] {
+                assert!(text.contains(needle), "{needle} missing in:\n{text}");
+            }
+        }
+        _ => {
+            assert!(
+                std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
+                "python-docx is required in CI"
+            );
+            eprintln!("skipping the python-docx check: not installed");
+        }
+    }
+    let (s, _) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/tickets/{id}/fault-report?format=pdf"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -381,3 +381,55 @@ pub async fn set_calendar_day(
     tx.commit().await.map_err(crate::store::StoreError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /tickets/{id}/fault-report?format=docx|json`: the 故障报告 of a resolved incident.
+pub async fn fault_report(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let t = visible(&st, &u, &id).await?;
+    let report: serde_json::Map<String, Value> = t
+        .fault_report
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| AppError::Conflict("该工单还没有故障报告：故障工单解决时填写".into()))?;
+    match q.get("format").map(String::as_str).unwrap_or("docx") {
+        "json" => Ok(Json(Value::Object(report)).into_response()),
+        "docx" => {
+            let local = |v: Option<i64>| {
+                v.map(crate::clock::local_minutes)
+                    .unwrap_or_else(|| "—".into())
+            };
+            let head = crate::report::fault::FaultReportHead {
+                number: &t.number,
+                title: &t.title,
+                system: t.system_name.as_deref().unwrap_or("—"),
+                priority: &t.priority,
+                reported_at: crate::clock::local_minutes(t.reported_at),
+                onsite_at: local(t.onsite_at),
+                resolved_at: local(t.resolved_at),
+                assignee: t.assignee_name.as_deref().unwrap_or("—"),
+                requester: t.requester_name.as_deref().unwrap_or("—"),
+            };
+            let bytes = crate::report::fault::render(&head, &report)?;
+            Ok((
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                            .to_string(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"fault-report-{}.docx\"", t.number),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        _ => Err(AppError::invalid("format", "format 可选：docx、json")),
+    }
+}

@@ -1,0 +1,3 @@
+//! Documents the contract asks for, rendered in Chinese: DOCX through docx-rs.
+
+pub mod fault;
