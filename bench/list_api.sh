@@ -45,19 +45,25 @@ run_one() {
   local import_s; import_s=$(python3 -c "print(round($t1-$t0,1))")
   sleep 2
   local idle_loaded_kb; idle_loaded_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
-  # query | workers | requests/s per worker (50 x 10 = 500 requests/s)
+  # query | connections | requests/s per connection (10 x 50 = 50 x 10 = 500 requests/s)
   while IFS='|' read -r q c rate; do
+    cpu0=$(awk '{print $14+$15}' /proc/$pid/stat)
     out=$(hey -z "$DURATION" -c "$c" -q "$rate" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/assets?$q")
+    cpu1=$(awk '{print $14+$15}' /proc/$pid/stat)
     rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
     p50=$(echo "$out" | awk '/ 50% in/{print $3*1000}')
     p99=$(echo "$out" | awk '/ 99% in/{print $3*1000}')
     codes=$(echo "$out" | awk '/^  \[[0-9]+\]/{printf "%s %s ", $1, $2}')
-    echo "| $label | \`/api/v1/assets?$q\` | $((c * rate)) | $rps | $p50 | $p99 | $codes |"
+    n=$(echo "$out" | awk '/^  \[200\]/{print $2}')
+    cpu=$(python3 -c "print(round(($cpu1-$cpu0)*1000/$(getconf CLK_TCK)/max(${n:-0},1),2))")
+    echo "| $label | \`/api/v1/assets?$q\` | $c | $((c * rate)) | $rps | $p50 | $p99 | $cpu | $codes |"
   done <<'Q'
+limit=50|10|50
+limit=50&category=server|10|50
+limit=50&category=server&sort=-quantity|10|50
 limit=50|50|10
-limit=50&category=server|50|10
 limit=50&category=server&sort=-quantity|50|10
-limit=50&offset=99000|50|10
+limit=50&offset=99000|10|50
 limit=50&q=%E8%AE%BE%E5%A4%87099|5|2
 Q
   local peak_kb; peak_kb=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
@@ -66,8 +72,8 @@ Q
   rm -rf "$dir"
 }
 
-echo "| backend | request | offered req/s | achieved req/s | p50 ms | p99 ms | responses |"
-echo "|---|---|---|---|---|---|---|"
+echo "| backend | request | connections | offered req/s | achieved req/s | p50 ms | p99 ms | server CPU ms/req | responses |"
+echo "|---|---|---|---|---|---|---|---|---|"
 if [ "$WHICH" != postgres ]; then run_one SQLite ""; fi
 if [ "$WHICH" != sqlite ]; then
   DB=yunwei_bench_$$

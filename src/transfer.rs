@@ -265,3 +265,41 @@ pub fn write_xlsx(spec: &EntitySpec, items: &[Map<String, Value>]) -> anyhow::Re
     ws.set_freeze_panes(1, 0)?;
     Ok(wb.save_to_buffer()?)
 }
+
+/// A plain table (header row + text rows) as CSV with a UTF-8 BOM.
+pub fn write_rows_csv(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
+    let mut out = b"\xef\xbb\xbf".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record(headers)?;
+        for r in rows {
+            w.write_record(r)?;
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+/// A plain table as one XLSX sheet with a bold, frozen header.
+pub fn write_rows_xlsx(
+    sheet: &str,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> anyhow::Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet)?;
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)?;
+        ws.set_column_width(c as u16, 16)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string((r + 1) as u32, c as u16, v)?;
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(wb.save_to_buffer()?)
+}

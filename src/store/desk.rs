@@ -782,3 +782,61 @@ pub struct PolicyRow {
     pub resolve_minutes: Option<i64>,
     pub warn_percent: i64,
 }
+
+impl Store {
+    /// The columns the desk indicators need, for tickets reported in `[from, to)`.
+    pub async fn ticket_stat_rows(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<crate::domain::desk_stats::StatRow>> {
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            i64,
+            i64,
+            Option<i64>,
+            i64,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT t.kind, t.status, t.priority, \
+               (SELECT s.name FROM systems s WHERE s.id = t.system_id), \
+               (SELECT u.display_name FROM users u WHERE u.id = t.assignee_id), \
+               t.reported_at, t.first_response_at, t.onsite_at, t.resolved_at, t.reopen_count, t.sla_breached, t.satisfaction, \
+               CAST(CASE WHEN EXISTS (SELECT 1 FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.kind = 'waive') THEN 1 ELSE 0 END AS BIGINT), \
+               (SELECT e.target_seconds FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.target_seconds IS NOT NULL ORDER BY e.id DESC LIMIT 1) \
+             FROM tickets t WHERE t.reported_at >= $1 AND t.reported_at < $2 ORDER BY t.id",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| crate::domain::desk_stats::StatRow {
+                kind: r.0,
+                status: r.1,
+                priority: r.2,
+                system: r.3,
+                assignee: r.4,
+                reported_at: r.5,
+                first_response_at: r.6,
+                onsite_at: r.7,
+                resolved_at: r.8,
+                reopen_count: r.9,
+                sla_breached: r.10 != 0,
+                satisfaction: r.11,
+                onsite_waived: r.12 != 0,
+                onsite_target_min: r.13.map(|s| s / 60),
+            })
+            .collect())
+    }
+}

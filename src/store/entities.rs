@@ -122,11 +122,9 @@ fn normalize_item(spec: &EntitySpec, mut m: Map<String, Value>) -> Map<String, V
                         *v = json!(x);
                     }
                 }
-                Kind::Int { .. } | Kind::Ref { .. } => {
-                    if !v.is_i64() {
-                        if let Some(x) = v.as_f64() {
-                            *v = json!(x as i64);
-                        }
+                Kind::Int { .. } | Kind::Ref { .. } if !v.is_i64() => {
+                    if let Some(x) = v.as_f64() {
+                        *v = json!(x as i64);
                     }
                 }
                 _ => {}

@@ -909,3 +909,91 @@ async fn the_fault_report_is_a_word_document_with_every_field() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn desk_indicators_and_the_ticket_export_reflect_the_period() {
+    let start = bj(2025, 10, 15, 9, 0);
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await;
+    let (_, et, _, _) = staffed(&app).await;
+    let (_, rt) = app.user_with_role("citizen", "requester").await;
+    let (_, v) = app
+        .post(
+            &rt,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "慢", "system_id": 1}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    app.clock.advance(Duration::minutes(20));
+    let et2 = app.login_ok("eng", "Changed#Pass2").await;
+    act(&app, &et2, id, json!({"action": "start"})).await;
+    app.clock.advance(Duration::minutes(70));
+    let et2 = app.login_ok("eng", "Changed#Pass2").await;
+    act(&app, &et2, id, json!({"action": "check_in"})).await;
+    app.clock.advance(Duration::minutes(30));
+    let et2 = app.login_ok("eng", "Changed#Pass2").await;
+    act(
+        &app,
+        &et2,
+        id,
+        json!({"action": "resolve", "resolution": "重建索引", "fault_report": report()}),
+    )
+    .await;
+    let rt = app.login_ok("citizen", "Changed#Pass2").await;
+    act(&app, &rt, id, json!({"action": "rate", "score": 4})).await;
+    let _ = et;
+    let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let (s, v) = app
+        .get_json(
+            &admin,
+            "/api/v1/tickets/stats?from=2025-10-01&to=2025-10-31",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let t = &v["total"];
+    assert_eq!(t["tickets"], json!(1));
+    assert_eq!(t["mtta_minutes"], json!(20.0));
+    assert_eq!(t["mttr_minutes"], json!(120.0));
+    assert_eq!(t["onsite_within_target"], json!(1.0));
+    assert_eq!(t["sla_compliance"], json!(1.0));
+    assert_eq!(t["first_time_fix"], json!(1.0));
+    assert_eq!(t["satisfaction_mean"], json!(4.0));
+    assert_eq!(
+        v["by_system"]["广东省生态环境厅公众网支撑平台系统"]["tickets"],
+        json!(1)
+    );
+    assert_eq!(v["by_engineer"]["eng"]["resolved"], json!(1));
+    let (_, v) = app
+        .get_json(
+            &admin,
+            "/api/v1/tickets/stats?from=2025-09-01&to=2025-09-30",
+        )
+        .await;
+    assert_eq!(v["total"]["tickets"], json!(0));
+    let (s, _) = app
+        .get_json(
+            &admin,
+            "/api/v1/tickets/stats?from=2025-10-31&to=2025-10-01",
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = app.get_json(&rt, "/api/v1/tickets/stats").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let r = app.get(&admin, "/api/v1/tickets/export?format=csv").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap();
+    assert!(
+        text.contains("编号,类型,标题")
+            && text.contains("INC-20251015-0001")
+            && text.contains("已关闭"),
+        "{text}"
+    );
+    let r = app.get(&admin, "/api/v1/tickets/export?format=xlsx").await;
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+}

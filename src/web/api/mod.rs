@@ -42,6 +42,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/audit-events/{id}", get(audit::get_one))
         .route("/inventory/summary", get(inventory::summary))
         .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/stats", get(tickets::stats))
+        .route("/tickets/export", get(tickets::export))
         .route(
             "/tickets/{id}",
             get(tickets::get_one).patch(tickets::update),

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 
 use super::{Paging, parse_time_param};
@@ -432,4 +432,133 @@ pub async fn fault_report(
         }
         _ => Err(AppError::invalid("format", "format 可选：docx、json")),
     }
+}
+
+/// The period of a stats or export request: `from`/`to` dates or times; default the
+/// current month (Beijing).
+pub fn period(ctx: &crate::Ctx, q: &HashMap<String, String>) -> AppResult<(i64, i64)> {
+    let now = ctx.clock.now().with_timezone(&crate::clock::beijing());
+    let first = chrono::NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default();
+    let default_from = first.format("%Y-%m-%d").to_string();
+    let from = parse_time_param(
+        "from",
+        q.get("from").map(String::as_str).unwrap_or(&default_from),
+    )?;
+    let to = match q.get("to") {
+        Some(t) => {
+            let v = parse_time_param("to", t)?;
+            // A date means "through that day".
+            if chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() {
+                v + 86_400_000
+            } else {
+                v
+            }
+        }
+        None => ctx.clock.now_ms() + 1,
+    };
+    if to <= from || to - from > 3 * 366 * 86_400_000 {
+        return Err(AppError::invalid("to", "to 应晚于 from，且区间不超过 3 年"));
+    }
+    Ok((from, to))
+}
+
+/// `GET /tickets/stats?from=&to=`: MTTA, MTTR, SLA compliance, on-site within target,
+/// first-time fix and satisfaction, in total, per system and per engineer.
+pub async fn stats(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Json<Value>> {
+    if u.role == Role::Requester {
+        return Err(AppError::forbidden());
+    }
+    let (from, to) = period(&st.ctx, &q)?;
+    let rows = st.store.ticket_stat_rows(from, to).await?;
+    let o = crate::domain::desk_stats::overview(&rows);
+    let mut v = serde_json::to_value(o).map_err(anyhow::Error::from)?;
+    v["from"] = json!(crate::clock::rfc3339(from));
+    v["to"] = json!(crate::clock::rfc3339(to));
+    Ok(Json(v))
+}
+
+/// `GET /tickets/export?format=xlsx|csv` with the list's filters.
+pub async fn export(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    if u.role == Role::Requester {
+        return Err(AppError::forbidden());
+    }
+    let f = filter_from_query(&q)?;
+    let (rows, _) = st.store.list_tickets(&f, 100_000, 0).await?;
+    let headers = [
+        "编号",
+        "类型",
+        "标题",
+        "系统",
+        "优先级",
+        "状态",
+        "来源",
+        "报障人",
+        "报障时间",
+        "首次响应",
+        "到场",
+        "解决",
+        "处理人",
+        "SLA 超时",
+        "满意度",
+    ];
+    let local = |v: Option<i64>| v.map(crate::clock::local_minutes).unwrap_or_default();
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|t| {
+            vec![
+                t.number.clone(),
+                tk::label(tk::KINDS, &t.kind),
+                t.title.clone(),
+                t.system_name.clone().unwrap_or_default(),
+                t.priority.clone(),
+                tk::label(tk::STATUSES, &t.status),
+                tk::label(tk::SOURCES, &t.source),
+                t.requester_name.clone().unwrap_or_default(),
+                crate::clock::local_minutes(t.reported_at),
+                local(t.first_response_at),
+                local(t.onsite_at),
+                local(t.resolved_at),
+                t.assignee_name.clone().unwrap_or_default(),
+                if t.sla_breached != 0 {
+                    "是".into()
+                } else {
+                    "否".into()
+                },
+                t.satisfaction.map(|s| s.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let date = crate::web::api::inventory::today(&st.ctx).format("%Y%m%d");
+    let (bytes, mime, file) = match q.get("format").map(String::as_str).unwrap_or("xlsx") {
+        "xlsx" => (
+            crate::transfer::write_rows_xlsx("工单", &headers, &table)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            format!("tickets-{date}.xlsx"),
+        ),
+        "csv" => (
+            crate::transfer::write_rows_csv(&headers, &table)?,
+            "text/csv; charset=utf-8",
+            format!("tickets-{date}.csv"),
+        ),
+        _ => return Err(AppError::invalid("format", "format 可选：xlsx、csv")),
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, mime.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -63,6 +63,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "ticket_list.html",
         include_str!("../../../templates/ticket_list.html"),
     ),
+    ("desk.html", include_str!("../../../templates/desk.html")),
     (
         "ticket_form.html",
         include_str!("../../../templates/ticket_form.html"),
@@ -143,6 +144,7 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         add("服务台", "我要报障", "/tickets/new");
         add("服务台", "我的工单", "/tickets");
     } else {
+        add("服务台", "服务台概览", "/desk");
         add("服务台", "工单", "/tickets");
         if !matches!(u.role, Role::Auditor | Role::Supervisor) {
             add("服务台", "新建工单", "/tickets/new");
@@ -198,6 +200,7 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(admin::audit))
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/new", get(tickets::new_form))
+        .route("/desk", get(tickets::overview))
         .route("/tickets/{id}", get(tickets::detail))
         .route("/tickets/{id}/action", post(tickets::action))
         .route("/tickets/{id}/comment", post(tickets::comment))

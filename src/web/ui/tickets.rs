@@ -381,3 +381,71 @@ pub async fn comment(
     desk::comment(&st.ctx, &u, id, &body, internal).await?;
     Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
 }
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.1}%", x * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn minutes(v: Option<f64>) -> String {
+    v.map(|m| fmt_duration((m * 60.0) as i64))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn row_fmt(name: &str, i: &crate::domain::desk_stats::Indicators) -> Value {
+    json!({"name": name, "tickets": i.tickets, "open": i.open, "mtta": minutes(i.mtta_minutes), "mttr": minutes(i.mttr_minutes),
+           "sla": pct(i.sla_compliance), "onsite": pct(i.onsite_within_target), "ftf": pct(i.first_time_fix),
+           "sat": i.satisfaction_mean.map(|m| format!("{m:.2} 分 / {}", pct(i.satisfaction_good_share))).unwrap_or_else(|| "—".into())})
+}
+
+/// The desk overview: indicators over a period, in total, per system and per engineer.
+pub async fn overview(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    if u.role == Role::Requester {
+        return Err(AppError::forbidden().into());
+    }
+    let (from, to) = crate::web::api::tickets::period(&st.ctx, &q)?;
+    let rows = st.store.ticket_stat_rows(from, to).await?;
+    let o = crate::domain::desk_stats::overview(&rows);
+    let day = |ms: i64| {
+        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+            .map(|t| {
+                t.with_timezone(&crate::clock::beijing())
+                    .format("%Y-%m-%d")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    let groups = vec![
+        (
+            "按系统",
+            o.by_system
+                .iter()
+                .map(|(k, v)| row_fmt(k, v))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "按工程师",
+            o.by_engineer
+                .iter()
+                .map(|(k, v)| row_fmt(k, v))
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    let t = &o.total;
+    let fmt = json!({"mtta": minutes(t.mtta_minutes), "mttr": minutes(t.mttr_minutes), "sla": pct(t.sla_compliance),
+        "onsite": pct(t.onsite_within_target), "ftf": pct(t.first_time_fix),
+        "sat": t.satisfaction_mean.map(|m| format!("{m:.2}")).unwrap_or_else(|| "—".into())});
+    Ok(st
+        .ui
+        .page(
+            "desk.html",
+            json!({"layout": layout(&u, "服务台概览", "/desk"), "total": t, "fmt": fmt, "groups": groups,
+                   "open_by_priority": o.open_by_priority.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>(),
+                   "from": day(from), "to": day(to - 1)}),
+        )?
+        .into_response())
+}
