@@ -278,6 +278,8 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
         "/tickets/new",
         &loc,
         "/sla-policies",
+        "/desk",
+        "/desk?from=2025-01-01&to=2025-12-31",
         "/tickets?breached=true&kind=incident",
     ] {
         let (s, html) = page(&app, &ac, path).await;
