@@ -284,6 +284,25 @@ async fn a_newcomer_logs_in_changes_the_generated_password_and_sees_the_27_syste
             .await
             .contains("广东省生态环境厅办公自动化系统")
     );
+
+    // On a phone the navigation folds behind the menu button and the table scrolls.
+    d.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        json!({"width": 390, "height": 844}),
+    )
+    .await;
+    d.goto(&app.url("/")).await;
+    let visible =
+        |css: &str| format!("return getComputedStyle(document.querySelector('{css}')).display");
+    assert_eq!(d.exec(&visible(".sidenav")).await, json!("none"));
+    assert_ne!(d.exec(&visible(".navtoggle")).await, json!("none"));
+    d.click(".navtoggle").await;
+    assert_eq!(d.exec(&visible(".sidenav")).await, json!("block"));
+    let overflow = d
+        .exec("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(overflow, json!(true), "the page fits the phone's width");
     // The old password no longer works.
     assert_eq!(
         app.login("admin", &generated).await.status(),
