@@ -17,6 +17,8 @@ pub struct Ctx {
     pub store: Store,
     pub config: Arc<Config>,
     pub clock: Clock,
+    /// Encrypts channel secrets at rest.
+    pub secrets: Arc<crate::notify::secrets::SecretBox>,
 }
 
 pub struct Application {
@@ -34,12 +36,20 @@ impl Application {
         listener: TcpListener,
         clock: Clock,
     ) -> anyhow::Result<Self> {
+        // One rustls crypto provider for every TLS client (SMTP, webhooks).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         config.validate().map_err(anyhow::Error::msg)?;
         let store = Store::connect(&config).await?;
+        let secrets = crate::notify::secrets::SecretBox::load(
+            config.secret_key.as_ref().map(|k| k.0.as_str()),
+            &config.data_dir,
+        )
+        .context("loading the secret key")?;
         let ctx = Ctx {
             store,
             config: Arc::new(config),
             clock,
+            secrets: Arc::new(secrets),
         };
         let generated_admin_password = crate::accounts::ensure_first_admin(&ctx)
             .await
@@ -74,6 +84,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let router = crate::web::router(self.ctx.clone());
         let jobs = tokio::spawn(crate::web::housekeeping(self.ctx.clone()));
+        let notifier = tokio::spawn(crate::notify::run(self.ctx.clone()));
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -82,6 +93,7 @@ impl Application {
         .await
         .context("server error")?;
         jobs.abort();
+        notifier.abort();
         self.ctx.store.close().await;
         Ok(())
     }

@@ -123,6 +123,9 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Password for the first `admin` user; generated and printed once when absent.
     pub admin_password: Option<Secret>,
+    /// Base64 of 32 bytes encrypting channel secrets (`YUNWEI_SECRET_KEY`); default: the
+    /// data directory's `secret.key`. Replicas sharing a database need the same key.
+    pub secret_key: Option<Secret>,
     pub security: SecurityConfig,
     pub audit: AuditConfig,
     pub desk: DeskConfig,
@@ -141,6 +144,7 @@ impl Default for Config {
             max_import_bytes: 20 * 1024 * 1024,
             database_max_connections: 16,
             admin_password: None,
+            secret_key: None,
             security: SecurityConfig::default(),
             audit: AuditConfig::default(),
             desk: DeskConfig::default(),

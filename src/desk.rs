@@ -466,7 +466,8 @@ pub async fn open_ticket(
         tk::label(tk::KINDS, &kind),
         priority
     );
-    ctx.store
+    let created_event = ctx
+        .store
         .add_ticket_event(
             &mut tx,
             id,
@@ -479,13 +480,25 @@ pub async fn open_ticket(
             false,
         )
         .await?;
+    let row = ctx.store.ticket_tx(&mut tx, id).await?;
+    crate::notify::enqueue_for_ticket(
+        ctx,
+        &mut tx,
+        "ticket.created",
+        &row,
+        assignee_id,
+        &created_event.to_string(),
+        &summary,
+    )
+    .await?;
     if let Some(a) = assignee_id {
         let how = if auto_assigned {
             "按系统岗位自动分派"
         } else {
             "建单时指定"
         };
-        ctx.store
+        let eid = ctx
+            .store
             .add_ticket_event(
                 &mut tx,
                 id,
@@ -498,6 +511,16 @@ pub async fn open_ticket(
                 false,
             )
             .await?;
+        crate::notify::enqueue_for_ticket(
+            ctx,
+            &mut tx,
+            "ticket.assigned",
+            &row,
+            Some(a),
+            &eid.to_string(),
+            how,
+        )
+        .await?;
     }
     append(
         &mut tx,
@@ -943,7 +966,8 @@ pub async fn apply_action(
     if summary.is_empty() {
         summary = action.label().into();
     }
-    ctx.store
+    let eid = ctx
+        .store
         .add_ticket_event(
             &mut tx,
             id,
@@ -956,6 +980,27 @@ pub async fn apply_action(
             false,
         )
         .await?;
+    let event = match action {
+        Action::Assign => Some("ticket.assigned"),
+        Action::Supervise => Some("ticket.supervised"),
+        Action::Resolve => Some("ticket.resolved"),
+        Action::Reopen => Some("ticket.reopened"),
+        _ => None,
+    };
+    if let Some(event) = event {
+        let row = ctx.store.ticket_tx(&mut tx, id).await?;
+        let who = row.assignee_id;
+        crate::notify::enqueue_for_ticket(
+            ctx,
+            &mut tx,
+            event,
+            &row,
+            who,
+            &eid.to_string(),
+            &summary,
+        )
+        .await?;
+    }
     append(
         &mut tx,
         now_ms,
@@ -1375,7 +1420,8 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
                 continue;
             }
             let mut tx = ctx.store.write_tx().await?;
-            ctx.store
+            let eid = ctx
+                .store
                 .add_ticket_event(
                     &mut tx,
                     id,
@@ -1388,6 +1434,21 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
                     false,
                 )
                 .await?;
+            let event = if c.breached {
+                "sla.breached"
+            } else {
+                "sla.warning"
+            };
+            crate::notify::enqueue_for_ticket(
+                ctx,
+                &mut tx,
+                event,
+                &t,
+                t.assignee_id,
+                &eid.to_string(),
+                &summary,
+            )
+            .await?;
             tx.commit().await.map_err(crate::store::StoreError::from)?;
             notes += 1;
         }

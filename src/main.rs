@@ -106,6 +106,11 @@ fn load_config(file: Option<&PathBuf>, db: &DbArgs) -> Result<Config, String> {
     {
         c.admin_password = Some(Secret(p));
     }
+    if let Ok(k) = std::env::var("YUNWEI_SECRET_KEY")
+        && !k.is_empty()
+    {
+        c.secret_key = Some(Secret(k));
+    }
     if let Ok(v) = std::env::var("YUNWEI_LOG_FORMAT") {
         c.log_format = match v.as_str() {
             "json" => LogFormat::Json,
@@ -158,10 +163,15 @@ async fn shutdown_signal() {
 
 async fn open_ctx(c: Config) -> anyhow::Result<yunwei::Ctx> {
     let store = yunwei::store::Store::connect(&c).await?;
+    let secrets = yunwei::notify::secrets::SecretBox::load(
+        c.secret_key.as_ref().map(|k| k.0.as_str()),
+        &c.data_dir,
+    )?;
     Ok(yunwei::Ctx {
         store,
         config: std::sync::Arc::new(c),
         clock: Clock::system(),
+        secrets: std::sync::Arc::new(secrets),
     })
 }
 

@@ -524,10 +524,10 @@ impl Store {
         summary: &str,
         data: Option<Value>,
         internal: bool,
-    ) -> StoreResult<()> {
-        sqlx::query(
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
             "INSERT INTO ticket_events (ticket_id, at, actor_id, actor_name, kind, summary, data, internal) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(ticket_id)
         .bind(at_ms)
@@ -537,9 +537,8 @@ impl Store {
         .bind(summary.to_string())
         .bind(data.map(|d| d.to_string()))
         .bind(i64::from(internal))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        .fetch_one(&mut **tx)
+        .await?)
     }
 
     pub async fn ticket_events(

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod inventory;
+pub mod notify;
 pub mod openapi;
 pub mod tickets;
 pub mod users;
@@ -59,6 +60,25 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/tickets/{id}/worklogs",
             get(tickets::worklogs).post(tickets::add_worklog),
         )
+        .route(
+            "/notification-channels",
+            get(notify::list_channels).post(notify::create_channel),
+        )
+        .route(
+            "/notification-channels/{id}",
+            get(notify::get_channel)
+                .patch(notify::update_channel)
+                .delete(notify::delete_channel),
+        )
+        .route(
+            "/notification-rules",
+            get(notify::list_rules).post(notify::create_rule),
+        )
+        .route(
+            "/notification-rules/{id}",
+            get(notify::get_rule).delete(notify::delete_rule),
+        )
+        .route("/notification-outbox", get(notify::outbox))
         .route("/calendars", get(tickets::calendars))
         .route("/calendars/{id}", get(tickets::calendar_one))
         .route("/calendars/{id}/days", get(tickets::calendar_days))

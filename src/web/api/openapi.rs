@@ -300,6 +300,10 @@ pub fn build() -> Value {
                         "cause": {"type": "string"}, "handling": {"type": "string"}, "measures": {"type": "string"}}}}},
                 "Comment": {"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}, "internal": {"type": "boolean"}}},
                 "Worklog": {"type": "object", "required": ["minutes"], "properties": {"minutes": {"type": "integer"}, "note": {"type": "string"}}},
+                "Channel": {"type": "object", "required": ["kind", "name", "config"], "properties": {"kind": {"type": "string", "enum": ["email", "webhook", "wecom", "dingtalk", "sms"]},
+                    "name": {"type": "string"}, "enabled": {"type": "boolean"}, "config": {"type": "object"}}},
+                "Rule": {"type": "object", "required": ["event", "channel_id"], "properties": {"event": {"type": "string"}, "channel_id": {"type": "integer"},
+                    "to_assignee": {"type": "boolean"}, "to_requester": {"type": "boolean"}, "priority": {"type": "string"}, "system_id": {"type": "integer"}}},
                 "CalendarDay": {"type": "object", "properties": {"working": {"type": ["boolean", "null"]}, "reason": {"type": "string"}}},
                 "Record": {"type": "object", "description": "字段见各集合：sites、assets、systems、staff、assignments"}
             }

@@ -1,0 +1,309 @@
+//! Notification channels, rules and the outbox.
+
+use serde_json::{Value, json};
+
+use super::desk::Tx;
+use super::{Store, StoreError, StoreResult, is_unique_violation};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ChannelRow {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub config: String,
+    pub secret_enc: Option<String>,
+    pub enabled: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RuleRow {
+    pub id: i64,
+    pub event: String,
+    pub channel_id: i64,
+    pub to_assignee: i64,
+    pub to_requester: i64,
+    pub priority: Option<String>,
+    pub system_id: Option<i64>,
+    pub enabled: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl RuleRow {
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id, "event": self.event, "channel_id": self.channel_id, "to_assignee": self.to_assignee != 0,
+               "to_requester": self.to_requester != 0, "priority": self.priority, "system_id": self.system_id,
+               "enabled": self.enabled != 0, "created_at": crate::clock::rfc3339(self.created_at)})
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub channel_id: i64,
+    pub event: String,
+    pub ticket_id: Option<i64>,
+    pub recipient: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub claimed_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+impl OutboxRow {
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id, "idempotency_key": self.idempotency_key, "channel_id": self.channel_id, "event": self.event,
+               "ticket_id": self.ticket_id, "recipient": self.recipient, "subject": self.subject, "status": self.status,
+               "attempts": self.attempts, "next_attempt_at": crate::clock::rfc3339(self.next_attempt_at),
+               "last_error": self.last_error, "created_at": crate::clock::rfc3339(self.created_at),
+               "sent_at": self.sent_at.map(crate::clock::rfc3339)})
+    }
+}
+
+/// A message to put in the outbox.
+pub struct NewMessage {
+    pub key: String,
+    pub channel_id: i64,
+    pub event: String,
+    pub ticket_id: Option<i64>,
+    pub recipient: Option<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Store {
+    pub async fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM notification_channels ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn channel(&self, id: i64) -> StoreResult<ChannelRow> {
+        sqlx::query_as("SELECT * FROM notification_channels WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn insert_channel(
+        &self,
+        tx: &mut Tx,
+        kind: &str,
+        name: &str,
+        config: &str,
+        secret_enc: Option<String>,
+        enabled: bool,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO notification_channels (kind, name, config, secret_enc, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(kind.to_string())
+        .bind(name.to_string())
+        .bind(config.to_string())
+        .bind(secret_enc)
+        .bind(i64::from(enabled))
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("已有名为“{name}”的通道")) } else { e.into() })
+    }
+
+    pub async fn update_channel(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        name: &str,
+        config: &str,
+        secret_enc: Option<String>,
+        enabled: bool,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE notification_channels SET name = $1, config = $2, secret_enc = $3, enabled = $4, updated_at = $5 WHERE id = $6")
+            .bind(name.to_string())
+            .bind(config.to_string())
+            .bind(secret_enc)
+            .bind(i64::from(enabled))
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("已有名为“{name}”的通道")) } else { StoreError::from(e) })?;
+        Ok(())
+    }
+
+    pub async fn delete_channel(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
+        let n = sqlx::query("DELETE FROM notification_channels WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub async fn rules(&self) -> StoreResult<Vec<RuleRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM notification_rules ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn rule(&self, id: i64) -> StoreResult<RuleRow> {
+        sqlx::query_as("SELECT * FROM notification_rules WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn rules_for(&self, event: &str) -> StoreResult<Vec<RuleRow>> {
+        Ok(sqlx::query_as(
+            "SELECT r.* FROM notification_rules r JOIN notification_channels c ON c.id = r.channel_id \
+             WHERE r.event = $1 AND r.enabled = 1 AND c.enabled = 1 ORDER BY r.id",
+        )
+        .bind(event.to_string())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_rule(
+        &self,
+        tx: &mut Tx,
+        event: &str,
+        channel_id: i64,
+        to_assignee: bool,
+        to_requester: bool,
+        priority: Option<String>,
+        system_id: Option<i64>,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO notification_rules (event, channel_id, to_assignee, to_requester, priority, system_id, enabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id",
+        )
+        .bind(event.to_string())
+        .bind(channel_id)
+        .bind(i64::from(to_assignee))
+        .bind(i64::from(to_requester))
+        .bind(priority)
+        .bind(system_id)
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn delete_rule(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
+        let n = sqlx::query("DELETE FROM notification_rules WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds a message unless one with the same key exists (then nothing happens).
+    pub async fn enqueue(&self, tx: &mut Tx, m: &NewMessage, now_ms: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO notification_outbox (idempotency_key, channel_id, event, ticket_id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(m.key.clone())
+        .bind(m.channel_id)
+        .bind(m.event.clone())
+        .bind(m.ticket_id)
+        .bind(m.recipient.clone())
+        .bind(m.subject.clone())
+        .bind(m.body.clone())
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Claims up to `n` due messages for `lease_ms`. The claim condition is repeated in the
+    /// outer WHERE so that, on PostgreSQL, a replica that lost the race re-checks the row it
+    /// waited for and skips it: each message is claimed by one replica at a time.
+    pub async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        n: i64,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        Ok(sqlx::query_as(
+            "UPDATE notification_outbox SET claimed_until = $1 \
+             WHERE id IN (SELECT id FROM notification_outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+                          AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
+               AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2) \
+             RETURNING *",
+        )
+        .bind(now_ms + lease_ms)
+        .bind(now_ms)
+        .bind(n)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn mark_sent(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE notification_outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $2")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, id: i64, error: &str, next_ms: Option<i64>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE notification_outbox SET attempts = attempts + 1, claimed_until = NULL, last_error = $1, \
+             status = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END, next_attempt_at = COALESCE($2, next_attempt_at) WHERE id = $3",
+        )
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(next_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn outbox(&self, limit: i64, offset: i64) -> StoreResult<(Vec<OutboxRow>, i64)> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notification_outbox")
+            .fetch_one(&self.pool)
+            .await?;
+        let rows =
+            sqlx::query_as("SELECT * FROM notification_outbox ORDER BY id DESC LIMIT $1 OFFSET $2")
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((rows, total))
+    }
+
+    pub async fn user_email(&self, id: i64) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten())
+    }
+}
