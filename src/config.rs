@@ -120,6 +120,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest import file, in bytes.
     pub max_import_bytes: usize,
+    /// Largest ticket attachment, in bytes.
+    pub max_attachment_bytes: usize,
     pub database_max_connections: u32,
     /// Password for the first `admin` user; generated and printed once when absent.
     pub admin_password: Option<Secret>,
@@ -142,6 +144,7 @@ impl Default for Config {
             log_level: "info".into(),
             max_body_bytes: 1024 * 1024,
             max_import_bytes: 20 * 1024 * 1024,
+            max_attachment_bytes: 10 * 1024 * 1024,
             database_max_connections: 16,
             admin_password: None,
             secret_key: None,
@@ -259,7 +262,7 @@ impl Serialize for RedactedView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let c = self.0;
-        let mut st = s.serialize_struct("Config", 14)?;
+        let mut st = s.serialize_struct("Config", 15)?;
         st.serialize_field("listen", &c.listen.to_string())?;
         st.serialize_field(
             "database_url",
@@ -274,6 +277,7 @@ impl Serialize for RedactedView<'_> {
         st.serialize_field("log_level", &c.log_level)?;
         st.serialize_field("max_body_bytes", &c.max_body_bytes)?;
         st.serialize_field("max_import_bytes", &c.max_import_bytes)?;
+        st.serialize_field("max_attachment_bytes", &c.max_attachment_bytes)?;
         st.serialize_field("database_max_connections", &c.database_max_connections)?;
         st.serialize_field(
             "admin_password",

@@ -997,3 +997,152 @@ async fn desk_indicators_and_the_ticket_export_reflect_the_period() {
     let r = app.get(&admin, "/api/v1/tickets/export?format=xlsx").await;
     assert!(r.bytes().await.unwrap().starts_with(b"PK"));
 }
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    name: &str,
+    bytes: Vec<u8>,
+    internal: bool,
+) -> (StatusCode, Value) {
+    let mut form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+    );
+    if internal {
+        form = form.text("internal", "true");
+    }
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/tickets/{id}/attachments")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn attachments_are_checked_stored_and_served_only_to_those_who_may_see_them() {
+    let app = spawn_demo().await;
+    let (_, et, _, _) = staffed(&app).await;
+    let (_, rt) = app.user_with_role("citizen", "requester").await;
+    let (_, other) = app.user_with_role("other", "requester").await;
+    let (_, aud) = app.user_with_role("jianli", "auditor").await;
+    let (_, v) = app
+        .post(
+            &rt,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "截图见附件", "system_id": 1}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRscreenshot".to_vec();
+    let (s, a) = upload(&app, &rt, id, "报错截图.png", png.clone(), false).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let (s, _) = upload(
+        &app,
+        &et,
+        id,
+        "排查日志.log",
+        "2025-10-15 09:00 ERROR 连接超时\n".as_bytes().to_vec(),
+        true,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, list) = app
+        .get_json(&rt, &format!("/api/v1/tickets/{id}/attachments"))
+        .await;
+    assert_eq!(
+        list["total"],
+        json!(1),
+        "the requester does not see internal files"
+    );
+    let (_, list) = app
+        .get_json(&et, &format!("/api/v1/tickets/{id}/attachments"))
+        .await;
+    assert_eq!(list["total"], json!(2));
+    let internal_id = list["items"][1]["id"].as_i64().unwrap();
+    let r = app
+        .get(
+            &rt,
+            &format!("/api/v1/tickets/{id}/attachments/{}", a["id"]),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    assert_eq!(
+        app.get(
+            &rt,
+            &format!("/api/v1/tickets/{id}/attachments/{internal_id}")
+        )
+        .await
+        .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(
+            &other,
+            &format!("/api/v1/tickets/{id}/attachments/{}", a["id"])
+        )
+        .await
+        .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let before = app
+        .get_json(&et, &format!("/api/v1/tickets/{id}/attachments"))
+        .await
+        .1["total"]
+        .clone();
+    for (name, bytes, status) in [
+        (
+            "setup.exe",
+            b"MZ\x90\x00".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "fake.png",
+            b"not a picture".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        ("empty.txt", Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "big.txt",
+            vec![b'a'; 11 * 1024 * 1024],
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ] {
+        let (s, v) = upload(&app, &et, id, name, bytes, false).await;
+        assert_eq!(s, status, "{name}: {v}");
+        error_code(&v);
+    }
+    let (s, _) = upload(&app, &aud, id, "x.txt", b"x".to_vec(), false).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = upload(&app, &rt, id, "x.txt", b"x".to_vec(), true).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "requesters cannot add internal files"
+    );
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/tickets/{id}/attachments")))
+        .bearer_auth(&et)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get_json(&et, &format!("/api/v1/tickets/{id}/attachments"))
+            .await
+            .1["total"],
+        before,
+        "nothing was stored"
+    );
+}

@@ -53,6 +53,18 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/tickets/{id}/events", get(tickets::events))
         .route("/tickets/{id}/fault-report", get(tickets::fault_report))
         .route(
+            "/tickets/{id}/attachments",
+            get(tickets::attachments)
+                .post(tickets::upload)
+                .layer(DefaultBodyLimit::max(
+                    state.ctx.config.max_attachment_bytes + 64 * 1024,
+                )),
+        )
+        .route(
+            "/tickets/{id}/attachments/{attachment_id}",
+            get(tickets::download),
+        )
+        .route(
             "/tickets/{id}/comments",
             get(tickets::comments).post(tickets::add_comment),
         )

@@ -562,3 +562,104 @@ pub async fn export(
     )
         .into_response())
 }
+
+pub async fn attachments(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let t = visible(&st, &u, &id).await?;
+    let rows = st
+        .store
+        .attachments(t.id, u.role != Role::Requester)
+        .await?;
+    Ok(Json(
+        json!({"total": rows.len(), "items": rows.iter().map(|a| a.to_json()).collect::<Vec<_>>()}),
+    ))
+}
+
+/// `POST /tickets/{id}/attachments`: multipart field `file` (and optional `internal`).
+pub async fn upload(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> AppResult<Response> {
+    let t = visible(&st, &u, &id).await?;
+    let mut mp =
+        <axum::extract::Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st)
+            .await
+            .map_err(|e| {
+                AppError::BadRequest(format!(
+                    "请以 multipart/form-data 上传，字段名 file：{}",
+                    e.body_text()
+                ))
+            })?;
+    let too_big = || {
+        AppError::PayloadTooLarge(format!(
+            "附件不能超过 {} MB",
+            st.config.max_attachment_bytes / 1024 / 1024
+        ))
+    };
+    let mut file = None;
+    let mut internal = false;
+    while let Some(field) = mp.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_big()
+        } else {
+            AppError::BadRequest("上传内容无法解析".into())
+        }
+    })? {
+        match field.name() {
+            Some("file") => {
+                let name = field.file_name().unwrap_or_default().to_string();
+                let data = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_big()
+                    } else {
+                        AppError::BadRequest("上传文件读取失败".into())
+                    }
+                })?;
+                file = Some((name, data));
+            }
+            Some("internal") => internal = field.text().await.unwrap_or_default() == "true",
+            _ => {}
+        }
+    }
+    let (name, data) =
+        file.ok_or_else(|| AppError::invalid("file", "请在表单字段 file 中上传附件"))?;
+    let aid = desk::attach(&st.ctx, &u, t.id, &name, &data, internal).await?;
+    let row = st.store.attachment(t.id, aid).await?;
+    Ok((StatusCode::CREATED, Json(row.to_json())).into_response())
+}
+
+pub async fn download(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path((id, aid)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let t = visible(&st, &u, &id).await?;
+    let a = st.store.attachment(t.id, parse_id(&aid)?).await?;
+    if a.internal != 0 && u.role == Role::Requester {
+        return Err(AppError::NotFound);
+    }
+    let bytes = tokio::fs::read(st.config.data_dir.join(&a.stored_path))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading attachment {}: {e}", a.id)))?;
+    let encoded = crate::web::auth::url_encode(&a.file_name);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, a.content_type.clone()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{encoded}"),
+            ),
+            (
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

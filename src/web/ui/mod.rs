@@ -205,6 +205,10 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{id}/action", post(tickets::action))
         .route("/tickets/{id}/comment", post(tickets::comment))
         .route(
+            "/tickets/{id}/attach",
+            post(tickets::attach).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
+        .route(
             "/{collection}",
             get(inventory::list).post(inventory::create),
         )

@@ -287,6 +287,14 @@ async fn render_detail(
         }
         out
     };
+    let attachments: Vec<Value> = st
+        .store
+        .attachments(t.id, !requester)
+        .await?
+        .iter()
+        .map(|a| json!({"id": a.id, "file_name": a.file_name, "size": a.size, "uploaded_by": a.uploaded_by_name,
+                        "created_at": crate::clock::local_minutes(a.created_at), "internal": a.internal != 0}))
+        .collect();
     let report_fields: Vec<Value> = tk::FAULT_REPORT_FIELDS
         .iter()
         .map(|(k, l)| json!({"name": k, "label": l, "time": k.ends_with("_at")}))
@@ -301,7 +309,8 @@ async fn render_detail(
                "status_label": tk::label(tk::STATUSES, &t.status), "kind_label": tk::label(tk::KINDS, &t.kind),
                "reported": crate::clock::local_minutes(t.reported_at), "onsite": local(t.onsite_at), "clocks": clocks,
                "fault_report": fault_report, "actions": desk::allowed_actions(u, t), "workers": workers, "report_fields": report_fields,
-               "events": events, "comments": comments, "requester": requester,
+               "events": events, "comments": comments, "requester": requester, "attachments": attachments,
+               "max_mb": st.config.max_attachment_bytes / 1024 / 1024,
                "can_comment": u.role != Role::Auditor && !matches!(t.status.as_str(), "closed" | "canceled"),
                "notice": notice, "error": error}),
     )?;
@@ -448,4 +457,48 @@ pub async fn overview(
                    "from": day(from), "to": day(to - 1)}),
         )?
         .into_response())
+}
+
+pub async fn attach(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    mut mp: axum::extract::Multipart,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let id = parse_id(&id)?;
+    let mut file = None;
+    let mut internal = false;
+    while let Ok(Some(field)) = mp.next_field().await {
+        match field.name() {
+            Some("file") => {
+                let name = field.file_name().unwrap_or_default().to_string();
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::PayloadTooLarge("附件过大或上传中断".into()))?;
+                file = Some((name, data));
+            }
+            Some("internal") => internal = field.text().await.unwrap_or_default() == "true",
+            _ => {}
+        }
+    }
+    let Some((name, data)) = file else {
+        return Err(AppError::invalid("file", "请选择要上传的文件").into());
+    };
+    match desk::attach(&st.ctx, &u, id, &name, &data, internal).await {
+        Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
+        Err(
+            e @ (AppError::Validation(_)
+            | AppError::UnsupportedMediaType(_)
+            | AppError::PayloadTooLarge(_)),
+        ) => {
+            let t = st.store.ticket(id).await?;
+            render_detail(&st, &u, &t, "", &e.message(), e.status()).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
