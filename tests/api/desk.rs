@@ -1146,3 +1146,47 @@ async fn attachments_are_checked_stored_and_served_only_to_those_who_may_see_the
         "nothing was stored"
     );
 }
+
+#[tokio::test]
+async fn tickets_link_both_ways_and_bad_links_are_refused() {
+    let app = spawn_demo().await;
+    let t = &app.admin_token;
+    let (_, a) = app
+        .post(
+            t,
+            "/api/v1/tickets",
+            &json!({"kind": "problem", "title": "证书管理缺失", "system_id": 1}),
+        )
+        .await;
+    let (_, b) = app
+        .post(
+            t,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "证书过期导致无法登录", "system_id": 1}),
+        )
+        .await;
+    let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+    let (s, v) = app
+        .post(
+            t,
+            &format!("/api/v1/tickets/{b}/links"),
+            &json!({"ticket_id": a, "kind": "caused_by"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["links"][0]["kind"], json!("caused_by"));
+    let (_, v) = app.get_json(t, &format!("/api/v1/tickets/{a}")).await;
+    assert_eq!(v["links"][0]["ticket_id"], json!(b));
+    assert_eq!(v["links"][0]["kind"], json!("causes"));
+    for body in [
+        json!({"ticket_id": b, "kind": "related"}),
+        json!({"ticket_id": 9999}),
+        json!({"ticket_id": a, "kind": "sibling"}),
+        json!({}),
+    ] {
+        let (s, _) = app
+            .post(t, &format!("/api/v1/tickets/{b}/links"), &body)
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+}

@@ -52,6 +52,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/tickets/{id}/actions", post(tickets::action))
         .route("/tickets/{id}/events", get(tickets::events))
         .route("/tickets/{id}/fault-report", get(tickets::fault_report))
+        .route("/tickets/{id}/links", post(tickets::add_link))
         .route(
             "/tickets/{id}/attachments",
             get(tickets::attachments)

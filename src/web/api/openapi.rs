@@ -304,6 +304,7 @@ pub fn build() -> Value {
                     "name": {"type": "string"}, "enabled": {"type": "boolean"}, "config": {"type": "object"}}},
                 "Rule": {"type": "object", "required": ["event", "channel_id"], "properties": {"event": {"type": "string"}, "channel_id": {"type": "integer"},
                     "to_assignee": {"type": "boolean"}, "to_requester": {"type": "boolean"}, "priority": {"type": "string"}, "system_id": {"type": "integer"}}},
+                "Link": {"type": "object", "required": ["ticket_id"], "properties": {"ticket_id": {"type": "integer"}, "kind": {"type": "string", "enum": ["related", "duplicate", "caused_by", "parent", "child"]}}},
                 "CalendarDay": {"type": "object", "properties": {"working": {"type": ["boolean", "null"]}, "reason": {"type": "string"}}},
                 "Record": {"type": "object", "description": "字段见各集合：sites、assets、systems、staff、assignments"}
             }

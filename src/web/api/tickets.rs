@@ -663,3 +663,24 @@ pub async fn download(
     )
         .into_response())
 }
+
+/// `POST /tickets/{id}/links` `{"ticket_id": N, "kind": "related"|"duplicate"|"caused_by"|"parent"|"child"}`.
+pub async fn add_link(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    ApiObject(obj): ApiObject,
+) -> AppResult<Response> {
+    let t = visible(&st, &u, &id).await?;
+    let other = obj
+        .get("ticket_id")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| AppError::invalid("ticket_id", "请填写要关联的工单编号 ticket_id"))?;
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("related");
+    desk::link(&st.ctx, &u, t.id, other, kind).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(desk::ticket_json(&st.ctx, &u, &st.store.ticket(t.id).await?, true).await?),
+    )
+        .into_response())
+}
