@@ -31,7 +31,50 @@ impl CalendarRow {
     }
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// The columns of `tickets`, as listed in `TicketRow`.
+const TICKET_COLUMNS: &[&str] = &[
+    "id",
+    "number",
+    "kind",
+    "change_type",
+    "title",
+    "description",
+    "system_id",
+    "asset_id",
+    "category",
+    "source",
+    "requester_id",
+    "requester_name",
+    "requester_contact",
+    "reported_at",
+    "impact",
+    "urgency",
+    "priority",
+    "assignee_id",
+    "status",
+    "pending_reason",
+    "sla_policy_id",
+    "calendar_id",
+    "response_due_at",
+    "onsite_due_at",
+    "resolve_due_at",
+    "sla_breached",
+    "first_response_at",
+    "onsite_at",
+    "resolved_at",
+    "closed_at",
+    "cancel_reason",
+    "reopen_count",
+    "fault_report",
+    "resolution",
+    "satisfaction",
+    "satisfaction_comment",
+    "created_by",
+    "created_at",
+    "updated_at",
+];
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct TicketRow {
     pub id: i64,
     pub number: String,
@@ -468,26 +511,58 @@ impl Store {
             ));
         }
         let where_sql = wh.join(" AND ");
-        let total: i64 = bind_all(
-            sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM tickets t WHERE {where_sql}"
-            ))),
-            &args,
-        )
-        .fetch_one(&self.pool)
-        .await?;
         let n = args.len();
+        // As for inventory lists: the page travels as one JSON row with the table's row
+        // version, and totals are cached per query until the table changes.
+        let pairs: Vec<String> = TICKET_COLUMNS.iter().map(|c| format!("'{c}', t.{c}")).chain([
+            "'system_name', (SELECT s.name FROM systems s WHERE s.id = t.system_id)".to_string(),
+            "'asset_name', (SELECT a.name FROM assets a WHERE a.id = t.asset_id)".to_string(),
+            "'assignee_name', (SELECT u.display_name FROM users u WHERE u.id = t.assignee_id)".to_string(),
+            "'requester_username', (SELECT u.username FROM users u WHERE u.id = t.requester_id)".to_string(),
+        ]).collect();
+        let agg = match self.backend {
+            crate::config::Backend::Sqlite => format!(
+                "json_group_array(json_object({}) ORDER BY t.id DESC)",
+                pairs.join(", ")
+            ),
+            crate::config::Backend::Postgres => format!(
+                "CAST(json_agg(json_build_object({}) ORDER BY t.id DESC) AS TEXT)",
+                pairs.join(", ")
+            ),
+        };
         let sql = format!(
-            "{TICKET_SELECT} WHERE {where_sql} ORDER BY t.id DESC LIMIT ${} OFFSET ${}",
+            "SELECT {agg}, (SELECT v.version FROM row_versions v WHERE v.name = 'tickets') \
+             FROM (SELECT t.* FROM tickets t WHERE {where_sql} ORDER BY t.id DESC LIMIT ${} OFFSET ${}) t",
             n + 1,
             n + 2
         );
-        let rows =
-            super::entities::bind_all_as(sqlx::query_as::<_, TicketRow>(AssertSqlSafe(sql)), &args)
+        let (items, version): (Option<String>, Option<i64>) =
+            super::entities::bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &args)
                 .bind(limit)
                 .bind(offset)
-                .fetch_all(&self.pool)
+                .fetch_one(&self.pool)
                 .await?;
+        let rows: Vec<TicketRow> = match items.as_deref() {
+            Some(j) => serde_json::from_str(j)
+                .map_err(|e| StoreError::Other(anyhow::anyhow!("ticket list JSON: {e}")))?,
+            None => Vec::new(),
+        };
+        let version = match version {
+            Some(v) => v,
+            None => self.row_version("tickets").await?,
+        };
+        let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE {where_sql}");
+        let key = format!("{count_sql}|{args:?}");
+        let total = match self.cached_count(&key, version) {
+            Some(n) => n,
+            None => {
+                let n: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
+                    .fetch_one(&self.pool)
+                    .await?;
+                self.cache_count(key, version, n);
+                n
+            }
+        };
         Ok((rows, total))
     }
 
