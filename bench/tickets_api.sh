@@ -73,7 +73,7 @@ seed_sqlite() {
 }
 
 seed_pg() {
-  psql "$PG_URL" -q -c "CREATE TEMP TABLE seq AS SELECT generate_series(1, $ROWS) AS n; $SEED_SQL" >/dev/null
+  psql "$PG_URL" -q -c "CREATE TEMP TABLE seq AS SELECT CAST(generate_series(1, $ROWS) AS BIGINT) AS n; $SEED_SQL" >/dev/null
 }
 
 echo "| backend | request | connections | offered req/s | achieved req/s | p50 ms | p99 ms | responses |"
