@@ -559,7 +559,9 @@ pub async fn clocks(ctx: &Ctx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
         .collect())
 }
 
-/// Replays the clocks and caches due times and the breach flag on the ticket row.
+/// Replays the clocks and caches due times, the breach flag and the time the SLA monitor
+/// next needs to look at the ticket (its next warning or due time, or now when a warning
+/// or breach is due but not yet recorded).
 pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
     let t = ctx.store.ticket(id).await?;
     let cs = clocks(ctx, &t).await?;
@@ -572,6 +574,52 @@ pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
         )
     };
     let breached = cs.iter().any(|c| c.breached);
+    let now = ctx.clock.now();
+    let warn = match t.sla_policy_id {
+        Some(p) => ctx
+            .store
+            .policy(p)
+            .await
+            .map(|p| p.warn_percent)
+            .unwrap_or(75),
+        None => 75,
+    };
+    let cal = match t.calendar_id {
+        Some(cid) => ctx.store.calendar(cid).await?,
+        None => Calendar::always(),
+    };
+    let mut next: Option<DateTime<Utc>> = None;
+    let open = !matches!(t.status.as_str(), "closed" | "canceled");
+    for c in cs.iter().filter(|c| {
+        open && c.stopped_at.is_none()
+            && matches!(c.status, ClockStatus::Running | ClockStatus::Breached)
+    }) {
+        let Some(target) = c.target_seconds else {
+            continue;
+        };
+        let marker = format!("\"{}\"", c.target.as_str());
+        let candidate = if c.breached {
+            (!ctx
+                .store
+                .has_ticket_event(id, "sla_breached", &marker)
+                .await?)
+                .then_some(now)
+        } else if c.elapsed_seconds * 100 < target * warn {
+            cal.add_seconds(now, (target * warn + 99) / 100 - c.elapsed_seconds)
+        } else if ctx
+            .store
+            .has_ticket_event(id, "sla_warning", &marker)
+            .await?
+        {
+            c.due_at
+        } else {
+            Some(now)
+        };
+        next = match (next, candidate) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
     let mut tx = ctx.store.write_tx().await?;
     ctx.store
         .update_ticket_fields(
@@ -582,6 +630,10 @@ pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
                 ("onsite_due_at", due(ClockTarget::Onsite)),
                 ("resolve_due_at", due(ClockTarget::Resolve)),
                 ("sla_breached", Arg::Int(Some(i64::from(breached)))),
+                (
+                    "sla_next_check_at",
+                    Arg::Int(next.map(|d| d.timestamp_millis())),
+                ),
             ],
             t.updated_at,
         )
@@ -1373,8 +1425,9 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
     let mut notes = 0;
     let now = ctx.clock.now();
     let now_ms = now.timestamp_millis();
-    for id in ctx.store.open_ticket_ids().await? {
+    for id in ctx.store.tickets_due_for_sla_check(now_ms).await? {
         let t = ctx.store.ticket(id).await?;
+        let mut recorded = false;
         let warn = match t.sla_policy_id {
             Some(p) => ctx
                 .store
@@ -1451,6 +1504,11 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
             .await?;
             tx.commit().await.map_err(crate::store::StoreError::from)?;
             notes += 1;
+            recorded = true;
+        }
+        if recorded {
+            // The next look moves on to the due time (or stops after a breach).
+            refresh_sla(ctx, id).await?;
         }
     }
     let cutoff = now_ms - ctx.config.desk.auto_close_days * 86_400_000;

@@ -566,11 +566,13 @@ impl Store {
         Ok((rows, total))
     }
 
-    /// Open tickets with running clocks, for the SLA monitor.
-    pub async fn open_ticket_ids(&self) -> StoreResult<Vec<i64>> {
+    /// Open tickets whose SLA check time has come, for the SLA monitor.
+    pub async fn tickets_due_for_sla_check(&self, now_ms: i64) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM tickets WHERE status NOT IN ('closed', 'canceled') ORDER BY id",
+            "SELECT id FROM tickets WHERE sla_next_check_at IS NOT NULL AND sla_next_check_at <= $1 \
+             AND status NOT IN ('closed', 'canceled') ORDER BY sla_next_check_at LIMIT 1000",
         )
+        .bind(now_ms)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -1190,3 +1190,61 @@ async fn tickets_link_both_ways_and_bad_links_are_refused() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
 }
+
+#[tokio::test]
+async fn the_sla_monitor_only_reads_tickets_whose_warning_or_due_time_has_come() {
+    let start = bj(2025, 10, 15, 9, 0);
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await;
+    let (_, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "A", "system_id": 1, "impact": "high", "urgency": "high"})).await;
+    let id = v["id"].as_i64().unwrap();
+    let next = || async {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT sla_next_check_at FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_one(app.ctx.store.pool())
+            .await
+            .unwrap()
+    };
+    // P1: first response within 15 minutes, warning at 75 % = 11 min 15 s.
+    assert_eq!(
+        next().await,
+        Some((start + Duration::seconds(675)).timestamp_millis())
+    );
+    app.clock.advance(Duration::minutes(11));
+    assert_eq!(
+        app.ctx
+            .store
+            .tickets_due_for_sla_check(app.clock.now_ms())
+            .await
+            .unwrap(),
+        Vec::<i64>::new()
+    );
+    app.clock.advance(Duration::minutes(1));
+    assert_eq!(
+        app.ctx
+            .store
+            .tickets_due_for_sla_check(app.clock.now_ms())
+            .await
+            .unwrap(),
+        vec![id]
+    );
+    yunwei::desk::sla_tick(&app.ctx).await.unwrap();
+    // Warned: the next look is at the response due time.
+    assert_eq!(
+        next().await,
+        Some((start + Duration::minutes(15)).timestamp_millis())
+    );
+    let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
+    act(
+        &app,
+        &admin,
+        id,
+        json!({"action": "cancel", "reason": "重复报障"}),
+    )
+    .await;
+    assert_eq!(next().await, None, "a canceled ticket needs no more checks");
+}
