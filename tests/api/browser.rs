@@ -99,6 +99,12 @@ impl Driver {
         v["value"].clone()
     }
 
+    /// Ends the browser session (Chromium exits with it).
+    async fn quit(&self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(url).send().await;
+    }
+
     async fn goto(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", json!({"url": url}))
             .await;
@@ -303,6 +309,7 @@ async fn a_newcomer_logs_in_changes_the_generated_password_and_sees_the_27_syste
         .exec("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert_eq!(overflow, json!(true), "the page fits the phone's width");
+    d.quit().await;
     // The old password no longer works.
     assert_eq!(
         app.login("admin", &generated).await.status(),
@@ -390,6 +397,7 @@ async fn a_requester_reports_a_fault_the_engineer_checks_in_and_resolves_it_and_
     d.click("#do-rate").await;
     d.wait_text("#status", "已关闭").await;
     assert!(d.text("#satisfaction").await.starts_with("5 星"));
+    d.quit().await;
     let (_, v) = app
         .get_json(&app.admin_token, &format!("/api/v1/tickets/{id}"))
         .await;
