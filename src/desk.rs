@@ -1333,36 +1333,66 @@ pub async fn comment(
     } else {
         format!("{}留言", u.display_name)
     };
-    ctx.store
-        .add_ticket_event(
-            &mut tx,
-            id,
-            now_ms,
-            Some(u.id),
-            &u.username,
-            "comment",
-            &summary,
-            Some(json!({"comment_id": cid})),
-            internal,
-        )
-        .await?;
-    append(
+    record_step(
+        ctx,
         &mut tx,
+        u,
+        &t,
+        "comment",
+        &summary,
+        json!({"comment_id": cid, "internal": internal}),
+        internal,
         now_ms,
-        &u.actor(),
-        NewAuditEvent {
-            action: "comment".into(),
-            entity_type: "tickets".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("{} {summary}", t.number),
-            before: None,
-            after: Some(json!({"comment_id": cid, "internal": internal})),
-        },
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
     refresh_sla(ctx, id).await?;
     Ok(cid)
+}
+
+/// Writes one step of a ticket's history — its timeline entry and its audit record — in
+/// the caller's transaction; returns the timeline entry's id.
+#[allow(clippy::too_many_arguments)]
+async fn record_step(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    u: &AuthUser,
+    t: &TicketRow,
+    kind: &str,
+    summary: &str,
+    data: Value,
+    internal: bool,
+    now_ms: i64,
+) -> AppResult<i64> {
+    let eid = ctx
+        .store
+        .add_ticket_event(
+            tx,
+            t.id,
+            now_ms,
+            Some(u.id),
+            &u.username,
+            kind,
+            summary,
+            Some(data.clone()),
+            internal,
+        )
+        .await?;
+    append(
+        tx,
+        now_ms,
+        &u.actor(),
+        NewAuditEvent {
+            action: kind.into(),
+            entity_type: "tickets".into(),
+            entity_id: Some(t.id.to_string()),
+            summary: format!("{} {summary}", t.number),
+            before: None,
+            after: Some(data),
+        },
+    )
+    .await?;
+    Ok(eid)
 }
 
 /// Records minutes spent (staff only).
@@ -1387,31 +1417,16 @@ pub async fn worklog(
         .add_worklog(&mut tx, id, Some(u.id), &u.username, minutes, note, now_ms)
         .await?;
     let summary = format!("登记工时 {minutes} 分钟");
-    ctx.store
-        .add_ticket_event(
-            &mut tx,
-            id,
-            now_ms,
-            Some(u.id),
-            &u.username,
-            "worklog",
-            &summary,
-            Some(json!({"minutes": minutes})),
-            true,
-        )
-        .await?;
-    append(
+    record_step(
+        ctx,
         &mut tx,
+        u,
+        &t,
+        "worklog",
+        &summary,
+        json!({"minutes": minutes}),
+        true,
         now_ms,
-        &u.actor(),
-        NewAuditEvent {
-            action: "worklog".into(),
-            entity_type: "tickets".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("{} {summary}", t.number),
-            before: None,
-            after: Some(json!({"minutes": minutes})),
-        },
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -1731,31 +1746,17 @@ pub async fn attach(
             )
             .await?;
         let summary = format!("上传附件：{name}（{} KB）", bytes.len().div_ceil(1024));
-        ctx.store
-            .add_ticket_event(
-                &mut tx,
-                ticket_id,
-                now_ms,
-                Some(u.id),
-                &u.username,
-                "attachment",
-                &summary,
-                Some(json!({"attachment_id": id})),
-                internal,
-            )
-            .await?;
-        append(
+        let data = json!({"attachment_id": id, "sha256": digest, "size": bytes.len()});
+        record_step(
+            ctx,
             &mut tx,
+            u,
+            &t,
+            "attachment",
+            &summary,
+            data,
+            internal,
             now_ms,
-            &u.actor(),
-            NewAuditEvent {
-                action: "attach".into(),
-                entity_type: "tickets".into(),
-                entity_id: Some(ticket_id.to_string()),
-                summary: format!("{} {summary}", t.number),
-                before: None,
-                after: Some(json!({"attachment_id": id, "sha256": digest, "size": bytes.len()})),
-            },
         )
         .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
