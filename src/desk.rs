@@ -219,6 +219,28 @@ const CREATE_KEYS: &[&str] = &[
     "assignee_id",
 ];
 
+/// Adds a field error when a referenced inventory record does not exist; a failing query
+/// is an error, not "does not exist".
+async fn check_exists(
+    ctx: &Ctx,
+    spec: &crate::domain::entity::EntitySpec,
+    id: Option<i64>,
+    field: &str,
+    label: &str,
+    errs: &mut Vec<FieldError>,
+) -> AppResult<()> {
+    if let Some(i) = id {
+        match ctx.store.get_entity(spec, i).await {
+            Ok(_) => {}
+            Err(crate::store::StoreError::NotFound) => {
+                errs.push(FieldError::new(field, format!("{label}编号 {i} 不存在")))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 /// Opens a ticket. Staff may log a phone call with an earlier `reported_at` and name the
 /// requester; requesters open their own tickets through the portal.
 pub async fn open_ticket(
@@ -296,30 +318,24 @@ pub async fn open_ticket(
             ));
         }
     }
-    if let Some(sid) = system_id
-        && ctx
-            .store
-            .get_entity(&crate::domain::inventory::SYSTEMS, sid)
-            .await
-            .is_err()
-    {
-        errs.push(FieldError::new(
-            "system_id",
-            format!("系统编号 {sid} 不存在"),
-        ));
-    }
-    if let Some(aid) = asset_id
-        && ctx
-            .store
-            .get_entity(&crate::domain::inventory::ASSETS, aid)
-            .await
-            .is_err()
-    {
-        errs.push(FieldError::new(
-            "asset_id",
-            format!("设备编号 {aid} 不存在"),
-        ));
-    }
+    check_exists(
+        ctx,
+        &crate::domain::inventory::SYSTEMS,
+        system_id,
+        "system_id",
+        "系统",
+        &mut errs,
+    )
+    .await?;
+    check_exists(
+        ctx,
+        &crate::domain::inventory::ASSETS,
+        asset_id,
+        "asset_id",
+        "设备",
+        &mut errs,
+    )
+    .await?;
     if let Some(rid) = requester_id
         && ctx.store.user_by_id(rid).await.is_err()
     {
@@ -543,10 +559,19 @@ pub async fn open_ticket(
 
 /// The replayed clocks of a ticket at the clock's now.
 pub async fn clocks(ctx: &Ctx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
-    let cal = match t.calendar_id {
+    let cal = ticket_calendar(ctx, t).await?;
+    replay_clocks(ctx, t, &cal).await
+}
+
+/// The calendar a ticket's clocks run on.
+async fn ticket_calendar(ctx: &Ctx, t: &TicketRow) -> AppResult<Calendar> {
+    Ok(match t.calendar_id {
         Some(id) => ctx.store.calendar(id).await?,
         None => Calendar::always(),
-    };
+    })
+}
+
+async fn replay_clocks(ctx: &Ctx, t: &TicketRow, cal: &Calendar) -> AppResult<Vec<ClockState>> {
     let events = ctx.store.clock_events(t.id).await?;
     let now = ctx.clock.now();
     Ok(ClockTarget::ALL
@@ -554,7 +579,7 @@ pub async fn clocks(ctx: &Ctx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
         .filter_map(|target| {
             events
                 .get(target.as_str())
-                .map(|evs| replay(*target, evs, &cal, now))
+                .map(|evs| replay(*target, evs, cal, now))
         })
         .collect())
 }
@@ -564,7 +589,9 @@ pub async fn clocks(ctx: &Ctx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
 /// or breach is due but not yet recorded).
 pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
     let t = ctx.store.ticket(id).await?;
-    let cs = clocks(ctx, &t).await?;
+    // One calendar read serves both the replay and the next-check time.
+    let cal = ticket_calendar(ctx, &t).await?;
+    let cs = replay_clocks(ctx, &t, &cal).await?;
     let due = |target: ClockTarget| -> Arg {
         Arg::Int(
             cs.iter()
@@ -583,10 +610,6 @@ pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
             .map(|p| p.warn_percent)
             .unwrap_or(75),
         None => 75,
-    };
-    let cal = match t.calendar_id {
-        Some(cid) => ctx.store.calendar(cid).await?,
-        None => Calendar::always(),
     };
     let mut next: Option<DateTime<Utc>> = None;
     let open = !matches!(t.status.as_str(), "closed" | "canceled");
@@ -1148,16 +1171,12 @@ pub async fn update_ticket(
     for (key, label) in [("system_id", "系统"), ("asset_id", "设备")] {
         if obj.contains_key(key) {
             let v = id_field(obj, key, label, &mut errs);
-            if let Some(i) = v {
-                let spec = if key == "system_id" {
-                    &crate::domain::inventory::SYSTEMS
-                } else {
-                    &crate::domain::inventory::ASSETS
-                };
-                if ctx.store.get_entity(spec, i).await.is_err() {
-                    errs.push(FieldError::new(key, format!("{label}编号 {i} 不存在")));
-                }
-            }
+            let spec = if key == "system_id" {
+                &crate::domain::inventory::SYSTEMS
+            } else {
+                &crate::domain::inventory::ASSETS
+            };
+            check_exists(ctx, spec, v, key, label, &mut errs).await?;
             fields.push((key, Arg::Int(v)));
         }
     }
