@@ -2,13 +2,13 @@
 //! assignment from the inventory and SLA clocks, the lifecycle actions, the SLA monitor
 //! (warnings, breaches, escalation) and auto-close.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::calendar::{Calendar, cn_overrides};
-use crate::domain::roles::Role;
+use crate::domain::roles::{Perm, Role};
 use crate::domain::sla::{
     ClockEvent, ClockEventKind, ClockState, ClockStatus, ClockTarget, fmt_duration, replay,
 };
@@ -1867,5 +1867,63 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, other: i64, kind: &str) -> A
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(())
+}
+
+/// Marks a day of a working-hours calendar as holiday or make-up working day, or back to
+/// the weekday rule (`working` = None). Audited.
+pub async fn set_calendar_day(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    date: &str,
+    working: Option<bool>,
+    reason: &str,
+) -> AppResult<()> {
+    if !u.role.can(Perm::WriteInventory) {
+        return Err(AppError::forbidden());
+    }
+    let row = ctx.store.calendar_row(id).await?;
+    if row.kind == "always" {
+        return Err(AppError::Conflict("7×24 日历没有节假日".into()));
+    }
+    let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| AppError::invalid("date", "日期应为 YYYY-MM-DD"))?;
+    let reason = reason.trim().to_string();
+    if working.is_some() && (reason.is_empty() || reason.chars().count() > 100) {
+        return Err(AppError::invalid(
+            "reason",
+            "请填写原因（不超过 100 个字符），如“国庆节”或“国庆节调休上班”",
+        ));
+    }
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    ctx.store
+        .set_calendar_day(&mut tx, id, day, working, &reason)
+        .await?;
+    append(
+        &mut tx,
+        now,
+        &u.actor(),
+        NewAuditEvent {
+            action: "update".into(),
+            entity_type: "calendars".into(),
+            entity_id: Some(id.to_string()),
+            summary: format!(
+                "日历“{}” {day}：{}",
+                row.name,
+                match working {
+                    Some(true) => format!("上班（{reason}）"),
+                    Some(false) => format!("放假（{reason}）"),
+                    None => "恢复按星期".into(),
+                }
+            ),
+            before: None,
+            after: Some(json!({"date": date, "working": working, "reason": reason})),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    ctx.store.forget_calendars();
     Ok(())
 }

@@ -38,7 +38,20 @@ pub fn backoff_ms(attempts: i64) -> i64 {
     (30_000i64 << attempts.clamp(0, 7)).min(3_600_000)
 }
 
-/// Puts the messages the rules ask for into the outbox, inside the caller's transaction.
+/// Who gets an in-app message for an event without any rule: (assignee, requester, roles).
+/// 督办 reaches the assignee and the managers; a breach escalates to the managers and the
+/// purchaser's IT office (甲方).
+pub fn inbox_audience(event: &str) -> (bool, bool, &'static [&'static str]) {
+    match event {
+        "ticket.assigned" | "ticket.reopened" | "sla.warning" => (true, false, &[]),
+        "ticket.supervised" => (true, false, &["manager"]),
+        "sla.breached" => (true, false, &["manager", "supervisor"]),
+        "ticket.resolved" => (false, true, &[]),
+        _ => (false, false, &[]),
+    }
+}
+
+/// Puts the in-app messages and the messages the rules ask for into the outbox, inside the caller's transaction.
 /// `marker` identifies the occurrence (e.g. the timeline event id), so the same
 /// occurrence never yields two messages.
 pub async fn enqueue_for_ticket(
@@ -50,10 +63,6 @@ pub async fn enqueue_for_ticket(
     marker: &str,
     detail: &str,
 ) -> crate::store::StoreResult<()> {
-    let rules = ctx.store.rules_for(event).await?;
-    if rules.is_empty() {
-        return Ok(());
-    }
     let label = EVENTS
         .iter()
         .find(|(e, _)| *e == event)
@@ -69,6 +78,28 @@ pub async fn enqueue_for_ticket(
         detail
     );
     let now = ctx.clock.now_ms();
+    // Built-in in-app messages need no configuration.
+    let mut inbox: Vec<i64> = Vec::new();
+    let (to_assignee, to_requester, roles): (bool, bool, &[&str]) = inbox_audience(event);
+    if to_assignee && let Some(a) = assignee_id {
+        inbox.push(a);
+    }
+    if to_requester && let Some(r) = t.requester_id {
+        inbox.push(r);
+    }
+    inbox.extend(ctx.store.active_user_ids_with_roles(roles).await?);
+    inbox.sort_unstable();
+    inbox.dedup();
+    for uid in inbox {
+        let key = format!("{event}:{}:{marker}:user{uid}", t.id);
+        ctx.store
+            .add_inbox(tx, &key, uid, event, Some(t.id), &subject, detail, now)
+            .await?;
+    }
+    let rules = ctx.store.rules_for(event).await?;
+    if rules.is_empty() {
+        return Ok(());
+    }
     for r in rules {
         if r.priority.as_deref().is_some_and(|p| p != t.priority)
             || r.system_id.is_some_and(|s| Some(s) != t.system_id)

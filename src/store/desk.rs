@@ -32,6 +32,9 @@ impl CalendarRow {
 }
 
 /// The columns of `tickets`, as listed in `TicketRow`.
+/// How long a cached calendar is trusted (edits through another replica).
+pub const CALENDAR_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
 const TICKET_COLUMNS: &[&str] = &[
     "id",
     "number",
@@ -283,6 +286,7 @@ impl Store {
         working: Option<bool>,
         reason: &str,
     ) -> StoreResult<()> {
+        self.forget_calendars();
         let d = day.format("%Y-%m-%d").to_string();
         sqlx::query("DELETE FROM calendar_days WHERE calendar_id = $1 AND day = $2")
             .bind(id)
@@ -301,8 +305,29 @@ impl Store {
         Ok(())
     }
 
-    /// The calendar as the SLA engine uses it.
+    /// The calendar as the SLA engine uses it (cached for `CALENDAR_TTL`).
     pub async fn calendar(&self, id: i64) -> StoreResult<Calendar> {
+        if let Ok(cache) = self.calendar_cache.lock()
+            && let Some((at, cal)) = cache.get(&id)
+            && at.elapsed() < CALENDAR_TTL
+        {
+            return Ok(cal.clone());
+        }
+        let cal = self.calendar_uncached(id).await?;
+        if let Ok(mut cache) = self.calendar_cache.lock() {
+            cache.insert(id, (std::time::Instant::now(), cal.clone()));
+        }
+        Ok(cal)
+    }
+
+    /// Forgets cached calendars, after an edit.
+    pub fn forget_calendars(&self) {
+        if let Ok(mut cache) = self.calendar_cache.lock() {
+            cache.clear();
+        }
+    }
+
+    async fn calendar_uncached(&self, id: i64) -> StoreResult<Calendar> {
         let row = self.calendar_row(id).await?;
         if row.kind == "always" {
             return Ok(Calendar::always());

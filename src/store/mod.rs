@@ -64,6 +64,14 @@ pub struct Store {
     pub(crate) auth_cache: std::sync::Arc<
         std::sync::Mutex<std::collections::HashMap<String, (i64, users::Credential)>>,
     >,
+    /// Calendars as the SLA engine uses them, with the (monotonic) time they were read.
+    /// Edits through this process clear the entry; other replicas see them within
+    /// `CALENDAR_TTL`.
+    pub(crate) calendar_cache: std::sync::Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<i64, (std::time::Instant, crate::domain::calendar::Calendar)>,
+        >,
+    >,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -113,6 +121,7 @@ impl Store {
             backend,
             counts: Default::default(),
             auth_cache: Default::default(),
+            calendar_cache: Default::default(),
         };
         store.migrate().await?;
         Ok(store)

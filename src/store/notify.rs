@@ -307,3 +307,147 @@ impl Store {
             .flatten())
     }
 }
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct InboxRow {
+    pub id: i64,
+    pub event: String,
+    pub ticket_id: Option<i64>,
+    pub subject: String,
+    pub body: String,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
+impl InboxRow {
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id, "event": self.event, "ticket_id": self.ticket_id, "subject": self.subject, "body": self.body,
+               "created_at": crate::clock::rfc3339(self.created_at), "read": self.read_at.is_some(),
+               "read_at": self.read_at.map(crate::clock::rfc3339)})
+    }
+}
+
+impl Store {
+    /// Active users holding one of `roles`.
+    pub async fn active_user_ids_with_roles(&self, roles: &[&str]) -> StoreResult<Vec<i64>> {
+        let mut ids = Vec::new();
+        for r in roles {
+            let found: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM users WHERE role = $1 AND disabled = 0 ORDER BY id",
+            )
+            .bind(r.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            ids.extend(found);
+        }
+        Ok(ids)
+    }
+
+    /// Adds an in-app message unless one with the same key exists.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_inbox(
+        &self,
+        tx: &mut Tx,
+        key: &str,
+        user_id: i64,
+        event: &str,
+        ticket_id: Option<i64>,
+        subject: &str,
+        body: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO user_messages (idempotency_key, user_id, event, ticket_id, subject, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(key.to_string())
+        .bind(user_id)
+        .bind(event.to_string())
+        .bind(ticket_id)
+        .bind(subject.to_string())
+        .bind(body.to_string())
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// A user's messages, newest first, and how many are unread.
+    pub async fn inbox(
+        &self,
+        user_id: i64,
+        unread_only: bool,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<InboxRow>, i64, i64)> {
+        let filter = if unread_only {
+            " AND read_at IS NULL"
+        } else {
+            ""
+        };
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, event, ticket_id, subject, body, created_at, read_at FROM user_messages \
+             WHERE user_id = $1{filter} ORDER BY id DESC LIMIT $2 OFFSET $3"
+        )))
+        .bind(user_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM user_messages WHERE user_id = $1{filter}"
+        )))
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let unread = self.unread_count(user_id).await?;
+        Ok((rows, total, unread))
+    }
+
+    pub async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM user_messages WHERE user_id = $1 AND read_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Marks one message (or, with `None`, all of them) read; answers how many changed.
+    /// Another user's message is simply not found.
+    pub async fn mark_read(&self, user_id: i64, id: Option<i64>, now_ms: i64) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let n = match id {
+            Some(id) => {
+                let exists: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM user_messages WHERE id = $1 AND user_id = $2",
+                )
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if exists.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query(
+                    "UPDATE user_messages SET read_at = $1 WHERE id = $2 AND read_at IS NULL",
+                )
+                .bind(now_ms)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+            }
+            None => sqlx::query(
+                "UPDATE user_messages SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL",
+            )
+            .bind(now_ms)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        };
+        tx.commit().await?;
+        Ok(n)
+    }
+}

@@ -354,6 +354,9 @@ async fn a_requester_reports_a_fault_the_engineer_checks_in_and_resolves_it_and_
     d.type_into("#title", "公众网首页打不开").await;
     d.type_into("#description", "上午九点起访问首页提示 502")
         .await;
+    let shot = tempfile::Builder::new().suffix(".txt").tempfile().unwrap();
+    std::fs::write(shot.path(), "HTTP 502 Bad Gateway\n").unwrap();
+    d.type_into("#files", shot.path().to_str().unwrap()).await;
     d.click("#submit-ticket").await;
     d.wait_text("#number", "INC-").await;
     let url = d.url().await;
@@ -368,6 +371,13 @@ async fn a_requester_reports_a_fault_the_engineer_checks_in_and_resolves_it_and_
         .unwrap();
     assert!(d.text("#number").await.starts_with("INC-"));
     assert_eq!(d.text("#assignee").await, "eng");
+    let (_, atts) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/tickets/{id}/attachments"),
+        )
+        .await;
+    assert_eq!(atts["items"].as_array().map(Vec::len), Some(1), "{atts}");
 
     d.sign_in(&app.base, "eng", "Changed#Pass2").await;
     d.goto(&app.url(&format!("/tickets/{id}"))).await;

@@ -1248,3 +1248,103 @@ async fn the_sla_monitor_only_reads_tickets_whose_warning_or_due_time_has_come()
     .await;
     assert_eq!(next().await, None, "a canceled ticket needs no more checks");
 }
+
+#[tokio::test]
+async fn supervision_and_breaches_reach_the_assignee_managers_and_purchaser_without_any_rule() {
+    let start = bj(2025, 10, 15, 9, 0);
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await;
+    let (_, et, _, dt) = staffed(&app).await;
+    let (_, mt) = app.user_with_role("pm", "manager").await;
+    let (_, sup) = app.user_with_role("jiafang", "supervisor").await;
+    let (_, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "OA 无法登录", "system_id": 1, "impact": "high", "urgency": "high"})).await;
+    let id = v["id"].as_i64().unwrap();
+    let (s, _) = act(
+        &app,
+        &sup,
+        id,
+        json!({"action": "supervise", "note": "请尽快到场处理"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let subjects = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["subject"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (s, inbox) = app.get_json(&et, "/api/v1/me/messages").await;
+    assert_eq!(s, StatusCode::OK);
+    let eng_subjects = subjects(&inbox);
+    assert!(
+        eng_subjects.iter().any(|s| s.contains("工单督办")),
+        "{inbox}"
+    );
+    assert_eq!(
+        inbox["unread"],
+        json!(2),
+        "assigned, then supervised: {inbox}"
+    );
+    let (_, m) = app.get_json(&mt, "/api/v1/me/messages").await;
+    assert!(subjects(&m).iter().any(|s| s.contains("工单督办")), "{m}");
+    assert!(
+        m["items"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("请尽快到场处理")
+    );
+    // Not the DBA, not the supervisor who sent it.
+    let (_, d) = app.get_json(&dt, "/api/v1/me/messages").await;
+    assert_eq!(d["total"], json!(0), "{d}");
+    let (_, s0) = app.get_json(&sup, "/api/v1/me/messages").await;
+    assert_eq!(s0["total"], json!(0), "{s0}");
+
+    // P1 response target is 15 minutes: after 20 the breach escalates to the manager and
+    // the purchaser, once.
+    app.clock.advance(Duration::minutes(20));
+    yunwei::desk::sla_tick(&app.ctx).await.unwrap();
+    yunwei::desk::sla_tick(&app.ctx).await.unwrap();
+    let (_, s1) = app.get_json(&sup, "/api/v1/me/messages").await;
+    let breached: Vec<String> = subjects(&s1)
+        .into_iter()
+        .filter(|s| s.contains("SLA 已超时"))
+        .collect();
+    assert_eq!(breached.len(), 1, "{s1}");
+    let (_, m) = app.get_json(&mt, "/api/v1/me/messages?unread=true").await;
+    assert!(subjects(&m).iter().any(|s| s.contains("SLA 已超时")), "{m}");
+
+    // Reading: one's own only; a stranger's id is not found; read-all clears the count.
+    let mine = inbox["items"][0]["id"].as_i64().unwrap();
+    let (s, _) = app
+        .post(&mt, &format!("/api/v1/me/messages/{mine}/read"), &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = app
+        .post(&et, &format!("/api/v1/me/messages/{mine}/read"), &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get_json(&et, "/api/v1/me/messages").await;
+    assert_eq!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == mine)
+            .unwrap()["read"],
+        json!(true)
+    );
+    let (s, _) = app
+        .post(&mt, "/api/v1/me/messages/read-all", &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = app.get_json(&mt, "/api/v1/me/messages").await;
+    assert_eq!(v["unread"], json!(0), "{v}");
+    let (s, _) = app.get_json(&et, "/api/v1/me/messages?unread=maybe").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}

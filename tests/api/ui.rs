@@ -2,8 +2,10 @@
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::multipart::{Form, Part};
 
 use crate::helpers::*;
+use serde_json::json;
 
 async fn page_login(app: &TestApp, user: &str, pw: &str) -> (StatusCode, String, String) {
     let r = app
@@ -242,7 +244,12 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
         .client
         .post(app.url("/tickets"))
         .header(COOKIE, &rc)
-        .form(&[("kind", "incident"), ("title", ""), ("system_id", "")])
+        .multipart(
+            Form::new()
+                .text("kind", "incident")
+                .text("title", "")
+                .text("system_id", ""),
+        )
         .send()
         .await
         .unwrap();
@@ -256,11 +263,48 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
         .client
         .post(app.url("/tickets"))
         .header(COOKIE, &rc)
-        .form(&[
-            ("kind", "incident"),
-            ("title", "打不开"),
-            ("system_id", "23"),
-        ])
+        .multipart(
+            Form::new()
+                .text("kind", "incident")
+                .text("title", "打不开")
+                .text("system_id", "23")
+                .part(
+                    "files",
+                    Part::bytes(b"MZ\x90\x00".to_vec()).file_name("tool.exe"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    // A file of a refused type sends the form back with the reason; no ticket is opened.
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("tool.exe") && html.contains("不支持的附件类型"),
+        "{html}"
+    );
+    assert!(
+        html.contains("打不开"),
+        "the form keeps what was typed: {html}"
+    );
+    let (_, v) = app.get_json(&app.admin_token, "/api/v1/tickets").await;
+    assert_eq!(v["total"], 0, "{v}");
+    let r = app
+        .client
+        .post(app.url("/tickets"))
+        .header(COOKIE, &rc)
+        .multipart(
+            Form::new()
+                .text("kind", "incident")
+                .text("title", "打不开")
+                .text("system_id", "23")
+                .part(
+                    "files",
+                    Part::bytes("登录页报错 502\n".as_bytes().to_vec())
+                        .file_name("报错截图说明.txt"),
+                )
+                .part("files", Part::bytes(Vec::new()).file_name("")),
+        )
         .send()
         .await
         .unwrap();
@@ -269,6 +313,10 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
     let (s, html) = page(&app, &rc, &loc).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("SLA 计时") && html.contains("到场"), "{html}");
+    assert!(
+        html.contains("报错截图说明.txt"),
+        "the attachment sent with the report is on the ticket: {html}"
+    );
     let (_, html) = page(&app, &rc, "/tickets").await;
     assert!(html.contains("我的工单") && html.contains("打不开"));
 
@@ -311,4 +359,113 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(r.text().await.unwrap().contains("不能执行"));
+}
+
+#[tokio::test]
+async fn the_holiday_calendar_is_shown_by_year_and_edited_in_the_page() {
+    let app = spawn_demo().await;
+    let (_, ac, _) = page_login(&app, "admin", ADMIN_PASSWORD).await;
+    let (_, cals) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
+    let wh = cals["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "working_hours")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, html) = page(&app, &ac, "/calendars").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("工作日历") && html.contains(&format!("/calendars/{wh}")));
+    let (s, html) = page(&app, &ac, &format!("/calendars/{wh}?year=2025")).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    // National Day 2025 off, the make-up Saturday 2025-09-28 working.
+    assert!(
+        html.contains("2025-10-01") && html.contains("国庆节"),
+        "{html}"
+    );
+    assert!(html.contains("data-date=\"2025-09-28\""));
+    let (s, _) = page(&app, &ac, &format!("/calendars/{wh}?year=abc")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let post = |cookie: String, form: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url(&format!("/calendars/{wh}/days")))
+                .header(COOKIE, cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // No reason: refused with what to fix, nothing changed.
+    let before = app.audit_count().await;
+    let r = post(
+        ac.clone(),
+        vec![("date", "2026-12-31"), ("mode", "holiday"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("请填写原因"));
+    assert_eq!(app.audit_count().await, before);
+    let r = post(
+        ac.clone(),
+        vec![
+            ("date", "2026-12-31"),
+            ("mode", "holiday"),
+            ("reason", "厅里年终盘点停机"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, days) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/calendars/{wh}/days?from=2026-12-31&to=2026-12-31"),
+        )
+        .await;
+    assert_eq!(
+        days["items"][0],
+        json!({"date": "2026-12-31", "working": false, "reason": "厅里年终盘点停机"})
+    );
+    assert_eq!(app.audit_count().await, before + 1);
+    // Back to the weekday rule.
+    let r = post(
+        ac.clone(),
+        vec![("date", "2026-12-31"), ("mode", "default"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, days) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/calendars/{wh}/days?from=2026-12-31&to=2026-12-31"),
+        )
+        .await;
+    assert_eq!(days["items"][0]["working"], json!(true));
+    // An auditor sees the calendar but cannot change it; a requester sees neither.
+    app.user_with_role("jianli", "auditor").await;
+    let (_, auc, _) = page_login(&app, "jianli", "Changed#Pass2").await;
+    let (s, html) = page(&app, &auc, &format!("/calendars/{wh}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!html.contains("day-form"));
+    let r = post(
+        auc,
+        vec![("date", "2026-12-30"), ("mode", "holiday"), ("reason", "x")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.user_with_role("citizen", "requester").await;
+    let (_, rc, _) = page_login(&app, "citizen", "Changed#Pass2").await;
+    let (s, _) = page(&app, &rc, "/calendars").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The message page and badge render for everyone.
+    for c in [&ac, &rc] {
+        let (s, html) = page(&app, c, "/messages").await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        let (s, _) = page(&app, c, "/messages/badge").await;
+        assert_eq!(s, StatusCode::OK);
+    }
 }

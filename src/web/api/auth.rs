@@ -123,3 +123,44 @@ pub async fn revoke_token(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /api/v1/me/messages[?unread=true]` — one's own in-app messages, newest first.
+pub async fn list_messages(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> AppResult<Json<serde_json::Value>> {
+    let p = super::Paging::from_query(&q)?;
+    let unread_only = match q.get("unread").map(String::as_str) {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::invalid("unread", "unread 只能是 true 或 false")),
+    };
+    let (rows, total, unread) = st.store.inbox(u.id, unread_only, p.limit, p.offset).await?;
+    let items: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
+    Ok(Json(
+        json!({"items": items, "total": total, "unread": unread, "limit": p.limit, "offset": p.offset}),
+    ))
+}
+
+/// `POST /api/v1/me/messages/{id}/read`.
+pub async fn read_message(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> AppResult<Json<serde_json::Value>> {
+    let id = parse_id(&id)?;
+    st.store
+        .mark_read(u.id, Some(id), st.clock.now_ms())
+        .await?;
+    Ok(Json(json!({"unread": st.store.unread_count(u.id).await?})))
+}
+
+/// `POST /api/v1/me/messages/read-all`.
+pub async fn read_all_messages(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+) -> AppResult<Json<serde_json::Value>> {
+    let n = st.store.mark_read(u.id, None, st.clock.now_ms()).await?;
+    Ok(Json(json!({"marked": n, "unread": 0})))
+}

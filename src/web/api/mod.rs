@@ -25,6 +25,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/password", post(auth::change_password))
         .route("/me", get(auth::me))
+        .route("/me/messages", get(auth::list_messages))
+        .route("/me/messages/read-all", post(auth::read_all_messages))
+        .route("/me/messages/{id}/read", post(auth::read_message))
         .route(
             "/api-tokens",
             get(auth::list_tokens).post(auth::create_token),

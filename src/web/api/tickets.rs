@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Paging, parse_time_param};
 use crate::desk;
-use crate::domain::roles::{Perm, Role};
+use crate::domain::roles::Role;
 use crate::domain::tickets as tk;
 use crate::error::{AppError, AppResult};
 use crate::store::desk::TicketFilter;
@@ -319,16 +319,7 @@ pub async fn set_calendar_day(
     Path((id, date)): Path<(String, String)>,
     ApiObject(obj): ApiObject,
 ) -> AppResult<StatusCode> {
-    if !u.role.can(Perm::WriteInventory) {
-        return Err(AppError::forbidden());
-    }
     let id = parse_id(&id)?;
-    let row = st.store.calendar_row(id).await?;
-    if row.kind == "always" {
-        return Err(AppError::Conflict("7×24 日历没有节假日".into()));
-    }
-    let day = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-        .map_err(|_| AppError::invalid("date", "日期应为 YYYY-MM-DD"))?;
     let working = match obj.get("working") {
         Some(Value::Bool(b)) => Some(*b),
         Some(Value::Null) => None,
@@ -342,43 +333,8 @@ pub async fn set_calendar_day(
     let reason = obj
         .get("reason")
         .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    if working.is_some() && (reason.is_empty() || reason.chars().count() > 100) {
-        return Err(AppError::invalid(
-            "reason",
-            "请填写原因（不超过 100 个字符），如“国庆节”或“国庆节调休上班”",
-        ));
-    }
-    let now = st.clock.now_ms();
-    let mut tx = st.store.write_tx().await?;
-    st.store
-        .set_calendar_day(&mut tx, id, day, working, &reason)
-        .await?;
-    crate::store::audit::append(
-        &mut tx,
-        now,
-        &u.actor(),
-        crate::store::audit::NewAuditEvent {
-            action: "update".into(),
-            entity_type: "calendars".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!(
-                "日历“{}” {day}：{}",
-                row.name,
-                match working {
-                    Some(true) => format!("上班（{reason}）"),
-                    Some(false) => format!("放假（{reason}）"),
-                    None => "恢复按星期".into(),
-                }
-            ),
-            before: None,
-            after: Some(json!({"date": date, "working": working, "reason": reason})),
-        },
-    )
-    .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+        .unwrap_or_default();
+    crate::desk::set_calendar_day(&st.ctx, &u, id, &date, working, reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

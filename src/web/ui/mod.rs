@@ -2,6 +2,7 @@
 //! updates. Pages call the same services as the API.
 
 pub mod admin;
+pub mod inbox;
 pub mod inventory;
 pub mod pages;
 pub mod tickets;
@@ -64,6 +65,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/ticket_list.html"),
     ),
     ("desk.html", include_str!("../../../templates/desk.html")),
+    (
+        "messages.html",
+        include_str!("../../../templates/messages.html"),
+    ),
+    (
+        "calendars.html",
+        include_str!("../../../templates/calendars.html"),
+    ),
+    (
+        "calendar.html",
+        include_str!("../../../templates/calendar.html"),
+    ),
     (
         "ticket_form.html",
         include_str!("../../../templates/ticket_form.html"),
@@ -157,6 +170,7 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         add("资产与配置", "团队成员", "/staff");
         add("资产与配置", "岗位安排", "/assignments");
         add("服务台", "SLA 策略", "/sla-policies");
+        add("服务台", "工作日历", "/calendars");
     } else if u.role.can(Perm::ReadSystems) {
         add("资产与配置", "信息系统", "/systems");
     }
@@ -166,6 +180,7 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
     if u.role.can(Perm::ReadAudit) {
         add("安全与审计", "审计日志", "/audit");
     }
+    add("我的", "消息", "/messages");
     add("我的", "修改密码", "/password");
     if u.role != Role::Requester {
         add("我的", "API 令牌", "/tokens");
@@ -198,9 +213,21 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users/{id}/reset", post(admin::user_reset))
         .route("/audit", get(admin::audit))
-        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route(
+            "/tickets",
+            get(tickets::list)
+                .post(tickets::create)
+                .layer(axum::extract::DefaultBodyLimit::max(6 * 64 * 1024 * 1024)),
+        )
         .route("/tickets/new", get(tickets::new_form))
         .route("/desk", get(tickets::overview))
+        .route("/messages", get(inbox::messages))
+        .route("/messages/badge", get(inbox::badge))
+        .route("/messages/read-all", post(inbox::read_all))
+        .route("/messages/{id}/open", post(inbox::open))
+        .route("/calendars", get(inbox::calendars))
+        .route("/calendars/{id}", get(inbox::calendar))
+        .route("/calendars/{id}/days", post(inbox::set_day))
         .route("/tickets/{id}", get(tickets::detail))
         .route("/tickets/{id}/action", post(tickets::action))
         .route("/tickets/{id}/comment", post(tickets::comment))

@@ -131,14 +131,64 @@ fn local_input_to_rfc3339(s: &str) -> Option<String> {
         .map(|t| t.to_rfc3339())
 }
 
+/// Most files a requester may attach in the report form itself.
+const FORM_MAX_FILES: usize = 5;
+
 pub async fn create(
     State(st): State<AppState>,
     headers: HeaderMap,
     PageUser(u): PageUser,
-    Form(form): Form<HashMap<String, String>>,
+    mut mp: axum::extract::Multipart,
 ) -> PageResult {
     if !same_origin(&headers) {
         return Err(AppError::forbidden().into());
+    }
+    let mut form: HashMap<String, String> = HashMap::new();
+    let mut files: Vec<(String, axum::body::Bytes)> = Vec::new();
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(AppError::PayloadTooLarge("表单或附件过大，或上传中断".into()).into());
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "files" {
+            let file_name = field.file_name().unwrap_or_default().to_string();
+            let data = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::PayloadTooLarge("附件过大或上传中断".into()))?;
+            // An empty file input still sends a part with no name and no bytes.
+            if !file_name.is_empty() || !data.is_empty() {
+                files.push((file_name, data));
+            }
+        } else {
+            let text = field.text().await.unwrap_or_default();
+            form.insert(name, text);
+        }
+    }
+    let mut errors: Vec<Value> = Vec::new();
+    if files.len() > FORM_MAX_FILES {
+        errors.push(json!({"field": "files", "message": format!("一次最多上传 {FORM_MAX_FILES} 个附件，请删减后再提交")}));
+    }
+    for (name, data) in &files {
+        if let Err(e) = desk::check_attachment(name, data, st.ctx.config.max_attachment_bytes) {
+            errors.push(
+                json!({"field": "files", "message": format!("附件“{name}”：{}", e.message())}),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return form_page(
+            &st,
+            &u,
+            json!(form),
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let mut obj = Map::new();
     for (k, v) in &form {
@@ -167,7 +217,13 @@ pub async fn create(
         });
     }
     match desk::open_ticket(&st.ctx, &u, &obj).await {
-        Ok(t) => Ok(Redirect::to(&format!("/tickets/{}?created=1", t.id)).into_response()),
+        Ok(t) => {
+            for (name, data) in &files {
+                // Checked above; what can still fail here is the disk, which is a 500.
+                desk::attach(&st.ctx, &u, t.id, name, data, false).await?;
+            }
+            Ok(Redirect::to(&format!("/tickets/{}?created=1", t.id)).into_response())
+        }
         Err(AppError::Validation(errs)) => {
             let errors = errs
                 .iter()
