@@ -29,9 +29,28 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// yunwei itself acting (monitoring, intake): id 0, a lead's rights on tickets, no session.
+    pub fn system(what: &str) -> AuthUser {
+        AuthUser {
+            id: 0,
+            username: format!("system:{what}"),
+            display_name: format!("system:{what}"),
+            role: Role::Manager,
+            must_change_password: false,
+            password_expired: false,
+            session_id: None,
+            ip: None,
+        }
+    }
+
+    /// The user id to record, `None` for yunwei itself.
+    pub fn uid(&self) -> Option<i64> {
+        (self.id > 0).then_some(self.id)
+    }
+
     pub fn actor(&self) -> Actor {
         Actor {
-            user_id: Some(self.id),
+            user_id: self.uid(),
             name: self.username.clone(),
             ip: self.ip.clone(),
         }

@@ -19,6 +19,27 @@ pub struct Ctx {
     pub clock: Clock,
     /// Encrypts channel secrets at rest.
     pub secrets: Arc<crate::notify::secrets::SecretBox>,
+    /// The monitoring engine's shared state (HTTP pools, state machines).
+    pub monitors: Arc<crate::monitor::Shared>,
+}
+
+impl Ctx {
+    pub fn new(
+        store: Store,
+        config: Config,
+        clock: Clock,
+        secrets: crate::notify::secrets::SecretBox,
+    ) -> anyhow::Result<Ctx> {
+        // One rustls crypto provider for every TLS client (SMTP, webhooks, probes).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Ok(Ctx {
+            store,
+            config: Arc::new(config),
+            clock,
+            secrets: Arc::new(secrets),
+            monitors: Arc::new(crate::monitor::Shared::new()?),
+        })
+    }
 }
 
 pub struct Application {
@@ -45,12 +66,7 @@ impl Application {
             &config.data_dir,
         )
         .context("loading the secret key")?;
-        let ctx = Ctx {
-            store,
-            config: Arc::new(config),
-            clock,
-            secrets: Arc::new(secrets),
-        };
+        let ctx = Ctx::new(store, config, clock, secrets)?;
         let generated_admin_password = crate::accounts::ensure_first_admin(&ctx)
             .await
             .context("creating the first admin")?;
@@ -85,6 +101,12 @@ impl Application {
         let router = crate::web::router(self.ctx.clone());
         let jobs = tokio::spawn(crate::web::housekeeping(self.ctx.clone()));
         let notifier = tokio::spawn(crate::notify::run(self.ctx.clone()));
+        let monitoring = self
+            .ctx
+            .config
+            .monitoring
+            .enabled
+            .then(|| tokio::spawn(crate::monitor::run(self.ctx.clone())));
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -94,6 +116,9 @@ impl Application {
         .context("server error")?;
         jobs.abort();
         notifier.abort();
+        if let Some(m) = monitoring {
+            m.abort();
+        }
         self.ctx.store.close().await;
         Ok(())
     }

@@ -106,6 +106,44 @@ impl Default for DeskConfig {
     }
 }
 
+/// Monitoring and alerting settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// Run the built-in probes in this process (`YUNWEI_MONITORING_ENABLED`). With several
+    /// replicas on one PostgreSQL database, enable it on exactly one.
+    pub enabled: bool,
+    /// Raw probe results are kept this many days; hourly rollups are kept for years.
+    pub results_retention_days: i64,
+    /// Hourly rollups are kept this many days (at least two years).
+    pub rollup_retention_days: i64,
+    /// An alert that fires again within this many minutes of its recovery reopens the same
+    /// ticket instead of opening a new one.
+    pub refire_window_minutes: i64,
+    /// A firing alert nobody acknowledges is escalated after this many minutes.
+    pub escalate_after_minutes: i64,
+    /// A monitor changing state this many times within `flap_window_minutes` is flapping.
+    pub flap_threshold: i64,
+    pub flap_window_minutes: i64,
+    /// Most probes running at once against one host.
+    pub per_target_concurrency: usize,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            results_retention_days: 30,
+            rollup_retention_days: 800,
+            refire_window_minutes: 60,
+            escalate_after_minutes: 15,
+            flap_threshold: 5,
+            flap_window_minutes: 30,
+            per_target_concurrency: 64,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -131,6 +169,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub audit: AuditConfig,
     pub desk: DeskConfig,
+    pub monitoring: MonitoringConfig,
 }
 
 impl Default for Config {
@@ -151,6 +190,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             audit: AuditConfig::default(),
             desk: DeskConfig::default(),
+            monitoring: MonitoringConfig::default(),
         }
     }
 }
@@ -236,6 +276,17 @@ impl Config {
                     .into(),
             );
         }
+        let m = &self.monitoring;
+        if m.results_retention_days < 1
+            || m.rollup_retention_days < 731
+            || m.refire_window_minutes < 0
+            || m.escalate_after_minutes < 1
+            || m.flap_threshold < 2
+            || m.flap_window_minutes < 1
+            || m.per_target_concurrency < 1
+        {
+            return Err("monitoring: results_retention_days ≥ 1, rollup_retention_days ≥ 731, escalate_after_minutes ≥ 1, flap_threshold ≥ 2, flap_window_minutes ≥ 1, per_target_concurrency ≥ 1".into());
+        }
         if let Some(p) = &self.admin_password {
             crate::domain::password::check_policy(&p.0, "admin", s)
                 .map_err(|m| format!("YUNWEI_ADMIN_PASSWORD: {m}"))?;
@@ -262,7 +313,7 @@ impl Serialize for RedactedView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let c = self.0;
-        let mut st = s.serialize_struct("Config", 15)?;
+        let mut st = s.serialize_struct("Config", 16)?;
         st.serialize_field("listen", &c.listen.to_string())?;
         st.serialize_field(
             "database_url",
@@ -290,6 +341,7 @@ impl Serialize for RedactedView<'_> {
         st.serialize_field("security", &c.security)?;
         st.serialize_field("audit", &c.audit)?;
         st.serialize_field("desk", &c.desk)?;
+        st.serialize_field("monitoring", &c.monitoring)?;
         st.end()
     }
 }

@@ -248,6 +248,17 @@ pub async fn open_ticket(
     u: &AuthUser,
     obj: &Map<String, Value>,
 ) -> AppResult<TicketRow> {
+    open_ticket_for(ctx, u, obj, None).await
+}
+
+/// Opens a ticket; with `alert_id`, the alert points at the new ticket in the same
+/// transaction, so an alert never ends up with two tickets or none after a crash.
+pub async fn open_ticket_for(
+    ctx: &Ctx,
+    u: &AuthUser,
+    obj: &Map<String, Value>,
+    alert_id: Option<i64>,
+) -> AppResult<TicketRow> {
     if !(is_staff(u.role) || u.role == Role::Requester) {
         return Err(AppError::forbidden());
     }
@@ -423,7 +434,7 @@ pub async fn open_ticket(
         status: status.into(),
         sla_policy_id: policy.as_ref().map(|p| p.id),
         calendar_id,
-        created_by: Some(u.id),
+        created_by: u.uid(),
     };
     let prefix = match kind.as_str() {
         "incident" => "INC",
@@ -488,7 +499,7 @@ pub async fn open_ticket(
             &mut tx,
             id,
             now_ms,
-            Some(u.id),
+            u.uid(),
             &u.username,
             "created",
             &summary,
@@ -519,7 +530,7 @@ pub async fn open_ticket(
                 &mut tx,
                 id,
                 now_ms,
-                Some(u.id),
+                u.uid(),
                 &u.username,
                 "assigned",
                 &format!("{how}给用户 #{a}"),
@@ -552,6 +563,17 @@ pub async fn open_ticket(
         },
     )
     .await?;
+    if let Some(aid) = alert_id {
+        ctx.store
+            .update_alert(
+                &mut tx,
+                aid,
+                "ticket_id = $3",
+                now_ms,
+                &[Arg::Int(Some(id))],
+            )
+            .await?;
+    }
     tx.commit().await.map_err(crate::store::StoreError::from)?;
     refresh_sla(ctx, id).await?;
     Ok(ctx.store.ticket(id).await?)
@@ -1047,7 +1069,7 @@ pub async fn apply_action(
             &mut tx,
             id,
             now_ms,
-            Some(u.id),
+            u.uid(),
             &u.username,
             name,
             &summary,
@@ -1055,6 +1077,12 @@ pub async fn apply_action(
             false,
         )
         .await?;
+    if matches!(action, Action::Start | Action::CheckIn) {
+        // Taking up a ticket acknowledges the alerts that opened it.
+        ctx.store
+            .acknowledge_alerts_of_ticket(&mut tx, id, &u.username, now_ms)
+            .await?;
+    }
     let event = match action {
         Action::Assign => Some("ticket.assigned"),
         Action::Supervise => Some("ticket.supervised"),
@@ -1264,7 +1292,7 @@ pub async fn update_ticket(
             &mut tx,
             id,
             now_ms,
-            Some(u.id),
+            u.uid(),
             &u.username,
             "updated",
             &summary,
@@ -1324,7 +1352,7 @@ pub async fn comment(
     let mut tx = ctx.store.write_tx().await?;
     let cid = ctx
         .store
-        .add_comment(&mut tx, id, Some(u.id), &u.username, body, internal, now_ms)
+        .add_comment(&mut tx, id, u.uid(), &u.username, body, internal, now_ms)
         .await?;
     if is_staff(u.role) && !internal && t.first_response_at.is_none() {
         ctx.store
@@ -1389,7 +1417,7 @@ async fn record_step(
             tx,
             t.id,
             now_ms,
-            Some(u.id),
+            u.uid(),
             &u.username,
             kind,
             summary,
@@ -1433,7 +1461,7 @@ pub async fn worklog(
     let mut tx = ctx.store.write_tx().await?;
     let wid = ctx
         .store
-        .add_worklog(&mut tx, id, Some(u.id), &u.username, minutes, note, now_ms)
+        .add_worklog(&mut tx, id, u.uid(), &u.username, minutes, note, now_ms)
         .await?;
     let summary = format!("登记工时 {minutes} 分钟");
     record_step(
@@ -1831,7 +1859,7 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, other: i64, kind: &str) -> A
             &mut tx,
             id,
             now_ms,
-            Some(u.id),
+            u.uid(),
             &u.username,
             "linked",
             &summary,
@@ -1844,7 +1872,7 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, other: i64, kind: &str) -> A
             &mut tx,
             other,
             now_ms,
-            Some(u.id),
+            u.uid(),
             &u.username,
             "linked",
             &format!("被工单 {} 关联", a.number),

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod desk;
 pub mod domain;
 pub mod error;
+pub mod monitor;
 pub mod notify;
 pub mod report;
 pub mod store;

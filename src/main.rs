@@ -125,6 +125,17 @@ fn load_config(file: Option<&PathBuf>, db: &DbArgs) -> Result<Config, String> {
     if let Ok(v) = std::env::var("YUNWEI_LOG_LEVEL") {
         c.log_level = v;
     }
+    if let Ok(v) = std::env::var("YUNWEI_MONITORING_ENABLED") {
+        c.monitoring.enabled = match v.as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            other => {
+                return Err(format!(
+                    "YUNWEI_MONITORING_ENABLED: '{other}' is not one of true, false"
+                ));
+            }
+        };
+    }
     c.validate()?;
     Ok(c)
 }
@@ -167,12 +178,7 @@ async fn open_ctx(c: Config) -> anyhow::Result<yunwei::Ctx> {
         c.secret_key.as_ref().map(|k| k.0.as_str()),
         &c.data_dir,
     )?;
-    Ok(yunwei::Ctx {
-        store,
-        config: std::sync::Arc::new(c),
-        clock: Clock::system(),
-        secrets: std::sync::Arc::new(secrets),
-    })
+    yunwei::Ctx::new(store, c, Clock::system(), secrets)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

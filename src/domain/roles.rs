@@ -71,6 +71,12 @@ pub enum Perm {
     ReadAudit,
     /// Export inventory.
     ExportInventory,
+    /// See monitors, alerts, availability and the duty roster.
+    ReadMonitoring,
+    /// Create and change monitors and maintenance windows; acknowledge and silence alerts.
+    WriteMonitoring,
+    /// Register intake sources (Alertmanager, Zabbix, events) and edit the duty roster.
+    ManageIntegrations,
 }
 
 impl Role {
@@ -88,6 +94,9 @@ impl Role {
             Perm::WriteInventory => matches!(self, Admin | Manager),
             Perm::WriteAssignedInventory => matches!(self, Admin | Manager | Engineer),
             Perm::ReadAudit => matches!(self, Auditor | Supervisor),
+            Perm::ReadMonitoring => self != Requester,
+            Perm::WriteMonitoring => matches!(self, Admin | Manager | Engineer | Operator),
+            Perm::ManageIntegrations => matches!(self, Admin | Manager),
         }
     }
 }

@@ -26,6 +26,9 @@ pub const EVENTS: &[(&str, &str)] = &[
     ("ticket.reopened", "工单重新打开"),
     ("sla.warning", "SLA 即将超时"),
     ("sla.breached", "SLA 已超时"),
+    ("alert.firing", "监控告警"),
+    ("alert.resolved", "告警恢复"),
+    ("alert.escalated", "告警升级"),
 ];
 
 /// Longest a send may take; a claim lasts a little longer.
@@ -43,7 +46,9 @@ pub fn backoff_ms(attempts: i64) -> i64 {
 /// purchaser's IT office (甲方).
 pub fn inbox_audience(event: &str) -> (bool, bool, &'static [&'static str]) {
     match event {
-        "ticket.assigned" | "ticket.reopened" | "sla.warning" => (true, false, &[]),
+        "ticket.assigned" | "ticket.reopened" | "sla.warning" | "alert.firing" => {
+            (true, false, &[])
+        }
         "ticket.supervised" => (true, false, &["manager"]),
         "sla.breached" => (true, false, &["manager", "supervisor"]),
         "ticket.resolved" => (false, true, &[]),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod desk;
 pub mod entities;
 pub mod inventory;
+pub mod monitor;
 pub mod notify;
 pub mod users;
 

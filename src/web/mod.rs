@@ -131,18 +131,35 @@ async fn static_asset(axum::extract::Path(path): axum::extract::Path<String>) ->
     }
 }
 
-/// Background upkeep: drop idle sessions.
+/// Background upkeep every 30 s: the SLA monitor (warnings, breaches, auto-close), alert
+/// escalation, hourly rollups of probe results with retention, and idle sessions.
 pub async fn housekeeping(ctx: Ctx) {
-    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    let mut n: u64 = 0;
     loop {
         tick.tick().await;
-        let idle = ctx.config.security.idle_timeout_minutes * 60_000;
-        if let Err(e) = ctx
-            .store
-            .purge_idle_sessions(ctx.clock.now_ms() - idle)
-            .await
-        {
-            tracing::warn!(error = %e, "purging idle sessions failed");
+        if let Err(e) = crate::desk::sla_tick(&ctx).await {
+            tracing::warn!(error = %e, "SLA monitor pass failed");
         }
+        if let Err(e) = crate::monitor::alerts::escalate_tick(&ctx).await {
+            tracing::warn!(error = %e, "alert escalation pass failed");
+        }
+        // Rollups: each finished hour once (the first pass catches up to a week).
+        if n.is_multiple_of(10)
+            && let Err(e) = crate::monitor::rollup_tick(&ctx, 24 * 7).await
+        {
+            tracing::warn!(error = %e, "rolling up probe results failed");
+        }
+        if n.is_multiple_of(10) {
+            let idle = ctx.config.security.idle_timeout_minutes * 60_000;
+            if let Err(e) = ctx
+                .store
+                .purge_idle_sessions(ctx.clock.now_ms() - idle)
+                .await
+            {
+                tracing::warn!(error = %e, "purging idle sessions failed");
+            }
+        }
+        n += 1;
     }
 }

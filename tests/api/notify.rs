@@ -269,12 +269,7 @@ async fn undelivered_messages_survive_a_restart_and_are_delivered_once() {
     config.database_url = Some(yunwei::config::Secret(app.database_url.clone()));
     let store = yunwei::store::Store::connect(&config).await.unwrap();
     let secrets = yunwei::notify::secrets::SecretBox::load(None, &config.data_dir).unwrap();
-    let ctx2 = yunwei::Ctx {
-        store,
-        config: std::sync::Arc::new(config),
-        clock: app.clock.clone(),
-        secrets: std::sync::Arc::new(secrets),
-    };
+    let ctx2 = yunwei::Ctx::new(store, config, app.clock.clone(), secrets).unwrap();
     assert_eq!(
         yunwei::notify::deliver_due(&ctx2).await.unwrap(),
         0,

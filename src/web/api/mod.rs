@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod inventory;
+pub mod monitors;
 pub mod notify;
 pub mod openapi;
 pub mod tickets;
@@ -102,6 +103,59 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/calendars/{id}/days/{date}",
             axum::routing::put(tickets::set_calendar_day),
         )
+        .route("/monitors", get(monitors::list).post(monitors::create))
+        .route(
+            "/monitors/{id}",
+            get(monitors::get_one)
+                .patch(monitors::update)
+                .delete(monitors::remove),
+        )
+        .route("/monitors/{id}/check", post(monitors::check))
+        .route("/monitors/{id}/results", get(monitors::results))
+        .route("/monitors/{id}/availability", get(monitors::availability))
+        .route(
+            "/systems/{id}/availability",
+            get(monitors::system_availability),
+        )
+        .route(
+            "/maintenance-windows",
+            get(monitors::list_maintenance).post(monitors::create_maintenance),
+        )
+        .route(
+            "/maintenance-windows/{id}",
+            delete(monitors::delete_maintenance),
+        )
+        .route("/alerts", get(monitors::list_alerts))
+        .route("/alerts/{id}", get(monitors::get_alert))
+        .route(
+            "/alerts/{id}/acknowledge",
+            post(monitors::acknowledge_alert),
+        )
+        .route("/alerts/{id}/silence", post(monitors::silence_alert))
+        .route(
+            "/integrations",
+            get(monitors::list_integrations).post(monitors::create_integration),
+        )
+        .route("/integrations/{id}", delete(monitors::delete_integration))
+        .route(
+            "/integrations/alertmanager",
+            post(monitors::intake_alertmanager),
+        )
+        .route("/integrations/zabbix", post(monitors::intake_zabbix))
+        .route("/integrations/events", post(monitors::intake_events))
+        .route(
+            "/heartbeat/{token}",
+            get(monitors::heartbeat).post(monitors::heartbeat),
+        )
+        .route(
+            "/heartbeat/{token}/{action}",
+            get(monitors::heartbeat_action).post(monitors::heartbeat_action),
+        )
+        .route(
+            "/duty-shifts",
+            get(monitors::list_shifts).post(monitors::create_shift),
+        )
+        .route("/duty-shifts/{id}", delete(monitors::delete_shift))
         .route("/systems/{id}/assets", get(inventory::system_assets))
         .route(
             "/systems/{id}/assets/{asset_id}",

@@ -1,0 +1,547 @@
+//! Alerts: identity is a dedup key; one episode opens exactly one incident ticket; a
+//! re-fire within the configured window reopens the same ticket; recovery notes the
+//! ticket; taking up the ticket acknowledges the alert; an alert nobody acknowledges is
+//! escalated to whoever is on duty and the managers.
+
+use serde_json::{Map, Value, json};
+
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::error::{AppError, AppResult};
+use crate::store::audit::{NewAuditEvent, append};
+use crate::store::entities::Arg;
+use crate::store::monitor::AlertRow;
+
+/// What a source says is wrong.
+#[derive(Clone, Debug, Default)]
+pub struct Fire {
+    pub key: String,
+    pub source: String,
+    pub integration_id: Option<i64>,
+    pub monitor_id: Option<i64>,
+    pub system_id: Option<i64>,
+    pub asset_id: Option<i64>,
+    pub priority: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub labels: Option<Value>,
+    /// The source's own identity of this notification: the same key twice is one event.
+    pub event_key: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new alert (or a new episode) with a new ticket.
+    Opened,
+    /// A new episode within the window: the previous ticket was reopened.
+    Reopened,
+    /// Still firing: counted, no new ticket.
+    Refired,
+    /// This exact event was seen before: nothing changed.
+    Duplicate,
+    Resolved,
+    /// Nothing to resolve.
+    NotOpen,
+}
+
+fn system_user() -> AuthUser {
+    AuthUser::system("monitoring")
+}
+
+/// impact/urgency giving `priority` under the configured matrix.
+fn levels_for(ctx: &Ctx, priority: &str) -> (String, String) {
+    for i in ["high", "medium", "low"] {
+        for u in ["high", "medium", "low"] {
+            if ctx.config.desk.priority_matrix.priority(i, u) == priority {
+                return (i.into(), u.into());
+            }
+        }
+    }
+    ("medium".into(), "medium".into())
+}
+
+async fn open_ticket(ctx: &Ctx, f: &Fire, alert_id: i64) -> AppResult<i64> {
+    let (impact, urgency) = levels_for(ctx, &f.priority);
+    let mut obj = Map::new();
+    obj.insert("kind".into(), json!("incident"));
+    obj.insert("source".into(), json!("monitoring"));
+    obj.insert(
+        "title".into(),
+        json!(
+            format!("【监控告警】{}", f.title)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        ),
+    );
+    let mut desc = f.description.clone().unwrap_or_default();
+    desc.push_str(&format!("\n\n告警标识：{}（来源：{}）", f.key, f.source));
+    obj.insert("description".into(), json!(desc.trim()));
+    obj.insert("impact".into(), json!(impact));
+    obj.insert("urgency".into(), json!(urgency));
+    obj.insert("category".into(), json!("监控告警"));
+    // The references may have gone since the monitor or source was set up.
+    if let Some(s) = f.system_id
+        && ctx
+            .store
+            .get_entity(&crate::domain::inventory::SYSTEMS, s)
+            .await
+            .is_ok()
+    {
+        obj.insert("system_id".into(), json!(s));
+    }
+    if let Some(a) = f.asset_id
+        && ctx
+            .store
+            .get_entity(&crate::domain::inventory::ASSETS, a)
+            .await
+            .is_ok()
+    {
+        obj.insert("asset_id".into(), json!(a));
+    }
+    let t = crate::desk::open_ticket_for(ctx, &system_user(), &obj, Some(alert_id)).await?;
+    Ok(t.id)
+}
+
+/// A timeline entry on the alert's ticket, plus the rules' notifications unless silenced.
+async fn note_ticket(
+    ctx: &Ctx,
+    a: &AlertRow,
+    kind: &str,
+    event: Option<&str>,
+    summary: &str,
+) -> AppResult<()> {
+    let Some(tid) = a.ticket_id else {
+        return Ok(());
+    };
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    let eid = ctx
+        .store
+        .add_ticket_event(
+            &mut tx,
+            tid,
+            now,
+            None,
+            "system:monitoring",
+            kind,
+            summary,
+            Some(json!({"alert_id": a.id})),
+            false,
+        )
+        .await?;
+    let silenced = a.silenced_until.is_some_and(|s| s > now);
+    if let Some(event) = event
+        && !silenced
+    {
+        let t = ctx.store.ticket_tx(&mut tx, tid).await?;
+        crate::notify::enqueue_for_ticket(
+            ctx,
+            &mut tx,
+            event,
+            &t,
+            t.assignee_id,
+            &format!("a{}-{eid}", a.id),
+            summary,
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(())
+}
+
+pub async fn fire(ctx: &Ctx, f: &Fire) -> AppResult<(AlertRow, Outcome)> {
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    if let Some(k) = &f.event_key
+        && ctx.store.alert_event_seen(&mut tx, k).await?
+    {
+        let a = ctx
+            .store
+            .alert_by_key_tx(&mut tx, &f.key)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        return Ok((a, Outcome::Duplicate));
+    }
+    let labels = f.labels.as_ref().map(Value::to_string);
+    let existing = ctx.store.alert_by_key_tx(&mut tx, &f.key).await?;
+    let (id, outcome, previous) = match existing {
+        None => {
+            let id = ctx
+                .store
+                .insert_alert(
+                    &mut tx,
+                    &f.key,
+                    &f.source,
+                    f.integration_id,
+                    f.monitor_id,
+                    f.system_id,
+                    f.asset_id,
+                    &f.priority,
+                    &f.title,
+                    f.description.as_deref(),
+                    labels,
+                    now,
+                )
+                .await?;
+            ctx.store
+                .add_alert_event(&mut tx, id, now, "fired", &f.title, f.event_key.as_deref())
+                .await?;
+            (id, Outcome::Opened, None)
+        }
+        Some(a) if a.status != "resolved" => {
+            ctx.store
+                .update_alert(
+                    &mut tx,
+                    a.id,
+                    "fire_count = fire_count + 1, last_fired_at = $1",
+                    now,
+                    &[],
+                )
+                .await?;
+            ctx.store
+                .add_alert_event(
+                    &mut tx,
+                    a.id,
+                    now,
+                    "refired",
+                    &f.title,
+                    f.event_key.as_deref(),
+                )
+                .await?;
+            (a.id, Outcome::Refired, Some(a))
+        }
+        Some(a) => {
+            let within = a
+                .resolved_at
+                .is_some_and(|r| now - r <= ctx.config.monitoring.refire_window_minutes * 60_000);
+            ctx.store
+                .update_alert(
+                    &mut tx,
+                    a.id,
+                    "status = 'firing', episodes = episodes + 1, fire_count = fire_count + 1, started_at = $1, \
+                     last_fired_at = $1, resolved_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL, \
+                     escalated_at = NULL, title = $3, priority = $4, description = $5",
+                    now,
+                    &[
+                        Arg::Text(Some(f.title.clone())),
+                        Arg::Text(Some(f.priority.clone())),
+                        Arg::Text(f.description.clone()),
+                    ],
+                )
+                .await?;
+            ctx.store
+                .add_alert_event(
+                    &mut tx,
+                    a.id,
+                    now,
+                    "fired",
+                    &format!("再次触发（第 {} 次）：{}", a.episodes + 1, f.title),
+                    f.event_key.as_deref(),
+                )
+                .await?;
+            let outcome = if within && a.ticket_id.is_some() {
+                Outcome::Reopened
+            } else {
+                Outcome::Opened
+            };
+            (a.id, outcome, Some(a))
+        }
+    };
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    let mut outcome = outcome;
+    match outcome {
+        Outcome::Opened => {
+            let tid = open_ticket(ctx, f, id).await?;
+            if let Some(prev) = previous.as_ref().and_then(|p| p.ticket_id) {
+                // Keep the episodes of one alert findable from each other.
+                let _ = crate::desk::link(ctx, &system_user(), tid, prev, "related").await;
+            }
+        }
+        Outcome::Reopened => {
+            let prev = previous.as_ref().and_then(|p| p.ticket_id).unwrap_or(0);
+            let t = ctx.store.ticket(prev).await?;
+            let reopened = if ["resolved", "closed"].contains(&t.status.as_str()) {
+                let mut body = Map::new();
+                body.insert("action".into(), json!("reopen"));
+                body.insert(
+                    "reason".into(),
+                    json!(format!("监控告警再次触发：{}", f.title)),
+                );
+                crate::desk::apply_action(ctx, &system_user(), prev, &body)
+                    .await
+                    .is_ok()
+            } else {
+                // Still open (nobody resolved it): the same ticket carries on.
+                !["canceled"].contains(&t.status.as_str())
+            };
+            if reopened {
+                let a = ctx.store.alert(id).await?;
+                note_ticket(
+                    ctx,
+                    &a,
+                    "alert_fired",
+                    Some("alert.firing"),
+                    &format!("告警再次触发：{}", f.title),
+                )
+                .await?;
+            } else {
+                open_ticket(ctx, f, id).await?;
+                outcome = Outcome::Opened;
+            }
+        }
+        Outcome::Refired if previous.as_ref().is_some_and(|p| p.ticket_id.is_none()) => {
+            // The ticket was never opened (a crash right after the alert): open it now.
+            open_ticket(ctx, f, id).await?;
+        }
+        _ => {}
+    }
+    let a = ctx.store.alert(id).await?;
+    if outcome == Outcome::Opened {
+        note_ticket(
+            ctx,
+            &a,
+            "alert_fired",
+            Some("alert.firing"),
+            &format!("告警触发：{}", f.title),
+        )
+        .await?;
+    }
+    Ok((a, outcome))
+}
+
+/// Resolves the alert with `key`, if open; notes the ticket.
+pub async fn resolve(
+    ctx: &Ctx,
+    key: &str,
+    note: &str,
+    event_key: Option<&str>,
+) -> AppResult<(Option<AlertRow>, Outcome)> {
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    if let Some(k) = event_key
+        && ctx.store.alert_event_seen(&mut tx, k).await?
+    {
+        let a = ctx.store.alert_by_key_tx(&mut tx, key).await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        return Ok((a, Outcome::Duplicate));
+    }
+    let Some(a) = ctx.store.alert_by_key_tx(&mut tx, key).await? else {
+        return Ok((None, Outcome::NotOpen));
+    };
+    if a.status == "resolved" {
+        return Ok((Some(a), Outcome::NotOpen));
+    }
+    ctx.store
+        .update_alert(
+            &mut tx,
+            a.id,
+            "status = 'resolved', resolved_at = $1",
+            now,
+            &[],
+        )
+        .await?;
+    ctx.store
+        .add_alert_event(&mut tx, a.id, now, "resolved", note, event_key)
+        .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    let a = ctx.store.alert(a.id).await?;
+    note_ticket(
+        ctx,
+        &a,
+        "alert_resolved",
+        Some("alert.resolved"),
+        &format!("告警恢复：{note}"),
+    )
+    .await?;
+    Ok((Some(a), Outcome::Resolved))
+}
+
+/// Acknowledges an alert by hand (the ticket is taken up separately).
+pub async fn acknowledge(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<AlertRow> {
+    if !u.role.can(crate::domain::roles::Perm::WriteMonitoring) {
+        return Err(AppError::forbidden());
+    }
+    let a = ctx.store.alert(id).await?;
+    if a.status != "firing" {
+        return Err(AppError::Conflict(if a.status == "resolved" {
+            "告警已恢复，无需确认".into()
+        } else {
+            "告警已确认".into()
+        }));
+    }
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    ctx.store
+        .update_alert(
+            &mut tx,
+            id,
+            "status = 'acknowledged', acknowledged_at = $1, acknowledged_by = $3",
+            now,
+            &[Arg::Text(Some(u.username.clone()))],
+        )
+        .await?;
+    ctx.store
+        .add_alert_event(
+            &mut tx,
+            id,
+            now,
+            "acknowledged",
+            &format!("{} 确认告警", u.display_name),
+            None,
+        )
+        .await?;
+    audit(
+        ctx,
+        &mut tx,
+        u,
+        id,
+        "alert.acknowledge",
+        &format!("确认告警“{}”", a.title),
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(ctx.store.alert(id).await?)
+}
+
+/// Silences an alert's notifications and escalation until a time, with a reason.
+pub async fn silence(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    minutes: i64,
+    reason: &str,
+) -> AppResult<AlertRow> {
+    if !u.role.can(crate::domain::roles::Perm::WriteMonitoring) {
+        return Err(AppError::forbidden());
+    }
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::invalid(
+            "reason",
+            "请填写静默原因（不超过 500 个字符）",
+        ));
+    }
+    if !(1..=7 * 24 * 60).contains(&minutes) {
+        return Err(AppError::invalid(
+            "minutes",
+            "静默时长应为 1 到 10080 分钟（7 天）",
+        ));
+    }
+    let a = ctx.store.alert(id).await?;
+    let now = ctx.clock.now_ms();
+    let until = now + minutes * 60_000;
+    let mut tx = ctx.store.write_tx().await?;
+    ctx.store
+        .update_alert(
+            &mut tx,
+            id,
+            "silenced_until = $3, silence_reason = $4",
+            now,
+            &[Arg::Int(Some(until)), Arg::Text(Some(reason.to_string()))],
+        )
+        .await?;
+    let summary = format!("{} 静默告警 {minutes} 分钟：{reason}", u.display_name);
+    ctx.store
+        .add_alert_event(&mut tx, id, now, "silenced", &summary, None)
+        .await?;
+    audit(
+        ctx,
+        &mut tx,
+        u,
+        id,
+        "alert.silence",
+        &format!("静默告警“{}”：{reason}", a.title),
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(ctx.store.alert(id).await?)
+}
+
+async fn audit(
+    _ctx: &Ctx,
+    tx: &mut crate::store::desk::Tx,
+    u: &AuthUser,
+    id: i64,
+    action: &str,
+    summary: &str,
+    now: i64,
+) -> AppResult<()> {
+    append(
+        tx,
+        now,
+        &u.actor(),
+        NewAuditEvent {
+            action: action.into(),
+            entity_type: "alerts".into(),
+            entity_id: Some(id.to_string()),
+            summary: summary.into(),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Escalates firing alerts nobody acknowledged in time to whoever is on duty and to the
+/// managers (in-app messages plus the rules for `alert.escalated`); opens the ticket of
+/// any alert that lost it to a crash. Answers how many were escalated.
+pub async fn escalate_tick(ctx: &Ctx) -> AppResult<usize> {
+    let now = ctx.clock.now_ms();
+    let before = now - ctx.config.monitoring.escalate_after_minutes * 60_000;
+    let due = ctx.store.alerts_to_escalate(before, now).await?;
+    let mut n = 0;
+    for a in due {
+        let mut targets = ctx.store.on_call(now).await?;
+        targets.extend(ctx.store.active_user_ids_with_roles(&["manager"]).await?);
+        targets.sort_unstable();
+        targets.dedup();
+        let mins = (now - a.started_at) / 60_000;
+        let summary = format!(
+            "告警“{}”已 {mins} 分钟无人确认，升级通知值班人员和项目经理",
+            a.title
+        );
+        let mut tx = ctx.store.write_tx().await?;
+        ctx.store
+            .update_alert(&mut tx, a.id, "escalated_at = $1", now, &[])
+            .await?;
+        ctx.store
+            .add_alert_event(&mut tx, a.id, now, "escalated", &summary, None)
+            .await?;
+        let subject = format!("【告警升级】{}", a.title);
+        for uid in &targets {
+            ctx.store
+                .add_inbox(
+                    &mut tx,
+                    &format!("alert.escalated:{}:{}:user{uid}", a.id, a.started_at),
+                    *uid,
+                    "alert.escalated",
+                    a.ticket_id,
+                    &subject,
+                    &summary,
+                    now,
+                )
+                .await?;
+        }
+        if let Some(tid) = a.ticket_id {
+            let t = ctx.store.ticket_tx(&mut tx, tid).await?;
+            crate::notify::enqueue_for_ticket(
+                ctx,
+                &mut tx,
+                "alert.escalated",
+                &t,
+                t.assignee_id,
+                &format!("a{}-{}", a.id, a.started_at),
+                &summary,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        n += 1;
+    }
+    Ok(n)
+}

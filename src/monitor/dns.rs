@@ -1,0 +1,1129 @@
+//! Minimal async DNS client over UDP (RFC 1035), used to probe a resolver.
+//!
+//! Only what a health probe needs is implemented: one question per query,
+//! recursion desired, an EDNS(0) OPT record advertising a larger UDP payload
+//! (dropped again if the server answers FORMERR), name compression on the
+//! decoding side, and rendering of the common record types as text. There is
+//! no TCP fallback: a truncated (TC) response yields the records that fit.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+/// Maximum length of one label in bytes (RFC 1035 §2.3.4).
+const MAX_LABEL_LEN: usize = 63;
+/// Maximum length of a name in presentation form, without the trailing dot.
+const MAX_NAME_TEXT_LEN: usize = 253;
+/// Maximum length of a name in wire form (RFC 1035 §2.3.4).
+const MAX_NAME_WIRE_LEN: usize = 255;
+/// Upper bound on compression pointers followed while reading one name.
+const MAX_POINTER_JUMPS: usize = 64;
+/// UDP payload size advertised through EDNS(0) (the DNS flag day 2020 value).
+const EDNS_UDP_PAYLOAD: u16 = 1232;
+/// Receive buffer size; large enough for any UDP datagram a server may send.
+const RECV_BUFFER: usize = 65_535;
+/// The IN class.
+const CLASS_IN: u16 = 1;
+/// The OPT pseudo record type (RFC 6891).
+const TYPE_OPT: u16 = 41;
+
+/// Record types the probe can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordType {
+    A,
+    Aaaa,
+    Cname,
+    Mx,
+    Txt,
+    Ns,
+    Ptr,
+    Soa,
+    Srv,
+}
+
+impl RecordType {
+    /// Parses a record type name case-insensitively ("A", "aaaa", "Mx", ...).
+    pub fn parse(s: &str) -> Option<RecordType> {
+        let t = match s.trim().to_ascii_uppercase().as_str() {
+            "A" => RecordType::A,
+            "AAAA" => RecordType::Aaaa,
+            "CNAME" => RecordType::Cname,
+            "MX" => RecordType::Mx,
+            "TXT" => RecordType::Txt,
+            "NS" => RecordType::Ns,
+            "PTR" => RecordType::Ptr,
+            "SOA" => RecordType::Soa,
+            "SRV" => RecordType::Srv,
+            _ => return None,
+        };
+        Some(t)
+    }
+
+    /// The conventional upper-case name of the type.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::Aaaa => "AAAA",
+            RecordType::Cname => "CNAME",
+            RecordType::Mx => "MX",
+            RecordType::Txt => "TXT",
+            RecordType::Ns => "NS",
+            RecordType::Ptr => "PTR",
+            RecordType::Soa => "SOA",
+            RecordType::Srv => "SRV",
+        }
+    }
+
+    /// The numeric TYPE value used on the wire.
+    fn code(self) -> u16 {
+        match self {
+            RecordType::A => 1,
+            RecordType::Ns => 2,
+            RecordType::Cname => 5,
+            RecordType::Soa => 6,
+            RecordType::Ptr => 12,
+            RecordType::Mx => 15,
+            RecordType::Txt => 16,
+            RecordType::Aaaa => 28,
+            RecordType::Srv => 33,
+        }
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a query failed.
+#[derive(Debug)]
+pub enum DnsError {
+    /// No matching response arrived within the timeout (after one retry).
+    Timeout,
+    /// A socket error, e.g. the port is unreachable.
+    Io(String),
+    /// The response could not be decoded.
+    Malformed(String),
+    /// The server answered with a non-zero RCODE (3 = NXDOMAIN, 5 = REFUSED, ...).
+    Rcode(u8),
+    /// The name to look up is not a valid domain name.
+    BadName(String),
+}
+
+impl fmt::Display for DnsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnsError::Timeout => f.write_str("DNS 服务器无响应（超时）"),
+            DnsError::Io(e) => write!(f, "DNS 查询网络错误：{e}"),
+            DnsError::Malformed(e) => write!(f, "DNS 响应格式错误：{e}"),
+            DnsError::Rcode(code) => match code {
+                1 => f.write_str("DNS 服务器认为请求格式错误（FORMERR）"),
+                2 => f.write_str("DNS 服务器内部错误（SERVFAIL）"),
+                3 => f.write_str("域名不存在（NXDOMAIN）"),
+                4 => f.write_str("DNS 服务器不支持该查询（NOTIMP）"),
+                5 => f.write_str("DNS 服务器拒绝查询（REFUSED）"),
+                other => write!(f, "DNS 服务器返回错误码 {other}"),
+            },
+            DnsError::BadName(e) => write!(f, "域名不合法：{e}"),
+        }
+    }
+}
+
+impl std::error::Error for DnsError {}
+
+/// Sends one query for `name`/`rtype` to `server` and returns the answer
+/// records of the asked type rendered as text.
+///
+/// * A/AAAA: the address; CNAME/NS/PTR: the target name without the
+///   trailing dot; MX: "10 mail.example.com"; TXT: the character strings
+///   concatenated; SOA: "mname rname serial"; SRV: "prio weight port target".
+/// * For any type other than CNAME, CNAME records in the answer (an alias
+///   chain) are skipped and only the records of the asked type are returned.
+/// * A successful response without records of that type gives `Ok(vec![])`.
+/// * The query is sent again once if no response arrived within half of
+///   `timeout`; the whole call never takes much longer than `timeout`.
+/// * A truncated (TC) response yields the records that could be decoded.
+pub async fn query(
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    timeout: Duration,
+) -> Result<Vec<String>, DnsError> {
+    let qname = encode_name(name)?;
+    let deadline = Instant::now() + timeout;
+    let bind: SocketAddr = if server.is_ipv4() {
+        SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        SocketAddr::from(([0u16; 8], 0))
+    };
+    let socket = UdpSocket::bind(bind).await.map_err(io_error)?;
+    // A connected socket only delivers datagrams from `server`.
+    socket.connect(server).await.map_err(io_error)?;
+
+    let id = random_id();
+    let packet = build_query(id, &qname, rtype, true);
+    match exchange(&socket, &packet, id, &qname, rtype, deadline).await {
+        // Some old servers reject EDNS with FORMERR: ask once more without it.
+        Err(DnsError::Rcode(1)) => {
+            let id = random_id();
+            let packet = build_query(id, &qname, rtype, false);
+            exchange(&socket, &packet, id, &qname, rtype, deadline).await
+        }
+        other => other,
+    }
+}
+
+/// Sends `packet`, retries once after half of the remaining time, and waits
+/// for the matching response until `deadline`.
+async fn exchange(
+    socket: &UdpSocket,
+    packet: &[u8],
+    id: u16,
+    qname: &[u8],
+    rtype: RecordType,
+    deadline: Instant,
+) -> Result<Vec<String>, DnsError> {
+    let now = Instant::now();
+    if now >= deadline {
+        return Err(DnsError::Timeout);
+    }
+    let retry_at = now + (deadline - now) / 2;
+    let mut buf = vec![0u8; RECV_BUFFER];
+    for attempt_deadline in [retry_at, deadline] {
+        socket.send(packet).await.map_err(io_error)?;
+        loop {
+            let received = tokio::time::timeout_at(attempt_deadline, socket.recv(&mut buf)).await;
+            let len = match received {
+                Err(_) => break, // this attempt timed out
+                Ok(Err(e)) => return Err(io_error(e)),
+                Ok(Ok(len)) => len,
+            };
+            // Datagrams that are not the response to this query (stale
+            // responses, garbage) are ignored and the wait goes on.
+            if let Some(result) = parse_response(&buf[..len], id, qname, rtype) {
+                return result;
+            }
+        }
+    }
+    Err(DnsError::Timeout)
+}
+
+fn io_error(e: std::io::Error) -> DnsError {
+    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+        DnsError::Io(format!("目标端口不可达（没有 DNS 服务在监听）：{e}"))
+    } else {
+        DnsError::Io(e.to_string())
+    }
+}
+
+/// A 16-bit query id from the std hasher (randomly keyed per process), the
+/// clock and a counter. Not cryptographic, but unpredictable enough to tell
+/// our responses apart from stale ones.
+fn random_id() -> u16 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    hasher.write_u128(nanos);
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let h = hasher.finish();
+    (h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48)) as u16
+}
+
+/// Validates `name` and encodes it in wire form (uncompressed).
+///
+/// One trailing dot is accepted; "." alone is the root. Labels must be
+/// 1..=63 bytes, the name at most 253 characters, ASCII only (IDNs must be
+/// given in Punycode form), without whitespace or control characters.
+fn encode_name(name: &str) -> Result<Vec<u8>, DnsError> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(DnsError::BadName("域名为空".to_string()));
+    }
+    if trimmed == "." {
+        return Ok(vec![0]);
+    }
+    let text = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    if text.len() > MAX_NAME_TEXT_LEN {
+        return Err(DnsError::BadName(format!(
+            "“{trimmed}”长度为 {} 个字符，超过上限 {MAX_NAME_TEXT_LEN}",
+            text.len()
+        )));
+    }
+    if !text.is_ascii() {
+        return Err(DnsError::BadName(format!(
+            "“{trimmed}”包含非 ASCII 字符，中文域名请使用 Punycode（xn--）形式"
+        )));
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+    {
+        return Err(DnsError::BadName(format!(
+            "“{trimmed}”包含空白或控制字符 {c:?}"
+        )));
+    }
+    let mut out = Vec::with_capacity(text.len() + 2);
+    for label in text.split('.') {
+        if label.is_empty() {
+            return Err(DnsError::BadName(format!(
+                "“{trimmed}”包含空标签（连续的点）"
+            )));
+        }
+        if label.len() > MAX_LABEL_LEN {
+            return Err(DnsError::BadName(format!(
+                "标签“{label}”长度为 {}，超过上限 {MAX_LABEL_LEN}",
+                label.len()
+            )));
+        }
+        out.push(label.len() as u8);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+    Ok(out)
+}
+
+/// Builds a standard query with RD set and, optionally, an EDNS(0) OPT record.
+fn build_query(id: u16, qname: &[u8], rtype: RecordType, edns: bool) -> Vec<u8> {
+    let mut p = Vec::with_capacity(12 + qname.len() + 4 + 11);
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&0x0100u16.to_be_bytes()); // QR=0, OPCODE=0, RD=1
+    p.extend_from_slice(&1u16.to_be_bytes()); // QDCOUNT
+    p.extend_from_slice(&0u16.to_be_bytes()); // ANCOUNT
+    p.extend_from_slice(&0u16.to_be_bytes()); // NSCOUNT
+    p.extend_from_slice(&u16::from(edns).to_be_bytes()); // ARCOUNT
+    p.extend_from_slice(qname);
+    p.extend_from_slice(&rtype.code().to_be_bytes());
+    p.extend_from_slice(&CLASS_IN.to_be_bytes());
+    if edns {
+        p.push(0); // root owner name
+        p.extend_from_slice(&TYPE_OPT.to_be_bytes());
+        p.extend_from_slice(&EDNS_UDP_PAYLOAD.to_be_bytes()); // CLASS = payload size
+        p.extend_from_slice(&0u32.to_be_bytes()); // extended RCODE, version, flags
+        p.extend_from_slice(&0u16.to_be_bytes()); // RDLENGTH
+    }
+    p
+}
+
+/// A bounds-checked reader over a whole DNS message.
+struct Reader<'a> {
+    msg: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(msg: &'a [u8]) -> Self {
+        Reader { msg, pos: 0 }
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&end| end <= self.msg.len())
+            .ok_or_else(|| format!("报文在偏移 {} 处意外结束", self.pos))?;
+        let s = &self.msg[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.bytes(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, String> {
+        let b = self.bytes(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.bytes(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Reads a possibly compressed name at the current position and moves
+    /// past it (past the first pointer, if any).
+    fn name(&mut self) -> Result<String, String> {
+        let (text, next) = read_name(self.msg, self.pos)?;
+        self.pos = next;
+        Ok(text)
+    }
+}
+
+/// Reads a name starting at `start`, following compression pointers.
+///
+/// Returns the name in presentation form without the trailing dot ("." for
+/// the root) and the offset just after the name's bytes at `start`.
+/// Pointer loops are caught by bounding the number of jumps and the total
+/// wire length.
+fn read_name(msg: &[u8], start: usize) -> Result<(String, usize), String> {
+    let mut pos = start;
+    let mut next = None;
+    let mut jumps = 0;
+    let mut wire_len = 0usize;
+    let mut text = String::new();
+    loop {
+        let len = *msg
+            .get(pos)
+            .ok_or_else(|| format!("域名在偏移 {pos} 处越界"))?;
+        match len & 0xC0 {
+            0x00 => {
+                let len = usize::from(len);
+                wire_len += len + 1;
+                if wire_len > MAX_NAME_WIRE_LEN {
+                    return Err(format!("偏移 {start} 处的域名超过 255 字节"));
+                }
+                if len == 0 {
+                    let end = next.unwrap_or(pos + 1);
+                    if text.is_empty() {
+                        text.push('.');
+                    }
+                    return Ok((text, end));
+                }
+                let label = msg
+                    .get(pos + 1..pos + 1 + len)
+                    .ok_or_else(|| format!("域名标签在偏移 {pos} 处越界"))?;
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                push_label(&mut text, label);
+                pos += 1 + len;
+            }
+            0xC0 => {
+                let low = *msg
+                    .get(pos + 1)
+                    .ok_or_else(|| format!("压缩指针在偏移 {pos} 处越界"))?;
+                jumps += 1;
+                if jumps > MAX_POINTER_JUMPS {
+                    return Err(format!("偏移 {start} 处的域名压缩指针形成循环"));
+                }
+                if next.is_none() {
+                    next = Some(pos + 2);
+                }
+                pos = (usize::from(len & 0x3F) << 8) | usize::from(low);
+            }
+            _ => return Err(format!("偏移 {pos} 处的标签类型 0x{len:02x} 不受支持")),
+        }
+    }
+}
+
+/// Appends a label in presentation form, escaping like dig does.
+fn push_label(text: &mut String, label: &[u8]) {
+    for &b in label {
+        match b {
+            b'.' | b'\\' => {
+                text.push('\\');
+                text.push(char::from(b));
+            }
+            0x21..=0x7E => text.push(char::from(b)),
+            _ => text.push_str(&format!("\\{b:03}")),
+        }
+    }
+}
+
+/// Compares a decoded name with an uncompressed wire-form name,
+/// ASCII case-insensitively.
+fn same_name(a_text: &str, b_wire: &[u8]) -> bool {
+    let mut b_text = String::new();
+    let mut pos = 0;
+    while let Some(&len) = b_wire.get(pos) {
+        if len == 0 {
+            break;
+        }
+        let Some(label) = b_wire.get(pos + 1..pos + 1 + usize::from(len)) else {
+            return false;
+        };
+        if !b_text.is_empty() {
+            b_text.push('.');
+        }
+        push_label(&mut b_text, label);
+        pos += 1 + usize::from(len);
+    }
+    if b_text.is_empty() {
+        b_text.push('.');
+    }
+    a_text.eq_ignore_ascii_case(&b_text)
+}
+
+/// Interprets a datagram as the response to our query.
+///
+/// Returns `None` when the datagram is not that response (too short, other
+/// id, not a response, other question), so the caller keeps waiting.
+fn parse_response(
+    msg: &[u8],
+    id: u16,
+    qname: &[u8],
+    rtype: RecordType,
+) -> Option<Result<Vec<String>, DnsError>> {
+    let mut r = Reader::new(msg);
+    let header = (|| -> Result<[u16; 6], String> {
+        Ok([r.u16()?, r.u16()?, r.u16()?, r.u16()?, r.u16()?, r.u16()?])
+    })();
+    let Ok([resp_id, flags, qdcount, ancount, _nscount, _arcount]) = header else {
+        return None;
+    };
+    if resp_id != id || flags & 0x8000 == 0 {
+        return None;
+    }
+    let truncated = flags & 0x0200 != 0;
+    // Check that the response echoes our question; servers may leave the
+    // question out of some error responses, which is accepted.
+    if qdcount > 0 {
+        let question =
+            (|| -> Result<(String, u16, u16), String> { Ok((r.name()?, r.u16()?, r.u16()?)) })();
+        match question {
+            Ok((name, qtype, qclass)) => {
+                if qtype != rtype.code() || qclass != CLASS_IN || !same_name(&name, qname) {
+                    return None;
+                }
+            }
+            Err(_) if truncated => return Some(Ok(Vec::new())),
+            Err(e) => return Some(Err(DnsError::Malformed(e))),
+        }
+        // Any further questions are skipped.
+        for _ in 1..qdcount {
+            let skipped = (|| -> Result<(), String> {
+                r.name()?;
+                r.bytes(4)?;
+                Ok(())
+            })();
+            if let Err(e) = skipped {
+                return Some(if truncated {
+                    Ok(Vec::new())
+                } else {
+                    Err(DnsError::Malformed(e))
+                });
+            }
+        }
+    }
+    let rcode = (flags & 0x000F) as u8;
+    if rcode != 0 {
+        return Some(Err(DnsError::Rcode(rcode)));
+    }
+    let mut answers = Vec::new();
+    for _ in 0..ancount {
+        match read_record(&mut r, rtype) {
+            Ok(Some(text)) => answers.push(text),
+            Ok(None) => {}
+            // A truncated response ends wherever the server cut it.
+            Err(_) if truncated => break,
+            Err(e) => return Some(Err(DnsError::Malformed(e))),
+        }
+    }
+    Some(Ok(answers))
+}
+
+/// Reads one resource record; returns its text if it is of the asked type
+/// and class IN.
+fn read_record(r: &mut Reader<'_>, rtype: RecordType) -> Result<Option<String>, String> {
+    r.name()?;
+    let rr_type = r.u16()?;
+    let rr_class = r.u16()?;
+    let _ttl = r.u32()?;
+    let rdlen = usize::from(r.u16()?);
+    let rdata_start = r.pos;
+    let rdata = r.bytes(rdlen)?;
+    let rdata_end = r.pos;
+    if rr_type != rtype.code() || rr_class != CLASS_IN {
+        return Ok(None);
+    }
+    // Names inside RDATA may point anywhere earlier in the message, so the
+    // RDATA is decoded with a reader over the whole message and checked to
+    // stay inside RDLENGTH.
+    let mut d = Reader {
+        msg: r.msg,
+        pos: rdata_start,
+    };
+    let text = match rtype {
+        RecordType::A => {
+            let b: [u8; 4] = rdata
+                .try_into()
+                .map_err(|_| format!("A 记录长度应为 4，实际为 {rdlen}"))?;
+            Ipv4Addr::from(b).to_string()
+        }
+        RecordType::Aaaa => {
+            let b: [u8; 16] = rdata
+                .try_into()
+                .map_err(|_| format!("AAAA 记录长度应为 16，实际为 {rdlen}"))?;
+            Ipv6Addr::from(b).to_string()
+        }
+        RecordType::Cname | RecordType::Ns | RecordType::Ptr => d.name()?,
+        RecordType::Mx => {
+            let pref = d.u16()?;
+            let exchange = d.name()?;
+            format!("{pref} {exchange}")
+        }
+        RecordType::Txt => {
+            let mut bytes = Vec::with_capacity(rdlen);
+            let mut t = Reader::new(rdata);
+            while t.pos < rdata.len() {
+                let len = usize::from(t.u8()?);
+                bytes.extend_from_slice(t.bytes(len)?);
+            }
+            d.pos = rdata_end;
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        RecordType::Soa => {
+            let mname = d.name()?;
+            let rname = d.name()?;
+            let serial = d.u32()?;
+            // refresh, retry, expire, minimum
+            d.bytes(16)?;
+            format!("{mname} {rname} {serial}")
+        }
+        RecordType::Srv => {
+            let prio = d.u16()?;
+            let weight = d.u16()?;
+            let port = d.u16()?;
+            let target = d.name()?;
+            format!("{prio} {weight} {port} {target}")
+        }
+    };
+    if d.pos > rdata_end {
+        return Err(format!(
+            "{} 记录的数据超出了 RDLENGTH（{rdlen}）",
+            rtype.as_str()
+        ));
+    }
+    Ok(Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a response header.
+    fn header(id: u16, flags: u16, qd: u16, an: u16) -> Vec<u8> {
+        let mut p = Vec::new();
+        for v in [id, flags, qd, an, 0, 0] {
+            p.extend_from_slice(&v.to_be_bytes());
+        }
+        p
+    }
+
+    fn question(p: &mut Vec<u8>, name: &str, rtype: RecordType) {
+        p.extend_from_slice(&encode_name(name).unwrap());
+        p.extend_from_slice(&rtype.code().to_be_bytes());
+        p.extend_from_slice(&CLASS_IN.to_be_bytes());
+    }
+
+    /// Appends a record whose owner is a pointer to offset 12 (the qname).
+    fn record(p: &mut Vec<u8>, rtype: u16, rdata: &[u8]) {
+        p.extend_from_slice(&[0xC0, 12]);
+        p.extend_from_slice(&rtype.to_be_bytes());
+        p.extend_from_slice(&CLASS_IN.to_be_bytes());
+        p.extend_from_slice(&300u32.to_be_bytes());
+        p.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        p.extend_from_slice(rdata);
+    }
+
+    fn parse(msg: &[u8], id: u16, name: &str, rtype: RecordType) -> Result<Vec<String>, DnsError> {
+        parse_response(msg, id, &encode_name(name).unwrap(), rtype).expect("response accepted")
+    }
+
+    #[test]
+    fn record_type_names() {
+        for t in [
+            RecordType::A,
+            RecordType::Aaaa,
+            RecordType::Cname,
+            RecordType::Mx,
+            RecordType::Txt,
+            RecordType::Ns,
+            RecordType::Ptr,
+            RecordType::Soa,
+            RecordType::Srv,
+        ] {
+            assert_eq!(RecordType::parse(t.as_str()), Some(t));
+            assert_eq!(RecordType::parse(&t.as_str().to_lowercase()), Some(t));
+        }
+        assert_eq!(RecordType::parse(" aaaa "), Some(RecordType::Aaaa));
+        assert_eq!(RecordType::parse("ANY"), None);
+    }
+
+    #[test]
+    fn encodes_names() {
+        assert_eq!(
+            encode_name("www.Example.com.").unwrap(),
+            b"\x03www\x07Example\x03com\x00"
+        );
+        assert_eq!(
+            encode_name("_sip._tcp.x").unwrap(),
+            b"\x04_sip\x04_tcp\x01x\x00"
+        );
+        assert_eq!(encode_name(".").unwrap(), vec![0]);
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        let long_label = format!("{}.com", "a".repeat(64));
+        let ok_label = format!("{}.com", "a".repeat(63));
+        assert!(encode_name(&ok_label).is_ok());
+        let long_name = vec!["abcdefghi"; 26].join("."); // 259 chars
+        let max_name = format!("{}.a", vec!["abcdefghi"; 25].join(".")); // 251 chars
+        assert!(encode_name(&max_name).is_ok());
+        for bad in [
+            "",
+            "  ",
+            "a..b",
+            ".a",
+            "a b.com",
+            "中文.com",
+            long_label.as_str(),
+            long_name.as_str(),
+        ] {
+            match encode_name(bad) {
+                Err(DnsError::BadName(msg)) => assert!(!msg.is_empty()),
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn builds_query_bytes() {
+        let q = build_query(0xBEEF, &encode_name("a.cn").unwrap(), RecordType::Mx, false);
+        assert_eq!(
+            q,
+            b"\xBE\xEF\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x02cn\x00\x00\x0F\x00\x01"
+        );
+        let q = build_query(1, &encode_name("a.cn").unwrap(), RecordType::A, true);
+        assert_eq!(&q[10..12], &[0, 1]); // ARCOUNT
+        assert_eq!(
+            &q[q.len() - 11..],
+            b"\x00\x00\x29\x04\xD0\x00\x00\x00\x00\x00\x00"
+        );
+    }
+
+    #[test]
+    fn random_ids_vary() {
+        let ids: std::collections::HashSet<u16> = (0..64).map(|_| random_id()).collect();
+        assert!(ids.len() > 50, "only {} distinct ids", ids.len());
+    }
+
+    #[test]
+    fn reads_compressed_names() {
+        // "example.com" at 0, "www" + pointer to 0 at 13, pointer to 13 at 19.
+        let msg = b"\x07example\x03com\x00\x03www\xC0\x00\xC0\x0D";
+        assert_eq!(read_name(msg, 0).unwrap(), ("example.com".to_string(), 13));
+        assert_eq!(
+            read_name(msg, 13).unwrap(),
+            ("www.example.com".to_string(), 19)
+        );
+        assert_eq!(
+            read_name(msg, 19).unwrap(),
+            ("www.example.com".to_string(), 21)
+        );
+        assert_eq!(read_name(b"\x00", 0).unwrap(), (".".to_string(), 1));
+        // Escaping of odd bytes.
+        assert_eq!(read_name(b"\x03a.\x01\x00", 0).unwrap().0, "a\\.\\001");
+    }
+
+    #[test]
+    fn rejects_pointer_loops_and_overruns() {
+        // A pointer to itself.
+        assert!(read_name(b"\xC0\x00", 0).unwrap_err().contains("循环"));
+        // Two pointers pointing at each other.
+        assert!(
+            read_name(b"\x01a\xC0\x04\xC0\x00", 0)
+                .unwrap_err()
+                .contains("循环")
+        );
+        // Pointer past the end, label past the end, missing terminator.
+        assert!(read_name(b"\xC0\x09", 0).is_err());
+        assert!(read_name(b"\x05ab", 0).is_err());
+        assert!(read_name(b"\x01a", 0).is_err());
+        // Reserved label type.
+        assert!(read_name(b"\x40", 0).is_err());
+        // Over 255 bytes through repeated forward labels.
+        let mut long = Vec::new();
+        for _ in 0..5 {
+            long.push(63);
+            long.extend_from_slice(&[b'x'; 63]);
+        }
+        long.push(0);
+        assert!(read_name(&long, 0).unwrap_err().contains("255"));
+    }
+
+    #[test]
+    fn parses_a_with_cname_chain() {
+        let mut p = header(7, 0x8180, 1, 2);
+        question(&mut p, "www.yunwei.test", RecordType::A);
+        // CNAME www -> app.yunwei.test, with "yunwei.test" compressed.
+        let cname_at = p.len() + 12;
+        record(&mut p, 5, b"\x03app\xC0\x10");
+        // A record owned by the CNAME target (pointer to its rdata).
+        p.extend_from_slice(&[0xC0, cname_at as u8]);
+        p.extend_from_slice(&1u16.to_be_bytes());
+        p.extend_from_slice(&CLASS_IN.to_be_bytes());
+        p.extend_from_slice(&60u32.to_be_bytes());
+        p.extend_from_slice(&4u16.to_be_bytes());
+        p.extend_from_slice(&[10, 1, 2, 3]);
+        assert_eq!(
+            parse(&p, 7, "www.yunwei.test", RecordType::A).unwrap(),
+            vec!["10.1.2.3"]
+        );
+        assert_eq!(
+            parse(&p, 7, "WWW.yunwei.TEST.", RecordType::A).unwrap(),
+            vec!["10.1.2.3"]
+        );
+    }
+
+    #[test]
+    fn parses_record_types() {
+        let cases: Vec<(RecordType, Vec<u8>, &str)> = vec![
+            (
+                RecordType::Aaaa,
+                {
+                    let mut v = vec![0x20, 0x01, 0x0d, 0xb8];
+                    v.extend_from_slice(&[0; 11]);
+                    v.push(1);
+                    v
+                },
+                "2001:db8::1",
+            ),
+            (
+                RecordType::Mx,
+                b"\x00\x0a\x04mail\xC0\x0C".to_vec(),
+                "10 mail.x.cn",
+            ),
+            (
+                RecordType::Txt,
+                b"\x05v=spf\x041 -a\x00".to_vec(),
+                "v=spf1 -a",
+            ),
+            (RecordType::Ns, b"\x02ns\xC0\x0C".to_vec(), "ns.x.cn"),
+            (RecordType::Ptr, b"\x01h\x00".to_vec(), "h"),
+            (RecordType::Cname, b"\x01y\xC0\x0C".to_vec(), "y.x.cn"),
+            (
+                RecordType::Soa,
+                {
+                    let mut v = b"\x02ns\xC0\x0C\x05admin\xC0\x0C".to_vec();
+                    for n in [2024010101u32, 3600, 600, 86400, 300] {
+                        v.extend_from_slice(&n.to_be_bytes());
+                    }
+                    v
+                },
+                "ns.x.cn admin.x.cn 2024010101",
+            ),
+            (
+                RecordType::Srv,
+                b"\x00\x01\x00\x05\x13\xC4\x03sip\xC0\x0C".to_vec(),
+                "1 5 5060 sip.x.cn",
+            ),
+            (
+                RecordType::Srv,
+                b"\x00\x00\x00\x00\x00\x00\x00".to_vec(),
+                "0 0 0 .",
+            ),
+        ];
+        for (rtype, rdata, want) in cases {
+            let mut p = header(9, 0x8180, 1, 1);
+            question(&mut p, "x.cn", rtype);
+            record(&mut p, rtype.code(), &rdata);
+            assert_eq!(parse(&p, 9, "x.cn", rtype).unwrap(), vec![want], "{rtype}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_rdata() {
+        let mut p = header(9, 0x8180, 1, 1);
+        question(&mut p, "x.cn", RecordType::A);
+        record(&mut p, 1, &[1, 2, 3]);
+        assert!(matches!(
+            parse(&p, 9, "x.cn", RecordType::A),
+            Err(DnsError::Malformed(_))
+        ));
+        // MX whose name runs past RDLENGTH.
+        let mut p = header(9, 0x8180, 1, 1);
+        question(&mut p, "x.cn", RecordType::Mx);
+        record(&mut p, 15, b"\x00\x0a\x04ma");
+        p.extend_from_slice(b"il\x00");
+        assert!(matches!(
+            parse(&p, 9, "x.cn", RecordType::Mx),
+            Err(DnsError::Malformed(_))
+        ));
+        // Answer count larger than the records present, without TC.
+        let mut p = header(9, 0x8180, 1, 2);
+        question(&mut p, "x.cn", RecordType::A);
+        record(&mut p, 1, &[1, 2, 3, 4]);
+        assert!(matches!(
+            parse(&p, 9, "x.cn", RecordType::A),
+            Err(DnsError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn truncated_response_returns_what_is_there() {
+        let mut p = header(9, 0x8380, 1, 3); // TC set
+        question(&mut p, "x.cn", RecordType::A);
+        record(&mut p, 1, &[1, 1, 1, 1]);
+        record(&mut p, 1, &[2, 2, 2, 2]);
+        p.extend_from_slice(&[0xC0, 12, 0, 1]); // third record cut short
+        assert_eq!(
+            parse(&p, 9, "x.cn", RecordType::A).unwrap(),
+            vec!["1.1.1.1", "2.2.2.2"]
+        );
+    }
+
+    #[test]
+    fn rcodes_and_foreign_packets() {
+        let qname = encode_name("x.cn").unwrap();
+        let mut p = header(9, 0x8183, 1, 0);
+        question(&mut p, "x.cn", RecordType::A);
+        assert!(matches!(
+            parse(&p, 9, "x.cn", RecordType::A),
+            Err(DnsError::Rcode(3))
+        ));
+        // Error responses without a question section are accepted too.
+        let p = header(9, 0x8185, 0, 0);
+        assert!(matches!(
+            parse(&p, 9, "x.cn", RecordType::A),
+            Err(DnsError::Rcode(5))
+        ));
+        // Wrong id, missing QR bit, other question, short packet: ignored.
+        let mut p = header(8, 0x8180, 1, 0);
+        question(&mut p, "x.cn", RecordType::A);
+        assert!(parse_response(&p, 9, &qname, RecordType::A).is_none());
+        let mut p = header(9, 0x0100, 1, 0);
+        question(&mut p, "x.cn", RecordType::A);
+        assert!(parse_response(&p, 9, &qname, RecordType::A).is_none());
+        let mut p = header(9, 0x8180, 1, 0);
+        question(&mut p, "y.cn", RecordType::A);
+        assert!(parse_response(&p, 9, &qname, RecordType::A).is_none());
+        let mut p = header(9, 0x8180, 1, 0);
+        question(&mut p, "x.cn", RecordType::Mx);
+        assert!(parse_response(&p, 9, &qname, RecordType::A).is_none());
+        assert!(parse_response(&[0, 9, 0x81], 9, &qname, RecordType::A).is_none());
+    }
+
+    #[test]
+    fn error_messages_are_chinese() {
+        assert_eq!(DnsError::Rcode(3).to_string(), "域名不存在（NXDOMAIN）");
+        assert_eq!(DnsError::Timeout.to_string(), "DNS 服务器无响应（超时）");
+        assert!(DnsError::Rcode(5).to_string().contains("REFUSED"));
+        assert!(DnsError::Rcode(9).to_string().contains('9'));
+    }
+
+    /// A fake server that drops the first query, then sends a stale response
+    /// with a wrong id, then the real answer: exercises retry and id checks.
+    #[tokio::test]
+    async fn retries_and_ignores_wrong_ids() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (n1, _) = server.recv_from(&mut buf).await.unwrap();
+            let first = buf[..n1].to_vec();
+            let (n2, peer) = server.recv_from(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n2], &first[..], "retry resends the same query");
+            let id = u16::from_be_bytes([buf[0], buf[1]]);
+            let mut stale = header(id.wrapping_add(1), 0x8180, 1, 1);
+            question(&mut stale, "app.test", RecordType::A);
+            record(&mut stale, 1, &[9, 9, 9, 9]);
+            server.send_to(&stale, peer).await.unwrap();
+            let mut good = header(id, 0x8180, 1, 1);
+            question(&mut good, "app.test", RecordType::A);
+            record(&mut good, 1, &[10, 0, 0, 1]);
+            server.send_to(&good, peer).await.unwrap();
+        });
+        let got = query(addr, "app.test", RecordType::A, Duration::from_millis(1000)).await;
+        assert_eq!(got.unwrap(), vec!["10.0.0.1"]);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn falls_back_without_edns_on_formerr() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (n, peer) = server.recv_from(&mut buf).await.unwrap();
+            assert_eq!(&buf[10..12], &[0, 1], "first query carries OPT");
+            let id = u16::from_be_bytes([buf[0], buf[1]]);
+            let mut formerr = buf[..n].to_vec();
+            formerr[2] = 0x81;
+            formerr[3] = 0x81;
+            server.send_to(&formerr, peer).await.unwrap();
+            let (_, peer) = server.recv_from(&mut buf).await.unwrap();
+            assert_eq!(&buf[10..12], &[0, 0], "second query has no OPT");
+            assert_ne!(u16::from_be_bytes([buf[0], buf[1]]), id);
+            let id = u16::from_be_bytes([buf[0], buf[1]]);
+            let mut good = header(id, 0x8180, 1, 1);
+            question(&mut good, "old.test", RecordType::Txt);
+            record(&mut good, 16, b"\x02ok");
+            server.send_to(&good, peer).await.unwrap();
+        });
+        let got = query(addr, "old.test", RecordType::Txt, Duration::from_secs(2)).await;
+        assert_eq!(got.unwrap(), vec!["ok"]);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn silent_server_times_out() {
+        // Bound but never answers.
+        let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        let start = std::time::Instant::now();
+        let got = query(addr, "a.test", RecordType::A, Duration::from_millis(300)).await;
+        assert!(matches!(got, Err(DnsError::Timeout)), "{got:?}");
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(290) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn closed_port_is_an_io_error() {
+        // Nothing bound: loopback reports ICMP port unreachable at once.
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let got = query(addr, "a.test", RecordType::A, Duration::from_millis(300)).await;
+        match got {
+            Err(DnsError::Io(msg)) => assert!(msg.contains("不可达"), "{msg}"),
+            Err(DnsError::Timeout) => {} // if ICMP is filtered
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_name_fails_before_sending() {
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let got = query(addr, "a..b", RecordType::A, Duration::from_millis(100)).await;
+        assert!(matches!(got, Err(DnsError::BadName(_))));
+    }
+
+    /// Integration test against a real dnsmasq; skipped when not installed,
+    /// unless YUNWEI_REQUIRE_PROBE_PEERS is set.
+    #[tokio::test]
+    async fn dnsmasq_integration() {
+        let Some(bin) = find_program("dnsmasq") else {
+            assert!(
+                std::env::var("YUNWEI_REQUIRE_PROBE_PEERS").is_err(),
+                "dnsmasq is required (YUNWEI_REQUIRE_PROBE_PEERS is set)"
+            );
+            println!("note: dnsmasq not installed, skipping the DNS integration test");
+            return;
+        };
+        let (_guard, addr) = start_dnsmasq(&bin).await;
+        let t = Duration::from_secs(2);
+
+        let a = query(addr, "app.yunwei.test", RecordType::A, t)
+            .await
+            .unwrap();
+        assert_eq!(a, vec!["10.1.2.3"]);
+        // A through the CNAME: only the A record is returned.
+        let a = query(addr, "www.yunwei.test", RecordType::A, t)
+            .await
+            .unwrap();
+        assert_eq!(a, vec!["10.1.2.3"]);
+        let cname = query(addr, "www.yunwei.test", RecordType::Cname, t)
+            .await
+            .unwrap();
+        assert_eq!(cname, vec!["app.yunwei.test"]);
+        let mx = query(addr, "yunwei.test", RecordType::Mx, t).await.unwrap();
+        assert_eq!(mx, vec!["10 mail.yunwei.test"]);
+        let txt = query(addr, "yunwei.test", RecordType::Txt, t)
+            .await
+            .unwrap();
+        assert_eq!(txt, vec!["v=spf1 -all"]);
+
+        // A name with records, but none of the asked type: empty answer.
+        let aaaa = query(addr, "app.yunwei.test", RecordType::Aaaa, t)
+            .await
+            .unwrap();
+        assert!(aaaa.is_empty(), "{aaaa:?}");
+
+        // Inside the --local domain dnsmasq answers NXDOMAIN ...
+        let nx = query(addr, "nope.yunwei.test", RecordType::A, t).await;
+        assert!(matches!(nx, Err(DnsError::Rcode(3))), "{nx:?}");
+        assert_eq!(nx.unwrap_err().to_string(), "域名不存在（NXDOMAIN）");
+        // ... and without an upstream it refuses names outside it.
+        let refused = query(addr, "example.com", RecordType::A, t).await;
+        assert!(matches!(refused, Err(DnsError::Rcode(5))), "{refused:?}");
+    }
+
+    fn find_program(name: &str) -> Option<std::path::PathBuf> {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(Into::into))
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    }
+
+    /// Kills the child process when dropped.
+    struct KillOnDrop(std::process::Child);
+
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// Starts dnsmasq on a free loopback port and waits until it answers.
+    async fn start_dnsmasq(bin: &std::path::Path) -> (KillOnDrop, SocketAddr) {
+        for _ in 0..5 {
+            let port = std::net::UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = std::process::Command::new(bin)
+                .args([
+                    "--no-daemon".to_string(),
+                    format!("--port={port}"),
+                    "--listen-address=127.0.0.1".to_string(),
+                    "--bind-interfaces".to_string(),
+                    "--no-resolv".to_string(),
+                    "--no-hosts".to_string(),
+                    "--conf-file=/dev/null".to_string(),
+                    "--pid-file=".to_string(),
+                    "--local=/yunwei.test/".to_string(),
+                    "--host-record=app.yunwei.test,10.1.2.3".to_string(),
+                    "--mx-host=yunwei.test,mail.yunwei.test,10".to_string(),
+                    "--txt-record=yunwei.test,v=spf1 -all".to_string(),
+                    "--cname=www.yunwei.test,app.yunwei.test".to_string(),
+                ])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn dnsmasq");
+            let mut guard = KillOnDrop(child);
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            for _ in 0..50 {
+                if let Ok(Some(_)) = guard.0.try_wait() {
+                    break; // exited, e.g. the port was taken meanwhile
+                }
+                let probe = query(
+                    addr,
+                    "app.yunwei.test",
+                    RecordType::A,
+                    Duration::from_millis(100),
+                )
+                .await;
+                if probe.is_ok() {
+                    return (guard, addr);
+                }
+                // Port unreachable until dnsmasq has bound its socket.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let _ = guard.0.kill();
+        }
+        panic!("dnsmasq did not start");
+    }
+}
