@@ -255,6 +255,7 @@ async fn load_runtime(ctx: &Ctx, m: &MonitorRow) -> AppResult<Runtime> {
         m.consecutive_failures,
         m.consecutive_successes,
     );
+    rt.last_at = m.last_check_at;
     rt.alert_open = ctx.store.open_alert_for_monitor(m.id).await?;
     let since = ctx.clock.now_ms() - ctx.config.monitoring.flap_window_minutes * 60_000;
     for (id, at) in ctx.store.recent_flips(since).await? {
@@ -279,12 +280,12 @@ pub async fn process(ctx: &Ctx, batch: Vec<Finished>) -> AppResult<()> {
     let mut changes: Vec<(i64, i64, String, String, String)> = Vec::new();
     let mut actions: Vec<(MonitorRow, AlertAction, probe::Outcome)> = Vec::new();
     for f in batch {
-        let m = match rows.get(&f.monitor_id) {
-            Some(m) => m.clone(),
+        let (m, fresh) = match rows.get(&f.monitor_id) {
+            Some(m) => (m.clone(), false),
             None => match ctx.store.monitor(f.monitor_id).await {
                 Ok(m) => {
                     rows.insert(m.id, m.clone());
-                    m
+                    (m, true)
                 }
                 // Deleted while the probe ran.
                 Err(crate::store::StoreError::NotFound) => continue,
@@ -294,9 +295,18 @@ pub async fn process(ctx: &Ctx, batch: Vec<Finished>) -> AppResult<()> {
         if m.paused != 0 {
             continue;
         }
-        if let std::collections::hash_map::Entry::Vacant(e) = runtimes.entry(m.id) {
+        // Another process may have moved this monitor on since we last saw it.
+        let stale = fresh
+            && runtimes.get(&m.id).is_some_and(|rt| {
+                rt.last_at != m.last_check_at
+                    || rt.shown != m.state
+                    || rt.base.as_str() != m.base_state
+                    || rt.failures != m.consecutive_failures
+                    || rt.successes != m.consecutive_successes
+            });
+        if stale || !runtimes.contains_key(&m.id) {
             let rt = load_runtime(ctx, &m).await?;
-            e.insert(rt);
+            runtimes.insert(m.id, rt);
         }
         let dep_down = match m.depends_on {
             Some(d) if d != m.id => {

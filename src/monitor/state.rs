@@ -49,6 +49,9 @@ pub struct Runtime {
     pub flips: VecDeque<i64>,
     /// Whether this monitor's alert is open (firing or acknowledged).
     pub alert_open: bool,
+    /// The time of the last result stepped here; when the stored state is newer (another
+    /// process checked the monitor), the runtime is reloaded.
+    pub last_at: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -83,6 +86,7 @@ impl Runtime {
             successes,
             flips: VecDeque::new(),
             alert_open: false,
+            last_at: None,
         }
     }
 
@@ -105,6 +109,7 @@ impl Runtime {
         maintenance: bool,
         p: &Params,
     ) -> Step {
+        self.last_at = Some(at);
         if maintenance {
             // Results during maintenance decide nothing; afterwards the machine starts
             // again from pending, so a service still down is confirmed afresh.

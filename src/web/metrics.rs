@@ -130,3 +130,51 @@ pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Resp
     });
     resp
 }
+
+/// Monitor gauges: `yunwei_monitor_up` (1 up, 0 down/unreachable, absent otherwise),
+/// `yunwei_monitor_state` (one series per state, 1 for the current one) and the last
+/// latency in seconds.
+pub fn render_monitors(ms: &[crate::store::monitor::MonitorRow], probes: u64) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP yunwei_monitor_up Whether the monitor's target is up (1) or down (0).\n");
+    out.push_str("# TYPE yunwei_monitor_up gauge\n");
+    for m in ms {
+        let v = match m.state.as_str() {
+            "up" => "1",
+            "down" | "unreachable" => "0",
+            _ => continue,
+        };
+        let _ = writeln!(
+            out,
+            "yunwei_monitor_up{{monitor_id=\"{}\",name=\"{}\",kind=\"{}\"}} {v}",
+            m.id,
+            esc(&m.name),
+            m.kind
+        );
+    }
+    out.push_str("# HELP yunwei_monitor_state The monitor's state (1 for the current one).\n");
+    out.push_str("# TYPE yunwei_monitor_state gauge\n");
+    for m in ms {
+        let _ = writeln!(
+            out,
+            "yunwei_monitor_state{{monitor_id=\"{}\",state=\"{}\"}} 1",
+            m.id, m.state
+        );
+    }
+    out.push_str("# HELP yunwei_monitor_latency_seconds Latency of the monitor's last check.\n");
+    out.push_str("# TYPE yunwei_monitor_latency_seconds gauge\n");
+    for m in ms {
+        if let Some(l) = m.last_latency_ms {
+            let _ = writeln!(
+                out,
+                "yunwei_monitor_latency_seconds{{monitor_id=\"{}\"}} {}",
+                m.id,
+                l / 1000.0
+            );
+        }
+    }
+    out.push_str("# HELP yunwei_probes_total Probes run by this process.\n");
+    out.push_str("# TYPE yunwei_probes_total counter\n");
+    let _ = writeln!(out, "yunwei_probes_total {probes}");
+    out
+}

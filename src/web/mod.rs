@@ -65,12 +65,22 @@ async fn readyz(State(st): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(st): State<AppState>) -> Response {
+    let mut body = st.metrics.render();
+    // Every monitor's state and last latency, from the database (any replica answers).
+    if let Ok(ms) = st.store.all_monitors().await {
+        body.push_str(&metrics::render_monitors(
+            &ms,
+            st.monitors
+                .probes_total
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        st.metrics.render(),
+        body,
     )
         .into_response()
 }

@@ -30,6 +30,8 @@ pub struct Options {
     pub admin_password: Option<&'static str>,
     /// Where the manual clock starts (default: now).
     pub start: Option<chrono::DateTime<Utc>>,
+    /// Run the probe engine (off by default: tests drive checks with `check_now`).
+    pub monitoring: bool,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             demo: false,
             admin_password: Some(ADMIN_PASSWORD),
             start: None,
+            monitoring: false,
         }
     }
 }
@@ -93,6 +96,8 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         database_max_connections: 5,
         ..Config::default()
     };
+    let mut config = config;
+    config.monitoring.enabled = opts.monitoring;
     let database_url = config.effective_database_url();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -11,6 +11,7 @@ mod demo;
 mod desk;
 mod import_export;
 mod inventory;
+mod monitoring;
 mod notify;
 mod ops;
 mod roles;
