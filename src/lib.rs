@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! yunwei: one program for an outsourced government IT operations contract.
 //!
 //! The library holds everything; `main.rs` only parses the command line.

@@ -121,6 +121,16 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../assets/app.css"),
     },
     Asset {
+        path: "echarts.min.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/echarts.min.js"),
+    },
+    Asset {
+        path: "charts.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/charts.js"),
+    },
+    Asset {
         path: "app.js",
         mime: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/app.js"),

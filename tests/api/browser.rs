@@ -414,3 +414,44 @@ async fn a_requester_reports_a_fault_the_engineer_checks_in_and_resolves_it_and_
     assert_eq!(v["satisfaction"], json!(5));
     assert!(v["onsite_at"].is_string());
 }
+
+#[tokio::test]
+async fn the_monitor_page_draws_its_charts_and_the_screen_refreshes_itself() {
+    let app = spawn_demo().await;
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let (_, m) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/monitors",
+            &json!({"name": "本机端口", "kind": "tcp", "target": format!("127.0.0.1:{}", app.base.rsplit(':').next().unwrap()), "system_id": 1}),
+        )
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    for _ in 0..3 {
+        app.post(
+            &app.admin_token,
+            &format!("/api/v1/monitors/{id}/check"),
+            &json!({}),
+        )
+        .await;
+    }
+    d.sign_in(&app.base, "admin", ADMIN_PASSWORD).await;
+    d.goto(&app.url(&format!("/monitors/{id}"))).await;
+    d.wait_text("#state", "正常").await;
+    let mut canvases = 0;
+    for _ in 0..40 {
+        canvases = d.count("#latency-chart canvas").await;
+        if canvases > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(canvases > 0, "ECharts drew the latency chart");
+    d.goto(&app.url("/screen")).await;
+    d.wait_text("#system-tiles", "广东省生态环境厅办公自动化系统")
+        .await;
+    assert_eq!(d.count("#system-tiles .stile").await, 27);
+    d.quit().await;
+}

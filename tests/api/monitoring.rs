@@ -1452,3 +1452,171 @@ async fn a_real_alertmanager_firing_then_resolved_makes_one_ticket() {
     assert_eq!(tickets_from_monitoring(&app).await.len(), 1);
     let _ = proc.kill().await;
 }
+
+async fn page_cookie(app: &TestApp, user: &str, pw: &str) -> String {
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("username", user), ("password", pw), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    r.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn get_page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+    let r = app
+        .client
+        .get(app.url(path))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_monitoring_pages_show_monitors_alerts_the_screen_and_the_roster() {
+    let app = spawn_demo().await;
+    let status = Arc::new(AtomicU16::new(500));
+    let port = http_target(status.clone()).await;
+    let m = create_monitor(&app, json!({"name": "OA 门户", "kind": "http", "target": format!("http://127.0.0.1:{port}/"), "system_id": 23, "failures_before_down": 1})).await;
+    let id = m["id"].as_i64().unwrap();
+    check(&app, id).await;
+    let c = page_cookie(&app, "admin", ADMIN_PASSWORD).await;
+    for (path, needle) in [
+        ("/monitors", "OA 门户"),
+        ("/monitors/new", "配置（JSON）"),
+        (&format!("/monitors/{id}") as &str, "latency-chart"),
+        ("/alerts", "OA 门户 故障"),
+        ("/alerts?status=all", "告警中"),
+        ("/screen", "广东省生态环境厅办公自动化系统"),
+        ("/screen/grid", "s-down"),
+        ("/duty", "值班表"),
+        ("/static/echarts.min.js", "echarts"),
+    ] {
+        let (s, html) = get_page(&app, &c, path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(html.contains(needle), "{path}: {needle}");
+    }
+    // The 大屏 shows all 27 systems.
+    let (_, html) = get_page(&app, &c, "/screen/grid").await;
+    assert_eq!(html.matches("class=\"stile").count(), 27, "{html}");
+    // The form: bad JSON config is explained, a good one creates and shows the monitor.
+    let post = |form: Vec<(&'static str, String)>| {
+        let app = &app;
+        let c = c.clone();
+        async move {
+            app.client
+                .post(app.url("/monitors"))
+                .header(reqwest::header::COOKIE, c)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(vec![
+        ("name", "x".into()),
+        ("kind", "http".into()),
+        ("target", "http://a/".into()),
+        ("config", "{oops".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("配置应为 JSON 对象"));
+    let r = post(vec![
+        ("name", "x".into()),
+        ("kind", "http".into()),
+        ("target", "http://a/".into()),
+        ("interval_s", "0".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = post(vec![
+        ("name", "备份心跳".into()),
+        ("kind", "heartbeat".into()),
+        ("config", "{\"period_s\": 86400}".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (_, html) = get_page(&app, &c, &loc).await;
+    assert!(html.contains("heartbeat-url"), "{html}");
+    // Acknowledge and silence from the alert page.
+    let (_, alerts) = app.get_json(&app.admin_token, "/api/v1/alerts").await;
+    let aid = alerts["items"][0]["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .post(app.url(&format!("/alerts/{aid}/action")))
+        .header(reqwest::header::COOKIE, &c)
+        .form(&[("do", "silence"), ("minutes", "30"), ("reason", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        r.headers()[reqwest::header::LOCATION]
+            .to_str()
+            .unwrap()
+            .contains("error=")
+    );
+    let r = app
+        .client
+        .post(app.url(&format!("/alerts/{aid}/action")))
+        .header(reqwest::header::COOKIE, &c)
+        .form(&[("do", "acknowledge")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, a) = app
+        .get_json(&app.admin_token, &format!("/api/v1/alerts/{aid}"))
+        .await;
+    assert_eq!(a["status"], "acknowledged");
+    // A requester sees none of it.
+    app.user_with_role("citizen", "requester").await;
+    let rc = page_cookie(&app, "citizen", "Changed#Pass2").await;
+    for path in ["/monitors", "/alerts", "/screen", "/duty"] {
+        let (s, _) = get_page(&app, &rc, path).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+    }
+}
+
+#[test]
+fn the_shipped_zabbix_media_type_sends_every_field_the_intake_reads() {
+    let yaml = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("integrations/zabbix/media_yunwei.yaml"),
+    )
+    .unwrap();
+    for p in [
+        "event_id",
+        "event_value",
+        "event_update_status",
+        "event_update_message",
+        "event_update_user",
+        "event_nseverity",
+        "event_name",
+        "host_name",
+        "host_ip",
+        "item_lastvalue",
+        "trigger_id",
+        "alert_subject",
+        "alert_message",
+        "yunwei_url",
+        "yunwei_token",
+    ] {
+        assert!(yaml.contains(&format!("- name: {p}\n")), "{p}");
+    }
+    assert!(yaml.contains("/api/v1/integrations/zabbix") && yaml.contains("process_tags: 'YES'"));
+}

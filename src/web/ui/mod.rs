@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod inbox;
 pub mod inventory;
+pub mod monitoring;
 pub mod pages;
 pub mod tickets;
 
@@ -77,6 +78,31 @@ const TEMPLATES: &[(&str, &str)] = &[
         "calendar.html",
         include_str!("../../../templates/calendar.html"),
     ),
+    (
+        "monitors.html",
+        include_str!("../../../templates/monitors.html"),
+    ),
+    (
+        "monitor_form.html",
+        include_str!("../../../templates/monitor_form.html"),
+    ),
+    (
+        "monitor_detail.html",
+        include_str!("../../../templates/monitor_detail.html"),
+    ),
+    (
+        "alerts.html",
+        include_str!("../../../templates/alerts.html"),
+    ),
+    (
+        "screen.html",
+        include_str!("../../../templates/screen.html"),
+    ),
+    (
+        "screen_grid.html",
+        include_str!("../../../templates/screen_grid.html"),
+    ),
+    ("duty.html", include_str!("../../../templates/duty.html")),
     (
         "ticket_form.html",
         include_str!("../../../templates/ticket_form.html"),
@@ -163,6 +189,12 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
             add("服务台", "新建工单", "/tickets/new");
         }
     }
+    if u.role.can(Perm::ReadMonitoring) {
+        add("监控告警", "监控大屏", "/screen");
+        add("监控告警", "监控项", "/monitors");
+        add("监控告警", "告警", "/alerts");
+        add("监控告警", "值班表", "/duty");
+    }
     if u.role.can(Perm::ReadInventory) {
         add("资产与配置", "机房", "/sites");
         add("资产与配置", "设备", "/assets");
@@ -225,6 +257,15 @@ pub fn router() -> Router<AppState> {
         .route("/messages/badge", get(inbox::badge))
         .route("/messages/read-all", post(inbox::read_all))
         .route("/messages/{id}/open", post(inbox::open))
+        .route("/monitors", get(monitoring::list).post(monitoring::create))
+        .route("/monitors/new", get(monitoring::new_form))
+        .route("/monitors/{id}", get(monitoring::detail))
+        .route("/monitors/{id}/action", post(monitoring::action))
+        .route("/alerts", get(monitoring::alerts))
+        .route("/alerts/{id}/action", post(monitoring::alert_action))
+        .route("/screen", get(monitoring::screen))
+        .route("/screen/grid", get(monitoring::screen_grid))
+        .route("/duty", get(monitoring::duty))
         .route("/calendars", get(inbox::calendars))
         .route("/calendars/{id}", get(inbox::calendar))
         .route("/calendars/{id}/days", post(inbox::set_day))
