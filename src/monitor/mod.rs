@@ -1099,6 +1099,7 @@ pub async fn rollup_tick(ctx: &Ctx, max_hours: i64) -> AppResult<i64> {
         // availability counts unknown from the hours without a rollup too.
         let mut tx = ctx.store.write_tx().await?;
         ctx.store.upsert_rollups(&mut tx, hour, &rows).await?;
+        ctx.store.roll_day(&mut tx, day_start(hour)).await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         hour += HOUR;
         n += 1;
@@ -1113,9 +1114,18 @@ pub async fn rollup_tick(ctx: &Ctx, max_hours: i64) -> AppResult<i64> {
     Ok(n)
 }
 
-/// Availability of monitors over [from, to): whole hours from the rollups, the edges and
-/// the hours not rolled up yet from raw results. Time before a monitor existed and after
-/// now is not counted; time without any result is unknown.
+/// The Beijing midnight at or before `t` (ms).
+pub fn day_start(t: i64) -> i64 {
+    const EIGHT_HOURS: i64 = 8 * HOUR;
+    (t + EIGHT_HOURS).div_euclid(DAY) * DAY - EIGHT_HOURS
+}
+
+const DAY: i64 = 24 * HOUR;
+
+/// Availability of monitors over [from, to): whole Beijing days from the daily rollups,
+/// whole hours from the hourly ones, the edges and what is not rolled up yet from raw
+/// results. Time before a monitor existed and after now is not counted; time without any
+/// result is unknown.
 pub async fn availability(
     ctx: &Ctx,
     monitors: &[(i64, i64)],
@@ -1129,28 +1139,38 @@ pub async fn availability(
         .last_rollup_hour()
         .await?
         .map(|h| h + HOUR)
-        .unwrap_or(i64::MIN);
+        .unwrap_or(0);
     for &(id, created) in monitors {
         let start = from.max(created);
         let end = to.min(now);
         if end <= start {
             continue;
         }
+        let rolled_end = end.min(last_rolled).max(start);
+        // [start, h0) raw · [h0, d0) hours · [d0, d1) days · [d1, h1) hours · [h1, end) raw
         let h0 = (start + HOUR - 1).div_euclid(HOUR) * HOUR;
-        let h1 = (end.div_euclid(HOUR) * HOUR).min(last_rolled.max(h0));
+        let h1 = rolled_end.div_euclid(HOUR) * HOUR;
         let mut t = Tally::default();
-        let mut spans: Vec<(i64, i64)> = Vec::new();
+        let mut raw: Vec<(i64, i64)> = Vec::new();
         if h1 > h0 {
-            let (sum, hours) = ctx.store.tally_rollups(&[id], h0, h1).await?;
-            t.add(&sum);
-            // Hours inside the span without a rollup row had no results: unknown.
-            t.unknown_ms += ((h1 - h0) / HOUR - hours) * HOUR;
-            spans.push((start, h0));
-            spans.push((h1, end));
+            let d0 = day_start(h0 + DAY - 1).max(h0);
+            let d1 = day_start(h1).min(h1);
+            if d1 > d0 {
+                t.add(&ctx.store.tally_daily(id, d0, d1).await?);
+                for (a, b) in [(h0, d0), (d1, h1)] {
+                    if b > a {
+                        t.add(&hours(ctx, id, a, b).await?);
+                    }
+                }
+            } else {
+                t.add(&hours(ctx, id, h0, h1).await?);
+            }
+            raw.push((start, h0));
+            raw.push((h1, end));
         } else {
-            spans.push((start, end));
+            raw.push((start, end));
         }
-        for (a, b) in spans {
+        for (a, b) in raw {
             if b <= a {
                 continue;
             }
@@ -1163,6 +1183,14 @@ pub async fn availability(
         total.add(&t);
     }
     Ok(total)
+}
+
+/// Whole hours [a, b) of one monitor from the hourly rollups; hours without a row had no
+/// result and are unknown.
+async fn hours(ctx: &Ctx, id: i64, a: i64, b: i64) -> AppResult<Tally> {
+    let (mut sum, _) = ctx.store.tally_rollups(&[id], a, b).await?;
+    sum.unknown_ms = (b - a) - sum.up_ms - sum.down_ms - sum.maintenance_ms;
+    Ok(sum)
 }
 
 /// Per-day availability of a set of monitors over [from, to) in Beijing days, from the

@@ -72,7 +72,9 @@ impl Clients {
                 .tls_danger_accept_invalid_certs(!verify)
                 .tls_info(true)
                 .user_agent(concat!("yunwei-monitor/", env!("CARGO_PKG_VERSION")))
-                .pool_idle_timeout(Duration::from_secs(90))
+                // Every probe connects afresh (DNS, TCP, TLS), as a user would: a pooled
+                // connection would hide a listener that no longer accepts.
+                .pool_max_idle_per_host(0)
                 .build()
         };
         Ok(Clients {

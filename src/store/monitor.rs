@@ -817,6 +817,57 @@ impl Store {
         Ok(())
     }
 
+    /// Recomputes the daily rollups of the Beijing day `[day, day + 24 h)` from its hours.
+    pub async fn roll_day(&self, tx: &mut Tx, day: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO monitor_daily (monitor_id, day, up_ms, down_ms, maintenance_ms, unknown_ms, checks, failures) \
+             SELECT monitor_id, $1, CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
+                    CAST(SUM(unknown_ms) AS BIGINT), CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
+             FROM monitor_rollups WHERE hour >= $1 AND hour < $2 GROUP BY monitor_id \
+             ON CONFLICT (monitor_id, day) DO UPDATE SET up_ms = excluded.up_ms, down_ms = excluded.down_ms, \
+             maintenance_ms = excluded.maintenance_ms, unknown_ms = excluded.unknown_ms, checks = excluded.checks, \
+             failures = excluded.failures",
+        )
+        .bind(day)
+        .bind(day + 86_400_000)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Sums of daily rollups over whole days [from, to) for one monitor.
+    pub async fn tally_daily(&self, id: i64, from: i64, to: i64) -> StoreResult<Tally> {
+        type Sums = (
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let row: Sums = sqlx::query_as(
+            "SELECT CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
+             CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
+             FROM monitor_daily WHERE monitor_id = $1 AND day >= $2 AND day < $3",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        let t = Tally {
+            up_ms: row.0.unwrap_or(0),
+            down_ms: row.1.unwrap_or(0),
+            maintenance_ms: row.2.unwrap_or(0),
+            unknown_ms: 0,
+            checks: row.3.unwrap_or(0),
+            failures: row.4.unwrap_or(0),
+        };
+        Ok(Tally {
+            unknown_ms: (to - from) - t.up_ms - t.down_ms - t.maintenance_ms,
+            ..t
+        })
+    }
+
     /// The latest hour rolled up, if any.
     pub async fn last_rollup_hour(&self) -> StoreResult<Option<i64>> {
         Ok(sqlx::query_scalar("SELECT MAX(hour) FROM monitor_rollups")
@@ -924,6 +975,10 @@ impl Store {
             .await?
             .rows_affected();
         sqlx::query("DELETE FROM monitor_rollups WHERE hour < $1")
+            .bind(rollups_before)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM monitor_daily WHERE day < $1")
             .bind(rollups_before)
             .execute(&mut *tx)
             .await?;

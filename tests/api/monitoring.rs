@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1619,4 +1619,69 @@ fn the_shipped_zabbix_media_type_sends_every_field_the_intake_reads() {
         assert!(yaml.contains(&format!("- name: {p}\n")), "{p}");
     }
     assert!(yaml.contains("/api/v1/integrations/zabbix") && yaml.contains("process_tags: 'YES'"));
+}
+
+#[tokio::test]
+async fn availability_over_several_days_is_the_same_from_raw_results_and_from_daily_rollups() {
+    // Three days and a bit, checked hourly: mostly up, six hours down on the second day.
+    let start = yunwei::clock::beijing()
+        .with_ymd_and_hms(2026, 11, 1, 9, 30, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await;
+    let status = Arc::new(AtomicU16::new(200));
+    let port = http_target(status.clone()).await;
+    let m = create_monitor(
+        &app,
+        json!({"name": "政务网站", "kind": "http", "target": format!("http://127.0.0.1:{port}/"),
+                                        "interval_s": 3600, "failures_before_down": 1}),
+    )
+    .await;
+    let id = m["id"].as_i64().unwrap();
+    for h in 0..80 {
+        status.store(
+            if (30..36).contains(&h) { 503 } else { 200 },
+            Ordering::SeqCst,
+        );
+        check(&app, id).await;
+        app.clock.advance(Duration::hours(1));
+    }
+    let from = start - Duration::hours(2);
+    let to = start + Duration::hours(75);
+    let q = format!(
+        "from={}&to={}",
+        urlenc(&from.to_rfc3339()),
+        urlenc(&to.to_rfc3339())
+    );
+    let tok = admin(&app).await;
+    let (_, raw) = app
+        .get_json(&tok, &format!("/api/v1/monitors/{id}/availability?{q}"))
+        .await;
+    assert_eq!(raw["down_seconds"], json!(6 * 3600), "{raw}");
+    assert_eq!(
+        raw["unknown_seconds"],
+        json!(0),
+        "before the monitor existed is not counted at all: {raw}"
+    );
+    assert_eq!(raw["up_seconds"], json!(69 * 3600), "{raw}");
+    yunwei::monitor::rollup_tick(&app.ctx, 24 * 7)
+        .await
+        .unwrap();
+    let (_, rolled) = app
+        .get_json(&tok, &format!("/api/v1/monitors/{id}/availability?{q}"))
+        .await;
+    for k in [
+        "up_seconds",
+        "down_seconds",
+        "unknown_seconds",
+        "maintenance_seconds",
+        "availability",
+    ] {
+        assert_eq!(raw[k], rolled[k], "{k}: {raw} vs {rolled}");
+    }
 }
