@@ -355,6 +355,7 @@ pub async fn resolve(
         &format!("告警恢复：{note}"),
     )
     .await?;
+    auto_resolve_ticket(ctx, &a, note).await?;
     Ok((Some(a), Outcome::Resolved))
 }
 
@@ -544,4 +545,65 @@ pub async fn escalate_tick(ctx: &Ctx) -> AppResult<usize> {
         n += 1;
     }
     Ok(n)
+}
+
+/// When the monitor asks for it, resolves the alert's ticket on recovery, with a fault
+/// report holding what monitoring saw; cause and measures are left for the engineer to
+/// complete (the ticket can be reopened). A ticket nobody has taken up yet is left as it
+/// is, with a note, so the desk's indicators are not flattered.
+async fn auto_resolve_ticket(ctx: &Ctx, a: &AlertRow, note: &str) -> AppResult<()> {
+    let (Some(mid), Some(tid)) = (a.monitor_id, a.ticket_id) else {
+        return Ok(());
+    };
+    let Ok(m) = ctx.store.monitor(mid).await else {
+        return Ok(());
+    };
+    if m.auto_resolve == 0 {
+        return Ok(());
+    }
+    let t = ctx.store.ticket(tid).await?;
+    if !["assigned", "in_progress", "pending"].contains(&t.status.as_str()) {
+        if t.status == "new" {
+            note_ticket(
+                ctx,
+                a,
+                "alert_auto_resolve_skipped",
+                None,
+                "监控已恢复，但工单尚未分派，未自动解决",
+            )
+            .await?;
+        }
+        return Ok(());
+    }
+    let now = ctx.clock.now_ms();
+    let report = json!({
+        "symptom": format!("{}：{}", a.title, a.description.as_deref().unwrap_or_default()).chars().take(2000).collect::<String>(),
+        "impact_scope": t.system_name.clone().map(|s| format!("{s}（监控“{}”）", m.name)).unwrap_or_else(|| format!("监控“{}”的目标 {}", m.name, m.target)),
+        "started_at": crate::clock::rfc3339(a.started_at),
+        "recovered_at": crate::clock::rfc3339(now),
+        "cause": "监控检测到服务自行恢复，原因待工程师补充",
+        "handling": format!("监控自动恢复：{note}"),
+        "measures": "待工程师补充",
+    });
+    let mut body = Map::new();
+    body.insert("action".into(), json!("resolve"));
+    body.insert("fault_report".into(), report);
+    body.insert(
+        "resolution".into(),
+        json!("监控检测到恢复，按监控规则自动解决"),
+    );
+    if t.onsite_at.is_none() {
+        body.insert("remote_fix_reason".into(), json!("服务自行恢复，无需到场"));
+    }
+    if let Err(e) = crate::desk::apply_action(ctx, &system_user(), tid, &body).await {
+        note_ticket(
+            ctx,
+            a,
+            "alert_auto_resolve_skipped",
+            None,
+            &format!("监控已恢复，自动解决未成功：{}", e.message()),
+        )
+        .await?;
+    }
+    Ok(())
 }

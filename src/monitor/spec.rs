@@ -61,6 +61,7 @@ const COMMON_KEYS: &[&str] = &[
     "depends_on",
     "priority",
     "paused",
+    "auto_resolve",
     "config",
 ];
 
@@ -105,6 +106,9 @@ pub struct MonitorDef {
     pub depends_on: Option<i64>,
     pub priority: String,
     pub paused: bool,
+    /// Resolve the alert's ticket when the target recovers (with a fault report drawn
+    /// from what monitoring saw, for the engineer to complete).
+    pub auto_resolve: bool,
     /// Normalised, with defaults filled in; secrets removed.
     pub config: Map<String, Value>,
     /// What must be stored encrypted: the SNMP community, a database password.
@@ -347,6 +351,9 @@ pub fn validate(obj: &Map<String, Value>) -> Result<MonitorDef, Vec<FieldError>>
         }
     };
     let paused = v.boolean(obj, "paused", "paused", "暂停").unwrap_or(false);
+    let auto_resolve = v
+        .boolean(obj, "auto_resolve", "auto_resolve", "恢复后自动解决工单")
+        .unwrap_or(false);
     let target_raw = v.text(obj, "target", "target", "监控目标", 2000);
     let empty = Map::new();
     let config = match obj.get("config") {
@@ -610,6 +617,7 @@ pub fn validate(obj: &Map<String, Value>) -> Result<MonitorDef, Vec<FieldError>>
         depends_on,
         priority,
         paused,
+        auto_resolve,
         config: out,
         secret,
     })

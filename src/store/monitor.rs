@@ -28,6 +28,7 @@ pub struct MonitorRow {
     pub secret_enc: Option<String>,
     pub token: Option<String>,
     pub paused: i64,
+    pub auto_resolve: i64,
     pub state: String,
     pub base_state: String,
     pub state_since: i64,
@@ -72,6 +73,7 @@ impl MonitorRow {
         m.insert("depends_on".into(), json!(self.depends_on));
         m.insert("priority".into(), json!(self.priority));
         m.insert("paused".into(), json!(self.paused != 0));
+        m.insert("auto_resolve".into(), json!(self.auto_resolve != 0));
         m.insert("config".into(), Value::Object(self.config_map()));
         m
     }
@@ -332,7 +334,7 @@ impl ShiftRow {
 }
 
 const MONITOR_COLS: &str = "id, name, kind, target, interval_s, timeout_ms, failures_before_down, successes_before_up, \
-     system_id, asset_id, depends_on, priority, config, secret_enc, token, paused, state, base_state, state_since, \
+     system_id, asset_id, depends_on, priority, config, secret_enc, token, paused, auto_resolve, state, base_state, state_since, \
      consecutive_failures, consecutive_successes, last_check_at, last_ok, last_latency_ms, last_phase, last_message, \
      hb_last_ping_at, hb_started_at, created_at, updated_at";
 
@@ -357,8 +359,8 @@ impl Store {
         let state = if d.paused { "paused" } else { "pending" };
         Ok(sqlx::query_scalar(
             "INSERT INTO monitors (name, kind, target, interval_s, timeout_ms, failures_before_down, successes_before_up, \
-             system_id, asset_id, depends_on, priority, config, secret_enc, token, paused, state, base_state, state_since, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'pending', $17, $17, $17) RETURNING id",
+             system_id, asset_id, depends_on, priority, config, secret_enc, token, paused, state, base_state, state_since, created_at, updated_at, auto_resolve) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'pending', $17, $17, $17, $18) RETURNING id",
         )
         .bind(d.name.clone())
         .bind(d.kind.clone())
@@ -377,6 +379,7 @@ impl Store {
         .bind(i64::from(d.paused))
         .bind(state.to_string())
         .bind(now_ms)
+        .bind(i64::from(d.auto_resolve))
         .fetch_one(&mut **tx)
         .await?)
     }
@@ -400,7 +403,7 @@ impl Store {
         let n = sqlx::query(AssertSqlSafe(format!(
             "UPDATE monitors SET name = $1, kind = $2, target = $3, interval_s = $4, timeout_ms = $5, failures_before_down = $6, \
              successes_before_up = $7, system_id = $8, asset_id = $9, depends_on = $10, priority = $11, config = $12, \
-             secret_enc = $13, updated_at = $14, paused = $16{reset} WHERE id = $17"
+             secret_enc = $13, updated_at = $14, paused = $16, auto_resolve = $18{reset} WHERE id = $17"
         )))
         .bind(d.name.clone())
         .bind(d.kind.clone())
@@ -419,6 +422,7 @@ impl Store {
         .bind(state.to_string())
         .bind(i64::from(d.paused))
         .bind(id)
+        .bind(i64::from(d.auto_resolve))
         .execute(&mut **tx)
         .await?
         .rows_affected();

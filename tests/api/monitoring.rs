@@ -1685,3 +1685,50 @@ async fn availability_over_several_days_is_the_same_from_raw_results_and_from_da
         assert_eq!(raw[k], rolled[k], "{k}: {raw} vs {rolled}");
     }
 }
+
+#[tokio::test]
+async fn a_monitor_with_auto_resolve_resolves_its_ticket_on_recovery_with_what_monitoring_saw() {
+    let app = spawn_demo().await;
+    let (eng, _) = app.user_with_role("eng", "engineer").await;
+    let status = Arc::new(AtomicU16::new(503));
+    let port = http_target(status.clone()).await;
+    let m = create_monitor(&app, json!({"name": "信息公开平台", "kind": "http", "target": format!("http://127.0.0.1:{port}/"),
+                                        "system_id": 2, "failures_before_down": 1, "auto_resolve": true})).await;
+    assert_eq!(m["auto_resolve"], true);
+    let id = m["id"].as_i64().unwrap();
+    check(&app, id).await;
+    let t = tickets_from_monitoring(&app).await;
+    let tid = t[0]["id"].as_i64().unwrap();
+    // Not taken up yet: recovery leaves it for the desk.
+    status.store(200, Ordering::SeqCst);
+    check(&app, id).await;
+    let (_, tk) = app
+        .get_json(&app.admin_token, &format!("/api/v1/tickets/{tid}"))
+        .await;
+    assert_ne!(tk["status"], "resolved", "{tk}");
+    // Assigned, down again (same ticket), recovered: resolved with a fault report.
+    let (s, v) = app
+        .post(
+            &app.admin_token,
+            &format!("/api/v1/tickets/{tid}/actions"),
+            &json!({"action": "assign", "assignee_id": eng}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    status.store(503, Ordering::SeqCst);
+    check(&app, id).await;
+    status.store(200, Ordering::SeqCst);
+    check(&app, id).await;
+    let (_, tk) = app
+        .get_json(&app.admin_token, &format!("/api/v1/tickets/{tid}"))
+        .await;
+    assert_eq!(tk["status"], "resolved", "{tk}");
+    assert!(
+        tk["fault_report"]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("待工程师补充"),
+        "{tk}"
+    );
+    assert_eq!(tickets_from_monitoring(&app).await.len(), 1);
+}

@@ -567,7 +567,7 @@ pub fn build() -> Value {
                     "target": {"type": "string"}, "interval_s": {"type": "integer", "minimum": 1, "default": 60}, "timeout_ms": {"type": "integer"},
                     "failures_before_down": {"type": "integer"}, "successes_before_up": {"type": "integer"}, "system_id": {"type": "integer"},
                     "asset_id": {"type": "integer"}, "depends_on": {"type": "integer"}, "priority": {"type": "string", "enum": ["P1", "P2", "P3", "P4"]},
-                    "paused": {"type": "boolean"}, "config": {"type": "object"}}},
+                    "paused": {"type": "boolean"}, "auto_resolve": {"type": "boolean"}, "config": {"type": "object"}}},
                 "Maintenance": {"type": "object", "required": ["reason", "starts_at", "ends_at"], "properties": {"monitor_id": {"type": "integer"},
                     "system_id": {"type": "integer"}, "reason": {"type": "string"}, "owner": {"type": "string"}, "starts_at": {"type": "string", "format": "date-time"},
                     "ends_at": {"type": "string", "format": "date-time"}, "recurrence": {"type": "object", "properties": {"weekdays": {"type": "array", "items": {"type": "integer"}},
