@@ -1091,19 +1091,33 @@ pub async fn rollup_tick(ctx: &Ctx, max_hours: i64) -> AppResult<i64> {
         Some(h) => (h + HOUR).max(current - max_hours * HOUR),
         None => current - max_hours * HOUR,
     };
-    let mut n = 0;
+    // Read first, then write everything in one short transaction, and only when there is
+    // something to write: an idle installation never takes the write lock here.
+    let mut hours = Vec::new();
     let mut hour = from;
     while hour < current {
         let rows = ctx.store.tally_results(hour, hour + HOUR, None).await?;
         // Monitors with no result in the hour get nothing: their time is unknown, and
         // availability counts unknown from the hours without a rollup too.
-        let mut tx = ctx.store.write_tx().await?;
-        ctx.store.upsert_rollups(&mut tx, hour, &rows).await?;
-        ctx.store.roll_day(&mut tx, day_start(hour)).await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        if !rows.is_empty() {
+            hours.push((hour, rows));
+        }
         hour += HOUR;
-        n += 1;
     }
+    let n = hours.len() as i64;
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut tx = ctx.store.write_tx().await?;
+    let mut days = std::collections::BTreeSet::new();
+    for (h, rows) in &hours {
+        ctx.store.upsert_rollups(&mut tx, *h, rows).await?;
+        days.insert(day_start(*h));
+    }
+    for d in days {
+        ctx.store.roll_day(&mut tx, d).await?;
+    }
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
     let m = &ctx.config.monitoring;
     ctx.store
         .purge_results(

@@ -537,6 +537,17 @@ impl Store {
         }
         let where_sql = wh.join(" AND ");
         let n = args.len();
+        // A page already built at the table's current row version is served again (for at
+        // most PAGE_TTL, which bounds how stale a renamed system or user can look).
+        let page_key = format!("{where_sql}|{args:?}|{limit}|{offset}");
+        let current = self.row_version("tickets").await?;
+        if let Some(rows) = self.cached_page(&page_key, current) {
+            let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE {where_sql}");
+            let key = format!("{count_sql}|{args:?}");
+            if let Some(total) = self.cached_count(&key, current) {
+                return Ok((rows, total));
+            }
+        }
         // As for inventory lists: the page travels as one JSON row with the table's row
         // version, and totals are cached per query until the table changes.
         let pairs: Vec<String> = TICKET_COLUMNS.iter().map(|c| format!("'{c}', t.{c}")).chain([
@@ -576,6 +587,7 @@ impl Store {
             Some(v) => v,
             None => self.row_version("tickets").await?,
         };
+        self.cache_page(page_key, version, &rows);
         let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE {where_sql}");
         let key = format!("{count_sql}|{args:?}");
         let total = match self.cached_count(&key, version) {

@@ -53,6 +53,17 @@ impl Actor {
     }
 }
 
+/// (row version, when built, the page).
+pub(crate) type CachedPage = (
+    i64,
+    std::time::Instant,
+    std::sync::Arc<Vec<desk::TicketRow>>,
+);
+
+/// How long a cached ticket page may be served while the table is unchanged: names of
+/// systems and users shown in it come from other tables.
+pub const PAGE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -65,6 +76,9 @@ pub struct Store {
     pub(crate) auth_cache: std::sync::Arc<
         std::sync::Mutex<std::collections::HashMap<String, (i64, users::Credential)>>,
     >,
+    /// Ticket list pages by query, valid while the table's row version is unchanged.
+    pub(crate) pages:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, CachedPage>>>,
     /// Calendars as the SLA engine uses them, with the (monotonic) time they were read.
     /// Edits through this process clear the entry; other replicas see them within
     /// `CALENDAR_TTL`.
@@ -123,6 +137,7 @@ impl Store {
             counts: Default::default(),
             auth_cache: Default::default(),
             calendar_cache: Default::default(),
+            pages: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -149,6 +164,30 @@ impl Store {
                 .await?
                 .unwrap_or(-1),
         )
+    }
+
+    /// A cached ticket page for `key` at `version`, if any and younger than `PAGE_TTL`.
+    pub fn cached_page(&self, key: &str, version: i64) -> Option<Vec<desk::TicketRow>> {
+        let g = self.pages.lock().ok()?;
+        g.get(key)
+            .filter(|(v, at, _)| *v == version && version >= 0 && at.elapsed() < PAGE_TTL)
+            .map(|(_, _, rows)| rows.as_ref().clone())
+    }
+
+    pub fn cache_page(&self, key: String, version: i64, rows: &[desk::TicketRow]) {
+        if let Ok(mut g) = self.pages.lock() {
+            if g.len() > 512 {
+                g.clear();
+            }
+            g.insert(
+                key,
+                (
+                    version,
+                    std::time::Instant::now(),
+                    std::sync::Arc::new(rows.to_vec()),
+                ),
+            );
+        }
     }
 
     /// A cached total for `key` at `version`, if any.

@@ -154,7 +154,10 @@ async fn static_asset(axum::extract::Path(path): axum::extract::Path<String>) ->
 /// Background upkeep every 30 s: the SLA monitor (warnings, breaches, auto-close), alert
 /// escalation, hourly rollups of probe results with retention, and idle sessions.
 pub async fn housekeeping(ctx: Ctx) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    // The first pass waits a tick, so that starting up and a CLI command run right after
+    // do not compete for the SQLite write lock.
+    let period = Duration::from_secs(30);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut n: u64 = 0;
     loop {
         tick.tick().await;
