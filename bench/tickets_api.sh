@@ -55,6 +55,17 @@ run_one() {
 /api/v1/tickets?limit=50&status=new&system_id=5|10|50
 /api/v1/tickets/50000|10|50
 Q
+  # The list again while tickets are created at 10/s: every write invalidates cached pages.
+  hey -z "$DURATION" -c 1 -q 10 -m POST -H "Authorization: Bearer $token" -T application/json \
+    -d '{"kind":"request","title":"并发写入","system_id":4,"source":"api"}' "http://127.0.0.1:$port/api/v1/tickets" >/dev/null &
+  local writer=$!
+  out=$(hey -z "$DURATION" -c 10 -q 50 -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/tickets?limit=50")
+  wait $writer
+  rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+  p50=$(echo "$out" | awk '/ 50% in/{print $3*1000}')
+  p99=$(echo "$out" | awk '/ 99% in/{print $3*1000}')
+  codes=$(echo "$out" | awk '/^  \[[0-9]+\]/{printf "%s %s ", $1, $2}')
+  echo "| $label | GET \`/api/v1/tickets?limit=50\` while 10 tickets/s are created | 10 | 500 | $rps | $p50 | $p99 | $codes |"
   out=$(hey -n 2000 -c 10 -m POST -H "Authorization: Bearer $token" -T application/json \
     -d '{"kind":"incident","title":"压测建单","system_id":3,"source":"api"}' "http://127.0.0.1:$port/api/v1/tickets")
   rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
