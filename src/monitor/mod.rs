@@ -724,16 +724,13 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, obj: &Map<String, Value>) -> AppRes
         &mut tx,
         now,
         &u.actor(),
-        NewAuditEvent {
-            action: "create".into(),
-            entity_type: "monitors".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("新建监控“{}”（{} {}）", d.name, d.kind, d.target),
-            before: None,
-            after: Some(
-                json!({"name": d.name, "kind": d.kind, "target": d.target, "config": d.config}),
-            ),
-        },
+        NewAuditEvent::of(
+            "create",
+            "monitors",
+            id,
+            format!("新建监控“{}”（{} {}）", d.name, d.kind, d.target),
+        )
+        .after(json!({"name": d.name, "kind": d.kind, "target": d.target, "config": d.config})),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -795,14 +792,9 @@ pub async fn update(
         &mut tx,
         now,
         &u.actor(),
-        NewAuditEvent {
-            action: "update".into(),
-            entity_type: "monitors".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("修改监控“{}”", d.name),
-            before: Some(Value::Object(old.definition())),
-            after: Some(Value::Object(patch.clone())),
-        },
+        NewAuditEvent::of("update", "monitors", id, format!("修改监控“{}”", d.name))
+            .before(Value::Object(old.definition()))
+            .after(Value::Object(patch.clone())),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -827,14 +819,8 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
         &mut tx,
         now,
         &u.actor(),
-        NewAuditEvent {
-            action: "delete".into(),
-            entity_type: "monitors".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("删除监控“{}”", old.name),
-            before: Some(Value::Object(old.definition())),
-            after: None,
-        },
+        NewAuditEvent::of("delete", "monitors", id, format!("删除监控“{}”", old.name))
+            .before(Value::Object(old.definition())),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -1038,14 +1024,13 @@ pub async fn add_maintenance(
         &mut tx,
         now,
         &u.actor(),
-        NewAuditEvent {
-            action: "create".into(),
-            entity_type: "maintenance-windows".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("维护窗口：{reason}（负责人 {owner}）"),
-            before: None,
-            after: Some(Value::Object(obj.clone())),
-        },
+        NewAuditEvent::of(
+            "create",
+            "maintenance-windows",
+            id,
+            format!("维护窗口：{reason}（负责人 {owner}）"),
+        )
+        .after(Value::Object(obj.clone())),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -1063,14 +1048,13 @@ pub async fn delete_maintenance(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(
         &mut tx,
         now,
         &u.actor(),
-        NewAuditEvent {
-            action: "delete".into(),
-            entity_type: "maintenance-windows".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("删除维护窗口：{}", w.reason),
-            before: Some(w.to_json()),
-            after: None,
-        },
+        NewAuditEvent::of(
+            "delete",
+            "maintenance-windows",
+            id,
+            format!("删除维护窗口：{}", w.reason),
+        )
+        .before(w.to_json()),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;

@@ -22,6 +22,30 @@ pub struct NewAuditEvent {
     pub after: Option<Value>,
 }
 
+impl NewAuditEvent {
+    /// A change to one record; add `before` / `after` with the builders.
+    pub fn of(action: &str, entity_type: &str, id: i64, summary: impl Into<String>) -> Self {
+        NewAuditEvent {
+            action: action.into(),
+            entity_type: entity_type.into(),
+            entity_id: Some(id.to_string()),
+            summary: summary.into(),
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn before(mut self, v: Value) -> Self {
+        self.before = Some(v);
+        self
+    }
+
+    pub fn after(mut self, v: Value) -> Self {
+        self.after = Some(v);
+        self
+    }
+}
+
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct AuditRow {
     pub seq: i64,

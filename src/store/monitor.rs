@@ -345,6 +345,20 @@ const ALERT_COLS: &str = "id, dedup_key, source, integration_id, monitor_id, sys
 /// SQL for the milliseconds each result covers inside [$1, $2), clipped.
 const CLIPPED: &str = "(CASE WHEN at + covers_ms > $2 THEN $2 ELSE at + covers_ms END) - (CASE WHEN at < $1 THEN $1 ELSE at END)";
 
+/// Deletes one row by id from a table named in code; `NotFound` when there was none.
+async fn delete_row(tx: &mut Tx, table: &'static str, id: i64) -> StoreResult<()> {
+    let n = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1")))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 impl Store {
     // ---- monitors ----------------------------------------------------------------------
 
@@ -433,16 +447,7 @@ impl Store {
     }
 
     pub async fn delete_monitor(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM monitors WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        delete_row(tx, "monitors", id).await
     }
 
     pub async fn monitor(&self, id: i64) -> StoreResult<MonitorRow> {
@@ -1045,16 +1050,7 @@ impl Store {
     }
 
     pub async fn delete_maintenance(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM maintenance_windows WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        delete_row(tx, "maintenance_windows", id).await
     }
 
     // ---- alerts ------------------------------------------------------------------------
@@ -1366,16 +1362,7 @@ impl Store {
     }
 
     pub async fn delete_integration(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM integrations WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        delete_row(tx, "integrations", id).await
     }
 
     // ---- duty roster -------------------------------------------------------------------
@@ -1416,16 +1403,7 @@ impl Store {
     }
 
     pub async fn delete_shift(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM duty_shifts WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        delete_row(tx, "duty_shifts", id).await
     }
 
     /// Who is on call at `at` (primary first).

@@ -453,14 +453,13 @@ pub async fn create_integration(
         &mut tx,
         now,
         &u.actor(),
-        NewAuditEvent {
-            action: "create".into(),
-            entity_type: "integrations".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("新建告警接入源“{name}”（{kind}）"),
-            before: None,
-            after: Some(json!({"kind": kind, "name": name, "system_id": system_id})),
-        },
+        NewAuditEvent::of(
+            "create",
+            "integrations",
+            id,
+            format!("新建告警接入源“{name}”（{kind}）"),
+        )
+        .after(json!({"kind": kind, "name": name, "system_id": system_id})),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -486,14 +485,13 @@ pub async fn delete_integration(
         &mut tx,
         now,
         &u.actor(),
-        NewAuditEvent {
-            action: "delete".into(),
-            entity_type: "integrations".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("删除告警接入源“{}”", i.name),
-            before: Some(i.to_json()),
-            after: None,
-        },
+        NewAuditEvent::of(
+            "delete",
+            "integrations",
+            id,
+            format!("删除告警接入源“{}”", i.name),
+        )
+        .before(i.to_json()),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -1117,18 +1115,17 @@ pub async fn create_shift(
         &mut tx,
         now,
         &u.actor(),
-        NewAuditEvent {
-            action: "create".into(),
-            entity_type: "duty-shifts".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!(
+        NewAuditEvent::of(
+            "create",
+            "duty-shifts",
+            id,
+            format!(
                 "排班：用户 #{uid} {} 至 {}",
                 crate::clock::local_minutes(s),
                 crate::clock::local_minutes(e)
             ),
-            before: None,
-            after: Some(Value::Object(obj.clone())),
-        },
+        )
+        .after(Value::Object(obj.clone())),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -1158,14 +1155,7 @@ pub async fn delete_shift(
         &mut tx,
         now,
         &u.actor(),
-        NewAuditEvent {
-            action: "delete".into(),
-            entity_type: "duty-shifts".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("删除排班 #{id}"),
-            before: None,
-            after: None,
-        },
+        NewAuditEvent::of("delete", "duty-shifts", id, format!("删除排班 #{id}")),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
