@@ -540,13 +540,21 @@ impl Store {
         // A page already built at the table's current row version is served again (for at
         // most PAGE_TTL, which bounds how stale a renamed system or user can look).
         let page_key = format!("{where_sql}|{args:?}|{limit}|{offset}");
+        let count_key = format!("SELECT COUNT(*) FROM tickets t WHERE {where_sql}|{args:?}");
         let current = self.row_version("tickets").await?;
-        if let Some(rows) = self.cached_page(&page_key, current) {
-            let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE {where_sql}");
-            let key = format!("{count_sql}|{args:?}");
-            if let Some(total) = self.cached_count(&key, current) {
-                return Ok((rows, total));
-            }
+        let cached = |s: &Self| {
+            s.cached_page(&page_key, current)
+                .zip(s.cached_count(&count_key, current))
+        };
+        if let Some(hit) = cached(self) {
+            return Ok(hit);
+        }
+        // One rebuild per page at a time: requests arriving meanwhile wait for it instead
+        // of all running the same page query and count after a write.
+        let gate = self.page_gate(&page_key);
+        let _turn = gate.lock().await;
+        if let Some(hit) = cached(self) {
+            return Ok(hit);
         }
         // As for inventory lists: the page travels as one JSON row with the table's row
         // version, and totals are cached per query until the table changes.
@@ -567,12 +575,13 @@ impl Store {
             ),
         };
         let sql = format!(
-            "SELECT {agg}, (SELECT v.version FROM row_versions v WHERE v.name = 'tickets') \
+            "SELECT {agg}, (SELECT v.version FROM row_versions v WHERE v.name = 'tickets'), \
+             (SELECT v.row_count FROM row_versions v WHERE v.name = 'tickets') \
              FROM (SELECT t.* FROM tickets t WHERE {where_sql} ORDER BY t.id DESC LIMIT ${} OFFSET ${}) t",
             n + 1,
             n + 2
         );
-        let (items, version): (Option<String>, Option<i64>) =
+        let (items, version, row_count): (Option<String>, Option<i64>, Option<i64>) =
             super::entities::bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &args)
                 .bind(limit)
                 .bind(offset)
@@ -592,6 +601,12 @@ impl Store {
         let key = format!("{count_sql}|{args:?}");
         let total = match self.cached_count(&key, version) {
             Some(n) => n,
+            // The whole table: its size is kept by triggers.
+            None if wh.len() == 1 && row_count.is_some() => {
+                let n = row_count.unwrap_or(0);
+                self.cache_count(key, version, n);
+                n
+            }
             None => {
                 let n: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
                     .fetch_one(&self.pool)

@@ -79,6 +79,9 @@ pub struct Store {
     /// Ticket list pages by query, valid while the table's row version is unchanged.
     pub(crate) pages:
         std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, CachedPage>>>,
+    pub(crate) page_gates: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    >,
     /// Calendars as the SLA engine uses them, with the (monotonic) time they were read.
     /// Edits through this process clear the entry; other replicas see them within
     /// `CALENDAR_TTL`.
@@ -138,6 +141,7 @@ impl Store {
             auth_cache: Default::default(),
             calendar_cache: Default::default(),
             pages: Default::default(),
+            page_gates: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -188,6 +192,19 @@ impl Store {
                 ),
             );
         }
+    }
+
+    /// The lock that lets one request at a time rebuild the page `key`.
+    pub fn page_gate(&self, key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut g = match self.page_gates.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if g.len() > 1024 {
+            // Gates nobody holds can go; a held one stays with its holders.
+            g.retain(|_, m| std::sync::Arc::strong_count(m) > 1);
+        }
+        g.entry(key.to_string()).or_default().clone()
     }
 
     /// A cached total for `key` at `version`, if any.

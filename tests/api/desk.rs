@@ -668,6 +668,9 @@ async fn roles_and_states_guard_every_action_and_bad_input_changes_nothing() {
     let (s, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "change", "change_type": "漏洞修复", "title": "修复 Struts 漏洞", "system_id": 4})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert!(v["number"].as_str().unwrap().starts_with("CHG-"));
+    // The unfiltered total comes from the trigger-kept count; it matches the rows.
+    assert_eq!(app.total("/api/v1/tickets").await, total + 1);
+    assert_eq!(app.total("/api/v1/tickets?kind=change").await, 1);
 }
 
 #[tokio::test]
