@@ -111,7 +111,7 @@ impl Default for DeskConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct MonitoringConfig {
     /// Run the built-in probes in this process (`YUNWEI_MONITORING_ENABLED`). With several
-    /// replicas on one PostgreSQL database, enable it on exactly one.
+    /// replicas on one PostgreSQL database, an advisory lock elects the one that probes.
     pub enabled: bool,
     /// Raw probe results are kept this many days; hourly rollups are kept for years.
     pub results_retention_days: i64,

@@ -566,15 +566,68 @@ async fn probe_loop(ctx: Ctx, id: i64, out: mpsc::Sender<Finished>) {
     }
 }
 
-/// Runs every enabled monitor until the process stops.
+/// Aborts its task when dropped, so stopping the engine stops everything it started.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The advisory lock that elects the one replica probing a shared PostgreSQL database.
+const ENGINE_LOCK: i64 = 0x7975_6e77_6569_6d31; // "yunweim1"
+
+/// Runs the engine until the process stops. On PostgreSQL, only the replica holding an
+/// advisory lock probes; the others wait and take over when it goes away (its session
+/// ends, so the lock is released).
 pub async fn run(ctx: Ctx) {
+    if ctx.store.backend() != crate::config::Backend::Postgres {
+        return run_engine(ctx).await;
+    }
+    loop {
+        match ctx.store.pool().acquire().await {
+            Ok(mut conn) => {
+                let got: Result<i64, sqlx::Error> = sqlx::query_scalar(
+                    "SELECT CAST(CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END AS BIGINT)",
+                )
+                .bind(ENGINE_LOCK)
+                .fetch_one(&mut *conn)
+                .await;
+                if matches!(got, Ok(1)) {
+                    tracing::info!("this replica runs the monitoring engine");
+                    let engine = AbortOnDrop(tokio::spawn(run_engine(ctx.clone())));
+                    // The lock lives as long as this connection: check it, stop if it broke.
+                    loop {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        let alive: Result<i64, sqlx::Error> =
+                            sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
+                                .fetch_one(&mut *conn)
+                                .await;
+                        if alive.is_err() {
+                            break;
+                        }
+                    }
+                    drop(engine);
+                    tracing::warn!("lost the monitoring lock's connection; engine stopped");
+                    // Never hand a broken connection back to the pool.
+                    drop(conn.detach());
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "no connection for the monitoring lock"),
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+}
+
+async fn run_engine(ctx: Ctx) {
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     if let Ok(mut g) = ctx.monitors.control.lock() {
         *g = Some(ctl_tx);
     }
     let (res_tx, mut res_rx) = mpsc::channel::<Finished>(20_000);
     let writer_ctx = ctx.clone();
-    let writer = tokio::spawn(async move {
+    let _writer = AbortOnDrop(tokio::spawn(async move {
         let mut batch = Vec::new();
         while let Some(f) = res_rx.recv().await {
             batch.push(f);
@@ -591,15 +644,15 @@ pub async fn run(ctx: Ctx) {
             // Let results accumulate a little: fewer, larger transactions.
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-    });
-    let mut tasks: HashMap<i64, tokio::task::JoinHandle<()>> = HashMap::new();
+    }));
+    let mut tasks: HashMap<i64, AbortOnDrop> = HashMap::new();
     match ctx.store.all_monitors().await {
         Ok(all) => {
             for m in all {
                 if m.paused == 0 {
                     tasks.insert(
                         m.id,
-                        tokio::spawn(probe_loop(ctx.clone(), m.id, res_tx.clone())),
+                        AbortOnDrop(tokio::spawn(probe_loop(ctx.clone(), m.id, res_tx.clone()))),
                     );
                 }
             }
@@ -609,18 +662,16 @@ pub async fn run(ctx: Ctx) {
     tracing::info!(monitors = tasks.len(), "monitoring started");
     while let Some(c) = ctl_rx.recv().await {
         let (Control::Reload(id) | Control::Remove(id)) = c;
-        if let Some(h) = tasks.remove(&id) {
-            h.abort();
-        }
+        // Dropping the old task aborts it.
+        tasks.remove(&id);
         ctx.monitors.runtimes.lock().await.remove(&id);
         if matches!(c, Control::Reload(_)) {
             tasks.insert(
                 id,
-                tokio::spawn(probe_loop(ctx.clone(), id, res_tx.clone())),
+                AbortOnDrop(tokio::spawn(probe_loop(ctx.clone(), id, res_tx.clone()))),
             );
         }
     }
-    writer.abort();
 }
 
 // ---- definitions (API) -----------------------------------------------------------------

@@ -1732,3 +1732,39 @@ async fn a_monitor_with_auto_resolve_resolves_its_ticket_on_recovery_with_what_m
     );
     assert_eq!(tickets_from_monitoring(&app).await.len(), 1);
 }
+
+#[tokio::test]
+async fn two_replicas_on_one_postgresql_database_probe_once_not_twice() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        return; // one SQLite file has one process
+    }
+    let app = spawn_with(Options {
+        demo: true,
+        monitoring: true,
+        ..Options::default()
+    })
+    .await;
+    // A second replica on the same database, with its engine running too.
+    let mut config = (*app.ctx.config).clone();
+    config.database_url = Some(yunwei::config::Secret(app.database_url.clone()));
+    let store = yunwei::store::Store::connect(&config).await.unwrap();
+    let secrets = yunwei::notify::secrets::SecretBox::load(None, &config.data_dir).unwrap();
+    let ctx2 = yunwei::Ctx::new(store, config, app.clock.clone(), secrets).unwrap();
+    let second = tokio::spawn(yunwei::monitor::run(ctx2));
+    let status = Arc::new(AtomicU16::new(200));
+    let port = http_target(status.clone()).await;
+    let m = create_monitor(&app, json!({"name": "秒级", "kind": "http", "target": format!("http://127.0.0.1:{port}/"), "interval_s": 1})).await;
+    let id = m["id"].as_i64().unwrap();
+    // The replica that created it runs the engine (it took the lock first); the other
+    // never probes, so results come at one per second, not two.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (_, rs) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/monitors/{id}/results?limit=1000"),
+        )
+        .await;
+    let n = rs["items"].as_array().unwrap().len();
+    assert!((2..=7).contains(&n), "{n} results in 6 s");
+    second.abort();
+}
