@@ -63,6 +63,19 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::Invalid(errs) => AppError::Validation(errs),
+            // Input the database refuses as data (PostgreSQL: a NUL in text, a number or
+            // date out of range) is the caller's to fix, not a server error.
+            StoreError::Backend(sqlx::Error::Database(d))
+                if matches!(
+                    d.code().as_deref(),
+                    Some("22021" | "22P05" | "22003" | "22008" | "22P02")
+                ) =>
+            {
+                AppError::BadRequest(
+                    "输入中含有数据库不能保存的内容（如 NUL 字符、超出范围的数字或日期），请修改后重试"
+                        .into(),
+                )
+            }
             StoreError::Backend(e) => AppError::Internal(anyhow::Error::new(e)),
             StoreError::Other(e) => AppError::Internal(e),
         }

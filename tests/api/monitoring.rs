@@ -1768,3 +1768,160 @@ async fn two_replicas_on_one_postgresql_database_probe_once_not_twice() {
     assert!((2..=7).contains(&n), "{n} results in 6 s");
     second.abort();
 }
+
+#[tokio::test]
+async fn wrong_types_in_every_field_of_the_monitoring_endpoints_never_give_a_5xx() {
+    let app = spawn_demo().await;
+    let m = create_monitor(
+        &app,
+        json!({"name": "基准", "kind": "tcp", "target": "127.0.0.1:9"}),
+    )
+    .await;
+    let id = m["id"].as_i64().unwrap();
+    let (_, integ) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/integrations",
+            &json!({"kind": "events", "name": "模糊"}),
+        )
+        .await;
+    let itoken = integ["token"].as_str().unwrap().to_string();
+    let wrong = [
+        json!(null),
+        json!(-1),
+        json!(1.5),
+        json!(""),
+        json!("x"),
+        json!([]),
+        json!([1, "a"]),
+        json!({}),
+        json!({"a": {"b": 1}}),
+        json!(true),
+        json!("9".repeat(400)),
+        json!("含\u{0}零字节"),
+    ];
+    let targets: Vec<(reqwest::Method, String, Vec<&str>)> = vec![
+        (
+            reqwest::Method::POST,
+            "/api/v1/monitors".into(),
+            vec![
+                "name",
+                "kind",
+                "target",
+                "interval_s",
+                "timeout_ms",
+                "failures_before_down",
+                "successes_before_up",
+                "system_id",
+                "asset_id",
+                "depends_on",
+                "priority",
+                "paused",
+                "auto_resolve",
+                "config",
+            ],
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/monitors/{id}"),
+            vec![
+                "name",
+                "kind",
+                "target",
+                "interval_s",
+                "timeout_ms",
+                "depends_on",
+                "priority",
+                "paused",
+                "config",
+            ],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/maintenance-windows".into(),
+            vec![
+                "monitor_id",
+                "system_id",
+                "reason",
+                "owner",
+                "starts_at",
+                "ends_at",
+                "recurrence",
+            ],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/integrations".into(),
+            vec!["kind", "name", "system_id"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/duty-shifts".into(),
+            vec!["user_id", "starts_at", "ends_at", "role", "note"],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/alerts/1/silence".into(),
+            vec!["minutes", "reason"],
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/integrations/events?token={itoken}"),
+            vec!["event_action", "dedup_key", "payload"],
+        ),
+    ];
+    let base = json!({"name": "x", "kind": "http", "target": "http://127.0.0.1:9/", "reason": "r", "starts_at": "2026-01-01T00:00:00Z",
+                      "ends_at": "2026-01-02T00:00:00Z", "user_id": 1, "minutes": 5, "event_action": "trigger",
+                      "payload": {"summary": "s", "source": "h", "severity": "info"}});
+    for (method, path, fields) in &targets {
+        for f in fields {
+            for w in &wrong {
+                let mut body = base.as_object().unwrap().clone();
+                body.retain(|k, _| fields.contains(&k.as_str()));
+                body.insert(f.to_string(), w.clone());
+                let r = app
+                    .client
+                    .request(method.clone(), app.url(path))
+                    .bearer_auth(&app.admin_token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(
+                    r.status().as_u16() < 500,
+                    "{method} {path} {f}={w}: {}",
+                    r.status()
+                );
+            }
+        }
+    }
+    // Query strings too.
+    for q in [
+        "from=x&to=y",
+        "from=2026-01-01T00:00:00Z&to=2025-01-01T00:00:00Z",
+        "from=0001-01-01T00:00:00Z&to=9999-12-31T00:00:00Z",
+        "days=maybe",
+    ] {
+        for p in [
+            format!("/api/v1/monitors/{id}/availability?{q}"),
+            format!("/api/v1/systems/1/availability?{q}"),
+            format!("/api/v1/monitors/{id}/results?{q}"),
+        ] {
+            let (s, _) = app.get_json(&app.admin_token, &p).await;
+            assert!(s.as_u16() < 500, "{p}: {s}");
+        }
+    }
+    for p in [
+        "/api/v1/monitors?state=nope",
+        "/api/v1/monitors?kind=nope",
+        "/api/v1/monitors?system_id=-3",
+        "/api/v1/alerts?status=nope",
+        "/api/v1/alerts?system_id=x",
+        "/api/v1/monitors/99999999999999999999",
+        "/api/v1/heartbeat/%00",
+        "/api/v1/duty-shifts?from=x",
+    ] {
+        let (s, _) = app.get_json(&app.admin_token, p).await;
+        assert!(s.as_u16() < 500, "{p}: {s}");
+    }
+}
