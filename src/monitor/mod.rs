@@ -819,11 +819,7 @@ pub async fn update(
         }
         merged.insert(k.clone(), v.clone());
     }
-    let d = spec::validate(&merged).map_err(|mut errs| {
-        // Errors about keys the caller did not send would confuse: they were fine before.
-        errs.sort_by(|a, b| a.field.cmp(&b.field));
-        AppError::Validation(errs)
-    })?;
+    let d = spec::validate(&merged).map_err(AppError::Validation)?;
     check_refs(ctx, &d, Some(id)).await?;
     let secret = if keep_secret && old.secret_enc.is_some() {
         old.secret_enc.clone()
@@ -900,7 +896,7 @@ pub async fn heartbeat(
     let mut tx = ctx.store.write_tx().await?;
     match kind {
         "start" => ctx.store.heartbeat_start(&mut tx, m.id, now).await?,
-        _ => ctx.store.heartbeat_ping(&mut tx, m.id, now, None).await?,
+        _ => ctx.store.heartbeat_ping(&mut tx, m.id, now).await?,
     }
     tx.commit().await.map_err(crate::store::StoreError::from)?;
     if kind == "start" {
@@ -1205,14 +1201,14 @@ pub async fn availability(
             let d0 = day_start(h0 + DAY - 1).max(h0);
             let d1 = day_start(h1).min(h1);
             if d1 > d0 {
-                t.add(&ctx.store.tally_daily(id, d0, d1).await?);
+                t.add(&ctx.store.tally_rolled(id, d0, d1, true).await?);
                 for (a, b) in [(h0, d0), (d1, h1)] {
                     if b > a {
-                        t.add(&hours(ctx, id, a, b).await?);
+                        t.add(&ctx.store.tally_rolled(id, a, b, false).await?);
                     }
                 }
             } else {
-                t.add(&hours(ctx, id, h0, h1).await?);
+                t.add(&ctx.store.tally_rolled(id, h0, h1, false).await?);
             }
             raw.push((start, h0));
             raw.push((h1, end));
@@ -1232,14 +1228,6 @@ pub async fn availability(
         total.add(&t);
     }
     Ok(total)
-}
-
-/// Whole hours [a, b) of one monitor from the hourly rollups; hours without a row had no
-/// result and are unknown.
-async fn hours(ctx: &Ctx, id: i64, a: i64, b: i64) -> AppResult<Tally> {
-    let (mut sum, _) = ctx.store.tally_rollups(&[id], a, b).await?;
-    sum.unknown_ms = (b - a) - sum.up_ms - sum.down_ms - sum.maintenance_ms;
-    Ok(sum)
 }
 
 /// Per-day availability of a set of monitors over [from, to) in Beijing days, from the

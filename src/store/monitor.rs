@@ -709,16 +709,10 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn heartbeat_ping(
-        &self,
-        tx: &mut Tx,
-        id: i64,
-        at: i64,
-        started: Option<i64>,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE monitors SET hb_last_ping_at = $1, hb_started_at = $2 WHERE id = $3")
+    /// A finished run: its time is the last ping, and the run's start is cleared.
+    pub async fn heartbeat_ping(&self, tx: &mut Tx, id: i64, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE monitors SET hb_last_ping_at = $1, hb_started_at = NULL WHERE id = $2")
             .bind(at)
-            .bind(started)
             .bind(id)
             .execute(&mut **tx)
             .await?;
@@ -844,8 +838,20 @@ impl Store {
         Ok(())
     }
 
-    /// Sums of daily rollups over whole days [from, to) for one monitor.
-    pub async fn tally_daily(&self, id: i64, from: i64, to: i64) -> StoreResult<Tally> {
+    /// One monitor's rollups over [from, to), whole hours (`daily` false) or whole
+    /// Beijing days (`daily` true). A span without a row had no result: it is unknown.
+    pub async fn tally_rolled(
+        &self,
+        id: i64,
+        from: i64,
+        to: i64,
+        daily: bool,
+    ) -> StoreResult<Tally> {
+        let (table, col) = if daily {
+            ("monitor_daily", "day")
+        } else {
+            ("monitor_rollups", "hour")
+        };
         type Sums = (
             Option<i64>,
             Option<i64>,
@@ -853,27 +859,25 @@ impl Store {
             Option<i64>,
             Option<i64>,
         );
-        let row: Sums = sqlx::query_as(
+        let row: Sums = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
              CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
-             FROM monitor_daily WHERE monitor_id = $1 AND day >= $2 AND day < $3",
-        )
+             FROM {table} WHERE monitor_id = $1 AND {col} >= $2 AND {col} < $3"
+        )))
         .bind(id)
         .bind(from)
         .bind(to)
         .fetch_one(&self.pool)
         .await?;
-        let t = Tally {
-            up_ms: row.0.unwrap_or(0),
-            down_ms: row.1.unwrap_or(0),
-            maintenance_ms: row.2.unwrap_or(0),
-            unknown_ms: 0,
+        let (up_ms, down_ms, maintenance_ms) =
+            (row.0.unwrap_or(0), row.1.unwrap_or(0), row.2.unwrap_or(0));
+        Ok(Tally {
+            up_ms,
+            down_ms,
+            maintenance_ms,
+            unknown_ms: (to - from) - up_ms - down_ms - maintenance_ms,
             checks: row.3.unwrap_or(0),
             failures: row.4.unwrap_or(0),
-        };
-        Ok(Tally {
-            unknown_ms: (to - from) - t.up_ms - t.down_ms - t.maintenance_ms,
-            ..t
         })
     }
 
@@ -882,50 +886,6 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT MAX(hour) FROM monitor_rollups")
             .fetch_one(&self.pool)
             .await?)
-    }
-
-    /// Sums of rollups over whole hours [from, to) for the monitors in `ids`.
-    pub async fn tally_rollups(
-        &self,
-        ids: &[i64],
-        from: i64,
-        to: i64,
-    ) -> StoreResult<(Tally, i64)> {
-        if ids.is_empty() {
-            return Ok((Tally::default(), 0));
-        }
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        type Sums = (
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            i64,
-        );
-        let row: Sums =
-            sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
-                 CAST(SUM(unknown_ms) AS BIGINT), CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT), COUNT(*) \
-                 FROM monitor_rollups WHERE monitor_id IN ({}) AND hour >= $1 AND hour < $2",
-                list.join(",")
-            )))
-            .bind(from)
-            .bind(to)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((
-            Tally {
-                up_ms: row.0.unwrap_or(0),
-                down_ms: row.1.unwrap_or(0),
-                maintenance_ms: row.2.unwrap_or(0),
-                unknown_ms: row.3.unwrap_or(0),
-                checks: row.4.unwrap_or(0),
-                failures: row.5.unwrap_or(0),
-            },
-            row.6,
-        ))
     }
 
     /// Per-day sums of rollups for a set of monitors (`day` = Beijing midnight in ms).
