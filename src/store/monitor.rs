@@ -538,7 +538,7 @@ impl Store {
         for (id, s) in states {
             sqlx::query(
                 "UPDATE monitors SET state = $1, base_state = $2, state_since = $3, consecutive_failures = $4, \
-                 consecutive_successes = $5, last_check_at = $6, last_ok = $7, last_latency_ms = $8, last_phase = $9, \
+                 consecutive_successes = $5, last_check_at = $6, last_ok = $7, last_latency_ms = NULLIF($8, -1.0), last_phase = $9, \
                  last_message = $10 WHERE id = $11",
             )
             .bind(s.state.clone())
@@ -548,7 +548,7 @@ impl Store {
             .bind(s.consecutive_successes)
             .bind(s.last_check_at)
             .bind(i64::from(s.last_ok))
-            .bind(s.last_latency_ms)
+            .bind(s.last_latency_ms.unwrap_or(-1.0))
             .bind(s.last_phase.clone())
             .bind(s.last_message.clone())
             .bind(*id)
@@ -582,22 +582,27 @@ impl Store {
             let mut sql = String::from(
                 "INSERT INTO monitor_results (monitor_id, at, covers_ms, ok, class, latency_ms, phase, message) VALUES ",
             );
+            // A missing latency is written as the literal NULL, not bound: a NULL float
+            // parameter is typed unreliably through sqlx's Any driver on PostgreSQL.
             let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 8);
             for (i, r) in chunk.iter().enumerate() {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                let b = i * 8;
+                let p = |args: &Vec<Arg>, k: usize| format!("${}", args.len() + k);
+                let latency = match r.latency_ms {
+                    Some(_) => p(&args, 6),
+                    None => "NULL".to_string(),
+                };
                 sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
+                    "({}, {}, {}, {}, {}, {latency}, {}, {})",
+                    p(&args, 1),
+                    p(&args, 2),
+                    p(&args, 3),
+                    p(&args, 4),
+                    p(&args, 5),
+                    p(&args, if r.latency_ms.is_some() { 7 } else { 6 }),
+                    p(&args, if r.latency_ms.is_some() { 8 } else { 7 }),
                 ));
                 args.extend([
                     Arg::Int(Some(r.monitor_id)),
@@ -605,10 +610,11 @@ impl Store {
                     Arg::Int(Some(r.covers_ms)),
                     Arg::Int(Some(i64::from(r.ok))),
                     Arg::Text(Some(r.class.to_string())),
-                    Arg::Float(r.latency_ms),
-                    Arg::Text(r.phase.clone()),
-                    Arg::Text(r.message.clone()),
                 ]);
+                if let Some(l) = r.latency_ms {
+                    args.push(Arg::Float(Some(l)));
+                }
+                args.extend([Arg::Text(r.phase.clone()), Arg::Text(r.message.clone())]);
             }
             super::entities::bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
                 .execute(&mut **tx)
@@ -799,7 +805,7 @@ impl Store {
         for (m, t, avg, max) in rows {
             sqlx::query(
                 "INSERT INTO monitor_rollups (monitor_id, hour, up_ms, down_ms, maintenance_ms, unknown_ms, checks, failures, latency_avg_ms, latency_max_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, -1.0), NULLIF($10, -1.0)) \
                  ON CONFLICT (monitor_id, hour) DO UPDATE SET up_ms = excluded.up_ms, down_ms = excluded.down_ms, \
                  maintenance_ms = excluded.maintenance_ms, unknown_ms = excluded.unknown_ms, checks = excluded.checks, \
                  failures = excluded.failures, latency_avg_ms = excluded.latency_avg_ms, latency_max_ms = excluded.latency_max_ms",
@@ -812,8 +818,8 @@ impl Store {
             .bind(t.unknown_ms)
             .bind(t.checks)
             .bind(t.failures)
-            .bind(*avg)
-            .bind(*max)
+            .bind(avg.unwrap_or(-1.0))
+            .bind(max.unwrap_or(-1.0))
             .execute(&mut **tx)
             .await?;
         }
