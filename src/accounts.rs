@@ -1,8 +1,6 @@
 //! Account services shared by the API and the pages: login with lockout, sessions with
 //! idle timeout, API tokens, password changes under the 等保 policy, the first admin.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use password_hash::rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
@@ -75,31 +73,21 @@ pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
+/// An argon2id hash of the password, on the process's bounded hashing pool.
 pub async fn hash_password(password: &str) -> AppResult<String> {
-    let pw = password.to_string();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(pw.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("argon2 hash failed: {e}"))
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("hash task failed: {e}")))?
-    .map_err(AppError::Internal)
+    crate::gate::Hasher::global()
+        .hash(password)
+        .await
+        .map_err(|_| AppError::hasher_busy())?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("argon2 hash failed")))
 }
 
-pub async fn verify_password(hash: &str, password: &str) -> bool {
-    let (h, pw) = (hash.to_string(), password.to_string());
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&h).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(pw.as_bytes(), &parsed)
-                .is_ok()
-        })
-    })
-    .await
-    .unwrap_or(false)
+/// Whether the password matches; every call costs one argon2 run on the bounded pool.
+pub async fn verify_password(hash: &str, password: &str) -> AppResult<bool> {
+    crate::gate::Hasher::global()
+        .verify(hash, password)
+        .await
+        .map_err(|_| AppError::hasher_busy())
 }
 
 /// A random password that satisfies the policy (for the first admin and resets).
@@ -127,8 +115,36 @@ fn lock_message(until_ms: i64, now_ms: i64) -> String {
     format!("账号因多次密码错误已被锁定，请在 {minutes} 分钟后重试，或联系系统管理员解锁")
 }
 
-/// Checks a username and password and opens a session.
+/// Checks a username and password and opens a session. Failures are counted per client
+/// IP; past the configured number within the window the answer is 429 with the seconds
+/// to wait, before any password is hashed. The per-account lockout applies as well.
 pub async fn login(
+    ctx: &Ctx,
+    username: &str,
+    password: &str,
+    ip: Option<String>,
+) -> AppResult<LoginOutcome> {
+    let now = ctx.clock.now_ms();
+    let addr = ip
+        .as_deref()
+        .and_then(|s| s.parse::<std::net::IpAddr>().ok());
+    if let Some(a) = addr
+        && let Some(wait) = ctx.gates.logins.check(a, now)
+    {
+        tracing::warn!(ip = %a, "login refused: too many failures from this address");
+        return Err(AppError::TooManyRequests {
+            message: format!("该地址登录失败次数过多，请在 {wait} 秒后重试"),
+            retry_after: Some(wait),
+        });
+    }
+    let out = check_credentials(ctx, username, password, ip).await;
+    if let (Some(a), Err(AppError::Unauthorized(_) | AppError::Locked(_))) = (addr, &out) {
+        ctx.gates.logins.record_failure(a, now);
+    }
+    out
+}
+
+async fn check_credentials(
     ctx: &Ctx,
     username: &str,
     password: &str,
@@ -153,7 +169,7 @@ pub async fn login(
         Some(u) => u,
         None => {
             // Same work and answer as a wrong password, so usernames cannot be probed.
-            let _ = verify_password("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password).await;
+            let _ = verify_password("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password).await?;
             ctx.store
                 .audit(now, &actor, fail("登录失败：用户名不存在".into()))
                 .await?;
@@ -170,7 +186,7 @@ pub async fn login(
             .await?;
         return Err(AppError::Locked(lock_message(until, now)));
     }
-    if !verify_password(&user.password_hash, password).await {
+    if !verify_password(&user.password_hash, password).await? {
         let locked = ctx
             .store
             .record_login_failure(
@@ -346,7 +362,7 @@ async fn check_new_password(ctx: &Ctx, user_id: i64, username: &str, new: &str) 
         .map_err(|m| AppError::invalid("new_password", m))?;
     let n = ctx.config.security.password_history as i64;
     for old in ctx.store.password_history(user_id, n).await? {
-        if verify_password(&old, new).await {
+        if verify_password(&old, new).await? {
             return Err(AppError::invalid(
                 "new_password",
                 format!("新密码不能与最近 {n} 次使用过的密码相同"),
@@ -364,7 +380,7 @@ pub async fn change_password(
     new: &str,
 ) -> AppResult<()> {
     let row = ctx.store.user_by_id(user.id).await?;
-    if !verify_password(&row.password_hash, current).await {
+    if !verify_password(&row.password_hash, current).await? {
         return Err(AppError::invalid("current_password", "当前密码不正确"));
     }
     check_new_password(ctx, user.id, &user.username, new).await?;

@@ -21,6 +21,8 @@ pub struct Ctx {
     pub secrets: Arc<crate::notify::secrets::SecretBox>,
     /// The monitoring engine's shared state (HTTP pools, state machines).
     pub monitors: Arc<crate::monitor::Shared>,
+    /// Bounds on imports and logins.
+    pub gates: Arc<crate::gate::Gates>,
 }
 
 impl Ctx {
@@ -34,6 +36,7 @@ impl Ctx {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(Ctx {
             store,
+            gates: Arc::new(crate::gate::Gates::new(&config)),
             config: Arc::new(config),
             clock,
             secrets: Arc::new(secrets),

@@ -46,8 +46,14 @@ pub struct SecurityConfig {
     pub idle_timeout_minutes: i64,
     /// Longest lifetime an API token may be given.
     pub api_token_max_days: i64,
-    /// Whether the session cookie is marked `Secure` (set when served behind TLS).
+    /// Whether the session cookie is marked `Secure` (set when served behind TLS); also
+    /// turns on HSTS.
     pub secure_cookies: bool,
+    /// Failed logins from one client IP within the window before further attempts get 429.
+    pub login_ip_max_failures: usize,
+    pub login_ip_window_minutes: i64,
+    /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for SecurityConfig {
@@ -62,6 +68,9 @@ impl Default for SecurityConfig {
             idle_timeout_minutes: 30,
             api_token_max_days: 365,
             secure_cookies: false,
+            login_ip_max_failures: 20,
+            login_ip_window_minutes: 5,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -166,10 +175,15 @@ pub struct Config {
     /// Base64 of 32 bytes encrypting channel secrets (`YUNWEI_SECRET_KEY`); default: the
     /// data directory's `secret.key`. Replicas sharing a database need the same key.
     pub secret_key: Option<Secret>,
+    /// Bearer token Prometheus sends to scrape `/metrics` (`YUNWEI_METRICS_TOKEN`); API
+    /// tokens are accepted too.
+    pub metrics_token: Option<Secret>,
     pub security: SecurityConfig,
     pub audit: AuditConfig,
     pub desk: DeskConfig,
     pub monitoring: MonitoringConfig,
+    /// Limits on imported CSV/XLSX files.
+    pub import: crate::transfer::ImportLimits,
 }
 
 impl Default for Config {
@@ -187,10 +201,12 @@ impl Default for Config {
             database_max_connections: 16,
             admin_password: None,
             secret_key: None,
+            metrics_token: None,
             security: SecurityConfig::default(),
             audit: AuditConfig::default(),
             desk: DeskConfig::default(),
             monitoring: MonitoringConfig::default(),
+            import: crate::transfer::ImportLimits::default(),
         }
     }
 }
@@ -259,6 +275,18 @@ impl Config {
         }
         if self.max_body_bytes < 1024 || self.max_import_bytes < 1024 {
             return Err("max_body_bytes / max_import_bytes: must be at least 1024".into());
+        }
+        self.import.validate()?;
+        for p in &self.security.trusted_proxies {
+            crate::gate::IpNet::parse(p).map_err(|e| format!("security.trusted_proxies: {e}"))?;
+        }
+        if self.security.login_ip_window_minutes < 1 {
+            return Err("security.login_ip_window_minutes: must be at least 1".into());
+        }
+        if let Some(t) = &self.metrics_token
+            && t.0.len() < 16
+        {
+            return Err("metrics_token / YUNWEI_METRICS_TOKEN: use at least 16 characters".into());
         }
         if self.database_max_connections == 0 {
             return Err("database_max_connections: must be at least 1".into());
@@ -338,10 +366,19 @@ impl Serialize for RedactedView<'_> {
                 "(generated at first start)"
             },
         )?;
+        st.serialize_field(
+            "metrics_token",
+            if c.metrics_token.is_some() {
+                "***"
+            } else {
+                "(not set: API tokens only)"
+            },
+        )?;
         st.serialize_field("security", &c.security)?;
         st.serialize_field("audit", &c.audit)?;
         st.serialize_field("desk", &c.desk)?;
         st.serialize_field("monitoring", &c.monitoring)?;
+        st.serialize_field("import", &c.import)?;
         st.end()
     }
 }

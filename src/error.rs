@@ -53,6 +53,12 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("unsupported media type")]
     UnsupportedMediaType(String),
+    /// 429, with `Retry-After` in seconds when known.
+    #[error("too many requests")]
+    TooManyRequests {
+        message: String,
+        retry_after: Option<u64>,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -96,6 +102,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,6 +120,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Internal(_) => "internal",
         }
     }
@@ -127,7 +135,9 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::PayloadTooLarge(m)
             | AppError::UnsupportedMediaType(m) => m.clone(),
-            AppError::Unprocessable { message, .. } => message.clone(),
+            AppError::Unprocessable { message, .. } | AppError::TooManyRequests { message, .. } => {
+                message.clone()
+            }
             AppError::Validation(errs) => match errs.as_slice() {
                 [one] => one.message.clone(),
                 _ => format!("有 {} 处输入需要修改，请查看各字段的提示", errs.len()),
@@ -146,6 +156,14 @@ impl AppError {
         }
     }
 
+    /// Too many password checks queued (a login storm): try again shortly.
+    pub fn hasher_busy() -> Self {
+        AppError::TooManyRequests {
+            message: "登录请求过多，请稍后重试".into(),
+            retry_after: Some(5),
+        }
+    }
+
     pub fn forbidden() -> Self {
         AppError::Forbidden("当前角色无权执行此操作".into())
     }
@@ -161,7 +179,18 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?e, "request failed");
         }
         let body = json!({"error": {"code": self.code(), "message": self.message(), "details": self.details()}});
-        (self.status(), axum::Json(body)).into_response()
+        let mut resp = (self.status(), axum::Json(body)).into_response();
+        if let AppError::TooManyRequests {
+            retry_after: Some(s),
+            ..
+        } = &self
+        {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*s),
+            );
+        }
+        resp
     }
 }
 

@@ -111,6 +111,11 @@ fn load_config(file: Option<&PathBuf>, db: &DbArgs) -> Result<Config, String> {
     {
         c.secret_key = Some(Secret(k));
     }
+    if let Ok(t) = std::env::var("YUNWEI_METRICS_TOKEN")
+        && !t.is_empty()
+    {
+        c.metrics_token = Some(Secret(t));
+    }
     if let Ok(v) = std::env::var("YUNWEI_LOG_FORMAT") {
         c.log_format = match v.as_str() {
             "json" => LogFormat::Json,

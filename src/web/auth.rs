@@ -16,11 +16,17 @@ use crate::error::AppError;
 
 pub const SESSION_COOKIE: &str = "yunwei_session";
 
-pub fn client_ip(parts: &Parts) -> Option<String> {
+/// The client's address: the TCP peer, or what a trusted proxy says in `X-Forwarded-For`.
+pub fn request_ip(st: &AppState, peer: SocketAddr, headers: &axum::http::HeaderMap) -> String {
+    let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    crate::gate::client_ip(peer.ip(), xff, &st.gates.trusted_proxies).to_string()
+}
+
+pub fn client_ip(parts: &Parts, st: &AppState) -> Option<String> {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| request_ip(st, c.0, &parts.headers))
 }
 
 fn bearer(parts: &Parts) -> Option<String> {
@@ -52,7 +58,7 @@ impl FromRequestParts<AppState> for ApiUserAnyState {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let ip = client_ip(parts);
+        let ip = client_ip(parts, st);
         let token = match bearer(parts) {
             Some(t) => t,
             None => match cookie(parts, SESSION_COOKIE) {
@@ -142,7 +148,7 @@ async fn page_user(parts: &mut Parts, st: &AppState) -> Result<AuthUser, PageRej
     let Some(token) = cookie(parts, SESSION_COOKIE) else {
         return Err(PageRejection::Login(next));
     };
-    match authenticate(&st.ctx, &token, client_ip(parts)).await {
+    match authenticate(&st.ctx, &token, client_ip(parts, st)).await {
         Ok(u) => Ok(u),
         Err(AppError::Unauthorized(_)) => Err(PageRejection::Login(next)),
         Err(e) => Err(PageRejection::Error(e)),

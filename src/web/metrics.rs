@@ -1,14 +1,18 @@
-//! Request counts and latency histograms by route, rendered in the Prometheus text format.
+//! Request counts and latency histograms by route, and the monitors' state, in the
+//! Prometheus text format (0.0.4) through `prometheus-client`, which escapes label values.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use tracing::Instrument;
 
 use super::AppState;
@@ -17,96 +21,140 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-#[derive(Default)]
-struct RouteStats {
-    by_status: BTreeMap<u16, u64>,
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+type Labels = Vec<(&'static str, String)>;
+
+fn new_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
-#[derive(Default)]
+/// The process's request metrics. Routes are templates (`/api/v1/tickets/{id}`), and every
+/// path no route matches is counted under `route="unmatched"`, so scanners cannot grow the
+/// label set.
 pub struct Metrics {
-    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+    requests: Family<Labels, Counter>,
+    durations: Family<Labels, Histogram, fn() -> Histogram>,
     next_id: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(new_histogram),
+            next_id: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Metrics {
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
-        let mut g = match self.routes.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let s = g
-            .entry((method.to_string(), route.to_string()))
-            .or_default();
-        *s.by_status.entry(status).or_default() += 1;
-        s.count += 1;
-        s.sum += secs;
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                s.buckets[i] += 1;
-            }
-        }
+        self.requests
+            .get_or_create(&vec![
+                ("method", method.to_string()),
+                ("route", route.to_string()),
+                ("status", status.to_string()),
+            ])
+            .inc();
+        self.durations
+            .get_or_create(&vec![
+                ("method", method.to_string()),
+                ("route", route.to_string()),
+            ])
+            .observe(secs);
     }
 
-    pub fn render(&self) -> String {
-        let g = match self.routes.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let mut out = String::new();
-        out.push_str("# HELP yunwei_http_requests_total HTTP requests by route and status.\n");
-        out.push_str("# TYPE yunwei_http_requests_total counter\n");
-        for ((m, r), s) in g.iter() {
-            for (status, n) in &s.by_status {
-                let _ = writeln!(
-                    out,
-                    "yunwei_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{status}\"}} {n}",
-                    esc(r)
-                );
-            }
-        }
-        out.push_str(
-            "# HELP yunwei_http_request_duration_seconds HTTP request latency by route.\n",
+    /// The exposition: request metrics, and the monitors' state when given.
+    pub fn render(
+        &self,
+        monitors: Option<&[crate::store::monitor::MonitorRow]>,
+        probes: u64,
+    ) -> String {
+        let mut reg = Registry::default();
+        reg.register(
+            "yunwei_http_requests",
+            "HTTP requests by route and status",
+            self.requests.clone(),
         );
-        out.push_str("# TYPE yunwei_http_request_duration_seconds histogram\n");
-        for ((m, r), s) in g.iter() {
-            let r = esc(r);
-            for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "yunwei_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"{b}\"}} {}",
-                    s.buckets[i]
-                );
-            }
-            let _ = writeln!(
-                out,
-                "yunwei_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"+Inf\"}} {}",
-                s.count
-            );
-            let _ = writeln!(
-                out,
-                "yunwei_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}",
-                s.sum
-            );
-            let _ = writeln!(
-                out,
-                "yunwei_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {}",
-                s.count
-            );
+        reg.register(
+            "yunwei_http_request_duration_seconds",
+            "HTTP request latency by route",
+            self.durations.clone(),
+        );
+        if let Some(ms) = monitors {
+            register_monitors(&mut reg, ms, probes);
+        }
+        let mut out = String::new();
+        if let Err(e) = prometheus_text::encode(&mut out, &reg) {
+            tracing::error!(error = %e, "cannot encode metrics");
         }
         out
     }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+/// Monitor gauges: `yunwei_monitor_up` (1 up, 0 down/unreachable, absent otherwise),
+/// `yunwei_monitor_state` (one series per monitor, 1 for its current state) and the last
+/// latency in seconds.
+fn register_monitors(reg: &mut Registry, ms: &[crate::store::monitor::MonitorRow], probes: u64) {
+    let up: Family<Labels, Gauge> = Family::default();
+    let state: Family<Labels, Gauge> = Family::default();
+    let latency: Family<Labels, Gauge<f64, AtomicU64>> = Family::default();
+    for m in ms {
+        let id = m.id.to_string();
+        match m.state.as_str() {
+            "up" => {
+                up.get_or_create(&vec![
+                    ("monitor_id", id.clone()),
+                    ("name", m.name.clone()),
+                    ("kind", m.kind.clone()),
+                ])
+                .set(1);
+            }
+            "down" | "unreachable" => {
+                up.get_or_create(&vec![
+                    ("monitor_id", id.clone()),
+                    ("name", m.name.clone()),
+                    ("kind", m.kind.clone()),
+                ])
+                .set(0);
+            }
+            _ => {}
+        }
+        state
+            .get_or_create(&vec![
+                ("monitor_id", id.clone()),
+                ("state", m.state.clone()),
+            ])
+            .set(1);
+        if let Some(l) = m.last_latency_ms {
+            latency
+                .get_or_create(&vec![("monitor_id", id)])
+                .set(l / 1000.0);
+        }
+    }
+    reg.register(
+        "yunwei_monitor_up",
+        "Whether the monitor's target is up (1) or down (0)",
+        up,
+    );
+    reg.register(
+        "yunwei_monitor_state",
+        "The monitor's state (1 for the current one)",
+        state,
+    );
+    reg.register(
+        "yunwei_monitor_latency_seconds",
+        "Latency of the monitor's last check",
+        latency,
+    );
+    reg.register(
+        "yunwei_probes",
+        "Probes run by this process",
+        ConstCounter::new(probes),
+    );
 }
 
 /// Times every request, counts it under its route template, and logs it in a span with a
-/// request id. Unmatched paths are counted under one label so scanners cannot blow up
-/// the label set.
+/// request id.
 pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
@@ -129,52 +177,4 @@ pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Resp
         }
     });
     resp
-}
-
-/// Monitor gauges: `yunwei_monitor_up` (1 up, 0 down/unreachable, absent otherwise),
-/// `yunwei_monitor_state` (one series per state, 1 for the current one) and the last
-/// latency in seconds.
-pub fn render_monitors(ms: &[crate::store::monitor::MonitorRow], probes: u64) -> String {
-    let mut out = String::new();
-    out.push_str("# HELP yunwei_monitor_up Whether the monitor's target is up (1) or down (0).\n");
-    out.push_str("# TYPE yunwei_monitor_up gauge\n");
-    for m in ms {
-        let v = match m.state.as_str() {
-            "up" => "1",
-            "down" | "unreachable" => "0",
-            _ => continue,
-        };
-        let _ = writeln!(
-            out,
-            "yunwei_monitor_up{{monitor_id=\"{}\",name=\"{}\",kind=\"{}\"}} {v}",
-            m.id,
-            esc(&m.name),
-            m.kind
-        );
-    }
-    out.push_str("# HELP yunwei_monitor_state The monitor's state (1 for the current one).\n");
-    out.push_str("# TYPE yunwei_monitor_state gauge\n");
-    for m in ms {
-        let _ = writeln!(
-            out,
-            "yunwei_monitor_state{{monitor_id=\"{}\",state=\"{}\"}} 1",
-            m.id, m.state
-        );
-    }
-    out.push_str("# HELP yunwei_monitor_latency_seconds Latency of the monitor's last check.\n");
-    out.push_str("# TYPE yunwei_monitor_latency_seconds gauge\n");
-    for m in ms {
-        if let Some(l) = m.last_latency_ms {
-            let _ = writeln!(
-                out,
-                "yunwei_monitor_latency_seconds{{monitor_id=\"{}\"}} {}",
-                m.id,
-                l / 1000.0
-            );
-        }
-    }
-    out.push_str("# HELP yunwei_probes_total Probes run by this process.\n");
-    out.push_str("# TYPE yunwei_probes_total counter\n");
-    let _ = writeln!(out, "yunwei_probes_total {probes}");
-    out
 }

@@ -45,13 +45,14 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/static/{*path}", get(static_asset))
         .nest("/api/v1", api::router(&state))
         .merge(ui::router())
-        // After routing, so the route template (MatchedPath) is known.
-        .route_layer(axum::middleware::from_fn_with_state(
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Inside routing, so the route template (MatchedPath) is known; unmatched paths
+        // (the fallback) are counted too.
+        .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
-        .fallback(fallback)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
@@ -64,21 +65,53 @@ async fn readyz(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn metrics_text(State(st): State<AppState>) -> Response {
-    let mut body = st.metrics.render();
-    // Every monitor's state and last latency, from the database (any replica answers).
-    if let Ok(ms) = st.store.all_monitors().await {
-        body.push_str(&metrics::render_monitors(
-            &ms,
-            st.monitors
-                .probes_total
-                .load(std::sync::atomic::Ordering::Relaxed),
-        ));
+/// The Prometheus exposition, for a bearer credential only: the configured
+/// `metrics_token` (what Prometheus' `authorization` setting sends) or the API token of a
+/// user who may read monitoring.
+async fn metrics_text(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    let unauthorized = |msg: &str| {
+        let mut r = crate::error::AppError::Unauthorized(msg.into()).into_response();
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"yunwei metrics\""),
+        );
+        r
+    };
+    let Some(token) = token else {
+        return unauthorized(
+            "读取监控指标须提供 Authorization: Bearer 令牌（metrics_token 或 API 令牌）",
+        );
+    };
+    let configured = st.config.metrics_token.as_ref().is_some_and(|m| {
+        use sha2::Digest;
+        // Compare digests so the time taken does not depend on where the strings differ.
+        sha2::Sha256::digest(m.0.as_bytes()) == sha2::Sha256::digest(token.as_bytes())
+    });
+    if !configured {
+        match crate::accounts::authenticate(&st.ctx, &token, None).await {
+            Ok(u) if u.role.can(crate::domain::roles::Perm::ReadMonitoring) => {}
+            Ok(_) => return crate::error::AppError::forbidden().into_response(),
+            Err(_) => return unauthorized("令牌无效或已过期"),
+        }
     }
+    // Every monitor's state and last latency, from the database (any replica answers).
+    let monitors = st.store.all_monitors().await.ok();
+    let body = st.metrics.render(
+        monitors.as_deref(),
+        st.monitors
+            .probes_total
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
     (
         [(
             header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
         )],
         body,
     )

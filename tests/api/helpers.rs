@@ -32,6 +32,8 @@ pub struct Options {
     pub start: Option<chrono::DateTime<Utc>>,
     /// Run the probe engine (off by default: tests drive checks with `check_now`).
     pub monitoring: bool,
+    /// Changes to the configuration before the app is built.
+    pub configure: Option<fn(&mut Config)>,
 }
 
 impl Default for Options {
@@ -41,6 +43,7 @@ impl Default for Options {
             admin_password: Some(ADMIN_PASSWORD),
             start: None,
             monitoring: false,
+            configure: None,
         }
     }
 }
@@ -98,6 +101,9 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     };
     let mut config = config;
     config.monitoring.enabled = opts.monitoring;
+    if let Some(f) = opts.configure {
+        f(&mut config);
+    }
     let database_url = config.effective_database_url();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod demo;
 mod desk;
+mod hardening;
 mod import_export;
 mod inventory;
 mod monitoring;

@@ -1328,6 +1328,7 @@ async fn the_engine_probes_on_its_own_schedule() {
     let body = app
         .client
         .get(app.url("/metrics"))
+        .bearer_auth(&app.admin_token)
         .send()
         .await
         .unwrap()

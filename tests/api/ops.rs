@@ -27,7 +27,13 @@ async fn health_readiness_and_prometheus_metrics_by_route() {
         StatusCode::OK
     );
     app.get(&app.admin_token, "/api/v1/assets").await;
-    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
     assert!(
         r.headers()["content-type"]
             .to_str()

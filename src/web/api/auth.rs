@@ -23,6 +23,7 @@ pub struct LoginBody {
 pub async fn login(
     State(st): State<AppState>,
     axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> AppResult<Json<serde_json::Value>> {
     if body.username.trim().is_empty() || body.password.is_empty() {
@@ -32,7 +33,7 @@ pub async fn login(
         &st.ctx,
         body.username.trim(),
         &body.password,
-        Some(addr.ip().to_string()),
+        Some(crate::web::auth::request_ip(&st, addr, &headers)),
     )
     .await?;
     Ok(Json(json!({

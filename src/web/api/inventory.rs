@@ -388,7 +388,20 @@ pub async fn import_file(
     if data.is_empty() {
         return Err(AppError::invalid("file", "上传的文件为空"));
     }
-    let table = transfer::read_table(data).map_err(|e| AppError::invalid("file", e.0))?;
+    // Parsing is CPU work on untrusted bytes: off the async runtime, a few at a time, and
+    // within the configured limits (a file over one is refused before it is allocated).
+    let _slot = ctx
+        .gates
+        .imports
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("import gate closed: {e}")))?;
+    let limits = ctx.config.import.clone();
+    let owned = data.to_vec();
+    let table = tokio::task::spawn_blocking(move || transfer::read_table(&owned, &limits))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("import parser task failed: {e}")))?
+        .map_err(|e| AppError::invalid("file", e.0))?;
     let fail = |errors: Vec<crate::store::entities::RowError>| {
         let n = errors.len();
         let first = errors.first().map(|e| {

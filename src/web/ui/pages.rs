@@ -76,7 +76,8 @@ pub async fn login_submit(
     if username.is_empty() || password.is_empty() {
         return render_err("请填写用户名和密码".into());
     }
-    match accounts::login(&st.ctx, &username, &password, Some(addr.ip().to_string())).await {
+    let ip = crate::web::auth::request_ip(&st, addr, &headers);
+    match accounts::login(&st.ctx, &username, &password, Some(ip)).await {
         Ok(out) => {
             let to = if out.must_change_password {
                 "/password".to_string()
@@ -87,6 +88,22 @@ pub async fn login_submit(
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response())
         }
         Err(e @ (AppError::Unauthorized(_) | AppError::Locked(_))) => render_err(e.message()),
+        Err(e @ AppError::TooManyRequests { .. }) => {
+            let html = st.ui.page(
+                "login.html",
+                json!({ "next": next.clone(), "error": e.message(), "username": username.clone() }),
+            )?;
+            let mut resp = (axum::http::StatusCode::TOO_MANY_REQUESTS, html).into_response();
+            if let AppError::TooManyRequests {
+                retry_after: Some(s),
+                ..
+            } = e
+            {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(s));
+            }
+            Ok(resp)
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -1,7 +1,11 @@
 //! Import and export file formats: CSV (UTF-8 with or without BOM, or GBK as Excel in
 //! China writes it) and XLSX. Turning rows into records is the spec's job; this module
-//! only reads and writes tables.
+//! only reads and writes tables, within [`ImportLimits`] checked before anything large is
+//! allocated.
 
+pub mod xlsx;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::entity::{EntitySpec, Field, Kind, SqlValue, ref_name_key};
@@ -18,16 +22,76 @@ pub struct Table {
 #[derive(Debug)]
 pub struct FormatError(pub String);
 
+/// Limits on an imported table, checked while it is read. A file over any of them is
+/// refused with a message naming the limit, and nothing is imported.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportLimits {
+    /// Data rows (the header not counted).
+    pub max_rows: usize,
+    pub max_columns: usize,
+    /// Text of one cell, in bytes of UTF-8.
+    pub max_cell_bytes: usize,
+    /// One physical line of a CSV file, in bytes.
+    pub max_line_bytes: usize,
+    /// Entries in an XLSX zip.
+    pub max_zip_entries: usize,
+    /// Bytes decompressed from an XLSX zip, all entries together.
+    pub max_uncompressed_bytes: u64,
+    pub max_xml_depth: usize,
+    /// Distinct strings in an XLSX shared strings table.
+    pub max_shared_strings: usize,
+    /// Cells kept in memory (rows × their width).
+    pub max_total_cells: usize,
+    /// Text of all cells together, in bytes.
+    pub max_total_text_bytes: usize,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        ImportLimits {
+            max_rows: 50_000,
+            max_columns: 200,
+            max_cell_bytes: 32 * 1024,
+            max_line_bytes: 1024 * 1024,
+            max_zip_entries: 1_000,
+            max_uncompressed_bytes: 100 * 1024 * 1024,
+            max_xml_depth: 64,
+            max_shared_strings: 1_000_000,
+            max_total_cells: 2_000_000,
+            max_total_text_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl ImportLimits {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_rows == 0
+            || self.max_columns == 0
+            || self.max_cell_bytes < 1024
+            || self.max_line_bytes < 1024
+            || self.max_zip_entries < 4
+            || self.max_uncompressed_bytes < 1024 * 1024
+            || self.max_xml_depth < 8
+            || self.max_total_cells == 0
+            || self.max_total_text_bytes < 1024
+        {
+            return Err("import: every limit must be positive (cells and lines at least 1024 bytes, uncompressed at least 1 MiB, XML depth at least 8)".into());
+        }
+        Ok(())
+    }
+}
+
 pub fn is_xlsx(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
 }
 
 /// Reads CSV or XLSX (sniffed from the content, not trusted from the name).
-pub fn read_table(bytes: &[u8]) -> Result<Table, FormatError> {
+pub fn read_table(bytes: &[u8], lim: &ImportLimits) -> Result<Table, FormatError> {
     if is_xlsx(bytes) {
-        read_xlsx(bytes)
+        xlsx::read_xlsx(bytes, lim)
     } else {
-        read_csv(bytes)
+        read_csv(bytes, lim)
     }
 }
 
@@ -48,19 +112,54 @@ fn decode_text(bytes: &[u8]) -> Result<String, FormatError> {
     }
 }
 
-fn read_csv(bytes: &[u8]) -> Result<Table, FormatError> {
-    let text = decode_text(bytes)?;
-    if text.contains('\0') {
+fn read_csv(bytes: &[u8], lim: &ImportLimits) -> Result<Table, FormatError> {
+    // Physical lines first: a 30 MB line is refused before the CSV reader buffers it.
+    let mut line_no = 0usize;
+    for line in bytes.split(|b| *b == b'\n') {
+        line_no += 1;
+        if line.len() > lim.max_line_bytes {
+            return Err(FormatError(format!(
+                "CSV 第 {line_no} 行超过 {} KB 的单行长度上限，请检查文件是否为表格",
+                lim.max_line_bytes / 1024
+            )));
+        }
+    }
+    if bytes.contains(&0) {
         return Err(FormatError("文件不是 CSV 或 XLSX 表格".into()));
     }
+    let text = decode_text(bytes)?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut headers = None;
     let mut rows = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| FormatError(format!("CSV 第 {} 行格式错误：{e}", i + 1)))?;
+    let mut cells_kept = 0usize;
+    let mut rec = csv::StringRecord::new();
+    let mut i = 0usize;
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                return Err(FormatError(format!("CSV 第 {} 行格式错误：{e}", i + 1)));
+            }
+        }
+        i += 1;
+        if rec.len() > lim.max_columns {
+            return Err(FormatError(format!(
+                "CSV 第 {i} 行有 {} 列，超过 {} 列的上限，请删除多余的列后重试",
+                rec.len(),
+                lim.max_columns
+            )));
+        }
+        if let Some(c) = rec.iter().position(|c| c.len() > lim.max_cell_bytes) {
+            return Err(FormatError(format!(
+                "CSV 第 {i} 行第 {} 列的文本超过 {} KB 的上限，请缩短后重试",
+                c + 1,
+                lim.max_cell_bytes / 1024
+            )));
+        }
         let cells: Vec<String> = rec.iter().map(|c| c.trim().to_string()).collect();
         if headers.is_none() {
             headers = Some(cells);
@@ -69,57 +168,25 @@ fn read_csv(bytes: &[u8]) -> Result<Table, FormatError> {
         if cells.iter().all(String::is_empty) {
             continue;
         }
-        rows.push((i + 1, cells));
+        if rows.len() >= lim.max_rows {
+            return Err(FormatError(format!(
+                "CSV 超过 {} 行数据的上限，请拆分文件后分批导入",
+                lim.max_rows
+            )));
+        }
+        cells_kept += cells.len();
+        if cells_kept > lim.max_total_cells {
+            return Err(FormatError(format!(
+                "表格单元格总数超过 {} 个的上限，请拆分文件后分批导入",
+                lim.max_total_cells
+            )));
+        }
+        // The record's number, as Excel shows it when it opens the file.
+        rows.push((i, cells));
     }
     let headers = headers
         .filter(|h| h.iter().any(|c| !c.is_empty()))
         .ok_or_else(|| FormatError("文件为空：第 1 行应为列标题".into()))?;
-    Ok(Table { headers, rows })
-}
-
-fn read_xlsx(bytes: &[u8]) -> Result<Table, FormatError> {
-    use calamine::{Data, Reader, open_workbook_auto_from_rs};
-    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
-        .map_err(|e| FormatError(format!("XLSX 文件无法打开：{e}")))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| FormatError("XLSX 文件中没有工作表".into()))?
-        .map_err(|e| FormatError(format!("XLSX 工作表无法读取：{e}")))?;
-    let cell = |d: &Data| -> String {
-        match d {
-            Data::Empty => String::new(),
-            Data::String(s) => s.trim().to_string(),
-            Data::Int(i) => i.to_string(),
-            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-            Data::Float(f) => f.to_string(),
-            Data::Bool(b) => b.to_string(),
-            Data::DateTime(dt) => dt
-                .as_datetime()
-                .map(|t| t.format("%Y-%m-%d").to_string())
-                .unwrap_or_default(),
-            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-            Data::Error(e) => format!("#ERR:{e:?}"),
-        }
-    };
-    let (start_row, _) = range.start().unwrap_or((0, 0));
-    let mut headers = None;
-    let mut rows = Vec::new();
-    for (i, r) in range.rows().enumerate() {
-        let line = start_row as usize + i + 1;
-        let cells: Vec<String> = r.iter().map(cell).collect();
-        if headers.is_none() {
-            if cells.iter().all(String::is_empty) {
-                continue;
-            }
-            headers = Some(cells);
-            continue;
-        }
-        if cells.iter().all(String::is_empty) {
-            continue;
-        }
-        rows.push((line, cells));
-    }
-    let headers = headers.ok_or_else(|| FormatError("工作表为空：第 1 行应为列标题".into()))?;
     Ok(Table { headers, rows })
 }
 

@@ -1,0 +1,448 @@
+//! Bounds on the work outside input can start: password hashing on a small fixed pool of
+//! threads with reused memory, failed logins throttled per client IP, imports a few at a
+//! time, and which client IP a request comes from (`X-Forwarded-For` only from configured
+//! proxies).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+
+use argon2::password_hash::{Output, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use password_hash::rand_core::OsRng;
+
+/// Threads hashing passwords. Each keeps one argon2 memory block (19 MiB with the default
+/// parameters) for its whole life, so a burst of logins costs a fixed amount of memory
+/// instead of one fresh 19 MiB allocation per request left in the allocator's arenas.
+pub const HASH_WORKERS: usize = 1;
+/// Hash jobs waiting for a worker before new ones are refused with 429.
+pub const HASH_QUEUE: usize = 256;
+/// Largest argon2 memory cost accepted from a stored hash (KiB), so a tampered row
+/// cannot make a worker allocate without bound.
+const MAX_M_COST: u32 = 256 * 1024;
+
+enum Job {
+    Hash {
+        password: String,
+        reply: tokio::sync::oneshot::Sender<Option<String>>,
+    },
+    Verify {
+        phc: String,
+        password: String,
+        reply: tokio::sync::oneshot::Sender<bool>,
+    },
+}
+
+/// The process's password hasher: a bounded queue in front of [`HASH_WORKERS`] threads.
+pub struct Hasher {
+    tx: mpsc::SyncSender<Job>,
+}
+
+/// The queue is full: too many logins at once.
+#[derive(Debug)]
+pub struct Busy;
+
+impl Hasher {
+    /// The one hasher of this process (threads start on first use).
+    pub fn global() -> &'static Hasher {
+        static H: OnceLock<Hasher> = OnceLock::new();
+        H.get_or_init(|| {
+            let (tx, rx) = mpsc::sync_channel::<Job>(HASH_QUEUE);
+            let rx = Arc::new(Mutex::new(rx));
+            for i in 0..HASH_WORKERS {
+                let rx = rx.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("yunwei-hash-{i}"))
+                    .stack_size(256 * 1024)
+                    .spawn(move || worker(&rx));
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "cannot start a password hashing thread");
+                }
+            }
+            Hasher { tx }
+        })
+    }
+
+    /// An argon2id PHC string for the password, with a fresh salt.
+    pub async fn hash(&self, password: &str) -> Result<Option<String>, Busy> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .try_send(Job::Hash {
+                password: password.to_string(),
+                reply,
+            })
+            .map_err(|_| Busy)?;
+        Ok(rx.await.ok().flatten())
+    }
+
+    /// Whether the password matches the PHC string (false for anything malformed).
+    pub async fn verify(&self, phc: &str, password: &str) -> Result<bool, Busy> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .try_send(Job::Verify {
+                phc: phc.to_string(),
+                password: password.to_string(),
+                reply,
+            })
+            .map_err(|_| Busy)?;
+        Ok(rx.await.unwrap_or(false))
+    }
+}
+
+fn worker(rx: &Mutex<mpsc::Receiver<Job>>) {
+    let mut memory: Vec<Block> = Vec::new();
+    loop {
+        let job = {
+            let guard = match rx.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            match guard.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            }
+        };
+        match job {
+            Job::Hash { password, reply } => {
+                let _ = reply.send(hash_with(&mut memory, &password));
+            }
+            Job::Verify {
+                phc,
+                password,
+                reply,
+            } => {
+                let _ = reply.send(verify_with(&mut memory, &phc, &password));
+            }
+        }
+    }
+}
+
+fn memory_for(memory: &mut Vec<Block>, params: &Params) -> bool {
+    if params.m_cost() > MAX_M_COST {
+        return false;
+    }
+    let n = params.block_count();
+    if memory.len() != n {
+        memory.clear();
+        memory.shrink_to_fit();
+        memory.resize(n, Block::default());
+    }
+    true
+}
+
+fn hash_with(memory: &mut Vec<Block>, password: &str) -> Option<String> {
+    let params = Params::default();
+    if !memory_for(memory, &params) {
+        return None;
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buf).ok()?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    a.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut memory[..])
+        .ok()?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(&params).ok()?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).ok()?),
+    };
+    Some(phc.to_string())
+}
+
+fn verify_with(memory: &mut Vec<Block>, phc: &str, password: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let Ok(alg) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+        None => Version::default(),
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    if !memory_for(memory, &params) {
+        return false;
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let a = Argon2::new(alg, version, params);
+    a.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut memory[..])
+        .is_ok()
+        // Output's equality is constant-time.
+        && Output::new(&out).is_ok_and(|o| o == expected)
+}
+
+/// Failed logins per client IP in a sliding window. Bounded: at most `MAX_TRACKED_IPS`
+/// addresses are kept; when full, addresses with nothing in the window are dropped first,
+/// then the one whose last failure is oldest.
+pub struct LoginThrottle {
+    max_failures: usize,
+    window_ms: i64,
+    ips: Mutex<HashMap<IpAddr, VecDeque<i64>>>,
+}
+
+const MAX_TRACKED_IPS: usize = 10_000;
+
+impl LoginThrottle {
+    pub fn new(max_failures: usize, window_ms: i64) -> Self {
+        LoginThrottle {
+            max_failures,
+            window_ms,
+            ips: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, VecDeque<i64>>> {
+        match self.ips.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// `Some(seconds to wait)` when the address has used up its failures.
+    pub fn check(&self, ip: IpAddr, now_ms: i64) -> Option<u64> {
+        if self.max_failures == 0 {
+            return None;
+        }
+        let mut g = self.lock();
+        let q = g.get_mut(&ip)?;
+        while q.front().is_some_and(|t| *t <= now_ms - self.window_ms) {
+            q.pop_front();
+        }
+        if q.len() >= self.max_failures {
+            let oldest = q.front().copied().unwrap_or(now_ms);
+            let wait_ms = (oldest + self.window_ms - now_ms).max(1000);
+            return Some(((wait_ms + 999) / 1000) as u64);
+        }
+        None
+    }
+
+    pub fn record_failure(&self, ip: IpAddr, now_ms: i64) {
+        if self.max_failures == 0 {
+            return;
+        }
+        let mut g = self.lock();
+        if !g.contains_key(&ip) && g.len() >= MAX_TRACKED_IPS {
+            let cutoff = now_ms - self.window_ms;
+            g.retain(|_, q| q.back().is_some_and(|t| *t > cutoff));
+            if g.len() >= MAX_TRACKED_IPS
+                && let Some(victim) = g
+                    .iter()
+                    .min_by_key(|(_, q)| q.back().copied().unwrap_or(i64::MIN))
+                    .map(|(k, _)| *k)
+            {
+                g.remove(&victim);
+            }
+        }
+        let q = g.entry(ip).or_default();
+        q.push_back(now_ms);
+        while q.len() > self.max_failures {
+            q.pop_front();
+        }
+    }
+}
+
+/// An IP network from `10.0.0.0/8`, `::1/128` or a bare address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Result<IpNet, String> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not an IP address or CIDR network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| format!("'{s}': prefix length must be 0–{max}"))?,
+            None => max,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match (self.addr, ip) {
+            (IpAddr::V4(_), IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => return false,
+            },
+            _ => ip,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The client's address: the peer, unless the peer is a trusted proxy, in which case the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let Some(xff) = forwarded_for else {
+        return peer;
+    };
+    let mut last = peer;
+    // Bounded: at most 32 hops are looked at.
+    for part in xff.rsplit(',').take(32) {
+        let Ok(ip) = part.trim().parse::<IpAddr>() else {
+            return last;
+        };
+        if !is_trusted(ip) {
+            return ip;
+        }
+        last = ip;
+    }
+    last
+}
+
+/// Per-application bounds, shared by every request.
+pub struct Gates {
+    /// Imports parsed at once.
+    pub imports: tokio::sync::Semaphore,
+    pub logins: LoginThrottle,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Gates {
+    pub fn new(c: &crate::Config) -> Gates {
+        Gates {
+            imports: tokio::sync::Semaphore::new(2),
+            logins: LoginThrottle::new(
+                c.security.login_ip_max_failures,
+                c.security.login_ip_window_minutes * 60_000,
+            ),
+            trusted_proxies: c
+                .security
+                .trusted_proxies
+                .iter()
+                .filter_map(|s| IpNet::parse(s).ok())
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_an_untrusted_peer() {
+        let trusted = vec![IpNet::parse("10.0.0.0/8").unwrap()];
+        assert_eq!(
+            client_ip(ip("203.0.113.5"), Some("1.2.3.4"), &trusted),
+            ip("203.0.113.5")
+        );
+    }
+
+    #[test]
+    fn forwarded_for_from_a_trusted_proxy_gives_the_rightmost_untrusted_hop() {
+        let trusted = vec![IpNet::parse("10.0.0.0/8").unwrap()];
+        assert_eq!(
+            client_ip(ip("10.1.1.1"), Some("6.6.6.6, 1.2.3.4, 10.2.2.2"), &trusted),
+            ip("1.2.3.4")
+        );
+        assert_eq!(
+            client_ip(ip("10.1.1.1"), Some("garbage"), &trusted),
+            ip("10.1.1.1")
+        );
+    }
+
+    #[test]
+    fn cidr_matching_covers_v4_v6_and_mapped_addresses() {
+        let n = IpNet::parse("192.168.0.0/16").unwrap();
+        assert!(n.contains(ip("192.168.3.4")));
+        assert!(!n.contains(ip("192.169.0.1")));
+        assert!(n.contains(ip("::ffff:192.168.1.1")));
+        assert!(IpNet::parse("::1").unwrap().contains(ip("::1")));
+        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(IpNet::parse("10.0.0.0/33").is_err());
+        assert!(IpNet::parse("nonsense").is_err());
+    }
+
+    #[test]
+    fn throttle_opens_again_when_the_window_passes() {
+        let t = LoginThrottle::new(3, 60_000);
+        let a = ip("1.1.1.1");
+        for i in 0..3 {
+            assert!(t.check(a, i * 1000).is_none());
+            t.record_failure(a, i * 1000);
+        }
+        let wait = t.check(a, 3000).unwrap();
+        assert!((57..=60).contains(&wait), "{wait}");
+        assert!(t.check(ip("2.2.2.2"), 3000).is_none());
+        assert!(t.check(a, 60_001).is_none());
+    }
+
+    #[test]
+    fn throttle_keeps_a_bounded_number_of_addresses() {
+        let t = LoginThrottle::new(2, 60_000);
+        for i in 0..(MAX_TRACKED_IPS as u32 + 50) {
+            t.record_failure(IpAddr::V4(i.into()), 1000);
+        }
+        assert!(t.lock().len() <= MAX_TRACKED_IPS);
+    }
+
+    #[test]
+    fn hashes_verify_and_wrong_passwords_do_not() {
+        let mut mem = Vec::new();
+        let h = hash_with(&mut mem, "Correct#Horse9").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_with(&mut mem, &h, "Correct#Horse9"));
+        assert!(!verify_with(&mut mem, &h, "Correct#Horse8"));
+        assert!(!verify_with(&mut mem, "not a hash", "x"));
+        // Hashes made by the argon2 crate's own API still verify.
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::default()
+            .hash_password(b"Another#Pass1", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_with(&mut mem, &theirs, "Another#Pass1"));
+        // A stored hash asking for absurd memory is refused, not allocated.
+        assert!(!verify_with(
+            &mut mem,
+            "$argon2id$v=19$m=4000000,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "x"
+        ));
+    }
+}
