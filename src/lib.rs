@@ -12,6 +12,7 @@ pub mod demo;
 pub mod desk;
 pub mod domain;
 pub mod error;
+pub mod holidays;
 pub mod monitor;
 pub mod notify;
 pub mod report;
