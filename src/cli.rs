@@ -140,7 +140,13 @@ pub async fn calendar_import(
     file_name: &str,
     data: &[u8],
     req: &crate::holidays::ImportRequest,
-) -> Result<(crate::store::desk::CalendarRow, crate::holidays::ImportOutcome), String> {
+) -> Result<
+    (
+        crate::store::desk::CalendarRow,
+        crate::holidays::ImportOutcome,
+    ),
+    String,
+> {
     let cal = holiday_calendar(ctx, calendar).await?;
     let mut u = cli_user();
     u.username = cli_actor().name;
@@ -150,10 +156,7 @@ pub async fn calendar_import(
             let errors: Vec<crate::domain::holidays::RowError> =
                 serde_json::from_value(details.get("errors").cloned().unwrap_or_default())
                     .unwrap_or_default();
-            let mut out = format!(
-                "导入失败，共 {} 处错误，未导入任何数据：",
-                errors.len()
-            );
+            let mut out = format!("导入失败，共 {} 处错误，未导入任何数据：", errors.len());
             for e in &errors {
                 out.push_str("\n  ");
                 out.push_str(&crate::domain::holidays::describe(e));

@@ -221,7 +221,12 @@ pub async fn add_shipped_years(ctx: &Ctx) -> anyhow::Result<Vec<(i64, i32)>> {
                 )
                 .await?;
                 added.push((cal.id, a.year));
-                tracing::info!(calendar = cal.id, year = a.year, days = n, "added a shipped holiday year");
+                tracing::info!(
+                    calendar = cal.id,
+                    year = a.year,
+                    days = n,
+                    "added a shipped holiday year"
+                );
             }
             tx.commit().await?;
         }

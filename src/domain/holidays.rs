@@ -356,8 +356,13 @@ fn parse_json(data: &[u8]) -> Result<Vec<Raw>, ParseError> {
         ) else {
             continue;
         };
-        if let Some(raw) = parse_row(row, (&d, "date"), (&w, "working"), (&r, "reason"), &mut errs)
-        {
+        if let Some(raw) = parse_row(
+            row,
+            (&d, "date"),
+            (&w, "working"),
+            (&r, "reason"),
+            &mut errs,
+        ) {
             out.push(raw);
         }
     }
@@ -379,7 +384,8 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map(|c| if c == '/' || c == '.' { '-' } else { c })
         .collect();
     let mut parts = norm.split('-');
-    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(y), Some(m), Some(d), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err("日期应写成 YYYY-MM-DD，如 2027-01-01".into());
     };
@@ -542,8 +548,10 @@ pub fn scope(rows: &[HolidayRow]) -> (BTreeSet<i32>, BTreeSet<i32>) {
     let mut merged = BTreeSet::new();
     for (&y, &n) in &count {
         let of_year = || rows.iter().filter(move |r| r.date.year() == y);
-        let spill_into_next = count.get(&(y + 1)).is_some_and(|&m| m > n) && of_year().all(near_next);
-        let spill_into_prev = count.get(&(y - 1)).is_some_and(|&m| m > n) && of_year().all(near_prev);
+        let spill_into_next =
+            count.get(&(y + 1)).is_some_and(|&m| m > n) && of_year().all(near_next);
+        let spill_into_prev =
+            count.get(&(y - 1)).is_some_and(|&m| m > n) && of_year().all(near_prev);
         if spill_into_next || spill_into_prev {
             merged.insert(y);
         } else {
@@ -578,9 +586,7 @@ impl Diff {
     }
 
     pub fn to_json(&self) -> Value {
-        let day = |r: &HolidayRow| {
-            json!({"date": r.date.format("%Y-%m-%d").to_string(), "working": r.working, "reason": r.reason})
-        };
+        let day = |r: &HolidayRow| json!({"date": r.date.format("%Y-%m-%d").to_string(), "working": r.working, "reason": r.reason});
         json!({
             "years": self.years,
             "merged_years": self.merged_years,
@@ -851,8 +857,11 @@ mod tests {
         match r {
             Ok(rows) => {
                 assert!(!rows.is_empty() && rows.len() <= MAX_ROWS);
-                assert!(rows.iter().all(|r| r.reason.chars().count() <= MAX_REASON_CHARS
-                    && YEARS.contains(&r.date.year())));
+                assert!(
+                    rows.iter()
+                        .all(|r| r.reason.chars().count() <= MAX_REASON_CHARS
+                            && YEARS.contains(&r.date.year()))
+                );
             }
             Err(ParseError::Rows(errs)) => {
                 assert!(!errs.is_empty() && errs.len() <= MAX_ERRORS);

@@ -350,12 +350,14 @@ impl Store {
     ) -> StoreResult<()> {
         self.forget_calendars();
         for y in years {
-            sqlx::query("DELETE FROM calendar_days WHERE calendar_id = $1 AND day >= $2 AND day <= $3")
-                .bind(id)
-                .bind(format!("{y:04}-01-01"))
-                .bind(format!("{y:04}-12-31"))
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM calendar_days WHERE calendar_id = $1 AND day >= $2 AND day <= $3",
+            )
+            .bind(id)
+            .bind(format!("{y:04}-01-01"))
+            .bind(format!("{y:04}-12-31"))
+            .execute(&mut **tx)
+            .await?;
         }
         for (d, o) in days {
             let d = d.format("%Y-%m-%d").to_string();

@@ -43,7 +43,9 @@ pub async fn preview(
                 ))
                 .into());
             }
-            Err(_) => return Err(AppError::BadRequest("上传内容无法解析，请重新选择文件".into()).into()),
+            Err(_) => {
+                return Err(AppError::BadRequest("上传内容无法解析，请重新选择文件".into()).into());
+            }
         };
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("upload").to_string();
@@ -91,11 +93,14 @@ pub async fn preview(
         dry_run: true,
         ..ImportRequest::default()
     };
-    let diff = match crate::holidays::import(&st.ctx, &u, id, "preview.json", rows_json.as_bytes(), &req)
-        .await?
-    {
-        ImportOutcome::Preview(d) | ImportOutcome::Applied(d) | ImportOutcome::NeedsConfirmation(d) => d,
-    };
+    let diff =
+        match crate::holidays::import(&st.ctx, &u, id, "preview.json", rows_json.as_bytes(), &req)
+            .await?
+        {
+            ImportOutcome::Preview(d)
+            | ImportOutcome::Applied(d)
+            | ImportOutcome::NeedsConfirmation(d) => d,
+        };
     let years: Vec<i32> = diff
         .years
         .iter()
@@ -131,7 +136,9 @@ pub async fn confirm(
         label: form.get("file_name").cloned(),
     };
     match crate::holidays::import(&st.ctx, &u, id, "confirm.json", rows.as_bytes(), &req).await? {
-        ImportOutcome::Applied(d) | ImportOutcome::Preview(d) | ImportOutcome::NeedsConfirmation(d) => {
+        ImportOutcome::Applied(d)
+        | ImportOutcome::Preview(d)
+        | ImportOutcome::NeedsConfirmation(d) => {
             let year = d
                 .added
                 .iter()

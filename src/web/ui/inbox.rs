@@ -225,7 +225,10 @@ pub async fn calendar(
     let imported = q
         .get("imported")
         .and_then(|s| {
-            let n: Vec<usize> = s.split(',').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+            let n: Vec<usize> = s
+                .split(',')
+                .map(|p| p.parse().ok())
+                .collect::<Option<_>>()?;
             match n.as_slice() {
                 [a, c, r] => Some(format!("新增 {a} 天、修改 {c} 天、删除 {r} 天")),
                 _ => None,
