@@ -189,6 +189,15 @@ pub async fn add_shipped_years(ctx: &Ctx) -> anyhow::Result<Vec<(i64, i32)>> {
             ) else {
                 continue;
             };
+            // Most starts find every year present: check without taking the write lock.
+            if !ctx
+                .store
+                .calendar_days_between(None, cal.id, from, to)
+                .await?
+                .is_empty()
+            {
+                continue;
+            }
             let mut tx = ctx.store.write_tx().await?;
             if !ctx
                 .store

@@ -108,10 +108,11 @@ pub async fn import(
         base: q.get("base").cloned(),
         label: None,
     };
-    // Roles and the calendar are checked before the body is read.
+    // Role and calendar are checked before the body is read.
     if !u.role.can(crate::domain::roles::Perm::WriteInventory) {
         return Err(AppError::forbidden());
     }
+    st.store.calendar_row(id).await?;
     let (name, data) = read_file(req, &st).await?;
     let out = crate::holidays::import(&st.ctx, &u, id, &name, &data, &ireq).await?;
     Ok(match out {
