@@ -416,6 +416,48 @@ pub async fn reset_password(ctx: &Ctx, admin: &AuthUser, user_id: i64, new: &str
     Ok(())
 }
 
+/// Admin recovery from the command line (`yunwei user reset-password USERNAME`): sets a
+/// generated one-time password that must be changed at the next login, clears a lockout,
+/// ends the user's sessions and writes an audit record with `actor`. Returns the password
+/// (to print once) and the account. `NotFound` when there is no such user.
+pub async fn reset_password_offline(
+    ctx: &Ctx,
+    username: &str,
+    actor: &Actor,
+) -> AppResult<(String, UserRow)> {
+    let user = ctx
+        .store
+        .user_by_username(username)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let password = generate_password_for(&user.username, &ctx.config.security)?;
+    let hash = hash_password(&password).await?;
+    ctx.store
+        .set_password(user.id, &hash, true, None, actor, ctx.clock.now_ms())
+        .await?;
+    Ok((password, user))
+}
+
+/// A generated password that meets the configured policy for this username.
+fn generate_password_for(
+    username: &str,
+    policy: &crate::config::SecurityConfig,
+) -> AppResult<String> {
+    for _ in 0..100 {
+        let mut p = generate_password();
+        // A policy may ask for more than the 16 generated characters.
+        while p.chars().count() < policy.password_min_length {
+            p.push_str(&generate_password());
+        }
+        if check_policy(&p, username, policy).is_ok() {
+            return Ok(p);
+        }
+    }
+    Err(AppError::Internal(anyhow::anyhow!(
+        "no generated password met the password policy"
+    )))
+}
+
 /// Validated input for a new account.
 pub struct NewUser {
     pub username: String,
@@ -501,6 +543,13 @@ pub async fn create_api_token(
 /// when one was generated (to print once).
 pub async fn ensure_first_admin(ctx: &Ctx) -> anyhow::Result<Option<String>> {
     if ctx.store.count_users().await? > 0 {
+        if ctx.config.admin_password.is_some() {
+            tracing::warn!(
+                "YUNWEI_ADMIN_PASSWORD (admin_password) is set but was ignored: this database already has accounts, \
+                 and the variable only sets the first admin's password on an empty database. \
+                 To recover the admin account run `yunwei user reset-password admin`, then unset the variable"
+            );
+        }
         return Ok(None);
     }
     let (password, generated) = match &ctx.config.admin_password {
@@ -529,6 +578,16 @@ pub async fn ensure_first_admin(ctx: &Ctx) -> anyhow::Result<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_one_time_passwords_meet_a_stricter_policy() {
+        let policy = crate::config::SecurityConfig {
+            password_min_length: 40,
+            ..Default::default()
+        };
+        let p = generate_password_for("ab", &policy).unwrap();
+        assert!(check_policy(&p, "ab", &policy).is_ok(), "{p}");
+    }
 
     #[test]
     fn generated_passwords_meet_the_policy() {

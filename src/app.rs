@@ -76,6 +76,11 @@ impl Application {
         crate::desk::ensure_defaults(&ctx)
             .await
             .context("creating the default calendars and SLA policies")?;
+        // The shipped holiday years are data in the binary, so a new release brings its
+        // years to an existing install here rather than in a one-time SQL migration.
+        crate::holidays::add_shipped_years(&ctx)
+            .await
+            .context("adding the shipped holiday years")?;
         if ctx.config.demo {
             crate::demo::load_if_empty(&ctx)
                 .await

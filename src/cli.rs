@@ -1,4 +1,5 @@
-//! Command-line import and export, through the same services as the API.
+//! Command-line import and export, admin recovery and holiday imports, through the same
+//! services as the API.
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
@@ -69,6 +70,136 @@ pub async fn export(ctx: &Ctx, collection: &str, format: &str) -> Result<Vec<u8>
         .await
         .map(|(b, _, _)| b)
         .map_err(|e| e.message())
+}
+
+/// The audit actor of a command run by someone at the server's shell.
+fn cli_actor() -> crate::store::Actor {
+    crate::store::Actor {
+        user_id: None,
+        name: format!("cli:{}", whoami()),
+        ip: None,
+    }
+}
+
+/// `yunwei user reset-password USERNAME`: the one-time password and the account.
+pub async fn reset_password(
+    ctx: &Ctx,
+    username: &str,
+) -> Result<(String, crate::store::users::UserRow), String> {
+    match crate::accounts::reset_password_offline(ctx, username, &cli_actor()).await {
+        Ok(v) => Ok(v),
+        Err(AppError::NotFound) => Err(format!(
+            "用户“{username}”不存在，请检查用户名（区分大小写）"
+        )),
+        Err(e @ AppError::Internal(_)) => Err(format!("{e:#}")),
+        Err(e) => Err(e.message()),
+    }
+}
+
+/// The calendar a holiday import goes to: `--calendar` (id or name), else the only
+/// working-hours calendar.
+async fn holiday_calendar(
+    ctx: &Ctx,
+    wanted: Option<&str>,
+) -> Result<crate::store::desk::CalendarRow, String> {
+    let cals = ctx
+        .store
+        .list_calendars()
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let names = || {
+        cals.iter()
+            .map(|c| format!("{}（{}）", c.id, c.name))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    match wanted {
+        Some(w) => cals
+            .iter()
+            .find(|c| c.id.to_string() == w || c.name == w)
+            .cloned()
+            .ok_or_else(|| format!("日历“{w}”不存在，可选：{}", names())),
+        None => {
+            let work: Vec<_> = cals.iter().filter(|c| c.kind == "working_hours").collect();
+            match work.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => Err("没有工作时间日历可导入节假日安排".into()),
+                _ => Err(format!(
+                    "有多个工作时间日历，请用 --calendar 指定其编号或名称：{}",
+                    names()
+                )),
+            }
+        }
+    }
+}
+
+/// `yunwei calendar import FILE`: the calendar and what happened.
+pub async fn calendar_import(
+    ctx: &Ctx,
+    calendar: Option<&str>,
+    file_name: &str,
+    data: &[u8],
+    req: &crate::holidays::ImportRequest,
+) -> Result<
+    (
+        crate::store::desk::CalendarRow,
+        crate::holidays::ImportOutcome,
+    ),
+    String,
+> {
+    let cal = holiday_calendar(ctx, calendar).await?;
+    let mut u = cli_user();
+    u.username = cli_actor().name;
+    match crate::holidays::import(ctx, &u, cal.id, file_name, data, req).await {
+        Ok(out) => Ok((cal, out)),
+        Err(AppError::Unprocessable { details, .. }) => {
+            let errors: Vec<crate::domain::holidays::RowError> =
+                serde_json::from_value(details.get("errors").cloned().unwrap_or_default())
+                    .unwrap_or_default();
+            let mut out = format!("导入失败，共 {} 处错误，未导入任何数据：", errors.len());
+            for e in &errors {
+                out.push_str("\n  ");
+                out.push_str(&crate::domain::holidays::describe(e));
+            }
+            Err(out)
+        }
+        Err(e @ AppError::Internal(_)) => Err(format!("{e:#}")),
+        Err(e) => Err(e.message()),
+    }
+}
+
+/// The diff as lines for a terminal: `+` added, `~` changed, `-` removed.
+pub fn render_diff(d: &crate::domain::holidays::Diff) -> String {
+    let kind = |w: bool| if w { "上班" } else { "放假" };
+    let mut out = String::new();
+    for r in &d.added {
+        out.push_str(&format!("+ {} {} {}\n", r.date, kind(r.working), r.reason));
+    }
+    for (b, a) in &d.changed {
+        out.push_str(&format!(
+            "~ {} {} {} → {} {}\n",
+            a.date,
+            kind(b.working),
+            b.reason,
+            kind(a.working),
+            a.reason
+        ));
+    }
+    for r in &d.removed {
+        out.push_str(&format!("- {} {} {}\n", r.date, kind(r.working), r.reason));
+    }
+    out.push_str(&format!(
+        "{} 年：{}，{} 天不变\n",
+        d.years
+            .iter()
+            .chain(d.merged_years.iter())
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join("、"),
+        d.counts_text(),
+        d.unchanged
+    ));
+    out
 }
 
 fn whoami() -> String {

@@ -13,6 +13,7 @@ pub mod desk;
 pub mod domain;
 pub mod error;
 pub mod gate;
+pub mod holidays;
 pub mod monitor;
 pub mod notify;
 pub mod report;

@@ -62,6 +62,16 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Account recovery.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Holiday arrangements of the working-hours calendars.
+    Calendar {
+        #[command(subcommand)]
+        cmd: CalendarCmd,
+    },
     /// Export a collection as XLSX or CSV.
     Export {
         collection: String,
@@ -69,6 +79,38 @@ enum Command {
         format: String,
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Print a one-time password for USERNAME (to be changed at the next login), clear a
+    /// lockout and end the user's sessions. Audited.
+    ResetPassword {
+        username: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCmd {
+    /// Load a year's holiday arrangement from a CSV or JSON file of rows
+    /// `date,working,reason` (working: true/false or 上班/休息). A year that already has
+    /// days is shown as a diff and changed only with --yes.
+    Import {
+        file: PathBuf,
+        /// Calendar id or name (default: the only working-hours calendar).
+        #[arg(long)]
+        calendar: Option<String>,
+        /// Only print the diff.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply even though the year already has days (after checking the diff).
+        #[arg(long)]
+        yes: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -270,6 +312,93 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(n) => {
                     println!("imported {n} rows into {collection}");
                     Ok(ExitCode::SUCCESS)
+                }
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::User {
+            cmd: UserCmd::ResetPassword { username, db },
+        } => {
+            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            let ctx = open_ctx(c).await?;
+            match yunwei::cli::reset_password(&ctx, &username).await {
+                Ok((password, user)) => {
+                    println!("已重置用户 {} 的密码。", user.username);
+                    println!("一次性密码：{password}");
+                    println!(
+                        "（仅显示这一次；登录后必须立即修改。已解除账号锁定，并退出了该用户的全部会话。）"
+                    );
+                    if user.disabled != 0 {
+                        println!(
+                            "注意：该账号已停用，需由系统管理员在“账号管理”中启用后才能登录。"
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Calendar {
+            cmd:
+                CalendarCmd::Import {
+                    file,
+                    calendar,
+                    dry_run,
+                    yes,
+                    db,
+                },
+        } => {
+            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            let ctx = open_ctx(c).await?;
+            let limit = yunwei::domain::holidays::MAX_FILE_BYTES as u64;
+            let size = std::fs::metadata(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+                .len();
+            if size > limit {
+                eprintln!(
+                    "节假日安排文件不能超过 {} KB，请只保留需要导入的年份",
+                    limit / 1024
+                );
+                return Ok(ExitCode::from(1));
+            }
+            let data = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let req = yunwei::holidays::ImportRequest {
+                dry_run,
+                confirm: yes,
+                base: None,
+                label: None,
+            };
+            use yunwei::holidays::ImportOutcome;
+            match yunwei::cli::calendar_import(&ctx, calendar.as_deref(), &name, &data, &req).await
+            {
+                Ok((cal, ImportOutcome::Preview(d))) => {
+                    print!("{}", yunwei::cli::render_diff(&d));
+                    println!("预览：日历“{}”未做任何修改。", cal.name);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok((cal, ImportOutcome::Applied(d))) => {
+                    print!("{}", yunwei::cli::render_diff(&d));
+                    println!("已导入到日历“{}”。", cal.name);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok((cal, ImportOutcome::NeedsConfirmation(d))) => {
+                    print!("{}", yunwei::cli::render_diff(&d));
+                    eprintln!(
+                        "日历“{}”的这些年份已有安排，以上差异未导入。核对无误后加 --yes 重新运行。",
+                        cal.name
+                    );
+                    Ok(ExitCode::from(3))
                 }
                 Err(msg) => {
                     eprintln!("{msg}");

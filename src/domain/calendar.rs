@@ -250,37 +250,44 @@ pub const CN_ARRANGEMENTS: &[Arrangement] = &[
 pub fn cn_overrides() -> BTreeMap<NaiveDate, DayOverride> {
     let mut m = BTreeMap::new();
     for a in CN_ARRANGEMENTS {
-        for ((m1, d1), (m2, d2), name) in a.holidays {
-            let (Some(mut d), Some(end)) = (
-                NaiveDate::from_ymd_opt(a.year, *m1, *d1),
-                NaiveDate::from_ymd_opt(a.year, *m2, *d2),
-            ) else {
-                continue;
-            };
-            while d <= end {
-                m.insert(
-                    d,
-                    DayOverride {
-                        working: false,
-                        reason: format!("{name}（{}）", a.source),
-                    },
-                );
-                match d.succ_opt() {
-                    Some(n) => d = n,
-                    None => break,
-                }
+        m.extend(arrangement_overrides(a));
+    }
+    m
+}
+
+/// The overrides of one shipped year.
+pub fn arrangement_overrides(a: &Arrangement) -> BTreeMap<NaiveDate, DayOverride> {
+    let mut m = BTreeMap::new();
+    for ((m1, d1), (m2, d2), name) in a.holidays {
+        let (Some(mut d), Some(end)) = (
+            NaiveDate::from_ymd_opt(a.year, *m1, *d1),
+            NaiveDate::from_ymd_opt(a.year, *m2, *d2),
+        ) else {
+            continue;
+        };
+        while d <= end {
+            m.insert(
+                d,
+                DayOverride {
+                    working: false,
+                    reason: format!("{name}（{}）", a.source),
+                },
+            );
+            match d.succ_opt() {
+                Some(n) => d = n,
+                None => break,
             }
         }
-        for ((mo, da), name) in a.workdays {
-            if let Some(d) = NaiveDate::from_ymd_opt(a.year, *mo, *da) {
-                m.insert(
-                    d,
-                    DayOverride {
-                        working: true,
-                        reason: format!("{name}调休上班（{}）", a.source),
-                    },
-                );
-            }
+    }
+    for ((mo, da), name) in a.workdays {
+        if let Some(d) = NaiveDate::from_ymd_opt(a.year, *mo, *da) {
+            m.insert(
+                d,
+                DayOverride {
+                    working: true,
+                    reason: format!("{name}调休上班（{}）", a.source),
+                },
+            );
         }
     }
     m

@@ -3,6 +3,7 @@
 pub mod calendar;
 pub mod desk_stats;
 pub mod entity;
+pub mod holidays;
 pub mod inventory;
 pub mod password;
 pub mod roles;

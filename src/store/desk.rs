@@ -305,6 +305,114 @@ impl Store {
         Ok(())
     }
 
+    /// A calendar's exception days from `from` to `to` (inclusive), read on `tx` when
+    /// given (so a write sees what it is about to replace), else on the pool.
+    pub async fn calendar_days_between(
+        &self,
+        tx: Option<&mut Tx>,
+        id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<BTreeMap<NaiveDate, DayOverride>> {
+        let q = sqlx::query_as::<_, (String, i64, String)>(
+            "SELECT day, working, reason FROM calendar_days WHERE calendar_id = $1 AND day >= $2 AND day <= $3",
+        )
+        .bind(id)
+        .bind(from.format("%Y-%m-%d").to_string())
+        .bind(to.format("%Y-%m-%d").to_string());
+        let rows = match tx {
+            Some(tx) => q.fetch_all(&mut **tx).await?,
+            None => q.fetch_all(&self.pool).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(d, w, r)| {
+                let d = NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?;
+                Some((
+                    d,
+                    DayOverride {
+                        working: w != 0,
+                        reason: r,
+                    },
+                ))
+            })
+            .collect())
+    }
+
+    /// Replaces the exception days of whole `years` and sets each of `days` (other days
+    /// of other years stay), on the caller's transaction.
+    pub async fn replace_calendar_days(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        years: &[i32],
+        days: &[(NaiveDate, DayOverride)],
+    ) -> StoreResult<()> {
+        self.forget_calendars();
+        for y in years {
+            sqlx::query(
+                "DELETE FROM calendar_days WHERE calendar_id = $1 AND day >= $2 AND day <= $3",
+            )
+            .bind(id)
+            .bind(format!("{y:04}-01-01"))
+            .bind(format!("{y:04}-12-31"))
+            .execute(&mut **tx)
+            .await?;
+        }
+        for (d, o) in days {
+            let d = d.format("%Y-%m-%d").to_string();
+            sqlx::query("DELETE FROM calendar_days WHERE calendar_id = $1 AND day = $2")
+                .bind(id)
+                .bind(d.clone())
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(d)
+                .bind(i64::from(o.working))
+                .bind(o.reason.clone())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Adds days that are missing (an existing day is kept as it is); returns how many
+    /// were added. Two replicas starting together add each day once.
+    pub async fn add_missing_calendar_days(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        days: &BTreeMap<NaiveDate, DayOverride>,
+    ) -> StoreResult<u64> {
+        self.forget_calendars();
+        let mut n = 0;
+        for (d, o) in days {
+            n += sqlx::query("INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (calendar_id, day) DO NOTHING")
+                .bind(id)
+                .bind(d.format("%Y-%m-%d").to_string())
+                .bind(i64::from(o.working))
+                .bind(o.reason.clone())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+        }
+        Ok(n)
+    }
+
+    /// How many exception days each calendar has per year: (calendar id, year, days).
+    pub async fn calendar_year_counts(&self) -> StoreResult<Vec<(i64, i32, i64)>> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT calendar_id, substr(day, 1, 4) AS y, COUNT(*) AS n FROM calendar_days GROUP BY calendar_id, substr(day, 1, 4) ORDER BY calendar_id, y",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(c, y, n)| Some((c, y.parse().ok()?, n)))
+            .collect())
+    }
+
     /// The calendar as the SLA engine uses it (cached for `CALENDAR_TTL`).
     pub async fn calendar(&self, id: i64) -> StoreResult<Calendar> {
         if let Ok(cache) = self.calendar_cache.lock()

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendars;
 pub mod inventory;
 pub mod monitors;
 pub mod notify;
@@ -99,6 +100,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/calendars", get(tickets::calendars))
         .route("/calendars/{id}", get(tickets::calendar_one))
         .route("/calendars/{id}/days", get(tickets::calendar_days))
+        .route(
+            "/calendars/{id}/import",
+            post(calendars::import).layer(DefaultBodyLimit::max(calendars::BODY_LIMIT)),
+        )
         .route(
             "/calendars/{id}/days/{date}",
             axum::routing::put(tickets::set_calendar_day),

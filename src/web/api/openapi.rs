@@ -215,6 +215,39 @@ pub const ENDPOINTS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/calendars",
+        "desk",
+        "工作日历列表（含各日历已有安排的年份 years；12 月起下一年缺安排时给出 warning）",
+        "",
+        "200",
+    ),
+    ("get", "/calendars/{id}", "desk", "工作日历详情", "", "200"),
+    (
+        "get",
+        "/calendars/{id}/days",
+        "desk",
+        "日历逐日是否上班（?from=&to=，不超过 3 年）",
+        "",
+        "200",
+    ),
+    (
+        "put",
+        "/calendars/{id}/days/{date}",
+        "desk",
+        "设置一天为放假或调休上班，或恢复按星期",
+        "CalendarDay",
+        "204",
+    ),
+    (
+        "post",
+        "/calendars/{id}/import",
+        "desk",
+        "导入节假日安排（CSV 或 JSON 行：date、working、reason）；?dry_run=true 只返回差异；已有安排的年份须 confirm=true，否则 409 confirmation_required 并返回差异；坏行 422 并指明行列",
+        "",
+        "200",
+    ),
+    (
+        "get",
         "/monitors",
         "monitoring",
         "监控列表（?system_id=&asset_id=&kind=&state=&q=）",
@@ -515,6 +548,23 @@ pub fn build() -> Value {
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}
             }});
         }
+        if *path == "/calendars/{id}/import" {
+            op["requestBody"] = json!({"required": true, "content": {
+                "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+                "text/csv": {"schema": {"type": "string", "description": "date,working,reason 每行一天；working 为 true/false 或 上班/休息"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/HolidayRows"}}
+            }});
+            if let Some(ps) = op["parameters"].as_array_mut() {
+                for (name, desc) in [
+                    ("dry_run", "只计算差异，不做修改"),
+                    ("confirm", "已有安排的年份也导入"),
+                ] {
+                    ps.push(json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": "boolean", "default": false}}));
+                }
+                ps.push(json!({"name": "base", "in": "query", "required": false, "description": "预览返回的 base；日历在预览后被修改则 409", "schema": {"type": "string"}}));
+            }
+            op["responses"]["409"] = json!({"description": "已有安排，需确认（details 为差异）", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        }
         if *path != "/auth/login" && !path.starts_with("/heartbeat/") {
             op["security"] = json!([{"bearer": []}]);
         }
@@ -581,6 +631,9 @@ pub fn build() -> Value {
                 "Rule": {"type": "object", "required": ["event", "channel_id"], "properties": {"event": {"type": "string"}, "channel_id": {"type": "integer"},
                     "to_assignee": {"type": "boolean"}, "to_requester": {"type": "boolean"}, "priority": {"type": "string"}, "system_id": {"type": "integer"}}},
                 "Link": {"type": "object", "required": ["ticket_id"], "properties": {"ticket_id": {"type": "integer"}, "kind": {"type": "string", "enum": ["related", "duplicate", "caused_by", "parent", "child"]}}},
+                "HolidayRows": {"type": "array", "maxItems": 2000, "items": {"type": "object", "required": ["date", "working", "reason"], "additionalProperties": false, "properties": {
+                    "date": {"type": "string", "format": "date"}, "working": {"type": ["boolean", "string"], "description": "true/上班（调休上班）或 false/休息（放假）"},
+                    "reason": {"type": "string", "maxLength": 100}}}},
                 "CalendarDay": {"type": "object", "properties": {"working": {"type": ["boolean", "null"]}, "reason": {"type": "string"}}},
                 "Record": {"type": "object", "description": "字段见各集合：sites、assets、systems、staff、assignments"}
             }

@@ -249,8 +249,18 @@ pub async fn calendars(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppRe
         return Err(AppError::forbidden());
     }
     let rows = st.store.list_calendars().await?;
+    let years = crate::holidays::years_by_calendar(&st.ctx).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = r.to_json();
+            v["years"] = json!(years.get(&r.id).cloned().unwrap_or_default());
+            v
+        })
+        .collect();
+    let warning = crate::holidays::next_year_warning(&st.ctx).await?;
     Ok(Json(
-        json!({"total": rows.len(), "items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
+        json!({"total": rows.len(), "items": items, "warning": warning}),
     ))
 }
 

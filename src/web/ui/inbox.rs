@@ -116,22 +116,26 @@ fn staff_only(u: &AuthUser) -> Result<(), AppError> {
 pub async fn calendars(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
     staff_only(&u)?;
     let rows = st.store.list_calendars().await?;
+    let years = crate::holidays::years_by_calendar(&st.ctx).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
             json!({"id": r.id, "name": r.name, "kind": if r.kind == "always" { "7×24" } else { "工作时间" },
+                   "always": r.kind == "always", "years": years.get(&r.id).cloned().unwrap_or_default(),
                    "periods": r.periods, "description": r.description})
         })
         .collect();
+    let warning = crate::holidays::next_year_warning(&st.ctx).await?;
     Ok(st
         .ui
         .page(
             "calendars.html",
-            json!({"layout": layout(&u, "工作日历", "/calendars"), "items": items}),
+            json!({"layout": layout(&u, "工作日历", "/calendars"), "items": items, "warning": warning}),
         )?
         .into_response())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_calendar(
     st: &AppState,
     u: &AuthUser,
@@ -140,6 +144,7 @@ async fn render_calendar(
     error: &str,
     form: Value,
     status: StatusCode,
+    imported: &str,
 ) -> PageResult {
     staff_only(u)?;
     let row = st.store.calendar_row(id).await?;
@@ -180,16 +185,22 @@ async fn render_calendar(
         months.push(json!({"month": m, "cells": cells}));
     }
     let can_edit = u.role.can(Perm::WriteInventory) && !always;
+    let warning = if always {
+        None
+    } else {
+        crate::holidays::next_year_warning(&st.ctx).await?
+    };
     let html = st.ui.page(
         "calendar.html",
         json!({"layout": layout(u, &row.name, "/calendars"), "cal": {"id": row.id, "name": row.name, "periods": row.periods,
                "description": row.description, "always": always}, "year": year, "prev": year - 1, "next": year + 1,
-               "months": months, "special": special, "can_edit": can_edit, "error": error, "form": form}),
+               "months": months, "special": special, "can_edit": can_edit, "error": error, "form": form,
+               "warning": warning, "imported": imported}),
     )?;
     Ok((status, html).into_response())
 }
 
-fn year_of(q: &HashMap<String, String>, now_ms: i64) -> Result<i32, AppError> {
+pub(super) fn year_of(q: &HashMap<String, String>, now_ms: i64) -> Result<i32, AppError> {
     match q.get("year").map(String::as_str) {
         None | Some("") => Ok(chrono::DateTime::from_timestamp_millis(now_ms)
             .map(|t| t.with_timezone(&crate::clock::beijing()).year())
@@ -210,7 +221,21 @@ pub async fn calendar(
 ) -> PageResult {
     let id = parse_id(&id)?;
     let year = year_of(&q, st.clock.now_ms())?;
-    render_calendar(&st, &u, id, year, "", json!({}), StatusCode::OK).await
+    // `imported=added,changed,removed` after a confirmed holiday import.
+    let imported = q
+        .get("imported")
+        .and_then(|s| {
+            let n: Vec<usize> = s
+                .split(',')
+                .map(|p| p.parse().ok())
+                .collect::<Option<_>>()?;
+            match n.as_slice() {
+                [a, c, r] => Some(format!("新增 {a} 天、修改 {c} 天、删除 {r} 天")),
+                _ => None,
+            }
+        })
+        .unwrap_or_default();
+    render_calendar(&st, &u, id, year, "", json!({}), StatusCode::OK, &imported).await
 }
 
 /// Sets one day: `date`, `mode` = holiday | workday | default, `reason`.
@@ -249,7 +274,7 @@ pub async fn set_day(
         }
         Err(e @ (AppError::Validation(_) | AppError::Conflict(_))) => {
             let status = e.status();
-            render_calendar(&st, &u, id, year, &e.message(), json!(form), status).await
+            render_calendar(&st, &u, id, year, &e.message(), json!(form), status, "").await
         }
         Err(e) => Err(e.into()),
     }

@@ -2,6 +2,7 @@
 //! updates. Pages call the same services as the API.
 
 pub mod admin;
+pub mod holidays;
 pub mod inbox;
 pub mod inventory;
 pub mod monitoring;
@@ -77,6 +78,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "calendar.html",
         include_str!("../../../templates/calendar.html"),
+    ),
+    (
+        "calendar_import.html",
+        include_str!("../../../templates/calendar_import.html"),
     ),
     (
         "monitors.html",
@@ -269,6 +274,13 @@ pub fn router() -> Router<AppState> {
         .route("/calendars", get(inbox::calendars))
         .route("/calendars/{id}", get(inbox::calendar))
         .route("/calendars/{id}/days", post(inbox::set_day))
+        .route(
+            "/calendars/{id}/import",
+            post(holidays::preview).layer(axum::extract::DefaultBodyLimit::max(
+                crate::web::api::calendars::BODY_LIMIT,
+            )),
+        )
+        .route("/calendars/{id}/import/confirm", post(holidays::confirm))
         .route("/tickets/{id}", get(tickets::detail))
         .route("/tickets/{id}/action", post(tickets::action))
         .route("/tickets/{id}/comment", post(tickets::comment))

@@ -500,6 +500,7 @@ pub async fn overview(
                 .collect::<Vec<_>>(),
         ),
     ];
+    let holiday_warning = crate::holidays::next_year_warning(&st.ctx).await?;
     let t = &o.total;
     let fmt = json!({"mtta": minutes(t.mtta_minutes), "mttr": minutes(t.mttr_minutes), "sla": pct(t.sla_compliance),
         "onsite": pct(t.onsite_within_target), "ftf": pct(t.first_time_fix),
@@ -510,7 +511,7 @@ pub async fn overview(
             "desk.html",
             json!({"layout": layout(&u, "服务台概览", "/desk"), "total": t, "fmt": fmt, "groups": groups,
                    "open_by_priority": o.open_by_priority.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>(),
-                   "from": day(from), "to": day(to - 1)}),
+                   "from": day(from), "to": day(to - 1), "holiday_warning": holiday_warning}),
         )?
         .into_response())
 }
