@@ -32,6 +32,8 @@ pub struct Options {
     pub start: Option<chrono::DateTime<Utc>>,
     /// Run the probe engine (off by default: tests drive checks with `check_now`).
     pub monitoring: bool,
+    /// `tls_ca_file`: extra CA certificates trusted by outbound TLS.
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -41,6 +43,7 @@ impl Default for Options {
             admin_password: Some(ADMIN_PASSWORD),
             start: None,
             monitoring: false,
+            tls_ca_file: None,
         }
     }
 }
@@ -94,6 +97,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         demo: opts.demo,
         admin_password: opts.admin_password.map(|p| Secret(p.to_string())),
         database_max_connections: 5,
+        tls_ca_file: opts.tls_ca_file.clone(),
         ..Config::default()
     };
     let mut config = config;

@@ -15,4 +15,5 @@ mod monitoring;
 mod notify;
 mod ops;
 mod roles;
+mod tls_trust;
 mod ui;
