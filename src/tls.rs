@@ -184,7 +184,9 @@ impl Trust {
     }
 
     /// A reqwest client builder on the shared configuration. reqwest takes the
-    /// configuration by value: the clone shares the verifier and the provider.
+    /// configuration by value: the clone shares the verifier and the provider. reqwest
+    /// recognises it only if both use the same rustls version (one in Cargo.lock); a
+    /// mismatch fails `build()` at start, never silently.
     pub fn reqwest(&self, verify: bool) -> reqwest::ClientBuilder {
         let mut cfg = ClientConfig::clone(&self.client_config(verify));
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
