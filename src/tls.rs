@@ -385,6 +385,16 @@ mod tests {
     }
 
     #[test]
+    fn the_bundle_adds_to_the_system_roots_instead_of_replacing_them() {
+        let mut certs = parse_bundle(TWO_CAS).unwrap();
+        let bundle = vec![certs.remove(1)];
+        let t = Trust::with_roots(certs.clone(), Some("/b.pem".into()), bundle.clone()).unwrap();
+        assert_eq!(t.roots, [certs, bundle].concat());
+        assert!(!t.mozilla_fallback);
+        assert_eq!(t.ca_file(), Some(Path::new("/b.pem")));
+    }
+
+    #[test]
     fn system_roots_rustls_cannot_use_are_skipped_not_fatal() {
         let good = parse_bundle(TWO_CAS).unwrap();
         let system = vec![CertificateDer::from(vec![1, 2, 3]), good[0].clone()];
