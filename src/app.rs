@@ -23,6 +23,8 @@ pub struct Ctx {
     pub monitors: Arc<crate::monitor::Shared>,
     /// Bounds on imports and logins.
     pub gates: Arc<crate::gate::Gates>,
+    /// The outbound TLS trust policy (system roots plus `tls_ca_file`), read at start.
+    pub tls: Arc<crate::tls::Trust>,
 }
 
 impl Ctx {
@@ -34,13 +36,17 @@ impl Ctx {
     ) -> anyhow::Result<Ctx> {
         // One rustls crypto provider for every TLS client (SMTP, webhooks, probes).
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = Arc::new(
+            crate::tls::Trust::load(config.tls_ca_file.as_deref()).map_err(anyhow::Error::msg)?,
+        );
         Ok(Ctx {
             store,
             gates: Arc::new(crate::gate::Gates::new(&config)),
             config: Arc::new(config),
             clock,
             secrets: Arc::new(secrets),
-            monitors: Arc::new(crate::monitor::Shared::new()?),
+            monitors: Arc::new(crate::monitor::Shared::new(tls.clone())?),
+            tls,
         })
     }
 }

@@ -178,6 +178,9 @@ pub struct Config {
     /// Bearer token Prometheus sends to scrape `/metrics` (`YUNWEI_METRICS_TOKEN`); API
     /// tokens are accepted too.
     pub metrics_token: Option<Secret>,
+    /// PEM bundle of extra CA certificates (an intranet CA) trusted by every outbound TLS
+    /// connection on top of the system's roots (`YUNWEI_TLS_CA_FILE`); see `crate::tls`.
+    pub tls_ca_file: Option<PathBuf>,
     pub security: SecurityConfig,
     pub audit: AuditConfig,
     pub desk: DeskConfig,
@@ -202,6 +205,7 @@ impl Default for Config {
             admin_password: None,
             secret_key: None,
             metrics_token: None,
+            tls_ca_file: None,
             security: SecurityConfig::default(),
             audit: AuditConfig::default(),
             desk: DeskConfig::default(),
@@ -319,6 +323,9 @@ impl Config {
             crate::domain::password::check_policy(&p.0, "admin", s)
                 .map_err(|m| format!("YUNWEI_ADMIN_PASSWORD: {m}"))?;
         }
+        if let Some(p) = &self.tls_ca_file {
+            crate::tls::read_bundle(p)?;
+        }
         Ok(())
     }
 
@@ -341,7 +348,7 @@ impl Serialize for RedactedView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let c = self.0;
-        let mut st = s.serialize_struct("Config", 16)?;
+        let mut st = s.serialize_struct("Config", 17)?;
         st.serialize_field("listen", &c.listen.to_string())?;
         st.serialize_field(
             "database_url",
@@ -373,6 +380,13 @@ impl Serialize for RedactedView<'_> {
             } else {
                 "(not set: API tokens only)"
             },
+        )?;
+        st.serialize_field(
+            "tls_ca_file",
+            &c.tls_ca_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(none: system roots only)".into()),
         )?;
         st.serialize_field("security", &c.security)?;
         st.serialize_field("audit", &c.audit)?;
@@ -419,6 +433,40 @@ mod tests {
             ..Config::default()
         };
         assert!(!c.redacted_toml().contains("secret"));
+    }
+
+    #[test]
+    fn a_missing_or_unparseable_ca_bundle_is_refused_naming_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        for p in [dir.path().join("missing.pem"), garbage] {
+            let c = Config {
+                tls_ca_file: Some(p.clone()),
+                ..Config::default()
+            };
+            let e = c.validate().unwrap_err();
+            assert!(
+                e.contains("tls_ca_file") && e.contains("YUNWEI_TLS_CA_FILE"),
+                "{e}"
+            );
+            assert!(e.contains(&p.display().to_string()), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_ca_bundle_shows_in_the_effective_configuration() {
+        let c = Config {
+            tls_ca_file: Some(PathBuf::from("/etc/yunwei/intranet-ca.pem")),
+            ..Config::default()
+        };
+        assert!(
+            c.redacted_toml()
+                .contains("tls_ca_file = \"/etc/yunwei/intranet-ca.pem\""),
+            "{}",
+            c.redacted_toml()
+        );
+        assert!(Config::default().redacted_toml().contains("tls_ca_file"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod monitor;
 pub mod notify;
 pub mod report;
 pub mod store;
+pub mod tls;
 pub mod transfer;
 pub mod web;
 

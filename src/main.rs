@@ -169,6 +169,11 @@ fn load_config(file: Option<&PathBuf>, db: &DbArgs) -> Result<Config, String> {
             }
         };
     }
+    if let Ok(v) = std::env::var("YUNWEI_TLS_CA_FILE")
+        && !v.is_empty()
+    {
+        c.tls_ca_file = Some(PathBuf::from(v));
+    }
     if let Ok(v) = std::env::var("YUNWEI_LOG_LEVEL") {
         c.log_level = v;
     }

@@ -62,12 +62,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new() -> anyhow::Result<Shared> {
+    pub fn new(tls: Arc<crate::tls::Trust>) -> anyhow::Result<Shared> {
         Ok(Shared {
             runtimes: Mutex::new(HashMap::new()),
             maintenance: std::sync::Mutex::new(None),
             control: std::sync::Mutex::new(None),
-            clients: probe::Clients::new()?,
+            clients: probe::Clients::new(tls)?,
             limits: std::sync::Mutex::new(HashMap::new()),
             probes_total: Default::default(),
         })

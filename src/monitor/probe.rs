@@ -55,21 +55,22 @@ fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
 
-/// HTTP clients shared by every monitor (connection pools), one per redirect/verify mode.
+/// HTTP clients shared by every monitor (connection pools), one per redirect/verify mode,
+/// all on the outbound TLS trust policy (`crate::tls`).
 pub struct Clients {
     clients: [reqwest::Client; 4],
+    tls: Arc<crate::tls::Trust>,
 }
 
 impl Clients {
-    pub fn new() -> anyhow::Result<Clients> {
+    pub fn new(tls: Arc<crate::tls::Trust>) -> anyhow::Result<Clients> {
         let make = |follow: bool, verify: bool| {
-            reqwest::Client::builder()
+            tls.reqwest(verify)
                 .redirect(if follow {
                     reqwest::redirect::Policy::limited(10)
                 } else {
                     reqwest::redirect::Policy::none()
                 })
-                .tls_danger_accept_invalid_certs(!verify)
                 .tls_info(true)
                 .user_agent(concat!("yunwei-monitor/", env!("CARGO_PKG_VERSION")))
                 // Every probe connects afresh (DNS, TCP, TLS), as a user would: a pooled
@@ -84,6 +85,7 @@ impl Clients {
                 make(true, false)?,
                 make(true, true)?,
             ],
+            tls,
         })
     }
 
@@ -97,12 +99,12 @@ pub async fn run(p: &ProbeSpec, clients: &Clients) -> Outcome {
         match p.kind.as_str() {
             "http" => http(p, clients).await,
             "tcp" => tcp(p).await,
-            "tls" => tls(p).await,
+            "tls" => tls(p, clients).await,
             "dns" => dns(p).await,
             "icmp" => icmp(p).await,
             "snmp" => snmp(p).await,
-            "postgres" => database(p, true).await,
-            "mysql" => database(p, false).await,
+            "postgres" => database(p, true, clients).await,
+            "mysql" => database(p, false, clients).await,
             other => Outcome::fail("connect", None, format!("不支持的监控类型 {other}")),
         }
     };
@@ -339,73 +341,7 @@ async fn tcp(p: &ProbeSpec) -> Outcome {
     }
 }
 
-#[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-fn tls_config(verify: bool) -> Arc<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap_or_else(|_| rustls::ClientConfig::builder());
-    let cfg = if verify {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-            .with_no_client_auth()
-    };
-    Arc::new(cfg)
-}
-
-async fn tls(p: &ProbeSpec) -> Outcome {
+async fn tls(p: &ProbeSpec, clients: &Clients) -> Outcome {
     let (host, port) = match super::spec::split_host_port(&p.target, Some(443)) {
         Ok(x) => x,
         Err(e) => return Outcome::fail("connect", None, e),
@@ -432,7 +368,7 @@ async fn tls(p: &ProbeSpec) -> Outcome {
             return Outcome::fail("connect", Some(ms(start)), format!("连接 {addr} 失败：{e}"));
         }
     };
-    let connector = tokio_rustls::TlsConnector::from(tls_config(verify));
+    let connector = tokio_rustls::TlsConnector::from(clients.tls.client_config(verify));
     let stream = match connector.connect(name, tcp).await {
         Ok(s) => s,
         Err(e) => return Outcome::fail("tls", Some(ms(start)), format!("TLS 握手失败：{e}")),
@@ -815,7 +751,7 @@ async fn snmp(p: &ProbeSpec) -> Outcome {
     Outcome::ok(latency, shown.join("；"))
 }
 
-async fn database(p: &ProbeSpec, postgres: bool) -> Outcome {
+async fn database(p: &ProbeSpec, postgres: bool, clients: &Clients) -> Outcome {
     use sqlx::Connection;
     let start = Instant::now();
     let result: Result<(), (&'static str, String)> = async {
@@ -826,6 +762,12 @@ async fn database(p: &ProbeSpec, postgres: bool) -> Outcome {
                 .map_err(|e| ("connect", format!("连接地址无效：{e}")))?;
             if let Some(pw) = &p.secret {
                 opts = opts.password(pw);
+            }
+            // The trust policy's bundle, unless the target names its own CA.
+            if let Some(ca) = clients.tls.ca_file()
+                && !crate::tls::names_own_ca(&p.target)
+            {
+                opts = opts.ssl_root_cert(ca);
             }
             let mut conn = sqlx::PgConnection::connect_with(&opts)
                 .await
@@ -842,6 +784,11 @@ async fn database(p: &ProbeSpec, postgres: bool) -> Outcome {
                 .map_err(|e| ("connect", format!("连接地址无效：{e}")))?;
             if let Some(pw) = &p.secret {
                 opts = opts.password(pw);
+            }
+            if let Some(ca) = clients.tls.ca_file()
+                && !crate::tls::names_own_ca(&target)
+            {
+                opts = opts.ssl_ca(ca);
             }
             let mut conn = sqlx::MySqlConnection::connect_with(&opts)
                 .await

@@ -194,18 +194,19 @@ fn s<'a>(cfg: &'a Map<String, Value>, k: &str) -> &'a str {
     cfg.get(k).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn http() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().timeout(SEND_TIMEOUT).build()?)
+/// A client for the webhook, robot and SMS gateways, on the outbound TLS trust policy.
+fn http(ctx: &Ctx) -> anyhow::Result<reqwest::Client> {
+    Ok(ctx.tls.reqwest(true).timeout(SEND_TIMEOUT).build()?)
 }
 
 async fn send(ctx: &Ctx, ch: &ChannelRow, m: &OutboxRow) -> anyhow::Result<()> {
     let cfg = channel_config(ctx, ch)?;
     let text = format!("{}\n{}", m.subject, m.body);
     match ch.kind.as_str() {
-        "email" => send_email(&cfg, m).await,
+        "email" => send_email(ctx, &cfg, m).await,
         "webhook" => {
             let body = json!({"event": m.event, "ticket_id": m.ticket_id, "subject": m.subject, "body": m.body, "idempotency_key": m.idempotency_key});
-            let mut req = http()?
+            let mut req = http(ctx)?
                 .post(s(&cfg, "url"))
                 .header("Idempotency-Key", &m.idempotency_key)
                 .json(&body);
@@ -221,7 +222,7 @@ async fn send(ctx: &Ctx, ch: &ChannelRow, m: &OutboxRow) -> anyhow::Result<()> {
         }
         "wecom" => {
             check(
-                http()?
+                http(ctx)?
                     .post(s(&cfg, "url"))
                     .json(&json!({"msgtype": "text", "text": {"content": text}}))
                     .send()
@@ -244,7 +245,7 @@ async fn send(ctx: &Ctx, ch: &ChannelRow, m: &OutboxRow) -> anyhow::Result<()> {
                 ));
             }
             check(
-                http()?
+                http(ctx)?
                     .post(url)
                     .json(&json!({"msgtype": "text", "text": {"content": text}}))
                     .send()
@@ -260,7 +261,7 @@ async fn send(ctx: &Ctx, ch: &ChannelRow, m: &OutboxRow) -> anyhow::Result<()> {
                     .replace("{content}", &json_escape(&text));
                 results.push(
                     check(
-                        http()?
+                        http(ctx)?
                             .post(s(&cfg, "url"))
                             .header("content-type", "application/json")
                             .body(body)
@@ -301,9 +302,10 @@ async fn check(r: reqwest::Response) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn send_email(cfg: &Map<String, Value>, m: &OutboxRow) -> anyhow::Result<()> {
+async fn send_email(ctx: &Ctx, cfg: &Map<String, Value>, m: &OutboxRow) -> anyhow::Result<()> {
     use lettre::message::header::ContentType;
     use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::Tls;
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
     let to = m
         .recipient
@@ -326,13 +328,16 @@ async fn send_email(cfg: &Map<String, Value>, m: &OutboxRow) -> anyhow::Result<(
         .body(m.body.clone())?;
     let host = s(cfg, "host");
     let port = cfg.get("port").and_then(Value::as_u64).unwrap_or(25) as u16;
-    let mut b = match s(cfg, "tls") {
-        "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
-        "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
-        _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-    }
-    .port(port)
-    .timeout(Some(SEND_TIMEOUT));
+    // Implicit TLS or STARTTLS verify the server against the outbound trust policy.
+    let tls = match s(cfg, "tls") {
+        "tls" => Tls::Wrapper(ctx.tls.smtp(host)?),
+        "starttls" => Tls::Required(ctx.tls.smtp(host)?),
+        _ => Tls::None,
+    };
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .tls(tls)
+        .port(port)
+        .timeout(Some(SEND_TIMEOUT));
     if !s(cfg, "username").is_empty() {
         b = b.credentials(Credentials::new(
             s(cfg, "username").to_string(),

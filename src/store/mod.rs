@@ -114,6 +114,8 @@ impl Store {
                 });
             }
         }
+        // PostgreSQL over TLS trusts the system roots plus `tls_ca_file` (`crate::tls`).
+        let url = crate::tls::database_url(&url, config.tls_ca_file.as_deref());
         let opts = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
         let pool = AnyPoolOptions::new()
             .max_connections(config.database_max_connections)

@@ -34,6 +34,8 @@ pub struct Options {
     pub monitoring: bool,
     /// Changes to the configuration before the app is built.
     pub configure: Option<fn(&mut Config)>,
+    /// `tls_ca_file`: extra CA certificates trusted by outbound TLS.
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             start: None,
             monitoring: false,
             configure: None,
+            tls_ca_file: None,
         }
     }
 }
@@ -97,6 +100,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         demo: opts.demo,
         admin_password: opts.admin_password.map(|p| Secret(p.to_string())),
         database_max_connections: 5,
+        tls_ca_file: opts.tls_ca_file.clone(),
         ..Config::default()
     };
     let mut config = config;

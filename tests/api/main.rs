@@ -18,4 +18,5 @@ mod notify;
 mod ops;
 mod recovery;
 mod roles;
+mod tls_trust;
 mod ui;
