@@ -123,13 +123,15 @@ fn text_field(
     match obj.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) if s.trim().chars().count() <= max => Some(s.trim().to_string()),
-        Some(Value::String(_)) => {
-            errs.push(FieldError::new(
-                key,
-                format!("{label}不能超过 {max} 个字符"),
-            ));
-            None
+        Some(Value::String(s)) => {
+            // Fields of up to 200 characters are single-line (names, titles, contacts).
+            match crate::domain::text::check_field(label, s.trim(), max > 200, max) {
+                Ok(()) => Some(s.trim().to_string()),
+                Err(m) => {
+                    errs.push(FieldError::new(key, m));
+                    None
+                }
+            }
         }
         Some(_) => {
             errs.push(FieldError::new(key, format!("{label}应为文本")));
@@ -1442,6 +1444,9 @@ async fn record_step(
     Ok(eid)
 }
 
+/// Longest worklog note, in characters.
+pub const WORKLOG_NOTE_MAX: usize = 2_000;
+
 /// Records minutes spent (staff only).
 pub async fn worklog(
     ctx: &Ctx,
@@ -1456,6 +1461,10 @@ pub async fn worklog(
     }
     if !(1..=1440).contains(&minutes) {
         return Err(AppError::invalid("minutes", "工时应为 1 到 1440 分钟"));
+    }
+    if let Some(n) = &note {
+        crate::domain::text::check_field("工作记录说明", n, true, WORKLOG_NOTE_MAX)
+            .map_err(|m| AppError::invalid("note", m))?;
     }
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;

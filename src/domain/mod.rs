@@ -8,4 +8,5 @@ pub mod inventory;
 pub mod password;
 pub mod roles;
 pub mod sla;
+pub mod text;
 pub mod tickets;

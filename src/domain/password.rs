@@ -4,6 +4,7 @@ use crate::config::SecurityConfig;
 
 /// Checks a new password against the policy; the error says what to fix, in Chinese.
 pub fn check_policy(password: &str, username: &str, policy: &SecurityConfig) -> Result<(), String> {
+    super::text::check_password_chars(password)?;
     let len = password.chars().count();
     if len < policy.password_min_length {
         return Err(format!(

@@ -177,10 +177,14 @@ impl V<'_> {
         match obj.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) if s.chars().count() <= max => Some(s.trim().to_string()),
-            Some(Value::String(_)) => {
-                self.err(field, format!("{label}不能超过 {max} 个字符"));
-                None
+            Some(Value::String(s)) => {
+                match crate::domain::text::check_field(label, s.trim(), max > 200, max) {
+                    Ok(()) => Some(s.trim().to_string()),
+                    Err(m) => {
+                        self.err(field, m);
+                        None
+                    }
+                }
             }
             Some(_) => {
                 self.err(field, format!("{label}应为文本"));

@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod extract;
 pub mod metrics;
+pub mod text_guard;
 pub mod ui;
 
 use std::sync::Arc;
@@ -49,6 +50,10 @@ pub fn router(ctx: Ctx) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // Inside routing, so the route template (MatchedPath) is known; unmatched paths
         // (the fallback) are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            text_guard::text_guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

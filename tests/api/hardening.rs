@@ -442,3 +442,99 @@ async fn behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own() 
     let r = login_from(&app, ADMIN_PASSWORD, Some("198.51.100.8")).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn control_characters_and_over_long_text_get_the_same_answer_on_every_database() {
+    let app = spawn_demo().await;
+    let before = app.total("/api/v1/tickets").await;
+    let t = &app.admin_token;
+    // NUL in a single-line and in a multi-line field.
+    for body in [
+        json!({"kind": "incident", "title": "网站\u{0}打不开", "system_id": 1}),
+        json!({"kind": "incident", "title": "网站打不开", "system_id": 1, "description": "a\u{0}b"}),
+        json!({"kind": "incident", "title": "网站\n打不开", "system_id": 1}),
+        json!({"kind": "incident", "title": "网站打不开", "system_id": 1, "description": "\u{10}"}),
+    ] {
+        let (s, v) = app.post(t, "/api/v1/tickets", &body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(error_code(&v), "validation_failed", "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("字符"),
+            "{v}"
+        );
+    }
+    assert_eq!(app.total("/api/v1/tickets").await, before);
+    // Newlines and tabs belong in a description.
+    let (s, v) = app
+        .post(t, "/api/v1/tickets", &json!({"kind": "incident", "title": "网站打不开", "system_id": 1, "description": "第一行\n\t第二行"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    // Worklog notes have a documented maximum (2,000), and any string one of 20,000.
+    for (len, needle) in [(100_000, "20000"), (2_001, "2000")] {
+        let (s, v) = app
+            .post(
+                t,
+                &format!("/api/v1/tickets/{id}/worklogs"),
+                &json!({"minutes": 30, "note": "记".repeat(len)}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(needle),
+            "{v}"
+        );
+    }
+    let (s, v) = app
+        .post(
+            t,
+            &format!("/api/v1/tickets/{id}/worklogs"),
+            &json!({"minutes": 30, "note": "排查\n重启"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Inventory records and search parameters.
+    let (s, v) = app
+        .post(
+            t,
+            "/api/v1/assets",
+            &json!({"name": "交换机\u{0}", "category": "network"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = app.get_json(t, "/api/v1/assets?q=%00").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // A key is checked like a value.
+    let (s, _) = app
+        .post(
+            t,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "x", "system_id": 1, "a\u{0}": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Passwords are printable characters only.
+    let (s, v) = app
+        .post(t, "/api/v1/users", &json!({"username": "ctl1", "display_name": "控制", "role": "engineer", "password": "Strong#Pass\u{10}w0rd"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = app
+        .post(t, "/api/v1/users", &json!({"username": "ctl2", "display_name": "控制", "role": "engineer", "password": "Strong#Pass\u{200B}w0rd"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("可见字符"),
+        "{v}"
+    );
+    // A form page answers with a page, not a 500.
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .header("origin", &app.base)
+        .form(&[("username", "admin\u{0}"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("控制字符"));
+}

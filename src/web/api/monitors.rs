@@ -398,7 +398,7 @@ pub async fn create_integration(
         .and_then(Value::as_str)
         .map(str::trim)
         .unwrap_or_default();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || crate::domain::text::check_field("名称", name, false, 100).is_err() {
         errs.push(FieldError::new(
             "name",
             "请填写接入源名称（不超过 100 个字符）",

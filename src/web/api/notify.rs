@@ -43,7 +43,12 @@ fn channel_json(st: &AppState, c: &ChannelRow) -> Value {
 
 fn name_of(obj: &Map<String, Value>, errs: &mut Vec<FieldError>) -> Option<String> {
     match obj.get("name").and_then(Value::as_str).map(str::trim) {
-        Some(n) if !n.is_empty() && n.chars().count() <= 100 => Some(n.to_string()),
+        Some(n)
+            if !n.is_empty()
+                && crate::domain::text::check_field("通道名称", n, false, 100).is_ok() =>
+        {
+            Some(n.to_string())
+        }
         _ => {
             errs.push(FieldError::new(
                 "name",

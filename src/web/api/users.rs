@@ -68,13 +68,14 @@ fn opt_text(
     match obj.get(key)? {
         Value::Null => Some(None),
         Value::String(s) if s.trim().is_empty() => Some(None),
-        Value::String(s) if s.trim().chars().count() <= max => Some(Some(s.trim().to_string())),
-        Value::String(_) => {
-            errs.push(FieldError::new(
-                key,
-                format!("{label}不能超过 {max} 个字符"),
-            ));
-            None
+        Value::String(s) => {
+            match crate::domain::text::check_field(label, s.trim(), max > 200, max) {
+                Ok(()) => Some(Some(s.trim().to_string())),
+                Err(m) => {
+                    errs.push(FieldError::new(key, m));
+                    None
+                }
+            }
         }
         _ => {
             errs.push(FieldError::new(key, format!("{label}应为文本")));

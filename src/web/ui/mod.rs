@@ -312,6 +312,11 @@ fn message_html(title: &str, message: &str) -> String {
         .unwrap_or_else(|_| "出错了".to_string())
 }
 
+/// A plain message page (for answers made outside a page handler).
+pub fn message_page_html(title: &str, message: &str) -> String {
+    message_html(title, message)
+}
+
 pub fn not_found_page() -> Response {
     (
         StatusCode::NOT_FOUND,
