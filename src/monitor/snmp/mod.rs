@@ -9,8 +9,8 @@
 //! names the authentication password; an agent that answers discovery but drops every
 //! encrypted request names the privacy password).
 //!
-//! Each call opens its own UDP socket connected to the agent; a request is sent again
-//! once if no response arrived within half of the timeout. A wrong community makes
+//! Each call opens its own UDP socket towards the agent; a request is sent again once
+//! if no response arrived within 35% of the timeout. A wrong community makes
 //! agents stay silent, which shows up here as [`SnmpError::Timeout`].
 
 mod usm;
@@ -454,8 +454,10 @@ impl Session {
         credentials: &Credentials,
         timeout: Duration,
     ) -> Result<Session, SnmpError> {
-        // One retransmission after half of the timeout, as net-snmp's -t/-r would.
-        let attempt = (timeout / 2).max(Duration::from_millis(1));
+        // Two attempts (one retransmission) within 70% of the timeout, leaving room for
+        // name resolution and v3 engine discovery: the result, which may name a wrong
+        // password, arrives before a caller's own deadline of the same length.
+        let attempt = (timeout * 7 / 20).max(Duration::from_millis(1));
         let retry = async_snmp::Retry::fixed(1, Duration::ZERO)
             .map_err(|e| SnmpError::Config(e.to_string()))?;
         let (auth, engines) = match credentials {

@@ -420,7 +420,7 @@ async fn a_silent_agent_times_out_after_the_timeout_and_nothing_is_asked_for_no_
     assert!(matches!(got, Err(SnmpError::Timeout)), "{got:?}");
     let took = start.elapsed();
     assert!(
-        took >= Duration::from_millis(290) && took < Duration::from_secs(3),
+        took >= Duration::from_millis(200) && took < Duration::from_millis(1500),
         "{took:?}"
     );
     assert!(
