@@ -315,7 +315,7 @@ fn usm_message(u: &UsmFailure) -> String {
     match u {
         UsmFailure::WrongDigest => "SNMPv3 认证失败：认证密码（auth_password）或认证协议（auth_protocol）与设备上的用户配置不一致（wrongDigest）".into(),
         UsmFailure::DecryptionError => "SNMPv3 解密失败：加密密码（priv_password）或加密协议（priv_protocol）与设备上的用户配置不一致（decryptionError）".into(),
-        UsmFailure::PrivacyNoAnswer => "SNMPv3 加密请求无应答：设备响应了引擎发现，但丢弃了加密的请求，请检查加密密码（priv_password）和加密协议（priv_protocol）是否与设备一致".into(),
+        UsmFailure::PrivacyNoAnswer => "SNMPv3 加密请求无应答：设备响应了引擎发现，却没有回应加密的请求，多为加密密码（priv_password）或加密协议（priv_protocol）与设备上的用户配置不一致".into(),
         UsmFailure::UnknownUser => "SNMPv3 用户名（username）在设备上不存在（unknownUserName）".into(),
         UsmFailure::UnsupportedSecurityLevel => "设备上的该 SNMPv3 用户不支持所选安全级别（security_level），请按设备配置选择 noAuthNoPriv、authNoPriv 或 authPriv".into(),
         UsmFailure::NotInTimeWindow => "SNMPv3 时间窗口校验失败（notInTimeWindow）：设备的引擎时间在同步后仍不一致，请稍后重试".into(),

@@ -81,6 +81,25 @@ async fn wait_ready(
     false
 }
 
+/// snmpd on `port` with `dir`/snmpd.conf, keeping its persistent state (engine ID and
+/// boots) in `dir`/persist rather than /var/lib/snmp.
+fn spawn_snmpd(bin: &std::path::Path, dir: &std::path::Path, port: u16) -> std::process::Child {
+    std::process::Command::new(bin)
+        .arg("-f")
+        .arg("-Lo")
+        .arg("-C")
+        .arg("-c")
+        .arg(dir.join("snmpd.conf"))
+        .arg(format!("udp:127.0.0.1:{port}"))
+        .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
+        .env("MIBS", "")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn snmpd")
+}
+
 async fn start_snmpd(bin: &std::path::Path) -> (Agent, SocketAddr) {
     for _ in 0..3 {
         let dir = scratch_dir("snmpd");
@@ -105,21 +124,7 @@ async fn start_snmpd(bin: &std::path::Path) -> (Agent, SocketAddr) {
         )
         .unwrap();
         let port = free_udp_port();
-        let child = std::process::Command::new(bin)
-            .arg("-f")
-            .arg("-Lo")
-            .arg("-C")
-            .arg("-c")
-            .arg(&conf)
-            .arg(format!("udp:127.0.0.1:{port}"))
-            // Keep snmpd's persistent state out of /var/lib/snmp.
-            .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
-            .env("MIBS", "")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn snmpd");
+        let child = spawn_snmpd(bin, &dir, port);
         let mut agent = Agent { child, dir };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         if wait_ready(
@@ -288,6 +293,42 @@ async fn snmpd_answers_v3_users_at_every_security_level_and_refuses_wrong_passwo
     );
     let got = get(addr, &v3("yw-auth", None, None), &ask, t).await;
     assert!(got.is_err(), "noAuthNoPriv for an authNoPriv user: {got:?}");
+}
+
+#[tokio::test]
+async fn a_v3_agent_restarted_with_a_new_engine_id_and_time_is_discovered_again() {
+    let Some(bin) = snmpd_bin() else {
+        return;
+    };
+    let (mut agent, addr) = start_snmpd(&bin).await;
+    let t = Duration::from_secs(2);
+    // snmpEngineID and snmpEngineTime, read over v3 itself.
+    let engine = [oid("1.3.6.1.6.3.10.2.1.1.0"), oid("1.3.6.1.6.3.10.2.1.3.0")];
+    let user = v3(
+        "yw-priv",
+        Some((AuthProtocol::Sha256, "auth-pass-256")),
+        Some((PrivProtocol::Aes128, "priv-pass-aes")),
+    );
+    let before = get(addr, &user, &engine, t).await.unwrap();
+    // snmpd started with -C keeps no engine ID across restarts: the same port answers
+    // with another engine, whose keys and time window the client must learn again.
+    let _ = agent.child.kill();
+    let _ = agent.child.wait();
+    agent.child = spawn_snmpd(&bin, &agent.dir, addr.port());
+    assert!(
+        wait_ready(
+            &mut agent,
+            addr,
+            &Credentials::v2c("public"),
+            &engine[0],
+            Duration::from_secs(10),
+        )
+        .await,
+        "snmpd did not restart"
+    );
+    let after = get(addr, &user, &engine, t).await.unwrap();
+    assert_ne!(before[0].1, after[0].1, "a new engine ID");
+    assert!(after[1].1.as_f64().is_some(), "{:?}", after[1].1);
 }
 
 #[tokio::test]
