@@ -194,7 +194,9 @@ fn load_config(file: Option<&PathBuf>, db: &DbArgs) -> Result<Config, String> {
 
 fn init_tracing(c: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{},sqlx=warn", c.log_level))
+        // async-snmp logs every failed request at ERROR; the probe result already says
+        // what failed, in Chinese, so its lines would only repeat it once a minute.
+        tracing_subscriber::EnvFilter::new(format!("{},sqlx=warn,async_snmp=off", c.log_level))
     });
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -814,10 +814,17 @@ pub async fn update(
                 .as_str()
                 .is_some_and(|t| reqwest::Url::parse(t).is_ok_and(|u| u.password().is_some()));
         }
-        if k == "config" && old.kind == "snmp" {
-            keep_secret = v.get("community").is_none_or(|c| c.is_null());
-        }
         merged.insert(k.clone(), v.clone());
+    }
+    // An SNMP community or v3 password not sent again (or sent back as "***") keeps its
+    // stored value; the secret is then rebuilt from the validated definition.
+    if old.kind == "snmp" {
+        keep_secret = false;
+        let stored = match &old.secret_enc {
+            Some(enc) => Some(ctx.secrets.decrypt(enc).map_err(AppError::Internal)?),
+            None => None,
+        };
+        keep_snmp_secrets(&old.config_map(), stored.as_deref(), &mut merged);
     }
     let d = spec::validate(&merged).map_err(AppError::Validation)?;
     check_refs(ctx, &d, Some(id)).await?;
@@ -841,7 +848,7 @@ pub async fn update(
         &u.actor(),
         NewAuditEvent::of("update", "monitors", id, format!("修改监控“{}”", d.name))
             .before(Value::Object(old.definition()))
-            .after(Value::Object(patch.clone())),
+            .after(Value::Object(without_secrets(patch))),
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -854,6 +861,62 @@ pub async fn update(
         ctx.monitors.runtimes.lock().await.remove(&id);
     }
     Ok(ctx.store.monitor(id).await?)
+}
+
+/// Fills an SNMP monitor's merged definition with the stored community (v2c) or v3
+/// passwords where the change leaves them out or sends "***", as long as the version
+/// stays the same.
+fn keep_snmp_secrets(
+    old_config: &Map<String, Value>,
+    stored: Option<&str>,
+    merged: &mut Map<String, Value>,
+) {
+    let Some(stored) = stored else { return };
+    let is_v3 = |c: &Map<String, Value>| match c.get("version") {
+        Some(Value::String(v)) => matches!(v.trim().to_ascii_lowercase().as_str(), "3" | "v3"),
+        Some(Value::Number(n)) => n.as_i64() == Some(3),
+        _ => false,
+    };
+    let was_v3 = is_v3(old_config);
+    let Some(Value::Object(config)) = merged.get_mut("config") else {
+        return;
+    };
+    let missing = |c: &Map<String, Value>, k: &str| match c.get(k) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s == "***",
+        Some(_) => false,
+    };
+    match (was_v3, is_v3(config)) {
+        (false, false) if missing(config, "community") => {
+            config.insert("community".into(), json!(stored));
+        }
+        (true, true) => {
+            let passwords: Map<String, Value> = serde_json::from_str(stored).unwrap_or_default();
+            for k in snmp::SECRET_KEYS {
+                if missing(config, k)
+                    && let Some(p) = passwords.get(k)
+                {
+                    config.insert(k.into(), p.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A change as the audit log keeps it: SNMP communities and passwords as "***".
+fn without_secrets(patch: &Map<String, Value>) -> Map<String, Value> {
+    let mut p = patch.clone();
+    if let Some(Value::Object(config)) = p.get_mut("config") {
+        for k in ["community", "auth_password", "priv_password"] {
+            if let Some(v) = config.get_mut(k)
+                && !v.is_null()
+            {
+                *v = json!("***");
+            }
+        }
+    }
+    p
 }
 
 pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {

@@ -560,7 +560,10 @@ async fn snmp(p: &ProbeSpec) -> Outcome {
         Ok(a) => a,
         Err(o) => return o,
     };
-    let community = p.secret.clone().unwrap_or_else(|| "public".into());
+    let credentials = match super::snmp::Credentials::from_config(&p.config, p.secret.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return Outcome::fail("snmp", None, e),
+    };
     let c = &p.config;
     // (oid, check) pairs asked in one GET.
     let mut oids: Vec<Oid> = Vec::new();
@@ -595,7 +598,7 @@ async fn snmp(p: &ProbeSpec) -> Outcome {
         }
     }
     let start = Instant::now();
-    let values = match super::snmp::get(addr, &community, &oids, p.timeout).await {
+    let values = match super::snmp::get(addr, &credentials, &oids, p.timeout).await {
         Ok(v) => v,
         Err(super::snmp::SnmpError::Timeout) => {
             return Outcome::fail(

@@ -774,6 +774,235 @@ async fn snmp_probes_read_a_switch_and_a_ups() {
     let _ = simp.kill().await;
 }
 
+/// snmpd with SNMPv3 users created in its private config (`createUser` lines are read
+/// from the main snmpd.conf by net-snmp 5.8+); also v2c for the readiness poll.
+async fn snmpd_v3(port: u16, dir: &std::path::Path) -> Option<tokio::process::Child> {
+    let bin = peer("/usr/sbin/snmpd")?;
+    let conf = dir.join("snmpd.conf");
+    std::fs::write(
+        &conf,
+        "rocommunity yunwei 127.0.0.1\nsysLocation 龙口西机房\nsysName core-sw-1\n\
+         createUser yw-sha-aes SHA \"auth-pass-1\" AES \"priv-pass-1\"\n\
+         createUser yw-sha256-aes256 SHA-256 \"auth-pass-2\" AES256 \"priv-pass-2\"\n\
+         createUser yw-auth SHA-512 \"auth-pass-3\"\n\
+         rouser yw-sha-aes priv\nrouser yw-sha256-aes256 priv\nrouser yw-auth auth\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("persist")).unwrap();
+    Some(
+        tokio::process::Command::new(bin)
+            .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
+            .env("MIBS", "")
+            .args(["-f", "-Lo", "-C", "-c"])
+            .arg(&conf)
+            .arg(format!("udp:127.0.0.1:{port}"))
+            .kill_on_drop(true)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn snmpv3_monitors_read_snmpd_at_authpriv_and_authnopriv_and_name_a_wrong_password() {
+    let app = spawn_demo().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_udp_port();
+    let Some(mut agent) = snmpd_v3(port, tmp.path()).await else {
+        return;
+    };
+    let target = format!("127.0.0.1:{port}");
+    let oids = json!([{"oid": "1.3.6.1.2.1.1.6.0", "label": "位置", "equals": "龙口西机房"}]);
+    // Wait for the agent through a v2c monitor.
+    let ready = create_monitor(
+        &app,
+        json!({"name": "就绪", "kind": "snmp", "target": target, "timeout_ms": 500,
+        "config": {"community": "yunwei", "oids": oids}}),
+    )
+    .await;
+    let mut v = Value::Null;
+    for _ in 0..40 {
+        v = check(&app, ready["id"].as_i64().unwrap()).await;
+        if v["ok"] == true {
+            break;
+        }
+    }
+    assert_eq!(v["ok"], true, "snmpd did not start: {v}");
+
+    let v3 = |name: &str, config: Value| {
+        let mut c = config;
+        c["version"] = json!("3");
+        c["oids"] = oids.clone();
+        json!({"name": name, "kind": "snmp", "target": target, "timeout_ms": 3000, "config": c})
+    };
+    let cases = [
+        (
+            v3(
+                "authPriv SHA/AES",
+                json!({"username": "yw-sha-aes", "security_level": "authPriv",
+                "auth_protocol": "SHA", "auth_password": "auth-pass-1", "priv_protocol": "AES", "priv_password": "priv-pass-1"}),
+            ),
+            None,
+        ),
+        (
+            v3(
+                "authPriv SHA-256/AES-256",
+                json!({"username": "yw-sha256-aes256",
+                "auth_protocol": "SHA-256", "auth_password": "auth-pass-2", "priv_protocol": "AES-256", "priv_password": "priv-pass-2"}),
+            ),
+            None,
+        ),
+        (
+            v3(
+                "authNoPriv SHA-512",
+                json!({"username": "yw-auth", "security_level": "authNoPriv",
+                "auth_protocol": "SHA-512", "auth_password": "auth-pass-3"}),
+            ),
+            None,
+        ),
+        (
+            v3(
+                "认证密码错",
+                json!({"username": "yw-sha-aes", "security_level": "authPriv",
+                "auth_protocol": "SHA", "auth_password": "wrong-pass", "priv_protocol": "AES", "priv_password": "priv-pass-1"}),
+            ),
+            Some("认证密码（auth_password）"),
+        ),
+        (
+            v3(
+                "加密密码错",
+                json!({"username": "yw-sha-aes", "security_level": "authPriv",
+                "auth_protocol": "SHA", "auth_password": "auth-pass-1", "priv_protocol": "AES", "priv_password": "wrong-pass"}),
+            ),
+            Some("加密密码（priv_password）"),
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (body, failure) in cases {
+        let m = create_monitor(&app, body.clone()).await;
+        let v = check(&app, m["id"].as_i64().unwrap()).await;
+        match failure {
+            None => assert_eq!(v["ok"], true, "{body}: {v}"),
+            Some(needle) => {
+                assert_eq!(
+                    (v["ok"].clone(), v["phase"].clone()),
+                    (json!(false), json!("snmp")),
+                    "{body}: {v}"
+                );
+                let msg = v["message"].as_str().unwrap();
+                assert!(msg.contains(needle), "{body}: {msg}");
+            }
+        }
+        ids.push(m["id"].as_i64().unwrap());
+    }
+
+    // The passwords are never shown: not in the list, not in one monitor, not in the
+    // monitor page, not in the audit log.
+    let (_, list) = app
+        .get_json(&app.admin_token, "/api/v1/monitors?kind=snmp")
+        .await;
+    let (_, one) = app
+        .get_json(&app.admin_token, &format!("/api/v1/monitors/{}", ids[0]))
+        .await;
+    assert_eq!(one["has_secret"], true, "{one}");
+    assert_eq!(one["config"]["auth_protocol"], "SHA", "{one}");
+    let cookie = page_cookie(&app, "admin", ADMIN_PASSWORD).await;
+    let (_, page) = get_page(&app, &cookie, &format!("/monitors/{}", ids[0])).await;
+    // A change that leaves the passwords out keeps them; its audit record masks any
+    // that are sent.
+    let (s, changed) = app
+        .patch(
+            &app.admin_token,
+            &format!("/api/v1/monitors/{}", ids[0]),
+            &json!({"name": "authPriv SHA/AES（改名）", "config": {"version": "3", "username": "yw-sha-aes",
+                "auth_protocol": "SHA", "priv_protocol": "AES", "priv_password": "***",
+                "oids": [{"oid": "1.3.6.1.2.1.1.5.0", "equals": "core-sw-1"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{changed}");
+    let v = check(&app, ids[0]).await;
+    assert_eq!(v["ok"], true, "stored passwords kept: {v}");
+    // Fixing the wrong privacy password by sending only that one.
+    let (s, fixed) = app
+        .patch(
+            &app.admin_token,
+            &format!("/api/v1/monitors/{}", ids[4]),
+            &json!({"config": {"version": "3", "username": "yw-sha-aes", "auth_protocol": "SHA",
+                "priv_protocol": "AES", "priv_password": "priv-pass-1", "oids": oids}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{fixed}");
+    let v = check(&app, ids[4]).await;
+    assert_eq!(v["ok"], true, "{v}");
+    let (_, auditor) = app.user_with_role("jianli", "auditor").await;
+    let (s, audit) = app
+        .get_json(
+            &auditor,
+            "/api/v1/audit-events?entity_type=monitors&limit=100",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{audit}");
+    for shown in [list.to_string(), one.to_string(), page, audit.to_string()] {
+        for secret in [
+            "auth-pass-1",
+            "priv-pass-1",
+            "auth-pass-2",
+            "priv-pass-2",
+            "wrong-pass",
+        ] {
+            assert!(!shown.contains(secret), "{secret} shown: {shown}");
+        }
+    }
+    assert!(audit.to_string().contains("***"), "{audit}");
+
+    // A short password is refused with the field named; nothing is created.
+    let before = app.total("/api/v1/monitors?kind=snmp").await;
+    let (s, e) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/monitors",
+            &v3(
+                "短密码",
+                json!({"username": "yw-auth", "security_level": "authNoPriv",
+                "auth_protocol": "SHA-512", "auth_password": "short"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e.to_string().contains("config.auth_password"), "{e}");
+    assert!(e.to_string().contains("至少 8 个字符"), "{e}");
+    assert_eq!(app.total("/api/v1/monitors?kind=snmp").await, before);
+    // The page form shown again after an error does not send the passwords back.
+    let config = json!({"version": "3", "username": "yw-sha-aes", "auth_protocol": "SHA",
+        "auth_password": "auth-pass-1", "priv_protocol": "AES", "priv_password": "priv-pass-1",
+        "oids": [{"oid": "1.3.6.1.2.1.1.5.0"}]});
+    let r = app
+        .client
+        .post(app.url("/monitors"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[
+            ("name", "表单"),
+            ("kind", "snmp"),
+            ("target", "127.0.0.1:99999"),
+            ("config", &config.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("yw-sha-aes"),
+        "the rest of the form is kept: {page}"
+    );
+    assert!(
+        !page.contains("auth-pass-1") && !page.contains("priv-pass-1"),
+        "{page}"
+    );
+    let _ = agent.kill().await;
+}
+
 #[tokio::test]
 async fn a_server_behind_a_down_switch_is_unreachable_not_down_and_opens_no_ticket() {
     let app = spawn_demo().await;

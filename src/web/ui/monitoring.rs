@@ -167,6 +167,10 @@ const EXAMPLES: &[(&str, &str)] = &[
         "snmp",
         r#"{"community": "public", "if_indexes": [1, 2], "oids": [{"oid": "1.3.6.1.2.1.1.3.0", "label": "运行时间", "min": 1}], "ups": true}"#,
     ),
+    (
+        "snmp (v3)",
+        r#"{"version": "3", "username": "monitor", "security_level": "authPriv", "auth_protocol": "SHA-256", "auth_password": "至少 8 个字符", "priv_protocol": "AES", "priv_password": "至少 8 个字符", "if_indexes": [1, 2]}"#,
+    ),
     ("postgres", r#"{"max_latency_ms": 1000}"#),
     ("mysql", r#"{"max_latency_ms": 1000}"#),
     ("heartbeat", r#"{"schedule": "0 2 * * *", "grace_s": 1800}"#),
@@ -215,6 +219,29 @@ pub async fn new_form(State(st): State<AppState>, PageUser(u): PageUser) -> Page
         None,
     )
     .await
+}
+
+/// The submitted form as shown again after an error: SNMPv3 passwords are not sent back
+/// (the user types them again; the validation message says so).
+fn form_again(form: &HashMap<String, String>) -> Value {
+    let mut f = form.clone();
+    if let Some(cfg) = f.get_mut("config")
+        && let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(cfg)
+    {
+        let mut masked = false;
+        for k in crate::monitor::snmp::SECRET_KEYS {
+            if let Some(v) = m.get_mut(k)
+                && v.is_string()
+            {
+                *v = json!("");
+                masked = true;
+            }
+        }
+        if masked {
+            *cfg = Value::Object(m).to_string();
+        }
+    }
+    json!(f)
 }
 
 /// The form as the API's JSON object: numbers where numbers go, `config` parsed.
@@ -279,7 +306,7 @@ pub async fn create(
             return form_page(
                 &st,
                 &u,
-                json!(form),
+                form_again(&form),
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
@@ -297,7 +324,7 @@ pub async fn create(
             form_page(
                 &st,
                 &u,
-                json!(form),
+                form_again(&form),
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
