@@ -64,6 +64,18 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Formats epoch milliseconds in Beijing time with seconds, for probe results and other
+/// times a minute is too coarse for: `2025-01-02 08:30:05`.
+pub fn local_seconds(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&beijing())
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 /// Formats epoch milliseconds in Beijing time for pages: `2025-01-02 08:30`.
 pub fn local_minutes(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
