@@ -1248,7 +1248,17 @@ mod tests {
             .unwrap();
         assert!(aaaa.is_empty(), "{aaaa:?}");
 
-        // Too big for UDP: answered again over TCP, whole.
+        // Too big for UDP (dnsmasq sets TC there) ...
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        udp.connect(addr).await.unwrap();
+        let qname = encode_name("big.yunwei.test").unwrap();
+        let q = build_query(77, &qname, RecordType::Txt, true);
+        let deadline = Instant::now() + t;
+        let cut = exchange(&udp, &q, 77, &qname, RecordType::Txt, deadline)
+            .await
+            .unwrap();
+        assert!(cut.truncated, "dnsmasq answered in one datagram: {cut:?}");
+        // ... so it is answered again over TCP, whole.
         let big = query(addr, "big.yunwei.test", RecordType::Txt, t)
             .await
             .unwrap();

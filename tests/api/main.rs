@@ -11,6 +11,7 @@ mod demo;
 mod desk;
 mod import_export;
 mod inventory;
+mod monitor_hardening;
 mod monitoring;
 mod notify;
 mod ops;
