@@ -141,11 +141,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/integrations/{id}", delete(monitors::delete_integration))
         .route(
             "/integrations/alertmanager",
-            post(monitors::intake_alertmanager).layer(intake_limit.clone()),
+            post(monitors::intake_alertmanager).layer(intake_limit),
         )
         .route(
             "/integrations/zabbix",
-            post(monitors::intake_zabbix).layer(intake_limit.clone()),
+            post(monitors::intake_zabbix).layer(intake_limit),
         )
         .route(
             "/integrations/events",
