@@ -5,7 +5,8 @@
 //! `5-59/15` as the hand-written parser used to accept); month and day names (`JAN`,
 //! `mon-fri`); day-of-week 0–7 (0 and 7 are Sunday); the nicknames `@yearly`
 //! (`@annually`), `@monthly`, `@weekly`, `@daily` (`@midnight`) and `@hourly`. When both
-//! day fields are restricted a day matching either counts, as in Vixie cron. croner's
+//! day fields are restricted a day matching either counts, as in Vixie cron (where a
+//! field starting with `*`, like `*/2`, counts as unrestricted, so both must match). croner's
 //! extensions (`L`, `W`, `#`) are accepted as well. Seconds and year fields are not.
 //!
 //! The text is bounded before croner sees it, and every step or number croner cannot hold
@@ -100,7 +101,21 @@ impl Cron {
             return Err(SHAPE_HINT.into());
         }
         let parser = parser();
-        match parser.parse(s) {
+        // Vixie cron counts a day field that starts with `*` (`*/2`) as unrestricted
+        // for the either-day rule, so such a pair must both match; croner does so only
+        // for a bare `*`, and takes `+` on the day of week to mean "both".
+        let both = fields[2] != "*"
+            && fields[4] != "*"
+            && (fields[2].starts_with('*') || fields[4].starts_with('*'));
+        let text = if both {
+            let mut f = fields.clone();
+            let dow = format!("+{}", f[4]);
+            f[4] = &dow;
+            f.join(" ")
+        } else {
+            s.to_string()
+        };
+        match parser.parse(&text) {
             Ok(inner) => Ok(Cron { inner }),
             Err(whole) => {
                 // Find the field at fault: each alone, with the others left open.
@@ -186,6 +201,17 @@ mod tests {
             c.next_after(bj(2025, 10, 26, 4, 0)),
             Some(bj(2025, 11, 1, 3, 30))
         );
+        // A day field starting with `*` is unrestricted for this rule, as in Vixie
+        // cron: odd days that are Mondays, not odd days or Mondays.
+        let c = Cron::parse("0 0 */2 * 1").unwrap();
+        assert_eq!(
+            c.next_after(bj(2025, 10, 15, 0, 0)),
+            Some(bj(2025, 10, 27, 0, 0))
+        );
+        assert!(same_runs(
+            "0 0 1-31/2 * 1",
+            "0 0 1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31 * 1"
+        ));
         // Only day-of-week restricted: only Sundays.
         let c = Cron::parse("30 3 * * 0").unwrap();
         assert_eq!(

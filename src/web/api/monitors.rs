@@ -984,7 +984,7 @@ async fn beat(
         size = Some(num(s, "size_bytes")? as i64);
     }
     if !body.is_empty()
-        && let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(body)
+        && let Ok(m) = crate::monitor::intake::parse_object(body)
     {
         if let Some(d) = m.get("duration_s").and_then(Value::as_f64) {
             duration_ms = Some(d * 1000.0);
