@@ -139,10 +139,45 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
+/// "证书已于 N 天前过期" when a TLS handshake was refused because the peer's certificate
+/// has expired, found anywhere in the error's chain (through `io::Error` wrappers too).
+fn expired_certificate(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use rustls::CertificateError as C;
+    let mut cur = Some(e);
+    while let Some(x) = cur {
+        match x.downcast_ref::<rustls::Error>() {
+            Some(rustls::Error::InvalidCertificate(C::ExpiredContext { time, not_after })) => {
+                let now = i64::try_from(time.as_secs()).unwrap_or(i64::MAX);
+                let end = i64::try_from(not_after.as_secs()).unwrap_or(0);
+                return Some(
+                    super::x509::expiry_text(end, now, 0)
+                        .err()
+                        .unwrap_or_else(|| "证书已过期".to_string()),
+                );
+            }
+            Some(rustls::Error::InvalidCertificate(C::Expired)) => {
+                return Some("证书已过期".to_string());
+            }
+            _ => {}
+        }
+        // An `io::Error`'s `source` skips the error it wraps: look inside it instead.
+        cur = match x
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => x.source(),
+        };
+    }
+    None
+}
+
 fn classify_reqwest(e: &reqwest::Error) -> (&'static str, String) {
     let chain = error_chain(e);
     let lower = chain.to_lowercase();
-    if e.is_timeout() {
+    if let Some(expired) = expired_certificate(e) {
+        ("tls", format!("{expired}，TLS 握手被拒绝"))
+    } else if e.is_timeout() {
         ("timeout", format!("请求超时：{chain}"))
     } else if lower.contains("dns error") || lower.contains("failed to lookup") {
         ("dns", format!("域名解析失败：{chain}"))
@@ -427,7 +462,13 @@ async fn tls(p: &ProbeSpec) -> Outcome {
     let connector = tokio_rustls::TlsConnector::from(tls_config(verify));
     let stream = match connector.connect(name, tcp).await {
         Ok(s) => s,
-        Err(e) => return Outcome::fail("tls", Some(ms(start)), format!("TLS 握手失败：{e}")),
+        Err(e) => {
+            let msg = match expired_certificate(&e) {
+                Some(expired) => format!("{expired}，TLS 握手被拒绝"),
+                None => format!("TLS 握手失败：{e}"),
+            };
+            return Outcome::fail("tls", Some(ms(start)), msg);
+        }
     };
     let latency = ms(start);
     let (_, conn) = stream.get_ref();

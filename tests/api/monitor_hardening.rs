@@ -278,3 +278,97 @@ async fn probe_result_times_on_the_monitor_page_show_seconds() {
     // 01:02:03 UTC is 09:02:03 in Beijing.
     assert!(html.contains("2026-03-02 09:02:03"), "{html}");
 }
+
+fn openssl_in(dir: &std::path::Path, openssl: &str, args: &[&str]) {
+    let out = std::process::Command::new(openssl)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn an_expired_certificate_reads_as_expired_in_the_tls_and_http_probes() {
+    let Some(openssl) = crate::monitoring::peer("/usr/bin/openssl") else {
+        return;
+    };
+    let app = spawn_app().await;
+    // A certificate valid only in January 2020, made with `openssl ca`, which takes
+    // explicit dates.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("index.txt"), "").unwrap();
+    std::fs::write(d.join("serial"), "01\n").unwrap();
+    std::fs::write(
+        d.join("ca.cnf"),
+        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
+         default_md = sha256\npolicy = p\nx509_extensions = ext\n[p]\ncommonName = supplied\n\
+         [ext]\nbasicConstraints = CA:FALSE\nsubjectAltName = DNS:old.yunwei.test\n",
+    )
+    .unwrap();
+    #[rustfmt::skip]
+    openssl_in(d, &openssl, &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-subj", "/CN=old.yunwei.test", "-keyout", "k.pem", "-out", "r.csr"]);
+    #[rustfmt::skip]
+    openssl_in(d, &openssl, &["ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", "k.pem",
+        "-in", "r.csr", "-out", "c.pem", "-notext", "-startdate", "20200101000000Z",
+        "-enddate", "20200201000000Z"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = tokio::process::Command::new(&openssl)
+        .args([
+            "s_server",
+            "-quiet",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["-cert", "c.pem", "-key", "k.pem", "-www"])
+        .current_dir(d)
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let target = format!("127.0.0.1:{port}");
+    for body in [
+        json!({"name": "过期证书", "kind": "tls", "target": target, "config": {"server_name": "old.yunwei.test", "verify": false}}),
+        json!({"name": "过期证书（校验）", "kind": "tls", "target": target, "config": {"server_name": "old.yunwei.test"}}),
+        json!({"name": "过期 HTTPS", "kind": "http", "target": format!("https://{target}/"), "config": {"verify_tls": false}}),
+        json!({"name": "过期 HTTPS（校验）", "kind": "http", "target": format!("https://{target}/")}),
+    ] {
+        let m = create_monitor(&app, body.clone()).await;
+        let id = m["id"].as_i64().unwrap();
+        let (s, v) = app
+            .post(
+                &app.admin_token,
+                &format!("/api/v1/monitors/{id}/check"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let msg = v["message"].as_str().unwrap_or_default();
+        assert_eq!(v["ok"], false, "{body}: {v}");
+        assert!(
+            msg.contains("证书已于") && msg.contains("天前过期"),
+            "{body}: {msg}"
+        );
+        assert!(!msg.contains("天后到期"), "{body}: {msg}");
+    }
+}
