@@ -296,6 +296,7 @@ mod tests {
         let c = Cron::parse("0 0 31 2 *").unwrap();
         let start = std::time::Instant::now();
         assert!(c.next_after(bj(2025, 1, 1, 0, 0)).is_none());
+        eprintln!("31 February searched in {:?}", start.elapsed());
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }
 

@@ -138,6 +138,7 @@ async fn cron_schedules_that_overflow_are_refused_in_chinese_and_nicknames_are_a
         ("*/99999999999999999999 * * * *", "步长"),
         ("0 25 * * *", "小时"),
         ("@sometimes", "简写"),
+        ("0 0 31 2 *", "不会触发"),
     ] {
         let (s, v) = app
             .post(
