@@ -7,10 +7,13 @@
 //! over TCP (RFC 7766) when the UDP answer comes back truncated (TC bit).
 //!
 //! Kept hand-written rather than replaced by `hickory`: a probe needs one
-//! query, the raw RCODE and the exact records of one type, which this does in
-//! a few hundred lines without hickory's resolver, cache and task machinery
-//! (dozens of crates on a 2-core build). Every read is bounds-checked against
-//! the message, and the TCP length prefix caps a reply at 65,535 bytes.
+//! query to one given server, the raw RCODE (NXDOMAIN and REFUSED are different
+//! faults) and the exact records of one type, with no cache, no system resolver
+//! configuration and no retries beyond its own deadline. hickory-resolver brings
+//! hickory-net, hickory-proto, an LRU cache, parking_lot, rand, resolv-conf and
+//! ipnet for that, and a resolver whose caching a probe would have to defeat.
+//! Every read here is bounds-checked against the message (property-tested), and
+//! the TCP length prefix caps a reply at 65,535 bytes.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
