@@ -608,8 +608,15 @@ async fn heartbeat_loop(
         if let Some(deadline) = heartbeat_deadline(&m)
             && reported != Some(deadline)
         {
-            // Just past the deadline: the verdict is "late" only after it.
-            let wait_ms = (deadline + 1 - ctx.clock.now_ms()).max(0) as u64;
+            // Just past the deadline: the verdict is "late" only after it. Short of
+            // it, never less than 50 ms, so a clock standing at the deadline (a test's)
+            // does not spin.
+            let now = ctx.clock.now_ms();
+            let wait_ms = if now > deadline {
+                0
+            } else {
+                (deadline + 1 - now).max(50) as u64
+            };
             wake = wake.min(tokio::time::Instant::now() + Duration::from_millis(wait_ms));
         }
         tokio::select! {
@@ -647,7 +654,9 @@ async fn heartbeat_loop(
         let f = Finished {
             monitor_id: id,
             at: now,
-            covers_ms,
+            // The interval's verdicts cover the time; one at a deadline between them
+            // only steps the state, or availability would count that span twice.
+            covers_ms: if tick { covers_ms } else { 0 },
             outcome: heartbeat_verdict(&m, now),
             steps: true,
         };
