@@ -1,7 +1,8 @@
 //! The source of "now": the system clock in production, a settable clock in tests.
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Beijing time (UTC+8, no DST) used for display and for calendar days.
 pub fn beijing() -> FixedOffset {
@@ -13,7 +14,8 @@ pub fn beijing() -> FixedOffset {
 
 #[derive(Clone, Default)]
 pub struct Clock {
-    manual: Option<Arc<Mutex<DateTime<Utc>>>>,
+    /// The manual clock's time; its receivers hear when a test moves it.
+    manual: Option<Arc<watch::Sender<DateTime<Utc>>>>,
 }
 
 impl Clock {
@@ -24,17 +26,14 @@ impl Clock {
     /// A clock that stands still at `at` until moved with [`Clock::set`] or [`Clock::advance`].
     pub fn manual(at: DateTime<Utc>) -> Self {
         Self {
-            manual: Some(Arc::new(Mutex::new(at))),
+            manual: Some(Arc::new(watch::channel(at).0)),
         }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
         match &self.manual {
             None => Utc::now(),
-            Some(m) => match m.lock() {
-                Ok(g) => *g,
-                Err(p) => *p.into_inner(),
-            },
+            Some(m) => *m.borrow(),
         }
     }
 
@@ -44,10 +43,7 @@ impl Clock {
 
     pub fn set(&self, at: DateTime<Utc>) {
         if let Some(m) = &self.manual {
-            match m.lock() {
-                Ok(mut g) => *g = at,
-                Err(p) => *p.into_inner() = at,
-            }
+            m.send_replace(at);
         }
     }
 
@@ -55,12 +51,48 @@ impl Clock {
         let now = self.now();
         self.set(now + by);
     }
+
+    /// Waits until the clock is moved by hand. The system clock is never moved, so
+    /// this never returns for it: timers keyed by "now" wake on their own sleep, or
+    /// sooner under a test's manual clock.
+    pub fn moved(&self) -> ClockMoves {
+        ClockMoves(self.manual.as_ref().map(|m| m.subscribe()))
+    }
+}
+
+/// Hears the moves of a manual clock (see [`Clock::moved`]).
+pub struct ClockMoves(Option<watch::Receiver<DateTime<Utc>>>);
+
+impl ClockMoves {
+    /// The next move after the last one seen; pending forever on the system clock.
+    pub async fn next(&mut self) {
+        match &mut self.0 {
+            Some(rx) => {
+                if rx.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    }
 }
 
 /// Formats epoch milliseconds as RFC 3339 in UTC (the API's time format).
 pub fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Formats epoch milliseconds in Beijing time with seconds, for probe results and other
+/// times a minute is too coarse for: `2025-01-02 08:30:05`.
+pub fn local_seconds(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&beijing())
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 

@@ -3,8 +3,17 @@
 //! Only what a health probe needs is implemented: one question per query,
 //! recursion desired, an EDNS(0) OPT record advertising a larger UDP payload
 //! (dropped again if the server answers FORMERR), name compression on the
-//! decoding side, and rendering of the common record types as text. There is
-//! no TCP fallback: a truncated (TC) response yields the records that fit.
+//! decoding side, rendering of the common record types as text, and a retry
+//! over TCP (RFC 7766) when the UDP answer comes back truncated (TC bit).
+//!
+//! Kept hand-written rather than replaced by `hickory`: a probe needs one
+//! query to one given server, the raw RCODE (NXDOMAIN and REFUSED are different
+//! faults) and the exact records of one type, with no cache, no system resolver
+//! configuration and no retries beyond its own deadline. hickory-resolver brings
+//! hickory-net, hickory-proto, an LRU cache, parking_lot, rand, resolv-conf and
+//! ipnet for that, and a resolver whose caching a probe would have to defeat.
+//! Every read here is bounds-checked against the message (property-tested), and
+//! the TCP length prefix caps a reply at 65,535 bytes.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -13,7 +22,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 
 /// Maximum length of one label in bytes (RFC 1035 §2.3.4).
@@ -32,6 +42,8 @@ const RECV_BUFFER: usize = 65_535;
 const CLASS_IN: u16 = 1;
 /// The OPT pseudo record type (RFC 6891).
 const TYPE_OPT: u16 = 41;
+/// Size of the fixed message header.
+const HEADER_LEN: usize = 12;
 
 /// Record types the probe can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -149,7 +161,8 @@ impl std::error::Error for DnsError {}
 /// * A successful response without records of that type gives `Ok(vec![])`.
 /// * The query is sent again once if no response arrived within half of
 ///   `timeout`; the whole call never takes much longer than `timeout`.
-/// * A truncated (TC) response yields the records that could be decoded.
+/// * A truncated (TC) UDP response is asked again over TCP within the same
+///   deadline; if the TCP answer is truncated too, its records are returned.
 pub async fn query(
     server: SocketAddr,
     name: &str,
@@ -169,14 +182,73 @@ pub async fn query(
 
     let id = random_id();
     let packet = build_query(id, &qname, rtype, true);
-    match exchange(&socket, &packet, id, &qname, rtype, deadline).await {
+    let reply = match exchange(&socket, &packet, id, &qname, rtype, deadline).await {
         // Some old servers reject EDNS with FORMERR: ask once more without it.
         Err(DnsError::Rcode(1)) => {
             let id = random_id();
             let packet = build_query(id, &qname, rtype, false);
-            exchange(&socket, &packet, id, &qname, rtype, deadline).await
+            exchange(&socket, &packet, id, &qname, rtype, deadline).await?
         }
-        other => other,
+        other => other?,
+    };
+    if !reply.truncated {
+        return Ok(reply.answers);
+    }
+    // The whole answer did not fit in a datagram: ask again over TCP.
+    let id = random_id();
+    let packet = build_query(id, &qname, rtype, false);
+    match tokio::time::timeout_at(deadline, exchange_tcp(server, &packet, id, &qname, rtype)).await
+    {
+        Ok(Ok(reply)) => Ok(reply.answers),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(DnsError::Timeout),
+    }
+}
+
+/// The decoded answer to our query.
+#[derive(Debug)]
+struct Reply {
+    answers: Vec<String>,
+    /// The TC bit: the server cut the answer to fit.
+    truncated: bool,
+}
+
+/// One query over TCP: a 2-byte length prefix each way (RFC 1035 §4.2.2). The
+/// reply length is read first and bounded by the prefix (at most 65,535 bytes),
+/// so a hostile server cannot make us allocate more.
+async fn exchange_tcp(
+    server: SocketAddr,
+    packet: &[u8],
+    id: u16,
+    qname: &[u8],
+    rtype: RecordType,
+) -> Result<Reply, DnsError> {
+    let tcp_error = |e: std::io::Error| {
+        let e = io_error(e);
+        DnsError::Io(format!("UDP 响应被截断，改用 TCP 查询失败：{e}"))
+    };
+    let mut stream = TcpStream::connect(server).await.map_err(tcp_error)?;
+    let len =
+        u16::try_from(packet.len()).map_err(|_| DnsError::BadName("查询报文过长".to_string()))?;
+    let mut framed = Vec::with_capacity(packet.len() + 2);
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(packet);
+    stream.write_all(&framed).await.map_err(tcp_error)?;
+    let mut prefix = [0u8; 2];
+    stream.read_exact(&mut prefix).await.map_err(tcp_error)?;
+    let len = usize::from(u16::from_be_bytes(prefix));
+    if len < HEADER_LEN {
+        return Err(DnsError::Malformed(format!(
+            "TCP 响应长度 {len} 小于报文头的 {HEADER_LEN} 字节"
+        )));
+    }
+    let mut msg = vec![0u8; len];
+    stream.read_exact(&mut msg).await.map_err(tcp_error)?;
+    match parse_response(&msg, id, qname, rtype) {
+        Some(result) => result,
+        None => Err(DnsError::Malformed(
+            "TCP 响应与查询不对应（标识或问题不符）".to_string(),
+        )),
     }
 }
 
@@ -189,7 +261,7 @@ async fn exchange(
     qname: &[u8],
     rtype: RecordType,
     deadline: Instant,
-) -> Result<Vec<String>, DnsError> {
+) -> Result<Reply, DnsError> {
     let now = Instant::now();
     if now >= deadline {
         return Err(DnsError::Timeout);
@@ -458,12 +530,15 @@ fn same_name(a_text: &str, b_wire: &[u8]) -> bool {
 ///
 /// Returns `None` when the datagram is not that response (too short, other
 /// id, not a response, other question), so the caller keeps waiting.
+///
+/// Allocation is bounded by the message: at most one rendered record per
+/// answer that fits in it.
 fn parse_response(
     msg: &[u8],
     id: u16,
     qname: &[u8],
     rtype: RecordType,
-) -> Option<Result<Vec<String>, DnsError>> {
+) -> Option<Result<Reply, DnsError>> {
     let mut r = Reader::new(msg);
     let header = (|| -> Result<[u16; 6], String> {
         Ok([r.u16()?, r.u16()?, r.u16()?, r.u16()?, r.u16()?, r.u16()?])
@@ -486,7 +561,12 @@ fn parse_response(
                     return None;
                 }
             }
-            Err(_) if truncated => return Some(Ok(Vec::new())),
+            Err(_) if truncated => {
+                return Some(Ok(Reply {
+                    answers: Vec::new(),
+                    truncated,
+                }));
+            }
             Err(e) => return Some(Err(DnsError::Malformed(e))),
         }
         // Any further questions are skipped.
@@ -498,7 +578,10 @@ fn parse_response(
             })();
             if let Err(e) = skipped {
                 return Some(if truncated {
-                    Ok(Vec::new())
+                    Ok(Reply {
+                        answers: Vec::new(),
+                        truncated,
+                    })
                 } else {
                     Err(DnsError::Malformed(e))
                 });
@@ -519,7 +602,7 @@ fn parse_response(
             Err(e) => return Some(Err(DnsError::Malformed(e))),
         }
     }
-    Some(Ok(answers))
+    Some(Ok(Reply { answers, truncated }))
 }
 
 /// Reads one resource record; returns its text if it is of the asked type
@@ -627,7 +710,9 @@ mod tests {
     }
 
     fn parse(msg: &[u8], id: u16, name: &str, rtype: RecordType) -> Result<Vec<String>, DnsError> {
-        parse_response(msg, id, &encode_name(name).unwrap(), rtype).expect("response accepted")
+        parse_response(msg, id, &encode_name(name).unwrap(), rtype)
+            .expect("response accepted")
+            .map(|r| r.answers)
     }
 
     #[test]
@@ -862,7 +947,7 @@ mod tests {
     }
 
     #[test]
-    fn truncated_response_returns_what_is_there() {
+    fn a_truncated_response_is_marked_and_keeps_what_is_there() {
         let mut p = header(9, 0x8380, 1, 3); // TC set
         question(&mut p, "x.cn", RecordType::A);
         record(&mut p, 1, &[1, 1, 1, 1]);
@@ -872,6 +957,125 @@ mod tests {
             parse(&p, 9, "x.cn", RecordType::A).unwrap(),
             vec!["1.1.1.1", "2.2.2.2"]
         );
+        let qname = encode_name("x.cn").unwrap();
+        let reply = parse_response(&p, 9, &qname, RecordType::A)
+            .unwrap()
+            .unwrap();
+        assert!(reply.truncated);
+        p[2] = 0x81; // TC cleared: the cut record is an error, not the end
+        assert!(matches!(
+            parse_response(&p, 9, &qname, RecordType::A).unwrap(),
+            Err(DnsError::Malformed(_))
+        ));
+    }
+
+    /// Peak allocation of parsing `msg`, checked against a bound of its size: the
+    /// worst case is a 14-byte CNAME whose pointer expands to a 255-byte name
+    /// rendered with escapes (4 characters a byte).
+    fn parse_bounded(msg: &[u8], qname: &[u8], rtype: RecordType) {
+        let info = allocation_counter::measure(|| {
+            let _ = std::hint::black_box(parse_response(msg, 7, qname, rtype));
+        });
+        assert!(
+            info.bytes_max <= 16 * 1024 + 160 * msg.len() as u64,
+            "{} bytes allocated for a {}-byte message",
+            info.bytes_max,
+            msg.len()
+        );
+    }
+
+    fn valid_reply(rtype: RecordType, n: u16) -> Vec<u8> {
+        let mut p = header(7, 0x8180, 1, n);
+        question(&mut p, "x.cn", rtype);
+        for i in 0..n {
+            match rtype {
+                RecordType::A => record(&mut p, 1, &[10, 0, 0, i as u8]),
+                RecordType::Mx => record(&mut p, 15, b"\x00\x0a\x04mail\xC0\x0C"),
+                RecordType::Txt => record(&mut p, 16, b"\x05v=spf\x041 -a"),
+                _ => record(&mut p, 5, b"\x01y\xC0\x0C"),
+            }
+        }
+        p
+    }
+
+    const RTYPES: [RecordType; 9] = [
+        RecordType::A,
+        RecordType::Aaaa,
+        RecordType::Cname,
+        RecordType::Mx,
+        RecordType::Txt,
+        RecordType::Ns,
+        RecordType::Ptr,
+        RecordType::Soa,
+        RecordType::Srv,
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn random_replies_never_panic_and_allocate_a_bound_of_their_size(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1500),
+            flags in proptest::prelude::any::<u16>(),
+            counts in proptest::prelude::any::<(u16, u16)>(),
+            t in 0usize..9,
+        ) {
+            let qname = encode_name("x.cn").unwrap();
+            // Random bytes as they come, and behind a header that passes the id check.
+            parse_bounded(&body, &qname, RTYPES[t]);
+            let mut msg = header(7, flags | 0x8000, counts.0, counts.1);
+            msg.extend_from_slice(&body);
+            parse_bounded(&msg, &qname, RTYPES[t]);
+        }
+
+        #[test]
+        fn mutated_valid_replies_never_panic(
+            t in 0usize..9,
+            n in 0u16..40,
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()),
+                1..6,
+            ),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            let rtype = [RecordType::A, RecordType::Mx, RecordType::Txt, RecordType::Cname][t % 4];
+            let qname = encode_name("x.cn").unwrap();
+            let mut msg = valid_reply(rtype, n);
+            for (at, byte) in &edits {
+                let i = at.index(msg.len());
+                msg[i] = *byte;
+            }
+            parse_bounded(&msg, &qname, RTYPES[t]);
+            parse_bounded(&msg[..cut.index(msg.len() + 1)], &qname, rtype);
+        }
+    }
+
+    #[test]
+    fn pointer_heavy_replies_stay_within_the_allocation_bound() {
+        // A 255-byte name of escaped bytes, then as many CNAMEs pointing at it as fit.
+        let mut p = header(7, 0x8180, 1, 0);
+        question(&mut p, "x.cn", RecordType::Cname);
+        let mut name = Vec::new();
+        for _ in 0..4 {
+            name.push(62);
+            name.extend_from_slice(&[0x01; 62]);
+        }
+        name.push(0);
+        record(&mut p, 5, &name);
+        let name_at = p.len() - name.len();
+        let mut n = 1u16;
+        while p.len() + 14 <= 65_535 {
+            p.extend_from_slice(&[0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2]);
+            p.extend_from_slice(&[0xC0 | (name_at >> 8) as u8, name_at as u8]);
+            n += 1;
+        }
+        p[6..8].copy_from_slice(&n.to_be_bytes());
+        let qname = encode_name("x.cn").unwrap();
+        let got = parse_response(&p, 7, &qname, RecordType::Cname)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.answers.len(), usize::from(n));
+        parse_bounded(&p, &qname, RecordType::Cname);
     }
 
     #[test]
@@ -1047,6 +1251,22 @@ mod tests {
             .unwrap();
         assert!(aaaa.is_empty(), "{aaaa:?}");
 
+        // Too big for UDP (dnsmasq sets TC there) ...
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        udp.connect(addr).await.unwrap();
+        let qname = encode_name("big.yunwei.test").unwrap();
+        let q = build_query(77, &qname, RecordType::Txt, true);
+        let deadline = Instant::now() + t;
+        let cut = exchange(&udp, &q, 77, &qname, RecordType::Txt, deadline)
+            .await
+            .unwrap();
+        assert!(cut.truncated, "dnsmasq answered in one datagram: {cut:?}");
+        // ... so it is answered again over TCP, whole.
+        let big = query(addr, "big.yunwei.test", RecordType::Txt, t)
+            .await
+            .unwrap();
+        assert_eq!(big, vec![big_txt_strings().concat()]);
+
         // Inside the --local domain dnsmasq answers NXDOMAIN ...
         let nx = query(addr, "nope.yunwei.test", RecordType::A, t).await;
         assert!(matches!(nx, Err(DnsError::Rcode(3))), "{nx:?}");
@@ -1054,6 +1274,140 @@ mod tests {
         // ... and without an upstream it refuses names outside it.
         let refused = query(addr, "example.com", RecordType::A, t).await;
         assert!(matches!(refused, Err(DnsError::Rcode(5))), "{refused:?}");
+    }
+
+    fn big_txt_strings() -> Vec<String> {
+        (0..8)
+            .map(|i| char::from(b'a' + i).to_string().repeat(200))
+            .collect()
+    }
+
+    /// A UDP answer and the same port on TCP, bound together on loopback.
+    async fn udp_and_tcp() -> (UdpSocket, tokio::net::TcpListener) {
+        for _ in 0..20 {
+            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            if let Ok(udp) = UdpSocket::bind(tcp.local_addr().unwrap()).await {
+                return (udp, tcp);
+            }
+        }
+        panic!("no loopback port free on both UDP and TCP");
+    }
+
+    /// Reads one length-prefixed query from a TCP client.
+    async fn read_tcp_query(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+        let mut prefix = [0u8; 2];
+        stream.read_exact(&mut prefix).await.unwrap();
+        let mut q = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+        stream.read_exact(&mut q).await.unwrap();
+        q
+    }
+
+    /// Answers UDP with TC set and one record, and TCP with `tcp_reply(query)`.
+    async fn truncating_server<F>(tcp_reply: F) -> (SocketAddr, tokio::task::JoinHandle<()>)
+    where
+        F: Fn(&[u8]) -> Vec<u8> + Send + 'static,
+    {
+        let (udp, tcp) = udp_and_tcp().await;
+        let addr = udp.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (_, peer) = udp.recv_from(&mut buf).await.unwrap();
+            let id = u16::from_be_bytes([buf[0], buf[1]]);
+            let mut cut = header(id, 0x8380, 1, 3); // TC set, 3 answers promised
+            question(&mut cut, "many.test", RecordType::A);
+            record(&mut cut, 1, &[10, 0, 0, 1]);
+            udp.send_to(&cut, peer).await.unwrap();
+            let (mut stream, _) = tcp.accept().await.unwrap();
+            let q = read_tcp_query(&mut stream).await;
+            let reply = tcp_reply(&q);
+            let _ = stream.write_all(&reply).await;
+            let _ = stream.flush().await;
+            // Hold the connection a little so the client reads at its own pace.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        });
+        (addr, task)
+    }
+
+    fn framed(msg: &[u8]) -> Vec<u8> {
+        let mut out = (msg.len() as u16).to_be_bytes().to_vec();
+        out.extend_from_slice(msg);
+        out
+    }
+
+    #[tokio::test]
+    async fn a_truncated_udp_answer_is_asked_again_over_tcp() {
+        let (addr, task) = truncating_server(|q| {
+            let id = u16::from_be_bytes([q[0], q[1]]);
+            let mut full = header(id, 0x8180, 1, 3);
+            question(&mut full, "many.test", RecordType::A);
+            for last in 1..=3 {
+                record(&mut full, 1, &[10, 0, 0, last]);
+            }
+            framed(&full)
+        })
+        .await;
+        let got = query(addr, "many.test", RecordType::A, Duration::from_secs(2)).await;
+        assert_eq!(got.unwrap(), vec!["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_tcp_reply_shorter_than_its_length_prefix_is_an_error_not_a_hang() {
+        let (addr, task) = truncating_server(|_| {
+            // Promises 65,535 bytes, sends 10 and closes.
+            let mut out = vec![0xff, 0xff];
+            out.extend_from_slice(&[0u8; 10]);
+            out
+        })
+        .await;
+        let start = std::time::Instant::now();
+        let got = query(addr, "many.test", RecordType::A, Duration::from_secs(5)).await;
+        match got {
+            Err(DnsError::Io(msg)) => assert!(msg.contains("TCP"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(start.elapsed() < Duration::from_secs(4));
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_tcp_reply_too_short_for_a_header_or_for_another_query_is_malformed() {
+        let (addr, task) = truncating_server(|_| framed(&[1, 2, 3])).await;
+        let got = query(addr, "many.test", RecordType::A, Duration::from_secs(2)).await;
+        assert!(matches!(got, Err(DnsError::Malformed(_))), "{got:?}");
+        task.await.unwrap();
+        let (addr, task) = truncating_server(|q| {
+            let id = u16::from_be_bytes([q[0], q[1]]).wrapping_add(1);
+            let mut other = header(id, 0x8180, 1, 0);
+            question(&mut other, "many.test", RecordType::A);
+            framed(&other)
+        })
+        .await;
+        let got = query(addr, "many.test", RecordType::A, Duration::from_secs(2)).await;
+        assert!(matches!(got, Err(DnsError::Malformed(_))), "{got:?}");
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_tcp_server_that_never_answers_times_out_at_the_deadline() {
+        let (udp, tcp) = udp_and_tcp().await;
+        let addr = udp.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (_, peer) = udp.recv_from(&mut buf).await.unwrap();
+            let id = u16::from_be_bytes([buf[0], buf[1]]);
+            let mut cut = header(id, 0x8380, 1, 0);
+            question(&mut cut, "slow.test", RecordType::A);
+            udp.send_to(&cut, peer).await.unwrap();
+            let (stream, _) = tcp.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            drop(stream);
+        });
+        let start = std::time::Instant::now();
+        let got = query(addr, "slow.test", RecordType::A, Duration::from_millis(500)).await;
+        assert!(matches!(got, Err(DnsError::Timeout)), "{got:?}");
+        assert!(start.elapsed() < Duration::from_millis(1500));
+        task.abort();
     }
 
     fn find_program(name: &str) -> Option<std::path::PathBuf> {
@@ -1097,6 +1451,12 @@ mod tests {
                     "--mx-host=yunwei.test,mail.yunwei.test,10".to_string(),
                     "--txt-record=yunwei.test,v=spf1 -all".to_string(),
                     "--cname=www.yunwei.test,app.yunwei.test".to_string(),
+                    // One TXT record of eight 200-character strings: more than the
+                    // 1232 bytes a UDP answer may carry, so dnsmasq sets TC.
+                    format!(
+                        "--txt-record=big.yunwei.test,{}",
+                        big_txt_strings().join(",")
+                    ),
                 ])
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())

@@ -600,6 +600,53 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+
+        /// Replies are matched in place: any bytes, on either socket kind and family,
+        /// give a sequence number or nothing, without panicking or allocating.
+        #[test]
+        fn random_replies_never_panic_or_allocate(
+            packet in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            v6 in proptest::prelude::any::<bool>(),
+            raw in proptest::prelude::any::<bool>(),
+        ) {
+            let me = Identity::new();
+            let kind = if raw { SocketKind::Raw } else { SocketKind::Dgram };
+            let info = allocation_counter::measure(|| {
+                let _ = std::hint::black_box(match_reply(&packet, v6, kind, &me));
+            });
+            proptest::prop_assert_eq!(info.bytes_total, 0);
+        }
+
+        #[test]
+        fn mutated_real_replies_match_only_when_untouched_where_it_matters(
+            v6 in proptest::prelude::any::<bool>(),
+            seq in proptest::prelude::any::<u16>(),
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()),
+                1..4,
+            ),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            let me = Identity::new();
+            let reply = reply_for(&echo_request(v6, me.ident, seq, &me.payload), v6);
+            let mut packet = if v6 { reply } else { with_ipv4_header(&reply, 5) };
+            for (at, byte) in &edits {
+                let i = at.index(packet.len());
+                packet[i] = *byte;
+            }
+            let kind = SocketKind::Raw;
+            if let Some(got) = match_reply(&packet, v6, kind, &me) {
+                // Whatever matched carries our payload token; the sequence is read
+                // from the packet.
+                proptest::prop_assert!(packet.ends_with(&me.payload));
+                let _ = got;
+            }
+            let _ = match_reply(&packet[..cut.index(packet.len() + 1)], v6, kind, &me);
+        }
+    }
+
     #[tokio::test]
     async fn loopback_v4_default() {
         let result = match ping(LOCAL_V4, 3, ms(20), ms(1000)).await {

@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod cron;
 pub mod dns;
 pub mod icmp;
+pub mod intake;
 pub mod probe;
 pub mod snmp;
 pub mod spec;
@@ -439,12 +440,13 @@ pub async fn process(ctx: &Ctx, batch: Vec<Finished>) -> AppResult<()> {
     Ok(())
 }
 
-/// A heartbeat monitor's verdict at `now`: ok, or how overdue it is.
-pub fn heartbeat_verdict(m: &MonitorRow, now: i64) -> probe::Outcome {
+/// The time (epoch ms) after which a heartbeat monitor is silent: the next expected
+/// ping after the last one (or creation), plus the grace. `None` for an invalid plan.
+pub fn heartbeat_deadline(m: &MonitorRow) -> Option<i64> {
     let c = m.config_map();
     let grace = c.get("grace_s").and_then(Value::as_i64).unwrap_or(300) * 1000;
     let last = m.hb_last_ping_at.unwrap_or(m.created_at);
-    let next_expected = if let Some(p) = c.get("period_s").and_then(Value::as_i64) {
+    let due = if let Some(p) = c.get("period_s").and_then(Value::as_i64) {
         Some(last + p * 1000)
     } else {
         c.get("schedule")
@@ -453,21 +455,33 @@ pub fn heartbeat_verdict(m: &MonitorRow, now: i64) -> probe::Outcome {
             .and_then(|cr| DateTime::from_timestamp_millis(last).and_then(|t| cr.next_after(t)))
             .map(|t| t.timestamp_millis())
     };
-    match next_expected {
-        Some(due) if now > due + grace => probe::Outcome::fail(
-            "heartbeat",
-            None,
-            format!(
-                "应于 {} 前收到心跳，已超时 {} 分钟",
-                crate::clock::local_minutes(due + grace),
-                (now - due - grace) / 60_000
-            ),
-        ),
-        Some(due) => probe::Outcome::ok(
+    due.map(|d| d + grace)
+}
+
+/// A heartbeat monitor's verdict at `now`: ok, or how overdue it is.
+pub fn heartbeat_verdict(m: &MonitorRow, now: i64) -> probe::Outcome {
+    match heartbeat_deadline(m) {
+        Some(deadline) if now > deadline => {
+            let late_s = (now - deadline) / 1000;
+            let late = if late_s < 60 {
+                format!("{late_s} 秒")
+            } else {
+                format!("{} 分钟", late_s / 60)
+            };
+            probe::Outcome::fail(
+                "heartbeat",
+                None,
+                format!(
+                    "应于 {} 前收到心跳，已超时 {late}",
+                    crate::clock::local_seconds(deadline)
+                ),
+            )
+        }
+        Some(deadline) => probe::Outcome::ok(
             0.0,
             format!(
                 "下次心跳应在 {} 前到达",
-                crate::clock::local_minutes(due + grace)
+                crate::clock::local_seconds(deadline)
             ),
         ),
         None => probe::Outcome::fail("heartbeat", None, "心跳计划无效"),
@@ -522,6 +536,9 @@ async fn probe_loop(ctx: Ctx, id: i64, out: mpsc::Sender<Finished>) {
         return;
     }
     let interval = Duration::from_millis((m.interval_s.max(1) * 1000) as u64);
+    if m.kind == "heartbeat" {
+        return heartbeat_loop(ctx, id, interval, m.interval_s * 1000, out).await;
+    }
     let spec = probe_spec(&ctx, &m);
     let host = host_of(&m);
     let cap = ctx
@@ -537,14 +554,7 @@ async fn probe_loop(ctx: Ctx, id: i64, out: mpsc::Sender<Finished>) {
     loop {
         tick.tick().await;
         let now = ctx.clock.now_ms();
-        let outcome = if m.kind == "heartbeat" {
-            // The ping time changes under us: read it fresh.
-            match ctx.store.monitor(id).await {
-                Ok(fresh) => heartbeat_verdict(&fresh, now),
-                Err(crate::store::StoreError::NotFound) => return,
-                Err(_) => continue,
-            }
-        } else {
+        let outcome = {
             let Ok(_permit) = cap.acquire().await else {
                 return;
             };
@@ -558,6 +568,96 @@ async fn probe_loop(ctx: Ctx, id: i64, out: mpsc::Sender<Finished>) {
             at: now,
             covers_ms: m.interval_s * 1000,
             outcome,
+            steps: true,
+        };
+        if out.send(f).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A heartbeat monitor's task: a verdict on every interval (for availability), and one
+/// the moment its deadline passes, so silence is noticed at the deadline rather than up
+/// to an interval later. The timer is keyed by the deadline read fresh from the row: a
+/// ping moves the deadline on and the timer re-arms when it wakes; a change to the
+/// monitor restarts the task (`Control::Reload`); a test's manual clock wakes it when
+/// moved.
+async fn heartbeat_loop(
+    ctx: Ctx,
+    id: i64,
+    interval: Duration,
+    covers_ms: i64,
+    out: mpsc::Sender<Finished>,
+) {
+    let mut clock_moves = ctx.clock.moved();
+    let mut next_tick = tokio::time::Instant::now()
+        + Duration::from_millis(jitter_ms(id, interval.as_millis() as u64));
+    // The deadline whose passing has been reported, so it is reported once.
+    let mut reported: Option<i64> = None;
+    loop {
+        let m = match ctx.store.monitor(id).await {
+            Ok(m) => m,
+            Err(crate::store::StoreError::NotFound) => return,
+            Err(e) => {
+                tracing::warn!(monitor = id, error = %e, "reading a heartbeat monitor failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut wake = next_tick;
+        if let Some(deadline) = heartbeat_deadline(&m)
+            && reported != Some(deadline)
+        {
+            // Just past the deadline: the verdict is "late" only after it. Short of
+            // it, never less than 50 ms, so a clock standing at the deadline (a test's)
+            // does not spin.
+            let now = ctx.clock.now_ms();
+            let wait_ms = if now > deadline {
+                0
+            } else {
+                (deadline + 1 - now).max(50) as u64
+            };
+            wake = wake.min(tokio::time::Instant::now() + Duration::from_millis(wait_ms));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake) => {}
+            // Time moved by hand (tests): re-arm the timer against the new "now".
+            _ = clock_moves.next() => continue,
+        }
+        let tick = tokio::time::Instant::now() >= next_tick;
+        if tick {
+            next_tick += interval;
+            let now = tokio::time::Instant::now();
+            if next_tick <= now {
+                next_tick = now + interval;
+            }
+        }
+        // The ping time may have changed while we slept: read it fresh.
+        let m = match ctx.store.monitor(id).await {
+            Ok(m) => m,
+            Err(crate::store::StoreError::NotFound) => return,
+            Err(_) => continue,
+        };
+        let now = ctx.clock.now_ms();
+        let passed = heartbeat_deadline(&m).filter(|d| now > *d);
+        let newly_late = passed.is_some() && passed != reported;
+        if !tick && !newly_late {
+            // A ping moved the deadline on, or the clock moved short of it: re-arm.
+            continue;
+        }
+        if passed.is_some() {
+            reported = passed;
+        }
+        ctx.monitors
+            .probes_total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let f = Finished {
+            monitor_id: id,
+            at: now,
+            // The interval's verdicts cover the time; one at a deadline between them
+            // only steps the state, or availability would count that span twice.
+            covers_ms: if tick { covers_ms } else { 0 },
+            outcome: heartbeat_verdict(&m, now),
             steps: true,
         };
         if out.send(f).await.is_err() {

@@ -141,10 +141,45 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
+/// "证书已于 N 天前过期" when a TLS handshake was refused because the peer's certificate
+/// has expired, found anywhere in the error's chain (through `io::Error` wrappers too).
+fn expired_certificate(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use rustls::CertificateError as C;
+    let mut cur = Some(e);
+    while let Some(x) = cur {
+        match x.downcast_ref::<rustls::Error>() {
+            Some(rustls::Error::InvalidCertificate(C::ExpiredContext { time, not_after })) => {
+                let now = i64::try_from(time.as_secs()).unwrap_or(i64::MAX);
+                let end = i64::try_from(not_after.as_secs()).unwrap_or(0);
+                return Some(
+                    super::x509::expiry_text(end, now, 0)
+                        .err()
+                        .unwrap_or_else(|| "证书已过期".to_string()),
+                );
+            }
+            Some(rustls::Error::InvalidCertificate(C::Expired)) => {
+                return Some("证书已过期".to_string());
+            }
+            _ => {}
+        }
+        // An `io::Error`'s `source` skips the error it wraps: look inside it instead.
+        cur = match x
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => x.source(),
+        };
+    }
+    None
+}
+
 fn classify_reqwest(e: &reqwest::Error) -> (&'static str, String) {
     let chain = error_chain(e);
     let lower = chain.to_lowercase();
-    if e.is_timeout() {
+    if let Some(expired) = expired_certificate(e) {
+        ("tls", format!("{expired}，TLS 握手被拒绝"))
+    } else if e.is_timeout() {
         ("timeout", format!("请求超时：{chain}"))
     } else if lower.contains("dns error") || lower.contains("failed to lookup") {
         ("dns", format!("域名解析失败：{chain}"))
@@ -190,12 +225,12 @@ async fn http(p: &ProbeSpec, clients: &Clients) -> Outcome {
         }
     };
     let status = resp.status().as_u16();
-    let cert_days = resp
+    let cert_not_after = resp
         .extensions()
         .get::<reqwest::tls::TlsInfo>()
         .and_then(|i| i.peer_certificate())
         .and_then(|der| super::x509::parse_cert(der).ok())
-        .map(|ci| (ci.not_after - chrono::Utc::now().timestamp()) / 86_400);
+        .map(|ci| ci.not_after);
     let need_body = c.contains_key("keyword") || c.contains_key("keyword_regex");
     // Read (at most 1 MiB of) the body so the connection can be reused and matched.
     let mut body = Vec::new();
@@ -280,19 +315,11 @@ async fn http(p: &ProbeSpec, clients: &Clients) -> Outcome {
         );
     }
     let warn = cfg_i64(c, "cert_expiry_warn_days").unwrap_or(14);
-    if let Some(days) = cert_days
+    if let Some(not_after) = cert_not_after
         && warn > 0
-        && days < warn
+        && let Err(msg) = super::x509::expiry_text(not_after, chrono::Utc::now().timestamp(), warn)
     {
-        return Outcome::fail(
-            "tls",
-            Some(latency),
-            if days < 0 {
-                "证书已过期".to_string()
-            } else {
-                format!("证书将在 {days} 天后到期（预警 {warn} 天）")
-            },
-        );
+        return Outcome::fail("tls", Some(latency), msg);
     }
     Outcome::ok(latency, format!("HTTP {status}"))
 }
@@ -371,51 +398,58 @@ async fn tls(p: &ProbeSpec, clients: &Clients) -> Outcome {
     let connector = tokio_rustls::TlsConnector::from(clients.tls.client_config(verify));
     let stream = match connector.connect(name, tcp).await {
         Ok(s) => s,
-        Err(e) => return Outcome::fail("tls", Some(ms(start)), format!("TLS 握手失败：{e}")),
+        Err(e) => {
+            let msg = match expired_certificate(&e) {
+                Some(expired) => format!("{expired}，TLS 握手被拒绝"),
+                None => format!("TLS 握手失败：{e}"),
+            };
+            return Outcome::fail("tls", Some(ms(start)), msg);
+        }
     };
     let latency = ms(start);
     let (_, conn) = stream.get_ref();
     let certs = conn.peer_certificates().unwrap_or_default();
     let now = chrono::Utc::now().timestamp();
-    let mut leaf_days = None;
-    let mut min_days: Option<(i64, String)> = None;
+    let mut leaf_after = None;
+    let mut first_to_expire: Option<(i64, String)> = None;
     for (i, der) in certs.iter().enumerate() {
         match super::x509::parse_cert(der) {
             Ok(ci) => {
-                let days = (ci.not_after - now).div_euclid(86_400);
                 if i == 0 {
-                    leaf_days = Some(days);
+                    leaf_after = Some(ci.not_after);
                 }
-                if min_days.as_ref().is_none_or(|(d, _)| days < *d) {
-                    min_days = Some((days, ci.subject_cn.unwrap_or_else(|| format!("证书 #{i}"))));
+                if first_to_expire
+                    .as_ref()
+                    .is_none_or(|(at, _)| ci.not_after < *at)
+                {
+                    first_to_expire = Some((
+                        ci.not_after,
+                        ci.subject_cn.unwrap_or_else(|| format!("证书 #{i}")),
+                    ));
                 }
             }
             Err(e) => return Outcome::fail("tls", Some(latency), format!("证书无法解析：{e}")),
         }
     }
-    let Some(leaf) = leaf_days else {
+    let (Some(leaf), Some((earliest, who))) = (leaf_after, first_to_expire) else {
         return Outcome::fail("tls", Some(latency), "服务器没有提供证书");
     };
     let warn = cfg_i64(&p.config, "warn_days").unwrap_or(14);
-    if let Some((d, who)) = &min_days {
-        if *d < 0 {
-            return Outcome::fail("tls", Some(latency), format!("证书“{who}”已过期"));
-        }
-        if *d < warn {
-            return Outcome::fail(
-                "threshold",
-                Some(latency),
-                format!("证书“{who}”将在 {d} 天后到期（预警 {warn} 天）"),
-            );
-        }
-    }
-    Outcome::ok(
-        latency,
-        format!(
-            "证书还有 {leaf} 天到期；证书链最早 {} 天",
-            min_days.map(|(d, _)| d).unwrap_or(leaf)
+    match super::x509::expiry_text(earliest, now, warn) {
+        Err(msg) => Outcome::fail(
+            if earliest <= now { "tls" } else { "threshold" },
+            Some(latency),
+            format!("“{who}”：{msg}"),
         ),
-    )
+        Ok(_) => Outcome::ok(
+            latency,
+            format!(
+                "证书还有 {} 天到期；证书链最早 {} 天",
+                (leaf - now).div_euclid(86_400),
+                (earliest - now).div_euclid(86_400)
+            ),
+        ),
+    }
 }
 
 fn default_resolver() -> SocketAddr {

@@ -597,6 +597,10 @@ pub fn validate(obj: &Map<String, Value>) -> Result<MonitorDef, Vec<FieldError>>
             }
             if let Some(s) = &schedule {
                 match super::cron::Cron::parse(s) {
+                    Ok(c) if c.next_after(chrono::Utc::now()).is_none() => v.err(
+                        "config.schedule",
+                        "cron 计划在今后几年内都不会触发（如 2 月 31 日），请检查日和月",
+                    ),
                     Ok(_) => {
                         out.insert("schedule".into(), json!(s));
                     }

@@ -13,6 +13,7 @@ mod hardening;
 mod holidays;
 mod import_export;
 mod inventory;
+mod monitor_hardening;
 mod monitoring;
 mod notify;
 mod ops;

@@ -21,6 +21,8 @@ use crate::error::AppError;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let import_limit = state.ctx.config.max_import_bytes;
+    // Intake bodies have their own bound, checked before they are read whole.
+    let intake_limit = DefaultBodyLimit::max(crate::monitor::intake::MAX_BODY_BYTES);
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/auth/login", post(auth::login))
@@ -144,10 +146,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/integrations/{id}", delete(monitors::delete_integration))
         .route(
             "/integrations/alertmanager",
-            post(monitors::intake_alertmanager),
+            post(monitors::intake_alertmanager).layer(intake_limit),
         )
-        .route("/integrations/zabbix", post(monitors::intake_zabbix))
-        .route("/integrations/events", post(monitors::intake_events))
+        .route(
+            "/integrations/zabbix",
+            post(monitors::intake_zabbix).layer(intake_limit),
+        )
+        .route(
+            "/integrations/events",
+            post(monitors::intake_events).layer(intake_limit),
+        )
         .route(
             "/heartbeat/{token}",
             get(monitors::heartbeat).post(monitors::heartbeat),

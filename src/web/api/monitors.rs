@@ -530,15 +530,29 @@ async fn intake_source(
     Ok(i)
 }
 
-fn parse_body(body: &Bytes) -> AppResult<Map<String, Value>> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(AppError::invalid("body", "请求体应为 JSON 对象")),
-        Err(e) => Err(AppError::invalid(
-            "body",
-            format!("请求体不是有效的 JSON：{e}"),
-        )),
-    }
+/// An intake body as read by axum: a body over the route's limit is a 413 in Chinese.
+type IntakeBody = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+/// The intake body as a JSON object, within the size, depth and element bounds of
+/// [`crate::monitor::intake`], checked before anything is parsed.
+fn parse_body(body: IntakeBody) -> AppResult<Map<String, Value>> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge(format!(
+                "请求体超过上限 {} 字节（1 MB），请减少一次发送的告警数量",
+                crate::monitor::intake::MAX_BODY_BYTES
+            ))
+        } else {
+            AppError::BadRequest("无法读取请求体".into())
+        }
+    })?;
+    crate::monitor::intake::parse_object(&body).map_err(|e| {
+        if body.len() > crate::monitor::intake::MAX_BODY_BYTES {
+            AppError::PayloadTooLarge(e.message)
+        } else {
+            AppError::Validation(vec![e])
+        }
+    })
 }
 
 fn outcome_str(o: &Outcome) -> &'static str {
@@ -568,10 +582,11 @@ pub async fn intake_alertmanager(
     State(st): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
+    body: IntakeBody,
 ) -> AppResult<Json<Value>> {
     let src = intake_source(&st, &headers, &q, "alertmanager").await?;
-    let obj = parse_body(&body)?;
+    let obj = parse_body(body)?;
+    crate::monitor::intake::check_alertmanager(&obj).map_err(|e| AppError::Validation(vec![e]))?;
     if obj.get("version").and_then(Value::as_str) != Some("4") {
         return Err(AppError::invalid(
             "version",
@@ -678,10 +693,11 @@ pub async fn intake_zabbix(
     State(st): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
+    body: IntakeBody,
 ) -> AppResult<Json<Value>> {
     let src = intake_source(&st, &headers, &q, "zabbix").await?;
-    let obj = parse_body(&body)?;
+    let obj = parse_body(body)?;
+    crate::monitor::intake::check_zabbix(&obj).map_err(|e| AppError::Validation(vec![e]))?;
     let s = |k: &str| {
         obj.get(k).and_then(|v| {
             v.as_str()
@@ -781,10 +797,10 @@ pub async fn intake_events(
     State(st): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
+    body: IntakeBody,
 ) -> AppResult<Response> {
     let src = intake_source(&st, &headers, &q, "events").await?;
-    let obj = parse_body(&body)?;
+    let obj = parse_body(body)?;
     for k in obj.keys() {
         if ![
             "routing_key",
@@ -804,6 +820,7 @@ pub async fn intake_events(
             ));
         }
     }
+    crate::monitor::intake::check_event(&obj).map_err(|e| AppError::Validation(vec![e]))?;
     let action = obj
         .get("event_action")
         .and_then(Value::as_str)
@@ -967,7 +984,7 @@ async fn beat(
         size = Some(num(s, "size_bytes")? as i64);
     }
     if !body.is_empty()
-        && let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(body)
+        && let Ok(m) = crate::monitor::intake::parse_object(body)
     {
         if let Some(d) = m.get("duration_s").and_then(Value::as_f64) {
             duration_ms = Some(d * 1000.0);

@@ -91,7 +91,7 @@ fn monitor_view(m: &MonitorRow, names: &HashMap<i64, String>) -> Value {
            "state": m.state, "state_label": spec::label(spec::STATES, &m.state),
            "system": m.system_id.and_then(|s| names.get(&s).cloned()), "system_id": m.system_id,
            "latency": m.last_latency_ms.map(|l| format!("{l:.1} ms")), "message": m.last_message,
-           "checked": m.last_check_at.map(crate::clock::local_minutes), "interval_s": m.interval_s})
+           "checked": m.last_check_at.map(crate::clock::local_seconds), "interval_s": m.interval_s})
 }
 
 pub async fn list(
@@ -358,7 +358,7 @@ pub async fn detail(
         .iter()
         .take(30)
         .map(|r| {
-            json!({"at": crate::clock::local_minutes(r.at), "ok": r.ok != 0, "latency": r.latency_ms.map(|l| format!("{l:.1}")),
+            json!({"at": crate::clock::local_seconds(r.at), "ok": r.ok != 0, "latency": r.latency_ms.map(|l| format!("{l:.1}")),
                    "phase": r.phase.as_deref().map(|p| spec::label(spec::PHASES, p)), "message": r.message})
         })
         .collect();
@@ -370,7 +370,7 @@ pub async fn detail(
     let changes: Vec<Value> = changes
         .into_iter()
         .map(|c| {
-            let at = c["at"].as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| crate::clock::local_minutes(t.timestamp_millis()));
+            let at = c["at"].as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| crate::clock::local_seconds(t.timestamp_millis()));
             json!({"at": at, "from": spec::label(spec::STATES, c["from"].as_str().unwrap_or("")), "to": spec::label(spec::STATES, c["to"].as_str().unwrap_or("")),
                    "reason": c["reason"]})
         })
