@@ -131,6 +131,15 @@ impl Default for Ui {
 impl Ui {
     pub fn new() -> Self {
         let mut env = Environment::new();
+        // `{{ asset("app.css") }}`: the content-hashed URL, cached by browsers for a year.
+        env.add_function("asset", |name: &str| {
+            crate::web::assets::url(name).ok_or_else(|| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("no static asset named {name}"),
+                )
+            })
+        });
         for (name, src) in TEMPLATES {
             if let Err(e) = env.add_template(name, src) {
                 // Templates are compiled into the binary and covered by tests.
