@@ -4,9 +4,12 @@
 //! 12 hex digits of the SHA-256 of its bytes) that pages link through the `asset()` template
 //! function; those URLs are cached for a year as `immutable`. The plain name keeps working for
 //! pages rendered by an older build, revalidated on every use (`no-cache`). Text assets are
-//! compressed once, on first request, with gzip and brotli and kept in memory; the ETag is
-//! the content hash, so a revalidation gets 304 without a body.
+//! compressed once and kept in memory: gzip on the first request that accepts it, brotli
+//! (best quality, seconds for ECharts) on a background thread started by the first request
+//! that accepts it, which meanwhile gets gzip. The ETag is the content hash, so a
+//! revalidation gets 304 without a body.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, OnceLock};
 
 use axum::body::Body;
@@ -82,6 +85,7 @@ pub struct Asset {
     pub hashed_name: String,
     gzip: OnceLock<Option<Vec<u8>>>,
     brotli: OnceLock<Option<Vec<u8>>>,
+    brotli_started: AtomicBool,
 }
 
 impl Asset {
@@ -98,6 +102,7 @@ impl Asset {
             hash,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
+            brotli_started: AtomicBool::new(false),
         }
     }
 
@@ -138,6 +143,30 @@ impl Asset {
             packed.filter(|p| p.len() < self.body.len())
         })
         .as_deref()
+    }
+
+    /// Like `encoded`, but without waiting for brotli: its best quality takes seconds on
+    /// the 1 MB ECharts file, so the first request for it starts the work on a thread of
+    /// its own and gets the next coding the client accepts (gzip takes milliseconds).
+    pub fn encoded_now(&'static self, coding: Coding) -> Option<&'static [u8]> {
+        if coding != Coding::Brotli || !self.compressible() {
+            return self.encoded(coding);
+        }
+        if let Some(done) = self.brotli.get() {
+            return done.as_deref();
+        }
+        if !self.brotli_started.swap(true, Ordering::AcqRel) {
+            let started = std::thread::Builder::new()
+                .name("asset-brotli".into())
+                .spawn(move || {
+                    self.encoded(Coding::Brotli);
+                });
+            if let Err(e) = started {
+                tracing::warn!(asset = self.name, error = %e, "could not start compressing asset");
+                self.brotli_started.store(false, Ordering::Release);
+            }
+        }
+        None
     }
 
     /// The entity tag of one representation: the content hash, with the coding appended
@@ -274,18 +303,22 @@ pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let wanted = accepted(accept);
-    // Compressing happens once per process; do it off the async workers.
-    let chosen = if wanted.len() > 1 && asset.compressible() {
+    let chosen = if wanted.len() == 1 || !asset.compressible() {
+        None
+    } else if asset.gzip.get().is_some() {
+        wanted
+            .into_iter()
+            .find_map(|c| asset.encoded_now(c).map(|b| (c, b)))
+    } else {
+        // The first gzip of an asset, once per process: off the async workers.
         tokio::task::spawn_blocking(move || {
             wanted
                 .into_iter()
-                .find_map(|c| asset.encoded(c).map(|b| (c, b)))
+                .find_map(|c| asset.encoded_now(c).map(|b| (c, b)))
         })
         .await
         .ok()
         .flatten()
-    } else {
-        None
     };
     let (coding, body) = chosen.unwrap_or((Coding::Identity, asset.body));
 
