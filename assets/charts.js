@@ -1,4 +1,6 @@
 // Monitor charts with ECharts (embedded); the tables below them carry the same data.
+// Tooltips are drawn on the canvas (renderMode "richText"): the HTML tooltip writes inline
+// style attributes, which the Content-Security-Policy (style-src 'self') refuses.
 document.addEventListener("DOMContentLoaded", function () {
   if (!window.echarts) { return; }
   var el = document.getElementById("latency-chart");
@@ -6,7 +8,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var s = JSON.parse(el.getAttribute("data-series") || "[]");
     var c = echarts.init(el);
     c.setOption({
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       grid: { left: 50, right: 20, top: 20, bottom: 30 },
       xAxis: { type: "time" },
       yAxis: { type: "value", name: "毫秒" },
@@ -23,7 +25,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var d = JSON.parse(dl.getAttribute("data-days") || "[]");
     var c2 = echarts.init(dl);
     c2.setOption({
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       grid: { left: 50, right: 20, top: 20, bottom: 30 },
       xAxis: { type: "category", data: d.map(function (x) { return x.date; }) },
       yAxis: { type: "value", min: function (v) { return Math.max(0, Math.floor(v.min * 100) / 100 - 0.01); }, max: 1,

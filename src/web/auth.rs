@@ -127,16 +127,18 @@ impl IntoResponse for PageRejection {
     }
 }
 
+/// RFC 3986 unreserved characters plus `/`, which a query value may hold as it is (it keeps
+/// `?next=/tickets/7` readable). Not for header parameters: see `web::download`.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Percent-encodes `s` for a query string value.
 pub fn url_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 async fn page_user(parts: &mut Parts, st: &AppState) -> Result<AuthUser, PageRejection> {

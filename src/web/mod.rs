@@ -1,8 +1,11 @@
 //! The HTTP edge: router, shared state, authentication extractors, metrics, static assets.
 
 pub mod api;
+pub mod assets;
 pub mod auth;
+pub mod download;
 pub mod extract;
+pub mod headers;
 pub mod metrics;
 pub mod text_guard;
 pub mod ui;
@@ -34,6 +37,9 @@ impl std::ops::Deref for AppState {
 
 pub fn router(ctx: Ctx) -> Router {
     let max_body = ctx.config.max_body_bytes;
+    let policy = headers::Policy {
+        hsts: ctx.config.security.secure_cookies,
+    };
     let state = AppState {
         ctx,
         ui: Arc::new(ui::Ui::new()),
@@ -43,7 +49,7 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .route("/static/{*path}", get(static_asset))
+        .route("/static/{*path}", get(assets::serve))
         .nest("/api/v1", api::router(&state))
         .merge(ui::router())
         .fallback(fallback)
@@ -59,6 +65,11 @@ pub fn router(ctx: Ctx) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        // Outermost, so that every response gets them, rejections included.
+        .layer(axum::middleware::map_response_with_state(
+            policy,
+            headers::add,
+        ))
         .with_state(state)
 }
 
@@ -138,54 +149,6 @@ async fn method_not_allowed(uri: Uri) -> Response {
         (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
     } else {
         (StatusCode::METHOD_NOT_ALLOWED, "不支持的请求方法").into_response()
-    }
-}
-
-struct Asset {
-    path: &'static str,
-    mime: &'static str,
-    body: &'static [u8],
-}
-
-const ASSETS: &[Asset] = &[
-    Asset {
-        path: "htmx.min.js",
-        mime: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/htmx.min.js"),
-    },
-    Asset {
-        path: "app.css",
-        mime: "text/css; charset=utf-8",
-        body: include_bytes!("../../assets/app.css"),
-    },
-    Asset {
-        path: "echarts.min.js",
-        mime: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/echarts.min.js"),
-    },
-    Asset {
-        path: "charts.js",
-        mime: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/charts.js"),
-    },
-    Asset {
-        path: "app.js",
-        mime: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/app.js"),
-    },
-];
-
-async fn static_asset(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
-    match ASSETS.iter().find(|a| a.path == path) {
-        Some(a) => (
-            [
-                (header::CONTENT_TYPE, a.mime),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            a.body,
-        )
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
 

@@ -58,7 +58,9 @@ impl Driver {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().unwrap().keep();
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        // The browser console is kept so that tests can look for CSP violations.
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"}, "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -182,6 +184,52 @@ impl Driver {
         .await
     }
 
+    /// The browser console's messages since the last call (reading empties the buffer).
+    async fn console(&self) -> Vec<String> {
+        let v = self
+            .cmd(reqwest::Method::POST, "/se/log", json!({"type": "browser"}))
+            .await;
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["message"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// Fails on any Content-Security-Policy violation the console reported since the
+    /// last check (an inline style or script, eval, a resource from elsewhere).
+    async fn assert_no_csp_violations(&self, when: &str) {
+        let bad: Vec<String> = self
+            .console()
+            .await
+            .into_iter()
+            .filter(|m| m.contains("Content Security Policy") || m.contains("unsafe-eval"))
+            .collect();
+        assert!(bad.is_empty(), "CSP violations {when}: {bad:#?}");
+    }
+
+    /// Shows that the policy is in force and that violations do reach the console: an
+    /// inline `<style>` added by script is refused and reported.
+    async fn assert_csp_is_enforced(&self) {
+        self.console().await;
+        let applied = self
+            .exec(
+                "var s = document.createElement('style'); s.textContent = 'body { margin-left: 77px }'; \
+                 document.head.appendChild(s); return getComputedStyle(document.body).marginLeft",
+            )
+            .await;
+        assert_ne!(applied, json!("77px"), "an inline <style> was applied");
+        let mut seen = Vec::new();
+        for _ in 0..20 {
+            seen.extend(self.console().await);
+            if seen.iter().any(|m| m.contains("Content Security Policy")) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the refused inline style left no CSP message in the console: {seen:#?}");
+    }
+
     async fn sign_out(&self) {
         let url = format!("{}/session/{}/cookie", self.base, self.session);
         self.http.delete(url).send().await.unwrap();
@@ -283,6 +331,9 @@ async fn a_newcomer_logs_in_changes_the_generated_password_and_sees_the_27_syste
     d.wait_for_path("/?password_changed=1").await;
     assert_eq!(d.text("#systems-count").await, "27");
 
+    d.assert_no_csp_violations("on the login, password and overview pages")
+        .await;
+    d.assert_csp_is_enforced().await;
     d.goto(&app.url("/systems?limit=50")).await;
     assert_eq!(d.count("#list tbody tr").await, 27);
     assert!(
@@ -309,6 +360,8 @@ async fn a_newcomer_logs_in_changes_the_generated_password_and_sees_the_27_syste
         .exec("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert_eq!(overflow, json!(true), "the page fits the phone's width");
+    d.assert_no_csp_violations("on login, password, overview and systems pages")
+        .await;
     d.quit().await;
     // The old password no longer works.
     assert_eq!(
@@ -407,6 +460,7 @@ async fn a_requester_reports_a_fault_the_engineer_checks_in_and_resolves_it_and_
     d.click("#do-rate").await;
     d.wait_text("#status", "已关闭").await;
     assert!(d.text("#satisfaction").await.starts_with("5 星"));
+    d.assert_no_csp_violations("on the ticket pages").await;
     d.quit().await;
     let (_, v) = app
         .get_json(&app.admin_token, &format!("/api/v1/tickets/{id}"))
@@ -449,9 +503,23 @@ async fn the_monitor_page_draws_its_charts_and_the_screen_refreshes_itself() {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     assert!(canvases > 0, "ECharts drew the latency chart");
+    // Hovering the chart shows its tooltip (drawn on the canvas, no inline styles).
+    let chart = d.find("#latency-chart").await;
+    d.cmd(
+        reqwest::Method::POST,
+        "/actions",
+        json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [{"type": "pointerMove", "duration": 0, "origin": {ELEMENT: chart}, "x": 0, "y": 0},
+                        {"type": "pointerMove", "duration": 200, "origin": {ELEMENT: chart}, "x": 40, "y": 10}]}]}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    d.assert_no_csp_violations("on the monitor page with its charts")
+        .await;
     d.goto(&app.url("/screen")).await;
     d.wait_text("#system-tiles", "广东省生态环境厅办公自动化系统")
         .await;
     assert_eq!(d.count("#system-tiles .stile").await, 27);
+    d.assert_no_csp_violations("on the screen").await;
     d.quit().await;
 }

@@ -10,6 +10,7 @@ mod browser;
 mod demo;
 mod desk;
 mod hardening;
+mod headers;
 mod holidays;
 mod import_export;
 mod inventory;

@@ -384,12 +384,16 @@ pub async fn fault_report(
                 [
                     (
                         axum::http::header::CONTENT_TYPE,
-                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-                            .to_string(),
+                        axum::http::HeaderValue::from_static(
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                        ),
                     ),
                     (
                         axum::http::header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"fault-report-{}.docx\"", t.number),
+                        crate::web::download::attachment(&format!(
+                            "fault-report-{}.docx",
+                            t.number
+                        )),
                     ),
                 ],
                 bytes,
@@ -518,10 +522,13 @@ pub async fn export(
     };
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, mime.to_string()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static(mime),
+            ),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}\""),
+                crate::web::download::attachment(&file),
             ),
         ],
         bytes,
@@ -612,17 +619,19 @@ pub async fn download(
     let bytes = tokio::fs::read(st.config.data_dir.join(&a.stored_path))
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("reading attachment {}: {e}", a.id)))?;
-    let encoded = crate::web::auth::url_encode(&a.file_name);
+    let content_type = axum::http::HeaderValue::from_str(&a.content_type)
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("application/octet-stream"));
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, a.content_type.clone()),
+            (axum::http::header::CONTENT_TYPE, content_type),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename*=UTF-8''{encoded}"),
+                crate::web::download::attachment(&a.file_name),
             ),
+            // An uploaded file opened in the browser runs nothing and loads nothing.
             (
-                axum::http::header::X_CONTENT_TYPE_OPTIONS,
-                "nosniff".to_string(),
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                axum::http::HeaderValue::from_static("default-src 'none'; sandbox"),
             ),
         ],
         bytes,

@@ -131,6 +131,19 @@ impl Default for Ui {
 impl Ui {
     pub fn new() -> Self {
         let mut env = Environment::new();
+        // `{{ asset("app.css") }}`: the content-hashed URL, cached by browsers for a year.
+        // The URL is `/static/` and a compiled-in name with hex digits: nothing to escape
+        // (auto-escaping would write the slashes as `&#x2f;`).
+        env.add_function("asset", |name: &str| {
+            crate::web::assets::url(name)
+                .map(minijinja::Value::from_safe_string)
+                .ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("no static asset named {name}"),
+                    )
+                })
+        });
         for (name, src) in TEMPLATES {
             if let Err(e) = env.add_template(name, src) {
                 // Templates are compiled into the binary and covered by tests.
@@ -367,6 +380,54 @@ mod tests {
         let ui = Ui::new();
         for (name, _) in TEMPLATES {
             assert!(ui.env.get_template(name).is_ok(), "{name} does not compile");
+        }
+    }
+
+    /// The Content-Security-Policy (`web::headers`) refuses inline script and style: a
+    /// template that used them would work in no browser.
+    #[test]
+    fn no_template_uses_inline_script_or_style() {
+        for (name, src) in TEMPLATES {
+            let lower = src.to_ascii_lowercase();
+            assert!(!lower.contains(" style="), "{name}: style attribute");
+            assert!(!lower.contains("<style"), "{name}: <style> element");
+            assert!(!lower.contains("javascript:"), "{name}: javascript: URL");
+            for (i, _) in lower.match_indices("<script") {
+                let tag = &lower[i..i + lower[i..].find('>').unwrap_or(0)];
+                assert!(tag.contains(" src="), "{name}: inline <script>");
+            }
+            // Event handler attributes: ` onclick=`, ` onsubmit=`...
+            for (i, _) in lower.match_indices(" on") {
+                let word: String = lower[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .collect();
+                assert!(
+                    !lower[i + 1 + word.len()..].starts_with('='),
+                    "{name}: {word}= handler"
+                );
+            }
+            assert!(!lower.contains("hx-on"), "{name}: hx-on needs eval");
+        }
+    }
+
+    #[test]
+    fn pages_link_static_assets_by_their_content_hash() {
+        let ui = Ui::new();
+        let html = ui
+            .render(
+                "message.html",
+                serde_json::json!({"title": "t", "message": "m"}),
+            )
+            .unwrap();
+        let url = crate::web::assets::url("app.css").unwrap();
+        assert!(url.starts_with("/static/app.") && url.ends_with(".css") && url.len() > 20);
+        assert!(html.contains(&format!("href=\"{url}\"")), "{html}");
+        for (name, src) in TEMPLATES {
+            assert!(
+                !src.contains("\"/static/"),
+                "{name} links /static/ without asset()"
+            );
         }
     }
 }
