@@ -36,7 +36,7 @@ pub fn json_rejection(rej: JsonRejection) -> AppError {
         },
         JsonRejection::BytesRejection(e) => {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge("请求体过大".into())
+                AppError::PayloadTooLarge("请求体超过大小上限，请缩小后重试".into())
             } else {
                 AppError::BadRequest("无法读取请求体".into())
             }

@@ -54,10 +54,13 @@ pub async fn text_guard(State(st): State<AppState>, req: Request, next: Next) ->
         Ok(b) => b,
         Err(_) => {
             return if api {
-                AppError::PayloadTooLarge(format!("请求体过大，最大 {} KB", limit / 1024))
-                    .into_response()
+                AppError::PayloadTooLarge(format!(
+                    "请求体超过 {} KB 的上限，请缩小后重试",
+                    limit / 1024
+                ))
+                .into_response()
             } else {
-                (StatusCode::PAYLOAD_TOO_LARGE, "请求内容过大").into_response()
+                (StatusCode::PAYLOAD_TOO_LARGE, "提交的内容超过大小上限").into_response()
             };
         }
     };
