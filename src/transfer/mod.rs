@@ -370,3 +370,215 @@ pub fn write_rows_xlsx(
     ws.set_freeze_panes(1, 0)?;
     Ok(wb.save_to_buffer()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Write;
+
+    /// Small limits, so a property can state one absolute memory bound for any input.
+    fn small() -> ImportLimits {
+        ImportLimits {
+            max_rows: 200,
+            max_columns: 20,
+            max_cell_bytes: 1024,
+            max_line_bytes: 4096,
+            max_zip_entries: 16,
+            max_uncompressed_bytes: 1024 * 1024,
+            max_xml_depth: 16,
+            max_shared_strings: 1000,
+            max_total_cells: 2000,
+            max_total_text_bytes: 64 * 1024,
+        }
+    }
+
+    /// Peak heap a read may take with `small()` limits: the decompression budget, a
+    /// multiple of the kept text, and the input itself.
+    const BOUND: u64 = 6 * 1024 * 1024;
+
+    fn xlsx(sheet_rows: &str, shared: Option<&str>) -> Vec<u8> {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            let o = zip::write::SimpleFileOptions::default();
+            let mut put = |name: &str, body: &str| {
+                let _ = z.start_file(name, o);
+                let _ = z.write_all(body.as_bytes());
+            };
+            put(
+                "xl/workbook.xml",
+                r#"<workbook xmlns:r="r"><workbookPr date1904="0"/><sheets><sheet name="S" r:id="rId1"/></sheets></workbook>"#,
+            );
+            put(
+                "xl/_rels/workbook.xml.rels",
+                r#"<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>"#,
+            );
+            put(
+                "xl/styles.xml",
+                r#"<styleSheet><numFmts><numFmt numFmtId="164" formatCode="yyyy&quot;年&quot;m&quot;月&quot;d&quot;日&quot;"/></numFmts><cellXfs><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/></cellXfs></styleSheet>"#,
+            );
+            if let Some(s) = shared {
+                put("xl/sharedStrings.xml", s);
+            }
+            put(
+                "xl/worksheets/sheet1.xml",
+                &format!("<worksheet><sheetData>{sheet_rows}</sheetData></worksheet>"),
+            );
+            let _ = z.finish();
+        }
+        buf.into_inner()
+    }
+
+    fn sample() -> Vec<u8> {
+        xlsx(
+            r#"<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>取得时间</t></is></c><c r="C1" t="s"><v>1</v></c></row>
+<row r="3"><c r="A3" t="s"><v>2</v></c><c r="B3" s="1"><v>45000</v></c><c r="C3" s="2"><v>45292.5</v></c><c r="D3"><v>47</v></c><c r="E3" t="b"><v>1</v></c></row>"#,
+            Some(
+                r#"<sst><si><t>名称</t></si><si><r><t>过保</t></r><r><t>时间</t></r><rPh><t>カナ</t></rPh></si><si><t>核心交换机 &amp; &#x8DEF;由</t></si></sst>"#,
+            ),
+        )
+    }
+
+    #[test]
+    fn a_workbook_reads_shared_inline_date_and_number_cells_by_row_number() {
+        let t = read_table(&sample(), &ImportLimits::default()).unwrap();
+        assert_eq!(t.headers, vec!["名称", "取得时间", "过保时间"]);
+        assert_eq!(t.rows.len(), 1);
+        let (line, cells) = &t.rows[0];
+        assert_eq!(*line, 3);
+        assert_eq!(
+            cells,
+            &vec![
+                "核心交换机 & 路由",
+                "2023-03-15",
+                "2024-01-01",
+                "47",
+                "true"
+            ]
+        );
+    }
+
+    #[test]
+    fn cell_references_and_date_formats_follow_excel() {
+        assert_eq!(xlsx::parse_ref("XFD1048576"), Some((16384, 1_048_576)));
+        assert_eq!(xlsx::parse_ref("A1"), Some((1, 1)));
+        assert_eq!(xlsx::parse_ref("a1"), None);
+        assert_eq!(xlsx::parse_ref("AAAA1"), None);
+        assert_eq!(xlsx::parse_ref("A0"), None);
+        assert_eq!(xlsx::col_name(16384), "XFD");
+        assert!(xlsx::is_date_format("yyyy-mm-dd"));
+        assert!(xlsx::is_date_format("[$-804]yyyy\"年\"m\"月\""));
+        assert!(!xlsx::is_date_format("0.00"));
+        assert!(!xlsx::is_date_format("\"day\"0"));
+        assert_eq!(
+            xlsx::serial_to_date(1.0, false).unwrap().to_string(),
+            "1900-01-01"
+        );
+        assert_eq!(
+            xlsx::serial_to_date(61.0, false).unwrap().to_string(),
+            "1900-03-01"
+        );
+        assert_eq!(
+            xlsx::serial_to_date(0.0, true).unwrap().to_string(),
+            "1904-01-01"
+        );
+        assert!(xlsx::serial_to_date(f64::NAN, false).is_none());
+        assert!(xlsx::serial_to_date(1e12, false).is_none());
+    }
+
+    #[test]
+    fn csv_limits_name_the_row_and_the_limit() {
+        let lim = small();
+        let e = read_table(format!("a,b\n{}\n", "x".repeat(5000)).as_bytes(), &lim)
+            .err()
+            .unwrap();
+        assert!(e.0.contains("第 2 行") && e.0.contains("4 KB"), "{}", e.0);
+        let many: String = std::iter::once("a\n".to_string())
+            .chain((0..201).map(|i| format!("{i}\n")))
+            .collect();
+        assert!(
+            read_table(many.as_bytes(), &lim)
+                .err()
+                .unwrap()
+                .0
+                .contains("200 行")
+        );
+        let wide = format!("a\n{}\n", vec!["x"; 21].join(","));
+        assert!(
+            read_table(wide.as_bytes(), &lim)
+                .err()
+                .unwrap()
+                .0
+                .contains("20 列")
+        );
+    }
+
+    fn peak(bytes: &[u8], lim: &ImportLimits) -> u64 {
+        allocation_counter::measure(|| {
+            let _ = std::hint::black_box(read_table(bytes, lim));
+        })
+        .bytes_max
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn random_bytes_never_panic_and_stay_within_the_bound(
+            body in proptest::collection::vec(any::<u8>(), 0..4096),
+            as_zip in any::<bool>(),
+        ) {
+            let mut bytes = if as_zip { b"PK\x03\x04".to_vec() } else { Vec::new() };
+            bytes.extend(body);
+            let p = peak(&bytes, &small());
+            prop_assert!(p <= BOUND + 8 * bytes.len() as u64, "{p}");
+        }
+
+        #[test]
+        fn mutated_workbooks_never_panic_and_stay_within_the_bound(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..12),
+        ) {
+            let mut bytes = sample();
+            for (at, b, op) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let i = at % bytes.len();
+                match op {
+                    0 => bytes[i] = b,
+                    1 => bytes.insert(i, b),
+                    _ => {
+                        bytes.remove(i);
+                    }
+                }
+            }
+            let p = peak(&bytes, &small());
+            prop_assert!(p <= BOUND + 8 * bytes.len() as u64, "{p}");
+        }
+
+        #[test]
+        fn generated_sheets_respect_every_limit(
+            cells in proptest::collection::vec((1u32..40, 1u32..400, "[a-z\u{4e00}-\u{4e10}]{0,40}"), 0..300),
+        ) {
+            let rows: String = cells
+                .iter()
+                .map(|(c, r, t)| format!(r#"<row r="{r}"><c r="{}{r}" t="inlineStr"><is><t>{t}</t></is></c></row>"#, xlsx::col_name(*c)))
+                .collect();
+            let lim = small();
+            if let Ok(t) = read_table(&xlsx(&rows, None), &lim) {
+                prop_assert!(t.rows.len() <= lim.max_rows);
+                prop_assert!(t.headers.len() <= lim.max_columns);
+                for (line, r) in &t.rows {
+                    prop_assert!(*line <= lim.max_rows + 1);
+                    prop_assert!(r.len() <= lim.max_columns);
+                }
+            }
+        }
+
+        #[test]
+        fn random_csv_text_never_panics(text in "(?s).{0,2000}") {
+            let _ = read_table(text.as_bytes(), &small());
+        }
+    }
+}
