@@ -1,7 +1,9 @@
 //! Request extractors whose rejections use the API error shape.
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -66,4 +68,63 @@ pub fn parse_id(s: &str) -> Result<i64, AppError> {
         .ok()
         .filter(|i| *i > 0)
         .ok_or(AppError::NotFound)
+}
+
+/// An uploaded file: the multipart field `file`, or the raw body (named `upload.csv` /
+/// `upload.json` / `upload` after its content type). `too_big` is the route's own message
+/// for a body over its limit; `expected` names the accepted file types.
+pub async fn read_upload<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    too_big: impl Fn() -> AppError,
+    expected: &str,
+) -> Result<(String, Vec<u8>), AppError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let unreadable = |status: StatusCode, msg: String| {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            too_big()
+        } else {
+            AppError::BadRequest(msg)
+        }
+    };
+    if ct.starts_with("multipart/form-data") {
+        let mut mp = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| AppError::BadRequest(format!("上传内容无法解析：{}", e.body_text())))?;
+        while let Some(field) = mp
+            .next_field()
+            .await
+            .map_err(|e| unreadable(e.status(), format!("上传内容无法解析：{}", e.body_text())))?
+        {
+            if field.name() == Some("file") {
+                let name = field.file_name().unwrap_or("upload").to_string();
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|e| unreadable(e.status(), "上传文件读取失败".into()))?;
+                return Ok((name, data.to_vec()));
+            }
+        }
+        Err(AppError::invalid(
+            "file",
+            format!("请在表单字段 file 中上传 {expected} 文件"),
+        ))
+    } else {
+        let name = if ct.contains("json") {
+            "upload.json"
+        } else if ct.contains("csv") {
+            "upload.csv"
+        } else {
+            "upload"
+        };
+        let data = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| unreadable(e.status(), "无法读取上传内容".into()))?;
+        Ok((name.into(), data.to_vec()))
+    }
 }

@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -29,58 +28,7 @@ fn too_big() -> AppError {
 
 /// The uploaded file: multipart field `file`, or the raw body.
 pub async fn read_file(req: Request, st: &AppState) -> AppResult<(String, Vec<u8>)> {
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    if ct.starts_with("multipart/form-data") {
-        let mut mp = Multipart::from_request(req, st)
-            .await
-            .map_err(|e| AppError::BadRequest(format!("上传内容无法解析：{}", e.body_text())))?;
-        loop {
-            let field = mp.next_field().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    too_big()
-                } else {
-                    AppError::BadRequest(format!("上传内容无法解析：{}", e.body_text()))
-                }
-            })?;
-            let Some(field) = field else { break };
-            if field.name() == Some("file") {
-                let name = field.file_name().unwrap_or("upload").to_string();
-                let data = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_big()
-                    } else {
-                        AppError::BadRequest("上传文件读取失败".into())
-                    }
-                })?;
-                return Ok((name, data.to_vec()));
-            }
-        }
-        Err(AppError::invalid(
-            "file",
-            "请在表单字段 file 中上传 CSV 或 JSON 文件",
-        ))
-    } else {
-        let name = if ct.contains("json") {
-            "upload.json"
-        } else if ct.contains("csv") {
-            "upload.csv"
-        } else {
-            "upload"
-        };
-        let data = Bytes::from_request(req, st).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_big()
-            } else {
-                AppError::BadRequest("无法读取上传内容".into())
-            }
-        })?;
-        Ok((name.into(), data.to_vec()))
-    }
+    crate::web::extract::read_upload(req, st, too_big, "CSV 或 JSON").await
 }
 
 fn flag(q: &HashMap<String, String>, k: &str) -> AppResult<bool> {

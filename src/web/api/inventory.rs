@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
@@ -323,59 +322,6 @@ pub async fn history(
     Ok(Json(json!({"total": items.len(), "items": items})))
 }
 
-/// Reads the uploaded file: multipart field `file`, or the raw body.
-async fn read_upload(req: Request, st: &AppState) -> AppResult<(String, Vec<u8>)> {
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let too_big = || {
-        AppError::PayloadTooLarge(format!(
-            "文件过大，最大 {} MB",
-            st.config.max_import_bytes / 1024 / 1024
-        ))
-    };
-    if ct.starts_with("multipart/form-data") {
-        let mut mp = Multipart::from_request(req, st)
-            .await
-            .map_err(|e| AppError::BadRequest(format!("上传内容无法解析：{}", e.body_text())))?;
-        while let Some(field) = mp.next_field().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_big()
-            } else {
-                AppError::BadRequest(format!("上传内容无法解析：{}", e.body_text()))
-            }
-        })? {
-            if field.name() == Some("file") {
-                let name = field.file_name().unwrap_or("upload").to_string();
-                let data = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_big()
-                    } else {
-                        AppError::BadRequest("上传文件读取失败".into())
-                    }
-                })?;
-                return Ok((name, data.to_vec()));
-            }
-        }
-        Err(AppError::invalid(
-            "file",
-            "请在表单字段 file 中上传 CSV 或 XLSX 文件",
-        ))
-    } else {
-        let data = Bytes::from_request(req, st).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_big()
-            } else {
-                AppError::BadRequest("无法读取上传内容".into())
-            }
-        })?;
-        Ok(("upload".into(), data.to_vec()))
-    }
-}
-
 /// Parses and imports a file in one transaction; every bad row and column is reported
 /// and nothing is imported when there is any.
 pub async fn import_file(
@@ -442,7 +388,13 @@ pub async fn import(
     if !u.role.can(Perm::WriteInventory) {
         return Err(AppError::forbidden());
     }
-    let (name, data) = read_upload(req, &st).await?;
+    let too_big = || {
+        AppError::PayloadTooLarge(format!(
+            "文件过大，最大 {} MB",
+            st.config.max_import_bytes / 1024 / 1024
+        ))
+    };
+    let (name, data) = crate::web::extract::read_upload(req, &st, too_big, "CSV 或 XLSX").await?;
     Ok(Json(import_file(&st.ctx, &u, spec, &name, &data).await?))
 }
 
