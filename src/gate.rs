@@ -12,9 +12,18 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use password_hash::rand_core::OsRng;
 
 /// Threads hashing passwords. Each keeps one argon2 memory block (19 MiB with the default
-/// parameters) for its whole life, so a burst of logins costs a fixed amount of memory
-/// instead of one fresh 19 MiB allocation per request left in the allocator's arenas.
+/// parameters) while hashes keep coming, so a burst of logins costs a fixed amount of
+/// memory instead of one fresh 19 MiB allocation per request left in the allocator's
+/// arenas, and gives it back after [`HASH_IDLE_RELEASE`] without work.
 pub const HASH_WORKERS: usize = 1;
+/// How long a hashing thread keeps its memory block without work.
+pub const HASH_IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(3);
+/// The block is allocated with room for this many 1 KiB blocks (33 MiB; only the 19 MiB
+/// used are ever touched, so only they are resident). glibc serves an allocation above its
+/// dynamic mmap threshold (at most 32 MiB) with its own mapping and unmaps it when freed;
+/// a 19 MiB allocation would, after the first free, come from an arena whose top is
+/// trimmed only past 2× that threshold, so the memory would stay in the process.
+const BLOCK_CAPACITY: usize = 33 * 1024;
 /// Hash jobs waiting for a worker before new ones are refused with 429.
 pub const HASH_QUEUE: usize = 256;
 /// Largest argon2 memory cost accepted from a stored hash (KiB), so a tampered row
@@ -97,9 +106,13 @@ fn worker(rx: &Mutex<mpsc::Receiver<Job>>) {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            match guard.recv() {
+            match guard.recv_timeout(HASH_IDLE_RELEASE) {
                 Ok(j) => j,
-                Err(_) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    memory = Vec::new();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
         };
         match job {
@@ -123,9 +136,10 @@ fn memory_for(memory: &mut Vec<Block>, params: &Params) -> bool {
     }
     let n = params.block_count();
     if memory.len() != n {
-        memory.clear();
-        memory.shrink_to_fit();
-        memory.resize(n, Block::default());
+        *memory = Vec::new();
+        let mut fresh = Vec::with_capacity(n.max(BLOCK_CAPACITY));
+        fresh.resize(n, Block::default());
+        *memory = fresh;
     }
     true
 }
