@@ -128,18 +128,19 @@ pub async fn login(
     let addr = ip
         .as_deref()
         .and_then(|s| s.parse::<std::net::IpAddr>().ok());
-    if let Some(a) = addr
-        && let Some(wait) = ctx.gates.logins.check(a, now)
-    {
-        tracing::warn!(ip = %a, "login refused: too many failures from this address");
-        return Err(AppError::TooManyRequests {
-            message: format!("该地址登录失败次数过多，请在 {wait} 秒后重试"),
-            retry_after: Some(wait),
-        });
-    }
+    let attempt = match addr.map(|a| ctx.gates.logins.begin(a, now)).transpose() {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::warn!(ip = ?addr, "login refused: too many failures from this address");
+            return Err(AppError::TooManyRequests {
+                message: format!("该地址登录失败次数过多，请在 {wait} 秒后重试"),
+                retry_after: Some(wait),
+            });
+        }
+    };
     let out = check_credentials(ctx, username, password, ip).await;
-    if let (Some(a), Err(AppError::Unauthorized(_) | AppError::Locked(_))) = (addr, &out) {
-        ctx.gates.logins.record_failure(a, now);
+    if let (Some(attempt), Err(AppError::Unauthorized(_) | AppError::Locked(_))) = (attempt, &out) {
+        attempt.failed(now);
     }
     out
 }

@@ -12,9 +12,18 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use password_hash::rand_core::OsRng;
 
 /// Threads hashing passwords. Each keeps one argon2 memory block (19 MiB with the default
-/// parameters) for its whole life, so a burst of logins costs a fixed amount of memory
-/// instead of one fresh 19 MiB allocation per request left in the allocator's arenas.
+/// parameters) while hashes keep coming, so a burst of logins costs a fixed amount of
+/// memory instead of one fresh 19 MiB allocation per request left in the allocator's
+/// arenas, and gives it back after [`HASH_IDLE_RELEASE`] without work.
 pub const HASH_WORKERS: usize = 1;
+/// How long a hashing thread keeps its memory block without work.
+pub const HASH_IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(3);
+/// The block is allocated with room for this many 1 KiB blocks (33 MiB; only the 19 MiB
+/// used are ever touched, so only they are resident). glibc serves an allocation above its
+/// dynamic mmap threshold (at most 32 MiB) with its own mapping and unmaps it when freed;
+/// a 19 MiB allocation would, after the first free, come from an arena whose top is
+/// trimmed only past 2× that threshold, so the memory would stay in the process.
+const BLOCK_CAPACITY: usize = 33 * 1024;
 /// Hash jobs waiting for a worker before new ones are refused with 429.
 pub const HASH_QUEUE: usize = 256;
 /// Largest argon2 memory cost accepted from a stored hash (KiB), so a tampered row
@@ -97,9 +106,13 @@ fn worker(rx: &Mutex<mpsc::Receiver<Job>>) {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            match guard.recv() {
+            match guard.recv_timeout(HASH_IDLE_RELEASE) {
                 Ok(j) => j,
-                Err(_) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    memory = Vec::new();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
         };
         match job {
@@ -123,9 +136,10 @@ fn memory_for(memory: &mut Vec<Block>, params: &Params) -> bool {
     }
     let n = params.block_count();
     if memory.len() != n {
-        memory.clear();
-        memory.shrink_to_fit();
-        memory.resize(n, Block::default());
+        *memory = Vec::new();
+        let mut fresh = Vec::with_capacity(n.max(BLOCK_CAPACITY));
+        fresh.resize(n, Block::default());
+        *memory = fresh;
     }
     true
 }
@@ -185,16 +199,49 @@ fn verify_with(memory: &mut Vec<Block>, phc: &str, password: &str) -> bool {
         && Output::new(&out).is_ok_and(|o| o == expected)
 }
 
-/// Failed logins per client IP in a sliding window. Bounded: at most `MAX_TRACKED_IPS`
-/// addresses are kept; when full, addresses with nothing in the window are dropped first,
-/// then the one whose last failure is oldest.
+/// Failed logins per client IP in a sliding window. An attempt holds a place in the window
+/// from the moment it is let in until it ends ([`LoginAttempt`]), so concurrent attempts
+/// from one address cannot slip past the limit while their passwords are being hashed.
+/// Bounded: at most `MAX_TRACKED_IPS` addresses are kept; when full, addresses with nothing
+/// in the window and no attempt in flight are dropped first, then the one whose last
+/// failure is oldest.
 pub struct LoginThrottle {
     max_failures: usize,
     window_ms: i64,
-    ips: Mutex<HashMap<IpAddr, VecDeque<i64>>>,
+    ips: Mutex<HashMap<IpAddr, Tracked>>,
+}
+
+#[derive(Default)]
+struct Tracked {
+    failures: VecDeque<i64>,
+    in_flight: usize,
 }
 
 const MAX_TRACKED_IPS: usize = 10_000;
+
+/// A login attempt let in by [`LoginThrottle::begin`]. Dropping it (success, or the
+/// request abandoned) gives its place back; [`LoginAttempt::failed`] turns it into a
+/// failure in the window.
+pub struct LoginAttempt<'a> {
+    throttle: &'a LoginThrottle,
+    ip: Option<IpAddr>,
+}
+
+impl LoginAttempt<'_> {
+    pub fn failed(mut self, now_ms: i64) {
+        if let Some(ip) = self.ip.take() {
+            self.throttle.end(ip, Some(now_ms));
+        }
+    }
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        if let Some(ip) = self.ip.take() {
+            self.throttle.end(ip, None);
+        }
+    }
+}
 
 impl LoginThrottle {
     pub fn new(max_failures: usize, window_ms: i64) -> Self {
@@ -205,52 +252,75 @@ impl LoginThrottle {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, VecDeque<i64>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Tracked>> {
         match self.ips.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
     }
 
-    /// `Some(seconds to wait)` when the address has used up its failures.
-    pub fn check(&self, ip: IpAddr, now_ms: i64) -> Option<u64> {
+    /// Lets an attempt from the address in, or `Err(seconds to wait)` when its failures
+    /// and the attempts still in flight fill the window.
+    pub fn begin(&self, ip: IpAddr, now_ms: i64) -> Result<LoginAttempt<'_>, u64> {
         if self.max_failures == 0 {
-            return None;
-        }
-        let mut g = self.lock();
-        let q = g.get_mut(&ip)?;
-        while q.front().is_some_and(|t| *t <= now_ms - self.window_ms) {
-            q.pop_front();
-        }
-        if q.len() >= self.max_failures {
-            let oldest = q.front().copied().unwrap_or(now_ms);
-            let wait_ms = (oldest + self.window_ms - now_ms).max(1000);
-            return Some(((wait_ms + 999) / 1000) as u64);
-        }
-        None
-    }
-
-    pub fn record_failure(&self, ip: IpAddr, now_ms: i64) {
-        if self.max_failures == 0 {
-            return;
+            return Ok(LoginAttempt {
+                throttle: self,
+                ip: None,
+            });
         }
         let mut g = self.lock();
         if !g.contains_key(&ip) && g.len() >= MAX_TRACKED_IPS {
-            let cutoff = now_ms - self.window_ms;
-            g.retain(|_, q| q.back().is_some_and(|t| *t > cutoff));
-            if g.len() >= MAX_TRACKED_IPS
-                && let Some(victim) = g
-                    .iter()
-                    .min_by_key(|(_, q)| q.back().copied().unwrap_or(i64::MIN))
-                    .map(|(k, _)| *k)
-            {
-                g.remove(&victim);
+            self.make_room(&mut g, now_ms);
+        }
+        let t = g.entry(ip).or_default();
+        while t
+            .failures
+            .front()
+            .is_some_and(|f| *f <= now_ms - self.window_ms)
+        {
+            t.failures.pop_front();
+        }
+        if t.failures.len() + t.in_flight >= self.max_failures {
+            // Attempts in flight count as failures made now until they end.
+            let oldest = t.failures.front().copied().unwrap_or(now_ms);
+            let wait_ms = (oldest + self.window_ms - now_ms).max(1000);
+            return Err(((wait_ms + 999) / 1000) as u64);
+        }
+        t.in_flight += 1;
+        Ok(LoginAttempt {
+            throttle: self,
+            ip: Some(ip),
+        })
+    }
+
+    fn end(&self, ip: IpAddr, failed_at: Option<i64>) {
+        let mut g = self.lock();
+        let Some(t) = g.get_mut(&ip) else {
+            return;
+        };
+        t.in_flight = t.in_flight.saturating_sub(1);
+        if let Some(now_ms) = failed_at {
+            t.failures.push_back(now_ms);
+            while t.failures.len() > self.max_failures {
+                t.failures.pop_front();
             }
         }
-        let q = g.entry(ip).or_default();
-        q.push_back(now_ms);
-        while q.len() > self.max_failures {
-            q.pop_front();
+        if t.in_flight == 0 && t.failures.is_empty() {
+            g.remove(&ip);
+        }
+    }
+
+    fn make_room(&self, g: &mut HashMap<IpAddr, Tracked>, now_ms: i64) {
+        let cutoff = now_ms - self.window_ms;
+        g.retain(|_, t| t.in_flight > 0 || t.failures.back().is_some_and(|f| *f > cutoff));
+        if g.len() >= MAX_TRACKED_IPS
+            && let Some(victim) = g
+                .iter()
+                .filter(|(_, t)| t.in_flight == 0)
+                .min_by_key(|(_, t)| t.failures.back().copied().unwrap_or(i64::MIN))
+                .map(|(k, _)| *k)
+        {
+            g.remove(&victim);
         }
     }
 }
@@ -404,22 +474,46 @@ mod tests {
         let t = LoginThrottle::new(3, 60_000);
         let a = ip("1.1.1.1");
         for i in 0..3 {
-            assert!(t.check(a, i * 1000).is_none());
-            t.record_failure(a, i * 1000);
+            t.begin(a, i * 1000).unwrap().failed(i * 1000);
         }
-        let wait = t.check(a, 3000).unwrap();
+        let wait = t.begin(a, 3000).err().unwrap();
         assert!((57..=60).contains(&wait), "{wait}");
-        assert!(t.check(ip("2.2.2.2"), 3000).is_none());
-        assert!(t.check(a, 60_001).is_none());
+        assert!(t.begin(ip("2.2.2.2"), 3000).is_ok());
+        assert!(t.begin(a, 60_001).is_ok());
+    }
+
+    #[test]
+    fn attempts_in_flight_count_against_the_limit_until_they_end() {
+        let t = LoginThrottle::new(3, 60_000);
+        let a = ip("1.1.1.1");
+        // Three concurrent attempts fill the window before any of them has failed.
+        let held: Vec<_> = (0..3).map(|_| t.begin(a, 0).unwrap()).collect();
+        assert!(t.begin(a, 0).is_err());
+        let mut held = held.into_iter();
+        // A success (or an abandoned request) gives its place back ...
+        drop(held.next());
+        let again = t.begin(a, 0).unwrap();
+        // ... and failures keep theirs for the window.
+        for h in held {
+            h.failed(10);
+        }
+        again.failed(10);
+        assert!(t.begin(a, 20).is_err());
+        assert!(t.begin(a, 60_011).is_ok());
     }
 
     #[test]
     fn throttle_keeps_a_bounded_number_of_addresses() {
         let t = LoginThrottle::new(2, 60_000);
         for i in 0..(MAX_TRACKED_IPS as u32 + 50) {
-            t.record_failure(IpAddr::V4(i.into()), 1000);
+            if let Ok(a) = t.begin(IpAddr::V4(i.into()), 1000) {
+                a.failed(1000);
+            }
         }
         assert!(t.lock().len() <= MAX_TRACKED_IPS);
+        // Successful attempts leave nothing behind.
+        drop(t.begin(ip("9.9.9.9"), 2000).unwrap());
+        assert!(!t.lock().contains_key(&ip("9.9.9.9")));
     }
 
     #[test]

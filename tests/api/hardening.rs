@@ -359,6 +359,32 @@ print(json.dumps(names))
     assert_eq!(names, vec![evil.to_string()]);
 }
 
+#[tokio::test]
+async fn concurrent_bad_logins_from_one_address_get_no_more_than_the_limit_through() {
+    let app = spawn_app().await;
+    // 40 at once: attempts still being hashed hold their place in the window, so only
+    // the limit (20) reaches the password check and the rest get 429 straight away.
+    let tries: Vec<_> = (0..40)
+        .map(|i| {
+            let rb = app
+                .client
+                .post(app.url("/api/v1/auth/login"))
+                .json(&json!({"username": format!("nobody{i}"), "password": "Wrong#Pass1"}));
+            tokio::spawn(async move { rb.send().await.unwrap().status() })
+        })
+        .collect();
+    let mut checked = 0;
+    let mut throttled = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((checked, throttled), (20, 20));
+}
+
 async fn login_from(app: &TestApp, password: &str, xff: Option<&str>) -> reqwest::Response {
     let mut rb = app
         .client
