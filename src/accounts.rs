@@ -138,7 +138,12 @@ pub async fn login(
             });
         }
     };
-    let out = check_credentials(ctx, username, password, ip).await;
+    let out = match ctx.gates.credential_checks.acquire().await {
+        Ok(_permit) => check_credentials(ctx, username, password, ip).await,
+        Err(e) => Err(AppError::Internal(anyhow::anyhow!(
+            "login gate closed: {e}"
+        ))),
+    };
     if let (Some(attempt), Err(AppError::Unauthorized(_) | AppError::Locked(_))) = (attempt, &out) {
         attempt.failed(now);
     }
