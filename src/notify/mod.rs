@@ -92,7 +92,7 @@ pub async fn enqueue_for_ticket(
     if to_requester && let Some(r) = t.requester_id {
         inbox.push(r);
     }
-    inbox.extend(ctx.store.active_user_ids_with_roles(roles).await?);
+    inbox.extend(ctx.store.active_user_ids_with_roles_in(tx, roles).await?);
     inbox.sort_unstable();
     inbox.dedup();
     for uid in inbox {
@@ -101,7 +101,7 @@ pub async fn enqueue_for_ticket(
             .add_inbox(tx, &key, uid, event, Some(t.id), &subject, detail, now)
             .await?;
     }
-    let rules = ctx.store.rules_for(event).await?;
+    let rules = ctx.store.rules_for(tx, event).await?;
     if rules.is_empty() {
         return Ok(());
     }
@@ -111,7 +111,7 @@ pub async fn enqueue_for_ticket(
         {
             continue;
         }
-        let channel = ctx.store.channel(r.channel_id).await?;
+        let channel = ctx.store.channel_in(tx, r.channel_id).await?;
         let mut recipients: Vec<Option<String>> = vec![None];
         if channel.kind == "email" {
             recipients.clear();
@@ -122,7 +122,7 @@ pub async fn enqueue_for_ticket(
                 (r.to_requester != 0, t.requester_id),
             ] {
                 if let (true, Some(uid)) = (wanted, uid)
-                    && let Some(e) = ctx.store.user_email(uid).await?
+                    && let Some(e) = ctx.store.user_email(tx, uid).await?
                 {
                     recipients.push(Some(e));
                 }

@@ -96,6 +96,15 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
+    /// A channel, read on the writer's transaction.
+    pub async fn channel_in(&self, tx: &mut Tx, id: i64) -> StoreResult<ChannelRow> {
+        sqlx::query_as("SELECT * FROM notification_channels WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
     pub async fn insert_channel(
         &self,
         tx: &mut Tx,
@@ -172,13 +181,14 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
-    pub async fn rules_for(&self, event: &str) -> StoreResult<Vec<RuleRow>> {
+    /// The enabled rules of an event, read on the writer's transaction.
+    pub async fn rules_for(&self, tx: &mut Tx, event: &str) -> StoreResult<Vec<RuleRow>> {
         Ok(sqlx::query_as(
             "SELECT r.* FROM notification_rules r JOIN notification_channels c ON c.id = r.channel_id \
              WHERE r.event = $1 AND r.enabled = 1 AND c.enabled = 1 ORDER BY r.id",
         )
         .bind(event.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut **tx)
         .await?)
     }
 
@@ -299,10 +309,11 @@ impl Store {
         Ok((rows, total))
     }
 
-    pub async fn user_email(&self, id: i64) -> StoreResult<Option<String>> {
+    /// A user's e-mail address, read on the writer's transaction.
+    pub async fn user_email(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut **tx)
             .await?
             .flatten())
     }
@@ -329,6 +340,25 @@ impl InboxRow {
 
 impl Store {
     /// Active users holding one of `roles`.
+    /// Active users with any of the roles, read on the writer's transaction.
+    pub async fn active_user_ids_with_roles_in(
+        &self,
+        tx: &mut Tx,
+        roles: &[&str],
+    ) -> StoreResult<Vec<i64>> {
+        let mut ids = Vec::new();
+        for r in roles {
+            let found: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM users WHERE role = $1 AND disabled = 0 ORDER BY id",
+            )
+            .bind(r.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+            ids.extend(found);
+        }
+        Ok(ids)
+    }
+
     pub async fn active_user_ids_with_roles(&self, roles: &[&str]) -> StoreResult<Vec<i64>> {
         let mut ids = Vec::new();
         for r in roles {
