@@ -53,6 +53,9 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("unsupported media type")]
     UnsupportedMediaType(String),
+    /// 503 with `Retry-After`: the database is busy (no connection came in time).
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
     /// 429, with `Retry-After` in seconds when known.
     #[error("too many requests")]
     TooManyRequests {
@@ -82,6 +85,11 @@ impl From<StoreError> for AppError {
                         .into(),
                 )
             }
+            // Every connection busy for the pool's whole acquire timeout: overload, which
+            // the client may retry, not a server fault.
+            StoreError::Backend(sqlx::Error::PoolTimedOut) => AppError::Unavailable(
+                "系统繁忙，数据库连接暂时不足，请稍后重试".into(),
+            ),
             StoreError::Backend(e) => AppError::Internal(anyhow::Error::new(e)),
             StoreError::Other(e) => AppError::Internal(e),
         }
@@ -103,6 +111,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -121,6 +130,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -134,7 +144,8 @@ impl AppError {
             | AppError::Locked(m)
             | AppError::Conflict(m)
             | AppError::PayloadTooLarge(m)
-            | AppError::UnsupportedMediaType(m) => m.clone(),
+            | AppError::UnsupportedMediaType(m)
+            | AppError::Unavailable(m) => m.clone(),
             AppError::Unprocessable { message, .. } | AppError::TooManyRequests { message, .. } => {
                 message.clone()
             }
@@ -180,6 +191,13 @@ impl IntoResponse for AppError {
         }
         let body = json!({"error": {"code": self.code(), "message": self.message(), "details": self.details()}});
         let mut resp = (self.status(), axum::Json(body)).into_response();
+        if let AppError::Unavailable(_) = &self {
+            tracing::warn!("request refused: no database connection in time");
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("2"),
+            );
+        }
         if let AppError::TooManyRequests {
             retry_after: Some(s),
             ..
@@ -195,3 +213,23 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_timeout_is_a_503_with_retry_after_not_a_500() {
+        let e = AppError::from(StoreError::Backend(sqlx::Error::PoolTimedOut));
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[axum::http::header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn other_backend_errors_stay_500() {
+        let e = AppError::from(StoreError::Backend(sqlx::Error::RowNotFound));
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
