@@ -462,6 +462,20 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// X-Forwarded-For is outside bytes: any header gives the peer or one of its own
+        /// addresses, never a panic.
+        #[test]
+        fn any_forwarded_for_header_yields_the_peer_or_one_of_its_hops(xff in "\\PC{0,300}") {
+            let trusted = vec![IpNet::parse("127.0.0.0/8").unwrap()];
+            let peer = ip("127.0.0.1");
+            let got = client_ip(peer, Some(&xff), &trusted);
+            proptest::prop_assert!(
+                got == peer || xff.split(',').any(|h| h.trim().parse::<IpAddr>() == Ok(got))
+            );
+        }
+    }
+
     #[test]
     fn cidr_matching_covers_v4_v6_and_mapped_addresses() {
         let n = IpNet::parse("192.168.0.0/16").unwrap();

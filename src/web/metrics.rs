@@ -157,7 +157,12 @@ fn register_monitors(reg: &mut Registry, ms: &[crate::store::monitor::MonitorRow
 /// request id.
 pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    // Known methods only: any token is a valid HTTP method, and each would be a new series.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_string();
     let route = req
         .extensions()
         .get::<MatchedPath>()

@@ -564,3 +564,29 @@ async fn control_characters_and_over_long_text_get_the_same_answer_on_every_data
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("控制字符"));
 }
+
+#[tokio::test]
+async fn requests_with_made_up_methods_do_not_grow_the_metric_label_set() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        let m = reqwest::Method::from_bytes(format!("WEIRD{i}").as_bytes()).unwrap();
+        let _ = app
+            .client
+            .request(m, app.url("/api/v1/assets"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("WEIRD"), "{text}");
+    assert!(text.contains(r#"method="other""#), "{text}");
+}
