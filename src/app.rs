@@ -112,15 +112,16 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        use crate::store::lane::tracked;
         let router = crate::web::router(self.ctx.clone());
-        let jobs = tokio::spawn(crate::web::housekeeping(self.ctx.clone()));
-        let notifier = tokio::spawn(crate::notify::run(self.ctx.clone()));
+        let jobs = tokio::spawn(tracked(crate::web::housekeeping(self.ctx.clone())));
+        let notifier = tokio::spawn(tracked(crate::notify::run(self.ctx.clone())));
         let monitoring = self
             .ctx
             .config
             .monitoring
             .enabled
-            .then(|| tokio::spawn(crate::monitor::run(self.ctx.clone())));
+            .then(|| tokio::spawn(tracked(crate::monitor::run(self.ctx.clone()))));
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

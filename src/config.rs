@@ -30,6 +30,26 @@ pub enum LogFormat {
     Json,
 }
 
+/// SQLite's `synchronous` on the writer connection. `full` (the default) makes every
+/// acknowledged write survive a power cut; `normal` survives a crash of the process
+/// (`kill -9`) but may lose the last commits on a power cut, for more writes per second.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl SqliteSynchronous {
+    pub fn pragma(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
+}
+
 /// 等保 level-2 account controls. Every figure is configurable; the defaults are the
 /// contract's.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -170,6 +190,8 @@ pub struct Config {
     /// Largest ticket attachment, in bytes.
     pub max_attachment_bytes: usize,
     pub database_max_connections: u32,
+    /// SQLite only: `full` or `normal` (see `SqliteSynchronous`).
+    pub database_sqlite_synchronous: SqliteSynchronous,
     /// Password for the first `admin` user; generated and printed once when absent.
     pub admin_password: Option<Secret>,
     /// Base64 of 32 bytes encrypting channel secrets (`YUNWEI_SECRET_KEY`); default: the
@@ -202,6 +224,7 @@ impl Default for Config {
             max_import_bytes: 20 * 1024 * 1024,
             max_attachment_bytes: 10 * 1024 * 1024,
             database_max_connections: 16,
+            database_sqlite_synchronous: SqliteSynchronous::Full,
             admin_password: None,
             secret_key: None,
             metrics_token: None,
@@ -348,7 +371,7 @@ impl Serialize for RedactedView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let c = self.0;
-        let mut st = s.serialize_struct("Config", 17)?;
+        let mut st = s.serialize_struct("Config", 18)?;
         st.serialize_field("listen", &c.listen.to_string())?;
         st.serialize_field(
             "database_url",
@@ -365,6 +388,10 @@ impl Serialize for RedactedView<'_> {
         st.serialize_field("max_import_bytes", &c.max_import_bytes)?;
         st.serialize_field("max_attachment_bytes", &c.max_attachment_bytes)?;
         st.serialize_field("database_max_connections", &c.database_max_connections)?;
+        st.serialize_field(
+            "database_sqlite_synchronous",
+            &c.database_sqlite_synchronous,
+        )?;
         st.serialize_field(
             "admin_password",
             if c.admin_password.is_some() {

@@ -14,10 +14,10 @@ use crate::domain::sla::{
 };
 use crate::domain::tickets::{self as tk, Action};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::store::Actor;
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::desk::{NewTicket, TicketRow, Tx};
 use crate::store::entities::Arg;
+use crate::store::{Actor, Store};
 
 /// (kind, priority, calendar id, response, on-site, resolve minutes)
 type DefaultPolicy = (
@@ -331,37 +331,49 @@ pub async fn open_ticket_for(
             ));
         }
     }
-    check_exists(
-        ctx,
-        &crate::domain::inventory::SYSTEMS,
+    // From here on everything runs on one transaction: the references are checked, the
+    // number drawn and the rows written on the same connection.
+    let duty = if category
+        .as_deref()
+        .is_some_and(|c| tk::DATABASE_CATEGORIES.iter().any(|d| c.contains(d)))
+    {
+        "dba"
+    } else {
+        "om_engineer"
+    };
+    let mut tx = ctx.store.write_tx().await?;
+    let refs = Store::ticket_refs_in(
+        &mut tx,
         system_id,
-        "system_id",
-        "系统",
-        &mut errs,
-    )
-    .await?;
-    check_exists(
-        ctx,
-        &crate::domain::inventory::ASSETS,
         asset_id,
-        "asset_id",
-        "设备",
-        &mut errs,
+        requester_id,
+        assignee_id,
+        duty,
     )
     .await?;
+    if let Some(i) = system_id
+        && !refs.system
+    {
+        errs.push(FieldError::new("system_id", format!("系统编号 {i} 不存在")));
+    }
+    if let Some(i) = asset_id
+        && !refs.asset
+    {
+        errs.push(FieldError::new("asset_id", format!("设备编号 {i} 不存在")));
+    }
     if let Some(rid) = requester_id
-        && ctx.store.user_by_id(rid).await.is_err()
+        && !refs.requester
     {
         errs.push(FieldError::new(
             "requester_id",
             format!("用户编号 {rid} 不存在"),
         ));
     }
-    if let Some(aid) = assignee_id
-        && !ctx
-            .store
-            .user_exists_with_role(aid, &["engineer", "operator", "manager"])
-            .await?
+    if assignee_id.is_some()
+        && !refs
+            .assignee_role
+            .as_deref()
+            .is_some_and(|r| ["engineer", "operator", "manager"].contains(&r))
     {
         errs.push(FieldError::new(
             "assignee_id",
@@ -385,30 +397,15 @@ pub async fn open_ticket_for(
     // Assignment from the inventory: the system's DBA for database work, else its O&M
     // engineer; the queue when the slot is not filled.
     let mut auto_assigned = false;
-    if assignee_id.is_none()
-        && let Some(sid) = system_id
-    {
-        let duty = if category
-            .as_deref()
-            .is_some_and(|c| tk::DATABASE_CATEGORIES.iter().any(|d| c.contains(d)))
-        {
-            "dba"
-        } else {
-            "om_engineer"
-        };
-        assignee_id = ctx.store.slot_user(sid, duty).await?;
+    if assignee_id.is_none() && system_id.is_some() {
+        assignee_id = refs.slot_user;
         auto_assigned = assignee_id.is_some();
     }
-    let policy = ctx.store.match_policy(&kind, &priority, system_id).await?;
+    let policies = ctx.store.policies_in(&mut tx).await?;
+    let policy = policies.matching(&kind, &priority, system_id);
     let calendar_id = match &policy {
         Some(p) => Some(p.calendar_id),
-        None => ctx
-            .store
-            .list_calendars()
-            .await?
-            .iter()
-            .find(|c| c.kind == "always")
-            .map(|c| c.id),
+        None => policies.always_calendar_id,
     };
     let status = if assignee_id.is_some() {
         "assigned"
@@ -449,7 +446,6 @@ pub async fn open_ticket_for(
         .format("%Y%m%d")
         .to_string();
     let now_ms = now.timestamp_millis();
-    let mut tx = ctx.store.write_tx().await?;
     let number = ctx.store.next_ticket_number(&mut tx, prefix, &day).await?;
     let id = ctx
         .store
@@ -576,46 +572,69 @@ pub async fn open_ticket_for(
             )
             .await?;
     }
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
-    refresh_sla(ctx, id).await?;
-    Ok(ctx.store.ticket(id).await?)
+    refresh_sla_in(ctx, &mut tx, id).await?;
+    let row = ctx.store.ticket_tx(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(row)
 }
 
 /// The replayed clocks of a ticket at the clock's now.
 pub async fn clocks(ctx: &Ctx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
-    let cal = ticket_calendar(ctx, t).await?;
-    replay_clocks(ctx, t, &cal).await
-}
-
-/// The calendar a ticket's clocks run on.
-async fn ticket_calendar(ctx: &Ctx, t: &TicketRow) -> AppResult<Calendar> {
-    Ok(match t.calendar_id {
+    let cal = match t.calendar_id {
         Some(id) => ctx.store.calendar(id).await?,
         None => Calendar::always(),
-    })
+    };
+    let events = ctx.store.clock_events(t.id).await?;
+    Ok(replay_all(&events, &cal, ctx.clock.now()))
 }
 
-async fn replay_clocks(ctx: &Ctx, t: &TicketRow, cal: &Calendar) -> AppResult<Vec<ClockState>> {
-    let events = ctx.store.clock_events(t.id).await?;
-    let now = ctx.clock.now();
-    Ok(ClockTarget::ALL
+/// The replayed clocks of a ticket, read on the writer's transaction.
+pub async fn clocks_in(ctx: &Ctx, tx: &mut Tx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
+    let cal = match t.calendar_id {
+        Some(id) => ctx.store.calendar_in(tx, id).await?,
+        None => Calendar::always(),
+    };
+    let events = Store::clock_events_in(tx, t.id).await?;
+    Ok(replay_all(&events, &cal, ctx.clock.now()))
+}
+
+fn replay_all(
+    events: &std::collections::BTreeMap<String, Vec<ClockEvent>>,
+    cal: &Calendar,
+    now: DateTime<Utc>,
+) -> Vec<ClockState> {
+    ClockTarget::ALL
         .iter()
         .filter_map(|target| {
             events
                 .get(target.as_str())
                 .map(|evs| replay(*target, evs, cal, now))
         })
-        .collect())
+        .collect()
 }
 
 /// Replays the clocks and caches due times, the breach flag and the time the SLA monitor
-/// next needs to look at the ticket (its next warning or due time, or now when a warning
-/// or breach is due but not yet recorded).
+/// next needs to look at the ticket, in a transaction of its own.
 pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
-    let t = ctx.store.ticket(id).await?;
+    let mut tx = ctx.store.write_tx().await?;
+    let cs = refresh_sla_in(ctx, &mut tx, id).await?;
+    tx.commit().await?;
+    Ok(cs)
+}
+
+/// Replays the clocks on the writer's transaction and stores due times, the breach flag
+/// and the time the SLA monitor next needs to look at the ticket (its next warning or due
+/// time, or now when a warning or breach is due but not yet recorded).
+pub async fn refresh_sla_in(ctx: &Ctx, tx: &mut Tx, id: i64) -> AppResult<Vec<ClockState>> {
+    let t = ctx.store.ticket_tx(tx, id).await?;
     // One calendar read serves both the replay and the next-check time.
-    let cal = ticket_calendar(ctx, &t).await?;
-    let cs = replay_clocks(ctx, &t, &cal).await?;
+    let cal = match t.calendar_id {
+        Some(id) => ctx.store.calendar_in(tx, id).await?,
+        None => Calendar::always(),
+    };
+    let events = Store::clock_events_in(tx, id).await?;
+    let now = ctx.clock.now();
+    let cs = replay_all(&events, &cal, now);
     let due = |target: ClockTarget| -> Arg {
         Arg::Int(
             cs.iter()
@@ -625,14 +644,12 @@ pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
         )
     };
     let breached = cs.iter().any(|c| c.breached);
-    let now = ctx.clock.now();
     let warn = match t.sla_policy_id {
-        Some(p) => ctx
-            .store
-            .policy(p)
-            .await
-            .map(|p| p.warn_percent)
-            .unwrap_or(75),
+        Some(p) => match ctx.store.policy_in(tx, p).await {
+            Ok(p) => p.warn_percent,
+            Err(crate::store::StoreError::NotFound) => 75,
+            Err(e) => return Err(e.into()),
+        },
         None => 75,
     };
     let mut next: Option<DateTime<Utc>> = None;
@@ -646,18 +663,10 @@ pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
         };
         let marker = format!("\"{}\"", c.target.as_str());
         let candidate = if c.breached {
-            (!ctx
-                .store
-                .has_ticket_event(id, "sla_breached", &marker)
-                .await?)
-                .then_some(now)
+            (!Store::has_ticket_event_in(tx, id, "sla_breached", &marker).await?).then_some(now)
         } else if c.elapsed_seconds * 100 < target * warn {
             cal.add_seconds(now, (target * warn + 99) / 100 - c.elapsed_seconds)
-        } else if ctx
-            .store
-            .has_ticket_event(id, "sla_warning", &marker)
-            .await?
-        {
+        } else if Store::has_ticket_event_in(tx, id, "sla_warning", &marker).await? {
             c.due_at
         } else {
             Some(now)
@@ -667,10 +676,9 @@ pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
             (a, b) => a.or(b),
         };
     }
-    let mut tx = ctx.store.write_tx().await?;
     ctx.store
         .update_ticket_fields(
-            &mut tx,
+            tx,
             id,
             &[
                 ("response_due_at", due(ClockTarget::Response)),
@@ -685,7 +693,6 @@ pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
             t.updated_at,
         )
         .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
     Ok(cs)
 }
 
@@ -1125,7 +1132,7 @@ pub async fn apply_action(
         },
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     refresh_sla(ctx, id).await?;
     Ok(ctx.store.ticket(id).await?)
 }
@@ -1321,7 +1328,7 @@ pub async fn update_ticket(
         },
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     refresh_sla(ctx, id).await?;
     Ok(ctx.store.ticket(id).await?)
 }
@@ -1394,7 +1401,7 @@ pub async fn comment(
         now_ms,
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     refresh_sla(ctx, id).await?;
     Ok(cid)
 }
@@ -1485,7 +1492,7 @@ pub async fn worklog(
         now_ms,
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(wid)
 }
 
@@ -1573,7 +1580,7 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
                 &summary,
             )
             .await?;
-            tx.commit().await.map_err(crate::store::StoreError::from)?;
+            tx.commit().await?;
             notes += 1;
             recorded = true;
         }
@@ -1627,7 +1634,7 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
             },
         )
         .await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        tx.commit().await?;
     }
     Ok(notes)
 }
@@ -1815,7 +1822,7 @@ pub async fn attach(
             now_ms,
         )
         .await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        tx.commit().await?;
         Ok(id)
     }
     .await;
@@ -1903,7 +1910,7 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, other: i64, kind: &str) -> A
         },
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -1960,7 +1967,7 @@ pub async fn set_calendar_day(
         },
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     ctx.store.forget_calendars();
     Ok(())
 }

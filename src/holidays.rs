@@ -167,7 +167,7 @@ pub async fn import(
         },
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     ctx.store.forget_calendars();
     Ok(ImportOutcome::Applied(diff))
 }

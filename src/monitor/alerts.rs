@@ -146,7 +146,7 @@ async fn note_ticket(
         )
         .await?;
     }
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -161,7 +161,7 @@ pub async fn fire(ctx: &Ctx, f: &Fire) -> AppResult<(AlertRow, Outcome)> {
             .alert_by_key_tx(&mut tx, &f.key)
             .await?
             .ok_or(AppError::NotFound)?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        tx.commit().await?;
         return Ok((a, Outcome::Duplicate));
     }
     let labels = f.labels.as_ref().map(Value::to_string);
@@ -249,7 +249,7 @@ pub async fn fire(ctx: &Ctx, f: &Fire) -> AppResult<(AlertRow, Outcome)> {
             (a.id, outcome, Some(a))
         }
     };
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     let mut outcome = outcome;
     match outcome {
         Outcome::Opened => {
@@ -324,7 +324,7 @@ pub async fn resolve(
         && ctx.store.alert_event_seen(&mut tx, k).await?
     {
         let a = ctx.store.alert_by_key_tx(&mut tx, key).await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        tx.commit().await?;
         return Ok((a, Outcome::Duplicate));
     }
     let Some(a) = ctx.store.alert_by_key_tx(&mut tx, key).await? else {
@@ -345,7 +345,7 @@ pub async fn resolve(
     ctx.store
         .add_alert_event(&mut tx, a.id, now, "resolved", note, event_key)
         .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     let a = ctx.store.alert(a.id).await?;
     note_ticket(
         ctx,
@@ -403,7 +403,7 @@ pub async fn acknowledge(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<AlertRow
         now,
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(ctx.store.alert(id).await?)
 }
 
@@ -458,7 +458,7 @@ pub async fn silence(
         now,
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(ctx.store.alert(id).await?)
 }
 
@@ -541,7 +541,7 @@ pub async fn escalate_tick(ctx: &Ctx) -> AppResult<usize> {
             )
             .await?;
         }
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        tx.commit().await?;
         n += 1;
     }
     Ok(n)

@@ -391,7 +391,7 @@ pub async fn process(ctx: &Ctx, batch: Vec<Finished>) -> AppResult<()> {
             .add_state_change(&mut tx, *id, *at, from, to, reason)
             .await?;
     }
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     for (m, action, outcome) in actions {
         let key = format!("monitor:{}", m.id);
         let r = match action {
@@ -696,7 +696,9 @@ pub async fn run(ctx: Ctx) {
                 .await;
                 if matches!(got, Ok(1)) {
                     tracing::info!("this replica runs the monitoring engine");
-                    let engine = AbortOnDrop(tokio::spawn(run_engine(ctx.clone())));
+                    let engine = AbortOnDrop(tokio::spawn(crate::store::lane::tracked(
+                        run_engine(ctx.clone()),
+                    )));
                     // The lock lives as long as this connection: check it, stop if it broke.
                     loop {
                         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -727,7 +729,7 @@ async fn run_engine(ctx: Ctx) {
     }
     let (res_tx, mut res_rx) = mpsc::channel::<Finished>(20_000);
     let writer_ctx = ctx.clone();
-    let _writer = AbortOnDrop(tokio::spawn(async move {
+    let _writer = AbortOnDrop(tokio::spawn(crate::store::lane::tracked(async move {
         let mut batch = Vec::new();
         while let Some(f) = res_rx.recv().await {
             batch.push(f);
@@ -744,7 +746,7 @@ async fn run_engine(ctx: Ctx) {
             // Let results accumulate a little: fewer, larger transactions.
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-    }));
+    })));
     let mut tasks: HashMap<i64, AbortOnDrop> = HashMap::new();
     match ctx.store.all_monitors().await {
         Ok(all) => {
@@ -752,7 +754,11 @@ async fn run_engine(ctx: Ctx) {
                 if m.paused == 0 {
                     tasks.insert(
                         m.id,
-                        AbortOnDrop(tokio::spawn(probe_loop(ctx.clone(), m.id, res_tx.clone()))),
+                        AbortOnDrop(tokio::spawn(crate::store::lane::tracked(probe_loop(
+                            ctx.clone(),
+                            m.id,
+                            res_tx.clone(),
+                        )))),
                     );
                 }
             }
@@ -768,7 +774,11 @@ async fn run_engine(ctx: Ctx) {
         if matches!(c, Control::Reload(_)) {
             tasks.insert(
                 id,
-                AbortOnDrop(tokio::spawn(probe_loop(ctx.clone(), id, res_tx.clone()))),
+                AbortOnDrop(tokio::spawn(crate::store::lane::tracked(probe_loop(
+                    ctx.clone(),
+                    id,
+                    res_tx.clone(),
+                )))),
             );
         }
     }
@@ -884,7 +894,7 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, obj: &Map<String, Value>) -> AppRes
         .after(json!({"name": d.name, "kind": d.kind, "target": d.target, "config": d.config})),
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     ctx.monitors.notify(Control::Reload(id));
     Ok(ctx.store.monitor(id).await?)
 }
@@ -951,7 +961,7 @@ pub async fn update(
             .after(Value::Object(without_secrets(patch))),
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     ctx.monitors.notify(if d.paused {
         Control::Remove(id)
     } else {
@@ -1033,7 +1043,7 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
             .before(Value::Object(old.definition())),
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     ctx.monitors.notify(Control::Remove(id));
     ctx.monitors.runtimes.lock().await.remove(&id);
     Ok(())
@@ -1061,7 +1071,7 @@ pub async fn heartbeat(
         "start" => ctx.store.heartbeat_start(&mut tx, m.id, now).await?,
         _ => ctx.store.heartbeat_ping(&mut tx, m.id, now).await?,
     }
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     if kind == "start" {
         return Ok(ctx.store.monitor(m.id).await?);
     }
@@ -1243,7 +1253,7 @@ pub async fn add_maintenance(
         .after(Value::Object(obj.clone())),
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     ctx.monitors.forget_maintenance();
     Ok(ctx.store.maintenance_window(id).await?)
 }
@@ -1267,7 +1277,7 @@ pub async fn delete_maintenance(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(
         .before(w.to_json()),
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     ctx.monitors.forget_maintenance();
     Ok(())
 }
@@ -1311,7 +1321,7 @@ pub async fn rollup_tick(ctx: &Ctx, max_hours: i64) -> AppResult<i64> {
     for d in days {
         ctx.store.roll_day(&mut tx, d).await?;
     }
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     let m = &ctx.config.monitoring;
     ctx.store
         .purge_results(

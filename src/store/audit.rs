@@ -5,7 +5,6 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Transaction};
 
 use super::{Actor, Store, StoreResult, like_pattern};
 
@@ -126,7 +125,7 @@ struct AuditRowContent<'a> {
 /// Appends one record inside the caller's transaction, so the change and its audit record
 /// commit together or not at all.
 pub async fn append(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut super::Tx,
     now_ms: i64,
     actor: &Actor,
     ev: NewAuditEvent,
@@ -246,7 +245,7 @@ impl Store {
         let count_sql = format!("SELECT COUNT(*) FROM audit_events WHERE {where_sql}");
         let total: i64 =
             super::entities::bind_all(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &args)
-                .fetch_one(&self.pool)
+                .fetch_one(self.pool())
                 .await?;
         let n = args.len();
         let sql = format!(
@@ -260,7 +259,7 @@ impl Store {
         )
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok((rows, total))
     }
@@ -268,7 +267,7 @@ impl Store {
     pub async fn get_audit(&self, seq: i64) -> StoreResult<AuditRow> {
         sqlx::query_as("SELECT * FROM audit_events WHERE seq = $1")
             .bind(seq)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .ok_or(super::StoreError::NotFound)
     }
@@ -286,7 +285,7 @@ impl Store {
         .bind(entity_type.to_string())
         .bind(entity_id.to_string())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -296,7 +295,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT seq, hash, purged_through, purged_anchor FROM audit_head WHERE id = 1",
             )
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await?;
         let mut expected_seq = purged_through + 1;
         let mut prev = if purged_through == 0 {
@@ -311,7 +310,7 @@ impl Store {
                 sqlx::query_as("SELECT * FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2")
                     .bind(expected_seq)
                     .bind(batch)
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.pool())
                     .await?;
             if rows.is_empty() {
                 break;

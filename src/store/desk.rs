@@ -7,14 +7,16 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
-use sqlx::{Any, AssertSqlSafe, Transaction};
+use std::sync::Arc;
+
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::entities::{Arg, bind_all, bind_query};
 use super::{Store, StoreError, StoreResult, like_pattern};
 use crate::domain::calendar::{Calendar, CalendarKind, DayOverride, parse_periods};
 use crate::domain::sla::{ClockEvent, ClockEventKind, ClockTarget};
 
-pub type Tx = Transaction<'static, Any>;
+pub use super::Tx;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CalendarRow {
@@ -230,7 +232,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT id, name, kind, periods, description FROM calendars ORDER BY id",
             )
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?,
         )
     }
@@ -238,7 +240,7 @@ impl Store {
     pub async fn calendar_row(&self, id: i64) -> StoreResult<CalendarRow> {
         sqlx::query_as("SELECT id, name, kind, periods, description FROM calendars WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -322,7 +324,7 @@ impl Store {
         .bind(to.format("%Y-%m-%d").to_string());
         let rows = match tx {
             Some(tx) => q.fetch_all(&mut **tx).await?,
-            None => q.fetch_all(&self.pool).await?,
+            None => q.fetch_all(self.pool()).await?,
         };
         Ok(rows
             .into_iter()
@@ -405,7 +407,7 @@ impl Store {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
             "SELECT calendar_id, substr(day, 1, 4) AS y, COUNT(*) AS n FROM calendar_days GROUP BY calendar_id, substr(day, 1, 4) ORDER BY calendar_id, y",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -415,35 +417,61 @@ impl Store {
 
     /// The calendar as the SLA engine uses it (cached for `CALENDAR_TTL`).
     pub async fn calendar(&self, id: i64) -> StoreResult<Calendar> {
-        if let Ok(cache) = self.calendar_cache.lock()
-            && let Some((at, cal)) = cache.get(&id)
-            && at.elapsed() < CALENDAR_TTL
-        {
-            return Ok(cal.clone());
+        if let Some(c) = self.cached_calendar(id) {
+            return Ok(c);
         }
-        let cal = self.calendar_uncached(id).await?;
+        let mut conn = self.pool().acquire().await?;
+        self.calendar_in(&mut conn, id).await
+    }
+
+    fn cached_calendar(&self, id: i64) -> Option<Calendar> {
+        let cache = self.calendar_cache.lock().ok()?;
+        let (at, cal) = cache.get(&id)?;
+        (at.elapsed() < CALENDAR_TTL).then(|| cal.clone())
+    }
+
+    /// The calendar, read on `conn` (a write transaction's connection) when not cached.
+    pub async fn calendar_in(&self, conn: &mut AnyConnection, id: i64) -> StoreResult<Calendar> {
+        if let Some(c) = self.cached_calendar(id) {
+            return Ok(c);
+        }
+        let cal = Self::calendar_uncached(conn, id).await?;
         if let Ok(mut cache) = self.calendar_cache.lock() {
             cache.insert(id, (std::time::Instant::now(), cal.clone()));
         }
         Ok(cal)
     }
 
-    /// Forgets cached calendars, after an edit.
+    /// Forgets cached calendars and policies, after an edit.
     pub fn forget_calendars(&self) {
         if let Ok(mut cache) = self.calendar_cache.lock() {
             cache.clear();
         }
+        self.forget_policies();
     }
 
-    async fn calendar_uncached(&self, id: i64) -> StoreResult<Calendar> {
-        let row = self.calendar_row(id).await?;
+    /// Forgets the cached SLA policies, after an edit.
+    pub fn forget_policies(&self) {
+        if let Ok(mut p) = self.policy_cache.lock() {
+            *p = None;
+        }
+    }
+
+    async fn calendar_uncached(conn: &mut AnyConnection, id: i64) -> StoreResult<Calendar> {
+        let row: CalendarRow = sqlx::query_as(
+            "SELECT id, name, kind, periods, description FROM calendars WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         if row.kind == "always" {
             return Ok(Calendar::always());
         }
         let days: Vec<(String, i64, String)> =
             sqlx::query_as("SELECT day, working, reason FROM calendar_days WHERE calendar_id = $1")
                 .bind(id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *conn)
                 .await?;
         let mut overrides = BTreeMap::new();
         for (d, w, r) in days {
@@ -529,7 +557,7 @@ impl Store {
         let sql = format!("{TICKET_SELECT} WHERE t.id = $1");
         sqlx::query_as(AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -693,7 +721,7 @@ impl Store {
             super::entities::bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &args)
                 .bind(limit)
                 .bind(offset)
-                .fetch_one(&self.pool)
+                .fetch_one(self.pool())
                 .await?;
         let rows: Vec<TicketRow> = match items.as_deref() {
             Some(j) => serde_json::from_str(j)
@@ -717,7 +745,7 @@ impl Store {
             }
             None => {
                 let n: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.pool())
                     .await?;
                 self.cache_count(key, version, n);
                 n
@@ -733,7 +761,7 @@ impl Store {
              AND status NOT IN ('closed', 'canceled') ORDER BY sla_next_check_at LIMIT 1000",
         )
         .bind(now_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -743,7 +771,7 @@ impl Store {
             "SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < $1 ORDER BY id",
         )
         .bind(before_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -786,7 +814,7 @@ impl Store {
         Ok(sqlx::query_as("SELECT * FROM ticket_events WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id")
             .bind(ticket_id)
             .bind(i64::from(include_internal))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?)
     }
 
@@ -798,13 +826,23 @@ impl Store {
         kind: &str,
         marker: &str,
     ) -> StoreResult<bool> {
+        let mut conn = self.pool().acquire().await?;
+        Self::has_ticket_event_in(&mut conn, ticket_id, kind, marker).await
+    }
+
+    pub async fn has_ticket_event_in(
+        conn: &mut AnyConnection,
+        ticket_id: i64,
+        kind: &str,
+        marker: &str,
+    ) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM ticket_events WHERE ticket_id = $1 AND kind = $2 AND data = $3",
         )
         .bind(ticket_id)
         .bind(kind.to_string())
         .bind(marker.to_string())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *conn)
         .await?;
         Ok(n > 0)
     }
@@ -833,11 +871,20 @@ impl Store {
         &self,
         ticket_id: i64,
     ) -> StoreResult<BTreeMap<String, Vec<ClockEvent>>> {
+        let mut conn = self.pool().acquire().await?;
+        Self::clock_events_in(&mut conn, ticket_id).await
+    }
+
+    /// Clock events of a ticket by target, in order, read on `conn`.
+    pub async fn clock_events_in(
+        conn: &mut AnyConnection,
+        ticket_id: i64,
+    ) -> StoreResult<BTreeMap<String, Vec<ClockEvent>>> {
         let rows: Vec<(String, String, i64, Option<i64>, String)> = sqlx::query_as(
             "SELECT target, kind, at, target_seconds, reason FROM sla_clock_events WHERE ticket_id = $1 ORDER BY id",
         )
         .bind(ticket_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await?;
         let mut out: BTreeMap<String, Vec<ClockEvent>> = BTreeMap::new();
         for (target, kind, at, ts, reason) in rows {
@@ -890,7 +937,7 @@ impl Store {
         Ok(sqlx::query_as("SELECT * FROM ticket_comments WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id")
             .bind(ticket_id)
             .bind(i64::from(include_internal))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?)
     }
 
@@ -921,7 +968,7 @@ impl Store {
         Ok(
             sqlx::query_as("SELECT * FROM worklogs WHERE ticket_id = $1 ORDER BY id")
                 .bind(ticket_id)
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?,
         )
     }
@@ -949,7 +996,7 @@ impl Store {
             "SELECT l.other_id, l.kind, t.number FROM ticket_links l JOIN tickets t ON t.id = l.other_id WHERE l.ticket_id = $1 ORDER BY l.created_at",
         )
         .bind(ticket_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -961,9 +1008,39 @@ impl Store {
         )
         .bind(system_id)
         .bind(duty.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         .flatten())
+    }
+
+    /// The SLA policies and the id of the round-the-clock calendar, read on `conn` when
+    /// not cached (cached for `CALENDAR_TTL`; edits through this process clear them).
+    pub async fn policies_in(&self, conn: &mut AnyConnection) -> StoreResult<Arc<PolicySet>> {
+        if let Ok(g) = self.policy_cache.lock()
+            && let Some((at, set)) = g.as_ref()
+            && at.elapsed() < CALENDAR_TTL
+        {
+            return Ok(set.clone());
+        }
+        let rules: Vec<PolicyRule> = sqlx::query_as(
+            "SELECT id, kind, priority, system_id, calendar_id, response_minutes, onsite_minutes, \
+             resolve_minutes, warn_percent FROM sla_policies ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let always: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM calendars WHERE kind = 'always' ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let set = Arc::new(PolicySet {
+            rules,
+            always_calendar_id: always,
+        });
+        if let Ok(mut g) = self.policy_cache.lock() {
+            *g = Some((std::time::Instant::now(), set.clone()));
+        }
+        Ok(set)
     }
 
     /// The policy for a ticket: system-specific first, then any system.
@@ -973,29 +1050,72 @@ impl Store {
         priority: &str,
         system_id: Option<i64>,
     ) -> StoreResult<Option<PolicyRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, calendar_id, response_minutes, onsite_minutes, resolve_minutes, warn_percent FROM sla_policies \
-             WHERE kind = $1 AND priority = $2 AND (system_id = $3 OR system_id IS NULL) \
-             ORDER BY CASE WHEN system_id IS NULL THEN 1 ELSE 0 END, id LIMIT 1",
-        )
-        .bind(kind.to_string())
-        .bind(priority.to_string())
-        .bind(system_id)
-        .fetch_optional(&self.pool)
-        .await?)
+        let mut conn = self.pool().acquire().await?;
+        Ok(self
+            .policies_in(&mut conn)
+            .await?
+            .matching(kind, priority, system_id))
     }
 
     pub async fn policy(&self, id: i64) -> StoreResult<PolicyRow> {
-        sqlx::query_as("SELECT id, calendar_id, response_minutes, onsite_minutes, resolve_minutes, warn_percent FROM sla_policies WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
+        let mut conn = self.pool().acquire().await?;
+        self.policy_in(&mut conn, id).await
+    }
+
+    pub async fn policy_in(&self, conn: &mut AnyConnection, id: i64) -> StoreResult<PolicyRow> {
+        self.policies_in(conn)
             .await?
+            .rules
+            .iter()
+            .find(|r| r.id == id)
+            .map(PolicyRule::row)
             .ok_or(StoreError::NotFound)
+    }
+
+    /// What a new ticket refers to, in one round trip on the writer's connection: whether
+    /// the system, asset and requester exist, the assignee's role if the account is
+    /// active, and the user in the system's slot for `duty`.
+    pub async fn ticket_refs_in(
+        conn: &mut AnyConnection,
+        system_id: Option<i64>,
+        asset_id: Option<i64>,
+        requester_id: Option<i64>,
+        assignee_id: Option<i64>,
+        duty: &str,
+    ) -> StoreResult<TicketRefs> {
+        let (system, asset, requester, assignee_role, slot_user): (
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            Option<i64>,
+        ) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM systems WHERE id = $1), \
+             (SELECT COUNT(*) FROM assets WHERE id = $2), \
+             (SELECT COUNT(*) FROM users WHERE id = $3), \
+             (SELECT role FROM users WHERE id = $4 AND disabled = 0), \
+             (SELECT s.user_id FROM assignments a JOIN staff s ON s.id = a.staff_id \
+              WHERE a.system_id = $1 AND a.duty = $5 AND s.user_id IS NOT NULL ORDER BY a.id LIMIT 1)",
+        )
+        .bind(system_id)
+        .bind(asset_id)
+        .bind(requester_id)
+        .bind(assignee_id)
+        .bind(duty.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(TicketRefs {
+            system: system > 0,
+            asset: asset > 0,
+            requester: requester > 0,
+            assignee_role,
+            slot_user,
+        })
     }
 
     pub async fn count_policies(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sla_policies")
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await?)
     }
 
@@ -1003,7 +1123,7 @@ impl Store {
         let role: Option<String> =
             sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND disabled = 0")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await?;
         Ok(role.is_some_and(|r| roles.contains(&r.as_str())))
     }
@@ -1017,6 +1137,77 @@ pub struct PolicyRow {
     pub onsite_minutes: Option<i64>,
     pub resolve_minutes: Option<i64>,
     pub warn_percent: i64,
+}
+
+/// A policy with what it matches on.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PolicyRule {
+    pub id: i64,
+    pub kind: String,
+    pub priority: String,
+    pub system_id: Option<i64>,
+    pub calendar_id: i64,
+    pub response_minutes: Option<i64>,
+    pub onsite_minutes: Option<i64>,
+    pub resolve_minutes: Option<i64>,
+    pub warn_percent: i64,
+}
+
+impl PolicyRule {
+    fn row(&self) -> PolicyRow {
+        PolicyRow {
+            id: self.id,
+            calendar_id: self.calendar_id,
+            response_minutes: self.response_minutes,
+            onsite_minutes: self.onsite_minutes,
+            resolve_minutes: self.resolve_minutes,
+            warn_percent: self.warn_percent,
+        }
+    }
+}
+
+/// Every SLA policy, as creation and the SLA engine read them.
+#[derive(Debug)]
+pub struct PolicySet {
+    pub rules: Vec<PolicyRule>,
+    pub always_calendar_id: Option<i64>,
+}
+
+impl PolicySet {
+    /// The policy for a ticket: the lowest id among the system's own, else among those
+    /// for any system.
+    pub fn matching(
+        &self,
+        kind: &str,
+        priority: &str,
+        system_id: Option<i64>,
+    ) -> Option<PolicyRow> {
+        let fits = |r: &&PolicyRule| r.kind == kind && r.priority == priority;
+        system_id
+            .and_then(|sid| {
+                self.rules
+                    .iter()
+                    .filter(fits)
+                    .find(|r| r.system_id == Some(sid))
+            })
+            .or_else(|| {
+                self.rules
+                    .iter()
+                    .filter(fits)
+                    .find(|r| r.system_id.is_none())
+            })
+            .map(PolicyRule::row)
+    }
+}
+
+/// What a new ticket refers to (see `Store::ticket_refs_in`).
+#[derive(Debug)]
+pub struct TicketRefs {
+    pub system: bool,
+    pub asset: bool,
+    pub requester: bool,
+    pub assignee_role: Option<String>,
+    pub slot_user: Option<i64>,
 }
 
 impl Store {
@@ -1053,7 +1244,7 @@ impl Store {
         )
         .bind(from_ms)
         .bind(to_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -1141,7 +1332,7 @@ impl Store {
         Ok(sqlx::query_as("SELECT * FROM attachments WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id")
             .bind(ticket_id)
             .bind(i64::from(include_internal))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?)
     }
 
@@ -1149,7 +1340,7 @@ impl Store {
         sqlx::query_as("SELECT * FROM attachments WHERE ticket_id = $1 AND id = $2")
             .bind(ticket_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)
     }

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::{Query, QueryAs, QueryScalar};
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, AssertSqlSafe, Row};
 
 use super::audit::{NewAuditEvent, append};
 use super::{
@@ -275,7 +275,7 @@ impl Store {
             bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &args)
                 .bind(lq.limit)
                 .bind(lq.offset)
-                .fetch_one(&self.pool)
+                .fetch_one(self.pool())
                 .await?;
         let version = match version {
             Some(v) => v,
@@ -287,7 +287,7 @@ impl Store {
             Some(n) => n,
             None => {
                 let n = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.pool())
                     .await?;
                 self.cache_count(key, version, n);
                 n
@@ -303,11 +303,18 @@ impl Store {
         Ok((items, total))
     }
 
+    /// Forgets what this process caches of a collection after a committed change.
+    fn after_write(&self, spec: &EntitySpec) {
+        if spec.table == "sla_policies" {
+            self.forget_policies();
+        }
+    }
+
     pub async fn get_entity(&self, spec: &EntitySpec, id: i64) -> StoreResult<Map<String, Value>> {
         let sql = format!("{} WHERE t.id = $1", select_list(spec));
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)?;
         row_to_json(spec, &row)
@@ -315,7 +322,7 @@ impl Store {
 
     async fn get_entity_tx(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut super::Tx,
         spec: &EntitySpec,
         id: i64,
     ) -> StoreResult<Map<String, Value>> {
@@ -330,7 +337,7 @@ impl Store {
 
     /// Replaces reference titles by ids and checks that referenced rows exist.
     async fn resolve_refs(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut super::Tx,
         values: &mut [(&'static Field, SqlValue)],
     ) -> StoreResult<Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -393,7 +400,7 @@ impl Store {
 
     async fn insert_entity_tx(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut super::Tx,
         spec: &EntitySpec,
         values: &[(&'static Field, SqlValue)],
         now_ms: i64,
@@ -449,6 +456,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.after_write(spec);
         Ok(after)
     }
 
@@ -512,6 +520,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.after_write(spec);
         Ok(after)
     }
 
@@ -558,6 +567,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.after_write(spec);
         Ok(())
     }
 
@@ -639,9 +649,8 @@ impl Store {
         )
         .await
         .map_err(ImportFailure::Store)?;
-        tx.commit()
-            .await
-            .map_err(|e| ImportFailure::Store(e.into()))?;
+        tx.commit().await.map_err(ImportFailure::Store)?;
+        self.after_write(spec);
         Ok(count)
     }
 
@@ -649,7 +658,7 @@ impl Store {
     pub async fn all_entities(&self, spec: &EntitySpec) -> StoreResult<Vec<Map<String, Value>>> {
         let sql = format!("{} ORDER BY t.id", select_list(spec));
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         rows.iter().map(|r| row_to_json(spec, r)).collect()
     }

@@ -61,7 +61,7 @@ impl Store {
         today: &str,
         soon: &str,
     ) -> StoreResult<InventorySummary> {
-        let p = &self.pool;
+        let p = self.pool();
         let sites: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sites")
             .fetch_one(p)
             .await?;
@@ -198,7 +198,7 @@ impl Store {
             "SELECT asset_id FROM system_assets WHERE system_id = $1 ORDER BY asset_id",
         )
         .bind(system_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -208,7 +208,7 @@ impl Store {
             "SELECT system_id FROM system_assets WHERE asset_id = $1 ORDER BY system_id",
         )
         .bind(asset_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 

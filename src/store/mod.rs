@@ -6,6 +6,7 @@ pub mod audit;
 pub mod desk;
 pub mod entities;
 pub mod inventory;
+pub mod lane;
 pub mod monitor;
 pub mod notify;
 pub mod users;
@@ -14,7 +15,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{AnyPool, Executor};
+
+pub use lane::Tx;
 
 use crate::config::{Backend, Config};
 use crate::error::FieldError;
@@ -60,6 +63,9 @@ pub(crate) type CachedPage = (
     std::sync::Arc<Vec<desk::TicketRow>>,
 );
 
+/// The SLA policies and when they were read.
+pub(crate) type CachedPolicies = (std::time::Instant, std::sync::Arc<desk::PolicySet>);
+
 /// How long a cached ticket page may be served while the table is unchanged: names of
 /// systems and users shown in it come from other tables.
 pub const PAGE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -68,6 +74,8 @@ pub const PAGE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's single writer (`lane`); `None` on PostgreSQL.
+    lane: Option<std::sync::Arc<lane::Lane>>,
     /// List totals by query, valid while the table's row version is unchanged.
     counts: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>>,
     /// Credentials by token hash, with the (clock) time they were read. Entries live two
@@ -82,6 +90,8 @@ pub struct Store {
     pub(crate) page_gates: std::sync::Arc<
         std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
     >,
+    /// SLA policies and the round-the-clock calendar's id, with the time they were read.
+    pub(crate) policy_cache: std::sync::Arc<std::sync::Mutex<Option<CachedPolicies>>>,
     /// Calendars as the SLA engine uses them, with the (monotonic) time they were read.
     /// Edits through this process clear the entry; other replicas see them within
     /// `CALENDAR_TTL`.
@@ -91,6 +101,10 @@ pub struct Store {
         >,
     >,
 }
+
+/// How long a request waits for a connection (or for SQLite's writer) before it is
+/// answered 503 with `Retry-After`.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -120,7 +134,7 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(config.database_max_connections)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -133,19 +147,36 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await
             .with_context(|| format!("cannot connect to {}", crate::config::redact_url(&url)))?;
-        let store = Store {
+        let mut store = Store {
             pool,
             backend,
+            lane: None,
             counts: Default::default(),
             auth_cache: Default::default(),
             calendar_cache: Default::default(),
+            policy_cache: Default::default(),
             pages: Default::default(),
             page_gates: Default::default(),
         };
         store.migrate().await?;
+        if backend == Backend::Sqlite {
+            let sync = config.database_sqlite_synchronous.pragma();
+            store.lane = Some(
+                lane::Lane::open(
+                    &opts,
+                    format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = {sync};"
+                    ),
+                    ACQUIRE_TIMEOUT,
+                )
+                .await
+                .context("cannot open the SQLite writer connection")?,
+            );
+        }
         Ok(store)
     }
 
@@ -155,7 +186,7 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATOR,
             Backend::Postgres => &POSTGRES_MIGRATOR,
         };
-        m.run(&self.pool)
+        m.run(self.pool())
             .await
             .context("database migration failed")?;
         Ok(())
@@ -166,7 +197,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT version FROM row_versions WHERE name = $1")
                 .bind(table.to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await?
                 .unwrap_or(-1),
         )
@@ -230,33 +261,48 @@ impl Store {
         self.backend
     }
 
+    /// The connection pool, for reads and for work that holds no write transaction.
+    ///
+    /// A task that holds a [`Tx`] must do everything on it: reading through the pool then
+    /// needs a second connection, and on PostgreSQL a burst of such requests starves the
+    /// pool. Tests (debug builds) panic on it; release builds log it.
     pub fn pool(&self) -> &AnyPool {
+        if lane::held() > 0 {
+            debug_assert!(
+                false,
+                "pool used while this task holds a write transaction: use the transaction"
+            );
+            tracing::error!("pool used while this task holds a write transaction");
+        }
         &self.pool
     }
 
-    /// Begins a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`) so that a read-then-write transaction never fails with
-    /// SQLITE_BUSY on upgrade; the busy timeout then queues writers.
-    pub async fn write_tx(&self) -> StoreResult<Transaction<'static, Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+    /// Begins a write transaction: on PostgreSQL an ordinary transaction on one pooled
+    /// connection; on SQLite a savepoint on the single writer (`lane`), committed with
+    /// the writers queued with it.
+    pub async fn write_tx(&self) -> StoreResult<Tx> {
+        match &self.lane {
+            Some(l) => l.begin().await,
+            None => Ok(Tx::pool(self.pool().begin().await?)),
+        }
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()
     }
 
     pub async fn close(&self) {
+        if let Some(l) = &self.lane {
+            l.flush_now().await;
+        }
         self.pool.close().await;
     }
 
     pub async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         let v: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
             .bind(key.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         Ok(v.map(|r| r.0))
     }
@@ -269,7 +315,7 @@ impl Store {
         .bind(key.to_string())
         .bind(value.to_string())
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }

@@ -455,7 +455,7 @@ impl Store {
             "SELECT {MONITOR_COLS} FROM monitors WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)
     }
@@ -465,7 +465,7 @@ impl Store {
             "SELECT {MONITOR_COLS} FROM monitors WHERE token = $1 AND kind = 'heartbeat'"
         )))
         .bind(token.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)
     }
@@ -474,7 +474,7 @@ impl Store {
         Ok(sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MONITOR_COLS} FROM monitors ORDER BY id"
         )))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -515,7 +515,7 @@ impl Store {
             ))),
             &args,
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         let n = args.len();
         let mut args2 = args.clone();
@@ -529,7 +529,7 @@ impl Store {
             ))),
             &args2,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok((rows, total))
     }
@@ -653,7 +653,7 @@ impl Store {
                   OR to_state = 'flapping') ORDER BY at",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -663,7 +663,7 @@ impl Store {
         )
         .bind(id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -686,7 +686,7 @@ impl Store {
         .bind(from)
         .bind(to)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -707,7 +707,7 @@ impl Store {
             list.join(",")
         )))
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         for (m, at, l, ok) in rows {
             out.entry(m).or_default().push((at, l, ok != 0));
@@ -767,7 +767,7 @@ impl Store {
             .bind(from)
             .bind(to)
             .bind(from - 86_400_000)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         let span = to - from;
         Ok(rows
@@ -873,7 +873,7 @@ impl Store {
         .bind(id)
         .bind(from)
         .bind(to)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         let (up_ms, down_ms, maintenance_ms) =
             (row.0.unwrap_or(0), row.1.unwrap_or(0), row.2.unwrap_or(0));
@@ -890,7 +890,7 @@ impl Store {
     /// The latest hour rolled up, if any.
     pub async fn last_rollup_hour(&self) -> StoreResult<Option<i64>> {
         Ok(sqlx::query_scalar("SELECT MAX(hour) FROM monitor_rollups")
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await?)
     }
 
@@ -913,7 +913,7 @@ impl Store {
         )))
         .bind(from)
         .bind(to)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -937,7 +937,7 @@ impl Store {
         Ok(
             sqlx::query_as("SELECT id, created_at FROM monitors WHERE system_id = $1 ORDER BY id")
                 .bind(system_id)
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?,
         )
     }
@@ -1000,7 +1000,7 @@ impl Store {
              FROM maintenance_windows WHERE ends_at > $1 ORDER BY starts_at",
         )
         .bind(active_after)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -1010,7 +1010,7 @@ impl Store {
              FROM maintenance_windows WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)
     }
@@ -1035,7 +1035,7 @@ impl Store {
             "SELECT {ALERT_COLS} FROM alerts WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)
     }
@@ -1147,7 +1147,7 @@ impl Store {
             "SELECT id, at, kind, summary FROM alert_events WHERE alert_id = $1 ORDER BY id",
         )
         .bind(alert_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -1184,7 +1184,7 @@ impl Store {
             ))),
             &args,
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         let n = args.len();
         args.push(Arg::Int(Some(limit)));
@@ -1197,7 +1197,7 @@ impl Store {
             ))),
             &args,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok((rows, total))
     }
@@ -1210,7 +1210,7 @@ impl Store {
         )))
         .bind(before)
         .bind(now_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -1254,7 +1254,7 @@ impl Store {
             "SELECT id FROM alerts WHERE dedup_key = $1 AND status <> 'resolved'",
         )
         .bind(format!("monitor:{monitor_id}"))
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?;
         Ok(n.is_some())
     }
@@ -1294,7 +1294,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT id, kind, name, token_hash, system_id, enabled, last_event_at, created_at, updated_at FROM integrations ORDER BY id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -1303,7 +1303,7 @@ impl Store {
             "SELECT id, kind, name, token_hash, system_id, enabled, last_event_at, created_at, updated_at FROM integrations WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)
     }
@@ -1314,7 +1314,7 @@ impl Store {
              WHERE token_hash = $1 AND enabled = 1",
         )
         .bind(hash.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?)
     }
 
@@ -1322,7 +1322,7 @@ impl Store {
         sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -1364,7 +1364,7 @@ impl Store {
         )
         .bind(from)
         .bind(to)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -1378,7 +1378,7 @@ impl Store {
             "SELECT user_id FROM duty_shifts WHERE starts_at <= $1 AND ends_at > $1 ORDER BY CASE WHEN role = 'primary' THEN 0 ELSE 1 END, id",
         )
         .bind(at)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 }

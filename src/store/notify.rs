@@ -83,7 +83,7 @@ impl Store {
     pub async fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM notification_channels ORDER BY id")
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?,
         )
     }
@@ -91,7 +91,7 @@ impl Store {
     pub async fn channel(&self, id: i64) -> StoreResult<ChannelRow> {
         sqlx::query_as("SELECT * FROM notification_channels WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -168,7 +168,7 @@ impl Store {
     pub async fn rules(&self) -> StoreResult<Vec<RuleRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM notification_rules ORDER BY id")
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?,
         )
     }
@@ -176,7 +176,7 @@ impl Store {
     pub async fn rule(&self, id: i64) -> StoreResult<RuleRow> {
         sqlx::query_as("SELECT * FROM notification_rules WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -270,7 +270,7 @@ impl Store {
         .bind(now_ms + lease_ms)
         .bind(now_ms)
         .bind(n)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -278,7 +278,7 @@ impl Store {
         sqlx::query("UPDATE notification_outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $2")
             .bind(now_ms)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -291,20 +291,20 @@ impl Store {
         .bind(error.chars().take(500).collect::<String>())
         .bind(next_ms)
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
 
     pub async fn outbox(&self, limit: i64, offset: i64) -> StoreResult<(Vec<OutboxRow>, i64)> {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notification_outbox")
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await?;
         let rows =
             sqlx::query_as("SELECT * FROM notification_outbox ORDER BY id DESC LIMIT $1 OFFSET $2")
                 .bind(limit)
                 .bind(offset)
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?;
         Ok((rows, total))
     }
@@ -366,7 +366,7 @@ impl Store {
                 "SELECT id FROM users WHERE role = $1 AND disabled = 0 ORDER BY id",
             )
             .bind(r.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
             ids.extend(found);
         }
@@ -422,13 +422,13 @@ impl Store {
         .bind(user_id)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM user_messages WHERE user_id = $1{filter}"
         )))
         .bind(user_id)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         let unread = self.unread_count(user_id).await?;
         Ok((rows, total, unread))
@@ -439,7 +439,7 @@ impl Store {
             "SELECT COUNT(*) FROM user_messages WHERE user_id = $1 AND read_at IS NULL",
         )
         .bind(user_id)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?)
     }
 

@@ -124,7 +124,7 @@ const USER_COLS: &str = "id, username, display_name, role, phone, email, passwor
 impl Store {
     pub async fn count_users(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await?)
     }
 
@@ -132,7 +132,7 @@ impl Store {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -141,7 +141,7 @@ impl Store {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(username.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?)
     }
 
@@ -160,7 +160,7 @@ impl Store {
         )
         .bind(pat.clone())
         .bind(role.clone())
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         let sql = format!(
             "SELECT {USER_COLS} FROM users WHERE (LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $1 ESCAPE '\\') \
@@ -171,7 +171,7 @@ impl Store {
             .bind(role)
             .bind(limit)
             .bind(offset)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         Ok((rows, total))
     }
@@ -352,7 +352,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(n)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -460,7 +460,7 @@ impl Store {
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -479,7 +479,7 @@ impl Store {
         .bind(user_id)
         .bind(now_ms)
         .bind(ip)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?)
     }
 
@@ -529,7 +529,7 @@ impl Store {
              FROM api_tokens k JOIN users u ON u.id = k.user_id WHERE k.token_hash = $1",
         )
         .bind(token_hash.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?;
         Ok(row.map(|r| {
             if r.kind == "s" {
@@ -566,7 +566,7 @@ impl Store {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -575,7 +575,7 @@ impl Store {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -584,7 +584,7 @@ impl Store {
         self.clear_auth_cache();
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -594,7 +594,7 @@ impl Store {
         self.clear_auth_cache();
         Ok(sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
             .bind(idle_before_ms)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?
             .rows_affected())
     }
@@ -644,7 +644,7 @@ impl Store {
              WHERE user_id = $1 ORDER BY id DESC",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -692,7 +692,7 @@ impl Store {
             "SELECT DISTINCT a.system_id FROM assignments a JOIN staff s ON s.id = a.staff_id WHERE s.user_id = $1",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -704,7 +704,7 @@ impl Store {
         )
         .bind(asset_id)
         .bind(user_id)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         Ok(n > 0)
     }

@@ -65,6 +65,13 @@ pub fn router(ctx: Ctx) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        // Counts the write transactions a request holds, so that `Store::pool` can refuse
+        // a pool read made while one is open.
+        .layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, next: axum::middleware::Next| {
+                crate::store::lane::tracked(next.run(req))
+            },
+        ))
         // Outermost, so that every response gets them, rejections included.
         .layer(axum::middleware::map_response_with_state(
             policy,

@@ -462,7 +462,7 @@ pub async fn create_integration(
         .after(json!({"kind": kind, "name": name, "system_id": system_id})),
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     let mut v = st.store.integration(id).await?.to_json();
     v["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(v)).into_response())
@@ -494,7 +494,7 @@ pub async fn delete_integration(
         .before(i.to_json()),
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -741,7 +741,7 @@ pub async fn intake_zabbix(
                     .add_alert_event(&mut tx, a.id, st.clock.now_ms(), "note", &summary, Some(&k))
                     .await?;
             }
-            tx.commit().await.map_err(crate::store::StoreError::from)?;
+            tx.commit().await?;
             (a, Outcome::Refired)
         }
         _ => {
@@ -926,7 +926,7 @@ pub async fn intake_events(
         "acknowledge" => {
             let mut tx = st.store.write_tx().await?;
             let a = st.store.alert_by_key_tx(&mut tx, &key).await?;
-            tx.commit().await.map_err(crate::store::StoreError::from)?;
+            tx.commit().await?;
             match a {
                 Some(a) if a.status == "firing" => {
                     alerts::acknowledge(
@@ -1145,7 +1145,7 @@ pub async fn create_shift(
         .after(Value::Object(obj.clone())),
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     let row = st
         .store
         .shifts(s, e)
@@ -1175,6 +1175,6 @@ pub async fn delete_shift(
         NewAuditEvent::of("delete", "duty-shifts", id, format!("删除排班 #{id}")),
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -166,7 +166,7 @@ pub async fn create_channel(
         },
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     let row = st.store.channel(id).await?;
     Ok((StatusCode::CREATED, Json(channel_json(&st, &row))).into_response())
 }
@@ -257,7 +257,7 @@ pub async fn update_channel(
         summary: format!("修改通知通道：{name}"), before: Some(json!({"name": old.name, "config": serde_json::from_str::<Value>(&old.config).unwrap_or(Value::Null), "enabled": old.enabled != 0})),
         after: Some(json!({"name": name, "config": public, "enabled": enabled})),
     }).await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(Json(channel_json(&st, &st.store.channel(id).await?)))
 }
 
@@ -286,7 +286,7 @@ pub async fn delete_channel(
         },
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -399,7 +399,7 @@ pub async fn create_rule(
         summary: format!("新建通知规则：{event} → 通道 #{channel_id}"), before: None,
         after: Some(json!({"event": event, "channel_id": channel_id, "to_assignee": to_assignee, "to_requester": to_requester, "priority": priority, "system_id": system_id})),
     }).await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(st.store.rule(id).await?.to_json()),
@@ -431,7 +431,7 @@ pub async fn delete_rule(
         },
     )
     .await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,0 +1,330 @@
+//! Write transactions.
+//!
+//! A write request does all its work — validation reads, the rows it writes, SLA clocks,
+//! timeline, audit, outbox — on one [`Tx`], and nothing else.
+//!
+//! - **PostgreSQL:** a `Tx` is an ordinary transaction on one pooled connection.
+//! - **SQLite:** one process-wide writer connection, the *lane*, carries every write.
+//!   Writers queue for it in FIFO order instead of fighting over SQLite's lock with
+//!   busy-waits. Each `Tx` is a savepoint inside a shared outer transaction, and the
+//!   writers queued together share one `COMMIT` (group commit). A writer's `commit()`
+//!   returns only after the `COMMIT` that contains its savepoint has succeeded, so an
+//!   acknowledged write is as durable as `synchronous` makes it; a writer whose work
+//!   fails rolls back to its savepoint and takes nobody else's work with it.
+//!
+//! While a request or job holds a `Tx`, reading through the pool is a bug (on PostgreSQL
+//! it needs a second connection, and sixteen such requests starve a pool of sixteen).
+//! [`Store::pool`](super::Store::pool) refuses it: the current task's open transactions
+//! are counted in a task-local that the HTTP layer and the job runner set up.
+
+use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sqlx::any::AnyConnectOptions;
+use sqlx::{Any, AnyConnection, ConnectOptions, Executor, Transaction};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
+
+use super::{StoreError, StoreResult};
+
+tokio::task_local! {
+    /// How many write transactions the current task holds.
+    static TX_DEPTH: Cell<u32>;
+}
+
+/// Runs `f` with the open-transaction count that [`Store::pool`](super::Store::pool)
+/// checks. Requests and jobs run inside one.
+pub async fn tracked<F: std::future::Future>(f: F) -> F::Output {
+    TX_DEPTH.scope(Cell::new(0), f).await
+}
+
+/// How many write transactions the current task holds (0 outside [`tracked`]).
+pub fn held() -> u32 {
+    TX_DEPTH.try_with(|d| d.get()).unwrap_or(0)
+}
+
+/// Counts one open transaction in the current task while it lives.
+struct Held;
+
+impl Held {
+    fn new() -> Held {
+        let _ = TX_DEPTH.try_with(|d| d.set(d.get() + 1));
+        Held
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = TX_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// A write transaction: dereferences to the connection its statements run on.
+pub struct Tx {
+    inner: Inner,
+    _held: Held,
+}
+
+enum Inner {
+    /// Committed (only seen by `Drop`).
+    Done,
+    Pool(Transaction<'static, Any>),
+    Lane {
+        guard: Option<OwnedMutexGuard<LaneState>>,
+        lane: Arc<Lane>,
+    },
+}
+
+impl Tx {
+    pub(crate) fn pool(t: Transaction<'static, Any>) -> Tx {
+        Tx {
+            inner: Inner::Pool(t),
+            _held: Held::new(),
+        }
+    }
+
+    /// Commits. On the SQLite lane this returns once the group commit that contains this
+    /// transaction is durable, or with the error that made it fail.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        match std::mem::replace(&mut self.inner, Inner::Done) {
+            Inner::Done => Ok(()),
+            Inner::Pool(t) => {
+                t.commit().await?;
+                Ok(())
+            }
+            Inner::Lane { guard: None, .. } => Ok(()),
+            Inner::Lane {
+                guard: Some(mut g),
+                lane,
+            } => {
+                if let Err(e) = g.conn.execute("RELEASE w").await {
+                    // The savepoint is gone (SQLite rolled the whole transaction back on
+                    // an I/O error, say): the group fails and nobody is acknowledged.
+                    g.abort(&e.to_string()).await;
+                    return Err(e.into());
+                }
+                g.dirty = false;
+                g.members += 1;
+                if lane.waiting.load(Ordering::SeqCst) == 0 || g.members >= lane.max_group {
+                    return g.commit_group().await;
+                }
+                // Others are queued: the last of them (or the flusher behind them) commits.
+                let (tx, rx) = oneshot::channel();
+                g.pending.push(tx);
+                drop(g);
+                lane.flush.notify_one();
+                match rx.await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(m)) => Err(StoreError::Other(anyhow::anyhow!(m))),
+                    Err(_) => Err(StoreError::Other(anyhow::anyhow!(
+                        "the writer stopped before committing"
+                    ))),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        // A lane transaction dropped without commit leaves its savepoint marked dirty;
+        // the next writer or the flusher rolls it back before anything else runs.
+        if let Inner::Lane { guard, lane } = &mut self.inner
+            && let Some(g) = guard.take()
+        {
+            drop(g);
+            lane.flush.notify_one();
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match &self.inner {
+            Inner::Pool(t) => t,
+            Inner::Lane { guard: Some(g), .. } => &g.conn,
+            _ => unreachable!("a finished transaction is not reachable"),
+        }
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.inner {
+            Inner::Pool(t) => t,
+            Inner::Lane { guard: Some(g), .. } => &mut g.conn,
+            _ => unreachable!("a finished transaction is not reachable"),
+        }
+    }
+}
+
+/// The SQLite writer.
+pub(crate) struct Lane {
+    state: Arc<Mutex<LaneState>>,
+    /// Writers queued for the lane (counted before they queue, uncounted once they hold
+    /// it or give up).
+    waiting: AtomicUsize,
+    /// Wakes the flusher, which commits a group whose last member left it open.
+    flush: Notify,
+    max_group: usize,
+    acquire_timeout: Duration,
+}
+
+pub(crate) struct LaneState {
+    conn: AnyConnection,
+    /// An outer transaction is open.
+    outer: bool,
+    /// A member's savepoint is open and unfinished (its holder went away).
+    dirty: bool,
+    /// Members released into the open outer transaction.
+    members: usize,
+    /// Members waiting for the group's commit.
+    pending: Vec<oneshot::Sender<Result<(), String>>>,
+}
+
+impl LaneState {
+    async fn commit_group(&mut self) -> StoreResult<()> {
+        let r = self.conn.execute("COMMIT").await;
+        self.outer = false;
+        self.members = 0;
+        match r {
+            Ok(_) => {
+                for p in self.pending.drain(..) {
+                    let _ = p.send(Ok(()));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let msg = format!("group commit failed: {e}");
+                let _ = self.conn.execute("ROLLBACK").await;
+                for p in self.pending.drain(..) {
+                    let _ = p.send(Err(msg.clone()));
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Rolls the whole group back and fails everyone waiting on it.
+    async fn abort(&mut self, why: &str) {
+        if self.outer {
+            let _ = self.conn.execute("ROLLBACK").await;
+        }
+        self.outer = false;
+        self.members = 0;
+        self.dirty = false;
+        let msg = format!("write group rolled back: {why}");
+        for p in self.pending.drain(..) {
+            let _ = p.send(Err(msg.clone()));
+        }
+    }
+
+    /// Undoes the savepoint a departed writer left open.
+    async fn recover(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let r = match self.conn.execute("ROLLBACK TO w").await {
+            Ok(_) => self.conn.execute("RELEASE w").await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = r {
+            self.abort(&e.to_string()).await;
+        }
+    }
+}
+
+struct Queued<'a>(&'a AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Lane {
+    /// Opens the writer connection with `pragmas` and starts its flusher.
+    pub(crate) async fn open(
+        opts: &AnyConnectOptions,
+        pragmas: String,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Arc<Lane>> {
+        let mut conn = opts.connect().await?;
+        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+        let lane = Arc::new(Lane {
+            state: Arc::new(Mutex::new(LaneState {
+                conn,
+                outer: false,
+                dirty: false,
+                members: 0,
+                pending: Vec::new(),
+            })),
+            waiting: AtomicUsize::new(0),
+            flush: Notify::new(),
+            max_group: 64,
+            acquire_timeout,
+        });
+        let weak = Arc::downgrade(&lane);
+        tokio::spawn(async move {
+            loop {
+                let Some(l) = weak.upgrade() else { return };
+                // Wake at least every second so the task notices when the lane is gone.
+                let _ = tokio::time::timeout(Duration::from_secs(1), l.flush.notified()).await;
+                let mut g = l.state.clone().lock_owned().await;
+                g.recover().await;
+                if g.outer {
+                    let _ = g.commit_group().await;
+                }
+            }
+        });
+        Ok(lane)
+    }
+
+    /// Queues for the writer and opens a savepoint on it.
+    pub(crate) async fn begin(self: &Arc<Self>) -> StoreResult<Tx> {
+        if held() > 0 {
+            // The lane is held by this very task: waiting for it would never end.
+            debug_assert!(false, "nested write transaction on the SQLite lane");
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "a write transaction was opened while this task already holds one"
+            )));
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let queued = Queued(&self.waiting);
+        let got = tokio::time::timeout(self.acquire_timeout, self.state.clone().lock_owned()).await;
+        drop(queued);
+        let mut g = got.map_err(|_| StoreError::Backend(sqlx::Error::PoolTimedOut))?;
+        g.recover().await;
+        if !g.outer {
+            if let Err(e) = g.conn.execute("BEGIN IMMEDIATE").await {
+                return Err(e.into());
+            }
+            g.outer = true;
+        }
+        if let Err(e) = g.conn.execute("SAVEPOINT w").await {
+            g.abort(&e.to_string()).await;
+            return Err(e.into());
+        }
+        g.dirty = true;
+        Ok(Tx {
+            inner: Inner::Lane {
+                guard: Some(g),
+                lane: self.clone(),
+            },
+            _held: Held::new(),
+        })
+    }
+
+    /// Commits whatever group is open (at shutdown).
+    pub(crate) async fn flush_now(&self) {
+        let mut g = self.state.clone().lock_owned().await;
+        g.recover().await;
+        if g.outer {
+            let _ = g.commit_group().await;
+        }
+    }
+}
