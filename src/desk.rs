@@ -15,7 +15,7 @@ use crate::domain::sla::{
 use crate::domain::tickets::{self as tk, Action};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::audit::{NewAuditEvent, append};
-use crate::store::desk::{NewTicket, TicketRow, Tx};
+use crate::store::desk::{NewTicket, SlaFields, TicketRow, Tx};
 use crate::store::entities::Arg;
 use crate::store::{Actor, Store};
 
@@ -221,24 +221,20 @@ const CREATE_KEYS: &[&str] = &[
     "assignee_id",
 ];
 
-/// Adds a field error when a referenced inventory record does not exist; a failing query
-/// is an error, not "does not exist".
-async fn check_exists(
+/// `check_exists` on the writer's transaction.
+async fn check_exists_in(
     ctx: &Ctx,
+    tx: &mut Tx,
     spec: &crate::domain::entity::EntitySpec,
     id: Option<i64>,
     field: &str,
     label: &str,
     errs: &mut Vec<FieldError>,
 ) -> AppResult<()> {
-    if let Some(i) = id {
-        match ctx.store.get_entity(spec, i).await {
-            Ok(_) => {}
-            Err(crate::store::StoreError::NotFound) => {
-                errs.push(FieldError::new(field, format!("{label}编号 {i} 不存在")))
-            }
-            Err(e) => return Err(e.into()),
-        }
+    if let Some(i) = id
+        && !ctx.store.entity_exists_in(tx, spec, i).await?
+    {
+        errs.push(FieldError::new(field, format!("{label}编号 {i} 不存在")));
     }
     Ok(())
 }
@@ -407,6 +403,62 @@ pub async fn open_ticket_for(
         Some(p) => Some(p.calendar_id),
         None => policies.always_calendar_id,
     };
+    // Clocks start at the fault report, which staff may date back for a phone call.
+    let targets = [
+        (
+            ClockTarget::Response,
+            policy.as_ref().and_then(|p| p.response_minutes),
+        ),
+        (
+            ClockTarget::Onsite,
+            if kind == "incident" {
+                policy
+                    .as_ref()
+                    .and_then(|p| p.onsite_minutes)
+                    .or(Some(ctx.config.desk.onsite_minutes))
+            } else {
+                None
+            },
+        ),
+        (
+            ClockTarget::Resolve,
+            policy.as_ref().and_then(|p| p.resolve_minutes),
+        ),
+    ];
+    let clock_starts: Vec<(ClockTarget, ClockEvent)> = targets
+        .into_iter()
+        .filter_map(|(target, minutes)| {
+            Some((
+                target,
+                ClockEvent {
+                    at: reported_at,
+                    kind: ClockEventKind::Start,
+                    target_seconds: Some(minutes? * 60),
+                    reason: "报障".into(),
+                },
+            ))
+        })
+        .collect();
+    // The SLA fields are known before the row exists: replay the clocks just started.
+    let cal = match calendar_id {
+        Some(c) => ctx.store.calendar_in(&mut tx, c).await?,
+        None => Calendar::always(),
+    };
+    let mut by_target: std::collections::BTreeMap<String, Vec<ClockEvent>> = Default::default();
+    for (target, e) in &clock_starts {
+        by_target
+            .entry(target.as_str().to_string())
+            .or_default()
+            .push(e.clone());
+    }
+    let sla = sla_fields(
+        &replay_all(&by_target, &cal, now),
+        &cal,
+        policy.as_ref().map_or(75, |p| p.warn_percent),
+        true,
+        now,
+        &[],
+    );
     let status = if assignee_id.is_some() {
         "assigned"
     } else {
@@ -434,6 +486,7 @@ pub async fn open_ticket_for(
         sla_policy_id: policy.as_ref().map(|p| p.id),
         calendar_id,
         created_by: u.uid(),
+        sla,
     };
     let prefix = match kind.as_str() {
         "incident" => "INC",
@@ -451,39 +504,9 @@ pub async fn open_ticket_for(
         .store
         .insert_ticket(&mut tx, &number, &nt, now_ms)
         .await?;
-    // Clocks start at the fault report, which staff may date back for a phone call.
-    let targets = [
-        (
-            ClockTarget::Response,
-            policy.as_ref().and_then(|p| p.response_minutes),
-        ),
-        (
-            ClockTarget::Onsite,
-            if kind == "incident" {
-                policy
-                    .as_ref()
-                    .and_then(|p| p.onsite_minutes)
-                    .or(Some(ctx.config.desk.onsite_minutes))
-            } else {
-                None
-            },
-        ),
-        (
-            ClockTarget::Resolve,
-            policy.as_ref().and_then(|p| p.resolve_minutes),
-        ),
-    ];
-    for (target, minutes) in targets {
-        if let Some(m) = minutes {
-            let e = ClockEvent {
-                at: reported_at,
-                kind: ClockEventKind::Start,
-                target_seconds: Some(m * 60),
-                reason: "报障".into(),
-            };
-            ctx.store.add_clock_event(&mut tx, id, target, &e).await?;
-        }
-    }
+    ctx.store
+        .add_clock_events(&mut tx, id, &clock_starts)
+        .await?;
     let summary = format!(
         "{}建单：{}（{}，{}）",
         u.display_name,
@@ -572,8 +595,6 @@ pub async fn open_ticket_for(
             )
             .await?;
     }
-    refresh_sla_in(ctx, &mut tx, id).await?;
-    let row = ctx.store.ticket_tx(&mut tx, id).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -623,11 +644,9 @@ pub async fn refresh_sla(ctx: &Ctx, id: i64) -> AppResult<Vec<ClockState>> {
 }
 
 /// Replays the clocks on the writer's transaction and stores due times, the breach flag
-/// and the time the SLA monitor next needs to look at the ticket (its next warning or due
-/// time, or now when a warning or breach is due but not yet recorded).
+/// and the time the SLA monitor next needs to look at the ticket.
 pub async fn refresh_sla_in(ctx: &Ctx, tx: &mut Tx, id: i64) -> AppResult<Vec<ClockState>> {
     let t = ctx.store.ticket_tx(tx, id).await?;
-    // One calendar read serves both the replay and the next-check time.
     let cal = match t.calendar_id {
         Some(id) => ctx.store.calendar_in(tx, id).await?,
         None => Calendar::always(),
@@ -635,15 +654,6 @@ pub async fn refresh_sla_in(ctx: &Ctx, tx: &mut Tx, id: i64) -> AppResult<Vec<Cl
     let events = Store::clock_events_in(tx, id).await?;
     let now = ctx.clock.now();
     let cs = replay_all(&events, &cal, now);
-    let due = |target: ClockTarget| -> Arg {
-        Arg::Int(
-            cs.iter()
-                .find(|c| c.target == target)
-                .and_then(|c| c.due_at)
-                .map(|d| d.timestamp_millis()),
-        )
-    };
-    let breached = cs.iter().any(|c| c.breached);
     let warn = match t.sla_policy_id {
         Some(p) => match ctx.store.policy_in(tx, p).await {
             Ok(p) => p.warn_percent,
@@ -652,8 +662,41 @@ pub async fn refresh_sla_in(ctx: &Ctx, tx: &mut Tx, id: i64) -> AppResult<Vec<Cl
         },
         None => 75,
     };
-    let mut next: Option<DateTime<Utc>> = None;
     let open = !matches!(t.status.as_str(), "closed" | "canceled");
+    // The timeline's warnings and breaches matter only once a clock is past its warning.
+    let markers = if cs.iter().any(|c| {
+        c.breached
+            || c.target_seconds
+                .is_some_and(|target| c.elapsed_seconds * 100 >= target * warn)
+    }) {
+        Store::sla_markers_in(tx, id).await?
+    } else {
+        Vec::new()
+    };
+    let f = sla_fields(&cs, &cal, warn, open, now, &markers);
+    ctx.store.set_sla_fields(tx, id, &f, t.updated_at).await?;
+    Ok(cs)
+}
+
+/// The SLA fields of a ticket from its replayed clocks: due times, the breach flag, and
+/// when the SLA monitor next needs to look (the next warning or due time, or now when a
+/// warning or breach is due but not yet on the timeline, as `markers` tell).
+pub fn sla_fields(
+    cs: &[ClockState],
+    cal: &Calendar,
+    warn: i64,
+    open: bool,
+    now: DateTime<Utc>,
+    markers: &[(String, String)],
+) -> SlaFields {
+    let due = |target: ClockTarget| {
+        cs.iter()
+            .find(|c| c.target == target)
+            .and_then(|c| c.due_at)
+            .map(|d| d.timestamp_millis())
+    };
+    let recorded = |kind: &str, marker: &str| markers.iter().any(|(k, m)| k == kind && m == marker);
+    let mut next: Option<DateTime<Utc>> = None;
     for c in cs.iter().filter(|c| {
         open && c.stopped_at.is_none()
             && matches!(c.status, ClockStatus::Running | ClockStatus::Breached)
@@ -663,10 +706,10 @@ pub async fn refresh_sla_in(ctx: &Ctx, tx: &mut Tx, id: i64) -> AppResult<Vec<Cl
         };
         let marker = format!("\"{}\"", c.target.as_str());
         let candidate = if c.breached {
-            (!Store::has_ticket_event_in(tx, id, "sla_breached", &marker).await?).then_some(now)
+            (!recorded("sla_breached", &marker)).then_some(now)
         } else if c.elapsed_seconds * 100 < target * warn {
             cal.add_seconds(now, (target * warn + 99) / 100 - c.elapsed_seconds)
-        } else if Store::has_ticket_event_in(tx, id, "sla_warning", &marker).await? {
+        } else if recorded("sla_warning", &marker) {
             c.due_at
         } else {
             Some(now)
@@ -676,24 +719,13 @@ pub async fn refresh_sla_in(ctx: &Ctx, tx: &mut Tx, id: i64) -> AppResult<Vec<Cl
             (a, b) => a.or(b),
         };
     }
-    ctx.store
-        .update_ticket_fields(
-            tx,
-            id,
-            &[
-                ("response_due_at", due(ClockTarget::Response)),
-                ("onsite_due_at", due(ClockTarget::Onsite)),
-                ("resolve_due_at", due(ClockTarget::Resolve)),
-                ("sla_breached", Arg::Int(Some(i64::from(breached)))),
-                (
-                    "sla_next_check_at",
-                    Arg::Int(next.map(|d| d.timestamp_millis())),
-                ),
-            ],
-            t.updated_at,
-        )
-        .await?;
-    Ok(cs)
+    SlaFields {
+        response_due_at: due(ClockTarget::Response),
+        onsite_due_at: due(ClockTarget::Onsite),
+        resolve_due_at: due(ClockTarget::Resolve),
+        breached: cs.iter().any(|c| c.breached),
+        next_check_at: next.map(|d| d.timestamp_millis()),
+    }
 }
 
 fn running(cs: &[ClockState], target: ClockTarget) -> bool {
@@ -778,7 +810,8 @@ pub async fn apply_action(
     id: i64,
     body: &Map<String, Value>,
 ) -> AppResult<TicketRow> {
-    let t = ctx.store.ticket(id).await?;
+    let mut tx: Tx = ctx.store.write_tx().await?;
+    let t = ctx.store.ticket_for_update(&mut tx, id).await?;
     if !can_view(u, &t) {
         return Err(AppError::NotFound);
     }
@@ -799,7 +832,7 @@ pub async fn apply_action(
     }
     let now = ctx.clock.now();
     let now_ms = now.timestamp_millis();
-    let cs = clocks(ctx, &t).await?;
+    let cs = clocks_in(ctx, &mut tx, &t).await?;
     let mut fields: Vec<(&str, Arg)> = Vec::new();
     let mut clock_events: Vec<(ClockTarget, ClockEventKind, String)> = Vec::new();
     let mut summary;
@@ -820,10 +853,9 @@ pub async fn apply_action(
                 .get("assignee_id")
                 .and_then(Value::as_i64)
                 .ok_or_else(|| AppError::invalid("assignee_id", "请选择处理人"))?;
-            if !ctx
-                .store
-                .user_exists_with_role(to, &["engineer", "operator", "manager"])
+            if !Store::active_role_in(&mut tx, to)
                 .await?
+                .is_some_and(|r| ["engineer", "operator", "manager"].contains(&r.as_str()))
             {
                 return Err(AppError::invalid(
                     "assignee_id",
@@ -1054,7 +1086,6 @@ pub async fn apply_action(
             return Err(AppError::invalid(k, format!("未知字段“{k}”，请删除该字段")));
         }
     }
-    let mut tx: Tx = ctx.store.write_tx().await?;
     if !fields.is_empty() {
         ctx.store
             .update_ticket_fields(&mut tx, id, &fields, now_ms)
@@ -1132,9 +1163,10 @@ pub async fn apply_action(
         },
     )
     .await?;
+    refresh_sla_in(ctx, &mut tx, id).await?;
+    let row = ctx.store.ticket_tx(&mut tx, id).await?;
     tx.commit().await?;
-    refresh_sla(ctx, id).await?;
-    Ok(ctx.store.ticket(id).await?)
+    Ok(row)
 }
 
 fn arg_json(a: &Arg) -> Value {
@@ -1153,7 +1185,8 @@ pub async fn update_ticket(
     id: i64,
     obj: &Map<String, Value>,
 ) -> AppResult<TicketRow> {
-    let t = ctx.store.ticket(id).await?;
+    let mut tx = ctx.store.write_tx().await?;
+    let t = ctx.store.ticket_for_update(&mut tx, id).await?;
     if !can_view(u, &t) {
         return Err(AppError::NotFound);
     }
@@ -1213,7 +1246,7 @@ pub async fn update_ticket(
             } else {
                 &crate::domain::inventory::ASSETS
             };
-            check_exists(ctx, spec, v, key, label, &mut errs).await?;
+            check_exists_in(ctx, &mut tx, spec, v, key, label, &mut errs).await?;
             fields.push((key, Arg::Int(v)));
         }
     }
@@ -1253,7 +1286,12 @@ pub async fn update_ticket(
             .find(|(k, _)| *k == "system_id")
             .and_then(|(_, a)| if let Arg::Int(v) = a { *v } else { None })
             .or(t.system_id);
-        if let Some(p) = ctx.store.match_policy(&t.kind, &new_priority, sys).await? {
+        if let Some(p) = ctx
+            .store
+            .policies_in(&mut tx)
+            .await?
+            .matching(&t.kind, &new_priority, sys)
+        {
             fields.push(("sla_policy_id", Arg::Int(Some(p.id))));
             let why = format!("优先级 {} → {}", t.priority, new_priority);
             for (target, minutes) in [
@@ -1278,7 +1316,6 @@ pub async fn update_ticket(
     if fields.is_empty() {
         return Ok(t);
     }
-    let mut tx = ctx.store.write_tx().await?;
     ctx.store
         .update_ticket_fields(&mut tx, id, &fields, now_ms)
         .await?;
@@ -1328,9 +1365,10 @@ pub async fn update_ticket(
         },
     )
     .await?;
+    refresh_sla_in(ctx, &mut tx, id).await?;
+    let row = ctx.store.ticket_tx(&mut tx, id).await?;
     tx.commit().await?;
-    refresh_sla(ctx, id).await?;
-    Ok(ctx.store.ticket(id).await?)
+    Ok(row)
 }
 
 /// Adds a comment; a public comment by staff is the first response.
@@ -1341,10 +1379,6 @@ pub async fn comment(
     body: &str,
     internal: bool,
 ) -> AppResult<i64> {
-    let t = ctx.store.ticket(id).await?;
-    if !can_view(u, &t) {
-        return Err(AppError::NotFound);
-    }
     if u.role == Role::Auditor || (u.role == Role::Requester && internal) {
         return Err(AppError::forbidden());
     }
@@ -1355,10 +1389,14 @@ pub async fn comment(
             "请填写留言内容（不超过 20000 个字符）",
         ));
     }
+    let mut tx = ctx.store.write_tx().await?;
+    let t = ctx.store.ticket_for_update(&mut tx, id).await?;
+    if !can_view(u, &t) {
+        return Err(AppError::NotFound);
+    }
     let now = ctx.clock.now();
     let now_ms = now.timestamp_millis();
-    let cs = clocks(ctx, &t).await?;
-    let mut tx = ctx.store.write_tx().await?;
+    let cs = clocks_in(ctx, &mut tx, &t).await?;
     let cid = ctx
         .store
         .add_comment(&mut tx, id, u.uid(), &u.username, body, internal, now_ms)
@@ -1401,8 +1439,8 @@ pub async fn comment(
         now_ms,
     )
     .await?;
+    refresh_sla_in(ctx, &mut tx, id).await?;
     tx.commit().await?;
-    refresh_sla(ctx, id).await?;
     Ok(cid)
 }
 

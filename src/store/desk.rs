@@ -156,6 +156,19 @@ pub struct NewTicket {
     pub sla_policy_id: Option<i64>,
     pub calendar_id: Option<i64>,
     pub created_by: Option<i64>,
+    /// The SLA fields as computed at creation.
+    pub sla: SlaFields,
+}
+
+/// The SLA state cached on a ticket row: due times, the breach flag, and when the SLA
+/// monitor next needs to look at it (epoch ms).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlaFields {
+    pub response_due_at: Option<i64>,
+    pub onsite_due_at: Option<i64>,
+    pub resolve_due_at: Option<i64>,
+    pub breached: bool,
+    pub next_check_at: Option<i64>,
 }
 
 /// Ticket list filters.
@@ -524,8 +537,10 @@ impl Store {
         Ok(sqlx::query_scalar(
             "INSERT INTO tickets (number, kind, change_type, title, description, system_id, asset_id, category, source, \
              requester_id, requester_name, requester_contact, reported_at, impact, urgency, priority, assignee_id, status, \
-             sla_policy_id, calendar_id, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) RETURNING id",
+             sla_policy_id, calendar_id, created_by, created_at, updated_at, response_due_at, onsite_due_at, \
+             resolve_due_at, sla_breached, sla_next_check_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, \
+             $23, $24, $25, $26, $27) RETURNING id",
         )
         .bind(number.to_string())
         .bind(t.kind.clone())
@@ -549,8 +564,91 @@ impl Store {
         .bind(t.calendar_id)
         .bind(t.created_by)
         .bind(now_ms)
+        .bind(t.sla.response_due_at)
+        .bind(t.sla.onsite_due_at)
+        .bind(t.sla.resolve_due_at)
+        .bind(i64::from(t.sla.breached))
+        .bind(t.sla.next_check_at)
         .fetch_one(&mut **tx)
         .await?)
+    }
+
+    /// Stores the SLA fields of a ticket.
+    pub async fn set_sla_fields(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        f: &SlaFields,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.update_ticket_fields(
+            tx,
+            id,
+            &[
+                ("response_due_at", Arg::Int(f.response_due_at)),
+                ("onsite_due_at", Arg::Int(f.onsite_due_at)),
+                ("resolve_due_at", Arg::Int(f.resolve_due_at)),
+                ("sla_breached", Arg::Int(Some(i64::from(f.breached)))),
+                ("sla_next_check_at", Arg::Int(f.next_check_at)),
+            ],
+            now_ms,
+        )
+        .await
+    }
+
+    /// The SLA warnings and breaches already on a ticket's timeline, as (kind, marker).
+    pub async fn sla_markers_in(
+        conn: &mut AnyConnection,
+        ticket_id: i64,
+    ) -> StoreResult<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT kind, data FROM ticket_events WHERE ticket_id = $1 \
+             AND kind IN ('sla_warning', 'sla_breached') AND data IS NOT NULL",
+        )
+        .bind(ticket_id)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    /// Adds clock events in one statement.
+    pub async fn add_clock_events(
+        &self,
+        tx: &mut Tx,
+        ticket_id: i64,
+        events: &[(ClockTarget, ClockEvent)],
+    ) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from(
+            "INSERT INTO sla_clock_events (ticket_id, target, kind, at, target_seconds, reason) VALUES ",
+        );
+        let mut args = Vec::new();
+        for (i, (target, e)) in events.iter().enumerate() {
+            let b = i * 6;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+            args.push(Arg::Int(Some(ticket_id)));
+            args.push(Arg::Text(Some(target.as_str().to_string())));
+            args.push(Arg::Text(Some(e.kind.as_str().to_string())));
+            args.push(Arg::Int(Some(ms(e.at))));
+            args.push(Arg::Int(e.target_seconds));
+            args.push(Arg::Text(Some(e.reason.clone())));
+        }
+        bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     pub async fn ticket(&self, id: i64) -> StoreResult<TicketRow> {
@@ -560,6 +658,31 @@ impl Store {
             .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)
+    }
+
+    /// The ticket, locked for the rest of the transaction on PostgreSQL (SQLite's single
+    /// writer already excludes other writers).
+    pub async fn ticket_for_update(&self, tx: &mut Tx, id: i64) -> StoreResult<TicketRow> {
+        let lock = match self.backend {
+            crate::config::Backend::Postgres => " FOR UPDATE OF t",
+            crate::config::Backend::Sqlite => "",
+        };
+        let sql = format!("{TICKET_SELECT} WHERE t.id = $1{lock}");
+        sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The role of an active account, read on `conn`.
+    pub async fn active_role_in(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND disabled = 0")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?,
+        )
     }
 
     pub async fn ticket_tx(&self, tx: &mut Tx, id: i64) -> StoreResult<TicketRow> {

@@ -303,6 +303,21 @@ impl Store {
         Ok((items, total))
     }
 
+    /// Whether a record exists, read on the writer's transaction.
+    pub async fn entity_exists_in(
+        &self,
+        tx: &mut super::Tx,
+        spec: &EntitySpec,
+        id: i64,
+    ) -> StoreResult<bool> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE id = $1", spec.table);
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(n > 0)
+    }
+
     /// Forgets what this process caches of a collection after a committed change.
     fn after_write(&self, spec: &EntitySpec) {
         if spec.table == "sla_policies" {

@@ -90,6 +90,8 @@ pub struct Store {
     pub(crate) page_gates: std::sync::Arc<
         std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
     >,
+    /// When this process last recorded each API token's use.
+    pub(crate) token_touches: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
     /// SLA policies and the round-the-clock calendar's id, with the time they were read.
     pub(crate) policy_cache: std::sync::Arc<std::sync::Mutex<Option<CachedPolicies>>>,
     /// Calendars as the SLA engine uses them, with the (monotonic) time they were read.
@@ -158,6 +160,7 @@ impl Store {
             auth_cache: Default::default(),
             calendar_cache: Default::default(),
             policy_cache: Default::default(),
+            token_touches: Default::default(),
             pages: Default::default(),
             page_gates: Default::default(),
         };
@@ -308,6 +311,7 @@ impl Store {
     }
 
     pub async fn set_setting(&self, key: &str, value: &str, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -315,8 +319,9 @@ impl Store {
         .bind(key.to_string())
         .bind(value.to_string())
         .bind(now_ms)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -1319,11 +1319,13 @@ impl Store {
     }
 
     pub async fn touch_integration(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

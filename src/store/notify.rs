@@ -275,15 +275,18 @@ impl Store {
     }
 
     pub async fn mark_sent(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE notification_outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $2")
             .bind(now_ms)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn mark_failed(&self, id: i64, error: &str, next_ms: Option<i64>) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE notification_outbox SET attempts = attempts + 1, claimed_until = NULL, last_error = $1, \
              status = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END, next_attempt_at = COALESCE($2, next_attempt_at) WHERE id = $3",
@@ -291,8 +294,9 @@ impl Store {
         .bind(error.chars().take(500).collect::<String>())
         .bind(next_ms)
         .bind(id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

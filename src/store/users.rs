@@ -457,11 +457,13 @@ impl Store {
     }
 
     pub async fn record_login_success(&self, user_id: i64, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(user_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -550,6 +552,7 @@ impl Store {
     }
 
     pub async fn touch_session(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         if let Ok(mut g) = self.auth_cache.lock() {
             for (_, c) in g.values_mut() {
                 if let Credential::Session {
@@ -566,37 +569,58 @@ impl Store {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
+    /// Records a token's use, at most once a minute per token and process (a write on
+    /// every request would make each read cost a write transaction).
     pub async fn touch_api_token(&self, id: i64, now_ms: i64) -> StoreResult<()> {
+        if let Ok(mut g) = self.token_touches.lock() {
+            if g.get(&id)
+                .is_some_and(|t| now_ms >= *t && now_ms - t < 60_000)
+            {
+                return Ok(());
+            }
+            if g.len() >= 10_000 {
+                g.clear();
+            }
+            g.insert(id, now_ms);
+        }
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub async fn delete_session(&self, id: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         self.clear_auth_cache();
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Removes sessions idle since before `idle_before_ms`.
     pub async fn purge_idle_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
         self.clear_auth_cache();
-        Ok(sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
+        let n = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
             .bind(idle_before_ms)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?
-            .rows_affected())
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 
     pub async fn create_api_token(
