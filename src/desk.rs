@@ -1500,7 +1500,6 @@ pub async fn worklog(
     minutes: i64,
     note: Option<String>,
 ) -> AppResult<i64> {
-    let t = ctx.store.ticket(id).await?;
     if !is_staff(u.role) {
         return Err(AppError::forbidden());
     }
@@ -1513,6 +1512,7 @@ pub async fn worklog(
     }
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
+    let t = ctx.store.ticket_for_update(&mut tx, id).await?;
     let wid = ctx
         .store
         .add_worklog(&mut tx, id, u.uid(), &u.username, minutes, note, now_ms)
@@ -1885,12 +1885,18 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, other: i64, kind: &str) -> A
     if id == other {
         return Err(AppError::invalid("ticket_id", "不能关联工单自身"));
     }
-    let a = ctx.store.ticket(id).await?;
-    let b = ctx
-        .store
-        .ticket(other)
-        .await
-        .map_err(|_| AppError::invalid("ticket_id", format!("工单 #{other} 不存在")))?;
+    let mut tx = ctx.store.write_tx().await?;
+    let a = ctx.store.ticket_for_update(&mut tx, id).await?;
+    let b = match ctx.store.ticket_tx(&mut tx, other).await {
+        Ok(b) => b,
+        Err(crate::store::StoreError::NotFound) => {
+            return Err(AppError::invalid(
+                "ticket_id",
+                format!("工单 #{other} 不存在"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let inverse = match kind {
         "parent" => "child",
         "child" => "parent",
@@ -1898,7 +1904,6 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, other: i64, kind: &str) -> A
         k => k,
     };
     let now_ms = ctx.clock.now_ms();
-    let mut tx = ctx.store.write_tx().await?;
     ctx.store.add_link(&mut tx, id, other, kind, now_ms).await?;
     ctx.store
         .add_link(&mut tx, other, id, inverse, now_ms)

@@ -345,22 +345,25 @@ impl InboxRow {
 impl Store {
     /// Active users holding one of `roles`.
     /// Active users with any of the roles, read on the writer's transaction.
+    /// Active accounts holding any of `roles`, in one query on the writer's transaction.
     pub async fn active_user_ids_with_roles_in(
         &self,
         tx: &mut Tx,
         roles: &[&str],
     ) -> StoreResult<Vec<i64>> {
-        let mut ids = Vec::new();
-        for r in roles {
-            let found: Vec<i64> = sqlx::query_scalar(
-                "SELECT id FROM users WHERE role = $1 AND disabled = 0 ORDER BY id",
-            )
-            .bind(r.to_string())
-            .fetch_all(&mut **tx)
-            .await?;
-            ids.extend(found);
+        if roles.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(ids)
+        let marks: Vec<String> = (1..=roles.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id FROM users WHERE role IN ({}) AND disabled = 0 ORDER BY id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for r in roles {
+            q = q.bind(r.to_string());
+        }
+        Ok(q.fetch_all(&mut **tx).await?)
     }
 
     pub async fn active_user_ids_with_roles(&self, roles: &[&str]) -> StoreResult<Vec<i64>> {
