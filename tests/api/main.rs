@@ -14,6 +14,7 @@ mod headers;
 mod holidays;
 mod import_export;
 mod inventory;
+mod load;
 mod monitor_hardening;
 mod monitoring;
 mod notify;
