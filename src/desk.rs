@@ -570,6 +570,17 @@ pub async fn open_ticket_for(
         )
         .await?;
     }
+    if let Some(aid) = alert_id {
+        ctx.store
+            .update_alert(
+                &mut tx,
+                aid,
+                "ticket_id = $3",
+                now_ms,
+                &[Arg::Int(Some(id))],
+            )
+            .await?;
+    }
     append(
         &mut tx,
         now_ms,
@@ -584,17 +595,6 @@ pub async fn open_ticket_for(
         },
     )
     .await?;
-    if let Some(aid) = alert_id {
-        ctx.store
-            .update_alert(
-                &mut tx,
-                aid,
-                "ticket_id = $3",
-                now_ms,
-                &[Arg::Int(Some(id))],
-            )
-            .await?;
-    }
     tx.commit().await?;
     Ok(row)
 }
@@ -1144,6 +1144,9 @@ pub async fn apply_action(
         )
         .await?;
     }
+    // The ticket row first, the audit chain's head last: every write takes the shared
+    // rows in that order (docs/ARCHITECTURE.md).
+    refresh_sla_in(ctx, &mut tx, id).await?;
     append(
         &mut tx,
         now_ms,
@@ -1163,7 +1166,6 @@ pub async fn apply_action(
         },
     )
     .await?;
-    refresh_sla_in(ctx, &mut tx, id).await?;
     let row = ctx.store.ticket_tx(&mut tx, id).await?;
     tx.commit().await?;
     Ok(row)
@@ -1346,6 +1348,8 @@ pub async fn update_ticket(
             false,
         )
         .await?;
+    // The ticket row first, the audit chain's head last (docs/ARCHITECTURE.md).
+    refresh_sla_in(ctx, &mut tx, id).await?;
     append(
         &mut tx,
         now_ms,
@@ -1365,7 +1369,6 @@ pub async fn update_ticket(
         },
     )
     .await?;
-    refresh_sla_in(ctx, &mut tx, id).await?;
     let row = ctx.store.ticket_tx(&mut tx, id).await?;
     tx.commit().await?;
     Ok(row)
@@ -1427,6 +1430,9 @@ pub async fn comment(
     } else {
         format!("{}留言", u.display_name)
     };
+    // The ticket row first, the audit chain's head last: every write takes the shared
+    // rows in that order (docs/ARCHITECTURE.md).
+    refresh_sla_in(ctx, &mut tx, id).await?;
     record_step(
         ctx,
         &mut tx,
@@ -1439,7 +1445,6 @@ pub async fn comment(
         now_ms,
     )
     .await?;
-    refresh_sla_in(ctx, &mut tx, id).await?;
     tx.commit().await?;
     Ok(cid)
 }
