@@ -20,5 +20,6 @@ mod notify;
 mod ops;
 mod recovery;
 mod roles;
+mod ticket_paging;
 mod tls_trust;
 mod ui;
