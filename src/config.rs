@@ -192,6 +192,9 @@ pub struct Config {
     pub database_max_connections: u32,
     /// SQLite only: `full` or `normal` (see `SqliteSynchronous`).
     pub database_sqlite_synchronous: SqliteSynchronous,
+    /// Memory all read caches together may hold, in bytes (list pages, totals,
+    /// credentials, calendars); entries also expire by age.
+    pub cache_max_bytes: usize,
     /// Password for the first `admin` user; generated and printed once when absent.
     pub admin_password: Option<Secret>,
     /// Base64 of 32 bytes encrypting channel secrets (`YUNWEI_SECRET_KEY`); default: the
@@ -225,6 +228,7 @@ impl Default for Config {
             max_attachment_bytes: 10 * 1024 * 1024,
             database_max_connections: 16,
             database_sqlite_synchronous: SqliteSynchronous::Full,
+            cache_max_bytes: 32 * 1024 * 1024,
             admin_password: None,
             secret_key: None,
             metrics_token: None,
@@ -315,6 +319,9 @@ impl Config {
         {
             return Err("metrics_token / YUNWEI_METRICS_TOKEN: use at least 16 characters".into());
         }
+        if self.cache_max_bytes < 1024 * 1024 {
+            return Err("cache_max_bytes: must be at least 1048576 (1 MiB)".into());
+        }
         if self.database_max_connections == 0 {
             return Err("database_max_connections: must be at least 1".into());
         }
@@ -371,7 +378,7 @@ impl Serialize for RedactedView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let c = self.0;
-        let mut st = s.serialize_struct("Config", 18)?;
+        let mut st = s.serialize_struct("Config", 19)?;
         st.serialize_field("listen", &c.listen.to_string())?;
         st.serialize_field(
             "database_url",
@@ -388,6 +395,7 @@ impl Serialize for RedactedView<'_> {
         st.serialize_field("max_import_bytes", &c.max_import_bytes)?;
         st.serialize_field("max_attachment_bytes", &c.max_attachment_bytes)?;
         st.serialize_field("database_max_connections", &c.database_max_connections)?;
+        st.serialize_field("cache_max_bytes", &c.cache_max_bytes)?;
         st.serialize_field(
             "database_sqlite_synchronous",
             &c.database_sqlite_synchronous,

@@ -188,6 +188,26 @@ pub struct TicketFilter {
     pub breached: Option<bool>,
 }
 
+/// Which page of the ticket list to read: at most `limit` rows, newest first (by id),
+/// skipping `offset` rows, all older than the ticket `after` when it is given. `after` is
+/// keyset paging: a page's `next_cursor` passed back as `after` gives the next page, and
+/// rows written meanwhile neither repeat nor shift rows between pages.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TicketPageQuery {
+    pub limit: i64,
+    pub offset: i64,
+    pub after: Option<i64>,
+}
+
+/// A page of the ticket list: its rows, the filter's total (all pages), and the cursor of
+/// the next page (`None` on the last one).
+#[derive(Clone, Debug)]
+pub struct TicketPage {
+    pub rows: Vec<TicketRow>,
+    pub total: i64,
+    pub next_cursor: Option<i64>,
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TicketEventRow {
     pub id: i64,
@@ -235,6 +255,77 @@ pub struct WorklogRow {
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
+}
+
+/// The WHERE conditions (joined with AND) and their arguments for a ticket filter.
+fn ticket_where(f: &TicketFilter) -> (Vec<String>, Vec<Arg>) {
+    let mut wh = vec!["1=1".to_string()];
+    let mut args: Vec<Arg> = Vec::new();
+    let push = |cond: &str, a: Arg, wh: &mut Vec<String>, args: &mut Vec<Arg>| {
+        args.push(a);
+        wh.push(cond.replace('?', &format!("${}", args.len())));
+    };
+    if let Some(r) = f.requester_id {
+        push("t.requester_id = ?", Arg::Int(Some(r)), &mut wh, &mut args);
+    }
+    if let Some(a) = f.assignee_id {
+        push("t.assignee_id = ?", Arg::Int(Some(a)), &mut wh, &mut args);
+    }
+    if let Some(k) = &f.kind {
+        push("t.kind = ?", Arg::Text(Some(k.clone())), &mut wh, &mut args);
+    }
+    if let Some(p) = &f.priority {
+        push(
+            "t.priority = ?",
+            Arg::Text(Some(p.clone())),
+            &mut wh,
+            &mut args,
+        );
+    }
+    if let Some(s) = f.system_id {
+        push("t.system_id = ?", Arg::Int(Some(s)), &mut wh, &mut args);
+    }
+    if let Some(s) = &f.source {
+        push(
+            "t.source = ?",
+            Arg::Text(Some(s.clone())),
+            &mut wh,
+            &mut args,
+        );
+    }
+    if let Some(v) = f.from_ms {
+        push("t.reported_at >= ?", Arg::Int(Some(v)), &mut wh, &mut args);
+    }
+    if let Some(v) = f.to_ms {
+        push("t.reported_at < ?", Arg::Int(Some(v)), &mut wh, &mut args);
+    }
+    if let Some(b) = f.breached {
+        push(
+            "t.sla_breached = ?",
+            Arg::Int(Some(i64::from(b))),
+            &mut wh,
+            &mut args,
+        );
+    }
+    if !f.status.is_empty() {
+        let mut ph = Vec::new();
+        for s in &f.status {
+            args.push(Arg::Text(Some(s.clone())));
+            ph.push(format!("${}", args.len()));
+        }
+        wh.push(format!("t.status IN ({})", ph.join(", ")));
+    }
+    if f.open_only {
+        wh.push("t.status NOT IN ('resolved', 'closed', 'canceled')".into());
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        args.push(Arg::Text(Some(like_pattern(q))));
+        let n = args.len();
+        wh.push(format!(
+            "(LOWER(t.title) LIKE ${n} ESCAPE '\\' OR LOWER(t.number) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(t.description, '')) LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    (wh, args)
 }
 
 impl Store {
@@ -438,9 +529,8 @@ impl Store {
     }
 
     fn cached_calendar(&self, id: i64) -> Option<Calendar> {
-        let cache = self.calendar_cache.lock().ok()?;
-        let (at, cal) = cache.get(&id)?;
-        (at.elapsed() < CALENDAR_TTL).then(|| cal.clone())
+        let c = &self.caches;
+        c.calendars.get(&id, c.now_ms())
     }
 
     /// The calendar, read on `conn` (a write transaction's connection) when not cached.
@@ -449,17 +539,14 @@ impl Store {
             return Ok(c);
         }
         let cal = Self::calendar_uncached(conn, id).await?;
-        if let Ok(mut cache) = self.calendar_cache.lock() {
-            cache.insert(id, (std::time::Instant::now(), cal.clone()));
-        }
+        let c = &self.caches;
+        c.calendars.insert(id, cal.clone(), c.now_ms());
         Ok(cal)
     }
 
     /// Forgets cached calendars and policies, after an edit.
     pub fn forget_calendars(&self) {
-        if let Ok(mut cache) = self.calendar_cache.lock() {
-            cache.clear();
-        }
+        self.caches.calendars.clear();
         self.forget_policies();
     }
 
@@ -722,102 +809,128 @@ impl Store {
         Ok(())
     }
 
+    /// A page of the ticket list, newest first, with the filter's total. See
+    /// [`TicketPageQuery`] for offset and keyset (`after`) paging.
     pub async fn list_tickets(
         &self,
         f: &TicketFilter,
-        limit: i64,
-        offset: i64,
-    ) -> StoreResult<(Vec<TicketRow>, i64)> {
-        let mut wh = vec!["1=1".to_string()];
-        let mut args: Vec<Arg> = Vec::new();
-        let push = |cond: &str, a: Arg, wh: &mut Vec<String>, args: &mut Vec<Arg>| {
-            args.push(a);
-            wh.push(cond.replace('?', &format!("${}", args.len())));
-        };
-        if let Some(r) = f.requester_id {
-            push("t.requester_id = ?", Arg::Int(Some(r)), &mut wh, &mut args);
-        }
-        if let Some(a) = f.assignee_id {
-            push("t.assignee_id = ?", Arg::Int(Some(a)), &mut wh, &mut args);
-        }
-        if let Some(k) = &f.kind {
-            push("t.kind = ?", Arg::Text(Some(k.clone())), &mut wh, &mut args);
-        }
-        if let Some(p) = &f.priority {
-            push(
-                "t.priority = ?",
-                Arg::Text(Some(p.clone())),
-                &mut wh,
-                &mut args,
-            );
-        }
-        if let Some(s) = f.system_id {
-            push("t.system_id = ?", Arg::Int(Some(s)), &mut wh, &mut args);
-        }
-        if let Some(s) = &f.source {
-            push(
-                "t.source = ?",
-                Arg::Text(Some(s.clone())),
-                &mut wh,
-                &mut args,
-            );
-        }
-        if let Some(v) = f.from_ms {
-            push("t.reported_at >= ?", Arg::Int(Some(v)), &mut wh, &mut args);
-        }
-        if let Some(v) = f.to_ms {
-            push("t.reported_at < ?", Arg::Int(Some(v)), &mut wh, &mut args);
-        }
-        if let Some(b) = f.breached {
-            push(
-                "t.sla_breached = ?",
-                Arg::Int(Some(i64::from(b))),
-                &mut wh,
-                &mut args,
-            );
-        }
-        if !f.status.is_empty() {
-            let mut ph = Vec::new();
-            for s in &f.status {
-                args.push(Arg::Text(Some(s.clone())));
-                ph.push(format!("${}", args.len()));
-            }
-            wh.push(format!("t.status IN ({})", ph.join(", ")));
-        }
-        if f.open_only {
-            wh.push("t.status NOT IN ('resolved', 'closed', 'canceled')".into());
-        }
-        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            args.push(Arg::Text(Some(like_pattern(q))));
-            let n = args.len();
-            wh.push(format!(
-                "(LOWER(t.title) LIKE ${n} ESCAPE '\\' OR LOWER(t.number) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(t.description, '')) LIKE ${n} ESCAPE '\\')"
-            ));
-        }
+        page: TicketPageQuery,
+    ) -> StoreResult<TicketPage> {
+        let (wh, args) = ticket_where(f);
         let where_sql = wh.join(" AND ");
-        let n = args.len();
-        // A page already built at the table's current row version is served again (for at
-        // most PAGE_TTL, which bounds how stale a renamed system or user can look).
-        let page_key = format!("{where_sql}|{args:?}|{limit}|{offset}");
-        let count_key = format!("SELECT COUNT(*) FROM tickets t WHERE {where_sql}|{args:?}");
+        // One row more than asked tells whether a next page exists.
+        let fetch = page.limit + 1;
+        let page_key = format!(
+            "{where_sql}|{args:?}|{fetch}|{}|{:?}",
+            page.offset, page.after
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE {where_sql}");
+        let count_key = format!("{count_sql}|{args:?}");
         let current = self.row_version("tickets").await?;
         let cached = |s: &Self| {
             s.cached_page(&page_key, current)
                 .zip(s.cached_count(&count_key, current))
         };
-        if let Some(hit) = cached(self) {
-            return Ok(hit);
+        let (mut rows, total) = match cached(self) {
+            Some((rows, total)) => (rows.as_ref().clone(), total),
+            None => {
+                // One rebuild per page at a time: requests arriving meanwhile wait for it
+                // instead of all running the same page query and count after a write.
+                let gate = self.page_gate(&page_key);
+                let _turn = gate.lock().await;
+                match cached(self) {
+                    Some((rows, total)) => (rows.as_ref().clone(), total),
+                    None => {
+                        let (rows, version, row_count) = self
+                            .ticket_rows(&where_sql, &args, page.after, fetch, page.offset)
+                            .await?;
+                        let version = match version {
+                            Some(v) => v,
+                            None => self.row_version("tickets").await?,
+                        };
+                        let rows = std::sync::Arc::new(rows);
+                        self.cache_page(page_key, version, rows.clone());
+                        let total = match self.cached_count(&count_key, version) {
+                            Some(n) => n,
+                            // The whole table: its size is kept by triggers.
+                            None if wh.len() == 1 && row_count.is_some() => {
+                                let n = row_count.unwrap_or(0);
+                                self.cache_count(count_key, version, n);
+                                n
+                            }
+                            None => {
+                                let n: i64 =
+                                    bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
+                                        .fetch_one(&self.pool)
+                                        .await?;
+                                self.cache_count(count_key, version, n);
+                                n
+                            }
+                        };
+                        (
+                            std::sync::Arc::try_unwrap(rows).unwrap_or_else(|a| a.as_ref().clone()),
+                            total,
+                        )
+                    }
+                }
+            }
+        };
+        let next_cursor = if rows.len() as i64 > page.limit {
+            rows.truncate(page.limit as usize);
+            rows.last().map(|t| t.id)
+        } else {
+            None
+        };
+        Ok(TicketPage {
+            rows,
+            total,
+            next_cursor,
+        })
+    }
+
+    /// Up to `n` tickets matching `f` older than the ticket `before` (all when `None`),
+    /// newest first: one batch of an export, which walks the list by id so every batch is
+    /// an indexed range and memory stays at one batch whatever the table's size.
+    pub async fn ticket_export_batch(
+        &self,
+        f: &TicketFilter,
+        before: Option<i64>,
+        n: i64,
+    ) -> StoreResult<Vec<TicketRow>> {
+        let (wh, args) = ticket_where(f);
+        let (rows, _, _) = self
+            .ticket_rows(&wh.join(" AND "), &args, before, n, 0)
+            .await?;
+        Ok(rows)
+    }
+
+    /// Rows of the list in one statement, newest first, with the table's row version and
+    /// size. The page's ids are found first by a scan that needs only ids (the primary key,
+    /// or a filter's index, which ends in the id), so a deep offset steps over index
+    /// entries instead of building rows; then only those rows are read. They travel as one
+    /// JSON array in one row: many small rows are many messages between sqlx's SQLite worker
+    /// and the request.
+    async fn ticket_rows(
+        &self,
+        where_sql: &str,
+        args: &[Arg],
+        after: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<TicketRow>, Option<i64>, Option<i64>)> {
+        let mut args = args.to_vec();
+        let mut where_sql = where_sql.to_string();
+        if let Some(a) = after {
+            args.push(Arg::Int(Some(a)));
+            where_sql.push_str(&format!(" AND t.id < ${}", args.len()));
         }
-        // One rebuild per page at a time: requests arriving meanwhile wait for it instead
-        // of all running the same page query and count after a write.
-        let gate = self.page_gate(&page_key);
-        let _turn = gate.lock().await;
-        if let Some(hit) = cached(self) {
-            return Ok(hit);
-        }
-        // As for inventory lists: the page travels as one JSON row with the table's row
-        // version, and totals are cached per query until the table changes.
-        let pairs: Vec<String> = TICKET_COLUMNS.iter().map(|c| format!("'{c}', t.{c}")).chain([
+        let n = args.len();
+        // The list never shows the fault report (the largest column); the detail reads it.
+        let pairs: Vec<String> = TICKET_COLUMNS
+            .iter()
+            .filter(|c| **c != "fault_report")
+            .map(|c| format!("'{c}', t.{c}"))
+            .chain([
             "'system_name', (SELECT s.name FROM systems s WHERE s.id = t.system_id)".to_string(),
             "'asset_name', (SELECT a.name FROM assets a WHERE a.id = t.asset_id)".to_string(),
             "'assignee_name', (SELECT u.display_name FROM users u WHERE u.id = t.assignee_id)".to_string(),
@@ -836,7 +949,8 @@ impl Store {
         let sql = format!(
             "SELECT {agg}, (SELECT v.version FROM row_versions v WHERE v.name = 'tickets'), \
              (SELECT v.row_count FROM row_versions v WHERE v.name = 'tickets') \
-             FROM (SELECT t.* FROM tickets t WHERE {where_sql} ORDER BY t.id DESC LIMIT ${} OFFSET ${}) t",
+             FROM tickets t WHERE t.id IN \
+             (SELECT t.id FROM tickets t WHERE {where_sql} ORDER BY t.id DESC LIMIT ${} OFFSET ${})",
             n + 1,
             n + 2
         );
@@ -851,30 +965,7 @@ impl Store {
                 .map_err(|e| StoreError::Other(anyhow::anyhow!("ticket list JSON: {e}")))?,
             None => Vec::new(),
         };
-        let version = match version {
-            Some(v) => v,
-            None => self.row_version("tickets").await?,
-        };
-        self.cache_page(page_key, version, &rows);
-        let count_sql = format!("SELECT COUNT(*) FROM tickets t WHERE {where_sql}");
-        let key = format!("{count_sql}|{args:?}");
-        let total = match self.cached_count(&key, version) {
-            Some(n) => n,
-            // The whole table: its size is kept by triggers.
-            None if wh.len() == 1 && row_count.is_some() => {
-                let n = row_count.unwrap_or(0);
-                self.cache_count(key, version, n);
-                n
-            }
-            None => {
-                let n: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-                    .fetch_one(self.pool())
-                    .await?;
-                self.cache_count(key, version, n);
-                n
-            }
-        };
-        Ok((rows, total))
+        Ok((rows, version, row_count))
     }
 
     /// Open tickets whose SLA check time has come, for the SLA monitor.

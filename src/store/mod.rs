@@ -3,6 +3,7 @@
 //! migrations runner. Times are epoch milliseconds; booleans are 0/1.
 
 pub mod audit;
+pub mod cache;
 pub mod desk;
 pub mod entities;
 pub mod inventory;
@@ -56,19 +57,8 @@ impl Actor {
     }
 }
 
-/// (row version, when built, the page).
-pub(crate) type CachedPage = (
-    i64,
-    std::time::Instant,
-    std::sync::Arc<Vec<desk::TicketRow>>,
-);
-
 /// The SLA policies and when they were read.
 pub(crate) type CachedPolicies = (std::time::Instant, std::sync::Arc<desk::PolicySet>);
-
-/// How long a cached ticket page may be served while the table is unchanged: names of
-/// systems and users shown in it come from other tables.
-pub const PAGE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct Store {
@@ -76,32 +66,12 @@ pub struct Store {
     backend: Backend,
     /// SQLite's single writer (`lane`); `None` on PostgreSQL.
     lane: Option<std::sync::Arc<lane::Lane>>,
-    /// List totals by query, valid while the table's row version is unchanged.
-    counts: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>>,
-    /// Credentials by token hash, with the (clock) time they were read. Entries live two
-    /// seconds and every credential change in this process clears the cache, so another
-    /// replica's logout or revocation takes effect here within two seconds.
-    pub(crate) auth_cache: std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<String, (i64, users::Credential)>>,
-    >,
-    /// Ticket list pages by query, valid while the table's row version is unchanged.
-    pub(crate) pages:
-        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, CachedPage>>>,
-    pub(crate) page_gates: std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
-    >,
     /// When this process last recorded each API token's use.
     pub(crate) token_touches: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
     /// SLA policies and the round-the-clock calendar's id, with the time they were read.
     pub(crate) policy_cache: std::sync::Arc<std::sync::Mutex<Option<CachedPolicies>>>,
-    /// Calendars as the SLA engine uses them, with the (monotonic) time they were read.
-    /// Edits through this process clear the entry; other replicas see them within
-    /// `CALENDAR_TTL`.
-    pub(crate) calendar_cache: std::sync::Arc<
-        std::sync::Mutex<
-            std::collections::HashMap<i64, (std::time::Instant, crate::domain::calendar::Calendar)>,
-        >,
-    >,
+    /// Read caches, bounded in bytes and by age (`cache::Caches`).
+    pub(crate) caches: std::sync::Arc<cache::Caches>,
 }
 
 /// How long a request waits for a connection (or for SQLite's writer) before it is
@@ -156,13 +126,9 @@ impl Store {
             pool,
             backend,
             lane: None,
-            counts: Default::default(),
-            auth_cache: Default::default(),
-            calendar_cache: Default::default(),
             policy_cache: Default::default(),
             token_touches: Default::default(),
-            pages: Default::default(),
-            page_gates: Default::default(),
+            caches: std::sync::Arc::new(cache::Caches::new(config.cache_max_bytes)),
         };
         store.migrate().await?;
         if backend == Backend::Sqlite {
@@ -206,58 +172,52 @@ impl Store {
         )
     }
 
-    /// A cached ticket page for `key` at `version`, if any and younger than `PAGE_TTL`.
-    pub fn cached_page(&self, key: &str, version: i64) -> Option<Vec<desk::TicketRow>> {
-        let g = self.pages.lock().ok()?;
-        g.get(key)
-            .filter(|(v, at, _)| *v == version && version >= 0 && at.elapsed() < PAGE_TTL)
-            .map(|(_, _, rows)| rows.as_ref().clone())
+    /// A cached ticket page for `key` built at `version`, if any and younger than
+    /// `cache::PAGE_TTL`.
+    pub fn cached_page(
+        &self,
+        key: &str,
+        version: i64,
+    ) -> Option<std::sync::Arc<Vec<desk::TicketRow>>> {
+        let c = &self.caches;
+        c.pages
+            .get(key, c.now_ms())
+            .filter(|(v, _)| *v == version && version >= 0)
+            .map(|(_, rows)| rows)
     }
 
-    pub fn cache_page(&self, key: String, version: i64, rows: &[desk::TicketRow]) {
-        if let Ok(mut g) = self.pages.lock() {
-            if g.len() > 512 {
-                g.clear();
-            }
-            g.insert(
-                key,
-                (
-                    version,
-                    std::time::Instant::now(),
-                    std::sync::Arc::new(rows.to_vec()),
-                ),
-            );
-        }
+    pub fn cache_page(
+        &self,
+        key: String,
+        version: i64,
+        rows: std::sync::Arc<Vec<desk::TicketRow>>,
+    ) {
+        let c = &self.caches;
+        c.pages.insert(key, (version, rows), c.now_ms());
     }
 
     /// The lock that lets one request at a time rebuild the page `key`.
     pub fn page_gate(&self, key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
-        let mut g = match self.page_gates.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if g.len() > 1024 {
-            // Gates nobody holds can go; a held one stays with its holders.
-            g.retain(|_, m| std::sync::Arc::strong_count(m) > 1);
-        }
-        g.entry(key.to_string()).or_default().clone()
+        self.caches.page_gate(key)
     }
 
     /// A cached total for `key` at `version`, if any.
     pub fn cached_count(&self, key: &str, version: i64) -> Option<i64> {
-        let g = self.counts.lock().ok()?;
-        g.get(key)
+        let c = &self.caches;
+        c.counts
+            .get(key, c.now_ms())
             .filter(|(v, _)| *v == version && version >= 0)
-            .map(|(_, n)| *n)
+            .map(|(_, n)| n)
     }
 
     pub fn cache_count(&self, key: String, version: i64, n: i64) {
-        if let Ok(mut g) = self.counts.lock() {
-            if g.len() > 10_000 {
-                g.clear();
-            }
-            g.insert(key, (version, n));
-        }
+        let c = &self.caches;
+        c.counts.insert(key, (version, n), c.now_ms());
+    }
+
+    /// Drops expired entries from every cache; `clock_now_ms` is the application clock.
+    pub fn sweep_caches(&self, clock_now_ms: i64) {
+        self.caches.sweep(clock_now_ms);
     }
 
     pub fn backend(&self) -> Backend {

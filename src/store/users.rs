@@ -490,9 +490,7 @@ impl Store {
 
     /// Forgets every cached credential (after a logout, password change, revocation …).
     pub fn clear_auth_cache(&self) {
-        if let Ok(mut g) = self.auth_cache.lock() {
-            g.clear();
-        }
+        self.caches.credentials.clear();
     }
 
     /// `find_credential` through the short-lived cache.
@@ -501,19 +499,14 @@ impl Store {
         token_hash: &str,
         now_ms: i64,
     ) -> StoreResult<Option<Credential>> {
-        if let Ok(g) = self.auth_cache.lock()
-            && let Some((at, c)) = g.get(token_hash)
-            && now_ms >= *at
-            && now_ms - at < Self::AUTH_CACHE_MS
-        {
-            return Ok(Some(c.clone()));
+        if let Some(c) = self.caches.credentials.get(token_hash, now_ms) {
+            return Ok(Some(c));
         }
         let c = self.find_credential(token_hash).await?;
-        if let (Some(c), Ok(mut g)) = (&c, self.auth_cache.lock()) {
-            if g.len() > 50_000 {
-                g.clear();
-            }
-            g.insert(token_hash.to_string(), (now_ms, c.clone()));
+        if let Some(c) = &c {
+            self.caches
+                .credentials
+                .insert(token_hash.to_string(), c.clone(), now_ms);
         }
         Ok(c)
     }
@@ -553,19 +546,17 @@ impl Store {
 
     pub async fn touch_session(&self, id: i64, now_ms: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        if let Ok(mut g) = self.auth_cache.lock() {
-            for (_, c) in g.values_mut() {
-                if let Credential::Session {
-                    id: sid,
-                    last_seen_at,
-                    ..
-                } = c
-                    && *sid == id
-                {
-                    *last_seen_at = now_ms;
-                }
+        self.caches.credentials.update_all(|c| {
+            if let Credential::Session {
+                id: sid,
+                last_seen_at,
+                ..
+            } = c
+                && *sid == id
+            {
+                *last_seen_at = now_ms;
             }
-        }
+        });
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(now_ms)
             .bind(id)

@@ -333,42 +333,76 @@ pub fn write_xlsx(spec: &EntitySpec, items: &[Map<String, Value>]) -> anyhow::Re
     Ok(wb.save_to_buffer()?)
 }
 
-/// A plain table (header row + text rows) as CSV with a UTF-8 BOM.
-pub fn write_rows_csv(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
-    let mut out = b"\xef\xbb\xbf".to_vec();
+/// The byte-order mark that opens an exported CSV file, so Excel reads it as UTF-8.
+pub const CSV_BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Rows as CSV records (no BOM), for writing a file piece by piece: the BOM and the header
+/// row first, then each batch of rows.
+pub fn csv_records<R: AsRef<[S]>, S: AsRef<[u8]>>(rows: &[R]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
     {
         let mut w = csv::Writer::from_writer(&mut out);
-        w.write_record(headers)?;
         for r in rows {
-            w.write_record(r)?;
+            w.write_record(r.as_ref())?;
         }
         w.flush()?;
     }
     Ok(out)
 }
 
-/// A plain table as one XLSX sheet with a bold, frozen header.
-pub fn write_rows_xlsx(
-    sheet: &str,
-    headers: &[&str],
-    rows: &[Vec<String>],
-) -> anyhow::Result<Vec<u8>> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let mut wb = Workbook::new();
-    let bold = Format::new().set_bold();
-    let ws = wb.add_worksheet();
-    ws.set_name(sheet)?;
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)?;
-        ws.set_column_width(c as u16, 16)?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            ws.write_string((r + 1) as u32, c as u16, v)?;
+/// A one-sheet workbook written row by row in constant memory (rust_xlsxwriter's
+/// `constant_memory` mode): each row goes to a temporary file in `tempdir` as soon as the
+/// next one starts, with its strings inline, and [`XlsxRows::finish`] writes the zip to
+/// any writer, copying the sheet from that file. The header row is bold and frozen.
+pub struct XlsxRows {
+    wb: rust_xlsxwriter::Workbook,
+    next_row: u32,
+}
+
+impl XlsxRows {
+    /// Data rows a sheet can hold below its header (Excel's 1,048,576 rows in all).
+    pub const MAX_DATA_ROWS: u32 = 1_048_575;
+
+    pub fn new(sheet: &str, headers: &[&str], tempdir: &std::path::Path) -> anyhow::Result<Self> {
+        use rust_xlsxwriter::{Format, Workbook};
+        let mut wb = Workbook::new();
+        wb.set_tempdir(tempdir)?;
+        let bold = Format::new().set_bold();
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        ws.set_name(sheet)?;
+        for (c, h) in (0u16..).zip(headers) {
+            ws.set_column_width(c, 16)?;
+            ws.write_string_with_format(0, c, *h, &bold)?;
         }
+        ws.set_freeze_panes(1, 0)?;
+        Ok(XlsxRows { wb, next_row: 1 })
     }
-    ws.set_freeze_panes(1, 0)?;
-    Ok(wb.save_to_buffer()?)
+
+    /// Data rows written so far.
+    pub fn rows(&self) -> u32 {
+        self.next_row - 1
+    }
+
+    /// Appends rows below the ones written; refuses to go past the sheet's last row.
+    pub fn write_rows(&mut self, rows: &[Vec<String>]) -> anyhow::Result<()> {
+        let ws = self.wb.worksheet_from_index(0)?;
+        for row in rows {
+            if self.next_row > Self::MAX_DATA_ROWS {
+                anyhow::bail!("more than {} rows for one sheet", Self::MAX_DATA_ROWS);
+            }
+            for (c, v) in (0u16..).zip(row) {
+                ws.write_string(self.next_row, c, v)?;
+            }
+            self.next_row += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the workbook (a zip) to `out`.
+    pub fn finish(mut self, out: impl std::io::Write + Send) -> anyhow::Result<()> {
+        self.wb.save_to_writer(out)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -181,6 +181,8 @@ pub async fn housekeeping(ctx: Ctx) {
         {
             tracing::warn!(error = %e, "rolling up probe results failed");
         }
+        // Expired cache entries go even when nothing new is cached.
+        ctx.store.sweep_caches(ctx.clock.now_ms());
         if n.is_multiple_of(10) {
             let idle = ctx.config.security.idle_timeout_minutes * 60_000;
             if let Err(e) = ctx

@@ -211,16 +211,10 @@ async fn exports_in_xlsx_and_csv_round_trip_through_import() {
         }
         for collection in ["sites", "systems", "assets"] {
             let (_, a) = src
-                .get_json(
-                    &src.admin_token,
-                    &format!("/api/v1/{collection}?limit=1000"),
-                )
+                .get_json(&src.admin_token, &format!("/api/v1/{collection}?limit=500"))
                 .await;
             let (_, b) = dst
-                .get_json(
-                    &dst.admin_token,
-                    &format!("/api/v1/{collection}?limit=1000"),
-                )
+                .get_json(&dst.admin_token, &format!("/api/v1/{collection}?limit=500"))
                 .await;
             assert_eq!(
                 strip(&a["items"]),

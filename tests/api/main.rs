@@ -21,5 +21,6 @@ mod notify;
 mod ops;
 mod recovery;
 mod roles;
+mod ticket_paging;
 mod tls_trust;
 mod ui;

@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod monitors;
 pub mod notify;
 pub mod openapi;
+pub mod ticket_export;
 pub mod tickets;
 pub mod users;
 
@@ -51,7 +52,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/inventory/summary", get(inventory::summary))
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/stats", get(tickets::stats))
-        .route("/tickets/export", get(tickets::export))
+        .route("/tickets/export", get(ticket_export::export))
         .route(
             "/tickets/{id}",
             get(tickets::get_one).patch(tickets::update),
@@ -204,7 +205,7 @@ pub struct Paging {
 }
 
 pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 1000;
+pub const MAX_LIMIT: i64 = 500;
 
 impl Paging {
     pub fn from_query(q: &HashMap<String, String>) -> Result<Paging, AppError> {

@@ -14,7 +14,7 @@ use crate::desk;
 use crate::domain::roles::Role;
 use crate::domain::tickets as tk;
 use crate::error::{AppError, AppResult};
-use crate::store::desk::TicketFilter;
+use crate::store::desk::{TicketFilter, TicketPageQuery};
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::{ApiObject, parse_id};
@@ -96,12 +96,36 @@ pub async fn list(
     if q.get("mine").map(String::as_str) == Some("true") {
         f.assignee_id = Some(u.id);
     }
-    let (rows, total) = st.store.list_tickets(&f, p.limit, p.offset).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for t in &rows {
+    let after = match q.get("after").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            s.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| AppError::invalid("after", "after 应为上一页返回的 next_cursor"))?,
+        ),
+    };
+    let page = st
+        .store
+        .list_tickets(
+            &f,
+            TicketPageQuery {
+                limit: p.limit,
+                offset: p.offset,
+                after,
+            },
+        )
+        .await?;
+    let mut items = Vec::with_capacity(page.rows.len());
+    for t in &page.rows {
         items.push(desk::ticket_json(&st.ctx, &u, t, false).await?);
     }
-    Ok(Json(json!({"total": total, "items": items})))
+    // `next_cursor` is opaque to clients: pass it back as `after` for the next page.
+    Ok(Json(json!({
+        "total": page.total,
+        "items": items,
+        "next_cursor": page.next_cursor.map(|id| id.to_string()),
+    })))
 }
 
 pub async fn create(
@@ -449,91 +473,6 @@ pub async fn stats(
     v["from"] = json!(crate::clock::rfc3339(from));
     v["to"] = json!(crate::clock::rfc3339(to));
     Ok(Json(v))
-}
-
-/// `GET /tickets/export?format=xlsx|csv` with the list's filters.
-pub async fn export(
-    State(st): State<AppState>,
-    ApiUser(u): ApiUser,
-    Query(q): Query<HashMap<String, String>>,
-) -> AppResult<Response> {
-    if u.role == Role::Requester {
-        return Err(AppError::forbidden());
-    }
-    let f = filter_from_query(&q)?;
-    let (rows, _) = st.store.list_tickets(&f, 100_000, 0).await?;
-    let headers = [
-        "编号",
-        "类型",
-        "标题",
-        "系统",
-        "优先级",
-        "状态",
-        "来源",
-        "报障人",
-        "报障时间",
-        "首次响应",
-        "到场",
-        "解决",
-        "处理人",
-        "SLA 超时",
-        "满意度",
-    ];
-    let local = |v: Option<i64>| v.map(crate::clock::local_minutes).unwrap_or_default();
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|t| {
-            vec![
-                t.number.clone(),
-                tk::label(tk::KINDS, &t.kind),
-                t.title.clone(),
-                t.system_name.clone().unwrap_or_default(),
-                t.priority.clone(),
-                tk::label(tk::STATUSES, &t.status),
-                tk::label(tk::SOURCES, &t.source),
-                t.requester_name.clone().unwrap_or_default(),
-                crate::clock::local_minutes(t.reported_at),
-                local(t.first_response_at),
-                local(t.onsite_at),
-                local(t.resolved_at),
-                t.assignee_name.clone().unwrap_or_default(),
-                if t.sla_breached != 0 {
-                    "是".into()
-                } else {
-                    "否".into()
-                },
-                t.satisfaction.map(|s| s.to_string()).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let date = crate::web::api::inventory::today(&st.ctx).format("%Y%m%d");
-    let (bytes, mime, file) = match q.get("format").map(String::as_str).unwrap_or("xlsx") {
-        "xlsx" => (
-            crate::transfer::write_rows_xlsx("工单", &headers, &table)?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            format!("tickets-{date}.xlsx"),
-        ),
-        "csv" => (
-            crate::transfer::write_rows_csv(&headers, &table)?,
-            "text/csv; charset=utf-8",
-            format!("tickets-{date}.csv"),
-        ),
-        _ => return Err(AppError::invalid("format", "format 可选：xlsx、csv")),
-    };
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static(mime),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&file),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
 }
 
 pub async fn attachments(

@@ -49,7 +49,18 @@ pub async fn list(
     if q.get("mine").map(String::as_str) == Some("true") {
         f.assignee_id = Some(u.id);
     }
-    let (rows, total) = st.store.list_tickets(&f, p.limit, p.offset).await?;
+    let page = st
+        .store
+        .list_tickets(
+            &f,
+            crate::store::desk::TicketPageQuery {
+                limit: p.limit,
+                offset: p.offset,
+                after: None,
+            },
+        )
+        .await?;
+    let (rows, total) = (page.rows, page.total);
     let items: Vec<Value> = rows
         .iter()
         .map(|t| {
