@@ -171,6 +171,15 @@ pub(crate) struct Lane {
     flush: Notify,
     max_group: usize,
     acquire_timeout: Duration,
+    /// Group commits made, and writers acknowledged by them.
+    pub(crate) stats: Arc<LaneStats>,
+}
+
+/// What the writer has done since it opened.
+#[derive(Debug, Default)]
+pub struct LaneStats {
+    pub commits: std::sync::atomic::AtomicU64,
+    pub writers: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) struct LaneState {
@@ -183,15 +192,19 @@ pub(crate) struct LaneState {
     members: usize,
     /// Members waiting for the group's commit.
     pending: Vec<oneshot::Sender<Result<(), String>>>,
+    stats: Arc<LaneStats>,
 }
 
 impl LaneState {
     async fn commit_group(&mut self) -> StoreResult<()> {
         let r = self.conn.execute("COMMIT").await;
         self.outer = false;
+        let members = self.members as u64;
         self.members = 0;
         match r {
             Ok(_) => {
+                self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                self.stats.writers.fetch_add(members, Ordering::Relaxed);
                 for p in self.pending.drain(..) {
                     let _ = p.send(Ok(()));
                 }
@@ -255,6 +268,7 @@ impl Lane {
     ) -> anyhow::Result<Arc<Lane>> {
         let mut conn = opts.connect().await?;
         conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+        let stats = Arc::new(LaneStats::default());
         let lane = Arc::new(Lane {
             state: Arc::new(Mutex::new(LaneState {
                 conn,
@@ -262,7 +276,9 @@ impl Lane {
                 dirty: false,
                 members: 0,
                 pending: Vec::new(),
+                stats: stats.clone(),
             })),
+            stats,
             waiting: AtomicUsize::new(0),
             flush: Notify::new(),
             max_group: 64,
@@ -326,5 +342,141 @@ impl Lane {
         if g.outer {
             let _ = g.commit_group().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    async fn lane(dir: &std::path::Path) -> (Arc<Lane>, String) {
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+        let opts = AnyConnectOptions::from_str(&url).unwrap();
+        let lane = Lane::open(
+            &opts,
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;".into(),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        let mut tx = lane.begin().await.unwrap();
+        tx.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        (lane, url)
+    }
+
+    async fn rows(url: &str) -> Vec<i64> {
+        let mut c = AnyConnectOptions::from_str(url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+    }
+
+    /// Sixty-four writers at once: the odd ones fail after writing, the even ones commit.
+    /// Every acknowledged row is there (read through another connection, so committed),
+    /// no failed writer's row is, and the writers shared commits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writers_share_commits_and_a_failing_one_takes_nobody_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lane, url) = lane(dir.path()).await;
+        let mut tasks = Vec::new();
+        for n in 0..64i64 {
+            let lane = lane.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = lane.begin().await?;
+                sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await?;
+                tokio::task::yield_now().await;
+                if n % 2 == 1 {
+                    // Dropped without commit: rolled back to its savepoint.
+                    return Ok::<_, StoreError>(None);
+                }
+                tx.commit().await?;
+                Ok(Some(n))
+            }));
+        }
+        let mut acked = Vec::new();
+        for t in tasks {
+            if let Some(n) = t.await.unwrap().unwrap() {
+                acked.push(n);
+            }
+        }
+        acked.sort_unstable();
+        assert_eq!(acked, (0..64).step_by(2).collect::<Vec<_>>());
+        assert_eq!(rows(&url).await, acked);
+        let commits = lane.stats.commits.load(Ordering::Relaxed);
+        let writers = lane.stats.writers.load(Ordering::Relaxed);
+        assert_eq!(writers, 33, "the table's creation and 32 rows");
+        assert!(commits < writers, "{commits} commits for {writers} writers");
+    }
+
+    /// A writer whose statement fails (a duplicate key) is refused alone; the group's other
+    /// members commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_statement_error_rolls_back_only_its_own_savepoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lane, url) = lane(dir.path()).await;
+        let mut a = lane.begin().await.unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (1)")
+            .execute(&mut *a)
+            .await
+            .unwrap();
+        // Queue a second writer before the first commits, so they share the group.
+        let l2 = lane.clone();
+        let b = tokio::spawn(async move {
+            let mut b = l2.begin().await.unwrap();
+            let dup = sqlx::query("INSERT INTO t (n) VALUES (1)")
+                .execute(&mut *b)
+                .await;
+            assert!(dup.is_err());
+            drop(b);
+            let mut c = l2.begin().await.unwrap();
+            sqlx::query("INSERT INTO t (n) VALUES (2)")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            c.commit().await.unwrap();
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        a.commit().await.unwrap();
+        b.await.unwrap();
+        assert_eq!(rows(&url).await, vec![1, 2]);
+    }
+
+    /// A task that holds a transaction and asks for another is refused at once (an error
+    /// in release builds, a panic in debug builds), not left waiting for itself forever.
+    #[tokio::test]
+    async fn a_nested_transaction_is_refused_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lane, _) = lane(dir.path()).await;
+        let l = lane.clone();
+        let task = tokio::spawn(tracked(async move {
+            let _a = l.begin().await.unwrap();
+            assert_eq!(held(), 1);
+            l.begin().await.is_err()
+        }));
+        let r = tokio::time::timeout(Duration::from_secs(3), task)
+            .await
+            .expect("a nested begin must not wait");
+        match r {
+            Ok(refused) => assert!(refused),
+            Err(e) => assert!(e.is_panic()),
+        }
+        // The lane is usable afterwards.
+        let mut tx = lane.begin().await.unwrap();
+        tx.execute("INSERT INTO t (n) VALUES (7)").await.unwrap();
+        tx.commit().await.unwrap();
     }
 }

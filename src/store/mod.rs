@@ -250,6 +250,14 @@ impl Store {
         }
     }
 
+    /// SQLite's writer: (group commits, writes they acknowledged); `None` on PostgreSQL.
+    pub fn writer_stats(&self) -> Option<(u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.lane
+            .as_ref()
+            .map(|l| (l.stats.commits.load(Relaxed), l.stats.writers.load(Relaxed)))
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()

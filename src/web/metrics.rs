@@ -68,6 +68,7 @@ impl Metrics {
         &self,
         monitors: Option<&[crate::store::monitor::MonitorRow]>,
         probes: u64,
+        writer: Option<(u64, u64)>,
     ) -> String {
         let mut reg = Registry::default();
         reg.register(
@@ -82,6 +83,20 @@ impl Metrics {
         );
         if let Some(ms) = monitors {
             register_monitors(&mut reg, ms, probes);
+        }
+        if let Some((commits, writers)) = writer {
+            let c = ConstCounter::new(commits);
+            reg.register(
+                "yunwei_sqlite_group_commits",
+                "Commits made by the SQLite writer (each acknowledges one or more writes)",
+                c,
+            );
+            let w = ConstCounter::new(writers);
+            reg.register(
+                "yunwei_sqlite_writes_committed",
+                "Write transactions acknowledged by the SQLite writer's group commits",
+                w,
+            );
         }
         let mut out = String::new();
         if let Err(e) = prometheus_text::encode(&mut out, &reg) {

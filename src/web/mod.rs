@@ -130,6 +130,7 @@ async fn metrics_text(State(st): State<AppState>, headers: axum::http::HeaderMap
         st.monitors
             .probes_total
             .load(std::sync::atomic::Ordering::Relaxed),
+        st.store.writer_stats(),
     );
     (
         [(

@@ -49,6 +49,17 @@ async fn health_readiness_and_prometheus_metrics_by_route() {
         "{text}"
     );
     assert!(text.contains(r#"route="/api/v1/auth/login""#));
+    // SQLite's writer reports its group commits (the login above wrote through it).
+    let sqlite = std::env::var("TEST_DATABASE_URL").map_or(true, |u| u.is_empty());
+    let commits = text
+        .lines()
+        .find_map(|l| l.strip_prefix("yunwei_sqlite_group_commits_total "))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if sqlite {
+        assert!(commits.is_some_and(|n| n > 0), "{text}");
+    } else {
+        assert_eq!(commits, None, "PostgreSQL has no SQLite writer");
+    }
 }
 
 fn fill(path: &str) -> String {
