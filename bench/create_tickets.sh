@@ -91,6 +91,9 @@ run_backend() {
     else
       n0=$(psql "$url" -Atc 'SELECT COUNT(*) FROM tickets'); sleep 1; x0=$(xact_commits "$db")
     fi
+    # Every timed run starts with no dirty pages (sync), so that the writes one run left
+    # unsynced are not flushed during the next run's fsyncs.
+    sync
     t0=$(cpu_ticks "$PID")
     res=$(hey_create "$c" "$token")
     t1=$(cpu_ticks "$PID")
@@ -108,7 +111,9 @@ run_backend() {
     cpu=$(python3 -c "print(f'{1000 * ($t1 - $t0) / $TCK / ($n1 - $n0):.2f}' if $n1 > $n0 else '–')")
     if [ "$label" = SQLite ]; then
       local full normal f_tps n_tps
+      sync
       full=$(python3 bench/raw_sqlite_inserts.py "$dir/raw.db" "$c" "$DURATION" FULL "$RAW_MODE")
+      sync
       normal=$(python3 bench/raw_sqlite_inserts.py "$dir/raw.db" "$c" "$DURATION" NORMAL "$RAW_MODE")
       f_tps=${full%% *}; n_tps=${normal%% *}
       raw="$f_tps | $(echo "$full" | awk '{print $2 " / " $3}') | $(ratio "$tps" "$f_tps") | $n_tps | $(ratio "$tps" "$n_tps")"
@@ -118,6 +123,7 @@ run_backend() {
       psql "$PG_BASE/$rawdb" -qc "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, client INTEGER NOT NULL, at BIGINT NOT NULL, title TEXT NOT NULL)" >/dev/null
       echo "INSERT INTO t (client, at, title) VALUES (:client_id, 1, '压测建单');" >"$WORK/insert.sql"
       mkdir -p "$WORK/pgb"; rm -f "$WORK/pgb/"*
+      sync
       out=$("$PGBENCH" -n -c "$c" -j "$c" -T "$DURATION" -l --log-prefix="$WORK/pgb/log" -f "$WORK/insert.sql" "$PG_BASE/$rawdb" 2>&1)
       p_tps=$(echo "$out" | awk '/^tps = /{printf "%.0f", $3}')
       lat=$(pg_latency "$WORK/pgb/"log*)

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod demo;
 mod desk;
+mod durability;
 mod hardening;
 mod headers;
 mod holidays;
