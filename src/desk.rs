@@ -246,7 +246,7 @@ pub async fn open_ticket(
     u: &AuthUser,
     obj: &Map<String, Value>,
 ) -> AppResult<TicketRow> {
-    open_ticket_for(ctx, u, obj, None).await
+    Ok(open_ticket_with_clocks(ctx, u, obj, None).await?.0)
 }
 
 /// Opens a ticket; with `alert_id`, the alert points at the new ticket in the same
@@ -257,6 +257,24 @@ pub async fn open_ticket_for(
     obj: &Map<String, Value>,
     alert_id: Option<i64>,
 ) -> AppResult<TicketRow> {
+    Ok(open_ticket_with_clocks(ctx, u, obj, alert_id).await?.0)
+}
+
+/// The ticket as the API answers a creation: its clocks as computed on the writer's
+/// transaction and no links yet, so the answer costs no further database round trip.
+pub fn created_json(u: &AuthUser, t: &TicketRow, clocks: &[ClockState]) -> Value {
+    let mut v = ticket_json_base(t);
+    add_detail(&mut v, u, t, clocks, &[]);
+    v
+}
+
+/// Opens a ticket and returns it with its replayed clocks.
+pub async fn open_ticket_with_clocks(
+    ctx: &Ctx,
+    u: &AuthUser,
+    obj: &Map<String, Value>,
+    alert_id: Option<i64>,
+) -> AppResult<(TicketRow, Vec<ClockState>)> {
     if !(is_staff(u.role) || u.role == Role::Requester) {
         return Err(AppError::forbidden());
     }
@@ -451,8 +469,9 @@ pub async fn open_ticket_for(
             .or_default()
             .push(e.clone());
     }
+    let clocks = replay_all(&by_target, &cal, now);
     let sla = sla_fields(
-        &replay_all(&by_target, &cal, now),
+        &clocks,
         &cal,
         policy.as_ref().map_or(75, |p| p.warn_percent),
         true,
@@ -596,7 +615,7 @@ pub async fn open_ticket_for(
     )
     .await?;
     tx.commit().await?;
-    Ok(row)
+    Ok((row, clocks))
 }
 
 /// The replayed clocks of a ticket at the clock's now.
@@ -1684,8 +1703,18 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
 
 /// The API's view of a ticket.
 pub async fn ticket_json(ctx: &Ctx, u: &AuthUser, t: &TicketRow, detail: bool) -> AppResult<Value> {
+    let mut v = ticket_json_base(t);
+    if detail {
+        let cs = clocks(ctx, t).await?;
+        let links = ctx.store.links(t.id).await?;
+        add_detail(&mut v, u, t, &cs, &links);
+    }
+    Ok(v)
+}
+
+fn ticket_json_base(t: &TicketRow) -> Value {
     let rfc = |v: Option<i64>| v.map(crate::clock::rfc3339);
-    let mut v = json!({
+    let v = json!({
         "id": t.id, "number": t.number, "kind": t.kind, "change_type": t.change_type, "title": t.title,
         "description": t.description, "system_id": t.system_id, "system_name": t.system_name, "asset_id": t.asset_id,
         "asset_name": t.asset_name, "category": t.category, "source": t.source, "requester_id": t.requester_id,
@@ -1697,25 +1726,29 @@ pub async fn ticket_json(ctx: &Ctx, u: &AuthUser, t: &TicketRow, detail: bool) -
         "sla": {"response_due_at": rfc(t.response_due_at), "onsite_due_at": rfc(t.onsite_due_at), "resolve_due_at": rfc(t.resolve_due_at), "breached": t.sla_breached != 0},
         "created_at": crate::clock::rfc3339(t.created_at), "updated_at": crate::clock::rfc3339(t.updated_at),
     });
-    if detail {
-        let cs = clocks(ctx, t).await?;
-        v["sla"]["clocks"] = json!(cs);
-        v["fault_report"] = t
-            .fault_report
-            .as_deref()
-            .and_then(|s| serde_json::from_str::<Value>(s).ok())
-            .unwrap_or(Value::Null);
-        v["links"] = json!(
-            ctx.store
-                .links(t.id)
-                .await?
-                .iter()
-                .map(|(id, kind, number)| json!({"ticket_id": id, "kind": kind, "number": number}))
-                .collect::<Vec<_>>()
-        );
-        v["actions"] = json!(allowed_actions(u, t));
-    }
-    Ok(v)
+    v
+}
+
+fn add_detail(
+    v: &mut Value,
+    u: &AuthUser,
+    t: &TicketRow,
+    cs: &[ClockState],
+    links: &[(i64, String, String)],
+) {
+    v["sla"]["clocks"] = json!(cs);
+    v["fault_report"] = t
+        .fault_report
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .unwrap_or(Value::Null);
+    v["links"] = json!(
+        links
+            .iter()
+            .map(|(id, kind, number)| json!({"ticket_id": id, "kind": kind, "number": number}))
+            .collect::<Vec<_>>()
+    );
+    v["actions"] = json!(allowed_actions(u, t));
 }
 
 /// Allowed attachment types: extension, MIME type, and the leading bytes the content must

@@ -133,10 +133,10 @@ pub async fn create(
     ApiUser(u): ApiUser,
     ApiObject(obj): ApiObject,
 ) -> AppResult<Response> {
-    let t = desk::open_ticket(&st.ctx, &u, &obj).await?;
+    let (t, clocks) = desk::open_ticket_with_clocks(&st.ctx, &u, &obj, None).await?;
     Ok((
         StatusCode::CREATED,
-        Json(desk::ticket_json(&st.ctx, &u, &t, true).await?),
+        Json(desk::created_json(&u, &t, &clocks)),
     )
         .into_response())
 }
