@@ -9,8 +9,9 @@ WHICH=${1:-both}
 ROWS=${ROWS:-100000}
 DURATION=${DURATION:-15s}
 PW='Bench#Passw0rd1'
-cargo build --release --quiet
-BIN=$CARGO_TARGET_DIR/release/yunwei
+# YUNWEI_BIN=path measures a binary built elsewhere (e.g. another commit) instead.
+if [ -z "${YUNWEI_BIN:-}" ]; then cargo build --release --quiet; fi
+BIN=${YUNWEI_BIN:-$CARGO_TARGET_DIR/release/yunwei}
 
 # Tickets are seeded with SQL (creating 100,000 through the API would take minutes); the
 # rows have the shape the API writes, with SLA clock starts so detail pages replay clocks.
