@@ -458,6 +458,22 @@ mod tests {
     }
 
     #[test]
+    fn a_cache_budget_under_one_mebibyte_is_refused_and_the_default_is_printed() {
+        let c = Config {
+            cache_max_bytes: 1024,
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err();
+        assert!(e.contains("cache_max_bytes"), "{e}");
+        assert!(Config::default().validate().is_ok());
+        assert!(
+            Config::default()
+                .redacted_toml()
+                .contains("cache_max_bytes = 33554432")
+        );
+    }
+
+    #[test]
     fn database_password_is_redacted() {
         assert_eq!(
             redact_url("postgres://u:secret@h/db"),
