@@ -518,14 +518,20 @@ pub async fn open_ticket_with_clocks(
         .format("%Y%m%d")
         .to_string();
     let now_ms = now.timestamp_millis();
-    let number = ctx.store.next_ticket_number(&mut tx, prefix, &day).await?;
+    // The day's counter keeps numbers gapless, so its row stays locked until commit: draw
+    // the number as late as possible. The row goes in under a provisional, unique number.
+    let mut salt = [0u8; 8];
+    password_hash::rand_core::RngCore::fill_bytes(&mut password_hash::rand_core::OsRng, &mut salt);
+    let provisional = format!("~{}", crate::store::audit::hex(&salt));
     let id = ctx
         .store
-        .insert_ticket(&mut tx, &number, &nt, now_ms)
+        .insert_ticket(&mut tx, &provisional, &nt, now_ms)
         .await?;
     ctx.store
         .add_clock_events(&mut tx, id, &clock_starts)
         .await?;
+    let number = ctx.store.next_ticket_number(&mut tx, prefix, &day).await?;
+    ctx.store.set_ticket_number(&mut tx, id, &number).await?;
     let summary = format!(
         "{}建单：{}（{}，{}）",
         u.display_name,

@@ -660,6 +660,16 @@ impl Store {
         .await?)
     }
 
+    /// Gives a new ticket its number (drawn last in the creating transaction).
+    pub async fn set_ticket_number(&self, tx: &mut Tx, id: i64, number: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE tickets SET number = $1 WHERE id = $2")
+            .bind(number.to_string())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// Stores the SLA fields of a ticket.
     pub async fn set_sla_fields(
         &self,
