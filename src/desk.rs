@@ -2058,3 +2058,125 @@ pub async fn set_calendar_day(
     ctx.store.forget_calendars();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::store::desk::{PolicyRule, PolicySet};
+
+    fn start(at: DateTime<Utc>, minutes: i64) -> Vec<ClockEvent> {
+        vec![ClockEvent {
+            at,
+            kind: ClockEventKind::Start,
+            target_seconds: Some(minutes * 60),
+            reason: "报障".into(),
+        }]
+    }
+
+    fn resolve_clock(reported: DateTime<Utc>, minutes: i64, now: DateTime<Utc>) -> Vec<ClockState> {
+        let cal = Calendar::always();
+        vec![replay(
+            ClockTarget::Resolve,
+            &start(reported, minutes),
+            &cal,
+            now,
+        )]
+    }
+
+    #[test]
+    fn a_fresh_clock_is_next_looked_at_when_its_warning_falls_due() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        let cs = resolve_clock(t0, 100, t0);
+        let f = sla_fields(&cs, &Calendar::always(), 75, true, t0, &[]);
+        assert_eq!(
+            f.resolve_due_at,
+            Some((t0 + Duration::minutes(100)).timestamp_millis())
+        );
+        assert_eq!(
+            f.next_check_at,
+            Some((t0 + Duration::minutes(75)).timestamp_millis())
+        );
+        assert!(!f.breached);
+    }
+
+    #[test]
+    fn a_warning_or_breach_not_yet_on_the_timeline_is_due_now_and_once_recorded_is_not() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        let cal = Calendar::always();
+        // Past the warning (80 of 100 minutes): due now until the warning is recorded, then
+        // at the due time.
+        let now = t0 + Duration::minutes(80);
+        let cs = resolve_clock(t0, 100, now);
+        assert_eq!(
+            sla_fields(&cs, &cal, 75, true, now, &[]).next_check_at,
+            Some(now.timestamp_millis())
+        );
+        let warned = [("sla_warning".to_string(), "\"resolve\"".to_string())];
+        assert_eq!(
+            sla_fields(&cs, &cal, 75, true, now, &warned).next_check_at,
+            Some((t0 + Duration::minutes(100)).timestamp_millis())
+        );
+        // Breached: due now until the breach is recorded, then never again.
+        let late = t0 + Duration::minutes(130);
+        let cs = resolve_clock(t0, 100, late);
+        let f = sla_fields(&cs, &cal, 75, true, late, &warned);
+        assert!(f.breached);
+        assert_eq!(f.next_check_at, Some(late.timestamp_millis()));
+        let both = [
+            warned[0].clone(),
+            ("sla_breached".to_string(), "\"resolve\"".to_string()),
+        ];
+        assert_eq!(
+            sla_fields(&cs, &cal, 75, true, late, &both).next_check_at,
+            None
+        );
+        // A closed ticket is never looked at again.
+        assert_eq!(
+            sla_fields(&cs, &cal, 75, false, late, &[]).next_check_at,
+            None
+        );
+    }
+
+    fn rule(id: i64, priority: &str, system_id: Option<i64>) -> PolicyRule {
+        PolicyRule {
+            id,
+            kind: "incident".into(),
+            priority: priority.into(),
+            system_id,
+            calendar_id: 1,
+            response_minutes: Some(30),
+            onsite_minutes: None,
+            resolve_minutes: Some(240),
+            warn_percent: 75,
+        }
+    }
+
+    #[test]
+    fn a_systems_own_policy_wins_over_the_general_one_and_the_lowest_id_breaks_ties() {
+        let set = PolicySet {
+            rules: vec![
+                rule(1, "P2", None),
+                rule(2, "P2", Some(7)),
+                rule(3, "P2", Some(7)),
+                rule(4, "P1", None),
+            ],
+            always_calendar_id: Some(1),
+        };
+        assert_eq!(
+            set.matching("incident", "P2", Some(7)).map(|p| p.id),
+            Some(2)
+        );
+        assert_eq!(
+            set.matching("incident", "P2", Some(8)).map(|p| p.id),
+            Some(1)
+        );
+        assert_eq!(set.matching("incident", "P2", None).map(|p| p.id), Some(1));
+        assert_eq!(
+            set.matching("incident", "P1", Some(7)).map(|p| p.id),
+            Some(4)
+        );
+        assert_eq!(set.matching("request", "P2", Some(7)).map(|p| p.id), None);
+    }
+}
