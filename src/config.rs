@@ -458,6 +458,24 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_synchronous_reads_full_or_normal_and_refuses_anything_else_naming_it() {
+        let c: Config = toml::from_str("database_sqlite_synchronous = \"normal\"").unwrap();
+        assert_eq!(c.database_sqlite_synchronous.pragma(), "NORMAL");
+        assert_eq!(
+            Config::default().database_sqlite_synchronous.pragma(),
+            "FULL"
+        );
+        let e = toml::from_str::<Config>("database_sqlite_synchronous = \"off\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("database_sqlite_synchronous") || e.contains("off"),
+            "{e}"
+        );
+        assert!(e.contains("full") && e.contains("normal"), "{e}");
+    }
+
+    #[test]
     fn a_cache_budget_under_one_mebibyte_is_refused_and_the_default_is_printed() {
         let c = Config {
             cache_max_bytes: 1024,

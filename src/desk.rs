@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::desk::{NewTicket, SlaFields, TicketRow, Tx};
 use crate::store::entities::Arg;
-use crate::store::{Actor, Store};
+use crate::store::{Actor, Store, StoreError};
 
 /// (kind, priority, calendar id, response, on-site, resolve minutes)
 type DefaultPolicy = (
@@ -626,21 +626,21 @@ pub async fn open_ticket_with_clocks(
 
 /// The replayed clocks of a ticket at the clock's now.
 pub async fn clocks(ctx: &Ctx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
-    let cal = match t.calendar_id {
-        Some(id) => ctx.store.calendar(id).await?,
-        None => Calendar::always(),
-    };
-    let events = ctx.store.clock_events(t.id).await?;
-    Ok(replay_all(&events, &cal, ctx.clock.now()))
+    let mut conn = ctx.store.pool().acquire().await.map_err(StoreError::from)?;
+    clocks_in(ctx, &mut conn, t).await
 }
 
-/// The replayed clocks of a ticket, read on the writer's transaction.
-pub async fn clocks_in(ctx: &Ctx, tx: &mut Tx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
+/// The replayed clocks of a ticket, read on `conn` (a writer's transaction derefs to one).
+pub async fn clocks_in(
+    ctx: &Ctx,
+    conn: &mut sqlx::AnyConnection,
+    t: &TicketRow,
+) -> AppResult<Vec<ClockState>> {
     let cal = match t.calendar_id {
-        Some(id) => ctx.store.calendar_in(tx, id).await?,
+        Some(id) => ctx.store.calendar_in(conn, id).await?,
         None => Calendar::always(),
     };
-    let events = Store::clock_events_in(tx, t.id).await?;
+    let events = Store::clock_events_in(conn, t.id).await?;
     Ok(replay_all(&events, &cal, ctx.clock.now()))
 }
 
@@ -1575,12 +1575,11 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
         let t = ctx.store.ticket(id).await?;
         let mut recorded = false;
         let warn = match t.sla_policy_id {
-            Some(p) => ctx
-                .store
-                .policy(p)
-                .await
-                .map(|p| p.warn_percent)
-                .unwrap_or(75),
+            Some(p) => match ctx.store.policy(p).await {
+                Ok(p) => p.warn_percent,
+                Err(StoreError::NotFound) => 75,
+                Err(e) => return Err(e.into()),
+            },
             None => 75,
         };
         let cs = refresh_sla(ctx, id).await?;
@@ -1615,10 +1614,11 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
             } else {
                 continue;
             };
-            if ctx.store.has_ticket_event(id, kind, &marker).await? {
+            // The check and the record on one transaction: two replicas never both record.
+            let mut tx = ctx.store.write_tx().await?;
+            if Store::has_ticket_event_in(&mut tx, id, kind, &marker).await? {
                 continue;
             }
-            let mut tx = ctx.store.write_tx().await?;
             let eid = ctx
                 .store
                 .add_ticket_event(

@@ -761,7 +761,9 @@ impl Store {
     /// writer already excludes other writers).
     pub async fn ticket_for_update(&self, tx: &mut Tx, id: i64) -> StoreResult<TicketRow> {
         let lock = match self.backend {
-            crate::config::Backend::Postgres => " FOR UPDATE OF t",
+            // NO KEY: rows that merely reference the ticket (links, alerts) may still be
+            // inserted meanwhile.
+            crate::config::Backend::Postgres => " FOR NO KEY UPDATE OF t",
             crate::config::Backend::Sqlite => "",
         };
         let sql = format!("{TICKET_SELECT} WHERE t.id = $1{lock}");
@@ -1043,17 +1045,7 @@ impl Store {
     }
 
     /// Whether the timeline already has an event of this kind with this marker (dedup of
-    /// SLA warnings and breaches).
-    pub async fn has_ticket_event(
-        &self,
-        ticket_id: i64,
-        kind: &str,
-        marker: &str,
-    ) -> StoreResult<bool> {
-        let mut conn = self.pool().acquire().await?;
-        Self::has_ticket_event_in(&mut conn, ticket_id, kind, marker).await
-    }
-
+    /// SLA warnings and breaches), read on `conn`.
     pub async fn has_ticket_event_in(
         conn: &mut AnyConnection,
         ticket_id: i64,
@@ -1224,19 +1216,6 @@ impl Store {
         .await?)
     }
 
-    /// The user linked to the staff member in a system's slot for a duty, if filled.
-    pub async fn slot_user(&self, system_id: i64, duty: &str) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT s.user_id FROM assignments a JOIN staff s ON s.id = a.staff_id \
-             WHERE a.system_id = $1 AND a.duty = $2 AND s.user_id IS NOT NULL ORDER BY a.id LIMIT 1",
-        )
-        .bind(system_id)
-        .bind(duty.to_string())
-        .fetch_optional(self.pool())
-        .await?
-        .flatten())
-    }
-
     /// The SLA policies and the id of the round-the-clock calendar, read on `conn` when
     /// not cached (cached for `CALENDAR_TTL`; edits through this process clear them).
     pub async fn policies_in(&self, conn: &mut AnyConnection) -> StoreResult<Arc<PolicySet>> {
@@ -1265,20 +1244,6 @@ impl Store {
             *g = Some((std::time::Instant::now(), set.clone()));
         }
         Ok(set)
-    }
-
-    /// The policy for a ticket: system-specific first, then any system.
-    pub async fn match_policy(
-        &self,
-        kind: &str,
-        priority: &str,
-        system_id: Option<i64>,
-    ) -> StoreResult<Option<PolicyRow>> {
-        let mut conn = self.pool().acquire().await?;
-        Ok(self
-            .policies_in(&mut conn)
-            .await?
-            .matching(kind, priority, system_id))
     }
 
     pub async fn policy(&self, id: i64) -> StoreResult<PolicyRow> {

@@ -479,4 +479,33 @@ mod tests {
         tx.execute("INSERT INTO t (n) VALUES (7)").await.unwrap();
         tx.commit().await.unwrap();
     }
+
+    /// A writer that cannot get the lane within the acquire timeout gets the pool-timeout
+    /// error (answered 503 with Retry-After), and the lane serves the next writer once free.
+    #[tokio::test]
+    async fn a_writer_kept_waiting_past_the_timeout_gets_the_pool_timeout() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let opts = AnyConnectOptions::from_str(&url).unwrap();
+        let lane = Lane::open(
+            &opts,
+            "PRAGMA journal_mode = WAL;".into(),
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap();
+        let holder = lane.begin().await.unwrap();
+        let l = lane.clone();
+        let waited = tokio::spawn(async move { l.begin().await.map(|_| ()) })
+            .await
+            .unwrap();
+        assert!(
+            matches!(waited, Err(StoreError::Backend(sqlx::Error::PoolTimedOut))),
+            "{waited:?}"
+        );
+        holder.commit().await.unwrap();
+        let tx = lane.begin().await.unwrap();
+        tx.commit().await.unwrap();
+    }
 }

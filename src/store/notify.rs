@@ -351,6 +351,19 @@ impl Store {
         tx: &mut Tx,
         roles: &[&str],
     ) -> StoreResult<Vec<i64>> {
+        Self::users_with_roles(tx, roles).await
+    }
+
+    /// Active accounts holding any of `roles`.
+    pub async fn active_user_ids_with_roles(&self, roles: &[&str]) -> StoreResult<Vec<i64>> {
+        let mut conn = self.pool().acquire().await?;
+        Self::users_with_roles(&mut conn, roles).await
+    }
+
+    async fn users_with_roles(
+        conn: &mut sqlx::AnyConnection,
+        roles: &[&str],
+    ) -> StoreResult<Vec<i64>> {
         if roles.is_empty() {
             return Ok(Vec::new());
         }
@@ -363,21 +376,7 @@ impl Store {
         for r in roles {
             q = q.bind(r.to_string());
         }
-        Ok(q.fetch_all(&mut **tx).await?)
-    }
-
-    pub async fn active_user_ids_with_roles(&self, roles: &[&str]) -> StoreResult<Vec<i64>> {
-        let mut ids = Vec::new();
-        for r in roles {
-            let found: Vec<i64> = sqlx::query_scalar(
-                "SELECT id FROM users WHERE role = $1 AND disabled = 0 ORDER BY id",
-            )
-            .bind(r.to_string())
-            .fetch_all(self.pool())
-            .await?;
-            ids.extend(found);
-        }
-        Ok(ids)
+        Ok(q.fetch_all(&mut *conn).await?)
     }
 
     /// Adds an in-app message unless one with the same key exists.
