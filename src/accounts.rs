@@ -364,7 +364,7 @@ pub async fn logout(ctx: &Ctx, user: &AuthUser) -> AppResult<()> {
 
 /// Checks a new password against the policy and the last N passwords.
 async fn check_new_password(ctx: &Ctx, user_id: i64, username: &str, new: &str) -> AppResult<()> {
-    check_policy(new, username, &ctx.config.security)
+    check_policy(new, username, &ctx.config.security.password_policy())
         .map_err(|m| AppError::invalid("new_password", m))?;
     let n = ctx.config.security.password_history as i64;
     for old in ctx.store.password_history(user_id, n).await? {
@@ -436,7 +436,7 @@ pub async fn reset_password_offline(
         .user_by_username(username)
         .await?
         .ok_or(AppError::NotFound)?;
-    let password = generate_password_for(&user.username, &ctx.config.security)?;
+    let password = generate_password_for(&user.username, &ctx.config.security.password_policy())?;
     let hash = hash_password(&password).await?;
     ctx.store
         .set_password(user.id, &hash, true, None, actor, ctx.clock.now_ms())
@@ -447,12 +447,12 @@ pub async fn reset_password_offline(
 /// A generated password that meets the configured policy for this username.
 fn generate_password_for(
     username: &str,
-    policy: &crate::config::SecurityConfig,
+    policy: &crate::domain::password::PasswordPolicy,
 ) -> AppResult<String> {
     for _ in 0..100 {
         let mut p = generate_password();
         // A policy may ask for more than the 16 generated characters.
-        while p.chars().count() < policy.password_min_length {
+        while p.chars().count() < policy.min_length {
             p.push_str(&generate_password());
         }
         if check_policy(&p, username, policy).is_ok() {
@@ -489,8 +489,12 @@ pub fn validate_username(u: &str) -> Result<(), String> {
 /// Creates an account; a password set by an admin must be changed at first login.
 pub async fn create_user(ctx: &Ctx, admin: &AuthUser, nu: NewUser) -> AppResult<UserRow> {
     validate_username(&nu.username).map_err(|m| AppError::invalid("username", m))?;
-    check_policy(&nu.password, &nu.username, &ctx.config.security)
-        .map_err(|m| AppError::invalid("password", m))?;
+    check_policy(
+        &nu.password,
+        &nu.username,
+        &ctx.config.security.password_policy(),
+    )
+    .map_err(|m| AppError::invalid("password", m))?;
     let hash = hash_password(&nu.password).await?;
     Ok(ctx
         .store
@@ -587,8 +591,8 @@ mod tests {
 
     #[test]
     fn generated_one_time_passwords_meet_a_stricter_policy() {
-        let policy = crate::config::SecurityConfig {
-            password_min_length: 40,
+        let policy = crate::domain::password::PasswordPolicy {
+            min_length: 40,
             ..Default::default()
         };
         let p = generate_password_for("ab", &policy).unwrap();
@@ -600,7 +604,7 @@ mod tests {
         for _ in 0..50 {
             let p = generate_password();
             assert!(
-                check_policy(&p, "admin", &crate::config::SecurityConfig::default()).is_ok(),
+                check_policy(&p, "admin", &Default::default()).is_ok(),
                 "{p}"
             );
         }

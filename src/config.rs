@@ -5,6 +5,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::store::Backend;
+
 /// A secret string that never prints.
 #[derive(Clone, Default, Deserialize, PartialEq)]
 #[serde(transparent)]
@@ -74,6 +76,22 @@ pub struct SecurityConfig {
     pub login_ip_window_minutes: i64,
     /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
+}
+
+impl SecurityConfig {
+    /// The password rules the domain checks a new password against.
+    pub fn password_policy(&self) -> crate::domain::password::PasswordPolicy {
+        self.into()
+    }
+}
+
+impl From<&SecurityConfig> for crate::domain::password::PasswordPolicy {
+    fn from(s: &SecurityConfig) -> Self {
+        Self {
+            min_length: s.password_min_length,
+            min_classes: s.password_min_classes,
+        }
+    }
 }
 
 impl Default for SecurityConfig {
@@ -242,13 +260,6 @@ impl Default for Config {
     }
 }
 
-/// Which database a URL selects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 impl Config {
     /// Reads a TOML file over the defaults.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Self, String> {
@@ -266,17 +277,7 @@ impl Config {
     }
 
     pub fn backend(&self) -> Result<Backend, String> {
-        let url = self.effective_database_url();
-        if url.starts_with("sqlite:") {
-            Ok(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Backend::Postgres)
-        } else {
-            let scheme = url.split(':').next().unwrap_or_default();
-            Err(format!(
-                "YUNWEI_DATABASE_URL: unsupported scheme '{scheme}'; use sqlite:// or postgres://"
-            ))
-        }
+        Backend::from_url(&self.effective_database_url())
     }
 
     /// Checks every setting, naming the one that is wrong.
@@ -350,7 +351,7 @@ impl Config {
             return Err("monitoring: results_retention_days ≥ 1, rollup_retention_days ≥ 731, escalate_after_minutes ≥ 1, flap_threshold ≥ 2, flap_window_minutes ≥ 1, per_target_concurrency ≥ 1".into());
         }
         if let Some(p) = &self.admin_password {
-            crate::domain::password::check_policy(&p.0, "admin", s)
+            crate::domain::password::check_policy(&p.0, "admin", &s.password_policy())
                 .map_err(|m| format!("YUNWEI_ADMIN_PASSWORD: {m}"))?;
         }
         if let Some(p) = &self.tls_ca_file {

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::FieldError;
+use crate::domain::FieldError;
 
 /// A typed value bound into SQL.
 #[derive(Clone, Debug, PartialEq)]

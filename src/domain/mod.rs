@@ -3,10 +3,14 @@
 pub mod calendar;
 pub mod desk_stats;
 pub mod entity;
+pub mod field_error;
 pub mod holidays;
 pub mod inventory;
+pub mod monitor;
 pub mod password;
 pub mod roles;
 pub mod sla;
 pub mod text;
 pub mod tickets;
+
+pub use field_error::FieldError;

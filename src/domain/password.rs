@@ -1,16 +1,30 @@
 //! Password policy (等保 level 2): length, character classes, not containing the username.
 
-use crate::config::SecurityConfig;
+/// What a password must meet. `config::SecurityConfig` converts into it (its
+/// `password_policy()`); the defaults are the contract's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// Fewest characters.
+    pub min_length: usize,
+    /// How many of the four classes (lower, upper, digit, symbol) a password needs.
+    pub min_classes: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_length: 8,
+            min_classes: 3,
+        }
+    }
+}
 
 /// Checks a new password against the policy; the error says what to fix, in Chinese.
-pub fn check_policy(password: &str, username: &str, policy: &SecurityConfig) -> Result<(), String> {
+pub fn check_policy(password: &str, username: &str, policy: &PasswordPolicy) -> Result<(), String> {
     super::text::check_password_chars(password)?;
     let len = password.chars().count();
-    if len < policy.password_min_length {
-        return Err(format!(
-            "密码至少需要 {} 个字符",
-            policy.password_min_length
-        ));
+    if len < policy.min_length {
+        return Err(format!("密码至少需要 {} 个字符", policy.min_length));
     }
     if len > 128 {
         return Err("密码不能超过 128 个字符".into());
@@ -24,10 +38,10 @@ pub fn check_policy(password: &str, username: &str, policy: &SecurityConfig) -> 
     .iter()
     .filter(|b| **b)
     .count();
-    if classes < policy.password_min_classes {
+    if classes < policy.min_classes {
         return Err(format!(
             "密码需包含小写字母、大写字母、数字、特殊符号中的至少 {} 类",
-            policy.password_min_classes
+            policy.min_classes
         ));
     }
     let user = username.trim().to_lowercase();
@@ -41,8 +55,8 @@ pub fn check_policy(password: &str, username: &str, policy: &SecurityConfig) -> 
 mod tests {
     use super::*;
 
-    fn p() -> SecurityConfig {
-        SecurityConfig::default()
+    fn p() -> PasswordPolicy {
+        PasswordPolicy::default()
     }
 
     #[test]

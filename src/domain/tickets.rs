@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::entity::Choice;
-use crate::error::FieldError;
+use crate::domain::FieldError;
 
 pub const KINDS: &[Choice] = &[
     Choice {

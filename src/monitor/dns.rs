@@ -26,6 +26,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 
+pub use crate::domain::monitor::dns::RecordType;
+
 /// Maximum length of one label in bytes (RFC 1035 §2.3.4).
 const MAX_LABEL_LEN: usize = 63;
 /// Maximum length of a name in presentation form, without the trailing dot.
@@ -45,53 +47,7 @@ const TYPE_OPT: u16 = 41;
 /// Size of the fixed message header.
 const HEADER_LEN: usize = 12;
 
-/// Record types the probe can ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RecordType {
-    A,
-    Aaaa,
-    Cname,
-    Mx,
-    Txt,
-    Ns,
-    Ptr,
-    Soa,
-    Srv,
-}
-
 impl RecordType {
-    /// Parses a record type name case-insensitively ("A", "aaaa", "Mx", ...).
-    pub fn parse(s: &str) -> Option<RecordType> {
-        let t = match s.trim().to_ascii_uppercase().as_str() {
-            "A" => RecordType::A,
-            "AAAA" => RecordType::Aaaa,
-            "CNAME" => RecordType::Cname,
-            "MX" => RecordType::Mx,
-            "TXT" => RecordType::Txt,
-            "NS" => RecordType::Ns,
-            "PTR" => RecordType::Ptr,
-            "SOA" => RecordType::Soa,
-            "SRV" => RecordType::Srv,
-            _ => return None,
-        };
-        Some(t)
-    }
-
-    /// The conventional upper-case name of the type.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            RecordType::A => "A",
-            RecordType::Aaaa => "AAAA",
-            RecordType::Cname => "CNAME",
-            RecordType::Mx => "MX",
-            RecordType::Txt => "TXT",
-            RecordType::Ns => "NS",
-            RecordType::Ptr => "PTR",
-            RecordType::Soa => "SOA",
-            RecordType::Srv => "SRV",
-        }
-    }
-
     /// The numeric TYPE value used on the wire.
     fn code(self) -> u16 {
         match self {

@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::FieldError;
+use crate::domain::FieldError;
 
 /// Largest intake body; also the body limit on the intake routes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

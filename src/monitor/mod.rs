@@ -9,15 +9,14 @@
 //! recovery.
 
 pub mod alerts;
-pub mod cron;
 pub mod dns;
 pub mod icmp;
 pub mod intake;
 pub mod probe;
 pub mod snmp;
-pub mod spec;
-pub mod state;
 pub mod x509;
+
+pub use crate::domain::monitor::{cron, spec, state};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -682,7 +681,7 @@ const ENGINE_LOCK: i64 = 0x7975_6e77_6569_6d31; // "yunweim1"
 /// advisory lock probes; the others wait and take over when it goes away (its session
 /// ends, so the lock is released).
 pub async fn run(ctx: Ctx) {
-    if ctx.store.backend() != crate::config::Backend::Postgres {
+    if ctx.store.backend() != crate::store::Backend::Postgres {
         return run_engine(ctx).await;
     }
     loop {

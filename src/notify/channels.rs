@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::FieldError;
+use crate::domain::FieldError;
 
 pub const KINDS: &[&str] = &["email", "webhook", "wecom", "dingtalk", "sms"];
 

@@ -18,6 +18,15 @@ use crate::Ctx;
 use crate::store::desk::{TicketRow, Tx};
 use crate::store::notify::{ChannelRow, NewMessage, OutboxRow};
 
+/// How a DingTalk signature (base64) goes into the query string: everything but ASCII
+/// letters, digits and `/` percent-encoded, as the page links encode query values.
+const SIGN_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
 pub const EVENTS: &[(&str, &str)] = &[
     ("ticket.created", "新工单"),
     ("ticket.assigned", "工单分派"),
@@ -241,7 +250,7 @@ async fn send(ctx: &Ctx, ch: &ChannelRow, m: &OutboxRow) -> anyhow::Result<()> {
                 url.push_str(&format!(
                     "{}timestamp={ts}&sign={}",
                     if url.contains('?') { "&" } else { "?" },
-                    crate::web::auth::url_encode(&sign)
+                    percent_encoding::utf8_percent_encode(&sign, SIGN_VALUE)
                 ));
             }
             check(

@@ -763,8 +763,8 @@ impl Store {
         let lock = match self.backend {
             // NO KEY: rows that merely reference the ticket (links, alerts) may still be
             // inserted meanwhile.
-            crate::config::Backend::Postgres => " FOR NO KEY UPDATE OF t",
-            crate::config::Backend::Sqlite => "",
+            crate::store::Backend::Postgres => " FOR NO KEY UPDATE OF t",
+            crate::store::Backend::Sqlite => "",
         };
         let sql = format!("{TICKET_SELECT} WHERE t.id = $1{lock}");
         sqlx::query_as(AssertSqlSafe(sql))
@@ -949,11 +949,11 @@ impl Store {
             "'requester_username', (SELECT u.username FROM users u WHERE u.id = t.requester_id)".to_string(),
         ]).collect();
         let agg = match self.backend {
-            crate::config::Backend::Sqlite => format!(
+            crate::store::Backend::Sqlite => format!(
                 "json_group_array(json_object({}) ORDER BY t.id DESC)",
                 pairs.join(", ")
             ),
-            crate::config::Backend::Postgres => format!(
+            crate::store::Backend::Postgres => format!(
                 "CAST(json_agg(json_build_object({}) ORDER BY t.id DESC) AS TEXT)",
                 pairs.join(", ")
             ),

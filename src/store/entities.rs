@@ -11,8 +11,8 @@ use super::audit::{NewAuditEvent, append};
 use super::{
     Actor, Store, StoreError, StoreResult, is_fk_violation, is_unique_violation, like_pattern,
 };
+use crate::domain::FieldError;
 use crate::domain::entity::{EntitySpec, Field, Kind, SqlValue, ref_name_key};
-use crate::error::FieldError;
 
 /// A bind argument with its SQL type known even when null (PostgreSQL needs the type).
 #[derive(Clone, Debug)]
@@ -258,11 +258,11 @@ impl Store {
             }
         }
         let agg = match self.backend {
-            crate::config::Backend::Sqlite => format!(
+            crate::store::Backend::Sqlite => format!(
                 "json_group_array(json_object({}) ORDER BY {order})",
                 pairs.join(", ")
             ),
-            crate::config::Backend::Postgres => format!(
+            crate::store::Backend::Postgres => format!(
                 "CAST(json_agg(json_build_object({}) ORDER BY {order}) AS TEXT)",
                 pairs.join(", ")
             ),

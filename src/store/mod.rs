@@ -20,8 +20,32 @@ use sqlx::{AnyPool, Executor};
 
 pub use lane::Tx;
 
-use crate::config::{Backend, Config};
-use crate::error::FieldError;
+use crate::config::Config;
+use crate::domain::FieldError;
+
+/// Which database a URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names by its scheme; any other scheme is refused,
+    /// naming the setting.
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(format!(
+                "YUNWEI_DATABASE_URL: unsupported scheme '{scheme}'; use sqlite:// or postgres://"
+            ))
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -8,7 +8,7 @@ use super::desk::Tx;
 use super::entities::{Arg, bind_all, bind_all_as};
 use super::{Store, StoreError, StoreResult, like_pattern};
 use crate::clock::rfc3339;
-use crate::monitor::spec::MonitorDef;
+use crate::domain::monitor::spec::MonitorDef;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct MonitorRow {
@@ -84,8 +84,8 @@ impl MonitorRow {
         m.insert("state".into(), json!(self.state));
         m.insert(
             "state_label".into(),
-            json!(crate::monitor::spec::label(
-                crate::monitor::spec::STATES,
+            json!(crate::domain::monitor::spec::label(
+                crate::domain::monitor::spec::STATES,
                 &self.state
             )),
         );

@@ -8,8 +8,8 @@ pub mod xlsx;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::domain::FieldError;
 use crate::domain::entity::{EntitySpec, Field, Kind, SqlValue, ref_name_key};
-use crate::error::FieldError;
 use crate::store::entities::RowError;
 
 /// A table read from a file: the header row and the data rows with their 1-based line

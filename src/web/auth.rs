@@ -118,7 +118,7 @@ impl IntoResponse for PageRejection {
     fn into_response(self) -> Response {
         match self {
             PageRejection::Login(next) => {
-                let next: String = url_encode(&next);
+                let next = percent_encoding::utf8_percent_encode(&next, QUERY_VALUE);
                 Redirect::to(&format!("/login?next={next}")).into_response()
             }
             PageRejection::ChangePassword => Redirect::to("/password").into_response(),
@@ -129,17 +129,12 @@ impl IntoResponse for PageRejection {
 
 /// RFC 3986 unreserved characters plus `/`, which a query value may hold as it is (it keeps
 /// `?next=/tickets/7` readable). Not for header parameters: see `web::download`.
-const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+pub const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
     .remove(b'~')
     .remove(b'/');
-
-/// Percent-encodes `s` for a query string value.
-pub fn url_encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
-}
 
 async fn page_user(parts: &mut Parts, st: &AppState) -> Result<AuthUser, PageRejection> {
     let next = parts

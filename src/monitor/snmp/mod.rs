@@ -17,100 +17,14 @@ mod usm;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use usm::{
-    AuthProtocol, Credentials, MAX_CONTEXT_LEN, MAX_PASSWORD_LEN, MAX_USERNAME_LEN,
-    MIN_PASSWORD_LEN, PrivProtocol, SECRET_KEYS, SecurityLevel, Usm,
+pub use crate::domain::monitor::snmp::{
+    AuthProtocol, MAX_CONTEXT_LEN, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, MIN_PASSWORD_LEN, Oid,
+    PrivProtocol, SecurityLevel,
 };
-
-/// Largest number of arcs an OID may have in SNMP (RFC 2578 §3.5).
-const MAX_OID_ARCS: usize = 128;
-
-/// An object identifier, e.g. 1.3.6.1.2.1.1.3.0.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Oid(pub Vec<u32>);
-
-impl Oid {
-    /// Parses dotted notation, with or without a leading dot.
-    ///
-    /// The OID needs at least two arcs, the first 0, 1 or 2, and the second
-    /// below 40 when the first is 0 or 1 (X.690 §8.19.4).
-    pub fn parse(s: &str) -> Result<Oid, String> {
-        let text = s.trim();
-        let body = text.strip_prefix('.').unwrap_or(text);
-        if body.is_empty() {
-            return Err("OID 不能为空".to_string());
-        }
-        let mut arcs = Vec::new();
-        for (i, part) in body.split('.').enumerate() {
-            if part.is_empty() {
-                return Err(format!("OID“{text}”的第 {} 段为空（多余的点）", i + 1));
-            }
-            if !part.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("OID“{text}”的第 {} 段“{part}”不是非负整数", i + 1));
-            }
-            let arc = part.parse::<u32>().map_err(|_| {
-                format!(
-                    "OID“{text}”的第 {} 段“{part}”超出范围（最大 {}）",
-                    i + 1,
-                    u32::MAX
-                )
-            })?;
-            arcs.push(arc);
-        }
-        let oid = Oid(arcs);
-        oid.validate().map_err(|e| format!("OID“{text}”{e}"))?;
-        Ok(oid)
-    }
-
-    /// Whether `prefix` is a prefix of this OID (an OID starts with itself).
-    pub fn starts_with(&self, prefix: &Oid) -> bool {
-        self.0.starts_with(&prefix.0)
-    }
-
-    /// Checks the constraints BER places on the first two arcs.
-    fn validate(&self) -> Result<(), String> {
-        let arcs = &self.0;
-        if arcs.len() < 2 {
-            return Err("至少需要两段（例如 1.3）".to_string());
-        }
-        if arcs.len() > MAX_OID_ARCS {
-            return Err(format!("段数为 {}，超过上限 {MAX_OID_ARCS}", arcs.len()));
-        }
-        match arcs[0] {
-            0 | 1 if arcs[1] >= 40 => Err(format!(
-                "第一段为 {} 时第二段必须小于 40，实际为 {}",
-                arcs[0], arcs[1]
-            )),
-            0..=2 if arcs[1] > u32::MAX - 80 => Err("第二段过大".to_string()),
-            0..=2 => Ok(()),
-            first => Err(format!("第一段必须是 0、1 或 2，实际为 {first}")),
-        }
-    }
-}
-
-impl fmt::Display for Oid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, arc) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(".")?;
-            }
-            write!(f, "{arc}")?;
-        }
-        Ok(())
-    }
-}
-
-impl FromStr for Oid {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Oid::parse(s)
-    }
-}
+pub use usm::{Credentials, SECRET_KEYS, Usm};
 
 /// A variable value as carried in an SNMP response.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,85 +6,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-/// Shortest password net-snmp accepts for a v3 user (RFC 3414 §11.2 recommends 8).
-pub const MIN_PASSWORD_LEN: usize = 8;
-/// Longest password accepted here; net-snmp's own limit is far above any real one.
-pub const MAX_PASSWORD_LEN: usize = 128;
-/// Longest USM user name (SnmpAdminString (SIZE(1..32)), RFC 3414 §5).
-pub const MAX_USERNAME_LEN: usize = 32;
-/// Longest context name (SnmpAdminString (SIZE(0..32)), RFC 3411 §5).
-pub const MAX_CONTEXT_LEN: usize = 32;
-
-/// The USM security level of the requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SecurityLevel {
-    NoAuthNoPriv,
-    AuthNoPriv,
-    AuthPriv,
-}
-
-impl SecurityLevel {
-    pub const NAMES: &'static str = "noAuthNoPriv、authNoPriv 或 authPriv";
-
-    /// Case-insensitive, as net-snmp's `-l` option.
-    pub fn parse(s: &str) -> Option<SecurityLevel> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "noauthnopriv" => Some(SecurityLevel::NoAuthNoPriv),
-            "authnopriv" => Some(SecurityLevel::AuthNoPriv),
-            "authpriv" => Some(SecurityLevel::AuthPriv),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SecurityLevel::NoAuthNoPriv => "noAuthNoPriv",
-            SecurityLevel::AuthNoPriv => "authNoPriv",
-            SecurityLevel::AuthPriv => "authPriv",
-        }
-    }
-}
-
-/// The authentication (HMAC) protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthProtocol {
-    Md5,
-    Sha1,
-    Sha224,
-    Sha256,
-    Sha384,
-    Sha512,
-}
+use crate::domain::monitor::snmp::{AuthProtocol, PrivProtocol, SecurityLevel};
 
 impl AuthProtocol {
-    pub const NAMES: &'static str = "SHA、SHA-224、SHA-256、SHA-384、SHA-512 或 MD5";
-
-    /// Case-insensitive; "SHA" and "SHA-1" are both SHA-1, "SHA256" is "SHA-256".
-    pub fn parse(s: &str) -> Option<AuthProtocol> {
-        let t = s.trim().to_ascii_uppercase().replace(['-', '_'], "");
-        match t.as_str() {
-            "MD5" => Some(AuthProtocol::Md5),
-            "SHA" | "SHA1" => Some(AuthProtocol::Sha1),
-            "SHA224" => Some(AuthProtocol::Sha224),
-            "SHA256" => Some(AuthProtocol::Sha256),
-            "SHA384" => Some(AuthProtocol::Sha384),
-            "SHA512" => Some(AuthProtocol::Sha512),
-            _ => None,
-        }
-    }
-
-    /// net-snmp's name, which is also what the config stores.
-    pub fn name(self) -> &'static str {
-        match self {
-            AuthProtocol::Md5 => "MD5",
-            AuthProtocol::Sha1 => "SHA",
-            AuthProtocol::Sha224 => "SHA-224",
-            AuthProtocol::Sha256 => "SHA-256",
-            AuthProtocol::Sha384 => "SHA-384",
-            AuthProtocol::Sha512 => "SHA-512",
-        }
-    }
-
     fn lib(self) -> async_snmp::AuthProtocol {
         match self {
             AuthProtocol::Md5 => async_snmp::AuthProtocol::Md5,
@@ -97,47 +21,7 @@ impl AuthProtocol {
     }
 }
 
-/// The privacy (encryption) protocol. AES-192/256 come in two key-extension variants:
-/// Blumenthal (net-snmp's `AES192`/`AES256`) and Reeder, which Cisco uses (net-snmp's
-/// `AES192C`/`AES256C`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PrivProtocol {
-    Des,
-    Aes128,
-    Aes192,
-    Aes256,
-    Aes192C,
-    Aes256C,
-}
-
 impl PrivProtocol {
-    pub const NAMES: &'static str = "AES、AES-192、AES-256、AES-192-C、AES-256-C 或 DES";
-
-    /// Case-insensitive; "AES" and "AES-128" are both AES-128, "AES256C" is "AES-256-C".
-    pub fn parse(s: &str) -> Option<PrivProtocol> {
-        let t = s.trim().to_ascii_uppercase().replace(['-', '_'], "");
-        match t.as_str() {
-            "DES" => Some(PrivProtocol::Des),
-            "AES" | "AES128" => Some(PrivProtocol::Aes128),
-            "AES192" => Some(PrivProtocol::Aes192),
-            "AES256" => Some(PrivProtocol::Aes256),
-            "AES192C" | "AES192CISCO" => Some(PrivProtocol::Aes192C),
-            "AES256C" | "AES256CISCO" => Some(PrivProtocol::Aes256C),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            PrivProtocol::Des => "DES",
-            PrivProtocol::Aes128 => "AES",
-            PrivProtocol::Aes192 => "AES-192",
-            PrivProtocol::Aes256 => "AES-256",
-            PrivProtocol::Aes192C => "AES-192-C",
-            PrivProtocol::Aes256C => "AES-256-C",
-        }
-    }
-
     fn lib(self) -> async_snmp::PrivProtocol {
         match self {
             PrivProtocol::Des => async_snmp::PrivProtocol::Des,

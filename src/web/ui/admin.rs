@@ -8,6 +8,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Value, json};
 
+use percent_encoding::utf8_percent_encode;
+
 use super::{PageResult, layout};
 use crate::accounts::{self, NewUser};
 use crate::domain::roles::{ALL_ROLES, Perm, Role};
@@ -16,7 +18,7 @@ use crate::store::users::UserChanges;
 use crate::web::AppState;
 use crate::web::api::Paging;
 use crate::web::api::audit::filter_from_query;
-use crate::web::auth::{PageUser, same_origin, url_encode};
+use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
 use crate::web::extract::parse_id;
 
 fn roles() -> Vec<Value> {
@@ -237,7 +239,13 @@ pub async fn audit(
         .collect();
     let base: String = keep
         .iter()
-        .map(|(k, v)| format!("{}={}&", url_encode(k), url_encode(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}&",
+                utf8_percent_encode(k, QUERY_VALUE),
+                utf8_percent_encode(v, QUERY_VALUE)
+            )
+        })
         .collect();
     Ok(st
         .ui

@@ -9,6 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
+use percent_encoding::utf8_percent_encode;
+
 use super::{PageError, PageResult, layout};
 use crate::accounts::AuthUser;
 use crate::domain::entity::{EntitySpec, Field, Kind, ref_name_key};
@@ -18,7 +20,7 @@ use crate::error::AppError;
 use crate::store::entities::ListQuery;
 use crate::web::AppState;
 use crate::web::api::inventory::{decorate, import_file, list_query, may_write, spec_of, today};
-use crate::web::auth::{PageUser, same_origin, url_encode};
+use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
 use crate::web::extract::parse_id;
 
 const PAGE_SIZE: i64 = 20;
@@ -168,7 +170,13 @@ pub async fn list(
         .collect();
     let base: String = keep
         .iter()
-        .map(|(k, v)| format!("{}={}&", url_encode(k), url_encode(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}&",
+                utf8_percent_encode(k, QUERY_VALUE),
+                utf8_percent_encode(v, QUERY_VALUE)
+            )
+        })
         .collect();
     let sort = q.get("sort").cloned().unwrap_or_default();
     let columns: Vec<Value> = cols

@@ -132,8 +132,8 @@ pub async fn list(
         .map(|(k, v)| {
             format!(
                 "{}={}&",
-                crate::web::auth::url_encode(k),
-                crate::web::auth::url_encode(v)
+                percent_encoding::utf8_percent_encode(k, crate::web::auth::QUERY_VALUE),
+                percent_encoding::utf8_percent_encode(v, crate::web::auth::QUERY_VALUE)
             )
         })
         .collect();
@@ -504,7 +504,7 @@ pub async fn alert_action(
         Ok(()) => Ok(Redirect::to("/alerts").into_response()),
         Err(e @ (AppError::Validation(_) | AppError::Conflict(_))) => Ok(Redirect::to(&format!(
             "/alerts?error={}",
-            crate::web::auth::url_encode(&e.message())
+            percent_encoding::utf8_percent_encode(&e.message(), crate::web::auth::QUERY_VALUE)
         ))
         .into_response()),
         Err(e) => Err(e.into()),

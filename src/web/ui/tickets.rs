@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Redirect};
 use chrono::{NaiveDateTime, TimeZone};
 use serde_json::{Map, Value, json};
 
+use percent_encoding::utf8_percent_encode;
+
 use super::{PageResult, layout};
 use crate::accounts::AuthUser;
 use crate::desk;
@@ -21,7 +23,7 @@ use crate::store::entities::ListQuery;
 use crate::web::AppState;
 use crate::web::api::Paging;
 use crate::web::api::tickets::filter_from_query;
-use crate::web::auth::{PageUser, same_origin, url_encode};
+use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
 use crate::web::extract::parse_id;
 
 fn choices(c: &[crate::domain::entity::Choice]) -> Vec<Value> {
@@ -72,7 +74,13 @@ pub async fn list(
     let base: String = q
         .iter()
         .filter(|(k, v)| !["offset", "limit"].contains(&k.as_str()) && !v.is_empty())
-        .map(|(k, v)| format!("{}={}&", url_encode(k), url_encode(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}&",
+                utf8_percent_encode(k, QUERY_VALUE),
+                utf8_percent_encode(v, QUERY_VALUE)
+            )
+        })
         .collect();
     let title = if requester { "我的工单" } else { "工单" };
     let notice = if q.contains_key("created") {

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::error::FieldError;
+use crate::domain::FieldError;
 
 pub const KINDS: &[(&str, &str)] = &[
     ("http", "HTTP(S)"),
