@@ -112,16 +112,8 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        use crate::store::lane::tracked;
         let router = crate::web::router(self.ctx.clone());
-        let jobs = tokio::spawn(tracked(crate::web::housekeeping(self.ctx.clone())));
-        let notifier = tokio::spawn(tracked(crate::notify::run(self.ctx.clone())));
-        let monitoring = self
-            .ctx
-            .config
-            .monitoring
-            .enabled
-            .then(|| tokio::spawn(tracked(crate::monitor::run(self.ctx.clone()))));
+        let jobs = crate::jobs::start(&self.ctx);
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -129,11 +121,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await
         .context("server error")?;
-        jobs.abort();
-        notifier.abort();
-        if let Some(m) = monitoring {
-            m.abort();
-        }
+        jobs.stop();
         self.ctx.store.close().await;
         Ok(())
     }

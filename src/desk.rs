@@ -1564,10 +1564,19 @@ pub async fn worklog(
     Ok(wid)
 }
 
-/// One pass of the SLA monitor: warnings at the policy's threshold and breaches, each
-/// once per clock (and not while paused), escalated on the timeline to the manager and
-/// the supervisor; resolved tickets nobody confirms are closed after the configured days.
+/// One pass of the SLA monitor, as the scheduler runs its two jobs: warnings and
+/// breaches (`check_sla_clocks`), then auto-close (`auto_close_tick`). Returns how many
+/// warnings and breaches it recorded.
 pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
+    let notes = check_sla_clocks(ctx).await?;
+    auto_close_tick(ctx).await?;
+    Ok(notes)
+}
+
+/// Warnings at the policy's threshold and breaches, each once per clock (and not while
+/// paused), escalated on the timeline to the manager and the supervisor. Returns how many
+/// it recorded.
+pub async fn check_sla_clocks(ctx: &Ctx) -> AppResult<usize> {
     let mut notes = 0;
     let now = ctx.clock.now();
     let now_ms = now.timestamp_millis();
@@ -1657,6 +1666,14 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
             refresh_sla(ctx, id).await?;
         }
     }
+    Ok(notes)
+}
+
+/// Closes resolved tickets nobody confirmed or rated within the configured days, each
+/// with a timeline entry and an audit record. Returns how many it closed.
+pub async fn auto_close_tick(ctx: &Ctx) -> AppResult<usize> {
+    let now_ms = ctx.clock.now_ms();
+    let mut closed = 0;
     let cutoff = now_ms - ctx.config.desk.auto_close_days * 86_400_000;
     for id in ctx.store.resolved_before(cutoff).await? {
         let mut tx = ctx.store.write_tx().await?;
@@ -1703,8 +1720,9 @@ pub async fn sla_tick(ctx: &Ctx) -> AppResult<usize> {
         )
         .await?;
         tx.commit().await?;
+        closed += 1;
     }
-    Ok(notes)
+    Ok(closed)
 }
 
 /// The API's view of a ticket.

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod gate;
 pub mod holidays;
+pub mod jobs;
 pub mod monitor;
 pub mod notify;
 pub mod report;

@@ -685,37 +685,25 @@ pub async fn run(ctx: Ctx) {
         return run_engine(ctx).await;
     }
     loop {
-        match ctx.store.pool().acquire().await {
-            Ok(mut conn) => {
-                let got: Result<i64, sqlx::Error> = sqlx::query_scalar(
-                    "SELECT CAST(CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END AS BIGINT)",
-                )
-                .bind(ENGINE_LOCK)
-                .fetch_one(&mut *conn)
-                .await;
-                if matches!(got, Ok(1)) {
-                    tracing::info!("this replica runs the monitoring engine");
-                    let engine = AbortOnDrop(tokio::spawn(crate::store::lane::tracked(
-                        run_engine(ctx.clone()),
-                    )));
-                    // The lock lives as long as this connection: check it, stop if it broke.
-                    loop {
-                        tokio::time::sleep(Duration::from_secs(5)).await;
-                        let alive: Result<i64, sqlx::Error> =
-                            sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
-                                .fetch_one(&mut *conn)
-                                .await;
-                        if alive.is_err() {
-                            break;
-                        }
+        match ctx.store.try_advisory_lock(ENGINE_LOCK).await {
+            Ok(Some(mut lock)) => {
+                tracing::info!("this replica runs the monitoring engine");
+                let engine = AbortOnDrop(tokio::spawn(crate::store::lane::tracked(run_engine(
+                    ctx.clone(),
+                ))));
+                // The lock lives as long as its connection: check it, stop if it broke.
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    if !lock.alive().await {
+                        break;
                     }
-                    drop(engine);
-                    tracing::warn!("lost the monitoring lock's connection; engine stopped");
-                    // Never hand a broken connection back to the pool.
-                    drop(conn.detach());
                 }
+                drop(engine);
+                tracing::warn!("lost the monitoring lock's connection; engine stopped");
+                lock.abandon();
             }
-            Err(e) => tracing::warn!(error = %e, "no connection for the monitoring lock"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot take the monitoring lock"),
         }
         tokio::time::sleep(Duration::from_secs(10)).await;
     }

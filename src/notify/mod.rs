@@ -357,17 +357,6 @@ async fn send_email(ctx: &Ctx, cfg: &Map<String, Value>, m: &OutboxRow) -> anyho
     Ok(())
 }
 
-/// The delivery loop: a pass every 2 seconds.
-pub async fn run(ctx: Ctx) {
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        tick.tick().await;
-        if let Err(e) = deliver_due(&ctx).await {
-            tracing::warn!(error = ?e, "notification pass failed");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

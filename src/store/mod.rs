@@ -8,6 +8,7 @@ pub mod desk;
 pub mod entities;
 pub mod inventory;
 pub mod lane;
+pub mod lease;
 pub mod monitor;
 pub mod notify;
 pub mod users;

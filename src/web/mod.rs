@@ -11,7 +11,6 @@ pub mod text_guard;
 pub mod ui;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -157,43 +156,5 @@ async fn method_not_allowed(uri: Uri) -> Response {
         (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
     } else {
         (StatusCode::METHOD_NOT_ALLOWED, "不支持的请求方法").into_response()
-    }
-}
-
-/// Background upkeep every 30 s: the SLA monitor (warnings, breaches, auto-close), alert
-/// escalation, hourly rollups of probe results with retention, and idle sessions.
-pub async fn housekeeping(ctx: Ctx) {
-    // The first pass waits a tick, so that starting up and a CLI command run right after
-    // do not compete for the SQLite write lock.
-    let period = Duration::from_secs(30);
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    let mut n: u64 = 0;
-    loop {
-        tick.tick().await;
-        if let Err(e) = crate::desk::sla_tick(&ctx).await {
-            tracing::warn!(error = %e, "SLA monitor pass failed");
-        }
-        if let Err(e) = crate::monitor::alerts::escalate_tick(&ctx).await {
-            tracing::warn!(error = %e, "alert escalation pass failed");
-        }
-        // Rollups: each finished hour once (the first pass catches up to a week).
-        if n.is_multiple_of(10)
-            && let Err(e) = crate::monitor::rollup_tick(&ctx, 24 * 7).await
-        {
-            tracing::warn!(error = %e, "rolling up probe results failed");
-        }
-        // Expired cache entries go even when nothing new is cached.
-        ctx.store.sweep_caches(ctx.clock.now_ms());
-        if n.is_multiple_of(10) {
-            let idle = ctx.config.security.idle_timeout_minutes * 60_000;
-            if let Err(e) = ctx
-                .store
-                .purge_idle_sessions(ctx.clock.now_ms() - idle)
-                .await
-            {
-                tracing::warn!(error = %e, "purging idle sessions failed");
-            }
-        }
-        n += 1;
     }
 }
