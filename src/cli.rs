@@ -32,7 +32,7 @@ pub async fn import(
     })?;
     let mut u = cli_user();
     u.username = format!("cli:{}", whoami());
-    match crate::web::api::inventory::import_file(ctx, &u, spec, file_name, data).await {
+    match crate::transfer::import_file(ctx, &u, spec, file_name, data).await {
         Ok(v) => Ok(v
             .get("imported")
             .and_then(serde_json::Value::as_i64)
@@ -66,7 +66,7 @@ pub async fn export(ctx: &Ctx, collection: &str, format: &str) -> Result<Vec<u8>
     let spec = importable(collection).ok_or_else(|| {
         format!("unknown collection '{collection}': use assets, systems, staff or sites")
     })?;
-    crate::web::api::inventory::export_bytes(ctx, spec, format)
+    crate::transfer::export_file(ctx, spec, format)
         .await
         .map(|(b, _, _)| b)
         .map_err(|e| e.message())

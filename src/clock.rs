@@ -41,6 +41,11 @@ impl Clock {
         self.now().timestamp_millis()
     }
 
+    /// Today's date in Beijing time.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now().with_timezone(&beijing()).date_naive()
+    }
+
     pub fn set(&self, at: DateTime<Utc>) {
         if let Some(m) = &self.manual {
             m.send_replace(at);

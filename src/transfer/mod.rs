@@ -3,7 +3,10 @@
 //! only reads and writes tables, within [`ImportLimits`] checked before anything large is
 //! allocated.
 
+pub mod records;
 pub mod xlsx;
+
+pub use records::{export_file, import_file};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

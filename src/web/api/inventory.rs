@@ -19,7 +19,7 @@ use crate::domain::inventory::{
 };
 use crate::domain::roles::{Perm, Role};
 use crate::error::{AppError, AppResult};
-use crate::store::entities::{Arg, ImportFailure, ListQuery};
+use crate::store::entities::{Arg, ListQuery};
 use crate::transfer;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
@@ -42,10 +42,7 @@ pub fn spec_of(collection: &str) -> AppResult<&'static EntitySpec> {
 const COMPUTED: &[&str] = &["warranty_status", "warranty_expired", "warranty_label"];
 
 pub fn today(ctx: &Ctx) -> NaiveDate {
-    ctx.clock
-        .now()
-        .with_timezone(&crate::clock::beijing())
-        .date_naive()
+    ctx.clock.today()
 }
 
 /// Adds computed fields (warranty status of assets).
@@ -322,62 +319,6 @@ pub async fn history(
     Ok(Json(json!({"total": items.len(), "items": items})))
 }
 
-/// Parses and imports a file in one transaction; every bad row and column is reported
-/// and nothing is imported when there is any.
-pub async fn import_file(
-    ctx: &Ctx,
-    u: &AuthUser,
-    spec: &'static EntitySpec,
-    file_name: &str,
-    data: &[u8],
-) -> AppResult<Value> {
-    if data.is_empty() {
-        return Err(AppError::invalid("file", "上传的文件为空"));
-    }
-    // Parsing is CPU work on untrusted bytes: off the async runtime, a few at a time, and
-    // within the configured limits (a file over one is refused before it is allocated).
-    let _slot = ctx
-        .gates
-        .imports
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("import gate closed: {e}")))?;
-    let limits = ctx.config.import.clone();
-    let owned = data.to_vec();
-    let table = tokio::task::spawn_blocking(move || transfer::read_table(&owned, &limits))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("import parser task failed: {e}")))?
-        .map_err(|e| AppError::invalid("file", e.0))?;
-    let fail = |errors: Vec<crate::store::entities::RowError>| {
-        let n = errors.len();
-        let first = errors.first().map(|e| {
-            if e.column.is_empty() {
-                format!("第 {} 行：{}", e.row, e.message)
-            } else {
-                format!("第 {} 行“{}”列：{}", e.row, e.column, e.message)
-            }
-        });
-        AppError::Unprocessable {
-            code: "import_failed",
-            message: format!(
-                "导入失败，共 {n} 处错误，未导入任何数据。{}",
-                first.unwrap_or_default()
-            ),
-            details: json!({"errors": errors}),
-        }
-    };
-    let parsed = transfer::parse_import(spec, &table).map_err(fail)?;
-    match ctx
-        .store
-        .import_entities(spec, parsed.rows, &u.actor(), ctx.clock.now_ms(), file_name)
-        .await
-    {
-        Ok(n) => Ok(json!({"imported": n, "ignored_columns": parsed.ignored_columns})),
-        Err(ImportFailure::Rows(errors)) => Err(fail(errors)),
-        Err(ImportFailure::Store(e)) => Err(e.into()),
-    }
-}
-
 pub async fn import(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -395,30 +336,9 @@ pub async fn import(
         ))
     };
     let (name, data) = crate::web::extract::read_upload(req, &st, too_big, "CSV 或 XLSX").await?;
-    Ok(Json(import_file(&st.ctx, &u, spec, &name, &data).await?))
-}
-
-/// Renders a collection as CSV or XLSX.
-pub async fn export_bytes(
-    ctx: &Ctx,
-    spec: &'static EntitySpec,
-    format: &str,
-) -> AppResult<(Vec<u8>, &'static str, String)> {
-    let items = ctx.store.all_entities(spec).await?;
-    let date = today(ctx).format("%Y%m%d");
-    match format {
-        "csv" => Ok((
-            transfer::write_csv(spec, &items)?,
-            "text/csv; charset=utf-8",
-            format!("{}-{date}.csv", spec.name),
-        )),
-        "xlsx" => Ok((
-            transfer::write_xlsx(spec, &items)?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            format!("{}-{date}.xlsx", spec.name),
-        )),
-        _ => Err(AppError::invalid("format", "format 可选：xlsx、csv")),
-    }
+    Ok(Json(
+        transfer::import_file(&st.ctx, &u, spec, &name, &data).await?,
+    ))
 }
 
 pub async fn export(
@@ -432,7 +352,7 @@ pub async fn export(
         return Err(AppError::forbidden());
     }
     let format = q.get("format").map(String::as_str).unwrap_or("xlsx");
-    let (bytes, mime, file) = export_bytes(&st.ctx, spec, format).await?;
+    let (bytes, mime, file) = transfer::export_file(&st.ctx, spec, format).await?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(mime)),

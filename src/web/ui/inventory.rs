@@ -18,8 +18,9 @@ use crate::domain::inventory::{self as inv, WarrantyStatus};
 use crate::domain::roles::Perm;
 use crate::error::AppError;
 use crate::store::entities::ListQuery;
+use crate::transfer::import_file;
 use crate::web::AppState;
-use crate::web::api::inventory::{decorate, import_file, list_query, may_write, spec_of, today};
+use crate::web::api::inventory::{decorate, list_query, may_write, spec_of, today};
 use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
 use crate::web::extract::parse_id;
 
