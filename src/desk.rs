@@ -596,15 +596,7 @@ pub async fn open_ticket_with_clocks(
         .await?;
     }
     if let Some(aid) = alert_id {
-        ctx.store
-            .update_alert(
-                &mut tx,
-                aid,
-                "ticket_id = $3",
-                now_ms,
-                &[Arg::Int(Some(id))],
-            )
-            .await?;
+        ctx.store.set_alert_ticket(&mut tx, aid, id, now_ms).await?;
     }
     append(
         &mut tx,

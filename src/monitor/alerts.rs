@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::error::{AppError, AppResult};
+use crate::store::Optional;
 use crate::store::audit::{NewAuditEvent, append};
-use crate::store::entities::Arg;
 use crate::store::monitor::AlertRow;
 
 /// What a source says is wrong.
@@ -86,7 +86,8 @@ async fn open_ticket(ctx: &Ctx, f: &Fire, alert_id: i64) -> AppResult<i64> {
             .store
             .get_entity(&crate::domain::inventory::SYSTEMS, s)
             .await
-            .is_ok()
+            .optional()?
+            .is_some()
     {
         obj.insert("system_id".into(), json!(s));
     }
@@ -95,7 +96,8 @@ async fn open_ticket(ctx: &Ctx, f: &Fire, alert_id: i64) -> AppResult<i64> {
             .store
             .get_entity(&crate::domain::inventory::ASSETS, a)
             .await
-            .is_ok()
+            .optional()?
+            .is_some()
     {
         obj.insert("asset_id".into(), json!(a));
     }
@@ -191,15 +193,7 @@ pub async fn fire(ctx: &Ctx, f: &Fire) -> AppResult<(AlertRow, Outcome)> {
             (id, Outcome::Opened, None)
         }
         Some(a) if a.status != "resolved" => {
-            ctx.store
-                .update_alert(
-                    &mut tx,
-                    a.id,
-                    "fire_count = fire_count + 1, last_fired_at = $1",
-                    now,
-                    &[],
-                )
-                .await?;
+            ctx.store.record_alert_refire(&mut tx, a.id, now).await?;
             ctx.store
                 .add_alert_event(
                     &mut tx,
@@ -217,18 +211,13 @@ pub async fn fire(ctx: &Ctx, f: &Fire) -> AppResult<(AlertRow, Outcome)> {
                 .resolved_at
                 .is_some_and(|r| now - r <= ctx.config.monitoring.refire_window_minutes * 60_000);
             ctx.store
-                .update_alert(
+                .reopen_alert(
                     &mut tx,
                     a.id,
-                    "status = 'firing', episodes = episodes + 1, fire_count = fire_count + 1, started_at = $1, \
-                     last_fired_at = $1, resolved_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL, \
-                     escalated_at = NULL, title = $3, priority = $4, description = $5",
                     now,
-                    &[
-                        Arg::Text(Some(f.title.clone())),
-                        Arg::Text(Some(f.priority.clone())),
-                        Arg::Text(f.description.clone()),
-                    ],
+                    &f.title,
+                    &f.priority,
+                    f.description.as_deref(),
                 )
                 .await?;
             ctx.store
@@ -333,15 +322,7 @@ pub async fn resolve(
     if a.status == "resolved" {
         return Ok((Some(a), Outcome::NotOpen));
     }
-    ctx.store
-        .update_alert(
-            &mut tx,
-            a.id,
-            "status = 'resolved', resolved_at = $1",
-            now,
-            &[],
-        )
-        .await?;
+    ctx.store.resolve_alert(&mut tx, a.id, now).await?;
     ctx.store
         .add_alert_event(&mut tx, a.id, now, "resolved", note, event_key)
         .await?;
@@ -375,13 +356,7 @@ pub async fn acknowledge(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<AlertRow
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     ctx.store
-        .update_alert(
-            &mut tx,
-            id,
-            "status = 'acknowledged', acknowledged_at = $1, acknowledged_by = $3",
-            now,
-            &[Arg::Text(Some(u.username.clone()))],
-        )
+        .acknowledge_alert(&mut tx, id, now, &u.username)
         .await?;
     ctx.store
         .add_alert_event(
@@ -436,13 +411,7 @@ pub async fn silence(
     let until = now + minutes * 60_000;
     let mut tx = ctx.store.write_tx().await?;
     ctx.store
-        .update_alert(
-            &mut tx,
-            id,
-            "silenced_until = $3, silence_reason = $4",
-            now,
-            &[Arg::Int(Some(until)), Arg::Text(Some(reason.to_string()))],
-        )
+        .silence_alert(&mut tx, id, now, until, reason)
         .await?;
     let summary = format!("{} 静默告警 {minutes} 分钟：{reason}", u.display_name);
     ctx.store
@@ -507,9 +476,7 @@ pub async fn escalate_tick(ctx: &Ctx) -> AppResult<usize> {
             a.title
         );
         let mut tx = ctx.store.write_tx().await?;
-        ctx.store
-            .update_alert(&mut tx, a.id, "escalated_at = $1", now, &[])
-            .await?;
+        ctx.store.mark_alert_escalated(&mut tx, a.id, now).await?;
         ctx.store
             .add_alert_event(&mut tx, a.id, now, "escalated", &summary, None)
             .await?;
@@ -555,7 +522,7 @@ async fn auto_resolve_ticket(ctx: &Ctx, a: &AlertRow, note: &str) -> AppResult<(
     let (Some(mid), Some(tid)) = (a.monitor_id, a.ticket_id) else {
         return Ok(());
     };
-    let Ok(m) = ctx.store.monitor(mid).await else {
+    let Some(m) = ctx.store.monitor(mid).await.optional()? else {
         return Ok(());
     };
     if m.auto_resolve == 0 {

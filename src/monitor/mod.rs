@@ -32,6 +32,7 @@ use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::monitor::{MaintenanceRow, MonitorRow, NewResult, SavedState, Tally};
+use crate::store::{Optional, StoreError};
 use state::{AlertAction, Base, Params, Runtime};
 
 /// A finished probe, on its way to the writer.
@@ -311,7 +312,7 @@ pub async fn process(ctx: &Ctx, batch: Vec<Finished>) -> AppResult<()> {
         let dep_down = match m.depends_on {
             Some(d) if d != m.id => {
                 if !runtimes.contains_key(&d)
-                    && let Ok(dm) = ctx.store.monitor(d).await
+                    && let Some(dm) = ctx.store.monitor(d).await.optional()?
                 {
                     let rt = load_runtime(ctx, &dm).await?;
                     runtimes.insert(d, rt);
@@ -528,8 +529,13 @@ fn jitter_ms(id: i64, interval_ms: u64) -> u64 {
 }
 
 async fn probe_loop(ctx: Ctx, id: i64, out: mpsc::Sender<Finished>) {
-    let Ok(m) = ctx.store.monitor(id).await else {
-        return;
+    let m = match ctx.store.monitor(id).await {
+        Ok(m) => m,
+        Err(crate::store::StoreError::NotFound) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, monitor = id, "cannot read the monitor; its probe stops");
+            return;
+        }
     };
     if m.paused != 0 {
         return;
@@ -788,7 +794,8 @@ async fn check_refs(ctx: &Ctx, d: &spec::MonitorDef, self_id: Option<i64>) -> Ap
             .store
             .get_entity(&crate::domain::inventory::SYSTEMS, s)
             .await
-            .is_err()
+            .optional()?
+            .is_none()
     {
         errs.push(FieldError::new("system_id", format!("系统编号 {s} 不存在")));
     }
@@ -797,7 +804,8 @@ async fn check_refs(ctx: &Ctx, d: &spec::MonitorDef, self_id: Option<i64>) -> Ap
             .store
             .get_entity(&crate::domain::inventory::ASSETS, a)
             .await
-            .is_err()
+            .optional()?
+            .is_none()
     {
         errs.push(FieldError::new("asset_id", format!("设备编号 {a} 不存在")));
     }
@@ -818,14 +826,15 @@ async fn check_refs(ctx: &Ctx, d: &spec::MonitorDef, self_id: Option<i64>) -> Ap
                         cur = m.depends_on;
                         seen += 1;
                     }
-                    Err(_) if c == dep => {
+                    Err(StoreError::NotFound) if c == dep => {
                         errs.push(FieldError::new(
                             "depends_on",
                             format!("上游监控编号 {dep} 不存在"),
                         ));
                         break;
                     }
-                    Err(_) => break,
+                    Err(StoreError::NotFound) => break,
+                    Err(e) => return Err(e.into()),
                 }
             }
         }
@@ -1188,7 +1197,7 @@ pub async fn add_maintenance(
         },
     };
     if let Some(mid) = monitor_id
-        && ctx.store.monitor(mid).await.is_err()
+        && ctx.store.monitor(mid).await.optional()?.is_none()
     {
         errs.push(FieldError::new(
             "monitor_id",
@@ -1200,7 +1209,8 @@ pub async fn add_maintenance(
             .store
             .get_entity(&crate::domain::inventory::SYSTEMS, s)
             .await
-            .is_err()
+            .optional()?
+            .is_none()
     {
         errs.push(FieldError::new("system_id", format!("系统编号 {s} 不存在")));
     }

@@ -64,6 +64,22 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Reads a missing row as `None` while keeping every other error: an existence check
+/// must never take a failing query for "not found".
+pub trait Optional<T> {
+    fn optional(self) -> StoreResult<Option<T>>;
+}
+
+impl<T> Optional<T> for StoreResult<T> {
+    fn optional(self) -> StoreResult<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// Who is making a change, for the audit log.
 #[derive(Clone, Debug, Default)]
 pub struct Actor {

@@ -1086,12 +1086,119 @@ impl Store {
         .await?)
     }
 
-    /// Runs an UPDATE on one alert with `$1` = now and `$2` = id, plus extra arguments.
-    pub async fn update_alert(
+    /// A firing alert fired again: one more firing, now the last.
+    pub async fn record_alert_refire(&self, tx: &mut Tx, id: i64, now_ms: i64) -> StoreResult<()> {
+        self.update_alert(
+            tx,
+            id,
+            "fire_count = fire_count + 1, last_fired_at = $1",
+            now_ms,
+            &[],
+        )
+        .await
+    }
+
+    /// A resolved alert fires again: a new episode starting now, unacknowledged and not
+    /// escalated, with the firing's title, priority and description.
+    pub async fn reopen_alert(
         &self,
         tx: &mut Tx,
         id: i64,
-        set_sql: &str,
+        now_ms: i64,
+        title: &str,
+        priority: &str,
+        description: Option<&str>,
+    ) -> StoreResult<()> {
+        self.update_alert(
+            tx,
+            id,
+            "status = 'firing', episodes = episodes + 1, fire_count = fire_count + 1, started_at = $1, \
+             last_fired_at = $1, resolved_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL, \
+             escalated_at = NULL, title = $3, priority = $4, description = $5",
+            now_ms,
+            &[
+                Arg::Text(Some(title.to_string())),
+                Arg::Text(Some(priority.to_string())),
+                Arg::Text(description.map(str::to_string)),
+            ],
+        )
+        .await
+    }
+
+    pub async fn resolve_alert(&self, tx: &mut Tx, id: i64, now_ms: i64) -> StoreResult<()> {
+        self.update_alert(tx, id, "status = 'resolved', resolved_at = $1", now_ms, &[])
+            .await
+    }
+
+    pub async fn acknowledge_alert(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        now_ms: i64,
+        by: &str,
+    ) -> StoreResult<()> {
+        self.update_alert(
+            tx,
+            id,
+            "status = 'acknowledged', acknowledged_at = $1, acknowledged_by = $3",
+            now_ms,
+            &[Arg::Text(Some(by.to_string()))],
+        )
+        .await
+    }
+
+    /// Silences notifications about an alert until `until_ms`.
+    pub async fn silence_alert(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        now_ms: i64,
+        until_ms: i64,
+        reason: &str,
+    ) -> StoreResult<()> {
+        self.update_alert(
+            tx,
+            id,
+            "silenced_until = $3, silence_reason = $4",
+            now_ms,
+            &[
+                Arg::Int(Some(until_ms)),
+                Arg::Text(Some(reason.to_string())),
+            ],
+        )
+        .await
+    }
+
+    pub async fn mark_alert_escalated(&self, tx: &mut Tx, id: i64, now_ms: i64) -> StoreResult<()> {
+        self.update_alert(tx, id, "escalated_at = $1", now_ms, &[])
+            .await
+    }
+
+    /// Links an alert to the ticket opened for it.
+    pub async fn set_alert_ticket(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        ticket_id: i64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.update_alert(
+            tx,
+            id,
+            "ticket_id = $3",
+            now_ms,
+            &[Arg::Int(Some(ticket_id))],
+        )
+        .await
+    }
+
+    /// Runs an UPDATE on one alert with `$1` = now and `$2` = id, plus extra arguments;
+    /// `set_sql` is always one of the constants above, never a caller's text.
+    async fn update_alert(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        set_sql: &'static str,
         now_ms: i64,
         extra: &[Arg],
     ) -> StoreResult<()> {

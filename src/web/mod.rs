@@ -123,7 +123,14 @@ async fn metrics_text(State(st): State<AppState>, headers: axum::http::HeaderMap
         }
     }
     // Every monitor's state and last latency, from the database (any replica answers).
-    let monitors = st.store.all_monitors().await.ok();
+    // A failing read still serves the process's own metrics, and says so in the log.
+    let monitors = match st.store.all_monitors().await {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot read the monitors");
+            None
+        }
+    };
     let body = st.metrics.render(
         monitors.as_deref(),
         st.monitors

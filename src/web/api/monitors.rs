@@ -17,6 +17,7 @@ use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::monitor::alerts::{self, Fire, Outcome};
 use crate::monitor::spec;
+use crate::store::Optional;
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::monitor::{IntegrationRow, MonitorFilter};
 use crate::web::AppState;
@@ -314,7 +315,7 @@ pub async fn get_alert(
             .collect::<Vec<_>>()
     );
     if let Some(t) = a.ticket_id
-        && let Ok(t) = st.store.ticket(t).await
+        && let Some(t) = st.store.ticket(t).await.optional()?
     {
         v["ticket_number"] = json!(t.number);
         v["ticket_status"] = json!(t.status);
@@ -412,7 +413,8 @@ pub async fn create_integration(
                     .store
                     .get_entity(&crate::domain::inventory::SYSTEMS, n)
                     .await
-                    .is_err()
+                    .optional()?
+                    .is_none()
                 {
                     errs.push(FieldError::new("system_id", format!("系统编号 {n} 不存在")));
                 }
@@ -777,7 +779,7 @@ pub async fn intake_zabbix(
         }
     };
     let ticket = match alert.as_ref().and_then(|a| a.ticket_id) {
-        Some(t) => st.store.ticket(t).await.ok(),
+        Some(t) => st.store.ticket(t).await.optional()?,
         None => None,
     };
     let mut tags = Map::new();

@@ -12,6 +12,7 @@ use super::Paging;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::notify::{EVENTS, channels};
+use crate::store::Optional;
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::notify::ChannelRow;
 use crate::web::AppState;
@@ -344,9 +345,12 @@ pub async fn create_rule(
         ));
     }
     let channel_id = obj.get("channel_id").and_then(Value::as_i64);
-    match channel_id {
-        Some(c) if st.store.channel(c).await.is_ok() => {}
-        _ => errs.push(FieldError::new("channel_id", "请选择已存在的通知通道")),
+    let channel_exists = match channel_id {
+        Some(c) => st.store.channel(c).await.optional()?.is_some(),
+        None => false,
+    };
+    if !channel_exists {
+        errs.push(FieldError::new("channel_id", "请选择已存在的通知通道"));
     }
     let to_assignee = bool_of(&obj, "to_assignee", false, &mut errs);
     let to_requester = bool_of(&obj, "to_requester", false, &mut errs);
@@ -366,7 +370,8 @@ pub async fn create_rule(
                     .store
                     .get_entity(&crate::domain::inventory::SYSTEMS, s)
                     .await
-                    .is_ok() =>
+                    .optional()?
+                    .is_some() =>
             {
                 Some(s)
             }
