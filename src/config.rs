@@ -5,7 +5,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::store::Backend;
+use crate::store::{Backend, ConnectOptions};
+
+pub use crate::store::redact_url;
 
 /// A secret string that never prints.
 #[derive(Clone, Default, Deserialize, PartialEq)]
@@ -260,6 +262,19 @@ impl Default for Config {
     }
 }
 
+impl From<&Config> for ConnectOptions {
+    fn from(c: &Config) -> Self {
+        ConnectOptions {
+            url: c.effective_database_url(),
+            data_dir: c.data_dir.clone(),
+            max_connections: c.database_max_connections,
+            sqlite_synchronous: c.database_sqlite_synchronous.pragma(),
+            tls_ca_file: c.tls_ca_file.clone(),
+            cache_max_bytes: c.cache_max_bytes,
+        }
+    }
+}
+
 impl Config {
     /// Reads a TOML file over the defaults.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Self, String> {
@@ -431,17 +446,6 @@ impl Serialize for RedactedView<'_> {
         st.serialize_field("import", &c.import)?;
         st.end()
     }
-}
-
-/// Hides the password in `scheme://user:password@host/...`.
-pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://")
-        && let Some((auth, host)) = rest.split_once('@')
-        && let Some((user, _)) = auth.split_once(':')
-    {
-        return format!("{scheme}://{user}:***@{host}");
-    }
-    url.to_string()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod ctx;
 pub mod demo;
 pub mod desk;
 pub mod domain;
@@ -23,6 +24,7 @@ pub mod tls;
 pub mod transfer;
 pub mod web;
 
-pub use app::{Application, Ctx};
+pub use app::Application;
 pub use clock::Clock;
 pub use config::Config;
+pub use ctx::Ctx;

@@ -39,6 +39,10 @@ fn forbidden(layer: &str) -> Vec<(&'static str, &'static str)> {
             }
         }
         "store" => {
+            f.push((
+                "crate::config",
+                "the store takes its settings as `ConnectOptions`",
+            ));
             for m in SERVICES.iter().chain(EDGES) {
                 f.push((
                     leak(format!("crate::{m}")),
@@ -410,7 +414,8 @@ fn references(code: &str, module: &[String]) -> (Vec<(String, usize)>, Vec<Strin
         for (s, l) in firsts {
             // Items the crate root re-exports.
             let top = match s.as_str() {
-                "Ctx" | "Application" => "app".to_string(),
+                "Ctx" => "ctx".to_string(),
+                "Application" => "app".to_string(),
                 "Clock" => "clock".to_string(),
                 "Config" => "config".to_string(),
                 _ => s,

@@ -21,7 +21,6 @@ use sqlx::{AnyPool, Executor};
 
 pub use lane::Tx;
 
-use crate::config::Config;
 use crate::domain::FieldError;
 
 /// Which database a URL selects.
@@ -122,14 +121,43 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// What opening the database needs; `config::Config` converts into it, so
+/// `Store::connect(&config)` reads the settings without the store depending on `config`.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// `sqlite:…` or `postgres://…`.
+    pub url: String,
+    /// Created when the database is a SQLite file.
+    pub data_dir: std::path::PathBuf,
+    pub max_connections: u32,
+    /// SQLite's `synchronous` on the writer connection (`FULL` or `NORMAL`).
+    pub sqlite_synchronous: &'static str,
+    /// Extra CA certificates for PostgreSQL over TLS (`crate::tls`).
+    pub tls_ca_file: Option<std::path::PathBuf>,
+    /// Memory all read caches together may hold, in bytes.
+    pub cache_max_bytes: usize,
+}
+
+/// Hides the password in `scheme://user:password@host/...`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((auth, host)) = rest.split_once('@')
+        && let Some((user, _)) = auth.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_string()
+}
+
 impl Store {
-    /// Opens the database named by the configuration (creating the SQLite file and data
+    /// Opens the database named by the options (creating the SQLite file and data
     /// directory if needed) and runs the migrations.
-    pub async fn connect(config: &Config) -> anyhow::Result<Store> {
+    pub async fn connect(options: impl Into<ConnectOptions>) -> anyhow::Result<Store> {
         use anyhow::Context;
+        let config: ConnectOptions = options.into();
         sqlx::any::install_default_drivers();
-        let backend = config.backend().map_err(anyhow::Error::msg)?;
-        let mut url = config.effective_database_url();
+        let backend = Backend::from_url(&config.url).map_err(anyhow::Error::msg)?;
+        let mut url = config.url.clone();
         if backend == Backend::Sqlite {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
@@ -145,7 +173,7 @@ impl Store {
         let url = crate::tls::database_url(&url, config.tls_ca_file.as_deref());
         let opts = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
         let pool = AnyPoolOptions::new()
-            .max_connections(config.database_max_connections)
+            .max_connections(config.max_connections)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _meta| {
@@ -162,7 +190,7 @@ impl Store {
             })
             .connect_with(opts.clone())
             .await
-            .with_context(|| format!("cannot connect to {}", crate::config::redact_url(&url)))?;
+            .with_context(|| format!("cannot connect to {}", redact_url(&url)))?;
         let mut store = Store {
             pool,
             backend,
@@ -173,7 +201,7 @@ impl Store {
         };
         store.migrate().await?;
         if backend == Backend::Sqlite {
-            let sync = config.database_sqlite_synchronous.pragma();
+            let sync = config.sqlite_synchronous;
             store.lane = Some(
                 lane::Lane::open(
                     &opts,
