@@ -4,7 +4,7 @@
 //! The wire work is the `async-snmp` crate's: BER encoding and bounded decoding, request
 //! ids, retransmission, engine discovery, the engine time window, key localisation,
 //! HMAC-SHA-1/SHA-2 and AES/DES privacy. This module keeps what the product adds: OIDs
-//! validated with Chinese messages, values as text and numbers, a walk that falls back
+//! validated with Chinese messages (`domain::monitor::snmp`, re-exported here), values as text and numbers, a walk that falls back
 //! to GET on a scalar, and errors that say what to fix (a v3 report of a wrong digest
 //! names the authentication password; an agent that answers discovery but drops every
 //! encrypted request names the privacy password).

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::monitor::snmp::{AuthProtocol, PrivProtocol, SecurityLevel};
 
+// The library's names for the protocols a definition names (`domain::monitor::snmp`).
 impl AuthProtocol {
     fn lib(self) -> async_snmp::AuthProtocol {
         match self {
