@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod cron;
 pub mod dns;
 pub mod icmp;
+pub mod input;
 pub mod intake;
 pub mod probe;
 pub mod snmp;
