@@ -76,7 +76,7 @@ pub async fn list(
     path = "/audit-events/{id}",
     tag = "audit",
     summary = "审计记录",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn get_one(

@@ -185,7 +185,7 @@ pub async fn create_token(
     path = "/api-tokens/{id}",
     tag = "auth",
     summary = "吊销 API 令牌",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn revoke_token(
@@ -233,7 +233,7 @@ pub async fn list_messages(
     path = "/me/messages/{id}/read",
     tag = "auth",
     summary = "标记一条站内消息为已读",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "剩余未读数", body = UnreadCount))
 )]
 pub async fn read_message(

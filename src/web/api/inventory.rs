@@ -161,6 +161,18 @@ pub fn list_query(
     })
 }
 
+/// The collections under `/{collection}`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "kebab-case")]
+pub enum Collection {
+    Sites,
+    Assets,
+    Systems,
+    Staff,
+    Assignments,
+    SlaPolicies,
+}
+
 /// A multipart file upload: the field `file`.
 #[derive(utoipa::ToSchema)]
 pub struct FileUpload {
@@ -173,7 +185,7 @@ pub struct FileUpload {
     path = "/{collection}",
     tag = "inventory",
     summary = "资产集合列表（字段筛选见各集合）",
-    params(("collection" = String, Path, description = "集合：sites、assets、systems、staff、assignments、sla-policies"), super::openapi::SearchQuery, ("sort" = Option<String>, Query, description = "排序字段，前加 - 为倒序")),
+    params(("collection" = inline(Collection), Path, description = "集合"), super::openapi::SearchQuery, ("sort" = Option<String>, Query, description = "排序字段，前加 - 为倒序")),
     responses((status = 200, description = "列表", body = super::openapi::Page))
 )]
 pub async fn list(
@@ -204,7 +216,7 @@ pub async fn list(
     path = "/{collection}/{id}",
     tag = "inventory",
     summary = "记录详情",
-    params(("collection" = String, Path, description = "集合：sites、assets、systems、staff、assignments、sla-policies"), ("id" = i64, Path, description = "编号")),
+    params(("collection" = inline(Collection), Path, description = "集合"), ("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn get_one(
@@ -271,7 +283,7 @@ pub async fn may_write(
     path = "/{collection}",
     tag = "inventory",
     summary = "新建记录",
-    params(("collection" = String, Path, description = "集合：sites、assets、systems、staff、assignments、sla-policies")),
+    params(("collection" = inline(Collection), Path, description = "集合")),
     request_body = super::openapi::Record,
     responses((status = 201, description = "已创建", body = super::openapi::Record))
 )]
@@ -299,7 +311,7 @@ pub async fn create(
     path = "/{collection}/{id}",
     tag = "inventory",
     summary = "修改记录",
-    params(("collection" = String, Path, description = "集合：sites、assets、systems、staff、assignments、sla-policies"), ("id" = i64, Path, description = "编号")),
+    params(("collection" = inline(Collection), Path, description = "集合"), ("id" = i64, Path, description = "编号", example = 1)),
     request_body = super::openapi::Record,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
@@ -333,7 +345,7 @@ pub async fn update(
     path = "/{collection}/{id}",
     tag = "inventory",
     summary = "删除记录",
-    params(("collection" = String, Path, description = "集合：sites、assets、systems、staff、assignments、sla-policies"), ("id" = i64, Path, description = "编号")),
+    params(("collection" = inline(Collection), Path, description = "集合"), ("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn remove(
@@ -357,7 +369,7 @@ pub async fn remove(
     path = "/{collection}/{id}/history",
     tag = "inventory",
     summary = "记录的修改历史",
-    params(("collection" = String, Path, description = "集合：sites、assets、systems、staff、assignments、sla-policies"), ("id" = i64, Path, description = "编号")),
+    params(("collection" = inline(Collection), Path, description = "集合"), ("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "列表", body = super::openapi::Page))
 )]
 pub async fn history(
@@ -440,7 +452,7 @@ pub async fn import_file(
     path = "/{collection}/import",
     tag = "inventory",
     summary = "导入 CSV 或 XLSX（有错误行则全部不导入）",
-    params(("collection" = String, Path, description = "集合：sites、assets、systems、staff、assignments、sla-policies")),
+    params(("collection" = inline(Collection), Path, description = "集合")),
     request_body(content((FileUpload = "multipart/form-data"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
@@ -492,7 +504,7 @@ pub async fn export_bytes(
     path = "/{collection}/export",
     tag = "inventory",
     summary = "导出为 XLSX 或 CSV",
-    params(("collection" = String, Path, description = "集合：sites、assets、systems、staff、assignments、sla-policies"), ("format" = Option<String>, Query, description = "xlsx（默认）或 csv")),
+    params(("collection" = inline(Collection), Path, description = "集合"), ("format" = Option<String>, Query, description = "xlsx（默认）或 csv")),
     responses((status = 200, description = "文件", content((Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "text/csv"))))
 )]
 pub async fn export(
@@ -549,7 +561,7 @@ pub async fn summary(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResu
     path = "/systems/{id}/assets",
     tag = "inventory",
     summary = "系统运行所在设备",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "列表", body = super::openapi::Page))
 )]
 pub async fn system_assets(
@@ -577,7 +589,7 @@ pub async fn system_assets(
     path = "/systems/{id}/assets/{asset_id}",
     tag = "inventory",
     summary = "关联系统与设备",
-    params(("id" = i64, Path, description = "编号"), ("asset_id" = i64, Path, description = "设备编号")),
+    params(("id" = i64, Path, description = "编号", example = 1), ("asset_id" = i64, Path, description = "设备编号", example = 2)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn link_asset(
@@ -598,7 +610,7 @@ pub async fn link_asset(
     path = "/systems/{id}/assets/{asset_id}",
     tag = "inventory",
     summary = "取消关联",
-    params(("id" = i64, Path, description = "编号"), ("asset_id" = i64, Path, description = "设备编号")),
+    params(("id" = i64, Path, description = "编号", example = 1), ("asset_id" = i64, Path, description = "设备编号", example = 2)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn unlink_asset(
@@ -619,7 +631,7 @@ pub async fn unlink_asset(
     path = "/systems/{id}/assignments",
     tag = "inventory",
     summary = "系统的人员分工",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "列表", body = super::openapi::Page))
 )]
 pub async fn system_assignments(

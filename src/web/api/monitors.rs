@@ -125,7 +125,7 @@ pub async fn create(
     path = "/monitors/{id}",
     tag = "monitoring",
     summary = "监控项详情",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn get_one(
@@ -145,7 +145,7 @@ pub async fn get_one(
     path = "/monitors/{id}",
     tag = "monitoring",
     summary = "修改监控项（只传要改的字段）",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = crate::monitor::input::MonitorUpdate,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
@@ -164,7 +164,7 @@ pub async fn update(
     path = "/monitors/{id}",
     tag = "monitoring",
     summary = "删除监控项",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn remove(
@@ -181,7 +181,7 @@ pub async fn remove(
     path = "/monitors/{id}/check",
     tag = "monitoring",
     summary = "立即检测一次",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn check(
@@ -203,7 +203,7 @@ pub async fn check(
     path = "/monitors/{id}/results",
     tag = "monitoring",
     summary = "检测结果",
-    params(("id" = i64, Path, description = "编号"), ("from" = Option<String>, Query, description = "RFC 3339，默认 24 小时前"), ("to" = Option<String>, Query, description = "RFC 3339，默认现在"), ("limit" = Option<i64>, Query, description = "1 到 10000，默认 500")),
+    params(("id" = i64, Path, description = "编号", example = 1), ("from" = Option<String>, Query, description = "RFC 3339，默认 24 小时前"), ("to" = Option<String>, Query, description = "RFC 3339，默认现在"), ("limit" = Option<i64>, Query, description = "1 到 10000，默认 500")),
     responses((status = 200, description = "列表", body = super::openapi::Page))
 )]
 pub async fn results(
@@ -245,7 +245,7 @@ pub async fn results(
     path = "/monitors/{id}/availability",
     tag = "monitoring",
     summary = "监控项可用率",
-    params(("id" = i64, Path, description = "编号"), super::openapi::RfcPeriodQuery),
+    params(("id" = i64, Path, description = "编号", example = 1), super::openapi::RfcPeriodQuery),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn availability(
@@ -273,7 +273,7 @@ pub async fn availability(
     path = "/systems/{id}/availability",
     tag = "monitoring",
     summary = "系统可用率",
-    params(("id" = i64, Path, description = "编号"), super::openapi::RfcPeriodQuery),
+    params(("id" = i64, Path, description = "编号", example = 1), super::openapi::RfcPeriodQuery),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn system_availability(
@@ -340,7 +340,7 @@ pub async fn create_maintenance(
     path = "/maintenance-windows/{id}",
     tag = "monitoring",
     summary = "删除维护窗口",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn delete_maintenance(
@@ -405,7 +405,7 @@ pub async fn list_alerts(
     path = "/alerts/{id}",
     tag = "monitoring",
     summary = "告警详情",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn get_alert(
@@ -439,7 +439,7 @@ pub async fn get_alert(
     path = "/alerts/{id}/acknowledge",
     tag = "monitoring",
     summary = "确认告警",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn acknowledge_alert(
@@ -456,7 +456,7 @@ pub async fn acknowledge_alert(
     path = "/alerts/{id}/silence",
     tag = "monitoring",
     summary = "静默告警",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = crate::monitor::input::SilenceInput,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
@@ -617,7 +617,7 @@ pub async fn create_integration(
     path = "/integrations/{id}",
     tag = "monitoring",
     summary = "删除接入源",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn delete_integration(
@@ -1380,7 +1380,7 @@ pub async fn create_shift(
     path = "/duty-shifts/{id}",
     tag = "monitoring",
     summary = "删除排班",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn delete_shift(

@@ -93,7 +93,7 @@ pub async fn list_channels(
     path = "/notification-channels/{id}",
     tag = "notify",
     summary = "通知通道详情",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn get_channel(
@@ -199,7 +199,7 @@ pub async fn create_channel(
     path = "/notification-channels/{id}",
     tag = "notify",
     summary = "修改通知通道",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = crate::notify::input::ChannelUpdate,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
@@ -298,7 +298,7 @@ pub async fn update_channel(
     path = "/notification-channels/{id}",
     tag = "notify",
     summary = "删除通知通道",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn delete_channel(
@@ -350,7 +350,7 @@ pub async fn list_rules(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppR
     path = "/notification-rules/{id}",
     tag = "notify",
     summary = "通知规则详情",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn get_rule(
@@ -475,7 +475,7 @@ pub async fn create_rule(
     path = "/notification-rules/{id}",
     tag = "notify",
     summary = "删除通知规则",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn delete_rule(

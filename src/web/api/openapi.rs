@@ -84,8 +84,10 @@ pub struct SearchQuery {
 #[into_params(parameter_in = Query)]
 pub struct RfcPeriodQuery {
     /// Start, RFC 3339 (e.g. 2025-10-01T00:00:00+08:00).
+    #[param(format = DateTime)]
     pub from: String,
     /// End, RFC 3339, after `from`.
+    #[param(format = DateTime)]
     pub to: String,
     /// `true` adds the availability of each day.
     pub days: Option<bool>,
@@ -281,6 +283,15 @@ mod tests {
                     }
                 }
             }
+        }
+        // Every reference resolves.
+        let text = doc.to_string();
+        for part in text.split("\"#/components/schemas/").skip(1) {
+            let name = part.split('"').next().unwrap_or_default();
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "unresolved reference to {name}"
+            );
         }
         // The patch of a monitor is documented with its own (all-optional) schema.
         let patch = &doc["paths"]["/monitors/{id}"]["patch"]["requestBody"]["content"]["application/json"]

@@ -64,7 +64,8 @@ pub struct AttachmentUpload {
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
     /// `true`: hidden from the requester.
-    pub internal: Option<bool>,
+    #[schema(nullable = false, pattern = "^(true|false)$")]
+    pub internal: Option<String>,
 }
 
 pub fn filter_from_query(q: &HashMap<String, String>) -> AppResult<TicketFilter> {
@@ -223,7 +224,7 @@ async fn visible(
     path = "/tickets/{id}",
     tag = "tickets",
     summary = "工单详情（含计时、可用操作、关联）",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn get_one(
@@ -240,7 +241,7 @@ pub async fn get_one(
     path = "/tickets/{id}",
     tag = "tickets",
     summary = "修改工单字段",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = crate::desk::input::TicketUpdate,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
@@ -260,7 +261,7 @@ pub async fn update(
     path = "/tickets/{id}/actions",
     tag = "tickets",
     summary = "工单操作（指派、开始、挂起、解决、关闭等）",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = crate::desk::input::TicketAction,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
@@ -280,7 +281,7 @@ pub async fn action(
     path = "/tickets/{id}/events",
     tag = "tickets",
     summary = "工单时间线",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "列表", body = super::openapi::Page))
 )]
 pub async fn events(
@@ -302,7 +303,7 @@ pub async fn events(
     path = "/tickets/{id}/comments",
     tag = "tickets",
     summary = "工单评论",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "列表", body = super::openapi::Page))
 )]
 pub async fn comments(
@@ -324,7 +325,7 @@ pub async fn comments(
     path = "/tickets/{id}/comments",
     tag = "tickets",
     summary = "添加评论",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = crate::desk::input::CommentInput,
     responses((status = 201, description = "已添加", body = super::openapi::Created))
 )]
@@ -350,7 +351,7 @@ pub async fn add_comment(
     path = "/tickets/{id}/worklogs",
     tag = "tickets",
     summary = "工时记录",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "列表", body = super::openapi::Page))
 )]
 pub async fn worklogs(
@@ -375,7 +376,7 @@ pub async fn worklogs(
     path = "/tickets/{id}/worklogs",
     tag = "tickets",
     summary = "登记工时",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = crate::desk::input::WorklogInput,
     responses((status = 201, description = "已登记", body = super::openapi::Created))
 )]
@@ -432,7 +433,7 @@ pub async fn calendars(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppRe
     path = "/calendars/{id}",
     tag = "calendars",
     summary = "服务日历详情",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn calendar_one(
@@ -459,7 +460,7 @@ fn date_param(q: &HashMap<String, String>, k: &str) -> AppResult<NaiveDate> {
     path = "/calendars/{id}/days",
     tag = "calendars",
     summary = "日历逐日安排",
-    params(("id" = i64, Path, description = "编号"), ("from" = String, Query, description = "起始日期 YYYY-MM-DD"), ("to" = String, Query, description = "结束日期 YYYY-MM-DD，区间不超过 3 年")),
+    params(("id" = i64, Path, description = "编号", example = 1), ("from" = String, Query, description = "起始日期 YYYY-MM-DD"), ("to" = String, Query, description = "结束日期 YYYY-MM-DD，区间不超过 3 年")),
     responses((status = 200, description = "逐日是否上班及原因", body = CalendarDays))
 )]
 pub async fn calendar_days(
@@ -507,7 +508,7 @@ pub async fn calendar_days(
     path = "/calendars/{id}/days/{date}",
     tag = "calendars",
     summary = "设置某天上班或放假",
-    params(("id" = i64, Path, description = "编号"), ("date" = String, Path, description = "日期 YYYY-MM-DD")),
+    params(("id" = i64, Path, description = "编号", example = 1), ("date" = String, Path, description = "日期 YYYY-MM-DD")),
     request_body = crate::desk::input::CalendarDayInput,
     responses((status = 204, description = "完成"))
 )]
@@ -542,7 +543,7 @@ pub async fn set_calendar_day(
     path = "/tickets/{id}/fault-report",
     tag = "tickets",
     summary = "故障报告（Word 或 JSON）",
-    params(("id" = i64, Path, description = "编号"), ("format" = Option<String>, Query, description = "docx（默认）或 json")),
+    params(("id" = i64, Path, description = "编号", example = 1), ("format" = Option<String>, Query, description = "docx（默认）或 json")),
     responses((status = 200, description = "故障报告", content((super::openapi::Record = "application/json"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))))
 )]
 pub async fn fault_report(
@@ -660,7 +661,7 @@ pub async fn stats(
     path = "/tickets/{id}/attachments",
     tag = "tickets",
     summary = "工单附件",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "列表", body = super::openapi::Page))
 )]
 pub async fn attachments(
@@ -684,7 +685,7 @@ pub async fn attachments(
     path = "/tickets/{id}/attachments",
     tag = "tickets",
     summary = "上传附件（multipart 字段 file，可选 internal=true）",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body(content = AttachmentUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "已创建", body = super::openapi::Record))
 )]
@@ -747,8 +748,8 @@ pub async fn upload(
     path = "/tickets/{id}/attachments/{attachment_id}",
     tag = "tickets",
     summary = "下载附件",
-    params(("id" = i64, Path, description = "编号"), ("attachment_id" = i64, Path, description = "附件编号")),
-    responses((status = 200, description = "附件内容", content_type = "application/octet-stream", body = Vec<u8>))
+    params(("id" = i64, Path, description = "编号", example = 1), ("attachment_id" = i64, Path, description = "附件编号")),
+    responses((status = 200, description = "附件内容（上传时的类型）", content_type = "*/*", body = Vec<u8>))
 )]
 pub async fn download(
     State(st): State<AppState>,
@@ -789,7 +790,7 @@ pub async fn download(
     path = "/tickets/{id}/links",
     tag = "tickets",
     summary = "关联另一张工单",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = crate::desk::input::LinkInput,
     responses((status = 201, description = "已创建", body = super::openapi::Record))
 )]

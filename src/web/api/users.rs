@@ -57,7 +57,7 @@ pub async fn list(
     path = "/users/{id}",
     tag = "users",
     summary = "账号详情",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn get_one(
@@ -206,7 +206,7 @@ pub async fn create(
     path = "/users/{id}",
     tag = "users",
     summary = "修改账号（姓名、角色、停用、解锁）",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = crate::accounts::input::UserUpdate,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
@@ -272,7 +272,7 @@ pub async fn update(
     path = "/users/{id}",
     tag = "users",
     summary = "删除账号",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     responses((status = 204, description = "完成"))
 )]
 pub async fn remove(
@@ -302,7 +302,7 @@ pub struct ResetBody {
     path = "/users/{id}/reset-password",
     tag = "users",
     summary = "重置密码（下次登录须修改）",
-    params(("id" = i64, Path, description = "编号")),
+    params(("id" = i64, Path, description = "编号", example = 1)),
     request_body = ResetBody,
     responses((status = 204, description = "完成"))
 )]
