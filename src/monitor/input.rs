@@ -154,6 +154,104 @@ pub struct ShiftInput {
     pub note: Option<String>,
 }
 
+/// One alert of an Alertmanager webhook.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertmanagerAlert {
+    /// `firing` or `resolved` (default: the webhook's status).
+    pub status: Option<String>,
+    /// `alertname`, `instance`, `severity` (critical, error, warning, info), `system_id`.
+    pub labels: Option<HashMap<String, String>>,
+    /// `summary`, `description`.
+    pub annotations: Option<HashMap<String, String>>,
+    #[schema(format = DateTime)]
+    pub starts_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub ends_at: Option<String>,
+    #[serde(rename = "generatorURL")]
+    pub generator_url: Option<String>,
+    pub fingerprint: Option<String>,
+}
+
+/// `POST /integrations/alertmanager`: an Alertmanager webhook, version 4 (its other
+/// fields, such as `receiver` and `groupLabels`, are accepted and ignored).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AlertmanagerWebhook {
+    /// `"4"`.
+    #[schema(pattern = "^4$")]
+    pub version: String,
+    pub status: Option<String>,
+    pub alerts: Vec<AlertmanagerAlert>,
+}
+
+/// `POST /integrations/zabbix`: the fields the media type of
+/// `integrations/zabbix/media_yunwei.yaml` sends (Zabbix macros, as text or numbers).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ZabbixEvent {
+    /// `{EVENT.ID}`.
+    pub event_id: String,
+    pub event_name: Option<String>,
+    pub alert_subject: Option<String>,
+    pub host_name: Option<String>,
+    /// `1` problem, `0` recovery.
+    pub event_value: Option<String>,
+    /// `1` for an update (acknowledgement or comment).
+    pub event_update_status: Option<String>,
+    pub event_update_message: Option<String>,
+    pub event_update_user: Option<String>,
+    /// 0 (not classified) to 5 (disaster).
+    pub event_nseverity: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventAction {
+    Trigger,
+    Acknowledge,
+    Resolve,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSeverity {
+    Critical,
+    Error,
+    Warning,
+    Info,
+}
+
+/// The `payload` of a generic event.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EventPayload {
+    /// Required to trigger.
+    pub summary: Option<String>,
+    /// The affected object, e.g. a host name; required to trigger.
+    pub source: Option<String>,
+    pub severity: Option<EventSeverity>,
+    pub component: Option<String>,
+    pub group: Option<String>,
+    pub class: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub custom_details: Option<HashMap<String, Value>>,
+}
+
+/// `POST /integrations/events`: an event in the PagerDuty Events v2 format.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    pub routing_key: Option<String>,
+    pub event_action: EventAction,
+    /// Required to acknowledge or resolve; derived from summary and source to trigger.
+    #[schema(max_length = 255)]
+    pub dedup_key: Option<String>,
+    pub payload: Option<EventPayload>,
+    pub client: Option<String>,
+    pub client_url: Option<String>,
+    pub links: Option<Vec<Value>>,
+    pub images: Option<Vec<Value>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

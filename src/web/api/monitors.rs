@@ -736,7 +736,7 @@ fn system_from_labels(m: &Map<String, Value>) -> Option<i64> {
     tag = "intake",
     summary = "Alertmanager webhook（version 4）",
     params(("token" = Option<String>, Query, description = "接入令牌（也可用 Authorization: Bearer）")),
-    request_body = super::openapi::Record,
+    request_body = crate::monitor::input::AlertmanagerWebhook,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn intake_alertmanager(
@@ -856,7 +856,7 @@ pub async fn intake_alertmanager(
     tag = "intake",
     summary = "Zabbix 媒介（integrations/zabbix/media_yunwei.yaml）",
     params(("token" = Option<String>, Query, description = "接入令牌（也可用 Authorization: Bearer）")),
-    request_body = super::openapi::Record,
+    request_body = crate::monitor::input::ZabbixEvent,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn intake_zabbix(
@@ -969,7 +969,7 @@ pub async fn intake_zabbix(
     tag = "intake",
     summary = "通用事件（PagerDuty Events v2 格式）",
     params(("token" = Option<String>, Query, description = "接入令牌（也可用 Authorization: Bearer）")),
-    request_body = super::openapi::Record,
+    request_body = crate::monitor::input::EventInput,
     responses((status = 202, description = "已接收", body = super::openapi::Record))
 )]
 pub async fn intake_events(

@@ -293,6 +293,15 @@ mod tests {
                 "unresolved reference to {name}"
             );
         }
+        // The documented collections are the ones served.
+        let collections = doc["paths"]["/{collection}"]["get"]["parameters"][0]["schema"]["enum"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(collections.len(), 6, "{collections:?}");
+        for c in collections {
+            assert!(super::super::inventory::spec_of(c.as_str().unwrap_or_default()).is_ok());
+        }
         // The patch of a monitor is documented with its own (all-optional) schema.
         let patch = &doc["paths"]["/monitors/{id}"]["patch"]["requestBody"]["content"]["application/json"]
             ["schema"]["$ref"];
