@@ -2,6 +2,8 @@
 //! assignment from the inventory and SLA clocks, the lifecycle actions, the SLA monitor
 //! (warnings, breaches, escalation) and auto-close.
 
+pub mod input;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
@@ -202,6 +204,32 @@ fn time_field(
         }
     }
 }
+
+/// The fields `update_ticket` accepts (`id` and `number` are ignored).
+const UPDATE_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "category",
+    "impact",
+    "urgency",
+    "system_id",
+    "asset_id",
+    "id",
+    "number",
+];
+
+/// The fields `apply_action` accepts.
+const ACTION_KEYS: &[&str] = &[
+    "action",
+    "assignee_id",
+    "reason",
+    "resolution",
+    "fault_report",
+    "remote_fix_reason",
+    "note",
+    "score",
+    "comment",
+];
 
 const CREATE_KEYS: &[&str] = &[
     "kind",
@@ -1088,18 +1116,7 @@ pub async fn apply_action(
         }
     }
     for k in body.keys() {
-        let known = [
-            "action",
-            "assignee_id",
-            "reason",
-            "resolution",
-            "fault_report",
-            "remote_fix_reason",
-            "note",
-            "score",
-            "comment",
-        ];
-        if !known.contains(&k.as_str()) {
+        if !ACTION_KEYS.contains(&k.as_str()) {
             return Err(AppError::invalid(k, format!("未知字段“{k}”，请删除该字段")));
         }
     }
@@ -1219,19 +1236,7 @@ pub async fn update_ticket(
     }
     let mut errs = Vec::new();
     for k in obj.keys() {
-        if ![
-            "title",
-            "description",
-            "category",
-            "impact",
-            "urgency",
-            "system_id",
-            "asset_id",
-            "id",
-            "number",
-        ]
-        .contains(&k.as_str())
-        {
+        if !UPDATE_KEYS.contains(&k.as_str()) {
             errs.push(FieldError::new(k.clone(), format!("字段“{k}”不能在此修改")));
         }
     }

@@ -285,3 +285,16 @@ pub async fn next_year_warning(ctx: &Ctx) -> AppResult<Option<String>> {
         missing.join("、")
     )))
 }
+
+/// One day of a holiday arrangement in a JSON import (`POST /calendars/{id}/import`); the
+/// OpenAPI document's schema. The file is parsed by `domain::holidays`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayRowInput {
+    #[schema(format = Date)]
+    pub date: String,
+    /// `true` / 上班 (a working weekend day) or `false` / 休息 (a holiday).
+    pub working: serde_json::Value,
+    #[schema(max_length = 100)]
+    pub reason: String,
+}

@@ -11,6 +11,7 @@
 pub mod alerts;
 pub mod dns;
 pub mod icmp;
+pub mod input;
 pub mod intake;
 pub mod probe;
 pub mod snmp;

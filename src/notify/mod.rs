@@ -5,6 +5,7 @@
 //! `Idempotency-Key`, e-mail `Message-ID`) so a redelivery after a crash can be recognised.
 
 pub mod channels;
+pub mod input;
 pub mod secrets;
 
 use std::time::Duration;

@@ -48,7 +48,7 @@ pub fn label(table: &[(&str, &'static str)], code: &str) -> &'static str {
         .unwrap_or("")
 }
 
-const COMMON_KEYS: &[&str] = &[
+pub(crate) const COMMON_KEYS: &[&str] = &[
     "name",
     "kind",
     "target",

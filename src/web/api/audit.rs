@@ -14,6 +14,22 @@ use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::parse_id;
 
+/// The audit log's filters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Username of the actor.
+    pub actor: Option<String>,
+    /// e.g. `create`, `update`, `delete`, `login`.
+    pub action: Option<String>,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    /// RFC 3339 time or date.
+    pub from: Option<String>,
+    /// RFC 3339 time or date.
+    pub to: Option<String>,
+}
+
 pub fn filter_from_query(q: &HashMap<String, String>) -> AppResult<AuditFilter> {
     let get = |k: &str| {
         q.get(k)
@@ -33,6 +49,14 @@ pub fn filter_from_query(q: &HashMap<String, String>) -> AppResult<AuditFilter> 
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit-events",
+    tag = "audit",
+    summary = "审计日志（监理、甲方）",
+    params(super::openapi::SearchQuery, AuditQuery),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list(
     State(st): State<AppState>,
     user: ApiUser,
@@ -47,6 +71,14 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit-events/{id}",
+    tag = "audit",
+    summary = "审计记录",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     user: ApiUser,
@@ -56,6 +88,13 @@ pub async fn get_one(
     Ok(Json(st.store.get_audit(parse_id(&id)?).await?.to_json()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit-events/verify",
+    tag = "audit",
+    summary = "校验审计日志哈希链",
+    responses((status = 200, description = "intact 为 true 表示完整；否则 first_broken 为第一条被改动的记录", body = super::openapi::Record))
+)]
 pub async fn verify(State(st): State<AppState>, user: ApiUser) -> AppResult<Json<Value>> {
     user.require(Perm::ReadAudit)?;
     Ok(Json(match st.store.verify_audit().await? {

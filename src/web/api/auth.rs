@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::accounts;
 use crate::error::{AppError, AppResult};
@@ -13,13 +14,41 @@ use crate::web::AppState;
 use crate::web::auth::{ApiUser, ApiUserAnyState};
 use crate::web::extract::{ApiJson, parse_id};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     pub username: String,
     pub password: String,
 }
 
+/// The answer to a login.
+#[derive(ToSchema)]
+pub struct LoginAnswer {
+    /// The session token: `Authorization: Bearer TOKEN`.
+    pub token: String,
+    /// The password must be changed before anything else.
+    pub must_change_password: bool,
+    pub password_expired: bool,
+    pub idle_timeout_minutes: i64,
+    #[schema(value_type = Object)]
+    pub user: serde_json::Value,
+}
+
+/// Unread in-app messages left (and how many were marked).
+#[derive(ToSchema)]
+pub struct UnreadCount {
+    pub unread: i64,
+    pub marked: Option<i64>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    summary = "登录，返回令牌",
+    request_body = LoginBody,
+    responses((status = 200, description = "登录成功", body = LoginAnswer))
+)]
 pub async fn login(
     State(st): State<AppState>,
     axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
@@ -45,6 +74,13 @@ pub async fn login(
     })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    summary = "退出登录",
+    responses((status = 204, description = "完成"))
+)]
 pub async fn logout(
     State(st): State<AppState>,
     ApiUserAnyState(u): ApiUserAnyState,
@@ -53,13 +89,21 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     pub current_password: String,
     pub new_password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/password",
+    tag = "auth",
+    summary = "修改本人密码",
+    request_body = PasswordBody,
+    responses((status = 204, description = "完成"))
+)]
 pub async fn change_password(
     State(st): State<AppState>,
     ApiUserAnyState(u): ApiUserAnyState,
@@ -69,6 +113,13 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "auth",
+    summary = "当前用户",
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn me(
     State(st): State<AppState>,
     ApiUserAnyState(u): ApiUserAnyState,
@@ -80,6 +131,13 @@ pub async fn me(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api-tokens",
+    tag = "auth",
+    summary = "本人的 API 令牌",
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list_tokens(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -89,10 +147,11 @@ pub async fn list_tokens(
     Ok(Json(json!({"total": items.len(), "items": items})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub name: String,
+    /// Days until it expires (default 90).
     #[serde(default = "default_days")]
     pub expires_in_days: i64,
 }
@@ -101,6 +160,14 @@ fn default_days() -> i64 {
     90
 }
 
+#[utoipa::path(
+    post,
+    path = "/api-tokens",
+    tag = "auth",
+    summary = "创建 API 令牌（明文只返回一次）",
+    request_body = TokenBody,
+    responses((status = 201, description = "已创建；token 为令牌明文", body = super::openapi::Record))
+)]
 pub async fn create_token(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -113,6 +180,14 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api-tokens/{id}",
+    tag = "auth",
+    summary = "吊销 API 令牌",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn revoke_token(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -126,6 +201,14 @@ pub async fn revoke_token(
 }
 
 /// `GET /api/v1/me/messages[?unread=true]` — one's own in-app messages, newest first.
+#[utoipa::path(
+    get,
+    path = "/me/messages",
+    tag = "auth",
+    summary = "本人的站内消息",
+    params(super::openapi::PagingQuery, ("unread" = Option<bool>, Query, description = "true 只看未读")),
+    responses((status = 200, description = "列表；unread 为未读数", body = super::openapi::Page))
+)]
 pub async fn list_messages(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -145,6 +228,14 @@ pub async fn list_messages(
 }
 
 /// `POST /api/v1/me/messages/{id}/read`.
+#[utoipa::path(
+    post,
+    path = "/me/messages/{id}/read",
+    tag = "auth",
+    summary = "标记一条站内消息为已读",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "剩余未读数", body = UnreadCount))
+)]
 pub async fn read_message(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -158,6 +249,13 @@ pub async fn read_message(
 }
 
 /// `POST /api/v1/me/messages/read-all`.
+#[utoipa::path(
+    post,
+    path = "/me/messages/read-all",
+    tag = "auth",
+    summary = "全部标记为已读",
+    responses((status = 200, description = "已标记条数与剩余未读数", body = UnreadCount))
+)]
 pub async fn read_all_messages(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

@@ -42,6 +42,15 @@ fn flag(q: &HashMap<String, String>, k: &str) -> AppResult<bool> {
 /// `POST /calendars/{id}/import?dry_run=&confirm=&base=`: 200 with the diff (`applied`
 /// says whether it was written), 409 `confirmation_required` with the diff when the years
 /// already have days and `confirm` is not set, 422 naming every bad row and column.
+#[utoipa::path(
+    post,
+    path = "/calendars/{id}/import",
+    tag = "calendars",
+    summary = "导入节假日安排（CSV 或 JSON）",
+    params(("id" = i64, Path, description = "编号", example = 1), ("dry_run" = Option<bool>, Query, description = "只计算差异，不做修改"), ("confirm" = Option<bool>, Query, description = "已有安排的年份也导入"), ("base" = Option<String>, Query, description = "预览返回的 base；日历在预览后被修改则 409")),
+    request_body(content((Vec<crate::holidays::HolidayRowInput> = "application/json"), (String = "text/csv"), (super::inventory::FileUpload = "multipart/form-data"))),
+    responses((status = 200, description = "差异；applied 表示是否已写入", body = super::openapi::Record), (status = 409, description = "已有安排，需确认（details 为差异）", body = super::openapi::ErrorBody))
+)]
 pub async fn import(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

@@ -158,6 +158,33 @@ pub fn list_query(
     })
 }
 
+/// The collections under `/{collection}`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "kebab-case")]
+pub enum Collection {
+    Sites,
+    Assets,
+    Systems,
+    Staff,
+    Assignments,
+    SlaPolicies,
+}
+
+/// A multipart file upload: the field `file`.
+#[derive(utoipa::ToSchema)]
+pub struct FileUpload {
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/{collection}",
+    tag = "inventory",
+    summary = "资产集合列表（字段筛选见各集合）",
+    params(("collection" = inline(Collection), Path, description = "集合"), super::openapi::SearchQuery, ("sort" = Option<String>, Query, description = "排序字段，前加 - 为倒序")),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -181,6 +208,14 @@ pub async fn list(
     Ok(Json(json!({"total": total, "items": items})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{collection}/{id}",
+    tag = "inventory",
+    summary = "记录详情",
+    params(("collection" = inline(Collection), Path, description = "集合"), ("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -240,6 +275,15 @@ pub async fn may_write(
     Err(AppError::forbidden())
 }
 
+#[utoipa::path(
+    post,
+    path = "/{collection}",
+    tag = "inventory",
+    summary = "新建记录",
+    params(("collection" = inline(Collection), Path, description = "集合")),
+    request_body = super::openapi::Record,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn create(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -259,6 +303,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(Value::Object(item))).into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/{collection}/{id}",
+    tag = "inventory",
+    summary = "修改记录",
+    params(("collection" = inline(Collection), Path, description = "集合"), ("id" = i64, Path, description = "编号", example = 1)),
+    request_body = super::openapi::Record,
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn update(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -284,6 +337,14 @@ pub async fn update(
     Ok(Json(Value::Object(item)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{collection}/{id}",
+    tag = "inventory",
+    summary = "删除记录",
+    params(("collection" = inline(Collection), Path, description = "集合"), ("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn remove(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -300,6 +361,14 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/{collection}/{id}/history",
+    tag = "inventory",
+    summary = "记录的修改历史",
+    params(("collection" = inline(Collection), Path, description = "集合"), ("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn history(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -319,6 +388,15 @@ pub async fn history(
     Ok(Json(json!({"total": items.len(), "items": items})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/{collection}/import",
+    tag = "inventory",
+    summary = "导入 CSV 或 XLSX（有错误行则全部不导入）",
+    params(("collection" = inline(Collection), Path, description = "集合")),
+    request_body(content((FileUpload = "multipart/form-data"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn import(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -341,6 +419,14 @@ pub async fn import(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{collection}/export",
+    tag = "inventory",
+    summary = "导出为 XLSX 或 CSV",
+    params(("collection" = inline(Collection), Path, description = "集合"), ("format" = Option<String>, Query, description = "xlsx（默认）或 csv")),
+    responses((status = 200, description = "文件", content((Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "text/csv"))))
+)]
 pub async fn export(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -366,6 +452,13 @@ pub async fn export(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/inventory/summary",
+    tag = "inventory",
+    summary = "资产概览：分类数量、过保、申报与实数差异",
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn summary(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
     if !u.role.can(Perm::ReadInventory) {
         return Err(AppError::forbidden());
@@ -383,6 +476,14 @@ pub async fn summary(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResu
     Ok(Json(serde_json::to_value(s).map_err(anyhow::Error::from)?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/systems/{id}/assets",
+    tag = "inventory",
+    summary = "系统运行所在设备",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn system_assets(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -403,6 +504,14 @@ pub async fn system_assets(
     Ok(Json(json!({"total": items.len(), "items": items})))
 }
 
+#[utoipa::path(
+    put,
+    path = "/systems/{id}/assets/{asset_id}",
+    tag = "inventory",
+    summary = "关联系统与设备",
+    params(("id" = i64, Path, description = "编号", example = 1), ("asset_id" = i64, Path, description = "设备编号", example = 2)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn link_asset(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -416,6 +525,14 @@ pub async fn link_asset(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/systems/{id}/assets/{asset_id}",
+    tag = "inventory",
+    summary = "取消关联",
+    params(("id" = i64, Path, description = "编号", example = 1), ("asset_id" = i64, Path, description = "设备编号", example = 2)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn unlink_asset(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -429,6 +546,14 @@ pub async fn unlink_asset(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/systems/{id}/assignments",
+    tag = "inventory",
+    summary = "系统的人员分工",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn system_assignments(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

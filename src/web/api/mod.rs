@@ -15,186 +15,133 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::error::AppError;
 
+/// The body limits of the routes that take files (the document does not depend on them).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub import: usize,
+    pub attachment: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            import: 10 * 1024 * 1024,
+            attachment: 20 * 1024 * 1024,
+        }
+    }
+}
+
 pub fn router(state: &AppState) -> Router<AppState> {
-    let import_limit = state.ctx.config.max_import_bytes;
+    let limits = Limits {
+        import: state.ctx.config.max_import_bytes,
+        attachment: state.ctx.config.max_attachment_bytes,
+    };
+    routes(&limits).split_for_parts().0
+}
+
+/// Every route of the API with its documentation. Routes are only ever added with
+/// `routes!`, which registers the handler and its `#[utoipa::path]` together; the test
+/// `every_route_is_documented_and_every_documented_route_exists` holds the router's own
+/// route table against the document.
+pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
     // Intake bodies have their own bound, checked before they are read whole.
     let intake_limit = DefaultBodyLimit::max(crate::monitor::intake::MAX_BODY_BYTES);
-    Router::new()
-        .route("/openapi.json", get(openapi::document))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/password", post(auth::change_password))
-        .route("/me", get(auth::me))
-        .route("/me/messages", get(auth::list_messages))
-        .route("/me/messages/read-all", post(auth::read_all_messages))
-        .route("/me/messages/{id}/read", post(auth::read_message))
-        .route(
-            "/api-tokens",
-            get(auth::list_tokens).post(auth::create_token),
+    OpenApiRouter::new()
+        .routes(routes!(openapi::serve))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::list_messages))
+        .routes(routes!(auth::read_all_messages))
+        .routes(routes!(auth::read_message))
+        .routes(routes!(auth::list_tokens, auth::create_token))
+        .routes(routes!(auth::revoke_token))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get_one, users::update, users::remove))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::get_one))
+        .routes(routes!(inventory::summary))
+        .routes(routes!(tickets::list, tickets::create))
+        .routes(routes!(tickets::stats))
+        .routes(routes!(ticket_export::export))
+        .routes(routes!(tickets::get_one, tickets::update))
+        .routes(routes!(tickets::action))
+        .routes(routes!(tickets::events))
+        .routes(routes!(tickets::fault_report))
+        .routes(routes!(tickets::add_link))
+        .routes(
+            routes!(tickets::attachments, tickets::upload)
+                .layer(DefaultBodyLimit::max(limits.attachment + 64 * 1024)),
         )
-        .route("/api-tokens/{id}", delete(auth::revoke_token))
-        .route("/users", get(users::list).post(users::create))
-        .route(
-            "/users/{id}",
-            get(users::get_one)
-                .patch(users::update)
-                .delete(users::remove),
-        )
-        .route("/users/{id}/reset-password", post(users::reset_password))
-        .route("/audit-events", get(audit::list))
-        .route("/audit-events/verify", get(audit::verify))
-        .route("/audit-events/{id}", get(audit::get_one))
-        .route("/inventory/summary", get(inventory::summary))
-        .route("/tickets", get(tickets::list).post(tickets::create))
-        .route("/tickets/stats", get(tickets::stats))
-        .route("/tickets/export", get(ticket_export::export))
-        .route(
-            "/tickets/{id}",
-            get(tickets::get_one).patch(tickets::update),
-        )
-        .route("/tickets/{id}/actions", post(tickets::action))
-        .route("/tickets/{id}/events", get(tickets::events))
-        .route("/tickets/{id}/fault-report", get(tickets::fault_report))
-        .route("/tickets/{id}/links", post(tickets::add_link))
-        .route(
-            "/tickets/{id}/attachments",
-            get(tickets::attachments)
-                .post(tickets::upload)
-                .layer(DefaultBodyLimit::max(
-                    state.ctx.config.max_attachment_bytes + 64 * 1024,
-                )),
-        )
-        .route(
-            "/tickets/{id}/attachments/{attachment_id}",
-            get(tickets::download),
-        )
-        .route(
-            "/tickets/{id}/comments",
-            get(tickets::comments).post(tickets::add_comment),
-        )
-        .route(
-            "/tickets/{id}/worklogs",
-            get(tickets::worklogs).post(tickets::add_worklog),
-        )
-        .route(
-            "/notification-channels",
-            get(notify::list_channels).post(notify::create_channel),
-        )
-        .route(
-            "/notification-channels/{id}",
-            get(notify::get_channel)
-                .patch(notify::update_channel)
-                .delete(notify::delete_channel),
-        )
-        .route(
-            "/notification-rules",
-            get(notify::list_rules).post(notify::create_rule),
-        )
-        .route(
-            "/notification-rules/{id}",
-            get(notify::get_rule).delete(notify::delete_rule),
-        )
-        .route("/notification-outbox", get(notify::outbox))
-        .route("/calendars", get(tickets::calendars))
-        .route("/calendars/{id}", get(tickets::calendar_one))
-        .route("/calendars/{id}/days", get(tickets::calendar_days))
-        .route(
-            "/calendars/{id}/import",
-            post(calendars::import).layer(DefaultBodyLimit::max(calendars::BODY_LIMIT)),
-        )
-        .route(
-            "/calendars/{id}/days/{date}",
-            axum::routing::put(tickets::set_calendar_day),
-        )
-        .route("/monitors", get(monitors::list).post(monitors::create))
-        .route(
-            "/monitors/{id}",
-            get(monitors::get_one)
-                .patch(monitors::update)
-                .delete(monitors::remove),
-        )
-        .route("/monitors/{id}/check", post(monitors::check))
-        .route("/monitors/{id}/results", get(monitors::results))
-        .route("/monitors/{id}/availability", get(monitors::availability))
-        .route(
-            "/systems/{id}/availability",
-            get(monitors::system_availability),
-        )
-        .route(
-            "/maintenance-windows",
-            get(monitors::list_maintenance).post(monitors::create_maintenance),
-        )
-        .route(
-            "/maintenance-windows/{id}",
-            delete(monitors::delete_maintenance),
-        )
-        .route("/alerts", get(monitors::list_alerts))
-        .route("/alerts/{id}", get(monitors::get_alert))
-        .route(
-            "/alerts/{id}/acknowledge",
-            post(monitors::acknowledge_alert),
-        )
-        .route("/alerts/{id}/silence", post(monitors::silence_alert))
-        .route(
-            "/integrations",
-            get(monitors::list_integrations).post(monitors::create_integration),
-        )
-        .route("/integrations/{id}", delete(monitors::delete_integration))
-        .route(
-            "/integrations/alertmanager",
-            post(monitors::intake_alertmanager).layer(intake_limit),
-        )
-        .route(
-            "/integrations/zabbix",
-            post(monitors::intake_zabbix).layer(intake_limit),
-        )
-        .route(
-            "/integrations/events",
-            post(monitors::intake_events).layer(intake_limit),
-        )
-        .route(
-            "/heartbeat/{token}",
-            get(monitors::heartbeat).post(monitors::heartbeat),
-        )
-        .route(
-            "/heartbeat/{token}/{action}",
-            get(monitors::heartbeat_action).post(monitors::heartbeat_action),
-        )
-        .route(
-            "/duty-shifts",
-            get(monitors::list_shifts).post(monitors::create_shift),
-        )
-        .route("/duty-shifts/{id}", delete(monitors::delete_shift))
-        .route("/systems/{id}/assets", get(inventory::system_assets))
-        .route(
-            "/systems/{id}/assets/{asset_id}",
-            axum::routing::put(inventory::link_asset).delete(inventory::unlink_asset),
-        )
-        .route(
-            "/systems/{id}/assignments",
-            get(inventory::system_assignments),
-        )
-        .route(
-            "/{collection}/import",
-            post(inventory::import).layer(DefaultBodyLimit::max(import_limit)),
-        )
-        .route("/{collection}/export", get(inventory::export))
-        .route(
-            "/{collection}",
-            get(inventory::list).post(inventory::create),
-        )
-        .route(
-            "/{collection}/{id}",
-            get(inventory::get_one)
-                .patch(inventory::update)
-                .delete(inventory::remove),
-        )
-        .route("/{collection}/{id}/history", get(inventory::history))
+        .routes(routes!(tickets::download))
+        .routes(routes!(tickets::comments, tickets::add_comment))
+        .routes(routes!(tickets::worklogs, tickets::add_worklog))
+        .routes(routes!(notify::list_channels, notify::create_channel))
+        .routes(routes!(
+            notify::get_channel,
+            notify::update_channel,
+            notify::delete_channel
+        ))
+        .routes(routes!(notify::list_rules, notify::create_rule))
+        .routes(routes!(notify::get_rule, notify::delete_rule))
+        .routes(routes!(notify::outbox))
+        .routes(routes!(tickets::calendars))
+        .routes(routes!(tickets::calendar_one))
+        .routes(routes!(tickets::calendar_days))
+        .routes(routes!(calendars::import).layer(DefaultBodyLimit::max(calendars::BODY_LIMIT)))
+        .routes(routes!(tickets::set_calendar_day))
+        .routes(routes!(monitors::list, monitors::create))
+        .routes(routes!(
+            monitors::get_one,
+            monitors::update,
+            monitors::remove
+        ))
+        .routes(routes!(monitors::check))
+        .routes(routes!(monitors::results))
+        .routes(routes!(monitors::availability))
+        .routes(routes!(monitors::system_availability))
+        .routes(routes!(
+            monitors::list_maintenance,
+            monitors::create_maintenance
+        ))
+        .routes(routes!(monitors::delete_maintenance))
+        .routes(routes!(monitors::list_alerts))
+        .routes(routes!(monitors::get_alert))
+        .routes(routes!(monitors::acknowledge_alert))
+        .routes(routes!(monitors::silence_alert))
+        .routes(routes!(
+            monitors::list_integrations,
+            monitors::create_integration
+        ))
+        .routes(routes!(monitors::delete_integration))
+        .routes(routes!(monitors::intake_alertmanager).layer(intake_limit))
+        .routes(routes!(monitors::intake_zabbix).layer(intake_limit))
+        .routes(routes!(monitors::intake_events).layer(intake_limit))
+        .routes(routes!(monitors::heartbeat))
+        .routes(routes!(monitors::heartbeat_action))
+        .routes(routes!(monitors::list_shifts, monitors::create_shift))
+        .routes(routes!(monitors::delete_shift))
+        .routes(routes!(inventory::system_assets))
+        .routes(routes!(inventory::link_asset, inventory::unlink_asset))
+        .routes(routes!(inventory::system_assignments))
+        .routes(routes!(inventory::import).layer(DefaultBodyLimit::max(limits.import)))
+        .routes(routes!(inventory::export))
+        .routes(routes!(inventory::list, inventory::create))
+        .routes(routes!(
+            inventory::get_one,
+            inventory::update,
+            inventory::remove
+        ))
+        .routes(routes!(inventory::history))
 }
 
 /// `limit` / `offset` of a list request.

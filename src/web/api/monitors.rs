@@ -54,6 +54,14 @@ fn period(q: &HashMap<String, String>) -> AppResult<(i64, i64)> {
 
 // ---- monitors --------------------------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/monitors",
+    tag = "monitoring",
+    summary = "监控项列表",
+    params(super::openapi::SearchQuery, ("system_id" = Option<i64>, Query, description = "系统编号"), ("asset_id" = Option<i64>, Query, description = "设备编号"), ("kind" = Option<String>, Query, description = "监控类型"), ("state" = Option<String>, Query, description = "状态：pending、up、down、unreachable、flapping、maintenance、paused")),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list(
     State(st): State<AppState>,
     u: ApiUser,
@@ -96,6 +104,14 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/monitors",
+    tag = "monitoring",
+    summary = "新建监控项",
+    request_body = crate::monitor::input::MonitorCreate,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn create(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -105,6 +121,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(m.to_json())).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/monitors/{id}",
+    tag = "monitoring",
+    summary = "监控项详情",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     u: ApiUser,
@@ -117,6 +141,15 @@ pub async fn get_one(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/monitors/{id}",
+    tag = "monitoring",
+    summary = "修改监控项（只传要改的字段）",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = crate::monitor::input::MonitorUpdate,
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn update(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -127,6 +160,14 @@ pub async fn update(
     Ok(Json(m.to_json()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/monitors/{id}",
+    tag = "monitoring",
+    summary = "删除监控项",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn remove(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -136,6 +177,14 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/monitors/{id}/check",
+    tag = "monitoring",
+    summary = "立即检测一次",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn check(
     State(st): State<AppState>,
     u: ApiUser,
@@ -150,6 +199,14 @@ pub async fn check(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/monitors/{id}/results",
+    tag = "monitoring",
+    summary = "检测结果",
+    params(("id" = i64, Path, description = "编号", example = 1), ("from" = Option<String>, Query, description = "RFC 3339，默认 24 小时前"), ("to" = Option<String>, Query, description = "RFC 3339，默认现在"), ("limit" = Option<i64>, Query, description = "1 到 10000，默认 500")),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn results(
     State(st): State<AppState>,
     u: ApiUser,
@@ -184,6 +241,14 @@ pub async fn results(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/monitors/{id}/availability",
+    tag = "monitoring",
+    summary = "监控项可用率",
+    params(("id" = i64, Path, description = "编号", example = 1), super::openapi::RfcPeriodQuery),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn availability(
     State(st): State<AppState>,
     u: ApiUser,
@@ -204,6 +269,14 @@ pub async fn availability(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/systems/{id}/availability",
+    tag = "monitoring",
+    summary = "系统可用率",
+    params(("id" = i64, Path, description = "编号", example = 1), super::openapi::RfcPeriodQuery),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn system_availability(
     State(st): State<AppState>,
     u: ApiUser,
@@ -231,6 +304,13 @@ pub async fn system_availability(
 
 // ---- maintenance -------------------------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/maintenance-windows",
+    tag = "monitoring",
+    summary = "维护窗口",
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list_maintenance(State(st): State<AppState>, u: ApiUser) -> AppResult<Json<Value>> {
     u.require(Perm::ReadMonitoring)?;
     let rows = st.store.maintenance_windows(i64::MIN).await?;
@@ -239,6 +319,14 @@ pub async fn list_maintenance(State(st): State<AppState>, u: ApiUser) -> AppResu
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/maintenance-windows",
+    tag = "monitoring",
+    summary = "新建维护窗口",
+    request_body = crate::monitor::input::MaintenanceInput,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn create_maintenance(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -248,6 +336,14 @@ pub async fn create_maintenance(
     Ok((StatusCode::CREATED, Json(w.to_json())).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/maintenance-windows/{id}",
+    tag = "monitoring",
+    summary = "删除维护窗口",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn delete_maintenance(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -259,6 +355,14 @@ pub async fn delete_maintenance(
 
 // ---- alerts ------------------------------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/alerts",
+    tag = "monitoring",
+    summary = "告警列表",
+    params(super::openapi::PagingQuery, ("status" = Option<String>, Query, description = "open、firing、acknowledged 或 resolved"), ("system_id" = Option<i64>, Query, description = "系统编号"), ("source" = Option<String>, Query, description = "来源")),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list_alerts(
     State(st): State<AppState>,
     u: ApiUser,
@@ -297,6 +401,14 @@ pub async fn list_alerts(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/alerts/{id}",
+    tag = "monitoring",
+    summary = "告警详情",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn get_alert(
     State(st): State<AppState>,
     u: ApiUser,
@@ -323,6 +435,14 @@ pub async fn get_alert(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    post,
+    path = "/alerts/{id}/acknowledge",
+    tag = "monitoring",
+    summary = "确认告警",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn acknowledge_alert(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -332,6 +452,15 @@ pub async fn acknowledge_alert(
     Ok(Json(a.to_json(st.clock.now_ms())))
 }
 
+#[utoipa::path(
+    post,
+    path = "/alerts/{id}/silence",
+    tag = "monitoring",
+    summary = "静默告警",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = crate::monitor::input::SilenceInput,
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn silence_alert(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -362,6 +491,13 @@ pub async fn silence_alert(
 
 const INTEGRATION_KINDS: &[&str] = &["alertmanager", "zabbix", "events"];
 
+#[utoipa::path(
+    get,
+    path = "/integrations",
+    tag = "monitoring",
+    summary = "告警接入源",
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list_integrations(State(st): State<AppState>, u: ApiUser) -> AppResult<Json<Value>> {
     u.require(Perm::ManageIntegrations)?;
     let rows = st.store.integrations().await?;
@@ -370,6 +506,14 @@ pub async fn list_integrations(State(st): State<AppState>, u: ApiUser) -> AppRes
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/integrations",
+    tag = "monitoring",
+    summary = "新建接入源，返回令牌（只显示一次）",
+    request_body = crate::monitor::input::IntegrationInput,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn create_integration(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -470,6 +614,14 @@ pub async fn create_integration(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/integrations/{id}",
+    tag = "monitoring",
+    summary = "删除接入源",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn delete_integration(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -580,6 +732,15 @@ fn system_from_labels(m: &Map<String, Value>) -> Option<i64> {
 }
 
 /// `POST /integrations/alertmanager`: the Alertmanager webhook (version 4).
+#[utoipa::path(
+    post,
+    path = "/integrations/alertmanager",
+    tag = "intake",
+    summary = "Alertmanager webhook（version 4）",
+    params(("token" = Option<String>, Query, description = "接入令牌（也可用 Authorization: Bearer）")),
+    request_body = crate::monitor::input::AlertmanagerWebhook,
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn intake_alertmanager(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -691,6 +852,15 @@ pub async fn intake_alertmanager(
 
 /// `POST /integrations/zabbix`: the payload of the media type shipped in
 /// `integrations/zabbix/media_yunwei.yaml`; answers the ticket to write back as tags.
+#[utoipa::path(
+    post,
+    path = "/integrations/zabbix",
+    tag = "intake",
+    summary = "Zabbix 媒介（integrations/zabbix/media_yunwei.yaml）",
+    params(("token" = Option<String>, Query, description = "接入令牌（也可用 Authorization: Bearer）")),
+    request_body = crate::monitor::input::ZabbixEvent,
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn intake_zabbix(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -795,6 +965,15 @@ pub async fn intake_zabbix(
 }
 
 /// `POST /integrations/events`: a generic event in the PagerDuty Events v2 shape.
+#[utoipa::path(
+    post,
+    path = "/integrations/events",
+    tag = "intake",
+    summary = "通用事件（PagerDuty Events v2 格式）",
+    params(("token" = Option<String>, Query, description = "接入令牌（也可用 Authorization: Bearer）")),
+    request_body = crate::monitor::input::EventInput,
+    responses((status = 202, description = "已接收", body = super::openapi::Record))
+)]
 pub async fn intake_events(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -959,6 +1138,14 @@ pub async fn intake_events(
         .into_response())
 }
 
+/// The answer to a heartbeat.
+#[derive(utoipa::ToSchema)]
+pub struct BeatAnswer {
+    pub ok: bool,
+    pub monitor_id: i64,
+    pub state: String,
+}
+
 // ---- heartbeats --------------------------------------------------------------------------
 
 async fn beat(
@@ -1004,6 +1191,14 @@ async fn beat(
     ))
 }
 
+#[utoipa::path(
+    method(get, post),
+    path = "/heartbeat/{token}",
+    tag = "intake",
+    summary = "心跳（任务成功）",
+    params(("token" = String, Path, description = "心跳令牌"), ("duration_s" = Option<f64>, Query, description = "任务耗时（秒）"), ("duration_ms" = Option<f64>, Query, description = "任务耗时（毫秒）"), ("size_bytes" = Option<f64>, Query, description = "产出大小（字节）")),
+    responses((status = 200, description = "已记录", body = BeatAnswer))
+)]
 pub async fn heartbeat(
     State(st): State<AppState>,
     Path(token): Path<String>,
@@ -1013,6 +1208,14 @@ pub async fn heartbeat(
     beat(&st, &token, "ping", &q, &body).await
 }
 
+#[utoipa::path(
+    method(get, post),
+    path = "/heartbeat/{token}/{action}",
+    tag = "intake",
+    summary = "任务开始（start）或失败（fail）",
+    params(("token" = String, Path, description = "心跳令牌"), ("action" = String, Path, description = "start 或 fail"), ("duration_s" = Option<f64>, Query, description = "任务耗时（秒）"), ("duration_ms" = Option<f64>, Query, description = "任务耗时（毫秒）"), ("size_bytes" = Option<f64>, Query, description = "产出大小（字节）")),
+    responses((status = 200, description = "已记录", body = BeatAnswer))
+)]
 pub async fn heartbeat_action(
     State(st): State<AppState>,
     Path((token, action)): Path<(String, String)>,
@@ -1027,6 +1230,14 @@ pub async fn heartbeat_action(
 
 // ---- duty roster -------------------------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/duty-shifts",
+    tag = "monitoring",
+    summary = "值班表与当前值班人员",
+    params(("from" = Option<String>, Query, description = "RFC 3339，默认 7 天前"), ("to" = Option<String>, Query, description = "RFC 3339，默认 31 天后")),
+    responses((status = 200, description = "排班；on_call_now 为当前值班人员", body = super::openapi::Page))
+)]
 pub async fn list_shifts(
     State(st): State<AppState>,
     u: ApiUser,
@@ -1051,6 +1262,14 @@ pub async fn list_shifts(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/duty-shifts",
+    tag = "monitoring",
+    summary = "新增排班",
+    request_body = crate::monitor::input::ShiftInput,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn create_shift(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -1158,6 +1377,14 @@ pub async fn create_shift(
     Ok((StatusCode::CREATED, Json(row.to_json())).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/duty-shifts/{id}",
+    tag = "monitoring",
+    summary = "删除排班",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn delete_shift(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

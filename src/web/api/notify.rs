@@ -71,6 +71,13 @@ fn bool_of(obj: &Map<String, Value>, key: &str, default: bool, errs: &mut Vec<Fi
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/notification-channels",
+    tag = "notify",
+    summary = "通知通道（密钥不回显）",
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list_channels(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -82,6 +89,14 @@ pub async fn list_channels(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/notification-channels/{id}",
+    tag = "notify",
+    summary = "通知通道详情",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn get_channel(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -94,6 +109,14 @@ pub async fn get_channel(
     )))
 }
 
+#[utoipa::path(
+    post,
+    path = "/notification-channels",
+    tag = "notify",
+    summary = "新建通知通道",
+    request_body = crate::notify::input::ChannelCreate,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn create_channel(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -172,6 +195,15 @@ pub async fn create_channel(
     Ok((StatusCode::CREATED, Json(channel_json(&st, &row))).into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/notification-channels/{id}",
+    tag = "notify",
+    summary = "修改通知通道",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = crate::notify::input::ChannelUpdate,
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn update_channel(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -262,6 +294,14 @@ pub async fn update_channel(
     Ok(Json(channel_json(&st, &st.store.channel(id).await?)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/notification-channels/{id}",
+    tag = "notify",
+    summary = "删除通知通道",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn delete_channel(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -291,6 +331,13 @@ pub async fn delete_channel(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/notification-rules",
+    tag = "notify",
+    summary = "通知规则",
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list_rules(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
     require(&u)?;
     let rows = st.store.rules().await?;
@@ -299,6 +346,14 @@ pub async fn list_rules(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppR
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/notification-rules/{id}",
+    tag = "notify",
+    summary = "通知规则详情",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn get_rule(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -308,6 +363,14 @@ pub async fn get_rule(
     Ok(Json(st.store.rule(parse_id(&id)?).await?.to_json()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/notification-rules",
+    tag = "notify",
+    summary = "新建通知规则",
+    request_body = crate::notify::input::RuleCreate,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn create_rule(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -412,6 +475,14 @@ pub async fn create_rule(
         .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/notification-rules/{id}",
+    tag = "notify",
+    summary = "删除通知规则",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn delete_rule(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -440,6 +511,14 @@ pub async fn delete_rule(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/notification-outbox",
+    tag = "notify",
+    summary = "待发与已发通知",
+    params(super::openapi::PagingQuery, ("status" = Option<String>, Query, description = "按状态筛选")),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn outbox(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

@@ -102,6 +102,14 @@ impl Batches {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/export",
+    tag = "tickets",
+    summary = "导出工单（带列表的筛选条件）",
+    params(super::openapi::SearchQuery, super::tickets::TicketQuery, ("format" = Option<String>, Query, description = "xlsx（默认）或 csv")),
+    responses((status = 200, description = "文件", content((Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "text/csv"))))
+)]
 pub async fn export(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

@@ -19,6 +19,55 @@ use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::{ApiObject, parse_id};
 
+/// The ticket list's filters (also those of the export).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketQuery {
+    /// Statuses, comma-separated: new, assigned, in_progress, pending, resolved, closed, canceled.
+    pub status: Option<String>,
+    /// `true`: open tickets only.
+    pub open: Option<bool>,
+    /// incident, request, problem or change.
+    pub kind: Option<String>,
+    /// P1 to P4.
+    pub priority: Option<String>,
+    pub source: Option<String>,
+    pub system_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub requester_id: Option<i64>,
+    /// RFC 3339 time or date: reported at or after.
+    pub from: Option<String>,
+    /// RFC 3339 time or date: reported before.
+    pub to: Option<String>,
+    /// `true`: with a breached SLA; `false`: without.
+    pub breached: Option<bool>,
+}
+
+/// The days of a calendar in a period.
+#[derive(utoipa::ToSchema)]
+pub struct CalendarDays {
+    pub calendar_id: i64,
+    pub items: Vec<CalendarDay>,
+}
+
+#[derive(utoipa::ToSchema)]
+pub struct CalendarDay {
+    #[schema(format = Date)]
+    pub date: String,
+    pub working: bool,
+    pub reason: String,
+}
+
+/// A multipart attachment upload.
+#[derive(utoipa::ToSchema)]
+pub struct AttachmentUpload {
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// `true`: hidden from the requester.
+    #[schema(nullable = false, pattern = "^(true|false)$")]
+    pub internal: Option<String>,
+}
+
 pub fn filter_from_query(q: &HashMap<String, String>) -> AppResult<TicketFilter> {
     let get = |k: &str| {
         q.get(k)
@@ -82,6 +131,14 @@ pub fn filter_from_query(q: &HashMap<String, String>) -> AppResult<TicketFilter>
     Ok(f)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets",
+    tag = "tickets",
+    summary = "工单列表（报障人只看到自己的）",
+    params(super::openapi::SearchQuery, TicketQuery, ("mine" = Option<bool>, Query, description = "true 只看指派给自己的"), ("after" = Option<String>, Query, description = "上一页返回的 next_cursor")),
+    responses((status = 200, description = "列表；next_cursor 用于下一页", body = super::openapi::Page))
+)]
 pub async fn list(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -128,6 +185,14 @@ pub async fn list(
     })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tickets",
+    tag = "tickets",
+    summary = "新建工单",
+    request_body = crate::desk::input::TicketCreate,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn create(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -154,6 +219,14 @@ async fn visible(
     Ok(t)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/{id}",
+    tag = "tickets",
+    summary = "工单详情（含计时、可用操作、关联）",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -163,6 +236,15 @@ pub async fn get_one(
     Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/tickets/{id}",
+    tag = "tickets",
+    summary = "修改工单字段",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = crate::desk::input::TicketUpdate,
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn update(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -174,6 +256,15 @@ pub async fn update(
     Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tickets/{id}/actions",
+    tag = "tickets",
+    summary = "工单操作（指派、开始、挂起、解决、关闭等）",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = crate::desk::input::TicketAction,
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn action(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -185,6 +276,14 @@ pub async fn action(
     Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/{id}/events",
+    tag = "tickets",
+    summary = "工单时间线",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn events(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -199,6 +298,14 @@ pub async fn events(
     Ok(Json(json!({"total": items.len(), "items": items})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/{id}/comments",
+    tag = "tickets",
+    summary = "工单评论",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn comments(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -213,6 +320,15 @@ pub async fn comments(
     Ok(Json(json!({"total": items.len(), "items": items})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tickets/{id}/comments",
+    tag = "tickets",
+    summary = "添加评论",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = crate::desk::input::CommentInput,
+    responses((status = 201, description = "已添加", body = super::openapi::Created))
+)]
 pub async fn add_comment(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -230,6 +346,14 @@ pub async fn add_comment(
     Ok((StatusCode::CREATED, Json(json!({"id": cid}))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/{id}/worklogs",
+    tag = "tickets",
+    summary = "工时记录",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn worklogs(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -247,6 +371,15 @@ pub async fn worklogs(
     Ok(Json(json!({"total": items.len(), "items": items})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tickets/{id}/worklogs",
+    tag = "tickets",
+    summary = "登记工时",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = crate::desk::input::WorklogInput,
+    responses((status = 201, description = "已登记", body = super::openapi::Created))
+)]
 pub async fn add_worklog(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -268,6 +401,13 @@ pub async fn add_worklog(
     Ok((StatusCode::CREATED, Json(json!({"id": wid}))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/calendars",
+    tag = "calendars",
+    summary = "服务日历",
+    responses((status = 200, description = "列表；warning 提示缺少节假日安排的年份", body = super::openapi::Page))
+)]
 pub async fn calendars(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
     if u.role == Role::Requester {
         return Err(AppError::forbidden());
@@ -288,6 +428,14 @@ pub async fn calendars(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppRe
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/calendars/{id}",
+    tag = "calendars",
+    summary = "服务日历详情",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn calendar_one(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -307,6 +455,14 @@ fn date_param(q: &HashMap<String, String>, k: &str) -> AppResult<NaiveDate> {
         .map_err(|_| AppError::invalid(k, format!("{k} 应为 YYYY-MM-DD 日期")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/calendars/{id}/days",
+    tag = "calendars",
+    summary = "日历逐日安排",
+    params(("id" = i64, Path, description = "编号", example = 1), ("from" = String, Query, description = "起始日期 YYYY-MM-DD"), ("to" = String, Query, description = "结束日期 YYYY-MM-DD，区间不超过 3 年")),
+    responses((status = 200, description = "逐日是否上班及原因", body = CalendarDays))
+)]
 pub async fn calendar_days(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -347,6 +503,15 @@ pub async fn calendar_days(
 
 /// Marks a day as holiday or make-up working day (`{"working": bool, "reason": ...}`), or
 /// back to the weekday rule (`{"working": null}`).
+#[utoipa::path(
+    put,
+    path = "/calendars/{id}/days/{date}",
+    tag = "calendars",
+    summary = "设置某天上班或放假",
+    params(("id" = i64, Path, description = "编号", example = 1), ("date" = String, Path, description = "日期 YYYY-MM-DD")),
+    request_body = crate::desk::input::CalendarDayInput,
+    responses((status = 204, description = "完成"))
+)]
 pub async fn set_calendar_day(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -373,6 +538,14 @@ pub async fn set_calendar_day(
 }
 
 /// `GET /tickets/{id}/fault-report?format=docx|json`: the 故障报告 of a resolved incident.
+#[utoipa::path(
+    get,
+    path = "/tickets/{id}/fault-report",
+    tag = "tickets",
+    summary = "故障报告（Word 或 JSON）",
+    params(("id" = i64, Path, description = "编号", example = 1), ("format" = Option<String>, Query, description = "docx（默认）或 json")),
+    responses((status = 200, description = "故障报告", content((super::openapi::Record = "application/json"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))))
+)]
 pub async fn fault_report(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -458,6 +631,14 @@ pub fn period(ctx: &crate::Ctx, q: &HashMap<String, String>) -> AppResult<(i64, 
 
 /// `GET /tickets/stats?from=&to=`: MTTA, MTTR, SLA compliance, on-site within target,
 /// first-time fix and satisfaction, in total, per system and per engineer.
+#[utoipa::path(
+    get,
+    path = "/tickets/stats",
+    tag = "tickets",
+    summary = "工单统计（按类型、优先级、SLA）",
+    params(("from" = Option<String>, Query, description = "RFC 3339 时间或日期，默认本月 1 日"), ("to" = Option<String>, Query, description = "RFC 3339 时间或日期（含当天），默认现在")),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn stats(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -475,6 +656,14 @@ pub async fn stats(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/{id}/attachments",
+    tag = "tickets",
+    summary = "工单附件",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn attachments(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -491,6 +680,15 @@ pub async fn attachments(
 }
 
 /// `POST /tickets/{id}/attachments`: multipart field `file` (and optional `internal`).
+#[utoipa::path(
+    post,
+    path = "/tickets/{id}/attachments",
+    tag = "tickets",
+    summary = "上传附件（multipart 字段 file，可选 internal=true）",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn upload(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -545,6 +743,14 @@ pub async fn upload(
     Ok((StatusCode::CREATED, Json(row.to_json())).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/{id}/attachments/{attachment_id}",
+    tag = "tickets",
+    summary = "下载附件",
+    params(("id" = i64, Path, description = "编号", example = 1), ("attachment_id" = i64, Path, description = "附件编号")),
+    responses((status = 200, description = "附件内容（上传时的类型）", content_type = "*/*", body = Vec<u8>))
+)]
 pub async fn download(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -579,6 +785,15 @@ pub async fn download(
 }
 
 /// `POST /tickets/{id}/links` `{"ticket_id": N, "kind": "related"|"duplicate"|"caused_by"|"parent"|"child"}`.
+#[utoipa::path(
+    post,
+    path = "/tickets/{id}/links",
+    tag = "tickets",
+    summary = "关联另一张工单",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = crate::desk::input::LinkInput,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn add_link(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

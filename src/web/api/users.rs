@@ -18,6 +18,14 @@ use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::{ApiJson, ApiObject, parse_id};
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    summary = "账号列表（系统管理员）",
+    params(super::openapi::SearchQuery, ("role" = Option<String>, Query, description = "按角色筛选")),
+    responses((status = 200, description = "列表", body = super::openapi::Page))
+)]
 pub async fn list(
     State(st): State<AppState>,
     user: ApiUser,
@@ -44,6 +52,14 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "账号详情",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn get_one(
     State(st): State<AppState>,
     user: ApiUser,
@@ -122,6 +138,14 @@ fn unknown_keys(obj: &serde_json::Map<String, Value>, errs: &mut Vec<FieldError>
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    summary = "新建账号",
+    request_body = crate::accounts::input::UserCreate,
+    responses((status = 201, description = "已创建", body = super::openapi::Record))
+)]
 pub async fn create(
     State(st): State<AppState>,
     user: ApiUser,
@@ -177,6 +201,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(row.to_json(st.clock.now_ms()))).into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "修改账号（姓名、角色、停用、解锁）",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = crate::accounts::input::UserUpdate,
+    responses((status = 200, description = "成功", body = super::openapi::Record))
+)]
 pub async fn update(
     State(st): State<AppState>,
     user: ApiUser,
@@ -234,6 +267,14 @@ pub async fn update(
     Ok(Json(row.to_json(st.clock.now_ms())))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "删除账号",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    responses((status = 204, description = "完成"))
+)]
 pub async fn remove(
     State(st): State<AppState>,
     user: ApiUser,
@@ -250,12 +291,21 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetBody {
     pub new_password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/reset-password",
+    tag = "users",
+    summary = "重置密码（下次登录须修改）",
+    params(("id" = i64, Path, description = "编号", example = 1)),
+    request_body = ResetBody,
+    responses((status = 204, description = "完成"))
+)]
 pub async fn reset_password(
     State(st): State<AppState>,
     user: ApiUser,

@@ -1,0 +1,279 @@
+//! The accepted request bodies of monitoring's use cases (monitors, maintenance windows,
+//! silences, integrations, the duty roster), as typed structs: the OpenAPI document's
+//! schemas. The service still validates the JSON object field by field; a unit test holds
+//! the monitor's fields to `spec::COMMON_KEYS`.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorKind {
+    Http,
+    Tcp,
+    Icmp,
+    Dns,
+    Tls,
+    Snmp,
+    Postgres,
+    Mysql,
+    Heartbeat,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+pub enum Priority {
+    P1,
+    P2,
+    P3,
+    P4,
+}
+
+/// `POST /monitors`. The keys of `config` depend on the kind (HTTP `method`, `headers`,
+/// `body`, `expected_status`, `keyword`, …; SNMP community or v3 credentials; database
+/// credentials), see `monitor::spec`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorCreate {
+    pub name: String,
+    pub kind: MonitorKind,
+    /// URL, host, host:port or DSN, by kind; none for a heartbeat.
+    pub target: Option<String>,
+    /// Seconds between checks (default 60).
+    pub interval_s: Option<i64>,
+    pub timeout_ms: Option<i64>,
+    pub failures_before_down: Option<i64>,
+    pub successes_before_up: Option<i64>,
+    pub system_id: Option<i64>,
+    pub asset_id: Option<i64>,
+    /// A monitor this one depends on: while it is down, this one is unreachable, not down.
+    pub depends_on: Option<i64>,
+    pub priority: Option<Priority>,
+    pub paused: Option<bool>,
+    pub auto_resolve: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<HashMap<String, Value>>,
+}
+
+/// `PATCH /monitors/{id}`: only the fields to change, merged into the stored definition
+/// and validated as a whole. The kind cannot change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorUpdate {
+    pub name: Option<String>,
+    pub kind: Option<MonitorKind>,
+    pub target: Option<String>,
+    pub interval_s: Option<i64>,
+    pub timeout_ms: Option<i64>,
+    pub failures_before_down: Option<i64>,
+    pub successes_before_up: Option<i64>,
+    pub system_id: Option<i64>,
+    pub asset_id: Option<i64>,
+    pub depends_on: Option<i64>,
+    pub priority: Option<Priority>,
+    pub paused: Option<bool>,
+    pub auto_resolve: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<HashMap<String, Value>>,
+}
+
+/// A weekly recurrence: the weekdays (1 Monday … 7 Sunday) and a daily window.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recurrence {
+    /// Default: every day.
+    pub weekdays: Option<Vec<u32>>,
+    /// `HH:MM`.
+    pub start: String,
+    /// `HH:MM`.
+    pub end: String,
+}
+
+/// `POST /maintenance-windows`: a monitor or a system (or neither: everything), and when.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceInput {
+    pub monitor_id: Option<i64>,
+    pub system_id: Option<i64>,
+    pub reason: String,
+    pub owner: Option<String>,
+    #[schema(format = DateTime)]
+    pub starts_at: String,
+    #[schema(format = DateTime)]
+    pub ends_at: String,
+    pub recurrence: Option<Recurrence>,
+}
+
+/// `POST /alerts/{id}/silence`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceInput {
+    pub minutes: i64,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationKind {
+    Alertmanager,
+    Zabbix,
+    Events,
+}
+
+/// `POST /integrations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationInput {
+    pub kind: IntegrationKind,
+    pub name: String,
+    /// The system whose tickets the alerts of this source open.
+    pub system_id: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftRole {
+    Primary,
+    Backup,
+}
+
+/// `POST /duty-shifts`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftInput {
+    /// An engineer, operator or manager.
+    pub user_id: i64,
+    #[schema(format = DateTime)]
+    pub starts_at: String,
+    #[schema(format = DateTime)]
+    pub ends_at: String,
+    /// Default `primary`.
+    pub role: Option<ShiftRole>,
+    pub note: Option<String>,
+}
+
+/// One alert of an Alertmanager webhook.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertmanagerAlert {
+    /// `firing` or `resolved` (default: the webhook's status).
+    pub status: Option<String>,
+    /// `alertname`, `instance`, `severity` (critical, error, warning, info), `system_id`.
+    pub labels: Option<HashMap<String, String>>,
+    /// `summary`, `description`.
+    pub annotations: Option<HashMap<String, String>>,
+    #[schema(format = DateTime)]
+    pub starts_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub ends_at: Option<String>,
+    #[serde(rename = "generatorURL")]
+    pub generator_url: Option<String>,
+    pub fingerprint: Option<String>,
+}
+
+/// `POST /integrations/alertmanager`: an Alertmanager webhook, version 4 (its other
+/// fields, such as `receiver` and `groupLabels`, are accepted and ignored).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AlertmanagerWebhook {
+    /// `"4"`.
+    #[schema(pattern = "^4$")]
+    pub version: String,
+    pub status: Option<String>,
+    pub alerts: Vec<AlertmanagerAlert>,
+}
+
+/// `POST /integrations/zabbix`: the fields the media type of
+/// `integrations/zabbix/media_yunwei.yaml` sends (Zabbix macros, as text or numbers).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ZabbixEvent {
+    /// `{EVENT.ID}`.
+    pub event_id: String,
+    pub event_name: Option<String>,
+    pub alert_subject: Option<String>,
+    pub host_name: Option<String>,
+    /// `1` problem, `0` recovery.
+    pub event_value: Option<String>,
+    /// `1` for an update (acknowledgement or comment).
+    pub event_update_status: Option<String>,
+    pub event_update_message: Option<String>,
+    pub event_update_user: Option<String>,
+    /// 0 (not classified) to 5 (disaster).
+    pub event_nseverity: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventAction {
+    Trigger,
+    Acknowledge,
+    Resolve,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSeverity {
+    Critical,
+    Error,
+    Warning,
+    Info,
+}
+
+/// The `payload` of a generic event.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EventPayload {
+    /// Required to trigger.
+    pub summary: Option<String>,
+    /// The affected object, e.g. a host name; required to trigger.
+    pub source: Option<String>,
+    pub severity: Option<EventSeverity>,
+    pub component: Option<String>,
+    pub group: Option<String>,
+    pub class: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub custom_details: Option<HashMap<String, Value>>,
+}
+
+/// `POST /integrations/events`: an event in the PagerDuty Events v2 format.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    pub routing_key: Option<String>,
+    pub event_action: EventAction,
+    /// Required to acknowledge or resolve; derived from summary and source to trigger.
+    #[schema(max_length = 255)]
+    pub dedup_key: Option<String>,
+    pub payload: Option<EventPayload>,
+    pub client: Option<String>,
+    pub client_url: Option<String>,
+    pub links: Option<Vec<Value>>,
+    pub images: Option<Vec<Value>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields<T: ToSchema>() -> Vec<String> {
+        let v = serde_json::to_value(T::schema()).unwrap_or_default();
+        let mut keys: Vec<String> = v["properties"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn the_documented_monitor_bodies_list_exactly_the_fields_the_service_accepts() {
+        let mut common: Vec<String> = super::super::spec::COMMON_KEYS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        common.sort();
+        assert_eq!(fields::<MonitorCreate>(), common);
+        assert_eq!(fields::<MonitorUpdate>(), common);
+    }
+}
