@@ -546,11 +546,21 @@ pub async fn open_ticket_with_clocks(
         .format("%Y%m%d")
         .to_string();
     let now_ms = now.timestamp_millis();
-    // The day's counter keeps numbers gapless, so its row stays locked until commit: draw
-    // the number as late as possible. The row goes in under a provisional, unique number.
-    let mut salt = [0u8; 8];
-    password_hash::rand_core::RngCore::fill_bytes(&mut password_hash::rand_core::OsRng, &mut salt);
-    let provisional = format!("~{}", crate::store::audit::hex(&salt));
+    // The day's counter keeps numbers gapless, so its row stays locked until commit. On
+    // SQLite (one writer) that costs nothing: draw it first. On PostgreSQL everything is
+    // written under a provisional, unique number and the real one replaces it in one
+    // statement just before the audit record and the commit.
+    let late_number = ctx.store.backend() == crate::config::Backend::Postgres;
+    let provisional = if late_number {
+        let mut salt = [0u8; 8];
+        password_hash::rand_core::RngCore::fill_bytes(
+            &mut password_hash::rand_core::OsRng,
+            &mut salt,
+        );
+        format!("~{}", crate::store::audit::hex(&salt))
+    } else {
+        ctx.store.next_ticket_number(&mut tx, prefix, &day).await?
+    };
     let id = ctx
         .store
         .insert_ticket(&mut tx, &provisional, &nt, now_ms)
@@ -558,8 +568,7 @@ pub async fn open_ticket_with_clocks(
     ctx.store
         .add_clock_events(&mut tx, id, &clock_starts)
         .await?;
-    let number = ctx.store.next_ticket_number(&mut tx, prefix, &day).await?;
-    ctx.store.set_ticket_number(&mut tx, id, &number).await?;
+    let mut number = provisional.clone();
     let summary = format!(
         "{}建单：{}（{}，{}）",
         u.display_name,
@@ -625,6 +634,16 @@ pub async fn open_ticket_with_clocks(
     }
     if let Some(aid) = alert_id {
         ctx.store.set_alert_ticket(&mut tx, aid, id, now_ms).await?;
+    }
+    let mut row = row;
+    let mut summary = summary;
+    if late_number {
+        number = ctx
+            .store
+            .finalize_ticket_number_pg(&mut tx, id, prefix, &day, &provisional)
+            .await?;
+        summary = summary.replace(&provisional, &number);
+        row.number.clone_from(&number);
     }
     append(
         &mut tx,

@@ -8,6 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use yunwei::config::{Config, LogFormat, Secret};
 use yunwei::{Application, Clock};
 
+/// jemalloc with background purging gives memory back to the system once a burst is over.
+#[cfg(all(target_os = "linux", not(target_env = "musl")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "yunwei",

@@ -148,30 +148,41 @@ pub async fn append(
         after_json: after.as_deref(),
     };
     let hash = record_hash(&prev, seq, now_ms, &content);
-    sqlx::query(
+    // The head stays locked from its update to the commit, so every write waits here for the
+    // one before: on PostgreSQL the record and the head's new hash go in one statement.
+    let postgres = (**tx).backend_name() == "PostgreSQL";
+    let insert = if postgres {
+        "WITH head AS (UPDATE audit_head SET hash = $13 WHERE id = 1) \
+         INSERT INTO audit_events (seq, at, actor_id, actor_name, ip, action, entity_type, entity_id, \
+         summary, before_json, after_json, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    } else {
         "INSERT INTO audit_events (seq, at, actor_id, actor_name, ip, action, entity_type, entity_id, \
          summary, before_json, after_json, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(seq)
-    .bind(now_ms)
-    .bind(actor.user_id)
-    .bind(actor.name.clone())
-    .bind(actor.ip.clone())
-    .bind(ev.action)
-    .bind(ev.entity_type)
-    .bind(ev.entity_id)
-    .bind(ev.summary)
-    .bind(before)
-    .bind(after)
-    .bind(prev)
-    .bind(hash.clone())
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    };
+    sqlx::query(insert)
+        .bind(seq)
+        .bind(now_ms)
+        .bind(actor.user_id)
+        .bind(actor.name.clone())
+        .bind(actor.ip.clone())
+        .bind(ev.action)
+        .bind(ev.entity_type)
+        .bind(ev.entity_id)
+        .bind(ev.summary)
+        .bind(before)
+        .bind(after)
+        .bind(prev)
+        .bind(hash.clone())
         .execute(&mut **tx)
         .await?;
+    if !postgres {
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(seq)
 }
 

@@ -661,13 +661,38 @@ impl Store {
     }
 
     /// Gives a new ticket its number (drawn last in the creating transaction).
-    pub async fn set_ticket_number(&self, tx: &mut Tx, id: i64, number: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE tickets SET number = $1 WHERE id = $2")
-            .bind(number.to_string())
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+    /// PostgreSQL: draws the day's next number for ticket `id`, written so far under the
+    /// unique `provisional` number, and puts it in place of the provisional one in the row,
+    /// its timeline, its in-app messages and its outbox, in one statement. The day's counter
+    /// row stays locked until commit (the numbers are gapless), so this runs as late as
+    /// possible and costs one round trip (migration 0013 defers the row-version trigger to
+    /// commit as well). Returns the number.
+    pub async fn finalize_ticket_number_pg(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        prefix: &str,
+        day: &str,
+        provisional: &str,
+    ) -> StoreResult<String> {
+        Ok(sqlx::query_scalar(
+            "WITH c AS (INSERT INTO ticket_counters (day, n) VALUES ($1, 1) \
+                        ON CONFLICT (day) DO UPDATE SET n = ticket_counters.n + 1 RETURNING n), \
+                  num AS (SELECT $2 || '-' || $1 || '-' || lpad(CAST(n AS TEXT), GREATEST(4, length(CAST(n AS TEXT))), '0') AS number FROM c), \
+                  t AS (UPDATE tickets SET number = num.number FROM num WHERE id = $3), \
+                  e AS (UPDATE ticket_events SET summary = replace(summary, $4, num.number) FROM num WHERE ticket_id = $3), \
+                  m AS (UPDATE user_messages SET subject = replace(subject, $4, num.number), body = replace(body, $4, num.number) \
+                        FROM num WHERE ticket_id = $3), \
+                  o AS (UPDATE notification_outbox SET subject = replace(subject, $4, num.number), body = replace(body, $4, num.number) \
+                        FROM num WHERE ticket_id = $3) \
+             SELECT number FROM num",
+        )
+        .bind(day.to_string())
+        .bind(prefix.to_string())
+        .bind(id)
+        .bind(provisional.to_string())
+        .fetch_one(&mut **tx)
+        .await?)
     }
 
     /// Stores the SLA fields of a ticket.

@@ -175,6 +175,12 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .min_connections(1)
+            // An SQLite reader keeps a page cache of its own (up to 2 MiB): close the ones a
+            // burst opened once it is over. Reopening one costs a file open.
+            .idle_timeout(match backend {
+                Backend::Sqlite => Duration::from_secs(15),
+                Backend::Postgres => Duration::from_secs(600),
+            })
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
@@ -315,6 +321,9 @@ impl Store {
     pub async fn write_tx(&self) -> StoreResult<Tx> {
         match &self.lane {
             Some(l) => l.begin().await,
+            None if self.backend == Backend::Postgres => {
+                Tx::postgres(self.pool().acquire().await?).await
+            }
             None => Ok(Tx::pool(self.pool().begin().await?)),
         }
     }
