@@ -550,7 +550,7 @@ pub async fn open_ticket_with_clocks(
     // SQLite (one writer) that costs nothing: draw it first. On PostgreSQL everything is
     // written under a provisional, unique number and the real one replaces it in one
     // statement just before the audit record and the commit.
-    let late_number = ctx.store.backend() == crate::config::Backend::Postgres;
+    let late_number = ctx.store.backend() == crate::store::Backend::Postgres;
     let provisional = if late_number {
         let mut salt = [0u8; 8];
         password_hash::rand_core::RngCore::fill_bytes(
