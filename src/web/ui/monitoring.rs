@@ -460,7 +460,8 @@ pub async fn alerts(
                    "system": a.system_id.and_then(|s| names.get(&s).cloned()),
                    "started": crate::clock::local_minutes(a.started_at), "last": crate::clock::local_minutes(a.last_fired_at),
                    "silenced": a.silenced_until.is_some_and(|s| s > now), "silence_reason": a.silence_reason,
-                   "silenced_until": a.silenced_until.map(crate::clock::local_minutes)})
+                   "silenced_until": a.silenced_until.map(crate::clock::local_minutes),
+                   "actions": crate::monitor::alerts::allowed_actions(u.role, a).iter().map(|x| x.as_str()).collect::<Vec<_>>()})
         })
         .collect();
     Ok(st
@@ -468,7 +469,7 @@ pub async fn alerts(
         .page(
             "alerts.html",
             json!({"layout": layout(&u, "告警", "/alerts"), "items": items, "total": total, "status": status.unwrap_or("all"),
-                   "offset": p.offset, "limit": p.limit, "can_write": u.role.can(Perm::WriteMonitoring), "error": q.get("error")}),
+                   "offset": p.offset, "limit": p.limit, "error": q.get("error")}),
         )?
         .into_response())
 }
