@@ -3,6 +3,8 @@
 //! (warnings, breaches, escalation) and auto-close.
 
 pub mod input;
+mod visibility;
+pub use visibility::{restrict_to_visible, visible_ticket};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Map, Value, json};

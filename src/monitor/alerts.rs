@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
+use crate::domain::roles::{Perm, Role};
 use crate::error::{AppError, AppResult};
 use crate::store::Optional;
 use crate::store::audit::{NewAuditEvent, append};
@@ -340,6 +341,42 @@ pub async fn resolve(
     Ok((Some(a), Outcome::Resolved))
 }
 
+/// An action a user may take on an alert from the alert list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertAction {
+    Acknowledge,
+    Silence,
+}
+
+impl AlertAction {
+    /// The form value (`do`) that asks for this action.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertAction::Acknowledge => "acknowledge",
+            AlertAction::Silence => "silence",
+        }
+    }
+}
+
+/// The actions an alert offers a user of `role`: none to a reader or on a resolved
+/// alert; a firing alert can be acknowledged; an open one (firing or acknowledged) can be
+/// silenced.
+pub fn allowed_actions(role: Role, a: &AlertRow) -> Vec<AlertAction> {
+    actions_for_status(role, &a.status)
+}
+
+fn actions_for_status(role: Role, status: &str) -> Vec<AlertAction> {
+    if !role.can(Perm::WriteMonitoring) || status == "resolved" {
+        return Vec::new();
+    }
+    let mut actions = Vec::new();
+    if status == "firing" {
+        actions.push(AlertAction::Acknowledge);
+    }
+    actions.push(AlertAction::Silence);
+    actions
+}
+
 /// Acknowledges an alert by hand (the ticket is taken up separately).
 pub async fn acknowledge(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<AlertRow> {
     if !u.role.can(crate::domain::roles::Perm::WriteMonitoring) {
@@ -573,4 +610,24 @@ async fn auto_resolve_ticket(ctx: &Ctx, a: &AlertRow, note: &str) -> AppResult<(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod action_tests {
+    use super::*;
+
+    #[test]
+    fn writers_acknowledge_firing_and_silence_open_alerts() {
+        use AlertAction::{Acknowledge, Silence};
+        assert_eq!(
+            actions_for_status(Role::Admin, "firing"),
+            vec![Acknowledge, Silence]
+        );
+        assert_eq!(
+            actions_for_status(Role::Admin, "acknowledged"),
+            vec![Silence]
+        );
+        assert!(actions_for_status(Role::Admin, "resolved").is_empty());
+        assert!(actions_for_status(Role::Auditor, "firing").is_empty());
+    }
 }

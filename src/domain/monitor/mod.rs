@@ -1,10 +1,11 @@
 //! Monitoring rules without I/O: monitor definitions and their validation (`spec`), the
-//! per-monitor state machine (`state`), cron schedules (`cron`), and the names the
+//! per-monitor state machine (`state`), cron schedules (`cron`), the severity → priority table (`severity`), and the names the
 //! probes' protocols use in a definition (`snmp`, `dns`). The probes in `crate::monitor`
 //! do the network work.
 
 pub mod cron;
 pub mod dns;
+pub mod severity;
 pub mod snmp;
 pub mod spec;
 pub mod state;

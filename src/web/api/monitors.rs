@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use sha2::Digest;
 
 use super::Paging;
+use crate::domain::monitor::severity::{SeverityScheme, listed_priority, priority_or_lowest};
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::monitor::alerts::{self, Fire, Outcome};
@@ -807,12 +808,8 @@ pub async fn intake_alertmanager(
             .await?;
             (a, o)
         } else {
-            let priority = match label_str(labels, "severity").unwrap_or("warning") {
-                "critical" | "disaster" | "page" => "P1",
-                "error" | "high" | "major" => "P2",
-                "warning" | "average" | "minor" => "P3",
-                _ => "P4",
-            };
+            let priority =
+                priority_or_lowest(SeverityScheme::Alertmanager, label_str(labels, "severity"));
             let mut desc = String::new();
             if let Some(d) = label_str(ann, "description") {
                 desc.push_str(d);
@@ -917,12 +914,8 @@ pub async fn intake_zabbix(
             (a, Outcome::Refired)
         }
         _ => {
-            let priority = match s("event_nseverity").as_deref() {
-                Some("5") => "P1",
-                Some("4") => "P2",
-                Some("3") => "P3",
-                _ => "P4",
-            };
+            let priority =
+                priority_or_lowest(SeverityScheme::Zabbix, s("event_nseverity").as_deref());
             let mut desc = s("alert_message").unwrap_or_default();
             if let Some(ip) = s("host_ip") {
                 desc.push_str(&format!("\n主机地址：{ip}"));
@@ -1056,12 +1049,11 @@ pub async fn intake_events(
                     "请填写 payload.source（告警对象，如主机名）",
                 ));
             }
-            let priority = match label_str(payload, "severity") {
-                Some("critical") => "P1",
-                Some("error") => "P2",
-                Some("warning") => "P3",
-                Some("info") => "P4",
-                _ => {
+            let priority = match label_str(payload, "severity")
+                .and_then(|s| listed_priority(SeverityScheme::PagerDuty, s))
+            {
+                Some(p) => p,
+                None => {
                     errs.push(FieldError::new(
                         "payload.severity",
                         "payload.severity 应为 critical、error、warning 或 info",

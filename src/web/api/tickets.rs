@@ -146,10 +146,7 @@ pub async fn list(
 ) -> AppResult<Json<Value>> {
     let p = Paging::from_query(&q)?;
     let mut f = filter_from_query(&q)?;
-    if u.role == Role::Requester {
-        // Requesters follow only their own tickets, whatever they ask for.
-        f.requester_id = Some(u.id);
-    }
+    desk::restrict_to_visible(&u, &mut f);
     if q.get("mine").map(String::as_str) == Some("true") {
         f.assignee_id = Some(u.id);
     }
@@ -211,12 +208,7 @@ async fn visible(
     u: &crate::accounts::AuthUser,
     id: &str,
 ) -> AppResult<crate::store::desk::TicketRow> {
-    let t = st.store.ticket(parse_id(id)?).await?;
-    // Another requester's ticket does not exist as far as this requester can tell.
-    if !desk::can_view(u, &t) {
-        return Err(AppError::NotFound);
-    }
-    Ok(t)
+    desk::visible_ticket(&st.ctx, u, parse_id(id)?).await
 }
 
 #[utoipa::path(

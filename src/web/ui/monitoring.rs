@@ -44,29 +44,27 @@ fn states() -> Vec<Value> {
         .collect()
 }
 
-/// An inline SVG polyline of latencies (failures as red dots), 120×24.
-fn sparkline(points: &[(i64, Option<f64>, bool)]) -> String {
+/// The points of a latency sparkline, 120×24, for `monitors.html` to draw as an inline
+/// SVG polyline (failures as red dots): `null` without data, else `points` and
+/// `failures`, each a list of `{x, y}` with one decimal.
+fn sparkline(points: &[(i64, Option<f64>, bool)]) -> Value {
     if points.is_empty() {
-        return String::new();
+        return Value::Null;
     }
     let max = points.iter().filter_map(|p| p.1).fold(1.0f64, f64::max);
     let n = points.len().max(2) as f64 - 1.0;
-    let mut line = String::new();
-    let mut dots = String::new();
+    let mut line = Vec::new();
+    let mut failures = Vec::new();
     for (i, (_, l, ok)) in points.iter().enumerate() {
         let x = i as f64 * 120.0 / n;
         let y = 22.0 - l.unwrap_or(0.0) / max * 20.0;
-        line.push_str(&format!("{x:.1},{y:.1} "));
+        let p = json!({"x": format!("{x:.1}"), "y": format!("{y:.1}")});
         if !ok {
-            dots.push_str(&format!(
-                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"1.8\" fill=\"#d93025\"/>"
-            ));
+            failures.push(p.clone());
         }
+        line.push(p);
     }
-    format!(
-        "<svg class=\"spark\" width=\"120\" height=\"24\" viewBox=\"0 0 120 24\" role=\"img\" aria-label=\"最近延迟\"><polyline fill=\"none\" stroke=\"#1a73e8\" stroke-width=\"1.2\" points=\"{}\"/>{dots}</svg>",
-        line.trim_end()
-    )
+    json!({"points": line, "failures": failures})
 }
 
 async fn system_names(st: &AppState) -> Result<HashMap<i64, String>, AppError> {
@@ -122,7 +120,7 @@ pub async fn list(
             let mut v = monitor_view(m, &names);
             let pts = lat.get(&m.id).map(Vec::as_slice).unwrap_or(&[]);
             let tail = &pts[pts.len().saturating_sub(40)..];
-            v["spark"] = json!(sparkline(tail));
+            v["spark"] = sparkline(tail);
             v
         })
         .collect();
@@ -460,7 +458,8 @@ pub async fn alerts(
                    "system": a.system_id.and_then(|s| names.get(&s).cloned()),
                    "started": crate::clock::local_minutes(a.started_at), "last": crate::clock::local_minutes(a.last_fired_at),
                    "silenced": a.silenced_until.is_some_and(|s| s > now), "silence_reason": a.silence_reason,
-                   "silenced_until": a.silenced_until.map(crate::clock::local_minutes)})
+                   "silenced_until": a.silenced_until.map(crate::clock::local_minutes),
+                   "actions": crate::monitor::alerts::allowed_actions(u.role, a).iter().map(|x| x.as_str()).collect::<Vec<_>>()})
         })
         .collect();
     Ok(st
@@ -468,7 +467,7 @@ pub async fn alerts(
         .page(
             "alerts.html",
             json!({"layout": layout(&u, "告警", "/alerts"), "items": items, "total": total, "status": status.unwrap_or("all"),
-                   "offset": p.offset, "limit": p.limit, "can_write": u.role.can(Perm::WriteMonitoring), "error": q.get("error")}),
+                   "offset": p.offset, "limit": p.limit, "error": q.get("error")}),
         )?
         .into_response())
 }
@@ -625,4 +624,20 @@ pub async fn duty(
                    "can_write": u.role.can(Perm::ManageIntegrations), "error": q.get("error")}),
         )?
         .into_response())
+}
+
+#[cfg(test)]
+mod spark_tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_latencies_and_marks_failures() {
+        assert_eq!(sparkline(&[]), Value::Null);
+        let s = sparkline(&[(0, Some(10.0), true), (1, Some(20.0), false)]);
+        assert_eq!(
+            s,
+            json!({"points": [{"x": "0.0", "y": "12.0"}, {"x": "120.0", "y": "2.0"}],
+                   "failures": [{"x": "120.0", "y": "2.0"}]})
+        );
+    }
 }

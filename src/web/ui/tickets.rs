@@ -45,9 +45,7 @@ pub async fn list(
     let p = Paging::from_query(&q)?;
     let mut f = filter_from_query(&q)?;
     let requester = u.role == Role::Requester;
-    if requester {
-        f.requester_id = Some(u.id);
-    }
+    desk::restrict_to_visible(&u, &mut f);
     if q.get("mine").map(String::as_str) == Some("true") {
         f.assignee_id = Some(u.id);
     }
@@ -278,10 +276,7 @@ pub async fn detail(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    let t = st.store.ticket(parse_id(&id)?).await?;
-    if !desk::can_view(&u, &t) {
-        return Err(AppError::NotFound.into());
-    }
+    let t = desk::visible_ticket(&st.ctx, &u, parse_id(&id)?).await?;
     render_detail(
         &st,
         &u,
