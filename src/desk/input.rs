@@ -203,9 +203,18 @@ mod tests {
 
     #[test]
     fn the_documented_bodies_list_exactly_the_fields_the_desk_accepts() {
-        assert_eq!(fields::<TicketCreate>(), sorted(super::super::CREATE_KEYS));
-        assert_eq!(fields::<TicketAction>(), sorted(super::super::ACTION_KEYS));
-        assert_eq!(fields::<TicketUpdate>(), sorted(super::super::UPDATE_KEYS));
+        assert_eq!(
+            fields::<TicketCreate>(),
+            sorted(super::super::open::CREATE_KEYS)
+        );
+        assert_eq!(
+            fields::<TicketAction>(),
+            sorted(super::super::lifecycle::ACTION_KEYS)
+        );
+        assert_eq!(
+            fields::<TicketUpdate>(),
+            sorted(super::super::edit::UPDATE_KEYS)
+        );
         let report: Vec<&str> = crate::domain::tickets::FAULT_REPORT_FIELDS
             .iter()
             .map(|(k, _)| *k)

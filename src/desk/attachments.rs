@@ -1,0 +1,167 @@
+//! Ticket attachments: allowed types, checks and storage.
+
+use serde_json::json;
+
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult};
+
+use super::{can_view, record_step};
+
+/// Allowed attachment types: extension, MIME type, and the leading bytes the content must
+/// have (`None`: text, which must decode as UTF-8 or GBK and contain no NUL).
+const ATTACHMENT_TYPES: &[(&str, &str, Option<&[u8]>)] = &[
+    ("png", "image/png", Some(b"\x89PNG")),
+    ("jpg", "image/jpeg", Some(b"\xff\xd8\xff")),
+    ("jpeg", "image/jpeg", Some(b"\xff\xd8\xff")),
+    ("gif", "image/gif", Some(b"GIF8")),
+    ("pdf", "application/pdf", Some(b"%PDF")),
+    ("zip", "application/zip", Some(b"PK\x03\x04")),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some(b"PK\x03\x04"),
+    ),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some(b"PK\x03\x04"),
+    ),
+    ("doc", "application/msword", Some(b"\xd0\xcf\x11\xe0")),
+    ("xls", "application/vnd.ms-excel", Some(b"\xd0\xcf\x11\xe0")),
+    ("txt", "text/plain; charset=utf-8", None),
+    ("log", "text/plain; charset=utf-8", None),
+    ("csv", "text/csv; charset=utf-8", None),
+];
+
+/// Checks an upload's name, size and content; answers the stored name and MIME type.
+pub fn check_attachment(
+    file_name: &str,
+    bytes: &[u8],
+    max: usize,
+) -> AppResult<(String, &'static str)> {
+    let name: String = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        return Err(AppError::invalid("file", "文件名不能为空"));
+    }
+    if bytes.is_empty() {
+        return Err(AppError::invalid("file", "上传的文件为空"));
+    }
+    if bytes.len() > max {
+        return Err(AppError::PayloadTooLarge(format!(
+            "附件不能超过 {} MB",
+            max / 1024 / 1024
+        )));
+    }
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let Some((_, mime, magic)) = ATTACHMENT_TYPES.iter().find(|(e, ..)| *e == ext) else {
+        let list: Vec<&str> = ATTACHMENT_TYPES.iter().map(|(e, ..)| *e).collect();
+        return Err(AppError::UnsupportedMediaType(format!(
+            "不支持的附件类型“.{ext}”，可上传：{}",
+            list.join("、")
+        )));
+    };
+    let ok = match magic {
+        Some(m) => bytes.starts_with(m),
+        None => {
+            !bytes.contains(&0)
+                && (std::str::from_utf8(bytes).is_ok() || !encoding_rs::GBK.decode(bytes).2)
+        }
+    };
+    if !ok {
+        return Err(AppError::UnsupportedMediaType(format!(
+            "文件内容与扩展名 .{ext} 不符，请检查文件"
+        )));
+    }
+    Ok((name, mime))
+}
+
+/// Stores an attachment under the data directory and records it on the ticket.
+pub async fn attach(
+    ctx: &Ctx,
+    u: &AuthUser,
+    ticket_id: i64,
+    file_name: &str,
+    bytes: &[u8],
+    internal: bool,
+) -> AppResult<i64> {
+    let t = ctx.store.ticket(ticket_id).await?;
+    if !can_view(u, &t) {
+        return Err(AppError::NotFound);
+    }
+    if matches!(u.role, Role::Auditor | Role::Supervisor) || (u.role == Role::Requester && internal)
+    {
+        return Err(AppError::forbidden());
+    }
+    if t.status == "canceled" {
+        return Err(AppError::Conflict("已取消的工单不能再上传附件".into()));
+    }
+    let (name, mime) = check_attachment(file_name, bytes, ctx.config.max_attachment_bytes)?;
+    let digest = crate::store::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let rel = format!(
+        "attachments/{ticket_id}/{}-{}.bin",
+        ctx.clock.now_ms(),
+        &digest[..16]
+    );
+    let path = ctx.config.data_dir.join(&rel);
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
+    }
+    tokio::fs::write(&path, bytes)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+    let now_ms = ctx.clock.now_ms();
+    let result: AppResult<i64> = async {
+        let mut tx = ctx.store.write_tx().await?;
+        let id = ctx
+            .store
+            .insert_attachment(
+                &mut tx,
+                ticket_id,
+                &name,
+                mime,
+                bytes.len() as i64,
+                &digest,
+                &rel,
+                internal,
+                (u.id, &u.username),
+                now_ms,
+            )
+            .await?;
+        let summary = format!("上传附件：{name}（{} KB）", bytes.len().div_ceil(1024));
+        let data = json!({"attachment_id": id, "sha256": digest, "size": bytes.len()});
+        record_step(
+            ctx,
+            &mut tx,
+            u,
+            &t,
+            "attachment",
+            &summary,
+            data,
+            internal,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&path).await;
+    }
+    result
+}

@@ -1,0 +1,448 @@
+//! The lifecycle actions on a ticket and who may take them.
+
+use serde_json::{Map, Value, json};
+
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::roles::Role;
+use crate::domain::sla::{ClockEvent, ClockEventKind, ClockStatus, ClockTarget};
+use crate::domain::tickets::{self as tk, Action};
+use crate::error::{AppError, AppResult};
+use crate::store::Store;
+use crate::store::audit::{NewAuditEvent, append};
+use crate::store::desk::{TicketRow, Tx};
+use crate::store::entities::Arg;
+
+use super::{arg_json, can_view, clocks_in, has, refresh_sla_in, running};
+
+/// The fields `apply_action` accepts.
+pub(super) const ACTION_KEYS: &[&str] = &[
+    "action",
+    "assignee_id",
+    "reason",
+    "resolution",
+    "fault_report",
+    "remote_fix_reason",
+    "note",
+    "score",
+    "comment",
+];
+
+/// The actions the user may take on the ticket now (for pages and the API).
+pub fn allowed_actions(u: &AuthUser, t: &TicketRow) -> Vec<&'static str> {
+    let all = [
+        ("assign", Action::Assign),
+        ("start", Action::Start),
+        ("pend", Action::Pend),
+        ("resume", Action::Resume),
+        ("check_in", Action::CheckIn),
+        ("resolve", Action::Resolve),
+        ("close", Action::Close),
+        ("reopen", Action::Reopen),
+        ("cancel", Action::Cancel),
+        ("supervise", Action::Supervise),
+        ("rate", Action::Rate),
+    ];
+    all.iter()
+        .filter(|(_, a)| may(u, t, *a).is_ok() && a.allowed_from().contains(&t.status.as_str()))
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+/// Role rules for an action on a ticket.
+fn may(u: &AuthUser, t: &TicketRow, a: Action) -> Result<(), AppError> {
+    let own_request = t.requester_id == Some(u.id);
+    let is_assignee = t.assignee_id == Some(u.id);
+    let lead = matches!(u.role, Role::Admin | Role::Manager);
+    let worker = matches!(u.role, Role::Engineer | Role::Operator);
+    let ok = match a {
+        Action::Supervise => matches!(u.role, Role::Supervisor | Role::Manager),
+        Action::Rate => own_request,
+        Action::Close => lead || is_assignee || own_request,
+        Action::Reopen => lead || own_request,
+        Action::Cancel => lead || (own_request && t.status == "new"),
+        Action::Assign => lead || (worker && (t.assignee_id.is_none() || is_assignee)),
+        Action::Start | Action::Pend | Action::Resume | Action::CheckIn | Action::Resolve => {
+            lead || (worker && is_assignee)
+        }
+    };
+    if ok {
+        Ok(())
+    } else if u.role == Role::Auditor {
+        Err(AppError::Forbidden("监理为只读角色，不能操作工单".into()))
+    } else {
+        Err(AppError::Forbidden(format!(
+            "您不能对此工单执行“{}”",
+            a.label()
+        )))
+    }
+}
+
+fn reason(body: &Map<String, Value>, key: &str, what: &str) -> AppResult<String> {
+    match body.get(key).and_then(Value::as_str).map(str::trim) {
+        Some(s) if !s.is_empty() && s.chars().count() <= 2000 => Ok(s.to_string()),
+        Some(s) if !s.is_empty() => Err(AppError::invalid(
+            key,
+            format!("{what}不能超过 2000 个字符"),
+        )),
+        _ => Err(AppError::invalid(key, format!("请填写{what}"))),
+    }
+}
+
+/// Applies one lifecycle action `{"action": ..., ...}`; every change goes to the timeline,
+/// the SLA clocks and the audit log in one transaction.
+pub async fn apply_action(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    body: &Map<String, Value>,
+) -> AppResult<TicketRow> {
+    let mut tx: Tx = ctx.store.write_tx().await?;
+    let t = ctx.store.ticket_for_update(&mut tx, id).await?;
+    if !can_view(u, &t) {
+        return Err(AppError::NotFound);
+    }
+    let name = body
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let action = Action::parse(name).ok_or_else(|| {
+        AppError::invalid("action", "action 可选：assign、start、pend、resume、check_in、resolve、close、reopen、cancel、supervise、rate")
+    })?;
+    may(u, &t, action)?;
+    if !action.allowed_from().contains(&t.status.as_str()) {
+        return Err(AppError::Conflict(format!(
+            "工单当前状态为“{}”，不能执行“{}”",
+            tk::label(tk::STATUSES, &t.status),
+            action.label()
+        )));
+    }
+    let now = ctx.clock.now();
+    let now_ms = now.timestamp_millis();
+    let cs = clocks_in(ctx, &mut tx, &t).await?;
+    let mut fields: Vec<(&str, Arg)> = Vec::new();
+    let mut clock_events: Vec<(ClockTarget, ClockEventKind, String)> = Vec::new();
+    let mut summary;
+    let mut data = json!({"action": name});
+    let stop_response = |clock_events: &mut Vec<(ClockTarget, ClockEventKind, String)>,
+                         fields: &mut Vec<(&str, Arg)>,
+                         why: &str| {
+        if running(&cs, ClockTarget::Response) || has(&cs, ClockTarget::Response) {
+            clock_events.push((ClockTarget::Response, ClockEventKind::Stop, why.to_string()));
+        }
+        if t.first_response_at.is_none() {
+            fields.push(("first_response_at", Arg::Int(Some(now_ms))));
+        }
+    };
+    match action {
+        Action::Assign => {
+            let to = body
+                .get("assignee_id")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| AppError::invalid("assignee_id", "请选择处理人"))?;
+            if !Store::active_role_in(&mut tx, to)
+                .await?
+                .is_some_and(|r| ["engineer", "operator", "manager"].contains(&r.as_str()))
+            {
+                return Err(AppError::invalid(
+                    "assignee_id",
+                    "处理人须为在用的工程师、运营人员或项目经理账号",
+                ));
+            }
+            if matches!(u.role, Role::Engineer | Role::Operator)
+                && t.assignee_id.is_none()
+                && to != u.id
+            {
+                return Err(AppError::Forbidden(
+                    "工程师只能领取队列中的工单给自己".into(),
+                ));
+            }
+            let why = if t.assignee_id.is_some() && t.assignee_id != Some(to) {
+                Some(reason(body, "reason", "改派原因")?)
+            } else {
+                None
+            };
+            fields.push(("assignee_id", Arg::Int(Some(to))));
+            if matches!(t.status.as_str(), "new" | "assigned") {
+                fields.push(("status", Arg::Text(Some("assigned".into()))));
+            }
+            summary = match &why {
+                Some(r) => format!("改派给用户 #{to}：{r}"),
+                None => format!("分派给用户 #{to}"),
+            };
+            data["assignee_id"] = json!(to);
+        }
+        Action::Start => {
+            fields.push(("status", Arg::Text(Some("in_progress".into()))));
+            stop_response(&mut clock_events, &mut fields, "开始处理");
+            summary = "开始处理".into();
+        }
+        Action::Pend => {
+            let r = reason(body, "reason", "挂起原因（如等待用户或第三方）")?;
+            fields.push(("status", Arg::Text(Some("pending".into()))));
+            fields.push(("pending_reason", Arg::Text(Some(r.clone()))));
+            stop_response(&mut clock_events, &mut fields, "挂起前已响应");
+            if has(&cs, ClockTarget::Resolve) {
+                clock_events.push((ClockTarget::Resolve, ClockEventKind::Pause, r.clone()));
+            }
+            summary = format!("挂起：{r}");
+        }
+        Action::Resume => {
+            fields.push(("status", Arg::Text(Some("in_progress".into()))));
+            fields.push(("pending_reason", Arg::Text(None)));
+            if has(&cs, ClockTarget::Resolve) {
+                clock_events.push((
+                    ClockTarget::Resolve,
+                    ClockEventKind::Resume,
+                    "恢复处理".into(),
+                ));
+            }
+            summary = "恢复处理".into();
+        }
+        Action::CheckIn => {
+            if t.kind != "incident" {
+                return Err(AppError::invalid("action", "只有故障工单需要到场签到"));
+            }
+            if t.onsite_at.is_some() {
+                return Err(AppError::Conflict("已经签到过了".into()));
+            }
+            fields.push(("onsite_at", Arg::Int(Some(now_ms))));
+            if matches!(t.status.as_str(), "new" | "assigned") {
+                fields.push(("status", Arg::Text(Some("in_progress".into()))));
+            }
+            stop_response(&mut clock_events, &mut fields, "到场即响应");
+            if has(&cs, ClockTarget::Onsite) {
+                clock_events.push((ClockTarget::Onsite, ClockEventKind::Stop, "到场签到".into()));
+            }
+            summary = format!("{}到场签到", u.display_name);
+        }
+        Action::Resolve => {
+            let resolution = reason(body, "resolution", "处理结果")?;
+            if t.kind == "incident" {
+                let fr = tk::validate_fault_report(body.get("fault_report"))
+                    .map_err(AppError::Validation)?;
+                fields.push((
+                    "fault_report",
+                    Arg::Text(Some(Value::Object(fr).to_string())),
+                ));
+                if t.onsite_at.is_none() && has(&cs, ClockTarget::Onsite) {
+                    let why = body
+                        .get("remote_fix_reason")
+                        .and_then(Value::as_str)
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty());
+                    match why {
+                        Some(w) => clock_events.push((
+                            ClockTarget::Onsite,
+                            ClockEventKind::Waive,
+                            format!("远程解决：{w}"),
+                        )),
+                        None => {
+                            return Err(AppError::invalid(
+                                "remote_fix_reason",
+                                "尚未到场签到：请先到场签到，或填写远程解决的原因（remote_fix_reason）",
+                            ));
+                        }
+                    }
+                }
+            }
+            fields.push(("status", Arg::Text(Some("resolved".into()))));
+            fields.push(("resolution", Arg::Text(Some(resolution.clone()))));
+            fields.push(("resolved_at", Arg::Int(Some(now_ms))));
+            fields.push(("pending_reason", Arg::Text(None)));
+            stop_response(&mut clock_events, &mut fields, "解决即响应");
+            if has(&cs, ClockTarget::Resolve) {
+                if !running(&cs, ClockTarget::Resolve) {
+                    clock_events.push((
+                        ClockTarget::Resolve,
+                        ClockEventKind::Resume,
+                        "解决".into(),
+                    ));
+                }
+                clock_events.push((ClockTarget::Resolve, ClockEventKind::Stop, "已解决".into()));
+            }
+            summary = format!("已解决：{resolution}");
+        }
+        Action::Close => {
+            fields.push(("status", Arg::Text(Some("closed".into()))));
+            fields.push(("closed_at", Arg::Int(Some(now_ms))));
+            summary = if t.requester_id == Some(u.id) {
+                "报障人确认解决，关闭".into()
+            } else {
+                "关闭".into()
+            };
+        }
+        Action::Reopen => {
+            let r = reason(body, "reason", "重新打开的原因")?;
+            let since = t.resolved_at.unwrap_or(t.updated_at);
+            let window = ctx.config.desk.reopen_window_days;
+            if now_ms - since > window * 86_400_000 {
+                return Err(AppError::Conflict(format!(
+                    "工单解决已超过 {window} 天，不能重新打开，请新建工单并关联此单"
+                )));
+            }
+            fields.push((
+                "status",
+                Arg::Text(Some(
+                    if t.assignee_id.is_some() {
+                        "in_progress"
+                    } else {
+                        "new"
+                    }
+                    .into(),
+                )),
+            ));
+            fields.push(("reopen_count", Arg::Int(Some(t.reopen_count + 1))));
+            fields.push(("resolved_at", Arg::Int(None)));
+            fields.push(("closed_at", Arg::Int(None)));
+            fields.push(("satisfaction", Arg::Int(None)));
+            fields.push(("satisfaction_comment", Arg::Text(None)));
+            if cs.iter().any(|c| c.target == ClockTarget::Resolve) {
+                clock_events.push((
+                    ClockTarget::Resolve,
+                    ClockEventKind::Resume,
+                    format!("重新打开：{r}"),
+                ));
+            }
+            summary = format!("重新打开：{r}");
+        }
+        Action::Cancel => {
+            let r = reason(body, "reason", "取消原因")?;
+            fields.push(("status", Arg::Text(Some("canceled".into()))));
+            fields.push(("cancel_reason", Arg::Text(Some(r.clone()))));
+            fields.push(("closed_at", Arg::Int(Some(now_ms))));
+            for c in &cs {
+                if c.stopped_at.is_none() && c.status != ClockStatus::Waived {
+                    clock_events.push((c.target, ClockEventKind::Waive, format!("工单取消：{r}")));
+                }
+            }
+            summary = format!("取消：{r}");
+        }
+        Action::Supervise => {
+            let note = reason(body, "note", "督办意见")?;
+            summary = format!("{}督办：{note}", u.display_name);
+            data["note"] = json!(note);
+        }
+        Action::Rate => {
+            if t.requester_id != Some(u.id) {
+                return Err(AppError::Forbidden("只有报障人可以评价".into()));
+            }
+            if t.satisfaction.is_some() {
+                return Err(AppError::Conflict("该工单已评价".into()));
+            }
+            let score = body
+                .get("score")
+                .and_then(Value::as_i64)
+                .filter(|s| (1..=5).contains(s))
+                .ok_or_else(|| AppError::invalid("score", "评分应为 1 到 5 的整数"))?;
+            let comment = body
+                .get("comment")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            if comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
+                return Err(AppError::invalid("comment", "评价内容不能超过 2000 个字符"));
+            }
+            fields.push(("satisfaction", Arg::Int(Some(score))));
+            fields.push(("satisfaction_comment", Arg::Text(comment.clone())));
+            if t.status == "resolved" {
+                fields.push(("status", Arg::Text(Some("closed".into()))));
+                fields.push(("closed_at", Arg::Int(Some(now_ms))));
+            }
+            summary = format!(
+                "评价 {score} 星{}",
+                comment.map(|c| format!("：{c}")).unwrap_or_default()
+            );
+            data["score"] = json!(score);
+        }
+    }
+    for k in body.keys() {
+        if !ACTION_KEYS.contains(&k.as_str()) {
+            return Err(AppError::invalid(k, format!("未知字段“{k}”，请删除该字段")));
+        }
+    }
+    if !fields.is_empty() {
+        ctx.store
+            .update_ticket_fields(&mut tx, id, &fields, now_ms)
+            .await?;
+    }
+    for (target, kind, why) in &clock_events {
+        let e = ClockEvent {
+            at: now,
+            kind: *kind,
+            target_seconds: None,
+            reason: why.clone(),
+        };
+        ctx.store.add_clock_event(&mut tx, id, *target, &e).await?;
+    }
+    if summary.is_empty() {
+        summary = action.label().into();
+    }
+    let eid = ctx
+        .store
+        .add_ticket_event(
+            &mut tx,
+            id,
+            now_ms,
+            u.uid(),
+            &u.username,
+            name,
+            &summary,
+            Some(data),
+            false,
+        )
+        .await?;
+    if matches!(action, Action::Start | Action::CheckIn) {
+        // Taking up a ticket acknowledges the alerts that opened it.
+        ctx.store
+            .acknowledge_alerts_of_ticket(&mut tx, id, &u.username, now_ms)
+            .await?;
+    }
+    let event = match action {
+        Action::Assign => Some("ticket.assigned"),
+        Action::Supervise => Some("ticket.supervised"),
+        Action::Resolve => Some("ticket.resolved"),
+        Action::Reopen => Some("ticket.reopened"),
+        _ => None,
+    };
+    if let Some(event) = event {
+        let row = ctx.store.ticket_tx(&mut tx, id).await?;
+        let who = row.assignee_id;
+        crate::notify::enqueue_for_ticket(
+            ctx,
+            &mut tx,
+            event,
+            &row,
+            who,
+            &eid.to_string(),
+            &summary,
+        )
+        .await?;
+    }
+    // The ticket row first, the audit chain's head last: every write takes the shared
+    // rows in that order (docs/ARCHITECTURE.md).
+    refresh_sla_in(ctx, &mut tx, id).await?;
+    append(
+        &mut tx,
+        now_ms,
+        &u.actor(),
+        NewAuditEvent {
+            action: format!("ticket.{name}"),
+            entity_type: "tickets".into(),
+            entity_id: Some(id.to_string()),
+            summary: format!("{} {}", t.number, summary),
+            before: Some(json!({"status": t.status, "assignee_id": t.assignee_id})),
+            after: Some(Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, a)| (k.to_string(), arg_json(a)))
+                    .collect(),
+            )),
+        },
+    )
+    .await?;
+    let row = ctx.store.ticket_tx(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(row)
+}

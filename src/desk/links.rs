@@ -1,0 +1,98 @@
+//! Links between tickets.
+
+use serde_json::json;
+
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::tickets::{self as tk};
+use crate::error::{AppError, AppResult};
+use crate::store::audit::{NewAuditEvent, append};
+
+use super::is_staff;
+
+/// Links two tickets (`related`, `duplicate`, `caused_by`, `parent`, `child`); the other
+/// ticket gets the inverse link so both timelines show it.
+pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, other: i64, kind: &str) -> AppResult<()> {
+    if !is_staff(u.role) {
+        return Err(AppError::forbidden());
+    }
+    let kind = tk::choice(tk::LINK_KINDS, kind).ok_or_else(|| {
+        AppError::invalid(
+            "kind",
+            "kind 可选：related、duplicate、caused_by、parent、child",
+        )
+    })?;
+    if id == other {
+        return Err(AppError::invalid("ticket_id", "不能关联工单自身"));
+    }
+    let mut tx = ctx.store.write_tx().await?;
+    let a = ctx.store.ticket_for_update(&mut tx, id).await?;
+    let b = match ctx.store.ticket_tx(&mut tx, other).await {
+        Ok(b) => b,
+        Err(crate::store::StoreError::NotFound) => {
+            return Err(AppError::invalid(
+                "ticket_id",
+                format!("工单 #{other} 不存在"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let inverse = match kind {
+        "parent" => "child",
+        "child" => "parent",
+        "caused_by" => "causes",
+        k => k,
+    };
+    let now_ms = ctx.clock.now_ms();
+    ctx.store.add_link(&mut tx, id, other, kind, now_ms).await?;
+    ctx.store
+        .add_link(&mut tx, other, id, inverse, now_ms)
+        .await?;
+    let summary = format!(
+        "关联工单 {}（{}）",
+        b.number,
+        tk::label(tk::LINK_KINDS, kind)
+    );
+    ctx.store
+        .add_ticket_event(
+            &mut tx,
+            id,
+            now_ms,
+            u.uid(),
+            &u.username,
+            "linked",
+            &summary,
+            Some(json!({"ticket_id": other, "kind": kind})),
+            false,
+        )
+        .await?;
+    ctx.store
+        .add_ticket_event(
+            &mut tx,
+            other,
+            now_ms,
+            u.uid(),
+            &u.username,
+            "linked",
+            &format!("被工单 {} 关联", a.number),
+            Some(json!({"ticket_id": id, "kind": inverse})),
+            false,
+        )
+        .await?;
+    append(
+        &mut tx,
+        now_ms,
+        &u.actor(),
+        NewAuditEvent {
+            action: "link".into(),
+            entity_type: "tickets".into(),
+            entity_id: Some(id.to_string()),
+            summary: format!("{} {summary}", a.number),
+            before: None,
+            after: Some(json!({"ticket_id": other, "kind": kind})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,434 @@
+//! Opening tickets: validation, assignment from the inventory and the first SLA clocks.
+
+use chrono::Duration;
+use serde_json::{Map, Value, json};
+
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::calendar::Calendar;
+use crate::domain::roles::Role;
+use crate::domain::sla::{ClockEvent, ClockEventKind, ClockState, ClockTarget};
+use crate::domain::tickets::{self as tk};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::store::Store;
+use crate::store::audit::{NewAuditEvent, append};
+use crate::store::desk::{NewTicket, TicketRow};
+
+use super::{
+    add_detail, choice_field, id_field, is_staff, replay_all, sla_fields, text_field,
+    ticket_json_base, time_field,
+};
+
+pub(super) const CREATE_KEYS: &[&str] = &[
+    "kind",
+    "change_type",
+    "title",
+    "description",
+    "system_id",
+    "asset_id",
+    "category",
+    "source",
+    "requester_id",
+    "requester_name",
+    "requester_contact",
+    "reported_at",
+    "impact",
+    "urgency",
+    "assignee_id",
+];
+
+/// Opens a ticket. Staff may log a phone call with an earlier `reported_at` and name the
+/// requester; requesters open their own tickets through the portal.
+pub async fn open_ticket(
+    ctx: &Ctx,
+    u: &AuthUser,
+    obj: &Map<String, Value>,
+) -> AppResult<TicketRow> {
+    Ok(open_ticket_with_clocks(ctx, u, obj, None).await?.0)
+}
+
+/// Opens a ticket; with `alert_id`, the alert points at the new ticket in the same
+/// transaction, so an alert never ends up with two tickets or none after a crash.
+pub async fn open_ticket_for(
+    ctx: &Ctx,
+    u: &AuthUser,
+    obj: &Map<String, Value>,
+    alert_id: Option<i64>,
+) -> AppResult<TicketRow> {
+    Ok(open_ticket_with_clocks(ctx, u, obj, alert_id).await?.0)
+}
+
+/// The ticket as the API answers a creation: its clocks as computed on the writer's
+/// transaction and no links yet, so the answer costs no further database round trip.
+pub fn created_json(u: &AuthUser, t: &TicketRow, clocks: &[ClockState]) -> Value {
+    let mut v = ticket_json_base(t);
+    add_detail(&mut v, u, t, clocks, &[]);
+    v
+}
+
+/// Opens a ticket and returns it with its replayed clocks.
+pub async fn open_ticket_with_clocks(
+    ctx: &Ctx,
+    u: &AuthUser,
+    obj: &Map<String, Value>,
+    alert_id: Option<i64>,
+) -> AppResult<(TicketRow, Vec<ClockState>)> {
+    if !(is_staff(u.role) || u.role == Role::Requester) {
+        return Err(AppError::forbidden());
+    }
+    let now = ctx.clock.now();
+    let mut errs = Vec::new();
+    for k in obj.keys() {
+        if !CREATE_KEYS.contains(&k.as_str()) {
+            errs.push(FieldError::new(
+                k.clone(),
+                format!("未知字段“{k}”，请删除该字段"),
+            ));
+        }
+    }
+    let kind = choice_field(obj, "kind", "工单类型", tk::KINDS, &mut errs);
+    if !obj.contains_key("kind") {
+        errs.push(FieldError::new("kind", "请选择工单类型"));
+    }
+    let change_type = choice_field(obj, "change_type", "变更类型", tk::CHANGE_TYPES, &mut errs);
+    if kind.as_deref() == Some("change")
+        && change_type.is_none()
+        && !errs.iter().any(|e| e.field == "change_type")
+    {
+        errs.push(FieldError::new(
+            "change_type",
+            "变更工单须选择变更类型：系统升级、性能优化、漏洞修复或配置变更",
+        ));
+    }
+    let title = text_field(obj, "title", "标题", 200, &mut errs);
+    if title.is_none() && !errs.iter().any(|e| e.field == "title") {
+        errs.push(FieldError::new("title", "请填写标题"));
+    }
+    let description = text_field(obj, "description", "描述", 20_000, &mut errs);
+    let system_id = id_field(obj, "system_id", "系统", &mut errs);
+    let asset_id = id_field(obj, "asset_id", "设备", &mut errs);
+    let category = text_field(obj, "category", "分类", 50, &mut errs);
+    let impact = choice_field(obj, "impact", "影响程度", tk::LEVELS, &mut errs)
+        .unwrap_or_else(|| "medium".into());
+    let urgency = choice_field(obj, "urgency", "紧急程度", tk::LEVELS, &mut errs)
+        .unwrap_or_else(|| "medium".into());
+    let mut source = choice_field(obj, "source", "来源", tk::SOURCES, &mut errs);
+    let mut requester_id = id_field(obj, "requester_id", "报障人", &mut errs);
+    let requester_name = text_field(obj, "requester_name", "报障人姓名", 50, &mut errs);
+    let requester_contact = text_field(obj, "requester_contact", "联系方式", 100, &mut errs);
+    let mut reported_at = time_field(obj, "reported_at", "报障时间", &mut errs).unwrap_or(now);
+    let mut assignee_id = id_field(obj, "assignee_id", "处理人", &mut errs);
+    if u.role == Role::Requester {
+        // The portal: one's own ticket, reported now, about one of the systems.
+        requester_id = Some(u.id);
+        source = Some("portal".into());
+        reported_at = now;
+        if assignee_id.is_some() {
+            errs.push(FieldError::new("assignee_id", "报障用户不能指定处理人"));
+        }
+        if system_id.is_none() && !errs.iter().any(|e| e.field == "system_id") {
+            errs.push(FieldError::new("system_id", "请选择出现问题的系统"));
+        }
+    } else {
+        if reported_at > now + Duration::minutes(5) {
+            errs.push(FieldError::new("reported_at", "报障时间不能晚于当前时间"));
+        }
+        if reported_at < now - Duration::days(30) {
+            errs.push(FieldError::new("reported_at", "报障时间不能早于 30 天前"));
+        }
+        if assignee_id.is_some() && !matches!(u.role, Role::Admin | Role::Manager) {
+            errs.push(FieldError::new(
+                "assignee_id",
+                "只有项目经理可以在建单时指定处理人",
+            ));
+        }
+    }
+    // From here on everything runs on one transaction: the references are checked, the
+    // number drawn and the rows written on the same connection.
+    let duty = if category
+        .as_deref()
+        .is_some_and(|c| tk::DATABASE_CATEGORIES.iter().any(|d| c.contains(d)))
+    {
+        "dba"
+    } else {
+        "om_engineer"
+    };
+    let mut tx = ctx.store.write_tx().await?;
+    let refs = Store::ticket_refs_in(
+        &mut tx,
+        system_id,
+        asset_id,
+        requester_id,
+        assignee_id,
+        duty,
+    )
+    .await?;
+    if let Some(i) = system_id
+        && !refs.system
+    {
+        errs.push(FieldError::new("system_id", format!("系统编号 {i} 不存在")));
+    }
+    if let Some(i) = asset_id
+        && !refs.asset
+    {
+        errs.push(FieldError::new("asset_id", format!("设备编号 {i} 不存在")));
+    }
+    if let Some(rid) = requester_id
+        && !refs.requester
+    {
+        errs.push(FieldError::new(
+            "requester_id",
+            format!("用户编号 {rid} 不存在"),
+        ));
+    }
+    if assignee_id.is_some()
+        && !refs
+            .assignee_role
+            .as_deref()
+            .is_some_and(|r| ["engineer", "operator", "manager"].contains(&r))
+    {
+        errs.push(FieldError::new(
+            "assignee_id",
+            "处理人须为在用的工程师、运营人员或项目经理账号",
+        ));
+    }
+    let (Some(kind), Some(title)) = (kind, title) else {
+        return Err(AppError::Validation(errs));
+    };
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let source = source.unwrap_or_else(|| {
+        if u.role == Role::Requester {
+            "portal".into()
+        } else {
+            "api".into()
+        }
+    });
+    let priority = ctx.config.desk.priority_matrix.priority(&impact, &urgency);
+    // Assignment from the inventory: the system's DBA for database work, else its O&M
+    // engineer; the queue when the slot is not filled.
+    let mut auto_assigned = false;
+    if assignee_id.is_none() && system_id.is_some() {
+        assignee_id = refs.slot_user;
+        auto_assigned = assignee_id.is_some();
+    }
+    let policies = ctx.store.policies_in(&mut tx).await?;
+    let policy = policies.matching(&kind, &priority, system_id);
+    let calendar_id = match &policy {
+        Some(p) => Some(p.calendar_id),
+        None => policies.always_calendar_id,
+    };
+    // Clocks start at the fault report, which staff may date back for a phone call.
+    let targets = [
+        (
+            ClockTarget::Response,
+            policy.as_ref().and_then(|p| p.response_minutes),
+        ),
+        (
+            ClockTarget::Onsite,
+            if kind == "incident" {
+                policy
+                    .as_ref()
+                    .and_then(|p| p.onsite_minutes)
+                    .or(Some(ctx.config.desk.onsite_minutes))
+            } else {
+                None
+            },
+        ),
+        (
+            ClockTarget::Resolve,
+            policy.as_ref().and_then(|p| p.resolve_minutes),
+        ),
+    ];
+    let clock_starts: Vec<(ClockTarget, ClockEvent)> = targets
+        .into_iter()
+        .filter_map(|(target, minutes)| {
+            Some((
+                target,
+                ClockEvent {
+                    at: reported_at,
+                    kind: ClockEventKind::Start,
+                    target_seconds: Some(minutes? * 60),
+                    reason: "报障".into(),
+                },
+            ))
+        })
+        .collect();
+    // The SLA fields are known before the row exists: replay the clocks just started.
+    let cal = match calendar_id {
+        Some(c) => ctx.store.calendar_in(&mut tx, c).await?,
+        None => Calendar::always(),
+    };
+    let mut by_target: std::collections::BTreeMap<String, Vec<ClockEvent>> = Default::default();
+    for (target, e) in &clock_starts {
+        by_target
+            .entry(target.as_str().to_string())
+            .or_default()
+            .push(e.clone());
+    }
+    let clocks = replay_all(&by_target, &cal, now);
+    let sla = sla_fields(
+        &clocks,
+        &cal,
+        policy.as_ref().map_or(75, |p| p.warn_percent),
+        true,
+        now,
+        &[],
+    );
+    let status = if assignee_id.is_some() {
+        "assigned"
+    } else {
+        "new"
+    };
+    let nt = NewTicket {
+        kind: kind.clone(),
+        change_type,
+        title,
+        description,
+        system_id,
+        asset_id,
+        category,
+        source,
+        requester_id,
+        requester_name: requester_name
+            .or_else(|| (u.role == Role::Requester).then(|| u.display_name.clone())),
+        requester_contact,
+        reported_at: reported_at.timestamp_millis(),
+        impact,
+        urgency,
+        priority: priority.clone(),
+        assignee_id,
+        status: status.into(),
+        sla_policy_id: policy.as_ref().map(|p| p.id),
+        calendar_id,
+        created_by: u.uid(),
+        sla,
+    };
+    let prefix = match kind.as_str() {
+        "incident" => "INC",
+        "request" => "REQ",
+        "problem" => "PRB",
+        _ => "CHG",
+    };
+    let day = now
+        .with_timezone(&crate::clock::beijing())
+        .format("%Y%m%d")
+        .to_string();
+    let now_ms = now.timestamp_millis();
+    // The day's counter keeps numbers gapless, so its row stays locked until commit. On
+    // SQLite (one writer) that costs nothing: draw it first. On PostgreSQL everything is
+    // written under a provisional, unique number and the real one replaces it in one
+    // statement just before the audit record and the commit.
+    let late_number = ctx.store.backend() == crate::store::Backend::Postgres;
+    let provisional = if late_number {
+        let mut salt = [0u8; 8];
+        password_hash::rand_core::RngCore::fill_bytes(
+            &mut password_hash::rand_core::OsRng,
+            &mut salt,
+        );
+        format!("~{}", crate::store::audit::hex(&salt))
+    } else {
+        ctx.store.next_ticket_number(&mut tx, prefix, &day).await?
+    };
+    let id = ctx
+        .store
+        .insert_ticket(&mut tx, &provisional, &nt, now_ms)
+        .await?;
+    ctx.store
+        .add_clock_events(&mut tx, id, &clock_starts)
+        .await?;
+    let mut number = provisional.clone();
+    let summary = format!(
+        "{}建单：{}（{}，{}）",
+        u.display_name,
+        number,
+        tk::label(tk::KINDS, &kind),
+        priority
+    );
+    let created_event = ctx
+        .store
+        .add_ticket_event(
+            &mut tx,
+            id,
+            now_ms,
+            u.uid(),
+            &u.username,
+            "created",
+            &summary,
+            None,
+            false,
+        )
+        .await?;
+    let row = ctx.store.ticket_tx(&mut tx, id).await?;
+    crate::notify::enqueue_for_ticket(
+        ctx,
+        &mut tx,
+        "ticket.created",
+        &row,
+        assignee_id,
+        &created_event.to_string(),
+        &summary,
+    )
+    .await?;
+    if let Some(a) = assignee_id {
+        let how = if auto_assigned {
+            "按系统岗位自动分派"
+        } else {
+            "建单时指定"
+        };
+        let eid = ctx
+            .store
+            .add_ticket_event(
+                &mut tx,
+                id,
+                now_ms,
+                u.uid(),
+                &u.username,
+                "assigned",
+                &format!("{how}给用户 #{a}"),
+                Some(json!({"assignee_id": a})),
+                false,
+            )
+            .await?;
+        crate::notify::enqueue_for_ticket(
+            ctx,
+            &mut tx,
+            "ticket.assigned",
+            &row,
+            Some(a),
+            &eid.to_string(),
+            how,
+        )
+        .await?;
+    }
+    if let Some(aid) = alert_id {
+        ctx.store.set_alert_ticket(&mut tx, aid, id, now_ms).await?;
+    }
+    let mut row = row;
+    let mut summary = summary;
+    if late_number {
+        number = ctx
+            .store
+            .finalize_ticket_number_pg(&mut tx, id, prefix, &day, &provisional)
+            .await?;
+        summary = summary.replace(&provisional, &number);
+        row.number.clone_from(&number);
+    }
+    append(
+        &mut tx,
+        now_ms,
+        &u.actor(),
+        NewAuditEvent {
+            action: "create".into(),
+            entity_type: "tickets".into(),
+            entity_id: Some(id.to_string()),
+            summary,
+            before: None,
+            after: Some(json!({"number": number, "kind": kind, "priority": priority, "status": status, "assignee_id": assignee_id})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((row, clocks))
+}

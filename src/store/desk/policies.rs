@@ -1,0 +1,193 @@
+//! SLA policies and what a new ticket refers to.
+
+use std::sync::Arc;
+
+use sqlx::AnyConnection;
+
+use crate::store::{Store, StoreError, StoreResult};
+
+use super::CALENDAR_TTL;
+
+impl Store {
+    /// The SLA policies and the id of the round-the-clock calendar, read on `conn` when
+    /// not cached (cached for `CALENDAR_TTL`; edits through this process clear them).
+    pub async fn policies_in(&self, conn: &mut AnyConnection) -> StoreResult<Arc<PolicySet>> {
+        if let Ok(g) = self.policy_cache.lock()
+            && let Some((at, set)) = g.as_ref()
+            && at.elapsed() < CALENDAR_TTL
+        {
+            return Ok(set.clone());
+        }
+        let rules: Vec<PolicyRule> = sqlx::query_as(
+            "SELECT id, kind, priority, system_id, calendar_id, response_minutes, onsite_minutes, \
+             resolve_minutes, warn_percent FROM sla_policies ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let always: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM calendars WHERE kind = 'always' ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let set = Arc::new(PolicySet {
+            rules,
+            always_calendar_id: always,
+        });
+        if let Ok(mut g) = self.policy_cache.lock() {
+            *g = Some((std::time::Instant::now(), set.clone()));
+        }
+        Ok(set)
+    }
+
+    pub async fn policy(&self, id: i64) -> StoreResult<PolicyRow> {
+        let mut conn = self.pool().acquire().await?;
+        self.policy_in(&mut conn, id).await
+    }
+
+    pub async fn policy_in(&self, conn: &mut AnyConnection, id: i64) -> StoreResult<PolicyRow> {
+        self.policies_in(conn)
+            .await?
+            .rules
+            .iter()
+            .find(|r| r.id == id)
+            .map(PolicyRule::row)
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// What a new ticket refers to, in one round trip on the writer's connection: whether
+    /// the system, asset and requester exist, the assignee's role if the account is
+    /// active, and the user in the system's slot for `duty`.
+    pub async fn ticket_refs_in(
+        conn: &mut AnyConnection,
+        system_id: Option<i64>,
+        asset_id: Option<i64>,
+        requester_id: Option<i64>,
+        assignee_id: Option<i64>,
+        duty: &str,
+    ) -> StoreResult<TicketRefs> {
+        let (system, asset, requester, assignee_role, slot_user): (
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            Option<i64>,
+        ) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM systems WHERE id = $1), \
+             (SELECT COUNT(*) FROM assets WHERE id = $2), \
+             (SELECT COUNT(*) FROM users WHERE id = $3), \
+             (SELECT role FROM users WHERE id = $4 AND disabled = 0), \
+             (SELECT s.user_id FROM assignments a JOIN staff s ON s.id = a.staff_id \
+              WHERE a.system_id = $1 AND a.duty = $5 AND s.user_id IS NOT NULL ORDER BY a.id LIMIT 1)",
+        )
+        .bind(system_id)
+        .bind(asset_id)
+        .bind(requester_id)
+        .bind(assignee_id)
+        .bind(duty.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(TicketRefs {
+            system: system > 0,
+            asset: asset > 0,
+            requester: requester > 0,
+            assignee_role,
+            slot_user,
+        })
+    }
+
+    pub async fn count_policies(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sla_policies")
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    pub async fn user_exists_with_role(&self, id: i64, roles: &[&str]) -> StoreResult<bool> {
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND disabled = 0")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(role.is_some_and(|r| roles.contains(&r.as_str())))
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PolicyRow {
+    pub id: i64,
+    pub calendar_id: i64,
+    pub response_minutes: Option<i64>,
+    pub onsite_minutes: Option<i64>,
+    pub resolve_minutes: Option<i64>,
+    pub warn_percent: i64,
+}
+
+/// A policy with what it matches on.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PolicyRule {
+    pub id: i64,
+    pub kind: String,
+    pub priority: String,
+    pub system_id: Option<i64>,
+    pub calendar_id: i64,
+    pub response_minutes: Option<i64>,
+    pub onsite_minutes: Option<i64>,
+    pub resolve_minutes: Option<i64>,
+    pub warn_percent: i64,
+}
+
+impl PolicyRule {
+    fn row(&self) -> PolicyRow {
+        PolicyRow {
+            id: self.id,
+            calendar_id: self.calendar_id,
+            response_minutes: self.response_minutes,
+            onsite_minutes: self.onsite_minutes,
+            resolve_minutes: self.resolve_minutes,
+            warn_percent: self.warn_percent,
+        }
+    }
+}
+
+/// Every SLA policy, as creation and the SLA engine read them.
+#[derive(Debug)]
+pub struct PolicySet {
+    pub rules: Vec<PolicyRule>,
+    pub always_calendar_id: Option<i64>,
+}
+
+impl PolicySet {
+    /// The policy for a ticket: the lowest id among the system's own, else among those
+    /// for any system.
+    pub fn matching(
+        &self,
+        kind: &str,
+        priority: &str,
+        system_id: Option<i64>,
+    ) -> Option<PolicyRow> {
+        let fits = |r: &&PolicyRule| r.kind == kind && r.priority == priority;
+        system_id
+            .and_then(|sid| {
+                self.rules
+                    .iter()
+                    .filter(fits)
+                    .find(|r| r.system_id == Some(sid))
+            })
+            .or_else(|| {
+                self.rules
+                    .iter()
+                    .filter(fits)
+                    .find(|r| r.system_id.is_none())
+            })
+            .map(PolicyRule::row)
+    }
+}
+
+/// What a new ticket refers to (see `Store::ticket_refs_in`).
+#[derive(Debug)]
+pub struct TicketRefs {
+    pub system: bool,
+    pub asset: bool,
+    pub requester: bool,
+    pub assignee_role: Option<String>,
+    pub slot_user: Option<i64>,
+}

@@ -1,0 +1,295 @@
+//! Availability: rollups, state changes and maintenance windows.
+
+use sqlx::AssertSqlSafe;
+
+use crate::store::desk::Tx;
+use crate::store::{Store, StoreError, StoreResult};
+
+use super::{CLIPPED, MaintenanceRow, Tally, delete_row};
+
+impl Store {
+    // ---- availability ------------------------------------------------------------------
+
+    /// Tallies raw results over [from, to) per monitor (those in `ids`, or all).
+    pub async fn tally_results(
+        &self,
+        from: i64,
+        to: i64,
+        ids: Option<&[i64]>,
+    ) -> StoreResult<Vec<(i64, Tally, Option<f64>, Option<f64>)>> {
+        let filter = match ids {
+            Some(ids) if !ids.is_empty() => format!(
+                " AND monitor_id IN ({})",
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ),
+            Some(_) => return Ok(vec![]),
+            None => String::new(),
+        };
+        // A result stands for at most a day, so older rows need not be read.
+        type Row = (i64, i64, i64, i64, i64, i64, Option<f64>, Option<f64>);
+        let rows: Vec<Row> =
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT monitor_id, \
+                 CAST(SUM(CASE WHEN class = 'up' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN class = 'down' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN class = 'maintenance' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN at >= $1 THEN 1 ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN at >= $1 AND ok = 0 THEN 1 ELSE 0 END) AS BIGINT), \
+                 AVG(CASE WHEN at >= $1 THEN latency_ms END), MAX(CASE WHEN at >= $1 THEN latency_ms END) \
+                 FROM monitor_results WHERE at >= $3 AND at < $2 AND at + covers_ms > $1{filter} GROUP BY monitor_id"
+            )))
+            .bind(from)
+            .bind(to)
+            .bind(from - 86_400_000)
+            .fetch_all(self.pool())
+            .await?;
+        let span = to - from;
+        Ok(rows
+            .into_iter()
+            .map(|(m, up, down, maint, checks, failures, avg, max)| {
+                let mut t = Tally {
+                    up_ms: up,
+                    down_ms: down,
+                    maintenance_ms: maint,
+                    unknown_ms: 0,
+                    checks,
+                    failures,
+                };
+                // Overlapping results (a manual check between scheduled ones) must not
+                // make a period longer than itself.
+                let covered = up + down + maint;
+                if covered > span && covered > 0 {
+                    let f = span as f64 / covered as f64;
+                    t.up_ms = (up as f64 * f) as i64;
+                    t.down_ms = (down as f64 * f) as i64;
+                    t.maintenance_ms = span - t.up_ms - t.down_ms;
+                }
+                t.unknown_ms = span - t.up_ms - t.down_ms - t.maintenance_ms;
+                (m, t, avg, max)
+            })
+            .collect())
+    }
+
+    pub async fn upsert_rollups(
+        &self,
+        tx: &mut Tx,
+        hour: i64,
+        rows: &[(i64, Tally, Option<f64>, Option<f64>)],
+    ) -> StoreResult<()> {
+        for (m, t, avg, max) in rows {
+            sqlx::query(
+                "INSERT INTO monitor_rollups (monitor_id, hour, up_ms, down_ms, maintenance_ms, unknown_ms, checks, failures, latency_avg_ms, latency_max_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, -1.0), NULLIF($10, -1.0)) \
+                 ON CONFLICT (monitor_id, hour) DO UPDATE SET up_ms = excluded.up_ms, down_ms = excluded.down_ms, \
+                 maintenance_ms = excluded.maintenance_ms, unknown_ms = excluded.unknown_ms, checks = excluded.checks, \
+                 failures = excluded.failures, latency_avg_ms = excluded.latency_avg_ms, latency_max_ms = excluded.latency_max_ms",
+            )
+            .bind(*m)
+            .bind(hour)
+            .bind(t.up_ms)
+            .bind(t.down_ms)
+            .bind(t.maintenance_ms)
+            .bind(t.unknown_ms)
+            .bind(t.checks)
+            .bind(t.failures)
+            .bind(avg.unwrap_or(-1.0))
+            .bind(max.unwrap_or(-1.0))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes the daily rollups of the Beijing day `[day, day + 24 h)` from its hours.
+    pub async fn roll_day(&self, tx: &mut Tx, day: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO monitor_daily (monitor_id, day, up_ms, down_ms, maintenance_ms, unknown_ms, checks, failures) \
+             SELECT monitor_id, $1, CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
+                    CAST(SUM(unknown_ms) AS BIGINT), CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
+             FROM monitor_rollups WHERE hour >= $1 AND hour < $2 GROUP BY monitor_id \
+             ON CONFLICT (monitor_id, day) DO UPDATE SET up_ms = excluded.up_ms, down_ms = excluded.down_ms, \
+             maintenance_ms = excluded.maintenance_ms, unknown_ms = excluded.unknown_ms, checks = excluded.checks, \
+             failures = excluded.failures",
+        )
+        .bind(day)
+        .bind(day + 86_400_000)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// One monitor's rollups over [from, to), whole hours (`daily` false) or whole
+    /// Beijing days (`daily` true). A span without a row had no result: it is unknown.
+    pub async fn tally_rolled(
+        &self,
+        id: i64,
+        from: i64,
+        to: i64,
+        daily: bool,
+    ) -> StoreResult<Tally> {
+        let (table, col) = if daily {
+            ("monitor_daily", "day")
+        } else {
+            ("monitor_rollups", "hour")
+        };
+        type Sums = (
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let row: Sums = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
+             CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
+             FROM {table} WHERE monitor_id = $1 AND {col} >= $2 AND {col} < $3"
+        )))
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .fetch_one(self.pool())
+        .await?;
+        let (up_ms, down_ms, maintenance_ms) =
+            (row.0.unwrap_or(0), row.1.unwrap_or(0), row.2.unwrap_or(0));
+        Ok(Tally {
+            up_ms,
+            down_ms,
+            maintenance_ms,
+            unknown_ms: (to - from) - up_ms - down_ms - maintenance_ms,
+            checks: row.3.unwrap_or(0),
+            failures: row.4.unwrap_or(0),
+        })
+    }
+
+    /// The latest hour rolled up, if any.
+    pub async fn last_rollup_hour(&self) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT MAX(hour) FROM monitor_rollups")
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// Per-day sums of rollups for a set of monitors (`day` = Beijing midnight in ms).
+    pub async fn rollup_hours(
+        &self,
+        ids: &[i64],
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, Tally)>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT hour, CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
+             CAST(SUM(unknown_ms) AS BIGINT), CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
+             FROM monitor_rollups WHERE monitor_id IN ({}) AND hour >= $1 AND hour < $2 GROUP BY hour ORDER BY hour",
+            list.join(",")
+        )))
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(h, up, down, m, u, c, f)| {
+                (
+                    h,
+                    Tally {
+                        up_ms: up,
+                        down_ms: down,
+                        maintenance_ms: m,
+                        unknown_ms: u,
+                        checks: c,
+                        failures: f,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    pub async fn monitor_ids_of_system(&self, system_id: i64) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT id, created_at FROM monitors WHERE system_id = $1 ORDER BY id")
+                .bind(system_id)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    pub async fn purge_results(&self, before: i64, rollups_before: i64) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("DELETE FROM monitor_results WHERE at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM monitor_rollups WHERE hour < $1")
+            .bind(rollups_before)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM monitor_daily WHERE day < $1")
+            .bind(rollups_before)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    // ---- maintenance -------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_maintenance(
+        &self,
+        tx: &mut Tx,
+        monitor_id: Option<i64>,
+        system_id: Option<i64>,
+        reason: &str,
+        owner: &str,
+        starts_at: i64,
+        ends_at: i64,
+        recurrence: Option<String>,
+        created_by: Option<i64>,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO maintenance_windows (monitor_id, system_id, reason, owner, starts_at, ends_at, recurrence, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(monitor_id)
+        .bind(system_id)
+        .bind(reason.to_string())
+        .bind(owner.to_string())
+        .bind(starts_at)
+        .bind(ends_at)
+        .bind(recurrence)
+        .bind(created_by)
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn maintenance_windows(&self, active_after: i64) -> StoreResult<Vec<MaintenanceRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, monitor_id, system_id, reason, owner, starts_at, ends_at, recurrence, created_by, created_at \
+             FROM maintenance_windows WHERE ends_at > $1 ORDER BY starts_at",
+        )
+        .bind(active_after)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn maintenance_window(&self, id: i64) -> StoreResult<MaintenanceRow> {
+        sqlx::query_as(
+            "SELECT id, monitor_id, system_id, reason, owner, starts_at, ends_at, recurrence, created_by, created_at \
+             FROM maintenance_windows WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn delete_maintenance(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
+        delete_row(tx, "maintenance_windows", id).await
+    }
+}

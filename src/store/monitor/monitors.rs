@@ -1,0 +1,390 @@
+//! Monitor rows, their results and saved probe state.
+
+use serde_json::{Value, json};
+use sqlx::AssertSqlSafe;
+
+use crate::clock::rfc3339;
+use crate::domain::monitor::spec::MonitorDef;
+use crate::store::desk::Tx;
+use crate::store::entities::{Arg, bind_all, bind_all_as};
+use crate::store::{Store, StoreError, StoreResult, like_pattern};
+
+use super::{
+    MONITOR_COLS, MonitorFilter, MonitorRow, NewResult, ResultRow, SavedState, delete_row,
+};
+
+impl Store {
+    // ---- monitors ----------------------------------------------------------------------
+
+    pub async fn insert_monitor(
+        &self,
+        tx: &mut Tx,
+        d: &MonitorDef,
+        secret_enc: Option<String>,
+        token: Option<String>,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        let state = if d.paused { "paused" } else { "pending" };
+        Ok(sqlx::query_scalar(
+            "INSERT INTO monitors (name, kind, target, interval_s, timeout_ms, failures_before_down, successes_before_up, \
+             system_id, asset_id, depends_on, priority, config, secret_enc, token, paused, state, base_state, state_since, created_at, updated_at, auto_resolve) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'pending', $17, $17, $17, $18) RETURNING id",
+        )
+        .bind(d.name.clone())
+        .bind(d.kind.clone())
+        .bind(d.target.clone())
+        .bind(d.interval_s)
+        .bind(d.timeout_ms)
+        .bind(d.failures_before_down)
+        .bind(d.successes_before_up)
+        .bind(d.system_id)
+        .bind(d.asset_id)
+        .bind(d.depends_on)
+        .bind(d.priority.clone())
+        .bind(Value::Object(d.config.clone()).to_string())
+        .bind(secret_enc)
+        .bind(token)
+        .bind(i64::from(d.paused))
+        .bind(state.to_string())
+        .bind(now_ms)
+        .bind(i64::from(d.auto_resolve))
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    /// Replaces the definition; a change of kind, target or pause restarts the state machine.
+    pub async fn update_monitor(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        d: &MonitorDef,
+        secret_enc: Option<String>,
+        reset_state: bool,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let reset = if reset_state {
+            ", state = $15, base_state = 'pending', state_since = $14, consecutive_failures = 0, consecutive_successes = 0"
+        } else {
+            ""
+        };
+        let state = if d.paused { "paused" } else { "pending" };
+        let n = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE monitors SET name = $1, kind = $2, target = $3, interval_s = $4, timeout_ms = $5, failures_before_down = $6, \
+             successes_before_up = $7, system_id = $8, asset_id = $9, depends_on = $10, priority = $11, config = $12, \
+             secret_enc = $13, updated_at = $14, paused = $16, auto_resolve = $18{reset} WHERE id = $17"
+        )))
+        .bind(d.name.clone())
+        .bind(d.kind.clone())
+        .bind(d.target.clone())
+        .bind(d.interval_s)
+        .bind(d.timeout_ms)
+        .bind(d.failures_before_down)
+        .bind(d.successes_before_up)
+        .bind(d.system_id)
+        .bind(d.asset_id)
+        .bind(d.depends_on)
+        .bind(d.priority.clone())
+        .bind(Value::Object(d.config.clone()).to_string())
+        .bind(secret_enc)
+        .bind(now_ms)
+        .bind(state.to_string())
+        .bind(i64::from(d.paused))
+        .bind(id)
+        .bind(i64::from(d.auto_resolve))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn delete_monitor(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
+        delete_row(tx, "monitors", id).await
+    }
+
+    pub async fn monitor(&self, id: i64) -> StoreResult<MonitorRow> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MONITOR_COLS} FROM monitors WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn monitor_by_token(&self, token: &str) -> StoreResult<MonitorRow> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MONITOR_COLS} FROM monitors WHERE token = $1 AND kind = 'heartbeat'"
+        )))
+        .bind(token.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn all_monitors(&self) -> StoreResult<Vec<MonitorRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MONITOR_COLS} FROM monitors ORDER BY id"
+        )))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn list_monitors(
+        &self,
+        f: &MonitorFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<MonitorRow>, i64)> {
+        let mut wh = vec!["1=1".to_string()];
+        let mut args: Vec<Arg> = Vec::new();
+        let mut push = |cond: &str, a: Arg| {
+            args.push(a);
+            wh.push(cond.replace('?', &format!("${}", args.len())));
+        };
+        if let Some(s) = f.system_id {
+            push("system_id = ?", Arg::Int(Some(s)));
+        }
+        if let Some(s) = f.asset_id {
+            push("asset_id = ?", Arg::Int(Some(s)));
+        }
+        if let Some(k) = &f.kind {
+            push("kind = ?", Arg::Text(Some(k.clone())));
+        }
+        if let Some(s) = &f.state {
+            push("state = ?", Arg::Text(Some(s.clone())));
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            push(
+                "(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(target) LIKE ? ESCAPE '\\')",
+                Arg::Text(Some(like_pattern(q))),
+            );
+        }
+        let where_sql = wh.join(" AND ");
+        let total: i64 = bind_all(
+            sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM monitors WHERE {where_sql}"
+            ))),
+            &args,
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let n = args.len();
+        let mut args2 = args.clone();
+        args2.push(Arg::Int(Some(limit)));
+        args2.push(Arg::Int(Some(offset)));
+        let rows = bind_all_as(
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {MONITOR_COLS} FROM monitors WHERE {where_sql} ORDER BY id LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            ))),
+            &args2,
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok((rows, total))
+    }
+
+    pub async fn save_states(&self, tx: &mut Tx, states: &[(i64, SavedState)]) -> StoreResult<()> {
+        for (id, s) in states {
+            sqlx::query(
+                "UPDATE monitors SET state = $1, base_state = $2, state_since = $3, consecutive_failures = $4, \
+                 consecutive_successes = $5, last_check_at = $6, last_ok = $7, last_latency_ms = NULLIF($8, -1.0), last_phase = $9, \
+                 last_message = $10 WHERE id = $11",
+            )
+            .bind(s.state.clone())
+            .bind(s.base_state.clone())
+            .bind(s.state_since)
+            .bind(s.consecutive_failures)
+            .bind(s.consecutive_successes)
+            .bind(s.last_check_at)
+            .bind(i64::from(s.last_ok))
+            .bind(s.last_latency_ms.unwrap_or(-1.0))
+            .bind(s.last_phase.clone())
+            .bind(s.last_message.clone())
+            .bind(*id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn set_monitor_state(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        state: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE monitors SET state = $1, state_since = $2 WHERE id = $3 AND state <> $1",
+        )
+        .bind(state.to_string())
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_results(&self, tx: &mut Tx, rs: &[NewResult]) -> StoreResult<()> {
+        // Multi-row inserts in chunks keep a batch of thousands to a few statements.
+        for chunk in rs.chunks(100) {
+            let mut sql = String::from(
+                "INSERT INTO monitor_results (monitor_id, at, covers_ms, ok, class, latency_ms, phase, message) VALUES ",
+            );
+            // A missing latency is written as the literal NULL, not bound: a NULL float
+            // parameter is typed unreliably through sqlx's Any driver on PostgreSQL.
+            let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 8);
+            for (i, r) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let p = |args: &Vec<Arg>, k: usize| format!("${}", args.len() + k);
+                let latency = match r.latency_ms {
+                    Some(_) => p(&args, 6),
+                    None => "NULL".to_string(),
+                };
+                sql.push_str(&format!(
+                    "({}, {}, {}, {}, {}, {latency}, {}, {})",
+                    p(&args, 1),
+                    p(&args, 2),
+                    p(&args, 3),
+                    p(&args, 4),
+                    p(&args, 5),
+                    p(&args, if r.latency_ms.is_some() { 7 } else { 6 }),
+                    p(&args, if r.latency_ms.is_some() { 8 } else { 7 }),
+                ));
+                args.extend([
+                    Arg::Int(Some(r.monitor_id)),
+                    Arg::Int(Some(r.at)),
+                    Arg::Int(Some(r.covers_ms)),
+                    Arg::Int(Some(i64::from(r.ok))),
+                    Arg::Text(Some(r.class.to_string())),
+                ]);
+                if let Some(l) = r.latency_ms {
+                    args.push(Arg::Float(Some(l)));
+                }
+                args.extend([Arg::Text(r.phase.clone()), Arg::Text(r.message.clone())]);
+            }
+            super::entities::bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn add_state_change(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        at: i64,
+        from: &str,
+        to: &str,
+        reason: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO monitor_state_changes (monitor_id, at, from_state, to_state, reason) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(reason.to_string())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Times of up↔down changes since `since`, for the flap detector after a restart.
+    pub async fn recent_flips(&self, since: i64) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT monitor_id, at FROM monitor_state_changes WHERE at >= $1 \
+             AND ((from_state = 'up' AND to_state = 'down') OR (from_state = 'down' AND to_state = 'up') \
+                  OR to_state = 'flapping') ORDER BY at",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn state_changes(&self, id: i64, limit: i64) -> StoreResult<Vec<Value>> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT at, from_state, to_state, reason FROM monitor_state_changes WHERE monitor_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, f, t, r)| json!({"at": rfc3339(at), "from": f, "to": t, "reason": r}))
+            .collect())
+    }
+
+    pub async fn results(
+        &self,
+        id: i64,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ResultRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, ok, class, latency_ms, phase, message FROM monitor_results \
+             WHERE monitor_id = $1 AND at >= $2 AND at < $3 ORDER BY at DESC LIMIT $4",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Latest latencies of many monitors (for sparklines), oldest first per monitor.
+    pub async fn recent_latencies(
+        &self,
+        ids: &[i64],
+        since: i64,
+    ) -> StoreResult<std::collections::HashMap<i64, Vec<(i64, Option<f64>, bool)>>> {
+        let mut out: std::collections::HashMap<i64, Vec<(i64, Option<f64>, bool)>> =
+            Default::default();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let rows: Vec<(i64, i64, Option<f64>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT monitor_id, at, latency_ms, ok FROM monitor_results WHERE monitor_id IN ({}) AND at >= $1 ORDER BY at",
+            list.join(",")
+        )))
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        for (m, at, l, ok) in rows {
+            out.entry(m).or_default().push((at, l, ok != 0));
+        }
+        Ok(out)
+    }
+
+    /// A finished run: its time is the last ping, and the run's start is cleared.
+    pub async fn heartbeat_ping(&self, tx: &mut Tx, id: i64, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE monitors SET hb_last_ping_at = $1, hb_started_at = NULL WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn heartbeat_start(&self, tx: &mut Tx, id: i64, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE monitors SET hb_started_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
