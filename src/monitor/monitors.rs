@@ -1,0 +1,342 @@
+//! Monitor definitions (API): create, update, delete, heartbeats.
+
+use serde_json::{Map, Value, json};
+
+use super::engine::*;
+use super::{probe, snmp, spec};
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::roles::Perm;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::store::audit::{NewAuditEvent, append};
+use crate::store::monitor::MonitorRow;
+use crate::store::{Optional, StoreError};
+
+// ---- definitions (API) -----------------------------------------------------------------
+
+pub(super) fn check_write(u: &AuthUser) -> AppResult<()> {
+    if u.role.can(Perm::WriteMonitoring) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+pub(super) async fn check_refs(
+    ctx: &Ctx,
+    d: &spec::MonitorDef,
+    self_id: Option<i64>,
+) -> AppResult<()> {
+    let mut errs: Vec<FieldError> = Vec::new();
+    if let Some(s) = d.system_id
+        && ctx
+            .store
+            .get_entity(&crate::domain::inventory::SYSTEMS, s)
+            .await
+            .optional()?
+            .is_none()
+    {
+        errs.push(FieldError::new("system_id", format!("系统编号 {s} 不存在")));
+    }
+    if let Some(a) = d.asset_id
+        && ctx
+            .store
+            .get_entity(&crate::domain::inventory::ASSETS, a)
+            .await
+            .optional()?
+            .is_none()
+    {
+        errs.push(FieldError::new("asset_id", format!("设备编号 {a} 不存在")));
+    }
+    if let Some(dep) = d.depends_on {
+        if Some(dep) == self_id {
+            errs.push(FieldError::new("depends_on", "监控不能依赖自己"));
+        } else {
+            // Walk up the chain: no cycles.
+            let mut cur = Some(dep);
+            let mut seen = 0;
+            while let Some(c) = cur {
+                match ctx.store.monitor(c).await {
+                    Ok(m) => {
+                        if Some(m.id) == self_id || seen > 20 {
+                            errs.push(FieldError::new("depends_on", "上游监控形成了循环依赖"));
+                            break;
+                        }
+                        cur = m.depends_on;
+                        seen += 1;
+                    }
+                    Err(StoreError::NotFound) if c == dep => {
+                        errs.push(FieldError::new(
+                            "depends_on",
+                            format!("上游监控编号 {dep} 不存在"),
+                        ));
+                        break;
+                    }
+                    Err(StoreError::NotFound) => break,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errs))
+    }
+}
+
+pub(super) fn new_token() -> String {
+    let mut b = [0u8; 18];
+    use password_hash::rand_core::RngCore;
+    password_hash::rand_core::OsRng.fill_bytes(&mut b);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b)
+}
+
+pub(super) fn definition_input(obj: &Map<String, Value>) -> Map<String, Value> {
+    let mut o = obj.clone();
+    // Heartbeats fail after the first missed deadline unless asked otherwise.
+    if o.get("kind").and_then(Value::as_str) == Some("heartbeat") {
+        o.entry("failures_before_down").or_insert(json!(1));
+    }
+    o
+}
+
+pub async fn create(ctx: &Ctx, u: &AuthUser, obj: &Map<String, Value>) -> AppResult<MonitorRow> {
+    check_write(u)?;
+    let d = spec::validate(&definition_input(obj)).map_err(AppError::Validation)?;
+    check_refs(ctx, &d, None).await?;
+    let secret = match &d.secret {
+        Some(s) => Some(ctx.secrets.encrypt(s).map_err(AppError::Internal)?),
+        None => None,
+    };
+    let token = (d.kind == "heartbeat").then(new_token);
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    let id = ctx
+        .store
+        .insert_monitor(&mut tx, &d, secret, token, now)
+        .await?;
+    append(
+        &mut tx,
+        now,
+        &u.actor(),
+        NewAuditEvent::of(
+            "create",
+            "monitors",
+            id,
+            format!("新建监控“{}”（{} {}）", d.name, d.kind, d.target),
+        )
+        .after(json!({"name": d.name, "kind": d.kind, "target": d.target, "config": d.config})),
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.monitors.notify(Control::Reload(id));
+    Ok(ctx.store.monitor(id).await?)
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    patch: &Map<String, Value>,
+) -> AppResult<MonitorRow> {
+    check_write(u)?;
+    let old = ctx.store.monitor(id).await?;
+    if let Some(k) = patch.get("kind")
+        && k.as_str() != Some(old.kind.as_str())
+    {
+        return Err(AppError::invalid(
+            "kind",
+            "监控类型不能修改，请新建一个监控",
+        ));
+    }
+    let mut merged = old.definition();
+    // A database URL shown without its password keeps the stored one.
+    let mut keep_secret = true;
+    for (k, v) in patch {
+        if k == "target" && ["postgres", "mysql"].contains(&old.kind.as_str()) {
+            keep_secret = !v
+                .as_str()
+                .is_some_and(|t| reqwest::Url::parse(t).is_ok_and(|u| u.password().is_some()));
+        }
+        merged.insert(k.clone(), v.clone());
+    }
+    // An SNMP community or v3 password not sent again (or sent back as "***") keeps its
+    // stored value; the secret is then rebuilt from the validated definition.
+    if old.kind == "snmp" {
+        keep_secret = false;
+        let stored = match &old.secret_enc {
+            Some(enc) => Some(ctx.secrets.decrypt(enc).map_err(AppError::Internal)?),
+            None => None,
+        };
+        keep_snmp_secrets(&old.config_map(), stored.as_deref(), &mut merged);
+    }
+    let d = spec::validate(&merged).map_err(AppError::Validation)?;
+    check_refs(ctx, &d, Some(id)).await?;
+    let secret = if keep_secret && old.secret_enc.is_some() {
+        old.secret_enc.clone()
+    } else {
+        match &d.secret {
+            Some(s) => Some(ctx.secrets.encrypt(s).map_err(AppError::Internal)?),
+            None => None,
+        }
+    };
+    let reset = d.target != old.target || d.paused != (old.paused != 0);
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    ctx.store
+        .update_monitor(&mut tx, id, &d, secret, reset, now)
+        .await?;
+    append(
+        &mut tx,
+        now,
+        &u.actor(),
+        NewAuditEvent::of("update", "monitors", id, format!("修改监控“{}”", d.name))
+            .before(Value::Object(old.definition()))
+            .after(Value::Object(without_secrets(patch))),
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.monitors.notify(if d.paused {
+        Control::Remove(id)
+    } else {
+        Control::Reload(id)
+    });
+    if reset || d.paused {
+        ctx.monitors.runtimes.lock().await.remove(&id);
+    }
+    Ok(ctx.store.monitor(id).await?)
+}
+
+/// Fills an SNMP monitor's merged definition with the stored community (v2c) or v3
+/// passwords where the change leaves them out or sends "***", as long as the version
+/// stays the same.
+pub(super) fn keep_snmp_secrets(
+    old_config: &Map<String, Value>,
+    stored: Option<&str>,
+    merged: &mut Map<String, Value>,
+) {
+    let Some(stored) = stored else { return };
+    let is_v3 = |c: &Map<String, Value>| match c.get("version") {
+        Some(Value::String(v)) => matches!(v.trim().to_ascii_lowercase().as_str(), "3" | "v3"),
+        Some(Value::Number(n)) => n.as_i64() == Some(3),
+        _ => false,
+    };
+    let was_v3 = is_v3(old_config);
+    let Some(Value::Object(config)) = merged.get_mut("config") else {
+        return;
+    };
+    let missing = |c: &Map<String, Value>, k: &str| match c.get(k) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s == "***",
+        Some(_) => false,
+    };
+    match (was_v3, is_v3(config)) {
+        (false, false) if missing(config, "community") => {
+            config.insert("community".into(), json!(stored));
+        }
+        (true, true) => {
+            let passwords: Map<String, Value> = serde_json::from_str(stored).unwrap_or_default();
+            for k in snmp::SECRET_KEYS {
+                if missing(config, k)
+                    && let Some(p) = passwords.get(k)
+                {
+                    config.insert(k.into(), p.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A change as the audit log keeps it: SNMP communities and passwords as "***".
+pub(super) fn without_secrets(patch: &Map<String, Value>) -> Map<String, Value> {
+    let mut p = patch.clone();
+    if let Some(Value::Object(config)) = p.get_mut("config") {
+        for k in ["community", "auth_password", "priv_password"] {
+            if let Some(v) = config.get_mut(k)
+                && !v.is_null()
+            {
+                *v = json!("***");
+            }
+        }
+    }
+    p
+}
+
+pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
+    check_write(u)?;
+    let old = ctx.store.monitor(id).await?;
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    ctx.store.delete_monitor(&mut tx, id).await?;
+    append(
+        &mut tx,
+        now,
+        &u.actor(),
+        NewAuditEvent::of("delete", "monitors", id, format!("删除监控“{}”", old.name))
+            .before(Value::Object(old.definition())),
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.monitors.notify(Control::Remove(id));
+    ctx.monitors.runtimes.lock().await.remove(&id);
+    Ok(())
+}
+
+/// A heartbeat arrives: `kind` is `ping`, `start` or `fail`.
+pub async fn heartbeat(
+    ctx: &Ctx,
+    token: &str,
+    kind: &str,
+    duration_ms: Option<f64>,
+    size_bytes: Option<i64>,
+) -> AppResult<MonitorRow> {
+    let m = match ctx.store.monitor_by_token(token).await {
+        Ok(m) => m,
+        Err(crate::store::StoreError::NotFound) => return Err(AppError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    if m.paused != 0 {
+        return Ok(m);
+    }
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    match kind {
+        "start" => ctx.store.heartbeat_start(&mut tx, m.id, now).await?,
+        _ => ctx.store.heartbeat_ping(&mut tx, m.id, now).await?,
+    }
+    tx.commit().await?;
+    if kind == "start" {
+        return Ok(ctx.store.monitor(m.id).await?);
+    }
+    let duration = duration_ms.or_else(|| m.hb_started_at.map(|s| (now - s) as f64));
+    let mut msg = if kind == "fail" {
+        "任务报告失败".to_string()
+    } else {
+        "收到心跳".to_string()
+    };
+    if let Some(d) = duration {
+        msg.push_str(&format!("，耗时 {:.1} 秒", d / 1000.0));
+    }
+    if let Some(s) = size_bytes {
+        msg.push_str(&format!("，数据量 {s} 字节"));
+    }
+    let outcome = if kind == "fail" {
+        probe::Outcome::fail("heartbeat", duration, msg)
+    } else {
+        probe::Outcome::ok(duration.unwrap_or(0.0), msg)
+    };
+    process(
+        ctx,
+        vec![Finished {
+            monitor_id: m.id,
+            at: now,
+            covers_ms: 0,
+            outcome,
+            steps: true,
+        }],
+    )
+    .await?;
+    Ok(ctx.store.monitor(m.id).await?)
+}
