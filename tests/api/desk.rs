@@ -1380,3 +1380,39 @@ async fn sixteen_concurrent_reports_all_succeed_on_a_small_pool() {
     }
     assert_eq!(app.total("/api/v1/tickets").await, before + 16);
 }
+
+/// Writes refused inside their transaction (here: an action the ticket's state does not
+/// allow, checked after the row is locked) are rolled back and give their connection back:
+/// many more of them than the pool has connections, then ordinary writes still succeed and
+/// read back. On PostgreSQL this walks the rollback a dropped write transaction runs.
+#[tokio::test]
+async fn many_writes_refused_inside_their_transaction_leave_the_desk_writable() {
+    let app = spawn_demo().await;
+    let token = app.admin_token.clone();
+    let (s, v) = app
+        .post(
+            &token,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "回滚测试"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    for _ in 0..20 {
+        let (s, v) = act(&app, &token, id, json!({"action": "reopen"})).await;
+        assert!(s.is_client_error(), "reopen of a new ticket: {s} {v}");
+    }
+    for i in 0..10 {
+        let (s, v) = app
+            .post(
+                &token,
+                &format!("/api/v1/tickets/{id}/comments"),
+                &json!({"body": format!("备注 {i}")}),
+            )
+            .await;
+        assert!(s.is_success(), "comment {i}: {s} {v}");
+    }
+    let (s, v) = app.get_json(&token, &format!("/api/v1/tickets/{id}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], json!("new"), "{v}");
+}
