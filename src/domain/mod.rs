@@ -5,6 +5,7 @@ pub mod desk_stats;
 pub mod entity;
 pub mod field_error;
 pub mod holidays;
+pub mod input;
 pub mod inventory;
 pub mod monitor;
 pub mod password;

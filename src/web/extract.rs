@@ -7,6 +7,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::domain::input::{Labels, decode};
 use crate::error::AppError;
 
 /// `Json<T>` whose every rejection is a 4xx in the error shape, in Chinese.
@@ -45,6 +46,25 @@ pub fn json_rejection(rej: JsonRejection) -> AppError {
         }
         other => AppError::BadRequest(format!("请求无效：{}", other.body_text())),
     }
+}
+
+/// A use case's typed input from a JSON body: syntax, media type and size are refused as
+/// `ApiJson` refuses them; a body that does not fit `T` answers 422 naming the field in
+/// Chinese (`crate::domain::input::decode`).
+pub struct Input<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Labels> FromRequest<S> for Input<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ApiJson(v) = ApiJson::<Value>::from_request(req, state).await?;
+        decode::<T>(v).map(Input).map_err(AppError::Validation)
+    }
+}
+
+/// A page form (its fields as a JSON object of strings) decoded into a use case's input.
+pub fn form_input<T: DeserializeOwned + Labels>(form: Map<String, Value>) -> Result<T, AppError> {
+    decode::<T>(Value::Object(form)).map_err(AppError::Validation)
 }
 
 /// A JSON object body (for records validated against a spec).
