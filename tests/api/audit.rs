@@ -11,14 +11,14 @@ async fn logins_failures_logouts_and_changes_are_audited_with_who_when_where_and
     let app = spawn_app().await;
     let (_, t) = app.user_with_role("jianli", "auditor").await;
     app.login("admin", "bad").await;
-    let (s, site) = app
-        .post(
+    let site = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/sites",
             &json!({"name": "测试机房"}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED);
     let id = site["id"].as_i64().unwrap();
     app.patch(
         &app.admin_token,
@@ -83,10 +83,12 @@ async fn logins_failures_logouts_and_changes_are_audited_with_who_when_where_and
         )
         .await;
     assert_eq!(v["total"], json!(3));
-    let (s, _) = app
-        .get_json(&t, "/api/v1/audit-events?from=yesterday")
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.get_json_expect(
+        &t,
+        "/api/v1/audit-events?from=yesterday",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -226,18 +228,16 @@ async fn purging_old_records_keeps_the_chain_verifiable() {
 #[tokio::test]
 async fn a_record_shows_its_change_history_from_the_audit_log() {
     let app = spawn_demo().await;
-    let (s, _) = app
-        .patch(
-            &app.admin_token,
-            "/api/v1/assets/1",
-            &json!({"status": "faulty", "ip": "10.1.1.1"}),
-        )
+    app.patch_expect(
+        &app.admin_token,
+        "/api/v1/assets/1",
+        &json!({"status": "faulty", "ip": "10.1.1.1"}),
+        StatusCode::OK,
+    )
+    .await;
+    let v = app
+        .get_json_expect(&app.admin_token, "/api/v1/assets/1/history", StatusCode::OK)
         .await;
-    assert_eq!(s, StatusCode::OK);
-    let (s, v) = app
-        .get_json(&app.admin_token, "/api/v1/assets/1/history")
-        .await;
-    assert_eq!(s, StatusCode::OK);
     let items = v["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{v}");
     assert_eq!(items[0]["action"], json!("update"));

@@ -84,20 +84,20 @@ async fn a_generated_first_admin_password_must_be_changed_at_first_login() {
     assert_eq!(v["must_change_password"], json!(true));
     let token = v["token"].as_str().unwrap().to_string();
 
-    let (s, v) = app.get_json(&token, "/api/v1/systems").await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let v = app
+        .get_json_expect(&token, "/api/v1/systems", StatusCode::FORBIDDEN)
+        .await;
     assert_eq!(error_code(&v), "password_change_required");
 
-    let (s, _) = app
-        .post(
-            &token,
-            "/api/v1/auth/password",
-            &json!({"current_password": pw, "new_password": "Brand#New2026"}),
-        )
+    app.post_expect(
+        &token,
+        "/api/v1/auth/password",
+        &json!({"current_password": pw, "new_password": "Brand#New2026"}),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    app.get_json_expect(&token, "/api/v1/systems", StatusCode::OK)
         .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = app.get_json(&token, "/api/v1/systems").await;
-    assert_eq!(s, StatusCode::OK);
     assert_eq!(
         app.login("admin", &pw).await.status(),
         StatusCode::UNAUTHORIZED
@@ -128,14 +128,14 @@ async fn weak_or_reused_passwords_are_refused_with_a_chinese_reason_and_change_n
             "{new}: {v}"
         );
     }
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             t,
             "/api/v1/auth/password",
             &json!({"current_password": "wrong", "new_password": "Good#Pass99"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(v["error"]["message"].as_str().unwrap().contains("当前密码"));
     // The old password still works.
     app.login_ok("admin", ADMIN_PASSWORD).await;
@@ -154,33 +154,30 @@ async fn none_of_the_last_five_passwords_can_be_reused() {
         "Fifth#Pass55",
     ];
     for p in pws {
-        let (s, v) = app
-            .post(
-                &t,
-                "/api/v1/auth/password",
-                &json!({"current_password": current, "new_password": p}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        app.post_expect(
+            &t,
+            "/api/v1/auth/password",
+            &json!({"current_password": current, "new_password": p}),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
         current = p.to_string();
     }
     // The original is now 6 back: allowed. The second is 4 back: refused.
-    let (s, _) = app
-        .post(
-            &t,
-            "/api/v1/auth/password",
-            &json!({"current_password": current, "new_password": "Second#Pass22"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = app
-        .post(
-            &t,
-            "/api/v1/auth/password",
-            &json!({"current_password": current, "new_password": ADMIN_PASSWORD}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
+    app.post_expect(
+        &t,
+        "/api/v1/auth/password",
+        &json!({"current_password": current, "new_password": "Second#Pass22"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    app.post_expect(
+        &t,
+        "/api/v1/auth/password",
+        &json!({"current_password": current, "new_password": ADMIN_PASSWORD}),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -227,14 +224,13 @@ async fn an_admin_can_unlock_a_locked_account() {
         app.login("li", "Changed#Pass2").await.status(),
         StatusCode::LOCKED
     );
-    let (s, v) = app
-        .patch(
-            &app.admin_token,
-            &format!("/api/v1/users/{id}"),
-            &json!({"unlock": true}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    app.patch_expect(
+        &app.admin_token,
+        &format!("/api/v1/users/{id}"),
+        &json!({"unlock": true}),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(
         app.login("li", "Changed#Pass2").await.status(),
         StatusCode::OK
@@ -257,8 +253,9 @@ async fn a_session_idle_for_thirty_minutes_ends() {
         StatusCode::OK
     );
     app.clock.advance(Duration::minutes(31));
-    let (s, v) = app.get_json(&t, "/api/v1/systems").await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let v = app
+        .get_json_expect(&t, "/api/v1/systems", StatusCode::UNAUTHORIZED)
+        .await;
     assert!(v["error"]["message"].as_str().unwrap().contains("超时"));
     // The session is gone for good.
     app.clock.advance(Duration::seconds(-3600));
@@ -277,31 +274,31 @@ async fn a_password_older_than_ninety_days_must_be_changed() {
     assert_eq!(v["must_change_password"], json!(true));
     assert_eq!(v["password_expired"], json!(true));
     let t = v["token"].as_str().unwrap().to_string();
-    let (s, v) = app.get_json(&t, "/api/v1/assets").await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(error_code(&v), "password_change_required");
-    let (s, _) = app
-        .post(
-            &t,
-            "/api/v1/auth/password",
-            &json!({"current_password": ADMIN_PASSWORD, "new_password": "Renewed#2027"}),
-        )
+    let v = app
+        .get_json_expect(&t, "/api/v1/assets", StatusCode::FORBIDDEN)
         .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(error_code(&v), "password_change_required");
+    app.post_expect(
+        &t,
+        "/api/v1/auth/password",
+        &json!({"current_password": ADMIN_PASSWORD, "new_password": "Renewed#2027"}),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
     assert_eq!(app.get(&t, "/api/v1/assets").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn api_tokens_are_stored_hashed_expire_and_can_be_revoked() {
     let app = spawn_app().await;
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/api-tokens",
             &json!({"name": "备份脚本", "expires_in_days": 10}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
     let token = v["token"].as_str().unwrap().to_string();
     let id = v["id"].as_i64().unwrap();
     let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
@@ -336,18 +333,18 @@ async fn api_tokens_are_stored_hashed_expire_and_can_be_revoked() {
             .await,
         StatusCode::NO_CONTENT
     );
-    let (s, v) = app.get_json(&token, "/api/v1/systems").await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let v = app
+        .get_json_expect(&token, "/api/v1/systems", StatusCode::UNAUTHORIZED)
+        .await;
     assert!(v["error"]["message"].as_str().unwrap().contains("吊销"));
 
-    let (s, _) = app
-        .post(
-            &admin,
-            "/api/v1/api-tokens",
-            &json!({"name": "x", "expires_in_days": 100000}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.post_expect(
+        &admin,
+        "/api/v1/api-tokens",
+        &json!({"name": "x", "expires_in_days": 100000}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -368,14 +365,13 @@ async fn logout_ends_the_session_and_a_disabled_account_cannot_sign_in() {
     );
 
     let t2 = app.login_ok("wang", "Changed#Pass2").await;
-    let (s, _) = app
-        .patch(
-            &app.admin_token,
-            &format!("/api/v1/users/{id}"),
-            &json!({"disabled": true}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    app.patch_expect(
+        &app.admin_token,
+        &format!("/api/v1/users/{id}"),
+        &json!({"disabled": true}),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(
         app.get(&t2, "/api/v1/me").await.status(),
         StatusCode::UNAUTHORIZED
@@ -425,13 +421,12 @@ async fn user_creation_validates_every_field_and_changes_nothing_on_error() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}: {v}");
         error_code(&v);
     }
-    let (s, _) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/users",
-            &json!({"username": "admin", "role": "engineer", "password": "Good#Pass11"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/users",
+        &json!({"username": "admin", "role": "engineer", "password": "Good#Pass11"}),
+        StatusCode::CONFLICT,
+    )
+    .await;
     assert_eq!(app.total("/api/v1/users").await, before);
 }

@@ -40,14 +40,13 @@ async fn staffed(app: &TestApp) -> (i64, String, i64, String) {
             )
             .await;
         let slot = slots["items"][0]["id"].as_i64().unwrap();
-        let (st, _) = app
-            .patch(
-                &app.admin_token,
-                &format!("/api/v1/assignments/{slot}"),
-                &json!({"staff_id": s["id"]}),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK);
+        app.patch_expect(
+            &app.admin_token,
+            &format!("/api/v1/assignments/{slot}"),
+            &json!({"staff_id": s["id"]}),
+            StatusCode::OK,
+        )
+        .await;
     }
     (eng, et, dba, dt)
 }
@@ -73,8 +72,7 @@ async fn a_requester_reports_a_fault_and_it_goes_to_the_systems_engineer_with_th
     .await;
     let (eng, _, dba, _) = staffed(&app).await;
     let (_, rt) = app.user_with_role("citizen", "requester").await;
-    let (s, v) = app.post(&rt, "/api/v1/tickets", &json!({"kind": "incident", "title": "公众网无法访问", "system_id": 1, "impact": "high", "urgency": "high"})).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let v = app.post_expect(&rt, "/api/v1/tickets", &json!({"kind": "incident", "title": "公众网无法访问", "system_id": 1, "impact": "high", "urgency": "high"}), StatusCode::CREATED).await;
     assert!(v["number"].as_str().unwrap().starts_with("INC-20251015-"));
     assert_eq!(v["status"], json!("assigned"));
     assert_eq!(v["assignee_id"], json!(eng));
@@ -139,23 +137,21 @@ async fn a_requester_never_sees_another_requesters_ticket() {
     }
     let (s, _) = act(&app, &b, id, json!({"action": "rate", "score": 1})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = app
-        .post(
-            &b,
-            &format!("/api/v1/tickets/{id}/comments"),
-            &json!({"body": "我也是"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    app.post_expect(
+        &b,
+        &format!("/api/v1/tickets/{id}/comments"),
+        &json!({"body": "我也是"}),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     // A requester cannot open a ticket for someone else or pick the engineer.
-    let (s, v) = app
-        .post(
-            &b,
-            "/api/v1/tickets",
-            &json!({"kind": "request", "title": "x", "system_id": 2, "assignee_id": 1}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    app.post_expect(
+        &b,
+        "/api/v1/tickets",
+        &json!({"kind": "request", "title": "x", "system_id": 2, "assignee_id": 1}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -330,14 +326,14 @@ async fn a_priority_change_retargets_the_clocks_and_keeps_the_time_used() {
     assert_eq!(v["priority"], json!("P4"));
     app.clock.advance(Duration::hours(2));
     let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
-    let (s, v) = app
-        .patch(
+    let v = app
+        .patch_expect(
             &admin,
             &format!("/api/v1/tickets/{id}"),
             &json!({"impact": "high", "urgency": "high"}),
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["priority"], json!("P1"));
     // P1 resolve is 240 minutes from the report, the 2 h already used kept.
     assert_eq!(
@@ -406,17 +402,13 @@ async fn a_phone_call_logged_later_starts_the_clocks_at_the_reported_time() {
     })
     .await;
     let reported = now - Duration::minutes(40);
-    let (s, v) = app
-        .post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "电话报障：OA 打不开", "system_id": 23, "source": "phone",
-            "requester_name": "办公室张科长", "requester_contact": "020-87654321", "reported_at": reported.to_rfc3339()}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let v = app.post_expect(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "电话报障：OA 打不开", "system_id": 23, "source": "phone",
+            "requester_name": "办公室张科长", "requester_contact": "020-87654321", "reported_at": reported.to_rfc3339()}), StatusCode::CREATED).await;
     assert_eq!(
         t(&v, "/sla/onsite_due_at"),
         Some(reported + Duration::hours(2))
     );
-    let (s, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "x", "reported_at": (now + Duration::hours(1)).to_rfc3339()})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    app.post_expect(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "x", "reported_at": (now + Duration::hours(1)).to_rfc3339()}), StatusCode::UNPROCESSABLE_ENTITY).await;
 }
 
 #[tokio::test]
@@ -606,14 +598,13 @@ async fn roles_and_states_guard_every_action_and_bad_input_changes_nothing() {
         .await;
     let id = v["id"].as_i64().unwrap();
     let before = app.audit_count().await;
-    let (s, _) = app
-        .post(
-            &aud,
-            "/api/v1/tickets",
-            &json!({"kind": "request", "title": "x"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.post_expect(
+        &aud,
+        "/api/v1/tickets",
+        &json!({"kind": "request", "title": "x"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     for body in [
         json!({"action": "start"}),
         json!({"action": "cancel", "reason": "x"}),
@@ -622,14 +613,13 @@ async fn roles_and_states_guard_every_action_and_bad_input_changes_nothing() {
         let (s, _) = act(&app, &aud, id, body).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
-    let (s, _) = app
-        .post(
-            &aud,
-            &format!("/api/v1/tickets/{id}/comments"),
-            &json!({"body": "x"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.post_expect(
+        &aud,
+        &format!("/api/v1/tickets/{id}/comments"),
+        &json!({"body": "x"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     let (s, _) = act(&app, &et, id, json!({"action": "supervise", "note": "x"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = act(&app, &et, id, json!({"action": "close"})).await;
@@ -665,8 +655,7 @@ async fn roles_and_states_guard_every_action_and_bad_input_changes_nothing() {
         error_code(&v);
     }
     assert_eq!(app.total("/api/v1/tickets").await, total);
-    let (s, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "change", "change_type": "漏洞修复", "title": "修复 Struts 漏洞", "system_id": 4})).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let v = app.post_expect(&app.admin_token, "/api/v1/tickets", &json!({"kind": "change", "change_type": "漏洞修复", "title": "修复 Struts 漏洞", "system_id": 4}), StatusCode::CREATED).await;
     assert!(v["number"].as_str().unwrap().starts_with("CHG-"));
     // The unfiltered total comes from the trigger-kept count; it matches the rows.
     assert_eq!(app.total("/api/v1/tickets").await, total + 1);
@@ -686,28 +675,26 @@ async fn comments_are_public_or_internal_and_a_staff_reply_is_the_first_response
         )
         .await;
     let id = v["id"].as_i64().unwrap();
-    let (s, _) = app
-        .post(
-            &rt,
-            &format!("/api/v1/tickets/{id}/comments"),
-            &json!({"body": "内部?", "internal": true}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.post_expect(
+        &rt,
+        &format!("/api/v1/tickets/{id}/comments"),
+        &json!({"body": "内部?", "internal": true}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     app.post(
         &et,
         &format!("/api/v1/tickets/{id}/comments"),
         &json!({"body": "已联系厂商", "internal": true}),
     )
     .await;
-    let (s, _) = app
-        .post(
-            &et,
-            &format!("/api/v1/tickets/{id}/comments"),
-            &json!({"body": "您好，已收到，正在处理"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
+    app.post_expect(
+        &et,
+        &format!("/api/v1/tickets/{id}/comments"),
+        &json!({"body": "您好，已收到，正在处理"}),
+        StatusCode::CREATED,
+    )
+    .await;
     let (_, c) = app
         .get_json(&rt, &format!("/api/v1/tickets/{id}/comments"))
         .await;
@@ -726,22 +713,20 @@ async fn comments_are_public_or_internal_and_a_staff_reply_is_the_first_response
         .unwrap()
         .clone();
     assert_eq!(response["status"], json!("met"));
-    let (s, _) = app
-        .post(
-            &et,
-            &format!("/api/v1/tickets/{id}/worklogs"),
-            &json!({"minutes": 30, "note": "排查"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let (s, _) = app
-        .post(
-            &et,
-            &format!("/api/v1/tickets/{id}/worklogs"),
-            &json!({"minutes": 0}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.post_expect(
+        &et,
+        &format!("/api/v1/tickets/{id}/worklogs"),
+        &json!({"minutes": 30, "note": "排查"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post_expect(
+        &et,
+        &format!("/api/v1/tickets/{id}/worklogs"),
+        &json!({"minutes": 0}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -753,13 +738,13 @@ async fn calendars_list_holidays_and_make_up_days_like_chinese_calendar() {
     let work = items.iter().find(|c| c["kind"] == "working_hours").unwrap()["id"]
         .as_i64()
         .unwrap();
-    let (s, days) = app
-        .get_json(
+    let days = app
+        .get_json_expect(
             &app.admin_token,
             &format!("/api/v1/calendars/{work}/days?from=2024-01-01&to=2026-12-31"),
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK);
     let days = days["items"].as_array().unwrap().clone();
     let day = |d: &str| days.iter().find(|x| x["date"] == d).unwrap().clone();
     assert_eq!(day("2025-10-08")["working"], json!(false));
@@ -904,13 +889,12 @@ async fn the_fault_report_is_a_word_document_with_every_field() {
             eprintln!("skipping the python-docx check: not installed");
         }
     }
-    let (s, _) = app
-        .get_json(
-            &app.admin_token,
-            &format!("/api/v1/tickets/{id}/fault-report?format=pdf"),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.get_json_expect(
+        &app.admin_token,
+        &format!("/api/v1/tickets/{id}/fault-report?format=pdf"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -951,13 +935,13 @@ async fn desk_indicators_and_the_ticket_export_reflect_the_period() {
     act(&app, &rt, id, json!({"action": "rate", "score": 4})).await;
     let _ = et;
     let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
-    let (s, v) = app
-        .get_json(
+    let v = app
+        .get_json_expect(
             &admin,
             "/api/v1/tickets/stats?from=2025-10-01&to=2025-10-31",
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     let t = &v["total"];
     assert_eq!(t["tickets"], json!(1));
     assert_eq!(t["mtta_minutes"], json!(20.0));
@@ -978,15 +962,14 @@ async fn desk_indicators_and_the_ticket_export_reflect_the_period() {
         )
         .await;
     assert_eq!(v["total"]["tickets"], json!(0));
-    let (s, _) = app
-        .get_json(
-            &admin,
-            "/api/v1/tickets/stats?from=2025-10-31&to=2025-10-01",
-        )
+    app.get_json_expect(
+        &admin,
+        "/api/v1/tickets/stats?from=2025-10-31&to=2025-10-01",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    app.get_json_expect(&rt, "/api/v1/tickets/stats", StatusCode::FORBIDDEN)
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = app.get_json(&rt, "/api/v1/tickets/stats").await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
 
     let r = app.get(&admin, "/api/v1/tickets/export?format=csv").await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -1169,14 +1152,14 @@ async fn tickets_link_both_ways_and_bad_links_are_refused() {
         )
         .await;
     let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             t,
             &format!("/api/v1/tickets/{b}/links"),
             &json!({"ticket_id": a, "kind": "caused_by"}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["links"][0]["kind"], json!("caused_by"));
     let (_, v) = app.get_json(t, &format!("/api/v1/tickets/{a}")).await;
     assert_eq!(v["links"][0]["ticket_id"], json!(b));
@@ -1282,8 +1265,9 @@ async fn supervision_and_breaches_reach_the_assignee_managers_and_purchaser_with
             .map(|m| m["subject"].as_str().unwrap().to_string())
             .collect()
     };
-    let (s, inbox) = app.get_json(&et, "/api/v1/me/messages").await;
-    assert_eq!(s, StatusCode::OK);
+    let inbox = app
+        .get_json_expect(&et, "/api/v1/me/messages", StatusCode::OK)
+        .await;
     let eng_subjects = subjects(&inbox);
     assert!(
         eng_subjects.iter().any(|s| s.contains("工单督办")),
@@ -1324,14 +1308,20 @@ async fn supervision_and_breaches_reach_the_assignee_managers_and_purchaser_with
 
     // Reading: one's own only; a stranger's id is not found; read-all clears the count.
     let mine = inbox["items"][0]["id"].as_i64().unwrap();
-    let (s, _) = app
-        .post(&mt, &format!("/api/v1/me/messages/{mine}/read"), &json!({}))
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, v) = app
-        .post(&et, &format!("/api/v1/me/messages/{mine}/read"), &json!({}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    app.post_expect(
+        &mt,
+        &format!("/api/v1/me/messages/{mine}/read"),
+        &json!({}),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    app.post_expect(
+        &et,
+        &format!("/api/v1/me/messages/{mine}/read"),
+        &json!({}),
+        StatusCode::OK,
+    )
+    .await;
     let (_, v) = app.get_json(&et, "/api/v1/me/messages").await;
     assert_eq!(
         v["items"]
@@ -1342,14 +1332,21 @@ async fn supervision_and_breaches_reach_the_assignee_managers_and_purchaser_with
             .unwrap()["read"],
         json!(true)
     );
-    let (s, _) = app
-        .post(&mt, "/api/v1/me/messages/read-all", &json!({}))
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    app.post_expect(
+        &mt,
+        "/api/v1/me/messages/read-all",
+        &json!({}),
+        StatusCode::OK,
+    )
+    .await;
     let (_, v) = app.get_json(&mt, "/api/v1/me/messages").await;
     assert_eq!(v["unread"], json!(0), "{v}");
-    let (s, _) = app.get_json(&et, "/api/v1/me/messages?unread=maybe").await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.get_json_expect(
+        &et,
+        "/api/v1/me/messages?unread=maybe",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 /// Sixteen people reporting at once on a pool of five connections: a write that read
@@ -1389,14 +1386,14 @@ async fn sixteen_concurrent_reports_all_succeed_on_a_small_pool() {
 async fn many_writes_refused_inside_their_transaction_leave_the_desk_writable() {
     let app = spawn_demo().await;
     let token = app.admin_token.clone();
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             &token,
             "/api/v1/tickets",
             &json!({"kind": "request", "title": "回滚测试"}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_i64().unwrap();
     for _ in 0..20 {
         let (s, v) = act(&app, &token, id, json!({"action": "reopen"})).await;
@@ -1412,7 +1409,8 @@ async fn many_writes_refused_inside_their_transaction_leave_the_desk_writable() 
             .await;
         assert!(s.is_success(), "comment {i}: {s} {v}");
     }
-    let (s, v) = app.get_json(&token, &format!("/api/v1/tickets/{id}")).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = app
+        .get_json_expect(&token, &format!("/api/v1/tickets/{id}"), StatusCode::OK)
+        .await;
     assert_eq!(v["status"], json!("new"), "{v}");
 }

@@ -226,8 +226,8 @@ async fn hostile_csv_files_get_a_4xx_and_the_server_keeps_serving() {
     let long_cell = format!("名称,类别\n{},网络设备\n", "长".repeat(20_000));
     assert_refused_and_still_serving(&app, "long cell", "text/csv", long_cell.into_bytes()).await;
 
-    let (s, _) = app.get_json(&app.admin_token, "/api/v1/assets").await;
-    assert_eq!(s, StatusCode::OK);
+    app.get_json_expect(&app.admin_token, "/api/v1/assets", StatusCode::OK)
+        .await;
 }
 
 async fn python_has(module: &str) -> bool {
@@ -286,14 +286,14 @@ async fn metrics_need_a_credential_and_escape_label_values_for_the_reference_par
 
     // A monitor whose name has quotes and a backslash (through the API) and a newline
     // (as a row written before text rules existed).
-    let (s, m) = app
-        .post(
+    let m = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/monitors",
             &json!({"name": "核心\"交换机\\A", "kind": "tcp", "target": "127.0.0.1:9"}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{m}");
     let id = m["id"].as_i64().unwrap();
     let evil = "核心\"交换机\\A\nyunwei_fake_metric 1";
     sqlx::query("UPDATE monitors SET name = $1, state = 'up' WHERE id = $2")
@@ -437,8 +437,8 @@ async fn login_failures_from_one_address_are_throttled_with_retry_after() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.text().await.unwrap().contains("秒后重试"));
     // Signed-in users are not affected.
-    let (s, _) = app.get_json(&app.admin_token, "/api/v1/assets").await;
-    assert_eq!(s, StatusCode::OK);
+    app.get_json_expect(&app.admin_token, "/api/v1/assets", StatusCode::OK)
+        .await;
     // When the window has passed, the right password works again.
     app.clock.advance(chrono::Duration::minutes(5));
     let r = login_from(&app, ADMIN_PASSWORD, None).await;
@@ -491,63 +491,51 @@ async fn control_characters_and_over_long_text_get_the_same_answer_on_every_data
     }
     assert_eq!(app.total("/api/v1/tickets").await, before);
     // Newlines and tabs belong in a description.
-    let (s, v) = app
-        .post(t, "/api/v1/tickets", &json!({"kind": "incident", "title": "网站打不开", "system_id": 1, "description": "第一行\n\t第二行"}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let v = app.post_expect(t, "/api/v1/tickets", &json!({"kind": "incident", "title": "网站打不开", "system_id": 1, "description": "第一行\n\t第二行"}), StatusCode::CREATED).await;
     let id = v["id"].as_i64().unwrap();
     // Worklog notes have a documented maximum (2,000), and any string one of 20,000.
     for (len, needle) in [(100_000, "20000"), (2_001, "2000")] {
-        let (s, v) = app
-            .post(
+        let v = app
+            .post_expect(
                 t,
                 &format!("/api/v1/tickets/{id}/worklogs"),
                 &json!({"minutes": 30, "note": "记".repeat(len)}),
+                StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         assert!(
             v["error"]["message"].as_str().unwrap().contains(needle),
             "{v}"
         );
     }
-    let (s, v) = app
-        .post(
-            t,
-            &format!("/api/v1/tickets/{id}/worklogs"),
-            &json!({"minutes": 30, "note": "排查\n重启"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.post_expect(
+        t,
+        &format!("/api/v1/tickets/{id}/worklogs"),
+        &json!({"minutes": 30, "note": "排查\n重启"}),
+        StatusCode::CREATED,
+    )
+    .await;
     // Inventory records and search parameters.
-    let (s, v) = app
-        .post(
-            t,
-            "/api/v1/assets",
-            &json!({"name": "交换机\u{0}", "category": "network"}),
-        )
+    app.post_expect(
+        t,
+        "/api/v1/assets",
+        &json!({"name": "交换机\u{0}", "category": "network"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    app.get_json_expect(t, "/api/v1/assets?q=%00", StatusCode::UNPROCESSABLE_ENTITY)
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = app.get_json(t, "/api/v1/assets?q=%00").await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     // A key is checked like a value.
-    let (s, _) = app
-        .post(
-            t,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "x", "system_id": 1, "a\u{0}": 1}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.post_expect(
+        t,
+        "/api/v1/tickets",
+        &json!({"kind": "incident", "title": "x", "system_id": 1, "a\u{0}": 1}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     // Passwords are printable characters only.
-    let (s, v) = app
-        .post(t, "/api/v1/users", &json!({"username": "ctl1", "display_name": "控制", "role": "engineer", "password": "Strong#Pass\u{10}w0rd"}))
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = app
-        .post(t, "/api/v1/users", &json!({"username": "ctl2", "display_name": "控制", "role": "engineer", "password": "Strong#Pass\u{200B}w0rd"}))
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    app.post_expect(t, "/api/v1/users", &json!({"username": "ctl1", "display_name": "控制", "role": "engineer", "password": "Strong#Pass\u{10}w0rd"}), StatusCode::UNPROCESSABLE_ENTITY).await;
+    let v = app.post_expect(t, "/api/v1/users", &json!({"username": "ctl2", "display_name": "控制", "role": "engineer", "password": "Strong#Pass\u{200B}w0rd"}), StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(
         v["error"]["message"].as_str().unwrap().contains("可见字符"),
         "{v}"
@@ -570,8 +558,7 @@ async fn requests_with_made_up_methods_do_not_grow_the_metric_label_set() {
     let app = spawn_app().await;
     for i in 0..5 {
         let m = reqwest::Method::from_bytes(format!("WEIRD{i}").as_bytes()).unwrap();
-        let _ = app
-            .client
+        app.client
             .request(m, app.url("/api/v1/assets"))
             .send()
             .await

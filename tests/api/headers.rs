@@ -322,14 +322,14 @@ async fn a_hashed_asset_from_a_page_is_cached_for_good_compressed_on_request_and
 #[tokio::test]
 async fn the_monitor_page_links_echarts_by_hash_and_it_is_served_compressed() {
     let app = spawn_app().await;
-    let (s, m) = app
-        .post(
+    let m = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/monitors",
             &json!({"name": "心跳", "kind": "heartbeat", "config": {"period_s": 3600}}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{m}");
     let cookie = page_cookie(&app).await;
     let html = app
         .client
@@ -356,14 +356,14 @@ async fn the_monitor_page_links_echarts_by_hash_and_it_is_served_compressed() {
 #[tokio::test]
 async fn a_downloaded_attachment_is_named_in_ascii_and_in_rfc_8187_utf8() {
     let app = spawn_demo().await;
-    let (s, t) = app
-        .post(
+    let t = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/tickets",
             &json!({"kind": "incident", "title": "附件名称", "system_id": 1}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{t}");
     let id = t["id"].as_i64().unwrap();
     let name = "机房巡检 记录#1(终版).txt";
     let form = reqwest::multipart::Form::new().part(

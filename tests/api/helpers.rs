@@ -205,6 +205,48 @@ impl TestApp {
         self.send_json("PATCH", token, path, body).await
     }
 
+    /// `post`, asserting the status; answers the body.
+    pub async fn post_expect(
+        &self,
+        token: &str,
+        path: &str,
+        body: &Value,
+        want: StatusCode,
+    ) -> Value {
+        self.send_expect("POST", token, path, body, want).await
+    }
+
+    /// `patch`, asserting the status; answers the body.
+    pub async fn patch_expect(
+        &self,
+        token: &str,
+        path: &str,
+        body: &Value,
+        want: StatusCode,
+    ) -> Value {
+        self.send_expect("PATCH", token, path, body, want).await
+    }
+
+    /// `get_json`, asserting the status; answers the body.
+    pub async fn get_json_expect(&self, token: &str, path: &str, want: StatusCode) -> Value {
+        let (s, v) = self.get_json(token, path).await;
+        assert_eq!(s, want, "GET {path}: {v}");
+        v
+    }
+
+    async fn send_expect(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: &Value,
+        want: StatusCode,
+    ) -> Value {
+        let (s, v) = self.send_json(method, token, path, body).await;
+        assert_eq!(s, want, "{method} {path}: {v}");
+        v
+    }
+
     pub async fn delete(&self, token: &str, path: &str) -> StatusCode {
         self.client
             .delete(self.url(path))
@@ -224,10 +266,7 @@ impl TestApp {
     /// Creates a user with a role and returns a token for them (password already changed).
     pub async fn user_with_role(&self, username: &str, role: &str) -> (i64, String) {
         let initial = "Initial#Pass1";
-        let (s, v) = self
-            .post(&self.admin_token, "/api/v1/users", &json!({"username": username, "display_name": username, "role": role, "password": initial}))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let v = self.post_expect(&self.admin_token, "/api/v1/users", &json!({"username": username, "display_name": username, "role": role, "password": initial}), StatusCode::CREATED).await;
         let id = v["id"].as_i64().expect("id");
         let t = self.login_ok(username, initial).await;
         let r = self

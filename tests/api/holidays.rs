@@ -14,8 +14,9 @@ use crate::helpers::*;
 const CSV_2027: &str = "date,working,reason\n2027-01-01,false,元旦\n2027-02-06,上班,春节调休上班\n2027-02-07,休息,春节\n2027-02-08,休息,春节\n";
 
 async fn working_calendar(app: &TestApp) -> i64 {
-    let (s, v) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = app
+        .get_json_expect(&app.admin_token, "/api/v1/calendars", StatusCode::OK)
+        .await;
     v["items"]
         .as_array()
         .unwrap()
@@ -29,13 +30,13 @@ async fn working_calendar(app: &TestApp) -> i64 {
 async fn day(app: &TestApp, cal: i64, date: &str) -> (bool, String) {
     // Another process (the CLI) may have written: do not trust this process's cache.
     app.ctx.store.forget_calendars();
-    let (s, v) = app
-        .get_json(
+    let v = app
+        .get_json_expect(
             &app.admin_token,
             &format!("/api/v1/calendars/{cal}/days?from={date}&to={date}"),
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     let d = &v["items"][0];
     (
         d["working"].as_bool().unwrap(),
@@ -237,14 +238,14 @@ async fn a_year_without_days_is_imported_from_json_without_confirmation() {
         {"date": "2027-01-01", "working": false, "reason": "元旦"},
         {"date": "2027-02-06", "working": "上班", "reason": "春节调休上班"}
     ]);
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             &app.admin_token,
             &format!("/api/v1/calendars/{cal}/import"),
             &body,
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["applied"], true);
     assert_eq!(v["needs_confirmation"], false);
     assert_eq!(
@@ -252,14 +253,14 @@ async fn a_year_without_days_is_imported_from_json_without_confirmation() {
         (true, "春节调休上班".into())
     );
     // The same file again changes nothing and needs no confirmation.
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             &app.admin_token,
             &format!("/api/v1/calendars/{cal}/import"),
             &body,
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["unchanged"], 2);
 }
 
@@ -301,14 +302,9 @@ async fn a_bad_row_is_refused_with_422_naming_row_and_column_and_nothing_changes
     assert_eq!(app.audit_count().await, audits);
 
     // JSON rows are named by element and key.
-    let (s, v) = app
-        .post(
-            &app.admin_token,
+    let v = app.post_expect(&app.admin_token,
             &format!("/api/v1/calendars/{cal}/import"),
-            &json!([{"date": "2027-01-01", "working": false, "reason": "元旦"}, {"date": "2027-01-02", "working": 3, "reason": "x"}]),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+            &json!([{"date": "2027-01-01", "working": false, "reason": "元旦"}, {"date": "2027-01-02", "working": 3, "reason": "x"}]), StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(v["error"]["details"]["errors"][0]["row"], 2);
     assert_eq!(v["error"]["details"]["errors"][0]["column"], "working");
 

@@ -10,15 +10,16 @@ use crate::helpers::*;
 async fn an_asset_is_created_read_updated_and_deleted_with_computed_warranty() {
     let app = spawn_app().await;
     let t = &app.admin_token;
-    let (s, site) = app
-        .post(t, "/api/v1/sites", &json!({"name": "龙口西机房"}))
+    let site = app
+        .post_expect(
+            t,
+            "/api/v1/sites",
+            &json!({"name": "龙口西机房"}),
+            StatusCode::CREATED,
+        )
         .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let (s, a) = app
-        .post(t, "/api/v1/assets", &json!({"name": "核心交换机", "category": "network", "brand_model": "华为 Quidway 9306",
-            "quantity": 2, "unit": "台", "acquired": "2015年", "warranty_until": "2018", "site_id": site["id"]}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let a = app.post_expect(t, "/api/v1/assets", &json!({"name": "核心交换机", "category": "network", "brand_model": "华为 Quidway 9306",
+            "quantity": 2, "unit": "台", "acquired": "2015年", "warranty_until": "2018", "site_id": site["id"]}), StatusCode::CREATED).await;
     assert_eq!(a["acquired"], json!("2015"));
     assert_eq!(a["warranty_expired"], json!(true));
     assert_eq!(a["warranty_status"], json!("expired"));
@@ -26,22 +27,23 @@ async fn an_asset_is_created_read_updated_and_deleted_with_computed_warranty() {
     assert_eq!(a["site_name"], json!("龙口西机房"));
     let id = a["id"].as_i64().unwrap();
 
-    let (s, v) = app
-        .patch(
+    let v = app
+        .patch_expect(
             t,
             &format!("/api/v1/assets/{id}"),
             &json!({"status": "故障", "warranty_until": "2099-12-31"}),
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], json!("faulty"));
     assert_eq!(v["warranty_status"], json!("valid"));
     // A client may send back what it read.
-    let (s, _) = app.patch(t, &format!("/api/v1/assets/{id}"), &v).await;
-    assert_eq!(s, StatusCode::OK);
+    app.patch_expect(t, &format!("/api/v1/assets/{id}"), &v, StatusCode::OK)
+        .await;
 
-    let (s, v) = app.get_json(t, &format!("/api/v1/assets/{id}")).await;
-    assert_eq!(s, StatusCode::OK);
+    let v = app
+        .get_json_expect(t, &format!("/api/v1/assets/{id}"), StatusCode::OK)
+        .await;
     assert_eq!(v["quantity"], json!(2));
     assert_eq!(
         app.delete(t, &format!("/api/v1/assets/{id}")).await,
@@ -71,14 +73,13 @@ async fn warranty_is_expired_expiring_within_90_days_or_valid_on_the_clock_date(
         ("c", "2026"),
         ("d", "2025"),
     ] {
-        let (s, v) = app
-            .post(
-                t,
-                "/api/v1/assets",
-                &json!({"name": name, "category": "server", "warranty_until": until}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        app.post_expect(
+            t,
+            "/api/v1/assets",
+            &json!({"name": name, "category": "server", "warranty_until": until}),
+            StatusCode::CREATED,
+        )
+        .await;
     }
     app.post(
         t,
@@ -104,8 +105,12 @@ async fn warranty_is_expired_expiring_within_90_days_or_valid_on_the_clock_date(
     assert_eq!(names(&v), ["e"]);
     let (_, v) = app.get_json(t, "/api/v1/assets?sort=name").await;
     assert_eq!(v["items"][1]["warranty_status"], json!("expiring"));
-    let (s, _) = app.get_json(t, "/api/v1/assets?warranty=soon").await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.get_json_expect(
+        t,
+        "/api/v1/assets?warranty=soon",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -190,10 +195,13 @@ async fn wrong_types_unknown_ids_and_oversized_bodies_are_4xx_never_5xx() {
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
         error_code(&v);
     }
-    let (s, _) = app
-        .patch(t, "/api/v1/assets/777", &json!({"name": "x"}))
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    app.patch_expect(
+        t,
+        "/api/v1/assets/777",
+        &json!({"name": "x"}),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     let big = "x".repeat(2 * 1024 * 1024);
     let r = app
         .client
@@ -216,8 +224,8 @@ async fn wrong_types_unknown_ids_and_oversized_bodies_are_4xx_never_5xx() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let (s, _) = app.post(t, "/api/v1/assets", &json!([1, 2])).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    app.post_expect(t, "/api/v1/assets", &json!([1, 2]), StatusCode::BAD_REQUEST)
+        .await;
     for q in [
         "limit=0",
         "limit=abc",
@@ -229,8 +237,12 @@ async fn wrong_types_unknown_ids_and_oversized_bodies_are_4xx_never_5xx() {
         let (s, v) = app.get_json(t, &format!("/api/v1/assets?{q}")).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {v}");
     }
-    let (s, _) = app.get_json(t, "/api/v1/assets?category=mainframe").await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.get_json_expect(
+        t,
+        "/api/v1/assets?category=mainframe",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     let r = app
         .client
         .put(app.url("/api/v1/assets"))
@@ -292,22 +304,20 @@ async fn a_site_with_equipment_cannot_be_deleted_and_duplicate_names_conflict() 
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("设备"));
-    let (s, v) = app
-        .post(
-            t,
-            "/api/v1/systems",
-            &json!({"name": "广东省生态环境厅办公自动化系统"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    let (s, v) = app
-        .patch(
-            t,
-            "/api/v1/systems/2",
-            &json!({"name": "广东省生态环境厅办公自动化系统"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    app.post_expect(
+        t,
+        "/api/v1/systems",
+        &json!({"name": "广东省生态环境厅办公自动化系统"}),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    app.patch_expect(
+        t,
+        "/api/v1/systems/2",
+        &json!({"name": "广东省生态环境厅办公自动化系统"}),
+        StatusCode::CONFLICT,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -354,30 +364,28 @@ async fn systems_run_on_assets_and_staffing_slots_can_be_filled() {
 
     let (_, v) = app.get_json(t, "/api/v1/systems/23/assignments").await;
     assert_eq!(v["total"], json!(4));
-    let (s, staff) = app
-        .post(
-            t,
-            "/api/v1/staff",
-            &json!({"name": "驻场工程师", "phone": "020-12345678", "work_mode": "驻场"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{staff}");
+    app.post_expect(
+        t,
+        "/api/v1/staff",
+        &json!({"name": "驻场工程师", "phone": "020-12345678", "work_mode": "驻场"}),
+        StatusCode::CREATED,
+    )
+    .await;
     let slot = v["items"][0]["id"].as_i64().unwrap();
-    let (s, v) = app
-        .patch(
+    let v = app
+        .patch_expect(
             t,
             &format!("/api/v1/assignments/{slot}"),
             &json!({"staff_id": "驻场工程师"}),
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["staff_name"], json!("驻场工程师"));
-    let (s, v) = app
-        .post(
-            t,
-            "/api/v1/staff",
-            &json!({"name": "x", "phone": "call me"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    app.post_expect(
+        t,
+        "/api/v1/staff",
+        &json!({"name": "x", "phone": "call me"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }

@@ -390,28 +390,27 @@ async fn sixty_four_clients_creating_and_working_tickets_get_no_server_error_and
     }
     // Ticket events go through notification rules to a webhook channel (the outbox).
     let hook = webhook_sink().await;
-    let (s, ch) = app
-        .post(
+    let ch = app
+        .post_expect(
             &admin,
             "/api/v1/notification-channels",
             &json!({"kind": "webhook", "name": "负载测试", "config": {"url": hook}}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{ch}");
     for event in [
         "ticket.created",
         "ticket.assigned",
         "ticket.supervised",
         "ticket.resolved",
     ] {
-        let (s, v) = app
-            .post(
-                &admin,
-                "/api/v1/notification-rules",
-                &json!({"event": event, "channel_id": ch["id"]}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        app.post_expect(
+            &admin,
+            "/api/v1/notification-rules",
+            &json!({"event": event, "channel_id": ch["id"]}),
+            StatusCode::CREATED,
+        )
+        .await;
     }
     let staff = Arc::new(Staff {
         manager,

@@ -10,20 +10,26 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 async fn create_monitor(app: &TestApp, body: Value) -> Value {
-    let (s, v) = app.post(&app.admin_token, "/api/v1/monitors", &body).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let v = app
+        .post_expect(
+            &app.admin_token,
+            "/api/v1/monitors",
+            &body,
+            StatusCode::CREATED,
+        )
+        .await;
     v
 }
 
 async fn integration_token(app: &TestApp, kind: &str) -> String {
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/integrations",
             &json!({"kind": kind, "name": format!("{kind} 接入")}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
     v["token"].as_str().unwrap().to_string()
 }
 
@@ -161,8 +167,9 @@ async fn cron_schedules_that_overflow_are_refused_in_chinese_and_nicknames_are_a
 }
 
 async fn state_of(app: &TestApp, token: &str, id: i64) -> Value {
-    let (s, v) = app.get_json(token, &format!("/api/v1/monitors/{id}")).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = app
+        .get_json_expect(token, &format!("/api/v1/monitors/{id}"), StatusCode::OK)
+        .await;
     v
 }
 
@@ -240,14 +247,13 @@ async fn probe_result_times_on_the_monitor_page_show_seconds() {
     )
     .await;
     let id = m["id"].as_i64().unwrap();
-    let (s, v) = app
-        .post(
-            &app.admin_token,
-            &format!("/api/v1/monitors/{id}/check"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    app.post_expect(
+        &app.admin_token,
+        &format!("/api/v1/monitors/{id}/check"),
+        &json!({}),
+        StatusCode::OK,
+    )
+    .await;
     let r = app
         .client
         .post(app.url("/login"))
@@ -356,14 +362,14 @@ async fn an_expired_certificate_reads_as_expired_in_the_tls_and_http_probes() {
     ] {
         let m = create_monitor(&app, body.clone()).await;
         let id = m["id"].as_i64().unwrap();
-        let (s, v) = app
-            .post(
+        let v = app
+            .post_expect(
                 &app.admin_token,
                 &format!("/api/v1/monitors/{id}/check"),
                 &json!({}),
+                StatusCode::OK,
             )
             .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
         let msg = v["message"].as_str().unwrap_or_default();
         assert_eq!(v["ok"], false, "{body}: {v}");
         assert!(

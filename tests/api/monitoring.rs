@@ -200,19 +200,18 @@ async fn bad_monitor_definitions_get_a_clear_4xx_and_change_nothing() {
     assert!(r.status().is_client_error());
     // A requester sees no monitors; an auditor reads but cannot create.
     let (_, rt) = app.user_with_role("citizen", "requester").await;
-    let (s, _) = app.get_json(&rt, "/api/v1/monitors").await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (_, at) = app.user_with_role("jianli", "auditor").await;
-    let (s, _) = app.get_json(&at, "/api/v1/monitors").await;
-    assert_eq!(s, StatusCode::OK);
-    let (s, _) = app
-        .post(
-            &at,
-            "/api/v1/monitors",
-            &json!({"name": "x", "kind": "tcp", "target": "127.0.0.1:1"}),
-        )
+    app.get_json_expect(&rt, "/api/v1/monitors", StatusCode::FORBIDDEN)
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, at) = app.user_with_role("jianli", "auditor").await;
+    app.get_json_expect(&at, "/api/v1/monitors", StatusCode::OK)
+        .await;
+    app.post_expect(
+        &at,
+        "/api/v1/monitors",
+        &json!({"name": "x", "kind": "tcp", "target": "127.0.0.1:1"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -223,14 +222,13 @@ async fn a_site_that_goes_down_opens_one_ticket_survives_a_restart_and_its_recov
     let (_, ch) = app
         .post(&app.admin_token, "/api/v1/notification-channels", &json!({"kind": "webhook", "name": "值班群", "config": {"url": "http://127.0.0.1:9/hook"}}))
         .await;
-    let (s, _) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/notification-rules",
-            &json!({"event": "alert.firing", "channel_id": ch["id"]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/notification-rules",
+        &json!({"event": "alert.firing", "channel_id": ch["id"]}),
+        StatusCode::CREATED,
+    )
+    .await;
     let status = Arc::new(AtomicU16::new(200));
     let port = http_target(status.clone()).await;
     let m = create_monitor(
@@ -323,14 +321,13 @@ async fn a_site_that_goes_down_opens_one_ticket_survives_a_restart_and_its_recov
 
     // Taking up the ticket acknowledges the alert.
     let tid = t["id"].as_i64().unwrap();
-    let (s, v) = app
-        .post(
-            &app.admin_token,
-            &format!("/api/v1/tickets/{tid}/actions"),
-            &json!({"action": "start"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    app.post_expect(
+        &app.admin_token,
+        &format!("/api/v1/tickets/{tid}/actions"),
+        &json!({"action": "start"}),
+        StatusCode::OK,
+    )
+    .await;
     let aid = alert["id"].as_i64().unwrap();
     let (_, a) = app
         .get_json(&app.admin_token, &format!("/api/v1/alerts/{aid}"))
@@ -911,38 +908,32 @@ async fn snmpv3_monitors_read_snmpd_at_authpriv_and_authnopriv_and_name_a_wrong_
     let (_, page) = get_page(&app, &cookie, &format!("/monitors/{}", ids[0])).await;
     // A change that leaves the passwords out keeps them; its audit record masks any
     // that are sent.
-    let (s, changed) = app
-        .patch(
-            &app.admin_token,
+    app.patch_expect(&app.admin_token,
             &format!("/api/v1/monitors/{}", ids[0]),
             &json!({"name": "authPriv SHA/AES（改名）", "config": {"version": "3", "username": "yw-sha-aes",
                 "auth_protocol": "SHA", "priv_protocol": "AES", "priv_password": "***",
-                "oids": [{"oid": "1.3.6.1.2.1.1.5.0", "equals": "core-sw-1"}]}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{changed}");
+                "oids": [{"oid": "1.3.6.1.2.1.1.5.0", "equals": "core-sw-1"}]}}), StatusCode::OK).await;
     let v = check(&app, ids[0]).await;
     assert_eq!(v["ok"], true, "stored passwords kept: {v}");
     // Fixing the wrong privacy password by sending only that one.
-    let (s, fixed) = app
-        .patch(
-            &app.admin_token,
-            &format!("/api/v1/monitors/{}", ids[4]),
-            &json!({"config": {"version": "3", "username": "yw-sha-aes", "auth_protocol": "SHA",
+    app.patch_expect(
+        &app.admin_token,
+        &format!("/api/v1/monitors/{}", ids[4]),
+        &json!({"config": {"version": "3", "username": "yw-sha-aes", "auth_protocol": "SHA",
                 "priv_protocol": "AES", "priv_password": "priv-pass-1", "oids": oids}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{fixed}");
+        StatusCode::OK,
+    )
+    .await;
     let v = check(&app, ids[4]).await;
     assert_eq!(v["ok"], true, "{v}");
     let (_, auditor) = app.user_with_role("jianli", "auditor").await;
-    let (s, audit) = app
-        .get_json(
+    let audit = app
+        .get_json_expect(
             &auditor,
             "/api/v1/audit-events?entity_type=monitors&limit=100",
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{audit}");
     for shown in [list.to_string(), one.to_string(), page, audit.to_string()] {
         for secret in [
             "auth-pass-1",
@@ -958,8 +949,8 @@ async fn snmpv3_monitors_read_snmpd_at_authpriv_and_authnopriv_and_name_a_wrong_
 
     // A short password is refused with the field named; nothing is created.
     let before = app.total("/api/v1/monitors?kind=snmp").await;
-    let (s, e) = app
-        .post(
+    let e = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/monitors",
             &v3(
@@ -967,9 +958,9 @@ async fn snmpv3_monitors_read_snmpd_at_authpriv_and_authnopriv_and_name_a_wrong_
                 json!({"username": "yw-auth", "security_level": "authNoPriv",
                 "auth_protocol": "SHA-512", "auth_password": "short"}),
             ),
+            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert!(e.to_string().contains("config.auth_password"), "{e}");
     assert!(e.to_string().contains("至少 8 个字符"), "{e}");
     assert_eq!(app.total("/api/v1/monitors?kind=snmp").await, before);
@@ -1016,14 +1007,13 @@ async fn a_server_behind_a_down_switch_is_unreachable_not_down_and_opens_no_tick
     assert_eq!(t.len(), 1, "only the switch: {t:?}");
     assert!(t[0]["title"].as_str().unwrap().contains("核心交换机"));
     // A cycle is refused.
-    let (s, v) = app
-        .patch(
-            &app.admin_token,
-            &format!("/api/v1/monitors/{}", switch["id"]),
-            &json!({"depends_on": server["id"]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    app.patch_expect(
+        &app.admin_token,
+        &format!("/api/v1/monitors/{}", switch["id"]),
+        &json!({"depends_on": server["id"]}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1047,11 +1037,8 @@ async fn maintenance_suppresses_alerts_and_is_excluded_from_availability() {
         app.clock.advance(Duration::minutes(1));
     }
     // Hour 2: maintenance while the service is down.
-    let (s, w) = app
-        .post(&app.admin_token, "/api/v1/maintenance-windows", &json!({"monitor_id": id, "reason": "系统升级", "owner": "张工",
-               "starts_at": app.clock.now().to_rfc3339(), "ends_at": (app.clock.now() + Duration::hours(1)).to_rfc3339()}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{w}");
+    app.post_expect(&app.admin_token, "/api/v1/maintenance-windows", &json!({"monitor_id": id, "reason": "系统升级", "owner": "张工",
+               "starts_at": app.clock.now().to_rfc3339(), "ends_at": (app.clock.now() + Duration::hours(1)).to_rfc3339()}), StatusCode::CREATED).await;
     status.store(500, Ordering::SeqCst);
     for _ in 0..60 {
         let v = check(&app, id).await;
@@ -1092,10 +1079,13 @@ async fn maintenance_suppresses_alerts_and_is_excluded_from_availability() {
     };
     let tok = admin(&app).await;
     // From raw results …
-    let (s, raw) = app
-        .get_json(&tok, &format!("/api/v1/monitors/{id}/availability?{q}"))
+    let raw = app
+        .get_json_expect(
+            &tok,
+            &format!("/api/v1/monitors/{id}/availability?{q}"),
+            StatusCode::OK,
+        )
         .await;
-    assert_eq!(s, StatusCode::OK, "{raw}");
     expect(&raw);
     // … and the same from hourly rollups, for the system too.
     let n = yunwei::monitor::rollup_tick(&app.ctx, 24).await.unwrap();
@@ -1108,13 +1098,12 @@ async fn maintenance_suppresses_alerts_and_is_excluded_from_availability() {
         .get_json(&tok, &format!("/api/v1/systems/23/availability?{q}"))
         .await;
     expect(&sys);
-    let (s, _) = app
-        .get_json(
-            &tok,
-            &format!("/api/v1/monitors/{id}/availability?from=yesterday&to=now"),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.get_json_expect(
+        &tok,
+        &format!("/api/v1/monitors/{id}/availability?from=yesterday&to=now"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 fn urlenc(s: &str) -> String {
@@ -1206,32 +1195,30 @@ async fn heartbeats_from_a_backup_job_go_down_when_missed_and_report_failures() 
 #[tokio::test]
 async fn alertmanager_zabbix_and_generic_events_become_one_ticket_each_and_resolve() {
     let app = spawn_demo().await;
-    let (s, am) = app
-        .post(
+    let am = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/integrations",
             &json!({"kind": "alertmanager", "name": "Prometheus", "system_id": 5}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{am}");
     let am_token = am["token"].as_str().unwrap().to_string();
-    let (s, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/integrations",
-            &json!({"kind": "nagios", "name": "x"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/integrations",
+        &json!({"kind": "nagios", "name": "x"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     let (_, rt) = app.user_with_role("eng", "engineer").await;
-    let (s, _) = app
-        .post(
-            &rt,
-            "/api/v1/integrations",
-            &json!({"kind": "events", "name": "y"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.post_expect(
+        &rt,
+        "/api/v1/integrations",
+        &json!({"kind": "events", "name": "y"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
 
     let payload = |status: &str| {
         json!({"version": "4", "groupKey": "{}:{alertname=\"HostDown\"}", "status": status, "receiver": "yunwei",
@@ -1418,15 +1405,14 @@ async fn an_unacknowledged_alert_escalates_to_whoever_is_on_duty_once() {
     let (duty, dt) = app.user_with_role("zhiban", "engineer").await;
     let (_, mt) = app.user_with_role("pm", "manager").await;
     let now = app.clock.now();
-    let (s, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/duty-shifts",
-            &json!({"user_id": duty, "starts_at": (now - Duration::hours(1)).to_rfc3339(),
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/duty-shifts",
+        &json!({"user_id": duty, "starts_at": (now - Duration::hours(1)).to_rfc3339(),
                "ends_at": (now + Duration::hours(11)).to_rfc3339(), "note": "白班"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+        StatusCode::CREATED,
+    )
+    .await;
     let (_, roster) = app.get_json(&app.admin_token, "/api/v1/duty-shifts").await;
     assert_eq!(roster["on_call_now"], json!([duty]));
     let m = create_monitor(&app, json!({"name": "政务外网出口", "kind": "tcp", "target": format!("127.0.0.1:{}", free_port()), "failures_before_down": 1})).await;
@@ -1466,23 +1452,22 @@ async fn an_unacknowledged_alert_escalates_to_whoever_is_on_duty_once() {
     // Silencing needs a reason and is audited.
     let (_, alerts) = app.get_json(&app.admin_token, "/api/v1/alerts").await;
     let aid = alerts["items"][0]["id"].as_i64().unwrap();
-    let (s, _) = app
-        .post(
-            &app.admin_token,
-            &format!("/api/v1/alerts/{aid}/silence"),
-            &json!({"minutes": 30}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    app.post_expect(
+        &app.admin_token,
+        &format!("/api/v1/alerts/{aid}/silence"),
+        &json!({"minutes": 30}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     let before = app.audit_count().await;
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             &app.admin_token,
             &format!("/api/v1/alerts/{aid}/silence"),
             &json!({"minutes": 30, "reason": "运营商割接"}),
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["silenced"], true);
     assert_eq!(app.audit_count().await, before + 1);
     let (s, v) = app
@@ -1497,14 +1482,13 @@ async fn an_unacknowledged_alert_escalates_to_whoever_is_on_duty_once() {
         (StatusCode::OK, Some("acknowledged")),
         "{v}"
     );
-    let (s, _) = app
-        .post(
-            &app.admin_token,
-            &format!("/api/v1/alerts/{aid}/acknowledge"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    app.post_expect(
+        &app.admin_token,
+        &format!("/api/v1/alerts/{aid}/acknowledge"),
+        &json!({}),
+        StatusCode::CONFLICT,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1545,14 +1529,13 @@ async fn the_engine_probes_on_its_own_schedule() {
         (StatusCode::OK, Some("paused")),
         "{v}"
     );
-    let (s, v) = app
-        .post(
-            &app.admin_token,
-            &format!("/api/v1/monitors/{id}/check"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    app.post_expect(
+        &app.admin_token,
+        &format!("/api/v1/monitors/{id}/check"),
+        &json!({}),
+        StatusCode::CONFLICT,
+    )
+    .await;
     // /metrics exports every monitor's state.
     let body = app
         .client
@@ -1937,14 +1920,13 @@ async fn a_monitor_with_auto_resolve_resolves_its_ticket_on_recovery_with_what_m
         .await;
     assert_ne!(tk["status"], "resolved", "{tk}");
     // Assigned, down again (same ticket), recovered: resolved with a fault report.
-    let (s, v) = app
-        .post(
-            &app.admin_token,
-            &format!("/api/v1/tickets/{tid}/actions"),
-            &json!({"action": "assign", "assignee_id": eng}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    app.post_expect(
+        &app.admin_token,
+        &format!("/api/v1/tickets/{tid}/actions"),
+        &json!({"action": "assign", "assignee_id": eng}),
+        StatusCode::OK,
+    )
+    .await;
     status.store(503, Ordering::SeqCst);
     check(&app, id).await;
     status.store(200, Ordering::SeqCst);

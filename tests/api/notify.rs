@@ -61,11 +61,8 @@ async fn receiver(fail_first: usize) -> (String, Received) {
 async fn channel_secrets_are_encrypted_at_rest_and_never_shown() {
     let app = spawn_app().await;
     let t = &app.admin_token;
-    let (s, v) = app
-        .post(t, "/api/v1/notification-channels", &json!({"kind": "email", "name": "值班邮箱", "config": {"host": "smtp.example.gov.cn", "port": 465, "tls": "tls",
-            "username": "ops", "password": "Sm7p-Secret!", "from": "ops@example.gov.cn", "to": "duty@example.gov.cn"}}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let v = app.post_expect(t, "/api/v1/notification-channels", &json!({"kind": "email", "name": "值班邮箱", "config": {"host": "smtp.example.gov.cn", "port": 465, "tls": "tls",
+            "username": "ops", "password": "Sm7p-Secret!", "from": "ops@example.gov.cn", "to": "duty@example.gov.cn"}}), StatusCode::CREATED).await;
     assert_eq!(v["config"]["password"], json!("***"));
     let id = v["id"].as_i64().unwrap();
     let (cfg, enc): (String, Option<String>) =
@@ -76,8 +73,7 @@ async fn channel_secrets_are_encrypted_at_rest_and_never_shown() {
             .unwrap();
     assert!(!cfg.contains("Sm7p-Secret!") && !enc.clone().unwrap().contains("Sm7p-Secret!"));
     // Sending the placeholder back keeps the secret.
-    let (s, v) = app.patch(t, &format!("/api/v1/notification-channels/{id}"), &json!({"config": {"host": "smtp2.example.gov.cn", "port": 465, "tls": "tls", "username": "ops", "password": "***", "from": "ops@example.gov.cn"}})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    app.patch_expect(t, &format!("/api/v1/notification-channels/{id}"), &json!({"config": {"host": "smtp2.example.gov.cn", "port": 465, "tls": "tls", "username": "ops", "password": "***", "from": "ops@example.gov.cn"}}), StatusCode::OK).await;
     let (_, enc2): (String, Option<String>) =
         sqlx::query_as("SELECT config, secret_enc FROM notification_channels WHERE id = $1")
             .bind(id)
@@ -115,8 +111,13 @@ async fn channel_secrets_are_encrypted_at_rest_and_never_shown() {
         json!({"event": "ticket.exploded", "channel_id": id}),
         json!({"event": "ticket.created", "channel_id": 999}),
     ] {
-        let (s, _) = app.post(t, "/api/v1/notification-rules", &body).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        app.post_expect(
+            t,
+            "/api/v1/notification-rules",
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let (_, eng) = app.user_with_role("eng", "engineer").await;
     assert_eq!(
@@ -182,14 +183,13 @@ async fn a_new_ticket_is_emailed_once_through_a_real_smtp_server() {
         .post(t, "/api/v1/notification-channels", &json!({"kind": "email", "name": "值班邮箱", "config": {"host": "127.0.0.1", "port": port, "tls": "none",
             "from": "yunwei@ops.example.gov.cn", "to": "duty@example.gov.cn"}}))
         .await;
-    let (s, v) = app
-        .post(
-            t,
-            "/api/v1/notification-rules",
-            &json!({"event": "ticket.created", "channel_id": ch["id"]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.post_expect(
+        t,
+        "/api/v1/notification-rules",
+        &json!({"event": "ticket.created", "channel_id": ch["id"]}),
+        StatusCode::CREATED,
+    )
+    .await;
     let (_, tk) = app
         .post(
             t,
@@ -241,14 +241,13 @@ async fn undelivered_messages_survive_a_restart_and_are_delivered_once() {
     let t = &app.admin_token;
     let (_, ch) = app.post(t, "/api/v1/notification-channels", &json!({"kind": "webhook", "name": "值班系统", "config": {"url": format!("{url}/hook"), "secret": "s3cret"}})).await;
     for event in ["ticket.created", "ticket.supervised"] {
-        let (s, _) = app
-            .post(
-                t,
-                "/api/v1/notification-rules",
-                &json!({"event": event, "channel_id": ch["id"]}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED);
+        app.post_expect(
+            t,
+            "/api/v1/notification-rules",
+            &json!({"event": event, "channel_id": ch["id"]}),
+            StatusCode::CREATED,
+        )
+        .await;
     }
     let (_, tk) = app
         .post(
@@ -295,14 +294,13 @@ async fn undelivered_messages_survive_a_restart_and_are_delivered_once() {
     // 督办 notifies too; the same occurrence is never enqueued twice.
     let (_, sup) = app.user_with_role("jiafang", "supervisor").await;
     let id = tk["id"].as_i64().unwrap();
-    let (s, _) = app
-        .post(
-            &sup,
-            &format!("/api/v1/tickets/{id}/actions"),
-            &json!({"action": "supervise", "note": "请尽快处理"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    app.post_expect(
+        &sup,
+        &format!("/api/v1/tickets/{id}/actions"),
+        &json!({"action": "supervise", "note": "请尽快处理"}),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(yunwei::notify::deliver_due(&app.ctx).await.unwrap(), 1);
     let calls = rec.calls.lock().unwrap().clone();
     assert_eq!(calls.last().unwrap().2["event"], json!("ticket.supervised"));

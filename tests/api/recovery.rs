@@ -42,8 +42,8 @@ async fn a_cli_password_reset_prints_a_one_time_password_that_must_be_changed_at
 
     // The old session is gone (the credential cache lives two seconds of clock time).
     app.clock.advance(chrono::Duration::seconds(3));
-    let (s, _) = app.get_json(&old_token, "/api/v1/me").await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    app.get_json_expect(&old_token, "/api/v1/me", StatusCode::UNAUTHORIZED)
+        .await;
 
     // The lockout is cleared, and the password must be changed before anything else.
     let r = app.login("zhang.san", &password).await;
@@ -51,8 +51,8 @@ async fn a_cli_password_reset_prints_a_one_time_password_that_must_be_changed_at
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["must_change_password"], true, "{v}");
     let token = v["token"].as_str().unwrap();
-    let (s, v) = app.get_json(token, "/api/v1/tickets").await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    app.get_json_expect(token, "/api/v1/tickets", StatusCode::FORBIDDEN)
+        .await;
     let r = app
         .client
         .post(app.url("/api/v1/auth/password"))

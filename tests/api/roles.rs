@@ -8,8 +8,13 @@ use crate::helpers::*;
 #[tokio::test]
 async fn the_admin_cannot_read_the_audit_log_but_the_auditor_and_supervisor_can() {
     let app = spawn_app().await;
-    let (s, v) = app.get_json(&app.admin_token, "/api/v1/audit-events").await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let v = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/audit-events",
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     assert_eq!(error_code(&v), "forbidden");
     for role in ["auditor", "supervisor"] {
         let (_, t) = app.user_with_role(role, role).await;
@@ -68,8 +73,9 @@ async fn supervisor_auditor_operator_and_requester_never_change_the_inventory() 
 async fn a_requester_sees_only_the_names_of_systems_and_nothing_else_of_the_inventory() {
     let app = spawn_demo().await;
     let (_, t) = app.user_with_role("citizen", "requester").await;
-    let (s, v) = app.get_json(&t, "/api/v1/systems?limit=100").await;
-    assert_eq!(s, StatusCode::OK);
+    let v = app
+        .get_json_expect(&t, "/api/v1/systems?limit=100", StatusCode::OK)
+        .await;
     assert_eq!(v["total"], json!(27));
     let first = &v["items"][0];
     assert!(first["name"].is_string());
@@ -97,14 +103,14 @@ async fn a_requester_sees_only_the_names_of_systems_and_nothing_else_of_the_inve
 async fn an_engineer_edits_only_the_systems_assigned_to_them() {
     let app = spawn_demo().await;
     let (uid, t) = app.user_with_role("eng1", "engineer").await;
-    let (s, staff) = app
-        .post(
+    let staff = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/staff",
             &json!({"name": "工程师甲", "position": "运维工程师", "level": "中级", "user_id": uid}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{staff}");
     // Fill system 1's O&M slot with this engineer.
     let (_, slots) = app
         .get_json(
@@ -113,35 +119,35 @@ async fn an_engineer_edits_only_the_systems_assigned_to_them() {
         )
         .await;
     let slot = slots["items"][0]["id"].as_i64().unwrap();
-    let (s, _) = app
-        .patch(
-            &app.admin_token,
-            &format!("/api/v1/assignments/{slot}"),
-            &json!({"staff_id": staff["id"]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    app.patch_expect(
+        &app.admin_token,
+        &format!("/api/v1/assignments/{slot}"),
+        &json!({"staff_id": staff["id"]}),
+        StatusCode::OK,
+    )
+    .await;
 
-    let (s, v) = app
-        .patch(
-            &t,
-            "/api/v1/systems/1",
-            &json!({"url": "https://gz.example.gov.cn"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = app
-        .patch(
-            &t,
-            "/api/v1/systems/2",
-            &json!({"url": "https://other.example.gov.cn"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    let (s, _) = app
-        .post(&t, "/api/v1/systems", &json!({"name": "新系统"}))
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.patch_expect(
+        &t,
+        "/api/v1/systems/1",
+        &json!({"url": "https://gz.example.gov.cn"}),
+        StatusCode::OK,
+    )
+    .await;
+    app.patch_expect(
+        &t,
+        "/api/v1/systems/2",
+        &json!({"url": "https://other.example.gov.cn"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    app.post_expect(
+        &t,
+        "/api/v1/systems",
+        &json!({"name": "新系统"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     // Assets: only those the assigned system runs on.
     assert_eq!(
         app.client
@@ -153,14 +159,20 @@ async fn an_engineer_edits_only_the_systems_assigned_to_them() {
             .status(),
         StatusCode::NO_CONTENT
     );
-    let (s, _) = app
-        .patch(&t, "/api/v1/assets/50", &json!({"ip": "10.0.0.5"}))
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    let (s, _) = app
-        .patch(&t, "/api/v1/assets/51", &json!({"ip": "10.0.0.6"}))
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.patch_expect(
+        &t,
+        "/api/v1/assets/50",
+        &json!({"ip": "10.0.0.5"}),
+        StatusCode::OK,
+    )
+    .await;
+    app.patch_expect(
+        &t,
+        "/api/v1/assets/51",
+        &json!({"ip": "10.0.0.6"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -171,14 +183,13 @@ async fn only_the_admin_manages_accounts() {
         app.get(&t, "/api/v1/users").await.status(),
         StatusCode::FORBIDDEN
     );
-    let (s, _) = app
-        .post(
-            &t,
-            "/api/v1/users",
-            &json!({"username": "x1", "role": "admin", "password": "Good#Pass11"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.post_expect(
+        &t,
+        "/api/v1/users",
+        &json!({"username": "x1", "role": "admin", "password": "Good#Pass11"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     // Everyone may read their own account.
     assert_eq!(app.get(&t, "/api/v1/me").await.status(), StatusCode::OK);
 }

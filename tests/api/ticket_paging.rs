@@ -31,14 +31,14 @@ async fn seed(app: &TestApp, prefix: &str, n: i64) {
 }
 
 async fn create(app: &TestApp, title: &str) -> i64 {
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             &app.admin_token,
             "/api/v1/tickets",
             &json!({"kind": "request", "title": title, "source": "api"}),
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
     v["id"].as_i64().unwrap()
 }
 
@@ -77,10 +77,13 @@ async fn a_list_limit_above_500_or_a_bad_cursor_is_refused_in_chinese() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{after}: {v}");
         assert!(v.to_string().contains("next_cursor"), "{after}: {v}");
     }
-    let (s, v) = app
-        .get_json(&app.admin_token, "/api/v1/tickets?limit=500")
+    let v = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/tickets?limit=500",
+            StatusCode::OK,
+        )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["total"], json!(3));
     assert_eq!(v["items"].as_array().unwrap().len(), 3);
     assert_eq!(v["next_cursor"], Value::Null);
@@ -101,8 +104,9 @@ async fn cursor_pages_return_every_ticket_once_while_tickets_are_created() {
     let mut created = Vec::new();
     let mut path = "/api/v1/tickets?limit=7".to_string();
     loop {
-        let (s, v) = app.get_json(&app.admin_token, &path).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
+        let v = app
+            .get_json_expect(&app.admin_token, &path, StatusCode::OK)
+            .await;
         seen.extend(ids(&v));
         // The total counts every ticket there is now, including those created since.
         assert_eq!(v["total"], json!(60 + created.len()), "{path}");
@@ -299,11 +303,17 @@ async fn an_export_of_thousands_of_tickets_is_complete_in_csv_and_xlsx() {
     assert_eq!(table.headers, HEADERS);
     assert!(table.rows.is_empty());
 
-    let (s, v) = app
-        .get_json(&app.admin_token, "/api/v1/tickets/export?format=pdf")
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    app.get_json_expect(
+        &app.admin_token,
+        "/api/v1/tickets/export?format=pdf",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     let (_, rt) = app.user_with_role("citizen", "requester").await;
-    let (s, _) = app.get_json(&rt, "/api/v1/tickets/export?format=csv").await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.get_json_expect(
+        &rt,
+        "/api/v1/tickets/export?format=csv",
+        StatusCode::FORBIDDEN,
+    )
+    .await;
 }

@@ -276,14 +276,14 @@ async fn check(app: &TestApp, body: Value) -> Value {
     let t = &app.admin_token;
     let (s, m) = app.post(t, "/api/v1/monitors", &body).await;
     assert_eq!(s, StatusCode::CREATED, "{body}: {m}");
-    let (s, v) = app
-        .post(
+    let v = app
+        .post_expect(
             t,
             &format!("/api/v1/monitors/{}/check", m["id"]),
             &json!({}),
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     v
 }
 
@@ -346,26 +346,21 @@ async fn a_webhook_receiver_signed_by_a_private_ca_gets_messages_only_with_the_b
         })
         .await;
         let t = &app.admin_token;
-        let (s, ch) = app
-            .post(t, "/api/v1/notification-channels", &json!({"kind": "webhook", "name": "值班系统", "config": {"url": format!("https://127.0.0.1:{port}/hook")}}))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{ch}");
-        let (s, v) = app
-            .post(
-                t,
-                "/api/v1/notification-rules",
-                &json!({"event": "ticket.created", "channel_id": ch["id"]}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let (s, v) = app
-            .post(
-                t,
-                "/api/v1/tickets",
-                &json!({"kind": "incident", "title": "统一身份认证无法登录"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let ch = app.post_expect(t, "/api/v1/notification-channels", &json!({"kind": "webhook", "name": "值班系统", "config": {"url": format!("https://127.0.0.1:{port}/hook")}}), StatusCode::CREATED).await;
+        app.post_expect(
+            t,
+            "/api/v1/notification-rules",
+            &json!({"event": "ticket.created", "channel_id": ch["id"]}),
+            StatusCode::CREATED,
+        )
+        .await;
+        app.post_expect(
+            t,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "统一身份认证无法登录"}),
+            StatusCode::CREATED,
+        )
+        .await;
         let sent = yunwei::notify::deliver_due(&app.ctx).await.unwrap();
         let hs = handshake(&mut seen).await;
         if bundle.is_none() {
@@ -399,25 +394,21 @@ async fn smtp_with_implicit_tls_to_a_private_ca_server_works_only_with_the_bundl
         })
         .await;
         let t = &app.admin_token;
-        let (s, ch) = app
-            .post(t, "/api/v1/notification-channels", &json!({"kind": "email", "name": "值班邮箱", "config": {"host": "127.0.0.1", "port": port, "tls": "tls",
-                "from": "yunwei@ops.example.gov.cn", "to": "duty@example.gov.cn"}}))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{ch}");
+        let ch = app.post_expect(t, "/api/v1/notification-channels", &json!({"kind": "email", "name": "值班邮箱", "config": {"host": "127.0.0.1", "port": port, "tls": "tls",
+                "from": "yunwei@ops.example.gov.cn", "to": "duty@example.gov.cn"}}), StatusCode::CREATED).await;
         app.post(
             t,
             "/api/v1/notification-rules",
             &json!({"event": "ticket.created", "channel_id": ch["id"]}),
         )
         .await;
-        let (s, v) = app
-            .post(
-                t,
-                "/api/v1/tickets",
-                &json!({"kind": "incident", "title": "邮件网关证书测试"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        app.post_expect(
+            t,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "邮件网关证书测试"}),
+            StatusCode::CREATED,
+        )
+        .await;
         let sent = yunwei::notify::deliver_due(&app.ctx).await.unwrap();
         let hs = handshake(&mut seen).await;
         if bundle.is_none() {
