@@ -7,7 +7,7 @@ use std::io::Read;
 use reqwest::StatusCode;
 use reqwest::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_TYPE, COOKIE,
-    ETAG, IF_NONE_MATCH, SET_COOKIE, VARY,
+    ETAG, IF_NONE_MATCH, VARY,
 };
 use serde_json::json;
 
@@ -18,27 +18,6 @@ connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-ac
 frame-ancestors 'none'";
 
 const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
-
-async fn page_cookie(app: &TestApp) -> String {
-    let r = app
-        .client
-        .post(app.url("/login"))
-        .form(&[
-            ("username", "admin"),
-            ("password", ADMIN_PASSWORD),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    r.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
 
 fn assert_secure(r: &reqwest::Response, what: &str) {
     let h = r.headers();
@@ -58,7 +37,7 @@ fn assert_secure(r: &reqwest::Response, what: &str) {
 #[tokio::test]
 async fn pages_api_answers_errors_and_static_files_all_carry_the_security_headers() {
     let app = spawn_app().await;
-    let cookie = page_cookie(&app).await;
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
     let cases: Vec<(&str, reqwest::RequestBuilder, StatusCode)> = vec![
         (
             "login page",
@@ -213,7 +192,7 @@ fn unbrotli(b: &[u8]) -> Vec<u8> {
 async fn a_hashed_asset_from_a_page_is_cached_for_good_compressed_on_request_and_revalidated_with_304()
  {
     let app = spawn_app().await;
-    let cookie = page_cookie(&app).await;
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
     let html = app
         .client
         .get(app.url("/"))
@@ -330,7 +309,7 @@ async fn the_monitor_page_links_echarts_by_hash_and_it_is_served_compressed() {
             StatusCode::CREATED,
         )
         .await;
-    let cookie = page_cookie(&app).await;
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
     let html = app
         .client
         .get(app.url(&format!("/monitors/{}", m["id"])))

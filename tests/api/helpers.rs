@@ -205,6 +205,51 @@ impl TestApp {
         self.send_json("PATCH", token, path, body).await
     }
 
+    /// Signs in through the login page: the status, the session cookie (`name=value`, empty
+    /// when none was set) and the redirect location.
+    pub async fn page_login(&self, user: &str, pw: &str) -> (StatusCode, String, String) {
+        let r = self
+            .client
+            .post(self.url("/login"))
+            .form(&[("username", user), ("password", pw), ("next", "/")])
+            .send()
+            .await
+            .expect("login page");
+        let status = r.status();
+        let header = |name| {
+            r.headers()
+                .get(name)
+                .map(|v| v.to_str().expect("header").to_string())
+                .unwrap_or_default()
+        };
+        let cookie = header(reqwest::header::SET_COOKIE)
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let loc = header(reqwest::header::LOCATION);
+        (status, cookie, loc)
+    }
+
+    /// The session cookie of a page login that must succeed.
+    pub async fn page_cookie(&self, user: &str, pw: &str) -> String {
+        let (_, cookie, _) = self.page_login(user, pw).await;
+        assert!(!cookie.is_empty(), "page login of {user} set no cookie");
+        cookie
+    }
+
+    /// A page fetched with a session cookie: its status and HTML.
+    pub async fn page(&self, cookie: &str, path: &str) -> (StatusCode, String) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .expect("page");
+        (r.status(), r.text().await.expect("page body"))
+    }
+
     /// `post`, asserting the status; answers the body.
     pub async fn post_expect(
         &self,
@@ -310,4 +355,22 @@ pub fn error_code(v: &Value) -> String {
         "not the error shape: {v}"
     );
     e["code"].as_str().unwrap_or_default().to_string()
+}
+
+/// A TCP port free on loopback at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A UDP port free on loopback at the time of asking.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }

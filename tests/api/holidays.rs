@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{Value, json};
 use yunwei::config::{Config, Secret};
 use yunwei::{Application, Clock};
@@ -347,38 +347,6 @@ async fn only_managers_and_admins_import_holidays() {
     assert_eq!(s, StatusCode::OK, "{v}");
 }
 
-async fn page_session(app: &TestApp) -> String {
-    let r = app
-        .client
-        .post(app.url("/login"))
-        .form(&[
-            ("username", "admin"),
-            ("password", ADMIN_PASSWORD),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    r.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
 fn beijing(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
@@ -390,16 +358,16 @@ async fn from_the_first_of_december_the_calendar_and_desk_pages_warn_that_next_y
         ..Options::default()
     })
     .await;
-    let cookie = page_session(&app).await;
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
     let warning = "2027 年的节假日安排尚未导入";
     for path in ["/calendars", "/desk"] {
-        let (s, html) = page(&app, &cookie, path).await;
+        let (s, html) = app.page(&cookie, path).await;
         assert_eq!(s, StatusCode::OK);
         assert!(!html.contains(warning), "{path} warns in November");
     }
     app.clock.set(beijing("2026-12-01T00:00:30+08:00"));
     for path in ["/calendars", "/desk"] {
-        let (s, html) = page(&app, &cookie, path).await;
+        let (s, html) = app.page(&cookie, path).await;
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains(warning), "{path} does not warn in December");
         assert!(html.contains("id=\"holiday-warning\""));
@@ -419,7 +387,7 @@ async fn from_the_first_of_december_the_calendar_and_desk_pages_warn_that_next_y
     .await;
     assert_eq!(s, StatusCode::OK);
     for path in ["/calendars", "/desk"] {
-        let (_, html) = page(&app, &cookie, path).await;
+        let (_, html) = app.page(&cookie, path).await;
         assert!(!html.contains(warning), "{path} still warns");
     }
     let (_, v) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
@@ -438,8 +406,8 @@ async fn from_the_first_of_december_the_calendar_and_desk_pages_warn_that_next_y
 async fn the_calendar_page_uploads_previews_the_diff_and_imports_only_on_confirmation() {
     let app = spawn_app().await;
     let cal = working_calendar(&app).await;
-    let cookie = page_session(&app).await;
-    let (_, html) = page(&app, &cookie, &format!("/calendars/{cal}")).await;
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let (_, html) = app.page(&cookie, &format!("/calendars/{cal}")).await;
     assert!(html.contains("导入节假日安排") && html.contains("enctype=\"multipart/form-data\""));
 
     // 2026 already has days: the preview shows changes and removals.
@@ -501,7 +469,7 @@ async fn the_calendar_page_uploads_previews_the_diff_and_imports_only_on_confirm
     );
     assert_eq!(day(&app, cal, "2026-01-05").await, (false, "补假".into()));
     assert_eq!(day(&app, cal, "2026-10-07").await, (true, "工作日".into()));
-    let (_, html) = page(&app, &cookie, &to).await;
+    let (_, html) = app.page(&cookie, &to).await;
     assert!(html.contains("已导入节假日安排"), "{html}");
 
     // A bad file shows the rows to fix and imports nothing.

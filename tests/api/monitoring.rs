@@ -28,22 +28,6 @@ pub fn peer(path: &str) -> Option<String> {
     None
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A tiny HTTP server answering every request with `status` and a Chinese page.
 async fn http_target(status: Arc<AtomicU16>) -> u16 {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -904,8 +888,8 @@ async fn snmpv3_monitors_read_snmpd_at_authpriv_and_authnopriv_and_name_a_wrong_
         .await;
     assert_eq!(one["has_secret"], true, "{one}");
     assert_eq!(one["config"]["auth_protocol"], "SHA", "{one}");
-    let cookie = page_cookie(&app, "admin", ADMIN_PASSWORD).await;
-    let (_, page) = get_page(&app, &cookie, &format!("/monitors/{}", ids[0])).await;
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let (_, page) = app.page(&cookie, &format!("/monitors/{}", ids[0])).await;
     // A change that leaves the passwords out keeps them; its audit record masks any
     // that are sent.
     app.patch_expect(&app.admin_token,
@@ -1666,34 +1650,6 @@ async fn a_real_alertmanager_firing_then_resolved_makes_one_ticket() {
     let _ = proc.kill().await;
 }
 
-async fn page_cookie(app: &TestApp, user: &str, pw: &str) -> String {
-    let r = app
-        .client
-        .post(app.url("/login"))
-        .form(&[("username", user), ("password", pw), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    r.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-async fn get_page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header(reqwest::header::COOKIE, cookie)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
 #[tokio::test]
 async fn the_monitoring_pages_show_monitors_alerts_the_screen_and_the_roster() {
     let app = spawn_demo().await;
@@ -1702,7 +1658,7 @@ async fn the_monitoring_pages_show_monitors_alerts_the_screen_and_the_roster() {
     let m = create_monitor(&app, json!({"name": "OA 门户", "kind": "http", "target": format!("http://127.0.0.1:{port}/"), "system_id": 23, "failures_before_down": 1})).await;
     let id = m["id"].as_i64().unwrap();
     check(&app, id).await;
-    let c = page_cookie(&app, "admin", ADMIN_PASSWORD).await;
+    let c = app.page_cookie("admin", ADMIN_PASSWORD).await;
     for (path, needle) in [
         ("/monitors", "OA 门户"),
         ("/monitors/new", "配置（JSON）"),
@@ -1714,12 +1670,12 @@ async fn the_monitoring_pages_show_monitors_alerts_the_screen_and_the_roster() {
         ("/duty", "值班表"),
         ("/static/echarts.min.js", "echarts"),
     ] {
-        let (s, html) = get_page(&app, &c, path).await;
+        let (s, html) = app.page(&c, path).await;
         assert_eq!(s, StatusCode::OK, "{path}");
         assert!(html.contains(needle), "{path}: {needle}");
     }
     // The 大屏 shows all 27 systems.
-    let (_, html) = get_page(&app, &c, "/screen/grid").await;
+    let (_, html) = app.page(&c, "/screen/grid").await;
     assert_eq!(html.matches("class=\"stile").count(), 27, "{html}");
     // The form: bad JSON config is explained, a good one creates and shows the monitor.
     let post = |form: Vec<(&'static str, String)>| {
@@ -1763,7 +1719,7 @@ async fn the_monitoring_pages_show_monitors_alerts_the_screen_and_the_roster() {
         .to_str()
         .unwrap()
         .to_string();
-    let (_, html) = get_page(&app, &c, &loc).await;
+    let (_, html) = app.page(&c, &loc).await;
     assert!(html.contains("heartbeat-url"), "{html}");
     // Acknowledge and silence from the alert page.
     let (_, alerts) = app.get_json(&app.admin_token, "/api/v1/alerts").await;
@@ -1798,9 +1754,9 @@ async fn the_monitoring_pages_show_monitors_alerts_the_screen_and_the_roster() {
     assert_eq!(a["status"], "acknowledged");
     // A requester sees none of it.
     app.user_with_role("citizen", "requester").await;
-    let rc = page_cookie(&app, "citizen", "Changed#Pass2").await;
+    let rc = app.page_cookie("citizen", "Changed#Pass2").await;
     for path in ["/monitors", "/alerts", "/screen", "/duty"] {
-        let (s, _) = get_page(&app, &rc, path).await;
+        let (s, _) = app.page(&rc, path).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
     }
 }

@@ -128,14 +128,6 @@ async fn channel_secrets_are_encrypted_at_rest_and_never_shown() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn a_new_ticket_is_emailed_once_through_a_real_smtp_server() {
     let maildir = tempfile::tempdir().unwrap();

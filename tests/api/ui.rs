@@ -1,44 +1,11 @@
 //! Pages over HTTP: login, forced password change, navigation by role, forms.
 
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION};
 use reqwest::multipart::{Form, Part};
 
 use crate::helpers::*;
 use serde_json::json;
-
-async fn page_login(app: &TestApp, user: &str, pw: &str) -> (StatusCode, String, String) {
-    let r = app
-        .client
-        .post(app.url("/login"))
-        .form(&[("username", user), ("password", pw), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let cookie = r
-        .headers()
-        .get(SET_COOKIE)
-        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string())
-        .unwrap_or_default();
-    let loc = r
-        .headers()
-        .get(LOCATION)
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, cookie, loc)
-}
-
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
-}
 
 #[tokio::test]
 async fn pages_need_a_session_and_the_login_page_is_chinese() {
@@ -56,18 +23,18 @@ async fn pages_need_a_session_and_the_login_page_is_chinese() {
         .await
         .unwrap();
     assert!(html.contains("lang=\"zh-CN\"") && html.contains("用户名") && html.contains("登录"));
-    let (s, _, _) = page_login(&app, "admin", "wrong").await;
+    let (s, _, _) = app.page_login("admin", "wrong").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn every_inventory_page_renders_with_the_demo_data() {
     let app = spawn_demo().await;
-    let (s, cookie, loc) = page_login(&app, "admin", ADMIN_PASSWORD).await;
+    let (s, cookie, loc) = app.page_login("admin", ADMIN_PASSWORD).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(loc, "/");
     assert!(cookie.starts_with("yunwei_session="));
-    let (s, html) = page(&app, &cookie, "/").await;
+    let (s, html) = app.page(&cookie, "/").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         html.contains("申报数量与实际清点") && html.contains("112") && html.contains("105"),
@@ -92,25 +59,25 @@ async fn every_inventory_page_renders_with_the_demo_data() {
         "/tokens",
         "/password",
     ] {
-        let (s, html) = page(&app, &cookie, path).await;
+        let (s, html) = app.page(&cookie, path).await;
         assert_eq!(s, StatusCode::OK, "{path}: {html}");
         assert!(html.contains("<html lang=\"zh-CN\">"), "{path}");
     }
-    let (_, html) = page(&app, &cookie, "/systems?limit=50").await;
+    let (_, html) = app.page(&cookie, "/systems?limit=50").await;
     assert_eq!(html.matches("<a href=\"/systems/").count(), 27);
-    let (_, html) = page(&app, &cookie, "/systems/23").await;
+    let (_, html) = app.page(&cookie, "/systems/23").await;
     assert!(html.contains("数据库工程师") && html.contains("驻场") && html.contains("变更历史"));
     // The admin has no audit page.
-    let (s, _) = page(&app, &cookie, "/audit").await;
+    let (s, _) = app.page(&cookie, "/audit").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = page(&app, &cookie, "/no-such-page").await;
+    let (s, _) = app.page(&cookie, "/no-such-page").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn forms_show_chinese_field_errors_and_save_valid_input() {
     let app = spawn_demo().await;
-    let (_, cookie, _) = page_login(&app, "admin", ADMIN_PASSWORD).await;
+    let (_, cookie, _) = app.page_login("admin", ADMIN_PASSWORD).await;
     let r = app
         .client
         .post(app.url("/assets"))
@@ -174,7 +141,7 @@ async fn a_user_who_must_change_the_password_is_sent_to_the_password_page() {
         &serde_json::json!({"username": "newbie", "role": "engineer", "password": "Initial#Pass1"}),
     )
     .await;
-    let (_, cookie, loc) = page_login(&app, "newbie", "Initial#Pass1").await;
+    let (_, cookie, loc) = app.page_login("newbie", "Initial#Pass1").await;
     assert_eq!(loc, "/password");
     let r = app
         .client
@@ -211,7 +178,7 @@ async fn a_user_who_must_change_the_password_is_sent_to_the_password_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (s, html) = page(&app, &cookie, "/assets").await;
+    let (s, html) = app.page(&cookie, "/assets").await;
     assert_eq!(s, StatusCode::OK);
     // Engineers see the inventory but not account management.
     assert!(!html.contains("href=\"/users\""));
@@ -221,13 +188,13 @@ async fn a_user_who_must_change_the_password_is_sent_to_the_password_page() {
 async fn a_requester_sees_only_the_systems_page() {
     let app = spawn_demo().await;
     app.user_with_role("citizen", "requester").await;
-    let (_, cookie, _) = page_login(&app, "citizen", "Changed#Pass2").await;
-    let (s, html) = page(&app, &cookie, "/systems").await;
+    let (_, cookie, _) = app.page_login("citizen", "Changed#Pass2").await;
+    let (s, html) = app.page(&cookie, "/systems").await;
     assert_eq!(s, StatusCode::OK);
     assert!(!html.contains("href=\"/assets\""));
     assert!(!html.contains("用户数"), "requesters do not see figures");
     for path in ["/assets", "/staff", "/systems/1", "/users", "/audit"] {
-        let (s, _) = page(&app, &cookie, path).await;
+        let (s, _) = app.page(&cookie, path).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
     }
 }
@@ -236,8 +203,8 @@ async fn a_requester_sees_only_the_systems_page() {
 async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
     let app = spawn_demo().await;
     app.user_with_role("citizen", "requester").await;
-    let (_, rc, _) = page_login(&app, "citizen", "Changed#Pass2").await;
-    let (s, html) = page(&app, &rc, "/tickets/new").await;
+    let (_, rc, _) = app.page_login("citizen", "Changed#Pass2").await;
+    let (s, html) = app.page(&rc, "/tickets/new").await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("我要报障") && html.contains("广东省生态环境厅办公自动化系统"));
     let r = app
@@ -310,17 +277,17 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let loc = r.headers()[LOCATION].to_str().unwrap().to_string();
-    let (s, html) = page(&app, &rc, &loc).await;
+    let (s, html) = app.page(&rc, &loc).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("SLA 计时") && html.contains("到场"), "{html}");
     assert!(
         html.contains("报错截图说明.txt"),
         "the attachment sent with the report is on the ticket: {html}"
     );
-    let (_, html) = page(&app, &rc, "/tickets").await;
+    let (_, html) = app.page(&rc, "/tickets").await;
     assert!(html.contains("我的工单") && html.contains("打不开"));
 
-    let (_, ac, _) = page_login(&app, "admin", ADMIN_PASSWORD).await;
+    let (_, ac, _) = app.page_login("admin", ADMIN_PASSWORD).await;
     for path in [
         "/tickets",
         "/tickets/new",
@@ -330,7 +297,7 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
         "/desk?from=2025-01-01&to=2025-12-31",
         "/tickets?breached=true&kind=incident",
     ] {
-        let (s, html) = page(&app, &ac, path).await;
+        let (s, html) = app.page(&ac, path).await;
         assert_eq!(s, StatusCode::OK, "{path}: {html}");
     }
     // A comment through the page, and an action refused with the reason shown.
@@ -364,7 +331,7 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
 #[tokio::test]
 async fn the_holiday_calendar_is_shown_by_year_and_edited_in_the_page() {
     let app = spawn_demo().await;
-    let (_, ac, _) = page_login(&app, "admin", ADMIN_PASSWORD).await;
+    let (_, ac, _) = app.page_login("admin", ADMIN_PASSWORD).await;
     let (_, cals) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
     let wh = cals["items"]
         .as_array()
@@ -374,10 +341,10 @@ async fn the_holiday_calendar_is_shown_by_year_and_edited_in_the_page() {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let (s, html) = page(&app, &ac, "/calendars").await;
+    let (s, html) = app.page(&ac, "/calendars").await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("工作日历") && html.contains(&format!("/calendars/{wh}")));
-    let (s, html) = page(&app, &ac, &format!("/calendars/{wh}?year=2025")).await;
+    let (s, html) = app.page(&ac, &format!("/calendars/{wh}?year=2025")).await;
     assert_eq!(s, StatusCode::OK, "{html}");
     // National Day 2025 off, the make-up Saturday 2025-09-28 working.
     assert!(
@@ -385,7 +352,7 @@ async fn the_holiday_calendar_is_shown_by_year_and_edited_in_the_page() {
         "{html}"
     );
     assert!(html.contains("data-date=\"2025-09-28\""));
-    let (s, _) = page(&app, &ac, &format!("/calendars/{wh}?year=abc")).await;
+    let (s, _) = app.page(&ac, &format!("/calendars/{wh}?year=abc")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     let post = |cookie: String, form: Vec<(&'static str, &'static str)>| {
@@ -447,8 +414,8 @@ async fn the_holiday_calendar_is_shown_by_year_and_edited_in_the_page() {
     assert_eq!(days["items"][0]["working"], json!(true));
     // An auditor sees the calendar but cannot change it; a requester sees neither.
     app.user_with_role("jianli", "auditor").await;
-    let (_, auc, _) = page_login(&app, "jianli", "Changed#Pass2").await;
-    let (s, html) = page(&app, &auc, &format!("/calendars/{wh}")).await;
+    let (_, auc, _) = app.page_login("jianli", "Changed#Pass2").await;
+    let (s, html) = app.page(&auc, &format!("/calendars/{wh}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(!html.contains("day-form"));
     let r = post(
@@ -458,14 +425,14 @@ async fn the_holiday_calendar_is_shown_by_year_and_edited_in_the_page() {
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     app.user_with_role("citizen", "requester").await;
-    let (_, rc, _) = page_login(&app, "citizen", "Changed#Pass2").await;
-    let (s, _) = page(&app, &rc, "/calendars").await;
+    let (_, rc, _) = app.page_login("citizen", "Changed#Pass2").await;
+    let (s, _) = app.page(&rc, "/calendars").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // The message page and badge render for everyone.
     for c in [&ac, &rc] {
-        let (s, html) = page(&app, c, "/messages").await;
+        let (s, html) = app.page(c, "/messages").await;
         assert_eq!(s, StatusCode::OK, "{html}");
-        let (s, _) = page(&app, c, "/messages/badge").await;
+        let (s, _) = app.page(c, "/messages/badge").await;
         assert_eq!(s, StatusCode::OK);
     }
 }
