@@ -10,15 +10,13 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 async fn create_monitor(app: &TestApp, body: Value) -> Value {
-    let v = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/monitors",
-            &body,
-            StatusCode::CREATED,
-        )
-        .await;
-    v
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/monitors",
+        &body,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 async fn integration_token(app: &TestApp, kind: &str) -> String {
@@ -167,10 +165,8 @@ async fn cron_schedules_that_overflow_are_refused_in_chinese_and_nicknames_are_a
 }
 
 async fn state_of(app: &TestApp, token: &str, id: i64) -> Value {
-    let v = app
-        .get_json_expect(token, &format!("/api/v1/monitors/{id}"), StatusCode::OK)
-        .await;
-    v
+    app.get_json_expect(token, &format!("/api/v1/monitors/{id}"), StatusCode::OK)
+        .await
 }
 
 #[tokio::test]

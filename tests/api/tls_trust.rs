@@ -276,15 +276,13 @@ async fn check(app: &TestApp, body: Value) -> Value {
     let t = &app.admin_token;
     let (s, m) = app.post(t, "/api/v1/monitors", &body).await;
     assert_eq!(s, StatusCode::CREATED, "{body}: {m}");
-    let v = app
-        .post_expect(
-            t,
-            &format!("/api/v1/monitors/{}/check", m["id"]),
-            &json!({}),
-            StatusCode::OK,
-        )
-        .await;
-    v
+    app.post_expect(
+        t,
+        &format!("/api/v1/monitors/{}/check", m["id"]),
+        &json!({}),
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn with_bundle(bundle: &Path) -> Options {
