@@ -6,6 +6,7 @@ pub mod entity;
 pub mod field_error;
 pub mod holidays;
 pub mod input;
+pub mod inspection;
 pub mod inventory;
 pub mod monitor;
 pub mod password;
