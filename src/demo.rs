@@ -116,5 +116,9 @@ pub async fn load_if_empty(ctx: &Ctx) -> anyhow::Result<bool> {
         assets = c.assets.len(),
         "demo contract loaded"
     );
+    // The shipped inspection templates (cn-ops.md §2–3 and the contract), editable.
+    crate::inspect::ensure_builtin_templates(ctx)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(true)
 }

@@ -173,6 +173,14 @@ pub mod de {
         }
     }
 
+    /// A patch field that tells "left out" (`None`, with `#[serde(default)]`) from
+    /// "cleared" (`Some(None)`, from `null`) and "set" (`Some(Some(v))`).
+    pub fn patch<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+
     /// An optional text, trimmed; `null` and a blank string mean "not given".
     pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         match Value::deserialize(d)? {

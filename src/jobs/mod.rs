@@ -9,6 +9,7 @@
 
 pub mod auto_close;
 pub mod escalation;
+pub mod inspections;
 pub mod outbox;
 pub mod rollups;
 pub mod sla;
@@ -54,7 +55,8 @@ pub fn start(ctx: &Ctx) -> Jobs {
     Jobs { tasks }
 }
 
-/// Every 30 s: the SLA monitor, auto-close, alert escalation, cache sweeps; every tenth
+/// Every 30 s: the SLA monitor, auto-close, alert escalation, inspection rounds and
+/// overdue tasks, cache sweeps; every tenth
 /// pass (5 min) hourly rollups of probe results and idle sessions.
 async fn housekeeping(ctx: Ctx) {
     // The first pass waits a tick, so that starting up and a CLI command run right after
@@ -67,6 +69,7 @@ async fn housekeeping(ctx: Ctx) {
         sla::run(&ctx).await;
         auto_close::run(&ctx).await;
         escalation::run(&ctx).await;
+        inspections::run(&ctx).await;
         if n.is_multiple_of(10) {
             rollups::run(&ctx).await;
         }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cache;
 pub mod desk;
 pub mod entities;
+pub mod inspect;
 pub mod inventory;
 pub mod lane;
 pub mod lease;

@@ -14,6 +14,7 @@ mod hardening;
 mod headers;
 mod holidays;
 mod import_export;
+mod inspections;
 mod inventory;
 mod load;
 mod monitor_hardening;

@@ -279,7 +279,7 @@ pub fn network_device() -> Template {
     template(
         "网络设备巡检",
         TargetType::Asset,
-        Some("网络设备"),
+        Some("network"),
         "交换机、路由器、无线 AC/AP：环境、运行、接口、业务与配置。",
         vec![
             check(
@@ -324,7 +324,7 @@ pub fn security_device() -> Template {
     template(
         "安全设备巡检",
         TargetType::Asset,
-        Some("安全设备"),
+        Some("security"),
         "防火墙、IPS、WAF、日志审计、堡垒机：硬件、双机、特征库、授权、策略、日志。",
         vec![
             check("SECD-01", "硬件与系统", "电源、风扇、温度正常", "目测"),
@@ -348,7 +348,7 @@ pub fn server() -> Template {
     template(
         "服务器巡检",
         TargetType::Asset,
-        Some("服务器"),
+        Some("server"),
         "服务器硬件、操作系统与安全基线。",
         vec![
             check(

@@ -3,6 +3,7 @@
 //! the service (`crate::inspect`, to come) stores them and turns findings into tickets.
 
 pub mod builtin;
+pub mod plan;
 pub mod reading;
 pub mod stats;
 pub mod task;

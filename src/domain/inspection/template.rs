@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::domain::field_error::FieldError;
 use crate::domain::input::Labels;
+use crate::domain::inventory::ASSET_CATEGORIES;
 use crate::domain::text::check_field;
 
 /// What a template inspects.
@@ -230,7 +231,16 @@ pub fn validate(t: &Template) -> Vec<FieldError> {
     }
     text("name".into(), "模板名称", &t.name, 100, &mut errs);
     if let Some(c) = &t.category {
-        text("category".into(), "设备类别", c, 50, &mut errs);
+        if !ASSET_CATEGORIES.iter().any(|k| k.code == c) {
+            let opts: Vec<String> = ASSET_CATEGORIES
+                .iter()
+                .map(|k| format!("{}（{}）", k.label, k.code))
+                .collect();
+            errs.push(FieldError::new(
+                "category",
+                format!("设备类别“{c}”无效，可选：{}", opts.join("、")),
+            ));
+        }
         if t.target_type != TargetType::Asset {
             errs.push(FieldError::new(
                 "category",
@@ -455,7 +465,7 @@ mod tests {
         let mut text_with_range = Item::new("T", "版本", ItemKind::Text);
         text_with_range.max = Some(1.0);
         let t = Template {
-            category: Some("交换机".into()),
+            category: Some("network".into()),
             ..template(vec![
                 number("ENV 01", None, None),
                 number("A", Some(30.0), Some(20.0)),

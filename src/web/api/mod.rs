@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod calendars;
+pub mod inspections;
 pub mod inventory;
 pub mod monitors;
 pub mod notify;
@@ -70,6 +71,28 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(audit::verify))
         .routes(routes!(audit::get_one))
         .routes(routes!(inventory::summary))
+        .routes(routes!(
+            inspections::list_templates,
+            inspections::create_template
+        ))
+        .routes(routes!(
+            inspections::get_template,
+            inspections::update_template,
+            inspections::delete_template
+        ))
+        .routes(routes!(inspections::list_plans, inspections::create_plan))
+        .routes(routes!(
+            inspections::get_plan,
+            inspections::update_plan,
+            inspections::delete_plan
+        ))
+        .routes(routes!(inspections::run_plan))
+        .routes(routes!(inspections::list_tasks))
+        .routes(routes!(inspections::get_task))
+        .routes(routes!(inspections::save_results))
+        .routes(routes!(inspections::task_action))
+        .routes(routes!(inspections::list_findings))
+        .routes(routes!(inspections::stats))
         .routes(routes!(tickets::list, tickets::create))
         .routes(routes!(tickets::stats))
         .routes(routes!(ticket_export::export))

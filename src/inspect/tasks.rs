@@ -1,0 +1,358 @@
+//! Inspection tasks: the list, a task with its readings and verdicts, saving readings item
+//! by item, the actions (start, submit, approve, return), findings on submit, overdue
+//! marking, and the indicators.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::input::{ResultsInput, TaskActionInput};
+use super::{audit, check_read};
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::field_error::FieldError;
+use crate::domain::inspection::reading::{assess, check_complete, check_save, findings};
+use crate::domain::inspection::stats::{Stats, TaskFact, stats};
+use crate::domain::inspection::task::{Actor, TaskAction, TaskStatus, allowed_actions, transition};
+use crate::domain::inspection::template::{Item, TargetType};
+use crate::error::{AppError, AppResult};
+use crate::store::inspect::{FindingRow, TaskFilter, TaskRow};
+
+fn actor(u: &AuthUser, t: &TaskRow) -> Actor {
+    Actor {
+        role: u.role,
+        is_assignee: t.assignee_id == Some(u.id),
+    }
+}
+
+fn status_of(t: &TaskRow) -> AppResult<TaskStatus> {
+    TaskStatus::parse(&t.status)
+        .ok_or_else(|| anyhow::anyhow!("task {} has status {}", t.id, t.status).into())
+}
+
+fn items_of(t: &TaskRow) -> AppResult<Vec<Item>> {
+    Ok(serde_json::from_str(&t.items).map_err(anyhow::Error::from)?)
+}
+
+fn readings_of(t: &TaskRow) -> Map<String, Value> {
+    serde_json::from_str(&t.readings).unwrap_or_default()
+}
+
+/// A task as the list shows it.
+pub fn task_summary_json(t: &TaskRow) -> Value {
+    json!({
+        "id": t.id, "plan_id": t.plan_id, "template_id": t.template_id,
+        "template_name": t.template_name, "target_type": t.target_type,
+        "target_type_label": TargetType::parse(&t.target_type).map(TargetType::label),
+        "target_id": t.target_id, "target_name": t.target_name, "system_id": t.system_id,
+        "round_at": crate::clock::rfc3339(t.round_at), "due_at": crate::clock::rfc3339(t.due_at),
+        "assignee_id": t.assignee_id, "assignee_name": t.assignee_name,
+        "status": t.status,
+        "status_label": TaskStatus::parse(&t.status).map(TaskStatus::label),
+        "started_at": t.started_at.map(crate::clock::rfc3339),
+        "submitted_at": t.submitted_at.map(crate::clock::rfc3339),
+        "reviewed_at": t.reviewed_at.map(crate::clock::rfc3339),
+        "review_comment": t.review_comment, "findings": t.findings,
+    })
+}
+
+/// A task with its items, readings, each item's verdict and the actions the user may take.
+pub fn task_json(u: &AuthUser, t: &TaskRow, found: &[FindingRow]) -> AppResult<Value> {
+    let items = items_of(t)?;
+    let readings = readings_of(t);
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|it| {
+            let v = readings.get(&it.key).cloned().unwrap_or(Value::Null);
+            let a = assess(it, &v);
+            json!({
+                "key": it.key, "label": it.label, "kind": it.kind, "subsystem": it.subsystem,
+                "method": it.method, "unit": it.unit, "min": it.min, "max": it.max,
+                "count": it.count, "max_spread": it.max_spread, "choices": it.choices,
+                "abnormal_choices": it.abnormal_choices, "required": it.required,
+                "monitor_id": it.monitor_id, "range": it.range_text(),
+                "value": v,
+                "verdict": a.as_ref().map(|a| a.verdict),
+                "verdict_label": a.as_ref().map(|a| a.verdict.label()),
+                "detail": a.and_then(|a| a.detail),
+            })
+        })
+        .collect();
+    let mut v = task_summary_json(t);
+    v["items"] = Value::Array(rows);
+    v["allowed_actions"] = json!(
+        allowed_actions(status_of(t)?, actor(u, t))
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+    );
+    v["finding_list"] = Value::Array(found.iter().map(finding_json).collect());
+    Ok(v)
+}
+
+pub fn finding_json(f: &FindingRow) -> Value {
+    json!({
+        "id": f.id, "task_id": f.task_id, "item_key": f.item_key, "label": f.label,
+        "detail": f.detail, "ticket_id": f.ticket_id, "ticket_number": f.ticket_number,
+        "status": f.status,
+        "status_label": if f.status == "rectified" { "已整改" } else { "待整改" },
+        "target_type": f.target_type, "target_name": f.target_name, "system_id": f.system_id,
+        "created_at": crate::clock::rfc3339(f.created_at),
+        "rectified_at": f.rectified_at.map(crate::clock::rfc3339),
+    })
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    u: &AuthUser,
+    f: &TaskFilter,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<TaskRow>, i64)> {
+    check_read(u)?;
+    Ok(ctx.store.inspection_tasks(f, limit, offset).await?)
+}
+
+pub async fn get(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<Value> {
+    check_read(u)?;
+    let t = ctx.store.inspection_task(id).await?;
+    let (found, _) = ctx
+        .store
+        .inspection_findings(Some(id), None, 500, 0)
+        .await?;
+    task_json(u, &t, &found)
+}
+
+/// `POST /inspection-tasks/{id}/results`: saves the given readings (a draft as the
+/// inspector goes); a pending or overdue task counts as started.
+pub async fn save_results(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    input: ResultsInput,
+) -> AppResult<Value> {
+    check_read(u)?;
+    let now = ctx.clock.now().timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let t = ctx.store.inspection_task_for_update(&mut tx, id).await?;
+    let status = status_of(&t)?;
+    let who = actor(u, &t);
+    if !who.does() {
+        return Err(AppError::Forbidden(
+            "只有任务的执行人或项目经理可以填写巡检结果".into(),
+        ));
+    }
+    if !status.editable() {
+        return Err(AppError::Conflict(format!(
+            "任务当前为“{}”，不能再修改读数",
+            status.label()
+        )));
+    }
+    let items = items_of(&t)?;
+    let errs = check_save(&items, &input.readings);
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let mut readings = readings_of(&t);
+    for (k, v) in input.readings {
+        if v.is_null() {
+            readings.remove(&k);
+        } else {
+            readings.insert(k, v);
+        }
+    }
+    let text = serde_json::to_string(&readings).map_err(anyhow::Error::from)?;
+    ctx.store
+        .save_inspection_readings(&mut tx, id, &text, now)
+        .await?;
+    if matches!(status, TaskStatus::Pending | TaskStatus::Overdue) {
+        ctx.store
+            .set_inspection_task_status(&mut tx, id, "in_progress", None, None, now)
+            .await?;
+    }
+    let t = ctx.store.inspection_task_for_update(&mut tx, id).await?;
+    audit(
+        &mut tx,
+        now,
+        u,
+        "results",
+        "inspection_tasks",
+        id,
+        format!("保存巡检读数：{} · {}", t.template_name, t.target_name),
+        None,
+        Some(json!({"readings": readings})),
+    )
+    .await?;
+    let found = ctx
+        .store
+        .inspection_findings_of_task_in(&mut tx, id)
+        .await?;
+    let v = task_json(u, &t, &found)?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+/// `POST /inspection-tasks/{id}/actions`. Submitting checks the required items and
+/// records each abnormal reading as a finding once (submitting again after a return adds
+/// only new ones); the findings' tickets are opened by `findings::open_tickets`.
+pub async fn act(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    input: TaskActionInput,
+) -> AppResult<(Value, Vec<i64>)> {
+    check_read(u)?;
+    let now = ctx.clock.now().timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let t = ctx.store.inspection_task_for_update(&mut tx, id).await?;
+    let status = status_of(&t)?;
+    let who = actor(u, &t);
+    let next = transition(status, input.action, who).map_err(|m| {
+        if (matches!(input.action, TaskAction::Start | TaskAction::Submit) && !who.does())
+            || (matches!(input.action, TaskAction::Approve | TaskAction::Return) && !who.reviews())
+        {
+            AppError::Forbidden(m)
+        } else {
+            AppError::Conflict(m)
+        }
+    })?;
+    if let Some(c) = &input.comment
+        && let Err(m) = crate::domain::text::check_field("审核意见", c, true, 2_000)
+    {
+        return Err(AppError::invalid("comment", m));
+    }
+    if input.action == TaskAction::Return && input.comment.is_none() {
+        return Err(AppError::invalid(
+            "comment",
+            "退回时请填写审核意见，说明需要重做的内容",
+        ));
+    }
+    let mut new_findings = Vec::new();
+    let mut count = None;
+    if input.action == TaskAction::Submit {
+        let items = items_of(&t)?;
+        let readings = readings_of(&t);
+        let errs: Vec<FieldError> = check_complete(&items, &readings);
+        if !errs.is_empty() {
+            return Err(AppError::Validation(errs));
+        }
+        let found = findings(&items, &readings);
+        count = Some(found.len() as i64);
+        for f in &found {
+            if let Some(fid) = ctx
+                .store
+                .insert_inspection_finding(&mut tx, id, &f.item_key, &f.label, &f.detail, now)
+                .await?
+            {
+                new_findings.push(fid);
+            }
+        }
+    }
+    let reviewer = matches!(input.action, TaskAction::Approve | TaskAction::Return)
+        .then(|| (u.id, input.comment.clone()));
+    ctx.store
+        .set_inspection_task_status(&mut tx, id, next.as_str(), reviewer, count, now)
+        .await?;
+    let after = ctx.store.inspection_task_for_update(&mut tx, id).await?;
+    audit(
+        &mut tx,
+        now,
+        u,
+        input.action.as_str(),
+        "inspection_tasks",
+        id,
+        format!(
+            "巡检任务{}：{} · {}{}",
+            input.action.label(),
+            t.template_name,
+            t.target_name,
+            input
+                .comment
+                .as_deref()
+                .map(|c| format!("（{c}）"))
+                .unwrap_or_default()
+        ),
+        Some(json!({"status": t.status})),
+        Some(json!({"status": after.status, "new_findings": new_findings})),
+    )
+    .await?;
+    let found = ctx
+        .store
+        .inspection_findings_of_task_in(&mut tx, id)
+        .await?;
+    let v = task_json(u, &after, &found)?;
+    tx.commit().await?;
+    Ok((v, new_findings))
+}
+
+/// The job: tasks past their due time become overdue, and each assignee gets an in-app
+/// message once per task.
+pub async fn mark_overdue(ctx: &Ctx) -> AppResult<usize> {
+    let now = ctx.clock.now().timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let late = ctx
+        .store
+        .mark_inspection_tasks_overdue(&mut tx, now)
+        .await?;
+    for (id, assignee, target) in &late {
+        if let Some(uid) = assignee {
+            ctx.store
+                .add_inbox(
+                    &mut tx,
+                    &format!("inspection-overdue-{id}"),
+                    *uid,
+                    "inspection_overdue",
+                    None,
+                    &format!("巡检任务已逾期：{target}"),
+                    &format!("巡检任务 #{id}（{target}）已超过完成时限，请尽快完成并提交。"),
+                    now,
+                )
+                .await?;
+        }
+    }
+    if !late.is_empty() {
+        audit(
+            &mut tx,
+            now,
+            &AuthUser::system("inspections"),
+            "overdue",
+            "inspection_tasks",
+            late[0].0,
+            format!("{} 个巡检任务逾期", late.len()),
+            None,
+            Some(json!({"tasks": late.iter().map(|l| l.0).collect::<Vec<_>>()})),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(late.len())
+}
+
+/// `GET /inspections/stats?from&to`: the indicators of the tasks due in `[from, to)`.
+pub async fn indicators(
+    ctx: &Ctx,
+    u: &AuthUser,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Stats> {
+    check_read(u)?;
+    let rows = ctx
+        .store
+        .inspection_facts(from.timestamp_millis(), to.timestamp_millis())
+        .await?;
+    let facts: Vec<TaskFact> = rows
+        .iter()
+        .filter_map(|r| {
+            Some(TaskFact {
+                target_type: TargetType::parse(&r.target_type)?,
+                system_id: r.system_id,
+                assignee_id: r.assignee_id,
+                status: TaskStatus::parse(&r.status)?,
+                due_at: DateTime::from_timestamp_millis(r.due_at)?,
+                submitted_at: r.submitted_at.and_then(DateTime::from_timestamp_millis),
+                findings: u32::try_from(r.findings).unwrap_or(0),
+                rectified: u32::try_from(r.rectified).unwrap_or(0),
+            })
+        })
+        .collect();
+    Ok(stats(&facts))
+}

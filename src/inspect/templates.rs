@@ -1,0 +1,193 @@
+//! Inspection templates: list, read, create, change and delete, each change audited.
+
+use serde_json::{Value, json};
+
+use super::input::TemplatePatch;
+use super::{audit, check_manage, check_read};
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::inspection::template::{Item, TargetType, Template, validate};
+use crate::error::{AppError, AppResult};
+use crate::store::inspect::TemplateRow;
+
+/// A stored template as the API shows it.
+pub fn template_json(r: &TemplateRow) -> Value {
+    let items: Value = serde_json::from_str(&r.items).unwrap_or(Value::Array(Vec::new()));
+    json!({
+        "id": r.id, "name": r.name, "target_type": r.target_type,
+        "target_type_label": TargetType::parse(&r.target_type).map(TargetType::label),
+        "category": r.category, "description": r.description, "items": items,
+        "created_at": crate::clock::rfc3339(r.created_at), "updated_at": crate::clock::rfc3339(r.updated_at),
+    })
+}
+
+/// The stored template as the domain value.
+pub fn template_of(r: &TemplateRow) -> AppResult<Template> {
+    let items: Vec<Item> = serde_json::from_str(&r.items).map_err(anyhow::Error::from)?;
+    Ok(Template {
+        name: r.name.clone(),
+        target_type: TargetType::parse(&r.target_type).ok_or_else(|| {
+            anyhow::anyhow!("template {} has target type {}", r.id, r.target_type)
+        })?,
+        category: r.category.clone(),
+        description: r.description.clone(),
+        items,
+    })
+}
+
+fn trimmed(mut t: Template) -> Template {
+    t.name = t.name.trim().to_string();
+    t.category = t
+        .category
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    t.description = t
+        .description
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    for it in &mut t.items {
+        it.key = it.key.trim().to_string();
+        it.label = it.label.trim().to_string();
+    }
+    t
+}
+
+pub async fn list(ctx: &Ctx, u: &AuthUser) -> AppResult<Vec<TemplateRow>> {
+    check_read(u)?;
+    Ok(ctx.store.inspection_templates().await?)
+}
+
+pub async fn get(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<TemplateRow> {
+    check_read(u)?;
+    Ok(ctx.store.inspection_template(id).await?)
+}
+
+pub async fn create(ctx: &Ctx, u: &AuthUser, input: Template) -> AppResult<TemplateRow> {
+    check_manage(u)?;
+    let t = trimmed(input);
+    let errs = validate(&t);
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let items = serde_json::to_string(&t.items).map_err(anyhow::Error::from)?;
+    let now = ctx.clock.now().timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let id = ctx
+        .store
+        .insert_inspection_template(
+            &mut tx,
+            &t.name,
+            t.target_type.as_str(),
+            t.category.as_deref(),
+            t.description.as_deref(),
+            &items,
+            now,
+        )
+        .await?;
+    let row = crate::store::Store::inspection_template_in(&mut tx, id).await?;
+    audit(
+        &mut tx,
+        now,
+        u,
+        "create",
+        "inspection_templates",
+        id,
+        format!("新建巡检模板“{}”（{} 项）", t.name, t.items.len()),
+        None,
+        Some(template_json(&row)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn update(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: i64,
+    patch: TemplatePatch,
+) -> AppResult<TemplateRow> {
+    check_manage(u)?;
+    let now = ctx.clock.now().timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let before = crate::store::Store::inspection_template_in(&mut tx, id).await?;
+    let mut t = template_of(&before)?;
+    if let Some(v) = patch.name {
+        t.name = v;
+    }
+    if let Some(v) = patch.target_type {
+        t.target_type = v;
+    }
+    if let Some(v) = patch.category {
+        t.category = v;
+    }
+    if let Some(v) = patch.description {
+        t.description = v;
+    }
+    if let Some(v) = patch.items {
+        t.items = v;
+    }
+    let t = trimmed(t);
+    let errs = validate(&t);
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let items = serde_json::to_string(&t.items).map_err(anyhow::Error::from)?;
+    ctx.store
+        .update_inspection_template(
+            &mut tx,
+            id,
+            &t.name,
+            t.target_type.as_str(),
+            t.category.as_deref(),
+            t.description.as_deref(),
+            &items,
+            now,
+        )
+        .await?;
+    let row = crate::store::Store::inspection_template_in(&mut tx, id).await?;
+    audit(
+        &mut tx,
+        now,
+        u,
+        "update",
+        "inspection_templates",
+        id,
+        format!("修改巡检模板“{}”", t.name),
+        Some(template_json(&before)),
+        Some(template_json(&row)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Deletes a template that no plan or task uses.
+pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
+    check_manage(u)?;
+    let now = ctx.clock.now().timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let before = crate::store::Store::inspection_template_in(&mut tx, id).await?;
+    let (plans, tasks) = ctx.store.inspection_template_uses_in(&mut tx, id).await?;
+    if plans > 0 || tasks > 0 {
+        return Err(AppError::Conflict(format!(
+            "模板“{}”已被 {plans} 个巡检计划、{tasks} 个巡检任务使用，不能删除；可修改模板内容或停用相关计划",
+            before.name
+        )));
+    }
+    ctx.store.delete_inspection_template(&mut tx, id).await?;
+    audit(
+        &mut tx,
+        now,
+        u,
+        "delete",
+        "inspection_templates",
+        id,
+        format!("删除巡检模板“{}”", before.name),
+        Some(template_json(&before)),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,495 @@
+//! Inspections (巡检): templates with ranges, plans that generate rounds, tasks filled and
+//! reviewed, findings, overdue tasks and the indicators, with the injected clock.
+
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    yunwei::clock::beijing()
+        .with_ymd_and_hms(y, m, d, h, mi, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+async fn demo_at(start: DateTime<Utc>) -> TestApp {
+    spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await
+}
+
+fn room_template() -> Value {
+    json!({
+        "name": "机房测试巡检", "target_type": "site",
+        "items": [
+            {"key": "ENV-01", "label": "冷通道进风温度", "kind": "number", "unit": "℃",
+             "min": 18, "max": 27, "required": true},
+            {"key": "FIRE-01", "label": "控制器工作方式", "kind": "choice",
+             "choices": ["自动", "手动", "故障"], "abnormal_choices": ["故障"], "required": true},
+            {"key": "NOTE", "label": "备注", "kind": "text"}
+        ]
+    })
+}
+
+fn fields(v: &Value) -> Vec<String> {
+    v["error"]["details"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_demo_ships_editable_templates_and_bad_templates_name_their_item_fields() {
+    let app = demo_at(bj(2025, 10, 15, 8, 0)).await;
+    let t = &app.admin_token;
+    let v = app
+        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
+        .await;
+    let names: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"机房日常巡检"), "{names:?}");
+    assert!(names.contains(&"UPS 与蓄电池月度巡检"), "{names:?}");
+    assert!(names.contains(&"应用系统日检"), "{names:?}");
+    let ups = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "UPS 与蓄电池月度巡检")
+        .unwrap();
+    let cells = ups["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "BAT-01")
+        .unwrap();
+    assert_eq!(cells["count"], 68);
+
+    // A broken template: every problem on its field, nothing created.
+    let before = app.total("/api/v1/inspection-templates").await;
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-templates",
+            &json!({"name": "坏模板", "target_type": "site", "items": [
+                {"key": "A", "label": "温度", "kind": "number", "min": 30, "max": 20},
+                {"key": "A", "label": "重复", "kind": "check"},
+                {"key": "C", "label": "方式", "kind": "choice", "choices": ["自动"]}
+            ]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(
+        fields(&v),
+        vec!["items[0].max", "items[1].key", "items[2].choices"],
+        "{v}"
+    );
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-templates",
+            &json!({"name": "x", "target_type": "room", "items": []}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["target_type"], "{v}");
+    assert_eq!(app.total("/api/v1/inspection-templates").await, before);
+
+    // Edited like any record, and audited.
+    let created = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-templates",
+            &room_template(),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let v = app
+        .patch_expect(
+            t,
+            &format!("/api/v1/inspection-templates/{id}"),
+            &json!({"name": "机房测试巡检（改）"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["name"], "机房测试巡检（改）");
+    assert_eq!(v["items"].as_array().unwrap().len(), 3);
+    // A requester sees no inspections at all.
+    let (_, rt) = app.user_with_role("citizen", "requester").await;
+    let (s, _) = app.get_json(&rt, "/api/v1/inspection-templates").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.get_json(&rt, "/api/v1/inspection-tasks").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found_once() {
+    let app = demo_at(bj(2025, 10, 15, 8, 0)).await;
+    let t = &app.admin_token;
+    let (eng, et) = app.user_with_role("eng", "engineer").await;
+    let (_, other) = app.user_with_role("eng2", "engineer").await;
+    let (_, sup) = app.user_with_role("jianli", "supervisor").await;
+    let tpl = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-templates",
+            &room_template(),
+            StatusCode::CREATED,
+        )
+        .await;
+    let plan = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &json!({"name": "机房每日巡检", "template_id": tpl["id"], "target_mode": "all",
+                    "schedule": "0 9 * * *", "due_minutes": 480,
+                    "assignee_rule": "user", "assignee_id": eng}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let pid = plan["id"].as_i64().unwrap();
+    let run = app
+        .post_expect(
+            t,
+            &format!("/api/v1/inspection-plans/{pid}/run"),
+            &json!({}),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(run["created"], 1, "the demo has one machine room: {run}");
+    let id = run["task_ids"][0].as_i64().unwrap();
+    let path = format!("/api/v1/inspection-tasks/{id}");
+
+    // Only the assignee (or a manager) fills it in.
+    let (s, _) = app
+        .post(
+            &other,
+            &format!("{path}/results"),
+            &json!({"readings": {"ENV-01": 22}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Shapes are checked per item.
+    let v = app
+        .post_expect(
+            &et,
+            &format!("{path}/results"),
+            &json!({"readings": {"ENV-01": "热", "FIRE-01": "半自动", "GHOST": 1}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(
+        fields(&v),
+        vec!["readings.ENV-01", "readings.FIRE-01", "readings.GHOST"],
+        "{v}"
+    );
+    // A draft: one item now, the task is in progress.
+    let v = app
+        .post_expect(
+            &et,
+            &format!("{path}/results"),
+            &json!({"readings": {"ENV-01": 29.5}}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["status"], "in_progress");
+    let env = &v["items"][0];
+    assert_eq!(env["verdict"], "abnormal");
+    assert_eq!(env["detail"], "冷通道进风温度：29.5 ℃ 高于上限 27 ℃");
+    assert_eq!(env["range"], "18–27 ℃");
+    // Submitting with a required item missing names it and changes nothing.
+    let v = app
+        .post_expect(
+            &et,
+            &format!("{path}/actions"),
+            &json!({"action": "submit"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["readings.FIRE-01"], "{v}");
+    app.post_expect(
+        &et,
+        &format!("{path}/results"),
+        &json!({"readings": {"FIRE-01": "自动"}}),
+        StatusCode::OK,
+    )
+    .await;
+    let v = app
+        .post_expect(
+            &et,
+            &format!("{path}/actions"),
+            &json!({"action": "submit"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["status"], "submitted");
+    assert_eq!(v["findings"], 1);
+    assert_eq!(v["finding_list"][0]["item_key"], "ENV-01");
+    // Submitted readings are frozen; an engineer cannot review.
+    let (s, _) = app
+        .post(
+            &et,
+            &format!("{path}/results"),
+            &json!({"readings": {"ENV-01": 22}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = app
+        .post(
+            &et,
+            &format!("{path}/actions"),
+            &json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The supervisor returns it with a comment (required), it is done again, and the
+    // same abnormal item is not found twice.
+    let v = app
+        .post_expect(
+            &sup,
+            &format!("{path}/actions"),
+            &json!({"action": "return"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["comment"]);
+    let v = app
+        .post_expect(
+            &sup,
+            &format!("{path}/actions"),
+            &json!({"action": "return", "comment": "请复测温度"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["status"], "returned");
+    assert_eq!(v["review_comment"], "请复测温度");
+    app.post_expect(
+        &et,
+        &format!("{path}/results"),
+        &json!({"readings": {"ENV-01": 28, "FIRE-01": "故障"}}),
+        StatusCode::OK,
+    )
+    .await;
+    let v = app
+        .post_expect(
+            &et,
+            &format!("{path}/actions"),
+            &json!({"action": "submit"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["findings"], 2);
+    let f = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/inspection-findings?task_id={id}"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(f["total"], 2, "{f}");
+    let v = app
+        .post_expect(
+            &sup,
+            &format!("{path}/actions"),
+            &json!({"action": "approve"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["status"], "approved");
+    assert!(v["allowed_actions"].as_array().unwrap().is_empty());
+    let (s, v) = app
+        .post(
+            &sup,
+            &format!("{path}/actions"),
+            &json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+}
+
+#[tokio::test]
+async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
+    let start = bj(2025, 10, 31, 20, 0);
+    let app = demo_at(start).await;
+    let t = &app.admin_token;
+    let (eng, _) = app.user_with_role("eng", "engineer").await;
+    app.user_with_role("pm", "manager").await;
+    let templates = app
+        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
+        .await;
+    let daily = templates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "应用系统日检")
+        .unwrap()["id"]
+        .clone();
+    app.post_expect(
+        t,
+        "/api/v1/inspection-plans",
+        &json!({"name": "两个系统日检", "template_id": daily, "target_mode": "listed",
+                "target_ids": [1, 2], "schedule": "0 9 * * *", "due_minutes": 480,
+                "assignee_rule": "user", "assignee_id": eng}),
+        StatusCode::CREATED,
+    )
+    .await;
+    // Bad plans name their fields.
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &json!({"name": "坏计划", "template_id": daily, "target_mode": "listed",
+                    "target_ids": [1, 99999], "schedule": "0 25 * * *", "due_minutes": 480}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["schedule"], "{v}");
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &json!({"name": "坏计划", "template_id": daily, "target_mode": "listed",
+                    "target_ids": [1, 99999], "schedule": "0 9 * * *"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["target_ids"], "{v}");
+
+    let readings = |abnormal: bool| {
+        json!({"readings": {
+            "APP-01": if abnormal { "abnormal" } else { "normal" },
+            "APP-03": "normal", "APP-04": "normal"}})
+    };
+    // November: system 1 is done every day (late on the 10th, abnormal on the 5th);
+    // system 2 only on even days; the manager approves what was submitted.
+    let (mut done, mut on_time, mut found) = (0, 0, 0);
+    for day in 1..=30u32 {
+        app.clock.set(bj(2025, 11, day, 8, 0));
+        yunwei::inspect::plans::generate_ahead(&app.ctx)
+            .await
+            .unwrap();
+        app.clock.set(bj(2025, 11, day, 10, 0));
+        // Sessions end after 30 idle minutes: sign in each morning.
+        let mut et = app.login_ok("eng", "Changed#Pass2").await;
+        let mut mt = app.login_ok("pm", "Changed#Pass2").await;
+        let list = app
+            .get_json_expect(
+                &et,
+                &format!("/api/v1/inspection-tasks?from=2025-11-{day:02}&to=2025-11-{day:02}"),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(list["total"], 2, "day {day}: {list}");
+        for task in list["items"].as_array().unwrap() {
+            let id = task["id"].as_i64().unwrap();
+            let sys = task["target_id"].as_i64().unwrap();
+            if sys == 2 && day % 2 == 1 {
+                continue;
+            }
+            if day == 10 && sys == 1 {
+                app.clock.set(bj(2025, 11, day, 18, 0));
+                et = app.login_ok("eng", "Changed#Pass2").await;
+                mt = app.login_ok("pm", "Changed#Pass2").await;
+            }
+            let abnormal = day == 5 && sys == 1;
+            app.post_expect(
+                &et,
+                &format!("/api/v1/inspection-tasks/{id}/results"),
+                &readings(abnormal),
+                StatusCode::OK,
+            )
+            .await;
+            app.post_expect(
+                &et,
+                &format!("/api/v1/inspection-tasks/{id}/actions"),
+                &json!({"action": "submit"}),
+                StatusCode::OK,
+            )
+            .await;
+            app.post_expect(
+                &mt,
+                &format!("/api/v1/inspection-tasks/{id}/actions"),
+                &json!({"action": "approve"}),
+                StatusCode::OK,
+            )
+            .await;
+            done += 1;
+            if !(day == 10 && sys == 1) {
+                on_time += 1;
+            }
+            if abnormal {
+                found += 1;
+            }
+        }
+        app.clock.set(bj(2025, 11, day, 23, 0));
+        yunwei::inspect::tasks::mark_overdue(&app.ctx)
+            .await
+            .unwrap();
+    }
+    assert_eq!((done, on_time, found), (45, 44, 1));
+    let t = &app.login_ok("admin", ADMIN_PASSWORD).await;
+    let et = app.login_ok("eng", "Changed#Pass2").await;
+    let overdue = app
+        .get_json_expect(
+            t,
+            "/api/v1/inspection-tasks?status=overdue&from=2025-11-01&to=2025-11-30",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(overdue["total"], 15, "{overdue}");
+    // The assignee was told once per overdue task.
+    let msgs = app
+        .get_json_expect(&et, "/api/v1/me/messages", StatusCode::OK)
+        .await;
+    let n = msgs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["event"] == "inspection_overdue")
+        .count();
+    assert_eq!(n, 15, "{msgs}");
+
+    let s = app
+        .get_json_expect(
+            t,
+            "/api/v1/inspections/stats?from=2025-11-01&to=2025-11-30",
+            StatusCode::OK,
+        )
+        .await;
+    let o = &s["overall"];
+    assert_eq!(o["planned"], 60, "{s}");
+    assert_eq!(o["completed"], 45);
+    assert_eq!(o["completed_on_time"], 44);
+    assert_eq!(o["completion_rate"], 75.0);
+    assert_eq!(o["findings"], found);
+    assert_eq!(s["by_system"]["1"]["completed"], 30, "{s}");
+    assert_eq!(s["by_system"]["2"]["completed"], 15);
+    assert_eq!(s["by_system"]["2"]["completion_rate"], 50.0);
+    assert_eq!(s["by_engineer"][eng.to_string()]["planned"], 60);
+    assert_eq!(s["by_target_type"]["system"]["planned"], 60);
+    // Generating again changes nothing: one task per plan, day and target.
+    yunwei::inspect::plans::generate_ahead(&app.ctx)
+        .await
+        .unwrap();
+    let all = app
+        .get_json_expect(
+            t,
+            "/api/v1/inspection-tasks?from=2025-11-01&to=2025-11-30",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(all["total"], 60);
+}
