@@ -6,6 +6,7 @@
 
 pub mod channels;
 pub mod input;
+pub mod manage;
 pub mod secrets;
 
 use std::time::Duration;
