@@ -55,12 +55,9 @@ pub async fn login(
     headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> AppResult<Json<serde_json::Value>> {
-    if body.username.trim().is_empty() || body.password.is_empty() {
-        return Err(AppError::invalid("username", "请填写用户名和密码"));
-    }
     let out = accounts::login(
         &st.ctx,
-        body.username.trim(),
+        &body.username,
         &body.password,
         Some(crate::web::auth::request_ip(&st, addr, &headers)),
     )
@@ -193,10 +190,7 @@ pub async fn revoke_token(
     ApiUser(u): ApiUser,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> AppResult<StatusCode> {
-    let id = parse_id(&id)?;
-    st.store
-        .revoke_api_token(u.id, id, &u.actor(), st.clock.now_ms())
-        .await?;
+    accounts::revoke_api_token(&st, &u, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
