@@ -1,6 +1,7 @@
 //! Account services shared by the API and the pages: login with lockout, sessions with
 //! idle timeout, API tokens, password changes under the 等保 policy, the first admin.
 
+pub mod audit;
 pub mod input;
 
 use password_hash::rand_core::{OsRng, RngCore};

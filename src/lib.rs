@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod gate;
 pub mod holidays;
+pub mod inventory;
 pub mod jobs;
 pub mod monitor;
 pub mod notify;

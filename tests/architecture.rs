@@ -11,7 +11,14 @@ use std::path::{Path, PathBuf};
 
 /// The service modules: one folder or file per capability.
 const SERVICES: &[&str] = &[
-    "accounts", "desk", "holidays", "monitor", "notify", "report", "transfer",
+    "accounts",
+    "desk",
+    "holidays",
+    "inventory",
+    "monitor",
+    "notify",
+    "report",
+    "transfer",
 ];
 
 /// Layers above the services.

@@ -16,7 +16,6 @@ use crate::domain::roles::{ALL_ROLES, Perm, Role};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::api::audit::filter_from_query;
 use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
 use crate::web::extract::{form_input, parse_id};
 
@@ -178,10 +177,10 @@ pub async fn audit(
     PageUser(u): PageUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    require(&u, Perm::ReadAudit)?;
+    accounts::audit::check(&u)?;
     let p = Paging::from_query(&q)?;
-    let f = filter_from_query(&q)?;
-    let (rows, total) = st.store.list_audit(&f, p.limit, p.offset).await?;
+    let f = accounts::audit::filter_from_query(&q)?;
+    let (rows, total) = accounts::audit::list(&st, &u, &f, p.limit, p.offset).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -190,7 +189,7 @@ pub async fn audit(
             v
         })
         .collect();
-    let verification = match st.store.verify_audit().await? {
+    let verification = match accounts::audit::verify(&st, &u).await? {
         crate::store::audit::Verification::Intact { records } => {
             json!({"intact": true, "records": records})
         }
