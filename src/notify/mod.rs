@@ -5,6 +5,7 @@
 //! `Idempotency-Key`, e-mail `Message-ID`) so a redelivery after a crash can be recognised.
 
 pub mod channels;
+pub mod inbox;
 pub mod input;
 pub mod manage;
 pub mod secrets;
