@@ -1,18 +1,21 @@
 //! Account services shared by the API and the pages: login with lockout, sessions with
 //! idle timeout, API tokens, password changes under the 等保 policy, the first admin.
 
+pub mod audit;
 pub mod input;
 
 use password_hash::rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
 use crate::Ctx;
+use crate::domain::FieldError;
 use crate::domain::password::check_policy;
-use crate::domain::roles::Role;
+use crate::domain::roles::{Perm, Role};
 use crate::error::{AppError, AppResult};
 use crate::store::Actor;
 use crate::store::audit::{NewAuditEvent, hex};
-use crate::store::users::{Credential, UserRow};
+use crate::store::users::{Credential, UserChanges, UserRow};
+use input::{UserCreate, UserUpdate};
 
 /// The signed-in user of a request.
 #[derive(Clone, Debug)]
@@ -126,6 +129,10 @@ pub async fn login(
     password: &str,
     ip: Option<String>,
 ) -> AppResult<LoginOutcome> {
+    if username.trim().is_empty() || password.is_empty() {
+        return Err(AppError::invalid("username", "请填写用户名和密码"));
+    }
+    let username = username.trim();
     let now = ctx.clock.now_ms();
     let addr = ip
         .as_deref()
@@ -408,6 +415,7 @@ pub async fn change_password(
 
 /// An admin sets a new password for someone; it must be changed at next login.
 pub async fn reset_password(ctx: &Ctx, admin: &AuthUser, user_id: i64, new: &str) -> AppResult<()> {
+    check_manage(admin)?;
     let row = ctx.store.user_by_id(user_id).await?;
     check_new_password(ctx, user_id, &row.username, new).await?;
     let hash = hash_password(new).await?;
@@ -466,16 +474,6 @@ fn generate_password_for(
     )))
 }
 
-/// Validated input for a new account.
-pub struct NewUser {
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub password: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-}
-
 pub fn validate_username(u: &str) -> Result<(), String> {
     let ok = (2..=32).contains(&u.chars().count())
         && u.chars()
@@ -488,30 +486,185 @@ pub fn validate_username(u: &str) -> Result<(), String> {
     }
 }
 
-/// Creates an account; a password set by an admin must be changed at first login.
-pub async fn create_user(ctx: &Ctx, admin: &AuthUser, nu: NewUser) -> AppResult<UserRow> {
-    validate_username(&nu.username).map_err(|m| AppError::invalid("username", m))?;
+/// Account management is the admin's.
+fn check_manage(u: &AuthUser) -> AppResult<()> {
+    if u.role.can(Perm::ManageUsers) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// An optional text of an account (name, phone, e-mail), checked for length and control
+/// characters; a problem is added to `errs`.
+fn account_text(
+    key: &str,
+    label: &str,
+    max: usize,
+    v: Option<String>,
+    errs: &mut Vec<FieldError>,
+) -> Option<String> {
+    let v = v?;
+    match crate::domain::text::check_field(label, &v, max > 200, max) {
+        Ok(()) => Some(v),
+        Err(m) => {
+            errs.push(FieldError::new(key, m));
+            None
+        }
+    }
+}
+
+/// Accounts matching a search and a role, one page of them, with the total.
+pub async fn list_users(
+    ctx: &Ctx,
+    admin: &AuthUser,
+    q: Option<&str>,
+    role: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<UserRow>, i64)> {
+    check_manage(admin)?;
+    let role = role.filter(|r| !r.is_empty());
+    if let Some(r) = role {
+        Role::parse(r).ok_or_else(|| AppError::invalid("role", format!("角色“{r}”不存在")))?;
+    }
+    let q = q.filter(|s| !s.is_empty());
+    Ok(ctx.store.list_users(q, role, limit, offset).await?)
+}
+
+/// One account: one's own, or any for the admin.
+pub async fn user(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<UserRow> {
+    if u.id != id {
+        check_manage(u)?;
+    }
+    Ok(ctx.store.user_by_id(id).await?)
+}
+
+/// Creates an account; a password set by an admin must be changed at first login. Every
+/// problem of the fields is reported at once; the password policy is checked after.
+pub async fn create_user(ctx: &Ctx, admin: &AuthUser, input: UserCreate) -> AppResult<UserRow> {
+    check_manage(admin)?;
+    let mut errs = Vec::new();
+    let username = input.username.trim().to_string();
+    if username.is_empty() {
+        errs.push(FieldError::new("username", "请填写用户名"));
+    } else if let Err(m) = validate_username(&username) {
+        errs.push(FieldError::new("username", m));
+    }
+    let display_name = account_text("display_name", "姓名", 50, input.display_name, &mut errs)
+        .unwrap_or_else(|| username.clone());
+    if input.password.is_empty() {
+        errs.push(FieldError::new("password", "请填写初始密码"));
+    }
+    let phone = account_text("phone", "电话", 40, input.phone, &mut errs);
+    let email = account_text("email", "邮箱", 200, input.email, &mut errs);
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let role = input.role.role();
     check_policy(
-        &nu.password,
-        &nu.username,
+        &input.password,
+        &username,
         &ctx.config.security.password_policy(),
     )
     .map_err(|m| AppError::invalid("password", m))?;
-    let hash = hash_password(&nu.password).await?;
+    let hash = hash_password(&input.password).await?;
     Ok(ctx
         .store
         .create_user(
-            &nu.username,
-            &nu.display_name,
-            nu.role.as_str(),
-            nu.phone,
-            nu.email,
+            &username,
+            &display_name,
+            role.as_str(),
+            phone,
+            email,
             &hash,
             true,
             &admin.actor(),
             ctx.clock.now_ms(),
         )
         .await?)
+}
+
+/// Changes an account. The username cannot change, passwords change by a reset, and the
+/// admin can neither disable their own account nor give up their own admin role.
+pub async fn update_user(
+    ctx: &Ctx,
+    admin: &AuthUser,
+    id: i64,
+    input: UserUpdate,
+) -> AppResult<UserRow> {
+    check_manage(admin)?;
+    let mut errs = Vec::new();
+    if input.password.is_some() {
+        errs.push(FieldError::new("password", "请使用“重置密码”修改他人密码"));
+    }
+    if let Some(u) = &input.username {
+        let current = ctx.store.user_by_id(id).await?;
+        if *u != current.username {
+            errs.push(FieldError::new("username", "用户名创建后不能修改"));
+        }
+    }
+    let display_name = match input.display_name {
+        None => None,
+        Some(None) => {
+            errs.push(FieldError::new("display_name", "请填写姓名"));
+            None
+        }
+        Some(v) => account_text("display_name", "姓名", 50, v, &mut errs),
+    };
+    let role = input.role.map(|r| r.role());
+    let text = |key: &str,
+                label: &str,
+                max: usize,
+                v: Option<Option<String>>,
+                errs: &mut Vec<FieldError>| {
+        match v {
+            None => None,
+            Some(None) => Some(None),
+            Some(v) => account_text(key, label, max, v, errs).map(Some),
+        }
+    };
+    let phone = text("phone", "电话", 40, input.phone, &mut errs);
+    let email = text("email", "邮箱", 200, input.email, &mut errs);
+    if id == admin.id && (input.disabled == Some(true) || role.is_some_and(|r| r != Role::Admin)) {
+        errs.push(FieldError::new(
+            "role",
+            "不能停用自己的账号或取消自己的管理员角色",
+        ));
+    }
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let ch = UserChanges {
+        display_name,
+        role: role.map(|r| r.as_str().to_string()),
+        phone,
+        email,
+        disabled: input.disabled,
+        unlock: input.unlock.unwrap_or(false),
+    };
+    let now = ctx.clock.now_ms();
+    Ok(ctx.store.update_user(id, ch, &admin.actor(), now).await?)
+}
+
+/// Deletes an account other than one's own.
+pub async fn delete_user(ctx: &Ctx, admin: &AuthUser, id: i64) -> AppResult<()> {
+    check_manage(admin)?;
+    if id == admin.id {
+        return Err(AppError::Conflict("不能删除自己的账号".into()));
+    }
+    ctx.store
+        .delete_user(id, &admin.actor(), ctx.clock.now_ms())
+        .await?;
+    Ok(())
+}
+
+/// Revokes one of the user's own API tokens.
+pub async fn revoke_api_token(ctx: &Ctx, user: &AuthUser, id: i64) -> AppResult<()> {
+    ctx.store
+        .revoke_api_token(user.id, id, &user.actor(), ctx.clock.now_ms())
+        .await?;
+    Ok(())
 }
 
 /// Creates an API token for the user; the clear token is returned once.

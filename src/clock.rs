@@ -12,6 +12,24 @@ pub fn beijing() -> FixedOffset {
     }
 }
 
+/// Parses an RFC 3339 time or a `YYYY-MM-DD` date (Beijing midnight) from a query value.
+pub fn parse_time_param(name: &str, v: &str) -> Result<i64, crate::error::AppError> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+        return Ok(t.timestamp_millis());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        && let Some(t) = d
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(beijing()).single())
+    {
+        return Ok(t.timestamp_millis());
+    }
+    Err(crate::error::AppError::invalid(
+        name,
+        format!("{name} 应为 RFC 3339 时间（如 2025-01-01T00:00:00+08:00）或日期（2025-01-01）"),
+    ))
+}
+
 #[derive(Clone, Default)]
 pub struct Clock {
     /// The manual clock's time; its receivers hear when a test moves it.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod gate;
 pub mod holidays;
 pub mod inspect;
+pub mod inventory;
 pub mod jobs;
 pub mod monitor;
 pub mod notify;

@@ -11,7 +11,15 @@ use std::path::{Path, PathBuf};
 
 /// The service modules: one folder or file per capability.
 const SERVICES: &[&str] = &[
-    "accounts", "desk", "holidays", "inspect", "monitor", "notify", "report", "transfer",
+    "accounts",
+    "desk",
+    "holidays",
+    "inspect",
+    "inventory",
+    "monitor",
+    "notify",
+    "report",
+    "transfer",
 ];
 
 /// Layers above the services.

@@ -1,12 +1,11 @@
-//! The accepted request bodies of notification channels and rules, as typed structs: the
-//! OpenAPI document's schemas. `web::api::notify` still checks the JSON object field by
-//! field.
-
-use std::collections::HashMap;
+//! The typed inputs of managing notification channels and rules (`notify::manage`), and
+//! the OpenAPI document's schemas of their request bodies.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
+
+use crate::domain::input::Labels;
 
 #[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -16,6 +15,18 @@ pub enum ChannelKind {
     Wecom,
     Dingtalk,
     Sms,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Email => "email",
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Wecom => "wecom",
+            ChannelKind::Dingtalk => "dingtalk",
+            ChannelKind::Sms => "sms",
+        }
+    }
 }
 
 /// `POST /notification-channels`. The keys of `config` depend on the kind (see
@@ -30,7 +41,16 @@ pub struct ChannelCreate {
     /// Default true.
     pub enabled: Option<bool>,
     #[schema(value_type = Object)]
-    pub config: HashMap<String, Value>,
+    pub config: Map<String, Value>,
+}
+
+impl Labels for ChannelCreate {
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("kind", "通道类型"),
+        ("name", "通道名称"),
+        ("enabled", "启用"),
+        ("config", "通道配置"),
+    ];
 }
 
 /// `PATCH /notification-channels/{id}`: the kind cannot change (sending the current one is
@@ -41,11 +61,24 @@ pub struct ChannelUpdate {
     pub name: Option<String>,
     pub enabled: Option<bool>,
     #[schema(value_type = Option<Object>)]
-    pub config: Option<HashMap<String, Value>>,
+    pub config: Option<Map<String, Value>>,
     pub kind: Option<ChannelKind>,
+    /// Accepted and ignored, so a channel as shown can be sent back.
     pub id: Option<i64>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+}
+
+impl Labels for ChannelUpdate {
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("kind", "通道类型"),
+        ("name", "通道名称"),
+        ("enabled", "启用"),
+        ("config", "通道配置"),
+        ("id", "编号"),
+        ("created_at", "创建时间"),
+        ("updated_at", "修改时间"),
+    ];
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
@@ -72,6 +105,36 @@ pub enum EventName {
     AlertEscalated,
 }
 
+impl EventName {
+    pub const ALL: [EventName; 10] = [
+        EventName::TicketCreated,
+        EventName::TicketAssigned,
+        EventName::TicketSupervised,
+        EventName::TicketResolved,
+        EventName::TicketReopened,
+        EventName::SlaWarning,
+        EventName::SlaBreached,
+        EventName::AlertFiring,
+        EventName::AlertResolved,
+        EventName::AlertEscalated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventName::TicketCreated => "ticket.created",
+            EventName::TicketAssigned => "ticket.assigned",
+            EventName::TicketSupervised => "ticket.supervised",
+            EventName::TicketResolved => "ticket.resolved",
+            EventName::TicketReopened => "ticket.reopened",
+            EventName::SlaWarning => "sla.warning",
+            EventName::SlaBreached => "sla.breached",
+            EventName::AlertFiring => "alert.firing",
+            EventName::AlertResolved => "alert.resolved",
+            EventName::AlertEscalated => "alert.escalated",
+        }
+    }
+}
+
 /// `POST /notification-rules`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -84,6 +147,17 @@ pub struct RuleCreate {
     pub priority: Option<String>,
     /// Only tickets of this system.
     pub system_id: Option<i64>,
+}
+
+impl Labels for RuleCreate {
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("event", "事件"),
+        ("channel_id", "通知通道"),
+        ("to_assignee", "通知处理人"),
+        ("to_requester", "通知报告人"),
+        ("priority", "优先级"),
+        ("system_id", "系统"),
+    ];
 }
 
 #[cfg(test)]
@@ -107,5 +181,8 @@ mod tests {
             .collect();
         known.sort();
         assert_eq!(documented, known);
+        let mut listed: Vec<&str> = super::EventName::ALL.iter().map(|e| e.as_str()).collect();
+        listed.sort();
+        assert_eq!(listed, known);
     }
 }

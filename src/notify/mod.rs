@@ -5,8 +5,11 @@
 //! `Idempotency-Key`, e-mail `Message-ID`) so a redelivery after a crash can be recognised.
 
 pub mod channels;
+pub mod inbox;
 pub mod input;
+pub mod manage;
 pub mod secrets;
+pub mod texts;
 
 use std::time::Duration;
 
@@ -78,20 +81,8 @@ pub async fn enqueue_for_ticket(
     marker: &str,
     detail: &str,
 ) -> crate::store::StoreResult<()> {
-    let label = EVENTS
-        .iter()
-        .find(|(e, _)| *e == event)
-        .map(|(_, l)| *l)
-        .unwrap_or(event);
-    let subject = format!("【{label}】{} {}", t.number, t.title);
-    let body = format!(
-        "{label}\n工单：{}（{}）\n系统：{}\n优先级：{}\n{}\n",
-        t.number,
-        t.title,
-        t.system_name.as_deref().unwrap_or("—"),
-        t.priority,
-        detail
-    );
+    let texts::Text { subject, body } = texts::render(&texts::TicketNotice::new(event, t, detail))
+        .map_err(|e| anyhow::anyhow!("notification template of {event}: {e:#}"))?;
     let now = ctx.clock.now_ms();
     // Built-in in-app messages need no configuration.
     let mut inbox: Vec<i64> = Vec::new();

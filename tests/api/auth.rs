@@ -430,3 +430,44 @@ async fn user_creation_validates_every_field_and_changes_nothing_on_error() {
     .await;
     assert_eq!(app.total("/api/v1/users").await, before);
 }
+
+#[tokio::test]
+async fn an_account_patch_clears_a_blank_phone_and_refuses_a_password_with_a_pointer_to_the_reset()
+{
+    let app = spawn_app().await;
+    let (s, v) = app
+        .post(&app.admin_token, "/api/v1/users", &json!({"username": "sun", "role": "engineer", "password": "Good#Pass11", "phone": "13800000000"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["display_name"], json!("sun"));
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = app
+        .patch(
+            &app.admin_token,
+            &format!("/api/v1/users/{id}"),
+            &json!({"password": "Other#Pass22"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["details"][0]["field"], json!("password"));
+    assert_eq!(v["error"]["message"], json!("请使用“重置密码”修改他人密码"));
+    let (s, v) = app
+        .patch(
+            &app.admin_token,
+            &format!("/api/v1/users/{id}"),
+            &json!({"phone": "", "display_name": "孙工"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["phone"], Value::Null, "{v}");
+    assert_eq!(v["display_name"], json!("孙工"));
+    let (s, v) = app
+        .patch(
+            &app.admin_token,
+            &format!("/api/v1/users/{id}"),
+            &json!({"display_name": " "}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["message"], json!("请填写姓名"));
+}

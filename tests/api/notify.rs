@@ -340,3 +340,80 @@ async fn wecom_and_dingtalk_robots_get_text_messages_and_dingtalk_is_signed() {
         ding.0
     );
 }
+
+/// The first problem of a 422 answer: (field, message).
+fn first_problem(v: &Value) -> (String, String) {
+    let d = &v["error"]["details"][0];
+    (
+        d["field"].as_str().unwrap_or_default().to_string(),
+        d["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn a_channel_or_rule_body_that_does_not_fit_names_the_field_in_chinese_and_changes_nothing() {
+    let app = spawn_app().await;
+    let t = &app.admin_token;
+    let (s, ch) = app
+        .post(t, "/api/v1/notification-channels", &json!({"kind": "webhook", "name": "值班系统", "config": {"url": "http://127.0.0.1:9/hook"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ch}");
+    let before = app.total("/api/v1/notification-channels").await;
+    for (body, field, message) in [
+        (
+            json!({"kind": "webhook", "name": "x", "config": {"url": "http://x"}, "colour": 1}),
+            "colour",
+            "未知字段“colour”，请删除该字段",
+        ),
+        (
+            json!({"kind": "webhook", "config": {"url": "http://x"}}),
+            "name",
+            "请填写通道名称",
+        ),
+        (
+            json!({"kind": "webhook", "name": "x", "enabled": "yes", "config": {"url": "http://x"}}),
+            "enabled",
+            "启用格式不正确，应为true 或 false",
+        ),
+        (
+            json!({"kind": "webhook", "name": "  ", "config": {"url": "http://x"}}),
+            "name",
+            "请填写通道名称（不超过 100 个字符）",
+        ),
+    ] {
+        let (s, v) = app.post(t, "/api/v1/notification-channels", &body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(first_problem(&v), (field.into(), message.into()), "{body}");
+    }
+    assert_eq!(app.total("/api/v1/notification-channels").await, before);
+    let id = ch["id"].as_i64().unwrap();
+    let (s, v) = app
+        .patch(
+            t,
+            &format!("/api/v1/notification-channels/{id}"),
+            &json!({"kind": "email"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(first_problem(&v).1, "通道类型创建后不能修改");
+    for (body, field) in [
+        (
+            json!({"event": "ticket.created", "channel_id": id, "priority": "P9"}),
+            "priority",
+        ),
+        (
+            json!({"event": "ticket.created", "channel_id": id, "system_id": 999}),
+            "system_id",
+        ),
+        (
+            json!({"event": "ticket.created", "channel_id": "x"}),
+            "channel_id",
+        ),
+        (json!({"event": "ticket.created"}), "channel_id"),
+    ] {
+        let (s, v) = app.post(t, "/api/v1/notification-rules", &body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(first_problem(&v).0, field, "{body}: {v}");
+    }
+    assert_eq!(app.total("/api/v1/notification-rules").await, 0);
+}

@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde_json::{Value, json};
 
-use super::{Paging, parse_time_param};
-use crate::domain::roles::Perm;
+use super::Paging;
+use crate::accounts::audit;
 use crate::error::AppResult;
-use crate::store::audit::{AuditFilter, Verification};
+use crate::store::audit::Verification;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::parse_id;
@@ -30,25 +30,6 @@ pub struct AuditQuery {
     pub to: Option<String>,
 }
 
-pub fn filter_from_query(q: &HashMap<String, String>) -> AppResult<AuditFilter> {
-    let get = |k: &str| {
-        q.get(k)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
-    Ok(AuditFilter {
-        actor: get("actor"),
-        action: get("action"),
-        entity_type: get("entity_type"),
-        entity_id: get("entity_id"),
-        from_ms: get("from")
-            .map(|v| parse_time_param("from", &v))
-            .transpose()?,
-        to_ms: get("to").map(|v| parse_time_param("to", &v)).transpose()?,
-        q: get("q"),
-    })
-}
-
 #[utoipa::path(
     get,
     path = "/audit-events",
@@ -62,10 +43,10 @@ pub async fn list(
     user: ApiUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
-    user.require(Perm::ReadAudit)?;
+    audit::check(&user.0)?;
     let p = Paging::from_query(&q)?;
-    let f = filter_from_query(&q)?;
-    let (rows, total) = st.store.list_audit(&f, p.limit, p.offset).await?;
+    let f = audit::filter_from_query(&q)?;
+    let (rows, total) = audit::list(&st, &user.0, &f, p.limit, p.offset).await?;
     Ok(Json(
         json!({"total": total, "items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
     ))
@@ -84,8 +65,10 @@ pub async fn get_one(
     user: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    user.require(Perm::ReadAudit)?;
-    Ok(Json(st.store.get_audit(parse_id(&id)?).await?.to_json()))
+    audit::check(&user.0)?;
+    Ok(Json(
+        audit::record(&st, &user.0, parse_id(&id)?).await?.to_json(),
+    ))
 }
 
 #[utoipa::path(
@@ -96,8 +79,7 @@ pub async fn get_one(
     responses((status = 200, description = "intact 为 true 表示完整；否则 first_broken 为第一条被改动的记录", body = super::openapi::Record))
 )]
 pub async fn verify(State(st): State<AppState>, user: ApiUser) -> AppResult<Json<Value>> {
-    user.require(Perm::ReadAudit)?;
-    Ok(Json(match st.store.verify_audit().await? {
+    Ok(Json(match audit::verify(&st, &user.0).await? {
         Verification::Intact { records } => json!({"intact": true, "records": records}),
         Verification::Broken { seq, reason } => {
             json!({"intact": false, "first_broken": seq, "reason": reason})

@@ -55,12 +55,9 @@ pub async fn login(
     headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> AppResult<Json<serde_json::Value>> {
-    if body.username.trim().is_empty() || body.password.is_empty() {
-        return Err(AppError::invalid("username", "请填写用户名和密码"));
-    }
     let out = accounts::login(
         &st.ctx,
-        body.username.trim(),
+        &body.username,
         &body.password,
         Some(crate::web::auth::request_ip(&st, addr, &headers)),
     )
@@ -193,10 +190,7 @@ pub async fn revoke_token(
     ApiUser(u): ApiUser,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> AppResult<StatusCode> {
-    let id = parse_id(&id)?;
-    st.store
-        .revoke_api_token(u.id, id, &u.actor(), st.clock.now_ms())
-        .await?;
+    accounts::revoke_api_token(&st, &u, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -220,7 +214,8 @@ pub async fn list_messages(
         Some("true") => true,
         Some(_) => return Err(AppError::invalid("unread", "unread 只能是 true 或 false")),
     };
-    let (rows, total, unread) = st.store.inbox(u.id, unread_only, p.limit, p.offset).await?;
+    let (rows, total, unread) =
+        crate::notify::inbox::messages(&st, &u, unread_only, p.limit, p.offset).await?;
     let items: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
     Ok(Json(
         json!({"items": items, "total": total, "unread": unread, "limit": p.limit, "offset": p.offset}),
@@ -241,11 +236,8 @@ pub async fn read_message(
     ApiUser(u): ApiUser,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let id = parse_id(&id)?;
-    st.store
-        .mark_read(u.id, Some(id), st.clock.now_ms())
-        .await?;
-    Ok(Json(json!({"unread": st.store.unread_count(u.id).await?})))
+    let unread = crate::notify::inbox::mark_read(&st, &u, parse_id(&id)?).await?;
+    Ok(Json(json!({"unread": unread})))
 }
 
 /// `POST /api/v1/me/messages/read-all`.
@@ -260,6 +252,6 @@ pub async fn read_all_messages(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
 ) -> AppResult<Json<serde_json::Value>> {
-    let n = st.store.mark_read(u.id, None, st.clock.now_ms()).await?;
+    let n = crate::notify::inbox::mark_all_read(&st, &u).await?;
     Ok(Json(json!({"marked": n, "unread": 0})))
 }

@@ -7,156 +7,21 @@ use axum::Json;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, NaiveDate};
-use serde_json::{Map, Value, json};
+use chrono::Duration;
+use serde_json::{Value, json};
 
 use super::Paging;
-use crate::Ctx;
-use crate::accounts::AuthUser;
-use crate::domain::entity::EntitySpec;
-use crate::domain::inventory::{
-    self as inv, WARRANTY_WARNING_DAYS, warranty_end_sql, warranty_status,
-};
+use crate::domain::inventory::{self as inv, WARRANTY_WARNING_DAYS};
 use crate::domain::roles::{Perm, Role};
 use crate::error::{AppError, AppResult};
-use crate::store::entities::{Arg, ListQuery};
+/// Today in Beijing (the ticket export names its file with it).
+pub use crate::inventory::today;
+use crate::inventory::{can_read, decorate, list_query, spec_of, trim_for_role};
+use crate::store::entities::ListQuery;
 use crate::transfer;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::{ApiObject, parse_id};
-
-/// The spec of a collection served here, or 404.
-pub fn spec_of(collection: &str) -> AppResult<&'static EntitySpec> {
-    match collection {
-        "sites" => Ok(&inv::SITES),
-        "assets" => Ok(&inv::ASSETS),
-        "systems" => Ok(&inv::SYSTEMS),
-        "staff" => Ok(&inv::STAFF),
-        "assignments" => Ok(&inv::ASSIGNMENTS),
-        "sla-policies" => Ok(&crate::domain::tickets::SLA_POLICIES),
-        _ => Err(AppError::NotFound),
-    }
-}
-
-/// Computed keys a client may send back unchanged.
-const COMPUTED: &[&str] = &["warranty_status", "warranty_expired", "warranty_label"];
-
-pub fn today(ctx: &Ctx) -> NaiveDate {
-    ctx.clock.today()
-}
-
-/// Adds computed fields (warranty status of assets).
-pub fn decorate(spec: &EntitySpec, item: &mut Map<String, Value>, today: NaiveDate) {
-    if spec.name == "assets" {
-        let ws = warranty_status(item.get("warranty_until").and_then(Value::as_str), today);
-        item.insert("warranty_status".into(), json!(ws.as_str()));
-        item.insert(
-            "warranty_expired".into(),
-            json!(ws == inv::WarrantyStatus::Expired),
-        );
-    }
-}
-
-fn can_read(spec: &EntitySpec, role: Role) -> bool {
-    if spec.name == "systems" {
-        role.can(Perm::ReadSystems)
-    } else {
-        role.can(Perm::ReadInventory)
-    }
-}
-
-/// Requesters see only what they need to pick a system when reporting a fault.
-fn trim_for_role(spec: &EntitySpec, role: Role, item: Map<String, Value>) -> Map<String, Value> {
-    if spec.name == "systems" && role == Role::Requester {
-        item.into_iter()
-            .filter(|(k, _)| ["id", "code", "name", "owner_department"].contains(&k.as_str()))
-            .collect()
-    } else {
-        item
-    }
-}
-
-/// Builds the list query from URL parameters, refusing unsupported sorts and bad filters.
-pub fn list_query(
-    ctx: &Ctx,
-    spec: &EntitySpec,
-    q: &HashMap<String, String>,
-) -> AppResult<ListQuery> {
-    let p = Paging::from_query(q)?;
-    let sort = match q.get("sort").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => {
-            let (name, desc) = match s.strip_prefix('-') {
-                Some(n) => (n, true),
-                None => (s, false),
-            };
-            let ok = name == "id" || spec.field(name).is_some_and(|f| f.sortable);
-            if !ok {
-                let opts: Vec<&str> = spec
-                    .fields
-                    .iter()
-                    .filter(|f| f.sortable)
-                    .map(|f| f.name)
-                    .collect();
-                return Err(AppError::invalid(
-                    "sort",
-                    format!("不支持按“{name}”排序，可选：id、{}", opts.join("、")),
-                ));
-            }
-            Some((name.to_string(), desc))
-        }
-    };
-    let mut filters = Vec::new();
-    for f in spec.fields.iter().filter(|f| f.filter) {
-        if let Some(v) = q.get(f.name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
-            filters.push((f.name.to_string(), v.to_string()));
-        }
-    }
-    let mut extra = Vec::new();
-    if spec.name == "assets"
-        && let Some(w) = q
-            .get("warranty")
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-    {
-        let t = today(ctx);
-        let today_s = t.format("%Y-%m-%d").to_string();
-        let soon_s = (t + Duration::days(WARRANTY_WARNING_DAYS))
-            .format("%Y-%m-%d")
-            .to_string();
-        let end = warranty_end_sql();
-        let cond = match w {
-            "expired" => (
-                format!("t.warranty_until IS NOT NULL AND {end} < ?"),
-                vec![Arg::Text(Some(today_s))],
-            ),
-            "expiring" => (
-                format!("t.warranty_until IS NOT NULL AND {end} >= ? AND {end} <= ?"),
-                vec![Arg::Text(Some(today_s)), Arg::Text(Some(soon_s))],
-            ),
-            "valid" => (
-                format!("t.warranty_until IS NOT NULL AND {end} > ?"),
-                vec![Arg::Text(Some(soon_s))],
-            ),
-            "unknown" => ("t.warranty_until IS NULL".to_string(), vec![]),
-            _ => {
-                return Err(AppError::invalid(
-                    "warranty",
-                    "warranty 可选：expired、expiring、valid、unknown",
-                ));
-            }
-        };
-        extra.push(cond);
-    }
-    Ok(ListQuery {
-        limit: p.limit,
-        offset: p.offset,
-        q: q.get("q").cloned(),
-        sort,
-        filters,
-        extra,
-    })
-}
 
 /// The collections under `/{collection}`.
 #[derive(utoipa::ToSchema)]
@@ -195,7 +60,8 @@ pub async fn list(
     if !can_read(spec, u.role) {
         return Err(AppError::forbidden());
     }
-    let lq = list_query(&st.ctx, spec, &q)?;
+    let p = Paging::from_query(&q)?;
+    let lq = list_query(&st.ctx, spec, &q, p.limit, p.offset)?;
     let (items, total) = st.store.list_entities(spec, &lq).await?;
     let t = today(&st.ctx);
     let items: Vec<Value> = items
@@ -248,33 +114,6 @@ pub async fn get_one(
     Ok(Json(Value::Object(trim_for_role(spec, u.role, item))))
 }
 
-/// Whether the user may change this record: inventory writers always; an engineer only
-/// the systems assigned to them and the assets those systems run on.
-pub async fn may_write(
-    ctx: &Ctx,
-    u: &AuthUser,
-    spec: &EntitySpec,
-    id: Option<i64>,
-) -> AppResult<()> {
-    if u.role.can(Perm::WriteInventory) {
-        return Ok(());
-    }
-    if u.role.can(Perm::WriteAssignedInventory)
-        && let Some(id) = id
-    {
-        let ok = match spec.name {
-            "systems" => ctx.store.assigned_system_ids(u.id).await?.contains(&id),
-            "assets" => ctx.store.asset_in_systems(id, u.id).await?,
-            _ => false,
-        };
-        if ok {
-            return Ok(());
-        }
-        return Err(AppError::Forbidden("只能修改分配给您的系统及其设备".into()));
-    }
-    Err(AppError::forbidden())
-}
-
 #[utoipa::path(
     post,
     path = "/{collection}",
@@ -291,15 +130,7 @@ pub async fn create(
     ApiObject(obj): ApiObject,
 ) -> AppResult<Response> {
     let spec = spec_of(&collection)?;
-    may_write(&st.ctx, &u, spec, None).await?;
-    let values = spec
-        .validate_json(&obj, false, COMPUTED)
-        .map_err(AppError::Validation)?;
-    let mut item = st
-        .store
-        .create_entity(spec, values, &u.actor(), st.clock.now_ms())
-        .await?;
-    decorate(spec, &mut item, today(&st.ctx));
+    let item = crate::inventory::create_record(&st, &u, spec, &obj).await?;
     Ok((StatusCode::CREATED, Json(Value::Object(item))).into_response())
 }
 
@@ -319,21 +150,7 @@ pub async fn update(
     ApiObject(obj): ApiObject,
 ) -> AppResult<Json<Value>> {
     let spec = spec_of(&collection)?;
-    let id = parse_id(&id)?;
-    // 404 before 403 would leak existence to nobody who can read anyway; check existence first.
-    if !can_read(spec, u.role) {
-        return Err(AppError::forbidden());
-    }
-    st.store.get_entity(spec, id).await?;
-    may_write(&st.ctx, &u, spec, Some(id)).await?;
-    let values = spec
-        .validate_json(&obj, true, COMPUTED)
-        .map_err(AppError::Validation)?;
-    let mut item = st
-        .store
-        .update_entity(spec, id, values, &u.actor(), st.clock.now_ms())
-        .await?;
-    decorate(spec, &mut item, today(&st.ctx));
+    let item = crate::inventory::update_record(&st, &u, spec, parse_id(&id)?, &obj).await?;
     Ok(Json(Value::Object(item)))
 }
 
@@ -351,13 +168,7 @@ pub async fn remove(
     Path((collection, id)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
     let spec = spec_of(&collection)?;
-    let id = parse_id(&id)?;
-    if !u.role.can(Perm::WriteInventory) {
-        return Err(AppError::forbidden());
-    }
-    st.store
-        .delete_entity(spec, id, &u.actor(), st.clock.now_ms())
-        .await?;
+    crate::inventory::delete_record(&st, &u, spec, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -518,10 +329,7 @@ pub async fn link_asset(
     Path((id, asset_id)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
     let (id, asset_id) = (parse_id(&id)?, parse_id(&asset_id)?);
-    may_write(&st.ctx, &u, &inv::SYSTEMS, Some(id)).await?;
-    st.store
-        .link_system_asset(id, asset_id, true, &u.actor(), st.clock.now_ms())
-        .await?;
+    crate::inventory::link_asset(&st, &u, id, asset_id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -539,10 +347,7 @@ pub async fn unlink_asset(
     Path((id, asset_id)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
     let (id, asset_id) = (parse_id(&id)?, parse_id(&asset_id)?);
-    may_write(&st.ctx, &u, &inv::SYSTEMS, Some(id)).await?;
-    st.store
-        .link_system_asset(id, asset_id, false, &u.actor(), st.clock.now_ms())
-        .await?;
+    crate::inventory::link_asset(&st, &u, id, asset_id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

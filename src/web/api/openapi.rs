@@ -301,7 +301,7 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(collections.len(), 6, "{collections:?}");
         for c in collections {
-            assert!(super::super::inventory::spec_of(c.as_str().unwrap_or_default()).is_ok());
+            assert!(crate::inventory::spec_of(c.as_str().unwrap_or_default()).is_ok());
         }
         // The patch of a monitor is documented with its own (all-optional) schema.
         let patch = &doc["paths"]["/monitors/{id}"]["patch"]["requestBody"]["content"]["application/json"]

@@ -10,13 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Paging;
-use crate::accounts::{self, NewUser};
-use crate::domain::roles::{Perm, Role};
-use crate::error::{AppError, AppResult, FieldError};
-use crate::store::users::UserChanges;
+use crate::accounts::{self, input::UserCreate, input::UserUpdate};
+use crate::error::AppResult;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{ApiJson, ApiObject, parse_id};
+use crate::web::extract::{ApiJson, Input, parse_id};
 
 #[utoipa::path(
     get,
@@ -31,21 +29,16 @@ pub async fn list(
     user: ApiUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
-    user.require(Perm::ManageUsers)?;
     let p = Paging::from_query(&q)?;
-    let role = q.get("role").filter(|r| !r.is_empty());
-    if let Some(r) = role {
-        Role::parse(r).ok_or_else(|| AppError::invalid("role", format!("角色“{r}”不存在")))?;
-    }
-    let (rows, total) = st
-        .store
-        .list_users(
-            q.get("q").map(String::as_str),
-            role.map(String::as_str),
-            p.limit,
-            p.offset,
-        )
-        .await?;
+    let (rows, total) = accounts::list_users(
+        &st,
+        &user.0,
+        q.get("q").map(String::as_str),
+        q.get("role").map(String::as_str),
+        p.limit,
+        p.offset,
+    )
+    .await?;
     let now = st.clock.now_ms();
     Ok(Json(
         json!({"total": total, "items": rows.iter().map(|r| r.to_json(now)).collect::<Vec<_>>()}),
@@ -65,77 +58,8 @@ pub async fn get_one(
     user: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    let id = parse_id(&id)?;
-    if user.0.id != id {
-        user.require(Perm::ManageUsers)?;
-    }
-    Ok(Json(
-        st.store.user_by_id(id).await?.to_json(st.clock.now_ms()),
-    ))
-}
-
-fn opt_text(
-    obj: &serde_json::Map<String, Value>,
-    key: &str,
-    label: &str,
-    max: usize,
-    errs: &mut Vec<FieldError>,
-) -> Option<Option<String>> {
-    match obj.get(key)? {
-        Value::Null => Some(None),
-        Value::String(s) if s.trim().is_empty() => Some(None),
-        Value::String(s) => {
-            match crate::domain::text::check_field(label, s.trim(), max > 200, max) {
-                Ok(()) => Some(Some(s.trim().to_string())),
-                Err(m) => {
-                    errs.push(FieldError::new(key, m));
-                    None
-                }
-            }
-        }
-        _ => {
-            errs.push(FieldError::new(key, format!("{label}应为文本")));
-            None
-        }
-    }
-}
-
-fn parse_role(obj: &serde_json::Map<String, Value>, errs: &mut Vec<FieldError>) -> Option<Role> {
-    let v = obj.get("role")?;
-    match v.as_str().and_then(Role::parse) {
-        Some(r) => Some(r),
-        None => {
-            errs.push(FieldError::new(
-                "role",
-                "角色无效，可选：admin、supervisor、auditor、manager、engineer、operator、requester",
-            ));
-            None
-        }
-    }
-}
-
-const USER_KEYS: &[&str] = &[
-    "username",
-    "display_name",
-    "role",
-    "password",
-    "phone",
-    "email",
-    "disabled",
-    "unlock",
-];
-
-fn unknown_keys(obj: &serde_json::Map<String, Value>, errs: &mut Vec<FieldError>) {
-    for k in obj.keys() {
-        if !USER_KEYS.contains(&k.as_str())
-            && !["id", "created_at", "updated_at"].contains(&k.as_str())
-        {
-            errs.push(FieldError::new(
-                k.clone(),
-                format!("未知字段“{k}”，请删除该字段"),
-            ));
-        }
-    }
+    let row = accounts::user(&st, &user.0, parse_id(&id)?).await?;
+    Ok(Json(row.to_json(st.clock.now_ms())))
 }
 
 #[utoipa::path(
@@ -149,55 +73,9 @@ fn unknown_keys(obj: &serde_json::Map<String, Value>, errs: &mut Vec<FieldError>
 pub async fn create(
     State(st): State<AppState>,
     user: ApiUser,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<UserCreate>,
 ) -> AppResult<Response> {
-    user.require(Perm::ManageUsers)?;
-    let mut errs = Vec::new();
-    unknown_keys(&obj, &mut errs);
-    let username = obj
-        .get("username")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    if username.is_empty() {
-        errs.push(FieldError::new("username", "请填写用户名"));
-    } else if let Err(m) = accounts::validate_username(&username) {
-        errs.push(FieldError::new("username", m));
-    }
-    let display_name = opt_text(&obj, "display_name", "姓名", 50, &mut errs)
-        .flatten()
-        .unwrap_or_else(|| username.clone());
-    let role = parse_role(&obj, &mut errs);
-    if !obj.contains_key("role") {
-        errs.push(FieldError::new("role", "请选择角色"));
-    }
-    let password = obj
-        .get("password")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if password.is_empty() {
-        errs.push(FieldError::new("password", "请填写初始密码"));
-    }
-    let phone = opt_text(&obj, "phone", "电话", 40, &mut errs).flatten();
-    let email = opt_text(&obj, "email", "邮箱", 200, &mut errs).flatten();
-    let Some(role) = role.filter(|_| errs.is_empty()) else {
-        return Err(AppError::Validation(errs));
-    };
-    let row = accounts::create_user(
-        &st.ctx,
-        &user.0,
-        NewUser {
-            username,
-            display_name,
-            role,
-            password,
-            phone,
-            email,
-        },
-    )
-    .await?;
+    let row = accounts::create_user(&st, &user.0, input).await?;
     Ok((StatusCode::CREATED, Json(row.to_json(st.clock.now_ms()))).into_response())
 }
 
@@ -214,56 +92,9 @@ pub async fn update(
     State(st): State<AppState>,
     user: ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<UserUpdate>,
 ) -> AppResult<Json<Value>> {
-    user.require(Perm::ManageUsers)?;
-    let id = parse_id(&id)?;
-    let mut errs = Vec::new();
-    unknown_keys(&obj, &mut errs);
-    if obj.contains_key("password") {
-        errs.push(FieldError::new("password", "请使用“重置密码”修改他人密码"));
-    }
-    if let Some(u) = obj.get("username") {
-        let current = st.store.user_by_id(id).await?;
-        if u.as_str() != Some(current.username.as_str()) {
-            errs.push(FieldError::new("username", "用户名创建后不能修改"));
-        }
-    }
-    let mut ch = UserChanges {
-        display_name: opt_text(&obj, "display_name", "姓名", 50, &mut errs)
-            .map(|v| v.unwrap_or_default()),
-        role: parse_role(&obj, &mut errs).map(|r| r.as_str().to_string()),
-        phone: opt_text(&obj, "phone", "电话", 40, &mut errs),
-        email: opt_text(&obj, "email", "邮箱", 200, &mut errs),
-        ..Default::default()
-    };
-    if ch.display_name.as_deref() == Some("") {
-        errs.push(FieldError::new("display_name", "请填写姓名"));
-    }
-    for (key, slot) in [("disabled", 0), ("unlock", 1)] {
-        if let Some(v) = obj.get(key) {
-            match v.as_bool() {
-                Some(b) if slot == 0 => ch.disabled = Some(b),
-                Some(b) => ch.unlock = b,
-                None => errs.push(FieldError::new(key, format!("{key} 应为 true 或 false"))),
-            }
-        }
-    }
-    if id == user.0.id
-        && (ch.disabled == Some(true) || ch.role.as_deref().is_some_and(|r| r != "admin"))
-    {
-        errs.push(FieldError::new(
-            "role",
-            "不能停用自己的账号或取消自己的管理员角色",
-        ));
-    }
-    if !errs.is_empty() {
-        return Err(AppError::Validation(errs));
-    }
-    let row = st
-        .store
-        .update_user(id, ch, &user.0.actor(), st.clock.now_ms())
-        .await?;
+    let row = accounts::update_user(&st, &user.0, parse_id(&id)?, input).await?;
     Ok(Json(row.to_json(st.clock.now_ms())))
 }
 
@@ -280,14 +111,7 @@ pub async fn remove(
     user: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    user.require(Perm::ManageUsers)?;
-    let id = parse_id(&id)?;
-    if id == user.0.id {
-        return Err(AppError::Conflict("不能删除自己的账号".into()));
-    }
-    st.store
-        .delete_user(id, &user.0.actor(), st.clock.now_ms())
-        .await?;
+    accounts::delete_user(&st, &user.0, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -312,8 +136,6 @@ pub async fn reset_password(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> AppResult<StatusCode> {
-    user.require(Perm::ManageUsers)?;
-    let id = parse_id(&id)?;
-    accounts::reset_password(&st.ctx, &user.0, id, &body.new_password).await?;
+    accounts::reset_password(&st, &user.0, parse_id(&id)?, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

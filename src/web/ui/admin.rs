@@ -11,15 +11,13 @@ use serde_json::{Value, json};
 use percent_encoding::utf8_percent_encode;
 
 use super::{PageResult, layout};
-use crate::accounts::{self, NewUser};
+use crate::accounts::{self, input::UserCreate, input::UserUpdate};
 use crate::domain::roles::{ALL_ROLES, Perm, Role};
 use crate::error::AppError;
-use crate::store::users::UserChanges;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::api::audit::filter_from_query;
 use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
-use crate::web::extract::parse_id;
+use crate::web::extract::{form_input, parse_id};
 
 fn roles() -> Vec<Value> {
     ALL_ROLES
@@ -44,15 +42,8 @@ pub async fn users(
     require(&u, Perm::ManageUsers)?;
     let p = Paging::from_query(&q)?;
     let search = q.get("q").cloned().unwrap_or_default();
-    let (rows, total) = st
-        .store
-        .list_users(
-            Some(search.as_str()).filter(|s| !s.is_empty()),
-            None,
-            p.limit,
-            p.offset,
-        )
-        .await?;
+    let (rows, total) =
+        accounts::list_users(&st, &u, Some(search.as_str()), None, p.limit, p.offset).await?;
     let now = st.clock.now_ms();
     let items: Vec<Value> = rows
         .iter()
@@ -84,29 +75,10 @@ pub async fn user_create(
     if !same_origin(&headers) {
         return Err(AppError::forbidden().into());
     }
-    let get = |k: &str| {
-        form.get(k)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    let role = Role::parse(&get("role"));
-    let result = match role {
-        None => Err(AppError::invalid("role", "请选择角色")),
-        Some(role) => {
-            let nu = NewUser {
-                username: get("username"),
-                display_name: if get("display_name").is_empty() {
-                    get("username")
-                } else {
-                    get("display_name")
-                },
-                role,
-                password: form.get("password").cloned().unwrap_or_default(),
-                phone: Some(get("phone")).filter(|s| !s.is_empty()),
-                email: Some(get("email")).filter(|s| !s.is_empty()),
-            };
-            accounts::create_user(&st.ctx, &u, nu).await
-        }
+    let fields = form.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let result = match form_input::<UserCreate>(fields) {
+        Ok(input) => accounts::create_user(&st, &u, input).await,
+        Err(e) => Err(e),
     };
     match result {
         Ok(row) => Ok(Redirect::to(&format!("/users/{}?created=1", row.id)).into_response()),
@@ -135,7 +107,7 @@ pub async fn user_edit(
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     require(&u, Perm::ManageUsers)?;
-    let row = st.store.user_by_id(parse_id(&id)?).await?;
+    let row = accounts::user(&st, &u, parse_id(&id)?).await?;
     let notice = if q.contains_key("created") {
         "账号已创建；首次登录时须修改初始密码"
     } else if q.contains_key("saved") {
@@ -167,26 +139,19 @@ pub async fn user_update(
         return Err(AppError::forbidden().into());
     }
     let id = parse_id(&id)?;
-    let get = |k: &str| form.get(k).map(|s| s.trim().to_string());
-    let role = match get("role") {
-        Some(r) => Some(Role::parse(&r).ok_or_else(|| AppError::invalid("role", "请选择角色"))?),
-        None => None,
-    };
-    if id == u.id && (role.is_some_and(|r| r != Role::Admin) || form.contains_key("disabled")) {
-        return Err(AppError::Conflict("不能停用自己的账号或取消自己的管理员角色".into()).into());
-    }
-    let display_name = get("display_name").filter(|s| !s.is_empty());
-    let ch = UserChanges {
-        display_name,
-        role: role.map(|r| r.as_str().to_string()),
-        phone: get("phone").map(|s| Some(s).filter(|s| !s.is_empty())),
-        email: get("email").map(|s| Some(s).filter(|s| !s.is_empty())),
-        disabled: Some(form.contains_key("disabled")),
-        unlock: form.contains_key("unlock"),
-    };
-    st.store
-        .update_user(id, ch, &u.actor(), st.clock.now_ms())
-        .await?;
+    // A blank name leaves the name as it is; the checkboxes are sent only when ticked.
+    let mut fields: serde_json::Map<String, Value> = form
+        .iter()
+        .filter(|(k, v)| {
+            ["role", "phone", "email"].contains(&k.as_str())
+                || (k.as_str() == "display_name" && !v.trim().is_empty())
+        })
+        .map(|(k, v)| (k.clone(), json!(v.trim())))
+        .collect();
+    fields.insert("disabled".into(), json!(form.contains_key("disabled")));
+    fields.insert("unlock".into(), json!(form.contains_key("unlock")));
+    let input = form_input::<UserUpdate>(fields)?;
+    accounts::update_user(&st, &u, id, input).await?;
     Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response())
 }
 
@@ -212,10 +177,10 @@ pub async fn audit(
     PageUser(u): PageUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    require(&u, Perm::ReadAudit)?;
+    accounts::audit::check(&u)?;
     let p = Paging::from_query(&q)?;
-    let f = filter_from_query(&q)?;
-    let (rows, total) = st.store.list_audit(&f, p.limit, p.offset).await?;
+    let f = accounts::audit::filter_from_query(&q)?;
+    let (rows, total) = accounts::audit::list(&st, &u, &f, p.limit, p.offset).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -224,7 +189,7 @@ pub async fn audit(
             v
         })
         .collect();
-    let verification = match st.store.verify_audit().await? {
+    let verification = match accounts::audit::verify(&st, &u).await? {
         crate::store::audit::Verification::Intact { records } => {
             json!({"intact": true, "records": records})
         }

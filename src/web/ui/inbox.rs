@@ -26,7 +26,8 @@ pub async fn messages(
     q.entry("limit".into()).or_insert_with(|| "30".into());
     let p = Paging::from_query(&q)?;
     let unread_only = q.get("unread").map(String::as_str) == Some("true");
-    let (rows, total, unread) = st.store.inbox(u.id, unread_only, p.limit, p.offset).await?;
+    let (rows, total, unread) =
+        crate::notify::inbox::messages(&st, &u, unread_only, p.limit, p.offset).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -57,7 +58,7 @@ pub async fn badge(
     let Ok(PageUserAnyState(u)) = user else {
         return Ok(Html("消息".to_string()).into_response());
     };
-    let n = st.store.unread_count(u.id).await?;
+    let n = crate::notify::inbox::unread(&st, &u).await?;
     let html = if n > 0 {
         format!(
             "消息<span class=\"badge\" id=\"unread\">{}</span>",
@@ -79,15 +80,8 @@ pub async fn open(
     if !same_origin(&headers) {
         return Err(AppError::forbidden().into());
     }
-    let id = parse_id(&id)?;
-    st.store
-        .mark_read(u.id, Some(id), st.clock.now_ms())
-        .await?;
-    let (rows, _, _) = st.store.inbox(u.id, false, 1000, 0).await?;
-    let to = rows
-        .iter()
-        .find(|r| r.id == id)
-        .and_then(|r| r.ticket_id)
+    let to = crate::notify::inbox::open(&st, &u, parse_id(&id)?)
+        .await?
         .map(|t| format!("/tickets/{t}"))
         .unwrap_or_else(|| "/messages".into());
     Ok(Redirect::to(&to).into_response())
@@ -101,7 +95,7 @@ pub async fn read_all(
     if !same_origin(&headers) {
         return Err(AppError::forbidden().into());
     }
-    st.store.mark_read(u.id, None, st.clock.now_ms()).await?;
+    crate::notify::inbox::mark_all_read(&st, &u).await?;
     Ok(Redirect::to("/messages").into_response())
 }
 

@@ -17,10 +17,14 @@ use crate::domain::entity::{EntitySpec, Field, Kind, ref_name_key};
 use crate::domain::inventory::{self as inv, WarrantyStatus};
 use crate::domain::roles::Perm;
 use crate::error::AppError;
+use crate::inventory::{
+    can_read, create_record, decorate, delete_record, list_query, may_write, spec_of, today,
+    update_record,
+};
 use crate::store::entities::ListQuery;
 use crate::transfer::import_file;
 use crate::web::AppState;
-use crate::web::api::inventory::{decorate, list_query, may_write, spec_of, today};
+use crate::web::api::Paging;
 use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
 use crate::web::extract::parse_id;
 
@@ -66,14 +70,6 @@ pub fn display(f: &Field, item: &Map<String, Value>) -> String {
     }
 }
 
-fn can_read_page(spec: &EntitySpec, u: &AuthUser) -> bool {
-    if spec.name == "systems" {
-        u.role.can(Perm::ReadSystems)
-    } else {
-        u.role.can(Perm::ReadInventory)
-    }
-}
-
 async fn ref_options(st: &AppState, f: &Field) -> Result<Vec<Value>, PageError> {
     let Kind::Ref { table, .. } = f.kind else {
         return Ok(vec![]);
@@ -110,12 +106,13 @@ pub async fn list(
     Query(mut q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let spec = spec_of(&collection)?;
-    if !can_read_page(spec, &u) {
+    if !can_read(spec, u.role) {
         return Err(AppError::forbidden().into());
     }
     q.entry("limit".into())
         .or_insert_with(|| PAGE_SIZE.to_string());
-    let lq: ListQuery = list_query(&st.ctx, spec, &q)?;
+    let p = Paging::from_query(&q)?;
+    let lq: ListQuery = list_query(&st.ctx, spec, &q, p.limit, p.offset)?;
     let (items, total) = st.store.list_entities(spec, &lq).await?;
     let t = today(&st.ctx);
     // Requesters see only which systems exist, not their figures.
@@ -412,21 +409,9 @@ async fn save(
     form: HashMap<String, String>,
 ) -> PageResult {
     let obj = form_to_json(spec, &form);
-    let validated = spec.validate_json(&obj, id.is_some(), &[]);
-    let result = match validated {
-        Err(errs) => Err(AppError::Validation(errs)),
-        Ok(values) => match id {
-            Some(id) => st
-                .store
-                .update_entity(spec, id, values, &u.actor(), st.clock.now_ms())
-                .await
-                .map_err(AppError::from),
-            None => st
-                .store
-                .create_entity(spec, values, &u.actor(), st.clock.now_ms())
-                .await
-                .map_err(AppError::from),
-        },
+    let result = match id {
+        Some(id) => update_record(st, u, spec, id, &obj).await,
+        None => create_record(st, u, spec, &obj).await,
     };
     match result {
         Ok(item) => {
@@ -464,7 +449,6 @@ pub async fn create(
     if !same_origin(&headers) {
         return Err(AppError::forbidden().into());
     }
-    may_write(&st.ctx, &u, spec, None).await?;
     save(&st, &u, spec, None, form).await
 }
 
@@ -492,10 +476,7 @@ pub async fn update(
     if !same_origin(&headers) {
         return Err(AppError::forbidden().into());
     }
-    let id = parse_id(&id)?;
-    st.store.get_entity(spec, id).await?;
-    may_write(&st.ctx, &u, spec, Some(id)).await?;
-    save(&st, &u, spec, Some(id), form).await
+    save(&st, &u, spec, Some(parse_id(&id)?), form).await
 }
 
 pub async fn delete(
@@ -505,12 +486,10 @@ pub async fn delete(
     Path((collection, id)): Path<(String, String)>,
 ) -> PageResult {
     let spec = spec_of(&collection)?;
-    if !same_origin(&headers) || !u.role.can(Perm::WriteInventory) {
+    if !same_origin(&headers) {
         return Err(AppError::forbidden().into());
     }
-    st.store
-        .delete_entity(spec, parse_id(&id)?, &u.actor(), st.clock.now_ms())
-        .await?;
+    delete_record(&st, &u, spec, parse_id(&id)?).await?;
     Ok(Redirect::to(&format!("/{}", spec.name)).into_response())
 }
 

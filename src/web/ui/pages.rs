@@ -15,8 +15,8 @@ use crate::accounts;
 use crate::domain::inventory::{ASSET_CATEGORIES, WARRANTY_WARNING_DAYS};
 use crate::domain::roles::Perm;
 use crate::error::AppError;
+use crate::inventory::today;
 use crate::web::AppState;
-use crate::web::api::inventory::today;
 use crate::web::auth::{PageUser, PageUserAnyState, SESSION_COOKIE, same_origin};
 use crate::web::extract::parse_id;
 
