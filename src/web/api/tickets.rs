@@ -13,11 +13,15 @@ use super::{Paging, parse_time_param};
 use crate::desk;
 use crate::domain::roles::Role;
 use crate::domain::tickets as tk;
+use crate::domain::tickets::input::{
+    CalendarDayInput, CommentInput, LinkInput, TicketAction, TicketCreate, TicketUpdate,
+    WorklogInput,
+};
 use crate::error::{AppError, AppResult};
 use crate::store::desk::{TicketFilter, TicketPageQuery};
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{ApiObject, parse_id};
+use crate::web::extract::{Input, parse_id};
 
 /// The ticket list's filters (also those of the export).
 #[derive(utoipa::IntoParams)]
@@ -187,15 +191,15 @@ pub async fn list(
     path = "/tickets",
     tag = "tickets",
     summary = "新建工单",
-    request_body = crate::desk::input::TicketCreate,
+    request_body = crate::domain::tickets::input::TicketCreate,
     responses((status = 201, description = "已创建", body = super::openapi::Record))
 )]
 pub async fn create(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<TicketCreate>,
 ) -> AppResult<Response> {
-    let (t, clocks) = desk::open_ticket_with_clocks(&st.ctx, &u, &obj, None).await?;
+    let (t, clocks) = desk::open_ticket_with_clocks(&st.ctx, &u, &input, None).await?;
     Ok((
         StatusCode::CREATED,
         Json(desk::created_json(&u, &t, &clocks)),
@@ -234,17 +238,17 @@ pub async fn get_one(
     tag = "tickets",
     summary = "修改工单字段",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::TicketUpdate,
+    request_body = crate::domain::tickets::input::TicketUpdate,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn update(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<TicketUpdate>,
 ) -> AppResult<Json<Value>> {
     let t = visible(&st, &u, &id).await?;
-    let t = desk::update_ticket(&st.ctx, &u, t.id, &obj).await?;
+    let t = desk::update_ticket(&st.ctx, &u, t.id, &input).await?;
     Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
 }
 
@@ -254,17 +258,17 @@ pub async fn update(
     tag = "tickets",
     summary = "工单操作（指派、开始、挂起、解决、关闭等）",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::TicketAction,
+    request_body = crate::domain::tickets::input::TicketAction,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn action(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<TicketAction>,
 ) -> AppResult<Json<Value>> {
     let t = visible(&st, &u, &id).await?;
-    let t = desk::apply_action(&st.ctx, &u, t.id, &obj).await?;
+    let t = desk::apply_action(&st.ctx, &u, t.id, &input).await?;
     Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
 }
 
@@ -318,23 +322,17 @@ pub async fn comments(
     tag = "tickets",
     summary = "添加评论",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::CommentInput,
+    request_body = crate::domain::tickets::input::CommentInput,
     responses((status = 201, description = "已添加", body = super::openapi::Created))
 )]
 pub async fn add_comment(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<CommentInput>,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    let body = obj.get("body").and_then(Value::as_str).unwrap_or_default();
-    let internal = match obj.get("internal") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(AppError::invalid("internal", "internal 应为 true 或 false")),
-    };
-    let cid = desk::comment(&st.ctx, &u, t.id, body, internal).await?;
+    let cid = desk::comment(&st.ctx, &u, t.id, &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": cid}))).into_response())
 }
 
@@ -369,27 +367,17 @@ pub async fn worklogs(
     tag = "tickets",
     summary = "登记工时",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::WorklogInput,
+    request_body = crate::domain::tickets::input::WorklogInput,
     responses((status = 201, description = "已登记", body = super::openapi::Created))
 )]
 pub async fn add_worklog(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<WorklogInput>,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    let minutes = obj
-        .get("minutes")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| AppError::invalid("minutes", "请填写工时（分钟，整数）"))?;
-    let note = obj
-        .get("note")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    let wid = desk::worklog(&st.ctx, &u, t.id, minutes, note).await?;
+    let wid = desk::worklog(&st.ctx, &u, t.id, &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": wid}))).into_response())
 }
 
@@ -501,31 +489,17 @@ pub async fn calendar_days(
     tag = "calendars",
     summary = "设置某天上班或放假",
     params(("id" = i64, Path, description = "编号", example = 1), ("date" = String, Path, description = "日期 YYYY-MM-DD")),
-    request_body = crate::desk::input::CalendarDayInput,
+    request_body = crate::domain::tickets::input::CalendarDayInput,
     responses((status = 204, description = "完成"))
 )]
 pub async fn set_calendar_day(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path((id, date)): Path<(String, String)>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<CalendarDayInput>,
 ) -> AppResult<StatusCode> {
     let id = parse_id(&id)?;
-    let working = match obj.get("working") {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::Null) => None,
-        _ => {
-            return Err(AppError::invalid(
-                "working",
-                "working 应为 true（上班）、false（放假）或 null（恢复按星期）",
-            ));
-        }
-    };
-    let reason = obj
-        .get("reason")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    crate::desk::set_calendar_day(&st.ctx, &u, id, &date, working, reason).await?;
+    crate::desk::set_calendar_day(&st.ctx, &u, id, &date, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -783,22 +757,17 @@ pub async fn download(
     tag = "tickets",
     summary = "关联另一张工单",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::LinkInput,
+    request_body = crate::domain::tickets::input::LinkInput,
     responses((status = 201, description = "已创建", body = super::openapi::Record))
 )]
 pub async fn add_link(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<LinkInput>,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    let other = obj
-        .get("ticket_id")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| AppError::invalid("ticket_id", "请填写要关联的工单编号 ticket_id"))?;
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("related");
-    desk::link(&st.ctx, &u, t.id, other, kind).await?;
+    desk::link(&st.ctx, &u, t.id, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(desk::ticket_json(&st.ctx, &u, &st.store.ticket(t.id).await?, true).await?),

@@ -18,13 +18,14 @@ use crate::desk;
 use crate::domain::roles::Role;
 use crate::domain::sla::{ClockStatus, fmt_duration};
 use crate::domain::tickets as tk;
+use crate::domain::tickets::input::{CommentInput, TicketAction, TicketCreate};
 use crate::error::AppError;
 use crate::store::entities::ListQuery;
 use crate::web::AppState;
 use crate::web::api::Paging;
 use crate::web::api::tickets::filter_from_query;
 use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
-use crate::web::extract::parse_id;
+use crate::web::extract::{form_input, parse_id};
 
 fn choices(c: &[crate::domain::entity::Choice]) -> Vec<Value> {
     c.iter()
@@ -233,7 +234,11 @@ pub async fn create(
             .contains(&k.as_str())
         });
     }
-    match desk::open_ticket(&st.ctx, &u, &obj).await {
+    let opened = match form_input::<TicketCreate>(obj) {
+        Ok(input) => desk::open_ticket(&st.ctx, &u, &input).await,
+        Err(e) => Err(e),
+    };
+    match opened {
         Ok(t) => {
             for (name, data) in &files {
                 // Checked above; what can still fail here is the disk, which is a 500.
@@ -412,13 +417,6 @@ pub async fn action(
                 v.to_string()
             };
             report.insert(f.to_string(), Value::String(v));
-        } else if k == "assignee_id" || k == "score" {
-            body.insert(
-                k.clone(),
-                v.parse::<i64>()
-                    .map(Value::from)
-                    .unwrap_or_else(|_| Value::String(v.to_string())),
-            );
         } else {
             body.insert(k.clone(), Value::String(v.to_string()));
         }
@@ -426,10 +424,16 @@ pub async fn action(
     if !report.is_empty() {
         body.insert("fault_report".into(), Value::Object(report));
     }
-    match desk::apply_action(&st.ctx, &u, id, &body).await {
+    let applied = match form_input::<TicketAction>(body) {
+        Ok(input) => desk::apply_action(&st.ctx, &u, id, &input).await,
+        Err(e) => Err(e),
+    };
+    match applied {
         Ok(t) => Ok(Redirect::to(&format!("/tickets/{}", t.id)).into_response()),
         Err(e @ (AppError::Validation(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
-            let t = st.store.ticket(id).await?;
+            // A form refused before the service looked at the ticket: still only shown to
+            // those who may see it.
+            let t = desk::visible_ticket(&st.ctx, &u, id).await?;
             let msg = match &e {
                 AppError::Validation(errs) => errs
                     .iter()
@@ -455,9 +459,11 @@ pub async fn comment(
         return Err(AppError::forbidden().into());
     }
     let id = parse_id(&id)?;
-    let body = form.get("body").cloned().unwrap_or_default();
-    let internal = form.get("internal").map(String::as_str) == Some("true");
-    desk::comment(&st.ctx, &u, id, &body, internal).await?;
+    let input = CommentInput {
+        body: form.get("body").cloned().unwrap_or_default(),
+        internal: Some(form.get("internal").map(String::as_str) == Some("true")),
+    };
+    desk::comment(&st.ctx, &u, id, &input).await?;
     Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
 }
 
