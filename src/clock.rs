@@ -82,6 +82,19 @@ impl ClockMoves {
     }
 }
 
+/// An RFC 3339 time, or a `YYYY-MM-DD` date (Beijing midnight), in epoch milliseconds.
+pub fn parse_time_or_date(v: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Some(t.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()?
+        .and_hms_opt(0, 0, 0)?
+        .and_local_timezone(beijing())
+        .single()
+        .map(|t| t.timestamp_millis())
+}
+
 /// Formats epoch milliseconds as RFC 3339 in UTC (the API's time format).
 pub fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)

@@ -180,18 +180,12 @@ impl Paging {
 
 /// Parses an RFC 3339 time or a `YYYY-MM-DD` date (Beijing midnight) from a query value.
 pub fn parse_time_param(name: &str, v: &str) -> Result<i64, AppError> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
-        return Ok(t.timestamp_millis());
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        && let Some(t) = d
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(crate::clock::beijing()).single())
-    {
-        return Ok(t.timestamp_millis());
-    }
-    Err(AppError::invalid(
-        name,
-        format!("{name} 应为 RFC 3339 时间（如 2025-01-01T00:00:00+08:00）或日期（2025-01-01）"),
-    ))
+    crate::clock::parse_time_or_date(v).ok_or_else(|| {
+        AppError::invalid(
+            name,
+            format!(
+                "{name} 应为 RFC 3339 时间（如 2025-01-01T00:00:00+08:00）或日期（2025-01-01）"
+            ),
+        )
+    })
 }

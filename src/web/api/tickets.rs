@@ -6,19 +6,18 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::{Paging, parse_time_param};
+use super::Paging;
 use crate::desk;
 use crate::domain::roles::Role;
-use crate::domain::tickets as tk;
 use crate::domain::tickets::input::{
     CalendarDayInput, CommentInput, LinkInput, TicketAction, TicketCreate, TicketUpdate,
     WorklogInput,
 };
 use crate::error::{AppError, AppResult};
-use crate::store::desk::{TicketFilter, TicketPageQuery};
+use crate::store::desk::TicketPageQuery;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::{Input, parse_id};
@@ -72,69 +71,6 @@ pub struct AttachmentUpload {
     pub internal: Option<String>,
 }
 
-pub fn filter_from_query(q: &HashMap<String, String>) -> AppResult<TicketFilter> {
-    let get = |k: &str| {
-        q.get(k)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
-    let mut f = TicketFilter {
-        q: get("q"),
-        ..Default::default()
-    };
-    if let Some(s) = get("status") {
-        for part in s.split(',') {
-            let code = tk::choice(tk::STATUSES, part)
-                .ok_or_else(|| AppError::invalid("status", format!("状态“{part}”无效")))?;
-            f.status.push(code.into());
-        }
-    }
-    f.open_only = get("open").as_deref() == Some("true");
-    if let Some(k) = get("kind") {
-        f.kind = Some(
-            tk::choice(tk::KINDS, &k)
-                .ok_or_else(|| AppError::invalid("kind", format!("工单类型“{k}”无效")))?
-                .into(),
-        );
-    }
-    if let Some(p) = get("priority") {
-        f.priority = Some(
-            tk::choice(tk::PRIORITIES, &p)
-                .ok_or_else(|| AppError::invalid("priority", "优先级应为 P1–P4"))?
-                .into(),
-        );
-    }
-    if let Some(s) = get("source") {
-        f.source = Some(
-            tk::choice(tk::SOURCES, &s)
-                .ok_or_else(|| AppError::invalid("source", format!("来源“{s}”无效")))?
-                .into(),
-        );
-    }
-    let id = |k: &str| -> AppResult<Option<i64>> {
-        get(k)
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| AppError::invalid(k, format!("{k} 应为编号")))
-            })
-            .transpose()
-    };
-    f.system_id = id("system_id")?;
-    f.assignee_id = id("assignee_id")?;
-    f.requester_id = id("requester_id")?;
-    f.from_ms = get("from")
-        .map(|v| parse_time_param("from", &v))
-        .transpose()?;
-    f.to_ms = get("to").map(|v| parse_time_param("to", &v)).transpose()?;
-    f.breached = match get("breached").as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => return Err(AppError::invalid("breached", "breached 应为 true 或 false")),
-    };
-    Ok(f)
-}
-
 #[utoipa::path(
     get,
     path = "/tickets",
@@ -149,7 +85,7 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
     let p = Paging::from_query(&q)?;
-    let mut f = filter_from_query(&q)?;
+    let mut f = desk::ticket_filter(&q)?;
     desk::restrict_to_visible(&u, &mut f);
     if q.get("mine").map(String::as_str) == Some("true") {
         f.assignee_id = Some(u.id);
@@ -567,34 +503,6 @@ pub async fn fault_report(
     }
 }
 
-/// The period of a stats or export request: `from`/`to` dates or times; default the
-/// current month (Beijing).
-pub fn period(ctx: &crate::Ctx, q: &HashMap<String, String>) -> AppResult<(i64, i64)> {
-    let now = ctx.clock.now().with_timezone(&crate::clock::beijing());
-    let first = chrono::NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default();
-    let default_from = first.format("%Y-%m-%d").to_string();
-    let from = parse_time_param(
-        "from",
-        q.get("from").map(String::as_str).unwrap_or(&default_from),
-    )?;
-    let to = match q.get("to") {
-        Some(t) => {
-            let v = parse_time_param("to", t)?;
-            // A date means "through that day".
-            if chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() {
-                v + 86_400_000
-            } else {
-                v
-            }
-        }
-        None => ctx.clock.now_ms() + 1,
-    };
-    if to <= from || to - from > 3 * 366 * 86_400_000 {
-        return Err(AppError::invalid("to", "to 应晚于 from，且区间不超过 3 年"));
-    }
-    Ok((from, to))
-}
-
 /// `GET /tickets/stats?from=&to=`: MTTA, MTTR, SLA compliance, on-site within target,
 /// first-time fix and satisfaction, in total, per system and per engineer.
 #[utoipa::path(
@@ -613,7 +521,7 @@ pub async fn stats(
     if u.role == Role::Requester {
         return Err(AppError::forbidden());
     }
-    let (from, to) = period(&st.ctx, &q)?;
+    let (from, to) = desk::period(&st.ctx, &q)?;
     let rows = st.store.ticket_stat_rows(from, to).await?;
     let o = crate::domain::desk_stats::overview(&rows);
     let mut v = serde_json::to_value(o).map_err(anyhow::Error::from)?;

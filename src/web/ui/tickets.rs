@@ -23,7 +23,6 @@ use crate::error::AppError;
 use crate::store::entities::ListQuery;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::api::tickets::filter_from_query;
 use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
 use crate::web::extract::{form_input, parse_id};
 
@@ -44,7 +43,7 @@ pub async fn list(
 ) -> PageResult {
     q.entry("limit".into()).or_insert_with(|| "20".into());
     let p = Paging::from_query(&q)?;
-    let mut f = filter_from_query(&q)?;
+    let mut f = desk::ticket_filter(&q)?;
     let requester = u.role == Role::Requester;
     desk::restrict_to_visible(&u, &mut f);
     if q.get("mine").map(String::as_str) == Some("true") {
@@ -492,7 +491,7 @@ pub async fn overview(
     if u.role == Role::Requester {
         return Err(AppError::forbidden().into());
     }
-    let (from, to) = crate::web::api::tickets::period(&st.ctx, &q)?;
+    let (from, to) = desk::period(&st.ctx, &q)?;
     let rows = st.store.ticket_stat_rows(from, to).await?;
     let o = crate::domain::desk_stats::overview(&rows);
     let day = |ms: i64| {
