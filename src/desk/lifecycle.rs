@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Role;
-use crate::domain::sla::{ClockEvent, ClockEventKind, ClockStatus, ClockTarget};
+use crate::domain::sla::{ClockEvent, ClockEventKind, ClockState, ClockStatus, ClockTarget};
 use crate::domain::tickets::input::{TicketAction, required_text};
 use crate::domain::tickets::{self as tk, Action};
 use crate::error::{AppError, AppResult};
@@ -23,6 +23,59 @@ pub fn allowed_actions(u: &AuthUser, t: &TicketRow) -> Vec<&'static str> {
         .filter(|a| may(u, t, **a).is_ok() && a.allowed_from().contains(&t.status.as_str()))
         .map(|a| a.code())
         .collect()
+}
+
+/// A field of the fault report as a form asks for it.
+#[derive(Debug, serde::Serialize)]
+pub struct ReportField {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// A time (RFC 3339 in the API, a local date and time in the form).
+    pub time: bool,
+}
+
+/// What the action forms of a ticket must ask for, from the rules `apply_action` applies:
+/// pages render these and restate none of them.
+#[derive(Debug, serde::Serialize)]
+pub struct ActionNeeds {
+    /// `resolve`: the fault report's fields, all required; empty when none is needed.
+    pub fault_report: Vec<ReportField>,
+    /// `resolve`: a reason for fixing remotely, required while a site visit is due.
+    pub remote_fix_reason: bool,
+    /// `assign`: a reason, required when the ticket goes to another engineer.
+    pub reassign_reason: bool,
+}
+
+/// Whether resolving the ticket needs a fault report (incidents).
+fn needs_fault_report(t: &TicketRow) -> bool {
+    t.kind == "incident"
+}
+
+/// Whether resolving the ticket without a site visit needs a reason: an incident with an
+/// on-site target and no check-in yet.
+fn needs_site_visit(t: &TicketRow, cs: &[ClockState]) -> bool {
+    needs_fault_report(t) && t.onsite_at.is_none() && has(cs, ClockTarget::Onsite)
+}
+
+/// What the ticket's action forms ask for, given its clocks (`clocks`).
+pub fn action_needs(t: &TicketRow, cs: &[ClockState]) -> ActionNeeds {
+    let fault_report = if needs_fault_report(t) {
+        tk::FAULT_REPORT_FIELDS
+            .iter()
+            .map(|(name, label)| ReportField {
+                name,
+                label,
+                time: name.ends_with("_at"),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ActionNeeds {
+        fault_report,
+        remote_fix_reason: needs_site_visit(t, cs),
+        reassign_reason: t.assignee_id.is_some(),
+    }
 }
 
 /// Role rules for an action on a ticket.
@@ -181,14 +234,14 @@ pub async fn apply_action(
         }
         Action::Resolve => {
             let resolution = reason(&input.resolution, "resolution", "处理结果")?;
-            if t.kind == "incident" {
+            if needs_fault_report(&t) {
                 let fr = tk::validate_fault_report(input.fault_report.as_ref())
                     .map_err(AppError::Validation)?;
                 fields.push((
                     "fault_report",
                     Arg::Text(Some(Value::Object(fr).to_string())),
                 ));
-                if t.onsite_at.is_none() && has(&cs, ClockTarget::Onsite) {
+                if needs_site_visit(&t, &cs) {
                     let why = input.remote_fix_reason.as_deref();
                     match why {
                         Some(w) => clock_events.push((

@@ -19,7 +19,7 @@ pub use calendars::{DEFAULT_PERIODS, ensure_defaults, set_calendar_day};
 pub use edit::{comment, update_ticket, worklog};
 pub use visibility::{restrict_to_visible, visible_ticket};
 
-pub use lifecycle::{allowed_actions, apply_action};
+pub use lifecycle::{ActionNeeds, ReportField, action_needs, allowed_actions, apply_action};
 pub use links::link;
 pub use open::{created_json, open_ticket, open_ticket_for, open_ticket_with_clocks};
 pub use query::{period, ticket_filter};

@@ -305,8 +305,9 @@ async fn render_detail(
     status: StatusCode,
 ) -> PageResult {
     let requester = u.role == Role::Requester;
-    let clocks: Vec<Value> = desk::clocks(&st.ctx, t)
-        .await?
+    let clock_states = desk::clocks(&st.ctx, t).await?;
+    let needs = desk::action_needs(t, &clock_states);
+    let clocks: Vec<Value> = clock_states
         .iter()
         .map(|c| {
             json!({"label": c.target.label(), "status_label": clock_status_label(c.status), "target": c.target_seconds.map(fmt_duration),
@@ -369,10 +370,6 @@ async fn render_detail(
         .map(|a| json!({"id": a.id, "file_name": a.file_name, "size": a.size, "uploaded_by": a.uploaded_by_name,
                         "created_at": crate::clock::local_minutes(a.created_at), "internal": a.internal != 0}))
         .collect();
-    let report_fields: Vec<Value> = tk::FAULT_REPORT_FIELDS
-        .iter()
-        .map(|(k, l)| json!({"name": k, "label": l, "time": k.ends_with("_at")}))
-        .collect();
     let html = st.ui.page(
         "ticket_detail.html",
         json!({"layout": layout(u, &t.number, "/tickets"), "t": {
@@ -382,7 +379,7 @@ async fn render_detail(
                 "satisfaction_comment": t.satisfaction_comment, "description": t.description, "resolution": t.resolution, "onsite_at": t.onsite_at},
                "status_label": tk::label(tk::STATUSES, &t.status), "kind_label": tk::label(tk::KINDS, &t.kind),
                "reported": crate::clock::local_minutes(t.reported_at), "onsite": local(t.onsite_at), "clocks": clocks,
-               "fault_report": fault_report, "actions": desk::allowed_actions(u, t), "workers": workers, "report_fields": report_fields,
+               "fault_report": fault_report, "actions": desk::allowed_actions(u, t), "workers": workers, "needs": needs,
                "events": events, "comments": comments, "requester": requester, "attachments": attachments,
                "max_mb": st.config.max_attachment_bytes / 1024 / 1024,
                "can_comment": u.role != Role::Auditor && !matches!(t.status.as_str(), "closed" | "canceled"),
