@@ -6,6 +6,7 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Role;
 use crate::domain::sla::{ClockEvent, ClockEventKind, ClockTarget};
+use crate::domain::tickets::TicketId;
 use crate::domain::tickets::input::{CommentInput, TicketUpdate, WorklogInput};
 use crate::error::{AppError, AppResult};
 use crate::store::audit::{NewAuditEvent, append};
@@ -21,9 +22,10 @@ use super::{
 pub async fn update_ticket(
     ctx: &Ctx,
     u: &AuthUser,
-    id: i64,
+    id: TicketId,
     input: &TicketUpdate,
 ) -> AppResult<TicketRow> {
+    let id = id.0;
     let mut tx = ctx.store.write_tx().await?;
     let t = ctx.store.ticket_for_update(&mut tx, id).await?;
     if !can_view(u, &t) {
@@ -182,7 +184,13 @@ pub async fn update_ticket(
 }
 
 /// Adds a comment; a public comment by staff is the first response.
-pub async fn comment(ctx: &Ctx, u: &AuthUser, id: i64, input: &CommentInput) -> AppResult<i64> {
+pub async fn comment(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: TicketId,
+    input: &CommentInput,
+) -> AppResult<i64> {
+    let id = id.0;
     let internal = input.internal.unwrap_or(false);
     if u.role == Role::Auditor || (u.role == Role::Requester && internal) {
         return Err(AppError::forbidden());
@@ -246,7 +254,13 @@ pub async fn comment(ctx: &Ctx, u: &AuthUser, id: i64, input: &CommentInput) -> 
 }
 
 /// Records minutes spent (staff only).
-pub async fn worklog(ctx: &Ctx, u: &AuthUser, id: i64, input: &WorklogInput) -> AppResult<i64> {
+pub async fn worklog(
+    ctx: &Ctx,
+    u: &AuthUser,
+    id: TicketId,
+    input: &WorklogInput,
+) -> AppResult<i64> {
+    let id = id.0;
     if !is_staff(u.role) {
         return Err(AppError::forbidden());
     }

@@ -6,6 +6,7 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Role;
 use crate::domain::sla::{ClockEvent, ClockEventKind, ClockState, ClockStatus, ClockTarget};
+use crate::domain::tickets::TicketId;
 use crate::domain::tickets::input::{TicketAction, required_text};
 use crate::domain::tickets::{self as tk, Action};
 use crate::error::{AppError, AppResult};
@@ -116,9 +117,10 @@ fn reason(v: &Option<String>, key: &str, what: &str) -> AppResult<String> {
 pub async fn apply_action(
     ctx: &Ctx,
     u: &AuthUser,
-    id: i64,
+    id: TicketId,
     input: &TicketAction,
 ) -> AppResult<TicketRow> {
+    let id = id.0;
     let mut tx: Tx = ctx.store.write_tx().await?;
     let t = ctx.store.ticket_for_update(&mut tx, id).await?;
     if !can_view(u, &t) {

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::tickets::input::{LinkInput, LinkKind};
-use crate::domain::tickets::{self as tk};
+use crate::domain::tickets::{self as tk, TicketId};
 use crate::error::{AppError, AppResult};
 use crate::store::audit::{NewAuditEvent, append};
 
@@ -13,11 +13,12 @@ use super::is_staff;
 
 /// Links two tickets (`related`, `duplicate`, `caused_by`, `parent`, `child`); the other
 /// ticket gets the inverse link so both timelines show it.
-pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, input: &LinkInput) -> AppResult<()> {
+pub async fn link(ctx: &Ctx, u: &AuthUser, id: TicketId, input: &LinkInput) -> AppResult<()> {
+    let id = id.0;
     if !is_staff(u.role) {
         return Err(AppError::forbidden());
     }
-    let other = input.ticket_id;
+    let other = input.ticket_id.0;
     let link_kind = input.kind.unwrap_or(LinkKind::Related);
     let kind = link_kind.code();
     if id == other {

@@ -8,7 +8,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::roles::Role;
 use crate::domain::sla::{ClockEvent, ClockEventKind, ClockState, ClockTarget};
 use crate::domain::tickets::input::TicketCreate;
-use crate::domain::tickets::{self as tk};
+use crate::domain::tickets::{self as tk, AlertId};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::Store;
 use crate::store::audit::{NewAuditEvent, append};
@@ -28,7 +28,7 @@ pub async fn open_ticket_for(
     ctx: &Ctx,
     u: &AuthUser,
     input: &TicketCreate,
-    alert_id: Option<i64>,
+    alert_id: Option<AlertId>,
 ) -> AppResult<TicketRow> {
     Ok(open_ticket_with_clocks(ctx, u, input, alert_id).await?.0)
 }
@@ -46,7 +46,7 @@ pub async fn open_ticket_with_clocks(
     ctx: &Ctx,
     u: &AuthUser,
     input: &TicketCreate,
-    alert_id: Option<i64>,
+    alert_id: Option<AlertId>,
 ) -> AppResult<(TicketRow, Vec<ClockState>)> {
     if !(is_staff(u.role) || u.role == Role::Requester) {
         return Err(AppError::forbidden());
@@ -304,7 +304,9 @@ pub async fn open_ticket_with_clocks(
         .await?;
     }
     if let Some(aid) = alert_id {
-        ctx.store.set_alert_ticket(&mut tx, aid, id, now_ms).await?;
+        ctx.store
+            .set_alert_ticket(&mut tx, aid.0, id, now_ms)
+            .await?;
     }
     let mut row = row;
     let mut summary = summary;

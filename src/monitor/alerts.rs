@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::{Perm, Role};
-use crate::domain::tickets::Action;
 use crate::domain::tickets::input::{
     FaultReport, Level, LinkInput, LinkKind, TicketAction, TicketCreate, TicketKind, TicketSource,
 };
+use crate::domain::tickets::{Action, AlertId, TicketId};
 use crate::error::{AppError, AppResult};
 use crate::store::Optional;
 use crate::store::audit::{NewAuditEvent, append};
@@ -100,7 +100,7 @@ async fn open_ticket(ctx: &Ctx, f: &Fire, alert_id: i64) -> AppResult<i64> {
     {
         t.asset_id = Some(a);
     }
-    let t = crate::desk::open_ticket_for(ctx, &system_user(), &t, Some(alert_id)).await?;
+    let t = crate::desk::open_ticket_for(ctx, &system_user(), &t, Some(AlertId(alert_id))).await?;
     Ok(t.id)
 }
 
@@ -245,10 +245,10 @@ pub async fn fire(ctx: &Ctx, f: &Fire) -> AppResult<(AlertRow, Outcome)> {
             if let Some(prev) = previous.as_ref().and_then(|p| p.ticket_id) {
                 // Keep the episodes of one alert findable from each other.
                 let link = LinkInput {
-                    ticket_id: prev,
+                    ticket_id: TicketId(prev),
                     kind: Some(LinkKind::Related),
                 };
-                let _ = crate::desk::link(ctx, &system_user(), tid, &link).await;
+                let _ = crate::desk::link(ctx, &system_user(), TicketId(tid), &link).await;
             }
         }
         Outcome::Reopened => {
@@ -257,7 +257,7 @@ pub async fn fire(ctx: &Ctx, f: &Fire) -> AppResult<(AlertRow, Outcome)> {
             let reopened = if ["resolved", "closed"].contains(&t.status.as_str()) {
                 let mut body = TicketAction::new(Action::Reopen);
                 body.reason = Some(format!("监控告警再次触发：{}", f.title));
-                crate::desk::apply_action(ctx, &system_user(), prev, &body)
+                crate::desk::apply_action(ctx, &system_user(), TicketId(prev), &body)
                     .await
                     .is_ok()
             } else {
@@ -607,7 +607,7 @@ async fn auto_resolve_ticket(ctx: &Ctx, a: &AlertRow, note: &str) -> AppResult<(
     if t.onsite_at.is_none() {
         body.remote_fix_reason = Some("服务自行恢复，无需到场".into());
     }
-    if let Err(e) = crate::desk::apply_action(ctx, &system_user(), tid, &body).await {
+    if let Err(e) = crate::desk::apply_action(ctx, &system_user(), TicketId(tid), &body).await {
         note_ticket(
             ctx,
             a,

@@ -12,7 +12,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::{Action, CHANGE_TYPES, FAULT_REPORT_FIELDS, KINDS, LEVELS, LINK_KINDS, SOURCES};
+use super::{
+    Action, CHANGE_TYPES, FAULT_REPORT_FIELDS, KINDS, LEVELS, LINK_KINDS, SOURCES, TicketId,
+};
 use crate::domain::FieldError;
 use crate::domain::entity::Choice;
 use crate::domain::input::{Labels, de};
@@ -738,7 +740,8 @@ impl WorklogInput {
 #[serde(deny_unknown_fields)]
 pub struct LinkInput {
     /// The other ticket.
-    pub ticket_id: i64,
+    #[schema(value_type = i64)]
+    pub ticket_id: TicketId,
     /// Default `related`.
     #[serde(default, deserialize_with = "opt_coded")]
     pub kind: Option<LinkKind>,

@@ -11,6 +11,15 @@ use super::entity::Choice;
 
 pub use input::validate_fault_report;
 
+/// A ticket's id: the one a use case acts on, or the other one a link names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketId(pub i64);
+
+/// The id of the alert a ticket is opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AlertId(pub i64);
+
 pub const KINDS: &[Choice] = &[
     Choice {
         code: "incident",

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::Paging;
 use crate::desk;
 use crate::domain::roles::Role;
+use crate::domain::tickets::TicketId;
 use crate::domain::tickets::input::{
     CalendarDayInput, CommentInput, LinkInput, TicketAction, TicketCreate, TicketUpdate,
     WorklogInput,
@@ -184,7 +185,7 @@ pub async fn update(
     Input(input): Input<TicketUpdate>,
 ) -> AppResult<Json<Value>> {
     let t = visible(&st, &u, &id).await?;
-    let t = desk::update_ticket(&st.ctx, &u, t.id, &input).await?;
+    let t = desk::update_ticket(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
 }
 
@@ -204,7 +205,7 @@ pub async fn action(
     Input(input): Input<TicketAction>,
 ) -> AppResult<Json<Value>> {
     let t = visible(&st, &u, &id).await?;
-    let t = desk::apply_action(&st.ctx, &u, t.id, &input).await?;
+    let t = desk::apply_action(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
 }
 
@@ -268,7 +269,7 @@ pub async fn add_comment(
     Input(input): Input<CommentInput>,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    let cid = desk::comment(&st.ctx, &u, t.id, &input).await?;
+    let cid = desk::comment(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": cid}))).into_response())
 }
 
@@ -313,7 +314,7 @@ pub async fn add_worklog(
     Input(input): Input<WorklogInput>,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    let wid = desk::worklog(&st.ctx, &u, t.id, &input).await?;
+    let wid = desk::worklog(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": wid}))).into_response())
 }
 
@@ -675,7 +676,7 @@ pub async fn add_link(
     Input(input): Input<LinkInput>,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    desk::link(&st.ctx, &u, t.id, &input).await?;
+    desk::link(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(desk::ticket_json(&st.ctx, &u, &st.store.ticket(t.id).await?, true).await?),

@@ -421,7 +421,7 @@ pub async fn action(
         body.insert("fault_report".into(), Value::Object(report));
     }
     let applied = match form_input::<TicketAction>(body) {
-        Ok(input) => desk::apply_action(&st.ctx, &u, id, &input).await,
+        Ok(input) => desk::apply_action(&st.ctx, &u, tk::TicketId(id), &input).await,
         Err(e) => Err(e),
     };
     match applied {
@@ -459,7 +459,7 @@ pub async fn comment(
         body: form.get("body").cloned().unwrap_or_default(),
         internal: Some(form.get("internal").map(String::as_str) == Some("true")),
     };
-    desk::comment(&st.ctx, &u, id, &input).await?;
+    desk::comment(&st.ctx, &u, tk::TicketId(id), &input).await?;
     Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
 }
 
