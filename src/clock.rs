@@ -14,20 +14,14 @@ pub fn beijing() -> FixedOffset {
 
 /// Parses an RFC 3339 time or a `YYYY-MM-DD` date (Beijing midnight) from a query value.
 pub fn parse_time_param(name: &str, v: &str) -> Result<i64, crate::error::AppError> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
-        return Ok(t.timestamp_millis());
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        && let Some(t) = d
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(beijing()).single())
-    {
-        return Ok(t.timestamp_millis());
-    }
-    Err(crate::error::AppError::invalid(
-        name,
-        format!("{name} 应为 RFC 3339 时间（如 2025-01-01T00:00:00+08:00）或日期（2025-01-01）"),
-    ))
+    parse_time_or_date(v).ok_or_else(|| {
+        crate::error::AppError::invalid(
+            name,
+            format!(
+                "{name} 应为 RFC 3339 时间（如 2025-01-01T00:00:00+08:00）或日期（2025-01-01）"
+            ),
+        )
+    })
 }
 
 #[derive(Clone, Default)]
@@ -98,6 +92,19 @@ impl ClockMoves {
             None => std::future::pending::<()>().await,
         }
     }
+}
+
+/// An RFC 3339 time, or a `YYYY-MM-DD` date (Beijing midnight), in epoch milliseconds.
+pub fn parse_time_or_date(v: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Some(t.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()?
+        .and_hms_opt(0, 0, 0)?
+        .and_local_timezone(beijing())
+        .single()
+        .map(|t| t.timestamp_millis())
 }
 
 /// Formats epoch milliseconds as RFC 3339 in UTC (the API's time format).

@@ -1,13 +1,13 @@
 //! Working-hours calendars: the shipped calendars and SLA policies, and holiday or
 //! make-up days.
 
-use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::calendar::cn_overrides;
 use crate::domain::roles::Perm;
+use crate::domain::tickets::input::CalendarDayInput;
 use crate::domain::tickets::{self as tk};
 use crate::error::{AppError, AppResult};
 use crate::store::Actor;
@@ -95,15 +95,14 @@ pub async fn ensure_defaults(ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Marks a day of a working-hours calendar as holiday or make-up working day, or back to
-/// the weekday rule (`working` = None). Audited.
+/// Marks a day (`YYYY-MM-DD`) of a working-hours calendar as holiday or make-up working
+/// day, or back to the weekday rule (`working` = None). Audited.
 pub async fn set_calendar_day(
     ctx: &Ctx,
     u: &AuthUser,
     id: i64,
     date: &str,
-    working: Option<bool>,
-    reason: &str,
+    input: &CalendarDayInput,
 ) -> AppResult<()> {
     if !u.role.can(Perm::WriteInventory) {
         return Err(AppError::forbidden());
@@ -112,15 +111,8 @@ pub async fn set_calendar_day(
     if row.kind == "always" {
         return Err(AppError::Conflict("7×24 日历没有节假日".into()));
     }
-    let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        .map_err(|_| AppError::invalid("date", "日期应为 YYYY-MM-DD"))?;
-    let reason = reason.trim().to_string();
-    if working.is_some() && (reason.is_empty() || reason.chars().count() > 100) {
-        return Err(AppError::invalid(
-            "reason",
-            "请填写原因（不超过 100 个字符），如“国庆节”或“国庆节调休上班”",
-        ));
-    }
+    let (day, reason) = input.check(date).map_err(AppError::Validation)?;
+    let working = input.working;
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     ctx.store

@@ -1,43 +1,31 @@
 //! Editing a ticket: field updates, comments and worklogs.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Role;
 use crate::domain::sla::{ClockEvent, ClockEventKind, ClockTarget};
-use crate::domain::tickets::{self as tk};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::domain::tickets::TicketId;
+use crate::domain::tickets::input::{CommentInput, TicketUpdate, WorklogInput};
+use crate::error::{AppError, AppResult};
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::desk::TicketRow;
 use crate::store::entities::Arg;
 
 use super::{
-    arg_json, can_view, check_exists_in, choice_field, clocks_in, has, id_field, is_staff,
-    record_step, refresh_sla_in, text_field,
+    arg_json, can_view, check_exists_in, clocks_in, has, is_staff, record_step, refresh_sla_in,
 };
-
-/// The fields `update_ticket` accepts (`id` and `number` are ignored).
-pub(super) const UPDATE_KEYS: &[&str] = &[
-    "title",
-    "description",
-    "category",
-    "impact",
-    "urgency",
-    "system_id",
-    "asset_id",
-    "id",
-    "number",
-];
 
 /// Changes title, description, category, system or impact/urgency; a new priority
 /// retargets the clocks from the matching policy, keeping the time already used.
 pub async fn update_ticket(
     ctx: &Ctx,
     u: &AuthUser,
-    id: i64,
-    obj: &Map<String, Value>,
+    id: TicketId,
+    input: &TicketUpdate,
 ) -> AppResult<TicketRow> {
+    let id = id.0;
     let mut tx = ctx.store.write_tx().await?;
     let t = ctx.store.ticket_for_update(&mut tx, id).await?;
     if !can_view(u, &t) {
@@ -51,56 +39,38 @@ pub async fn update_ticket(
     if matches!(t.status.as_str(), "closed" | "canceled") {
         return Err(AppError::Conflict("已关闭或取消的工单不能修改".into()));
     }
-    let mut errs = Vec::new();
-    for k in obj.keys() {
-        if !UPDATE_KEYS.contains(&k.as_str()) {
-            errs.push(FieldError::new(k.clone(), format!("字段“{k}”不能在此修改")));
-        }
-    }
+    let (p, mut errs) = input.check();
     let mut fields: Vec<(&str, Arg)> = Vec::new();
-    if obj.contains_key("title") {
-        match text_field(obj, "title", "标题", 200, &mut errs) {
-            Some(v) => fields.push(("title", Arg::Text(Some(v)))),
-            None if !errs.iter().any(|e| e.field == "title") => {
-                errs.push(FieldError::new("title", "请填写标题"))
-            }
-            None => {}
-        }
+    if let Some(Some(v)) = p.title {
+        fields.push(("title", Arg::Text(Some(v))));
     }
-    if obj.contains_key("description") {
-        fields.push((
-            "description",
-            Arg::Text(text_field(obj, "description", "描述", 20_000, &mut errs)),
-        ));
+    if let Some(v) = p.description {
+        fields.push(("description", Arg::Text(v)));
     }
-    if obj.contains_key("category") {
-        fields.push((
-            "category",
-            Arg::Text(text_field(obj, "category", "分类", 50, &mut errs)),
-        ));
+    if let Some(v) = p.category {
+        fields.push(("category", Arg::Text(v)));
     }
-    for (key, label) in [("system_id", "系统"), ("asset_id", "设备")] {
-        if obj.contains_key(key) {
-            let v = id_field(obj, key, label, &mut errs);
-            let spec = if key == "system_id" {
-                &crate::domain::inventory::SYSTEMS
-            } else {
-                &crate::domain::inventory::ASSETS
-            };
+    for (key, label, v, spec) in [
+        (
+            "system_id",
+            "系统",
+            p.system_id,
+            &crate::domain::inventory::SYSTEMS,
+        ),
+        (
+            "asset_id",
+            "设备",
+            p.asset_id,
+            &crate::domain::inventory::ASSETS,
+        ),
+    ] {
+        if let Some(v) = v {
             check_exists_in(ctx, &mut tx, spec, v, key, label, &mut errs).await?;
             fields.push((key, Arg::Int(v)));
         }
     }
-    let impact = if obj.contains_key("impact") {
-        choice_field(obj, "impact", "影响程度", tk::LEVELS, &mut errs)
-    } else {
-        None
-    };
-    let urgency = if obj.contains_key("urgency") {
-        choice_field(obj, "urgency", "紧急程度", tk::LEVELS, &mut errs)
-    } else {
-        None
-    };
+    let impact = p.impact.map(|l| l.code().to_string());
+    let urgency = p.urgency.map(|l| l.code().to_string());
     if !errs.is_empty() {
         return Err(AppError::Validation(errs));
     }
@@ -217,20 +187,15 @@ pub async fn update_ticket(
 pub async fn comment(
     ctx: &Ctx,
     u: &AuthUser,
-    id: i64,
-    body: &str,
-    internal: bool,
+    id: TicketId,
+    input: &CommentInput,
 ) -> AppResult<i64> {
+    let id = id.0;
+    let internal = input.internal.unwrap_or(false);
     if u.role == Role::Auditor || (u.role == Role::Requester && internal) {
         return Err(AppError::forbidden());
     }
-    let body = body.trim();
-    if body.is_empty() || body.chars().count() > 20_000 {
-        return Err(AppError::invalid(
-            "body",
-            "请填写留言内容（不超过 20000 个字符）",
-        ));
-    }
+    let body = input.check().map_err(AppError::Validation)?;
     let mut tx = ctx.store.write_tx().await?;
     let t = ctx.store.ticket_for_update(&mut tx, id).await?;
     if !can_view(u, &t) {
@@ -288,27 +253,19 @@ pub async fn comment(
     Ok(cid)
 }
 
-/// Longest worklog note, in characters.
-pub const WORKLOG_NOTE_MAX: usize = 2_000;
-
 /// Records minutes spent (staff only).
 pub async fn worklog(
     ctx: &Ctx,
     u: &AuthUser,
-    id: i64,
-    minutes: i64,
-    note: Option<String>,
+    id: TicketId,
+    input: &WorklogInput,
 ) -> AppResult<i64> {
+    let id = id.0;
     if !is_staff(u.role) {
         return Err(AppError::forbidden());
     }
-    if !(1..=1440).contains(&minutes) {
-        return Err(AppError::invalid("minutes", "工时应为 1 到 1440 分钟"));
-    }
-    if let Some(n) = &note {
-        crate::domain::text::check_field("工作记录说明", n, true, WORKLOG_NOTE_MAX)
-            .map_err(|m| AppError::invalid("note", m))?;
-    }
+    input.check().map_err(AppError::Validation)?;
+    let (minutes, note) = (input.minutes, input.note.clone());
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     let t = ctx.store.ticket_for_update(&mut tx, id).await?;

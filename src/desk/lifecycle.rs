@@ -1,11 +1,13 @@
 //! The lifecycle actions on a ticket and who may take them.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Role;
-use crate::domain::sla::{ClockEvent, ClockEventKind, ClockStatus, ClockTarget};
+use crate::domain::sla::{ClockEvent, ClockEventKind, ClockState, ClockStatus, ClockTarget};
+use crate::domain::tickets::TicketId;
+use crate::domain::tickets::input::{TicketAction, required_text};
 use crate::domain::tickets::{self as tk, Action};
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
@@ -15,38 +17,66 @@ use crate::store::entities::Arg;
 
 use super::{arg_json, can_view, clocks_in, has, refresh_sla_in, running};
 
-/// The fields `apply_action` accepts.
-pub(super) const ACTION_KEYS: &[&str] = &[
-    "action",
-    "assignee_id",
-    "reason",
-    "resolution",
-    "fault_report",
-    "remote_fix_reason",
-    "note",
-    "score",
-    "comment",
-];
-
 /// The actions the user may take on the ticket now (for pages and the API).
 pub fn allowed_actions(u: &AuthUser, t: &TicketRow) -> Vec<&'static str> {
-    let all = [
-        ("assign", Action::Assign),
-        ("start", Action::Start),
-        ("pend", Action::Pend),
-        ("resume", Action::Resume),
-        ("check_in", Action::CheckIn),
-        ("resolve", Action::Resolve),
-        ("close", Action::Close),
-        ("reopen", Action::Reopen),
-        ("cancel", Action::Cancel),
-        ("supervise", Action::Supervise),
-        ("rate", Action::Rate),
-    ];
-    all.iter()
-        .filter(|(_, a)| may(u, t, *a).is_ok() && a.allowed_from().contains(&t.status.as_str()))
-        .map(|(n, _)| *n)
+    Action::ALL
+        .iter()
+        .filter(|a| may(u, t, **a).is_ok() && a.allowed_from().contains(&t.status.as_str()))
+        .map(|a| a.code())
         .collect()
+}
+
+/// A field of the fault report as a form asks for it.
+#[derive(Debug, serde::Serialize)]
+pub struct ReportField {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// A time (RFC 3339 in the API, a local date and time in the form).
+    pub time: bool,
+}
+
+/// What the action forms of a ticket must ask for, from the rules `apply_action` applies:
+/// pages render these and restate none of them.
+#[derive(Debug, serde::Serialize)]
+pub struct ActionNeeds {
+    /// `resolve`: the fault report's fields, all required; empty when none is needed.
+    pub fault_report: Vec<ReportField>,
+    /// `resolve`: a reason for fixing remotely, required while a site visit is due.
+    pub remote_fix_reason: bool,
+    /// `assign`: a reason, required when the ticket goes to another engineer.
+    pub reassign_reason: bool,
+}
+
+/// Whether resolving the ticket needs a fault report (incidents).
+fn needs_fault_report(t: &TicketRow) -> bool {
+    t.kind == "incident"
+}
+
+/// Whether resolving the ticket without a site visit needs a reason: an incident with an
+/// on-site target and no check-in yet.
+fn needs_site_visit(t: &TicketRow, cs: &[ClockState]) -> bool {
+    needs_fault_report(t) && t.onsite_at.is_none() && has(cs, ClockTarget::Onsite)
+}
+
+/// What the ticket's action forms ask for, given its clocks (`clocks`).
+pub fn action_needs(t: &TicketRow, cs: &[ClockState]) -> ActionNeeds {
+    let fault_report = if needs_fault_report(t) {
+        tk::FAULT_REPORT_FIELDS
+            .iter()
+            .map(|(name, label)| ReportField {
+                name,
+                label,
+                time: name.ends_with("_at"),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ActionNeeds {
+        fault_report,
+        remote_fix_reason: needs_site_visit(t, cs),
+        reassign_reason: t.assignee_id.is_some(),
+    }
 }
 
 /// Role rules for an action on a ticket.
@@ -78,15 +108,8 @@ fn may(u: &AuthUser, t: &TicketRow, a: Action) -> Result<(), AppError> {
     }
 }
 
-fn reason(body: &Map<String, Value>, key: &str, what: &str) -> AppResult<String> {
-    match body.get(key).and_then(Value::as_str).map(str::trim) {
-        Some(s) if !s.is_empty() && s.chars().count() <= 2000 => Ok(s.to_string()),
-        Some(s) if !s.is_empty() => Err(AppError::invalid(
-            key,
-            format!("{what}不能超过 2000 个字符"),
-        )),
-        _ => Err(AppError::invalid(key, format!("请填写{what}"))),
-    }
+fn reason(v: &Option<String>, key: &str, what: &str) -> AppResult<String> {
+    required_text(v.as_deref(), key, what).map_err(|e| AppError::Validation(vec![e]))
 }
 
 /// Applies one lifecycle action `{"action": ..., ...}`; every change goes to the timeline,
@@ -94,21 +117,17 @@ fn reason(body: &Map<String, Value>, key: &str, what: &str) -> AppResult<String>
 pub async fn apply_action(
     ctx: &Ctx,
     u: &AuthUser,
-    id: i64,
-    body: &Map<String, Value>,
+    id: TicketId,
+    input: &TicketAction,
 ) -> AppResult<TicketRow> {
+    let id = id.0;
     let mut tx: Tx = ctx.store.write_tx().await?;
     let t = ctx.store.ticket_for_update(&mut tx, id).await?;
     if !can_view(u, &t) {
         return Err(AppError::NotFound);
     }
-    let name = body
-        .get("action")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let action = Action::parse(name).ok_or_else(|| {
-        AppError::invalid("action", "action 可选：assign、start、pend、resume、check_in、resolve、close、reopen、cancel、supervise、rate")
-    })?;
+    let action = input.action;
+    let name = action.code();
     may(u, &t, action)?;
     if !action.allowed_from().contains(&t.status.as_str()) {
         return Err(AppError::Conflict(format!(
@@ -136,9 +155,8 @@ pub async fn apply_action(
     };
     match action {
         Action::Assign => {
-            let to = body
-                .get("assignee_id")
-                .and_then(Value::as_i64)
+            let to = input
+                .assignee_id
                 .ok_or_else(|| AppError::invalid("assignee_id", "请选择处理人"))?;
             if !Store::active_role_in(&mut tx, to)
                 .await?
@@ -158,7 +176,7 @@ pub async fn apply_action(
                 ));
             }
             let why = if t.assignee_id.is_some() && t.assignee_id != Some(to) {
-                Some(reason(body, "reason", "改派原因")?)
+                Some(reason(&input.reason, "reason", "改派原因")?)
             } else {
                 None
             };
@@ -178,7 +196,7 @@ pub async fn apply_action(
             summary = "开始处理".into();
         }
         Action::Pend => {
-            let r = reason(body, "reason", "挂起原因（如等待用户或第三方）")?;
+            let r = reason(&input.reason, "reason", "挂起原因（如等待用户或第三方）")?;
             fields.push(("status", Arg::Text(Some("pending".into()))));
             fields.push(("pending_reason", Arg::Text(Some(r.clone()))));
             stop_response(&mut clock_events, &mut fields, "挂起前已响应");
@@ -217,20 +235,16 @@ pub async fn apply_action(
             summary = format!("{}到场签到", u.display_name);
         }
         Action::Resolve => {
-            let resolution = reason(body, "resolution", "处理结果")?;
-            if t.kind == "incident" {
-                let fr = tk::validate_fault_report(body.get("fault_report"))
+            let resolution = reason(&input.resolution, "resolution", "处理结果")?;
+            if needs_fault_report(&t) {
+                let fr = tk::validate_fault_report(input.fault_report.as_ref())
                     .map_err(AppError::Validation)?;
                 fields.push((
                     "fault_report",
                     Arg::Text(Some(Value::Object(fr).to_string())),
                 ));
-                if t.onsite_at.is_none() && has(&cs, ClockTarget::Onsite) {
-                    let why = body
-                        .get("remote_fix_reason")
-                        .and_then(Value::as_str)
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty());
+                if needs_site_visit(&t, &cs) {
+                    let why = input.remote_fix_reason.as_deref();
                     match why {
                         Some(w) => clock_events.push((
                             ClockTarget::Onsite,
@@ -273,7 +287,7 @@ pub async fn apply_action(
             };
         }
         Action::Reopen => {
-            let r = reason(body, "reason", "重新打开的原因")?;
+            let r = reason(&input.reason, "reason", "重新打开的原因")?;
             let since = t.resolved_at.unwrap_or(t.updated_at);
             let window = ctx.config.desk.reopen_window_days;
             if now_ms - since > window * 86_400_000 {
@@ -307,7 +321,7 @@ pub async fn apply_action(
             summary = format!("重新打开：{r}");
         }
         Action::Cancel => {
-            let r = reason(body, "reason", "取消原因")?;
+            let r = reason(&input.reason, "reason", "取消原因")?;
             fields.push(("status", Arg::Text(Some("canceled".into()))));
             fields.push(("cancel_reason", Arg::Text(Some(r.clone()))));
             fields.push(("closed_at", Arg::Int(Some(now_ms))));
@@ -319,7 +333,7 @@ pub async fn apply_action(
             summary = format!("取消：{r}");
         }
         Action::Supervise => {
-            let note = reason(body, "note", "督办意见")?;
+            let note = reason(&input.note, "note", "督办意见")?;
             summary = format!("{}督办：{note}", u.display_name);
             data["note"] = json!(note);
         }
@@ -330,17 +344,11 @@ pub async fn apply_action(
             if t.satisfaction.is_some() {
                 return Err(AppError::Conflict("该工单已评价".into()));
             }
-            let score = body
-                .get("score")
-                .and_then(Value::as_i64)
+            let score = input
+                .score
                 .filter(|s| (1..=5).contains(s))
                 .ok_or_else(|| AppError::invalid("score", "评分应为 1 到 5 的整数"))?;
-            let comment = body
-                .get("comment")
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
+            let comment = input.comment.clone();
             if comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
                 return Err(AppError::invalid("comment", "评价内容不能超过 2000 个字符"));
             }
@@ -355,11 +363,6 @@ pub async fn apply_action(
                 comment.map(|c| format!("：{c}")).unwrap_or_default()
             );
             data["score"] = json!(score);
-        }
-    }
-    for k in body.keys() {
-        if !ACTION_KEYS.contains(&k.as_str()) {
-            return Err(AppError::invalid(k, format!("未知字段“{k}”，请删除该字段")));
         }
     }
     if !fields.is_empty() {

@@ -4,7 +4,8 @@ use serde_json::json;
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
-use crate::domain::tickets::{self as tk};
+use crate::domain::tickets::input::{LinkInput, LinkKind};
+use crate::domain::tickets::{self as tk, TicketId};
 use crate::error::{AppError, AppResult};
 use crate::store::audit::{NewAuditEvent, append};
 
@@ -12,16 +13,14 @@ use super::is_staff;
 
 /// Links two tickets (`related`, `duplicate`, `caused_by`, `parent`, `child`); the other
 /// ticket gets the inverse link so both timelines show it.
-pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, other: i64, kind: &str) -> AppResult<()> {
+pub async fn link(ctx: &Ctx, u: &AuthUser, id: TicketId, input: &LinkInput) -> AppResult<()> {
+    let id = id.0;
     if !is_staff(u.role) {
         return Err(AppError::forbidden());
     }
-    let kind = tk::choice(tk::LINK_KINDS, kind).ok_or_else(|| {
-        AppError::invalid(
-            "kind",
-            "kind 可选：related、duplicate、caused_by、parent、child",
-        )
-    })?;
+    let other = input.ticket_id.0;
+    let link_kind = input.kind.unwrap_or(LinkKind::Related);
+    let kind = link_kind.code();
     if id == other {
         return Err(AppError::invalid("ticket_id", "不能关联工单自身"));
     }
@@ -37,12 +36,7 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: i64, other: i64, kind: &str) -> A
         }
         Err(e) => return Err(e.into()),
     };
-    let inverse = match kind {
-        "parent" => "child",
-        "child" => "parent",
-        "caused_by" => "causes",
-        k => k,
-    };
+    let inverse = link_kind.inverse_code();
     let now_ms = ctx.clock.now_ms();
     ctx.store.add_link(&mut tx, id, other, kind, now_ms).await?;
     ctx.store

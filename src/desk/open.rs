@@ -1,50 +1,25 @@
 //! Opening tickets: validation, assignment from the inventory and the first SLA clocks.
 
-use chrono::Duration;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::calendar::Calendar;
 use crate::domain::roles::Role;
 use crate::domain::sla::{ClockEvent, ClockEventKind, ClockState, ClockTarget};
-use crate::domain::tickets::{self as tk};
+use crate::domain::tickets::input::TicketCreate;
+use crate::domain::tickets::{self as tk, AlertId};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::Store;
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::desk::{NewTicket, TicketRow};
 
-use super::{
-    add_detail, choice_field, id_field, is_staff, replay_all, sla_fields, text_field,
-    ticket_json_base, time_field,
-};
-
-pub(super) const CREATE_KEYS: &[&str] = &[
-    "kind",
-    "change_type",
-    "title",
-    "description",
-    "system_id",
-    "asset_id",
-    "category",
-    "source",
-    "requester_id",
-    "requester_name",
-    "requester_contact",
-    "reported_at",
-    "impact",
-    "urgency",
-    "assignee_id",
-];
+use super::{add_detail, is_staff, replay_all, sla_fields, ticket_json_base};
 
 /// Opens a ticket. Staff may log a phone call with an earlier `reported_at` and name the
 /// requester; requesters open their own tickets through the portal.
-pub async fn open_ticket(
-    ctx: &Ctx,
-    u: &AuthUser,
-    obj: &Map<String, Value>,
-) -> AppResult<TicketRow> {
-    Ok(open_ticket_with_clocks(ctx, u, obj, None).await?.0)
+pub async fn open_ticket(ctx: &Ctx, u: &AuthUser, input: &TicketCreate) -> AppResult<TicketRow> {
+    Ok(open_ticket_with_clocks(ctx, u, input, None).await?.0)
 }
 
 /// Opens a ticket; with `alert_id`, the alert points at the new ticket in the same
@@ -52,10 +27,10 @@ pub async fn open_ticket(
 pub async fn open_ticket_for(
     ctx: &Ctx,
     u: &AuthUser,
-    obj: &Map<String, Value>,
-    alert_id: Option<i64>,
+    input: &TicketCreate,
+    alert_id: Option<AlertId>,
 ) -> AppResult<TicketRow> {
-    Ok(open_ticket_with_clocks(ctx, u, obj, alert_id).await?.0)
+    Ok(open_ticket_with_clocks(ctx, u, input, alert_id).await?.0)
 }
 
 /// The ticket as the API answers a creation: its clocks as computed on the writer's
@@ -70,82 +45,20 @@ pub fn created_json(u: &AuthUser, t: &TicketRow, clocks: &[ClockState]) -> Value
 pub async fn open_ticket_with_clocks(
     ctx: &Ctx,
     u: &AuthUser,
-    obj: &Map<String, Value>,
-    alert_id: Option<i64>,
+    input: &TicketCreate,
+    alert_id: Option<AlertId>,
 ) -> AppResult<(TicketRow, Vec<ClockState>)> {
     if !(is_staff(u.role) || u.role == Role::Requester) {
         return Err(AppError::forbidden());
     }
     let now = ctx.clock.now();
-    let mut errs = Vec::new();
-    for k in obj.keys() {
-        if !CREATE_KEYS.contains(&k.as_str()) {
-            errs.push(FieldError::new(
-                k.clone(),
-                format!("未知字段“{k}”，请删除该字段"),
-            ));
-        }
-    }
-    let kind = choice_field(obj, "kind", "工单类型", tk::KINDS, &mut errs);
-    if !obj.contains_key("kind") {
-        errs.push(FieldError::new("kind", "请选择工单类型"));
-    }
-    let change_type = choice_field(obj, "change_type", "变更类型", tk::CHANGE_TYPES, &mut errs);
-    if kind.as_deref() == Some("change")
-        && change_type.is_none()
-        && !errs.iter().any(|e| e.field == "change_type")
-    {
-        errs.push(FieldError::new(
-            "change_type",
-            "变更工单须选择变更类型：系统升级、性能优化、漏洞修复或配置变更",
-        ));
-    }
-    let title = text_field(obj, "title", "标题", 200, &mut errs);
-    if title.is_none() && !errs.iter().any(|e| e.field == "title") {
-        errs.push(FieldError::new("title", "请填写标题"));
-    }
-    let description = text_field(obj, "description", "描述", 20_000, &mut errs);
-    let system_id = id_field(obj, "system_id", "系统", &mut errs);
-    let asset_id = id_field(obj, "asset_id", "设备", &mut errs);
-    let category = text_field(obj, "category", "分类", 50, &mut errs);
-    let impact = choice_field(obj, "impact", "影响程度", tk::LEVELS, &mut errs)
-        .unwrap_or_else(|| "medium".into());
-    let urgency = choice_field(obj, "urgency", "紧急程度", tk::LEVELS, &mut errs)
-        .unwrap_or_else(|| "medium".into());
-    let mut source = choice_field(obj, "source", "来源", tk::SOURCES, &mut errs);
-    let mut requester_id = id_field(obj, "requester_id", "报障人", &mut errs);
-    let requester_name = text_field(obj, "requester_name", "报障人姓名", 50, &mut errs);
-    let requester_contact = text_field(obj, "requester_contact", "联系方式", 100, &mut errs);
-    let mut reported_at = time_field(obj, "reported_at", "报障时间", &mut errs).unwrap_or(now);
-    let mut assignee_id = id_field(obj, "assignee_id", "处理人", &mut errs);
-    if u.role == Role::Requester {
-        // The portal: one's own ticket, reported now, about one of the systems.
-        requester_id = Some(u.id);
-        source = Some("portal".into());
-        reported_at = now;
-        if assignee_id.is_some() {
-            errs.push(FieldError::new("assignee_id", "报障用户不能指定处理人"));
-        }
-        if system_id.is_none() && !errs.iter().any(|e| e.field == "system_id") {
-            errs.push(FieldError::new("system_id", "请选择出现问题的系统"));
-        }
-    } else {
-        if reported_at > now + Duration::minutes(5) {
-            errs.push(FieldError::new("reported_at", "报障时间不能晚于当前时间"));
-        }
-        if reported_at < now - Duration::days(30) {
-            errs.push(FieldError::new("reported_at", "报障时间不能早于 30 天前"));
-        }
-        if assignee_id.is_some() && !matches!(u.role, Role::Admin | Role::Manager) {
-            errs.push(FieldError::new(
-                "assignee_id",
-                "只有项目经理可以在建单时指定处理人",
-            ));
-        }
-    }
+    let (c, mut errs) = input.check(u.role, u.id, now);
+    let (system_id, asset_id, requester_id) = (c.system_id, c.asset_id, c.requester_id);
+    let mut assignee_id = c.assignee_id;
     // From here on everything runs on one transaction: the references are checked, the
     // number drawn and the rows written on the same connection.
-    let duty = if category
+    let duty = if c
+        .category
         .as_deref()
         .is_some_and(|c| tk::DATABASE_CATEGORIES.iter().any(|d| c.contains(d)))
     {
@@ -192,19 +105,11 @@ pub async fn open_ticket_with_clocks(
             "处理人须为在用的工程师、运营人员或项目经理账号",
         ));
     }
-    let (Some(kind), Some(title)) = (kind, title) else {
-        return Err(AppError::Validation(errs));
-    };
     if !errs.is_empty() {
         return Err(AppError::Validation(errs));
     }
-    let source = source.unwrap_or_else(|| {
-        if u.role == Role::Requester {
-            "portal".into()
-        } else {
-            "api".into()
-        }
-    });
+    let kind = c.kind.code().to_string();
+    let (impact, urgency) = (c.impact.code().to_string(), c.urgency.code().to_string());
     let priority = ctx.config.desk.priority_matrix.priority(&impact, &urgency);
     // Assignment from the inventory: the system's DBA for database work, else its O&M
     // engineer; the queue when the slot is not filled.
@@ -247,7 +152,7 @@ pub async fn open_ticket_with_clocks(
             Some((
                 target,
                 ClockEvent {
-                    at: reported_at,
+                    at: c.reported_at,
                     kind: ClockEventKind::Start,
                     target_seconds: Some(minutes? * 60),
                     reason: "报障".into(),
@@ -283,18 +188,19 @@ pub async fn open_ticket_with_clocks(
     };
     let nt = NewTicket {
         kind: kind.clone(),
-        change_type,
-        title,
-        description,
+        change_type: c.change_type.map(|t| t.code().to_string()),
+        title: c.title,
+        description: c.description,
         system_id,
         asset_id,
-        category,
-        source,
+        category: c.category,
+        source: c.source.code().to_string(),
         requester_id,
-        requester_name: requester_name
+        requester_name: c
+            .requester_name
             .or_else(|| (u.role == Role::Requester).then(|| u.display_name.clone())),
-        requester_contact,
-        reported_at: reported_at.timestamp_millis(),
+        requester_contact: c.requester_contact,
+        reported_at: c.reported_at.timestamp_millis(),
         impact,
         urgency,
         priority: priority.clone(),
@@ -305,12 +211,7 @@ pub async fn open_ticket_with_clocks(
         created_by: u.uid(),
         sla,
     };
-    let prefix = match kind.as_str() {
-        "incident" => "INC",
-        "request" => "REQ",
-        "problem" => "PRB",
-        _ => "CHG",
-    };
+    let prefix = c.kind.number_prefix();
     let day = now
         .with_timezone(&crate::clock::beijing())
         .format("%Y%m%d")
@@ -403,7 +304,9 @@ pub async fn open_ticket_with_clocks(
         .await?;
     }
     if let Some(aid) = alert_id {
-        ctx.store.set_alert_ticket(&mut tx, aid, id, now_ms).await?;
+        ctx.store
+            .set_alert_ticket(&mut tx, aid.0, id, now_ms)
+            .await?;
     }
     let mut row = row;
     let mut summary = summary;

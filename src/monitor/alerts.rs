@@ -3,11 +3,15 @@
 //! ticket; taking up the ticket acknowledges the alert; an alert nobody acknowledges is
 //! escalated to whoever is on duty and the managers.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::{Perm, Role};
+use crate::domain::tickets::input::{
+    FaultReport, Level, LinkInput, LinkKind, TicketAction, TicketCreate, TicketKind, TicketSource,
+};
+use crate::domain::tickets::{Action, AlertId, TicketId};
 use crate::error::{AppError, AppResult};
 use crate::store::Optional;
 use crate::store::audit::{NewAuditEvent, append};
@@ -63,24 +67,18 @@ fn levels_for(ctx: &Ctx, priority: &str) -> (String, String) {
 
 async fn open_ticket(ctx: &Ctx, f: &Fire, alert_id: i64) -> AppResult<i64> {
     let (impact, urgency) = levels_for(ctx, &f.priority);
-    let mut obj = Map::new();
-    obj.insert("kind".into(), json!("incident"));
-    obj.insert("source".into(), json!("monitoring"));
-    obj.insert(
-        "title".into(),
-        json!(
-            format!("【监控告警】{}", f.title)
-                .chars()
-                .take(200)
-                .collect::<String>()
-        ),
-    );
+    let title: String = format!("【监控告警】{}", f.title)
+        .chars()
+        .take(200)
+        .collect();
+    let mut t = TicketCreate::new(TicketKind::Incident, title);
+    t.source = Some(TicketSource::Monitoring);
     let mut desc = f.description.clone().unwrap_or_default();
     desc.push_str(&format!("\n\n告警标识：{}（来源：{}）", f.key, f.source));
-    obj.insert("description".into(), json!(desc.trim()));
-    obj.insert("impact".into(), json!(impact));
-    obj.insert("urgency".into(), json!(urgency));
-    obj.insert("category".into(), json!("监控告警"));
+    t.description = Some(desc.trim().to_string());
+    t.impact = Level::parse(&impact);
+    t.urgency = Level::parse(&urgency);
+    t.category = Some("监控告警".into());
     // The references may have gone since the monitor or source was set up.
     if let Some(s) = f.system_id
         && ctx
@@ -90,7 +88,7 @@ async fn open_ticket(ctx: &Ctx, f: &Fire, alert_id: i64) -> AppResult<i64> {
             .optional()?
             .is_some()
     {
-        obj.insert("system_id".into(), json!(s));
+        t.system_id = Some(s);
     }
     if let Some(a) = f.asset_id
         && ctx
@@ -100,9 +98,9 @@ async fn open_ticket(ctx: &Ctx, f: &Fire, alert_id: i64) -> AppResult<i64> {
             .optional()?
             .is_some()
     {
-        obj.insert("asset_id".into(), json!(a));
+        t.asset_id = Some(a);
     }
-    let t = crate::desk::open_ticket_for(ctx, &system_user(), &obj, Some(alert_id)).await?;
+    let t = crate::desk::open_ticket_for(ctx, &system_user(), &t, Some(AlertId(alert_id))).await?;
     Ok(t.id)
 }
 
@@ -246,20 +244,20 @@ pub async fn fire(ctx: &Ctx, f: &Fire) -> AppResult<(AlertRow, Outcome)> {
             let tid = open_ticket(ctx, f, id).await?;
             if let Some(prev) = previous.as_ref().and_then(|p| p.ticket_id) {
                 // Keep the episodes of one alert findable from each other.
-                let _ = crate::desk::link(ctx, &system_user(), tid, prev, "related").await;
+                let link = LinkInput {
+                    ticket_id: TicketId(prev),
+                    kind: Some(LinkKind::Related),
+                };
+                let _ = crate::desk::link(ctx, &system_user(), TicketId(tid), &link).await;
             }
         }
         Outcome::Reopened => {
             let prev = previous.as_ref().and_then(|p| p.ticket_id).unwrap_or(0);
             let t = ctx.store.ticket(prev).await?;
             let reopened = if ["resolved", "closed"].contains(&t.status.as_str()) {
-                let mut body = Map::new();
-                body.insert("action".into(), json!("reopen"));
-                body.insert(
-                    "reason".into(),
-                    json!(format!("监控告警再次触发：{}", f.title)),
-                );
-                crate::desk::apply_action(ctx, &system_user(), prev, &body)
+                let mut body = TicketAction::new(Action::Reopen);
+                body.reason = Some(format!("监控告警再次触发：{}", f.title));
+                crate::desk::apply_action(ctx, &system_user(), TicketId(prev), &body)
                     .await
                     .is_ok()
             } else {
@@ -580,26 +578,36 @@ async fn auto_resolve_ticket(ctx: &Ctx, a: &AlertRow, note: &str) -> AppResult<(
         return Ok(());
     }
     let now = ctx.clock.now_ms();
-    let report = json!({
-        "symptom": format!("{}：{}", a.title, a.description.as_deref().unwrap_or_default()).chars().take(2000).collect::<String>(),
-        "impact_scope": t.system_name.clone().map(|s| format!("{s}（监控“{}”）", m.name)).unwrap_or_else(|| format!("监控“{}”的目标 {}", m.name, m.target)),
-        "started_at": crate::clock::rfc3339(a.started_at),
-        "recovered_at": crate::clock::rfc3339(now),
-        "cause": "监控检测到服务自行恢复，原因待工程师补充",
-        "handling": format!("监控自动恢复：{note}"),
-        "measures": "待工程师补充",
-    });
-    let mut body = Map::new();
-    body.insert("action".into(), json!("resolve"));
-    body.insert("fault_report".into(), report);
-    body.insert(
-        "resolution".into(),
-        json!("监控检测到恢复，按监控规则自动解决"),
-    );
+    let report = FaultReport {
+        symptom: Some(
+            format!(
+                "{}：{}",
+                a.title,
+                a.description.as_deref().unwrap_or_default()
+            )
+            .chars()
+            .take(2000)
+            .collect(),
+        ),
+        impact_scope: Some(
+            t.system_name
+                .clone()
+                .map(|s| format!("{s}（监控“{}”）", m.name))
+                .unwrap_or_else(|| format!("监控“{}”的目标 {}", m.name, m.target)),
+        ),
+        started_at: Some(crate::clock::rfc3339(a.started_at)),
+        recovered_at: Some(crate::clock::rfc3339(now)),
+        cause: Some("监控检测到服务自行恢复，原因待工程师补充".into()),
+        handling: Some(format!("监控自动恢复：{note}")),
+        measures: Some("待工程师补充".into()),
+    };
+    let mut body = TicketAction::new(Action::Resolve);
+    body.fault_report = Some(report);
+    body.resolution = Some("监控检测到恢复，按监控规则自动解决".into());
     if t.onsite_at.is_none() {
-        body.insert("remote_fix_reason".into(), json!("服务自行恢复，无需到场"));
+        body.remote_fix_reason = Some("服务自行恢复，无需到场".into());
     }
-    if let Err(e) = crate::desk::apply_action(ctx, &system_user(), tid, &body).await {
+    if let Err(e) = crate::desk::apply_action(ctx, &system_user(), TicketId(tid), &body).await {
         note_ticket(
             ctx,
             a,

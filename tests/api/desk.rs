@@ -1414,3 +1414,111 @@ async fn many_writes_refused_inside_their_transaction_leave_the_desk_writable() 
         .await;
     assert_eq!(v["status"], json!("new"), "{v}");
 }
+
+#[tokio::test]
+async fn a_body_that_does_not_fit_a_desk_use_case_is_refused_naming_the_field_and_changes_nothing()
+{
+    let app = spawn_demo().await;
+    let (_, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "导出失败", "system_id": 1}),
+        )
+        .await;
+    let id = v["id"].as_i64().unwrap();
+    let (_, cals) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
+    let work = cals["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "working_hours")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let before = app.audit_count().await;
+    for (method, path, body, field) in [
+        (
+            "POST",
+            format!("/api/v1/tickets/{id}/comments"),
+            json!({"body": "x", "colour": 1}),
+            "colour",
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{id}/comments"),
+            json!({"body": "x", "internal": "yes"}),
+            "internal",
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{id}/comments"),
+            json!({"body": "  "}),
+            "body",
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{id}/worklogs"),
+            json!({"minutes": "many"}),
+            "minutes",
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{id}/worklogs"),
+            json!({"minutes": 0}),
+            "minutes",
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{id}/links"),
+            json!({"ticket_id": id, "kind": "sibling"}),
+            "kind",
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{id}/links"),
+            json!({"kind": "related"}),
+            "ticket_id",
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/tickets/{id}"),
+            json!({"title": " "}),
+            "title",
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/tickets/{id}"),
+            json!({"status": "closed"}),
+            "status",
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{id}/actions"),
+            json!({"action": "resolve", "fault_report": {"why": "x"}}),
+            "fault_report.why",
+        ),
+        (
+            "PUT",
+            format!("/api/v1/calendars/{work}/days/2026-12-31"),
+            json!({"reason": "临时放假"}),
+            "working",
+        ),
+        (
+            "PUT",
+            format!("/api/v1/calendars/{work}/days/2026-12-31"),
+            json!({"working": false}),
+            "reason",
+        ),
+    ] {
+        let (s, v) = app.send_json(method, &app.admin_token, &path, &body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path} {body}: {v}");
+        assert_eq!(error_code(&v), "validation_failed", "{path} {body}: {v}");
+        assert_eq!(
+            v["error"]["details"][0]["field"],
+            json!(field),
+            "{body}: {v}"
+        );
+    }
+    assert_eq!(app.audit_count().await, before, "nothing changed");
+}

@@ -118,7 +118,7 @@ pub async fn export(
     if u.role == Role::Requester {
         return Err(AppError::forbidden());
     }
-    let filter = super::tickets::filter_from_query(&q)?;
+    let filter = crate::desk::ticket_filter(&q)?;
     let date = super::inventory::today(&st.ctx).format("%Y%m%d");
     let (body, mime, file) = match q.get("format").map(String::as_str).unwrap_or("xlsx") {
         "xlsx" => (

@@ -6,18 +6,22 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::{Paging, parse_time_param};
+use super::Paging;
 use crate::desk;
 use crate::domain::roles::Role;
-use crate::domain::tickets as tk;
+use crate::domain::tickets::TicketId;
+use crate::domain::tickets::input::{
+    CalendarDayInput, CommentInput, LinkInput, TicketAction, TicketCreate, TicketUpdate,
+    WorklogInput,
+};
 use crate::error::{AppError, AppResult};
-use crate::store::desk::{TicketFilter, TicketPageQuery};
+use crate::store::desk::TicketPageQuery;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{ApiObject, parse_id};
+use crate::web::extract::{Input, parse_id};
 
 /// The ticket list's filters (also those of the export).
 #[derive(utoipa::IntoParams)]
@@ -68,69 +72,6 @@ pub struct AttachmentUpload {
     pub internal: Option<String>,
 }
 
-pub fn filter_from_query(q: &HashMap<String, String>) -> AppResult<TicketFilter> {
-    let get = |k: &str| {
-        q.get(k)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
-    let mut f = TicketFilter {
-        q: get("q"),
-        ..Default::default()
-    };
-    if let Some(s) = get("status") {
-        for part in s.split(',') {
-            let code = tk::choice(tk::STATUSES, part)
-                .ok_or_else(|| AppError::invalid("status", format!("状态“{part}”无效")))?;
-            f.status.push(code.into());
-        }
-    }
-    f.open_only = get("open").as_deref() == Some("true");
-    if let Some(k) = get("kind") {
-        f.kind = Some(
-            tk::choice(tk::KINDS, &k)
-                .ok_or_else(|| AppError::invalid("kind", format!("工单类型“{k}”无效")))?
-                .into(),
-        );
-    }
-    if let Some(p) = get("priority") {
-        f.priority = Some(
-            tk::choice(tk::PRIORITIES, &p)
-                .ok_or_else(|| AppError::invalid("priority", "优先级应为 P1–P4"))?
-                .into(),
-        );
-    }
-    if let Some(s) = get("source") {
-        f.source = Some(
-            tk::choice(tk::SOURCES, &s)
-                .ok_or_else(|| AppError::invalid("source", format!("来源“{s}”无效")))?
-                .into(),
-        );
-    }
-    let id = |k: &str| -> AppResult<Option<i64>> {
-        get(k)
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| AppError::invalid(k, format!("{k} 应为编号")))
-            })
-            .transpose()
-    };
-    f.system_id = id("system_id")?;
-    f.assignee_id = id("assignee_id")?;
-    f.requester_id = id("requester_id")?;
-    f.from_ms = get("from")
-        .map(|v| parse_time_param("from", &v))
-        .transpose()?;
-    f.to_ms = get("to").map(|v| parse_time_param("to", &v)).transpose()?;
-    f.breached = match get("breached").as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => return Err(AppError::invalid("breached", "breached 应为 true 或 false")),
-    };
-    Ok(f)
-}
-
 #[utoipa::path(
     get,
     path = "/tickets",
@@ -145,7 +86,7 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
     let p = Paging::from_query(&q)?;
-    let mut f = filter_from_query(&q)?;
+    let mut f = desk::ticket_filter(&q)?;
     desk::restrict_to_visible(&u, &mut f);
     if q.get("mine").map(String::as_str) == Some("true") {
         f.assignee_id = Some(u.id);
@@ -187,15 +128,15 @@ pub async fn list(
     path = "/tickets",
     tag = "tickets",
     summary = "新建工单",
-    request_body = crate::desk::input::TicketCreate,
+    request_body = crate::domain::tickets::input::TicketCreate,
     responses((status = 201, description = "已创建", body = super::openapi::Record))
 )]
 pub async fn create(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<TicketCreate>,
 ) -> AppResult<Response> {
-    let (t, clocks) = desk::open_ticket_with_clocks(&st.ctx, &u, &obj, None).await?;
+    let (t, clocks) = desk::open_ticket_with_clocks(&st.ctx, &u, &input, None).await?;
     Ok((
         StatusCode::CREATED,
         Json(desk::created_json(&u, &t, &clocks)),
@@ -234,17 +175,17 @@ pub async fn get_one(
     tag = "tickets",
     summary = "修改工单字段",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::TicketUpdate,
+    request_body = crate::domain::tickets::input::TicketUpdate,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn update(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<TicketUpdate>,
 ) -> AppResult<Json<Value>> {
     let t = visible(&st, &u, &id).await?;
-    let t = desk::update_ticket(&st.ctx, &u, t.id, &obj).await?;
+    let t = desk::update_ticket(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
 }
 
@@ -254,17 +195,17 @@ pub async fn update(
     tag = "tickets",
     summary = "工单操作（指派、开始、挂起、解决、关闭等）",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::TicketAction,
+    request_body = crate::domain::tickets::input::TicketAction,
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn action(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<TicketAction>,
 ) -> AppResult<Json<Value>> {
     let t = visible(&st, &u, &id).await?;
-    let t = desk::apply_action(&st.ctx, &u, t.id, &obj).await?;
+    let t = desk::apply_action(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok(Json(desk::ticket_json(&st.ctx, &u, &t, true).await?))
 }
 
@@ -318,23 +259,17 @@ pub async fn comments(
     tag = "tickets",
     summary = "添加评论",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::CommentInput,
+    request_body = crate::domain::tickets::input::CommentInput,
     responses((status = 201, description = "已添加", body = super::openapi::Created))
 )]
 pub async fn add_comment(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<CommentInput>,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    let body = obj.get("body").and_then(Value::as_str).unwrap_or_default();
-    let internal = match obj.get("internal") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(AppError::invalid("internal", "internal 应为 true 或 false")),
-    };
-    let cid = desk::comment(&st.ctx, &u, t.id, body, internal).await?;
+    let cid = desk::comment(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": cid}))).into_response())
 }
 
@@ -369,27 +304,17 @@ pub async fn worklogs(
     tag = "tickets",
     summary = "登记工时",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::WorklogInput,
+    request_body = crate::domain::tickets::input::WorklogInput,
     responses((status = 201, description = "已登记", body = super::openapi::Created))
 )]
 pub async fn add_worklog(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<WorklogInput>,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    let minutes = obj
-        .get("minutes")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| AppError::invalid("minutes", "请填写工时（分钟，整数）"))?;
-    let note = obj
-        .get("note")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    let wid = desk::worklog(&st.ctx, &u, t.id, minutes, note).await?;
+    let wid = desk::worklog(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": wid}))).into_response())
 }
 
@@ -501,31 +426,17 @@ pub async fn calendar_days(
     tag = "calendars",
     summary = "设置某天上班或放假",
     params(("id" = i64, Path, description = "编号", example = 1), ("date" = String, Path, description = "日期 YYYY-MM-DD")),
-    request_body = crate::desk::input::CalendarDayInput,
+    request_body = crate::domain::tickets::input::CalendarDayInput,
     responses((status = 204, description = "完成"))
 )]
 pub async fn set_calendar_day(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path((id, date)): Path<(String, String)>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<CalendarDayInput>,
 ) -> AppResult<StatusCode> {
     let id = parse_id(&id)?;
-    let working = match obj.get("working") {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::Null) => None,
-        _ => {
-            return Err(AppError::invalid(
-                "working",
-                "working 应为 true（上班）、false（放假）或 null（恢复按星期）",
-            ));
-        }
-    };
-    let reason = obj
-        .get("reason")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    crate::desk::set_calendar_day(&st.ctx, &u, id, &date, working, reason).await?;
+    crate::desk::set_calendar_day(&st.ctx, &u, id, &date, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -593,34 +504,6 @@ pub async fn fault_report(
     }
 }
 
-/// The period of a stats or export request: `from`/`to` dates or times; default the
-/// current month (Beijing).
-pub fn period(ctx: &crate::Ctx, q: &HashMap<String, String>) -> AppResult<(i64, i64)> {
-    let now = ctx.clock.now().with_timezone(&crate::clock::beijing());
-    let first = chrono::NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default();
-    let default_from = first.format("%Y-%m-%d").to_string();
-    let from = parse_time_param(
-        "from",
-        q.get("from").map(String::as_str).unwrap_or(&default_from),
-    )?;
-    let to = match q.get("to") {
-        Some(t) => {
-            let v = parse_time_param("to", t)?;
-            // A date means "through that day".
-            if chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() {
-                v + 86_400_000
-            } else {
-                v
-            }
-        }
-        None => ctx.clock.now_ms() + 1,
-    };
-    if to <= from || to - from > 3 * 366 * 86_400_000 {
-        return Err(AppError::invalid("to", "to 应晚于 from，且区间不超过 3 年"));
-    }
-    Ok((from, to))
-}
-
 /// `GET /tickets/stats?from=&to=`: MTTA, MTTR, SLA compliance, on-site within target,
 /// first-time fix and satisfaction, in total, per system and per engineer.
 #[utoipa::path(
@@ -639,7 +522,7 @@ pub async fn stats(
     if u.role == Role::Requester {
         return Err(AppError::forbidden());
     }
-    let (from, to) = period(&st.ctx, &q)?;
+    let (from, to) = desk::period(&st.ctx, &q)?;
     let rows = st.store.ticket_stat_rows(from, to).await?;
     let o = crate::domain::desk_stats::overview(&rows);
     let mut v = serde_json::to_value(o).map_err(anyhow::Error::from)?;
@@ -783,22 +666,17 @@ pub async fn download(
     tag = "tickets",
     summary = "关联另一张工单",
     params(("id" = i64, Path, description = "编号", example = 1)),
-    request_body = crate::desk::input::LinkInput,
+    request_body = crate::domain::tickets::input::LinkInput,
     responses((status = 201, description = "已创建", body = super::openapi::Record))
 )]
 pub async fn add_link(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<LinkInput>,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    let other = obj
-        .get("ticket_id")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| AppError::invalid("ticket_id", "请填写要关联的工单编号 ticket_id"))?;
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("related");
-    desk::link(&st.ctx, &u, t.id, other, kind).await?;
+    desk::link(&st.ctx, &u, TicketId(t.id), &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(desk::ticket_json(&st.ctx, &u, &st.store.ticket(t.id).await?, true).await?),

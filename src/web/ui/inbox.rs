@@ -259,7 +259,13 @@ pub async fn set_day(
     };
     let reason = form.get("reason").cloned().unwrap_or_default();
     let result = match working {
-        Ok(w) => crate::desk::set_calendar_day(&st.ctx, &u, id, &date, w, &reason).await,
+        Ok(working) => {
+            let input = crate::domain::tickets::input::CalendarDayInput {
+                working,
+                reason: Some(reason),
+            };
+            crate::desk::set_calendar_day(&st.ctx, &u, id, &date, &input).await
+        }
         Err(e) => Err(e),
     };
     match result {

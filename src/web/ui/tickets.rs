@@ -18,13 +18,13 @@ use crate::desk;
 use crate::domain::roles::Role;
 use crate::domain::sla::{ClockStatus, fmt_duration};
 use crate::domain::tickets as tk;
+use crate::domain::tickets::input::{CommentInput, TicketAction, TicketCreate};
 use crate::error::AppError;
 use crate::store::entities::ListQuery;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::api::tickets::filter_from_query;
 use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
-use crate::web::extract::parse_id;
+use crate::web::extract::{form_input, parse_id};
 
 fn choices(c: &[crate::domain::entity::Choice]) -> Vec<Value> {
     c.iter()
@@ -43,7 +43,7 @@ pub async fn list(
 ) -> PageResult {
     q.entry("limit".into()).or_insert_with(|| "20".into());
     let p = Paging::from_query(&q)?;
-    let mut f = filter_from_query(&q)?;
+    let mut f = desk::ticket_filter(&q)?;
     let requester = u.role == Role::Requester;
     desk::restrict_to_visible(&u, &mut f);
     if q.get("mine").map(String::as_str) == Some("true") {
@@ -233,7 +233,11 @@ pub async fn create(
             .contains(&k.as_str())
         });
     }
-    match desk::open_ticket(&st.ctx, &u, &obj).await {
+    let opened = match form_input::<TicketCreate>(obj) {
+        Ok(input) => desk::open_ticket(&st.ctx, &u, &input).await,
+        Err(e) => Err(e),
+    };
+    match opened {
         Ok(t) => {
             for (name, data) in &files {
                 // Checked above; what can still fail here is the disk, which is a 500.
@@ -301,8 +305,9 @@ async fn render_detail(
     status: StatusCode,
 ) -> PageResult {
     let requester = u.role == Role::Requester;
-    let clocks: Vec<Value> = desk::clocks(&st.ctx, t)
-        .await?
+    let clock_states = desk::clocks(&st.ctx, t).await?;
+    let needs = desk::action_needs(t, &clock_states);
+    let clocks: Vec<Value> = clock_states
         .iter()
         .map(|c| {
             json!({"label": c.target.label(), "status_label": clock_status_label(c.status), "target": c.target_seconds.map(fmt_duration),
@@ -365,10 +370,6 @@ async fn render_detail(
         .map(|a| json!({"id": a.id, "file_name": a.file_name, "size": a.size, "uploaded_by": a.uploaded_by_name,
                         "created_at": crate::clock::local_minutes(a.created_at), "internal": a.internal != 0}))
         .collect();
-    let report_fields: Vec<Value> = tk::FAULT_REPORT_FIELDS
-        .iter()
-        .map(|(k, l)| json!({"name": k, "label": l, "time": k.ends_with("_at")}))
-        .collect();
     let html = st.ui.page(
         "ticket_detail.html",
         json!({"layout": layout(u, &t.number, "/tickets"), "t": {
@@ -378,7 +379,7 @@ async fn render_detail(
                 "satisfaction_comment": t.satisfaction_comment, "description": t.description, "resolution": t.resolution, "onsite_at": t.onsite_at},
                "status_label": tk::label(tk::STATUSES, &t.status), "kind_label": tk::label(tk::KINDS, &t.kind),
                "reported": crate::clock::local_minutes(t.reported_at), "onsite": local(t.onsite_at), "clocks": clocks,
-               "fault_report": fault_report, "actions": desk::allowed_actions(u, t), "workers": workers, "report_fields": report_fields,
+               "fault_report": fault_report, "actions": desk::allowed_actions(u, t), "workers": workers, "needs": needs,
                "events": events, "comments": comments, "requester": requester, "attachments": attachments,
                "max_mb": st.config.max_attachment_bytes / 1024 / 1024,
                "can_comment": u.role != Role::Auditor && !matches!(t.status.as_str(), "closed" | "canceled"),
@@ -412,13 +413,6 @@ pub async fn action(
                 v.to_string()
             };
             report.insert(f.to_string(), Value::String(v));
-        } else if k == "assignee_id" || k == "score" {
-            body.insert(
-                k.clone(),
-                v.parse::<i64>()
-                    .map(Value::from)
-                    .unwrap_or_else(|_| Value::String(v.to_string())),
-            );
         } else {
             body.insert(k.clone(), Value::String(v.to_string()));
         }
@@ -426,10 +420,16 @@ pub async fn action(
     if !report.is_empty() {
         body.insert("fault_report".into(), Value::Object(report));
     }
-    match desk::apply_action(&st.ctx, &u, id, &body).await {
+    let applied = match form_input::<TicketAction>(body) {
+        Ok(input) => desk::apply_action(&st.ctx, &u, tk::TicketId(id), &input).await,
+        Err(e) => Err(e),
+    };
+    match applied {
         Ok(t) => Ok(Redirect::to(&format!("/tickets/{}", t.id)).into_response()),
         Err(e @ (AppError::Validation(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
-            let t = st.store.ticket(id).await?;
+            // A form refused before the service looked at the ticket: still only shown to
+            // those who may see it.
+            let t = desk::visible_ticket(&st.ctx, &u, id).await?;
             let msg = match &e {
                 AppError::Validation(errs) => errs
                     .iter()
@@ -455,9 +455,11 @@ pub async fn comment(
         return Err(AppError::forbidden().into());
     }
     let id = parse_id(&id)?;
-    let body = form.get("body").cloned().unwrap_or_default();
-    let internal = form.get("internal").map(String::as_str) == Some("true");
-    desk::comment(&st.ctx, &u, id, &body, internal).await?;
+    let input = CommentInput {
+        body: form.get("body").cloned().unwrap_or_default(),
+        internal: Some(form.get("internal").map(String::as_str) == Some("true")),
+    };
+    desk::comment(&st.ctx, &u, tk::TicketId(id), &input).await?;
     Ok(Redirect::to(&format!("/tickets/{id}")).into_response())
 }
 
@@ -486,7 +488,7 @@ pub async fn overview(
     if u.role == Role::Requester {
         return Err(AppError::forbidden().into());
     }
-    let (from, to) = crate::web::api::tickets::period(&st.ctx, &q)?;
+    let (from, to) = desk::period(&st.ctx, &q)?;
     let rows = st.store.ticket_stat_rows(from, to).await?;
     let o = crate::domain::desk_stats::overview(&rows);
     let day = |ms: i64| {

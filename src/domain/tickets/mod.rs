@@ -1,13 +1,24 @@
 //! Tickets (工单): kinds, the lifecycle and who may move it, priority from impact ×
 //! urgency, and the fault report an incident needs before it can be resolved.
 
+pub mod input;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::entity::Choice;
-use crate::domain::FieldError;
+
+pub use input::validate_fault_report;
+
+/// A ticket's id: the one a use case acts on, or the other one a link names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketId(pub i64);
+
+/// The id of the alert a ticket is opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AlertId(pub i64);
 
 pub const KINDS: &[Choice] = &[
     Choice {
@@ -212,7 +223,8 @@ impl PriorityMatrix {
 }
 
 /// Every action of the lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     Assign,
     Start,
@@ -228,21 +240,36 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn parse(s: &str) -> Option<Action> {
-        Some(match s {
-            "assign" => Action::Assign,
-            "start" => Action::Start,
-            "pend" => Action::Pend,
-            "resume" => Action::Resume,
-            "check_in" => Action::CheckIn,
-            "resolve" => Action::Resolve,
-            "close" => Action::Close,
-            "reopen" => Action::Reopen,
-            "cancel" => Action::Cancel,
-            "supervise" => Action::Supervise,
-            "rate" => Action::Rate,
-            _ => return None,
-        })
+    /// Every action, in the order pages list them.
+    pub const ALL: [Action; 11] = [
+        Action::Assign,
+        Action::Start,
+        Action::Pend,
+        Action::Resume,
+        Action::CheckIn,
+        Action::Resolve,
+        Action::Close,
+        Action::Reopen,
+        Action::Cancel,
+        Action::Supervise,
+        Action::Rate,
+    ];
+
+    /// The action's name in the API, the timeline and the audit log.
+    pub fn code(self) -> &'static str {
+        match self {
+            Action::Assign => "assign",
+            Action::Start => "start",
+            Action::Pend => "pend",
+            Action::Resume => "resume",
+            Action::CheckIn => "check_in",
+            Action::Resolve => "resolve",
+            Action::Close => "close",
+            Action::Reopen => "reopen",
+            Action::Cancel => "cancel",
+            Action::Supervise => "supervise",
+            Action::Rate => "rate",
+        }
     }
 
     pub fn label(self) -> &'static str {
@@ -288,65 +315,6 @@ pub const FAULT_REPORT_FIELDS: &[(&str, &str)] = &[
     ("handling", "处理过程"),
     ("measures", "整改措施"),
 ];
-
-/// Validates a fault report: every field present; times in RFC 3339 and in order.
-pub fn validate_fault_report(v: Option<&Value>) -> Result<Map<String, Value>, Vec<FieldError>> {
-    let Some(Value::Object(o)) = v else {
-        return Err(vec![FieldError::new(
-            "fault_report",
-            "解决故障须填写故障报告：故障现象、影响范围、故障开始时间、恢复时间、原因分析、处理过程、整改措施",
-        )]);
-    };
-    let mut errs = Vec::new();
-    let mut out = Map::new();
-    for (k, label) in FAULT_REPORT_FIELDS {
-        match o.get(*k).and_then(Value::as_str).map(str::trim) {
-            Some(s) if !s.is_empty() => {
-                if k.ends_with("_at") && chrono::DateTime::parse_from_rfc3339(s).is_err() {
-                    errs.push(FieldError::new(
-                        format!("fault_report.{k}"),
-                        format!("{label}应为时间，如 2025-10-15T09:30:00+08:00"),
-                    ));
-                } else if s.chars().count() > 10_000 {
-                    errs.push(FieldError::new(
-                        format!("fault_report.{k}"),
-                        format!("{label}不能超过 10000 个字符"),
-                    ));
-                } else {
-                    out.insert(k.to_string(), Value::String(s.to_string()));
-                }
-            }
-            _ => errs.push(FieldError::new(
-                format!("fault_report.{k}"),
-                format!("请填写故障报告的“{label}”"),
-            )),
-        }
-    }
-    for k in o.keys() {
-        if !FAULT_REPORT_FIELDS.iter().any(|(f, _)| f == k) {
-            errs.push(FieldError::new(
-                format!("fault_report.{k}"),
-                format!("故障报告中没有“{k}”这一项"),
-            ));
-        }
-    }
-    if errs.is_empty() {
-        let t = |k: &str| {
-            out.get(k)
-                .and_then(Value::as_str)
-                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        };
-        if let (Some(a), Some(b)) = (t("started_at"), t("recovered_at"))
-            && b < a
-        {
-            errs.push(FieldError::new(
-                "fault_report.recovered_at",
-                "恢复时间不能早于故障开始时间",
-            ));
-        }
-    }
-    if errs.is_empty() { Ok(out) } else { Err(errs) }
-}
 
 pub const PRIORITIES: &[Choice] = &[
     Choice {
@@ -462,15 +430,18 @@ mod tests {
     #[test]
     fn a_fault_report_needs_every_field_in_order() {
         assert!(validate_fault_report(None).is_err());
+        let report = |r: &serde_json::Value| -> input::FaultReport {
+            serde_json::from_value(r.clone()).unwrap()
+        };
         let mut r = json!({"symptom": "无法登录", "impact_scope": "全体用户", "started_at": "2025-10-15T09:00:00+08:00",
             "recovered_at": "2025-10-15T08:00:00+08:00", "cause": "证书过期", "handling": "更换证书", "measures": "证书到期监控"});
-        let e = validate_fault_report(Some(&r)).unwrap_err();
+        let e = validate_fault_report(Some(&report(&r))).unwrap_err();
         assert_eq!(e[0].field, "fault_report.recovered_at");
         r["recovered_at"] = json!("2025-10-15T10:00:00+08:00");
-        assert!(validate_fault_report(Some(&r)).is_ok());
+        assert!(validate_fault_report(Some(&report(&r))).is_ok());
         r["cause"] = json!("");
         assert_eq!(
-            validate_fault_report(Some(&r)).unwrap_err()[0].field,
+            validate_fault_report(Some(&report(&r))).unwrap_err()[0].field,
             "fault_report.cause"
         );
     }
