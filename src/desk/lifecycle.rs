@@ -396,6 +396,12 @@ pub async fn apply_action(
             false,
         )
         .await?;
+    if matches!(action, Action::Resolve) {
+        // Resolving a ticket rectifies (整改) the inspection findings that opened it.
+        ctx.store
+            .rectify_findings_of_ticket(&mut tx, id, now_ms)
+            .await?;
+    }
     if matches!(action, Action::Start | Action::CheckIn) {
         // Taking up a ticket acknowledges the alerts that opened it.
         ctx.store

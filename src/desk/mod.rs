@@ -21,7 +21,9 @@ pub use visibility::{restrict_to_visible, visible_ticket};
 
 pub use lifecycle::{ActionNeeds, ReportField, action_needs, allowed_actions, apply_action};
 pub use links::link;
-pub use open::{created_json, open_ticket, open_ticket_for, open_ticket_with_clocks};
+pub use open::{
+    Origin, created_json, open_ticket, open_ticket_for, open_ticket_from, open_ticket_with_clocks,
+};
 pub use query::{period, ticket_filter};
 pub use sla::{
     auto_close_tick, check_sla_clocks, clocks, clocks_in, refresh_sla, refresh_sla_in, sla_fields,

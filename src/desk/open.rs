@@ -41,12 +41,43 @@ pub fn created_json(u: &AuthUser, t: &TicketRow, clocks: &[ClockState]) -> Value
     v
 }
 
+/// What a ticket is opened from; the origin points at the new ticket in the ticket's own
+/// transaction, so it never ends up with two tickets or none after a crash.
+#[derive(Clone, Copy, Debug)]
+pub enum Origin {
+    Alert(AlertId),
+    /// An inspection finding (`inspection_findings.id`) that has no ticket yet; if it has
+    /// one by the time this ticket would be written, nothing is written (409).
+    Finding(i64),
+}
+
+/// Opens a ticket for its origin.
+pub async fn open_ticket_from(
+    ctx: &Ctx,
+    u: &AuthUser,
+    input: &TicketCreate,
+    origin: Origin,
+) -> AppResult<TicketRow> {
+    Ok(open_ticket_with_origin(ctx, u, input, Some(origin))
+        .await?
+        .0)
+}
+
 /// Opens a ticket and returns it with its replayed clocks.
 pub async fn open_ticket_with_clocks(
     ctx: &Ctx,
     u: &AuthUser,
     input: &TicketCreate,
     alert_id: Option<AlertId>,
+) -> AppResult<(TicketRow, Vec<ClockState>)> {
+    open_ticket_with_origin(ctx, u, input, alert_id.map(Origin::Alert)).await
+}
+
+async fn open_ticket_with_origin(
+    ctx: &Ctx,
+    u: &AuthUser,
+    input: &TicketCreate,
+    origin: Option<Origin>,
 ) -> AppResult<(TicketRow, Vec<ClockState>)> {
     if !(is_staff(u.role) || u.role == Role::Requester) {
         return Err(AppError::forbidden());
@@ -303,10 +334,18 @@ pub async fn open_ticket_with_clocks(
         )
         .await?;
     }
-    if let Some(aid) = alert_id {
-        ctx.store
-            .set_alert_ticket(&mut tx, aid.0, id, now_ms)
-            .await?;
+    match origin {
+        Some(Origin::Alert(aid)) => {
+            ctx.store
+                .set_alert_ticket(&mut tx, aid.0, id, now_ms)
+                .await?;
+        }
+        Some(Origin::Finding(fid)) if !ctx.store.set_finding_ticket(&mut tx, fid, id).await? => {
+            return Err(AppError::Conflict(format!(
+                "巡检问题 #{fid} 已有工单，未重复创建"
+            )));
+        }
+        Some(Origin::Finding(_)) | None => {}
     }
     let mut row = row;
     let mut summary = summary;

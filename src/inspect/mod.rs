@@ -3,6 +3,7 @@
 //! use case validates its typed input, runs on one write transaction and writes its audit
 //! record last (docs/ARCHITECTURE.md, "How a write flows").
 
+pub mod findings;
 pub mod input;
 pub mod plans;
 pub mod tasks;

@@ -193,8 +193,17 @@ pub async fn save_results(
 
 /// `POST /inspection-tasks/{id}/actions`. Submitting checks the required items and
 /// records each abnormal reading as a finding once (submitting again after a return adds
-/// only new ones); the findings' tickets are opened by `findings::open_tickets`.
-pub async fn act(
+/// only new ones); then each new finding gets its ticket (`findings::open_tickets`).
+pub async fn act(ctx: &Ctx, u: &AuthUser, id: i64, input: TaskActionInput) -> AppResult<Value> {
+    let (v, new_findings) = act_on_task(ctx, u, id, input).await?;
+    if new_findings.is_empty() {
+        return Ok(v);
+    }
+    super::findings::open_tickets(ctx, &new_findings).await?;
+    get(ctx, u, id).await
+}
+
+async fn act_on_task(
     ctx: &Ctx,
     u: &AuthUser,
     id: i64,

@@ -712,18 +712,32 @@ impl Store {
         .await?)
     }
 
+    /// Points a finding without a ticket at `ticket_id`; false when it has one already.
     pub async fn set_finding_ticket(
         &self,
         tx: &mut Tx,
         finding_id: i64,
         ticket_id: i64,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE inspection_findings SET ticket_id = $1 WHERE id = $2")
-            .bind(ticket_id)
-            .bind(finding_id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE inspection_findings SET ticket_id = $1 WHERE id = $2 AND ticket_id IS NULL",
+        )
+        .bind(ticket_id)
+        .bind(finding_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Findings still without a ticket (a crash between a submit and its tickets), with
+    /// what their ticket needs: (finding id, task id).
+    pub async fn findings_without_ticket(&self) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, task_id FROM inspection_findings WHERE ticket_id IS NULL AND status = 'open' ORDER BY id LIMIT 500",
+        )
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// Marks the findings of a resolved ticket rectified; answers how many changed.
@@ -783,6 +797,14 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         Ok((rows, total))
+    }
+
+    pub async fn inspection_finding(&self, id: i64) -> StoreResult<Option<FindingRow>> {
+        let sql = format!("{FINDING_SELECT} WHERE f.id = $1");
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     pub async fn inspection_findings_of_task_in(

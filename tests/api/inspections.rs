@@ -237,7 +237,26 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
         .await;
     assert_eq!(v["status"], "submitted");
     assert_eq!(v["findings"], 1);
-    assert_eq!(v["finding_list"][0]["item_key"], "ENV-01");
+    let first = v["finding_list"][0].clone();
+    assert_eq!(first["item_key"], "ENV-01");
+    // The finding opened one incident from the inspection, linked both ways.
+    assert!(
+        first["ticket_number"].as_str().unwrap().starts_with("INC-"),
+        "{first}"
+    );
+    let tid = first["ticket_id"].as_i64().unwrap();
+    let ticket = app
+        .get_json_expect(t, &format!("/api/v1/tickets/{tid}"), StatusCode::OK)
+        .await;
+    assert_eq!(ticket["source"], "inspection", "{ticket}");
+    assert!(ticket["title"].as_str().unwrap().contains("冷通道进风温度"));
+    assert!(
+        ticket["description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("巡检任务 #{id}")),
+        "{ticket}"
+    );
     // Submitted readings are frozen; an engineer cannot review.
     let (s, _) = app
         .post(
@@ -300,6 +319,42 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
         )
         .await;
     assert_eq!(f["total"], 2, "{f}");
+    // Submitting again made one more ticket, for the new finding only.
+    let tickets: Vec<i64> = f["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["ticket_id"].as_i64().unwrap())
+        .collect();
+    assert!(tickets.contains(&tid) && tickets.len() == 2 && tickets[0] != tickets[1]);
+    // Resolving the ticket rectifies its finding.
+    app.post_expect(
+        t,
+        &format!("/api/v1/tickets/{tid}/actions"),
+        &json!({"action": "start"}),
+        StatusCode::OK,
+    )
+    .await;
+    app.post_expect(
+        t,
+        &format!("/api/v1/tickets/{tid}/actions"),
+        &json!({"action": "resolve", "resolution": "调整空调设定温度",
+                "remote_fix_reason": "值班人员现场已处理",
+                "fault_report": {"symptom": "冷通道温度偏高", "impact_scope": "机房", "started_at": "2025-10-15T07:00:00+08:00",
+                   "recovered_at": "2025-10-15T07:30:00+08:00", "cause": "空调设定值偏高", "handling": "调整设定值",
+                   "measures": "纳入日检"}}),
+        StatusCode::OK,
+    )
+    .await;
+    let f = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/inspection-findings?task_id={id}&status=rectified"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(f["total"], 1, "{f}");
+    assert_eq!(f["items"][0]["ticket_id"], tid);
     let v = app
         .post_expect(
             &sup,

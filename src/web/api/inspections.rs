@@ -302,8 +302,7 @@ pub async fn task_action(
     Path(id): Path<String>,
     Input(a): Input<TaskActionInput>,
 ) -> AppResult<Json<Value>> {
-    let (v, _) = tasks::act(&st.ctx, &u, parse_id(&id)?, a).await?;
-    Ok(Json(v))
+    Ok(Json(tasks::act(&st.ctx, &u, parse_id(&id)?, a).await?))
 }
 
 // ---- findings and indicators ---------------------------------------------------------------
