@@ -203,12 +203,7 @@ pub async fn add_maintenance(
         ));
     }
     if let Some(s) = system_id
-        && ctx
-            .store
-            .get_entity(&crate::domain::inventory::SYSTEMS, s)
-            .await
-            .optional()?
-            .is_none()
+        && !system_exists(ctx, s).await?
     {
         errs.push(FieldError::new("system_id", format!("系统编号 {s} 不存在")));
     }

@@ -1,6 +1,6 @@
 //! Monitoring: monitor definitions, the probe engine, the state machine, heartbeats,
-//! maintenance, alerts → tickets, intake from other monitors, and availability from raw
-//! results rolled up by hour.
+//! maintenance, alerts → tickets, intake from other monitors and its sources, the duty
+//! roster, and availability from raw results rolled up by hour.
 //!
 //! The engine runs one task per monitor (jittered start, timeout below the interval, a
 //! per-host concurrency cap); results go through a channel to one writer that stores
@@ -10,9 +10,11 @@
 
 pub mod alerts;
 pub mod dns;
+pub mod duty;
 pub mod icmp;
 pub mod input;
 pub mod intake;
+pub mod integrations;
 pub mod probe;
 pub mod snmp;
 pub mod x509;

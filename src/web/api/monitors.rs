@@ -10,16 +10,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
 use serde_json::{Map, Value, json};
-use sha2::Digest;
 
 use super::Paging;
-use crate::domain::monitor::severity::{SeverityScheme, listed_priority, priority_or_lowest};
 use crate::domain::roles::Perm;
-use crate::error::{AppError, AppResult, FieldError};
-use crate::monitor::alerts::{self, Fire, Outcome};
-use crate::monitor::spec;
+use crate::error::{AppError, AppResult};
+use crate::monitor::{alerts, duty, intake, integrations, spec};
 use crate::store::Optional;
-use crate::store::audit::{NewAuditEvent, append};
 use crate::store::monitor::{IntegrationRow, MonitorFilter};
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
@@ -490,8 +486,6 @@ pub async fn silence_alert(
 
 // ---- integrations ------------------------------------------------------------------------
 
-const INTEGRATION_KINDS: &[&str] = &["alertmanager", "zabbix", "events"];
-
 #[utoipa::path(
     get,
     path = "/integrations",
@@ -520,97 +514,8 @@ pub async fn create_integration(
     ApiUser(u): ApiUser,
     ApiObject(obj): ApiObject,
 ) -> AppResult<Response> {
-    if !u.role.can(Perm::ManageIntegrations) {
-        return Err(AppError::forbidden());
-    }
-    let mut errs = Vec::new();
-    for k in obj.keys() {
-        if !["kind", "name", "system_id"].contains(&k.as_str()) {
-            errs.push(FieldError::new(
-                k.clone(),
-                format!("未知字段“{k}”，请删除该字段"),
-            ));
-        }
-    }
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
-    if !INTEGRATION_KINDS.contains(&kind) {
-        errs.push(FieldError::new(
-            "kind",
-            "kind 应为 alertmanager、zabbix 或 events",
-        ));
-    }
-    let name = obj
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or_default();
-    if name.is_empty() || crate::domain::text::check_field("名称", name, false, 100).is_err() {
-        errs.push(FieldError::new(
-            "name",
-            "请填写接入源名称（不超过 100 个字符）",
-        ));
-    }
-    let system_id = match obj.get("system_id") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64().filter(|n| *n > 0) {
-            Some(n) => {
-                if st
-                    .store
-                    .get_entity(&crate::domain::inventory::SYSTEMS, n)
-                    .await
-                    .optional()?
-                    .is_none()
-                {
-                    errs.push(FieldError::new("system_id", format!("系统编号 {n} 不存在")));
-                }
-                Some(n)
-            }
-            None => {
-                errs.push(FieldError::new("system_id", "system_id 应为正整数"));
-                None
-            }
-        },
-    };
-    if !errs.is_empty() {
-        return Err(AppError::Validation(errs));
-    }
-    let token = {
-        use password_hash::rand_core::RngCore;
-        let mut b = [0u8; 24];
-        password_hash::rand_core::OsRng.fill_bytes(&mut b);
-        format!(
-            "ywi_{}",
-            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b)
-        )
-    };
-    let now = st.clock.now_ms();
-    let mut tx = st.store.write_tx().await?;
-    let id = st
-        .store
-        .insert_integration(
-            &mut tx,
-            kind,
-            name,
-            &crate::accounts::token_hash(&token),
-            system_id,
-            now,
-        )
-        .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "create",
-            "integrations",
-            id,
-            format!("新建告警接入源“{name}”（{kind}）"),
-        )
-        .after(json!({"kind": kind, "name": name, "system_id": system_id})),
-    )
-    .await?;
-    tx.commit().await?;
-    let mut v = st.store.integration(id).await?.to_json();
+    let (i, token) = integrations::add_integration(&st.ctx, &u, &obj).await?;
+    let mut v = i.to_json();
     v["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
@@ -628,30 +533,11 @@ pub async fn delete_integration(
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    if !u.role.can(Perm::ManageIntegrations) {
-        return Err(AppError::forbidden());
-    }
-    let id = parse_id(&id)?;
-    let i = st.store.integration(id).await?;
-    let now = st.clock.now_ms();
-    let mut tx = st.store.write_tx().await?;
-    st.store.delete_integration(&mut tx, id).await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "delete",
-            "integrations",
-            id,
-            format!("删除告警接入源“{}”", i.name),
-        )
-        .before(i.to_json()),
-    )
-    .await?;
-    tx.commit().await?;
+    integrations::delete_integration(&st.ctx, &u, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+// ---- intake ------------------------------------------------------------------------------
 
 /// The integration a request speaks for: bearer token or `?token=`, of the right kind.
 async fn intake_source(
@@ -665,70 +551,25 @@ async fn intake_source(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_string())
-        .or_else(|| q.get("token").cloned())
-        .ok_or_else(|| {
-            AppError::Unauthorized("缺少接入令牌：Authorization: Bearer 令牌，或 ?token=".into())
-        })?;
-    let i = st
-        .store
-        .integration_by_token(&crate::accounts::token_hash(&token))
-        .await?
-        .ok_or_else(|| AppError::Unauthorized("接入令牌无效或已停用".into()))?;
-    if i.kind != kind {
-        return Err(AppError::Forbidden(format!(
-            "该令牌属于 {} 接入源，不能用于 {kind}",
-            i.kind
-        )));
-    }
-    st.store.touch_integration(i.id, st.clock.now_ms()).await?;
-    Ok(i)
+        .map(|(_, t)| t.trim())
+        .or_else(|| q.get("token").map(String::as_str));
+    integrations::source(&st.ctx, token, kind).await
 }
 
 /// An intake body as read by axum: a body over the route's limit is a 413 in Chinese.
 type IntakeBody = Result<Bytes, axum::extract::rejection::BytesRejection>;
 
-/// The intake body as a JSON object, within the size, depth and element bounds of
-/// [`crate::monitor::intake`], checked before anything is parsed.
-fn parse_body(body: IntakeBody) -> AppResult<Map<String, Value>> {
-    let body = body.map_err(|e| {
+/// The intake body's bytes; the service bounds and parses them.
+fn body_bytes(body: IntakeBody) -> AppResult<Bytes> {
+    body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge(format!(
                 "请求体超过上限 {} 字节（1 MB），请减少一次发送的告警数量",
-                crate::monitor::intake::MAX_BODY_BYTES
+                intake::MAX_BODY_BYTES
             ))
         } else {
             AppError::BadRequest("无法读取请求体".into())
         }
-    })?;
-    crate::monitor::intake::parse_object(&body).map_err(|e| {
-        if body.len() > crate::monitor::intake::MAX_BODY_BYTES {
-            AppError::PayloadTooLarge(e.message)
-        } else {
-            AppError::Validation(vec![e])
-        }
-    })
-}
-
-fn outcome_str(o: &Outcome) -> &'static str {
-    match o {
-        Outcome::Opened => "opened",
-        Outcome::Reopened => "reopened",
-        Outcome::Refired => "refired",
-        Outcome::Duplicate => "duplicate",
-        Outcome::Resolved => "resolved",
-        Outcome::NotOpen => "not_open",
-    }
-}
-
-fn label_str<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
-    m.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-fn system_from_labels(m: &Map<String, Value>) -> Option<i64> {
-    m.get("system_id").and_then(|v| {
-        v.as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
     })
 }
 
@@ -749,101 +590,16 @@ pub async fn intake_alertmanager(
     body: IntakeBody,
 ) -> AppResult<Json<Value>> {
     let src = intake_source(&st, &headers, &q, "alertmanager").await?;
-    let obj = parse_body(body)?;
-    crate::monitor::intake::check_alertmanager(&obj).map_err(|e| AppError::Validation(vec![e]))?;
-    if obj.get("version").and_then(Value::as_str) != Some("4") {
-        return Err(AppError::invalid(
-            "version",
-            "只支持 Alertmanager webhook version \"4\"",
-        ));
-    }
-    let Some(Value::Array(items)) = obj.get("alerts") else {
-        return Err(AppError::invalid("alerts", "缺少 alerts 数组"));
-    };
-    let empty = Map::new();
-    let mut out = Vec::new();
-    for (i, a) in items.iter().enumerate() {
-        let Some(a) = a.as_object() else {
-            return Err(AppError::invalid(
-                &format!("alerts[{i}]"),
-                "每条告警应为对象",
-            ));
-        };
-        let labels = a.get("labels").and_then(Value::as_object).unwrap_or(&empty);
-        let ann = a
-            .get("annotations")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let fp = match label_str(a, "fingerprint") {
-            Some(f) => f.to_string(),
-            None => {
-                // Older senders: the sorted label set is the identity.
-                let sorted: std::collections::BTreeMap<_, _> = labels.iter().collect();
-                crate::store::audit::hex(&sha2::Sha256::digest(
-                    serde_json::to_vec(&sorted).unwrap_or_default(),
-                ))[..16]
-                    .to_string()
-            }
-        };
-        let starts = label_str(a, "startsAt").unwrap_or("");
-        let status = label_str(a, "status")
-            .or_else(|| label_str(&obj, "status"))
-            .unwrap_or("firing");
-        let key = format!("am:{}:{fp}", src.id);
-        let name = label_str(labels, "alertname").unwrap_or("Alertmanager 告警");
-        let title = match label_str(ann, "summary") {
-            Some(s) => s.to_string(),
-            None => match label_str(labels, "instance") {
-                Some(inst) => format!("{name}（{inst}）"),
-                None => name.to_string(),
-            },
-        };
-        let (alert, outcome) = if status == "resolved" {
-            let (a, o) = alerts::resolve(
-                &st.ctx,
-                &key,
-                &format!("Alertmanager 报告恢复：{title}"),
-                Some(&format!("{key}:{starts}:resolved")),
-            )
-            .await?;
-            (a, o)
-        } else {
-            let priority =
-                priority_or_lowest(SeverityScheme::Alertmanager, label_str(labels, "severity"));
-            let mut desc = String::new();
-            if let Some(d) = label_str(ann, "description") {
-                desc.push_str(d);
-                desc.push('\n');
-            }
-            desc.push_str("标签：");
-            desc.push_str(
-                &labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            if let Some(g) = label_str(a, "generatorURL") {
-                desc.push_str(&format!("\n来源：{g}"));
-            }
-            let f = Fire {
-                key: key.clone(),
-                source: "alertmanager".into(),
-                integration_id: Some(src.id),
-                system_id: system_from_labels(labels).or(src.system_id),
-                priority: priority.into(),
-                title,
-                description: Some(desc),
-                labels: Some(Value::Object(labels.clone())),
-                event_key: Some(format!("{key}:{starts}:firing")),
-                ..Default::default()
-            };
-            let (a, o) = alerts::fire(&st.ctx, &f).await?;
-            (Some(a), o)
-        };
-        out.push(json!({"fingerprint": fp, "status": status, "outcome": outcome_str(&outcome),
-                        "alert_id": alert.as_ref().map(|a| a.id), "ticket_id": alert.as_ref().and_then(|a| a.ticket_id)}));
-    }
+    let out = intake::alertmanager(&st.ctx, &src, &body_bytes(body)?).await?;
+    let out: Vec<Value> = out
+        .iter()
+        .map(|r| {
+            json!({"fingerprint": r.fingerprint, "status": r.status,
+                   "outcome": intake::outcome_str(&r.outcome),
+                   "alert_id": r.alert.as_ref().map(|a| a.id),
+                   "ticket_id": r.alert.as_ref().and_then(|a| a.ticket_id)})
+        })
+        .collect();
     Ok(Json(json!({"received": out.len(), "results": out})))
 }
 
@@ -865,94 +621,15 @@ pub async fn intake_zabbix(
     body: IntakeBody,
 ) -> AppResult<Json<Value>> {
     let src = intake_source(&st, &headers, &q, "zabbix").await?;
-    let obj = parse_body(body)?;
-    crate::monitor::intake::check_zabbix(&obj).map_err(|e| AppError::Validation(vec![e]))?;
-    let s = |k: &str| {
-        obj.get(k).and_then(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .or_else(|| v.as_i64().map(|n| n.to_string()))
-        })
-    };
-    let event_id = s("event_id")
-        .filter(|e| !e.is_empty() && !e.starts_with('{'))
-        .ok_or_else(|| AppError::invalid("event_id", "缺少 event_id（{EVENT.ID}）"))?;
-    let value = s("event_value").unwrap_or_else(|| "1".into());
-    let update = s("event_update_status").unwrap_or_else(|| "0".into());
-    let key = format!("zbx:{}:{event_id}", src.id);
-    let host = s("host_name").unwrap_or_default();
-    let name = s("event_name")
-        .or_else(|| s("alert_subject"))
-        .unwrap_or_else(|| "Zabbix 告警".into());
-    let title = if host.is_empty() {
-        name.clone()
-    } else {
-        format!("{host}：{name}")
-    };
-    let (alert, outcome) = match (value.as_str(), update.as_str()) {
-        ("0", _) => {
-            let note = format!("Zabbix 报告恢复：{title}");
-            alerts::resolve(&st.ctx, &key, &note, Some(&format!("{key}:recovery"))).await?
-        }
-        (_, "1") => {
-            // An update (acknowledgement or comment) in Zabbix: noted on the alert.
-            let msg = s("event_update_message").unwrap_or_default();
-            let who = s("event_update_user").unwrap_or_default();
-            let mut tx = st.store.write_tx().await?;
-            let a = st.store.alert_by_key_tx(&mut tx, &key).await?;
-            if let Some(a) = &a {
-                let summary = format!("Zabbix 更新（{who}）：{msg}");
-                let k = format!(
-                    "{key}:update:{}",
-                    crate::store::audit::hex(&sha2::Sha256::digest(summary.as_bytes()))
-                );
-                st.store
-                    .add_alert_event(&mut tx, a.id, st.clock.now_ms(), "note", &summary, Some(&k))
-                    .await?;
-            }
-            tx.commit().await?;
-            (a, Outcome::Refired)
-        }
-        _ => {
-            let priority =
-                priority_or_lowest(SeverityScheme::Zabbix, s("event_nseverity").as_deref());
-            let mut desc = s("alert_message").unwrap_or_default();
-            if let Some(ip) = s("host_ip") {
-                desc.push_str(&format!("\n主机地址：{ip}"));
-            }
-            if let Some(v) = s("item_lastvalue") {
-                desc.push_str(&format!("\n最新值：{v}"));
-            }
-            let f = Fire {
-                key: key.clone(),
-                source: "zabbix".into(),
-                integration_id: Some(src.id),
-                system_id: src.system_id,
-                priority: priority.into(),
-                title,
-                description: Some(desc.trim().to_string()),
-                labels: Some(
-                    json!({"event_id": event_id, "trigger_id": s("trigger_id"), "host": host}),
-                ),
-                event_key: Some(format!("{key}:problem")),
-                ..Default::default()
-            };
-            let (a, o) = alerts::fire(&st.ctx, &f).await?;
-            (Some(a), o)
-        }
-    };
-    let ticket = match alert.as_ref().and_then(|a| a.ticket_id) {
-        Some(t) => st.store.ticket(t).await.optional()?,
-        None => None,
-    };
+    let r = intake::zabbix(&st.ctx, &src, &body_bytes(body)?).await?;
     let mut tags = Map::new();
-    if let Some(t) = &ticket {
+    if let Some(t) = &r.ticket {
         tags.insert("__yunwei_ticket".into(), json!(t.number));
         tags.insert("__yunwei_ticket_id".into(), json!(t.id.to_string()));
     }
     Ok(Json(
-        json!({"outcome": outcome_str(&outcome), "alert_id": alert.as_ref().map(|a| a.id),
-                   "ticket_id": ticket.as_ref().map(|t| t.id), "ticket_number": ticket.as_ref().map(|t| t.number.clone()),
+        json!({"outcome": intake::outcome_str(&r.outcome), "alert_id": r.alert.as_ref().map(|a| a.id),
+                   "ticket_id": r.ticket.as_ref().map(|t| t.id), "ticket_number": r.ticket.as_ref().map(|t| t.number.clone()),
                    "tags": tags}),
     ))
 }
@@ -974,155 +651,7 @@ pub async fn intake_events(
     body: IntakeBody,
 ) -> AppResult<Response> {
     let src = intake_source(&st, &headers, &q, "events").await?;
-    let obj = parse_body(body)?;
-    for k in obj.keys() {
-        if ![
-            "routing_key",
-            "event_action",
-            "dedup_key",
-            "payload",
-            "client",
-            "client_url",
-            "links",
-            "images",
-        ]
-        .contains(&k.as_str())
-        {
-            return Err(AppError::invalid(
-                k,
-                format!("未知字段“{k}”（PagerDuty Events v2 格式）"),
-            ));
-        }
-    }
-    crate::monitor::intake::check_event(&obj).map_err(|e| AppError::Validation(vec![e]))?;
-    let action = obj
-        .get("event_action")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let empty = Map::new();
-    let payload = obj
-        .get("payload")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let dedup = match obj
-        .get("dedup_key")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
-        Some(d) if d.chars().count() <= 255 => d.to_string(),
-        Some(_) => {
-            return Err(AppError::invalid(
-                "dedup_key",
-                "dedup_key 不能超过 255 个字符",
-            ));
-        }
-        None if action == "trigger" => {
-            let basis = format!(
-                "{}|{}",
-                label_str(payload, "summary").unwrap_or_default(),
-                label_str(payload, "source").unwrap_or_default()
-            );
-            crate::store::audit::hex(&sha2::Sha256::digest(basis.as_bytes()))[..32].to_string()
-        }
-        None => {
-            return Err(AppError::invalid(
-                "dedup_key",
-                "acknowledge 和 resolve 需要 dedup_key",
-            ));
-        }
-    };
-    let key = format!("ev:{}:{dedup}", src.id);
-    match action {
-        "trigger" => {
-            let mut errs = Vec::new();
-            let summary = label_str(payload, "summary");
-            if summary.is_none() {
-                errs.push(FieldError::new(
-                    "payload.summary",
-                    "请填写 payload.summary（告警摘要）",
-                ));
-            }
-            let source = label_str(payload, "source");
-            if source.is_none() {
-                errs.push(FieldError::new(
-                    "payload.source",
-                    "请填写 payload.source（告警对象，如主机名）",
-                ));
-            }
-            let priority = match label_str(payload, "severity")
-                .and_then(|s| listed_priority(SeverityScheme::PagerDuty, s))
-            {
-                Some(p) => p,
-                None => {
-                    errs.push(FieldError::new(
-                        "payload.severity",
-                        "payload.severity 应为 critical、error、warning 或 info",
-                    ));
-                    "P4"
-                }
-            };
-            if !errs.is_empty() {
-                return Err(AppError::Validation(errs));
-            }
-            let summary = summary
-                .unwrap_or_default()
-                .chars()
-                .take(1024)
-                .collect::<String>();
-            let mut desc = format!("对象：{}", source.unwrap_or_default());
-            for k in ["component", "group", "class"] {
-                if let Some(v) = label_str(payload, k) {
-                    desc.push_str(&format!("\n{k}：{v}"));
-                }
-            }
-            if let Some(d) = payload.get("custom_details") {
-                desc.push_str(&format!("\n详情：{d}"));
-            }
-            let f = Fire {
-                key: key.clone(),
-                source: "events".into(),
-                integration_id: Some(src.id),
-                system_id: payload
-                    .get("custom_details")
-                    .and_then(Value::as_object)
-                    .and_then(system_from_labels)
-                    .or(src.system_id),
-                priority: priority.into(),
-                title: summary,
-                description: Some(desc),
-                labels: Some(Value::Object(payload.clone())),
-                event_key: None,
-                ..Default::default()
-            };
-            alerts::fire(&st.ctx, &f).await?;
-        }
-        "acknowledge" => {
-            let mut tx = st.store.write_tx().await?;
-            let a = st.store.alert_by_key_tx(&mut tx, &key).await?;
-            tx.commit().await?;
-            match a {
-                Some(a) if a.status == "firing" => {
-                    alerts::acknowledge(
-                        &st.ctx,
-                        &crate::accounts::AuthUser::system(&format!("integration:{}", src.name)),
-                        a.id,
-                    )
-                    .await?;
-                }
-                Some(_) => {}
-                None => return Err(AppError::NotFound),
-            }
-        }
-        "resolve" => {
-            alerts::resolve(&st.ctx, &key, &format!("{} 报告恢复", src.name), None).await?;
-        }
-        _ => {
-            return Err(AppError::invalid(
-                "event_action",
-                "event_action 应为 trigger、acknowledge 或 resolve",
-            ));
-        }
-    }
+    let dedup = intake::event(&st.ctx, &src, &body_bytes(body)?).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"status": "success", "message": "Event processed", "dedup_key": dedup})),
@@ -1130,57 +659,14 @@ pub async fn intake_events(
         .into_response())
 }
 
+// ---- heartbeats --------------------------------------------------------------------------
+
 /// The answer to a heartbeat.
 #[derive(utoipa::ToSchema)]
 pub struct BeatAnswer {
     pub ok: bool,
     pub monitor_id: i64,
     pub state: String,
-}
-
-// ---- heartbeats --------------------------------------------------------------------------
-
-async fn beat(
-    st: &AppState,
-    token: &str,
-    kind: &str,
-    q: &HashMap<String, String>,
-    body: &Bytes,
-) -> AppResult<Json<Value>> {
-    let mut duration_ms = None;
-    let mut size = None;
-    let num = |s: &str, k: &str| {
-        s.parse::<f64>()
-            .ok()
-            .filter(|n| n.is_finite() && *n >= 0.0)
-            .ok_or_else(|| AppError::invalid(k, format!("{k} 应为非负数")))
-    };
-    if let Some(s) = q.get("duration_ms") {
-        duration_ms = Some(num(s, "duration_ms")?);
-    }
-    if let Some(s) = q.get("duration_s") {
-        duration_ms = Some(num(s, "duration_s")? * 1000.0);
-    }
-    if let Some(s) = q.get("size_bytes") {
-        size = Some(num(s, "size_bytes")? as i64);
-    }
-    if !body.is_empty()
-        && let Ok(m) = crate::monitor::intake::parse_object(body)
-    {
-        if let Some(d) = m.get("duration_s").and_then(Value::as_f64) {
-            duration_ms = Some(d * 1000.0);
-        }
-        if let Some(d) = m.get("duration_ms").and_then(Value::as_f64) {
-            duration_ms = Some(d);
-        }
-        if let Some(s) = m.get("size_bytes").and_then(Value::as_i64) {
-            size = Some(s);
-        }
-    }
-    let m = crate::monitor::heartbeat(&st.ctx, token, kind, duration_ms, size).await?;
-    Ok(Json(
-        json!({"ok": true, "monitor_id": m.id, "state": m.state}),
-    ))
 }
 
 #[utoipa::path(
@@ -1197,7 +683,10 @@ pub async fn heartbeat(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> AppResult<Json<Value>> {
-    beat(&st, &token, "ping", &q, &body).await
+    let m = crate::monitor::beat(&st.ctx, &token, "ping", &q, &body).await?;
+    Ok(Json(
+        json!({"ok": true, "monitor_id": m.id, "state": m.state}),
+    ))
 }
 
 #[utoipa::path(
@@ -1214,10 +703,14 @@ pub async fn heartbeat_action(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> AppResult<Json<Value>> {
-    match action.as_str() {
-        "start" | "fail" => beat(&st, &token, &action, &q, &body).await,
-        _ => Err(AppError::NotFound),
+    if action == "ping" {
+        // Only `start` and `fail` are actions; a ping is `/heartbeat/{token}`.
+        return Err(AppError::NotFound);
     }
+    let m = crate::monitor::beat(&st.ctx, &token, &action, &q, &body).await?;
+    Ok(Json(
+        json!({"ok": true, "monitor_id": m.id, "state": m.state}),
+    ))
 }
 
 // ---- duty roster -------------------------------------------------------------------------
@@ -1236,19 +729,14 @@ pub async fn list_shifts(
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
     u.require(Perm::ReadMonitoring)?;
-    let now = st.clock.now_ms();
-    let from = if q.contains_key("from") {
-        rfc_param(&q, "from")?
-    } else {
-        now - 7 * 86_400_000
+    let time = |k: &str| -> AppResult<Option<i64>> {
+        match q.contains_key(k) {
+            true => rfc_param(&q, k).map(Some),
+            false => Ok(None),
+        }
     };
-    let to = if q.contains_key("to") {
-        rfc_param(&q, "to")?
-    } else {
-        now + 31 * 86_400_000
-    };
-    let rows = st.store.shifts(from, to).await?;
-    let on_call = st.store.on_call(now).await?;
+    let (from, to) = (time("from")?, time("to")?);
+    let (rows, on_call) = duty::shifts(&st.ctx, from, to).await?;
     Ok(Json(
         json!({"items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>(), "total": rows.len(), "on_call_now": on_call}),
     ))
@@ -1267,105 +755,7 @@ pub async fn create_shift(
     ApiUser(u): ApiUser,
     ApiObject(obj): ApiObject,
 ) -> AppResult<Response> {
-    if !u.role.can(Perm::ManageIntegrations) {
-        return Err(AppError::forbidden());
-    }
-    let mut errs = Vec::new();
-    for k in obj.keys() {
-        if !["user_id", "starts_at", "ends_at", "role", "note"].contains(&k.as_str()) {
-            errs.push(FieldError::new(
-                k.clone(),
-                format!("未知字段“{k}”，请删除该字段"),
-            ));
-        }
-    }
-    let user_id = obj
-        .get("user_id")
-        .and_then(Value::as_i64)
-        .filter(|n| *n > 0);
-    match user_id {
-        Some(uid)
-            if st
-                .store
-                .user_exists_with_role(uid, &["engineer", "operator", "manager"])
-                .await? => {}
-        _ => errs.push(FieldError::new(
-            "user_id",
-            "值班人员须为在用的工程师、运营人员或项目经理账号",
-        )),
-    }
-    let time = |k: &str, errs: &mut Vec<FieldError>| match obj
-        .get(k)
-        .and_then(Value::as_str)
-        .map(DateTime::parse_from_rfc3339)
-    {
-        Some(Ok(t)) => Some(t.timestamp_millis()),
-        _ => {
-            errs.push(FieldError::new(k, format!("{k} 应为 RFC 3339 时间")));
-            None
-        }
-    };
-    let (s, e) = (time("starts_at", &mut errs), time("ends_at", &mut errs));
-    if let (Some(s), Some(e)) = (s, e)
-        && (e <= s || e - s > 31 * 86_400_000)
-    {
-        errs.push(FieldError::new(
-            "ends_at",
-            "结束应晚于开始，且一个班次不超过 31 天",
-        ));
-    }
-    let role = obj
-        .get("role")
-        .and_then(Value::as_str)
-        .unwrap_or("primary")
-        .to_string();
-    if !["primary", "backup"].contains(&role.as_str()) {
-        errs.push(FieldError::new(
-            "role",
-            "role 应为 primary（主班）或 backup（备班）",
-        ));
-    }
-    let note = obj
-        .get("note")
-        .and_then(Value::as_str)
-        .map(|n| n.chars().take(200).collect::<String>());
-    let (Some(uid), Some(s), Some(e)) = (user_id, s, e) else {
-        return Err(AppError::Validation(errs));
-    };
-    if !errs.is_empty() {
-        return Err(AppError::Validation(errs));
-    }
-    let now = st.clock.now_ms();
-    let mut tx = st.store.write_tx().await?;
-    let id = st
-        .store
-        .insert_shift(&mut tx, uid, s, e, &role, note, now)
-        .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "create",
-            "duty-shifts",
-            id,
-            format!(
-                "排班：用户 #{uid} {} 至 {}",
-                crate::clock::local_minutes(s),
-                crate::clock::local_minutes(e)
-            ),
-        )
-        .after(Value::Object(obj.clone())),
-    )
-    .await?;
-    tx.commit().await?;
-    let row = st
-        .store
-        .shifts(s, e)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(AppError::NotFound)?;
+    let row = duty::add_shift(&st.ctx, &u, &obj).await?;
     Ok((StatusCode::CREATED, Json(row.to_json())).into_response())
 }
 
@@ -1382,20 +772,6 @@ pub async fn delete_shift(
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    if !u.role.can(Perm::ManageIntegrations) {
-        return Err(AppError::forbidden());
-    }
-    let id = parse_id(&id)?;
-    let now = st.clock.now_ms();
-    let mut tx = st.store.write_tx().await?;
-    st.store.delete_shift(&mut tx, id).await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of("delete", "duty-shifts", id, format!("删除排班 #{id}")),
-    )
-    .await?;
-    tx.commit().await?;
+    duty::delete_shift(&st.ctx, &u, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
