@@ -1,8 +1,8 @@
 //! The duty roster: who is on call, and the shifts that say so.
 
 use chrono::DateTime;
-use serde_json::{Map, Value};
 
+use super::input::{ShiftInput, ShiftRole};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
@@ -34,45 +34,32 @@ fn require(u: &AuthUser, perm: Perm) -> AppResult<()> {
 }
 
 /// Adds a shift: an engineer, operator or manager on call between two times, at most
-/// 31 days apart.
-pub async fn add_shift(ctx: &Ctx, u: &AuthUser, obj: &Map<String, Value>) -> AppResult<ShiftRow> {
+/// 31 days apart. Every problem is reported at once.
+pub async fn add_shift(ctx: &Ctx, u: &AuthUser, input: ShiftInput) -> AppResult<ShiftRow> {
     require(u, Perm::ManageIntegrations)?;
     let mut errs = Vec::new();
-    for k in obj.keys() {
-        if !["user_id", "starts_at", "ends_at", "role", "note"].contains(&k.as_str()) {
-            errs.push(FieldError::new(
-                k.clone(),
-                format!("未知字段“{k}”，请删除该字段"),
-            ));
-        }
-    }
-    let user_id = obj
-        .get("user_id")
-        .and_then(Value::as_i64)
-        .filter(|n| *n > 0);
-    match user_id {
-        Some(uid)
-            if ctx
-                .store
-                .user_exists_with_role(uid, &["engineer", "operator", "manager"])
-                .await? => {}
-        _ => errs.push(FieldError::new(
+    let uid = input.user_id;
+    if uid <= 0
+        || !ctx
+            .store
+            .user_exists_with_role(uid, &["engineer", "operator", "manager"])
+            .await?
+    {
+        errs.push(FieldError::new(
             "user_id",
             "值班人员须为在用的工程师、运营人员或项目经理账号",
-        )),
+        ));
     }
-    let time = |k: &str, errs: &mut Vec<FieldError>| match obj
-        .get(k)
-        .and_then(Value::as_str)
-        .map(DateTime::parse_from_rfc3339)
+    let time = |k: &str, v: &str, errs: &mut Vec<FieldError>| match DateTime::parse_from_rfc3339(v)
     {
-        Some(Ok(t)) => Some(t.timestamp_millis()),
-        _ => {
+        Ok(t) => Some(t.timestamp_millis()),
+        Err(_) => {
             errs.push(FieldError::new(k, format!("{k} 应为 RFC 3339 时间")));
             None
         }
     };
-    let (s, e) = (time("starts_at", &mut errs), time("ends_at", &mut errs));
+    let s = time("starts_at", &input.starts_at, &mut errs);
+    let e = time("ends_at", &input.ends_at, &mut errs);
     if let (Some(s), Some(e)) = (s, e)
         && (e <= s || e - s > 31 * 86_400_000)
     {
@@ -81,32 +68,22 @@ pub async fn add_shift(ctx: &Ctx, u: &AuthUser, obj: &Map<String, Value>) -> App
             "结束应晚于开始，且一个班次不超过 31 天",
         ));
     }
-    let role = obj
-        .get("role")
-        .and_then(Value::as_str)
-        .unwrap_or("primary")
-        .to_string();
-    if !["primary", "backup"].contains(&role.as_str()) {
-        errs.push(FieldError::new(
-            "role",
-            "role 应为 primary（主班）或 backup（备班）",
-        ));
-    }
-    let note = obj
-        .get("note")
-        .and_then(Value::as_str)
-        .map(|n| n.chars().take(200).collect::<String>());
-    let (Some(uid), Some(s), Some(e)) = (user_id, s, e) else {
+    let (Some(s), Some(e)) = (s, e) else {
         return Err(AppError::Validation(errs));
     };
     if !errs.is_empty() {
         return Err(AppError::Validation(errs));
     }
+    let role = input.role.unwrap_or(ShiftRole::Primary).as_str();
+    let note = input
+        .note
+        .as_deref()
+        .map(|n| n.chars().take(200).collect::<String>());
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     let id = ctx
         .store
-        .insert_shift(&mut tx, uid, s, e, &role, note, now)
+        .insert_shift(&mut tx, uid, s, e, role, note, now)
         .await?;
     append(
         &mut tx,
@@ -122,7 +99,7 @@ pub async fn add_shift(ctx: &Ctx, u: &AuthUser, obj: &Map<String, Value>) -> App
                 crate::clock::local_minutes(e)
             ),
         )
-        .after(Value::Object(obj.clone())),
+        .after(serde_json::to_value(&input).unwrap_or_default()),
     )
     .await?;
     tx.commit().await?;

@@ -1,8 +1,9 @@
 //! Alert intake sources (Alertmanager, Zabbix, generic events): their definitions, and
 //! the token each request of a source is authenticated by.
 
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
+use super::input::IntegrationInput;
 use super::monitors::{random_token, system_exists};
 use crate::Ctx;
 use crate::accounts::AuthUser;
@@ -10,9 +11,6 @@ use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::monitor::IntegrationRow;
-
-/// The kinds of source, each with its own intake route.
-pub const KINDS: &[&str] = &["alertmanager", "zabbix", "events"];
 
 fn check_manage(u: &AuthUser) -> AppResult<()> {
     if u.role.can(Perm::ManageIntegrations) {
@@ -26,51 +24,26 @@ fn check_manage(u: &AuthUser) -> AppResult<()> {
 pub async fn add_integration(
     ctx: &Ctx,
     u: &AuthUser,
-    obj: &Map<String, Value>,
+    input: IntegrationInput,
 ) -> AppResult<(IntegrationRow, String)> {
     check_manage(u)?;
     let mut errs = Vec::new();
-    for k in obj.keys() {
-        if !["kind", "name", "system_id"].contains(&k.as_str()) {
-            errs.push(FieldError::new(
-                k.clone(),
-                format!("未知字段“{k}”，请删除该字段"),
-            ));
-        }
-    }
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
-    if !KINDS.contains(&kind) {
-        errs.push(FieldError::new(
-            "kind",
-            "kind 应为 alertmanager、zabbix 或 events",
-        ));
-    }
-    let name = obj
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or_default();
+    let kind = input.kind.as_str();
+    let name = input.name.trim();
     if name.is_empty() || crate::domain::text::check_field("名称", name, false, 100).is_err() {
         errs.push(FieldError::new(
             "name",
             "请填写接入源名称（不超过 100 个字符）",
         ));
     }
-    let system_id = match obj.get("system_id") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64().filter(|n| *n > 0) {
-            Some(n) => {
-                if !system_exists(ctx, n).await? {
-                    errs.push(FieldError::new("system_id", format!("系统编号 {n} 不存在")));
-                }
-                Some(n)
-            }
-            None => {
-                errs.push(FieldError::new("system_id", "system_id 应为正整数"));
-                None
-            }
-        },
-    };
+    let system_id = input.system_id;
+    match system_id {
+        Some(n) if n <= 0 => errs.push(FieldError::new("system_id", "system_id 应为正整数")),
+        Some(n) if !system_exists(ctx, n).await? => {
+            errs.push(FieldError::new("system_id", format!("系统编号 {n} 不存在")));
+        }
+        _ => {}
+    }
     if !errs.is_empty() {
         return Err(AppError::Validation(errs));
     }

@@ -9,11 +9,12 @@ use serde_json::{Value, json};
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult};
 use crate::monitor::alerts;
+use crate::monitor::input::SilenceInput;
 use crate::store::Optional;
 use crate::web::AppState;
 use crate::web::api::Paging;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{ApiObject, parse_id};
+use crate::web::extract::{Input, parse_id};
 
 #[utoipa::path(
     get,
@@ -125,24 +126,8 @@ pub async fn silence_alert(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<SilenceInput>,
 ) -> AppResult<Json<Value>> {
-    for k in obj.keys() {
-        if !["minutes", "reason"].contains(&k.as_str()) {
-            return Err(AppError::invalid(
-                k,
-                format!("未知字段“{k}”，可用：minutes、reason"),
-            ));
-        }
-    }
-    let minutes = obj
-        .get("minutes")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| AppError::invalid("minutes", "请填写静默时长 minutes（分钟）"))?;
-    let reason = obj
-        .get("reason")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let a = alerts::silence(&st.ctx, &u, parse_id(&id)?, minutes, reason).await?;
+    let a = alerts::silence(&st.ctx, &u, parse_id(&id)?, input.minutes, &input.reason).await?;
     Ok(Json(a.to_json(st.clock.now_ms())))
 }

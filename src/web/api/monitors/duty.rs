@@ -12,9 +12,10 @@ use super::rfc_param;
 use crate::domain::roles::Perm;
 use crate::error::AppResult;
 use crate::monitor::duty;
+use crate::monitor::input::ShiftInput;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{ApiObject, parse_id};
+use crate::web::extract::{Input, parse_id};
 
 #[utoipa::path(
     get,
@@ -54,9 +55,9 @@ pub async fn list_shifts(
 pub async fn create_shift(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<ShiftInput>,
 ) -> AppResult<Response> {
-    let row = duty::add_shift(&st.ctx, &u, &obj).await?;
+    let row = duty::add_shift(&st.ctx, &u, input).await?;
     Ok((StatusCode::CREATED, Json(row.to_json())).into_response())
 }
 

@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 
 use crate::domain::roles::Perm;
 use crate::error::AppResult;
+use crate::monitor::input::IntegrationInput;
 use crate::monitor::integrations;
 use crate::store::monitor::IntegrationRow;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{ApiObject, parse_id};
+use crate::web::extract::{Input, parse_id};
 
 #[utoipa::path(
     get,
@@ -40,9 +41,9 @@ pub async fn list_integrations(State(st): State<AppState>, u: ApiUser) -> AppRes
 pub async fn create_integration(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<IntegrationInput>,
 ) -> AppResult<Response> {
-    let (i, token) = integrations::add_integration(&st.ctx, &u, &obj).await?;
+    let (i, token) = integrations::add_integration(&st.ctx, &u, input).await?;
     let mut v = i.to_json();
     v["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(v)).into_response())

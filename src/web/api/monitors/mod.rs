@@ -15,11 +15,12 @@ use serde_json::{Value, json};
 use super::Paging;
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult};
+use crate::monitor::input::MaintenanceInput;
 use crate::monitor::spec;
 use crate::store::monitor::MonitorFilter;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{ApiObject, parse_id};
+use crate::web::extract::{ApiObject, Input, parse_id};
 
 pub mod alerts;
 pub mod duty;
@@ -332,9 +333,9 @@ pub async fn list_maintenance(State(st): State<AppState>, u: ApiUser) -> AppResu
 pub async fn create_maintenance(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<MaintenanceInput>,
 ) -> AppResult<Response> {
-    let w = crate::monitor::add_maintenance(&st.ctx, &u, &obj).await?;
+    let w = crate::monitor::add_maintenance(&st.ctx, &u, input).await?;
     Ok((StatusCode::CREATED, Json(w.to_json())).into_response())
 }
 
