@@ -9,9 +9,7 @@
 //! recovery.
 
 pub mod alerts;
-pub mod dns;
 pub mod duty;
-pub mod icmp;
 pub mod input;
 pub mod intake;
 pub mod integrations;
