@@ -1,9 +1,10 @@
 //! The accepted request bodies of monitoring's use cases (monitors, maintenance windows,
-//! silences, integrations, the duty roster), as typed structs: the OpenAPI document's
-//! schemas, and for maintenance windows, silences, integrations and shifts the use case's
-//! input itself (decoded with `crate::domain::input::decode`, Chinese names in
-//! [`Labels`]). Monitors are validated by their spec (`monitor::spec`, which pages share
-//! with the API); a unit test holds the monitor structs' fields to `spec::COMMON_KEYS`.
+//! silences, integrations, the duty roster, intake), as typed structs: the OpenAPI
+//! document's schemas, and for maintenance windows, silences, integrations, shifts and
+//! generic events the use case's input itself (decoded with
+//! `crate::domain::input::decode`, Chinese names in [`Labels`]). Monitors are validated
+//! by their spec (`monitor::spec`, which pages share with the API); a unit test holds the
+//! monitor structs' fields to `spec::COMMON_KEYS`.
 
 use std::collections::HashMap;
 
@@ -320,6 +321,26 @@ pub struct EventInput {
     pub images: Option<Vec<Value>>,
 }
 
+impl Labels for EventInput {
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("routing_key", "路由键"),
+        ("event_action", "事件动作"),
+        ("dedup_key", "去重键"),
+        ("payload", "事件内容"),
+        ("payload.summary", "告警摘要"),
+        ("payload.source", "告警对象"),
+        ("payload.severity", "告警级别"),
+        ("payload.component", "组件"),
+        ("payload.group", "分组"),
+        ("payload.class", "类别"),
+        ("payload.custom_details", "详情"),
+        ("client", "客户端"),
+        ("client_url", "客户端地址"),
+        ("links", "链接"),
+        ("images", "图片"),
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +379,7 @@ mod tests {
         assert_eq!(unlabelled::<SilenceInput>(), Vec::<String>::new());
         assert_eq!(unlabelled::<IntegrationInput>(), Vec::<String>::new());
         assert_eq!(unlabelled::<ShiftInput>(), Vec::<String>::new());
+        assert_eq!(unlabelled::<EventInput>(), Vec::<String>::new());
     }
 
     #[test]

@@ -15,9 +15,11 @@ use serde_json::{Map, Value, json};
 use sha2::Digest;
 
 use super::alerts::{self, Fire, Outcome};
+use super::input::{EventAction, EventInput};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::FieldError;
+use crate::domain::input::decode;
 use crate::domain::monitor::severity::{SeverityScheme, listed_priority, priority_or_lowest};
 use crate::error::{AppError, AppResult};
 use crate::store::Optional;
@@ -565,40 +567,16 @@ pub async fn zabbix(ctx: &Ctx, src: &IntegrationRow, body: &[u8]) -> AppResult<Z
 /// Answers the dedup key (derived from summary and source when a trigger has none).
 pub async fn event(ctx: &Ctx, src: &IntegrationRow, body: &[u8]) -> AppResult<String> {
     let obj = read_body(body)?;
-    for k in obj.keys() {
-        if ![
-            "routing_key",
-            "event_action",
-            "dedup_key",
-            "payload",
-            "client",
-            "client_url",
-            "links",
-            "images",
-        ]
-        .contains(&k.as_str())
-        {
-            return Err(AppError::invalid(
-                k,
-                format!("未知字段“{k}”（PagerDuty Events v2 格式）"),
-            ));
-        }
-    }
     check_event(&obj).map_err(|e| AppError::Validation(vec![e]))?;
-    let action = obj
-        .get("event_action")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let input: EventInput = decode(Value::Object(obj.clone())).map_err(AppError::Validation)?;
+    let action = input.event_action;
+    // The payload as sent (typed above): stored as the alert's labels.
     let empty = Map::new();
     let payload = obj
         .get("payload")
         .and_then(Value::as_object)
         .unwrap_or(&empty);
-    let dedup = match obj
-        .get("dedup_key")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
+    let dedup = match input.dedup_key.as_deref().filter(|s| !s.is_empty()) {
         Some(d) if d.chars().count() <= 255 => d.to_string(),
         Some(_) => {
             return Err(AppError::invalid(
@@ -606,7 +584,7 @@ pub async fn event(ctx: &Ctx, src: &IntegrationRow, body: &[u8]) -> AppResult<St
                 "dedup_key 不能超过 255 个字符",
             ));
         }
-        None if action == "trigger" => {
+        None if matches!(action, EventAction::Trigger) => {
             let basis = format!(
                 "{}|{}",
                 label_str(payload, "summary").unwrap_or_default(),
@@ -623,7 +601,7 @@ pub async fn event(ctx: &Ctx, src: &IntegrationRow, body: &[u8]) -> AppResult<St
     };
     let key = format!("ev:{}:{dedup}", src.id);
     match action {
-        "trigger" => {
+        EventAction::Trigger => {
             let mut errs = Vec::new();
             let summary = label_str(payload, "summary");
             if summary.is_none() {
@@ -686,7 +664,7 @@ pub async fn event(ctx: &Ctx, src: &IntegrationRow, body: &[u8]) -> AppResult<St
             };
             alerts::fire(ctx, &f).await?;
         }
-        "acknowledge" => {
+        EventAction::Acknowledge => {
             let mut tx = ctx.store.write_tx().await?;
             let a = ctx.store.alert_by_key_tx(&mut tx, &key).await?;
             tx.commit().await?;
@@ -703,14 +681,8 @@ pub async fn event(ctx: &Ctx, src: &IntegrationRow, body: &[u8]) -> AppResult<St
                 None => return Err(AppError::NotFound),
             }
         }
-        "resolve" => {
+        EventAction::Resolve => {
             alerts::resolve(ctx, &key, &format!("{} 报告恢复", src.name), None).await?;
-        }
-        _ => {
-            return Err(AppError::invalid(
-                "event_action",
-                "event_action 应为 trigger、acknowledge 或 resolve",
-            ));
         }
     }
     Ok(dedup)
