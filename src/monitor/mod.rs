@@ -15,7 +15,6 @@ pub mod intake;
 pub mod integrations;
 pub mod probe;
 pub mod snmp;
-pub mod x509;
 
 pub use crate::domain::monitor::{cron, spec, state};
 

@@ -61,7 +61,7 @@ pub(super) async fn probe(p: &ProbeSpec, clients: &Clients) -> Outcome {
         .extensions()
         .get::<reqwest::tls::TlsInfo>()
         .and_then(|i| i.peer_certificate())
-        .and_then(|der| crate::monitor::x509::parse_cert(der).ok())
+        .and_then(|der| super::x509::parse_cert(der).ok())
         .map(|ci| ci.not_after);
     let need_body = c.contains_key("keyword") || c.contains_key("keyword_regex");
     // Read (at most 1 MiB of) the body so the connection can be reused and matched.
@@ -149,8 +149,7 @@ pub(super) async fn probe(p: &ProbeSpec, clients: &Clients) -> Outcome {
     let warn = cfg_i64(c, "cert_expiry_warn_days").unwrap_or(14);
     if let Some(not_after) = cert_not_after
         && warn > 0
-        && let Err(msg) =
-            crate::monitor::x509::expiry_text(not_after, chrono::Utc::now().timestamp(), warn)
+        && let Err(msg) = super::x509::expiry_text(not_after, chrono::Utc::now().timestamp(), warn)
     {
         return Outcome::fail("tls", Some(latency), msg);
     }

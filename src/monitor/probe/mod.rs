@@ -16,6 +16,7 @@ pub mod icmp;
 mod snmp;
 mod tcp;
 mod tls;
+pub mod x509;
 
 /// What the engine needs to run one probe.
 #[derive(Clone, Debug)]
@@ -162,7 +163,7 @@ fn expired_certificate(e: &(dyn std::error::Error + 'static)) -> Option<String> 
                 let now = i64::try_from(time.as_secs()).unwrap_or(i64::MAX);
                 let end = i64::try_from(not_after.as_secs()).unwrap_or(0);
                 return Some(
-                    crate::monitor::x509::expiry_text(end, now, 0)
+                    x509::expiry_text(end, now, 0)
                         .err()
                         .unwrap_or_else(|| "证书已过期".to_string()),
                 );

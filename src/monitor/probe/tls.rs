@@ -51,7 +51,7 @@ pub(super) async fn probe(p: &ProbeSpec, clients: &Clients) -> Outcome {
     let mut leaf_after = None;
     let mut first_to_expire: Option<(i64, String)> = None;
     for (i, der) in certs.iter().enumerate() {
-        match crate::monitor::x509::parse_cert(der) {
+        match super::x509::parse_cert(der) {
             Ok(ci) => {
                 if i == 0 {
                     leaf_after = Some(ci.not_after);
@@ -73,7 +73,7 @@ pub(super) async fn probe(p: &ProbeSpec, clients: &Clients) -> Outcome {
         return Outcome::fail("tls", Some(latency), "服务器没有提供证书");
     };
     let warn = cfg_i64(&p.config, "warn_days").unwrap_or(14);
-    match crate::monitor::x509::expiry_text(earliest, now, warn) {
+    match super::x509::expiry_text(earliest, now, warn) {
         Err(msg) => Outcome::fail(
             if earliest <= now { "tls" } else { "threshold" },
             Some(latency),
