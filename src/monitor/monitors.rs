@@ -11,7 +11,7 @@ use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::audit::{NewAuditEvent, append};
-use crate::store::monitor::MonitorRow;
+use crate::store::monitor::{MonitorFilter, MonitorRow};
 use crate::store::{Optional, StoreError};
 
 // ---- definitions (API) -----------------------------------------------------------------
@@ -291,6 +291,29 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     ctx.monitors.notify(Control::Remove(id));
     ctx.monitors.runtimes.lock().await.remove(&id);
     Ok(())
+}
+
+/// A page of monitors by filter; an unknown kind or state is refused.
+pub async fn list(
+    ctx: &Ctx,
+    f: &MonitorFilter,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<MonitorRow>, i64)> {
+    if let Some(k) = &f.kind
+        && !spec::KINDS.iter().any(|(c, _)| c == k)
+    {
+        return Err(AppError::invalid("kind", "没有这种监控类型"));
+    }
+    if let Some(s) = &f.state
+        && !spec::STATES.iter().any(|(c, _)| c == s)
+    {
+        return Err(AppError::invalid(
+            "state",
+            "state 应为 pending、up、down、unreachable、flapping、maintenance 或 paused",
+        ));
+    }
+    Ok(ctx.store.list_monitors(f, limit, offset).await?)
 }
 
 /// A heartbeat request: `kind` is `ping`, `start` or `fail` (anything else is not

@@ -16,7 +16,6 @@ use super::Paging;
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult};
 use crate::monitor::input::MaintenanceInput;
-use crate::monitor::spec;
 use crate::store::monitor::MonitorFilter;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
@@ -46,12 +45,7 @@ pub(super) fn rfc_param(q: &HashMap<String, String>, k: &str) -> AppResult<i64> 
 
 fn period(q: &HashMap<String, String>) -> AppResult<(i64, i64)> {
     let (from, to) = (rfc_param(q, "from")?, rfc_param(q, "to")?);
-    if to <= from {
-        return Err(AppError::invalid("to", "to 应晚于 from"));
-    }
-    if to - from > 6 * 366 * 86_400_000 {
-        return Err(AppError::invalid("to", "区间不能超过 6 年"));
-    }
+    crate::monitor::check_period(from, to)?;
     Ok((from, to))
 }
 
@@ -87,20 +81,7 @@ pub async fn list(
         state: q.get("state").filter(|s| !s.is_empty()).cloned(),
         q: q.get("q").cloned(),
     };
-    if let Some(k) = &f.kind
-        && !spec::KINDS.iter().any(|(c, _)| c == k)
-    {
-        return Err(AppError::invalid("kind", "没有这种监控类型"));
-    }
-    if let Some(s) = &f.state
-        && !spec::STATES.iter().any(|(c, _)| c == s)
-    {
-        return Err(AppError::invalid(
-            "state",
-            "state 应为 pending、up、down、unreachable、flapping、maintenance 或 paused",
-        ));
-    }
-    let (rows, total) = st.store.list_monitors(&f, p.limit, p.offset).await?;
+    let (rows, total) = crate::monitor::list(&st.ctx, &f, p.limit, p.offset).await?;
     Ok(Json(
         json!({"items": rows.iter().map(|m| m.to_json()).collect::<Vec<_>>(), "total": total,
                    "limit": p.limit, "offset": p.offset}),
