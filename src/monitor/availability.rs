@@ -4,12 +4,23 @@ use chrono::TimeZone;
 use serde_json::{Value, json};
 
 use crate::Ctx;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::monitor::Tally;
 
 // ---- rollups and availability -----------------------------------------------------------
 
 pub(super) const HOUR: i64 = 3_600_000;
+
+/// A reporting period: `to` after `from`, at most 6 years.
+pub fn check_period(from: i64, to: i64) -> AppResult<()> {
+    if to <= from {
+        return Err(AppError::invalid("to", "to 应晚于 from"));
+    }
+    if to - from > 6 * 366 * 86_400_000 {
+        return Err(AppError::invalid("to", "区间不能超过 6 年"));
+    }
+    Ok(())
+}
 
 /// Rolls up every finished hour not rolled up yet (at most the last `max_hours`), and
 /// purges results and rollups past their retention. Answers the hours written.

@@ -1,13 +1,18 @@
 //! The accepted request bodies of monitoring's use cases (monitors, maintenance windows,
-//! silences, integrations, the duty roster), as typed structs: the OpenAPI document's
-//! schemas. The service still validates the JSON object field by field; a unit test holds
-//! the monitor's fields to `spec::COMMON_KEYS`.
+//! silences, integrations, the duty roster, intake), as typed structs: the OpenAPI
+//! document's schemas, and for maintenance windows, silences, integrations, shifts and
+//! generic events the use case's input itself (decoded with
+//! `crate::domain::input::decode`, Chinese names in [`Labels`]). Monitors are validated
+//! by their spec (`monitor::spec`, which pages share with the API); a unit test holds the
+//! monitor structs' fields to `spec::COMMON_KEYS`.
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+
+use crate::domain::input::Labels;
 
 #[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -80,10 +85,11 @@ pub struct MonitorUpdate {
 }
 
 /// A weekly recurrence: the weekdays (1 Monday … 7 Sunday) and a daily window.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recurrence {
     /// Default: every day.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weekdays: Option<Vec<u32>>,
     /// `HH:MM`.
     pub start: String,
@@ -92,18 +98,37 @@ pub struct Recurrence {
 }
 
 /// `POST /maintenance-windows`: a monitor or a system (or neither: everything), and when.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaintenanceInput {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub monitor_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_id: Option<i64>,
     pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     #[schema(format = DateTime)]
     pub starts_at: String,
     #[schema(format = DateTime)]
     pub ends_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrence: Option<Recurrence>,
+}
+
+impl Labels for MaintenanceInput {
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("monitor_id", "监控项"),
+        ("system_id", "系统"),
+        ("reason", "维护原因"),
+        ("owner", "负责人"),
+        ("starts_at", "开始时间"),
+        ("ends_at", "结束时间"),
+        ("recurrence", "重复规则"),
+        ("recurrence.weekdays", "重复的星期"),
+        ("recurrence.start", "每日开始时间"),
+        ("recurrence.end", "每日结束时间"),
+    ];
 }
 
 /// `POST /alerts/{id}/silence`.
@@ -114,12 +139,27 @@ pub struct SilenceInput {
     pub reason: String,
 }
 
+impl Labels for SilenceInput {
+    const LABELS: &'static [(&'static str, &'static str)] =
+        &[("minutes", "静默时长（分钟）"), ("reason", "静默原因")];
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrationKind {
     Alertmanager,
     Zabbix,
     Events,
+}
+
+impl IntegrationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationKind::Alertmanager => "alertmanager",
+            IntegrationKind::Zabbix => "zabbix",
+            IntegrationKind::Events => "events",
+        }
+    }
 }
 
 /// `POST /integrations`.
@@ -132,7 +172,15 @@ pub struct IntegrationInput {
     pub system_id: Option<i64>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+impl Labels for IntegrationInput {
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("kind", "接入源类型"),
+        ("name", "接入源名称"),
+        ("system_id", "系统"),
+    ];
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShiftRole {
     Primary,
@@ -140,7 +188,7 @@ pub enum ShiftRole {
 }
 
 /// `POST /duty-shifts`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShiftInput {
     /// An engineer, operator or manager.
@@ -150,8 +198,29 @@ pub struct ShiftInput {
     #[schema(format = DateTime)]
     pub ends_at: String,
     /// Default `primary`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<ShiftRole>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+impl ShiftRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShiftRole::Primary => "primary",
+            ShiftRole::Backup => "backup",
+        }
+    }
+}
+
+impl Labels for ShiftInput {
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("user_id", "值班人员"),
+        ("starts_at", "开始时间"),
+        ("ends_at", "结束时间"),
+        ("role", "班次角色"),
+        ("note", "备注"),
+    ];
 }
 
 /// One alert of an Alertmanager webhook.
@@ -252,6 +321,26 @@ pub struct EventInput {
     pub images: Option<Vec<Value>>,
 }
 
+impl Labels for EventInput {
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("routing_key", "路由键"),
+        ("event_action", "事件动作"),
+        ("dedup_key", "去重键"),
+        ("payload", "事件内容"),
+        ("payload.summary", "告警摘要"),
+        ("payload.source", "告警对象"),
+        ("payload.severity", "告警级别"),
+        ("payload.component", "组件"),
+        ("payload.group", "分组"),
+        ("payload.class", "类别"),
+        ("payload.custom_details", "详情"),
+        ("client", "客户端"),
+        ("client_url", "客户端地址"),
+        ("links", "链接"),
+        ("images", "图片"),
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,5 +364,32 @@ mod tests {
         common.sort();
         assert_eq!(fields::<MonitorCreate>(), common);
         assert_eq!(fields::<MonitorUpdate>(), common);
+    }
+
+    fn unlabelled<T: ToSchema + Labels>() -> Vec<String> {
+        fields::<T>()
+            .into_iter()
+            .filter(|f| !T::LABELS.iter().any(|(k, _)| k == f))
+            .collect()
+    }
+
+    #[test]
+    fn every_field_of_a_typed_input_has_a_chinese_name_for_its_messages() {
+        assert_eq!(unlabelled::<MaintenanceInput>(), Vec::<String>::new());
+        assert_eq!(unlabelled::<SilenceInput>(), Vec::<String>::new());
+        assert_eq!(unlabelled::<IntegrationInput>(), Vec::<String>::new());
+        assert_eq!(unlabelled::<ShiftInput>(), Vec::<String>::new());
+        assert_eq!(unlabelled::<EventInput>(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_shift_with_a_bad_role_is_refused_naming_the_choices() {
+        let e = crate::domain::input::decode::<ShiftInput>(serde_json::json!({
+            "user_id": 1, "starts_at": "2026-01-01T00:00:00Z",
+            "ends_at": "2026-01-02T00:00:00Z", "role": "night"}))
+        .unwrap_err()
+        .remove(0);
+        assert_eq!(e.field, "role");
+        assert_eq!(e.message, "班次角色“night”无效，可选：primary、backup");
     }
 }

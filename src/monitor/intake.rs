@@ -7,10 +7,24 @@
 //! the body. Then each source's counts and field lengths are checked, and only then do
 //! the handlers open alerts and tickets. Every refusal is a Chinese message that names
 //! the limit.
+//!
+//! Then each source's payload is handled: alerts fire, resolve or take a note by the
+//! source's own identity of the event, and the answer names what happened.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use sha2::Digest;
 
+use super::alerts::{self, Fire, Outcome};
+use super::input::{EventAction, EventInput};
+use crate::Ctx;
+use crate::accounts::AuthUser;
 use crate::domain::FieldError;
+use crate::domain::input::decode;
+use crate::domain::monitor::severity::{SeverityScheme, listed_priority, priority_or_lowest};
+use crate::error::{AppError, AppResult};
+use crate::store::Optional;
+use crate::store::desk::TicketRow;
+use crate::store::monitor::{AlertRow, IntegrationRow};
 
 /// Largest intake body; also the body limit on the intake routes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -287,6 +301,391 @@ pub fn check_event(obj: &Map<String, Value>) -> Result<(), FieldError> {
         }
     }
     Ok(())
+}
+
+// ---- handling -------------------------------------------------------------------------
+
+/// An intake body as a JSON object, within the bounds above, checked before anything is
+/// parsed: a body over [`MAX_BODY_BYTES`] is refused as too large, anything else that
+/// does not pass as invalid.
+pub fn read_body(body: &[u8]) -> AppResult<Map<String, Value>> {
+    parse_object(body).map_err(|e| {
+        if body.len() > MAX_BODY_BYTES {
+            AppError::PayloadTooLarge(e.message)
+        } else {
+            AppError::Validation(vec![e])
+        }
+    })
+}
+
+/// How an intake answer names what happened to an alert.
+pub fn outcome_str(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Opened => "opened",
+        Outcome::Reopened => "reopened",
+        Outcome::Refired => "refired",
+        Outcome::Duplicate => "duplicate",
+        Outcome::Resolved => "resolved",
+        Outcome::NotOpen => "not_open",
+    }
+}
+
+fn label_str<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    m.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// The `system_id` label (a number, or a number as text), if any.
+fn system_from_labels(m: &Map<String, Value>) -> Option<i64> {
+    m.get("system_id").and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    })
+}
+
+/// What became of one alert of an Alertmanager webhook.
+pub struct Received {
+    pub fingerprint: String,
+    pub status: String,
+    pub outcome: Outcome,
+    pub alert: Option<AlertRow>,
+}
+
+/// An Alertmanager webhook (version 4) from `src`: each alert fires or resolves by its
+/// fingerprint (or, from older senders, its sorted label set).
+pub async fn alertmanager(
+    ctx: &Ctx,
+    src: &IntegrationRow,
+    body: &[u8],
+) -> AppResult<Vec<Received>> {
+    let obj = read_body(body)?;
+    check_alertmanager(&obj).map_err(|e| AppError::Validation(vec![e]))?;
+    if obj.get("version").and_then(Value::as_str) != Some("4") {
+        return Err(AppError::invalid(
+            "version",
+            "只支持 Alertmanager webhook version \"4\"",
+        ));
+    }
+    let Some(Value::Array(items)) = obj.get("alerts") else {
+        return Err(AppError::invalid("alerts", "缺少 alerts 数组"));
+    };
+    let empty = Map::new();
+    let mut out = Vec::new();
+    for (i, a) in items.iter().enumerate() {
+        let Some(a) = a.as_object() else {
+            return Err(AppError::invalid(
+                &format!("alerts[{i}]"),
+                "每条告警应为对象",
+            ));
+        };
+        let labels = a.get("labels").and_then(Value::as_object).unwrap_or(&empty);
+        let ann = a
+            .get("annotations")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let fp = match label_str(a, "fingerprint") {
+            Some(f) => f.to_string(),
+            None => {
+                // Older senders: the sorted label set is the identity.
+                let sorted: std::collections::BTreeMap<_, _> = labels.iter().collect();
+                crate::store::audit::hex(&sha2::Sha256::digest(
+                    serde_json::to_vec(&sorted).unwrap_or_default(),
+                ))[..16]
+                    .to_string()
+            }
+        };
+        let starts = label_str(a, "startsAt").unwrap_or("");
+        let status = label_str(a, "status")
+            .or_else(|| label_str(&obj, "status"))
+            .unwrap_or("firing");
+        let key = format!("am:{}:{fp}", src.id);
+        let name = label_str(labels, "alertname").unwrap_or("Alertmanager 告警");
+        let title = match label_str(ann, "summary") {
+            Some(s) => s.to_string(),
+            None => match label_str(labels, "instance") {
+                Some(inst) => format!("{name}（{inst}）"),
+                None => name.to_string(),
+            },
+        };
+        let (alert, outcome) = if status == "resolved" {
+            alerts::resolve(
+                ctx,
+                &key,
+                &format!("Alertmanager 报告恢复：{title}"),
+                Some(&format!("{key}:{starts}:resolved")),
+            )
+            .await?
+        } else {
+            let priority =
+                priority_or_lowest(SeverityScheme::Alertmanager, label_str(labels, "severity"));
+            let mut desc = String::new();
+            if let Some(d) = label_str(ann, "description") {
+                desc.push_str(d);
+                desc.push('\n');
+            }
+            desc.push_str("标签：");
+            desc.push_str(
+                &labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            if let Some(g) = label_str(a, "generatorURL") {
+                desc.push_str(&format!("\n来源：{g}"));
+            }
+            let f = Fire {
+                key: key.clone(),
+                source: "alertmanager".into(),
+                integration_id: Some(src.id),
+                system_id: system_from_labels(labels).or(src.system_id),
+                priority: priority.into(),
+                title,
+                description: Some(desc),
+                labels: Some(Value::Object(labels.clone())),
+                event_key: Some(format!("{key}:{starts}:firing")),
+                ..Default::default()
+            };
+            let (a, o) = alerts::fire(ctx, &f).await?;
+            (Some(a), o)
+        };
+        out.push(Received {
+            fingerprint: fp,
+            status: status.to_string(),
+            outcome,
+            alert,
+        });
+    }
+    Ok(out)
+}
+
+/// What became of a Zabbix event: the alert, and its ticket for Zabbix to tag the event
+/// with.
+pub struct ZabbixReceipt {
+    pub outcome: Outcome,
+    pub alert: Option<AlertRow>,
+    pub ticket: Option<TicketRow>,
+}
+
+/// An event of the Zabbix media type (`integrations/zabbix/media_yunwei.yaml`) from
+/// `src`: a problem fires, a recovery resolves, an update is noted on the alert.
+pub async fn zabbix(ctx: &Ctx, src: &IntegrationRow, body: &[u8]) -> AppResult<ZabbixReceipt> {
+    let obj = read_body(body)?;
+    check_zabbix(&obj).map_err(|e| AppError::Validation(vec![e]))?;
+    let s = |k: &str| {
+        obj.get(k).and_then(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_i64().map(|n| n.to_string()))
+        })
+    };
+    let event_id = s("event_id")
+        .filter(|e| !e.is_empty() && !e.starts_with('{'))
+        .ok_or_else(|| AppError::invalid("event_id", "缺少 event_id（{EVENT.ID}）"))?;
+    let value = s("event_value").unwrap_or_else(|| "1".into());
+    let update = s("event_update_status").unwrap_or_else(|| "0".into());
+    let key = format!("zbx:{}:{event_id}", src.id);
+    let host = s("host_name").unwrap_or_default();
+    let name = s("event_name")
+        .or_else(|| s("alert_subject"))
+        .unwrap_or_else(|| "Zabbix 告警".into());
+    let title = if host.is_empty() {
+        name.clone()
+    } else {
+        format!("{host}：{name}")
+    };
+    let (alert, outcome) = match (value.as_str(), update.as_str()) {
+        ("0", _) => {
+            let note = format!("Zabbix 报告恢复：{title}");
+            alerts::resolve(ctx, &key, &note, Some(&format!("{key}:recovery"))).await?
+        }
+        (_, "1") => {
+            // An update (acknowledgement or comment) in Zabbix: noted on the alert.
+            let msg = s("event_update_message").unwrap_or_default();
+            let who = s("event_update_user").unwrap_or_default();
+            let mut tx = ctx.store.write_tx().await?;
+            let a = ctx.store.alert_by_key_tx(&mut tx, &key).await?;
+            if let Some(a) = &a {
+                let summary = format!("Zabbix 更新（{who}）：{msg}");
+                let k = format!(
+                    "{key}:update:{}",
+                    crate::store::audit::hex(&sha2::Sha256::digest(summary.as_bytes()))
+                );
+                ctx.store
+                    .add_alert_event(
+                        &mut tx,
+                        a.id,
+                        ctx.clock.now_ms(),
+                        "note",
+                        &summary,
+                        Some(&k),
+                    )
+                    .await?;
+            }
+            tx.commit().await?;
+            (a, Outcome::Refired)
+        }
+        _ => {
+            let priority =
+                priority_or_lowest(SeverityScheme::Zabbix, s("event_nseverity").as_deref());
+            let mut desc = s("alert_message").unwrap_or_default();
+            if let Some(ip) = s("host_ip") {
+                desc.push_str(&format!("\n主机地址：{ip}"));
+            }
+            if let Some(v) = s("item_lastvalue") {
+                desc.push_str(&format!("\n最新值：{v}"));
+            }
+            let f = Fire {
+                key: key.clone(),
+                source: "zabbix".into(),
+                integration_id: Some(src.id),
+                system_id: src.system_id,
+                priority: priority.into(),
+                title,
+                description: Some(desc.trim().to_string()),
+                labels: Some(
+                    json!({"event_id": event_id, "trigger_id": s("trigger_id"), "host": host}),
+                ),
+                event_key: Some(format!("{key}:problem")),
+                ..Default::default()
+            };
+            let (a, o) = alerts::fire(ctx, &f).await?;
+            (Some(a), o)
+        }
+    };
+    let ticket = match alert.as_ref().and_then(|a| a.ticket_id) {
+        Some(t) => ctx.store.ticket(t).await.optional()?,
+        None => None,
+    };
+    Ok(ZabbixReceipt {
+        outcome,
+        alert,
+        ticket,
+    })
+}
+
+/// A generic event (PagerDuty Events v2) from `src`: trigger, acknowledge or resolve.
+/// Answers the dedup key (derived from summary and source when a trigger has none).
+pub async fn event(ctx: &Ctx, src: &IntegrationRow, body: &[u8]) -> AppResult<String> {
+    let obj = read_body(body)?;
+    check_event(&obj).map_err(|e| AppError::Validation(vec![e]))?;
+    let input: EventInput = decode(Value::Object(obj.clone())).map_err(AppError::Validation)?;
+    let action = input.event_action;
+    // The payload as sent (typed above): stored as the alert's labels.
+    let empty = Map::new();
+    let payload = obj
+        .get("payload")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let dedup = match input.dedup_key.as_deref().filter(|s| !s.is_empty()) {
+        Some(d) if d.chars().count() <= 255 => d.to_string(),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "dedup_key",
+                "dedup_key 不能超过 255 个字符",
+            ));
+        }
+        None if matches!(action, EventAction::Trigger) => {
+            let basis = format!(
+                "{}|{}",
+                label_str(payload, "summary").unwrap_or_default(),
+                label_str(payload, "source").unwrap_or_default()
+            );
+            crate::store::audit::hex(&sha2::Sha256::digest(basis.as_bytes()))[..32].to_string()
+        }
+        None => {
+            return Err(AppError::invalid(
+                "dedup_key",
+                "acknowledge 和 resolve 需要 dedup_key",
+            ));
+        }
+    };
+    let key = format!("ev:{}:{dedup}", src.id);
+    match action {
+        EventAction::Trigger => {
+            let mut errs = Vec::new();
+            let summary = label_str(payload, "summary");
+            if summary.is_none() {
+                errs.push(FieldError::new(
+                    "payload.summary",
+                    "请填写 payload.summary（告警摘要）",
+                ));
+            }
+            let source = label_str(payload, "source");
+            if source.is_none() {
+                errs.push(FieldError::new(
+                    "payload.source",
+                    "请填写 payload.source（告警对象，如主机名）",
+                ));
+            }
+            let priority = match label_str(payload, "severity")
+                .and_then(|s| listed_priority(SeverityScheme::PagerDuty, s))
+            {
+                Some(p) => p,
+                None => {
+                    errs.push(FieldError::new(
+                        "payload.severity",
+                        "payload.severity 应为 critical、error、warning 或 info",
+                    ));
+                    "P4"
+                }
+            };
+            if !errs.is_empty() {
+                return Err(AppError::Validation(errs));
+            }
+            let summary = summary
+                .unwrap_or_default()
+                .chars()
+                .take(1024)
+                .collect::<String>();
+            let mut desc = format!("对象：{}", source.unwrap_or_default());
+            for k in ["component", "group", "class"] {
+                if let Some(v) = label_str(payload, k) {
+                    desc.push_str(&format!("\n{k}：{v}"));
+                }
+            }
+            if let Some(d) = payload.get("custom_details") {
+                desc.push_str(&format!("\n详情：{d}"));
+            }
+            let f = Fire {
+                key: key.clone(),
+                source: "events".into(),
+                integration_id: Some(src.id),
+                system_id: payload
+                    .get("custom_details")
+                    .and_then(Value::as_object)
+                    .and_then(system_from_labels)
+                    .or(src.system_id),
+                priority: priority.into(),
+                title: summary,
+                description: Some(desc),
+                labels: Some(Value::Object(payload.clone())),
+                event_key: None,
+                ..Default::default()
+            };
+            alerts::fire(ctx, &f).await?;
+        }
+        EventAction::Acknowledge => {
+            let mut tx = ctx.store.write_tx().await?;
+            let a = ctx.store.alert_by_key_tx(&mut tx, &key).await?;
+            tx.commit().await?;
+            match a {
+                Some(a) if a.status == "firing" => {
+                    alerts::acknowledge(
+                        ctx,
+                        &AuthUser::system(&format!("integration:{}", src.name)),
+                        a.id,
+                    )
+                    .await?;
+                }
+                Some(_) => {}
+                None => return Err(AppError::NotFound),
+            }
+        }
+        EventAction::Resolve => {
+            alerts::resolve(ctx, &key, &format!("{} 报告恢复", src.name), None).await?;
+        }
+    }
+    Ok(dedup)
 }
 
 #[cfg(test)]

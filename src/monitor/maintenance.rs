@@ -1,8 +1,9 @@
 //! Maintenance windows: recurrence, whether a window covers a monitor, and their API.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::input::MaintenanceInput;
 use super::monitors::*;
 use crate::Ctx;
 use crate::accounts::AuthUser;
@@ -102,97 +103,70 @@ pub fn window_covers(w: &MaintenanceRow, m: &MonitorRow, at_ms: i64) -> bool {
 
 // ---- maintenance windows (API) ---------------------------------------------------------
 
+/// Adds a maintenance window for a monitor, a system or (neither given) everything.
+/// Every problem is reported at once.
 pub async fn add_maintenance(
     ctx: &Ctx,
     u: &AuthUser,
-    obj: &Map<String, Value>,
+    input: MaintenanceInput,
 ) -> AppResult<MaintenanceRow> {
     check_write(u)?;
     let mut errs = Vec::new();
-    for k in obj.keys() {
-        if ![
-            "monitor_id",
-            "system_id",
-            "reason",
-            "owner",
-            "starts_at",
-            "ends_at",
-            "recurrence",
-        ]
-        .contains(&k.as_str())
-        {
-            errs.push(FieldError::new(
-                k.clone(),
-                format!("未知字段“{k}”，请删除该字段"),
-            ));
-        }
-    }
-    let id_of = |k: &str, errs: &mut Vec<FieldError>| match obj.get(k) {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_i64() {
-            Some(n) if n > 0 => Some(n),
-            _ => {
-                errs.push(FieldError::new(k, "应为正整数编号"));
-                None
-            }
-        },
-    };
-    let monitor_id = id_of("monitor_id", &mut errs);
-    let system_id = id_of("system_id", &mut errs);
-    let text = |k: &str, label: &str, errs: &mut Vec<FieldError>| match obj
-        .get(k)
-        .and_then(Value::as_str)
-        .map(str::trim)
-    {
-        Some(s) if !s.is_empty() && s.chars().count() <= 500 => Some(s.to_string()),
-        _ => {
-            errs.push(FieldError::new(
-                k,
-                format!("请填写{label}（不超过 500 个字符）"),
-            ));
+    let id_of = |k: &str, v: Option<i64>, errs: &mut Vec<FieldError>| match v {
+        Some(n) if n <= 0 => {
+            errs.push(FieldError::new(k, "应为正整数编号"));
             None
         }
+        v => v,
     };
-    let reason = text("reason", "维护原因", &mut errs);
-    let owner = obj
-        .get("owner")
-        .and_then(Value::as_str)
+    let monitor_id = id_of("monitor_id", input.monitor_id, &mut errs);
+    let system_id = id_of("system_id", input.system_id, &mut errs);
+    let reason = Some(input.reason.trim())
+        .filter(|s| !s.is_empty() && s.chars().count() <= 500)
+        .map(str::to_string);
+    if reason.is_none() {
+        errs.push(FieldError::new(
+            "reason",
+            "请填写维护原因（不超过 500 个字符）",
+        ));
+    }
+    let owner = input
+        .owner
+        .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| u.display_name.clone());
-    let time = |k: &str, errs: &mut Vec<FieldError>| match obj.get(k).and_then(Value::as_str) {
-        Some(s) => match DateTime::parse_from_rfc3339(s) {
-            Ok(t) => Some(t.timestamp_millis()),
-            Err(_) => {
-                errs.push(FieldError::new(
-                    k,
-                    "时间应为 RFC 3339 格式，如 2025-10-15T22:00:00+08:00",
-                ));
-                None
-            }
-        },
-        None => {
-            errs.push(FieldError::new(k, "请填写开始和结束时间（RFC 3339）"));
+    let time = |k: &str, v: &str, errs: &mut Vec<FieldError>| match DateTime::parse_from_rfc3339(v)
+    {
+        Ok(t) => Some(t.timestamp_millis()),
+        Err(_) => {
+            errs.push(FieldError::new(
+                k,
+                "时间应为 RFC 3339 格式，如 2025-10-15T22:00:00+08:00",
+            ));
             None
         }
     };
-    let starts = time("starts_at", &mut errs);
-    let ends = time("ends_at", &mut errs);
+    let starts = time("starts_at", &input.starts_at, &mut errs);
+    let ends = time("ends_at", &input.ends_at, &mut errs);
     if let (Some(s), Some(e)) = (starts, ends)
         && e <= s
     {
         errs.push(FieldError::new("ends_at", "结束时间应晚于开始时间"));
     }
-    let recurrence = match obj.get("recurrence") {
-        None | Some(Value::Null) => None,
-        Some(v) => match Recurrence::parse(v) {
-            Ok(_) => Some(v.to_string()),
-            Err(e) => {
-                errs.push(FieldError::new("recurrence", e));
-                None
+    let recurrence = match &input.recurrence {
+        None => None,
+        Some(r) => {
+            let v = serde_json::to_value(r).unwrap_or_default();
+            match Recurrence::parse(&v) {
+                Ok(_) => Some(v.to_string()),
+                Err(e) => {
+                    errs.push(FieldError::new("recurrence", e));
+                    None
+                }
             }
-        },
+        }
     };
     if let Some(mid) = monitor_id
         && ctx.store.monitor(mid).await.optional()?.is_none()
@@ -203,12 +177,7 @@ pub async fn add_maintenance(
         ));
     }
     if let Some(s) = system_id
-        && ctx
-            .store
-            .get_entity(&crate::domain::inventory::SYSTEMS, s)
-            .await
-            .optional()?
-            .is_none()
+        && !system_exists(ctx, s).await?
     {
         errs.push(FieldError::new("system_id", format!("系统编号 {s} 不存在")));
     }
@@ -245,7 +214,7 @@ pub async fn add_maintenance(
             id,
             format!("维护窗口：{reason}（负责人 {owner}）"),
         )
-        .after(Value::Object(obj.clone())),
+        .after(serde_json::to_value(&input).unwrap_or_default()),
     )
     .await?;
     tx.commit().await?;

@@ -1,6 +1,6 @@
 //! Monitoring: monitor definitions, the probe engine, the state machine, heartbeats,
-//! maintenance, alerts → tickets, intake from other monitors, and availability from raw
-//! results rolled up by hour.
+//! maintenance, alerts → tickets, intake from other monitors and its sources, the duty
+//! roster, and availability from raw results rolled up by hour.
 //!
 //! The engine runs one task per monitor (jittered start, timeout below the interval, a
 //! per-host concurrency cap); results go through a channel to one writer that stores
@@ -9,13 +9,12 @@
 //! recovery.
 
 pub mod alerts;
-pub mod dns;
-pub mod icmp;
+pub mod duty;
 pub mod input;
 pub mod intake;
+pub mod integrations;
 pub mod probe;
 pub mod snmp;
-pub mod x509;
 
 pub use crate::domain::monitor::{cron, spec, state};
 

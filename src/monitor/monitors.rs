@@ -1,5 +1,7 @@
 //! Monitor definitions (API): create, update, delete, heartbeats.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use super::engine::*;
@@ -9,7 +11,7 @@ use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::audit::{NewAuditEvent, append};
-use crate::store::monitor::MonitorRow;
+use crate::store::monitor::{MonitorFilter, MonitorRow};
 use crate::store::{Optional, StoreError};
 
 // ---- definitions (API) -----------------------------------------------------------------
@@ -29,12 +31,7 @@ pub(super) async fn check_refs(
 ) -> AppResult<()> {
     let mut errs: Vec<FieldError> = Vec::new();
     if let Some(s) = d.system_id
-        && ctx
-            .store
-            .get_entity(&crate::domain::inventory::SYSTEMS, s)
-            .await
-            .optional()?
-            .is_none()
+        && !system_exists(ctx, s).await?
     {
         errs.push(FieldError::new("system_id", format!("系统编号 {s} 不存在")));
     }
@@ -85,9 +82,21 @@ pub(super) async fn check_refs(
     }
 }
 
-pub(super) fn new_token() -> String {
-    let mut b = [0u8; 18];
+/// Whether system `id` exists (a reference that maintenance windows, monitors and intake
+/// sources check before they are written).
+pub(super) async fn system_exists(ctx: &Ctx, id: i64) -> AppResult<bool> {
+    Ok(ctx
+        .store
+        .get_entity(&crate::domain::inventory::SYSTEMS, id)
+        .await
+        .optional()?
+        .is_some())
+}
+
+/// `bytes` random bytes, URL-safe base64 without padding: heartbeat and intake tokens.
+pub(super) fn random_token(bytes: usize) -> String {
     use password_hash::rand_core::RngCore;
+    let mut b = vec![0u8; bytes];
     password_hash::rand_core::OsRng.fill_bytes(&mut b);
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b)
 }
@@ -109,7 +118,7 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, obj: &Map<String, Value>) -> AppRes
         Some(s) => Some(ctx.secrets.encrypt(s).map_err(AppError::Internal)?),
         None => None,
     };
-    let token = (d.kind == "heartbeat").then(new_token);
+    let token = (d.kind == "heartbeat").then(|| random_token(18));
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     let id = ctx
@@ -282,6 +291,76 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     ctx.monitors.notify(Control::Remove(id));
     ctx.monitors.runtimes.lock().await.remove(&id);
     Ok(())
+}
+
+/// A page of monitors by filter; an unknown kind or state is refused.
+pub async fn list(
+    ctx: &Ctx,
+    f: &MonitorFilter,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<MonitorRow>, i64)> {
+    if let Some(k) = &f.kind
+        && !spec::KINDS.iter().any(|(c, _)| c == k)
+    {
+        return Err(AppError::invalid("kind", "没有这种监控类型"));
+    }
+    if let Some(s) = &f.state
+        && !spec::STATES.iter().any(|(c, _)| c == s)
+    {
+        return Err(AppError::invalid(
+            "state",
+            "state 应为 pending、up、down、unreachable、flapping、maintenance 或 paused",
+        ));
+    }
+    Ok(ctx.store.list_monitors(f, limit, offset).await?)
+}
+
+/// A heartbeat request: `kind` is `ping`, `start` or `fail` (anything else is not
+/// found). The task's duration and output size come from the query (`duration_ms`,
+/// `duration_s`, `size_bytes`, refused when not a non-negative number) or, leniently,
+/// from a JSON body, which wins.
+pub async fn beat(
+    ctx: &Ctx,
+    token: &str,
+    kind: &str,
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> AppResult<MonitorRow> {
+    if !["ping", "start", "fail"].contains(&kind) {
+        return Err(AppError::NotFound);
+    }
+    let mut duration_ms = None;
+    let mut size = None;
+    let num = |s: &str, k: &str| {
+        s.parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| AppError::invalid(k, format!("{k} 应为非负数")))
+    };
+    if let Some(s) = query.get("duration_ms") {
+        duration_ms = Some(num(s, "duration_ms")?);
+    }
+    if let Some(s) = query.get("duration_s") {
+        duration_ms = Some(num(s, "duration_s")? * 1000.0);
+    }
+    if let Some(s) = query.get("size_bytes") {
+        size = Some(num(s, "size_bytes")? as i64);
+    }
+    if !body.is_empty()
+        && let Ok(m) = super::intake::parse_object(body)
+    {
+        if let Some(d) = m.get("duration_s").and_then(Value::as_f64) {
+            duration_ms = Some(d * 1000.0);
+        }
+        if let Some(d) = m.get("duration_ms").and_then(Value::as_f64) {
+            duration_ms = Some(d);
+        }
+        if let Some(s) = m.get("size_bytes").and_then(Value::as_i64) {
+            size = Some(s);
+        }
+    }
+    heartbeat(ctx, token, kind, duration_ms, size).await
 }
 
 /// A heartbeat arrives: `kind` is `ping`, `start` or `fail`.

@@ -1,4 +1,4 @@
-//! DNS record types a dns monitor may ask for. The resolver is `crate::monitor::dns`.
+//! DNS record types a dns monitor may ask for. The resolver is `crate::monitor::probe::dns`.
 
 /// Record types the probe can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

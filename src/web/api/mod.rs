@@ -137,22 +137,25 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
             monitors::create_maintenance
         ))
         .routes(routes!(monitors::delete_maintenance))
-        .routes(routes!(monitors::list_alerts))
-        .routes(routes!(monitors::get_alert))
-        .routes(routes!(monitors::acknowledge_alert))
-        .routes(routes!(monitors::silence_alert))
+        .routes(routes!(monitors::alerts::list_alerts))
+        .routes(routes!(monitors::alerts::get_alert))
+        .routes(routes!(monitors::alerts::acknowledge_alert))
+        .routes(routes!(monitors::alerts::silence_alert))
         .routes(routes!(
-            monitors::list_integrations,
-            monitors::create_integration
+            monitors::integrations::list_integrations,
+            monitors::integrations::create_integration
         ))
-        .routes(routes!(monitors::delete_integration))
-        .routes(routes!(monitors::intake_alertmanager).layer(intake_limit))
-        .routes(routes!(monitors::intake_zabbix).layer(intake_limit))
-        .routes(routes!(monitors::intake_events).layer(intake_limit))
-        .routes(routes!(monitors::heartbeat))
-        .routes(routes!(monitors::heartbeat_action))
-        .routes(routes!(monitors::list_shifts, monitors::create_shift))
-        .routes(routes!(monitors::delete_shift))
+        .routes(routes!(monitors::integrations::delete_integration))
+        .routes(routes!(monitors::intake::intake_alertmanager).layer(intake_limit))
+        .routes(routes!(monitors::intake::intake_zabbix).layer(intake_limit))
+        .routes(routes!(monitors::intake::intake_events).layer(intake_limit))
+        .routes(routes!(monitors::intake::heartbeat))
+        .routes(routes!(monitors::intake::heartbeat_action))
+        .routes(routes!(
+            monitors::duty::list_shifts,
+            monitors::duty::create_shift
+        ))
+        .routes(routes!(monitors::duty::delete_shift))
         .routes(routes!(inventory::system_assets))
         .routes(routes!(inventory::link_asset, inventory::unlink_asset))
         .routes(routes!(inventory::system_assignments))
