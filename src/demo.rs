@@ -116,6 +116,18 @@ pub async fn load_if_empty(ctx: &Ctx) -> anyhow::Result<bool> {
         assets = c.assets.len(),
         "demo contract loaded"
     );
+    // The project and purchaser as the seed names them, for the documents' covers; the
+    // contractor is set once the contract is awarded (settings `project.contractor`).
+    ctx.store
+        .set_setting(
+            "project.name",
+            "省生态环境厅政务信息化运维运营（2024年）项目",
+            now,
+        )
+        .await?;
+    ctx.store
+        .set_setting("project.purchaser", "广东省生态环境厅", now)
+        .await?;
     // The shipped inspection templates (cn-ops.md §2–3 and the contract), editable.
     crate::inspect::ensure_builtin_templates(ctx)
         .await

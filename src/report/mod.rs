@@ -1,5 +1,456 @@
-//! Documents the contract asks for, rendered in Chinese: DOCX through docx-rs.
+//! Documents the contract asks for, rendered in Chinese on one engine: DOCX (`docx`) and
+//! XLSX (`xlsx`) with a cover, page numbers, signature block and real properties. A
+//! generated report is stored with its file (`POST /reports`, `yunwei report`), so that what
+//! was delivered can be downloaded again as it was.
 
 pub mod docx;
 pub mod fault;
+pub mod inspection;
 pub mod xlsx;
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::input::Labels;
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult};
+use crate::store::reports::{NewReport, ReportRow};
+
+/// The kinds this release generates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// 《月度巡检报告》 for `scope` infrastructure or systems.
+    InspectionMonthly,
+    /// 《周期巡检报告》 of one plan (`plan_id`) over the period.
+    InspectionCycle,
+}
+
+impl ReportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::InspectionMonthly => "inspection_monthly",
+            ReportKind::InspectionCycle => "inspection_cycle",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Docx,
+    Xlsx,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Docx => "docx",
+            Format::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Docx => {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            }
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The machine room and the devices (sites and assets).
+    Infrastructure,
+    /// The government systems.
+    Systems,
+}
+
+/// A period: `"2025-11"`, `"2025"`, or `{"from": "2025-11-01", "to": "2025-11-30"}` (dates
+/// in Beijing time, both days included).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum PeriodInput {
+    Text(String),
+    Range { from: String, to: String },
+}
+
+/// `POST /reports`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub kind: ReportKind,
+    pub period: PeriodInput,
+    pub format: Format,
+    /// `inspection_monthly`: infrastructure (default) or systems.
+    pub scope: Option<Scope>,
+    /// `inspection_cycle`: the plan.
+    pub plan_id: Option<i64>,
+}
+
+impl Labels for ReportRequest {
+    const LABELS: &'static [(&'static str, &'static str)] = &[
+        ("kind", "报告类型"),
+        ("period", "报告期间"),
+        ("format", "文件格式"),
+        ("scope", "报告范围"),
+        ("plan_id", "巡检计划"),
+    ];
+}
+
+/// A resolved period: `[from, to)` and how the cover shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Period {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub label: String,
+    /// The period before, of the same length (the previous month for a month).
+    pub previous: (DateTime<Utc>, DateTime<Utc>),
+}
+
+fn bj_midnight(d: NaiveDate) -> Option<DateTime<Utc>> {
+    crate::clock::beijing()
+        .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+const PERIOD_HELP: &str = "报告期间应为“2025-11”（月）、“2025”（年）或 {\"from\": \"2025-11-01\", \"to\": \"2025-11-30\"}";
+
+/// Resolves a period in Beijing time.
+pub fn period(p: &PeriodInput) -> Result<Period, String> {
+    let date = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    let (from_d, to_d, label, prev_from_d) = match p {
+        PeriodInput::Text(s) => {
+            let s = s.trim();
+            if let Ok(y) = s.parse::<i32>()
+                && s.len() == 4
+            {
+                let from = NaiveDate::from_ymd_opt(y, 1, 1).ok_or(PERIOD_HELP)?;
+                let to = NaiveDate::from_ymd_opt(y + 1, 1, 1).ok_or(PERIOD_HELP)?;
+                let prev = NaiveDate::from_ymd_opt(y - 1, 1, 1).ok_or(PERIOD_HELP)?;
+                (from, to, format!("{y} 年"), prev)
+            } else {
+                let from = date(&format!("{s}-01"))
+                    .filter(|_| s.len() == 7)
+                    .ok_or(PERIOD_HELP)?;
+                let to = from
+                    .checked_add_months(chrono::Months::new(1))
+                    .ok_or(PERIOD_HELP)?;
+                let prev = from
+                    .checked_sub_months(chrono::Months::new(1))
+                    .ok_or(PERIOD_HELP)?;
+                (
+                    from,
+                    to,
+                    format!("{} 年 {} 月", from.year(), from.month()),
+                    prev,
+                )
+            }
+        }
+        PeriodInput::Range { from, to } => {
+            let f = date(from).ok_or(PERIOD_HELP)?;
+            let t = date(to).ok_or(PERIOD_HELP)?;
+            if t < f {
+                return Err("报告期间的结束日期不能早于开始日期".into());
+            }
+            if (t - f).num_days() > 366 * 5 {
+                return Err("报告期间不能超过 5 年".into());
+            }
+            let end = t.succ_opt().ok_or(PERIOD_HELP)?;
+            let prev = f - (end - f);
+            (
+                f,
+                end,
+                format!("{} 至 {}", f.format("%Y-%m-%d"), t.format("%Y-%m-%d")),
+                prev,
+            )
+        }
+    };
+    if !(2000..=2100).contains(&from_d.year()) {
+        return Err("报告期间应在 2000 至 2100 年之间".into());
+    }
+    let (Some(from), Some(to), Some(prev)) = (
+        bj_midnight(from_d),
+        bj_midnight(to_d),
+        bj_midnight(prev_from_d),
+    ) else {
+        return Err(PERIOD_HELP.into());
+    };
+    Ok(Period {
+        from,
+        to,
+        label,
+        previous: (prev, from),
+    })
+}
+
+/// Who may generate and read reports: staff, the supervisor, the auditor — not requesters.
+fn check(u: &AuthUser) -> AppResult<()> {
+    if u.role == Role::Requester {
+        Err(AppError::forbidden())
+    } else {
+        Ok(())
+    }
+}
+
+/// The project, purchaser and contractor the covers show (settings `project.name`,
+/// `project.purchaser`, `project.contractor`; the demo sets the first two from the seed).
+pub async fn project_meta(ctx: &Ctx) -> AppResult<(String, String, String)> {
+    let get = |k: &'static str| async move {
+        ctx.store
+            .get_setting(k)
+            .await
+            .map(|v| v.filter(|s| !s.trim().is_empty()))
+    };
+    Ok((
+        get("project.name")
+            .await?
+            .unwrap_or_else(|| "（未设置项目名称）".into()),
+        get("project.purchaser")
+            .await?
+            .unwrap_or_else(|| "（未设置采购单位）".into()),
+        get("project.contractor")
+            .await?
+            .unwrap_or_else(|| "（未设置运维单位）".into()),
+    ))
+}
+
+pub fn report_json(r: &ReportRow) -> Value {
+    json!({
+        "id": r.id, "kind": r.kind, "period": r.period_label,
+        "from": crate::clock::rfc3339(r.period_from), "to": crate::clock::rfc3339(r.period_to),
+        "format": r.format, "params": serde_json::from_str::<Value>(&r.params).unwrap_or(Value::Null),
+        "status": r.status, "file_name": r.file_name, "size": r.size,
+        "created_by": r.created_by, "created_at": crate::clock::rfc3339(r.created_at),
+        "file_url": format!("/api/v1/reports/{}/file", r.id),
+    })
+}
+
+/// Generates a report and stores it with its file.
+pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult<ReportRow> {
+    check(u)?;
+    let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
+    let now = ctx.clock.now();
+    let (project, purchaser, contractor) = project_meta(ctx).await?;
+    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
+    let (title, subtitle, scope_label, types, plan_id): (
+        String,
+        String,
+        String,
+        Vec<&str>,
+        Option<i64>,
+    ) = match req.kind {
+        ReportKind::InspectionMonthly => match req.scope.unwrap_or(Scope::Infrastructure) {
+            Scope::Infrastructure => (
+                "月度巡检报告".into(),
+                "基础设施".into(),
+                "机房基础环境及硬件设备".into(),
+                vec!["site", "asset"],
+                None,
+            ),
+            Scope::Systems => (
+                "月度巡检报告".into(),
+                "应用系统".into(),
+                "政务信息系统".into(),
+                vec!["system"],
+                None,
+            ),
+        },
+        ReportKind::InspectionCycle => {
+            let Some(pid) = req.plan_id else {
+                return Err(AppError::invalid("plan_id", "周期巡检报告请选择巡检计划"));
+            };
+            let plan = match ctx.store.inspection_plan(pid).await {
+                Ok(p) => p,
+                Err(crate::store::StoreError::NotFound) => {
+                    return Err(AppError::invalid(
+                        "plan_id",
+                        format!("巡检计划编号 {pid} 不存在"),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            (
+                "周期巡检报告".into(),
+                plan.name.clone(),
+                format!("巡检计划“{}”", plan.name),
+                vec!["site", "asset", "system"],
+                Some(pid),
+            )
+        }
+    };
+    let tasks = ctx
+        .store
+        .inspection_tasks_for_report(from_ms, to_ms, &types, plan_id)
+        .await?;
+    let ids: std::collections::HashSet<i64> = tasks.iter().map(|t| t.id).collect();
+    let findings: Vec<_> = ctx
+        .store
+        .inspection_findings_between(from_ms, to_ms)
+        .await?
+        .into_iter()
+        .filter(|f| ids.contains(&f.task_id))
+        .collect();
+    let (pf, pt) = (
+        p.previous.0.timestamp_millis(),
+        p.previous.1.timestamp_millis(),
+    );
+    let prev_tasks = ctx
+        .store
+        .inspection_tasks_for_report(pf, pt, &types, plan_id)
+        .await?;
+    let prev_ids: std::collections::HashSet<i64> = prev_tasks.iter().map(|t| t.id).collect();
+    let prev_findings: Vec<_> = ctx
+        .store
+        .inspection_findings_between(pf, pt)
+        .await?
+        .into_iter()
+        .filter(|f| prev_ids.contains(&f.task_id))
+        .collect();
+    let previous =
+        crate::domain::inspection::stats::stats(&inspection::facts(&prev_tasks, &prev_findings));
+    let data = inspection::InspectionData {
+        meta: docx::DocMeta {
+            title: title.clone(),
+            subtitle: Some(subtitle.clone()),
+            project,
+            purchaser,
+            contractor,
+            period: p.label.clone(),
+            date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+            version: "V1.0".into(),
+            created: now,
+        },
+        scope_label,
+        tasks,
+        findings,
+        previous,
+    };
+    let bytes = match req.format {
+        Format::Docx => inspection::docx(&data),
+        Format::Xlsx => inspection::xlsx(&data),
+    }
+    .map_err(AppError::Internal)?;
+    let file_name = format!(
+        "{title}-{subtitle}-{}.{}",
+        p.label.replace(' ', ""),
+        req.format.as_str()
+    );
+    let params = json!({"scope": req.scope.map(|s| match s { Scope::Infrastructure => "infrastructure", Scope::Systems => "systems" }), "plan_id": req.plan_id});
+    let now_ms = now.timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let id = ctx
+        .store
+        .insert_report(
+            &mut tx,
+            &NewReport {
+                kind: req.kind.as_str(),
+                period_label: &p.label,
+                period_from: from_ms,
+                period_to: to_ms,
+                format: req.format.as_str(),
+                params: &params.to_string(),
+                file_name: &file_name,
+                content: &bytes,
+                created_by: &u.username,
+            },
+            now_ms,
+        )
+        .await?;
+    crate::store::audit::append(
+        &mut tx,
+        now_ms,
+        &u.actor(),
+        crate::store::audit::NewAuditEvent {
+            action: "create".into(),
+            entity_type: "reports".into(),
+            entity_id: Some(id.to_string()),
+            summary: format!(
+                "生成报告《{title}》（{subtitle}，{}，{}）",
+                p.label,
+                req.format.as_str()
+            ),
+            before: None,
+            after: Some(params),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ctx.store.report(id).await?)
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    u: &AuthUser,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<ReportRow>, i64)> {
+    check(u)?;
+    Ok(ctx.store.reports(limit, offset).await?)
+}
+
+pub async fn get(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<ReportRow> {
+    check(u)?;
+    Ok(ctx.store.report(id).await?)
+}
+
+/// The stored file: its name, content type and bytes.
+pub async fn file(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(String, &'static str, Vec<u8>)> {
+    check(u)?;
+    let r = ctx.store.report(id).await?;
+    let ct = if r.format == "xlsx" {
+        Format::Xlsx
+    } else {
+        Format::Docx
+    }
+    .content_type();
+    Ok((r.file_name, ct, ctx.store.report_content(id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn periods_are_months_years_or_ranges_in_beijing_time() {
+        let p = period(&PeriodInput::Text("2025-11".into())).unwrap();
+        assert_eq!(p.label, "2025 年 11 月");
+        assert_eq!(
+            p.from,
+            Utc.with_ymd_and_hms(2025, 10, 31, 16, 0, 0).unwrap()
+        );
+        assert_eq!(p.to, Utc.with_ymd_and_hms(2025, 11, 30, 16, 0, 0).unwrap());
+        assert_eq!(
+            p.previous.0,
+            Utc.with_ymd_and_hms(2025, 9, 30, 16, 0, 0).unwrap()
+        );
+        let y = period(&PeriodInput::Text("2025".into())).unwrap();
+        assert_eq!(y.label, "2025 年");
+        let r = period(&PeriodInput::Range {
+            from: "2025-11-01".into(),
+            to: "2025-11-07".into(),
+        })
+        .unwrap();
+        assert_eq!(r.to - r.from, Duration::days(7));
+        assert_eq!(r.previous.1, r.from);
+        for bad in ["2025-13", "25-11", "2025-1", "x", "1999"] {
+            assert!(period(&PeriodInput::Text(bad.into())).is_err(), "{bad}");
+        }
+        assert!(
+            period(&PeriodInput::Range {
+                from: "2025-11-07".into(),
+                to: "2025-11-01".into()
+            })
+            .is_err()
+        );
+    }
+}

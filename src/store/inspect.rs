@@ -799,6 +799,20 @@ impl Store {
         Ok((rows, total))
     }
 
+    /// The findings of the tasks due in `[from, to)`, oldest first.
+    pub async fn inspection_findings_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<FindingRow>> {
+        let sql = format!("{FINDING_SELECT} WHERE t.due_at >= $1 AND t.due_at < $2 ORDER BY f.id");
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
     pub async fn inspection_finding(&self, id: i64) -> StoreResult<Option<FindingRow>> {
         let sql = format!("{FINDING_SELECT} WHERE f.id = $1");
         Ok(sqlx::query_as(AssertSqlSafe(sql))

@@ -548,3 +548,214 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
         .await;
     assert_eq!(all["total"], 60);
 }
+
+/// The text python-docx (docx) or openpyxl (xlsx) reads from a file, or `None` when the
+/// reader is missing (CI requires it).
+fn read_back(bytes: &[u8], ext: &str) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("report.{ext}"));
+    std::fs::write(&file, bytes).unwrap();
+    let script = if ext == "docx" {
+        "import sys, docx\nd = docx.Document(sys.argv[1])\nparts = [p.text for p in d.paragraphs]\nfor t in d.tables:\n  for row in t.rows:\n    parts.append('|'.join(c.text for c in row.cells))\nparts.append('creator=' + d.core_properties.author)\nparts.append('title=' + d.core_properties.title)\nprint('\\n'.join(parts))"
+    } else {
+        "import sys, openpyxl\nwb = openpyxl.load_workbook(sys.argv[1])\nfor ws in wb.worksheets:\n  print('sheet=' + ws.title)\n  for row in ws.iter_rows(values_only=True):\n    print('|'.join('' if v is None else str(v) for v in row))\nprint('creator=' + wb.properties.creator)"
+    };
+    match std::process::Command::new("python3")
+        .args(["-c", script, file.to_str().unwrap()])
+        .output()
+    {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        other => {
+            assert!(
+                std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
+                "python-docx and openpyxl are required in CI: {other:?}"
+            );
+            eprintln!("skipping the read-back of the {ext}: python-docx/openpyxl missing");
+            None
+        }
+    }
+}
+
+/// The text of the PDF LibreOffice makes of a file, or `None` when LibreOffice or
+/// pdftotext is missing (CI requires them).
+fn via_libreoffice(bytes: &[u8], ext: &str) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("report.{ext}"));
+    std::fs::write(&file, bytes).unwrap();
+    let profile = format!("-env:UserInstallation=file://{}/lo", dir.path().display());
+    let converted = std::process::Command::new("soffice")
+        .args([&profile, "--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(dir.path())
+        .arg(&file)
+        .output();
+    let pdf = dir.path().join("report.pdf");
+    match converted {
+        Ok(o) if o.status.success() && pdf.exists() => {}
+        other => {
+            assert!(
+                std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
+                "LibreOffice (soffice) is required in CI: {other:?}"
+            );
+            eprintln!("skipping the LibreOffice conversion of the {ext}: soffice missing");
+            return None;
+        }
+    }
+    let o = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed with LibreOffice in CI");
+    assert!(o.status.success(), "pdftotext failed");
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+#[tokio::test]
+async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figures() {
+    let app = demo_at(bj(2025, 11, 1, 8, 0)).await;
+    let t = &app.admin_token;
+    app.ctx
+        .store
+        .set_setting("project.contractor", "某信息技术有限公司", 0)
+        .await
+        .unwrap();
+    let (eng, et) = app.user_with_role("eng", "engineer").await;
+    let templates = app
+        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
+        .await;
+    let daily = templates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "应用系统日检")
+        .unwrap()["id"]
+        .clone();
+    let plan = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &json!({"name": "三个系统日检", "template_id": daily, "target_mode": "listed",
+                    "target_ids": [1, 2, 3], "schedule": "0 9 * * *", "due_minutes": 480,
+                    "assignee_rule": "user", "assignee_id": eng}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let run = app
+        .post_expect(
+            t,
+            &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
+            &json!({}),
+            StatusCode::CREATED,
+        )
+        .await;
+    // Two of three done, one with a finding.
+    for (i, id) in run["task_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .enumerate()
+    {
+        let r = json!({"readings": {"APP-01": if i == 0 { "abnormal" } else { "normal" },
+                                    "APP-03": "normal", "APP-04": "normal"}});
+        app.post_expect(
+            &et,
+            &format!("/api/v1/inspection-tasks/{id}/results"),
+            &r,
+            StatusCode::OK,
+        )
+        .await;
+        app.post_expect(
+            &et,
+            &format!("/api/v1/inspection-tasks/{id}/actions"),
+            &json!({"action": "submit"}),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let stats = app
+        .get_json_expect(
+            t,
+            "/api/v1/inspections/stats?from=2025-11-01&to=2025-11-30",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(stats["overall"]["completion_rate"], 66.7, "{stats}");
+
+    // Bad requests name the field and store nothing.
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/reports",
+            &json!({"kind": "inspection_monthly", "period": "2025-13", "format": "docx"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["period"], "{v}");
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/reports",
+            &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "pdf"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["format"], "{v}");
+    assert_eq!(app.total("/api/v1/reports").await, 0);
+
+    for format in ["docx", "xlsx"] {
+        let r = app
+            .post_expect(
+                t,
+                "/api/v1/reports",
+                &json!({"kind": "inspection_monthly", "period": "2025-11", "format": format, "scope": "systems"}),
+                StatusCode::CREATED,
+            )
+            .await;
+        assert_eq!(r["status"], "done", "{r}");
+        let resp = app.get(t, r["file_url"].as_str().unwrap()).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let bytes = resp.bytes().await.unwrap().to_vec();
+        assert!(bytes.starts_with(b"PK"));
+        if let Some(text) = read_back(&bytes, format) {
+            if format == "docx" {
+                for needle in [
+                    "省生态环境厅政务信息化运维运营（2024年）项目",
+                    "月度巡检报告",
+                    "报告期间：2025 年 11 月",
+                    "运维单位：某信息技术有限公司",
+                    "一、巡检概况",
+                    "二、巡检结果汇总",
+                    "应用系统|3|3|2|2|66.7%|1|0|0%",
+                    "合计|3|3|2|2|66.7%|1|0|0%",
+                    "用户单位（签章）",
+                    "creator=某信息技术有限公司",
+                    "title=月度巡检报告",
+                ] {
+                    assert!(text.contains(needle), "{needle} missing in:\n{text}");
+                }
+            } else {
+                for needle in [
+                    "sheet=汇总",
+                    "合计|3|3|2|2|66.7|1|0|0",
+                    "sheet=巡检任务",
+                    "sheet=发现问题",
+                    "creator=某信息技术有限公司",
+                ] {
+                    assert!(text.contains(needle), "{needle} missing in:\n{text}");
+                }
+            }
+        }
+        if let Some(pdf) = via_libreoffice(&bytes, format) {
+            assert!(pdf.contains("月度巡检报告"), "{pdf}");
+            assert!(pdf.contains("66.7%"), "{pdf}");
+        }
+    }
+    let list = app
+        .get_json_expect(t, "/api/v1/reports", StatusCode::OK)
+        .await;
+    assert_eq!(list["total"], 2);
+    // Requesters get no reports.
+    let (_, rt) = app.user_with_role("citizen", "requester").await;
+    let (s, _) = app.get_json(&rt, "/api/v1/reports").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

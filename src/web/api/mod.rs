@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod monitors;
 pub mod notify;
 pub mod openapi;
+pub mod reports;
 pub mod ticket_export;
 pub mod tickets;
 pub mod users;
@@ -93,6 +94,9 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(inspections::task_action))
         .routes(routes!(inspections::list_findings))
         .routes(routes!(inspections::stats))
+        .routes(routes!(reports::list, reports::create))
+        .routes(routes!(reports::get_one))
+        .routes(routes!(reports::file))
         .routes(routes!(tickets::list, tickets::create))
         .routes(routes!(tickets::stats))
         .routes(routes!(ticket_export::export))
