@@ -76,6 +76,15 @@ async fn the_demo_ships_editable_templates_and_bad_templates_name_their_item_fie
         .find(|i| i["key"] == "BAT-01")
         .unwrap();
     assert_eq!(cells["count"], 68);
+    let two = app
+        .get_json_expect(
+            t,
+            "/api/v1/inspection-templates?limit=2&offset=1",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(two["items"].as_array().unwrap().len(), 2);
+    assert_eq!(two["total"], v["total"]);
 
     // A broken template: every problem on its field, nothing created.
     let before = app.total("/api/v1/inspection-templates").await;

@@ -20,15 +20,28 @@ use crate::web::extract::{Input, parse_id};
 
 // ---- templates ---------------------------------------------------------------------------
 
+/// One page of a short list read whole: `{items, total}`.
+fn page<T>(rows: &[T], p: Paging, f: impl Fn(&T) -> Value) -> Value {
+    let items: Vec<Value> = rows
+        .iter()
+        .skip(usize::try_from(p.offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(p.limit).unwrap_or(0))
+        .map(f)
+        .collect();
+    json!({"total": rows.len(), "items": items})
+}
+
 #[utoipa::path(get, path = "/inspection-templates", tag = "inspections", summary = "巡检模板列表",
+    params(super::openapi::PagingQuery),
     responses((status = 200, description = "列表", body = super::openapi::Page)))]
 pub async fn list_templates(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
+    let p = Paging::from_query(&q)?;
     let rows = templates::list(&st.ctx, &u).await?;
-    let items: Vec<Value> = rows.iter().map(templates::template_json).collect();
-    Ok(Json(json!({"total": items.len(), "items": items})))
+    Ok(Json(page(&rows, p, templates::template_json)))
 }
 
 #[utoipa::path(post, path = "/inspection-templates", tag = "inspections", summary = "新建巡检模板",
@@ -87,11 +100,16 @@ pub async fn delete_template(
 // ---- plans -------------------------------------------------------------------------------
 
 #[utoipa::path(get, path = "/inspection-plans", tag = "inspections", summary = "巡检计划列表",
+    params(super::openapi::PagingQuery),
     responses((status = 200, description = "列表", body = super::openapi::Page)))]
-pub async fn list_plans(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
+pub async fn list_plans(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Json<Value>> {
+    let p = Paging::from_query(&q)?;
     let rows = plans::list(&st.ctx, &u).await?;
-    let items: Vec<Value> = rows.iter().map(plans::plan_json).collect();
-    Ok(Json(json!({"total": items.len(), "items": items})))
+    Ok(Json(page(&rows, p, plans::plan_json)))
 }
 
 #[utoipa::path(post, path = "/inspection-plans", tag = "inspections", summary = "新建巡检计划",
