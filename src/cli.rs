@@ -72,6 +72,43 @@ pub async fn export(ctx: &Ctx, collection: &str, format: &str) -> Result<Vec<u8>
         .map_err(|e| e.message())
 }
 
+/// `yunwei report KIND --period P --format F`: the report's bytes and file name; the
+/// report is stored as `POST /api/v1/reports` stores it. Errors are the API's messages.
+pub async fn report(
+    ctx: &Ctx,
+    kind: &str,
+    period: &str,
+    format: &str,
+    scope: Option<&str>,
+    plan_id: Option<i64>,
+) -> Result<(Vec<u8>, String), String> {
+    let period = match period.split_once("..") {
+        Some((from, to)) => serde_json::json!({"from": from, "to": to}),
+        None => serde_json::json!(period),
+    };
+    let mut body = serde_json::json!({"kind": kind, "period": period, "format": format});
+    if let Some(s) = scope {
+        body["scope"] = serde_json::json!(s);
+    }
+    if let Some(p) = plan_id {
+        body["plan_id"] = serde_json::json!(p);
+    }
+    let req: crate::report::ReportRequest = crate::domain::input::decode(body).map_err(|errs| {
+        errs.iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let who = crate::accounts::AuthUser::system(&format!("cli:{}", whoami()));
+    let r = crate::report::generate(ctx, &who, &req)
+        .await
+        .map_err(|e| e.message())?;
+    let (name, _, bytes) = crate::report::file(ctx, &who, r.id)
+        .await
+        .map_err(|e| e.message())?;
+    Ok((bytes, name))
+}
+
 /// The audit actor of a command run by someone at the server's shell.
 fn cli_actor() -> crate::store::Actor {
     crate::store::Actor {

@@ -77,6 +77,27 @@ enum Command {
         #[command(subcommand)]
         cmd: CalendarCmd,
     },
+    /// Generate a report (the same document as POST /api/v1/reports) into a file.
+    Report {
+        /// inspection_monthly or inspection_cycle.
+        kind: String,
+        /// 2025-11 (a month), 2025 (a year) or 2025-11-01..2025-11-30.
+        #[arg(long)]
+        period: String,
+        /// docx or xlsx.
+        #[arg(long, default_value = "docx")]
+        format: String,
+        /// inspection_monthly: infrastructure (default) or systems.
+        #[arg(long)]
+        scope: Option<String>,
+        /// inspection_cycle: the plan's id.
+        #[arg(long)]
+        plan_id: Option<i64>,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Export a collection as XLSX or CSV.
     Export {
         collection: String,
@@ -414,6 +435,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Err(msg) => {
                     eprintln!("{msg}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Report {
+            kind,
+            period,
+            format,
+            scope,
+            plan_id,
+            out,
+            db,
+        } => {
+            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            let ctx = open_ctx(c).await?;
+            match yunwei::cli::report(&ctx, &kind, &period, &format, scope.as_deref(), plan_id)
+                .await
+            {
+                Ok((bytes, name)) => {
+                    std::fs::write(&out, bytes)
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+                    println!("{name} → {}", out.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(m) => {
+                    eprintln!("{m}");
                     Ok(ExitCode::from(1))
                 }
             }

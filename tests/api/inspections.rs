@@ -768,3 +768,38 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
     let (s, _) = app.get_json(&rt, "/api/v1/reports").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn yunwei_report_writes_the_document_and_names_a_bad_argument() {
+    let app = demo_at(bj(2025, 12, 1, 9, 0)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.xlsx");
+    let o = app.cli(&[
+        "report",
+        "inspection_monthly",
+        "--period",
+        "2025-11",
+        "--format",
+        "xlsx",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read(&out).unwrap().starts_with(b"PK"));
+    assert_eq!(app.total("/api/v1/reports").await, 1);
+    let o = app.cli(&[
+        "report",
+        "weekly_digest",
+        "--period",
+        "2025-11",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("kind") && err.contains("inspection_monthly"),
+        "{err}"
+    );
+    assert_eq!(app.total("/api/v1/reports").await, 1);
+}
