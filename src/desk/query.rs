@@ -22,6 +22,19 @@ fn time_param(name: &str, v: &str) -> AppResult<i64> {
     })
 }
 
+/// The end of a period: a time as given, or a date meaning "through that day" (the pages
+/// and the statistics show the end day as included, so the list and the export must too).
+fn end_param(v: &str) -> AppResult<i64> {
+    let t = time_param("to", v)?;
+    Ok(
+        if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok() {
+            t + 86_400_000
+        } else {
+            t
+        },
+    )
+}
+
 /// The ticket list's filters (also those of the export) from query-string values.
 pub fn ticket_filter(q: &HashMap<String, String>) -> AppResult<TicketFilter> {
     let get = |k: &str| {
@@ -74,7 +87,7 @@ pub fn ticket_filter(q: &HashMap<String, String>) -> AppResult<TicketFilter> {
     f.assignee_id = id("assignee_id")?;
     f.requester_id = id("requester_id")?;
     f.from_ms = get("from").map(|v| time_param("from", &v)).transpose()?;
-    f.to_ms = get("to").map(|v| time_param("to", &v)).transpose()?;
+    f.to_ms = get("to").map(|v| end_param(&v)).transpose()?;
     f.breached = match get("breached").as_deref() {
         None => None,
         Some("true") => Some(true),
@@ -95,15 +108,7 @@ pub fn period(ctx: &Ctx, q: &HashMap<String, String>) -> AppResult<(i64, i64)> {
         q.get("from").map(String::as_str).unwrap_or(&default_from),
     )?;
     let to = match q.get("to") {
-        Some(t) => {
-            let v = time_param("to", t)?;
-            // A date means "through that day".
-            if chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() {
-                v + 86_400_000
-            } else {
-                v
-            }
-        }
+        Some(t) => end_param(t)?,
         None => ctx.clock.now_ms() + 1,
     };
     if to <= from || to - from > 3 * 366 * 86_400_000 {

@@ -11,6 +11,7 @@ pub mod auto_close;
 pub mod escalation;
 pub mod inspections;
 pub mod outbox;
+pub mod reports;
 pub mod rollups;
 pub mod sla;
 pub mod sweeps;
@@ -57,7 +58,7 @@ pub fn start(ctx: &Ctx) -> Jobs {
 
 /// Every 30 s: the SLA monitor, auto-close, alert escalation, inspection rounds and
 /// overdue tasks, cache sweeps; every tenth
-/// pass (5 min) hourly rollups of probe results and idle sessions.
+/// pass (5 min) hourly rollups of probe results, idle sessions and the monthly reports.
 async fn housekeeping(ctx: Ctx) {
     // The first pass waits a tick, so that starting up and a CLI command run right after
     // do not compete for the SQLite write lock.
@@ -72,6 +73,7 @@ async fn housekeeping(ctx: Ctx) {
         inspections::run(&ctx).await;
         if n.is_multiple_of(10) {
             rollups::run(&ctx).await;
+            reports::run(&ctx).await;
         }
         sweeps::caches(&ctx);
         if n.is_multiple_of(10) {

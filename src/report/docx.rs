@@ -88,8 +88,25 @@ pub struct DocBuilder {
 pub const TEXT_WIDTH: usize = 9_072;
 
 impl DocBuilder {
-    /// Styles, the cover, the table of contents and the footer.
-    pub fn new(meta: &DocMeta) -> Self {
+    /// A one-page form (故障报告, 技术支持服务表): the title, the project line and the
+    /// footer, without a cover or table of contents.
+    pub fn form(meta: &DocMeta) -> Self {
+        let centered = |r: Run| Paragraph::new().align(AlignmentType::Center).add_run(r);
+        let docx = Self::base(meta)
+            .add_paragraph(centered(bold_run(&meta.title, 36)))
+            .add_paragraph(centered(
+                run(&format!("{}　采购单位：{}", meta.project, meta.purchaser)).size(21),
+            ))
+            .add_paragraph(Paragraph::new().add_run(run("")));
+        DocBuilder {
+            docx,
+            numbers: [0; 3],
+            meta: meta.clone(),
+        }
+    }
+
+    /// Styles, page setup, the footer and the dates of the properties.
+    fn base(meta: &DocMeta) -> Docx {
         let heading = |id: &str, name: &str, size: usize| {
             Style::new(id, StyleType::Paragraph)
                 .name(name)
@@ -106,7 +123,10 @@ impl DocBuilder {
                 .add_num_pages(NumPages::new())
                 .add_run(run(" 页").size(18)),
         );
-        let mut docx = Docx::new()
+        let at = meta
+            .created
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        Docx::new()
             .default_fonts(fonts(SONG))
             .default_size(24)
             .page_size(11_906, 16_838)
@@ -121,19 +141,14 @@ impl DocBuilder {
             .add_style(heading("Heading2", "heading 2", 28))
             .add_style(heading("Heading3", "heading 3", 24))
             .footer(footer)
-            // The cover has no footer.
-            .first_footer(Footer::new())
-            .title_pg()
-            .created_at(
-                &meta
-                    .created
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            )
-            .updated_at(
-                &meta
-                    .created
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            );
+            .created_at(&at)
+            .updated_at(&at)
+    }
+
+    /// Styles, the cover, the table of contents and the footer.
+    pub fn new(meta: &DocMeta) -> Self {
+        // The cover has no footer.
+        let mut docx = Self::base(meta).first_footer(Footer::new()).title_pg();
         // Cover.
         let centered = |r: Run| Paragraph::new().align(AlignmentType::Center).add_run(r);
         let blank = || Paragraph::new().add_run(run(""));

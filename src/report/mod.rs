@@ -344,7 +344,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         p.label.replace(' ', ""),
         req.format.as_str()
     );
-    let params = json!({"scope": req.scope.map(|s| match s { Scope::Infrastructure => "infrastructure", Scope::Systems => "systems" }), "plan_id": req.plan_id});
+    let params = params_of(req);
     let now_ms = now.timestamp_millis();
     let mut tx = ctx.store.write_tx().await?;
     let id = ctx
@@ -385,6 +385,78 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
     .await?;
     tx.commit().await?;
     Ok(ctx.store.report(id).await?)
+}
+
+fn params_of(req: &ReportRequest) -> Value {
+    let scope = req.scope.map(|s| match s {
+        Scope::Infrastructure => "infrastructure",
+        Scope::Systems => "systems",
+    });
+    json!({"scope": scope, "plan_id": req.plan_id})
+}
+
+/// The job: from the 1st of a month (Beijing), last month's 《月度巡检报告》 for the
+/// infrastructure and the systems, as DOCX and XLSX, once each, for a scope that had
+/// inspections that month. Answers how many it made.
+pub async fn monthly(ctx: &Ctx) -> AppResult<usize> {
+    let today = ctx
+        .clock
+        .now()
+        .with_timezone(&crate::clock::beijing())
+        .date_naive();
+    let Some(last) = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+    else {
+        return Ok(0);
+    };
+    let label = last.format("%Y-%m").to_string();
+    let who = AuthUser::system("reports");
+    let mut made = 0;
+    for scope in [Scope::Infrastructure, Scope::Systems] {
+        let types: &[&str] = match scope {
+            Scope::Infrastructure => &["site", "asset"],
+            Scope::Systems => &["system"],
+        };
+        for format in [Format::Docx, Format::Xlsx] {
+            let req = ReportRequest {
+                kind: ReportKind::InspectionMonthly,
+                period: PeriodInput::Text(label.clone()),
+                format,
+                scope: Some(scope),
+                plan_id: None,
+            };
+            let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
+            // No inspections in that month, no document.
+            let none = ctx
+                .store
+                .inspection_tasks_for_report(
+                    p.from.timestamp_millis(),
+                    p.to.timestamp_millis(),
+                    types,
+                    None,
+                )
+                .await?
+                .is_empty();
+            if none {
+                continue;
+            }
+            let exists = ctx
+                .store
+                .report_exists(
+                    req.kind.as_str(),
+                    p.from.timestamp_millis(),
+                    format.as_str(),
+                    &params_of(&req).to_string(),
+                )
+                .await?;
+            if !exists {
+                generate(ctx, &who, &req).await?;
+                made += 1;
+            }
+        }
+    }
+    Ok(made)
 }
 
 pub async fn list(

@@ -75,6 +75,27 @@ impl Store {
         Ok((rows, total))
     }
 
+    /// Whether a report of `kind` for the period starting at `period_from` with `params`
+    /// was already generated.
+    pub async fn report_exists(
+        &self,
+        kind: &str,
+        period_from: i64,
+        format: &str,
+        params: &str,
+    ) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM reports WHERE kind = $1 AND period_from = $2 AND format = $3 AND params = $4",
+        )
+        .bind(kind.to_string())
+        .bind(period_from)
+        .bind(format.to_string())
+        .bind(params.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn report(&self, id: i64) -> StoreResult<ReportRow> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLS} FROM reports WHERE id = $1"

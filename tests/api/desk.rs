@@ -877,6 +877,11 @@ async fn the_fault_report_is_a_word_document_with_every_field() {
                 "整改措施|增加证书到期监控，提前30天预警",
                 "故障开始时间|2025-10-15 09:00",
                 "恢复时间|2025-10-15 10:30",
+                "故障时长|1 小时 30 分钟",
+                "省生态环境厅政务信息化运维运营（2024年）项目",
+                "用户单位（签章）",
+                "项目经理",
+                "监理",
             ] {
                 assert!(text.contains(needle), "{needle} missing in:\n{text}");
             }
@@ -1521,4 +1526,46 @@ async fn a_body_that_does_not_fit_a_desk_use_case_is_refused_naming_the_field_an
         );
     }
     assert_eq!(app.audit_count().await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn a_period_ending_today_includes_today_in_the_list_and_the_export() {
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(bj(2025, 10, 15, 9, 0)),
+        ..Options::default()
+    })
+    .await;
+    let t = &app.admin_token;
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/tickets",
+            &json!({"kind": "request", "title": "今天的工单", "system_id": 1}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let number = v["number"].as_str().unwrap().to_string();
+    // The desk page links its export with the period's first and last day.
+    let r = app
+        .get(
+            t,
+            "/api/v1/tickets/export?format=csv&from=2025-10-15&to=2025-10-15",
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = r.text().await.unwrap();
+    assert!(csv.contains(&number), "{csv}");
+    let list = app
+        .get_json_expect(
+            t,
+            "/api/v1/tickets?from=2025-10-15&to=2025-10-15",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(list["total"], 1, "{list}");
+    let list = app
+        .get_json_expect(t, "/api/v1/tickets?to=2025-10-14", StatusCode::OK)
+        .await;
+    assert_eq!(list["total"], 0, "{list}");
 }

@@ -803,3 +803,52 @@ async fn yunwei_report_writes_the_document_and_names_a_bad_argument() {
     );
     assert_eq!(app.total("/api/v1/reports").await, 1);
 }
+
+#[tokio::test]
+async fn last_months_reports_are_generated_once_from_the_first() {
+    let app = demo_at(bj(2025, 11, 30, 8, 0)).await;
+    let t = &app.admin_token;
+    let (eng, _) = app.user_with_role("eng", "engineer").await;
+    let templates = app
+        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
+        .await;
+    let daily = templates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "应用系统日检")
+        .unwrap()["id"]
+        .clone();
+    let plan = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &json!({"name": "日检", "template_id": daily, "target_mode": "listed", "target_ids": [1],
+                    "schedule": "0 9 * * *", "assignee_rule": "user", "assignee_id": eng}),
+            StatusCode::CREATED,
+        )
+        .await;
+    app.post_expect(
+        t,
+        &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
+        &json!({}),
+        StatusCode::CREATED,
+    )
+    .await;
+    // Still November: nothing for last month (no inspections in October).
+    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    app.clock.set(bj(2025, 12, 1, 2, 0));
+    // Systems had inspections in November, the infrastructure had none: DOCX and XLSX.
+    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 2);
+    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    let t = &app.login_ok("admin", ADMIN_PASSWORD).await;
+    let list = app
+        .get_json_expect(t, "/api/v1/reports", StatusCode::OK)
+        .await;
+    assert_eq!(list["total"], 2, "{list}");
+    for r in list["items"].as_array().unwrap() {
+        assert_eq!(r["kind"], "inspection_monthly");
+        assert_eq!(r["period"], "2025 年 11 月");
+        assert_eq!(r["params"]["scope"], "systems");
+    }
+}

@@ -41,7 +41,7 @@ pub struct TicketQuery {
     pub requester_id: Option<i64>,
     /// RFC 3339 time or date: reported at or after.
     pub from: Option<String>,
-    /// RFC 3339 time or date: reported before.
+    /// RFC 3339 time: reported before; or a date: reported on or before that day.
     pub to: Option<String>,
     /// `true`: with a breached SLA; `false`: without.
     pub breached: Option<bool>,
@@ -464,22 +464,7 @@ pub async fn fault_report(
     match q.get("format").map(String::as_str).unwrap_or("docx") {
         "json" => Ok(Json(Value::Object(report)).into_response()),
         "docx" => {
-            let local = |v: Option<i64>| {
-                v.map(crate::clock::local_minutes)
-                    .unwrap_or_else(|| "—".into())
-            };
-            let head = crate::report::fault::FaultReportHead {
-                number: &t.number,
-                title: &t.title,
-                system: t.system_name.as_deref().unwrap_or("—"),
-                priority: &t.priority,
-                reported_at: crate::clock::local_minutes(t.reported_at),
-                onsite_at: local(t.onsite_at),
-                resolved_at: local(t.resolved_at),
-                assignee: t.assignee_name.as_deref().unwrap_or("—"),
-                requester: t.requester_name.as_deref().unwrap_or("—"),
-            };
-            let bytes = crate::report::fault::render(&head, &report)?;
+            let bytes = crate::report::fault::docx(&st.ctx, &t, &report).await?;
             Ok((
                 [
                     (

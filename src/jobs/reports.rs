@@ -1,0 +1,10 @@
+//! Last month's 《月度巡检报告》 (infrastructure and systems, DOCX and XLSX) generated from
+//! the 1st of each month, once (`report::monthly`).
+
+use crate::Ctx;
+
+pub async fn run(ctx: &Ctx) {
+    if let Err(e) = crate::report::monthly(ctx).await {
+        tracing::warn!(error = %e, "generating the monthly reports failed");
+    }
+}
