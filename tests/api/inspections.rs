@@ -852,3 +852,75 @@ async fn last_months_reports_are_generated_once_from_the_first() {
         assert_eq!(r["params"]["scope"], "systems");
     }
 }
+
+#[tokio::test]
+async fn the_reports_page_generates_lists_and_downloads_documents() {
+    let app = demo_at(bj(2025, 12, 1, 9, 0)).await;
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let (s, html) = app.page(&cookie, "/reports").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("生成报告") && html.contains("还没有生成过报告"),
+        "{html}"
+    );
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        app.client
+            .post(app.url("/reports"))
+            .header(reqwest::header::COOKIE, &cookie)
+            .form(&form)
+            .send()
+    };
+    let r = post(vec![
+        ("kind", "inspection_monthly"),
+        ("period", "2025-13"),
+        ("format", "docx"),
+        ("scope", "systems"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("报告期间应为"), "{html}");
+    assert!(
+        html.contains("value=\"2025-13\""),
+        "what was typed stays: {html}"
+    );
+    assert_eq!(app.total("/api/v1/reports").await, 0);
+    let r = post(vec![
+        ("kind", "inspection_monthly"),
+        ("period", "2025-11"),
+        ("format", "docx"),
+        ("scope", "systems"),
+        ("plan_id", ""),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let (_, html) = app.page(&cookie, "/reports").await;
+    assert!(
+        html.contains("月度巡检报告-应用系统-2025年11月.docx"),
+        "{html}"
+    );
+    let list = app
+        .get_json_expect(&app.admin_token, "/api/v1/reports", StatusCode::OK)
+        .await;
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .get(app.url(&format!("/reports/{id}/file")))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+    // Requesters have no reports page.
+    app.user_with_role("citizen", "requester").await;
+    let rc = app.page_cookie("citizen", "Changed#Pass2").await;
+    let (s, _) = app.page(&rc, "/reports").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

@@ -7,6 +7,7 @@ pub mod inbox;
 pub mod inventory;
 pub mod monitoring;
 pub mod pages;
+pub mod reports;
 pub mod tickets;
 
 use axum::Router;
@@ -22,6 +23,10 @@ use crate::domain::roles::{Perm, Role};
 use crate::error::AppError;
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "reports.html",
+        include_str!("../../../templates/reports.html"),
+    ),
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     (
@@ -230,6 +235,9 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
     if u.role.can(Perm::ReadAudit) {
         add("安全与审计", "审计日志", "/audit");
     }
+    if u.role != Role::Requester {
+        add("报告", "报告", "/reports");
+    }
     add("我的", "消息", "/messages");
     add("我的", "修改密码", "/password");
     if u.role != Role::Requester {
@@ -271,6 +279,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/tickets/new", get(tickets::new_form))
         .route("/desk", get(tickets::overview))
+        .route("/reports", get(reports::list).post(reports::generate))
+        .route("/reports/{id}/file", get(reports::file))
         .route("/messages", get(inbox::messages))
         .route("/messages/badge", get(inbox::badge))
         .route("/messages/read-all", post(inbox::read_all))

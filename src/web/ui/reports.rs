@@ -1,0 +1,145 @@
+//! The reports page (报告): generate a document for a period and download what was made.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect};
+use serde_json::{Map, Value, json};
+
+use super::{PageResult, layout};
+use crate::accounts::AuthUser;
+use crate::error::AppError;
+use crate::report::ReportRequest;
+use crate::web::AppState;
+use crate::web::api::Paging;
+use crate::web::auth::{PageUser, same_origin};
+use crate::web::extract::parse_id;
+
+async fn render(
+    st: &AppState,
+    u: &AuthUser,
+    q: &HashMap<String, String>,
+    form: Value,
+    error: Option<String>,
+) -> PageResult {
+    let p = Paging::from_query(q)?;
+    let (rows, total) = crate::report::list(&st.ctx, u, p.limit, p.offset).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({"id": r.id, "kind": r.kind, "period": r.period_label, "format": r.format,
+                   "file_name": r.file_name, "size_kb": (r.size + 1023) / 1024,
+                   "created_by": r.created_by, "at": crate::clock::local_minutes(r.created_at)})
+        })
+        .collect();
+    let last_month = (st
+        .ctx
+        .clock
+        .now()
+        .with_timezone(&crate::clock::beijing())
+        .date_naive()
+        - chrono::Duration::days(28))
+    .format("%Y-%m")
+    .to_string();
+    Ok(st
+        .ui
+        .page(
+            "reports.html",
+            json!({"layout": layout(u, "报告", "/reports"), "items": items, "total": total,
+                   "offset": p.offset, "limit": p.limit, "form": form, "error": error,
+                   "default_period": last_month}),
+        )?
+        .into_response())
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    render(&st, &u, &q, json!({}), None).await
+}
+
+/// The form as the typed request: blank fields are left out, a plan id is a number.
+fn request_of(form: &HashMap<String, String>) -> Value {
+    let mut m = Map::new();
+    for k in ["kind", "period", "format", "scope", "plan_id"] {
+        if let Some(v) = form.get(k).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            let v = match (k, v.parse::<i64>()) {
+                ("plan_id", Ok(n)) => json!(n),
+                _ => json!(v),
+            };
+            m.insert(k.into(), v);
+        }
+    }
+    if let Some(Value::String(p)) = m.get("period").cloned()
+        && let Some((from, to)) = p.split_once("..")
+    {
+        m.insert(
+            "period".into(),
+            json!({"from": from.trim(), "to": to.trim()}),
+        );
+    }
+    Value::Object(m)
+}
+
+/// The page again with what was typed and why it was refused (422).
+async fn refused(
+    st: &AppState,
+    u: &AuthUser,
+    shown: Value,
+    errs: &[crate::domain::FieldError],
+) -> PageResult {
+    let msg = errs
+        .iter()
+        .map(|e| e.message.clone())
+        .collect::<Vec<_>>()
+        .join("；");
+    let mut r = render(st, u, &HashMap::new(), shown, Some(msg)).await?;
+    *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(r)
+}
+
+pub async fn generate(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let shown = json!(form);
+    let req: ReportRequest = match crate::domain::input::decode(request_of(&form)) {
+        Ok(r) => r,
+        Err(errs) => {
+            return refused(&st, &u, shown, &errs).await;
+        }
+    };
+    match crate::report::generate(&st.ctx, &u, &req).await {
+        Ok(_) => Ok(Redirect::to("/reports").into_response()),
+        Err(AppError::Validation(errs)) => refused(&st, &u, shown, &errs).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn file(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    let (name, ct, bytes) = crate::report::file(&st.ctx, &u, parse_id(&id)?).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(ct)),
+            (
+                header::CONTENT_DISPOSITION,
+                crate::web::download::attachment(&name),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
