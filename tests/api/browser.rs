@@ -523,3 +523,99 @@ async fn the_monitor_page_draws_its_charts_and_the_screen_refreshes_itself() {
     d.assert_no_csp_violations("on the screen").await;
     d.quit().await;
 }
+
+#[tokio::test]
+async fn an_engineer_fills_an_inspection_on_a_phone_with_a_draft_saved_as_they_go() {
+    let app = spawn_demo().await;
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let t = &app.admin_token;
+    let (eng, _) = app.user_with_role("eng", "engineer").await;
+    let tpl = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-templates",
+            &json!({"name": "机房手机巡检", "target_type": "site", "items": [
+                {"key": "ENV-01", "label": "冷通道进风温度", "kind": "number", "unit": "℃", "min": 18, "max": 27, "required": true},
+                {"key": "UPS-01", "label": "UPS 面板无告警", "kind": "check", "required": true},
+                {"key": "FIRE-01", "label": "控制器工作方式", "kind": "choice", "choices": ["自动", "手动", "故障"], "abnormal_choices": ["故障"], "required": true}
+            ]}),
+            reqwest::StatusCode::CREATED,
+        )
+        .await;
+    let plan = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &json!({"name": "机房日检", "template_id": tpl["id"], "target_mode": "all",
+                    "schedule": "0 9 * * *", "assignee_rule": "user", "assignee_id": eng}),
+            reqwest::StatusCode::CREATED,
+        )
+        .await;
+    let run = app
+        .post_expect(
+            t,
+            &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
+            &json!({}),
+            reqwest::StatusCode::CREATED,
+        )
+        .await;
+    let id = run["task_ids"][0].as_i64().unwrap();
+
+    d.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        json!({"width": 390, "height": 844}),
+    )
+    .await;
+    d.sign_in(&app.base, "eng", "Changed#Pass2").await;
+    d.goto(&app.url("/inspections")).await;
+    d.click("#tasks tbody a").await;
+    d.wait_for_path(&format!("/inspections/tasks/{id}")).await;
+    // A reading out of range: the draft is saved on change, without a button.
+    d.type_into("input[name='r[ENV-01]']", "29.5").await;
+    d.exec("document.querySelector(\"input[name='r[ENV-01]']\").dispatchEvent(new Event('change', {bubbles: true}))")
+        .await;
+    d.wait_text("#draft", "草稿已保存").await;
+    let v = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/inspection-tasks/{id}"),
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["items"][0]["value"], json!(29.5), "{v}");
+    assert_eq!(v["status"], "in_progress");
+    // The page shows the verdict with the range once reloaded.
+    d.goto(&app.url(&format!("/inspections/tasks/{id}"))).await;
+    assert!(d.text("#item-ENV-01").await.contains("高于上限 27"));
+    assert!(d.text("#item-ENV-01").await.contains("正常范围：18–27 ℃"));
+    let overflow = d
+        .exec("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(overflow, json!(true), "the task fits the phone's width");
+    // Submitting with a required item missing is refused and names it.
+    d.click("#submit-task").await;
+    assert!(
+        d.wait_text("#task-error", "必填")
+            .await
+            .contains("UPS 面板无告警")
+    );
+    d.click("input[name='r[UPS-01]'][value='normal']").await;
+    d.exec("document.querySelector(\"select[name='r[FIRE-01]']\").value = '自动'")
+        .await;
+    d.click("#submit-task").await;
+    d.wait_text("#task-status", "待审核").await;
+    let v = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/inspection-tasks/{id}"),
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["status"], "submitted");
+    assert_eq!(v["findings"], 1, "the temperature: {v}");
+    d.assert_no_csp_violations("on the inspection pages").await;
+    d.quit().await;
+}

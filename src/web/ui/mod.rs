@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod holidays;
 pub mod inbox;
+pub mod inspections;
 pub mod inventory;
 pub mod monitoring;
 pub mod pages;
@@ -23,6 +24,14 @@ use crate::domain::roles::{Perm, Role};
 use crate::error::AppError;
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "inspection_list.html",
+        include_str!("../../../templates/inspection_list.html"),
+    ),
+    (
+        "inspection_task.html",
+        include_str!("../../../templates/inspection_task.html"),
+    ),
     (
         "reports.html",
         include_str!("../../../templates/reports.html"),
@@ -236,7 +245,8 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         add("安全与审计", "审计日志", "/audit");
     }
     if u.role != Role::Requester {
-        add("报告", "报告", "/reports");
+        add("巡检与报告", "巡检任务", "/inspections");
+        add("巡检与报告", "报告", "/reports");
     }
     add("我的", "消息", "/messages");
     add("我的", "修改密码", "/password");
@@ -279,6 +289,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/tickets/new", get(tickets::new_form))
         .route("/desk", get(tickets::overview))
+        .route("/inspections", get(inspections::list))
+        .route(
+            "/inspections/tasks/{id}",
+            get(inspections::task).post(inspections::post),
+        )
+        .route("/inspections/tasks/{id}/draft", post(inspections::draft))
         .route("/reports", get(reports::list).post(reports::generate))
         .route("/reports/{id}/file", get(reports::file))
         .route("/messages", get(inbox::messages))
