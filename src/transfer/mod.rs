@@ -301,38 +301,90 @@ pub fn write_csv(spec: &EntitySpec, items: &[Map<String, Value>]) -> anyhow::Res
     Ok(out)
 }
 
+/// The print and filing setup every exported sheet shares: bordered cells, a styled header
+/// row that is frozen, filtered and repeated on every printed page, landscape A4 fitted to
+/// the page width, and 第 X 页 共 Y 页 in the footer. There is no title row above the header,
+/// so that an exported file imports again as it is.
+fn sheet_setup(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    headers: &[&str],
+    data_rows: u32,
+) -> anyhow::Result<()> {
+    let last_col = headers.len().max(1) as u16 - 1;
+    ws.autofilter(0, 0, data_rows.max(1), last_col)?;
+    ws.set_freeze_panes(1, 0)?;
+    ws.set_landscape();
+    ws.set_paper_size(9);
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(0, 0)?;
+    ws.set_footer("&C第 &P 页 共 &N 页");
+    Ok(())
+}
+
+/// The header row, bold on a tint with borders (written first: a streamed sheet cannot go
+/// back to it).
+fn write_header(ws: &mut rust_xlsxwriter::Worksheet, headers: &[&str]) -> anyhow::Result<()> {
+    use rust_xlsxwriter::{Format, FormatAlign, FormatBorder};
+    let header = Format::new()
+        .set_bold()
+        .set_border(FormatBorder::Thin)
+        .set_background_color("D9E2F3")
+        .set_align(FormatAlign::Center);
+    for (c, h) in (0u16..).zip(headers) {
+        ws.write_string_with_format(0, c, *h, &header)?;
+    }
+    Ok(())
+}
+
+fn bordered() -> rust_xlsxwriter::Format {
+    rust_xlsxwriter::Format::new().set_border(rust_xlsxwriter::FormatBorder::Thin)
+}
+
+/// Width of a text in an XLSX column: CJK characters count double.
+fn text_width(s: &str) -> f64 {
+    s.chars()
+        .map(|c| if (c as u32) >= 0x2E80 { 2.0 } else { 1.0 })
+        .sum()
+}
+
 pub fn write_xlsx(spec: &EntitySpec, items: &[Map<String, Value>]) -> anyhow::Result<Vec<u8>> {
-    use rust_xlsxwriter::{Format, Workbook};
+    use rust_xlsxwriter::{DocProperties, Workbook};
     let mut wb = Workbook::new();
-    let bold = Format::new().set_bold();
+    wb.set_properties(&DocProperties::new().set_title(spec.label));
+    let text = bordered();
     let ws = wb.add_worksheet();
     ws.set_name(spec.label)?;
-    for (c, f) in spec.fields.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, f.label, &bold)?;
-        ws.set_column_width(
-            c as u16,
-            if matches!(f.kind, Kind::LongText) {
-                40
-            } else {
-                16
-            },
-        )?;
-    }
+    let headers: Vec<&str> = spec.fields.iter().map(|f| f.label).collect();
+    write_header(ws, &headers)?;
+    let mut widths: Vec<f64> = headers.iter().map(|h| text_width(h)).collect();
     for (r, it) in items.iter().enumerate() {
         let row = (r + 1) as u32;
         for (c, f) in spec.fields.iter().enumerate() {
             match export_cell(f, it) {
-                Value::Null => {}
+                Value::Null => {
+                    ws.write_blank(row, c as u16, &text)?;
+                }
                 Value::Number(n) if matches!(f.kind, Kind::Int { .. } | Kind::Float { .. }) => {
-                    ws.write_number(row, c as u16, n.as_f64().unwrap_or_default())?;
+                    ws.write_number_with_format(
+                        row,
+                        c as u16,
+                        n.as_f64().unwrap_or_default(),
+                        &text,
+                    )?;
+                    widths[c] = widths[c].max(text_width(&n.to_string()));
                 }
                 v => {
-                    ws.write_string(row, c as u16, cell_text(&v))?;
+                    let s = cell_text(&v);
+                    widths[c] = widths[c].max(text_width(&s));
+                    ws.write_string_with_format(row, c as u16, &s, &text)?;
                 }
             }
         }
     }
-    ws.set_freeze_panes(1, 0)?;
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, (w + 2.0).clamp(6.0, 50.0))?;
+    }
+    sheet_setup(ws, &headers, items.len() as u32)?;
     Ok(wb.save_to_buffer()?)
 }
 
@@ -356,10 +408,13 @@ pub fn csv_records<R: AsRef<[S]>, S: AsRef<[u8]>>(rows: &[R]) -> anyhow::Result<
 /// A one-sheet workbook written row by row in constant memory (rust_xlsxwriter's
 /// `constant_memory` mode): each row goes to a temporary file in `tempdir` as soon as the
 /// next one starts, with its strings inline, and [`XlsxRows::finish`] writes the zip to
-/// any writer, copying the sheet from that file. The header row is bold and frozen.
+/// any writer, copying the sheet from that file. The sheet gets the shared print and
+/// filing setup (`sheet_setup`) when it is finished.
 pub struct XlsxRows {
     wb: rust_xlsxwriter::Workbook,
     next_row: u32,
+    headers: Vec<String>,
+    text: rust_xlsxwriter::Format,
 }
 
 impl XlsxRows {
@@ -367,18 +422,22 @@ impl XlsxRows {
     pub const MAX_DATA_ROWS: u32 = 1_048_575;
 
     pub fn new(sheet: &str, headers: &[&str], tempdir: &std::path::Path) -> anyhow::Result<Self> {
-        use rust_xlsxwriter::{Format, Workbook};
+        use rust_xlsxwriter::Workbook;
         let mut wb = Workbook::new();
         wb.set_tempdir(tempdir)?;
-        let bold = Format::new().set_bold();
+        wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_title(sheet));
         let ws = wb.add_worksheet_with_constant_memory()?;
         ws.set_name(sheet)?;
         for (c, h) in (0u16..).zip(headers) {
-            ws.set_column_width(c, 16)?;
-            ws.write_string_with_format(0, c, *h, &bold)?;
+            ws.set_column_width(c, text_width(h).max(14.0) + 2.0)?;
         }
-        ws.set_freeze_panes(1, 0)?;
-        Ok(XlsxRows { wb, next_row: 1 })
+        write_header(ws, headers)?;
+        Ok(XlsxRows {
+            wb,
+            next_row: 1,
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            text: bordered(),
+        })
     }
 
     /// Data rows written so far.
@@ -394,7 +453,7 @@ impl XlsxRows {
                 anyhow::bail!("more than {} rows for one sheet", Self::MAX_DATA_ROWS);
             }
             for (c, v) in (0u16..).zip(row) {
-                ws.write_string(self.next_row, c, v)?;
+                ws.write_string_with_format(self.next_row, c, v, &self.text)?;
             }
             self.next_row += 1;
         }
@@ -403,6 +462,9 @@ impl XlsxRows {
 
     /// Writes the workbook (a zip) to `out`.
     pub fn finish(mut self, out: impl std::io::Write + Send) -> anyhow::Result<()> {
+        let headers: Vec<&str> = self.headers.iter().map(String::as_str).collect();
+        let rows = self.next_row - 1;
+        sheet_setup(self.wb.worksheet_from_index(0)?, &headers, rows)?;
         self.wb.save_to_writer(out)?;
         Ok(())
     }
@@ -413,6 +475,49 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::io::Write;
+
+    fn sheet_xml(bytes: &[u8]) -> String {
+        use std::io::Read;
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let mut s = String::new();
+        z.by_name("xl/worksheets/sheet1.xml")
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    }
+
+    fn assert_filed_and_printable(xml: &str, last_cell: &str) {
+        let filter = format!("<autoFilter ref=\"A1:{last_cell}\"");
+        for needle in [
+            filter.as_str(),
+            "state=\"frozen\"",
+            "orientation=\"landscape\"",
+            "fitToHeight=\"0\"",
+            "第 &amp;P 页 共 &amp;N 页",
+        ] {
+            assert!(xml.contains(needle), "{needle} missing: {xml}");
+        }
+    }
+
+    #[test]
+    fn exported_sheets_are_filtered_frozen_bordered_and_print_on_landscape_pages() {
+        let spec = &crate::domain::inventory::SITES;
+        let mut item = Map::new();
+        item.insert("name".into(), Value::String("龙口西机房".into()));
+        let bytes = write_xlsx(spec, &[item.clone(), item]).unwrap();
+        let last_col = (b'A' + spec.fields.len() as u8 - 1) as char;
+        assert_filed_and_printable(&sheet_xml(&bytes), &format!("{last_col}3"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut rows = XlsxRows::new("工单", &["编号", "标题"], dir.path()).unwrap();
+        rows.write_rows(&[vec!["INC-1".into(), "打不开".into()]]).unwrap();
+        let mut out = Vec::new();
+        rows.finish(&mut out).unwrap();
+        let xml = sheet_xml(&out);
+        assert_filed_and_printable(&xml, "B2");
+        assert!(xml.contains("INC-1") || xml.contains("<c r=\"A2\""), "{xml}");
+    }
 
     /// Small limits, so a property can state one absolute memory bound for any input.
     fn small() -> ImportLimits {
