@@ -199,20 +199,47 @@ pub struct ParsedImport {
     pub ignored_columns: Vec<String>,
 }
 
+/// The header's line in the file, the header row and the data rows.
+type HeaderAndRows<'t> = (usize, &'t [String], &'t [(usize, Vec<String>)]);
+
+/// The header row and the data rows of a table, skipping a title row above the header (as
+/// the exports write it): a first row with at most one filled cell that names no field,
+/// followed by a row that does.
+fn below_title<'t>(spec: &EntitySpec, table: &'t Table) -> HeaderAndRows<'t> {
+    let names_a_field = |row: &[String]| {
+        row.iter()
+            .any(|h| spec.fields.iter().any(|f| f.matches_header(h)))
+    };
+    let filled = table
+        .headers
+        .iter()
+        .filter(|h| !h.trim().is_empty())
+        .count();
+    match table.rows.split_first() {
+        Some(((line, next), rest))
+            if filled <= 1 && !names_a_field(&table.headers) && names_a_field(next) =>
+        {
+            (*line, next.as_slice(), rest)
+        }
+        _ => (1, table.headers.as_slice(), table.rows.as_slice()),
+    }
+}
+
 /// Maps headers to fields and validates every cell. Nothing is written here.
 pub fn parse_import(
     spec: &'static EntitySpec,
     table: &Table,
 ) -> Result<ParsedImport, Vec<RowError>> {
+    let (header_line, headers, data) = below_title(spec, table);
     let mut mapping: Vec<Option<&'static Field>> = Vec::new();
     let mut ignored = Vec::new();
     let mut errors = Vec::new();
-    for (col, h) in table.headers.iter().enumerate() {
+    for (col, h) in headers.iter().enumerate() {
         let f = spec.fields.iter().find(|f| f.matches_header(h));
         if let Some(f) = f {
             if mapping.iter().flatten().any(|g| g.name == f.name) {
                 errors.push(RowError {
-                    row: 1,
+                    row: header_line,
                     column: h.clone(),
                     field: f.name.into(),
                     message: format!(
@@ -228,7 +255,7 @@ pub fn parse_import(
         mapping.push(f);
     }
     let mut rows = Vec::new();
-    for (line, cells) in &table.rows {
+    for (line, cells) in data {
         let mut obj = Map::new();
         for (i, f) in mapping.iter().enumerate() {
             if let Some(f) = f {
@@ -303,35 +330,51 @@ pub fn write_csv(spec: &EntitySpec, items: &[Map<String, Value>]) -> anyhow::Res
 
 /// The print and filing setup every exported sheet shares: bordered cells, a styled header
 /// row that is frozen, filtered and repeated on every printed page, landscape A4 fitted to
-/// the page width, and 第 X 页 共 Y 页 in the footer. There is no title row above the header,
-/// so that an exported file imports again as it is.
+/// the page width, and 第 X 页 共 Y 页 in the footer.
 fn sheet_setup(
     ws: &mut rust_xlsxwriter::Worksheet,
     headers: &[&str],
     data_rows: u32,
 ) -> anyhow::Result<()> {
     let last_col = headers.len().max(1) as u16 - 1;
-    ws.autofilter(0, 0, data_rows.max(1), last_col)?;
-    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(1, 0, data_rows.max(1) + 1, last_col)?;
+    ws.set_freeze_panes(2, 0)?;
     ws.set_landscape();
     ws.set_paper_size(9);
     ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(0, 0)?;
+    ws.set_repeat_rows(0, 1)?;
     ws.set_footer("&C第 &P 页 共 &N 页");
     Ok(())
 }
 
-/// The header row, bold on a tint with borders (written first: a streamed sheet cannot go
-/// back to it).
-fn write_header(ws: &mut rust_xlsxwriter::Worksheet, headers: &[&str]) -> anyhow::Result<()> {
+/// The title row (merged across the columns) and the header row, bold on a tint with
+/// borders (written first: a streamed sheet cannot go back to them). The importer skips
+/// the title row, so an exported file imports again as it is.
+fn write_header(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    title: &str,
+    headers: &[&str],
+) -> anyhow::Result<()> {
     use rust_xlsxwriter::{Format, FormatAlign, FormatBorder};
+    let big = Format::new()
+        .set_bold()
+        .set_font_size(14)
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter);
+    let last_col = headers.len().max(1) as u16 - 1;
+    if last_col == 0 {
+        ws.write_string_with_format(0, 0, title, &big)?;
+    } else {
+        ws.merge_range(0, 0, 0, last_col, title, &big)?;
+    }
+    ws.set_row_height(0, 26)?;
     let header = Format::new()
         .set_bold()
         .set_border(FormatBorder::Thin)
         .set_background_color("D9E2F3")
         .set_align(FormatAlign::Center);
     for (c, h) in (0u16..).zip(headers) {
-        ws.write_string_with_format(0, c, *h, &header)?;
+        ws.write_string_with_format(1, c, *h, &header)?;
     }
     Ok(())
 }
@@ -355,10 +398,10 @@ pub fn write_xlsx(spec: &EntitySpec, items: &[Map<String, Value>]) -> anyhow::Re
     let ws = wb.add_worksheet();
     ws.set_name(spec.label)?;
     let headers: Vec<&str> = spec.fields.iter().map(|f| f.label).collect();
-    write_header(ws, &headers)?;
+    write_header(ws, &format!("{}清单", spec.label), &headers)?;
     let mut widths: Vec<f64> = headers.iter().map(|h| text_width(h)).collect();
     for (r, it) in items.iter().enumerate() {
-        let row = (r + 1) as u32;
+        let row = (r + 2) as u32;
         for (c, f) in spec.fields.iter().enumerate() {
             match export_cell(f, it) {
                 Value::Null => {
@@ -418,8 +461,9 @@ pub struct XlsxRows {
 }
 
 impl XlsxRows {
-    /// Data rows a sheet can hold below its header (Excel's 1,048,576 rows in all).
-    pub const MAX_DATA_ROWS: u32 = 1_048_575;
+    /// Data rows a sheet can hold below its title and header (Excel's 1,048,576 rows in
+    /// all).
+    pub const MAX_DATA_ROWS: u32 = 1_048_574;
 
     pub fn new(sheet: &str, headers: &[&str], tempdir: &std::path::Path) -> anyhow::Result<Self> {
         use rust_xlsxwriter::Workbook;
@@ -431,10 +475,10 @@ impl XlsxRows {
         for (c, h) in (0u16..).zip(headers) {
             ws.set_column_width(c, text_width(h).max(14.0) + 2.0)?;
         }
-        write_header(ws, headers)?;
+        write_header(ws, sheet, headers)?;
         Ok(XlsxRows {
             wb,
-            next_row: 1,
+            next_row: 2,
             headers: headers.iter().map(|h| h.to_string()).collect(),
             text: bordered(),
         })
@@ -442,14 +486,14 @@ impl XlsxRows {
 
     /// Data rows written so far.
     pub fn rows(&self) -> u32 {
-        self.next_row - 1
+        self.next_row - 2
     }
 
     /// Appends rows below the ones written; refuses to go past the sheet's last row.
     pub fn write_rows(&mut self, rows: &[Vec<String>]) -> anyhow::Result<()> {
         let ws = self.wb.worksheet_from_index(0)?;
         for row in rows {
-            if self.next_row > Self::MAX_DATA_ROWS {
+            if self.next_row > Self::MAX_DATA_ROWS + 1 {
                 anyhow::bail!("more than {} rows for one sheet", Self::MAX_DATA_ROWS);
             }
             for (c, v) in (0u16..).zip(row) {
@@ -463,7 +507,7 @@ impl XlsxRows {
     /// Writes the workbook (a zip) to `out`.
     pub fn finish(mut self, out: impl std::io::Write + Send) -> anyhow::Result<()> {
         let headers: Vec<&str> = self.headers.iter().map(String::as_str).collect();
-        let rows = self.next_row - 1;
+        let rows = self.next_row - 2;
         sheet_setup(self.wb.worksheet_from_index(0)?, &headers, rows)?;
         self.wb.save_to_writer(out)?;
         Ok(())
@@ -488,7 +532,7 @@ mod tests {
     }
 
     fn assert_filed_and_printable(xml: &str, last_cell: &str) {
-        let filter = format!("<autoFilter ref=\"A1:{last_cell}\"");
+        let filter = format!("<autoFilter ref=\"A2:{last_cell}\"");
         for needle in [
             filter.as_str(),
             "state=\"frozen\"",
@@ -501,13 +545,35 @@ mod tests {
     }
 
     #[test]
+    fn a_title_row_above_the_header_is_skipped_and_line_numbers_stay_the_files() {
+        let spec = &crate::domain::inventory::SITES;
+        let table = Table {
+            headers: vec!["机房清单".into(), String::new()],
+            rows: vec![
+                (2, vec!["名称".into(), "地址".into()]),
+                (3, vec!["龙口西机房".into(), "广州".into()]),
+            ],
+        };
+        let (line, headers, data) = below_title(spec, &table);
+        assert_eq!((line, headers.len(), data.len()), (2, 2, 1));
+        assert_eq!(data[0].0, 3);
+        // A plain header row stays the header.
+        let plain = Table {
+            headers: vec!["名称".into()],
+            rows: vec![(2, vec!["龙口西机房".into()])],
+        };
+        let (line, headers, data) = below_title(spec, &plain);
+        assert_eq!((line, headers[0].as_str(), data.len()), (1, "名称", 1));
+    }
+
+    #[test]
     fn exported_sheets_are_filtered_frozen_bordered_and_print_on_landscape_pages() {
         let spec = &crate::domain::inventory::SITES;
         let mut item = Map::new();
         item.insert("name".into(), Value::String("龙口西机房".into()));
         let bytes = write_xlsx(spec, &[item.clone(), item]).unwrap();
         let last_col = (b'A' + spec.fields.len() as u8 - 1) as char;
-        assert_filed_and_printable(&sheet_xml(&bytes), &format!("{last_col}3"));
+        assert_filed_and_printable(&sheet_xml(&bytes), &format!("{last_col}4"));
 
         let dir = tempfile::tempdir().unwrap();
         let mut rows = XlsxRows::new("工单", &["编号", "标题"], dir.path()).unwrap();
@@ -516,7 +582,11 @@ mod tests {
         let mut out = Vec::new();
         rows.finish(&mut out).unwrap();
         let xml = sheet_xml(&out);
-        assert_filed_and_printable(&xml, "B2");
+        assert_filed_and_printable(&xml, "B3");
+        assert!(
+            xml.contains("<mergeCell ref=\"A1:B1\""),
+            "the title row: {xml}"
+        );
         assert!(xml.contains("INC-1"), "the streamed row is inline: {xml}");
     }
 
