@@ -240,6 +240,66 @@ mod tests {
         decode::<Sample>(v).unwrap_err().remove(0)
     }
 
+    fn json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[a-z_\\u{4e00}-\\u{4e20}]{0,8}".prop_map(Value::from),
+            prop::sample::select(vec![
+                "incident",
+                "request",
+                "title",
+                "system_id",
+                "report",
+                "cause",
+                "na",
+                "12",
+                " "
+            ])
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "kind",
+                        "title",
+                        "system_id",
+                        "note",
+                        "score",
+                        "report",
+                        "cause",
+                        "x"
+                    ])
+                    .prop_map(String::from),
+                    inner,
+                    0..7
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Any JSON value decodes or is refused with field errors that name a field and say
+        /// something; decoding never panics.
+        #[test]
+        fn any_json_decodes_or_names_what_is_wrong(v in json()) {
+            if let Err(errs) = decode::<Sample>(v) {
+                proptest::prop_assert!(!errs.is_empty());
+                for e in errs {
+                    proptest::prop_assert!(!e.field.is_empty() && !e.message.is_empty(), "{e:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_good_body_decodes_with_lenient_ids_and_blank_texts() {
         let s: Sample = decode(

@@ -115,11 +115,29 @@ pub async fn list(
 pub async fn get(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<Value> {
     check_read(u)?;
     let t = ctx.store.inspection_task(id).await?;
-    let (found, _) = ctx
-        .store
-        .inspection_findings(Some(id), None, 500, 0)
-        .await?;
+    let (found, _) = list_findings(ctx, u, Some(id), None, 500, 0).await?;
     task_json(u, &t, &found)
+}
+
+/// `GET /inspection-findings?task_id&status`: `status` is `open` or `rectified`.
+pub async fn list_findings(
+    ctx: &Ctx,
+    u: &AuthUser,
+    task_id: Option<i64>,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<FindingRow>, i64)> {
+    check_read(u)?;
+    if let Some(s) = status
+        && !["open", "rectified"].contains(&s)
+    {
+        return Err(AppError::invalid("status", "status 应为 open 或 rectified"));
+    }
+    Ok(ctx
+        .store
+        .inspection_findings(task_id, status, limit, offset)
+        .await?)
 }
 
 /// `POST /inspection-tasks/{id}/results`: saves the given readings (a draft as the

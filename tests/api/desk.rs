@@ -894,6 +894,12 @@ async fn the_fault_report_is_a_word_document_with_every_field() {
             eprintln!("skipping the python-docx check: not installed");
         }
     }
+    // The document converts with LibreOffice, with its fields and signature block.
+    if let Some(pdf) = via_libreoffice(&bytes, "docx") {
+        for needle in ["故障报告", "应用服务器证书过期", "用户单位（签章）"] {
+            assert!(pdf.contains(needle), "{needle} missing in the PDF:\n{pdf}");
+        }
+    }
     app.get_json_expect(
         &app.admin_token,
         &format!("/api/v1/tickets/{id}/fault-report?format=pdf"),

@@ -374,3 +374,63 @@ pub fn free_udp_port() -> u16 {
         .expect("addr")
         .port()
 }
+
+/// The text python-docx (docx) or openpyxl (xlsx) reads from a file, or `None` when the
+/// reader is missing (CI requires it).
+pub fn read_back(bytes: &[u8], ext: &str) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("report.{ext}"));
+    std::fs::write(&file, bytes).unwrap();
+    let script = if ext == "docx" {
+        "import sys, docx\nd = docx.Document(sys.argv[1])\nparts = [p.text for p in d.paragraphs]\nfor t in d.tables:\n  for row in t.rows:\n    parts.append('|'.join(c.text for c in row.cells))\nparts.append('creator=' + d.core_properties.author)\nparts.append('title=' + d.core_properties.title)\nprint('\\n'.join(parts))"
+    } else {
+        "import sys, openpyxl\nwb = openpyxl.load_workbook(sys.argv[1])\nfor ws in wb.worksheets:\n  print('sheet=' + ws.title)\n  for row in ws.iter_rows(values_only=True):\n    print('|'.join('' if v is None else str(v) for v in row))\nprint('creator=' + wb.properties.creator)"
+    };
+    match std::process::Command::new("python3")
+        .args(["-c", script, file.to_str().unwrap()])
+        .output()
+    {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        other => {
+            assert!(
+                std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
+                "python-docx and openpyxl are required in CI: {other:?}"
+            );
+            eprintln!("skipping the read-back of the {ext}: python-docx/openpyxl missing");
+            None
+        }
+    }
+}
+
+/// The text of the PDF LibreOffice makes of a file, or `None` when LibreOffice or
+/// pdftotext is missing (CI requires them).
+pub fn via_libreoffice(bytes: &[u8], ext: &str) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("report.{ext}"));
+    std::fs::write(&file, bytes).unwrap();
+    let profile = format!("-env:UserInstallation=file://{}/lo", dir.path().display());
+    let converted = std::process::Command::new("soffice")
+        .args([&profile, "--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(dir.path())
+        .arg(&file)
+        .output();
+    let pdf = dir.path().join("report.pdf");
+    match converted {
+        Ok(o) if o.status.success() && pdf.exists() => {}
+        other => {
+            assert!(
+                std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
+                "LibreOffice (soffice) is required in CI: {other:?}"
+            );
+            eprintln!("skipping the LibreOffice conversion of the {ext}: soffice missing");
+            return None;
+        }
+    }
+    let o = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed with LibreOffice in CI");
+    assert!(o.status.success(), "pdftotext failed");
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}

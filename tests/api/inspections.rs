@@ -558,66 +558,6 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
     assert_eq!(all["total"], 60);
 }
 
-/// The text python-docx (docx) or openpyxl (xlsx) reads from a file, or `None` when the
-/// reader is missing (CI requires it).
-fn read_back(bytes: &[u8], ext: &str) -> Option<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join(format!("report.{ext}"));
-    std::fs::write(&file, bytes).unwrap();
-    let script = if ext == "docx" {
-        "import sys, docx\nd = docx.Document(sys.argv[1])\nparts = [p.text for p in d.paragraphs]\nfor t in d.tables:\n  for row in t.rows:\n    parts.append('|'.join(c.text for c in row.cells))\nparts.append('creator=' + d.core_properties.author)\nparts.append('title=' + d.core_properties.title)\nprint('\\n'.join(parts))"
-    } else {
-        "import sys, openpyxl\nwb = openpyxl.load_workbook(sys.argv[1])\nfor ws in wb.worksheets:\n  print('sheet=' + ws.title)\n  for row in ws.iter_rows(values_only=True):\n    print('|'.join('' if v is None else str(v) for v in row))\nprint('creator=' + wb.properties.creator)"
-    };
-    match std::process::Command::new("python3")
-        .args(["-c", script, file.to_str().unwrap()])
-        .output()
-    {
-        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
-        other => {
-            assert!(
-                std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
-                "python-docx and openpyxl are required in CI: {other:?}"
-            );
-            eprintln!("skipping the read-back of the {ext}: python-docx/openpyxl missing");
-            None
-        }
-    }
-}
-
-/// The text of the PDF LibreOffice makes of a file, or `None` when LibreOffice or
-/// pdftotext is missing (CI requires them).
-fn via_libreoffice(bytes: &[u8], ext: &str) -> Option<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join(format!("report.{ext}"));
-    std::fs::write(&file, bytes).unwrap();
-    let profile = format!("-env:UserInstallation=file://{}/lo", dir.path().display());
-    let converted = std::process::Command::new("soffice")
-        .args([&profile, "--headless", "--convert-to", "pdf", "--outdir"])
-        .arg(dir.path())
-        .arg(&file)
-        .output();
-    let pdf = dir.path().join("report.pdf");
-    match converted {
-        Ok(o) if o.status.success() && pdf.exists() => {}
-        other => {
-            assert!(
-                std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
-                "LibreOffice (soffice) is required in CI: {other:?}"
-            );
-            eprintln!("skipping the LibreOffice conversion of the {ext}: soffice missing");
-            return None;
-        }
-    }
-    let o = std::process::Command::new("pdftotext")
-        .arg(&pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) is installed with LibreOffice in CI");
-    assert!(o.status.success(), "pdftotext failed");
-    Some(String::from_utf8_lossy(&o.stdout).into_owned())
-}
-
 #[tokio::test]
 async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figures() {
     let app = demo_at(bj(2025, 11, 1, 8, 0)).await;
@@ -759,10 +699,34 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
             assert!(pdf.contains("66.7%"), "{pdf}");
         }
     }
+    // The cycle report of the plan converts as well.
+    let r = app
+        .post_expect(
+            t,
+            "/api/v1/reports",
+            &json!({"kind": "inspection_cycle", "period": {"from": "2025-11-01", "to": "2025-11-30"},
+                    "format": "docx", "plan_id": plan["id"]}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let bytes = app
+        .get(t, r["file_url"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    if let Some(pdf) = via_libreoffice(&bytes, "docx") {
+        assert!(
+            pdf.contains("周期巡检报告") && pdf.contains("三个系统日检"),
+            "{pdf}"
+        );
+        assert!(pdf.contains("66.7%"), "{pdf}");
+    }
     let list = app
         .get_json_expect(t, "/api/v1/reports", StatusCode::OK)
         .await;
-    assert_eq!(list["total"], 2);
+    assert_eq!(list["total"], 3);
     // Requesters get no reports.
     let (_, rt) = app.user_with_role("citizen", "requester").await;
     let (s, _) = app.get_json(&rt, "/api/v1/reports").await;
@@ -923,4 +887,66 @@ async fn the_reports_page_generates_lists_and_downloads_documents() {
     let rc = app.page_cookie("citizen", "Changed#Pass2").await;
     let (s, _) = app.page(&rc, "/reports").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn only_managers_edit_templates_and_plans_and_a_used_template_cannot_be_deleted() {
+    let app = demo_at(bj(2025, 10, 15, 8, 0)).await;
+    let t = &app.admin_token;
+    let (_, et) = app.user_with_role("eng", "engineer").await;
+    let (s, _) = app
+        .post(&et, "/api/v1/inspection-templates", &room_template())
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let tpl = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-templates",
+            &room_template(),
+            StatusCode::CREATED,
+        )
+        .await;
+    let plan_body = json!({"name": "机房日检", "template_id": tpl["id"], "target_mode": "all",
+                           "schedule": "0 9 * * *"});
+    let (s, _) = app.post(&et, "/api/v1/inspection-plans", &plan_body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let plan = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &plan_body,
+            StatusCode::CREATED,
+        )
+        .await;
+    let pid = plan["id"].as_i64().unwrap();
+    // A bad schedule in a patch names the field and changes nothing.
+    let v = app
+        .patch_expect(
+            t,
+            &format!("/api/v1/inspection-plans/{pid}"),
+            &json!({"schedule": "0 9 * *"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["schedule"], "{v}");
+    let v = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/inspection-plans/{pid}"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["schedule"], "0 9 * * *");
+    // The template is in use: 409, and it stays.
+    let path = format!("/api/v1/inspection-templates/{}", tpl["id"]);
+    assert_eq!(app.delete(t, &path).await, StatusCode::CONFLICT);
+    app.get_json_expect(t, &path, StatusCode::OK).await;
+    assert_eq!(
+        app.delete(t, &format!("/api/v1/inspection-plans/{pid}"))
+            .await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.delete(&et, &path).await, StatusCode::FORBIDDEN);
+    assert_eq!(app.delete(t, &path).await, StatusCode::NO_CONTENT);
+    app.get_json_expect(t, &path, StatusCode::NOT_FOUND).await;
 }

@@ -341,19 +341,17 @@ pub async fn list_findings(
     ApiUser(u): ApiUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
-    crate::inspect::check_read(&u)?;
     let p = Paging::from_query(&q)?;
     let status = q.get("status").map(|s| s.trim()).filter(|s| !s.is_empty());
-    if let Some(s) = status
-        && !["open", "rectified"].contains(&s)
-    {
-        return Err(AppError::invalid("status", "status 应为 open 或 rectified"));
-    }
-    let (rows, total) = st
-        .ctx
-        .store
-        .inspection_findings(opt_id(&q, "task_id")?, status, p.limit, p.offset)
-        .await?;
+    let (rows, total) = tasks::list_findings(
+        &st.ctx,
+        &u,
+        opt_id(&q, "task_id")?,
+        status,
+        p.limit,
+        p.offset,
+    )
+    .await?;
     let items: Vec<Value> = rows.iter().map(tasks::finding_json).collect();
     Ok(Json(json!({"total": total, "items": items})))
 }
