@@ -320,21 +320,29 @@ pub async fn mark_overdue(ctx: &Ctx) -> AppResult<usize> {
         .store
         .mark_inspection_tasks_overdue(&mut tx, now)
         .await?;
-    for (id, assignee, target) in &late {
-        if let Some(uid) = assignee {
-            ctx.store
-                .add_inbox(
-                    &mut tx,
-                    &format!("inspection-overdue-{id}"),
-                    *uid,
-                    "inspection_overdue",
-                    None,
-                    &format!("巡检任务已逾期：{target}"),
-                    &format!("巡检任务 #{id}（{target}）已超过完成时限，请尽快完成并提交。"),
-                    now,
-                )
-                .await?;
-        }
+    for t in &late {
+        let due = DateTime::from_timestamp_millis(t.due_at)
+            .map(|d| {
+                d.with_timezone(&crate::clock::beijing())
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let notice = crate::notify::texts::InspectionNotice {
+            task_id: t.id,
+            template: &t.template_name,
+            target: &t.target_name,
+            due: &due,
+            assignee: t.assignee_name.as_deref().unwrap_or("未分派"),
+        };
+        crate::notify::enqueue_inspection_overdue(
+            ctx,
+            &mut tx,
+            &notice,
+            t.assignee_id,
+            t.system_id,
+        )
+        .await?;
     }
     if !late.is_empty() {
         audit(
@@ -343,10 +351,10 @@ pub async fn mark_overdue(ctx: &Ctx) -> AppResult<usize> {
             &AuthUser::system("inspections"),
             "overdue",
             "inspection_tasks",
-            late[0].0,
+            late[0].id,
             format!("{} 个巡检任务逾期", late.len()),
             None,
-            Some(json!({"tasks": late.iter().map(|l| l.0).collect::<Vec<_>>()})),
+            Some(json!({"tasks": late.iter().map(|l| l.id).collect::<Vec<_>>()})),
         )
         .await?;
     }

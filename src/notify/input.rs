@@ -103,10 +103,12 @@ pub enum EventName {
     AlertResolved,
     #[serde(rename = "alert.escalated")]
     AlertEscalated,
+    #[serde(rename = "inspection.overdue")]
+    InspectionOverdue,
 }
 
 impl EventName {
-    pub const ALL: [EventName; 10] = [
+    pub const ALL: [EventName; 11] = [
         EventName::TicketCreated,
         EventName::TicketAssigned,
         EventName::TicketSupervised,
@@ -117,6 +119,7 @@ impl EventName {
         EventName::AlertFiring,
         EventName::AlertResolved,
         EventName::AlertEscalated,
+        EventName::InspectionOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -131,6 +134,7 @@ impl EventName {
             EventName::AlertFiring => "alert.firing",
             EventName::AlertResolved => "alert.resolved",
             EventName::AlertEscalated => "alert.escalated",
+            EventName::InspectionOverdue => "inspection.overdue",
         }
     }
 }

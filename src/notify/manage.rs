@@ -240,6 +240,12 @@ pub async fn create_rule(ctx: &Ctx, u: &AuthUser, input: RuleCreate) -> AppResul
             None
         }
     };
+    if priority.is_some() && !event.starts_with("ticket.") && !event.starts_with("sla.") {
+        errs.push(FieldError::new(
+            "priority",
+            "该事件不是工单事件，没有优先级：请清空优先级",
+        ));
+    }
     let to_assignee = input.to_assignee.unwrap_or(false);
     let to_requester = input.to_requester.unwrap_or(false);
     let channel_id = input.channel_id;

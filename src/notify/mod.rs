@@ -42,6 +42,7 @@ pub const EVENTS: &[(&str, &str)] = &[
     ("alert.firing", "监控告警"),
     ("alert.resolved", "告警恢复"),
     ("alert.escalated", "告警升级"),
+    ("inspection.overdue", "巡检任务逾期"),
 ];
 
 /// Longest a send may take; a claim lasts a little longer.
@@ -102,13 +103,51 @@ pub async fn enqueue_for_ticket(
             .add_inbox(tx, &key, uid, event, Some(t.id), &subject, detail, now)
             .await?;
     }
+    let scope = RuleScope {
+        ticket_id: Some(t.id),
+        priority: Some(&t.priority),
+        system_id: t.system_id,
+        assignee_id,
+        requester_id: t.requester_id,
+    };
+    let marker = format!("{}:{marker}", t.id);
+    enqueue_by_rules(ctx, tx, event, &scope, &marker, &subject, &body).await
+}
+
+/// What the rules of an event may filter on, and whom they may address.
+pub struct RuleScope<'a> {
+    /// The ticket the message is about, if any (recorded on the outbox row).
+    pub ticket_id: Option<i64>,
+    /// The ticket's priority; `None` for events that have none, which no rule with a
+    /// priority filter matches.
+    pub priority: Option<&'a str>,
+    pub system_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub requester_id: Option<i64>,
+}
+
+/// Puts into the outbox, inside the caller's transaction, one message per rule of `event`
+/// that matches `scope` (and per recipient for e-mail). `marker` identifies the
+/// occurrence, so that the same occurrence never yields two messages.
+pub async fn enqueue_by_rules(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    event: &str,
+    scope: &RuleScope<'_>,
+    marker: &str,
+    subject: &str,
+    body: &str,
+) -> crate::store::StoreResult<()> {
     let rules = ctx.store.rules_for(tx, event).await?;
     if rules.is_empty() {
         return Ok(());
     }
+    let now = ctx.clock.now_ms();
     for r in rules {
-        if r.priority.as_deref().is_some_and(|p| p != t.priority)
-            || r.system_id.is_some_and(|s| Some(s) != t.system_id)
+        if r.priority
+            .as_deref()
+            .is_some_and(|p| Some(p) != scope.priority)
+            || r.system_id.is_some_and(|s| Some(s) != scope.system_id)
         {
             continue;
         }
@@ -119,8 +158,8 @@ pub async fn enqueue_for_ticket(
             let cfg: Map<String, Value> = serde_json::from_str(&channel.config).unwrap_or_default();
             recipients.extend(channels::listed_recipients(&cfg).into_iter().map(Some));
             for (wanted, uid) in [
-                (r.to_assignee != 0, assignee_id),
-                (r.to_requester != 0, t.requester_id),
+                (r.to_assignee != 0, scope.assignee_id),
+                (r.to_requester != 0, scope.requester_id),
             ] {
                 if let (true, Some(uid)) = (wanted, uid)
                     && let Some(e) = ctx.store.user_email(tx, uid).await?
@@ -132,25 +171,51 @@ pub async fn enqueue_for_ticket(
             recipients.dedup();
         }
         for to in recipients {
-            let key = format!(
-                "{event}:{}:{marker}:{}:{}",
-                t.id,
-                r.id,
-                to.as_deref().unwrap_or("-")
-            );
+            let key = format!("{event}:{marker}:{}:{}", r.id, to.as_deref().unwrap_or("-"));
             let m = NewMessage {
                 key,
                 channel_id: r.channel_id,
                 event: event.into(),
-                ticket_id: Some(t.id),
+                ticket_id: scope.ticket_id,
                 recipient: to,
-                subject: subject.clone(),
-                body: body.clone(),
+                subject: subject.to_string(),
+                body: body.to_string(),
             };
             ctx.store.enqueue(tx, &m, now).await?;
         }
     }
     Ok(())
+}
+
+/// An inspection task past its due time: an in-app message to its assignee, and the
+/// messages the rules of `inspection.overdue` ask for (a rule's system filter matches the
+/// task's system).
+pub async fn enqueue_inspection_overdue(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    n: &texts::InspectionNotice<'_>,
+    assignee_id: Option<i64>,
+    system_id: Option<i64>,
+) -> crate::store::StoreResult<()> {
+    let event = "inspection.overdue";
+    let texts::Text { subject, body } = texts::render_inspection(event, n)
+        .map_err(|e| anyhow::anyhow!("notification template of {event}: {e:#}"))?;
+    let now = ctx.clock.now_ms();
+    let marker = format!("task{}", n.task_id);
+    if let Some(uid) = assignee_id {
+        let key = format!("{event}:{marker}:user{uid}");
+        ctx.store
+            .add_inbox(tx, &key, uid, event, None, &subject, body.trim_end(), now)
+            .await?;
+    }
+    let scope = RuleScope {
+        ticket_id: None,
+        priority: None,
+        system_id,
+        assignee_id,
+        requester_id: None,
+    };
+    enqueue_by_rules(ctx, tx, event, &scope, &marker, &subject, &body).await
 }
 
 /// Delivers due messages once; returns how many were sent. Jobs call this in a loop;

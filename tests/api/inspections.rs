@@ -410,6 +410,34 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
         StatusCode::CREATED,
     )
     .await;
+    // Overdue tasks are notified through the rules: one rule for every overdue task, one
+    // for system 1's and one for system 2's; a priority filter makes no sense here.
+    let ch = app
+        .post_expect(
+            t,
+            "/api/v1/notification-channels",
+            &json!({"kind": "webhook", "name": "巡检逾期", "config": {"url": "http://127.0.0.1:9/hook"}}),
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .clone();
+    for rule in [
+        json!({"event": "inspection.overdue", "channel_id": ch}),
+        json!({"event": "inspection.overdue", "channel_id": ch, "system_id": 1}),
+        json!({"event": "inspection.overdue", "channel_id": ch, "system_id": 2}),
+    ] {
+        app.post_expect(t, "/api/v1/notification-rules", &rule, StatusCode::CREATED)
+            .await;
+    }
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/notification-rules",
+            &json!({"event": "inspection.overdue", "channel_id": ch, "priority": "P1"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert!(v.to_string().contains("优先级"), "{v}");
     // Bad plans name their fields.
     let v = app
         .post_expect(
@@ -522,9 +550,36 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|m| m["event"] == "inspection_overdue")
+        .filter(|m| m["event"] == "inspection.overdue")
         .count();
     assert_eq!(n, 15, "{msgs}");
+    // Only system 2's tasks are left undone (below), so its rule matches them all and
+    // system 1's rule none.
+    assert!(
+        overdue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["system_id"] == 2),
+        "{overdue}"
+    );
+    let ob = app
+        .get_json_expect(t, "/api/v1/notification-outbox?limit=500", StatusCode::OK)
+        .await;
+    let queued: Vec<&serde_json::Value> = ob["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["event"] == "inspection.overdue")
+        .collect();
+    assert_eq!(queued.len(), 30, "{ob}");
+    assert!(
+        queued.iter().all(|m| m["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("【巡检任务逾期】")),
+        "{ob}"
+    );
 
     let s = app
         .get_json_expect(
