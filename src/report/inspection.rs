@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::docx::{DocBuilder, DocMeta};
+use super::texts::Texts;
 use super::xlsx::{Cell, Sheet, workbook};
 use crate::domain::inspection::stats::{Counts, Stats, TaskFact, stats};
 use crate::domain::inspection::task::TaskStatus;
@@ -23,6 +24,37 @@ pub struct InspectionData {
     pub findings: Vec<FindingRow>,
     /// The same scope over the previous period, for the trend.
     pub previous: Stats,
+    /// The editable paragraphs (`inspection.*`).
+    pub texts: Texts,
+}
+
+/// The figures the editable paragraphs may use (`report::texts`, `INSPECTION_VARS`).
+fn text_vars(
+    d: &InspectionData,
+    o: &Counts,
+    targets: usize,
+    people: &[String],
+) -> serde_json::Value {
+    let p = &d.previous.overall;
+    serde_json::json!({
+        "period": d.meta.period,
+        "scope": d.scope_label,
+        "targets": targets,
+        "people": if people.is_empty() { "未指定".to_string() } else { people.join("、") },
+        "planned": o.planned,
+        "completed": o.completed,
+        "completed_on_time": o.completed_on_time,
+        "completion_rate": pct(o.completion_rate),
+        "on_time_rate": pct(o.on_time_rate),
+        "findings": o.findings,
+        "rectified": o.rectified,
+        "unrectified": o.findings.saturating_sub(o.rectified),
+        "rectification_rate": pct(o.rectification_rate),
+        "all_completed": !o.completion_rate.is_some_and(|r| r < 100.0),
+        "prev_planned": p.planned,
+        "prev_completion_rate": pct(p.completion_rate),
+        "prev_findings": p.findings,
+    })
 }
 
 pub fn facts(tasks: &[TaskRow], findings: &[FindingRow]) -> Vec<TaskFact> {
@@ -147,27 +179,11 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
         .collect();
     people.sort();
     people.dedup();
-    let mut b = DocBuilder::new(&d.meta)
-        .heading(1, "巡检概况")
-        .paragraph(&format!(
-            "巡检期间：{}。巡检范围：{}，共 {} 个对象。巡检方式：现场与远程检查，平台记录读数并自动判定。巡检人员：{}。巡检依据：《基础设施维护规范》《软件系统维护规范》及合同约定。",
-            d.meta.period,
-            d.scope_label,
-            targets.len(),
-            if people.is_empty() { "未指定".into() } else { people.join("、") },
-        ))
-        .paragraph(&format!(
-            "本期计划巡检任务 {} 个，已完成 {} 个，其中按时完成 {} 个，完成率 {}，按时率 {}；发现问题 {} 项，已整改 {} 项，整改率 {}。",
-            o.planned,
-            o.completed,
-            o.completed_on_time,
-            pct(o.completion_rate),
-            pct(o.on_time_rate),
-            o.findings,
-            o.rectified,
-            pct(o.rectification_rate),
-        ))
-        .heading(1, "巡检结果汇总");
+    let vars = text_vars(d, o, targets.len(), &people);
+    let mut b = DocBuilder::new(&d.meta).heading(1, "巡检概况");
+    b = paragraphs(b, &d.texts.render("inspection.overview", &vars));
+    b = paragraphs(b, &d.texts.render("inspection.summary", &vars));
+    b = b.heading(1, "巡检结果汇总");
     let mut rows = Vec::new();
     for (tt, c) in &s.by_target_type {
         let n = targets.keys().filter(|(t, _)| t == tt).count();
@@ -227,19 +243,18 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
     b = b
         .heading(1, "趋势分析")
         .paragraph(&trend_text(o, &d.previous.overall))
-        .heading(1, "风险提示与建议")
-        .paragraph(&if o.findings > o.rectified {
-            format!(
-                "尚有 {} 项问题未整改，请相关责任人按工单尽快处理。",
-                o.findings - o.rectified
-            )
-        } else if o.completion_rate.is_some_and(|r| r < 100.0) {
-            "部分巡检任务未按计划完成，建议核查人员安排与任务时限。".to_string()
-        } else {
-            "本期巡检按计划完成，发现问题均已整改。".to_string()
-        })
-        .signatures();
+        .heading(1, "风险提示与建议");
+    b = paragraphs(b, &d.texts.render("inspection.advice", &vars));
+    b = b.signatures();
     b.finish()
+}
+
+/// A block's text as paragraphs, one per non-empty line.
+fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        b = b.paragraph(line);
+    }
+    b
 }
 
 /// The XLSX: the summary, every task, and the findings.

@@ -6,6 +6,7 @@
 pub mod docx;
 pub mod fault;
 pub mod inspection;
+pub mod texts;
 pub mod xlsx;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
@@ -333,6 +334,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         tasks,
         findings,
         previous,
+        texts: texts::load(ctx, "inspection.").await?,
     };
     let bytes = match req.format {
         Format::Docx => inspection::docx(&data),

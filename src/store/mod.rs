@@ -360,6 +360,36 @@ impl Store {
 
     pub async fn set_setting(&self, key: &str, value: &str, now_ms: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
+        self.put_setting_in(&mut tx, key, value, now_ms).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A setting's value and when it was last set.
+    pub async fn setting_row(&self, key: &str) -> StoreResult<Option<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT value, updated_at FROM settings WHERE key = $1")
+                .bind(key.to_string())
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    pub async fn setting_in(&self, tx: &mut Tx, key: &str) -> StoreResult<Option<String>> {
+        let v: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+            .bind(key.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(v.map(|r| r.0))
+    }
+
+    pub async fn put_setting_in(
+        &self,
+        tx: &mut Tx,
+        key: &str,
+        value: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -367,9 +397,16 @@ impl Store {
         .bind(key.to_string())
         .bind(value.to_string())
         .bind(now_ms)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_setting_in(&self, tx: &mut Tx, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM settings WHERE key = $1")
+            .bind(key.to_string())
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 }

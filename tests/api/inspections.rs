@@ -1005,3 +1005,204 @@ async fn only_managers_edit_templates_and_plans_and_a_used_template_cannot_be_de
     assert_eq!(app.delete(t, &path).await, StatusCode::NO_CONTENT);
     app.get_json_expect(t, &path, StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test]
+async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_stored() {
+    let app = demo_at(bj(2025, 11, 1, 8, 0)).await;
+    let t = &app.admin_token;
+    let (eng, et) = app.user_with_role("eng", "engineer").await;
+    let list = app
+        .get_json_expect(t, "/api/v1/report-texts", StatusCode::OK)
+        .await;
+    assert_eq!(list["total"], 3, "{list}");
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["customized"] == false && b["text"] == b["default"]),
+        "{list}"
+    );
+    // Only the admin and the project manager edit; requesters do not even read.
+    app.patch_expect(
+        &et,
+        "/api/v1/report-texts/inspection.summary",
+        &json!({"text": "x"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let (_, rt) = app.user_with_role("req", "requester").await;
+    assert_eq!(
+        app.get(&rt, "/api/v1/report-texts").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    app.get_json_expect(t, "/api/v1/report-texts/nope.block", StatusCode::NOT_FOUND)
+        .await;
+    // A template that misnames a variable, repeats a string or does not parse is refused
+    // with what to fix, and nothing is stored.
+    for (bad, says) in [
+        ("本月完成 {{ complete }} 个", "未定义的变量"),
+        ("{{ people * 100000000 }}", "乘法"),
+        ("{% if planned %}没有结束", "语法错误"),
+    ] {
+        let v = app
+            .patch_expect(
+                t,
+                "/api/v1/report-texts/inspection.summary",
+                &json!({"text": bad}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        assert!(v.to_string().contains(says), "{bad}: {v}");
+        assert_eq!(fields(&v), vec!["text"], "{v}");
+    }
+    app.patch_expect(
+        t,
+        "/api/v1/report-texts/inspection.summary",
+        &json!({"txt": "x"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let b = app
+        .get_json_expect(t, "/api/v1/report-texts/inspection.summary", StatusCode::OK)
+        .await;
+    assert_eq!(b["customized"], false, "{b}");
+
+    let b = app
+        .patch_expect(
+            t,
+            "/api/v1/report-texts/inspection.summary",
+            &json!({"text": "本月应检 {{ planned }} 项，实检 {{ completed }} 项（完成率 {{ completion_rate }}）。\n{% if findings %}发现问题 {{ findings }} 项。{% endif %}"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(b["customized"], true, "{b}");
+
+    // A document generated now says it in those words, with the period's figures.
+    let templates = app
+        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
+        .await;
+    let daily = templates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "应用系统日检")
+        .unwrap()["id"]
+        .clone();
+    let plan = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &json!({"name": "两个系统日检", "template_id": daily, "target_mode": "listed",
+                    "target_ids": [1, 2], "schedule": "0 9 * * *", "due_minutes": 480,
+                    "assignee_rule": "user", "assignee_id": eng}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let run = app
+        .post_expect(
+            t,
+            &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
+            &json!({}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = &run["task_ids"][0];
+    app.post_expect(
+        &et,
+        &format!("/api/v1/inspection-tasks/{id}/results"),
+        &json!({"readings": {"APP-01": "abnormal", "APP-03": "normal", "APP-04": "normal"}}),
+        StatusCode::OK,
+    )
+    .await;
+    app.post_expect(
+        &et,
+        &format!("/api/v1/inspection-tasks/{id}/actions"),
+        &json!({"action": "submit"}),
+        StatusCode::OK,
+    )
+    .await;
+    let r = app
+        .post_expect(
+            t,
+            "/api/v1/reports",
+            &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "docx", "scope": "systems"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let bytes = app
+        .get(t, r["file_url"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let expected = [
+        "本月应检 2 项，实检 1 项（完成率 50%）。",
+        "发现问题 1 项。",
+    ];
+    if let Some(text) = read_back(&bytes, "docx") {
+        for needle in expected {
+            assert!(text.contains(needle), "{needle} missing in:\n{text}");
+        }
+        // The untouched paragraphs keep their default wording.
+        assert!(text.contains("巡检期间：2025 年 11 月"), "{text}");
+        assert!(text.contains("尚有 1 项问题未整改"), "{text}");
+    }
+    if let Some(pdf) = via_libreoffice(&bytes, "docx") {
+        assert!(pdf.contains("本月应检 2 项"), "{pdf}");
+    }
+    // The change is audited; null restores the default.
+    let (_, at) = app.user_with_role("aud", "auditor").await;
+    let audit = app
+        .get_json_expect(
+            &at,
+            "/api/v1/audit-events?entity_type=report_texts",
+            StatusCode::OK,
+        )
+        .await;
+    assert!(audit.to_string().contains("inspection.summary"), "{audit}");
+    let b = app
+        .patch_expect(
+            t,
+            "/api/v1/report-texts/inspection.summary",
+            &json!({"text": null}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(b["customized"], false, "{b}");
+    assert_eq!(b["text"], b["default"], "{b}");
+
+    // The page shows the blocks; a bad template comes back with the reason.
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let (s, html) = app.page(&cookie, "/reports/texts").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("风险提示与建议") && html.contains("completion_rate"),
+        "{html}"
+    );
+    let r = app
+        .client
+        .post(app.url("/reports/texts/inspection.advice"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[("action", "save"), ("text", "{{ nope }}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("未定义的变量"));
+    let r = app
+        .client
+        .post(app.url("/reports/texts/inspection.advice"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[("action", "save"), ("text", "请继续保持。")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("已保存"));
+    let b = app
+        .get_json_expect(t, "/api/v1/report-texts/inspection.advice", StatusCode::OK)
+        .await;
+    assert_eq!(b["text"], "请继续保持。", "{b}");
+}

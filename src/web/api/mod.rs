@@ -97,6 +97,8 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(reports::list, reports::create))
         .routes(routes!(reports::get_one))
         .routes(routes!(reports::file))
+        .routes(routes!(reports::texts))
+        .routes(routes!(reports::text, reports::update_text))
         .routes(routes!(tickets::list, tickets::create))
         .routes(routes!(tickets::stats))
         .routes(routes!(ticket_export::export))

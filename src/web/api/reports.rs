@@ -77,3 +77,40 @@ pub async fn file(
     )
         .into_response())
 }
+
+#[utoipa::path(get, path = "/report-texts", tag = "reports", summary = "报告中可编辑的文字段落（模板）",
+    responses((status = 200, description = "列表：{key, label, documents, text, default, customized, variables}", body = super::openapi::Page)))]
+pub async fn texts(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
+    let items = report::texts::list(&st.ctx, &u).await?;
+    Ok(Json(json!({"total": items.len(), "items": items})))
+}
+
+#[utoipa::path(get, path = "/report-texts/{key}", tag = "reports", summary = "一个文字段落",
+    params(("key" = String, Path, description = "段落，如 inspection.overview")),
+    responses((status = 200, description = "段落", body = super::openapi::Record),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+pub async fn text(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(key): Path<String>,
+) -> AppResult<Json<Value>> {
+    let b = report::texts::get(&st.ctx, &u, &key).await?;
+    Ok(Json(json!(b)))
+}
+
+#[utoipa::path(patch, path = "/report-texts/{key}", tag = "reports",
+    summary = "修改文字段落（minijinja 模板，只能使用列出的变量）；text 为 null 恢复默认",
+    params(("key" = String, Path, description = "段落，如 inspection.overview")),
+    request_body = report::texts::TextUpdate,
+    responses((status = 200, description = "修改后的段落", body = super::openapi::Record),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        (status = 422, description = "模板有误", body = super::openapi::ErrorBody)))]
+pub async fn update_text(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(key): Path<String>,
+    Input(input): Input<report::texts::TextUpdate>,
+) -> AppResult<Json<Value>> {
+    let b = report::texts::update(&st.ctx, &u, &key, input).await?;
+    Ok(Json(json!(b)))
+}

@@ -36,6 +36,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "reports.html",
         include_str!("../../../templates/reports.html"),
     ),
+    (
+        "report_texts.html",
+        include_str!("../../../templates/report_texts.html"),
+    ),
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     (
@@ -297,6 +301,8 @@ pub fn router() -> Router<AppState> {
         .route("/inspections/tasks/{id}/draft", post(inspections::draft))
         .route("/reports", get(reports::list).post(reports::generate))
         .route("/reports/{id}/file", get(reports::file))
+        .route("/reports/texts", get(reports::texts))
+        .route("/reports/texts/{key}", post(reports::save_text))
         .route("/messages", get(inbox::messages))
         .route("/messages/badge", get(inbox::badge))
         .route("/messages/read-all", post(inbox::read_all))

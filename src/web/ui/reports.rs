@@ -143,3 +143,63 @@ pub async fn file(
     )
         .into_response())
 }
+
+async fn render_texts(
+    st: &AppState,
+    u: &AuthUser,
+    error: Option<String>,
+    saved: Option<&str>,
+) -> PageResult {
+    let blocks = crate::report::texts::list(&st.ctx, u).await?;
+    let can_edit = matches!(
+        u.role,
+        crate::domain::roles::Role::Admin | crate::domain::roles::Role::Manager
+    );
+    let mut r = st
+        .ui
+        .page(
+            "report_texts.html",
+            json!({"layout": layout(u, "报告文字", "/reports"), "blocks": blocks,
+                   "can_edit": can_edit, "error": error, "saved": saved}),
+        )?
+        .into_response();
+    if error.is_some() {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+/// `GET /reports/texts`: the editable paragraphs, with their variables.
+pub async fn texts(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
+    render_texts(&st, &u, None, None).await
+}
+
+/// `POST /reports/texts/{key}`: `action=save` with `text`, or `action=reset`.
+pub async fn save_text(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Path(key): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let text = match form.get("action").map(String::as_str) {
+        Some("reset") => None,
+        _ => Some(form.get("text").cloned().unwrap_or_default()),
+    };
+    let input = crate::report::texts::TextUpdate { text: Some(text) };
+    match crate::report::texts::update(&st.ctx, &u, &key, input).await {
+        Ok(b) => render_texts(&st, &u, None, Some(b.label)).await,
+        Err(AppError::Validation(errs)) => {
+            let msg = errs
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("；");
+            render_texts(&st, &u, Some(msg), None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

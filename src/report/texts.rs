@@ -1,0 +1,428 @@
+//! The editable text blocks of the documents: paragraphs whose wording the contractor or
+//! the purchaser wants in their own words (the overview, the summary, the advice). Each
+//! block is a minijinja template over the figures the document computes; the built-in
+//! text is the default, and an admin or the project manager may replace it
+//! (`PATCH /report-texts/{key}`), stored as the setting `report_text.<key>`.
+//!
+//! A block is checked before it is stored: it must compile, use only the variables its
+//! document offers (strict undefined), and render on sample figures within a fuel budget
+//! and an output cap, so that a stored text can neither fail nor hang a report.
+
+use std::collections::BTreeMap;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::input::Labels;
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult};
+
+/// Longest template an admin may store, in characters.
+pub const MAX_SOURCE_CHARS: usize = 4_000;
+/// Longest text a block may render to, in characters.
+pub const MAX_OUTPUT_CHARS: usize = 20_000;
+/// Instructions a block may spend rendering (minijinja's fuel).
+const FUEL: u64 = 100_000;
+
+/// One editable block.
+pub struct Block {
+    /// `document.block`, e.g. `inspection.overview`.
+    pub key: &'static str,
+    /// Which documents use it.
+    pub documents: &'static str,
+    pub label: &'static str,
+    pub default: &'static str,
+    /// The variables it may use, with what they mean.
+    pub variables: &'static [(&'static str, &'static str)],
+}
+
+/// The variables of the inspection reports' blocks.
+const INSPECTION_VARS: &[(&str, &str)] = &[
+    ("period", "报告期间，如“2025 年 11 月”"),
+    ("scope", "巡检范围，如“机房基础环境及硬件设备”"),
+    ("targets", "巡检对象数"),
+    ("people", "巡检人员（以顿号分隔）"),
+    ("planned", "计划巡检任务数"),
+    ("completed", "已完成任务数"),
+    ("completed_on_time", "按时完成任务数"),
+    ("completion_rate", "完成率，如“96.7%”，无任务时为“—”"),
+    ("on_time_rate", "按时率"),
+    ("findings", "发现问题数"),
+    ("rectified", "已整改问题数"),
+    ("unrectified", "未整改问题数"),
+    ("rectification_rate", "整改率"),
+    ("all_completed", "是否全部按计划完成（true/false）"),
+    ("prev_planned", "上期计划任务数"),
+    ("prev_completion_rate", "上期完成率"),
+    ("prev_findings", "上期发现问题数"),
+];
+
+pub const BLOCKS: &[Block] = &[
+    Block {
+        key: "inspection.overview",
+        documents: "月度巡检报告、周期巡检报告：“巡检概况”第一段",
+        label: "巡检概况",
+        default: "巡检期间：{{ period }}。巡检范围：{{ scope }}，共 {{ targets }} 个对象。巡检方式：现场与远程检查，平台记录读数并自动判定。巡检人员：{{ people }}。巡检依据：《基础设施维护规范》《软件系统维护规范》及合同约定。",
+        variables: INSPECTION_VARS,
+    },
+    Block {
+        key: "inspection.summary",
+        documents: "月度巡检报告、周期巡检报告：“巡检概况”第二段",
+        label: "巡检结论",
+        default: "本期计划巡检任务 {{ planned }} 个，已完成 {{ completed }} 个，其中按时完成 {{ completed_on_time }} 个，完成率 {{ completion_rate }}，按时率 {{ on_time_rate }}；发现问题 {{ findings }} 项，已整改 {{ rectified }} 项，整改率 {{ rectification_rate }}。",
+        variables: INSPECTION_VARS,
+    },
+    Block {
+        key: "inspection.advice",
+        documents: "月度巡检报告、周期巡检报告：“风险提示与建议”",
+        label: "风险提示与建议",
+        default: "{% if unrectified > 0 %}尚有 {{ unrectified }} 项问题未整改，请相关责任人按工单尽快处理。{% elif not all_completed %}部分巡检任务未按计划完成，建议核查人员安排与任务时限。{% else %}本期巡检按计划完成，发现问题均已整改。{% endif %}",
+        variables: INSPECTION_VARS,
+    },
+];
+
+pub fn block(key: &str) -> Option<&'static Block> {
+    BLOCKS.iter().find(|b| b.key == key)
+}
+
+fn setting_key(key: &str) -> String {
+    format!("report_text.{key}")
+}
+
+/// Figures of the right shape for checking a block before it is stored.
+fn sample(b: &Block) -> Value {
+    let mut m = serde_json::Map::new();
+    for (name, _) in b.variables {
+        let v = match *name {
+            "period" => json!("2025 年 11 月"),
+            "scope" => json!("机房基础环境及硬件设备"),
+            "people" => json!("张三、李四"),
+            "all_completed" => json!(false),
+            n if n.ends_with("_rate") => json!("96.7%"),
+            _ => json!(3),
+        };
+        m.insert((*name).to_string(), v);
+    }
+    Value::Object(m)
+}
+
+/// Renders a block's template over `vars`: strict about undefined names, within the fuel
+/// budget and the output cap. The error is a Chinese sentence saying what to fix.
+pub fn render(source: &str, vars: &Value) -> Result<String, String> {
+    if multiplies(source) {
+        return Err("模板中不能使用乘法（*）：报告文字只需引用变量、判断与过滤器".into());
+    }
+    // No globals (no `range`) and a handful of filters that cannot amplify their input:
+    // the output grows at most linearly with the template.
+    let mut env = Environment::empty();
+    env.add_filter("upper", minijinja::filters::upper);
+    env.add_filter("lower", minijinja::filters::lower);
+    env.add_filter("trim", minijinja::filters::trim);
+    env.add_filter("default", minijinja::filters::default);
+    env.add_filter("round", minijinja::filters::round);
+    env.add_filter("abs", minijinja::filters::abs);
+    env.add_filter("int", minijinja::filters::int);
+    env.add_filter("float", minijinja::filters::float);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    let out = env
+        .render_str(
+            source,
+            minijinja::Value::from(minijinja::value::Serde(vars)),
+        )
+        .map_err(|e| match e.kind() {
+            minijinja::ErrorKind::UndefinedError => {
+                format!("模板使用了未定义的变量（{e}），请只使用列出的变量")
+            }
+            minijinja::ErrorKind::OutOfFuel => "模板计算量过大，请简化循环".to_string(),
+            minijinja::ErrorKind::SyntaxError => format!("模板语法错误：{e}"),
+            _ => format!("模板无法生成文字：{e}"),
+        })?;
+    if out.chars().count() > MAX_OUTPUT_CHARS {
+        return Err(format!("模板生成的文字超过 {MAX_OUTPUT_CHARS} 字，请缩短"));
+    }
+    Ok(out)
+}
+
+/// Whether an expression or statement of the template multiplies (strings repeat under
+/// `*`, which would let a short template render megabytes).
+fn multiplies(source: &str) -> bool {
+    let mut rest = source;
+    while let Some(i) = rest.find(['{']) {
+        let after = &rest[i + 1..];
+        let close = match after.chars().next() {
+            Some('{') => "}}",
+            Some('%') => "%}",
+            _ => {
+                rest = after;
+                continue;
+            }
+        };
+        let body = &after[1..];
+        let end = body.find(close).unwrap_or(body.len());
+        if body[..end].contains('*') {
+            return true;
+        }
+        rest = &body[end..];
+    }
+    false
+}
+
+/// Checks a template for `b` on sample figures.
+pub fn check(b: &Block, source: &str) -> Result<(), String> {
+    if source.chars().count() > MAX_SOURCE_CHARS {
+        return Err(format!("模板不能超过 {MAX_SOURCE_CHARS} 字"));
+    }
+    if source.trim().is_empty() {
+        return Err("模板不能为空；要恢复默认文字，请将 text 设为 null".into());
+    }
+    render(source, &sample(b)).map(|_| ())
+}
+
+/// The templates in force for the blocks whose keys start with `prefix`: the stored text,
+/// or the default.
+pub async fn load(ctx: &Ctx, prefix: &str) -> AppResult<Texts> {
+    let mut out = BTreeMap::new();
+    for b in BLOCKS.iter().filter(|b| b.key.starts_with(prefix)) {
+        let stored = ctx.store.get_setting(&setting_key(b.key)).await?;
+        out.insert(b.key, stored.unwrap_or_else(|| b.default.to_string()));
+    }
+    Ok(Texts(out))
+}
+
+/// The templates a document renders its blocks from.
+#[derive(Clone, Debug, Default)]
+pub struct Texts(BTreeMap<&'static str, String>);
+
+impl Texts {
+    /// The built-in texts only.
+    pub fn defaults() -> Self {
+        Texts(
+            BLOCKS
+                .iter()
+                .map(|b| (b.key, b.default.to_string()))
+                .collect(),
+        )
+    }
+
+    /// Renders block `key` over `vars`. A stored text that no longer renders (checked when
+    /// stored, so only after an upgrade changed the variables) falls back to the default,
+    /// with a warning in the log.
+    pub fn render(&self, key: &str, vars: &Value) -> String {
+        let Some(b) = block(key) else {
+            return String::new();
+        };
+        let source = self.0.get(key).map_or(b.default, String::as_str);
+        match render(source, vars) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(block = key, error = %e, "report text block falls back to its default");
+                render(b.default, vars).unwrap_or_default()
+            }
+        }
+    }
+}
+
+fn check_read(u: &AuthUser) -> AppResult<()> {
+    if u.role == Role::Requester {
+        Err(AppError::forbidden())
+    } else {
+        Ok(())
+    }
+}
+
+fn check_write(u: &AuthUser) -> AppResult<()> {
+    if matches!(u.role, Role::Admin | Role::Manager) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// A block as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct BlockView {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub documents: &'static str,
+    pub text: String,
+    pub default: &'static str,
+    pub customized: bool,
+    pub variables: Vec<Value>,
+    pub updated_at: Option<String>,
+}
+
+async fn view(ctx: &Ctx, b: &'static Block) -> AppResult<BlockView> {
+    let stored = ctx.store.setting_row(&setting_key(b.key)).await?;
+    Ok(BlockView {
+        key: b.key,
+        label: b.label,
+        documents: b.documents,
+        customized: stored.is_some(),
+        text: stored
+            .as_ref()
+            .map_or_else(|| b.default.to_string(), |s| s.0.clone()),
+        default: b.default,
+        variables: b
+            .variables
+            .iter()
+            .map(|(n, d)| json!({"name": n, "description": d}))
+            .collect(),
+        updated_at: stored.map(|s| crate::clock::rfc3339(s.1)),
+    })
+}
+
+/// `GET /report-texts`.
+pub async fn list(ctx: &Ctx, u: &AuthUser) -> AppResult<Vec<BlockView>> {
+    check_read(u)?;
+    let mut out = Vec::new();
+    for b in BLOCKS {
+        out.push(view(ctx, b).await?);
+    }
+    Ok(out)
+}
+
+/// `GET /report-texts/{key}`.
+pub async fn get(ctx: &Ctx, u: &AuthUser, key: &str) -> AppResult<BlockView> {
+    check_read(u)?;
+    view(ctx, block(key).ok_or(AppError::NotFound)?).await
+}
+
+/// `PATCH /report-texts/{key}`: `text` a template, or null for the default.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextUpdate {
+    #[serde(default, deserialize_with = "crate::domain::input::de::patch")]
+    #[schema(value_type = Option<String>)]
+    pub text: Option<Option<String>>,
+}
+
+impl Labels for TextUpdate {
+    const LABELS: &'static [(&'static str, &'static str)] = &[("text", "模板文字")];
+}
+
+pub async fn update(ctx: &Ctx, u: &AuthUser, key: &str, input: TextUpdate) -> AppResult<BlockView> {
+    check_write(u)?;
+    let b = block(key).ok_or(AppError::NotFound)?;
+    let Some(text) = input.text else {
+        return Err(AppError::invalid(
+            "text",
+            "请提供 text：模板文字，或 null 恢复默认",
+        ));
+    };
+    if let Some(t) = &text {
+        check(b, t).map_err(|m| AppError::invalid("text", m))?;
+    }
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.write_tx().await?;
+    let before = ctx.store.setting_in(&mut tx, &setting_key(b.key)).await?;
+    match &text {
+        Some(t) => {
+            ctx.store
+                .put_setting_in(&mut tx, &setting_key(b.key), t, now)
+                .await?
+        }
+        None => {
+            ctx.store
+                .delete_setting_in(&mut tx, &setting_key(b.key))
+                .await?
+        }
+    }
+    let summary = match &text {
+        Some(_) => format!("修改报告文字“{}”（{}）", b.label, b.key),
+        None => format!("报告文字“{}”（{}）恢复默认", b.label, b.key),
+    };
+    let ev = crate::store::audit::NewAuditEvent {
+        action: "update".into(),
+        entity_type: "report_texts".into(),
+        entity_id: Some(b.key.to_string()),
+        summary,
+        before: Some(json!({"text": before})),
+        after: Some(json!({"text": text})),
+    };
+    crate::store::audit::append(&mut tx, now, &u.actor(), ev).await?;
+    tx.commit().await?;
+    view(ctx, b).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_default_renders_on_its_sample() {
+        for b in BLOCKS {
+            check(b, b.default).unwrap_or_else(|e| panic!("{}: {e}", b.key));
+        }
+    }
+
+    #[test]
+    fn the_advice_follows_the_figures() {
+        let b = block("inspection.advice").unwrap();
+        let mut v = sample(b);
+        v["unrectified"] = json!(2);
+        assert_eq!(
+            render(b.default, &v).unwrap(),
+            "尚有 2 项问题未整改，请相关责任人按工单尽快处理。"
+        );
+        v["unrectified"] = json!(0);
+        v["all_completed"] = json!(true);
+        assert_eq!(
+            render(b.default, &v).unwrap(),
+            "本期巡检按计划完成，发现问题均已整改。"
+        );
+    }
+
+    #[test]
+    fn bad_templates_say_what_to_fix() {
+        let b = block("inspection.summary").unwrap();
+        let e = check(b, "完成率 {{ complete_rate }}").unwrap_err();
+        assert!(e.contains("未定义的变量"), "{e}");
+        let e = check(b, "{% if %}").unwrap_err();
+        assert!(e.contains("语法错误"), "{e}");
+        // No `range`, no repetition: a short template cannot render megabytes.
+        let e = check(b, "{% for i in range(10000) %}x{% endfor %}").unwrap_err();
+        assert!(e.contains("未定义") || e.contains("无法生成"), "{e}");
+        let e = check(b, "{{ period * 99999999 }}").unwrap_err();
+        assert!(e.contains("乘法"), "{e}");
+        let e = check(b, "{% set x = people * 99999999 %}{{ x }}").unwrap_err();
+        assert!(e.contains("乘法"), "{e}");
+        assert!(
+            check(b, "合计 5*3 项：{{ planned }}").is_ok(),
+            "a * in the text is text"
+        );
+        assert!(check(b, &"字".repeat(MAX_SOURCE_CHARS + 1)).is_err());
+        assert!(check(b, "  ").is_err());
+        assert!(check(b, "本期完成 {{ completed }} 个。").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn any_source_is_checked_without_panicking(s in "\\PC{0,200}") {
+            let b = &BLOCKS[0];
+            let _ = check(b, &s);
+        }
+
+        #[test]
+        fn template_fragments_are_checked_without_panicking(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("{{ planned }}"), Just("{% for i in range(99) %}"), Just("{% endfor %}"),
+                    Just("{% if findings %}"), Just("{% endif %}"), Just("{{ x }}"), Just("字"),
+                    Just("{"), Just("{{ planned ~ people ~ period }}"),
+                    Just("{{ period * 9999 }}"), Just("{{ people|upper }}"), Just("{%"), Just("}}"),
+                ],
+                0..30,
+            )
+        ) {
+            let src: String = parts.concat();
+            let _ = check(&BLOCKS[1], &src);
+        }
+    }
+}
