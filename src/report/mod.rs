@@ -397,10 +397,30 @@ fn params_of(req: &ReportRequest) -> Value {
     json!({"scope": scope, "plan_id": req.plan_id})
 }
 
+/// The advisory lock under which one replica at a time runs [`monthly`] on PostgreSQL.
+const MONTHLY_LOCK: i64 = 0x7975_6e77_6569_7270; // "yunweirp"
+
 /// The job: from the 1st of a month (Beijing), last month's 《月度巡检报告》 for the
 /// infrastructure and the systems, as DOCX and XLSX, once each, for a scope that had
-/// inspections that month. Answers how many it made.
+/// inspections that month. Answers how many it made. On a PostgreSQL database shared by
+/// replicas, one replica at a time checks and generates (an advisory lock), so that two
+/// never make the same document.
 pub async fn monthly(ctx: &Ctx) -> AppResult<usize> {
+    // One pass at a time within this process, too.
+    static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = IN_PROCESS.lock().await;
+    if ctx.store.backend() != crate::store::Backend::Postgres {
+        return monthly_unlocked(ctx).await;
+    }
+    let Some(lock) = ctx.store.try_advisory_lock(MONTHLY_LOCK).await? else {
+        return Ok(0);
+    };
+    let made = monthly_unlocked(ctx).await;
+    lock.release(MONTHLY_LOCK).await;
+    made
+}
+
+async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
     let today = ctx
         .clock
         .now()

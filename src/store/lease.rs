@@ -39,6 +39,20 @@ impl AdvisoryLock {
             .is_ok()
     }
 
+    /// Releases the lock `key` and hands the connection back to the pool; a connection
+    /// that cannot release it is closed instead (which releases it too).
+    pub async fn release(mut self, key: i64) {
+        let released = sqlx::query_scalar::<_, i64>(
+            "SELECT CAST(CASE WHEN pg_advisory_unlock($1) THEN 1 ELSE 0 END AS BIGINT)",
+        )
+        .bind(key)
+        .fetch_one(&mut *self.conn)
+        .await;
+        if !matches!(released, Ok(1)) {
+            self.abandon();
+        }
+    }
+
     /// Gives up a lock whose connection broke: the connection is closed, never handed
     /// back to the pool.
     pub fn abandon(self) {
