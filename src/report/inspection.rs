@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 
 use super::docx::{DocBuilder, DocMeta};
 use super::xlsx::{Cell, Sheet, workbook};
+use crate::domain::inspection::reading::photo_ids;
 use crate::domain::inspection::stats::{Counts, Stats, TaskFact, stats};
 use crate::domain::inspection::task::TaskStatus;
-use crate::domain::inspection::template::TargetType;
+use crate::domain::inspection::template::{Item, ItemKind, TargetType};
 use crate::store::inspect::{FindingRow, TaskRow};
 
 /// Everything the document shows.
@@ -103,6 +104,24 @@ fn per_target(tasks: &[TaskRow], findings: &[FindingRow]) -> BTreeMap<(String, S
         .collect()
 }
 
+/// The photos a task's photo items hold (the evidence taken on site).
+pub fn photos_of(t: &TaskRow) -> usize {
+    let Ok(items) = serde_json::from_str::<Vec<Item>>(&t.items) else {
+        return 0;
+    };
+    if !items.iter().any(|it| it.kind == ItemKind::Photo) {
+        return 0;
+    }
+    let readings: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&t.readings).unwrap_or_default();
+    items
+        .iter()
+        .filter(|it| it.kind == ItemKind::Photo)
+        .filter_map(|it| readings.get(&it.key))
+        .map(|v| photo_ids(v).len())
+        .sum()
+}
+
 fn type_label(tt: &str) -> &'static str {
     TargetType::parse(tt).map_or("其他", TargetType::label)
 }
@@ -147,6 +166,7 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
         .collect();
     people.sort();
     people.dedup();
+    let photos: usize = d.tasks.iter().map(photos_of).sum();
     let mut b = DocBuilder::new(&d.meta)
         .heading(1, "巡检概况")
         .paragraph(&format!(
@@ -157,7 +177,7 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
             if people.is_empty() { "未指定".into() } else { people.join("、") },
         ))
         .paragraph(&format!(
-            "本期计划巡检任务 {} 个，已完成 {} 个，其中按时完成 {} 个，完成率 {}，按时率 {}；发现问题 {} 项，已整改 {} 项，整改率 {}。",
+            "本期计划巡检任务 {} 个，已完成 {} 个，其中按时完成 {} 个，完成率 {}，按时率 {}；发现问题 {} 项，已整改 {} 项，整改率 {}；留存现场照片 {photos} 张。",
             o.planned,
             o.completed,
             o.completed_on_time,
@@ -285,6 +305,7 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
                     .map_or(t.status.clone(), |s| s.label().to_string())
                     .into(),
                 Cell::Number(t.findings as f64),
+                Cell::Number(photos_of(t) as f64),
             ]
         })
         .collect();
@@ -330,6 +351,7 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
                     "提交时间",
                     "状态",
                     "问题数",
+                    "照片数",
                 ],
                 rows: tasks,
             },

@@ -873,25 +873,6 @@ impl Store {
         Self::inspection_photos_in(&mut c, task_id).await
     }
 
-    /// The photos of many tasks (the report), oldest first.
-    pub async fn inspection_photo_counts(
-        &self,
-        task_ids: &[i64],
-    ) -> StoreResult<std::collections::HashMap<i64, i64>> {
-        let mut out = std::collections::HashMap::new();
-        for chunk in task_ids.chunks(500) {
-            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-            let rows: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT task_id, COUNT(*) FROM inspection_photos WHERE task_id IN ({}) GROUP BY task_id",
-                list.join(", ")
-            )))
-            .fetch_all(self.pool())
-            .await?;
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-
     pub async fn inspection_photo(&self, task_id: i64, id: i64) -> StoreResult<PhotoRow> {
         let sql =
             format!("SELECT {PHOTO_COLS} FROM inspection_photos WHERE task_id = $1 AND id = $2");

@@ -309,6 +309,35 @@ async fn photos_are_checked_stored_read_back_and_seen_only_by_those_who_may() {
     let (s, _) = upload(&app, &et, id, "PHOTO", "c.png", PNG.to_vec()).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(stored_files(&app, id), 2);
+
+    // The monthly report counts the photos taken.
+    for format in ["docx", "xlsx"] {
+        let r = app
+            .post_expect(
+                &app.admin_token,
+                "/api/v1/reports",
+                &json!({"kind": "inspection_monthly", "period": "2025-10", "format": format}),
+                StatusCode::CREATED,
+            )
+            .await;
+        let resp = app
+            .get(&app.admin_token, r["file_url"].as_str().unwrap())
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let Some(text) = read_back(&resp.bytes().await.unwrap(), format) else {
+            continue;
+        };
+        if format == "docx" {
+            assert!(text.contains("留存现场照片 3 张"), "{text}");
+        } else {
+            assert!(text.contains("|问题数|照片数"), "{text}");
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with(&format!("{id}|")) && l.ends_with("|2")),
+                "{text}"
+            );
+        }
+    }
 }
 
 async fn monitor(app: &TestApp, name: &str) -> i64 {
