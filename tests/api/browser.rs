@@ -596,8 +596,7 @@ async fn an_engineer_fills_an_inspection_on_a_phone_with_a_draft_saved_as_they_g
         .exec("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert_eq!(overflow, json!(true), "the task fits the phone's width");
-    // A photo taken on the page is uploaded at once and shown as a thumbnail; it does not
-    // trigger the draft save.
+    // A photo taken on the page is uploaded at once and shown as a thumbnail.
     let pic = app.data_dir.join("全景.png");
     std::fs::write(&pic, crate::inspection_photos::PNG).unwrap();
     d.type_into("#photo-PHOTO", pic.to_str().unwrap()).await;
