@@ -5,6 +5,7 @@
 
 pub mod findings;
 pub mod input;
+pub mod photos;
 pub mod plans;
 pub mod tasks;
 pub mod templates;

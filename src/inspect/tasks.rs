@@ -10,30 +10,33 @@ use super::{audit, check_read};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::field_error::FieldError;
-use crate::domain::inspection::reading::{assess, check_complete, check_save, findings};
+use crate::domain::inspection::reading::{
+    MonitorResult, assess, check_complete, check_save, fill_from_monitors, findings, from_monitor,
+    photo_ids, value_of,
+};
 use crate::domain::inspection::stats::{Stats, TaskFact, stats};
 use crate::domain::inspection::task::{Actor, TaskAction, TaskStatus, allowed_actions, transition};
-use crate::domain::inspection::template::{Item, TargetType};
+use crate::domain::inspection::template::{Item, ItemKind, TargetType};
 use crate::error::{AppError, AppResult};
-use crate::store::inspect::{FindingRow, TaskFilter, TaskRow};
+use crate::store::inspect::{FindingRow, LatestResult, PhotoRow, TaskFilter, TaskRow};
 
-fn actor(u: &AuthUser, t: &TaskRow) -> Actor {
+pub(super) fn actor(u: &AuthUser, t: &TaskRow) -> Actor {
     Actor {
         role: u.role,
         is_assignee: t.assignee_id == Some(u.id),
     }
 }
 
-fn status_of(t: &TaskRow) -> AppResult<TaskStatus> {
+pub(super) fn status_of(t: &TaskRow) -> AppResult<TaskStatus> {
     TaskStatus::parse(&t.status)
         .ok_or_else(|| anyhow::anyhow!("task {} has status {}", t.id, t.status).into())
 }
 
-fn items_of(t: &TaskRow) -> AppResult<Vec<Item>> {
+pub(super) fn items_of(t: &TaskRow) -> AppResult<Vec<Item>> {
     Ok(serde_json::from_str(&t.items).map_err(anyhow::Error::from)?)
 }
 
-fn readings_of(t: &TaskRow) -> Map<String, Value> {
+pub(super) fn readings_of(t: &TaskRow) -> Map<String, Value> {
     serde_json::from_str(&t.readings).unwrap_or_default()
 }
 
@@ -55,15 +58,91 @@ pub fn task_summary_json(t: &TaskRow) -> Value {
     })
 }
 
+/// The monitor ids the items are bound to.
+fn monitor_ids(items: &[Item]) -> Vec<i64> {
+    items.iter().filter_map(|it| it.monitor_id).collect()
+}
+
+/// The latest results as the domain takes them.
+fn monitor_results(
+    rows: std::collections::HashMap<i64, LatestResult>,
+) -> std::collections::HashMap<i64, MonitorResult> {
+    rows.into_iter()
+        .map(|(id, r)| {
+            (
+                id,
+                MonitorResult {
+                    monitor_id: r.monitor_id,
+                    at: crate::clock::rfc3339(r.at),
+                    class: r.class,
+                    latency_ms: r.latency_ms,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Inside a write: the items bound to a monitor without a hand reading take the monitor's
+/// latest result. Answers whether any reading changed.
+async fn fill_in(
+    tx: &mut crate::store::Tx,
+    items: &[Item],
+    readings: &mut Map<String, Value>,
+) -> AppResult<bool> {
+    let ids = monitor_ids(items);
+    if ids.is_empty() {
+        return Ok(false);
+    }
+    let latest = crate::store::Store::latest_monitor_results_in(tx, &ids).await?;
+    Ok(fill_from_monitors(
+        items,
+        readings,
+        &monitor_results(latest),
+    ))
+}
+
+/// "来自监控 · 10-15 08:00" for a reading filled in from a monitor.
+fn source_label(v: &Value) -> Option<String> {
+    if !from_monitor(v) {
+        return None;
+    }
+    let at = v["at"]
+        .as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| crate::clock::local_minutes(d.timestamp_millis()));
+    Some(match at {
+        Some(at) => format!("来自监控 · {at}"),
+        None => "来自监控".to_string(),
+    })
+}
+
 /// A task with its items, readings, each item's verdict and the actions the user may take.
-pub fn task_json(u: &AuthUser, t: &TaskRow, found: &[FindingRow]) -> AppResult<Value> {
+/// `readings` are the task's, with monitor evidence filled in while it is editable; a photo
+/// item lists its photos.
+pub fn task_json(
+    u: &AuthUser,
+    t: &TaskRow,
+    found: &[FindingRow],
+    readings: &Map<String, Value>,
+    photos: &[PhotoRow],
+) -> AppResult<Value> {
     let items = items_of(t)?;
-    let readings = readings_of(t);
     let rows: Vec<Value> = items
         .iter()
         .map(|it| {
-            let v = readings.get(&it.key).cloned().unwrap_or(Value::Null);
-            let a = assess(it, &v);
+            let raw = readings.get(&it.key).cloned().unwrap_or(Value::Null);
+            let v = value_of(&raw).clone();
+            let a = assess(it, &raw);
+            let ids = if it.kind == ItemKind::Photo {
+                photo_ids(&v)
+            } else {
+                Vec::new()
+            };
+            let item_photos: Vec<Value> = ids
+                .iter()
+                .filter_map(|id| photos.iter().find(|p| p.id == *id))
+                .map(super::photos::photo_json)
+                .collect();
             json!({
                 "key": it.key, "label": it.label, "kind": it.kind, "subsystem": it.subsystem,
                 "method": it.method, "unit": it.unit, "min": it.min, "max": it.max,
@@ -71,6 +150,10 @@ pub fn task_json(u: &AuthUser, t: &TaskRow, found: &[FindingRow]) -> AppResult<V
                 "abnormal_choices": it.abnormal_choices, "required": it.required,
                 "monitor_id": it.monitor_id, "range": it.range_text(),
                 "value": v,
+                "source": from_monitor(&raw).then_some("monitor"),
+                "source_at": from_monitor(&raw).then(|| raw["at"].clone()),
+                "source_label": source_label(&raw),
+                "photos": item_photos,
                 "verdict": a.as_ref().map(|a| a.verdict),
                 "verdict_label": a.as_ref().map(|a| a.verdict.label()),
                 "detail": a.and_then(|a| a.detail),
@@ -112,11 +195,26 @@ pub async fn list(
     Ok(ctx.store.inspection_tasks(f, limit, offset).await?)
 }
 
+/// A task as `task_json` shows it. While the task is editable, the items bound to a
+/// monitor without a hand reading show the monitor's latest result (not stored until the
+/// task is started, saved or submitted).
 pub async fn get(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<Value> {
     check_read(u)?;
     let t = ctx.store.inspection_task(id).await?;
     let (found, _) = list_findings(ctx, u, Some(id), None, 500, 0).await?;
-    task_json(u, &t, &found)
+    let items = items_of(&t)?;
+    let mut readings = readings_of(&t);
+    let ids = monitor_ids(&items);
+    if status_of(&t)?.editable() && !ids.is_empty() {
+        let latest = ctx.store.latest_monitor_results(&ids).await?;
+        fill_from_monitors(&items, &mut readings, &monitor_results(latest));
+    }
+    let photos = if items.iter().any(|it| it.kind == ItemKind::Photo) {
+        ctx.store.inspection_photos(id).await?
+    } else {
+        Vec::new()
+    };
+    task_json(u, &t, &found, &readings, &photos)
 }
 
 /// `GET /inspection-findings?task_id&status`: `status` is `open` or `rectified`.
@@ -170,6 +268,11 @@ pub async fn save_results(
     if !errs.is_empty() {
         return Err(AppError::Validation(errs));
     }
+    let photos = crate::store::Store::inspection_photos_in(&mut tx, id).await?;
+    let errs = check_photo_refs(&items, &input.readings, &photos);
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
     let mut readings = readings_of(&t);
     for (k, v) in input.readings {
         if v.is_null() {
@@ -178,6 +281,7 @@ pub async fn save_results(
             readings.insert(k, v);
         }
     }
+    fill_in(&mut tx, &items, &mut readings).await?;
     let text = serde_json::to_string(&readings).map_err(anyhow::Error::from)?;
     ctx.store
         .save_inspection_readings(&mut tx, id, &text, now)
@@ -204,9 +308,36 @@ pub async fn save_results(
         .store
         .inspection_findings_of_task_in(&mut tx, id)
         .await?;
-    let v = task_json(u, &t, &found)?;
+    let v = task_json(u, &t, &found, &readings, &photos)?;
     tx.commit().await?;
     Ok(v)
+}
+
+/// A photo reading may only name photos uploaded to this task for this item.
+fn check_photo_refs(
+    items: &[Item],
+    input: &Map<String, Value>,
+    photos: &[PhotoRow],
+) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    for it in items.iter().filter(|it| it.kind == ItemKind::Photo) {
+        let Some(v) = input.get(&it.key) else {
+            continue;
+        };
+        if let Some(bad) = photo_ids(v)
+            .into_iter()
+            .find(|id| !photos.iter().any(|p| p.id == *id && p.item_key == it.key))
+        {
+            errs.push(FieldError::new(
+                format!("readings.{}", it.key),
+                format!(
+                    "照片 #{bad} 不是本任务“{}”上传的照片，请先上传再引用",
+                    it.label
+                ),
+            ));
+        }
+    }
+    errs
 }
 
 /// `POST /inspection-tasks/{id}/actions`. Submitting checks the required items and
@@ -255,9 +386,17 @@ async fn act_on_task(
     }
     let mut new_findings = Vec::new();
     let mut count = None;
+    let items = items_of(&t)?;
+    let mut readings = readings_of(&t);
+    let filled = matches!(input.action, TaskAction::Start | TaskAction::Submit)
+        && fill_in(&mut tx, &items, &mut readings).await?;
+    if filled {
+        let text = serde_json::to_string(&readings).map_err(anyhow::Error::from)?;
+        ctx.store
+            .save_inspection_readings(&mut tx, id, &text, now)
+            .await?;
+    }
     if input.action == TaskAction::Submit {
-        let items = items_of(&t)?;
-        let readings = readings_of(&t);
         let errs: Vec<FieldError> = check_complete(&items, &readings);
         if !errs.is_empty() {
             return Err(AppError::Validation(errs));
@@ -299,14 +438,19 @@ async fn act_on_task(
                 .unwrap_or_default()
         ),
         Some(json!({"status": t.status})),
-        Some(json!({"status": after.status, "new_findings": new_findings})),
+        Some(if filled {
+            json!({"status": after.status, "new_findings": new_findings, "readings": readings})
+        } else {
+            json!({"status": after.status, "new_findings": new_findings})
+        }),
     )
     .await?;
     let found = ctx
         .store
         .inspection_findings_of_task_in(&mut tx, id)
         .await?;
-    let v = task_json(u, &after, &found)?;
+    let photos = crate::store::Store::inspection_photos_in(&mut tx, id).await?;
+    let v = task_json(u, &after, &found, &readings, &photos)?;
     tx.commit().await?;
     Ok((v, new_findings))
 }

@@ -6,7 +6,8 @@ use super::input::TemplatePatch;
 use super::{audit, check_manage, check_read};
 use crate::Ctx;
 use crate::accounts::AuthUser;
-use crate::domain::inspection::template::{Item, TargetType, Template, validate};
+use crate::domain::field_error::FieldError;
+use crate::domain::inspection::template::{Item, MAX_ITEMS, TargetType, Template, validate};
 use crate::error::{AppError, AppResult};
 use crate::store::inspect::TemplateRow;
 
@@ -52,6 +53,25 @@ fn trimmed(mut t: Template) -> Template {
     t
 }
 
+/// An item may only be bound to a monitor that exists.
+async fn missing_monitors(tx: &mut crate::store::Tx, t: &Template) -> AppResult<Vec<FieldError>> {
+    let mut errs = Vec::new();
+    for (i, it) in t.items.iter().enumerate().take(MAX_ITEMS) {
+        if let Some(m) = it.monitor_id.filter(|m| *m > 0)
+            && !crate::store::Store::monitor_exists_in(tx, m).await?
+        {
+            errs.push(FieldError::new(
+                format!("items[{i}].monitor_id"),
+                format!(
+                    "第 {} 项关联的监控（编号 {m}）不存在，请在“监控”中确认编号或删除该关联",
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(errs)
+}
+
 pub async fn list(ctx: &Ctx, u: &AuthUser) -> AppResult<Vec<TemplateRow>> {
     check_read(u)?;
     Ok(ctx.store.inspection_templates().await?)
@@ -65,13 +85,14 @@ pub async fn get(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<TemplateRow> {
 pub async fn create(ctx: &Ctx, u: &AuthUser, input: Template) -> AppResult<TemplateRow> {
     check_manage(u)?;
     let t = trimmed(input);
-    let errs = validate(&t);
+    let now = ctx.clock.now().timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let mut errs = validate(&t);
+    errs.extend(missing_monitors(&mut tx, &t).await?);
     if !errs.is_empty() {
         return Err(AppError::Validation(errs));
     }
     let items = serde_json::to_string(&t.items).map_err(anyhow::Error::from)?;
-    let now = ctx.clock.now().timestamp_millis();
-    let mut tx = ctx.store.write_tx().await?;
     let id = ctx
         .store
         .insert_inspection_template(
@@ -128,7 +149,8 @@ pub async fn update(
         t.items = v;
     }
     let t = trimmed(t);
-    let errs = validate(&t);
+    let mut errs = validate(&t);
+    errs.extend(missing_monitors(&mut tx, &t).await?);
     if !errs.is_empty() {
         return Err(AppError::Validation(errs));
     }

@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use super::docx::{DocBuilder, DocMeta};
 use super::texts::Texts;
 use super::xlsx::{Cell, Sheet, workbook};
+use crate::domain::inspection::reading::photo_ids;
 use crate::domain::inspection::stats::{Counts, Stats, TaskFact, stats};
 use crate::domain::inspection::task::TaskStatus;
-use crate::domain::inspection::template::TargetType;
+use crate::domain::inspection::template::{Item, ItemKind, TargetType};
 use crate::store::inspect::{FindingRow, TaskRow};
 
 /// Everything the document shows.
@@ -34,6 +35,7 @@ fn text_vars(
     o: &Counts,
     targets: usize,
     people: &[String],
+    photos: usize,
 ) -> serde_json::Value {
     let p = &d.previous.overall;
     serde_json::json!({
@@ -54,6 +56,7 @@ fn text_vars(
         "prev_planned": p.planned,
         "prev_completion_rate": pct(p.completion_rate),
         "prev_findings": p.findings,
+        "photos": photos,
     })
 }
 
@@ -135,6 +138,24 @@ fn per_target(tasks: &[TaskRow], findings: &[FindingRow]) -> BTreeMap<(String, S
         .collect()
 }
 
+/// The photos a task's photo items hold (the evidence taken on site).
+pub fn photos_of(t: &TaskRow) -> usize {
+    let Ok(items) = serde_json::from_str::<Vec<Item>>(&t.items) else {
+        return 0;
+    };
+    if !items.iter().any(|it| it.kind == ItemKind::Photo) {
+        return 0;
+    }
+    let readings: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&t.readings).unwrap_or_default();
+    items
+        .iter()
+        .filter(|it| it.kind == ItemKind::Photo)
+        .filter_map(|it| readings.get(&it.key))
+        .map(|v| photo_ids(v).len())
+        .sum()
+}
+
 fn type_label(tt: &str) -> &'static str {
     TargetType::parse(tt).map_or("其他", TargetType::label)
 }
@@ -179,7 +200,8 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
         .collect();
     people.sort();
     people.dedup();
-    let vars = text_vars(d, o, targets.len(), &people);
+    let photos: usize = d.tasks.iter().map(photos_of).sum();
+    let vars = text_vars(d, o, targets.len(), &people, photos);
     let mut b = DocBuilder::new(&d.meta).heading(1, "巡检概况");
     b = paragraphs(b, &d.texts.render("inspection.overview", &vars));
     b = paragraphs(b, &d.texts.render("inspection.summary", &vars));
@@ -300,6 +322,7 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
                     .map_or(t.status.clone(), |s| s.label().to_string())
                     .into(),
                 Cell::Number(t.findings as f64),
+                Cell::Number(photos_of(t) as f64),
             ]
         })
         .collect();
@@ -345,6 +368,7 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
                     "提交时间",
                     "状态",
                     "问题数",
+                    "照片数",
                 ],
                 rows: tasks,
             },

@@ -59,6 +59,7 @@ const INSPECTION_VARS: &[(&str, &str)] = &[
     ("prev_planned", "上期计划任务数"),
     ("prev_completion_rate", "上期完成率"),
     ("prev_findings", "上期发现问题数"),
+    ("photos", "留存的现场照片张数"),
 ];
 
 pub const BLOCKS: &[Block] = &[
@@ -73,7 +74,7 @@ pub const BLOCKS: &[Block] = &[
         key: "inspection.summary",
         documents: "月度巡检报告、周期巡检报告：“巡检概况”第二段",
         label: "巡检结论",
-        default: "本期计划巡检任务 {{ planned }} 个，已完成 {{ completed }} 个，其中按时完成 {{ completed_on_time }} 个，完成率 {{ completion_rate }}，按时率 {{ on_time_rate }}；发现问题 {{ findings }} 项，已整改 {{ rectified }} 项，整改率 {{ rectification_rate }}。",
+        default: "本期计划巡检任务 {{ planned }} 个，已完成 {{ completed }} 个，其中按时完成 {{ completed_on_time }} 个，完成率 {{ completion_rate }}，按时率 {{ on_time_rate }}；发现问题 {{ findings }} 项，已整改 {{ rectified }} 项，整改率 {{ rectification_rate }}；留存现场照片 {{ photos }} 张。",
         variables: INSPECTION_VARS,
     },
     Block {

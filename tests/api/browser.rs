@@ -539,7 +539,8 @@ async fn an_engineer_fills_an_inspection_on_a_phone_with_a_draft_saved_as_they_g
             &json!({"name": "机房手机巡检", "target_type": "site", "items": [
                 {"key": "ENV-01", "label": "冷通道进风温度", "kind": "number", "unit": "℃", "min": 18, "max": 27, "required": true},
                 {"key": "UPS-01", "label": "UPS 面板无告警", "kind": "check", "required": true},
-                {"key": "FIRE-01", "label": "控制器工作方式", "kind": "choice", "choices": ["自动", "手动", "故障"], "abnormal_choices": ["故障"], "required": true}
+                {"key": "FIRE-01", "label": "控制器工作方式", "kind": "choice", "choices": ["自动", "手动", "故障"], "abnormal_choices": ["故障"], "required": true},
+                {"key": "PHOTO", "label": "机房全景", "kind": "photo"}
             ]}),
             reqwest::StatusCode::CREATED,
         )
@@ -595,6 +596,43 @@ async fn an_engineer_fills_an_inspection_on_a_phone_with_a_draft_saved_as_they_g
         .exec("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert_eq!(overflow, json!(true), "the task fits the phone's width");
+    // A photo taken on the page is uploaded at once and shown as a thumbnail.
+    let pic = app.data_dir.join("全景.png");
+    std::fs::write(&pic, crate::inspection_photos::PNG).unwrap();
+    d.type_into("#photo-PHOTO", pic.to_str().unwrap()).await;
+    d.wait_text("#photos-PHOTO", "已上传").await;
+    assert_eq!(d.count("#photos-PHOTO img.thumb").await, 1);
+    // The thumbnail loads the picture itself (1 pixel wide).
+    d.exec("document.querySelector('#photos-PHOTO img.thumb').scrollIntoView()")
+        .await;
+    let mut loaded = json!(0);
+    for _ in 0..50 {
+        loaded = d
+            .exec("const i = document.querySelector('#photos-PHOTO img.thumb'); return i.complete ? i.naturalWidth : -1")
+            .await;
+        if loaded != json!(-1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let v = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/inspection-tasks/{id}"),
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        v["items"][3]["value"].as_array().map(Vec::len),
+        Some(1),
+        "{v}"
+    );
+    assert_eq!(
+        v["items"][0]["value"],
+        json!(29.5),
+        "the draft is untouched"
+    );
+    assert_eq!(loaded, json!(1), "the thumbnail shows the picture");
     // Submitting with a required item missing is refused and names it.
     d.click("#submit-task").await;
     assert!(

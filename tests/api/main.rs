@@ -14,6 +14,7 @@ mod hardening;
 mod headers;
 mod holidays;
 mod import_export;
+mod inspection_photos;
 mod inspections;
 mod inventory;
 mod load;

@@ -9,6 +9,11 @@
 //! - choice: one of the item's choices;
 //! - photo: an attachment id, or a list of them.
 //!
+//! An item bound to a monitor may instead hold the monitor's evidence,
+//! `{"value": .., "source": "monitor", "monitor_id": .., "at": ".."}` (`monitor_reading`),
+//! written only by the service (a hand reading never takes this shape) and replaced by a
+//! hand reading whenever the inspector enters one.
+//!
 //! Any item but a photo may also be `"na"` (不涉及). Readings are saved item by item while
 //! the inspector works (`check_shape`), and the whole set is checked on submit
 //! (`check_complete`); `assess` gives the verdict, with the reason for a finding.
@@ -127,9 +132,89 @@ pub fn check_shape(it: &Item, v: &Value) -> Result<(), String> {
     }
 }
 
+/// The value a reading holds: the value itself, or the value of a monitor's evidence.
+pub fn value_of(v: &Value) -> &Value {
+    static NULL: Value = Value::Null;
+    match v {
+        Value::Object(o) if from_monitor(v) => o.get("value").unwrap_or(&NULL),
+        _ => v,
+    }
+}
+
+/// Whether a reading was filled in from a monitor (not entered by hand).
+pub fn from_monitor(v: &Value) -> bool {
+    matches!(v, Value::Object(o) if o.get("source").and_then(Value::as_str) == Some("monitor"))
+}
+
+/// The photo ids a photo reading holds.
+pub fn photo_ids(v: &Value) -> Vec<i64> {
+    match v {
+        Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
+        x => x.as_i64().into_iter().collect(),
+    }
+}
+
+/// A monitor's latest result, as far as an inspection item cares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonitorResult {
+    pub monitor_id: i64,
+    /// When the result was taken (RFC 3339).
+    pub at: String,
+    /// `up`, `down`, `maintenance` or `unknown`.
+    pub class: String,
+    /// What the probe measured (response time, ms).
+    pub latency_ms: Option<f64>,
+}
+
+/// The evidence a monitor result gives an item: a number item takes the measured value
+/// (one decimal), a check item `up` as normal and `down` as abnormal. Anything else (a
+/// per-instance or choice item, a result in maintenance or unknown, no measurement) gives
+/// nothing, and the item stays for the inspector.
+pub fn monitor_reading(it: &Item, r: &MonitorResult) -> Option<Value> {
+    let value = match (it.kind, it.count) {
+        (ItemKind::Number, None) => {
+            let x = r.latency_ms.filter(|x| x.is_finite())?;
+            serde_json::json!((x * 10.0).round() / 10.0)
+        }
+        (ItemKind::Check, _) => match r.class.as_str() {
+            "up" => Value::from("normal"),
+            "down" => Value::from("abnormal"),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(serde_json::json!({
+        "value": value, "source": "monitor", "monitor_id": r.monitor_id, "at": r.at,
+    }))
+}
+
+/// Fills in the items bound to a monitor that hold no reading by hand with their monitor's
+/// latest result (`latest` by monitor id); a monitor without a result leaves the item as it
+/// is. Answers whether any reading changed.
+pub fn fill_from_monitors(
+    items: &[Item],
+    readings: &mut Map<String, Value>,
+    latest: &std::collections::HashMap<i64, MonitorResult>,
+) -> bool {
+    let mut changed = false;
+    for it in items {
+        let Some(mid) = it.monitor_id else { continue };
+        if readings.get(&it.key).is_some_and(|v| !from_monitor(v)) {
+            continue;
+        }
+        if let Some(v) = latest.get(&mid).and_then(|r| monitor_reading(it, r))
+            && readings.get(&it.key) != Some(&v)
+        {
+            readings.insert(it.key.clone(), v);
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// Whether a value holds a complete reading: per-instance numbers need every instance.
 fn is_complete(it: &Item, v: &Value) -> bool {
-    match v {
+    match value_of(v) {
         Value::Null => false,
         Value::Array(a) if it.kind == ItemKind::Number => a.iter().all(|x| !x.is_null()),
         _ => true,
@@ -139,6 +224,7 @@ fn is_complete(it: &Item, v: &Value) -> bool {
 /// The verdict of a reading of the right shape (`check_shape`); `None` when not read yet
 /// (or, per instance, not every instance read).
 pub fn assess(it: &Item, v: &Value) -> Option<Assessment> {
+    let v = value_of(v);
     if !is_complete(it, v) {
         return None;
     }
@@ -413,5 +499,73 @@ mod tests {
         let f = findings(&items, r.as_object().unwrap());
         let keys: Vec<_> = f.iter().map(|f| f.item_key.as_str()).collect();
         assert_eq!(keys, vec!["ENV-01", "FIRE-01"]);
+    }
+
+    fn result(class: &str, latency: Option<f64>) -> MonitorResult {
+        MonitorResult {
+            monitor_id: 7,
+            at: "2025-10-15T08:00:00+08:00".into(),
+            class: class.into(),
+            latency_ms: latency,
+        }
+    }
+
+    #[test]
+    fn a_monitor_result_is_evidence_checked_like_a_hand_reading() {
+        let mut lat = Item::new("NET-01", "核心交换机响应时间", ItemKind::Number);
+        lat.unit = Some("ms".into());
+        lat.max = Some(100.0);
+        lat.monitor_id = Some(7);
+        let v = monitor_reading(&lat, &result("up", Some(153.26))).unwrap();
+        assert_eq!(v["value"], json!(153.3));
+        assert_eq!(v["source"], "monitor");
+        assert_eq!(v["monitor_id"], 7);
+        assert!(from_monitor(&v));
+        let a = assess(&lat, &v).unwrap();
+        assert_eq!(a.verdict, Verdict::Abnormal);
+        assert_eq!(
+            a.detail.unwrap(),
+            "核心交换机响应时间：153.3 ms 高于上限 100 ms"
+        );
+        assert!(monitor_reading(&lat, &result("down", None)).is_none());
+        // A hand reading never takes the evidence shape.
+        assert!(check_shape(&lat, &v).is_err());
+
+        let mut up = Item::new("NET-02", "链路状态", ItemKind::Check);
+        up.monitor_id = Some(7);
+        let down = monitor_reading(&up, &result("down", None)).unwrap();
+        assert_eq!(assess(&up, &down).unwrap().verdict, Verdict::Abnormal);
+        let fine = monitor_reading(&up, &result("up", Some(1.0))).unwrap();
+        assert_eq!(assess(&up, &fine).unwrap().verdict, Verdict::Normal);
+        assert!(monitor_reading(&up, &result("maintenance", None)).is_none());
+        assert!(monitor_reading(&cells(), &result("up", Some(1.0))).is_none());
+    }
+
+    #[test]
+    fn monitors_fill_only_items_without_a_hand_reading() {
+        let mut a = Item::new("A", "响应时间", ItemKind::Number);
+        a.monitor_id = Some(7);
+        let mut b = Item::new("B", "链路状态", ItemKind::Check);
+        b.monitor_id = Some(7);
+        let mut c = Item::new("C", "另一监控", ItemKind::Check);
+        c.monitor_id = Some(8);
+        let items = vec![a, b, c, temp()];
+        let latest = std::collections::HashMap::from([(7, result("up", Some(12.0)))]);
+        let mut r = json!({"B": "abnormal"}).as_object().unwrap().clone();
+        assert!(fill_from_monitors(&items, &mut r, &latest));
+        assert_eq!(value_of(&r["A"]), &json!(12.0));
+        assert_eq!(r["B"], "abnormal", "a hand reading stays");
+        assert!(!r.contains_key("C"), "no result: the item stays empty");
+        assert!(!r.contains_key("ENV-01"));
+        assert!(!fill_from_monitors(&items, &mut r, &latest), "nothing new");
+        let newer = std::collections::HashMap::from([(7, result("up", Some(15.0)))]);
+        assert!(fill_from_monitors(&items, &mut r, &newer));
+        assert_eq!(
+            value_of(&r["A"]),
+            &json!(15.0),
+            "evidence follows the monitor"
+        );
+        assert_eq!(photo_ids(&json!([3, 4])), vec![3, 4]);
+        assert_eq!(photo_ids(&json!(5)), vec![5]);
     }
 }

@@ -134,6 +134,26 @@ impl Actor {
     pub fn sees(self) -> bool {
         self.role != Role::Requester
     }
+
+    /// Who may see a task's evidence (its photos): engineers and operators their own
+    /// tasks; the manager, the supervisor (甲方) and the auditor (监理) every task;
+    /// requesters none.
+    pub fn sees_evidence(self) -> bool {
+        match self.role {
+            Role::Admin | Role::Manager | Role::Supervisor | Role::Auditor => true,
+            Role::Engineer | Role::Operator => self.is_assignee,
+            Role::Requester => false,
+        }
+    }
+
+    /// Who may add evidence (upload a photo): the assignee only.
+    pub fn adds_evidence(self) -> bool {
+        self.is_assignee
+            && matches!(
+                self.role,
+                Role::Engineer | Role::Operator | Role::Manager | Role::Admin
+            )
+    }
 }
 
 /// The status an action leads to, or why it is refused (in Chinese).
@@ -256,5 +276,22 @@ mod tests {
         assert!(transition(TaskStatus::Overdue, TaskAction::Submit, ENGINEER).is_ok());
         assert!(!on_time(later, due));
         assert!(on_time(due, due));
+    }
+
+    #[test]
+    fn evidence_is_seen_by_the_assignee_and_the_reviewers_and_added_by_the_assignee_only() {
+        assert!(ENGINEER.sees_evidence() && ENGINEER.adds_evidence());
+        assert!(!OTHER_ENGINEER.sees_evidence() && !OTHER_ENGINEER.adds_evidence());
+        assert!(SUPERVISOR.sees_evidence() && !SUPERVISOR.adds_evidence());
+        let manager = Actor {
+            role: Role::Manager,
+            is_assignee: false,
+        };
+        assert!(manager.sees_evidence() && !manager.adds_evidence());
+        let requester = Actor {
+            role: Role::Requester,
+            is_assignee: true,
+        };
+        assert!(!requester.sees_evidence() && !requester.adds_evidence());
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{Paging, parse_time_param};
@@ -321,6 +322,138 @@ pub async fn task_action(
     Input(a): Input<TaskActionInput>,
 ) -> AppResult<Json<Value>> {
     Ok(Json(tasks::act(&st.ctx, &u, parse_id(&id)?, a).await?))
+}
+
+// ---- photos ------------------------------------------------------------------------------
+
+/// A multipart photo upload.
+#[derive(utoipa::ToSchema)]
+pub struct PhotoUpload {
+    /// A JPEG or PNG picture.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// The key of the photo item the picture is evidence for.
+    pub item: String,
+}
+
+/// Reads a photo upload's fields: the file (name and bytes) and the item key. A body over
+/// the limit is a 413 that names the limit.
+pub async fn read_photo_upload(
+    mut mp: axum::extract::Multipart,
+    max_bytes: usize,
+) -> AppResult<((String, axum::body::Bytes), String)> {
+    let too_big =
+        || AppError::PayloadTooLarge(format!("照片不能超过 {} MB", max_bytes / 1024 / 1024));
+    let mut file = None;
+    let mut item = None;
+    while let Some(field) = mp.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_big()
+        } else {
+            AppError::BadRequest("上传内容无法解析".into())
+        }
+    })? {
+        match field.name() {
+            Some("file") => {
+                let name = field.file_name().unwrap_or_default().to_string();
+                let data = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_big()
+                    } else {
+                        AppError::BadRequest("上传文件读取失败".into())
+                    }
+                })?;
+                file = Some((name, data));
+            }
+            Some("item") => {
+                item = Some(
+                    field
+                        .text()
+                        .await
+                        .map_err(|_| AppError::BadRequest("字段 item 读取失败".into()))?
+                        .trim()
+                        .to_string(),
+                )
+            }
+            _ => {}
+        }
+    }
+    let item = item
+        .filter(|i| !i.is_empty())
+        .ok_or_else(|| AppError::invalid("item", "请在字段 item 中给出照片项的编号"))?;
+    let file = file.ok_or_else(|| AppError::invalid("file", "请在表单字段 file 中上传照片"))?;
+    Ok((file, item))
+}
+
+/// `POST /inspection-tasks/{id}/photos`: multipart fields `file` and `item`.
+#[utoipa::path(post, path = "/inspection-tasks/{id}/photos", tag = "inspections",
+    summary = "上传巡检照片（multipart 字段 file 与 item，仅执行人，JPEG/PNG）",
+    params(("id" = i64, Path, description = "编号")),
+    request_body(content = PhotoUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "已上传", body = super::openapi::Record),
+        (status = 403, description = "不是执行人", body = super::openapi::ErrorBody),
+        (status = 409, description = "任务已提交", body = super::openapi::ErrorBody),
+        (status = 413, description = "文件过大", body = super::openapi::ErrorBody),
+        (status = 422, description = "不是图片或检查项有误", body = super::openapi::ErrorBody)))]
+pub async fn upload_photo(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let id = parse_id(&id)?;
+    let mp =
+        <axum::extract::Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st)
+            .await
+            .map_err(|e| {
+                AppError::BadRequest(format!(
+                    "请以 multipart/form-data 上传，字段 file 与 item：{}",
+                    e.body_text()
+                ))
+            })?;
+    let ((name, data), item) = read_photo_upload(mp, st.config.max_attachment_bytes).await?;
+    let row = crate::inspect::photos::upload(&st.ctx, &u, id, &item, &name, &data).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::inspect::photos::photo_json(&row)),
+    ))
+}
+
+/// A stored photo as a safe download: its own type, `attachment` disposition and a
+/// sandboxing CSP (an `<img>` still shows it).
+pub fn photo_response(p: &crate::store::inspect::PhotoRow, bytes: Vec<u8>) -> Response {
+    let content_type = axum::http::HeaderValue::from_str(&p.content_type)
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("application/octet-stream"));
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                crate::web::download::attachment(&p.file_name),
+            ),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                axum::http::HeaderValue::from_static("default-src 'none'; sandbox"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+#[utoipa::path(get, path = "/inspection-tasks/{id}/photos/{photo_id}", tag = "inspections",
+    summary = "下载巡检照片（执行人本人、项目经理、甲方与监理）",
+    params(("id" = i64, Path, description = "任务编号"), ("photo_id" = i64, Path, description = "照片编号")),
+    responses((status = 200, description = "照片", content_type = "image/*", body = Vec<u8>),
+        (status = 404, description = "不存在或无权查看", body = super::openapi::ErrorBody)))]
+pub async fn photo(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path((id, pid)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let (p, bytes) =
+        crate::inspect::photos::file(&st.ctx, &u, parse_id(&id)?, parse_id(&pid)?).await?;
+    Ok(photo_response(&p, bytes))
 }
 
 // ---- findings and indicators ---------------------------------------------------------------

@@ -92,6 +92,11 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(inspections::get_task))
         .routes(routes!(inspections::save_results))
         .routes(routes!(inspections::task_action))
+        .routes(
+            routes!(inspections::upload_photo)
+                .layer(DefaultBodyLimit::max(limits.attachment + 64 * 1024)),
+        )
+        .routes(routes!(inspections::photo))
         .routes(routes!(inspections::list_findings))
         .routes(routes!(inspections::stats))
         .routes(routes!(reports::list, reports::create))

@@ -94,7 +94,8 @@ pub async fn task(
 }
 
 /// The readings the form holds, keyed as the items are: `r[KEY]`, or `r[KEY][i]` for a
-/// per-instance item. A blank field clears its reading; numbers are sent as numbers.
+/// per-instance item. A blank field clears its reading; numbers are sent as numbers. A
+/// value filled in from a monitor that the inspector left unchanged is not sent.
 fn readings_of(task: &Value, form: &[(String, String)]) -> Map<String, Value> {
     let get = |name: &str| {
         form.iter()
@@ -127,6 +128,10 @@ fn readings_of(task: &Value, form: &[(String, String)]) -> Map<String, Value> {
             ("number", None) => get(&format!("r[{key}]")).map_or(Value::Null, number),
             _ => get(&format!("r[{key}]")).map_or(Value::Null, Value::String),
         };
+        // A value shown from a monitor and left as it is stays the monitor's evidence.
+        if it["source"] == "monitor" && v == it["value"] {
+            continue;
+        }
         out.insert(key.to_string(), v);
     }
     out
@@ -236,4 +241,83 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// The photos of a photo item as the page shows them: thumbnails that open the picture,
+/// and a line saying what happened.
+fn photo_strip(key: &str, label: &str, photos: &[Value], note: Option<(&str, &str)>) -> String {
+    let mut out = format!("<div class=\"photos\" id=\"photos-{}\">", html_escape(key));
+    for (i, p) in photos.iter().enumerate() {
+        let url = html_escape(p["url"].as_str().unwrap_or_default());
+        out.push_str(&format!(
+            "<a href=\"{url}\" target=\"_blank\"><img class=\"thumb\" src=\"{url}\" alt=\"{} 照片 {}\" loading=\"lazy\"></a>",
+            html_escape(label),
+            i + 1
+        ));
+    }
+    if photos.is_empty() {
+        out.push_str("<span class=\"muted\">尚未拍照</span>");
+    }
+    if let Some((class, text)) = note {
+        out.push_str(&format!(
+            "<span class=\"{class}\" role=\"status\">{}</span>",
+            html_escape(text)
+        ));
+    }
+    out.push_str("</div>");
+    out
+}
+
+/// A photo taken on the task page (htmx, multipart `file` and `item`): uploads it at once
+/// and answers the item's thumbnails, or the reason it was refused.
+pub async fn photo(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    mp: axum::extract::Multipart,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let id = parse_id(&id)?;
+    let (item_key, result) =
+        match crate::web::api::inspections::read_photo_upload(mp, st.config.max_attachment_bytes)
+            .await
+        {
+            Ok(((name, data), item)) => {
+                let r = crate::inspect::photos::upload(&st.ctx, &u, id, &item, &name, &data).await;
+                (Some(item), r.map(|p| p.file_name))
+            }
+            Err(e) => (None, Err(e)),
+        };
+    let note = match result {
+        Ok(name) => ("ok", format!("已上传 {name}")),
+        Err(e)
+            if e.status().is_client_error()
+                && !matches!(e, AppError::NotFound | AppError::Unauthorized(_)) =>
+        {
+            let msg = messages(&e).unwrap_or_else(|| e.message());
+            ("error", format!("未上传：{msg}"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let task = crate::inspect::tasks::get(&st.ctx, &u, id).await?;
+    let photo_items: Vec<&Value> = task["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|it| it["kind"] == "photo")
+        .collect();
+    // The item the upload named, or (when it named none that exists) the first photo item.
+    let item = photo_items
+        .iter()
+        .find(|it| item_key.as_deref().is_some_and(|k| it["key"] == k))
+        .or(photo_items.first())
+        .map(|it| (*it).clone())
+        .unwrap_or(Value::Null);
+    let key = item["key"].as_str().unwrap_or_default();
+    let photos = item["photos"].as_array().cloned().unwrap_or_default();
+    let label = item["label"].as_str().unwrap_or_default();
+    Ok(Html(photo_strip(key, label, &photos, Some((note.0, &note.1)))).into_response())
 }

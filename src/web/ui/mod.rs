@@ -299,6 +299,10 @@ pub fn router() -> Router<AppState> {
             get(inspections::task).post(inspections::post),
         )
         .route("/inspections/tasks/{id}/draft", post(inspections::draft))
+        .route(
+            "/inspections/tasks/{id}/photos",
+            post(inspections::photo).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
         .route("/reports", get(reports::list).post(reports::generate))
         .route("/reports/{id}/file", get(reports::file))
         .route("/reports/texts", get(reports::texts))
