@@ -324,41 +324,51 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         .filter(|t| t.target_type == "system")
         .filter_map(|t| Some((t.system_id?, t.target_name.clone())))
         .collect();
-    // The DOCX's charts are drawn here (the XLSX's by the spreadsheet); a missing font is
-    // said in the document, the log and the audit record, never drawn as boxes.
-    let font = chart::font(ctx.config.report_font.as_deref());
-    let chart_note = match (&font, req.format) {
-        (Err(why), Format::Docx) => {
-            tracing::warn!(reason = %why, "report charts left out: no usable CJK font");
-            format!("；未生成统计图：{why}")
-        }
-        _ => String::new(),
+    let meta = docx::DocMeta {
+        title: title.clone(),
+        subtitle: Some(subtitle.clone()),
+        project,
+        purchaser,
+        contractor,
+        period: p.label.clone(),
+        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+        version: "V1.0".into(),
+        created: now,
     };
-    let data = inspection::InspectionData {
-        meta: docx::DocMeta {
-            title: title.clone(),
-            subtitle: Some(subtitle.clone()),
-            project,
-            purchaser,
-            contractor,
-            period: p.label.clone(),
-            date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-            version: "V1.0".into(),
-            created: now,
-        },
-        scope_label,
-        tasks,
-        findings,
-        previous,
-        from: p.from,
-        to: p.to,
-        system_names,
-        font,
-    };
-    let bytes = match req.format {
-        Format::Docx => inspection::docx(&data),
-        Format::Xlsx => inspection::xlsx(&data),
-    }
+    let report_font = ctx.config.report_font.clone();
+    let format = req.format;
+    let (from, to) = (p.from, p.to);
+    // Reading the font (once) and drawing the charts are blocking work: off the runtime.
+    let (bytes, chart_note) = tokio::task::spawn_blocking(move || {
+        // The DOCX's charts are drawn here (the XLSX's by the spreadsheet); a missing font
+        // is said in the document, the log and the audit record, never drawn as boxes.
+        let font = chart::font(report_font.as_deref());
+        let note = match (&font, format) {
+            (Err(why), Format::Docx) => {
+                tracing::warn!(reason = %why, "report charts left out: no usable CJK font");
+                format!("；未生成统计图：{why}")
+            }
+            _ => String::new(),
+        };
+        let data = inspection::InspectionData {
+            meta,
+            scope_label,
+            tasks,
+            findings,
+            previous,
+            from,
+            to,
+            system_names,
+            font,
+        };
+        let bytes = match format {
+            Format::Docx => inspection::docx(&data),
+            Format::Xlsx => inspection::xlsx(&data),
+        }?;
+        anyhow::Ok((bytes, note))
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
     .map_err(AppError::Internal)?;
     let file_name = format!(
         "{title}-{subtitle}-{}.{}",
