@@ -556,6 +556,23 @@ mod tests {
     }
 
     #[test]
+    fn the_report_font_shows_in_the_effective_configuration_and_reads_from_toml() {
+        let c: Config = toml::from_str("report_font = \"/usr/share/fonts/x.ttc#2\"").unwrap();
+        assert_eq!(c.report_font.as_deref(), Some("/usr/share/fonts/x.ttc#2"));
+        assert!(
+            c.redacted_toml()
+                .contains("report_font = \"/usr/share/fonts/x.ttc#2\""),
+            "{}",
+            c.redacted_toml()
+        );
+        assert!(
+            Config::default()
+                .redacted_toml()
+                .contains("report_font = \"(auto: the first system CJK font found)\"")
+        );
+    }
+
+    #[test]
     fn audit_retention_below_180_days_is_refused() {
         let mut c = Config::default();
         c.audit.retention_days = 30;

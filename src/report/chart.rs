@@ -831,6 +831,12 @@ mod tests {
         assert!(e.contains("不是可用的字体文件"), "{e}");
         let e = font(Some("/nonexistent/font.ttc#2")).err().unwrap();
         assert!(e.contains("/nonexistent/font.ttc"), "{e}");
+        assert!(
+            !e.contains("ttc#2"),
+            "the face index is not part of the path: {e}"
+        );
+        assert_eq!(parse_setting("/a/b.ttc#3"), (PathBuf::from("/a/b.ttc"), 3));
+        assert_eq!(parse_setting("/a/#b.ttf"), (PathBuf::from("/a/#b.ttf"), 0));
     }
 
     #[test]
