@@ -226,6 +226,11 @@ pub struct Config {
     /// PEM bundle of extra CA certificates (an intranet CA) trusted by every outbound TLS
     /// connection on top of the system's roots (`YUNWEI_TLS_CA_FILE`); see `crate::tls`.
     pub tls_ca_file: Option<PathBuf>,
+    /// The CJK font the report charts are drawn with (`YUNWEI_REPORT_FONT`): a `.ttf`,
+    /// `.otf` or `.ttc` file, `path#N` for face N of a collection. Unset: the first of the
+    /// usual system fonts (Debian's fonts-noto-cjk) that has the glyphs. Without a usable
+    /// font the reports list the chart figures as tables and say why.
+    pub report_font: Option<String>,
     pub security: SecurityConfig,
     pub audit: AuditConfig,
     pub desk: DeskConfig,
@@ -253,6 +258,7 @@ impl Default for Config {
             secret_key: None,
             metrics_token: None,
             tls_ca_file: None,
+            report_font: None,
             security: SecurityConfig::default(),
             audit: AuditConfig::default(),
             desk: DeskConfig::default(),
@@ -394,7 +400,7 @@ impl Serialize for RedactedView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let c = self.0;
-        let mut st = s.serialize_struct("Config", 19)?;
+        let mut st = s.serialize_struct("Config", 20)?;
         st.serialize_field("listen", &c.listen.to_string())?;
         st.serialize_field(
             "database_url",
@@ -438,6 +444,12 @@ impl Serialize for RedactedView<'_> {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "(none: system roots only)".into()),
+        )?;
+        st.serialize_field(
+            "report_font",
+            c.report_font
+                .as_deref()
+                .unwrap_or("(auto: the first system CJK font found)"),
         )?;
         st.serialize_field("security", &c.security)?;
         st.serialize_field("audit", &c.audit)?;
@@ -541,6 +553,23 @@ mod tests {
             c.redacted_toml()
         );
         assert!(Config::default().redacted_toml().contains("tls_ca_file"));
+    }
+
+    #[test]
+    fn the_report_font_shows_in_the_effective_configuration_and_reads_from_toml() {
+        let c: Config = toml::from_str("report_font = \"/usr/share/fonts/x.ttc#2\"").unwrap();
+        assert_eq!(c.report_font.as_deref(), Some("/usr/share/fonts/x.ttc#2"));
+        assert!(
+            c.redacted_toml()
+                .contains("report_font = \"/usr/share/fonts/x.ttc#2\""),
+            "{}",
+            c.redacted_toml()
+        );
+        assert!(
+            Config::default()
+                .redacted_toml()
+                .contains("report_font = \"(auto: the first system CJK font found)\"")
+        );
     }
 
     #[test]

@@ -200,6 +200,11 @@ fn load_config(file: Option<&PathBuf>, db: &DbArgs) -> Result<Config, String> {
     {
         c.tls_ca_file = Some(PathBuf::from(v));
     }
+    if let Ok(v) = std::env::var("YUNWEI_REPORT_FONT")
+        && !v.is_empty()
+    {
+        c.report_font = Some(v);
+    }
     if let Ok(v) = std::env::var("YUNWEI_LOG_LEVEL") {
         c.log_level = v;
     }

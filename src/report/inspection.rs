@@ -4,12 +4,14 @@
 //! the API never disagree. Outline after cn-ops.md §1.3.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::chart::{self, Chart, Series};
 use super::docx::{DocBuilder, DocMeta};
 use super::texts::Texts;
-use super::xlsx::{Cell, Sheet, workbook};
+use super::xlsx::{Cell, Sheet, SheetChart, workbook_with_charts};
 use crate::domain::inspection::reading::photo_ids;
 use crate::domain::inspection::stats::{Counts, Stats, TaskFact, stats};
 use crate::domain::inspection::task::TaskStatus;
@@ -25,6 +27,14 @@ pub struct InspectionData {
     pub findings: Vec<FindingRow>,
     /// The same scope over the previous period, for the trend.
     pub previous: Stats,
+    /// The period `[from, to)`, for the daily trend.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Names of the systems inspected in either period (the per-system comparison).
+    pub system_names: BTreeMap<i64, String>,
+    /// The font the charts are drawn with, or why there is none (then the figures are
+    /// listed as tables and the document says why).
+    pub font: Result<Arc<chart::Font>, String>,
     /// The editable paragraphs (`inspection.*`).
     pub texts: Texts,
 }
@@ -58,6 +68,299 @@ fn text_vars(
         "prev_findings": p.findings,
         "photos": photos,
     })
+}
+
+/// Most categories in a comparison chart; the rest are left out (the tables list all).
+const MAX_CHART_CATEGORIES: usize = 20;
+
+/// What a chart of the report shows, before it is drawn (or listed as a table).
+pub struct ChartSpec {
+    pub chart: Chart,
+    /// Bars (a comparison) or a line (a trend).
+    pub bars: bool,
+    pub caption: String,
+}
+
+/// A category of a comparison: its label, this period's and the previous period's counts.
+type Category = (String, Counts, Counts);
+
+/// "本月/上月" for a month, "本期/上期" for any other period.
+fn period_words(label: &str) -> (&'static str, &'static str) {
+    if label.ends_with('月') && !label.contains('至') {
+        ("本月", "上月")
+    } else {
+        ("本期", "上期")
+    }
+}
+
+/// The charts of the trend section: completion rate per category (per system when only
+/// systems were inspected) this period against the previous one, findings against
+/// rectified, and the daily (monthly, for long periods) completion.
+pub fn chart_specs(d: &InspectionData, s: &Stats) -> Vec<ChartSpec> {
+    let (now_w, before_w) = period_words(&d.meta.period);
+    let by_system = !d.tasks.is_empty()
+        && d.tasks.iter().all(|t| t.target_type == "system")
+        && !s.by_system.is_empty();
+    let mut cats: Vec<Category> = if by_system {
+        let mut ids: Vec<i64> = s
+            .by_system
+            .keys()
+            .chain(d.previous.by_system.keys())
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut v: Vec<Category> = ids
+            .into_iter()
+            .map(|id| {
+                (
+                    d.system_names
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("系统 {id}")),
+                    s.by_system.get(&id).cloned().unwrap_or_default(),
+                    d.previous.by_system.get(&id).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        // The most inspected first when there are more than fit.
+        if v.len() > MAX_CHART_CATEGORIES {
+            v.sort_by(|a, b| b.1.planned.cmp(&a.1.planned).then(a.0.cmp(&b.0)));
+            v.truncate(MAX_CHART_CATEGORIES);
+        }
+        v
+    } else {
+        let mut keys: Vec<&str> = s
+            .by_target_type
+            .keys()
+            .chain(d.previous.by_target_type.keys())
+            .copied()
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter()
+            .map(|k| {
+                (
+                    type_label(k).to_string(),
+                    s.by_target_type.get(k).cloned().unwrap_or_default(),
+                    d.previous
+                        .by_target_type
+                        .get(k)
+                        .cloned()
+                        .unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    cats.push(("合计".into(), s.overall.clone(), d.previous.overall.clone()));
+    let what = if by_system {
+        "各系统"
+    } else {
+        "各类对象"
+    };
+    let labels: Vec<String> = cats.iter().map(|c| c.0.clone()).collect();
+    let series = |name: String, f: &dyn Fn(&Category) -> Option<f64>| Series {
+        name,
+        values: cats.iter().map(f).collect(),
+    };
+    let completion = Chart {
+        title: format!("{what}巡检完成率对比（{now_w}与{before_w}）"),
+        categories: labels.clone(),
+        series: vec![
+            series(now_w.to_string(), &|c| c.1.completion_rate),
+            series(before_w.to_string(), &|c| c.2.completion_rate),
+        ],
+        y_label: "完成率（%）".into(),
+        unit: "%".into(),
+        max: Some(100.0),
+        size: (chart::WIDTH, chart::HEIGHT),
+    };
+    let findings = Chart {
+        title: format!("{what}发现问题与整改情况（{now_w}与{before_w}）"),
+        categories: labels,
+        series: vec![
+            series(format!("{now_w}发现问题"), &|c| {
+                Some(f64::from(c.1.findings))
+            }),
+            series(format!("{now_w}已整改"), &|c| {
+                Some(f64::from(c.1.rectified))
+            }),
+            series(format!("{before_w}发现问题"), &|c| {
+                Some(f64::from(c.2.findings))
+            }),
+            series(format!("{before_w}已整改"), &|c| {
+                Some(f64::from(c.2.rectified))
+            }),
+        ],
+        y_label: "数量（项）".into(),
+        unit: String::new(),
+        max: None,
+        size: (chart::WIDTH, chart::HEIGHT),
+    };
+    let Trend {
+        labels: days,
+        planned,
+        completed,
+        per,
+    } = daily(&d.tasks, d.from, d.to);
+    let trend = Chart {
+        title: format!("{per}巡检完成情况"),
+        categories: days,
+        series: vec![
+            Series {
+                name: "计划任务".into(),
+                values: planned,
+            },
+            Series {
+                name: "已完成".into(),
+                values: completed,
+            },
+        ],
+        y_label: "任务数（个）".into(),
+        unit: String::new(),
+        max: None,
+        size: (chart::WIDTH, chart::HEIGHT),
+    };
+    let mut n = 0;
+    let mut caption = |c: &Chart| {
+        n += 1;
+        format!("图 {n}　{}", c.title)
+    };
+    vec![
+        ChartSpec {
+            caption: caption(&completion),
+            chart: completion,
+            bars: true,
+        },
+        ChartSpec {
+            caption: caption(&findings),
+            chart: findings,
+            bars: true,
+        },
+        ChartSpec {
+            caption: caption(&trend),
+            chart: trend,
+            bars: false,
+        },
+    ]
+}
+
+/// Tasks planned and completed per day or month.
+pub struct Trend {
+    pub labels: Vec<String>,
+    pub planned: Vec<Option<f64>>,
+    pub completed: Vec<Option<f64>>,
+    /// 每日 or 每月.
+    pub per: &'static str,
+}
+
+/// Tasks planned and completed per day of the period by their due day (Beijing), or per
+/// month when the period is longer than two months.
+pub fn daily(tasks: &[TaskRow], from: DateTime<Utc>, to: DateTime<Utc>) -> Trend {
+    use chrono::Datelike;
+    let bj = crate::clock::beijing();
+    let first = from.with_timezone(&bj).date_naive();
+    let last = (to - chrono::Duration::milliseconds(1))
+        .with_timezone(&bj)
+        .date_naive();
+    let days = (last - first).num_days().clamp(0, 366 * 6) + 1;
+    let monthly = days > 62;
+    let key = |d: chrono::NaiveDate| -> i64 {
+        if monthly {
+            i64::from(d.year() - first.year()) * 12 + i64::from(d.month())
+                - i64::from(first.month())
+        } else {
+            (d - first).num_days()
+        }
+    };
+    let n = key(last).clamp(0, chart::MAX_POINTS as i64 - 1) + 1;
+    let one_month = first.year() == last.year() && first.month() == last.month();
+    let labels: Vec<String> = (0..n)
+        .map(|i| {
+            if monthly {
+                first
+                    .with_day(1)
+                    .and_then(|d| d.checked_add_months(chrono::Months::new(i as u32)))
+                    .map_or_else(String::new, |d| d.format("%Y-%m").to_string())
+            } else {
+                let d = first + chrono::Duration::days(i);
+                if one_month {
+                    format!("{}日", d.day())
+                } else {
+                    format!("{}/{}", d.month(), d.day())
+                }
+            }
+        })
+        .collect();
+    let mut planned = vec![0u32; n as usize];
+    let mut completed = vec![0u32; n as usize];
+    for t in tasks {
+        let Some(due) = DateTime::<Utc>::from_timestamp_millis(t.due_at) else {
+            continue;
+        };
+        let k = key(due.with_timezone(&bj).date_naive());
+        let Some(i) = usize::try_from(k).ok().filter(|i| *i < n as usize) else {
+            continue;
+        };
+        planned[i] += 1;
+        if TaskStatus::parse(&t.status).is_some_and(TaskStatus::completed) {
+            completed[i] += 1;
+        }
+    }
+    let f = |v: Vec<u32>| v.into_iter().map(|x| Some(f64::from(x))).collect();
+    Trend {
+        labels,
+        planned: f(planned),
+        completed: f(completed),
+        per: if monthly { "每月" } else { "每日" },
+    }
+}
+
+/// The charts as images, or, without a font, a note saying why and their figures as tables.
+fn add_charts(mut b: DocBuilder, d: &InspectionData, s: &Stats) -> DocBuilder {
+    let specs = chart_specs(d, s);
+    match &d.font {
+        Ok(font) => {
+            for spec in specs {
+                let png = if spec.bars {
+                    chart::bar(font, &spec.chart)
+                } else {
+                    chart::line(font, &spec.chart)
+                };
+                b = b.image(png.bytes, (png.width, png.height), 16.0, &spec.caption);
+            }
+        }
+        Err(why) => {
+            b = b.paragraph(&format!(
+                "说明：本报告未生成统计图（{why}），图中数据以表格列出如下。"
+            ));
+            for spec in specs {
+                let c = &spec.chart;
+                let mut headers: Vec<&str> = vec![if spec.bars { "类别" } else { "日期" }];
+                headers.extend(c.series.iter().map(|s| s.name.as_str()));
+                let rows: Vec<Vec<String>> = c
+                    .categories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, cat)| {
+                        let mut row = vec![cat.clone()];
+                        row.extend(c.series.iter().map(|s| {
+                            s.values
+                                .get(i)
+                                .copied()
+                                .flatten()
+                                .map_or("—".into(), |v| chart::format_value(v, &c.unit))
+                        }));
+                        row
+                    })
+                    .collect();
+                let mut widths = vec![3];
+                widths.extend(c.series.iter().map(|_| 2));
+                b = b.paragraph(&spec.caption).table(&headers, &rows, &widths);
+            }
+        }
+    }
+    b
 }
 
 pub fn facts(tasks: &[TaskRow], findings: &[FindingRow]) -> Vec<TaskFact> {
@@ -264,8 +567,9 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
     }
     b = b
         .heading(1, "趋势分析")
-        .paragraph(&trend_text(o, &d.previous.overall))
-        .heading(1, "风险提示与建议");
+        .paragraph(&trend_text(o, &d.previous.overall));
+    b = add_charts(b, d, &s);
+    b = b.heading(1, "风险提示与建议");
     b = paragraphs(b, &d.texts.render("inspection.advice", &vars));
     b = b.signatures();
     b.finish()
@@ -347,7 +651,24 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
         })
         .collect();
     let title = format!("{}（{}）", d.meta.title, d.meta.period);
-    workbook(
+    let charts: Vec<SheetChart> = chart_specs(d, &s)
+        .into_iter()
+        .map(|spec| SheetChart {
+            title: spec.chart.title,
+            bars: spec.bars,
+            category_header: if spec.bars { "类别" } else { "日期" }.into(),
+            categories: spec.chart.categories,
+            series: spec
+                .chart
+                .series
+                .into_iter()
+                .map(|s| (s.name, s.values))
+                .collect(),
+            y_label: spec.chart.y_label,
+            percent: spec.chart.unit == "%",
+        })
+        .collect();
+    workbook_with_charts(
         &[
             Sheet {
                 name: "汇总",
@@ -387,8 +708,207 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
                 rows: findings,
             },
         ],
+        &charts,
         &d.meta.title,
         &d.meta.contractor,
         d.meta.created,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone};
+    use std::io::{Cursor, Read};
+
+    fn bj(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        crate::clock::beijing()
+            .with_ymd_and_hms(y, m, d, h, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn task(
+        id: i64,
+        tt: &str,
+        sys: Option<i64>,
+        name: &str,
+        due: DateTime<Utc>,
+        status: &str,
+    ) -> TaskRow {
+        TaskRow {
+            id,
+            plan_id: None,
+            template_id: 1,
+            template_name: "日检".into(),
+            items: "[]".into(),
+            target_type: tt.into(),
+            target_id: id,
+            target_name: name.into(),
+            system_id: sys,
+            round_at: due.timestamp_millis(),
+            due_at: due.timestamp_millis(),
+            assignee_id: None,
+            assignee_name: None,
+            status: status.into(),
+            readings: "{}".into(),
+            started_at: None,
+            submitted_at: (status == "submitted").then(|| due.timestamp_millis()),
+            reviewed_at: None,
+            reviewer_id: None,
+            review_comment: None,
+            findings: 0,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn data(tasks: Vec<TaskRow>, font: Result<Arc<chart::Font>, String>) -> InspectionData {
+        InspectionData {
+            meta: DocMeta {
+                title: "月度巡检报告".into(),
+                subtitle: Some("基础设施".into()),
+                project: "项目".into(),
+                purchaser: "采购单位".into(),
+                contractor: "运维单位".into(),
+                period: "2025 年 11 月".into(),
+                date: NaiveDate::from_ymd_opt(2025, 12, 1).unwrap(),
+                version: "V1.0".into(),
+                created: bj(2025, 12, 1, 9),
+            },
+            scope_label: "机房基础环境及硬件设备".into(),
+            tasks,
+            findings: Vec::new(),
+            previous: Stats::default(),
+            from: bj(2025, 11, 1, 0),
+            to: bj(2025, 12, 1, 0),
+            system_names: BTreeMap::new(),
+            font,
+            texts: crate::report::texts::Texts::defaults(),
+        }
+    }
+
+    fn sample_tasks() -> Vec<TaskRow> {
+        vec![
+            task(1, "site", None, "一号机房", bj(2025, 11, 1, 9), "submitted"),
+            task(
+                2,
+                "asset",
+                None,
+                "核心交换机",
+                bj(2025, 11, 1, 10),
+                "pending",
+            ),
+            task(
+                3,
+                "asset",
+                None,
+                "核心交换机",
+                bj(2025, 11, 30, 23),
+                "approved",
+            ),
+        ]
+    }
+
+    fn media(bytes: &[u8]) -> Vec<String> {
+        let z = zip::ZipArchive::new(Cursor::new(bytes.to_vec())).unwrap();
+        z.file_names()
+            .filter_map(|n| n.ok().map(|n| n.to_string()))
+            .filter(|n| n.starts_with("word/media/") && n.ends_with(".png"))
+            .collect()
+    }
+
+    #[test]
+    fn the_daily_trend_counts_tasks_by_their_beijing_due_day_or_month() {
+        let Trend {
+            labels,
+            planned,
+            completed,
+            per,
+        } = daily(&sample_tasks(), bj(2025, 11, 1, 0), bj(2025, 12, 1, 0));
+        assert_eq!(per, "每日");
+        assert_eq!(labels.len(), 30);
+        assert_eq!((labels[0].as_str(), labels[29].as_str()), ("1日", "30日"));
+        assert_eq!((planned[0], completed[0]), (Some(2.0), Some(1.0)));
+        assert_eq!((planned[29], completed[29]), (Some(1.0), Some(1.0)));
+        assert_eq!(planned[1], Some(0.0));
+        let Trend {
+            labels,
+            planned,
+            per,
+            ..
+        } = daily(&sample_tasks(), bj(2025, 1, 1, 0), bj(2026, 1, 1, 0));
+        assert_eq!(per, "每月");
+        assert_eq!(labels.len(), 12);
+        assert_eq!(labels[10], "2025-11");
+        assert_eq!(planned[10], Some(3.0));
+        // Five years and more stay within the renderer's bound.
+        let t = daily(&[], bj(2000, 1, 1, 0), bj(2100, 1, 1, 0));
+        assert!(t.labels.len() <= chart::MAX_POINTS);
+    }
+
+    #[test]
+    fn every_chart_label_is_in_the_checked_glyphs_and_the_font_has_it() {
+        let d = data(sample_tasks(), Err(String::new()));
+        let s = stats(&facts(&d.tasks, &d.findings));
+        let specs = chart_specs(&d, &s);
+        assert_eq!(specs.len(), 3);
+        assert_eq!(specs[0].chart.categories, vec!["设备", "机房", "合计"]);
+        assert_eq!(specs[0].chart.series[0].name, "本月");
+        assert_eq!(
+            specs[0].chart.series[0].values,
+            vec![Some(50.0), Some(100.0), Some(66.7)]
+        );
+        assert_eq!(specs[0].chart.series[1].values, vec![None, None, None]);
+        let mut labels = Vec::new();
+        for spec in &specs {
+            let c = &spec.chart;
+            labels.extend([c.title.clone(), c.y_label.clone(), spec.caption.clone()]);
+            labels.extend(c.series.iter().map(|s| s.name.clone()));
+            labels.extend(c.categories.iter().cloned());
+        }
+        for l in &labels {
+            for ch in l.chars().filter(|c| !c.is_whitespace()) {
+                assert!(
+                    chart::REQUIRED_GLYPHS.contains(ch),
+                    "“{ch}” of “{l}” is not among the glyphs a font is checked for"
+                );
+            }
+        }
+        match chart::font(None) {
+            Ok(f) => {
+                for l in &labels {
+                    assert_eq!(f.missing(l), None, "{l}");
+                }
+            }
+            Err(e) => assert!(std::env::var("CI").is_err(), "{e}"),
+        }
+    }
+
+    #[test]
+    fn the_docx_has_three_chart_images_or_says_why_and_lists_the_figures() {
+        let without = docx(&data(sample_tasks(), Err("测试：无字体".into()))).unwrap();
+        assert!(media(&without).is_empty());
+        let mut doc = String::new();
+        zip::ZipArchive::new(Cursor::new(without))
+            .unwrap()
+            .by_name("word/document.xml")
+            .unwrap()
+            .read_to_string(&mut doc)
+            .unwrap();
+        assert!(doc.contains("未生成统计图（测试：无字体）"), "{doc}");
+        assert!(doc.contains("本月发现问题") && doc.contains("66.7%"));
+        let Ok(font) = chart::font(None) else { return };
+        let with = docx(&data(sample_tasks(), Ok(font))).unwrap();
+        assert_eq!(media(&with).len(), 3, "{:?}", media(&with));
+        let x = xlsx(&data(sample_tasks(), Err(String::new()))).unwrap();
+        let z = zip::ZipArchive::new(Cursor::new(x)).unwrap();
+        assert_eq!(
+            z.file_names()
+                .filter_map(|n| n.ok())
+                .filter(|n| n.starts_with("xl/charts/chart"))
+                .count(),
+            3
+        );
+    }
 }

@@ -3,6 +3,7 @@
 //! generated report is stored with its file (`POST /reports`, `yunwei report`), so that what
 //! was delivered can be downloaded again as it was.
 
+pub mod chart;
 pub mod docx;
 pub mod fault;
 pub mod inspection;
@@ -318,28 +319,59 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         .collect();
     let previous =
         crate::domain::inspection::stats::stats(&inspection::facts(&prev_tasks, &prev_findings));
-    let data = inspection::InspectionData {
-        meta: docx::DocMeta {
-            title: title.clone(),
-            subtitle: Some(subtitle.clone()),
-            project,
-            purchaser,
-            contractor,
-            period: p.label.clone(),
-            date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-            version: "V1.0".into(),
-            created: now,
-        },
-        scope_label,
-        tasks,
-        findings,
-        previous,
-        texts: texts::load(ctx, "inspection.").await?,
+    let texts = texts::load(ctx, "inspection.").await?;
+    let system_names: std::collections::BTreeMap<i64, String> = prev_tasks
+        .iter()
+        .chain(tasks.iter())
+        .filter(|t| t.target_type == "system")
+        .filter_map(|t| Some((t.system_id?, t.target_name.clone())))
+        .collect();
+    let meta = docx::DocMeta {
+        title: title.clone(),
+        subtitle: Some(subtitle.clone()),
+        project,
+        purchaser,
+        contractor,
+        period: p.label.clone(),
+        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+        version: "V1.0".into(),
+        created: now,
     };
-    let bytes = match req.format {
-        Format::Docx => inspection::docx(&data),
-        Format::Xlsx => inspection::xlsx(&data),
-    }
+    let report_font = ctx.config.report_font.clone();
+    let format = req.format;
+    let (from, to) = (p.from, p.to);
+    // Reading the font (once) and drawing the charts are blocking work: off the runtime.
+    let (bytes, chart_note) = tokio::task::spawn_blocking(move || {
+        // The DOCX's charts are drawn here (the XLSX's by the spreadsheet); a missing font
+        // is said in the document, the log and the audit record, never drawn as boxes.
+        let font = chart::font(report_font.as_deref());
+        let note = match (&font, format) {
+            (Err(why), Format::Docx) => {
+                tracing::warn!(reason = %why, "report charts left out: no usable CJK font");
+                format!("；未生成统计图：{why}")
+            }
+            _ => String::new(),
+        };
+        let data = inspection::InspectionData {
+            meta,
+            scope_label,
+            tasks,
+            findings,
+            previous,
+            from,
+            to,
+            system_names,
+            font,
+            texts,
+        };
+        let bytes = match format {
+            Format::Docx => inspection::docx(&data),
+            Format::Xlsx => inspection::xlsx(&data),
+        }?;
+        anyhow::Ok((bytes, note))
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
     .map_err(AppError::Internal)?;
     let file_name = format!(
         "{title}-{subtitle}-{}.{}",
@@ -376,7 +408,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             entity_type: "reports".into(),
             entity_id: Some(id.to_string()),
             summary: format!(
-                "生成报告《{title}》（{subtitle}，{}，{}）",
+                "生成报告《{title}》（{subtitle}，{}，{}）{chart_note}",
                 p.label,
                 req.format.as_str()
             ),

@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_xlsxwriter::{
-    DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet,
+    Chart, ChartDataLabel, ChartType, DocProperties, ExcelDateTime, Format, FormatAlign,
+    FormatBorder, Workbook, Worksheet,
 };
 
 /// A cell's value.
@@ -152,9 +153,110 @@ fn write_sheet(ws: &mut Worksheet, s: &Sheet<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A native chart of a workbook: its figures are written to the 图表 sheet and the chart
+/// (a clustered column or a line chart) is drawn by the spreadsheet over those cells.
+pub struct SheetChart {
+    pub title: String,
+    /// Columns (a comparison) or a line (a trend).
+    pub bars: bool,
+    /// The header of the category column (类别 / 日期).
+    pub category_header: String,
+    pub categories: Vec<String>,
+    /// Each series' name and its value per category (`None`: blank).
+    pub series: Vec<(String, Vec<Option<f64>>)>,
+    pub y_label: String,
+    /// Values are percentages (shown with a %; the axis tops at 100).
+    pub percent: bool,
+}
+
+/// Name of the sheet that holds the charts and their figures.
+pub const CHART_SHEET: &str = "图表";
+
+fn write_charts(ws: &mut Worksheet, charts: &[SheetChart]) -> anyhow::Result<()> {
+    let border = Format::new().set_border(FormatBorder::Thin);
+    let header = border
+        .clone()
+        .set_bold()
+        .set_font_name("黑体")
+        .set_background_color("D9E2F3");
+    let text = border.clone().set_font_name("宋体");
+    let number = text.clone().set_num_format("#,##0.##");
+    let percent = text.clone().set_num_format("0.0\"%\"");
+    ws.set_name(CHART_SHEET)?;
+    ws.set_column_width(0, 16)?;
+    let mut row: u32 = 0;
+    for c in charts {
+        let n = c.categories.len().min(super::chart::MAX_POINTS) as u32;
+        let ns = c.series.len().min(super::chart::MAX_SERIES) as u16;
+        ws.write_string_with_format(row, 0, &c.category_header, &header)?;
+        for (i, cat) in c.categories.iter().take(n as usize).enumerate() {
+            ws.write_string_with_format(row + 1 + i as u32, 0, cat, &text)?;
+        }
+        let mut chart = Chart::new(if c.bars {
+            ChartType::Column
+        } else {
+            ChartType::Line
+        });
+        for (si, (name, values)) in c.series.iter().take(ns as usize).enumerate() {
+            let col = si as u16 + 1;
+            ws.write_string_with_format(row, col, name, &header)?;
+            ws.set_column_width(col, (width_of(name) + 2.0).clamp(8.0, 30.0))?;
+            for i in 0..n {
+                let r = row + 1 + i;
+                match values.get(i as usize).copied().flatten() {
+                    Some(v) if v.is_finite() => ws.write_number_with_format(
+                        r,
+                        col,
+                        v,
+                        if c.percent { &percent } else { &number },
+                    )?,
+                    _ => ws.write_blank(r, col, &text)?,
+                };
+            }
+            if n > 0 {
+                let s = chart
+                    .add_series()
+                    .set_name((CHART_SHEET, row, col))
+                    .set_categories((CHART_SHEET, row + 1, 0, row + n, 0))
+                    .set_values((CHART_SHEET, row + 1, col, row + n, col));
+                if c.bars || n <= 31 {
+                    s.set_data_label(ChartDataLabel::new().show_value());
+                }
+            }
+        }
+        chart.title().set_name(&c.title);
+        chart.y_axis().set_name(&c.y_label);
+        if c.percent {
+            chart.y_axis().set_min(0).set_max(100);
+        }
+        chart.set_width(760).set_height(380);
+        if n > 0 && ns > 0 {
+            ws.insert_chart(row, ns + 2, &chart)?;
+        }
+        // Each block is as tall as its chart (20 rows of 20 px) or its figures.
+        row += (n + 2).max(21);
+    }
+    ws.set_landscape();
+    ws.set_paper_size(9);
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_footer("&C第 &P 页 共 &N 页");
+    Ok(())
+}
+
 /// A workbook of `sheets`, its properties from the document's title and author.
 pub fn workbook(
     sheets: &[Sheet<'_>],
+    title: &str,
+    author: &str,
+    created: DateTime<Utc>,
+) -> anyhow::Result<Vec<u8>> {
+    workbook_with_charts(sheets, &[], title, author, created)
+}
+
+/// A workbook of `sheets` and, when there are any, a 图表 sheet of native `charts`.
+pub fn workbook_with_charts(
+    sheets: &[Sheet<'_>],
+    charts: &[SheetChart],
     title: &str,
     author: &str,
     created: DateTime<Utc>,
@@ -169,6 +271,9 @@ pub fn workbook(
     for s in sheets {
         let ws = wb.add_worksheet();
         write_sheet(ws, s)?;
+    }
+    if !charts.is_empty() {
+        write_charts(wb.add_worksheet(), charts)?;
     }
     Ok(wb.save_to_buffer()?)
 }

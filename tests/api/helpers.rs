@@ -402,9 +402,9 @@ pub fn read_back(bytes: &[u8], ext: &str) -> Option<String> {
     }
 }
 
-/// The text of the PDF LibreOffice makes of a file, or `None` when LibreOffice or
-/// pdftotext is missing (CI requires them).
-pub fn via_libreoffice(bytes: &[u8], ext: &str) -> Option<String> {
+/// The PDF LibreOffice makes of a file, or `None` when LibreOffice is missing (CI
+/// requires it).
+pub fn libreoffice_pdf(bytes: &[u8], ext: &str) -> Option<Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(format!("report.{ext}"));
     std::fs::write(&file, bytes).unwrap();
@@ -416,21 +416,39 @@ pub fn via_libreoffice(bytes: &[u8], ext: &str) -> Option<String> {
         .output();
     let pdf = dir.path().join("report.pdf");
     match converted {
-        Ok(o) if o.status.success() && pdf.exists() => {}
+        Ok(o) if o.status.success() && pdf.exists() => Some(std::fs::read(&pdf).unwrap()),
         other => {
             assert!(
                 std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
                 "LibreOffice (soffice) is required in CI: {other:?}"
             );
             eprintln!("skipping the LibreOffice conversion of the {ext}: soffice missing");
-            return None;
+            None
         }
     }
-    let o = std::process::Command::new("pdftotext")
-        .arg(&pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) is installed with LibreOffice in CI");
-    assert!(o.status.success(), "pdftotext failed");
-    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Runs a poppler tool (`pdftotext`, `pdfimages`) on a PDF with `args` before the file
+/// (and `-` after it for pdftotext), answering its output.
+pub fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let mut cmd = std::process::Command::new(tool);
+    cmd.args(args).arg(&file);
+    if tool == "pdftotext" {
+        cmd.arg("-");
+    }
+    let o = cmd.output().unwrap_or_else(|e| {
+        panic!("{tool} (poppler-utils) is installed with LibreOffice in CI: {e}")
+    });
+    assert!(o.status.success(), "{tool} failed");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The text of the PDF LibreOffice makes of a file, or `None` when LibreOffice or
+/// pdftotext is missing (CI requires them).
+pub fn via_libreoffice(bytes: &[u8], ext: &str) -> Option<String> {
+    let pdf = libreoffice_pdf(bytes, ext)?;
+    Some(poppler("pdftotext", &[], &pdf))
 }

@@ -788,6 +788,248 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
+/// A plan over systems 1–3 run once on 2025-11-03 (Beijing), two of its three tasks
+/// submitted; answers the plan's id.
+async fn three_system_tasks(app: &TestApp) -> Value {
+    let t = &app.admin_token;
+    let (eng, et) = app.user_with_role("eng", "engineer").await;
+    let templates = app
+        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
+        .await;
+    let daily = templates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "应用系统日检")
+        .unwrap()["id"]
+        .clone();
+    let plan = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &json!({"name": "三个系统日检", "template_id": daily, "target_mode": "listed",
+                    "target_ids": [1, 2, 3], "schedule": "0 9 * * *", "due_minutes": 480,
+                    "assignee_rule": "user", "assignee_id": eng}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let run = app
+        .post_expect(
+            t,
+            &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
+            &json!({}),
+            StatusCode::CREATED,
+        )
+        .await;
+    for id in run["task_ids"].as_array().unwrap().iter().take(2) {
+        let r = json!({"readings": {"APP-01": "abnormal", "APP-03": "normal", "APP-04": "normal"}});
+        app.post_expect(
+            &et,
+            &format!("/api/v1/inspection-tasks/{id}/results"),
+            &r,
+            StatusCode::OK,
+        )
+        .await;
+        app.post_expect(
+            &et,
+            &format!("/api/v1/inspection-tasks/{id}/actions"),
+            &json!({"action": "submit"}),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    plan["id"].clone()
+}
+
+async fn report_bytes(app: &TestApp, body: &Value) -> (Value, Vec<u8>) {
+    let r = app
+        .post_expect(
+            &app.admin_token,
+            "/api/v1/reports",
+            body,
+            StatusCode::CREATED,
+        )
+        .await;
+    let bytes = app
+        .get(&app.admin_token, r["file_url"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    (r, bytes)
+}
+
+/// The named parts of a zip (DOCX/XLSX) and their bytes.
+fn zip_parts(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            (name, data)
+        })
+        .collect()
+}
+
+fn font_installed() -> bool {
+    let found =
+        std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").exists();
+    assert!(
+        found || std::env::var("YUNWEI_REQUIRE_BROWSER").is_err(),
+        "fonts-noto-cjk is installed in CI"
+    );
+    found
+}
+
+#[tokio::test]
+async fn the_monthly_report_has_its_charts_as_png_images_that_libreoffice_keeps() {
+    let app = demo_at(bj(2025, 11, 3, 8, 0)).await;
+    three_system_tasks(&app).await;
+    let (_, bytes) = report_bytes(
+        &app,
+        &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "docx", "scope": "systems"}),
+    )
+    .await;
+    let parts = zip_parts(&bytes);
+    let doc = String::from_utf8(
+        parts
+            .iter()
+            .find(|(n, _)| n == "word/document.xml")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    let pngs: Vec<&(String, Vec<u8>)> = parts
+        .iter()
+        .filter(|(n, _)| n.starts_with("word/media/") && n.ends_with(".png"))
+        .collect();
+    if !font_installed() {
+        eprintln!("skipping the chart images: no CJK font here");
+        assert!(pngs.is_empty() && doc.contains("未生成统计图"));
+        return;
+    }
+    assert_eq!(
+        pngs.len(),
+        3,
+        "three charts: {:?}",
+        parts.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
+    for (name, png) in &pngs {
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}");
+        // IHDR: 1600 × 800.
+        assert_eq!(&png[16..24], &[0, 0, 6, 64, 0, 0, 3, 32], "{name}");
+    }
+    for caption in [
+        "图 1　各系统巡检完成率对比（本月与上月）",
+        "图 2　各系统发现问题与整改情况（本月与上月）",
+        "图 3　每日巡检完成情况",
+    ] {
+        assert!(doc.contains(caption), "{caption} missing");
+    }
+    assert!(!doc.contains("未生成统计图"));
+    if let Some(pdf) = libreoffice_pdf(&bytes, "docx") {
+        let text = poppler("pdftotext", &[], &pdf);
+        let compact: String = text.split_whitespace().collect();
+        assert!(
+            compact.contains("图3") && compact.contains("每日巡检完成情况"),
+            "{text}"
+        );
+        let list = poppler("pdfimages", &["-list"], &pdf);
+        // Two header lines, then one line per image.
+        let images = list
+            .lines()
+            .skip(2)
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        assert!(images >= 3, "the PDF has {images} images:\n{list}");
+    }
+    // The XLSX draws the same three as native charts over its 图表 sheet.
+    let (_, xlsx) = report_bytes(
+        &app,
+        &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "xlsx", "scope": "systems"}),
+    )
+    .await;
+    let parts = zip_parts(&xlsx);
+    let charts: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| n.starts_with("xl/charts/chart"))
+        .map(|(_, d)| String::from_utf8_lossy(d).into_owned())
+        .collect();
+    assert_eq!(charts.len(), 3);
+    assert!(
+        charts[0].contains("<c:barChart>") && charts[0].contains("图表"),
+        "{}",
+        charts[0]
+    );
+    assert!(charts.iter().any(|c| c.contains("<c:lineChart>")));
+    if let Some(text) = read_back(&xlsx, "xlsx") {
+        assert!(text.contains("sheet=图表"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_cjk_font_the_report_lists_the_chart_figures_and_says_why() {
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(bj(2025, 11, 3, 8, 0)),
+        configure: Some(|c| c.report_font = Some("/nonexistent/fonts/字体.ttc".into())),
+        ..Options::default()
+    })
+    .await;
+    three_system_tasks(&app).await;
+    let (r, bytes) = report_bytes(
+        &app,
+        &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "docx", "scope": "systems"}),
+    )
+    .await;
+    assert_eq!(r["status"], "done");
+    let parts = zip_parts(&bytes);
+    assert!(
+        !parts.iter().any(|(n, _)| n.starts_with("word/media/")),
+        "no images without a font"
+    );
+    let doc = String::from_utf8(
+        parts
+            .iter()
+            .find(|(n, _)| n == "word/document.xml")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        doc.contains("说明：本报告未生成统计图") && doc.contains("/nonexistent/fonts/字体.ttc"),
+        "the document says why"
+    );
+    // The figures are there as tables: the completion rate of the month, and the days.
+    assert!(doc.contains("66.7%") && doc.contains("本月已整改") && doc.contains("30日"));
+    // The audit record says why too (the auditor reads the log).
+    let (_, auditor) = app.user_with_role("jianli", "auditor").await;
+    let events = app
+        .get_json_expect(
+            &auditor,
+            &format!(
+                "/api/v1/audit-events?entity_type=reports&entity_id={}",
+                r["id"]
+            ),
+            StatusCode::OK,
+        )
+        .await;
+    let summary = events["items"][0]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("未生成统计图") && summary.contains("字体.ttc"),
+        "{events}"
+    );
+    if let Some(text) = via_libreoffice(&bytes, "docx") {
+        assert!(text.contains("未生成统计图"), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn yunwei_report_writes_the_document_and_names_a_bad_argument() {
     let app = demo_at(bj(2025, 12, 1, 9, 0)).await;
