@@ -15,11 +15,11 @@ use serde_json::{Value, json};
 use super::Paging;
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult};
-use crate::monitor::input::MaintenanceInput;
+use crate::monitor::input::{MaintenanceInput, MonitorCreate, MonitorUpdate};
 use crate::store::monitor::MonitorFilter;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{ApiObject, Input, parse_id};
+use crate::web::extract::{Input, parse_id};
 
 pub mod alerts;
 pub mod duty;
@@ -99,9 +99,9 @@ pub async fn list(
 pub async fn create(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<MonitorCreate>,
 ) -> AppResult<Response> {
-    let m = crate::monitor::create(&st.ctx, &u, &obj).await?;
+    let m = crate::monitor::create(&st.ctx, &u, &input).await?;
     Ok((StatusCode::CREATED, Json(m.to_json())).into_response())
 }
 
@@ -138,9 +138,9 @@ pub async fn update(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(patch): Input<MonitorUpdate>,
 ) -> AppResult<Json<Value>> {
-    let m = crate::monitor::update(&st.ctx, &u, parse_id(&id)?, &obj).await?;
+    let m = crate::monitor::update(&st.ctx, &u, parse_id(&id)?, &patch).await?;
     Ok(Json(m.to_json()))
 }
 
