@@ -11,7 +11,7 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::monitor::{MonitorFilter, MonitorRow};
 use crate::store::{Optional, StoreError};
 
@@ -117,18 +117,14 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, input: &MonitorCreate) -> AppResult
         .store
         .insert_monitor(&mut tx, &d, secret, token, now)
         .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "create",
-            "monitors",
-            id,
-            format!("新建监控“{}”（{} {}）", d.name, d.kind, d.target),
-        )
-        .after(json!({"name": d.name, "kind": d.kind, "target": d.target, "config": d.config})),
+    NewAuditEvent::of(
+        "create",
+        "monitors",
+        id,
+        format!("新建监控“{}”（{} {}）", d.name, d.kind, d.target),
     )
+    .after(json!({"name": d.name, "kind": d.kind, "target": d.target, "config": d.config}))
+    .write(&mut tx, now, &u.actor())
     .await?;
     tx.commit().await?;
     ctx.monitors.notify(Control::Reload(id));
@@ -166,15 +162,11 @@ pub async fn update(
     ctx.store
         .update_monitor(&mut tx, id, &d, secret, reset, now)
         .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of("update", "monitors", id, format!("修改监控“{}”", d.name))
-            .before(Value::Object(old.definition()))
-            .after(Value::Object(patch.audit_map())),
-    )
-    .await?;
+    NewAuditEvent::of("update", "monitors", id, format!("修改监控“{}”", d.name))
+        .before(Value::Object(old.definition()))
+        .after(Value::Object(patch.audit_map()))
+        .write(&mut tx, now, &u.actor())
+        .await?;
     tx.commit().await?;
     ctx.monitors.notify(if d.paused {
         Control::Remove(id)
@@ -193,14 +185,10 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     ctx.store.delete_monitor(&mut tx, id).await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of("delete", "monitors", id, format!("删除监控“{}”", old.name))
-            .before(Value::Object(old.definition())),
-    )
-    .await?;
+    NewAuditEvent::of("delete", "monitors", id, format!("删除监控“{}”", old.name))
+        .before(Value::Object(old.definition()))
+        .write(&mut tx, now, &u.actor())
+        .await?;
     tx.commit().await?;
     ctx.monitors.notify(Control::Remove(id));
     ctx.monitors.runtimes.lock().await.remove(&id);

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
 use serde_json::{Value, json};
 
-use super::Paging;
+use super::{Paging, all_json, list_json};
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult};
 use crate::monitor::input::{MaintenanceInput, MonitorCreate, MonitorUpdate};
@@ -82,10 +82,10 @@ pub async fn list(
         q: q.get("q").cloned(),
     };
     let (rows, total) = crate::monitor::list(&st.ctx, &f, p.limit, p.offset).await?;
-    Ok(Json(
-        json!({"items": rows.iter().map(|m| m.to_json()).collect::<Vec<_>>(), "total": total,
-                   "limit": p.limit, "offset": p.offset}),
-    ))
+    let mut v = list_json(&rows, total, |m| m.to_json());
+    v["limit"] = json!(p.limit);
+    v["offset"] = json!(p.offset);
+    Ok(Json(v))
 }
 
 #[utoipa::path(
@@ -220,9 +220,7 @@ pub async fn results(
         None => 500,
     };
     let rows = st.store.results(id, from, to, limit).await?;
-    Ok(Json(
-        json!({"items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>(), "total": rows.len()}),
-    ))
+    Ok(Json(all_json(&rows, |r| r.to_json())))
 }
 
 #[utoipa::path(
@@ -298,9 +296,7 @@ pub async fn system_availability(
 pub async fn list_maintenance(State(st): State<AppState>, u: ApiUser) -> AppResult<Json<Value>> {
     u.require(Perm::ReadMonitoring)?;
     let rows = st.store.maintenance_windows(i64::MIN).await?;
-    Ok(Json(
-        json!({"items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>(), "total": rows.len()}),
-    ))
+    Ok(Json(all_json(&rows, |r| r.to_json())))
 }
 
 #[utoipa::path(
