@@ -172,14 +172,7 @@ async fn check_credentials(
         name: username.chars().take(64).collect(),
         ip: ip.clone(),
     };
-    let fail = |summary: String| NewAuditEvent {
-        action: "login_failed".into(),
-        entity_type: "session".into(),
-        entity_id: None,
-        summary,
-        before: None,
-        after: None,
-    };
+    let fail = |summary: String| NewAuditEvent::about("login_failed", "session", summary);
     let user = match ctx.store.user_by_username(username).await? {
         Some(u) => u,
         None => {
@@ -248,14 +241,12 @@ async fn check_credentials(
         .audit(
             now,
             &actor,
-            NewAuditEvent {
-                action: "login".into(),
-                entity_type: "session".into(),
-                entity_id: Some(session_id.to_string()),
-                summary: format!("登录成功：{}", user.username),
-                before: None,
-                after: None,
-            },
+            NewAuditEvent::of(
+                "login",
+                "session",
+                session_id,
+                format!("登录成功：{}", user.username),
+            ),
         )
         .await?;
     Ok(LoginOutcome {
@@ -297,14 +288,7 @@ pub async fn authenticate(ctx: &Ctx, token: &str, ip: Option<String>) -> AppResu
                             name: user.username.clone(),
                             ip: ip.clone(),
                         },
-                        NewAuditEvent {
-                            action: "session_timeout".into(),
-                            entity_type: "session".into(),
-                            entity_id: Some(id.to_string()),
-                            summary: "会话超时，已自动退出".into(),
-                            before: None,
-                            after: None,
-                        },
+                        NewAuditEvent::of("session_timeout", "session", id, "会话超时，已自动退出"),
                     )
                     .await?;
                 return Err(unauth("会话已超时，请重新登录"));
@@ -359,12 +343,8 @@ pub async fn logout(ctx: &Ctx, user: &AuthUser) -> AppResult<()> {
             ctx.clock.now_ms(),
             &user.actor(),
             NewAuditEvent {
-                action: "logout".into(),
-                entity_type: "session".into(),
                 entity_id: user.session_id.map(|i| i.to_string()),
-                summary: format!("退出登录：{}", user.username),
-                before: None,
-                after: None,
+                ..NewAuditEvent::about("logout", "session", format!("退出登录：{}", user.username))
             },
         )
         .await?;

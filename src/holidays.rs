@@ -15,7 +15,7 @@ use crate::domain::holidays::{self as hd, Diff, HolidayRow, ParseError};
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult};
 use crate::store::Actor;
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::desk::CalendarRow;
 
 /// What an import request asks for.
@@ -141,15 +141,7 @@ pub async fn import(
         .chain(diff.merged_years.iter())
         .map(i32::to_string)
         .collect();
-    append(
-        &mut tx,
-        ctx.clock.now_ms(),
-        &u.actor(),
-        NewAuditEvent {
-            action: "import".into(),
-            entity_type: "calendars".into(),
-            entity_id: Some(calendar_id.to_string()),
-            summary: format!(
+    NewAuditEvent::of("import", "calendars", calendar_id, format!(
                 "日历“{}”导入 {} 年节假日安排：{}（文件 {}）",
                 cal.name,
                 years.join("、"),
@@ -160,12 +152,9 @@ pub async fn import(
                     .chars()
                     .take(100)
                     .collect::<String>()
-            ),
-            before: Some(json!({"removed": diff.to_json()["removed"], "changed": diff.to_json()["changed"]})),
-            after: Some(json!({"years": diff.years, "merged_years": diff.merged_years,
-                "added": diff.added.len(), "changed": diff.changed.len(), "removed": diff.removed.len()})),
-        },
-    )
+            )).before(json!({"removed": diff.to_json()["removed"], "changed": diff.to_json()["changed"]})).after(json!({"years": diff.years, "merged_years": diff.merged_years,
+                "added": diff.added.len(), "changed": diff.changed.len(), "removed": diff.removed.len()}))
+.write(&mut tx, ctx.clock.now_ms(), &u.actor())
     .await?;
     tx.commit().await?;
     ctx.store.forget_calendars();
@@ -212,22 +201,17 @@ pub async fn add_shipped_years(ctx: &Ctx) -> anyhow::Result<Vec<(i64, i32)>> {
                 .add_missing_calendar_days(&mut tx, cal.id, &arrangement_overrides(a))
                 .await?;
             if n > 0 {
-                append(
-                    &mut tx,
-                    ctx.clock.now_ms(),
-                    &Actor::system("holidays"),
-                    NewAuditEvent {
-                        action: "import".into(),
-                        entity_type: "calendars".into(),
-                        entity_id: Some(cal.id.to_string()),
-                        summary: format!(
-                            "日历“{}”补充内置的 {} 年节假日安排（{}），{n} 天",
-                            cal.name, a.year, a.source
-                        ),
-                        before: None,
-                        after: Some(json!({"years": [a.year], "added": n, "source": a.source})),
-                    },
+                NewAuditEvent::of(
+                    "import",
+                    "calendars",
+                    cal.id,
+                    format!(
+                        "日历“{}”补充内置的 {} 年节假日安排（{}），{n} 天",
+                        cal.name, a.year, a.source
+                    ),
                 )
+                .after(json!({"years": [a.year], "added": n, "source": a.source}))
+                .write(&mut tx, ctx.clock.now_ms(), &Actor::system("holidays"))
                 .await?;
                 added.push((cal.id, a.year));
                 tracing::info!(

@@ -11,7 +11,7 @@ use crate::domain::tickets::input::CalendarDayInput;
 use crate::domain::tickets::{self as tk};
 use crate::error::{AppError, AppResult};
 use crate::store::Actor;
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 
 /// (kind, priority, calendar id, response, on-site, resolve minutes)
 type DefaultPolicy = (
@@ -118,27 +118,22 @@ pub async fn set_calendar_day(
     ctx.store
         .set_calendar_day(&mut tx, id, day, working, &reason)
         .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent {
-            action: "update".into(),
-            entity_type: "calendars".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!(
-                "日历“{}” {day}：{}",
-                row.name,
-                match working {
-                    Some(true) => format!("上班（{reason}）"),
-                    Some(false) => format!("放假（{reason}）"),
-                    None => "恢复按星期".into(),
-                }
-            ),
-            before: None,
-            after: Some(json!({"date": date, "working": working, "reason": reason})),
-        },
+    NewAuditEvent::of(
+        "update",
+        "calendars",
+        id,
+        format!(
+            "日历“{}” {day}：{}",
+            row.name,
+            match working {
+                Some(true) => format!("上班（{reason}）"),
+                Some(false) => format!("放假（{reason}）"),
+                None => "恢复按星期".into(),
+            }
+        ),
     )
+    .after(json!({"date": date, "working": working, "reason": reason}))
+    .write(&mut tx, now, &u.actor())
     .await?;
     tx.commit().await?;
     ctx.store.forget_calendars();

@@ -9,7 +9,7 @@ use crate::domain::sla::{ClockEvent, ClockEventKind, ClockTarget};
 use crate::domain::tickets::TicketId;
 use crate::domain::tickets::input::{CommentInput, TicketUpdate, WorklogInput};
 use crate::error::{AppError, AppResult};
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::desk::TicketRow;
 use crate::store::entities::Arg;
 
@@ -159,25 +159,16 @@ pub async fn update_ticket(
         .await?;
     // The ticket row first, the audit chain's head last (docs/ARCHITECTURE.md).
     refresh_sla_in(ctx, &mut tx, id).await?;
-    append(
-        &mut tx,
-        now_ms,
-        &u.actor(),
-        NewAuditEvent {
-            action: "update".into(),
-            entity_type: "tickets".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("{} {summary}", t.number),
-            before: Some(json!({"priority": t.priority, "impact": t.impact, "urgency": t.urgency})),
-            after: Some(Value::Object(
-                fields
-                    .iter()
-                    .map(|(k, a)| (k.to_string(), arg_json(a)))
-                    .collect(),
-            )),
-        },
-    )
-    .await?;
+    NewAuditEvent::of("update", "tickets", id, format!("{} {summary}", t.number))
+        .before(json!({"priority": t.priority, "impact": t.impact, "urgency": t.urgency}))
+        .after(Value::Object(
+            fields
+                .iter()
+                .map(|(k, a)| (k.to_string(), arg_json(a)))
+                .collect(),
+        ))
+        .write(&mut tx, now_ms, &u.actor())
+        .await?;
     let row = ctx.store.ticket_tx(&mut tx, id).await?;
     tx.commit().await?;
     Ok(row)

@@ -11,7 +11,7 @@ use crate::domain::tickets::input::{TicketAction, required_text};
 use crate::domain::tickets::{self as tk, Action};
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::desk::{TicketRow, Tx};
 use crate::store::entities::Arg;
 
@@ -432,24 +432,20 @@ pub async fn apply_action(
     // The ticket row first, the audit chain's head last: every write takes the shared
     // rows in that order (docs/ARCHITECTURE.md).
     refresh_sla_in(ctx, &mut tx, id).await?;
-    append(
-        &mut tx,
-        now_ms,
-        &u.actor(),
-        NewAuditEvent {
-            action: format!("ticket.{name}"),
-            entity_type: "tickets".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("{} {}", t.number, summary),
-            before: Some(json!({"status": t.status, "assignee_id": t.assignee_id})),
-            after: Some(Value::Object(
-                fields
-                    .iter()
-                    .map(|(k, a)| (k.to_string(), arg_json(a)))
-                    .collect(),
-            )),
-        },
+    NewAuditEvent::of(
+        &format!("ticket.{name}"),
+        "tickets",
+        id,
+        format!("{} {}", t.number, summary),
     )
+    .before(json!({"status": t.status, "assignee_id": t.assignee_id}))
+    .after(Value::Object(
+        fields
+            .iter()
+            .map(|(k, a)| (k.to_string(), arg_json(a)))
+            .collect(),
+    ))
+    .write(&mut tx, now_ms, &u.actor())
     .await?;
     let row = ctx.store.ticket_tx(&mut tx, id).await?;
     tx.commit().await?;

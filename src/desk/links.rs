@@ -7,7 +7,7 @@ use crate::accounts::AuthUser;
 use crate::domain::tickets::input::{LinkInput, LinkKind};
 use crate::domain::tickets::{self as tk, TicketId};
 use crate::error::{AppError, AppResult};
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 
 use super::is_staff;
 
@@ -73,20 +73,10 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: TicketId, input: &LinkInput) -> A
             false,
         )
         .await?;
-    append(
-        &mut tx,
-        now_ms,
-        &u.actor(),
-        NewAuditEvent {
-            action: "link".into(),
-            entity_type: "tickets".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!("{} {summary}", a.number),
-            before: None,
-            after: Some(json!({"ticket_id": other, "kind": kind})),
-        },
-    )
-    .await?;
+    NewAuditEvent::of("link", "tickets", id, format!("{} {summary}", a.number))
+        .after(json!({"ticket_id": other, "kind": kind}))
+        .write(&mut tx, now_ms, &u.actor())
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -24,7 +24,7 @@ pub use links::link;
 pub use open::{
     Origin, created_json, open_ticket, open_ticket_for, open_ticket_from, open_ticket_with_clocks,
 };
-pub use query::{period, ticket_filter};
+pub use query::{opt_id, opt_range, period, ticket_filter};
 pub use sla::{
     auto_close_tick, check_sla_clocks, clocks, clocks_in, refresh_sla, refresh_sla_in, sla_fields,
     sla_tick,
@@ -39,7 +39,7 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Role;
 use crate::error::{AppResult, FieldError};
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::desk::{TicketRow, Tx};
 use crate::store::entities::Arg;
 
@@ -109,19 +109,9 @@ async fn record_step(
             internal,
         )
         .await?;
-    append(
-        tx,
-        now_ms,
-        &u.actor(),
-        NewAuditEvent {
-            action: kind.into(),
-            entity_type: "tickets".into(),
-            entity_id: Some(t.id.to_string()),
-            summary: format!("{} {summary}", t.number),
-            before: None,
-            after: Some(data),
-        },
-    )
-    .await?;
+    NewAuditEvent::of(kind, "tickets", t.id, format!("{} {summary}", t.number))
+        .after(data)
+        .write(tx, now_ms, &u.actor())
+        .await?;
     Ok(eid)
 }

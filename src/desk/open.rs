@@ -11,7 +11,7 @@ use crate::domain::tickets::input::TicketCreate;
 use crate::domain::tickets::{self as tk, AlertId};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::Store;
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::desk::{NewTicket, TicketRow};
 
 use super::{add_detail, is_staff, replay_all, sla_fields, ticket_json_base};
@@ -357,19 +357,8 @@ async fn open_ticket_with_origin(
         summary = summary.replace(&provisional, &number);
         row.number.clone_from(&number);
     }
-    append(
-        &mut tx,
-        now_ms,
-        &u.actor(),
-        NewAuditEvent {
-            action: "create".into(),
-            entity_type: "tickets".into(),
-            entity_id: Some(id.to_string()),
-            summary,
-            before: None,
-            after: Some(json!({"number": number, "kind": kind, "priority": priority, "status": status, "assignee_id": assignee_id})),
-        },
-    )
+    NewAuditEvent::of("create", "tickets", id, summary).after(json!({"number": number, "kind": kind, "priority": priority, "status": status, "assignee_id": assignee_id}))
+.write(&mut tx, now_ms, &u.actor())
     .await?;
     tx.commit().await?;
     Ok((row, clocks))

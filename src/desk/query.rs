@@ -10,21 +10,11 @@ use crate::domain::tickets as tk;
 use crate::error::{AppError, AppResult};
 use crate::store::desk::TicketFilter;
 
-/// An RFC 3339 time or a `YYYY-MM-DD` date (Beijing midnight).
-fn time_param(name: &str, v: &str) -> AppResult<i64> {
-    crate::clock::parse_time_or_date(v).ok_or_else(|| {
-        AppError::invalid(
-            name,
-            format!(
-                "{name} 应为 RFC 3339 时间（如 2025-01-01T00:00:00+08:00）或日期（2025-01-01）"
-            ),
-        )
-    })
-}
+use crate::clock::parse_time_param as time_param;
 
 /// The end of a period: a time as given, or a date meaning "through that day" (the pages
 /// and the statistics show the end day as included, so the list and the export must too).
-fn end_param(v: &str) -> AppResult<i64> {
+pub fn end_param(v: &str) -> AppResult<i64> {
     let t = time_param("to", v)?;
     Ok(
         if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok() {
@@ -33,6 +23,39 @@ fn end_param(v: &str) -> AppResult<i64> {
             t
         },
     )
+}
+
+/// A query-string value, trimmed; blank means "not given".
+fn given<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
+    q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// An optional positive id from the query string (`k` names it in the message).
+pub fn opt_id(q: &HashMap<String, String>, k: &str) -> AppResult<Option<i64>> {
+    match given(q, k) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|i| *i > 0)
+            .map(Some)
+            .ok_or_else(|| AppError::invalid(k, format!("{k} 应为正整数编号"))),
+    }
+}
+
+/// An optional `from`/`to` range of a list filter, `to` as in [`end_param`]; when both
+/// are given, `to` must be later.
+pub fn opt_range(q: &HashMap<String, String>) -> AppResult<(Option<i64>, Option<i64>)> {
+    let from = given(q, "from")
+        .map(|v| time_param("from", v))
+        .transpose()?;
+    let to = given(q, "to").map(end_param).transpose()?;
+    if let (Some(a), Some(b)) = (from, to)
+        && b <= a
+    {
+        return Err(AppError::invalid("to", "to 应晚于 from"));
+    }
+    Ok((from, to))
 }
 
 /// The ticket list's filters (also those of the export) from query-string values.
@@ -115,4 +138,57 @@ pub fn period(ctx: &Ctx, q: &HashMap<String, String>) -> AppResult<(i64, i64)> {
         return Err(AppError::invalid("to", "to 应晚于 from，且区间不超过 3 年"));
     }
     Ok((from, to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn field(e: AppError) -> (String, String) {
+        match e {
+            AppError::Validation(mut v) => {
+                let f = v.remove(0);
+                (f.field, f.message)
+            }
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_optional_id_is_a_positive_number_and_blank_is_none() {
+        assert_eq!(opt_id(&q(&[]), "plan_id").unwrap(), None);
+        assert_eq!(opt_id(&q(&[("plan_id", " ")]), "plan_id").unwrap(), None);
+        assert_eq!(opt_id(&q(&[("plan_id", "7")]), "plan_id").unwrap(), Some(7));
+        for bad in ["0", "-1", "x"] {
+            let (f, m) = field(opt_id(&q(&[("plan_id", bad)]), "plan_id").unwrap_err());
+            assert_eq!(
+                (f.as_str(), m.as_str()),
+                ("plan_id", "plan_id 应为正整数编号")
+            );
+        }
+    }
+
+    #[test]
+    fn an_optional_range_takes_a_date_as_through_that_day_and_must_be_ordered() {
+        assert_eq!(opt_range(&q(&[])).unwrap(), (None, None));
+        let (from, to) = opt_range(&q(&[("from", "2026-01-01"), ("to", "2026-01-01")])).unwrap();
+        assert_eq!(to.unwrap() - from.unwrap(), 86_400_000);
+        let (f, m) = field(
+            opt_range(&q(&[
+                ("from", "2026-01-02"),
+                ("to", "2026-01-01T00:00:00Z"),
+            ]))
+            .unwrap_err(),
+        );
+        assert_eq!((f.as_str(), m.as_str()), ("to", "to 应晚于 from"));
+        let (f, _) = field(opt_range(&q(&[("from", "tomorrow")])).unwrap_err());
+        assert_eq!(f, "from");
+    }
 }

@@ -8,7 +8,7 @@ use crate::Ctx;
 use crate::domain::calendar::Calendar;
 use crate::domain::sla::{ClockEvent, ClockState, ClockStatus, ClockTarget, fmt_duration, replay};
 use crate::error::AppResult;
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::desk::{SlaFields, TicketRow, Tx};
 use crate::store::entities::Arg;
 use crate::store::{Actor, Store, StoreError};
@@ -296,20 +296,9 @@ pub async fn auto_close_tick(ctx: &Ctx) -> AppResult<usize> {
                 false,
             )
             .await?;
-        append(
-            &mut tx,
-            now_ms,
-            &Actor::system("desk"),
-            NewAuditEvent {
-                action: "ticket.auto_close".into(),
-                entity_type: "tickets".into(),
-                entity_id: Some(id.to_string()),
-                summary,
-                before: None,
-                after: None,
-            },
-        )
-        .await?;
+        NewAuditEvent::of("ticket.auto_close", "tickets", id, summary)
+            .write(&mut tx, now_ms, &Actor::system("desk"))
+            .await?;
         tx.commit().await?;
         closed += 1;
     }

@@ -17,7 +17,7 @@ use crate::accounts::AuthUser;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::store::Tx;
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 
 /// Templates and plans: the contractor's manager (and the admin).
 pub fn check_manage(u: &AuthUser) -> AppResult<()> {
@@ -50,19 +50,12 @@ async fn audit(
     before: Option<Value>,
     after: Option<Value>,
 ) -> AppResult<()> {
-    append(
-        tx,
-        now_ms,
-        &u.actor(),
-        NewAuditEvent {
-            action: action.into(),
-            entity_type: entity_type.into(),
-            entity_id: Some(id.to_string()),
-            summary,
-            before,
-            after,
-        },
-    )
+    NewAuditEvent {
+        before,
+        after,
+        ..NewAuditEvent::of(action, entity_type, id, summary)
+    }
+    .write(tx, now_ms, &u.actor())
     .await?;
     Ok(())
 }

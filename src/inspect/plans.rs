@@ -79,17 +79,16 @@ async fn checked(ctx: &Ctx, tx: &mut Tx, p: &PlanWrite) -> AppResult<TemplateRow
             ));
         }
     }
-    if let Some(a) = p.assignee_id {
-        let role: Option<String> = ctx.store.user_role_in(tx, a).await?;
-        if !role
-            .as_deref()
-            .is_some_and(|r| ["engineer", "operator", "manager"].contains(&r))
-        {
-            errs.push(FieldError::new(
-                "assignee_id",
-                format!("执行人编号 {a} 不是在用的工程师、运维人员或项目经理"),
-            ));
-        }
+    if let Some(a) = p.assignee_id
+        && !ctx
+            .store
+            .user_exists_with_role(tx, a, &["engineer", "operator", "manager"])
+            .await?
+    {
+        errs.push(FieldError::new(
+            "assignee_id",
+            format!("执行人编号 {a} 不是在用的工程师、运维人员或项目经理"),
+        ));
     }
     if !errs.is_empty() {
         return Err(AppError::Validation(errs));

@@ -14,7 +14,7 @@ use crate::domain::tickets::input::{
 use crate::domain::tickets::{Action, AlertId, TicketId};
 use crate::error::{AppError, AppResult};
 use crate::store::Optional;
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::monitor::AlertRow;
 
 /// What a source says is wrong.
@@ -475,20 +475,9 @@ async fn audit(
     summary: &str,
     now: i64,
 ) -> AppResult<()> {
-    append(
-        tx,
-        now,
-        &u.actor(),
-        NewAuditEvent {
-            action: action.into(),
-            entity_type: "alerts".into(),
-            entity_id: Some(id.to_string()),
-            summary: summary.into(),
-            before: None,
-            after: None,
-        },
-    )
-    .await?;
+    NewAuditEvent::of(action, "alerts", id, summary)
+        .write(tx, now, &u.actor())
+        .await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::monitor::ShiftRow;
 
 /// The shifts overlapping `from`..`to` (default: 7 days ago to 31 days ahead), and who
@@ -38,18 +38,6 @@ fn require(u: &AuthUser, perm: Perm) -> AppResult<()> {
 pub async fn add_shift(ctx: &Ctx, u: &AuthUser, input: ShiftInput) -> AppResult<ShiftRow> {
     require(u, Perm::ManageIntegrations)?;
     let mut errs = Vec::new();
-    let uid = input.user_id;
-    if uid <= 0
-        || !ctx
-            .store
-            .user_exists_with_role(uid, &["engineer", "operator", "manager"])
-            .await?
-    {
-        errs.push(FieldError::new(
-            "user_id",
-            "值班人员须为在用的工程师、运营人员或项目经理账号",
-        ));
-    }
     let time = |k: &str, v: &str, errs: &mut Vec<FieldError>| match DateTime::parse_from_rfc3339(v)
     {
         Ok(t) => Some(t.timestamp_millis()),
@@ -68,6 +56,23 @@ pub async fn add_shift(ctx: &Ctx, u: &AuthUser, input: ShiftInput) -> AppResult<
             "结束应晚于开始，且一个班次不超过 31 天",
         ));
     }
+    // The person is checked on the transaction that writes the shift.
+    let uid = input.user_id;
+    let mut tx = ctx.store.write_tx().await?;
+    if uid <= 0
+        || !ctx
+            .store
+            .user_exists_with_role(&mut tx, uid, &["engineer", "operator", "manager"])
+            .await?
+    {
+        errs.insert(
+            0,
+            FieldError::new(
+                "user_id",
+                "值班人员须为在用的工程师、运营人员或项目经理账号",
+            ),
+        );
+    }
     let (Some(s), Some(e)) = (s, e) else {
         return Err(AppError::Validation(errs));
     };
@@ -80,27 +85,22 @@ pub async fn add_shift(ctx: &Ctx, u: &AuthUser, input: ShiftInput) -> AppResult<
         .as_deref()
         .map(|n| n.chars().take(200).collect::<String>());
     let now = ctx.clock.now_ms();
-    let mut tx = ctx.store.write_tx().await?;
     let id = ctx
         .store
         .insert_shift(&mut tx, uid, s, e, role, note, now)
         .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "create",
-            "duty-shifts",
-            id,
-            format!(
-                "排班：用户 #{uid} {} 至 {}",
-                crate::clock::local_minutes(s),
-                crate::clock::local_minutes(e)
-            ),
-        )
-        .after(serde_json::to_value(&input).unwrap_or_default()),
+    NewAuditEvent::of(
+        "create",
+        "duty-shifts",
+        id,
+        format!(
+            "排班：用户 #{uid} {} 至 {}",
+            crate::clock::local_minutes(s),
+            crate::clock::local_minutes(e)
+        ),
     )
+    .after(serde_json::to_value(&input).unwrap_or_default())
+    .write(&mut tx, now, &u.actor())
     .await?;
     tx.commit().await?;
     ctx.store
@@ -117,13 +117,9 @@ pub async fn delete_shift(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     ctx.store.delete_shift(&mut tx, id).await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of("delete", "duty-shifts", id, format!("删除排班 #{id}")),
-    )
-    .await?;
+    NewAuditEvent::of("delete", "duty-shifts", id, format!("删除排班 #{id}"))
+        .write(&mut tx, now, &u.actor())
+        .await?;
     tx.commit().await?;
     Ok(())
 }

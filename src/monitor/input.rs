@@ -2,9 +2,9 @@
 //! silences, integrations, the duty roster, intake), as typed structs: the OpenAPI
 //! document's schemas, and for maintenance windows, silences, integrations, shifts and
 //! generic events the use case's input itself (decoded with
-//! `crate::domain::input::decode`, Chinese names in [`Labels`]). Monitors are validated
-//! by their spec (`monitor::spec`, which pages share with the API); a unit test holds the
-//! monitor structs' fields to `spec::COMMON_KEYS`.
+//! `crate::domain::input::decode`, Chinese names in [`Labels`]). The monitor inputs live
+//! in the domain (`domain::monitor::input`) and are checked by their spec; a unit test
+//! holds their fields to `spec::COMMON_KEYS`.
 
 use std::collections::HashMap;
 
@@ -14,75 +14,7 @@ use utoipa::ToSchema;
 
 use crate::domain::input::Labels;
 
-#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MonitorKind {
-    Http,
-    Tcp,
-    Icmp,
-    Dns,
-    Tls,
-    Snmp,
-    Postgres,
-    Mysql,
-    Heartbeat,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
-pub enum Priority {
-    P1,
-    P2,
-    P3,
-    P4,
-}
-
-/// `POST /monitors`. The keys of `config` depend on the kind (HTTP `method`, `headers`,
-/// `body`, `expected_status`, `keyword`, …; SNMP community or v3 credentials; database
-/// credentials), see `monitor::spec`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MonitorCreate {
-    pub name: String,
-    pub kind: MonitorKind,
-    /// URL, host, host:port or DSN, by kind; none for a heartbeat.
-    pub target: Option<String>,
-    /// Seconds between checks (default 60).
-    pub interval_s: Option<i64>,
-    pub timeout_ms: Option<i64>,
-    pub failures_before_down: Option<i64>,
-    pub successes_before_up: Option<i64>,
-    pub system_id: Option<i64>,
-    pub asset_id: Option<i64>,
-    /// A monitor this one depends on: while it is down, this one is unreachable, not down.
-    pub depends_on: Option<i64>,
-    pub priority: Option<Priority>,
-    pub paused: Option<bool>,
-    pub auto_resolve: Option<bool>,
-    #[schema(value_type = Option<Object>)]
-    pub config: Option<HashMap<String, Value>>,
-}
-
-/// `PATCH /monitors/{id}`: only the fields to change, merged into the stored definition
-/// and validated as a whole. The kind cannot change.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MonitorUpdate {
-    pub name: Option<String>,
-    pub kind: Option<MonitorKind>,
-    pub target: Option<String>,
-    pub interval_s: Option<i64>,
-    pub timeout_ms: Option<i64>,
-    pub failures_before_down: Option<i64>,
-    pub successes_before_up: Option<i64>,
-    pub system_id: Option<i64>,
-    pub asset_id: Option<i64>,
-    pub depends_on: Option<i64>,
-    pub priority: Option<Priority>,
-    pub paused: Option<bool>,
-    pub auto_resolve: Option<bool>,
-    #[schema(value_type = Option<Object>)]
-    pub config: Option<HashMap<String, Value>>,
-}
+pub use crate::domain::monitor::input::{MonitorCreate, MonitorKind, MonitorUpdate, Priority};
 
 /// A weekly recurrence: the weekdays (1 Monday … 7 Sunday) and a daily window.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -375,6 +307,8 @@ mod tests {
 
     #[test]
     fn every_field_of_a_typed_input_has_a_chinese_name_for_its_messages() {
+        assert_eq!(unlabelled::<MonitorCreate>(), Vec::<String>::new());
+        assert_eq!(unlabelled::<MonitorUpdate>(), Vec::<String>::new());
         assert_eq!(unlabelled::<MaintenanceInput>(), Vec::<String>::new());
         assert_eq!(unlabelled::<SilenceInput>(), Vec::<String>::new());
         assert_eq!(unlabelled::<IntegrationInput>(), Vec::<String>::new());

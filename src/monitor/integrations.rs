@@ -9,7 +9,7 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::monitor::IntegrationRow;
 
 fn check_manage(u: &AuthUser) -> AppResult<()> {
@@ -61,18 +61,14 @@ pub async fn add_integration(
             now,
         )
         .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "create",
-            "integrations",
-            id,
-            format!("新建告警接入源“{name}”（{kind}）"),
-        )
-        .after(json!({"kind": kind, "name": name, "system_id": system_id})),
+    NewAuditEvent::of(
+        "create",
+        "integrations",
+        id,
+        format!("新建告警接入源“{name}”（{kind}）"),
     )
+    .after(json!({"kind": kind, "name": name, "system_id": system_id}))
+    .write(&mut tx, now, &u.actor())
     .await?;
     tx.commit().await?;
     Ok((ctx.store.integration(id).await?, token))
@@ -85,18 +81,14 @@ pub async fn delete_integration(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     ctx.store.delete_integration(&mut tx, id).await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "delete",
-            "integrations",
-            id,
-            format!("删除告警接入源“{}”", i.name),
-        )
-        .before(i.to_json()),
+    NewAuditEvent::of(
+        "delete",
+        "integrations",
+        id,
+        format!("删除告警接入源“{}”", i.name),
     )
+    .before(i.to_json())
+    .write(&mut tx, now, &u.actor())
     .await?;
     tx.commit().await?;
     Ok(())

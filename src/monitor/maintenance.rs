@@ -9,7 +9,7 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::Optional;
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::monitor::{MaintenanceRow, MonitorRow};
 
 // ---- maintenance ---------------------------------------------------------------------
@@ -204,18 +204,14 @@ pub async fn add_maintenance(
             now,
         )
         .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "create",
-            "maintenance-windows",
-            id,
-            format!("维护窗口：{reason}（负责人 {owner}）"),
-        )
-        .after(serde_json::to_value(&input).unwrap_or_default()),
+    NewAuditEvent::of(
+        "create",
+        "maintenance-windows",
+        id,
+        format!("维护窗口：{reason}（负责人 {owner}）"),
     )
+    .after(serde_json::to_value(&input).unwrap_or_default())
+    .write(&mut tx, now, &u.actor())
     .await?;
     tx.commit().await?;
     ctx.monitors.forget_maintenance();
@@ -228,18 +224,14 @@ pub async fn delete_maintenance(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     ctx.store.delete_maintenance(&mut tx, id).await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "delete",
-            "maintenance-windows",
-            id,
-            format!("删除维护窗口：{}", w.reason),
-        )
-        .before(w.to_json()),
+    NewAuditEvent::of(
+        "delete",
+        "maintenance-windows",
+        id,
+        format!("删除维护窗口：{}", w.reason),
     )
+    .before(w.to_json())
+    .write(&mut tx, now, &u.actor())
     .await?;
     tx.commit().await?;
     ctx.monitors.forget_maintenance();

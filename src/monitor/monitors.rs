@@ -2,15 +2,16 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::engine::*;
-use super::{probe, snmp, spec};
+use super::input::{MonitorCreate, MonitorUpdate};
+use super::{probe, spec};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::monitor::{MonitorFilter, MonitorRow};
 use crate::store::{Optional, StoreError};
 
@@ -101,18 +102,9 @@ pub(super) fn random_token(bytes: usize) -> String {
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b)
 }
 
-pub(super) fn definition_input(obj: &Map<String, Value>) -> Map<String, Value> {
-    let mut o = obj.clone();
-    // Heartbeats fail after the first missed deadline unless asked otherwise.
-    if o.get("kind").and_then(Value::as_str) == Some("heartbeat") {
-        o.entry("failures_before_down").or_insert(json!(1));
-    }
-    o
-}
-
-pub async fn create(ctx: &Ctx, u: &AuthUser, obj: &Map<String, Value>) -> AppResult<MonitorRow> {
+pub async fn create(ctx: &Ctx, u: &AuthUser, input: &MonitorCreate) -> AppResult<MonitorRow> {
     check_write(u)?;
-    let d = spec::validate(&definition_input(obj)).map_err(AppError::Validation)?;
+    let d = input.check().map_err(AppError::Validation)?;
     check_refs(ctx, &d, None).await?;
     let secret = match &d.secret {
         Some(s) => Some(ctx.secrets.encrypt(s).map_err(AppError::Internal)?),
@@ -125,18 +117,14 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, obj: &Map<String, Value>) -> AppRes
         .store
         .insert_monitor(&mut tx, &d, secret, token, now)
         .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of(
-            "create",
-            "monitors",
-            id,
-            format!("新建监控“{}”（{} {}）", d.name, d.kind, d.target),
-        )
-        .after(json!({"name": d.name, "kind": d.kind, "target": d.target, "config": d.config})),
+    NewAuditEvent::of(
+        "create",
+        "monitors",
+        id,
+        format!("新建监控“{}”（{} {}）", d.name, d.kind, d.target),
     )
+    .after(json!({"name": d.name, "kind": d.kind, "target": d.target, "config": d.config}))
+    .write(&mut tx, now, &u.actor())
     .await?;
     tx.commit().await?;
     ctx.monitors.notify(Control::Reload(id));
@@ -147,42 +135,20 @@ pub async fn update(
     ctx: &Ctx,
     u: &AuthUser,
     id: i64,
-    patch: &Map<String, Value>,
+    patch: &MonitorUpdate,
 ) -> AppResult<MonitorRow> {
     check_write(u)?;
     let old = ctx.store.monitor(id).await?;
-    if let Some(k) = patch.get("kind")
-        && k.as_str() != Some(old.kind.as_str())
-    {
-        return Err(AppError::invalid(
-            "kind",
-            "监控类型不能修改，请新建一个监控",
-        ));
-    }
-    let mut merged = old.definition();
-    // A database URL shown without its password keeps the stored one.
-    let mut keep_secret = true;
-    for (k, v) in patch {
-        if k == "target" && ["postgres", "mysql"].contains(&old.kind.as_str()) {
-            keep_secret = !v
-                .as_str()
-                .is_some_and(|t| reqwest::Url::parse(t).is_ok_and(|u| u.password().is_some()));
-        }
-        merged.insert(k.clone(), v.clone());
-    }
-    // An SNMP community or v3 password not sent again (or sent back as "***") keeps its
-    // stored value; the secret is then rebuilt from the validated definition.
-    if old.kind == "snmp" {
-        keep_secret = false;
-        let stored = match &old.secret_enc {
-            Some(enc) => Some(ctx.secrets.decrypt(enc).map_err(AppError::Internal)?),
-            None => None,
-        };
-        keep_snmp_secrets(&old.config_map(), stored.as_deref(), &mut merged);
-    }
-    let d = spec::validate(&merged).map_err(AppError::Validation)?;
+    let stored_secret = match (&old.secret_enc, old.kind.as_str()) {
+        (Some(enc), "snmp") => Some(ctx.secrets.decrypt(enc).map_err(AppError::Internal)?),
+        _ => None,
+    };
+    let checked = patch
+        .check(&old.definition(), stored_secret.as_deref())
+        .map_err(AppError::Validation)?;
+    let d = checked.def;
     check_refs(ctx, &d, Some(id)).await?;
-    let secret = if keep_secret && old.secret_enc.is_some() {
+    let secret = if checked.keep_secret && old.secret_enc.is_some() {
         old.secret_enc.clone()
     } else {
         match &d.secret {
@@ -196,15 +162,11 @@ pub async fn update(
     ctx.store
         .update_monitor(&mut tx, id, &d, secret, reset, now)
         .await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of("update", "monitors", id, format!("修改监控“{}”", d.name))
-            .before(Value::Object(old.definition()))
-            .after(Value::Object(without_secrets(patch))),
-    )
-    .await?;
+    NewAuditEvent::of("update", "monitors", id, format!("修改监控“{}”", d.name))
+        .before(Value::Object(old.definition()))
+        .after(Value::Object(patch.audit_map()))
+        .write(&mut tx, now, &u.actor())
+        .await?;
     tx.commit().await?;
     ctx.monitors.notify(if d.paused {
         Control::Remove(id)
@@ -217,76 +179,16 @@ pub async fn update(
     Ok(ctx.store.monitor(id).await?)
 }
 
-/// Fills an SNMP monitor's merged definition with the stored community (v2c) or v3
-/// passwords where the change leaves them out or sends "***", as long as the version
-/// stays the same.
-pub(super) fn keep_snmp_secrets(
-    old_config: &Map<String, Value>,
-    stored: Option<&str>,
-    merged: &mut Map<String, Value>,
-) {
-    let Some(stored) = stored else { return };
-    let is_v3 = |c: &Map<String, Value>| match c.get("version") {
-        Some(Value::String(v)) => matches!(v.trim().to_ascii_lowercase().as_str(), "3" | "v3"),
-        Some(Value::Number(n)) => n.as_i64() == Some(3),
-        _ => false,
-    };
-    let was_v3 = is_v3(old_config);
-    let Some(Value::Object(config)) = merged.get_mut("config") else {
-        return;
-    };
-    let missing = |c: &Map<String, Value>, k: &str| match c.get(k) {
-        None | Some(Value::Null) => true,
-        Some(Value::String(s)) => s == "***",
-        Some(_) => false,
-    };
-    match (was_v3, is_v3(config)) {
-        (false, false) if missing(config, "community") => {
-            config.insert("community".into(), json!(stored));
-        }
-        (true, true) => {
-            let passwords: Map<String, Value> = serde_json::from_str(stored).unwrap_or_default();
-            for k in snmp::SECRET_KEYS {
-                if missing(config, k)
-                    && let Some(p) = passwords.get(k)
-                {
-                    config.insert(k.into(), p.clone());
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// A change as the audit log keeps it: SNMP communities and passwords as "***".
-pub(super) fn without_secrets(patch: &Map<String, Value>) -> Map<String, Value> {
-    let mut p = patch.clone();
-    if let Some(Value::Object(config)) = p.get_mut("config") {
-        for k in ["community", "auth_password", "priv_password"] {
-            if let Some(v) = config.get_mut(k)
-                && !v.is_null()
-            {
-                *v = json!("***");
-            }
-        }
-    }
-    p
-}
-
 pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     check_write(u)?;
     let old = ctx.store.monitor(id).await?;
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     ctx.store.delete_monitor(&mut tx, id).await?;
-    append(
-        &mut tx,
-        now,
-        &u.actor(),
-        NewAuditEvent::of("delete", "monitors", id, format!("删除监控“{}”", old.name))
-            .before(Value::Object(old.definition())),
-    )
-    .await?;
+    NewAuditEvent::of("delete", "monitors", id, format!("删除监控“{}”", old.name))
+        .before(Value::Object(old.definition()))
+        .write(&mut tx, now, &u.actor())
+        .await?;
     tx.commit().await?;
     ctx.monitors.notify(Control::Remove(id));
     ctx.monitors.runtimes.lock().await.remove(&id);

@@ -10,7 +10,7 @@ use crate::accounts::AuthUser;
 use crate::domain::FieldError;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
-use crate::store::audit::{NewAuditEvent, append};
+use crate::store::audit::NewAuditEvent;
 use crate::store::notify::{ChannelRow, OutboxRow, RuleRow};
 use crate::store::{Optional, Tx};
 
@@ -71,7 +71,7 @@ pub async fn outbox(
 
 /// Appends the audit record of a change on the change's transaction and commits both.
 async fn commit_audited(mut tx: Tx, now: i64, u: &AuthUser, ev: NewAuditEvent) -> AppResult<()> {
-    append(&mut tx, now, &u.actor(), ev).await?;
+    ev.write(&mut tx, now, &u.actor()).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -399,23 +399,18 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             now_ms,
         )
         .await?;
-    crate::store::audit::append(
-        &mut tx,
-        now_ms,
-        &u.actor(),
-        crate::store::audit::NewAuditEvent {
-            action: "create".into(),
-            entity_type: "reports".into(),
-            entity_id: Some(id.to_string()),
-            summary: format!(
-                "生成报告《{title}》（{subtitle}，{}，{}）{chart_note}",
-                p.label,
-                req.format.as_str()
-            ),
-            before: None,
-            after: Some(params),
-        },
+    crate::store::audit::NewAuditEvent::of(
+        "create",
+        "reports",
+        id,
+        format!(
+            "生成报告《{title}》（{subtitle}，{}，{}）{chart_note}",
+            p.label,
+            req.format.as_str()
+        ),
     )
+    .after(params)
+    .write(&mut tx, now_ms, &u.actor())
     .await?;
     tx.commit().await?;
     Ok(ctx.store.report(id).await?)

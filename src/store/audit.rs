@@ -22,12 +22,26 @@ pub struct NewAuditEvent {
 }
 
 impl NewAuditEvent {
-    /// A change to one record; add `before` / `after` with the builders.
-    pub fn of(action: &str, entity_type: &str, id: i64, summary: impl Into<String>) -> Self {
+    /// A change to one record (`id`: its number, or a key such as a session's); add
+    /// `before` / `after` with the builders.
+    pub fn of(
+        action: &str,
+        entity_type: &str,
+        id: impl std::fmt::Display,
+        summary: impl Into<String>,
+    ) -> Self {
+        NewAuditEvent {
+            entity_id: Some(id.to_string()),
+            ..NewAuditEvent::about(action, entity_type, summary)
+        }
+    }
+
+    /// An action on a kind of record as a whole (an import, a failed login), no one record.
+    pub fn about(action: &str, entity_type: &str, summary: impl Into<String>) -> Self {
         NewAuditEvent {
             action: action.into(),
             entity_type: entity_type.into(),
-            entity_id: Some(id.to_string()),
+            entity_id: None,
             summary: summary.into(),
             before: None,
             after: None,
@@ -42,6 +56,11 @@ impl NewAuditEvent {
     pub fn after(mut self, v: Value) -> Self {
         self.after = Some(v);
         self
+    }
+
+    /// Appends this record inside the caller's transaction (see [`append`]).
+    pub async fn write(self, tx: &mut super::Tx, now_ms: i64, actor: &Actor) -> StoreResult<i64> {
+        append(tx, now_ms, actor, self).await
     }
 }
 
@@ -252,27 +271,15 @@ impl Store {
                 &mut wh,
             );
         }
-        let where_sql = wh.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) FROM audit_events WHERE {where_sql}");
-        let total: i64 =
-            super::entities::bind_all(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &args)
-                .fetch_one(self.pool())
-                .await?;
-        let n = args.len();
-        let sql = format!(
-            "SELECT * FROM audit_events WHERE {where_sql} ORDER BY seq DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let rows = super::entities::bind_all_as(
-            sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql)),
+        self.list_page(
+            "SELECT * FROM audit_events",
+            "audit_events",
+            &format!(" WHERE {}", wh.join(" AND ")),
             &args,
+            "seq DESC",
+            (limit, offset),
         )
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await?;
-        Ok((rows, total))
+        .await
     }
 
     pub async fn get_audit(&self, seq: i64) -> StoreResult<AuditRow> {

@@ -7,7 +7,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::{Query, QueryAs, QueryScalar};
 use sqlx::{Any, AssertSqlSafe, Row};
 
-use super::audit::{NewAuditEvent, append};
+use super::audit::NewAuditEvent;
 use super::{
     Actor, Store, StoreError, StoreResult, is_fk_violation, is_unique_violation, like_pattern,
 };
@@ -157,6 +157,42 @@ pub fn row_to_json(spec: &EntitySpec, row: &AnyRow) -> StoreResult<Map<String, V
         }
     }
     Ok(m)
+}
+
+impl Store {
+    /// One page of a filtered list and the filter's total. `select` is the query up to
+    /// its filter (`SELECT … FROM table alias`), `counted` what is counted (`table alias`),
+    /// `filter` the `WHERE` clause with its leading space (or nothing) whose parameters are
+    /// `args`, `order` the `ORDER BY` list.
+    pub(crate) async fn list_page<T>(
+        &self,
+        select: &str,
+        counted: &str,
+        filter: &str,
+        args: &[Arg],
+        order: &str,
+        (limit, offset): (i64, i64),
+    ) -> StoreResult<(Vec<T>, i64)>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        let count_sql = format!("SELECT COUNT(*) FROM {counted}{filter}");
+        let total: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), args)
+            .fetch_one(self.pool())
+            .await?;
+        let n = args.len();
+        let sql = format!(
+            "{select}{filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let rows = bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), args)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?;
+        Ok((rows, total))
+    }
 }
 
 impl Store {
@@ -456,19 +492,14 @@ impl Store {
             .insert_entity_tx(&mut tx, spec, &values, now_ms)
             .await?;
         let after = self.get_entity_tx(&mut tx, spec, id).await?;
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: "create".into(),
-                entity_type: spec.name.into(),
-                entity_id: Some(id.to_string()),
-                summary: format!("新建{}：{}", spec.label, title_of(&after)),
-                before: None,
-                after: Some(Value::Object(after.clone())),
-            },
+        NewAuditEvent::of(
+            "create",
+            spec.name,
+            id,
+            format!("新建{}：{}", spec.label, title_of(&after)),
         )
+        .after(Value::Object(after.clone()))
+        .write(&mut tx, now_ms, actor)
         .await?;
         tx.commit().await?;
         self.after_write(spec);
@@ -514,24 +545,20 @@ impl Store {
         let after = self.get_entity_tx(&mut tx, spec, id).await?;
         let (b, a) = changed_fields(&before, &after);
         if !a.is_empty() {
-            append(
-                &mut tx,
-                now_ms,
-                actor,
-                NewAuditEvent {
-                    action: "update".into(),
-                    entity_type: spec.name.into(),
-                    entity_id: Some(id.to_string()),
-                    summary: format!(
-                        "修改{}：{}（{}）",
-                        spec.label,
-                        title_of(&after),
-                        changed_labels(spec, &a)
-                    ),
-                    before: Some(Value::Object(b)),
-                    after: Some(Value::Object(a)),
-                },
+            NewAuditEvent::of(
+                "update",
+                spec.name,
+                id,
+                format!(
+                    "修改{}：{}（{}）",
+                    spec.label,
+                    title_of(&after),
+                    changed_labels(spec, &a)
+                ),
             )
+            .before(Value::Object(b))
+            .after(Value::Object(a))
+            .write(&mut tx, now_ms, actor)
             .await?;
         }
         tx.commit().await?;
@@ -567,19 +594,14 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| Self::map_write_error(spec, e))?;
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: "delete".into(),
-                entity_type: spec.name.into(),
-                entity_id: Some(id.to_string()),
-                summary: format!("删除{}：{}", spec.label, title_of(&before)),
-                before: Some(Value::Object(before)),
-                after: None,
-            },
+        NewAuditEvent::of(
+            "delete",
+            spec.name,
+            id,
+            format!("删除{}：{}", spec.label, title_of(&before)),
         )
+        .before(Value::Object(before))
+        .write(&mut tx, now_ms, actor)
         .await?;
         tx.commit().await?;
         self.after_write(spec);
@@ -649,19 +671,13 @@ impl Store {
             // Dropping the transaction rolls everything back.
             return Err(ImportFailure::Rows(errors));
         }
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: "import".into(),
-                entity_type: spec.name.into(),
-                entity_id: None,
-                summary: format!("导入{}：{count} 条（文件 {file_name}）", spec.label),
-                before: None,
-                after: Some(json!({"count": count, "file": file_name})),
-            },
+        NewAuditEvent::about(
+            "import",
+            spec.name,
+            format!("导入{}：{count} 条（文件 {file_name}）", spec.label),
         )
+        .after(json!({"count": count, "file": file_name}))
+        .write(&mut tx, now_ms, actor)
         .await
         .map_err(ImportFailure::Store)?;
         tx.commit().await.map_err(ImportFailure::Store)?;

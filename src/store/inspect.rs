@@ -3,7 +3,7 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, FromRow};
 
-use super::entities::{Arg, bind_all, bind_all_as};
+use super::entities::{Arg, bind_all_as};
 use super::{Store, StoreError, StoreResult, Tx, is_unique_violation};
 
 #[derive(Clone, Debug, FromRow)]
@@ -523,16 +523,6 @@ impl Store {
             .await?)
     }
 
-    /// The role of an active (not disabled) user.
-    pub async fn user_role_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND disabled = 0")
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?,
-        )
-    }
-
     // ---- tasks ---------------------------------------------------------------------------
 
     /// Inserts a task unless its plan already has it for that round and target; answers
@@ -572,23 +562,15 @@ impl Store {
         offset: i64,
     ) -> StoreResult<(Vec<TaskRow>, i64)> {
         let (w, args) = f.where_clause();
-        let n = args.len();
-        let sql = format!(
-            "{TASK_SELECT}{w} ORDER BY t.due_at DESC, t.id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let mut all = args.clone();
-        all.push(Arg::Int(Some(limit)));
-        all.push(Arg::Int(Some(offset)));
-        let rows = bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &all)
-            .fetch_all(self.pool())
-            .await?;
-        let count_sql = format!("SELECT COUNT(*) FROM inspection_tasks t{w}");
-        let total = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-            .fetch_one(self.pool())
-            .await?;
-        Ok((rows, total))
+        self.list_page(
+            TASK_SELECT,
+            "inspection_tasks t",
+            &w,
+            &args,
+            "t.due_at DESC, t.id DESC",
+            (limit, offset),
+        )
+        .await
     }
 
     pub async fn inspection_task(&self, id: i64) -> StoreResult<TaskRow> {
@@ -793,23 +775,15 @@ impl Store {
         } else {
             format!(" WHERE {}", conds.join(" AND "))
         };
-        let n = args.len();
-        let sql = format!(
-            "{FINDING_SELECT}{w} ORDER BY f.id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let mut all = args.clone();
-        all.push(Arg::Int(Some(limit)));
-        all.push(Arg::Int(Some(offset)));
-        let rows = bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &all)
-            .fetch_all(self.pool())
-            .await?;
-        let count_sql = format!("SELECT COUNT(*) FROM inspection_findings f{w}");
-        let total = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-            .fetch_one(self.pool())
-            .await?;
-        Ok((rows, total))
+        self.list_page(
+            FINDING_SELECT,
+            "inspection_findings f",
+            &w,
+            &args,
+            "f.id DESC",
+            (limit, offset),
+        )
+        .await
     }
 
     /// The findings of the tasks due in `[from, to)`, oldest first.

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::audit::{NewAuditEvent, append};
+use super::audit::NewAuditEvent;
 use super::{Actor, Store, StoreError, StoreResult};
 use crate::domain::inventory::warranty_end_sql;
 
@@ -172,21 +172,14 @@ impl Store {
         .bind(now_ms)
         .fetch_one(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: "create".into(),
-                entity_type: "declared_counts".into(),
-                entity_id: Some(id.to_string()),
-                summary: format!("登记申报数量：{label} {declared}"),
-                before: None,
-                after: Some(
-                    json!({"scope": scope, "label": label, "declared": declared, "source": source}),
-                ),
-            },
+        NewAuditEvent::of(
+            "create",
+            "declared_counts",
+            id,
+            format!("登记申报数量：{label} {declared}"),
         )
+        .after(json!({"scope": scope, "label": label, "declared": declared, "source": source}))
+        .write(&mut tx, now_ms, actor)
         .await?;
         tx.commit().await?;
         Ok(())
@@ -255,23 +248,18 @@ impl Store {
             }
             return Err(StoreError::NotFound);
         }
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: if link { "link".into() } else { "unlink".into() },
-                entity_type: "systems".into(),
-                entity_id: Some(system_id.to_string()),
-                summary: if link {
-                    format!("系统 #{system_id} 关联运行设备 #{asset_id}")
-                } else {
-                    format!("系统 #{system_id} 取消关联设备 #{asset_id}")
-                },
-                before: None,
-                after: Some(json!({"system_id": system_id, "asset_id": asset_id, "linked": link})),
+        NewAuditEvent::of(
+            if link { "link" } else { "unlink" },
+            "systems",
+            system_id,
+            if link {
+                format!("系统 #{system_id} 关联运行设备 #{asset_id}")
+            } else {
+                format!("系统 #{system_id} 取消关联设备 #{asset_id}")
             },
         )
+        .after(json!({"system_id": system_id, "asset_id": asset_id, "linked": link}))
+        .write(&mut tx, now_ms, actor)
         .await?;
         tx.commit().await?;
         Ok(())

@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::audit::{NewAuditEvent, append};
-use super::{Actor, Store, StoreError, StoreResult, is_unique_violation, like_pattern};
+use super::audit::NewAuditEvent;
+use super::{Actor, Store, StoreError, StoreResult, Tx, is_unique_violation, like_pattern};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
@@ -122,6 +122,22 @@ const USER_COLS: &str = "id, username, display_name, role, phone, email, passwor
     must_change_password, failed_logins, locked_until, disabled, last_login_at, created_at, updated_at";
 
 impl Store {
+    /// Whether user `id` is active (not disabled) and has one of `roles`, read on the
+    /// write transaction of the use case that assigns them.
+    pub async fn user_exists_with_role(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        roles: &[&str],
+    ) -> StoreResult<bool> {
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND disabled = 0")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(role.is_some_and(|r| roles.contains(&r.as_str())))
+    }
+
     pub async fn count_users(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(self.pool())
@@ -225,19 +241,14 @@ impl Store {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: "create".into(),
-                entity_type: "users".into(),
-                entity_id: Some(id.to_string()),
-                summary: format!("新建账号：{username}（{role}）"),
-                before: None,
-                after: Some(row.to_json(now_ms)),
-            },
+        NewAuditEvent::of(
+            "create",
+            "users",
+            id,
+            format!("新建账号：{username}（{role}）"),
         )
+        .after(row.to_json(now_ms))
+        .write(&mut tx, now_ms, actor)
         .await?;
         tx.commit().await?;
         Ok(row)
@@ -296,19 +307,15 @@ impl Store {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: "update".into(),
-                entity_type: "users".into(),
-                entity_id: Some(id.to_string()),
-                summary: format!("修改账号：{}", after.username),
-                before: Some(before.to_json(now_ms)),
-                after: Some(after.to_json(now_ms)),
-            },
+        NewAuditEvent::of(
+            "update",
+            "users",
+            id,
+            format!("修改账号：{}", after.username),
         )
+        .before(before.to_json(now_ms))
+        .after(after.to_json(now_ms))
+        .write(&mut tx, now_ms, actor)
         .await?;
         tx.commit().await?;
         Ok(after)
@@ -327,19 +334,14 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: "delete".into(),
-                entity_type: "users".into(),
-                entity_id: Some(id.to_string()),
-                summary: format!("删除账号：{}", before.username),
-                before: Some(before.to_json(now_ms)),
-                after: None,
-            },
+        NewAuditEvent::of(
+            "delete",
+            "users",
+            id,
+            format!("删除账号：{}", before.username),
         )
+        .before(before.to_json(now_ms))
+        .write(&mut tx, now_ms, actor)
         .await?;
         tx.commit().await?;
         Ok(())
@@ -400,27 +402,21 @@ impl Store {
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: if must_change {
-                    "password_reset".into()
-                } else {
-                    "password_change".into()
-                },
-                entity_type: "users".into(),
-                entity_id: Some(user_id.to_string()),
-                summary: if must_change {
-                    format!("重置密码：{username}")
-                } else {
-                    format!("修改密码：{username}")
-                },
-                before: None,
-                after: None,
+        NewAuditEvent::of(
+            if must_change {
+                "password_reset"
+            } else {
+                "password_change"
+            },
+            "users",
+            user_id,
+            if must_change {
+                format!("重置密码：{username}")
+            } else {
+                format!("修改密码：{username}")
             },
         )
+        .write(&mut tx, now_ms, actor)
         .await?;
         tx.commit().await?;
         Ok(())
@@ -635,19 +631,14 @@ impl Store {
         .bind(expires_at)
         .fetch_one(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: "create".into(),
-                entity_type: "api_tokens".into(),
-                entity_id: Some(row.id.to_string()),
-                summary: format!("创建 API 令牌：{name}"),
-                before: None,
-                after: Some(row.to_json()),
-            },
+        NewAuditEvent::of(
+            "create",
+            "api_tokens",
+            row.id,
+            format!("创建 API 令牌：{name}"),
         )
+        .after(row.to_json())
+        .write(&mut tx, now_ms, actor)
         .await?;
         tx.commit().await?;
         Ok(row)
@@ -683,20 +674,9 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        append(
-            &mut tx,
-            now_ms,
-            actor,
-            NewAuditEvent {
-                action: "revoke".into(),
-                entity_type: "api_tokens".into(),
-                entity_id: Some(id.to_string()),
-                summary: format!("吊销 API 令牌 #{id}"),
-                before: None,
-                after: None,
-            },
-        )
-        .await?;
+        NewAuditEvent::of("revoke", "api_tokens", id, format!("吊销 API 令牌 #{id}"))
+            .write(&mut tx, now_ms, actor)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

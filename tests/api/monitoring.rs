@@ -2093,3 +2093,40 @@ async fn wrong_types_in_every_field_of_the_monitoring_endpoints_never_give_a_5xx
         assert!(s.as_u16() < 500, "{p}: {s}");
     }
 }
+
+#[tokio::test]
+async fn a_shift_for_someone_who_cannot_be_on_duty_is_refused_with_every_problem_at_once() {
+    let app = spawn_demo().await;
+    let (requester, _) = app.user_with_role("baoxiu", "requester").await;
+    let (engineer, _) = app.user_with_role("zhiban2", "engineer").await;
+    let before = app.audit_count().await;
+    let now = app.clock.now();
+    let (s, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/duty-shifts",
+            &json!({"user_id": requester, "starts_at": now.to_rfc3339(),
+                   "ends_at": (now - Duration::hours(1)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let fields: Vec<&str> = v["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["user_id", "ends_at"], "{v}");
+    let (s, v) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/duty-shifts",
+            &json!({"user_id": engineer, "starts_at": "明天", "ends_at": "后天"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["details"].as_array().unwrap().len(), 2, "{v}");
+    let (_, roster) = app.get_json(&app.admin_token, "/api/v1/duty-shifts").await;
+    assert_eq!(roster["total"], 0);
+    assert_eq!(app.audit_count().await, before);
+}

@@ -5,6 +5,7 @@
 
 pub mod cron;
 pub mod dns;
+pub mod input;
 pub mod severity;
 pub mod snmp;
 pub mod spec;

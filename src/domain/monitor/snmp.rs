@@ -212,3 +212,7 @@ impl PrivProtocol {
         }
     }
 }
+
+/// The keys of a v3 monitor's secret: a JSON object stored encrypted, as the v2c
+/// community is.
+pub const SECRET_KEYS: [&str; 2] = ["auth_password", "priv_password"];

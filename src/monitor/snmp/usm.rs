@@ -100,9 +100,7 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// The keys of a v3 monitor's secret: a JSON object stored encrypted, as the v2c
-/// community is.
-pub const SECRET_KEYS: [&str; 2] = ["auth_password", "priv_password"];
+pub use crate::domain::monitor::snmp::SECRET_KEYS;
 
 impl Credentials {
     pub fn v2c(community: &str) -> Credentials {

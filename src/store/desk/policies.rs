@@ -100,15 +100,6 @@ impl Store {
             .fetch_one(self.pool())
             .await?)
     }
-
-    pub async fn user_exists_with_role(&self, id: i64, roles: &[&str]) -> StoreResult<bool> {
-        let role: Option<String> =
-            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND disabled = 0")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(role.is_some_and(|r| roles.contains(&r.as_str())))
-    }
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -3,7 +3,7 @@
 use sqlx::AssertSqlSafe;
 
 use crate::store::desk::Tx;
-use crate::store::entities::{Arg, bind_all, bind_all_as};
+use crate::store::entities::Arg;
 use crate::store::{Store, StoreError, StoreResult};
 
 use super::{ALERT_COLS, AlertEventRow, AlertRow};
@@ -274,29 +274,15 @@ impl Store {
             args.push(Arg::Int(Some(s)));
             wh.push(format!("system_id = ${}", args.len()));
         }
-        let w = wh.join(" AND ");
-        let total: i64 = bind_all(
-            sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM alerts WHERE {w}"
-            ))),
+        self.list_page(
+            &format!("SELECT {ALERT_COLS} FROM alerts"),
+            "alerts",
+            &format!(" WHERE {}", wh.join(" AND ")),
             &args,
+            "last_fired_at DESC, id DESC",
+            (limit, offset),
         )
-        .fetch_one(self.pool())
-        .await?;
-        let n = args.len();
-        args.push(Arg::Int(Some(limit)));
-        args.push(Arg::Int(Some(offset)));
-        let rows = bind_all_as(
-            sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT {ALERT_COLS} FROM alerts WHERE {w} ORDER BY last_fired_at DESC, id DESC LIMIT ${} OFFSET ${}",
-                n + 1,
-                n + 2
-            ))),
-            &args,
-        )
-        .fetch_all(self.pool())
-        .await?;
-        Ok((rows, total))
+        .await
     }
 
     /// Firing alerts nobody acknowledged since `before` and not yet escalated.

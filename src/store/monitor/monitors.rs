@@ -6,7 +6,7 @@ use sqlx::AssertSqlSafe;
 use crate::clock::rfc3339;
 use crate::domain::monitor::spec::MonitorDef;
 use crate::store::desk::Tx;
-use crate::store::entities::{Arg, bind_all, bind_all_as};
+use crate::store::entities::Arg;
 use crate::store::{Store, StoreError, StoreResult, like_pattern};
 
 use super::{
@@ -162,30 +162,15 @@ impl Store {
                 Arg::Text(Some(like_pattern(q))),
             );
         }
-        let where_sql = wh.join(" AND ");
-        let total: i64 = bind_all(
-            sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM monitors WHERE {where_sql}"
-            ))),
+        self.list_page(
+            &format!("SELECT {MONITOR_COLS} FROM monitors"),
+            "monitors",
+            &format!(" WHERE {}", wh.join(" AND ")),
             &args,
+            "id",
+            (limit, offset),
         )
-        .fetch_one(self.pool())
-        .await?;
-        let n = args.len();
-        let mut args2 = args.clone();
-        args2.push(Arg::Int(Some(limit)));
-        args2.push(Arg::Int(Some(offset)));
-        let rows = bind_all_as(
-            sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT {MONITOR_COLS} FROM monitors WHERE {where_sql} ORDER BY id LIMIT ${} OFFSET ${}",
-                n + 1,
-                n + 2
-            ))),
-            &args2,
-        )
-        .fetch_all(self.pool())
-        .await?;
-        Ok((rows, total))
+        .await
     }
 
     pub async fn save_states(&self, tx: &mut Tx, states: &[(i64, SavedState)]) -> StoreResult<()> {

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde_json::{Value, json};
 
-use super::Paging;
+use super::{Paging, list_json};
 use crate::accounts::audit;
 use crate::error::AppResult;
 use crate::store::audit::Verification;
@@ -47,9 +47,7 @@ pub async fn list(
     let p = Paging::from_query(&q)?;
     let f = audit::filter_from_query(&q)?;
     let (rows, total) = audit::list(&st, &user.0, &f, p.limit, p.offset).await?;
-    Ok(Json(
-        json!({"total": total, "items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(list_json(&rows, total, |r| r.to_json())))
 }
 
 #[utoipa::path(

@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Paging, parse_time_param};
+use super::Paging;
+use crate::desk::{opt_id, opt_range};
 use crate::domain::inspection::template::Template;
 use crate::error::{AppError, AppResult};
 use crate::inspect::input::{PlanCreate, PlanPatch, ResultsInput, TaskActionInput, TemplatePatch};
@@ -200,39 +201,6 @@ pub struct TaskQuery {
     pub to: Option<String>,
 }
 
-fn opt_id(q: &HashMap<String, String>, k: &str) -> AppResult<Option<i64>> {
-    match q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|i| *i > 0)
-            .map(Some)
-            .ok_or_else(|| AppError::invalid(k, format!("{k} 应为正整数编号"))),
-    }
-}
-
-/// `from`, and `to` with a bare date meaning the end of that day.
-fn period(q: &HashMap<String, String>) -> AppResult<(Option<i64>, Option<i64>)> {
-    let get = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
-    let from = get("from")
-        .map(|v| parse_time_param("from", v))
-        .transpose()?;
-    let to = match get("to") {
-        None => None,
-        Some(v) => {
-            let t = parse_time_param("to", v)?;
-            Some(if v.len() == 10 { t + 86_400_000 } else { t })
-        }
-    };
-    if let (Some(a), Some(b)) = (from, to)
-        && b <= a
-    {
-        return Err(AppError::invalid("to", "to 应晚于 from"));
-    }
-    Ok((from, to))
-}
-
 fn task_filter(q: &HashMap<String, String>) -> AppResult<TaskFilter> {
     let status = q.get("status").map(|s| s.trim()).filter(|s| !s.is_empty());
     if let Some(s) = status
@@ -255,7 +223,7 @@ fn task_filter(q: &HashMap<String, String>) -> AppResult<TaskFilter> {
             "target_type 应为 site、asset 或 system",
         ));
     }
-    let (from, to) = period(q)?;
+    let (from, to) = opt_range(q)?;
     Ok(TaskFilter {
         plan_id: opt_id(q, "plan_id")?,
         status: status.map(str::to_string),
@@ -507,7 +475,7 @@ pub async fn stats(
     ApiUser(u): ApiUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
-    let (from, to) = period(&q)?;
+    let (from, to) = opt_range(&q)?;
     let (Some(from), Some(to)) = (from, to) else {
         return Err(AppError::invalid("from", "请给出统计区间 from 和 to"));
     };

@@ -20,6 +20,8 @@ use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
+use serde_json::{Value, json};
+
 use super::AppState;
 use crate::error::AppError;
 
@@ -179,6 +181,17 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
             inventory::remove
         ))
         .routes(routes!(inventory::history))
+}
+
+/// A page of a list as answered: `{"total": …, "items": […]}`, every row shown with
+/// `show`, `total` counting the whole filtered list.
+pub fn list_json<T>(rows: &[T], total: i64, show: impl Fn(&T) -> Value) -> Value {
+    json!({"total": total, "items": rows.iter().map(show).collect::<Vec<_>>()})
+}
+
+/// A whole list as answered: `{"total": …, "items": […]}` with every row.
+pub fn all_json<T>(rows: &[T], show: impl Fn(&T) -> Value) -> Value {
+    list_json(rows, rows.len() as i64, show)
 }
 
 /// `limit` / `offset` of a list request.

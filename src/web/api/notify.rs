@@ -7,9 +7,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::Paging;
+use super::{Paging, all_json, list_json};
 use crate::error::AppResult;
 use crate::notify::input::{ChannelCreate, ChannelUpdate, RuleCreate};
 use crate::notify::manage;
@@ -29,9 +29,7 @@ pub async fn list_channels(
     ApiUser(u): ApiUser,
 ) -> AppResult<Json<Value>> {
     let rows = manage::list_channels(&st, &u).await?;
-    Ok(Json(
-        json!({"total": rows.len(), "items": rows.iter().map(|c| manage::shown(&st, c)).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(all_json(&rows, |c| manage::shown(&st, c))))
 }
 
 #[utoipa::path(
@@ -113,9 +111,7 @@ pub async fn delete_channel(
 )]
 pub async fn list_rules(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
     let rows = manage::list_rules(&st, &u).await?;
-    Ok(Json(
-        json!({"total": rows.len(), "items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(all_json(&rows, |r| r.to_json())))
 }
 
 #[utoipa::path(
@@ -185,7 +181,5 @@ pub async fn outbox(
     manage::check_manage(&u)?;
     let p = Paging::from_query(&q)?;
     let (rows, total) = manage::outbox(&st, &u, p.limit, p.offset).await?;
-    Ok(Json(
-        json!({"total": total, "items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(list_json(&rows, total, |r| r.to_json())))
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::Paging;
+use super::{Paging, all_json};
 use crate::desk;
 use crate::domain::roles::Role;
 use crate::domain::tickets::TicketId;
@@ -534,9 +534,7 @@ pub async fn attachments(
         .store
         .attachments(t.id, u.role != Role::Requester)
         .await?;
-    Ok(Json(
-        json!({"total": rows.len(), "items": rows.iter().map(|a| a.to_json()).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(all_json(&rows, |a| a.to_json())))
 }
 
 /// `POST /tickets/{id}/attachments`: multipart field `file` (and optional `internal`).

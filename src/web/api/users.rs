@@ -7,9 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::Paging;
+use super::{Paging, list_json};
 use crate::accounts::{self, input::UserCreate, input::UserUpdate};
 use crate::error::AppResult;
 use crate::web::AppState;
@@ -40,9 +40,7 @@ pub async fn list(
     )
     .await?;
     let now = st.clock.now_ms();
-    Ok(Json(
-        json!({"total": total, "items": rows.iter().map(|r| r.to_json(now)).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(list_json(&rows, total, |r| r.to_json(now))))
 }
 
 #[utoipa::path(

@@ -14,6 +14,7 @@ use super::{PageResult, layout};
 use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
 use crate::error::AppError;
+use crate::monitor::input::{MonitorCreate, MonitorUpdate};
 use crate::monitor::spec;
 use crate::store::entities::ListQuery;
 use crate::store::monitor::{MonitorFilter, MonitorRow};
@@ -298,8 +299,15 @@ pub async fn create(
         return Err(AppError::forbidden().into());
     }
     need(&u, Perm::WriteMonitoring)?;
-    let obj = match form_to_obj(&form) {
-        Ok(o) => o,
+    let input = form_to_obj(&form).and_then(|obj| {
+        crate::domain::input::decode::<MonitorCreate>(Value::Object(obj)).map_err(|errs| {
+            errs.iter()
+                .map(|e| json!({"field": e.field, "message": e.message}))
+                .collect()
+        })
+    });
+    let input = match input {
+        Ok(i) => i,
         Err(errors) => {
             return form_page(
                 &st,
@@ -312,7 +320,7 @@ pub async fn create(
             .await;
         }
     };
-    match crate::monitor::create(&st.ctx, &u, &obj).await {
+    match crate::monitor::create(&st.ctx, &u, &input).await {
         Ok(m) => Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
         Err(AppError::Validation(errs)) => {
             let errors = errs
@@ -412,8 +420,7 @@ pub async fn action(
             Ok(Redirect::to(&format!("/monitors/{id}?checked=1")).into_response())
         }
         Some(p @ ("pause" | "resume")) => {
-            let mut patch = Map::new();
-            patch.insert("paused".into(), json!(p == "pause"));
+            let patch = MonitorUpdate::paused(p == "pause");
             crate::monitor::update(&st.ctx, &u, id, &patch).await?;
             Ok(Redirect::to(&format!("/monitors/{id}")).into_response())
         }

@@ -12,7 +12,7 @@ use crate::monitor::alerts;
 use crate::monitor::input::SilenceInput;
 use crate::store::Optional;
 use crate::web::AppState;
-use crate::web::api::Paging;
+use crate::web::api::{Paging, list_json};
 use crate::web::auth::ApiUser;
 use crate::web::extract::{Input, parse_id};
 
@@ -56,10 +56,10 @@ pub async fn list_alerts(
         .list_alerts(status, source, system_id, p.limit, p.offset)
         .await?;
     let now = st.clock.now_ms();
-    Ok(Json(
-        json!({"items": rows.iter().map(|a| a.to_json(now)).collect::<Vec<_>>(), "total": total,
-                   "limit": p.limit, "offset": p.offset}),
-    ))
+    let mut v = list_json(&rows, total, |a| a.to_json(now));
+    v["limit"] = json!(p.limit);
+    v["offset"] = json!(p.offset);
+    Ok(Json(v))
 }
 
 #[utoipa::path(

@@ -14,6 +14,7 @@ use crate::error::AppResult;
 use crate::monitor::duty;
 use crate::monitor::input::ShiftInput;
 use crate::web::AppState;
+use crate::web::api::all_json;
 use crate::web::auth::ApiUser;
 use crate::web::extract::{Input, parse_id};
 
@@ -39,9 +40,9 @@ pub async fn list_shifts(
     };
     let (from, to) = (time("from")?, time("to")?);
     let (rows, on_call) = duty::shifts(&st.ctx, from, to).await?;
-    Ok(Json(
-        json!({"items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>(), "total": rows.len(), "on_call_now": on_call}),
-    ))
+    let mut v = all_json(&rows, |r| r.to_json());
+    v["on_call_now"] = json!(on_call);
+    Ok(Json(v))
 }
 
 #[utoipa::path(

@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::web::api::all_json;
+
 use crate::domain::roles::Perm;
 use crate::error::AppResult;
 use crate::monitor::input::IntegrationInput;
@@ -25,9 +27,7 @@ use crate::web::extract::{Input, parse_id};
 pub async fn list_integrations(State(st): State<AppState>, u: ApiUser) -> AppResult<Json<Value>> {
     u.require(Perm::ManageIntegrations)?;
     let rows = st.store.integrations().await?;
-    Ok(Json(
-        json!({"items": rows.iter().map(IntegrationRow::to_json).collect::<Vec<_>>(), "total": rows.len()}),
-    ))
+    Ok(Json(all_json(&rows, IntegrationRow::to_json)))
 }
 
 #[utoipa::path(

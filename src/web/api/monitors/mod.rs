@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
 use serde_json::{Value, json};
 
-use super::Paging;
+use super::{Paging, all_json, list_json};
 use crate::domain::roles::Perm;
 use crate::error::{AppError, AppResult};
-use crate::monitor::input::MaintenanceInput;
+use crate::monitor::input::{MaintenanceInput, MonitorCreate, MonitorUpdate};
 use crate::store::monitor::MonitorFilter;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{ApiObject, Input, parse_id};
+use crate::web::extract::{Input, parse_id};
 
 pub mod alerts;
 pub mod duty;
@@ -82,10 +82,10 @@ pub async fn list(
         q: q.get("q").cloned(),
     };
     let (rows, total) = crate::monitor::list(&st.ctx, &f, p.limit, p.offset).await?;
-    Ok(Json(
-        json!({"items": rows.iter().map(|m| m.to_json()).collect::<Vec<_>>(), "total": total,
-                   "limit": p.limit, "offset": p.offset}),
-    ))
+    let mut v = list_json(&rows, total, |m| m.to_json());
+    v["limit"] = json!(p.limit);
+    v["offset"] = json!(p.offset);
+    Ok(Json(v))
 }
 
 #[utoipa::path(
@@ -99,9 +99,9 @@ pub async fn list(
 pub async fn create(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
-    ApiObject(obj): ApiObject,
+    Input(input): Input<MonitorCreate>,
 ) -> AppResult<Response> {
-    let m = crate::monitor::create(&st.ctx, &u, &obj).await?;
+    let m = crate::monitor::create(&st.ctx, &u, &input).await?;
     Ok((StatusCode::CREATED, Json(m.to_json())).into_response())
 }
 
@@ -138,9 +138,9 @@ pub async fn update(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
-    ApiObject(obj): ApiObject,
+    Input(patch): Input<MonitorUpdate>,
 ) -> AppResult<Json<Value>> {
-    let m = crate::monitor::update(&st.ctx, &u, parse_id(&id)?, &obj).await?;
+    let m = crate::monitor::update(&st.ctx, &u, parse_id(&id)?, &patch).await?;
     Ok(Json(m.to_json()))
 }
 
@@ -220,9 +220,7 @@ pub async fn results(
         None => 500,
     };
     let rows = st.store.results(id, from, to, limit).await?;
-    Ok(Json(
-        json!({"items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>(), "total": rows.len()}),
-    ))
+    Ok(Json(all_json(&rows, |r| r.to_json())))
 }
 
 #[utoipa::path(
@@ -298,9 +296,7 @@ pub async fn system_availability(
 pub async fn list_maintenance(State(st): State<AppState>, u: ApiUser) -> AppResult<Json<Value>> {
     u.require(Perm::ReadMonitoring)?;
     let rows = st.store.maintenance_windows(i64::MIN).await?;
-    Ok(Json(
-        json!({"items": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>(), "total": rows.len()}),
-    ))
+    Ok(Json(all_json(&rows, |r| r.to_json())))
 }
 
 #[utoipa::path(
