@@ -132,5 +132,9 @@ pub async fn load_if_empty(ctx: &Ctx) -> anyhow::Result<bool> {
     crate::inspect::ensure_builtin_templates(ctx)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The 22 operations service lines of 4.2 with the systems they serve.
+    crate::ops::load_demo_lines(ctx)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(true)
 }

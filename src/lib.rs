@@ -20,6 +20,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod monitor;
 pub mod notify;
+pub mod ops;
 pub mod report;
 pub mod store;
 pub mod tls;

@@ -9,6 +9,7 @@ pub mod input;
 pub mod inspection;
 pub mod inventory;
 pub mod monitor;
+pub mod operations;
 pub mod password;
 pub mod roles;
 pub mod sla;

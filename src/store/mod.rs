@@ -12,6 +12,7 @@ pub mod lane;
 pub mod lease;
 pub mod monitor;
 pub mod notify;
+pub mod operations;
 pub mod reports;
 pub mod users;
 

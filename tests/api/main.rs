@@ -21,6 +21,7 @@ mod load;
 mod monitor_hardening;
 mod monitoring;
 mod notify;
+mod operations;
 mod ops;
 mod recovery;
 mod roles;

@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod monitors;
 pub mod notify;
 pub mod openapi;
+pub mod operations;
 pub mod reports;
 pub mod ticket_export;
 pub mod tickets;
@@ -104,6 +105,16 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(reports::list, reports::create))
         .routes(routes!(reports::get_one))
         .routes(routes!(reports::file))
+        .routes(routes!(operations::list_lines, operations::create_line))
+        .routes(routes!(operations::get_line, operations::update_line))
+        .routes(routes!(operations::line_stats))
+        .routes(routes!(operations::recent_requesters))
+        .routes(routes!(operations::list_records, operations::create_record))
+        .routes(routes!(
+            operations::get_record,
+            operations::update_record,
+            operations::delete_record
+        ))
         .routes(routes!(reports::texts))
         .routes(routes!(reports::text, reports::update_text))
         .routes(routes!(tickets::list, tickets::create))

@@ -1,0 +1,462 @@
+//! Service lines and work records (migration 0017).
+
+use sqlx::{AssertSqlSafe, FromRow};
+
+use super::{Store, StoreError, StoreResult, Tx};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct LineRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub platform: Option<String>,
+    pub description: Option<String>,
+    /// JSON arrays.
+    pub deliverables: String,
+    pub system_ids: String,
+    pub record_types: String,
+    pub staff_ids: String,
+    pub report_cadence: String,
+    pub handle_minutes: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A line's fields as stored (JSON arrays as text).
+pub struct LineValues {
+    pub code: String,
+    pub name: String,
+    pub platform: Option<String>,
+    pub description: Option<String>,
+    pub deliverables: String,
+    pub system_ids: String,
+    pub record_types: String,
+    pub staff_ids: String,
+    pub report_cadence: String,
+    pub handle_minutes: i64,
+}
+
+const LINE_COLS: &str = "id, code, name, platform, description, deliverables, system_ids, record_types, staff_ids, report_cadence, handle_minutes, created_at, updated_at";
+
+#[derive(Clone, Debug, FromRow)]
+pub struct RecordRow {
+    pub id: i64,
+    pub line_id: i64,
+    pub line_code: String,
+    pub line_name: String,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub occurred_at: i64,
+    pub duration_minutes: Option<i64>,
+    pub requester: Option<String>,
+    pub organisation: Option<String>,
+    pub org_level: Option<String>,
+    pub channel: Option<String>,
+    pub summary: String,
+    pub answer: Option<String>,
+    pub result: Option<String>,
+    pub system_id: Option<i64>,
+    pub system_name: Option<String>,
+    pub ticket_id: Option<i64>,
+    pub ticket_number: Option<String>,
+    pub data: String,
+    pub operator_id: i64,
+    pub operator_name: Option<String>,
+    pub origin: String,
+    pub rating: Option<String>,
+    pub rating_comment: Option<String>,
+    pub confirmed_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const RECORD_SELECT: &str = "SELECT r.id, r.line_id, l.code AS line_code, l.name AS line_name, r.type, \
+     r.occurred_at, r.duration_minutes, r.requester, r.organisation, r.org_level, r.channel, r.summary, \
+     r.answer, r.result, r.system_id, s.name AS system_name, r.ticket_id, t.number AS ticket_number, \
+     r.data, r.operator_id, u.display_name AS operator_name, r.origin, r.rating, r.rating_comment, \
+     r.confirmed_at, r.created_at, r.updated_at \
+     FROM work_records r JOIN service_lines l ON l.id = r.line_id \
+     LEFT JOIN systems s ON s.id = r.system_id LEFT JOIN tickets t ON t.id = r.ticket_id \
+     LEFT JOIN users u ON u.id = r.operator_id";
+
+/// A record's fields as stored.
+pub struct RecordValues {
+    pub line_id: i64,
+    pub kind: String,
+    pub occurred_at: i64,
+    pub duration_minutes: Option<i64>,
+    pub requester: Option<String>,
+    pub organisation: Option<String>,
+    pub org_level: Option<String>,
+    pub channel: Option<String>,
+    pub summary: String,
+    pub answer: Option<String>,
+    pub result: Option<String>,
+    pub system_id: Option<i64>,
+    pub ticket_id: Option<i64>,
+    pub data: String,
+}
+
+/// The list's filters; `lines`, when set, limits the list to those lines (an operator's).
+#[derive(Clone, Debug, Default)]
+pub struct RecordFilter {
+    pub line_id: Option<i64>,
+    pub kind: Option<String>,
+    pub operator_id: Option<i64>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub q: Option<String>,
+    pub lines: Option<Vec<i64>>,
+}
+
+/// What the indicators need of a record.
+#[derive(Clone, Debug, FromRow)]
+pub struct RecordFactRow {
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub channel: Option<String>,
+    pub duration_minutes: Option<i64>,
+    pub result: Option<String>,
+    pub rating: Option<String>,
+    pub summary: String,
+}
+
+impl RecordFilter {
+    /// The WHERE clause and its text arguments (numbers are inlined: they are i64s).
+    fn clause(&self) -> (String, Vec<String>) {
+        let mut w = vec!["1 = 1".to_string()];
+        let mut args: Vec<String> = Vec::new();
+        if let Some(l) = self.line_id {
+            w.push(format!("r.line_id = {l}"));
+        }
+        if let Some(o) = self.operator_id {
+            w.push(format!("r.operator_id = {o}"));
+        }
+        if let Some(f) = self.from_ms {
+            w.push(format!("r.occurred_at >= {f}"));
+        }
+        if let Some(t) = self.to_ms {
+            w.push(format!("r.occurred_at < {t}"));
+        }
+        if let Some(ls) = &self.lines {
+            if ls.is_empty() {
+                w.push("1 = 0".into());
+            } else {
+                let ids: Vec<String> = ls.iter().map(i64::to_string).collect();
+                w.push(format!("r.line_id IN ({})", ids.join(", ")));
+            }
+        }
+        if let Some(k) = &self.kind {
+            args.push(k.clone());
+            w.push(format!("r.type = ${}", args.len()));
+        }
+        if let Some(q) = &self.q {
+            args.push(super::like_pattern(q));
+            let n = args.len();
+            w.push(format!(
+                "(LOWER(r.summary) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(r.requester, '')) LIKE ${n} ESCAPE '\\' \
+                 OR LOWER(COALESCE(r.organisation, '')) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(r.answer, '')) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        (w.join(" AND "), args)
+    }
+}
+
+impl Store {
+    pub async fn count_service_lines_in(tx: &mut Tx) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM service_lines")
+            .fetch_one(&mut **tx)
+            .await?)
+    }
+
+    pub async fn insert_service_line(
+        &self,
+        tx: &mut Tx,
+        v: &LineValues,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO service_lines (code, name, platform, description, deliverables, system_ids, record_types, staff_ids, report_cadence, handle_minutes, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        )
+        .bind(v.code.clone())
+        .bind(v.name.clone())
+        .bind(v.platform.clone())
+        .bind(v.description.clone())
+        .bind(v.deliverables.clone())
+        .bind(v.system_ids.clone())
+        .bind(v.record_types.clone())
+        .bind(v.staff_ids.clone())
+        .bind(v.report_cadence.clone())
+        .bind(v.handle_minutes)
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn update_service_line(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        v: &LineValues,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let n = sqlx::query(
+            "UPDATE service_lines SET code = $1, name = $2, platform = $3, description = $4, deliverables = $5, \
+             system_ids = $6, record_types = $7, staff_ids = $8, report_cadence = $9, handle_minutes = $10, updated_at = $11 \
+             WHERE id = $12",
+        )
+        .bind(v.code.clone())
+        .bind(v.name.clone())
+        .bind(v.platform.clone())
+        .bind(v.description.clone())
+        .bind(v.deliverables.clone())
+        .bind(v.system_ids.clone())
+        .bind(v.record_types.clone())
+        .bind(v.staff_ids.clone())
+        .bind(v.report_cadence.clone())
+        .bind(v.handle_minutes)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn service_lines(&self) -> StoreResult<Vec<LineRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {LINE_COLS} FROM service_lines ORDER BY id"
+        )))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn service_line(&self, id: i64) -> StoreResult<LineRow> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {LINE_COLS} FROM service_lines WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn service_line_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<LineRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {LINE_COLS} FROM service_lines WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    pub async fn service_line_code_taken(
+        &self,
+        tx: &mut Tx,
+        code: &str,
+        except: Option<i64>,
+    ) -> StoreResult<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM service_lines WHERE code = $1 AND id <> $2")
+                .bind(code.to_string())
+                .bind(except.unwrap_or(0))
+                .fetch_one(&mut **tx)
+                .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn insert_work_record(
+        &self,
+        tx: &mut Tx,
+        v: &RecordValues,
+        operator_id: i64,
+        origin: &str,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO work_records (line_id, type, occurred_at, duration_minutes, requester, organisation, org_level, channel, summary, answer, result, system_id, ticket_id, data, operator_id, origin, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
+        )
+        .bind(v.line_id)
+        .bind(v.kind.clone())
+        .bind(v.occurred_at)
+        .bind(v.duration_minutes)
+        .bind(v.requester.clone())
+        .bind(v.organisation.clone())
+        .bind(v.org_level.clone())
+        .bind(v.channel.clone())
+        .bind(v.summary.clone())
+        .bind(v.answer.clone())
+        .bind(v.result.clone())
+        .bind(v.system_id)
+        .bind(v.ticket_id)
+        .bind(v.data.clone())
+        .bind(operator_id)
+        .bind(origin.to_string())
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn update_work_record(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        v: &RecordValues,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let n = sqlx::query(
+            "UPDATE work_records SET occurred_at = $1, duration_minutes = $2, requester = $3, organisation = $4, \
+             org_level = $5, channel = $6, summary = $7, answer = $8, result = $9, system_id = $10, ticket_id = $11, \
+             data = $12, updated_at = $13 WHERE id = $14",
+        )
+        .bind(v.occurred_at)
+        .bind(v.duration_minutes)
+        .bind(v.requester.clone())
+        .bind(v.organisation.clone())
+        .bind(v.org_level.clone())
+        .bind(v.channel.clone())
+        .bind(v.summary.clone())
+        .bind(v.answer.clone())
+        .bind(v.result.clone())
+        .bind(v.system_id)
+        .bind(v.ticket_id)
+        .bind(v.data.clone())
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn delete_work_record(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
+        let n = sqlx::query("DELETE FROM work_records WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn work_record(&self, id: i64) -> StoreResult<RecordRow> {
+        sqlx::query_as(AssertSqlSafe(format!("{RECORD_SELECT} WHERE r.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn work_record_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<RecordRow>> {
+        Ok(
+            sqlx::query_as(AssertSqlSafe(format!("{RECORD_SELECT} WHERE r.id = $1")))
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?,
+        )
+    }
+
+    /// A page of records, newest first, and how many match.
+    pub async fn work_records(
+        &self,
+        f: &RecordFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<RecordRow>, i64)> {
+        let (w, args) = f.clause();
+        let sql = format!(
+            "{RECORD_SELECT} WHERE {w} ORDER BY r.occurred_at DESC, r.id DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for a in &args {
+            q = q.bind(a.clone());
+        }
+        let rows: Vec<RecordRow> = q.fetch_all(self.pool()).await?;
+        let csql = format!("SELECT COUNT(*) FROM work_records r WHERE {w}");
+        let mut c = sqlx::query_scalar(AssertSqlSafe(csql));
+        for a in &args {
+            c = c.bind(a.clone());
+        }
+        let total: i64 = c.fetch_one(self.pool()).await?;
+        Ok((rows, total))
+    }
+
+    /// The facts of a line's records that happened in `[from, to)`.
+    pub async fn work_record_facts(
+        &self,
+        line_id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<RecordFactRow>> {
+        Ok(sqlx::query_as(
+            "SELECT type, channel, duration_minutes, result, rating, summary FROM work_records \
+             WHERE line_id = $1 AND occurred_at >= $2 AND occurred_at < $3",
+        )
+        .bind(line_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The requesters most recently served on a line, newest first (for the entry form).
+    pub async fn recent_requesters(
+        &self,
+        line_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, Option<String>, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT requester, MAX(organisation), MAX(org_level) FROM work_records \
+             WHERE line_id = $1 AND requester IS NOT NULL GROUP BY requester \
+             ORDER BY MAX(occurred_at) DESC LIMIT $2",
+        )
+        .bind(line_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
+
+impl Store {
+    pub async fn ticket_exists_in(&self, tx: &mut Tx, id: i64) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Which of `ids` are enabled users with one of `roles`.
+    pub async fn users_with_roles_in(
+        &self,
+        tx: &mut Tx,
+        ids: &[i64],
+        roles: &[&str],
+    ) -> StoreResult<Vec<i64>> {
+        if ids.is_empty() || roles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let id_list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let role_list: Vec<String> = (1..=roles.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id FROM users WHERE disabled = 0 AND id IN ({}) AND role IN ({})",
+            id_list.join(", "),
+            role_list.join(", ")
+        );
+        let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
+        for r in roles {
+            q = q.bind(r.to_string());
+        }
+        Ok(q.fetch_all(&mut **tx).await?)
+    }
+}

@@ -1,0 +1,399 @@
+//! Operations services (运营服务): the contract's service lines, work records of every
+//! demo type with their rules and roles, and the indicators against hand counts.
+
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    yunwei::clock::beijing()
+        .with_ymd_and_hms(y, m, d, h, mi, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+async fn demo_at(start: DateTime<Utc>) -> TestApp {
+    spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await
+}
+
+fn fields(v: &Value) -> Vec<String> {
+    let mut f: Vec<String> = v["error"]["details"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    f.sort();
+    f
+}
+
+async fn line_by_code(app: &TestApp, code: &str) -> Value {
+    let all = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/service-lines?limit=100",
+            StatusCode::OK,
+        )
+        .await;
+    all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == code)
+        .unwrap_or_else(|| panic!("no line {code} in {all}"))
+        .clone()
+}
+
+#[tokio::test]
+async fn the_demo_ships_the_contracts_22_service_lines_with_their_deliverables_and_systems() {
+    let app = demo_at(bj(2025, 11, 3, 9, 0)).await;
+    let all = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/service-lines?limit=100",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(all["total"], 22, "{all}");
+    let codes: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"4.2.14.3") && !codes.contains(&"4.2.14"),
+        "{codes:?}"
+    );
+    let l = line_by_code(&app, "4.2.7").await;
+    let types: Vec<&str> = l["record_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "support",
+            "data_update",
+            "reconciliation",
+            "interface_revision",
+            "rating",
+            "licence"
+        ]
+    );
+    assert!(
+        l["deliverables"].to_string().contains("电子证照签发数据"),
+        "{l}"
+    );
+    assert_eq!(l["system_ids"].as_array().unwrap().len(), 1, "{l}");
+    let cloud = line_by_code(&app, "4.2.14.3").await;
+    assert!(
+        cloud["deliverables"]
+            .to_string()
+            .contains("云资源利用率月度情况报表")
+    );
+    assert_eq!(
+        line_by_code(&app, "4.2.16").await["report_cadence"],
+        "quarterly"
+    );
+}
+
+#[tokio::test]
+async fn records_of_every_demo_type_are_checked_kept_per_line_and_counted_as_by_hand() {
+    let app = demo_at(bj(2025, 11, 3, 9, 0)).await;
+    let t = &app.admin_token;
+    let (op, ot) = app.user_with_role("op", "operator").await;
+    let (other, other_t) = app.user_with_role("op2", "operator").await;
+    let (_, et) = app.user_with_role("eng", "engineer").await;
+    let (_, rt) = app.user_with_role("req", "requester").await;
+    let (_, st) = app.user_with_role("jia", "supervisor").await;
+    let l7 = line_by_code(&app, "4.2.7").await;
+    let l8 = line_by_code(&app, "4.2.8").await;
+    let (id7, id8) = (l7["id"].as_i64().unwrap(), l8["id"].as_i64().unwrap());
+
+    // Staff: only operators, and only existing ones.
+    let v = app
+        .patch_expect(
+            t,
+            &format!("/api/v1/service-lines/{id7}"),
+            &json!({"staff_ids": [op, 99999]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["staff_ids"], "{v}");
+    app.patch_expect(
+        t,
+        &format!("/api/v1/service-lines/{id7}"),
+        &json!({"staff_ids": [op], "handle_minutes": 30}),
+        StatusCode::OK,
+    )
+    .await;
+    app.patch_expect(
+        t,
+        &format!("/api/v1/service-lines/{id8}"),
+        &json!({"staff_ids": [other]}),
+        StatusCode::OK,
+    )
+    .await;
+    app.patch_expect(
+        &ot,
+        &format!("/api/v1/service-lines/{id7}"),
+        &json!({"handle_minutes": 5}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // One record of every type line 4.2.7 keeps.
+    let records = [
+        json!({"type": "support", "requester": "王科长", "organisation": "广州市生态环境局",
+               "org_level": "地市", "channel": "电话", "summary": "办件无法提交",
+               "answer": "清除缓存后重试", "result": "已解决", "duration_minutes": 20,
+               "occurred_at": "2025-11-03 08:30", "system_id": l7["system_ids"][0]}),
+        json!({"type": "support", "requester": "李工", "channel": "企业微信", "summary": "办件无法提交",
+               "result": "已解决", "duration_minutes": 45, "occurred_at": "2025-11-03 08:40"}),
+        json!({"type": "support", "requester": "企业用户", "org_level": "企业", "channel": "邮件",
+               "summary": "证照查询", "result": "待跟进", "occurred_at": "2025-11-03 08:50"}),
+        json!({"type": "data_update", "summary": "更新事项信息", "data": {"object": "事项目录", "items": 12}}),
+        json!({"type": "reconciliation", "summary": "十月办件对账",
+               "data": {"object": "办件过程数据", "matched": "1200", "mismatched": 3, "fixed": 3}}),
+        json!({"type": "interface_revision", "summary": "好差评接口升级", "data": {"interface": "好差评推送", "version": "2.1"}}),
+        json!({"type": "rating", "summary": "十月好差评", "data": {"good": 980, "neutral": 5, "bad": 1, "coverage": "97.5%"}}),
+        json!({"type": "licence", "summary": "排污许可证签发", "data": {"licence_type": "排污许可证", "issued": 42}}),
+    ];
+    let mut ids = Vec::new();
+    for r in &records {
+        let mut body = r.clone();
+        body["line_id"] = json!(id7);
+        let v = app
+            .post_expect(&ot, "/api/v1/work-records", &body, StatusCode::CREATED)
+            .await;
+        assert_eq!(v["operator_id"], op, "{v}");
+        assert_eq!(v["type"], r["type"]);
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    let rec = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/work-records/{}", ids[4]),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        rec["data"],
+        json!({"object": "办件过程数据", "matched": 1200, "mismatched": 3, "fixed": 3})
+    );
+    assert_eq!(
+        app.get_json_expect(
+            t,
+            &format!("/api/v1/work-records/{}", ids[6]),
+            StatusCode::OK
+        )
+        .await["data"]["coverage"],
+        97.5
+    );
+
+    // Bad input names every field and stores nothing.
+    let before = app.total("/api/v1/work-records").await;
+    for (body, want) in [
+        (
+            json!({"line_id": id7, "type": "statistics", "summary": "x"}),
+            vec!["data.subject", "type"],
+        ),
+        (
+            json!({"line_id": 99999, "type": "support", "summary": "x", "requester": "a", "channel": "电话"}),
+            vec!["line_id"],
+        ),
+        (
+            json!({"line_id": id7, "type": "support", "summary": " ", "channel": "飞鸽",
+                   "occurred_at": "2025-11-04 09:00", "duration_minutes": -5}),
+            vec![
+                "channel",
+                "duration_minutes",
+                "occurred_at",
+                "requester",
+                "summary",
+            ],
+        ),
+        (
+            json!({"line_id": id7, "type": "reconciliation", "summary": "x", "data": {"matched": 1.5, "colour": "red"}}),
+            vec![
+                "data.colour",
+                "data.matched",
+                "data.mismatched",
+                "data.object",
+            ],
+        ),
+        (
+            json!({"line_id": id7, "type": "support", "summary": "x", "requester": "a", "channel": "电话", "ticket_id": 99999}),
+            vec!["ticket_id"],
+        ),
+        (
+            json!({"line_id": id7, "type": "gossip", "summary": "x"}),
+            vec!["type"],
+        ),
+        (
+            json!({"line_id": id7, "type": "support", "summary": "x", "colour": 1}),
+            vec!["colour"],
+        ),
+    ] {
+        let v = app
+            .post_expect(
+                &ot,
+                "/api/v1/work-records",
+                &body,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        assert_eq!(fields(&v), want, "{body}: {v}");
+    }
+    assert_eq!(app.total("/api/v1/work-records").await, before);
+
+    // Roles: an operator writes only the lines they staff; engineers and requesters write none.
+    let s = json!({"line_id": id7, "type": "support", "summary": "x", "requester": "a", "channel": "电话"});
+    app.post_expect(&other_t, "/api/v1/work-records", &s, StatusCode::FORBIDDEN)
+        .await;
+    app.post_expect(&et, "/api/v1/work-records", &s, StatusCode::FORBIDDEN)
+        .await;
+    app.post_expect(&rt, "/api/v1/work-records", &s, StatusCode::FORBIDDEN)
+        .await;
+    // ... sees only their lines' records; the purchaser sees all; requesters none.
+    let mine = app
+        .get_json_expect(&other_t, "/api/v1/work-records", StatusCode::OK)
+        .await;
+    assert_eq!(mine["total"], 0, "{mine}");
+    app.get_json_expect(
+        &other_t,
+        &format!("/api/v1/work-records/{}", ids[0]),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let all = app
+        .get_json_expect(&st, "/api/v1/work-records?limit=100", StatusCode::OK)
+        .await;
+    assert_eq!(all["total"], 8, "{all}");
+    let none = app
+        .get_json_expect(&rt, "/api/v1/work-records", StatusCode::OK)
+        .await;
+    assert_eq!(none["total"], 0);
+    // Filters.
+    let support = app
+        .get_json_expect(
+            t,
+            &format!(
+                "/api/v1/work-records?line_id={id7}&type=support&from=2025-11-03&to=2025-11-03"
+            ),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(support["total"], 3, "{support}");
+    let found = app
+        .get_json_expect(
+            t,
+            "/api/v1/work-records?q=%E7%8E%8B%E7%A7%91",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(found["total"], 1, "{found}");
+    app.get_json_expect(
+        t,
+        "/api/v1/work-records?type=gossip",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+
+    // Changes: the author changes their record, checked as a whole; others may not.
+    let v = app
+        .patch_expect(
+            &ot,
+            &format!("/api/v1/work-records/{}", ids[2]),
+            &json!({"result": "已解决", "duration_minutes": 25}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["result"], "已解决");
+    app.patch_expect(
+        &ot,
+        &format!("/api/v1/work-records/{}", ids[2]),
+        &json!({"requester": null}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    app.patch_expect(
+        &other_t,
+        &format!("/api/v1/work-records/{}", ids[2]),
+        &json!({"result": "无法解决"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // Indicators equal to hand counts: 3 support records, all resolved now; durations 20,
+    // 45, 25 against the line's 30 minutes; no ratings yet.
+    let s = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/service-lines/{id7}/stats?from=2025-11-01&to=2025-11-30"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(s["total"], 8, "{s}");
+    assert_eq!(s["support"], 3);
+    assert_eq!(s["resolved"], 3);
+    assert_eq!(s["resolution_rate"], 100.0);
+    assert_eq!(
+        (s["timed"].clone(), s["handled_in_time"].clone()),
+        (json!(3), json!(2))
+    );
+    assert_eq!(s["in_time_rate"], 66.7);
+    assert_eq!(s["average_minutes"], 30.0);
+    assert_eq!(s["satisfaction"], Value::Null);
+    assert_eq!(s["by_type"]["reconciliation"], 1);
+    assert_eq!(s["by_channel"]["电话"], 1);
+    assert_eq!(s["top_questions"][0], json!(["办件无法提交", 2]));
+    app.get_json_expect(
+        t,
+        &format!("/api/v1/service-lines/{id7}/stats"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let recent = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/service-lines/{id7}/requesters"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(recent["items"][0]["requester"], "企业用户", "{recent}");
+
+    // Delete: the author may; it is audited.
+    assert_eq!(
+        app.delete(&ot, &format!("/api/v1/work-records/{}", ids[7]))
+            .await,
+        StatusCode::NO_CONTENT
+    );
+    app.get_json_expect(
+        t,
+        &format!("/api/v1/work-records/{}", ids[7]),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let (_, at) = app.user_with_role("aud", "auditor").await;
+    let audit = app
+        .get_json_expect(
+            &at,
+            "/api/v1/audit-events?entity_type=work_records&limit=100",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(audit["total"], 8 + 1 + 1, "{audit}");
+}
