@@ -292,6 +292,21 @@ impl Driver {
         }
     }
 
+    /// Types into whatever has the focus, as a keyboard would (`\u{E004}` is Tab,
+    /// `\u{E007}` Enter).
+    async fn keys(&self, text: &str) {
+        let v = self
+            .cmd(reqwest::Method::GET, "/element/active", json!({}))
+            .await;
+        let id = v[ELEMENT].as_str().unwrap().to_string();
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            json!({"text": text}),
+        )
+        .await;
+    }
+
     async fn wait_for_path(&self, path: &str) {
         for _ in 0..100 {
             if self.url().await.ends_with(path) {
@@ -655,5 +670,93 @@ async fn an_engineer_fills_an_inspection_on_a_phone_with_a_draft_saved_as_they_g
     assert_eq!(v["status"], "submitted");
     assert_eq!(v["findings"], 1, "the temperature: {v}");
     d.assert_no_csp_violations("on the inspection pages").await;
+    d.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_records_a_support_call_with_the_keyboard_only() {
+    let app = spawn_demo().await;
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let t = &app.admin_token;
+    let (op, ot) = app.user_with_role("op", "operator").await;
+    let lines = app
+        .get_json_expect(
+            t,
+            "/api/v1/service-lines?limit=100",
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    let line = lines["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == "4.2.7")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    app.patch_expect(
+        t,
+        &format!("/api/v1/service-lines/{line}"),
+        &json!({"staff_ids": [op]}),
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    // An earlier call: its requester is offered as you type.
+    app.post_expect(
+        &ot,
+        "/api/v1/work-records",
+        &json!({"line_id": line, "type": "support", "requester": "王科长", "channel": "电话", "summary": "旧问题"}),
+        reqwest::StatusCode::CREATED,
+    )
+    .await;
+
+    d.sign_in(&app.base, "op", "Changed#Pass2").await;
+    d.goto(&app.url("/operations")).await;
+    assert!(d.text("#lines").await.contains("网上办事统一申办审批平台"));
+    d.goto(&app.url(&format!("/operations/lines/{line}"))).await;
+    assert_eq!(d.count("#recent option[value='王科长']").await, 1);
+    // The focus starts in the first field; Tab moves on; Enter saves.
+    let focused = d.exec("return document.activeElement.id").await;
+    assert_eq!(focused, json!("requester"));
+    d.keys("李主任\u{E004}").await;
+    d.keys("佛山市生态环境局\u{E004}").await;
+    d.keys("地\u{E004}").await;
+    d.keys("企\u{E004}").await;
+    d.keys("无法登录系统\u{E004}").await;
+    d.keys("重置密码后恢复\u{E004}").await;
+    d.keys("\u{E004}").await;
+    d.keys("15\u{E007}").await;
+    d.wait_text("#saved", "已记录").await;
+    let recs = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/work-records?line_id={line}&q=%E6%9D%8E%E4%B8%BB%E4%BB%BB"),
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    assert_eq!(recs["total"], 1, "{recs}");
+    let r = &recs["items"][0];
+    assert_eq!(r["organisation"], "佛山市生态环境局", "{r}");
+    assert_eq!(r["org_level"], "地市", "{r}");
+    assert_eq!(r["channel"], "企业微信", "{r}");
+    assert_eq!(r["summary"], "无法登录系统", "{r}");
+    assert_eq!(r["answer"], "重置密码后恢复", "{r}");
+    assert_eq!(r["result"], "已解决", "{r}");
+    assert_eq!(r["duration_minutes"], 15, "{r}");
+    assert_eq!(r["operator_id"], op, "{r}");
+    // After saving, the focus is back in the first field for the next call.
+    let focused = d.exec("return document.activeElement.id").await;
+    assert_eq!(focused, json!("requester"));
+    assert!(d.text("#records").await.contains("无法登录系统"));
+    // A record without its question is refused with the reason, nothing stored.
+    d.keys("张三\u{E004}").await;
+    d.exec("document.getElementById('summary').removeAttribute('required')")
+        .await;
+    d.click("#save").await;
+    d.wait_text("#form-error", "请填写问题或工作内容").await;
+    assert_eq!(app.total("/api/v1/work-records").await, 2);
+    d.assert_no_csp_violations("on the operations pages").await;
     d.quit().await;
 }

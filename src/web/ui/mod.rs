@@ -7,6 +7,7 @@ pub mod inbox;
 pub mod inspections;
 pub mod inventory;
 pub mod monitoring;
+pub mod operations;
 pub mod pages;
 pub mod reports;
 pub mod tickets;
@@ -35,6 +36,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "reports.html",
         include_str!("../../../templates/reports.html"),
+    ),
+    (
+        "operations.html",
+        include_str!("../../../templates/operations.html"),
+    ),
+    (
+        "operation_line.html",
+        include_str!("../../../templates/operation_line.html"),
     ),
     (
         "report_texts.html",
@@ -252,6 +261,9 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         add("巡检与报告", "巡检任务", "/inspections");
         add("巡检与报告", "报告", "/reports");
     }
+    if u.role != Role::Requester {
+        add("运营服务", "服务条线", "/operations");
+    }
     add("我的", "消息", "/messages");
     add("我的", "修改密码", "/password");
     if u.role != Role::Requester {
@@ -304,6 +316,9 @@ pub fn router() -> Router<AppState> {
             post(inspections::photo).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
         )
         .route("/reports", get(reports::list).post(reports::generate))
+        .route("/operations", get(operations::list))
+        .route("/operations/lines/{id}", get(operations::line))
+        .route("/operations/lines/{id}/records", post(operations::create))
         .route("/reports/{id}/file", get(reports::file))
         .route("/reports/texts", get(reports::texts))
         .route("/reports/texts/{key}", post(reports::save_text))

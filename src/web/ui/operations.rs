@@ -1,0 +1,254 @@
+//! Operations pages (运营服务): the service lines, and a line's page where its staff record
+//! their work — a keyboard-first form (focus starts in the first field, Tab moves on,
+//! Enter saves; recent requesters offered as you type), this month's indicators and the
+//! latest records.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect};
+use chrono::{Datelike, TimeZone};
+use serde_json::{Map, Value, json};
+
+use super::{PageResult, layout};
+use crate::accounts::AuthUser;
+use crate::domain::operations::{
+    CHANNELS, FieldKind, ORG_LEVELS, RESULTS, RecordCreate, RecordType,
+};
+use crate::domain::roles::Role;
+use crate::error::AppError;
+use crate::store::operations::RecordFilter;
+use crate::web::AppState;
+use crate::web::auth::{PageUser, same_origin};
+use crate::web::extract::parse_id;
+
+/// This month in Beijing time: `[from, to)` and its label.
+fn this_month(
+    st: &AppState,
+) -> (
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    String,
+) {
+    let bj = crate::clock::beijing();
+    let today = st.ctx.clock.now().with_timezone(&bj).date_naive();
+    let first = today.with_day(1).unwrap_or(today);
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(first);
+    let at = |d: chrono::NaiveDate| {
+        bj.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .single()
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default()
+    };
+    (
+        at(first),
+        at(next),
+        format!("{} 年 {} 月", first.year(), first.month()),
+    )
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    let lines = crate::ops::lines(&st.ctx, &u).await?;
+    let mine = u.role == Role::Operator && !q.contains_key("all");
+    let (from, to, _) = this_month(&st);
+    let mut items = Vec::new();
+    for l in &lines {
+        let staff: Vec<i64> = serde_json::from_str(&l.staff_ids).unwrap_or_default();
+        if mine && !staff.contains(&u.id) {
+            continue;
+        }
+        let f = RecordFilter {
+            line_id: Some(l.id),
+            from_ms: Some(from.timestamp_millis()),
+            to_ms: Some(to.timestamp_millis()),
+            ..Default::default()
+        };
+        let (_, month_total) = crate::ops::records(&st.ctx, &u, f, 0, 0).await?;
+        let types: Vec<&str> = crate::ops::line_types(l)
+            .into_iter()
+            .map(RecordType::label)
+            .collect();
+        items.push(
+            json!({"id": l.id, "code": l.code, "name": l.name, "types": types.join("、"),
+                          "month_total": month_total, "report_cadence": l.report_cadence}),
+        );
+    }
+    Ok(st
+        .ui
+        .page(
+            "operations.html",
+            json!({"layout": layout(&u, "运营服务", "/operations"), "items": items, "mine": mine}),
+        )?
+        .into_response())
+}
+
+fn may_write(u: &AuthUser, line: &Value) -> bool {
+    match u.role {
+        Role::Admin | Role::Manager => true,
+        Role::Operator => line["staff_ids"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|i| i.as_i64() == Some(u.id))),
+        _ => false,
+    }
+}
+
+async fn render(
+    st: &AppState,
+    u: &AuthUser,
+    id: i64,
+    form: Map<String, Value>,
+    error: Option<String>,
+    saved: Option<String>,
+) -> PageResult {
+    let row = crate::ops::line(&st.ctx, u, id).await?;
+    let line = crate::ops::line_json(&row);
+    let types = crate::ops::line_types(&row);
+    let kind = form
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(RecordType::parse)
+        .filter(|t| types.contains(t))
+        .or_else(|| types.first().copied())
+        .unwrap_or(RecordType::Support);
+    let mut form = form;
+    form.insert("type".into(), json!(kind.as_str()));
+    let fields: Vec<Value> = kind
+        .fields()
+        .iter()
+        .map(|f| {
+            let (choices, number) = match f.kind {
+                FieldKind::Choice(c) => (Some(c.to_vec()), false),
+                FieldKind::Text { .. } => (None, false),
+                FieldKind::Count { .. } | FieldKind::Percent => (None, true),
+            };
+            json!({"key": f.key, "label": f.label, "required": f.required, "choices": choices,
+                   "number": number, "value": form.get(&format!("data.{}", f.key))})
+        })
+        .collect();
+    let (from, to, month_label) = this_month(st);
+    let stats = crate::ops::indicators(&st.ctx, u, id, from, to).await?;
+    let f = RecordFilter {
+        line_id: Some(id),
+        ..Default::default()
+    };
+    let (rows, total) = crate::ops::records(&st.ctx, u, f, 50, 0).await?;
+    let records: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({"at": crate::clock::local_minutes(r.occurred_at), "type_label": RecordType::parse(&r.kind).map(RecordType::label),
+                   "requester": r.requester, "summary": r.summary, "result": r.result,
+                   "duration_minutes": r.duration_minutes, "operator_name": r.operator_name})
+        })
+        .collect();
+    let recent = crate::ops::recent_requesters(&st.ctx, u, id).await?;
+    let now_local = st
+        .ctx
+        .clock
+        .now()
+        .with_timezone(&crate::clock::beijing())
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let type_links: Vec<Value> = types
+        .iter()
+        .map(|t| json!({"code": t.as_str(), "label": t.label()}))
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut r = st
+        .ui
+        .page(
+            "operation_line.html",
+            json!({"layout": layout(u, &row.name, "/operations"), "line": line, "types": type_links,
+                   "fields": fields, "form": form, "error": error, "saved": saved,
+                   "can_write": may_write(u, &line), "stats": stats, "month_label": month_label,
+                   "records": records, "total": total, "recent": recent, "now_local": now_local,
+                   "channels": CHANNELS, "org_levels": ORG_LEVELS, "results": RESULTS}),
+        )?
+        .into_response();
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+pub async fn line(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    let id = parse_id(&id)?;
+    let mut form = Map::new();
+    if let Some(t) = q.get("type") {
+        form.insert("type".into(), json!(t));
+    }
+    let saved = q.get("saved").map(|s| format!("记录 #{s}"));
+    render(&st, &u, id, form, None, saved).await
+}
+
+/// The form as the typed record: blanks left out, numbers as numbers, `data.*` fields
+/// gathered into `data`.
+fn record_of(line_id: i64, form: &HashMap<String, String>) -> Value {
+    let mut m = Map::new();
+    let mut data = Map::new();
+    m.insert("line_id".into(), json!(line_id));
+    for (k, v) in form {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        if let Some(key) = k.strip_prefix("data.") {
+            data.insert(key.to_string(), json!(v));
+            continue;
+        }
+        let value = match (k.as_str(), v.parse::<i64>()) {
+            ("duration_minutes", Ok(n)) => json!(n),
+            _ => json!(v),
+        };
+        m.insert(k.clone(), value);
+    }
+    if !data.is_empty() {
+        m.insert("data".into(), Value::Object(data));
+    }
+    Value::Object(m)
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let id = parse_id(&id)?;
+    let shown: Map<String, Value> = form.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let errs = match crate::domain::input::decode::<RecordCreate>(record_of(id, &form)) {
+        Ok(r) => match crate::ops::create_record(&st.ctx, &u, r).await {
+            Ok(row) => {
+                let to = format!("/operations/lines/{id}?type={}&saved={}", row.kind, row.id);
+                return Ok(Redirect::to(&to).into_response());
+            }
+            Err(AppError::Validation(errs)) => errs,
+            Err(e) => return Err(e.into()),
+        },
+        Err(errs) => errs,
+    };
+    let msg = errs
+        .iter()
+        .map(|e| e.message.clone())
+        .collect::<Vec<_>>()
+        .join("；");
+    render(&st, &u, id, shown, Some(msg), None).await
+}
