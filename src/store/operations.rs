@@ -460,3 +460,68 @@ impl Store {
         Ok(q.fetch_all(&mut **tx).await?)
     }
 }
+
+/// A record found by its confirmation link.
+#[derive(Clone, Debug)]
+pub struct Confirmable {
+    pub record: RecordRow,
+    pub expires_at: Option<i64>,
+}
+
+impl Store {
+    /// Gives a record a new confirmation link (replacing any earlier one).
+    pub async fn set_confirm_token(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE work_records SET confirm_token_hash = $1, confirm_expires_at = $2 WHERE id = $3",
+        )
+        .bind(token_hash.to_string())
+        .bind(expires_at)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn record_by_confirm_token(&self, token_hash: &str) -> StoreResult<Confirmable> {
+        let id: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, confirm_expires_at FROM work_records WHERE confirm_token_hash = $1",
+        )
+        .bind(token_hash.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        let (id, expires_at) = id.ok_or(StoreError::NotFound)?;
+        Ok(Confirmable {
+            record: self.work_record(id).await?,
+            expires_at,
+        })
+    }
+
+    /// Records the requester's rating and uses the link up, if it is still the record's
+    /// link and unexpired; answers whether it was.
+    pub async fn confirm_record(
+        &self,
+        tx: &mut Tx,
+        token_hash: &str,
+        rating: &str,
+        comment: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE work_records SET rating = $1, rating_comment = $2, confirmed_at = $3, \
+             confirm_token_hash = NULL, confirm_expires_at = NULL, updated_at = $3 \
+             WHERE confirm_token_hash = $4 AND confirm_expires_at > $3 RETURNING id",
+        )
+        .bind(rating.to_string())
+        .bind(comment.map(str::to_string))
+        .bind(now_ms)
+        .bind(token_hash.to_string())
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+}

@@ -397,3 +397,165 @@ async fn records_of_every_demo_type_are_checked_kept_per_line_and_counted_as_by_
         .await;
     assert_eq!(audit["total"], 8 + 1 + 1, "{audit}");
 }
+
+#[tokio::test]
+async fn a_requester_confirms_and_rates_a_record_by_a_link_once_before_it_expires() {
+    let app = demo_at(bj(2025, 11, 3, 9, 0)).await;
+    let t = &app.admin_token;
+    let (op, ot) = app.user_with_role("op", "operator").await;
+    let (_, other_t) = app.user_with_role("op2", "operator").await;
+    let line = line_by_code(&app, "4.2.8").await["id"].as_i64().unwrap();
+    app.patch_expect(
+        t,
+        &format!("/api/v1/service-lines/{line}"),
+        &json!({"staff_ids": [op]}),
+        StatusCode::OK,
+    )
+    .await;
+    let mut ids = Vec::new();
+    for q in ["公文流转卡住", "无法打印"] {
+        let v = app
+            .post_expect(
+                &ot,
+                "/api/v1/work-records",
+                &json!({"line_id": line, "type": "support", "requester": "陈处长", "channel": "电话",
+                        "summary": q, "answer": "已处理", "result": "已解决"}),
+                StatusCode::CREATED,
+            )
+            .await;
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    app.post_expect(
+        &other_t,
+        &format!("/api/v1/work-records/{}/confirmation", ids[0]),
+        &json!({}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let link = app
+        .post_expect(
+            &ot,
+            &format!("/api/v1/work-records/{}/confirmation", ids[0]),
+            &json!({}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let path = link["path"].as_str().unwrap().to_string();
+    assert_eq!(link["expires_at"], "2025-11-10T01:00:00Z", "{link}");
+    // No account needed: a plain client opens it.
+    let anon = reqwest::Client::new();
+    let page = anon.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("公文流转卡住") && html.contains("非常满意"),
+        "{html}"
+    );
+    let post =
+        |form: Vec<(&'static str, &'static str)>| anon.post(app.url(&path)).form(&form).send();
+    let r = post(vec![("rating", "很好")]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("请选择评价"));
+    let r = post(vec![("rating", "满意"), ("comment", "响应及时")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("感谢您的评价"));
+    // Once only.
+    let r = post(vec![("rating", "不满意")]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        anon.get(app.url(&path)).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let rec = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/work-records/{}", ids[0]),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(rec["rating"], "满意", "{rec}");
+    assert_eq!(rec["rating_comment"], "响应及时");
+    assert!(rec["confirmed_at"].is_string());
+    app.post_expect(
+        &ot,
+        &format!("/api/v1/work-records/{}/confirmation", ids[0]),
+        &json!({}),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let s = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/service-lines/{line}/stats?from=2025-11-01&to=2025-11-30"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        (s["rated"].clone(), s["satisfaction"].clone()),
+        (json!(1), json!(100.0))
+    );
+
+    // A link expires after seven days; a new one replaces an old one.
+    let old = app
+        .post_expect(
+            &ot,
+            &format!("/api/v1/work-records/{}/confirmation", ids[1]),
+            &json!({}),
+            StatusCode::CREATED,
+        )
+        .await["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let new = app
+        .post_expect(
+            &ot,
+            &format!("/api/v1/work-records/{}/confirmation", ids[1]),
+            &json!({}),
+            StatusCode::CREATED,
+        )
+        .await["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        anon.get(app.url(&old)).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    app.clock.set(bj(2025, 11, 10, 9, 1));
+    assert_eq!(
+        anon.get(app.url(&new)).send().await.unwrap().status(),
+        StatusCode::GONE
+    );
+    let r = anon
+        .post(app.url(&new))
+        .form(&[("rating", "满意")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    assert!(r.text().await.unwrap().contains("已过期"));
+    for bad in [
+        "/confirm/xyz",
+        "/confirm/%00",
+        &format!("/confirm/{}", "a".repeat(64)),
+    ] {
+        assert_eq!(
+            anon.get(app.url(bad)).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "{bad}"
+        );
+    }
+    // Sessions end after 30 idle minutes: sign in again after the week.
+    let t = &app.login_ok("admin", ADMIN_PASSWORD).await;
+    let rec = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/work-records/{}", ids[1]),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(rec["rating"], Value::Null);
+}

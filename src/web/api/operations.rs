@@ -219,3 +219,22 @@ pub async fn delete_record(
     ops::delete_record(&st.ctx, &u, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(post, path = "/work-records/{id}/confirmation", tag = "operations",
+    summary = "生成服务对象确认链接（无需账号，一次有效，7 天内）",
+    params(("id" = i64, Path, description = "编号")),
+    responses((status = 201, description = "{path, token, expires_at}：把 path 发给服务对象", body = super::openapi::Record),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        (status = 409, description = "已确认", body = super::openapi::ErrorBody)))]
+pub async fn confirmation_link(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let (token, expires) = ops::confirmation_link(&st.ctx, &u, parse_id(&id)?).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"path": format!("/confirm/{token}"), "token": token,
+                    "expires_at": crate::clock::rfc3339(expires)})),
+    ))
+}

@@ -38,6 +38,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/reports.html"),
     ),
     (
+        "confirm.html",
+        include_str!("../../../templates/confirm.html"),
+    ),
+    (
         "operations.html",
         include_str!("../../../templates/operations.html"),
     ),
@@ -316,6 +320,10 @@ pub fn router() -> Router<AppState> {
             post(inspections::photo).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
         )
         .route("/reports", get(reports::list).post(reports::generate))
+        .route(
+            "/confirm/{token}",
+            get(operations::confirm_form).post(operations::confirm_submit),
+        )
         .route("/operations", get(operations::list))
         .route("/operations/lines/{id}", get(operations::line))
         .route("/operations/lines/{id}/records", post(operations::create))

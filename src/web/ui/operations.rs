@@ -252,3 +252,82 @@ pub async fn create(
         .join("；");
     render(&st, &u, id, shown, Some(msg), None).await
 }
+
+/// The confirmation page of a link (no account needed): the record and a rating form, or
+/// why the link does not open.
+async fn confirm_page(
+    st: &AppState,
+    token: &str,
+    state: &str,
+    record: Option<&crate::store::operations::RecordRow>,
+    error: Option<String>,
+    status: StatusCode,
+) -> PageResult {
+    let mut r = st
+        .ui
+        .page(
+            "confirm.html",
+            json!({"state": state, "token": token, "error": error,
+                   "record": record.map(crate::ops::record_json),
+                   "at": record.map(|r| crate::clock::local_minutes(r.occurred_at)),
+                   "ratings": crate::domain::operations::RATINGS}),
+        )?
+        .into_response();
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+pub async fn confirm_form(State(st): State<AppState>, Path(token): Path<String>) -> PageResult {
+    let (record, state) = crate::ops::confirmation_view(&st.ctx, &token).await?;
+    let (name, status) = match state {
+        crate::ops::LinkState::Open => ("open", StatusCode::OK),
+        crate::ops::LinkState::Expired => ("expired", StatusCode::GONE),
+        crate::ops::LinkState::Unknown => ("unknown", StatusCode::NOT_FOUND),
+    };
+    let shown = record.as_ref().filter(|_| name == "open");
+    confirm_page(&st, &token, name, shown, None, status).await
+}
+
+pub async fn confirm_submit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let input = json!({"rating": form.get("rating").cloned().unwrap_or_default(),
+                       "comment": form.get("comment").cloned()});
+    let result = match crate::domain::input::decode::<crate::ops::Confirmation>(input) {
+        Ok(c) => crate::ops::confirm(&st.ctx, &token, c).await,
+        Err(errs) => Err(AppError::Validation(errs)),
+    };
+    match result {
+        Ok(r) => confirm_page(&st, &token, "done", Some(&r), None, StatusCode::OK).await,
+        Err(AppError::Validation(errs)) => {
+            let (record, _) = crate::ops::confirmation_view(&st.ctx, &token).await?;
+            let msg = errs
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("；");
+            confirm_page(
+                &st,
+                &token,
+                "open",
+                record.as_ref(),
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(AppError::Conflict(_)) => {
+            confirm_page(&st, &token, "expired", None, None, StatusCode::GONE).await
+        }
+        Err(AppError::NotFound) => {
+            confirm_page(&st, &token, "unknown", None, None, StatusCode::NOT_FOUND).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
