@@ -265,6 +265,7 @@ mod tests {
                             || path.ends_with("/acknowledge")
                             || path.ends_with("/check")
                             || path.ends_with("/run")
+                            || path.ends_with("/confirmation")
                             || path.starts_with("/heartbeat/")
                             || path.starts_with("/systems/")
                             || path == "/auth/logout",
