@@ -736,6 +736,32 @@ mod tests {
         assert_eq!(f, vec!["data.good", "data.coverage"]);
     }
 
+    proptest::proptest! {
+        /// Any row of any cells under any headers becomes a record or field errors,
+        /// never a panic.
+        #[test]
+        fn any_import_row_is_decoded_and_checked_without_panicking(
+            headers in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("类型".to_string()),
+                    proptest::strategy::Just("耗时（分钟）".to_string()),
+                    proptest::strategy::Just("问题或工作内容".to_string()),
+                    proptest::strategy::Just("一致条数".to_string()),
+                    proptest::strategy::Just("发生时间".to_string()),
+                    "\\PC{0,8}",
+                ],
+                0..8,
+            ),
+            cells in proptest::collection::vec("\\PC{0,40}", 0..10),
+        ) {
+            let fields: Vec<Option<String>> = headers.iter().map(|h| import::field_of(h)).collect();
+            let v = import::row_json(3, &fields, &cells);
+            if let Ok(r) = crate::domain::input::decode::<RecordCreate>(v) {
+                let _ = check_record(&r, &RECORD_TYPES, now());
+            }
+        }
+    }
+
     #[test]
     fn indicators_count_as_the_reference_says() {
         let f =
@@ -787,5 +813,99 @@ mod tests {
         assert_eq!(s.by_channel["电话"], 2);
         assert_eq!(s.top_questions[0], ("密码".to_string(), 2));
         assert_eq!(line_stats(&[], 240).satisfaction, None);
+    }
+}
+
+/// The columns of a work-record import, by their Chinese headers (the type's own fields
+/// are read from columns named by their labels), and how a row becomes a record.
+pub mod import {
+    use serde_json::{Map, Value, json};
+
+    use super::{RECORD_TYPES, RecordType};
+
+    /// Header → field of [`super::RecordCreate`].
+    pub const COLUMNS: &[(&str, &str)] = &[
+        ("类型", "type"),
+        ("记录类型", "type"),
+        ("发生时间", "occurred_at"),
+        ("时间", "occurred_at"),
+        ("耗时（分钟）", "duration_minutes"),
+        ("耗时(分钟)", "duration_minutes"),
+        ("耗时", "duration_minutes"),
+        ("服务对象", "requester"),
+        ("所属单位", "organisation"),
+        ("单位", "organisation"),
+        ("单位层级", "org_level"),
+        ("服务方式", "channel"),
+        ("问题或工作内容", "summary"),
+        ("问题描述", "summary"),
+        ("工作内容", "summary"),
+        ("答复或处理过程", "answer"),
+        ("处理过程", "answer"),
+        ("处理结果", "result"),
+    ];
+
+    /// The field a header names: a common field, or `data.<key>` for a type field's
+    /// label (any type's).
+    pub fn field_of(header: &str) -> Option<String> {
+        let h = header.trim();
+        if let Some((_, f)) = COLUMNS.iter().find(|(c, _)| *c == h) {
+            return Some((*f).to_string());
+        }
+        RECORD_TYPES
+            .iter()
+            .flat_map(|t| t.fields())
+            .find(|f| f.label == h || f.key == h)
+            .map(|f| format!("data.{}", f.key))
+    }
+
+    /// A type given by its label (技术支持) or code (support).
+    pub fn type_of(cell: &str) -> Option<RecordType> {
+        let c = cell.trim();
+        RecordType::parse(c).or_else(|| RECORD_TYPES.into_iter().find(|t| t.label() == c))
+    }
+
+    /// One row as the JSON of a record on `line_id`: blanks left out, a missing type is
+    /// 技术支持, durations as numbers when they are, type fields gathered into `data`
+    /// (only those of the row's type; others must be blank).
+    pub fn row_json(line_id: i64, fields: &[Option<String>], cells: &[String]) -> Value {
+        let mut m = Map::new();
+        let mut data = Map::new();
+        m.insert("line_id".into(), json!(line_id));
+        for (f, cell) in fields.iter().zip(cells) {
+            let (Some(f), v) = (f, cell.trim()) else {
+                continue;
+            };
+            if v.is_empty() {
+                continue;
+            }
+            if let Some(k) = f.strip_prefix("data.") {
+                data.insert(k.to_string(), json!(v));
+            } else if f == "type" {
+                let t = type_of(v).map_or(v.to_string(), |t| t.as_str().to_string());
+                m.insert("type".into(), json!(t));
+            } else if f == "duration_minutes" {
+                m.insert(
+                    f.clone(),
+                    v.parse::<i64>().map_or_else(|_| json!(v), |n| json!(n)),
+                );
+            } else {
+                m.insert(f.clone(), json!(v));
+            }
+        }
+        m.entry("type").or_insert_with(|| json!("support"));
+        let kind = m
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(RecordType::parse);
+        if let Some(kind) = kind {
+            // Columns of other types' fields are ignored for this row.
+            data.retain(|k, _| kind.fields().iter().any(|f| f.key == k));
+        }
+        if !data.is_empty() {
+            m.insert("data".into(), Value::Object(data));
+        }
+        m.entry("summary").or_insert_with(|| json!(""));
+        Value::Object(m)
     }
 }

@@ -559,3 +559,96 @@ async fn a_requester_confirms_and_rates_a_record_by_a_link_once_before_it_expire
         .await;
     assert_eq!(rec["rating"], Value::Null);
 }
+
+#[tokio::test]
+async fn ten_thousand_records_import_in_one_go_and_one_bad_row_imports_nothing() {
+    let app = demo_at(bj(2025, 11, 30, 20, 0)).await;
+    let t = &app.admin_token;
+    let line = line_by_code(&app, "4.2.7").await["id"].as_i64().unwrap();
+    let (_, et) = app.user_with_role("eng", "engineer").await;
+    let csv = |bad_row: Option<usize>| {
+        let mut s = String::from(
+            "运营记录清单\n类型,发生时间,耗时（分钟）,服务对象,单位层级,服务方式,问题或工作内容,处理结果,对账数据,一致条数,不一致条数,备注\n",
+        );
+        for i in 0..10_000usize {
+            let day = 1 + i % 28;
+            if Some(i) == bad_row {
+                s.push_str(&format!(
+                    "数据对账,2025-11-{day:02} 10:00,,,,,对账 {i},,办件数据,很多,0,x\n"
+                ));
+            } else if i % 10 == 0 {
+                s.push_str(&format!(
+                    "数据对账,2025-11-{day:02} 10:00,,,,,对账 {i},,办件数据,{i},1,\n"
+                ));
+            } else {
+                s.push_str(&format!(
+                    "技术支持,2025-11-{day:02} 09:{:02},{},用户{i},地市,电话,问题 {i},已解决,,,,\n",
+                    i % 60,
+                    i % 90
+                ));
+            }
+        }
+        s.into_bytes()
+    };
+    let post = |token: String, body: Vec<u8>, q: String| {
+        app.client
+            .post(app.url(&format!("/api/v1/work-records/import{q}")))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "text/csv")
+            .body(body)
+            .send()
+    };
+    // Row 5,002 of the file (a title, the header, then data from line 3).
+    let r = post(t.clone(), csv(Some(4_999)), format!("?line_id={line}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    let errs = v["error"]["details"]["errors"].as_array().unwrap();
+    assert_eq!(errs.len(), 1, "{v}");
+    assert_eq!(errs[0]["row"], 5_002, "{v}");
+    assert_eq!(errs[0]["column"], "一致条数", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("未导入任何数据")
+    );
+    assert_eq!(app.total("/api/v1/work-records").await, 0);
+    // Without a line, or on no line of theirs, nothing either.
+    let r = post(t.clone(), csv(None), String::new()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = post(et.clone(), csv(None), format!("?line_id={line}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let r = post(t.clone(), csv(None), format!("?line_id={line}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["imported"], 10_000, "{v}");
+    assert_eq!(v["ignored_columns"], json!(["备注"]), "{v}");
+    assert_eq!(app.total("/api/v1/work-records").await, 10_000);
+    // The indicators count what was imported: 9,000 support calls, 1,000 reconciliations.
+    let s = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/service-lines/{line}/stats?from=2025-11-01&to=2025-11-30"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(s["support"], 9_000, "{s}");
+    assert_eq!(s["by_type"]["reconciliation"], 1_000, "{s}");
+    assert_eq!(s["resolved"], 9_000);
+    let rec = app
+        .get_json_expect(
+            t,
+            "/api/v1/work-records?type=reconciliation&limit=1",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(rec["items"][0]["origin"], "import", "{rec}");
+    assert_eq!(rec["items"][0]["data"]["mismatched"], 1, "{rec}");
+}

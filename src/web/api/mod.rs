@@ -111,6 +111,7 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(operations::recent_requesters))
         .routes(routes!(operations::list_records, operations::create_record))
         .routes(routes!(operations::confirmation_link))
+        .routes(routes!(operations::import_records).layer(DefaultBodyLimit::max(limits.import)))
         .routes(routes!(
             operations::get_record,
             operations::update_record,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -236,5 +236,35 @@ pub async fn confirmation_link(
         StatusCode::CREATED,
         Json(json!({"path": format!("/confirm/{token}"), "token": token,
                     "expires_at": crate::clock::rfc3339(expires)})),
+    ))
+}
+
+#[utoipa::path(post, path = "/work-records/import", tag = "operations",
+    summary = "导入运营工作记录（CSV 或 XLSX，line_id 指定条线；有错误行则全部不导入）",
+    params(("line_id" = i64, Query, description = "服务条线")),
+    request_body(content((super::inventory::FileUpload = "multipart/form-data"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    responses((status = 200, description = "{imported, ignored_columns}", body = super::openapi::Record),
+        (status = 422, description = "有错误行：逐行逐列列出，未导入", body = super::openapi::ErrorBody)))]
+pub async fn import_records(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
+    req: Request,
+) -> AppResult<Json<Value>> {
+    let Some(line_id) = opt_id(&q, "line_id")? else {
+        return Err(AppError::invalid(
+            "line_id",
+            "请用 line_id 指定导入到哪个服务条线",
+        ));
+    };
+    let too_big = || {
+        AppError::PayloadTooLarge(format!(
+            "文件过大，最大 {} MB",
+            st.config.max_import_bytes / 1024 / 1024
+        ))
+    };
+    let (name, data) = crate::web::extract::read_upload(req, &st, too_big, "CSV 或 XLSX").await?;
+    Ok(Json(
+        ops::import_records(&st.ctx, &u, line_id, &name, &data).await?,
     ))
 }
