@@ -360,3 +360,76 @@ pub fn xlsx(d: &CloudData) -> anyhow::Result<Vec<u8>> {
     ];
     workbook(&sheets, &title, &d.meta.contractor, d.meta.created)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cloud::{Fact, Usage, previous_months, summarize};
+
+    fn data() -> CloudData {
+        let u = |cpu_avg, cpu_peak, mem_avg, disk_used| Usage {
+            cpu_avg,
+            cpu_peak,
+            mem_avg,
+            mem_peak: mem_avg,
+            disk_used,
+        };
+        let facts = vec![
+            Fact {
+                system_id: 1,
+                period: "2025-11".into(),
+                vcpu: 4,
+                memory_gb: 8.0,
+                disk_gb: 100.0,
+                usage: u(5.0, 20.0, 5.0, 30.0),
+            },
+            Fact {
+                system_id: 1,
+                period: "2025-10".into(),
+                vcpu: 4,
+                memory_gb: 8.0,
+                disk_gb: 100.0,
+                usage: u(8.0, 20.0, 5.0, 30.0),
+            },
+        ];
+        let t = Thresholds::default();
+        let created = chrono::Utc::now();
+        CloudData {
+            meta: DocMeta {
+                title: TITLE.into(),
+                subtitle: None,
+                project: "项目".into(),
+                purchaser: "采购单位".into(),
+                contractor: "运维单位".into(),
+                period: "2025 年 11 月".into(),
+                date: created.date_naive(),
+                version: "V1.0".into(),
+                created,
+            },
+            summary: summarize("2025-11", &previous_months("2025-11", 3), &facts, &t),
+            names: HashMap::from([(1, "甲系统".to_string())]),
+            rows: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_summary_paragraph_states_the_figures_and_the_change() {
+        let text = summary_text(&data());
+        assert!(text.contains("共统计云资源 1 个，涉及 1 个系统"), "{text}");
+        assert!(
+            text.contains("空闲资源 1 个（CPU 与内存平均利用率均低于 10%）"),
+            "{text}"
+        );
+        assert!(
+            text.contains("与上月（2025-10）相比，CPU 平均利用率下降 3 个百分点"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn both_formats_render_without_rows() {
+        let d = data();
+        assert!(docx(&d).unwrap().starts_with(b"PK"));
+        assert!(xlsx(&d).unwrap().starts_with(b"PK"));
+    }
+}
