@@ -503,7 +503,8 @@ const MONTHLY_LOCK: i64 = 0x7975_6e77_6569_7270; // "yunweirp"
 
 /// The job: from the 1st of a month (Beijing), last month's 《月度巡检报告》 for the
 /// infrastructure and the systems, as DOCX and XLSX, once each, for a scope that had
-/// inspections that month. Answers how many it made. On a PostgreSQL database shared by
+/// inspections that month, and 《云资源利用率月度情况报表》 once that month's cloud
+/// utilisation has been imported. Answers how many it made. On a PostgreSQL database shared by
 /// replicas, one replica at a time checks and generates (an advisory lock), so that two
 /// never make the same document.
 pub async fn monthly(ctx: &Ctx) -> AppResult<usize> {
@@ -564,6 +565,32 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
             if none {
                 continue;
             }
+            let exists = ctx
+                .store
+                .report_exists(
+                    req.kind.as_str(),
+                    p.from.timestamp_millis(),
+                    format.as_str(),
+                    &params_of(&req).to_string(),
+                )
+                .await?;
+            if !exists {
+                generate(ctx, &who, &req).await?;
+                made += 1;
+            }
+        }
+    }
+    // 《云资源利用率月度情况报表》 once last month's utilisation has been imported.
+    if ctx.store.cloud_period_count(&label).await? > 0 {
+        for format in [Format::Docx, Format::Xlsx] {
+            let req = ReportRequest {
+                kind: ReportKind::CloudUtilization,
+                period: PeriodInput::Text(label.clone()),
+                format,
+                scope: None,
+                plan_id: None,
+            };
+            let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
             let exists = ctx
                 .store
                 .report_exists(

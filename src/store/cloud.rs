@@ -176,6 +176,16 @@ impl Store {
         Ok((rows, total))
     }
 
+    /// How many rows a month has.
+    pub async fn cloud_period_count(&self, period: &str) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM cloud_resources WHERE period = $1")
+                .bind(period.to_string())
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
     /// Every row of the given months, by system and name.
     pub async fn cloud_resources_of(&self, periods: &[String]) -> StoreResult<Vec<CloudRow>> {
         if periods.is_empty() {

@@ -489,3 +489,27 @@ async fn an_xlsx_export_with_numbers_and_a_title_row_is_imported() {
     assert_eq!(l["items"][0]["cpu_avg"], 3.5);
     assert_eq!(l["items"][0]["vcpu"], 8);
 }
+
+#[tokio::test]
+async fn the_monthly_job_makes_the_report_once_the_month_is_imported() {
+    let app = app().await;
+    // December 3rd: November has no utilisation yet, so no cloud report.
+    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    let (s, v) = import_csv(&app, &app.admin_token.clone(), &november()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // November's rows make its DOCX and XLSX, once.
+    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 2);
+    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    let list = app
+        .get_json_expect(&app.admin_token, "/api/v1/reports", StatusCode::OK)
+        .await;
+    let kinds: Vec<(&str, &str)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["format"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds.len(), 2, "{list}");
+    assert!(kinds.contains(&("cloud_utilization", "docx")));
+    assert!(kinds.contains(&("cloud_utilization", "xlsx")));
+}
