@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod cloud;
 pub mod config;
 pub mod ctx;
 pub mod demo;

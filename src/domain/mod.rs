@@ -1,6 +1,7 @@
 //! Pure types and rules per module: no HTTP, no SQL.
 
 pub mod calendar;
+pub mod cloud;
 pub mod desk_stats;
 pub mod entity;
 pub mod field_error;

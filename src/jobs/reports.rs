@@ -1,5 +1,5 @@
-//! Last month's 《月度巡检报告》 (infrastructure and systems, DOCX and XLSX) generated from
-//! the 1st of each month, once (`report::monthly`).
+//! Last month's 《月度巡检报告》 (infrastructure and systems, DOCX and XLSX) and
+//! 《云资源利用率月度情况报表》 generated from the 1st of each month, once (`report::monthly`).
 
 use crate::Ctx;
 

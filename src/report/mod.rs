@@ -4,6 +4,7 @@
 //! was delivered can be downloaded again as it was.
 
 pub mod chart;
+pub mod cloud;
 pub mod docx;
 pub mod fault;
 pub mod inspection;
@@ -30,6 +31,8 @@ pub enum ReportKind {
     InspectionMonthly,
     /// 《周期巡检报告》 of one plan (`plan_id`) over the period.
     InspectionCycle,
+    /// 《云资源利用率月度情况报表》 of a month (`period` YYYY-MM).
+    CloudUtilization,
 }
 
 impl ReportKind {
@@ -37,6 +40,7 @@ impl ReportKind {
         match self {
             ReportKind::InspectionMonthly => "inspection_monthly",
             ReportKind::InspectionCycle => "inspection_cycle",
+            ReportKind::CloudUtilization => "cloud_utilization",
         }
     }
 }
@@ -288,6 +292,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
                 Some(pid),
             )
         }
+        ReportKind::CloudUtilization => return cloud_report(ctx, u, req, &p).await,
     };
     let tasks = ctx
         .store
@@ -373,13 +378,26 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
     .map_err(AppError::Internal)?;
+    save(ctx, u, req, &p, (&title, &subtitle), &bytes, &chart_note).await
+}
+
+/// Stores a generated document with its audit record and answers it.
+async fn save(
+    ctx: &Ctx,
+    u: &AuthUser,
+    req: &ReportRequest,
+    p: &Period,
+    (title, subtitle): (&str, &str),
+    bytes: &[u8],
+    note: &str,
+) -> AppResult<ReportRow> {
     let file_name = format!(
         "{title}-{subtitle}-{}.{}",
         p.label.replace(' ', ""),
         req.format.as_str()
     );
     let params = params_of(req);
-    let now_ms = now.timestamp_millis();
+    let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     let id = ctx
         .store
@@ -388,12 +406,12 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             &NewReport {
                 kind: req.kind.as_str(),
                 period_label: &p.label,
-                period_from: from_ms,
-                period_to: to_ms,
+                period_from: p.from.timestamp_millis(),
+                period_to: p.to.timestamp_millis(),
                 format: req.format.as_str(),
                 params: &params.to_string(),
                 file_name: &file_name,
-                content: &bytes,
+                content: bytes,
                 created_by: &u.username,
             },
             now_ms,
@@ -404,7 +422,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         "reports",
         id,
         format!(
-            "生成报告《{title}》（{subtitle}，{}，{}）{chart_note}",
+            "生成报告《{title}》（{subtitle}，{}，{}）{note}",
             p.label,
             req.format.as_str()
         ),
@@ -414,6 +432,62 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
     .await?;
     tx.commit().await?;
     Ok(ctx.store.report(id).await?)
+}
+
+/// 《云资源利用率月度情况报表》 of one month.
+async fn cloud_report(
+    ctx: &Ctx,
+    u: &AuthUser,
+    req: &ReportRequest,
+    p: &Period,
+) -> AppResult<ReportRow> {
+    let month = match &req.period {
+        PeriodInput::Text(t) if t.trim().len() == 7 => t.trim().to_string(),
+        _ => {
+            return Err(AppError::invalid(
+                "period",
+                "云资源利用率报表按月生成，报告期间应为“2025-11”这样的月份",
+            ));
+        }
+    };
+    let data = crate::cloud::summary_data(ctx, &month).await?;
+    let (project, purchaser, contractor) = project_meta(ctx).await?;
+    let now = ctx.clock.now();
+    let meta = docx::DocMeta {
+        title: cloud::TITLE.into(),
+        subtitle: Some("系统业务运营服务".into()),
+        project,
+        purchaser,
+        contractor,
+        period: p.label.clone(),
+        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+        version: "V1.0".into(),
+        created: now,
+    };
+    let d = cloud::CloudData {
+        meta,
+        summary: data.summary,
+        names: data.names,
+        rows: data.rows,
+    };
+    let format = req.format;
+    let bytes = tokio::task::spawn_blocking(move || match format {
+        Format::Docx => cloud::docx(&d),
+        Format::Xlsx => cloud::xlsx(&d),
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
+    .map_err(AppError::Internal)?;
+    save(
+        ctx,
+        u,
+        req,
+        p,
+        (cloud::TITLE, "系统业务运营服务"),
+        &bytes,
+        "",
+    )
+    .await
 }
 
 fn params_of(req: &ReportRequest) -> Value {
@@ -429,7 +503,8 @@ const MONTHLY_LOCK: i64 = 0x7975_6e77_6569_7270; // "yunweirp"
 
 /// The job: from the 1st of a month (Beijing), last month's 《月度巡检报告》 for the
 /// infrastructure and the systems, as DOCX and XLSX, once each, for a scope that had
-/// inspections that month. Answers how many it made. On a PostgreSQL database shared by
+/// inspections that month, and 《云资源利用率月度情况报表》 once that month's cloud
+/// utilisation has been imported. Answers how many it made. On a PostgreSQL database shared by
 /// replicas, one replica at a time checks and generates (an advisory lock), so that two
 /// never make the same document.
 pub async fn monthly(ctx: &Ctx) -> AppResult<usize> {
@@ -490,6 +565,32 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
             if none {
                 continue;
             }
+            let exists = ctx
+                .store
+                .report_exists(
+                    req.kind.as_str(),
+                    p.from.timestamp_millis(),
+                    format.as_str(),
+                    &params_of(&req).to_string(),
+                )
+                .await?;
+            if !exists {
+                generate(ctx, &who, &req).await?;
+                made += 1;
+            }
+        }
+    }
+    // 《云资源利用率月度情况报表》 once last month's utilisation has been imported.
+    if ctx.store.cloud_period_count(&label).await? > 0 {
+        for format in [Format::Docx, Format::Xlsx] {
+            let req = ReportRequest {
+                kind: ReportKind::CloudUtilization,
+                period: PeriodInput::Text(label.clone()),
+                format,
+                scope: None,
+                plan_id: None,
+            };
+            let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
             let exists = ctx
                 .store
                 .report_exists(

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod cloud;
 pub mod desk;
 pub mod entities;
 pub mod inspect;

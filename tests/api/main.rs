@@ -7,6 +7,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod browser;
+mod cloud;
 mod demo;
 mod desk;
 mod durability;

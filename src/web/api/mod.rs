@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod calendars;
+pub mod cloud;
 pub mod inspections;
 pub mod inventory;
 pub mod monitors;
@@ -117,6 +118,14 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
             operations::update_record,
             operations::delete_record
         ))
+        .routes(routes!(cloud::list_cloud))
+        .routes(routes!(cloud::import_cloud).layer(DefaultBodyLimit::max(limits.import)))
+        .routes(routes!(cloud::cloud_summary))
+        .routes(routes!(
+            cloud::get_cloud_thresholds,
+            cloud::set_cloud_thresholds
+        ))
+        .routes(routes!(cloud::get_cloud, cloud::delete_cloud))
         .routes(routes!(reports::texts))
         .routes(routes!(reports::text, reports::update_text))
         .routes(routes!(tickets::list, tickets::create))
