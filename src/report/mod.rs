@@ -7,6 +7,7 @@ pub mod chart;
 pub mod docx;
 pub mod fault;
 pub mod inspection;
+pub mod requirements;
 pub mod texts;
 pub mod xlsx;
 
@@ -30,6 +31,9 @@ pub enum ReportKind {
     InspectionMonthly,
     /// 《周期巡检报告》 of one plan (`plan_id`) over the period.
     InspectionCycle,
+    /// 《系统业务需求和功能改进清单》 over the period, optionally of one `line_id` or
+    /// `system_id`.
+    RequirementsList,
 }
 
 impl ReportKind {
@@ -37,6 +41,7 @@ impl ReportKind {
         match self {
             ReportKind::InspectionMonthly => "inspection_monthly",
             ReportKind::InspectionCycle => "inspection_cycle",
+            ReportKind::RequirementsList => "requirements_list",
         }
     }
 }
@@ -95,6 +100,10 @@ pub struct ReportRequest {
     pub scope: Option<Scope>,
     /// `inspection_cycle`: the plan.
     pub plan_id: Option<i64>,
+    /// `requirements_list`: only the requirements of this service line.
+    pub line_id: Option<i64>,
+    /// `requirements_list`: only the requirements of this system.
+    pub system_id: Option<i64>,
 }
 
 impl Labels for ReportRequest {
@@ -104,6 +113,8 @@ impl Labels for ReportRequest {
         ("format", "文件格式"),
         ("scope", "报告范围"),
         ("plan_id", "巡检计划"),
+        ("line_id", "服务条线"),
+        ("system_id", "系统"),
     ];
 }
 
@@ -250,6 +261,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         Vec<&str>,
         Option<i64>,
     ) = match req.kind {
+        ReportKind::RequirementsList => return requirements_list(ctx, u, req, &p).await,
         ReportKind::InspectionMonthly => match req.scope.unwrap_or(Scope::Infrastructure) {
             Scope::Infrastructure => (
                 "月度巡检报告".into(),
@@ -373,13 +385,27 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
     .map_err(AppError::Internal)?;
+    save(ctx, u, req, &p, (&title, &subtitle), bytes, &chart_note).await
+}
+
+/// Stores a generated document with its file and the audit record, on one transaction.
+async fn save(
+    ctx: &Ctx,
+    u: &AuthUser,
+    req: &ReportRequest,
+    p: &Period,
+    (title, subtitle): (&str, &str),
+    bytes: Vec<u8>,
+    note: &str,
+) -> AppResult<ReportRow> {
+    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
     let file_name = format!(
         "{title}-{subtitle}-{}.{}",
         p.label.replace(' ', ""),
         req.format.as_str()
     );
     let params = params_of(req);
-    let now_ms = now.timestamp_millis();
+    let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
     let id = ctx
         .store
@@ -404,7 +430,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         "reports",
         id,
         format!(
-            "生成报告《{title}》（{subtitle}，{}，{}）{chart_note}",
+            "生成报告《{title}》（{subtitle}，{}，{}）{note}",
             p.label,
             req.format.as_str()
         ),
@@ -421,7 +447,89 @@ fn params_of(req: &ReportRequest) -> Value {
         Scope::Infrastructure => "infrastructure",
         Scope::Systems => "systems",
     });
-    json!({"scope": scope, "plan_id": req.plan_id})
+    match req.kind {
+        ReportKind::RequirementsList => {
+            json!({"line_id": req.line_id, "system_id": req.system_id})
+        }
+        _ => json!({"scope": scope, "plan_id": req.plan_id}),
+    }
+}
+
+/// 《系统业务需求和功能改进清单》: the requirements open during the period, of the line
+/// or system asked for (both must exist), or all.
+async fn requirements_list(
+    ctx: &Ctx,
+    u: &AuthUser,
+    req: &ReportRequest,
+    p: &Period,
+) -> AppResult<ReportRow> {
+    let mut errs = Vec::new();
+    let mut scope = Vec::new();
+    if let Some(l) = req.line_id {
+        match ctx.store.service_line(l).await {
+            Ok(line) => scope.push(format!("{} {}", line.code, line.name)),
+            Err(crate::store::StoreError::NotFound) => errs.push(crate::domain::FieldError::new(
+                "line_id",
+                format!("服务条线 {l} 不存在"),
+            )),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(s) = req.system_id {
+        match ctx
+            .store
+            .get_entity(&crate::domain::inventory::SYSTEMS, s)
+            .await
+        {
+            Ok(sys) => scope.push(
+                sys.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            Err(crate::store::StoreError::NotFound) => errs.push(crate::domain::FieldError::new(
+                "system_id",
+                format!("系统 {s} 不存在"),
+            )),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let subtitle = if scope.is_empty() {
+        "全部系统".to_string()
+    } else {
+        scope.join("，")
+    };
+    let rows = ctx
+        .store
+        .requirements_for_report(
+            p.from.timestamp_millis(),
+            p.to.timestamp_millis(),
+            req.line_id,
+            req.system_id,
+        )
+        .await?;
+    let now = ctx.clock.now();
+    let (project, purchaser, contractor) = project_meta(ctx).await?;
+    let meta = docx::DocMeta {
+        title: requirements::TITLE.into(),
+        subtitle: Some(subtitle.clone()),
+        project,
+        purchaser,
+        contractor,
+        period: p.label.clone(),
+        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+        version: "V1.0".into(),
+        created: now,
+    };
+    let bytes = match req.format {
+        Format::Docx => requirements::docx(&meta, &subtitle, &rows),
+        Format::Xlsx => requirements::xlsx(&meta, &rows),
+    }
+    .map_err(AppError::Internal)?;
+    save(ctx, u, req, p, (requirements::TITLE, &subtitle), bytes, "").await
 }
 
 /// The advisory lock under which one replica at a time runs [`monthly`] on PostgreSQL.
@@ -474,6 +582,8 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
                 format,
                 scope: Some(scope),
                 plan_id: None,
+                line_id: None,
+                system_id: None,
             };
             let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
             // No inspections in that month, no document.
