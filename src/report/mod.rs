@@ -251,6 +251,7 @@ pub fn report_json(r: &ReportRow) -> Value {
 pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult<ReportRow> {
     check(u)?;
     let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
+    unused_params(req)?;
     let now = ctx.clock.now();
     let (project, purchaser, contractor) = project_meta(ctx).await?;
     let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
@@ -452,6 +453,37 @@ fn params_of(req: &ReportRequest) -> Value {
             json!({"line_id": req.line_id, "system_id": req.system_id})
         }
         _ => json!({"scope": scope, "plan_id": req.plan_id}),
+    }
+}
+
+/// Refuses the parameters of another kind (a plan for the requirements list, a line for
+/// an inspection report), so that nothing asked for is silently ignored.
+fn unused_params(req: &ReportRequest) -> AppResult<()> {
+    let given: &[(&str, bool)] = &[
+        ("scope", req.scope.is_some()),
+        ("plan_id", req.plan_id.is_some()),
+        ("line_id", req.line_id.is_some()),
+        ("system_id", req.system_id.is_some()),
+    ];
+    let used: &[&str] = match req.kind {
+        ReportKind::InspectionMonthly => &["scope"],
+        ReportKind::InspectionCycle => &["plan_id"],
+        ReportKind::RequirementsList => &["line_id", "system_id"],
+    };
+    let errs: Vec<crate::domain::FieldError> = given
+        .iter()
+        .filter(|(k, set)| *set && !used.contains(k))
+        .map(|(k, _)| {
+            crate::domain::FieldError::new(
+                *k,
+                format!("报告类型 {} 不使用 {k}，请删除该字段", req.kind.as_str()),
+            )
+        })
+        .collect();
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errs))
     }
 }
 

@@ -377,6 +377,24 @@ async fn the_requirements_list_document_has_the_table_and_the_counts_and_convert
         )
         .await;
     assert_eq!(fields(&v), vec!["line_id"], "{v}");
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/reports",
+            &json!({"kind": "requirements_list", "period": "2025-11", "format": "docx", "plan_id": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["plan_id"], "{v}");
+    let v = app
+        .post_expect(
+            t,
+            "/api/v1/reports",
+            &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "docx", "line_id": l8}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["line_id"], "{v}");
     assert_eq!(app.total("/api/v1/reports").await, 0);
 
     for format in ["docx", "xlsx"] {
@@ -453,4 +471,51 @@ async fn the_requirements_list_document_has_the_table_and_the_counts_and_convert
         assert!(text.contains("合计|4"), "{text}");
         assert!(text.contains("其他条线的需求"), "{text}");
     }
+}
+
+#[tokio::test]
+async fn the_reports_page_makes_the_requirements_list_of_a_line() {
+    let app = demo().await;
+    let l8 = line_id(&app, "4.2.8").await;
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/requirements",
+        &json!({"source": "supervisor", "title": "增加办件超期提醒", "priority": "high", "line_id": l8}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let (_, html) = app.page(&cookie, "/reports").await;
+    assert!(html.contains("系统业务需求和功能改进清单"), "{html}");
+    // The form sends every kind's fields; the scope of the inspection report is not the
+    // list's and is left out.
+    let l8s = l8.to_string();
+    let form = vec![
+        ("kind", "requirements_list"),
+        ("period", "2025-11"),
+        ("format", "xlsx"),
+        ("scope", "infrastructure"),
+        ("plan_id", ""),
+        ("line_id", l8s.as_str()),
+        ("system_id", ""),
+    ];
+    let r = app
+        .client
+        .post(app.url("/reports"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let list = app
+        .get_json_expect(&app.admin_token, "/api/v1/reports", StatusCode::OK)
+        .await;
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["items"][0]["kind"], "requirements_list");
+    assert_eq!(list["items"][0]["params"]["line_id"], l8);
 }
