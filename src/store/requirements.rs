@@ -172,7 +172,8 @@ impl Store {
         Ok(())
     }
 
-    /// Moves a requirement to `status` with its new history, if it still stands at `from`.
+    /// Moves a requirement to `status` with its new history, if it still stands at `from`
+    /// (a conflict otherwise: someone moved it meanwhile).
     pub async fn set_requirement_status(
         &self,
         tx: &mut Tx,
@@ -195,7 +196,9 @@ impl Store {
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::Conflict(
+                "需求状态已被他人变更，请刷新后重试".into(),
+            ));
         }
         Ok(())
     }
