@@ -23,6 +23,7 @@ pub mod monitor;
 pub mod notify;
 pub mod ops;
 pub mod report;
+pub mod requirements;
 pub mod store;
 pub mod tls;
 pub mod transfer;

@@ -79,7 +79,7 @@ enum Command {
     },
     /// Generate a report (the same document as POST /api/v1/reports) into a file.
     Report {
-        /// inspection_monthly or inspection_cycle.
+        /// inspection_monthly, inspection_cycle or requirements_list (all lines and systems).
         kind: String,
         /// 2025-11 (a month), 2025 (a year) or 2025-11-01..2025-11-30.
         #[arg(long)]

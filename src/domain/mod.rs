@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod monitor;
 pub mod operations;
 pub mod password;
+pub mod requirements;
 pub mod roles;
 pub mod sla;
 pub mod text;

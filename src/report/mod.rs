@@ -8,6 +8,7 @@ pub mod cloud;
 pub mod docx;
 pub mod fault;
 pub mod inspection;
+pub mod requirements;
 pub mod texts;
 pub mod xlsx;
 
@@ -33,6 +34,9 @@ pub enum ReportKind {
     InspectionCycle,
     /// 《云资源利用率月度情况报表》 of a month (`period` YYYY-MM).
     CloudUtilization,
+    /// 《系统业务需求和功能改进清单》 over the period, optionally of one `line_id` or
+    /// `system_id`.
+    RequirementsList,
 }
 
 impl ReportKind {
@@ -41,6 +45,7 @@ impl ReportKind {
             ReportKind::InspectionMonthly => "inspection_monthly",
             ReportKind::InspectionCycle => "inspection_cycle",
             ReportKind::CloudUtilization => "cloud_utilization",
+            ReportKind::RequirementsList => "requirements_list",
         }
     }
 }
@@ -99,6 +104,10 @@ pub struct ReportRequest {
     pub scope: Option<Scope>,
     /// `inspection_cycle`: the plan.
     pub plan_id: Option<i64>,
+    /// `requirements_list`: only the requirements of this service line.
+    pub line_id: Option<i64>,
+    /// `requirements_list`: only the requirements of this system.
+    pub system_id: Option<i64>,
 }
 
 impl Labels for ReportRequest {
@@ -108,6 +117,8 @@ impl Labels for ReportRequest {
         ("format", "文件格式"),
         ("scope", "报告范围"),
         ("plan_id", "巡检计划"),
+        ("line_id", "服务条线"),
+        ("system_id", "系统"),
     ];
 }
 
@@ -244,6 +255,7 @@ pub fn report_json(r: &ReportRow) -> Value {
 pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult<ReportRow> {
     check(u)?;
     let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
+    unused_params(req)?;
     let now = ctx.clock.now();
     let (project, purchaser, contractor) = project_meta(ctx).await?;
     let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
@@ -254,6 +266,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         Vec<&str>,
         Option<i64>,
     ) = match req.kind {
+        ReportKind::RequirementsList => return requirements_list(ctx, u, req, &p).await,
         ReportKind::InspectionMonthly => match req.scope.unwrap_or(Scope::Infrastructure) {
             Scope::Infrastructure => (
                 "月度巡检报告".into(),
@@ -495,7 +508,121 @@ fn params_of(req: &ReportRequest) -> Value {
         Scope::Infrastructure => "infrastructure",
         Scope::Systems => "systems",
     });
-    json!({"scope": scope, "plan_id": req.plan_id})
+    match req.kind {
+        ReportKind::RequirementsList => {
+            json!({"line_id": req.line_id, "system_id": req.system_id})
+        }
+        _ => json!({"scope": scope, "plan_id": req.plan_id}),
+    }
+}
+
+/// Refuses the parameters of another kind (a plan for the requirements list, a line for
+/// an inspection report), so that nothing asked for is silently ignored.
+fn unused_params(req: &ReportRequest) -> AppResult<()> {
+    let given: &[(&str, bool)] = &[
+        ("scope", req.scope.is_some()),
+        ("plan_id", req.plan_id.is_some()),
+        ("line_id", req.line_id.is_some()),
+        ("system_id", req.system_id.is_some()),
+    ];
+    let used: &[&str] = match req.kind {
+        ReportKind::InspectionMonthly => &["scope"],
+        ReportKind::InspectionCycle => &["plan_id"],
+        ReportKind::RequirementsList => &["line_id", "system_id"],
+        ReportKind::CloudUtilization => &[],
+    };
+    let errs: Vec<crate::domain::FieldError> = given
+        .iter()
+        .filter(|(k, set)| *set && !used.contains(k))
+        .map(|(k, _)| {
+            crate::domain::FieldError::new(
+                *k,
+                format!("报告类型 {} 不使用 {k}，请删除该字段", req.kind.as_str()),
+            )
+        })
+        .collect();
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errs))
+    }
+}
+
+/// 《系统业务需求和功能改进清单》: the requirements open during the period, of the line
+/// or system asked for (both must exist), or all.
+async fn requirements_list(
+    ctx: &Ctx,
+    u: &AuthUser,
+    req: &ReportRequest,
+    p: &Period,
+) -> AppResult<ReportRow> {
+    let mut errs = Vec::new();
+    let mut scope = Vec::new();
+    if let Some(l) = req.line_id {
+        match ctx.store.service_line(l).await {
+            Ok(line) => scope.push(format!("{} {}", line.code, line.name)),
+            Err(crate::store::StoreError::NotFound) => errs.push(crate::domain::FieldError::new(
+                "line_id",
+                format!("服务条线 {l} 不存在"),
+            )),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(s) = req.system_id {
+        match ctx
+            .store
+            .get_entity(&crate::domain::inventory::SYSTEMS, s)
+            .await
+        {
+            Ok(sys) => scope.push(
+                sys.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            Err(crate::store::StoreError::NotFound) => errs.push(crate::domain::FieldError::new(
+                "system_id",
+                format!("系统 {s} 不存在"),
+            )),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    let subtitle = if scope.is_empty() {
+        "全部系统".to_string()
+    } else {
+        scope.join("，")
+    };
+    let rows = ctx
+        .store
+        .requirements_for_report(
+            p.from.timestamp_millis(),
+            p.to.timestamp_millis(),
+            req.line_id,
+            req.system_id,
+        )
+        .await?;
+    let now = ctx.clock.now();
+    let (project, purchaser, contractor) = project_meta(ctx).await?;
+    let meta = docx::DocMeta {
+        title: requirements::TITLE.into(),
+        subtitle: Some(subtitle.clone()),
+        project,
+        purchaser,
+        contractor,
+        period: p.label.clone(),
+        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+        version: "V1.0".into(),
+        created: now,
+    };
+    let bytes = match req.format {
+        Format::Docx => requirements::docx(&meta, &subtitle, &rows),
+        Format::Xlsx => requirements::xlsx(&meta, &rows),
+    }
+    .map_err(AppError::Internal)?;
+    save(ctx, u, req, p, (requirements::TITLE, &subtitle), &bytes, "").await
 }
 
 /// The advisory lock under which one replica at a time runs [`monthly`] on PostgreSQL.
@@ -549,6 +676,8 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
                 format,
                 scope: Some(scope),
                 plan_id: None,
+                line_id: None,
+                system_id: None,
             };
             let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
             // No inspections in that month, no document.
@@ -589,6 +718,8 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
                 format,
                 scope: None,
                 plan_id: None,
+                line_id: None,
+                system_id: None,
             };
             let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
             let exists = ctx

@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod notify;
 pub mod operations;
 pub mod reports;
+pub mod requirements;
 pub mod users;
 
 use std::str::FromStr;

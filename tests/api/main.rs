@@ -25,6 +25,7 @@ mod notify;
 mod operations;
 mod ops;
 mod recovery;
+mod requirements;
 mod roles;
 mod ticket_paging;
 mod tls_trust;

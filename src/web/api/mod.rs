@@ -11,6 +11,7 @@ pub mod notify;
 pub mod openapi;
 pub mod operations;
 pub mod reports;
+pub mod requirements;
 pub mod ticket_export;
 pub mod tickets;
 pub mod users;
@@ -126,6 +127,9 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
             cloud::set_cloud_thresholds
         ))
         .routes(routes!(cloud::get_cloud, cloud::delete_cloud))
+        .routes(routes!(requirements::list, requirements::create))
+        .routes(routes!(requirements::get_one, requirements::update))
+        .routes(routes!(requirements::transition))
         .routes(routes!(reports::texts))
         .routes(routes!(reports::text, reports::update_text))
         .routes(routes!(tickets::list, tickets::create))

@@ -62,13 +62,31 @@ pub async fn list(
     render(&st, &u, &q, json!({}), None).await
 }
 
-/// The form as the typed request: blank fields are left out, a plan id is a number.
+/// The form as the typed request: blank fields and other kinds' fields are left out, ids
+/// are numbers.
 fn request_of(form: &HashMap<String, String>) -> Value {
     let mut m = Map::new();
-    for k in ["kind", "period", "format", "scope", "plan_id"] {
+    // The form shows every kind's fields; only the chosen kind's are sent on.
+    let own: &[&str] = match form.get("kind").map(|s| s.trim()) {
+        Some("inspection_cycle") => &["plan_id"],
+        Some("requirements_list") => &["line_id", "system_id"],
+        _ => &["scope"],
+    };
+    for k in [
+        "kind",
+        "period",
+        "format",
+        "scope",
+        "plan_id",
+        "line_id",
+        "system_id",
+    ] {
+        if !matches!(k, "kind" | "period" | "format") && !own.contains(&k) {
+            continue;
+        }
         if let Some(v) = form.get(k).map(|s| s.trim()).filter(|s| !s.is_empty()) {
             let v = match (k, v.parse::<i64>()) {
-                ("plan_id", Ok(n)) => json!(n),
+                ("plan_id" | "line_id" | "system_id", Ok(n)) => json!(n),
                 _ => json!(v),
             };
             m.insert(k.into(), v);
