@@ -1,4 +1,5 @@
-//! Last month's 《月度巡检报告》 (infrastructure and systems, DOCX and XLSX) generated from
+//! Last month's 《月度巡检报告》 (infrastructure and systems, DOCX and XLSX) and every service
+//! line's 《运营月报》 (DOCX) generated from
 //! the 1st of each month, once (`report::monthly`).
 
 use crate::Ctx;

@@ -7,6 +7,7 @@ pub mod chart;
 pub mod docx;
 pub mod fault;
 pub mod inspection;
+pub mod operations;
 pub mod texts;
 pub mod xlsx;
 
@@ -30,6 +31,10 @@ pub enum ReportKind {
     InspectionMonthly,
     /// 《周期巡检报告》 of one plan (`plan_id`) over the period.
     InspectionCycle,
+    /// 《技术支持服务表》 of one service line (`line_id`): every support record of the period.
+    SupportTable,
+    /// 《运营月报》 of one service line (`line_id`).
+    LineMonthly,
 }
 
 impl ReportKind {
@@ -37,6 +42,8 @@ impl ReportKind {
         match self {
             ReportKind::InspectionMonthly => "inspection_monthly",
             ReportKind::InspectionCycle => "inspection_cycle",
+            ReportKind::SupportTable => "support_table",
+            ReportKind::LineMonthly => "line_monthly",
         }
     }
 }
@@ -95,6 +102,8 @@ pub struct ReportRequest {
     pub scope: Option<Scope>,
     /// `inspection_cycle`: the plan.
     pub plan_id: Option<i64>,
+    /// `support_table`, `line_monthly`: the service line.
+    pub line_id: Option<i64>,
 }
 
 impl Labels for ReportRequest {
@@ -104,6 +113,7 @@ impl Labels for ReportRequest {
         ("format", "文件格式"),
         ("scope", "报告范围"),
         ("plan_id", "巡检计划"),
+        ("line_id", "服务条线"),
     ];
 }
 
@@ -236,12 +246,97 @@ pub fn report_json(r: &ReportRow) -> Value {
     })
 }
 
+/// A document made, before it is stored.
+pub struct Made {
+    pub title: String,
+    pub subtitle: String,
+    pub bytes: Vec<u8>,
+    /// Said after the audit record's summary (why charts are missing, …).
+    pub note: String,
+}
+
 /// Generates a report and stores it with its file.
 pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult<ReportRow> {
     check(u)?;
     let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
     let now = ctx.clock.now();
     let (project, purchaser, contractor) = project_meta(ctx).await?;
+    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
+    let meta = docx::DocMeta {
+        title: String::new(),
+        subtitle: None,
+        project,
+        purchaser,
+        contractor,
+        period: p.label.clone(),
+        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+        version: "V1.0".into(),
+        created: now,
+    };
+    let made = match req.kind {
+        ReportKind::InspectionMonthly | ReportKind::InspectionCycle => {
+            inspection_document(ctx, req, &p, meta).await?
+        }
+        ReportKind::SupportTable | ReportKind::LineMonthly => {
+            operations::document(ctx, u, req, &p, meta).await?
+        }
+    };
+    let Made {
+        title,
+        subtitle,
+        bytes,
+        note: chart_note,
+    } = made;
+    let file_name = format!(
+        "{title}-{subtitle}-{}.{}",
+        p.label.replace(' ', ""),
+        req.format.as_str()
+    );
+    let params = params_of(req);
+    let now_ms = now.timestamp_millis();
+    let mut tx = ctx.store.write_tx().await?;
+    let id = ctx
+        .store
+        .insert_report(
+            &mut tx,
+            &NewReport {
+                kind: req.kind.as_str(),
+                period_label: &p.label,
+                period_from: from_ms,
+                period_to: to_ms,
+                format: req.format.as_str(),
+                params: &params.to_string(),
+                file_name: &file_name,
+                content: &bytes,
+                created_by: &u.username,
+            },
+            now_ms,
+        )
+        .await?;
+    crate::store::audit::NewAuditEvent::of(
+        "create",
+        "reports",
+        id,
+        format!(
+            "生成报告《{title}》（{subtitle}，{}，{}）{chart_note}",
+            p.label,
+            req.format.as_str()
+        ),
+    )
+    .after(params)
+    .write(&mut tx, now_ms, &u.actor())
+    .await?;
+    tx.commit().await?;
+    Ok(ctx.store.report(id).await?)
+}
+
+/// The inspection reports (《月度巡检报告》, 《周期巡检报告》).
+async fn inspection_document(
+    ctx: &Ctx,
+    req: &ReportRequest,
+    p: &Period,
+    meta: docx::DocMeta,
+) -> AppResult<Made> {
     let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
     let (title, subtitle, scope_label, types, plan_id): (
         String,
@@ -288,6 +383,12 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
                 Some(pid),
             )
         }
+        ReportKind::SupportTable | ReportKind::LineMonthly => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "{} is not an inspection report",
+                req.kind.as_str()
+            )));
+        }
     };
     let tasks = ctx
         .store
@@ -329,13 +430,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
     let meta = docx::DocMeta {
         title: title.clone(),
         subtitle: Some(subtitle.clone()),
-        project,
-        purchaser,
-        contractor,
-        period: p.label.clone(),
-        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-        version: "V1.0".into(),
-        created: now,
+        ..meta
     };
     let report_font = ctx.config.report_font.clone();
     let format = req.format;
@@ -373,47 +468,12 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
     .map_err(AppError::Internal)?;
-    let file_name = format!(
-        "{title}-{subtitle}-{}.{}",
-        p.label.replace(' ', ""),
-        req.format.as_str()
-    );
-    let params = params_of(req);
-    let now_ms = now.timestamp_millis();
-    let mut tx = ctx.store.write_tx().await?;
-    let id = ctx
-        .store
-        .insert_report(
-            &mut tx,
-            &NewReport {
-                kind: req.kind.as_str(),
-                period_label: &p.label,
-                period_from: from_ms,
-                period_to: to_ms,
-                format: req.format.as_str(),
-                params: &params.to_string(),
-                file_name: &file_name,
-                content: &bytes,
-                created_by: &u.username,
-            },
-            now_ms,
-        )
-        .await?;
-    crate::store::audit::NewAuditEvent::of(
-        "create",
-        "reports",
-        id,
-        format!(
-            "生成报告《{title}》（{subtitle}，{}，{}）{chart_note}",
-            p.label,
-            req.format.as_str()
-        ),
-    )
-    .after(params)
-    .write(&mut tx, now_ms, &u.actor())
-    .await?;
-    tx.commit().await?;
-    Ok(ctx.store.report(id).await?)
+    Ok(Made {
+        title,
+        subtitle,
+        bytes,
+        note: chart_note,
+    })
 }
 
 fn params_of(req: &ReportRequest) -> Value {
@@ -421,7 +481,13 @@ fn params_of(req: &ReportRequest) -> Value {
         Scope::Infrastructure => "infrastructure",
         Scope::Systems => "systems",
     });
-    json!({"scope": scope, "plan_id": req.plan_id})
+    let mut v = json!({"scope": scope, "plan_id": req.plan_id});
+    // Only the line reports name a line: the inspection reports' parameters stay as they
+    // were stored (the monthly job finds what it made by them).
+    if let Some(l) = req.line_id {
+        v["line_id"] = json!(l);
+    }
+    v
 }
 
 /// The advisory lock under which one replica at a time runs [`monthly`] on PostgreSQL.
@@ -429,7 +495,8 @@ const MONTHLY_LOCK: i64 = 0x7975_6e77_6569_7270; // "yunweirp"
 
 /// The job: from the 1st of a month (Beijing), last month's 《月度巡检报告》 for the
 /// infrastructure and the systems, as DOCX and XLSX, once each, for a scope that had
-/// inspections that month. Answers how many it made. On a PostgreSQL database shared by
+/// inspections that month; and the 《运营月报》 (DOCX) of every service line with work
+/// records that month, once each. Answers how many it made. On a PostgreSQL database shared by
 /// replicas, one replica at a time checks and generates (an advisory lock), so that two
 /// never make the same document.
 pub async fn monthly(ctx: &Ctx) -> AppResult<usize> {
@@ -474,6 +541,7 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
                 format,
                 scope: Some(scope),
                 plan_id: None,
+                line_id: None,
             };
             let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
             // No inspections in that month, no document.
@@ -503,6 +571,41 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
                 generate(ctx, &who, &req).await?;
                 made += 1;
             }
+        }
+    }
+    // The 运营月报 of every service line with records that month (DOCX).
+    let p =
+        period(&PeriodInput::Text(label.clone())).map_err(|m| AppError::invalid("period", m))?;
+    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
+    for line in ctx.store.service_lines().await? {
+        if ctx
+            .store
+            .work_record_facts(line.id, from_ms, to_ms)
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
+        let req = ReportRequest {
+            kind: ReportKind::LineMonthly,
+            period: PeriodInput::Text(label.clone()),
+            format: Format::Docx,
+            scope: None,
+            plan_id: None,
+            line_id: Some(line.id),
+        };
+        let exists = ctx
+            .store
+            .report_exists(
+                req.kind.as_str(),
+                from_ms,
+                req.format.as_str(),
+                &params_of(&req).to_string(),
+            )
+            .await?;
+        if !exists {
+            generate(ctx, &who, &req).await?;
+            made += 1;
         }
     }
     Ok(made)
