@@ -363,11 +363,10 @@ pub async fn document(
             )
         }
     };
-    let subtitle = format!("服务条线 {}", line.code);
     let data = LineData {
         meta: DocMeta {
             title: title.clone(),
-            subtitle: Some(subtitle.clone()),
+            subtitle: Some(format!("服务条线 {}", line.code)),
             ..meta
         },
         code: line.code.clone(),
@@ -388,7 +387,8 @@ pub async fn document(
     .map_err(AppError::Internal)?;
     Ok(Made {
         title,
-        subtitle,
+        // The file is named `<title>-<code>-<period>`.
+        subtitle: line.code,
         bytes,
         note: String::new(),
     })

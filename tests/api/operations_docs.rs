@@ -471,3 +471,84 @@ async fn total(app: &TestApp, t: &str) -> i64 {
         .as_i64()
         .unwrap()
 }
+
+#[tokio::test]
+async fn the_reports_page_makes_a_lines_support_table() {
+    let app = demo_at(bj(2025, 11, 20, 9, 0)).await;
+    let l7 = line_by_code(&app, "4.2.7").await;
+    let id7 = l7["id"].as_i64().unwrap();
+    november_records(&app, id7, &l7["system_ids"][0]).await;
+    let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let (s, html) = app.page(&cookie, "/reports").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("技术支持服务表（按服务条线）") && html.contains("4.2.14.3 "),
+        "{html}"
+    );
+    let id = id7.to_string();
+    let post = |form: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url("/reports"))
+            .header(reqwest::header::COOKIE, &cookie)
+            .form(&form)
+            .send()
+    };
+    let r = post(vec![
+        ("kind", "line_monthly".into()),
+        ("period", "2025-11".into()),
+        ("format", "xlsx".into()),
+        ("line_id", id.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("运营月报只提供 DOCX 格式"));
+    let r = post(vec![
+        ("kind", "support_table".into()),
+        ("period", "2025-11".into()),
+        ("format", "xlsx".into()),
+        ("scope", "infrastructure".into()),
+        ("plan_id", String::new()),
+        ("line_id", id.clone()),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        r.status().is_redirection() || r.status().is_success(),
+        "{}",
+        r.status()
+    );
+    // The inspection reports ignore the line the form always sends.
+    let r = post(vec![
+        ("kind", "inspection_monthly".into()),
+        ("period", "2025-11".into()),
+        ("format", "docx".into()),
+        ("scope", "systems".into()),
+        ("line_id", id.clone()),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        r.status().is_redirection() || r.status().is_success(),
+        "{}",
+        r.status()
+    );
+    let list = app
+        .get_json_expect(&app.admin_token, "/api/v1/reports", StatusCode::OK)
+        .await;
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"support_table") && kinds.contains(&"inspection_monthly"),
+        "{list}"
+    );
+    let (_, html) = app.page(&cookie, "/reports").await;
+    assert!(
+        html.contains("技术支持服务表-4.2.7-2025年11月.xlsx"),
+        "{html}"
+    );
+}

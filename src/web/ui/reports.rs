@@ -43,13 +43,19 @@ async fn render(
         - chrono::Duration::days(28))
     .format("%Y-%m")
     .to_string();
+    // The service lines, for the line reports (技术支持服务表, 运营月报).
+    let lines: Vec<Value> = crate::ops::lines(&st.ctx, u)
+        .await?
+        .iter()
+        .map(|l| json!({"id": l.id.to_string(), "label": format!("{} {}", l.code, l.name)}))
+        .collect();
     Ok(st
         .ui
         .page(
             "reports.html",
             json!({"layout": layout(u, "报告", "/reports"), "items": items, "total": total,
                    "offset": p.offset, "limit": p.limit, "form": form, "error": error,
-                   "default_period": last_month}),
+                   "default_period": last_month, "lines": lines}),
         )?
         .into_response())
 }
@@ -62,13 +68,21 @@ pub async fn list(
     render(&st, &u, &q, json!({}), None).await
 }
 
-/// The form as the typed request: blank fields are left out, a plan id is a number.
+/// The form as the typed request: blank fields are left out, a plan or line id is a
+/// number; the line is sent only for the line reports (the form always has one chosen).
 fn request_of(form: &HashMap<String, String>) -> Value {
     let mut m = Map::new();
-    for k in ["kind", "period", "format", "scope", "plan_id"] {
+    let line_report = matches!(
+        form.get("kind").map(|s| s.trim()),
+        Some("support_table" | "line_monthly")
+    );
+    for k in ["kind", "period", "format", "scope", "plan_id", "line_id"] {
+        if k == "line_id" && !line_report {
+            continue;
+        }
         if let Some(v) = form.get(k).map(|s| s.trim()).filter(|s| !s.is_empty()) {
             let v = match (k, v.parse::<i64>()) {
-                ("plan_id", Ok(n)) => json!(n),
+                ("plan_id" | "line_id", Ok(n)) => json!(n),
                 _ => json!(v),
             };
             m.insert(k.into(), v);
