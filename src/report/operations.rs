@@ -121,7 +121,9 @@ pub struct LineData {
 
 /// The 技术支持服务表 as DOCX: the cover, the table, the totals, the signatures.
 pub fn support_docx(d: &LineData) -> anyhow::Result<Vec<u8>> {
-    let mut b = DocBuilder::new(&d.meta).heading(1, "技术支持服务记录");
+    let mut b = DocBuilder::new(&d.meta)
+        .landscape()
+        .heading(1, "技术支持服务记录");
     if d.records.is_empty() {
         b = b.paragraph("本期无技术支持服务记录。");
     } else {
@@ -397,6 +399,85 @@ pub async fn document(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record() -> RecordRow {
+        RecordRow {
+            id: 7,
+            line_id: 1,
+            line_code: "4.2.7".into(),
+            line_name: "运营服务".into(),
+            kind: "support".into(),
+            occurred_at: 1_762_133_400_000,
+            duration_minutes: Some(20),
+            requester: Some("王科长".into()),
+            organisation: Some("广州市生态环境局".into()),
+            org_level: None,
+            channel: Some("电话".into()),
+            summary: "办件无法提交".into(),
+            answer: Some("清除缓存后重试".into()),
+            result: Some("已解决".into()),
+            system_id: None,
+            system_name: None,
+            ticket_id: None,
+            ticket_number: None,
+            data: "{}".into(),
+            operator_id: 2,
+            operator_name: Some("张工".into()),
+            origin: "manual".into(),
+            rating: Some("满意".into()),
+            rating_comment: Some("很快".into()),
+            confirmed_at: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_support_table_is_a_landscape_table_of_every_record_with_the_totals() {
+        let rows = support_rows(&[record()]);
+        assert_eq!(rows[0].len(), SUPPORT_HEADERS.len());
+        assert_eq!(rows[0][0], "FW000007");
+        assert_eq!(rows[0][5], "2025-11-03 09:30");
+        assert_eq!(rows[0][6], "20 分钟");
+        assert_eq!(rows[0][11], "满意（很快）");
+        let stats = LineStats {
+            support: 1,
+            resolved: 1,
+            resolution_rate: Some(100.0),
+            ..LineStats::default()
+        };
+        let t = totals(&stats, 30);
+        assert!(t.contains(&vec!["解决率".to_string(), "100%".to_string()]));
+        assert!(t.contains(&vec!["满意度".to_string(), "—".to_string()]));
+        let created = chrono::DateTime::from_timestamp_millis(1_762_133_400_000).unwrap();
+        let d = LineData {
+            meta: DocMeta {
+                title: "运营服务技术支持服务表".into(),
+                subtitle: None,
+                project: "项目".into(),
+                purchaser: "采购单位".into(),
+                contractor: "运维单位".into(),
+                period: "2025 年 11 月".into(),
+                date: created.date_naive(),
+                version: "V1.0".into(),
+                created,
+            },
+            code: "4.2.7".into(),
+            name: "运营服务".into(),
+            handle_minutes: 30,
+            records: vec![record()],
+            stats,
+            texts: Texts::defaults(),
+        };
+        let bytes = support_docx(&d).unwrap();
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut z.by_name("word/document.xml").unwrap(), &mut xml)
+            .unwrap();
+        assert!(xml.contains("w:orient=\"landscape\""), "{xml}");
+        assert!(xml.contains("处理过程及结果") && xml.contains("王科长"));
+        assert!(support_xlsx(&d).unwrap().starts_with(b"PK"));
+    }
 
     #[test]
     fn rates_and_minutes_read_as_the_api_figures() {
