@@ -553,3 +553,44 @@ async fn the_reports_page_makes_a_lines_support_table() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn yunwei_report_writes_a_lines_support_table() {
+    let app = demo_at(bj(2025, 11, 20, 9, 0)).await;
+    let l7 = line_by_code(&app, "4.2.7").await;
+    let id7 = l7["id"].as_i64().unwrap();
+    november_records(&app, id7, &l7["system_ids"][0]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.xlsx");
+    let id = id7.to_string();
+    let args = |line: &str| {
+        vec![
+            "report".to_string(),
+            "support_table".into(),
+            "--period".into(),
+            "2025-11".into(),
+            "--format".into(),
+            "xlsx".into(),
+            "--line-id".into(),
+            line.to_string(),
+            "--out".into(),
+            out.to_str().unwrap().to_string(),
+        ]
+    };
+    let run = |a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        app.cli(&refs)
+    };
+    let o = run(args("99999"));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("服务条线编号 99999 不存在"), "{err}");
+    let o = run(args(&id));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"PK"));
+    if let Some(text) = read_back(&bytes, "xlsx") {
+        assert!(text.contains("技术支持次数|3"), "{text}");
+    }
+    assert_eq!(app.total("/api/v1/reports").await, 1);
+}
