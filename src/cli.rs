@@ -81,6 +81,7 @@ pub async fn report(
     format: &str,
     scope: Option<&str>,
     plan_id: Option<i64>,
+    line_id: Option<i64>,
 ) -> Result<(Vec<u8>, String), String> {
     let period = match period.split_once("..") {
         Some((from, to)) => serde_json::json!({"from": from, "to": to}),
@@ -92,6 +93,9 @@ pub async fn report(
     }
     if let Some(p) = plan_id {
         body["plan_id"] = serde_json::json!(p);
+    }
+    if let Some(l) = line_id {
+        body["line_id"] = serde_json::json!(l);
     }
     let req: crate::report::ReportRequest = crate::domain::input::decode(body).map_err(|errs| {
         errs.iter()

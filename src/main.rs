@@ -79,7 +79,8 @@ enum Command {
     },
     /// Generate a report (the same document as POST /api/v1/reports) into a file.
     Report {
-        /// inspection_monthly, inspection_cycle or requirements_list (all lines and systems).
+        /// inspection_monthly, inspection_cycle, requirements_list (all lines and systems),
+        /// support_table, line_monthly or cloud_utilization.
         kind: String,
         /// 2025-11 (a month), 2025 (a year) or 2025-11-01..2025-11-30.
         #[arg(long)]
@@ -93,6 +94,9 @@ enum Command {
         /// inspection_cycle: the plan's id.
         #[arg(long)]
         plan_id: Option<i64>,
+        /// support_table, line_monthly: the service line's id.
+        #[arg(long)]
+        line_id: Option<i64>,
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -450,13 +454,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             scope,
             plan_id,
+            line_id,
             out,
             db,
         } => {
             let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
             let ctx = open_ctx(c).await?;
-            match yunwei::cli::report(&ctx, &kind, &period, &format, scope.as_deref(), plan_id)
-                .await
+            match yunwei::cli::report(
+                &ctx,
+                &kind,
+                &period,
+                &format,
+                scope.as_deref(),
+                plan_id,
+                line_id,
+            )
+            .await
             {
                 Ok((bytes, name)) => {
                     std::fs::write(&out, bytes)

@@ -19,7 +19,8 @@ use crate::domain::FieldError;
 use crate::domain::input::{Labels, de};
 use crate::domain::inventory::SYSTEMS;
 use crate::domain::operations::{
-    LineStats, RecordCreate, RecordFact, RecordPatch, RecordType, check_record, line_stats,
+    LineStats, RecordCreate, RecordFact, RecordPatch, RecordType, check_record, is_consultation,
+    line_for_system, line_stats,
 };
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
@@ -645,6 +646,88 @@ pub async fn delete_record(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     )
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// A resolved consultation ticket (a request of category 咨询) becomes one 技术支持 record
+/// of the line serving its system (the first by code when several do), on the resolving
+/// transaction, audited there: the requester, the title as the question, the resolution as
+/// the answer, the minutes from its creation to now, channel 工单. Nothing when the ticket is
+/// no consultation, has no system, no line serves it, or it made its record already
+/// (resolved again after a reopen).
+pub async fn support_from_ticket(
+    ctx: &Ctx,
+    tx: &mut crate::store::Tx,
+    u: &AuthUser,
+    t: &crate::store::desk::TicketRow,
+    resolution: &str,
+    now_ms: i64,
+) -> AppResult<()> {
+    if !is_consultation(&t.kind, t.category.as_deref()) {
+        return Ok(());
+    }
+    let Some(system_id) = t.system_id else {
+        return Ok(());
+    };
+    if ctx.store.record_of_ticket_exists_in(tx, t.id).await? {
+        return Ok(());
+    }
+    let lines = ctx.store.service_lines_in(tx).await?;
+    let serving: Vec<(i64, String, Vec<i64>)> = lines
+        .iter()
+        .map(|l| (l.id, l.code.clone(), ids(&l.system_ids)))
+        .collect();
+    let Some(line_id) = line_for_system(&serving, system_id) else {
+        return Ok(());
+    };
+    let code = lines
+        .iter()
+        .find(|l| l.id == line_id)
+        .map(|l| l.code.clone())
+        .unwrap_or_default();
+    let requester = t
+        .requester_name
+        .clone()
+        .or_else(|| t.requester_username.clone())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "（未署名）".into());
+    let v = RecordValues {
+        line_id,
+        kind: RecordType::Support.as_str().to_string(),
+        occurred_at: t.created_at,
+        duration_minutes: Some(((now_ms - t.created_at) / 60_000).max(0)),
+        requester: Some(requester),
+        organisation: None,
+        org_level: None,
+        channel: Some("工单".into()),
+        summary: t.title.clone(),
+        answer: Some(resolution.to_string()),
+        result: Some("已解决".into()),
+        system_id: Some(system_id),
+        ticket_id: Some(t.id),
+        data: "{}".into(),
+    };
+    let id = ctx
+        .store
+        .insert_work_record(tx, &v, u.id, "ticket", now_ms)
+        .await?;
+    let row = ctx
+        .store
+        .work_record_in(tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    NewAuditEvent::of(
+        "create",
+        "work_records",
+        id,
+        format!(
+            "{code} 技术支持：咨询工单 {} 解决后记录：{}",
+            t.number, t.title
+        ),
+    )
+    .after(record_json(&row))
+    .write(tx, now_ms, &u.actor())
+    .await?;
     Ok(())
 }
 

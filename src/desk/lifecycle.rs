@@ -401,6 +401,10 @@ pub async fn apply_action(
         ctx.store
             .rectify_findings_of_ticket(&mut tx, id, now_ms)
             .await?;
+        // A consultation ticket becomes its line's 技术支持 record, once.
+        if let Some(resolution) = &input.resolution {
+            crate::ops::support_from_ticket(ctx, &mut tx, u, &t, resolution.trim(), now_ms).await?;
+        }
     }
     if matches!(action, Action::Start | Action::CheckIn) {
         // Taking up a ticket acknowledges the alerts that opened it.

@@ -552,6 +552,32 @@ pub fn check_record(
     }
 }
 
+/// The ticket category that makes a resolved request ticket a 技术支持 record.
+pub const CONSULTATION: &str = "咨询";
+
+/// Whether a ticket is a consultation: a request (服务请求/咨询) with category 咨询.
+pub fn is_consultation(kind: &str, category: Option<&str>) -> bool {
+    kind == "request" && category.map(str::trim) == Some(CONSULTATION)
+}
+
+/// A line's code as numbers for ordering (4.2.2 before 4.2.10); parts that are not
+/// numbers order after those that are.
+fn code_key(code: &str) -> Vec<(u64, String)> {
+    code.split('.')
+        .map(|p| (p.trim().parse::<u64>().unwrap_or(u64::MAX), p.to_string()))
+        .collect()
+}
+
+/// The line serving `system_id`, of `lines` as (id, code, systems): the first by code
+/// when several serve it, `None` when none does.
+pub fn line_for_system(lines: &[(i64, String, Vec<i64>)], system_id: i64) -> Option<i64> {
+    lines
+        .iter()
+        .filter(|(_, _, systems)| systems.contains(&system_id))
+        .min_by(|a, b| code_key(&a.1).cmp(&code_key(&b.1)))
+        .map(|(id, _, _)| *id)
+}
+
 /// What the indicators need of one record.
 #[derive(Clone, Debug)]
 pub struct RecordFact {
@@ -760,6 +786,22 @@ mod tests {
                 let _ = check_record(&r, &RECORD_TYPES, now());
             }
         }
+    }
+
+    #[test]
+    fn a_consultation_is_a_request_of_category_consultation_served_by_the_first_line() {
+        assert!(is_consultation("request", Some(" 咨询 ")));
+        assert!(!is_consultation("request", Some("账号")));
+        assert!(!is_consultation("request", None));
+        assert!(!is_consultation("incident", Some("咨询")));
+        let lines = vec![
+            (1, "4.2.10".to_string(), vec![5, 6]),
+            (2, "4.2.2".to_string(), vec![6]),
+            (3, "4.2.3".to_string(), vec![7]),
+        ];
+        assert_eq!(line_for_system(&lines, 6), Some(2));
+        assert_eq!(line_for_system(&lines, 5), Some(1));
+        assert_eq!(line_for_system(&lines, 9), None);
     }
 
     #[test]

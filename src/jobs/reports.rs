@@ -1,5 +1,6 @@
-//! Last month's 《月度巡检报告》 (infrastructure and systems, DOCX and XLSX) and
-//! 《云资源利用率月度情况报表》 generated from the 1st of each month, once (`report::monthly`).
+//! Last month's 《月度巡检报告》 (infrastructure and systems, DOCX and XLSX), every service
+//! line's 《运营月报》 (DOCX) and the 《云资源利用率月度情况报表》, generated from the 1st of
+//! each month, once (`report::monthly`).
 
 use crate::Ctx;
 

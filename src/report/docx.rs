@@ -82,10 +82,14 @@ pub struct DocBuilder {
     docx: Docx,
     numbers: [u32; 3],
     meta: DocMeta,
+    /// The width tables span: [`TEXT_WIDTH`], or [`LANDSCAPE_TEXT_WIDTH`].
+    text_width: usize,
 }
 
 /// Page width inside the margins, in twentieths of a point (A4 with 2.5 cm margins).
 pub const TEXT_WIDTH: usize = 9_072;
+/// The same on a landscape page.
+pub const LANDSCAPE_TEXT_WIDTH: usize = 14_004;
 
 impl DocBuilder {
     /// A one-page form (故障报告, 技术支持服务表): the title, the project line and the
@@ -102,6 +106,7 @@ impl DocBuilder {
             docx,
             numbers: [0; 3],
             meta: meta.clone(),
+            text_width: TEXT_WIDTH,
         }
     }
 
@@ -193,7 +198,19 @@ impl DocBuilder {
             docx,
             numbers: [0; 3],
             meta: meta.clone(),
+            text_width: TEXT_WIDTH,
         }
+    }
+
+    /// Turns the pages landscape (A4), for tables with many columns (技术支持服务表); the
+    /// tables and the signature block span the wider page.
+    pub fn landscape(mut self) -> Self {
+        self.docx = self
+            .docx
+            .page_size(16_838, 11_906)
+            .page_orient(docx_rs::PageOrientationType::Landscape);
+        self.text_width = LANDSCAPE_TEXT_WIDTH;
+        self
     }
 
     /// A numbered heading: 一、 at level 1, （一） at level 2, 1. at level 3.
@@ -238,8 +255,9 @@ impl DocBuilder {
 
     /// A table with a header row that repeats on every page. `widths` are relative.
     pub fn table(mut self, headers: &[&str], rows: &[Vec<String>], widths: &[usize]) -> Self {
+        let tw = self.text_width;
         let total: usize = widths.iter().sum::<usize>().max(1);
-        let w = |i: usize| widths.get(i).copied().unwrap_or(1) * TEXT_WIDTH / total;
+        let w = |i: usize| widths.get(i).copied().unwrap_or(1) * tw / total;
         let cell = |s: &str, i: usize, header: bool| {
             let r = if header {
                 Run::new().add_text(s).fonts(fonts(HEI)).size(21).bold()
@@ -278,7 +296,7 @@ impl DocBuilder {
             Table::new(trs)
                 .set_grid(grid)
                 .layout(TableLayoutType::Fixed)
-                .width(TEXT_WIDTH, WidthType::Dxa),
+                .width(tw, WidthType::Dxa),
         );
         self.docx = self.docx.add_paragraph(Paragraph::new().add_run(run("")));
         self
@@ -306,6 +324,7 @@ impl DocBuilder {
 
     /// The signature block: 用户单位、运维工程师、项目经理、监理, each with a date line.
     pub fn signatures(mut self) -> Self {
+        let tw = self.text_width;
         self.docx = self
             .docx
             .add_paragraph(Paragraph::new().add_run(run("")))
@@ -317,22 +336,22 @@ impl DocBuilder {
                 TableRow::new(vec![
                     TableCell::new()
                         .add_paragraph(Paragraph::new().add_run(run(r)))
-                        .width(TEXT_WIDTH / 4, WidthType::Dxa),
+                        .width(tw / 4, WidthType::Dxa),
                     TableCell::new()
                         .add_paragraph(Paragraph::new().add_run(run("签字：")))
-                        .width(TEXT_WIDTH * 2 / 4, WidthType::Dxa),
+                        .width(tw * 2 / 4, WidthType::Dxa),
                     TableCell::new()
                         .add_paragraph(Paragraph::new().add_run(run("日期：    年  月  日")))
-                        .width(TEXT_WIDTH / 4, WidthType::Dxa),
+                        .width(tw / 4, WidthType::Dxa),
                 ])
                 .row_height(800.0)
             })
             .collect();
         self.docx = self.docx.add_table(
             Table::new(rows)
-                .set_grid(vec![TEXT_WIDTH / 4, TEXT_WIDTH / 2, TEXT_WIDTH / 4])
+                .set_grid(vec![tw / 4, tw / 2, tw / 4])
                 .layout(TableLayoutType::Fixed)
-                .width(TEXT_WIDTH, WidthType::Dxa),
+                .width(tw, WidthType::Dxa),
         );
         self
     }

@@ -8,6 +8,7 @@ pub mod cloud;
 pub mod docx;
 pub mod fault;
 pub mod inspection;
+pub mod operations;
 pub mod requirements;
 pub mod texts;
 pub mod xlsx;
@@ -34,6 +35,10 @@ pub enum ReportKind {
     InspectionCycle,
     /// 《云资源利用率月度情况报表》 of a month (`period` YYYY-MM).
     CloudUtilization,
+    /// 《技术支持服务表》 of one service line (`line_id`): every support record of the period.
+    SupportTable,
+    /// 《运营月报》 of one service line (`line_id`).
+    LineMonthly,
     /// 《系统业务需求和功能改进清单》 over the period, optionally of one `line_id` or
     /// `system_id`.
     RequirementsList,
@@ -45,6 +50,8 @@ impl ReportKind {
             ReportKind::InspectionMonthly => "inspection_monthly",
             ReportKind::InspectionCycle => "inspection_cycle",
             ReportKind::CloudUtilization => "cloud_utilization",
+            ReportKind::SupportTable => "support_table",
+            ReportKind::LineMonthly => "line_monthly",
             ReportKind::RequirementsList => "requirements_list",
         }
     }
@@ -251,6 +258,15 @@ pub fn report_json(r: &ReportRow) -> Value {
     })
 }
 
+/// A document made, before it is stored.
+pub struct Made {
+    pub title: String,
+    pub subtitle: String,
+    pub bytes: Vec<u8>,
+    /// Said after the audit record's summary (why charts are missing, …).
+    pub note: String,
+}
+
 /// Generates a report and stores it with its file.
 pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult<ReportRow> {
     check(u)?;
@@ -306,6 +322,21 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             )
         }
         ReportKind::CloudUtilization => return cloud_report(ctx, u, req, &p).await,
+        ReportKind::SupportTable | ReportKind::LineMonthly => {
+            let meta = docx::DocMeta {
+                title: String::new(),
+                subtitle: None,
+                project,
+                purchaser,
+                contractor,
+                period: p.label.clone(),
+                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+                version: "V1.0".into(),
+                created: now,
+            };
+            let m = operations::document(ctx, u, req, &p, meta).await?;
+            return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
+        }
     };
     let tasks = ctx
         .store
@@ -512,6 +543,9 @@ fn params_of(req: &ReportRequest) -> Value {
         ReportKind::RequirementsList => {
             json!({"line_id": req.line_id, "system_id": req.system_id})
         }
+        ReportKind::SupportTable | ReportKind::LineMonthly => {
+            json!({"scope": scope, "plan_id": req.plan_id, "line_id": req.line_id})
+        }
         _ => json!({"scope": scope, "plan_id": req.plan_id}),
     }
 }
@@ -530,6 +564,7 @@ fn unused_params(req: &ReportRequest) -> AppResult<()> {
         ReportKind::InspectionCycle => &["plan_id"],
         ReportKind::RequirementsList => &["line_id", "system_id"],
         ReportKind::CloudUtilization => &[],
+        ReportKind::SupportTable | ReportKind::LineMonthly => &["line_id"],
     };
     let errs: Vec<crate::domain::FieldError> = given
         .iter()
@@ -735,6 +770,42 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
                 generate(ctx, &who, &req).await?;
                 made += 1;
             }
+        }
+    }
+    // The 运营月报 of every service line with records that month (DOCX).
+    let p =
+        period(&PeriodInput::Text(label.clone())).map_err(|m| AppError::invalid("period", m))?;
+    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
+    for line in ctx.store.service_lines().await? {
+        if ctx
+            .store
+            .work_record_facts(line.id, from_ms, to_ms)
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
+        let req = ReportRequest {
+            kind: ReportKind::LineMonthly,
+            period: PeriodInput::Text(label.clone()),
+            format: Format::Docx,
+            scope: None,
+            plan_id: None,
+            line_id: Some(line.id),
+            system_id: None,
+        };
+        let exists = ctx
+            .store
+            .report_exists(
+                req.kind.as_str(),
+                from_ms,
+                req.format.as_str(),
+                &params_of(&req).to_string(),
+            )
+            .await?;
+        if !exists {
+            generate(ctx, &who, &req).await?;
+            made += 1;
         }
     }
     Ok(made)

@@ -62,6 +62,36 @@ const INSPECTION_VARS: &[(&str, &str)] = &[
     ("photos", "留存的现场照片张数"),
 ];
 
+/// The variables of the service lines' monthly report (运营月报), from `ops::indicators`,
+/// the figures `GET /service-lines/{id}/stats` answers.
+const LINE_VARS: &[(&str, &str)] = &[
+    ("period", "报告期间，如“2025 年 11 月”"),
+    ("line", "服务条线名称"),
+    ("code", "服务条线编号，如“4.2.7”"),
+    ("total", "运营记录总数"),
+    (
+        "types",
+        "各类记录数，如“技术支持 3 项、数据对账 1 项”，无记录时为“无”",
+    ),
+    (
+        "channels",
+        "技术支持各渠道次数，如“电话 2 次、邮件 1 次”，无时为“无”",
+    ),
+    ("support", "技术支持次数"),
+    ("resolved", "已解决次数"),
+    ("unresolved", "未解决次数"),
+    ("resolution_rate", "解决率，如“96.7%”，无技术支持时为“—”"),
+    ("timed", "记录了耗时的技术支持次数"),
+    ("handled_in_time", "约定时限内处理的次数"),
+    ("in_time_rate", "按时处理率"),
+    ("handle_minutes", "约定处理时限（分钟）"),
+    ("average_minutes", "平均处理时长，如“25 分钟”，无时为“—”"),
+    ("rated", "有评价的记录数"),
+    ("satisfied", "评价为非常满意或满意的记录数"),
+    ("satisfaction", "满意度，如“95%”，无评价时为“—”"),
+    ("top_question", "最常见的问题，无时为“无”"),
+];
+
 pub const BLOCKS: &[Block] = &[
     Block {
         key: "inspection.overview",
@@ -84,6 +114,34 @@ pub const BLOCKS: &[Block] = &[
         default: "{% if unrectified > 0 %}尚有 {{ unrectified }} 项问题未整改，请相关责任人按工单尽快处理。{% elif not all_completed %}部分巡检任务未按计划完成，建议核查人员安排与任务时限。{% else %}本期巡检按计划完成，发现问题均已整改。{% endif %}",
         variables: INSPECTION_VARS,
     },
+    Block {
+        key: "line.overview",
+        documents: "运营月报：“本月运营概述”",
+        label: "本月运营概述",
+        default: "{{ period }}，{{ line }}（{{ code }}）共记录运营服务 {{ total }} 项（{{ types }}）。其中技术支持 {{ support }} 次，已解决 {{ resolved }} 次，解决率 {{ resolution_rate }}；平均处理时长 {{ average_minutes }}，{{ handle_minutes }} 分钟内处理率 {{ in_time_rate }}；用户满意度 {{ satisfaction }}。",
+        variables: LINE_VARS,
+    },
+    Block {
+        key: "line.requirements",
+        documents: "运营月报：“需求收集与处理”",
+        label: "需求收集与处理",
+        default: "本月收集的需求与功能改进建议以《需求和功能改进清单》为准，平台登记需求后将在此列出需求进展。",
+        variables: LINE_VARS,
+    },
+    Block {
+        key: "line.problems",
+        documents: "运营月报：“问题与建议”",
+        label: "问题与建议",
+        default: "{% if unresolved > 0 %}本月尚有 {{ unresolved }} 次技术支持未解决，已安排专人跟进。{% else %}本月技术支持请求均已按时响应处理。{% endif %}{% if top_question != \"无\" %}用户咨询较集中的问题为“{{ top_question }}”，建议完善操作指引并加强培训。{% endif %}",
+        variables: LINE_VARS,
+    },
+    Block {
+        key: "line.next_month",
+        documents: "运营月报：“下月计划”",
+        label: "下月计划",
+        default: "下月将继续做好{{ line }}的用户支持与日常运营服务，跟进未解决的问题，按时提交运营服务工作报告。",
+        variables: LINE_VARS,
+    },
 ];
 
 pub fn block(key: &str) -> Option<&'static Block> {
@@ -102,6 +160,12 @@ fn sample(b: &Block) -> Value {
             "period" => json!("2025 年 11 月"),
             "scope" => json!("机房基础环境及硬件设备"),
             "people" => json!("张三、李四"),
+            "line" => json!("政务服务事项管理系统运营服务"),
+            "code" => json!("4.2.7"),
+            "types" => json!("技术支持 3 项、数据对账 1 项"),
+            "channels" => json!("电话 2 次、邮件 1 次"),
+            "top_question" => json!("办件无法提交"),
+            "average_minutes" | "satisfaction" => json!("25 分钟"),
             "all_completed" => json!(false),
             n if n.ends_with("_rate") => json!("96.7%"),
             _ => json!(3),

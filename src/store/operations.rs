@@ -428,6 +428,29 @@ impl Store {
 }
 
 impl Store {
+    pub async fn service_lines_in(&self, tx: &mut Tx) -> StoreResult<Vec<LineRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {LINE_COLS} FROM service_lines ORDER BY code"
+        )))
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
+    /// Whether a ticket already made its support record.
+    pub async fn record_of_ticket_exists_in(
+        &self,
+        tx: &mut Tx,
+        ticket_id: i64,
+    ) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM work_records WHERE ticket_id = $1 AND origin = 'ticket'",
+        )
+        .bind(ticket_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn ticket_exists_in(&self, tx: &mut Tx, id: i64) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE id = $1")
             .bind(id)

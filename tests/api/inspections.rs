@@ -1262,7 +1262,8 @@ async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_
     let list = app
         .get_json_expect(t, "/api/v1/report-texts", StatusCode::OK)
         .await;
-    assert_eq!(list["total"], 3, "{list}");
+    // Three of the inspection reports, four of the service lines' monthly report.
+    assert_eq!(list["total"], 7, "{list}");
     assert!(
         list["items"]
             .as_array()

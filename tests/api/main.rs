@@ -23,6 +23,7 @@ mod monitor_hardening;
 mod monitoring;
 mod notify;
 mod operations;
+mod operations_docs;
 mod ops;
 mod recovery;
 mod requirements;

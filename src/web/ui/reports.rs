@@ -43,13 +43,19 @@ async fn render(
         - chrono::Duration::days(28))
     .format("%Y-%m")
     .to_string();
+    // The service lines, for the line reports (技术支持服务表, 运营月报).
+    let lines: Vec<Value> = crate::ops::lines(&st.ctx, u)
+        .await?
+        .iter()
+        .map(|l| json!({"id": l.id.to_string(), "label": format!("{} {}", l.code, l.name)}))
+        .collect();
     Ok(st
         .ui
         .page(
             "reports.html",
             json!({"layout": layout(u, "报告", "/reports"), "items": items, "total": total,
                    "offset": p.offset, "limit": p.limit, "form": form, "error": error,
-                   "default_period": last_month}),
+                   "default_period": last_month, "lines": lines}),
         )?
         .into_response())
 }
@@ -70,6 +76,8 @@ fn request_of(form: &HashMap<String, String>) -> Value {
     let own: &[&str] = match form.get("kind").map(|s| s.trim()) {
         Some("inspection_cycle") => &["plan_id"],
         Some("requirements_list") => &["line_id", "system_id"],
+        Some("support_table" | "line_monthly") => &["line_id"],
+        Some("cloud_utilization") => &[],
         _ => &["scope"],
     };
     for k in [
