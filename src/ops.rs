@@ -783,6 +783,9 @@ pub struct LineIndicators {
     pub from: String,
     pub to: String,
     pub handle_minutes: i64,
+    /// Requirements of the line proposed in the period, and delivered or verified in it.
+    pub requirements_new: i64,
+    pub requirements_delivered: i64,
     #[serde(flatten)]
     pub stats: LineStats,
 }
@@ -812,6 +815,10 @@ pub async fn indicators(
             })
         })
         .collect();
+    let (requirements_new, requirements_delivered) = ctx
+        .store
+        .line_requirement_counts(line_id, from.timestamp_millis(), to.timestamp_millis())
+        .await?;
     Ok(LineIndicators {
         line_id,
         code: l.code.clone(),
@@ -819,6 +826,8 @@ pub async fn indicators(
         from: crate::clock::rfc3339(from.timestamp_millis()),
         to: crate::clock::rfc3339(to.timestamp_millis()),
         handle_minutes: l.handle_minutes,
+        requirements_new,
+        requirements_delivered,
         stats: line_stats(&facts, l.handle_minutes),
     })
 }

@@ -116,6 +116,8 @@ pub struct LineData {
     /// The support records of the period, oldest first.
     pub records: Vec<RecordRow>,
     pub stats: LineStats,
+    /// The line's requirements proposed, and delivered or verified, in the period.
+    pub requirements: (i64, i64),
     pub texts: Texts,
 }
 
@@ -256,6 +258,8 @@ pub fn text_vars(d: &LineData) -> Value {
         "satisfied": s.satisfied,
         "satisfaction": pct(s.satisfaction),
         "top_question": s.top_questions.first().map_or("无".to_string(), |q| q.0.clone()),
+        "requirements_new": d.requirements.0,
+        "requirements_delivered": d.requirements.1,
     })
 }
 
@@ -376,6 +380,7 @@ pub async fn document(
         handle_minutes: ind.handle_minutes,
         records,
         stats: ind.stats,
+        requirements: (ind.requirements_new, ind.requirements_delivered),
         texts,
     };
     let (kind, format) = (req.kind, req.format);
@@ -467,6 +472,7 @@ mod tests {
             handle_minutes: 30,
             records: vec![record()],
             stats,
+            requirements: (2, 1),
             texts: Texts::defaults(),
         };
         let bytes = support_docx(&d).unwrap();

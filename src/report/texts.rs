@@ -90,6 +90,8 @@ const LINE_VARS: &[(&str, &str)] = &[
     ("satisfied", "评价为非常满意或满意的记录数"),
     ("satisfaction", "满意度，如“95%”，无评价时为“—”"),
     ("top_question", "最常见的问题，无时为“无”"),
+    ("requirements_new", "本期本条线登记的需求与改进建议数"),
+    ("requirements_delivered", "本期交付或验收的需求数"),
 ];
 
 pub const BLOCKS: &[Block] = &[
@@ -125,7 +127,7 @@ pub const BLOCKS: &[Block] = &[
         key: "line.requirements",
         documents: "运营月报：“需求收集与处理”",
         label: "需求收集与处理",
-        default: "本月收集的需求与功能改进建议以《需求和功能改进清单》为准，平台登记需求后将在此列出需求进展。",
+        default: "本期本条线登记需求与功能改进建议 {{ requirements_new }} 项，交付或验收 {{ requirements_delivered }} 项；明细见《系统业务需求和功能改进清单》。",
         variables: LINE_VARS,
     },
     Block {

@@ -548,3 +548,33 @@ impl Store {
         .await?)
     }
 }
+
+impl Store {
+    /// A line's requirements over `[from, to)`: proposed in it, and delivered or verified
+    /// in it (their status last changed then).
+    pub async fn line_requirement_counts(
+        &self,
+        line_id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<(i64, i64)> {
+        let new: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requirements WHERE line_id = $1 AND created_at >= $2 AND created_at < $3",
+        )
+        .bind(line_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(self.pool())
+        .await?;
+        let delivered: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requirements WHERE line_id = $1 AND status IN ('delivered', 'verified') \
+             AND status_at >= $2 AND status_at < $3",
+        )
+        .bind(line_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((new, delivered))
+    }
+}

@@ -337,6 +337,34 @@ async fn records_of_every_demo_type_are_checked_kept_per_line_and_counted_as_by_
     )
     .await;
 
+    // Two requirements collected by the line this month, one of them delivered.
+    for title in ["办件列表增加导出", "统计页面加载太慢"] {
+        let r = app
+            .post_expect(
+                t,
+                "/api/v1/requirements",
+                &json!({"line_id": id7, "source": "user", "title": title, "priority": "medium"}),
+                StatusCode::CREATED,
+            )
+            .await;
+        if title.starts_with("办件") {
+            for to in [
+                "analysing",
+                "approved",
+                "scheduled",
+                "in_development",
+                "delivered",
+            ] {
+                app.post_expect(
+                    t,
+                    &format!("/api/v1/requirements/{}/transition", r["id"]),
+                    &json!({"to": to}),
+                    StatusCode::OK,
+                )
+                .await;
+            }
+        }
+    }
     // Indicators equal to hand counts: 3 support records, all resolved now; durations 20,
     // 45, 25 against the line's 30 minutes; no ratings yet.
     let s = app
@@ -347,6 +375,14 @@ async fn records_of_every_demo_type_are_checked_kept_per_line_and_counted_as_by_
         )
         .await;
     assert_eq!(s["total"], 8, "{s}");
+    assert_eq!(
+        (
+            s["requirements_new"].clone(),
+            s["requirements_delivered"].clone()
+        ),
+        (json!(2), json!(1)),
+        "{s}"
+    );
     assert_eq!(s["support"], 3);
     assert_eq!(s["resolved"], 3);
     assert_eq!(s["resolution_rate"], 100.0);
