@@ -951,3 +951,116 @@ pub mod import {
         Value::Object(m)
     }
 }
+
+/// What the statistics report needs of one record.
+#[derive(Clone, Debug)]
+pub struct StatFact {
+    pub kind: RecordType,
+    /// `YYYY-MM` in Beijing time.
+    pub month: String,
+    pub channel: Option<String>,
+    pub org_level: Option<String>,
+    pub data: Map<String, Value>,
+}
+
+/// A line's statistics over a period (统计报表): records per month and type, support by
+/// channel and by the requester's level, and the sums of the types' counted fields.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LineStatistics {
+    /// Month → type code → records.
+    pub months: BTreeMap<String, BTreeMap<String, u32>>,
+    pub by_channel: BTreeMap<String, u32>,
+    pub by_level: BTreeMap<String, u32>,
+    /// (type label, field label, sum), in the types' and fields' order.
+    pub sums: Vec<(&'static str, &'static str, i64)>,
+}
+
+pub fn statistics(facts: &[StatFact]) -> LineStatistics {
+    let mut s = LineStatistics::default();
+    let mut sums: BTreeMap<(usize, usize), i64> = BTreeMap::new();
+    for f in facts {
+        *s.months
+            .entry(f.month.clone())
+            .or_default()
+            .entry(f.kind.as_str().to_string())
+            .or_default() += 1;
+        if f.kind == RecordType::Support {
+            *s.by_channel
+                .entry(f.channel.clone().unwrap_or_else(|| "未填".into()))
+                .or_default() += 1;
+            *s.by_level
+                .entry(f.org_level.clone().unwrap_or_else(|| "未填".into()))
+                .or_default() += 1;
+        }
+        let ti = RECORD_TYPES.iter().position(|t| *t == f.kind).unwrap_or(0);
+        for (fi, spec) in f.kind.fields().iter().enumerate() {
+            if matches!(spec.kind, FieldKind::Count { .. })
+                && let Some(n) = f.data.get(spec.key).and_then(Value::as_i64)
+            {
+                *sums.entry((ti, fi)).or_default() += n;
+            }
+        }
+    }
+    s.sums = sums
+        .into_iter()
+        .map(|((ti, fi), n)| {
+            let t = RECORD_TYPES[ti];
+            (t.label(), t.fields()[fi].label, n)
+        })
+        .collect();
+    s
+}
+
+#[cfg(test)]
+mod statistics_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn statistics_count_months_channels_levels_and_sum_the_counted_fields() {
+        let f = |kind, month: &str, channel: Option<&str>, data: Value| StatFact {
+            kind,
+            month: month.into(),
+            channel: channel.map(String::from),
+            org_level: None,
+            data: data.as_object().cloned().unwrap_or_default(),
+        };
+        let s = statistics(&[
+            f(RecordType::Support, "2025-10", Some("电话"), json!({})),
+            f(RecordType::Support, "2025-11", Some("电话"), json!({})),
+            f(RecordType::Support, "2025-11", None, json!({})),
+            f(
+                RecordType::Reconciliation,
+                "2025-11",
+                None,
+                json!({"object": "办件", "matched": 100, "mismatched": 2}),
+            ),
+            f(
+                RecordType::Reconciliation,
+                "2025-12",
+                None,
+                json!({"object": "办件", "matched": 50, "mismatched": 1, "fixed": 1}),
+            ),
+            f(
+                RecordType::Licence,
+                "2025-12",
+                None,
+                json!({"licence_type": "x", "issued": 7}),
+            ),
+        ]);
+        assert_eq!(s.months["2025-11"]["support"], 2);
+        assert_eq!(s.months["2025-12"]["reconciliation"], 1);
+        assert_eq!(s.by_channel["电话"], 2);
+        assert_eq!(s.by_channel["未填"], 1);
+        assert_eq!(s.by_level["未填"], 3);
+        assert_eq!(
+            s.sums,
+            vec![
+                ("数据对账", "一致条数", 150),
+                ("数据对账", "不一致条数", 3),
+                ("数据对账", "已处理差异", 1),
+                ("电子证照", "签发数量", 7),
+            ]
+        );
+    }
+}

@@ -39,6 +39,9 @@ pub enum ReportKind {
     SupportTable,
     /// 《运营月报》 of one service line (`line_id`).
     LineMonthly,
+    /// 统计报表 of one service line (`line_id`) over the period (a month or a quarter as
+    /// the line's cadence says, or any range).
+    LineStatistics,
     /// 《系统业务需求和功能改进清单》 over the period, optionally of one `line_id` or
     /// `system_id`.
     RequirementsList,
@@ -52,6 +55,7 @@ impl ReportKind {
             ReportKind::CloudUtilization => "cloud_utilization",
             ReportKind::SupportTable => "support_table",
             ReportKind::LineMonthly => "line_monthly",
+            ReportKind::LineStatistics => "line_statistics",
             ReportKind::RequirementsList => "requirements_list",
         }
     }
@@ -322,7 +326,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             )
         }
         ReportKind::CloudUtilization => return cloud_report(ctx, u, req, &p).await,
-        ReportKind::SupportTable | ReportKind::LineMonthly => {
+        ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
             let meta = docx::DocMeta {
                 title: String::new(),
                 subtitle: None,
@@ -543,7 +547,7 @@ fn params_of(req: &ReportRequest) -> Value {
         ReportKind::RequirementsList => {
             json!({"line_id": req.line_id, "system_id": req.system_id})
         }
-        ReportKind::SupportTable | ReportKind::LineMonthly => {
+        ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
             json!({"scope": scope, "plan_id": req.plan_id, "line_id": req.line_id})
         }
         _ => json!({"scope": scope, "plan_id": req.plan_id}),
@@ -564,7 +568,9 @@ fn unused_params(req: &ReportRequest) -> AppResult<()> {
         ReportKind::InspectionCycle => &["plan_id"],
         ReportKind::RequirementsList => &["line_id", "system_id"],
         ReportKind::CloudUtilization => &[],
-        ReportKind::SupportTable | ReportKind::LineMonthly => &["line_id"],
+        ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
+            &["line_id"]
+        }
     };
     let errs: Vec<crate::domain::FieldError> = given
         .iter()

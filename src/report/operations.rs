@@ -5,6 +5,8 @@
 //! `line_stats` that `GET /service-lines/{id}/stats` answers, so that the documents and the
 //! API never disagree.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use super::docx::{DocBuilder, DocMeta};
@@ -320,6 +322,170 @@ pub fn monthly_docx(d: &LineData) -> anyhow::Result<Vec<u8>> {
     b.signatures().finish()
 }
 
+/// The statistics report's figures: every record of the period counted by month, type,
+/// channel and level, and the types' counted fields summed.
+pub struct StatData {
+    pub meta: DocMeta,
+    pub stats: crate::domain::operations::LineStatistics,
+    pub total: usize,
+}
+
+fn type_columns(st: &crate::domain::operations::LineStatistics) -> Vec<RecordType> {
+    crate::domain::operations::RECORD_TYPES
+        .into_iter()
+        .filter(|t| st.months.values().any(|m| m.contains_key(t.as_str())))
+        .collect()
+}
+
+/// Month rows: the month, each type's records, the total.
+fn month_rows(
+    st: &crate::domain::operations::LineStatistics,
+    cols: &[RecordType],
+) -> Vec<Vec<i64>> {
+    st.months
+        .values()
+        .map(|m| {
+            let mut row: Vec<i64> = cols
+                .iter()
+                .map(|t| i64::from(m.get(t.as_str()).copied().unwrap_or(0)))
+                .collect();
+            row.push(row.iter().sum());
+            row
+        })
+        .collect()
+}
+
+/// 统计报表 as DOCX: the overview, records per month and type, support by channel and
+/// level, the business figures, the signatures.
+pub fn statistics_docx(d: &StatData) -> anyhow::Result<Vec<u8>> {
+    let st = &d.stats;
+    let cols = type_columns(st);
+    let mut b = DocBuilder::new(&d.meta).heading(1, "统计概况");
+    let by_type: Vec<String> = cols
+        .iter()
+        .map(|t| {
+            let n: u32 = st.months.values().filter_map(|m| m.get(t.as_str())).sum();
+            format!("{} {n} 项", t.label())
+        })
+        .collect();
+    b = b.paragraph(&format!(
+        "统计期间：{}。期间共登记运营工作记录 {} 项{}。",
+        d.meta.period,
+        d.total,
+        if by_type.is_empty() {
+            String::new()
+        } else {
+            format!("，其中{}", by_type.join("、"))
+        }
+    ));
+    b = b.heading(1, "分月统计");
+    let mut headers: Vec<String> = vec!["月份".into()];
+    headers.extend(cols.iter().map(|t| t.label().to_string()));
+    headers.push("合计".into());
+    let rows: Vec<Vec<String>> = st
+        .months
+        .keys()
+        .zip(month_rows(st, &cols))
+        .map(|(m, r)| {
+            let mut v = vec![m.clone()];
+            v.extend(r.iter().map(i64::to_string));
+            v
+        })
+        .collect();
+    if rows.is_empty() {
+        b = b.paragraph("本期无运营工作记录。");
+    } else {
+        let h: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let widths: Vec<usize> = std::iter::once(2)
+            .chain(h.iter().skip(1).map(|_| 2))
+            .collect();
+        b = b.table(&h, &rows, &widths);
+    }
+    b = b.heading(1, "技术支持服务分布");
+    let dist = |m: &BTreeMap<String, u32>| -> Vec<Vec<String>> {
+        m.iter()
+            .map(|(k, n)| vec![k.clone(), n.to_string()])
+            .collect()
+    };
+    if st.by_channel.is_empty() {
+        b = b.paragraph("本期无技术支持记录。");
+    } else {
+        b = b
+            .heading(2, "按服务方式")
+            .table(&["服务方式", "次数"], &dist(&st.by_channel), &[3, 2])
+            .heading(2, "按单位层级")
+            .table(&["单位层级", "次数"], &dist(&st.by_level), &[3, 2]);
+    }
+    b = b.heading(1, "业务数据统计");
+    if st.sums.is_empty() {
+        b = b.paragraph("本期无业务数据类记录。");
+    } else {
+        let rows: Vec<Vec<String>> = st
+            .sums
+            .iter()
+            .map(|(t, f, n)| vec![(*t).to_string(), (*f).to_string(), n.to_string()])
+            .collect();
+        b = b.table(&["记录类型", "统计项", "合计"], &rows, &[2, 3, 2]);
+    }
+    b.signatures().finish()
+}
+
+/// 统计报表 as XLSX: records per month and type, the distributions, the business figures.
+pub fn statistics_xlsx(d: &StatData) -> anyhow::Result<Vec<u8>> {
+    let st = &d.stats;
+    let cols = type_columns(st);
+    let mut headers: Vec<&str> = vec!["月份"];
+    headers.extend(cols.iter().map(|t| t.label()));
+    headers.push("合计");
+    let months: Vec<Vec<Cell>> = st
+        .months
+        .keys()
+        .zip(month_rows(st, &cols))
+        .map(|(m, r)| {
+            let mut v: Vec<Cell> = vec![m.clone().into()];
+            v.extend(r.into_iter().map(|n| Cell::Number(n as f64)));
+            v
+        })
+        .collect();
+    let mut dist: Vec<Vec<Cell>> = Vec::new();
+    for (what, m) in [("服务方式", &st.by_channel), ("单位层级", &st.by_level)] {
+        for (k, n) in m {
+            dist.push(vec![what.into(), k.clone().into(), (*n).into()]);
+        }
+    }
+    let sums: Vec<Vec<Cell>> = st
+        .sums
+        .iter()
+        .map(|(t, f, n)| vec![(*t).into(), (*f).into(), Cell::Number(*n as f64)])
+        .collect();
+    let title = format!("{}（{}）", d.meta.title, d.meta.period);
+    workbook(
+        &[
+            Sheet {
+                name: "分月统计",
+                title: format!("{title} 分月统计"),
+                headers,
+                rows: months,
+            },
+            Sheet {
+                name: "技术支持分布",
+                title: format!("{title} 技术支持分布"),
+                headers: vec!["维度", "分类", "次数"],
+                rows: dist,
+            },
+            Sheet {
+                name: "业务数据",
+                title: format!("{title} 业务数据"),
+                headers: vec!["记录类型", "统计项", "合计"],
+                rows: sums,
+            },
+        ],
+        &d.meta.title,
+        &d.meta.contractor,
+        d.meta.created,
+    )
+}
+
 /// A line's document for `req` (kind `support_table` or `line_monthly`) over `p`.
 pub async fn document(
     ctx: &Ctx,
@@ -344,6 +510,56 @@ pub async fn document(
         }
         Err(e) => return Err(e.into()),
     };
+    if req.kind == ReportKind::LineStatistics {
+        let f = RecordFilter {
+            line_id: Some(line_id),
+            from_ms: Some(p.from.timestamp_millis()),
+            to_ms: Some(p.to.timestamp_millis()),
+            ..RecordFilter::default()
+        };
+        crate::ops::line(ctx, u, line_id).await?;
+        let (rows, _) = ctx.store.work_records(&f, MAX_RECORDS, 0).await?;
+        let bj = crate::clock::beijing();
+        let facts: Vec<crate::domain::operations::StatFact> = rows
+            .iter()
+            .filter_map(|r| {
+                Some(crate::domain::operations::StatFact {
+                    kind: RecordType::parse(&r.kind)?,
+                    month: chrono::DateTime::from_timestamp_millis(r.occurred_at)?
+                        .with_timezone(&bj)
+                        .format("%Y-%m")
+                        .to_string(),
+                    channel: r.channel.clone(),
+                    org_level: r.org_level.clone(),
+                    data: serde_json::from_str(&r.data).unwrap_or_default(),
+                })
+            })
+            .collect();
+        let title = format!("{}统计报表", line.name);
+        let data = StatData {
+            meta: DocMeta {
+                title: title.clone(),
+                subtitle: Some(format!("服务条线 {}", line.code)),
+                ..meta
+            },
+            stats: crate::domain::operations::statistics(&facts),
+            total: facts.len(),
+        };
+        let format = req.format;
+        let bytes = tokio::task::spawn_blocking(move || match format {
+            Format::Docx => statistics_docx(&data),
+            Format::Xlsx => statistics_xlsx(&data),
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
+        .map_err(AppError::Internal)?;
+        return Ok(Made {
+            title,
+            subtitle: line.code,
+            bytes,
+            note: String::new(),
+        });
+    }
     // The figures of `GET /service-lines/{id}/stats` for the same period.
     let ind = crate::ops::indicators(ctx, u, line_id, p.from, p.to).await?;
     let (title, records, texts) = match req.kind {

@@ -594,3 +594,69 @@ async fn yunwei_report_writes_a_lines_support_table() {
     }
     assert_eq!(app.total("/api/v1/reports").await, 1);
 }
+
+#[tokio::test]
+async fn the_statistics_report_counts_months_channels_and_business_figures() {
+    let app = demo_at(bj(2025, 12, 2, 9, 0)).await;
+    let t = app.admin_token.clone();
+    let line = line_by_code(&app, "4.2.7").await;
+    let id = line["id"].as_i64().unwrap();
+    november_records(&app, id, &line["system_ids"][0]).await;
+    app.post_expect(
+        &t,
+        "/api/v1/work-records",
+        &json!({"line_id": id, "type": "licence", "summary": "证照签发", "occurred_at": "2025-10-20 09:00",
+                "data": {"licence_type": "排污许可证", "issued": 42}}),
+        StatusCode::CREATED,
+    )
+    .await;
+    // October and November: 2 + 4 records.
+    let period = json!({"from": "2025-10-01", "to": "2025-11-30"});
+    for format in ["docx", "xlsx"] {
+        let r = app
+            .post_expect(
+                &t,
+                "/api/v1/reports",
+                &json!({"kind": "line_statistics", "period": period, "format": format, "line_id": id}),
+                StatusCode::CREATED,
+            )
+            .await;
+        let bytes = file(&app, &t, &r).await;
+        if let Some(text) = read_back(&bytes, format) {
+            let needles: &[&str] = if format == "docx" {
+                &[
+                    "统计报表",
+                    "共登记运营工作记录 6 项",
+                    "2025-10|1|0|1|2",
+                    "2025-11|3|1|0|4",
+                    "电话|2",
+                    "数据对账|一致条数|1200",
+                    "电子证照|签发数量|42",
+                ]
+            } else {
+                &[
+                    "sheet=分月统计",
+                    "2025-10|1|0|1|2",
+                    "sheet=业务数据",
+                    "数据对账|不一致条数|3",
+                ]
+            };
+            for n in needles {
+                assert!(text.contains(n), "{format}: {n} missing in:\n{text}");
+            }
+        }
+        if let Some(pdf) = via_libreoffice(&bytes, format) {
+            assert!(
+                pdf.contains("1200") || pdf.contains("1,200"),
+                "{format}: {pdf}"
+            );
+        }
+    }
+    app.post_expect(
+        &t,
+        "/api/v1/reports",
+        &json!({"kind": "line_statistics", "period": "2025-11", "format": "docx"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
