@@ -441,10 +441,8 @@ async fn values(
     line: &LineRow,
     now: DateTime<Utc>,
 ) -> AppResult<RecordValues> {
-    let mut errs = match check_record(r, &line_types(line), now) {
-        Ok(_) => Vec::new(),
-        Err(e) => e,
-    };
+    let checked = check_record(r, &line_types(line), now);
+    let mut errs = checked.as_ref().err().cloned().unwrap_or_default();
     if let Some(s) = r.system_id
         && s > 0
         && !ctx.store.entity_exists_in(tx, &SYSTEMS, s).await?
@@ -457,13 +455,17 @@ async fn values(
     {
         errs.push(FieldError::new("ticket_id", format!("工单 {t} 不存在")));
     }
-    if !errs.is_empty() {
-        return Err(AppError::Validation(errs));
+    match checked {
+        Ok(c) if errs.is_empty() => Ok(stored(line.id, r, c)),
+        _ => Err(AppError::Validation(errs)),
     }
-    let c = check_record(r, &line_types(line), now).map_err(AppError::Validation)?;
+}
+
+/// A checked record as stored: texts trimmed, type fields as JSON.
+fn stored(line_id: i64, r: &RecordCreate, c: crate::domain::operations::Checked) -> RecordValues {
     let t = |s: &Option<String>| s.as_ref().map(|v| v.trim().to_string());
-    Ok(RecordValues {
-        line_id: line.id,
+    RecordValues {
+        line_id,
         kind: r.kind.as_str().to_string(),
         occurred_at: c.occurred_at.timestamp_millis(),
         duration_minutes: r.duration_minutes,
@@ -477,7 +479,7 @@ async fn values(
         system_id: r.system_id,
         ticket_id: r.ticket_id,
         data: Value::Object(c.data).to_string(),
-    })
+    }
 }
 
 async fn line_for_write(
@@ -555,6 +557,30 @@ fn as_input(r: &RecordRow) -> AppResult<RecordCreate> {
     })
 }
 
+/// A record and its line, read on the write's transaction, if `u` may change it.
+async fn record_to_change(
+    ctx: &Ctx,
+    tx: &mut crate::store::Tx,
+    u: &AuthUser,
+    id: i64,
+) -> AppResult<(RecordRow, LineRow)> {
+    let r = ctx
+        .store
+        .work_record_in(tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let line = ctx
+        .store
+        .service_line_in(tx, r.line_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if may_change(u, &r, &line) {
+        Ok((r, line))
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
 /// Who may change or delete a record: the manager and the admin; an operator their own
 /// records on a line they still staff.
 fn may_change(u: &AuthUser, r: &RecordRow, line: &LineRow) -> bool {
@@ -574,19 +600,7 @@ pub async fn update_record(
     let now = ctx.clock.now();
     let now_ms = now.timestamp_millis();
     let mut tx = ctx.store.write_tx().await?;
-    let old = ctx
-        .store
-        .work_record_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let line = ctx
-        .store
-        .service_line_in(&mut tx, old.line_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !may_change(u, &old, &line) {
-        return Err(AppError::forbidden());
-    }
+    let (old, line) = record_to_change(ctx, &mut tx, u, id).await?;
     let merged = p.apply(as_input(&old)?);
     let v = values(ctx, &mut tx, &merged, &line, now).await?;
     ctx.store
@@ -618,19 +632,7 @@ pub async fn update_record(
 pub async fn delete_record(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let old = ctx
-        .store
-        .work_record_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let line = ctx
-        .store
-        .service_line_in(&mut tx, old.line_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !may_change(u, &old, &line) {
-        return Err(AppError::forbidden());
-    }
+    let (old, line) = record_to_change(ctx, &mut tx, u, id).await?;
     ctx.store.delete_work_record(&mut tx, id).await?;
     append(
         &mut tx,
@@ -858,19 +860,7 @@ fn token_hash(token: &str) -> String {
 pub async fn confirmation_link(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(String, i64)> {
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let r = ctx
-        .store
-        .work_record_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let line = ctx
-        .store
-        .service_line_in(&mut tx, r.line_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !may_change(u, &r, &line) {
-        return Err(AppError::forbidden());
-    }
+    let (r, _) = record_to_change(ctx, &mut tx, u, id).await?;
     if r.confirmed_at.is_some() {
         return Err(AppError::Conflict(
             "该记录已由服务对象确认，无需再发确认链接".into(),
@@ -1100,25 +1090,8 @@ pub async fn import_records(
                 crate::domain::input::decode::<RecordCreate>(row_json(line_id, &fields, cells))
                     .and_then(|r| check_record(&r, &types, now).map(|c| (r, c)));
             match checked {
-                Ok((r, c)) => {
-                    let t = |s: &Option<String>| s.as_ref().map(|v| v.trim().to_string());
-                    values.push(RecordValues {
-                        line_id,
-                        kind: r.kind.as_str().to_string(),
-                        occurred_at: c.occurred_at.timestamp_millis(),
-                        duration_minutes: r.duration_minutes,
-                        requester: t(&r.requester),
-                        organisation: t(&r.organisation),
-                        org_level: t(&r.org_level),
-                        channel: t(&r.channel),
-                        summary: r.summary.trim().to_string(),
-                        answer: t(&r.answer),
-                        result: t(&r.result),
-                        system_id: None,
-                        ticket_id: None,
-                        data: Value::Object(c.data).to_string(),
-                    });
-                }
+                // The import has no system or ticket columns.
+                Ok((r, c)) => values.push(stored(line_id, &r, c)),
                 Err(errs) => {
                     for e in errs {
                         let column = column_of(&e.field);
