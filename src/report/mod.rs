@@ -8,6 +8,7 @@ pub mod cloud;
 pub mod docx;
 pub mod fault;
 pub mod inspection;
+pub mod om;
 pub mod operations;
 pub mod requirements;
 pub mod texts;
@@ -45,6 +46,8 @@ pub enum ReportKind {
     /// 《系统业务需求和功能改进清单》 over the period, optionally of one `line_id` or
     /// `system_id`.
     RequirementsList,
+    /// 《运维月报》 of the infrastructure and the systems over the period (usually a month).
+    OmMonthly,
 }
 
 impl ReportKind {
@@ -57,6 +60,7 @@ impl ReportKind {
             ReportKind::LineMonthly => "line_monthly",
             ReportKind::LineStatistics => "line_statistics",
             ReportKind::RequirementsList => "requirements_list",
+            ReportKind::OmMonthly => "om_monthly",
         }
     }
 }
@@ -326,6 +330,21 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             )
         }
         ReportKind::CloudUtilization => return cloud_report(ctx, u, req, &p).await,
+        ReportKind::OmMonthly => {
+            let meta = docx::DocMeta {
+                title: om::TITLE.into(),
+                subtitle: Some("基础设施及应用系统".into()),
+                project,
+                purchaser,
+                contractor,
+                period: p.label.clone(),
+                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+                version: "V1.0".into(),
+                created: now,
+            };
+            let m = om::document(ctx, u, req.format, &p, meta).await?;
+            return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
+        }
         ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
             let meta = docx::DocMeta {
                 title: String::new(),
@@ -567,7 +586,7 @@ fn unused_params(req: &ReportRequest) -> AppResult<()> {
         ReportKind::InspectionMonthly => &["scope"],
         ReportKind::InspectionCycle => &["plan_id"],
         ReportKind::RequirementsList => &["line_id", "system_id"],
-        ReportKind::CloudUtilization => &[],
+        ReportKind::CloudUtilization | ReportKind::OmMonthly => &[],
         ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
             &["line_id"]
         }
@@ -748,6 +767,43 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
                 generate(ctx, &who, &req).await?;
                 made += 1;
             }
+        }
+    }
+    // 《运维月报》 (DOCX and XLSX) of last month, once, when the desk had tickets that month.
+    let had_tickets = {
+        let p = period(&PeriodInput::Text(label.clone()))
+            .map_err(|m| AppError::invalid("period", m))?;
+        !ctx.store
+            .ticket_stat_rows(p.from.timestamp_millis(), p.to.timestamp_millis())
+            .await?
+            .is_empty()
+    };
+    for format in [Format::Docx, Format::Xlsx]
+        .into_iter()
+        .filter(|_| had_tickets)
+    {
+        let req = ReportRequest {
+            kind: ReportKind::OmMonthly,
+            period: PeriodInput::Text(label.clone()),
+            format,
+            scope: None,
+            plan_id: None,
+            line_id: None,
+            system_id: None,
+        };
+        let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
+        let exists = ctx
+            .store
+            .report_exists(
+                req.kind.as_str(),
+                p.from.timestamp_millis(),
+                format.as_str(),
+                &params_of(&req).to_string(),
+            )
+            .await?;
+        if !exists {
+            generate(ctx, &who, &req).await?;
+            made += 1;
         }
     }
     // 《云资源利用率月度情况报表》 once last month's utilisation has been imported.
