@@ -223,6 +223,38 @@ pub fn figures(
     }
 }
 
+/// One month of a longer period: its label (2025-11) and its [from, to) in ms.
+#[derive(Clone, Debug)]
+pub struct Month {
+    pub label: String,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// The indicators of the tickets reported in each month.
+pub fn by_month(tickets: &[TicketFact], months: &[Month]) -> Vec<(String, Indicators)> {
+    months
+        .iter()
+        .map(|m| {
+            let rows: Vec<&StatRow> = tickets
+                .iter()
+                .map(|t| &t.stat)
+                .filter(|r| r.reported_at >= m.from && r.reported_at < m.to)
+                .collect();
+            (m.label.clone(), indicators(&rows))
+        })
+        .collect()
+}
+
+/// The tickets of one scope of the 年终总结报告: the systems' (those naming a system) or
+/// the infrastructure's (the machine room and devices: those naming none).
+pub fn of_scope(tickets: Vec<TicketFact>, systems: bool) -> Vec<TicketFact> {
+    tickets
+        .into_iter()
+        .filter(|t| t.stat.system.is_some() == systems)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +361,33 @@ mod tests {
         assert_eq!(f.current.tickets, 5);
         assert_eq!(f.current.incidents, 3);
         assert_eq!(f.previous.tickets, 0);
+    }
+
+    #[test]
+    fn months_count_their_own_tickets_and_scopes_split_on_the_system() {
+        let mut a = fact("incident", "P1", "resolved", "phone", None);
+        a.stat.reported_at = 100;
+        let mut b = fact("request", "P4", "new", "portal", None);
+        b.stat.reported_at = 250;
+        b.stat.system = None;
+        let months = [
+            Month {
+                label: "2025-01".into(),
+                from: 0,
+                to: 200,
+            },
+            Month {
+                label: "2025-02".into(),
+                from: 200,
+                to: 300,
+            },
+        ];
+        let m = by_month(&[a.clone(), b.clone()], &months);
+        assert_eq!(m[0].0, "2025-01");
+        assert_eq!((m[0].1.tickets, m[0].1.incidents), (1, 1));
+        assert_eq!((m[1].1.tickets, m[1].1.incidents), (1, 0));
+        assert_eq!(of_scope(vec![a.clone(), b.clone()], true).len(), 1);
+        assert_eq!(of_scope(vec![a, b], false)[0].stat.kind, "request");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! generated report is stored with its file (`POST /reports`, `yunwei report`), so that what
 //! was delivered can be downloaded again as it was.
 
+pub mod annual;
 pub mod chart;
 pub mod cloud;
 pub mod docx;
@@ -48,6 +49,9 @@ pub enum ReportKind {
     RequirementsList,
     /// 《运维月报》 of the infrastructure and the systems over the period (usually a month).
     OmMonthly,
+    /// 《年终总结报告》 of `scope` infrastructure or systems (default) over a year or a
+    /// service period.
+    AnnualSummary,
 }
 
 impl ReportKind {
@@ -61,6 +65,7 @@ impl ReportKind {
             ReportKind::LineStatistics => "line_statistics",
             ReportKind::RequirementsList => "requirements_list",
             ReportKind::OmMonthly => "om_monthly",
+            ReportKind::AnnualSummary => "annual_summary",
         }
     }
 }
@@ -345,6 +350,21 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             let m = om::document(ctx, u, req.format, &p, meta).await?;
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
+        ReportKind::AnnualSummary => {
+            let meta = docx::DocMeta {
+                title: annual::TITLE.into(),
+                subtitle: None,
+                project,
+                purchaser,
+                contractor,
+                period: p.label.clone(),
+                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+                version: "V1.0".into(),
+                created: now,
+            };
+            let m = annual::document(ctx, u, req.format, req.scope, &p, meta).await?;
+            return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
+        }
         ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
             let meta = docx::DocMeta {
                 title: String::new(),
@@ -583,7 +603,7 @@ fn unused_params(req: &ReportRequest) -> AppResult<()> {
         ("system_id", req.system_id.is_some()),
     ];
     let used: &[&str] = match req.kind {
-        ReportKind::InspectionMonthly => &["scope"],
+        ReportKind::InspectionMonthly | ReportKind::AnnualSummary => &["scope"],
         ReportKind::InspectionCycle => &["plan_id"],
         ReportKind::RequirementsList => &["line_id", "system_id"],
         ReportKind::CloudUtilization | ReportKind::OmMonthly => &[],

@@ -40,7 +40,7 @@ pub struct OmData {
 }
 
 /// A ratio (0–1) as "99.95%" or "—".
-fn ratio(v: Option<f64>) -> String {
+pub fn ratio(v: Option<f64>) -> String {
     pct(v.map(|r| (r * 10_000.0).round() / 100.0))
 }
 
@@ -104,9 +104,8 @@ pub fn text_vars(d: &OmData) -> Value {
 }
 
 /// The key indicators: name, this period, the period before.
-pub fn key_rows(d: &OmData) -> Vec<[String; 3]> {
-    let (c, p) = (&d.figures.current, &d.figures.previous);
-    let (i, pi) = (&d.inspections.overall, &d.previous_inspections.overall);
+pub fn key_rows(f: &OmFigures, i: &Counts, pi: &Counts) -> Vec<[String; 3]> {
+    let (c, p) = (&f.current, &f.previous);
     let ind = |f: fn(&Indicators) -> Option<f64>| [ratio(f(c)), ratio(f(p))];
     let row = |name: &str, v: [String; 2]| {
         let [a, b] = v;
@@ -115,7 +114,7 @@ pub fn key_rows(d: &OmData) -> Vec<[String; 3]> {
     vec![
         row(
             "系统可用率（有监控的系统平均）",
-            [ratio(d.figures.availability_mean), "—".into()],
+            [ratio(f.availability_mean), "—".into()],
         ),
         row("工单总数", [c.tickets.to_string(), p.tickets.to_string()]),
         row("故障数", [c.incidents.to_string(), p.incidents.to_string()]),
@@ -145,14 +144,14 @@ pub fn key_rows(d: &OmData) -> Vec<[String; 3]> {
     ]
 }
 
-fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
+pub fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         b = b.paragraph(line);
     }
     b
 }
 
-fn pairs(v: &[(String, i64)]) -> Vec<Vec<String>> {
+pub fn pairs(v: &[(String, i64)]) -> Vec<Vec<String>> {
     let total: i64 = v.iter().map(|(_, n)| n).sum();
     let mut rows: Vec<Vec<String>> = v
         .iter()
@@ -325,7 +324,11 @@ pub fn docx(d: &OmData) -> anyhow::Result<Vec<u8>> {
     let vars = text_vars(d);
     let mut b = DocBuilder::new(&d.meta).heading(1, "本月运维情况综述");
     b = paragraphs(b, &d.texts.render("om.overview", &vars));
-    let keys: Vec<Vec<String>> = key_rows(d).into_iter().map(Vec::from).collect();
+    let keys: Vec<Vec<String>> =
+        key_rows(f, &d.inspections.overall, &d.previous_inspections.overall)
+            .into_iter()
+            .map(Vec::from)
+            .collect();
     b = b
         .heading(2, "关键指标一览")
         .table(&["指标", "本月", "上月"], &keys, &[4, 2, 2]);
@@ -442,7 +445,7 @@ fn text_rows(rows: Vec<Vec<String>>) -> Vec<Vec<Cell>> {
 /// and the chart.
 pub fn xlsx(d: &OmData) -> anyhow::Result<Vec<u8>> {
     let f = &d.figures;
-    let keys = key_rows(d)
+    let keys = key_rows(f, &d.inspections.overall, &d.previous_inspections.overall)
         .into_iter()
         .map(|r| r.into_iter().map(Cell::Text).collect())
         .collect();
@@ -535,6 +538,24 @@ pub fn xlsx(d: &OmData) -> anyhow::Result<Vec<u8>> {
     )
 }
 
+/// Every system's availability over [from, to) from its monitors (as
+/// `GET /systems/{id}/availability`).
+pub async fn system_uptimes(ctx: &Ctx, from: i64, to: i64) -> AppResult<Vec<SystemUptime>> {
+    let mut systems = Vec::new();
+    for (id, name) in ctx.store.system_names().await? {
+        let mons = ctx.store.monitor_ids_of_system(id).await?;
+        let t = crate::monitor::availability(ctx, &mons, from, to).await?;
+        systems.push(SystemUptime {
+            name,
+            monitors: mons.len(),
+            availability: t.availability(),
+            down_minutes: t.down_ms / 60_000,
+            unknown_minutes: t.unknown_ms / 60_000,
+        });
+    }
+    Ok(systems)
+}
+
 /// Reads the period's records and makes the document.
 pub async fn document(
     ctx: &Ctx,
@@ -559,18 +580,7 @@ pub async fn document(
                 .count() as i64
         })
         .collect();
-    let mut systems = Vec::new();
-    for (id, name) in ctx.store.system_names().await? {
-        let mons = ctx.store.monitor_ids_of_system(id).await?;
-        let t = crate::monitor::availability(ctx, &mons, from, to).await?;
-        systems.push(SystemUptime {
-            name,
-            monitors: mons.len(),
-            availability: t.availability(),
-            down_minutes: t.down_ms / 60_000,
-            unknown_minutes: t.unknown_ms / 60_000,
-        });
-    }
+    let systems = system_uptimes(ctx, from, to).await?;
     let inspections = crate::inspect::tasks::indicators(ctx, u, p.from, p.to).await?;
     let previous_inspections =
         crate::inspect::tasks::indicators(ctx, u, p.previous.0, p.previous.1).await?;

@@ -295,3 +295,116 @@ async fn the_monthly_job_makes_the_om_report_once_for_a_month_with_tickets() {
     assert_eq!(om.len(), 2, "{list}");
     assert!(om.iter().all(|r| r["period"] == "2025 年 11 月"));
 }
+
+#[tokio::test]
+async fn the_annual_summary_counts_its_scope_month_by_month() {
+    let mut app = spawn_with(Options {
+        demo: true,
+        start: Some(bj(2024, 12, 20, 9, 0)),
+        // A year passes between the tickets and the report: no password expiry meanwhile.
+        configure: Some(|c| c.security.password_max_age_days = 1_000),
+        ..Options::default()
+    })
+    .await;
+    // December 2024: the period before.
+    ticket(
+        &app,
+        json!({"kind": "incident", "title": "去年故障", "system_id": 2, "source": "phone"}),
+    )
+    .await;
+    app.clock.set(bj(2025, 1, 10, 9, 0));
+    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let inc = ticket(
+        &app,
+        json!({"kind": "incident", "title": "门户无法访问", "system_id": 1,
+        "source": "phone", "category": "应用"}),
+    )
+    .await;
+    let asset = app
+        .get_json_expect(&app.admin_token, "/api/v1/assets?limit=1", StatusCode::OK)
+        .await["items"][0]["id"]
+        .clone();
+    // A machine-room ticket names a device and no system.
+    let room = ticket(
+        &app,
+        json!({"kind": "incident", "title": "精密空调告警", "asset_id": asset,
+        "source": "on_site"}),
+    )
+    .await;
+    app.clock.set(bj(2025, 3, 10, 9, 0));
+    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let chg = ticket(
+        &app,
+        json!({"kind": "change", "title": "中间件升级", "system_id": 1,
+        "change_type": "upgrade", "source": "phone"}),
+    )
+    .await;
+    app.clock.set(bj(2026, 1, 5, 9, 0));
+    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+
+    let make = |scope: &'static str, format: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .post_expect(
+                    &app.admin_token,
+                    "/api/v1/reports",
+                    &json!({"kind": "annual_summary", "period": "2025", "format": format, "scope": scope}),
+                    StatusCode::CREATED,
+                )
+                .await;
+            app.get(
+                &app.admin_token,
+                &format!("/api/v1/reports/{}/file", r["id"]),
+            )
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec()
+        }
+    };
+    let docx = make("systems", "docx").await;
+    let Some(text) = read_back(&docx, "docx") else {
+        return;
+    };
+    assert!(
+        text.contains("年终总结报告") && text.contains("应用系统运维"),
+        "{text}"
+    );
+    // The year against 2024 (one incident on a system in its last weeks).
+    assert!(text.contains("故障数|1|1"), "{text}");
+    assert!(text.contains("工单总数|2|1"), "{text}");
+    // Month by month: twelve rows, January's incident and March's change.
+    assert!(text.contains("2025-01|1|1|0|"), "{text}");
+    assert!(text.contains("2025-03|1|0|0|"), "{text}");
+    assert!(text.contains("2025-12|0|0|0|"), "{text}");
+    assert!(text.contains("系统升级|1"), "{text}");
+    assert!(!text.contains("精密空调告警"));
+    assert_eq!(text.matches("|未监控|").count(), 27, "{text}");
+    if let Some(pdf) = via_libreoffice(&docx, "docx") {
+        assert!(
+            pdf.contains("年终总结报告") && !pdf.contains("TOC"),
+            "{pdf}"
+        );
+    }
+    let room_doc = make("infrastructure", "xlsx").await;
+    let Some(sheets) = read_back(&room_doc, "xlsx") else {
+        return;
+    };
+    assert!(sheets.contains("sheet=逐月统计"), "{sheets}");
+    assert!(!sheets.contains("sheet=系统可用率"), "{sheets}");
+    assert!(
+        sheets.contains(room["number"].as_str().unwrap()),
+        "{sheets}"
+    );
+    assert!(
+        !sheets.contains(inc["number"].as_str().unwrap()),
+        "{sheets}"
+    );
+    assert!(
+        !sheets.contains(chg["number"].as_str().unwrap()),
+        "{sheets}"
+    );
+    assert!(sheets.contains("故障数|1|0"), "{sheets}");
+}
