@@ -60,6 +60,7 @@ pub struct Milestone {
 #[serde(rename_all = "snake_case")]
 pub enum TargetKey {
     SlaCompliance,
+    #[serde(rename = "onsite_2h")]
     Onsite2h,
     InspectionCompletion,
     Rectification,

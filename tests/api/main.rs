@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod browser;
 mod cloud;
+mod contract;
 mod demo;
 mod desk;
 mod durability;
