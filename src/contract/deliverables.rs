@@ -354,9 +354,15 @@ pub async fn alert_overdue(ctx: &Ctx) -> AppResult<usize> {
         .with_timezone(&crate::clock::beijing())
         .date_naive();
     let (_, due) = due_between(ctx, None, today).await?;
+    // Read first, so that a pass with nothing new takes no write lock.
+    let sent: std::collections::HashSet<(i64, String)> =
+        ctx.store.deliverable_alerts().await?.into_iter().collect();
     let overdue: Vec<&(DeliverableRow, Value)> = due
         .iter()
-        .filter(|(_, i)| i["status"] == "overdue")
+        .filter(|(d, i)| {
+            i["status"] == "overdue"
+                && !sent.contains(&(d.id, i["key"].as_str().unwrap_or_default().to_string()))
+        })
         .collect();
     if overdue.is_empty() {
         return Ok(0);

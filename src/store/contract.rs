@@ -411,6 +411,15 @@ impl Store {
         .await?)
     }
 
+    /// The instances whose overdue alert was sent: `(deliverable_id, period_key)`.
+    pub async fn deliverable_alerts(&self) -> StoreResult<Vec<(i64, String)>> {
+        Ok(
+            sqlx::query_as("SELECT deliverable_id, period_key FROM deliverable_alerts")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
     /// Records that the overdue alert of an instance was sent; false when it already was.
     pub async fn mark_deliverable_alerted(
         &self,

@@ -452,6 +452,47 @@ async fn instances_fall_due_on_working_days_around_national_day_and_turn_overdue
         (&c[0]["due_date"], &c[0]["status"]),
         (&json!("2024-10-03"), &json!("overdue"))
     );
+    // A per-event deliverable has the instances of its events, any date in the period.
+    let ev = app
+        .post_expect(
+            &mgr,
+            "/api/v1/deliverables",
+            &json!({"section": "4.1.2", "name": "故障原因报告", "area": "systems", "cadence": "per_event",
+                    "due": {"anchor": "period_end", "days": 2, "working": true}}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let ev_id = ev["id"].as_i64().unwrap();
+    assert!(instances(&app, ev_id, "").await.is_empty());
+    let (_, eng) = app.user_with_role("gongchengshi", "engineer").await;
+    let (s, v) = upload(
+        &app,
+        &eng,
+        &format!("/api/v1/deliverables/{ev_id}/instances/2024-09-30/versions"),
+        "故障报告.pdf",
+        b"%PDF-1.7 report".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let e = instances(&app, ev_id, "").await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        (&e[0]["key"], &e[0]["due_date"], &e[0]["status"]),
+        (
+            &json!("2024-09-30"),
+            &json!("2024-10-09"),
+            &json!("submitted")
+        )
+    );
+    let (s, _) = upload(
+        &app,
+        &eng,
+        &format!("/api/v1/deliverables/{ev_id}/instances/2023-01-01/versions"),
+        "故障报告.pdf",
+        b"%PDF-1.7 report".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     // The clock moves past 12 October: the September report is overdue.
     assert_eq!(instances(&app, id, "").await[0]["status"], "pending");
     app.clock.set(bj(2024, 10, 13, 9));
