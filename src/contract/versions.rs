@@ -12,7 +12,9 @@ use utoipa::ToSchema;
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
-use crate::domain::deliverables::{Area, Decision, Occurrence, Review, Status, check_review};
+use crate::domain::deliverables::{
+    Area, Cadence, Decision, Occurrence, Review, Status, check_review,
+};
 use crate::domain::input::Labels;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
@@ -249,9 +251,15 @@ pub async fn generate(
     );
     let req = ReportRequest {
         kind,
-        period: PeriodInput::Range {
-            from: o.from.to_string(),
-            to: o.to.to_string(),
+        // A month is the calendar month (the reports of a month are built per month; the
+        // days before the service began have no records); other periods as they are.
+        period: if d.cadence == Cadence::Monthly.as_str() {
+            PeriodInput::Text(o.key.clone())
+        } else {
+            PeriodInput::Range {
+                from: o.from.to_string(),
+                to: o.to.to_string(),
+            }
         },
         format: g.format.unwrap_or(Format::Docx),
         scope: (kind.as_str() == "inspection_monthly").then_some(

@@ -831,3 +831,37 @@ async fn the_calendar_page_shows_what_is_due_this_week_and_month() {
     assert!(html.contains("待提交"));
     assert!(html.contains("交付物日历</a>"), "navigation");
 }
+
+#[tokio::test]
+async fn every_generated_kind_makes_a_version_of_its_first_instance() {
+    let app = demo_at(bj(2024, 10, 8, 9)).await;
+    let (_, mgr) = app.user_with_role("jingli", "manager").await;
+    let all = app
+        .get_json_expect(&mgr, "/api/v1/deliverables?limit=500", StatusCode::OK)
+        .await;
+    let mut seen = std::collections::BTreeSet::new();
+    for d in all["items"].as_array().unwrap() {
+        let Some(kind) = d["report_kind"].as_str() else {
+            continue;
+        };
+        if !seen.insert(kind.to_string()) {
+            continue;
+        }
+        let first = &instances(&app, d["id"].as_i64().unwrap(), "").await[0];
+        let path = format!(
+            "/api/v1/deliverables/{}/instances/{}/versions",
+            d["id"],
+            first["key"].as_str().unwrap()
+        );
+        let (s, v) = app.post(&mgr, &path, &json!({})).await;
+        if kind == "inspection_cycle" {
+            // The cycle report is of one inspection plan, which the demo has none of.
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{kind}: {v}");
+            assert!(v.to_string().contains("plan_id"), "{kind}: {v}");
+        } else {
+            assert_eq!(s, StatusCode::CREATED, "{kind} {}: {v}", d["name"]);
+            assert_eq!(v["status"], "submitted");
+        }
+    }
+    assert_eq!(seen.len(), 7, "{seen:?}");
+}
