@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod cloud;
 mod contract;
+mod deliverables;
 mod demo;
 mod desk;
 mod durability;
