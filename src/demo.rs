@@ -136,5 +136,8 @@ pub async fn load_if_empty(ctx: &Ctx) -> anyhow::Result<bool> {
     crate::ops::load_demo_lines(ctx)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The contract record (parties, periods, budget, milestones, quality targets) and the
+    // deliverables register the seed names (demo/contract_record.json, demo/deliverables.json).
+    crate::contract::load_demo(ctx).await?;
     Ok(true)
 }

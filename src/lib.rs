@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod cloud;
 pub mod config;
+pub mod contract;
 pub mod ctx;
 pub mod demo;
 pub mod desk;

@@ -62,6 +62,31 @@ pub fn check_photo(file_name: &str, bytes: &[u8], max: usize) -> AppResult<(Stri
     })
 }
 
+/// The types a deliverable's uploaded version may have: DOCX, XLSX and PDF.
+const DOCUMENT_TYPES: &[(&str, &str, Option<&[u8]>)] = &[
+    ("pdf", "application/pdf", Some(b"%PDF")),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some(b"PK\x03\x04"),
+    ),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some(b"PK\x03\x04"),
+    ),
+];
+
+/// Checks a deliverable's uploaded document as an attachment is checked (name, size limit,
+/// type by its leading bytes); only DOCX, XLSX and PDF pass.
+pub fn check_document(
+    file_name: &str,
+    bytes: &[u8],
+    max: usize,
+) -> AppResult<(String, &'static str)> {
+    check_upload(file_name, bytes, max, DOCUMENT_TYPES, "文件")
+}
+
 fn check_upload(
     file_name: &str,
     bytes: &[u8],

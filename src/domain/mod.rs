@@ -2,6 +2,8 @@
 
 pub mod calendar;
 pub mod cloud;
+pub mod contract;
+pub mod deliverables;
 pub mod desk_stats;
 pub mod entity;
 pub mod field_error;

@@ -8,6 +8,7 @@
 //! PostgreSQL advisory lock (`Store::try_advisory_lock`, in `monitor::run`).
 
 pub mod auto_close;
+pub mod deliverables;
 pub mod escalation;
 pub mod inspections;
 pub mod outbox;
@@ -58,7 +59,8 @@ pub fn start(ctx: &Ctx) -> Jobs {
 
 /// Every 30 s: the SLA monitor, auto-close, alert escalation, inspection rounds and
 /// overdue tasks, cache sweeps; every tenth
-/// pass (5 min) hourly rollups of probe results, idle sessions and the monthly reports.
+/// pass (5 min) hourly rollups of probe results, idle sessions, the monthly reports and the
+/// overdue deliverables.
 async fn housekeeping(ctx: Ctx) {
     // The first pass waits a tick, so that starting up and a CLI command run right after
     // do not compete for the SQLite write lock.
@@ -74,6 +76,7 @@ async fn housekeeping(ctx: Ctx) {
         if n.is_multiple_of(10) {
             rollups::run(&ctx).await;
             reports::run(&ctx).await;
+            deliverables::run(&ctx).await;
         }
         sweeps::caches(&ctx);
         if n.is_multiple_of(10) {

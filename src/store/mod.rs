@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod cache;
 pub mod cloud;
+pub mod contract;
 pub mod desk;
 pub mod entities;
 pub mod inspect;

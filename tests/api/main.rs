@@ -8,6 +8,8 @@ mod audit;
 mod auth;
 mod browser;
 mod cloud;
+mod contract;
+mod deliverables;
 mod demo;
 mod desk;
 mod durability;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendars;
 pub mod cloud;
+pub mod contract;
 pub mod inspections;
 pub mod inventory;
 pub mod monitors;
@@ -130,6 +131,23 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(requirements::list, requirements::create))
         .routes(routes!(requirements::get_one, requirements::update))
         .routes(routes!(requirements::transition))
+        .routes(routes!(contract::get_contract, contract::update_contract))
+        .routes(routes!(
+            contract::list_deliverables,
+            contract::create_deliverable
+        ))
+        .routes(routes!(
+            contract::get_deliverable,
+            contract::update_deliverable
+        ))
+        .routes(routes!(contract::list_instances))
+        .routes(routes!(contract::get_instance))
+        .routes(
+            routes!(contract::submit_version)
+                .layer(DefaultBodyLimit::max(limits.attachment + 64 * 1024)),
+        )
+        .routes(routes!(contract::version_file))
+        .routes(routes!(contract::review_instance))
         .routes(routes!(reports::texts))
         .routes(routes!(reports::text, reports::update_text))
         .routes(routes!(tickets::list, tickets::create))

@@ -2,6 +2,7 @@
 //! updates. Pages call the same services as the API.
 
 pub mod admin;
+pub mod contract;
 pub mod holidays;
 pub mod inbox;
 pub mod inspections;
@@ -48,6 +49,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "operation_line.html",
         include_str!("../../../templates/operation_line.html"),
+    ),
+    (
+        "deliverables.html",
+        include_str!("../../../templates/deliverables.html"),
     ),
     (
         "report_texts.html",
@@ -264,6 +269,7 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
     if u.role != Role::Requester {
         add("巡检与报告", "巡检任务", "/inspections");
         add("巡检与报告", "报告", "/reports");
+        add("巡检与报告", "交付物日历", "/deliverables");
     }
     if u.role != Role::Requester {
         add("运营服务", "服务条线", "/operations");
@@ -320,6 +326,7 @@ pub fn router() -> Router<AppState> {
             post(inspections::photo).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
         )
         .route("/reports", get(reports::list).post(reports::generate))
+        .route("/deliverables", get(contract::calendar))
         .route(
             "/confirm/{token}",
             get(operations::confirm_form).post(operations::confirm_submit),

@@ -1,0 +1,443 @@
+//! The contract record and the deliverables register (migration 0023): the record's one
+//! row, deliverables, the instances that have a version or a review, their versions and
+//! the overdue alerts sent.
+
+use sqlx::{AssertSqlSafe, FromRow};
+
+use super::{Store, StoreError, StoreResult, Tx};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ContractRow {
+    pub body: String,
+    pub updated_by: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct DeliverableRow {
+    pub id: i64,
+    pub section: String,
+    pub name: String,
+    pub area: String,
+    pub line_id: Option<i64>,
+    pub line_code: Option<String>,
+    pub line_name: Option<String>,
+    pub cadence: String,
+    pub due_anchor: String,
+    pub due_days: i64,
+    pub due_working: i64,
+    pub report_kind: Option<String>,
+    pub outline: Option<String>,
+    pub note: Option<String>,
+    pub sort_order: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const SELECT: &str = "SELECT d.id, d.section, d.name, d.area, d.line_id, l.code AS line_code, \
+     l.name AS line_name, d.cadence, d.due_anchor, d.due_days, d.due_working, d.report_kind, d.outline, \
+     d.note, d.sort_order, d.created_at, d.updated_at \
+     FROM deliverables d LEFT JOIN service_lines l ON l.id = d.line_id";
+
+/// A deliverable's fields as stored.
+pub struct DeliverableValues {
+    pub section: String,
+    pub name: String,
+    pub area: String,
+    pub line_id: Option<i64>,
+    pub cadence: String,
+    pub due_anchor: String,
+    pub due_days: i64,
+    pub due_working: bool,
+    pub report_kind: Option<String>,
+    pub outline: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeliverableFilter {
+    pub area: Option<String>,
+    pub line_id: Option<i64>,
+    pub cadence: Option<String>,
+    pub q: Option<String>,
+}
+
+impl DeliverableFilter {
+    fn clause(&self) -> (String, Vec<String>) {
+        let mut w = vec!["1 = 1".to_string()];
+        let mut args = Vec::new();
+        if let Some(v) = self.line_id {
+            w.push(format!("d.line_id = {v}"));
+        }
+        if let Some(v) = &self.area {
+            args.push(v.clone());
+            w.push(format!("d.area = ${}", args.len()));
+        }
+        if let Some(v) = &self.cadence {
+            args.push(v.clone());
+            w.push(format!("d.cadence = ${}", args.len()));
+        }
+        if let Some(v) = &self.q {
+            args.push(super::like_pattern(v));
+            let n = args.len();
+            w.push(format!(
+                "(LOWER(d.name) LIKE ${n} ESCAPE '\\' OR LOWER(d.section) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        (w.join(" AND "), args)
+    }
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct InstanceRow {
+    pub id: i64,
+    pub deliverable_id: i64,
+    pub period_key: String,
+    pub status: String,
+    pub history: String,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct VersionRow {
+    pub id: i64,
+    pub instance_id: i64,
+    pub number: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub stored_path: String,
+    pub report_id: Option<i64>,
+    pub submitted_by: i64,
+    pub submitted_by_name: String,
+    pub created_at: i64,
+}
+
+/// A new version's file as stored.
+pub struct NewVersion<'a> {
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub sha256: &'a str,
+    pub stored_path: &'a str,
+    pub report_id: Option<i64>,
+    pub submitted_by: i64,
+    pub submitted_by_name: &'a str,
+}
+
+impl Store {
+    pub async fn contract_record(&self) -> StoreResult<Option<ContractRow>> {
+        Ok(
+            sqlx::query_as("SELECT body, updated_by, updated_at FROM contract_record WHERE id = 1")
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    pub async fn contract_record_in(&self, tx: &mut Tx) -> StoreResult<Option<ContractRow>> {
+        Ok(
+            sqlx::query_as("SELECT body, updated_by, updated_at FROM contract_record WHERE id = 1")
+                .fetch_optional(&mut **tx)
+                .await?,
+        )
+    }
+
+    pub async fn put_contract_record(
+        &self,
+        tx: &mut Tx,
+        body: &str,
+        by: Option<i64>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO contract_record (id, body, updated_by, updated_at) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_by = excluded.updated_by, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(body.to_string())
+        .bind(by)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The work records rated in `[from, to)`: `(rating, count)`.
+    pub async fn work_record_ratings(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT rating, COUNT(*) FROM work_records WHERE rating IS NOT NULL \
+             AND occurred_at >= $1 AND occurred_at < $2 GROUP BY rating",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn insert_deliverable(
+        &self,
+        tx: &mut Tx,
+        v: &DeliverableValues,
+        sort_order: i64,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO deliverables (section, name, area, line_id, cadence, due_anchor, due_days, \
+             due_working, report_kind, outline, note, sort_order, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+        )
+        .bind(v.section.clone())
+        .bind(v.name.clone())
+        .bind(v.area.clone())
+        .bind(v.line_id)
+        .bind(v.cadence.clone())
+        .bind(v.due_anchor.clone())
+        .bind(v.due_days)
+        .bind(i64::from(v.due_working))
+        .bind(v.report_kind.clone())
+        .bind(v.outline.clone())
+        .bind(v.note.clone())
+        .bind(sort_order)
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn update_deliverable(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        v: &DeliverableValues,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let n = sqlx::query(
+            "UPDATE deliverables SET section = $1, name = $2, area = $3, line_id = $4, cadence = $5, \
+             due_anchor = $6, due_days = $7, due_working = $8, report_kind = $9, outline = $10, note = $11, \
+             updated_at = $12 WHERE id = $13",
+        )
+        .bind(v.section.clone())
+        .bind(v.name.clone())
+        .bind(v.area.clone())
+        .bind(v.line_id)
+        .bind(v.cadence.clone())
+        .bind(v.due_anchor.clone())
+        .bind(v.due_days)
+        .bind(i64::from(v.due_working))
+        .bind(v.report_kind.clone())
+        .bind(v.outline.clone())
+        .bind(v.note.clone())
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// The next sort position (after every deliverable).
+    pub async fn next_deliverable_order(&self, tx: &mut Tx) -> StoreResult<i64> {
+        let m: Option<i64> = sqlx::query_scalar("SELECT MAX(sort_order) FROM deliverables")
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(m.unwrap_or(0) + 1)
+    }
+
+    pub async fn deliverable(&self, id: i64) -> StoreResult<DeliverableRow> {
+        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn deliverable_in(&self, tx: &mut Tx, id: i64) -> StoreResult<DeliverableRow> {
+        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// A page of deliverables in register order, and how many match.
+    pub async fn deliverables(
+        &self,
+        f: &DeliverableFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<DeliverableRow>, i64)> {
+        let (w, args) = f.clause();
+        let sql =
+            format!("{SELECT} WHERE {w} ORDER BY d.sort_order, d.id LIMIT {limit} OFFSET {offset}");
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for a in &args {
+            q = q.bind(a.clone());
+        }
+        let rows: Vec<DeliverableRow> = q.fetch_all(self.pool()).await?;
+        let mut c = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM deliverables d WHERE {w}"
+        )));
+        for a in &args {
+            c = c.bind(a.clone());
+        }
+        let total: i64 = c.fetch_one(self.pool()).await?;
+        Ok((rows, total))
+    }
+
+    /// Every deliverable, in register order.
+    pub async fn all_deliverables(&self) -> StoreResult<Vec<DeliverableRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT} ORDER BY d.sort_order, d.id"
+        )))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The stored instances of a deliverable (or of all when `None`).
+    pub async fn deliverable_instances(
+        &self,
+        deliverable_id: Option<i64>,
+    ) -> StoreResult<Vec<InstanceRow>> {
+        let w = deliverable_id.map_or(String::new(), |d| format!(" WHERE deliverable_id = {d}"));
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT id, deliverable_id, period_key, status, history, updated_at FROM deliverable_instances{w}"
+        )))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn deliverable_instance_in(
+        &self,
+        tx: &mut Tx,
+        deliverable_id: i64,
+        key: &str,
+    ) -> StoreResult<Option<InstanceRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, deliverable_id, period_key, status, history, updated_at FROM deliverable_instances \
+             WHERE deliverable_id = $1 AND period_key = $2",
+        )
+        .bind(deliverable_id)
+        .bind(key.to_string())
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    /// Creates the instance row, or sets its status and history if it exists.
+    pub async fn put_deliverable_instance(
+        &self,
+        tx: &mut Tx,
+        deliverable_id: i64,
+        key: &str,
+        status: &str,
+        history: &str,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO deliverable_instances (deliverable_id, period_key, status, history, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (deliverable_id, period_key) DO UPDATE SET \
+             status = excluded.status, history = excluded.history, updated_at = excluded.updated_at RETURNING id",
+        )
+        .bind(deliverable_id)
+        .bind(key.to_string())
+        .bind(status.to_string())
+        .bind(history.to_string())
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn insert_deliverable_version(
+        &self,
+        tx: &mut Tx,
+        instance_id: i64,
+        v: &NewVersion<'_>,
+        now_ms: i64,
+    ) -> StoreResult<(i64, i64)> {
+        let n: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(number) FROM deliverable_versions WHERE instance_id = $1",
+        )
+        .bind(instance_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let number = n.unwrap_or(0) + 1;
+        let id = sqlx::query_scalar(
+            "INSERT INTO deliverable_versions (instance_id, number, file_name, content_type, size, sha256, \
+             stored_path, report_id, submitted_by, submitted_by_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(instance_id)
+        .bind(number)
+        .bind(v.file_name.to_string())
+        .bind(v.content_type.to_string())
+        .bind(v.size)
+        .bind(v.sha256.to_string())
+        .bind(v.stored_path.to_string())
+        .bind(v.report_id)
+        .bind(v.submitted_by)
+        .bind(v.submitted_by_name.to_string())
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok((id, number))
+    }
+
+    /// The versions of an instance, oldest first.
+    pub async fn deliverable_versions(&self, instance_id: i64) -> StoreResult<Vec<VersionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM deliverable_versions WHERE instance_id = $1 ORDER BY number",
+        )
+        .bind(instance_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn deliverable_versions_in(
+        &self,
+        tx: &mut Tx,
+        instance_id: i64,
+    ) -> StoreResult<Vec<VersionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM deliverable_versions WHERE instance_id = $1 ORDER BY number",
+        )
+        .bind(instance_id)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
+    /// The instances whose overdue alert was sent: `(deliverable_id, period_key)`.
+    pub async fn deliverable_alerts(&self) -> StoreResult<Vec<(i64, String)>> {
+        Ok(
+            sqlx::query_as("SELECT deliverable_id, period_key FROM deliverable_alerts")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// Records that the overdue alert of an instance was sent; false when it already was.
+    pub async fn mark_deliverable_alerted(
+        &self,
+        tx: &mut Tx,
+        deliverable_id: i64,
+        key: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "INSERT INTO deliverable_alerts (deliverable_id, period_key, alerted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (deliverable_id, period_key) DO NOTHING",
+        )
+        .bind(deliverable_id)
+        .bind(key.to_string())
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+}
