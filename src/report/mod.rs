@@ -11,6 +11,7 @@ pub mod fault;
 pub mod inspection;
 pub mod om;
 pub mod operations;
+pub mod quality;
 pub mod requirements;
 pub mod texts;
 pub mod xlsx;
@@ -52,6 +53,9 @@ pub enum ReportKind {
     /// 《年终总结报告》 of `scope` infrastructure or systems (default) over a year or a
     /// service period.
     AnnualSummary,
+    /// 《服务质量评价报告》: the contract's quality targets against the measured values,
+    /// and the rectification items, over the period.
+    QualityReport,
 }
 
 impl ReportKind {
@@ -66,6 +70,7 @@ impl ReportKind {
             ReportKind::RequirementsList => "requirements_list",
             ReportKind::OmMonthly => "om_monthly",
             ReportKind::AnnualSummary => "annual_summary",
+            ReportKind::QualityReport => "quality_report",
         }
     }
 }
@@ -350,6 +355,21 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             let m = om::document(ctx, u, req.format, &p, meta).await?;
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
+        ReportKind::QualityReport => {
+            let meta = docx::DocMeta {
+                title: quality::TITLE.into(),
+                subtitle: None,
+                project,
+                purchaser,
+                contractor,
+                period: p.label.clone(),
+                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+                version: "V1.0".into(),
+                created: now,
+            };
+            let m = quality::document(ctx, u, req.format, &p, meta).await?;
+            return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
+        }
         ReportKind::AnnualSummary => {
             let meta = docx::DocMeta {
                 title: annual::TITLE.into(),
@@ -606,7 +626,7 @@ fn unused_params(req: &ReportRequest) -> AppResult<()> {
         ReportKind::InspectionMonthly | ReportKind::AnnualSummary => &["scope"],
         ReportKind::InspectionCycle => &["plan_id"],
         ReportKind::RequirementsList => &["line_id", "system_id"],
-        ReportKind::CloudUtilization | ReportKind::OmMonthly => &[],
+        ReportKind::CloudUtilization | ReportKind::OmMonthly | ReportKind::QualityReport => &[],
         ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
             &["line_id"]
         }

@@ -152,6 +152,22 @@ const ANNUAL_VARS: &[(&str, &str)] = &[
     ("prev_incidents", "上期故障数"),
 ];
 
+/// The variables of the 服务质量评价报告's conclusion, from `report::quality::text_vars`.
+const QUALITY_VARS: &[(&str, &str)] = &[
+    ("period", "报告期间"),
+    ("targets", "质量目标个数"),
+    ("met", "达标的目标个数"),
+    ("unmet", "未达标的目标个数"),
+    ("no_data", "本期无数据的目标个数"),
+    (
+        "unmet_names",
+        "未达标的目标（以顿号分隔），全部达标时为“无”",
+    ),
+    ("findings", "巡检发现的整改事项数"),
+    ("rectified", "已整改事项数"),
+    ("open_findings", "整改中的事项数"),
+];
+
 pub const BLOCKS: &[Block] = &[
     Block {
         key: "inspection.overview",
@@ -244,6 +260,13 @@ pub const BLOCKS: &[Block] = &[
         default: "下一年度将继续按合同做好{{ scope }}，完善监控覆盖与巡检计划，压降故障数量和修复时长，按时提交各类运维文档，配合做好项目验收。",
         variables: ANNUAL_VARS,
     },
+    Block {
+        key: "quality.conclusion",
+        documents: "服务质量评价报告：“质量评价结论”",
+        label: "质量评价结论",
+        default: "{{ period }}共考核质量目标 {{ targets }} 项，达标 {{ met }} 项{% if unmet > 0 %}，未达标 {{ unmet }} 项（{{ unmet_names }}），运维单位须分析原因并制定整改措施{% endif %}{% if no_data > 0 %}，{{ no_data }} 项本期无数据{% endif %}。巡检发现整改事项 {{ findings }} 项，已整改 {{ rectified }} 项{% if open_findings > 0 %}，{{ open_findings }} 项整改中，将跟踪至闭环{% endif %}。",
+        variables: QUALITY_VARS,
+    },
 ];
 
 pub fn block(key: &str) -> Option<&'static Block> {
@@ -261,6 +284,7 @@ fn sample(b: &Block) -> Value {
         let v = match *name {
             "period" => json!("2025 年 11 月"),
             "scope" if b.key.starts_with("annual.") => json!("应用系统运维"),
+            "unmet_names" => json!("SLA 达标率"),
             "scope" => json!("机房基础环境及硬件设备"),
             "people" => json!("张三、李四"),
             "line" => json!("政务服务事项管理系统运营服务"),

@@ -408,3 +408,135 @@ async fn the_annual_summary_counts_its_scope_month_by_month() {
     );
     assert!(sheets.contains("故障数|1|0"), "{sheets}");
 }
+
+/// "95%", "99.9%" or "—", as the quality report prints a percentage.
+fn percent(v: &Value) -> String {
+    v.as_f64().map_or("—".into(), |p| {
+        let r = (p * 1000.0).round() / 1000.0;
+        if r.fract() == 0.0 {
+            format!("{}%", r as i64)
+        } else {
+            format!("{r}%")
+        }
+    })
+}
+
+#[tokio::test]
+async fn the_quality_report_says_the_contract_targets_and_their_measured_values() {
+    let mut app = spawn_with(Options {
+        demo: true,
+        start: Some(bj(2025, 11, 5, 9, 0)),
+        ..Options::default()
+    })
+    .await;
+    engineer(&app).await;
+    let et = app.login_ok("eng", "Changed#Pass2").await;
+    let inc = ticket(
+        &app,
+        json!({"kind": "incident", "title": "门户无法访问", "system_id": 1,
+        "impact": "high", "urgency": "high", "source": "phone"}),
+    )
+    .await;
+    let id = inc["id"].as_i64().unwrap();
+    app.post_expect(
+        &et,
+        &format!("/api/v1/tickets/{id}/actions"),
+        &json!({"action": "start"}),
+        StatusCode::OK,
+    )
+    .await;
+    let report = json!({"symptom": "门户无法访问", "impact_scope": "全省用户", "started_at": "2025-11-05T09:00:00+08:00",
+        "recovered_at": "2025-11-05T09:20:00+08:00", "cause": "证书过期", "handling": "更换证书",
+        "measures": "证书到期监控"});
+    app.clock.advance(Duration::minutes(20));
+    app.post_expect(
+        &et,
+        &format!("/api/v1/tickets/{id}/actions"),
+        &json!({"action": "resolve", "resolution": "更换证书", "fault_report": report,
+                "remote_fix_reason": "远程更换即可"}),
+        StatusCode::OK,
+    )
+    .await;
+    app.clock.set(bj(2025, 12, 2, 9, 0));
+    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let c = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/contract?period=2025-11",
+            StatusCode::OK,
+        )
+        .await;
+    let targets = c["quality"]["targets"].as_array().unwrap().clone();
+    assert!(targets.len() >= 5, "{c}");
+    let r = app
+        .post_expect(
+            &app.admin_token,
+            "/api/v1/reports",
+            &json!({"kind": "quality_report", "period": "2025-11", "format": "docx"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let docx = app
+        .get(
+            &app.admin_token,
+            &format!("/api/v1/reports/{}/file", r["id"]),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let Some(text) = read_back(&docx, "docx") else {
+        return;
+    };
+    assert!(text.contains("服务质量评价报告"), "{text}");
+    for t in &targets {
+        let row = format!(
+            "{}|{}|{}|",
+            t["label"].as_str().unwrap(),
+            percent(&t["target_percent"]),
+            percent(&t["measured_percent"])
+        );
+        assert!(text.contains(&row), "{row} in {text}");
+        if let Some(reason) = t["reason"].as_str() {
+            assert!(text.contains(reason), "{reason}");
+        }
+    }
+    let sla = targets
+        .iter()
+        .find(|t| t["key"] == "sla_compliance")
+        .unwrap();
+    assert_eq!(sla["measured_percent"], json!(100.0), "{sla}");
+    assert!(text.contains("SLA 达标率|"), "{text}");
+    assert!(text.contains("本期巡检未发现需要整改的问题"), "{text}");
+    if let Some(pdf) = via_libreoffice(&docx, "docx") {
+        assert!(
+            pdf.contains("服务质量评价报告") && pdf.contains("备份成功率"),
+            "{pdf}"
+        );
+    }
+    let r = app
+        .post_expect(
+            &app.admin_token,
+            "/api/v1/reports",
+            &json!({"kind": "quality_report", "period": "2025-11", "format": "xlsx"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let xlsx = app
+        .get(
+            &app.admin_token,
+            &format!("/api/v1/reports/{}/file", r["id"]),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    if let Some(sheets) = read_back(&xlsx, "xlsx") {
+        assert!(
+            sheets.contains("sheet=质量目标") && sheets.contains("sheet=整改事项"),
+            "{sheets}"
+        );
+    }
+}
