@@ -12,6 +12,7 @@ pub mod input;
 pub mod inspection;
 pub mod inventory;
 pub mod monitor;
+pub mod om;
 pub mod operations;
 pub mod password;
 pub mod requirements;

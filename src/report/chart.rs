@@ -34,7 +34,7 @@ const MAX_SIDE: u32 = 2400;
 
 /// Every character a chart of the reports draws besides digits and the data's own names;
 /// a font must have all of them to be used.
-pub const REQUIRED_GLYPHS: &str = "各类对象巡检完成率对比发现问题与整改情况每日月计划任务已本上期数量个项合计机房设备应用系统其他图年（）%.…-—/?0123456789";
+pub const REQUIRED_GLYPHS: &str = "各类对象巡检完成率对比发现问题与整改情况每日月计划任务已本上期数量个项合计机房设备应用系统其他图年（）%.…-—/?0123456789故障按优先级统P逐工单";
 
 /// A loaded font with the glyphs the charts need.
 pub struct Font {

@@ -360,7 +360,7 @@ impl DocBuilder {
     pub fn finish(self) -> anyhow::Result<Vec<u8>> {
         let mut raw = Cursor::new(Vec::new());
         self.docx.build().pack(&mut raw)?;
-        rewrite(raw.into_inner(), &self.meta)
+        rewrite(raw.into_inner(), &self.meta, self.text_width)
     }
 }
 
@@ -385,7 +385,56 @@ fn core_xml(meta: &DocMeta) -> String {
 }
 
 /// Rewrites the package: our core properties, and header rows marked as repeated.
-fn rewrite(docx: Vec<u8>, meta: &DocMeta) -> anyhow::Result<Vec<u8>> {
+/// The table of contents as its entries only: each a heading's text and a `PAGEREF` field
+/// to the heading's bookmark, which Word and LibreOffice both compute. docx-rs wraps them
+/// in a `TOC` field inside content controls; LibreOffice then either prints the field's
+/// instructions as text ("TOC \o …", "PAGEREF …") or keeps the placeholder page numbers,
+/// depending on the wrapping. The entries are made from our own headings, so the `TOC`
+/// field (which only regenerates them) is not needed.
+fn toc_entries_only(xml: String) -> String {
+    const OPEN: &str =
+        "<w:sdt><w:sdtPr><w:rPr /></w:sdtPr><w:sdtContent><w:sdt><w:sdtPr /><w:sdtContent>";
+    const CLOSE: &str = "</w:sdtContent></w:sdt></w:sdtContent></w:sdt>";
+    const BEGIN: &str =
+        "<w:r><w:rPr /><w:fldChar w:fldCharType=\"begin\" w:dirty=\"true\" /><w:instrText>TOC";
+    const END: &str =
+        "<w:r><w:rPr /><w:fldChar w:fldCharType=\"end\" w:dirty=\"false\" /></w:r></w:p>";
+    let (Some(open), Some(begin)) = (xml.find(OPEN), xml.find(BEGIN)) else {
+        return xml;
+    };
+    let Some(close) = xml[open..].find(CLOSE).map(|c| open + c) else {
+        return xml;
+    };
+    // The run that starts the field: begin, instruction, separate.
+    let Some(begin_end) = xml[begin..]
+        .find("</w:r>")
+        .map(|r| begin + r + "</w:r>".len())
+        .filter(|e| xml[begin..*e].contains("w:fldCharType=\"separate\""))
+    else {
+        return xml;
+    };
+    // The paragraph that ends the field, the last inside the controls.
+    let Some(end) = xml[..close]
+        .rfind(END)
+        .filter(|e| xml[*e..close].trim_end() == END)
+    else {
+        return xml;
+    };
+    let Some(end_para) = xml[..end].rfind("<w:p ") else {
+        return xml;
+    };
+    if !(open < begin && begin_end <= end_para) {
+        return xml;
+    }
+    let mut out = String::with_capacity(xml.len());
+    out.push_str(&xml[..open]);
+    out.push_str(&xml[open + OPEN.len()..begin]);
+    out.push_str(&xml[begin_end..end_para]);
+    out.push_str(&xml[close + CLOSE.len()..]);
+    out
+}
+
+fn rewrite(docx: Vec<u8>, meta: &DocMeta, text_width: usize) -> anyhow::Result<Vec<u8>> {
     let mut zin = zip::ZipArchive::new(Cursor::new(docx))?;
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
@@ -400,10 +449,23 @@ fn rewrite(docx: Vec<u8>, meta: &DocMeta) -> anyhow::Result<Vec<u8>> {
         f.read_to_end(&mut data)?;
         let data = match name.as_str() {
             "docProps/core.xml" => core_xml(meta).into_bytes(),
-            "word/document.xml" => String::from_utf8(data)?
-                .replace("<w:cantSplit />", "<w:cantSplit /><w:tblHeader />")
-                .replace("<w:cantSplit/>", "<w:cantSplit/><w:tblHeader/>")
+            // Word computes the contents' page references when the document opens (the
+            // element's place in the schema is before w:compat).
+            "word/settings.xml" => String::from_utf8(data)?
+                .replacen(
+                    "<w:compat>",
+                    "<w:updateFields w:val=\"true\" /><w:compat>",
+                    1,
+                )
                 .into_bytes(),
+            "word/document.xml" => toc_entries_only(
+                String::from_utf8(data)?
+                    .replace("<w:cantSplit />", "<w:cantSplit /><w:tblHeader />")
+                    .replace("<w:cantSplit/>", "<w:cantSplit/><w:tblHeader/>")
+                    // The contents' right tab (page numbers) at the right margin.
+                    .replace("w:pos=\"80000\"", &format!("w:pos=\"{text_width}\"")),
+            )
+            .into_bytes(),
             _ => data,
         };
         out.start_file(name, opts)?;
@@ -461,7 +523,6 @@ mod tests {
             "采购单位：广东省生态环境厅",
             "2025 年 12 月 1 日",
             "目  录",
-            "TOC \\o",
             "一、巡检概况",
             "（一）完成情况",
             "二、发现问题",
@@ -473,6 +534,21 @@ mod tests {
             assert!(doc.contains(s), "document.xml lacks {s}");
         }
         assert_eq!(doc.matches("<w:tblHeader").count(), 1, "one header row");
+        assert!(
+            !doc.contains("w:pos=\"80000\""),
+            "contents tab at the margin"
+        );
+        // The contents are their entries with page references, without the TOC field
+        // or content controls (LibreOffice prints or freezes those).
+        assert!(
+            !doc.contains("TOC \\o") && !doc.contains("<w:sdt>"),
+            "TOC field left"
+        );
+        assert!(doc.contains("PAGEREF _Toc"), "entries' page references");
+        assert!(
+            part(&bytes, "word/settings.xml")
+                .contains("<w:updateFields w:val=\"true\" /><w:compat>")
+        );
         let core = part(&bytes, "docProps/core.xml");
         assert!(core.contains("<dc:title>月度巡检报告</dc:title>"), "{core}");
         assert!(

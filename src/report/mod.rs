@@ -3,11 +3,13 @@
 //! generated report is stored with its file (`POST /reports`, `yunwei report`), so that what
 //! was delivered can be downloaded again as it was.
 
+pub mod annual;
 pub mod chart;
 pub mod cloud;
 pub mod docx;
 pub mod fault;
 pub mod inspection;
+pub mod om;
 pub mod operations;
 pub mod requirements;
 pub mod texts;
@@ -45,6 +47,11 @@ pub enum ReportKind {
     /// 《系统业务需求和功能改进清单》 over the period, optionally of one `line_id` or
     /// `system_id`.
     RequirementsList,
+    /// 《运维月报》 of the infrastructure and the systems over the period (usually a month).
+    OmMonthly,
+    /// 《年终总结报告》 of `scope` infrastructure or systems (default) over a year or a
+    /// service period.
+    AnnualSummary,
 }
 
 impl ReportKind {
@@ -57,6 +64,8 @@ impl ReportKind {
             ReportKind::LineMonthly => "line_monthly",
             ReportKind::LineStatistics => "line_statistics",
             ReportKind::RequirementsList => "requirements_list",
+            ReportKind::OmMonthly => "om_monthly",
+            ReportKind::AnnualSummary => "annual_summary",
         }
     }
 }
@@ -326,6 +335,36 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             )
         }
         ReportKind::CloudUtilization => return cloud_report(ctx, u, req, &p).await,
+        ReportKind::OmMonthly => {
+            let meta = docx::DocMeta {
+                title: om::TITLE.into(),
+                subtitle: Some("基础设施及应用系统".into()),
+                project,
+                purchaser,
+                contractor,
+                period: p.label.clone(),
+                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+                version: "V1.0".into(),
+                created: now,
+            };
+            let m = om::document(ctx, u, req.format, &p, meta).await?;
+            return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
+        }
+        ReportKind::AnnualSummary => {
+            let meta = docx::DocMeta {
+                title: annual::TITLE.into(),
+                subtitle: None,
+                project,
+                purchaser,
+                contractor,
+                period: p.label.clone(),
+                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+                version: "V1.0".into(),
+                created: now,
+            };
+            let m = annual::document(ctx, u, req.format, req.scope, &p, meta).await?;
+            return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
+        }
         ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
             let meta = docx::DocMeta {
                 title: String::new(),
@@ -564,10 +603,10 @@ fn unused_params(req: &ReportRequest) -> AppResult<()> {
         ("system_id", req.system_id.is_some()),
     ];
     let used: &[&str] = match req.kind {
-        ReportKind::InspectionMonthly => &["scope"],
+        ReportKind::InspectionMonthly | ReportKind::AnnualSummary => &["scope"],
         ReportKind::InspectionCycle => &["plan_id"],
         ReportKind::RequirementsList => &["line_id", "system_id"],
-        ReportKind::CloudUtilization => &[],
+        ReportKind::CloudUtilization | ReportKind::OmMonthly => &[],
         ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
             &["line_id"]
         }
@@ -748,6 +787,43 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
                 generate(ctx, &who, &req).await?;
                 made += 1;
             }
+        }
+    }
+    // 《运维月报》 (DOCX and XLSX) of last month, once, when the desk had tickets that month.
+    let had_tickets = {
+        let p = period(&PeriodInput::Text(label.clone()))
+            .map_err(|m| AppError::invalid("period", m))?;
+        !ctx.store
+            .ticket_stat_rows(p.from.timestamp_millis(), p.to.timestamp_millis())
+            .await?
+            .is_empty()
+    };
+    for format in [Format::Docx, Format::Xlsx]
+        .into_iter()
+        .filter(|_| had_tickets)
+    {
+        let req = ReportRequest {
+            kind: ReportKind::OmMonthly,
+            period: PeriodInput::Text(label.clone()),
+            format,
+            scope: None,
+            plan_id: None,
+            line_id: None,
+            system_id: None,
+        };
+        let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
+        let exists = ctx
+            .store
+            .report_exists(
+                req.kind.as_str(),
+                p.from.timestamp_millis(),
+                format.as_str(),
+                &params_of(&req).to_string(),
+            )
+            .await?;
+        if !exists {
+            generate(ctx, &who, &req).await?;
+            made += 1;
         }
     }
     // 《云资源利用率月度情况报表》 once last month's utilisation has been imported.

@@ -94,6 +94,64 @@ const LINE_VARS: &[(&str, &str)] = &[
     ("requirements_delivered", "本期交付或验收的需求数"),
 ];
 
+/// The variables of the 运维月报's blocks, from `report::om::text_vars`.
+const OM_VARS: &[(&str, &str)] = &[
+    ("period", "报告期间，如“2025 年 11 月”"),
+    ("tickets", "本月工单总数"),
+    ("incidents", "本月故障数"),
+    ("resolved", "本月已解决工单数"),
+    ("open", "本月工单中尚未解决的数量"),
+    ("open_p1", "尚未解决的 P1 故障数"),
+    ("changes", "本月变更工单数"),
+    (
+        "availability",
+        "有监控的系统平均可用率，如“99.95%”，无监控数据时为“—”",
+    ),
+    ("systems_measured", "有可用率数据的系统数"),
+    ("systems_total", "系统总数"),
+    ("mtta", "平均响应时长，如“12 分钟”"),
+    ("mttr", "平均修复时长"),
+    ("sla_compliance", "SLA 达标率"),
+    ("onsite_rate", "到场及时率"),
+    ("satisfaction", "满意度（满意及以上占比）"),
+    ("inspection_planned", "计划巡检任务数"),
+    ("inspection_completed", "已完成巡检任务数"),
+    ("inspection_rate", "巡检完成率"),
+    ("findings", "巡检发现问题数"),
+    ("rectified", "已整改问题数"),
+    ("unrectified", "未整改问题数"),
+    ("rectification_rate", "问题整改率"),
+    ("prev_incidents", "上月故障数"),
+];
+
+/// The variables of the 年终总结报告's blocks, from `report::annual::text_vars`.
+const ANNUAL_VARS: &[(&str, &str)] = &[
+    ("period", "报告期间，如“2025 年”"),
+    ("scope", "范围：“基础设施运维”或“应用系统运维”"),
+    ("tickets", "本期工单总数"),
+    ("incidents", "本期故障数"),
+    ("resolved", "已解决工单数"),
+    ("open", "尚未解决的工单数"),
+    ("changes", "变更工单数"),
+    (
+        "availability",
+        "有监控的系统平均可用率（应用系统范围），如“99.95%”，无数据时为“—”",
+    ),
+    ("mtta", "平均响应时长"),
+    ("mttr", "平均修复时长"),
+    ("sla_compliance", "SLA 达标率"),
+    ("onsite_rate", "到场及时率"),
+    ("satisfaction", "满意度（满意及以上占比）"),
+    ("inspection_planned", "计划巡检任务数"),
+    ("inspection_completed", "已完成巡检任务数"),
+    ("inspection_rate", "巡检完成率"),
+    ("findings", "巡检发现问题数"),
+    ("rectified", "已整改问题数"),
+    ("unrectified", "未整改问题数"),
+    ("rectification_rate", "问题整改率"),
+    ("prev_incidents", "上期故障数"),
+];
+
 pub const BLOCKS: &[Block] = &[
     Block {
         key: "inspection.overview",
@@ -144,6 +202,48 @@ pub const BLOCKS: &[Block] = &[
         default: "下月将继续做好{{ line }}的用户支持与日常运营服务，跟进未解决的问题，按时提交运营服务工作报告。",
         variables: LINE_VARS,
     },
+    Block {
+        key: "om.overview",
+        documents: "运维月报：“本月运维情况综述”",
+        label: "本月运维情况综述",
+        default: "{{ period }}，各系统总体运行平稳，纳入监控的 {{ systems_measured }} 个系统（共 {{ systems_total }} 个）平均可用率 {{ availability }}。本月受理工单 {{ tickets }} 个，其中故障 {{ incidents }} 个（上月 {{ prev_incidents }} 个），已解决 {{ resolved }} 个；平均响应时长 {{ mtta }}，平均修复时长 {{ mttr }}，SLA 达标率 {{ sla_compliance }}，到场及时率 {{ onsite_rate }}，满意度 {{ satisfaction }}。完成巡检任务 {{ inspection_completed }} 个（计划 {{ inspection_planned }} 个，完成率 {{ inspection_rate }}），发现问题 {{ findings }} 项，整改 {{ rectified }} 项。",
+        variables: OM_VARS,
+    },
+    Block {
+        key: "om.problems",
+        documents: "运维月报：“存在问题及改进建议”",
+        label: "存在问题及改进建议",
+        default: "{% if open_p1 > 0 %}尚有 {{ open_p1 }} 个 P1 故障未解决，已组织专人处置。{% endif %}{% if unrectified > 0 %}巡检发现的问题尚有 {{ unrectified }} 项未整改，将按工单跟踪闭环。{% endif %}{% if open_p1 == 0 and unrectified == 0 %}本月未发现需要甲方协调的遗留问题。{% endif %}",
+        variables: OM_VARS,
+    },
+    Block {
+        key: "om.next_month",
+        documents: "运维月报：“下月工作计划”",
+        label: "下月工作计划",
+        default: "下月将按巡检计划完成机房与应用系统巡检，跟进未解决的工单与未整改问题，做好节假日与重要时期值守，按时提交运维月报及相关文档。",
+        variables: OM_VARS,
+    },
+    Block {
+        key: "annual.overview",
+        documents: "年终总结报告：“年度工作概述”",
+        label: "年度工作概述",
+        default: "{{ period }}，{{ scope }}共受理工单 {{ tickets }} 个，其中故障 {{ incidents }} 个（上期 {{ prev_incidents }} 个），已解决 {{ resolved }} 个；平均响应时长 {{ mtta }}，平均修复时长 {{ mttr }}，SLA 达标率 {{ sla_compliance }}，到场及时率 {{ onsite_rate }}，满意度 {{ satisfaction }}。完成巡检任务 {{ inspection_completed }} 个（计划 {{ inspection_planned }} 个，完成率 {{ inspection_rate }}），发现问题 {{ findings }} 项，整改 {{ rectified }} 项，整改率 {{ rectification_rate }}；实施变更 {{ changes }} 项。",
+        variables: ANNUAL_VARS,
+    },
+    Block {
+        key: "annual.lessons",
+        documents: "年终总结报告：“经验与不足”",
+        label: "经验与不足",
+        default: "本期坚持日常巡检与监控预警相结合，故障处置按 SLA 闭环管理。{% if unrectified > 0 %}仍有 {{ unrectified }} 项巡检问题未整改，需在下一年度持续跟踪。{% endif %}{% if open > 0 %}尚有 {{ open }} 个工单未解决，已逐项明确责任人和完成时限。{% endif %}",
+        variables: ANNUAL_VARS,
+    },
+    Block {
+        key: "annual.next_year",
+        documents: "年终总结报告：“下一年度工作计划”",
+        label: "下一年度工作计划",
+        default: "下一年度将继续按合同做好{{ scope }}，完善监控覆盖与巡检计划，压降故障数量和修复时长，按时提交各类运维文档，配合做好项目验收。",
+        variables: ANNUAL_VARS,
+    },
 ];
 
 pub fn block(key: &str) -> Option<&'static Block> {
@@ -160,6 +260,7 @@ fn sample(b: &Block) -> Value {
     for (name, _) in b.variables {
         let v = match *name {
             "period" => json!("2025 年 11 月"),
+            "scope" if b.key.starts_with("annual.") => json!("应用系统运维"),
             "scope" => json!("机房基础环境及硬件设备"),
             "people" => json!("张三、李四"),
             "line" => json!("政务服务事项管理系统运营服务"),
@@ -167,7 +268,8 @@ fn sample(b: &Block) -> Value {
             "types" => json!("技术支持 3 项、数据对账 1 项"),
             "channels" => json!("电话 2 次、邮件 1 次"),
             "top_question" => json!("办件无法提交"),
-            "average_minutes" | "satisfaction" => json!("25 分钟"),
+            "average_minutes" | "satisfaction" | "mtta" | "mttr" | "availability"
+            | "sla_compliance" | "onsite_rate" => json!("25 分钟"),
             "all_completed" => json!(false),
             n if n.ends_with("_rate") => json!("96.7%"),
             _ => json!(3),

@@ -24,6 +24,7 @@ mod load;
 mod monitor_hardening;
 mod monitoring;
 mod notify;
+mod om_report;
 mod operations;
 mod operations_docs;
 mod ops;

@@ -449,29 +449,50 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<Vec<crate::domain::desk_stats::StatRow>> {
-        type Row = (
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            i64,
-            i64,
-            Option<i64>,
-            i64,
-            Option<i64>,
-        );
+        Ok(self
+            .ticket_report_rows(from_ms, to_ms)
+            .await?
+            .into_iter()
+            .map(|t| t.stat)
+            .collect())
+    }
+
+    /// The tickets reported in [from, to) with what the indicators and the 运维月报 need.
+    pub async fn ticket_report_rows(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<crate::domain::om::TicketFact>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            kind: String,
+            status: String,
+            priority: String,
+            system: Option<String>,
+            assignee: Option<String>,
+            reported_at: i64,
+            first_response_at: Option<i64>,
+            onsite_at: Option<i64>,
+            resolved_at: Option<i64>,
+            reopen_count: i64,
+            sla_breached: i64,
+            satisfaction: Option<i64>,
+            onsite_waived: i64,
+            onsite_target_seconds: Option<i64>,
+            number: String,
+            title: String,
+            source: String,
+            category: Option<String>,
+            change_type: Option<String>,
+        }
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT t.kind, t.status, t.priority, \
-               (SELECT s.name FROM systems s WHERE s.id = t.system_id), \
-               (SELECT u.display_name FROM users u WHERE u.id = t.assignee_id), \
+               (SELECT s.name FROM systems s WHERE s.id = t.system_id) AS system, \
+               (SELECT u.display_name FROM users u WHERE u.id = t.assignee_id) AS assignee, \
                t.reported_at, t.first_response_at, t.onsite_at, t.resolved_at, t.reopen_count, t.sla_breached, t.satisfaction, \
-               CAST(CASE WHEN EXISTS (SELECT 1 FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.kind = 'waive') THEN 1 ELSE 0 END AS BIGINT), \
-               (SELECT e.target_seconds FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.target_seconds IS NOT NULL ORDER BY e.id DESC LIMIT 1) \
+               CAST(CASE WHEN EXISTS (SELECT 1 FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.kind = 'waive') THEN 1 ELSE 0 END AS BIGINT) AS onsite_waived, \
+               (SELECT e.target_seconds FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.target_seconds IS NOT NULL ORDER BY e.id DESC LIMIT 1) AS onsite_target_seconds, \
+               t.number, t.title, t.source, t.category, t.change_type \
              FROM tickets t WHERE t.reported_at >= $1 AND t.reported_at < $2 ORDER BY t.id",
         )
         .bind(from_ms)
@@ -480,21 +501,28 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| crate::domain::desk_stats::StatRow {
-                kind: r.0,
-                status: r.1,
-                priority: r.2,
-                system: r.3,
-                assignee: r.4,
-                reported_at: r.5,
-                first_response_at: r.6,
-                onsite_at: r.7,
-                resolved_at: r.8,
-                reopen_count: r.9,
-                sla_breached: r.10 != 0,
-                satisfaction: r.11,
-                onsite_waived: r.12 != 0,
-                onsite_target_min: r.13.map(|s| s / 60),
+            .map(|r| crate::domain::om::TicketFact {
+                stat: crate::domain::desk_stats::StatRow {
+                    kind: r.kind,
+                    status: r.status,
+                    priority: r.priority,
+                    system: r.system,
+                    assignee: r.assignee,
+                    reported_at: r.reported_at,
+                    first_response_at: r.first_response_at,
+                    onsite_at: r.onsite_at,
+                    resolved_at: r.resolved_at,
+                    reopen_count: r.reopen_count,
+                    sla_breached: r.sla_breached != 0,
+                    satisfaction: r.satisfaction,
+                    onsite_waived: r.onsite_waived != 0,
+                    onsite_target_min: r.onsite_target_seconds.map(|s| s / 60),
+                },
+                number: r.number,
+                title: r.title,
+                source: r.source,
+                category: r.category,
+                change_type: r.change_type,
             })
             .collect())
     }
