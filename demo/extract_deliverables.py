@@ -32,7 +32,7 @@ def classify(name, sec):
     elif "月度巡检报告" in name:
         kind = "inspection_monthly"
     elif "年终总结报告" in name:
-        cad, due, note = "yearly", WD("period_end", 10), "年终总结报告（annual_summary）上线前以上传方式提交"
+        cad, kind, due = "yearly", "annual_summary", WD("period_end", 10)
     elif "技术支持月报" in name:
         kind = "line_monthly"
     elif re.search("技术支持(服务)?表|技术支持报告|明细表", name):

@@ -9,6 +9,7 @@
 
 pub mod deliverables;
 pub mod quality;
+pub mod template;
 pub mod versions;
 
 use serde_json::{Value, json};

@@ -262,7 +262,7 @@ pub async fn generate(
             }
         },
         format: g.format.unwrap_or(Format::Docx),
-        scope: (kind.as_str() == "inspection_monthly").then_some(
+        scope: matches!(kind.as_str(), "inspection_monthly" | "annual_summary").then_some(
             if d.area == Area::Infrastructure.as_str() {
                 Scope::Infrastructure
             } else {

@@ -530,5 +530,52 @@ async fn every_generated_kind_makes_a_version_of_its_first_instance() {
             assert_eq!(v["status"], "submitted");
         }
     }
-    assert_eq!(seen.len(), 7, "{seen:?}");
+    assert_eq!(seen.len(), 8, "{seen:?}");
+}
+
+#[tokio::test]
+async fn an_authored_document_has_a_docx_template_of_its_outline() {
+    let app = demo_at(bj(2024, 10, 8, 9)).await;
+    let spec = deliverable(&app, "4.1.1", "维护规范").await;
+    let r = app
+        .get(
+            &app.admin_token,
+            &format!("/api/v1/deliverables/{}/template", spec["id"]),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    assert!(bytes.starts_with(b"PK\x03\x04"));
+    let want = [
+        "省生态环境厅基础设施维护规范",
+        "编写模板",
+        "总则",
+        "备份与恢复",
+        "考核与改进",
+    ];
+    if let Some(text) = read_back(&bytes, "docx") {
+        for w in want {
+            assert!(text.contains(w), "{w}: {text}");
+        }
+        assert!(text.contains("一、总则"), "numbered once: {text}");
+        assert!(
+            text.contains("title=省生态环境厅基础设施维护规范"),
+            "{text}"
+        );
+    }
+    if let Some(pdf) = via_libreoffice(&bytes, "docx") {
+        for w in want {
+            assert!(pdf.contains(w), "{w}: {pdf}");
+        }
+        assert!(pdf.contains("2024-09-22 至 2025-09-21"), "{pdf}");
+    }
+    // A generated report has no outline to write to.
+    let table = deliverable(&app, "4.2.8", "技术支持表").await;
+    let (s, v) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/deliverables/{}/template", table["id"]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
 }

@@ -173,6 +173,34 @@ pub async fn update_deliverable(
     Ok(Json(dl::deliverable_json(&row)))
 }
 
+#[utoipa::path(get, path = "/deliverables/{id}/template", tag = "contract",
+    summary = "编写类交付物（维护规范、需求规格说明书等）的 DOCX 模板：封面、按提纲分章、签字栏",
+    params(("id" = i64, Path, description = "编号")),
+    responses((status = 200, description = "DOCX 文件", content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document", body = Vec<u8>),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        (status = 409, description = "没有模板提纲", body = super::openapi::ErrorBody)))]
+pub async fn deliverable_template(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let (name, bytes) = contract::template::template(&st.ctx, &u, parse_id(&id)?).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::report::Format::Docx.content_type()),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                crate::web::download::attachment(&name),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 #[utoipa::path(get, path = "/deliverables/{id}/instances", tag = "contract",
     summary = "交付物各期的提交期限与状态（pending、submitted、accepted、returned、overdue）",
     params(("id" = i64, Path, description = "编号"),

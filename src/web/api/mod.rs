@@ -140,6 +140,7 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
             contract::get_deliverable,
             contract::update_deliverable
         ))
+        .routes(routes!(contract::deliverable_template))
         .routes(routes!(contract::list_instances))
         .routes(routes!(contract::get_instance))
         .routes(
