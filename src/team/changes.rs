@@ -213,7 +213,7 @@ async fn incoming(
             }
             let int = |k: &str| {
                 f.get(k)
-                    .and_then(|v| v.as_i64().or(v.as_str()?.trim().parse().ok()))
+                    .and_then(|v| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok()))
             };
             let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
             Ok(Some(Incoming {

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod operations;
 pub mod reports;
 pub mod requirements;
+pub mod team;
 pub mod ticket_export;
 pub mod tickets;
 pub mod users;
@@ -130,6 +131,19 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(requirements::list, requirements::create))
         .routes(routes!(requirements::get_one, requirements::update))
         .routes(routes!(requirements::transition))
+        .routes(routes!(team::get_compliance))
+        .routes(routes!(team::get_rules, team::set_rules))
+        .routes(routes!(team::list_changes, team::create_change))
+        .routes(routes!(team::get_change))
+        .routes(routes!(team::decide_change))
+        .routes(routes!(team::nominate_change))
+        .routes(routes!(team::list_certificates, team::add_certificate))
+        .routes(routes!(team::remove_certificate))
+        .routes(
+            routes!(team::list_documents, team::upload_document)
+                .layer(DefaultBodyLimit::max(limits.attachment + 64 * 1024)),
+        )
+        .routes(routes!(team::document_file))
         .routes(routes!(reports::texts))
         .routes(routes!(reports::text, reports::update_text))
         .routes(routes!(tickets::list, tickets::create))
