@@ -521,3 +521,28 @@ impl Store {
         .await?)
     }
 }
+
+impl Store {
+    /// The members taken off a staffing slot by an edit of the slot (from the audit log;
+    /// an approved personnel change moves slots itself and is not among them).
+    pub async fn members_taken_off_slots(&self) -> StoreResult<Vec<i64>> {
+        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT before_json, after_json FROM audit_events \
+             WHERE entity_type = 'assignments' AND action = 'update' ORDER BY seq",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<i64> = rows
+            .into_iter()
+            .filter_map(|(b, a)| {
+                let b: serde_json::Value = serde_json::from_str(&b?).ok()?;
+                let a: serde_json::Value = serde_json::from_str(&a?).ok()?;
+                let old = b.get("staff_id")?.as_i64()?;
+                (a.get("staff_id")?.as_i64() != Some(old)).then_some(old)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+}

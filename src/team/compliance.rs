@@ -10,7 +10,8 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::team::DocKind;
 use crate::domain::team::compliance::{
-    ChangeFacts, Check, CheckState, DocFacts, Facts, MemberFacts, RemovedKey, SlotFacts, evaluate,
+    ChangeFacts, Check, CheckState, DocFacts, Facts, MemberFacts, Removal, RemovedKey, SlotFacts,
+    evaluate,
 };
 use crate::error::AppResult;
 use crate::store::team::ChangeFilter;
@@ -91,9 +92,26 @@ pub async fn compliance(ctx: &Ctx, u: &AuthUser) -> AppResult<(Vec<Check>, Value
         .map(|m| RemovedKey {
             staff_id: m.id,
             name: m.name.clone(),
-            deleted: false,
+            how: Removal::Left,
         })
         .collect();
+    // A key member still on the team whom edits of the slots took off every slot.
+    let taken_off = ctx.store.members_taken_off_slots().await?;
+    removed_key.extend(
+        rows.iter()
+            .filter(|m| m.key_staff == "yes" && m.status == "active")
+            .filter(|m| taken_off.contains(&m.id))
+            .filter(|m| {
+                !slots
+                    .iter()
+                    .any(|s| s.staff.as_ref().is_some_and(|(id, ..)| *id == m.id))
+            })
+            .map(|m| RemovedKey {
+                staff_id: m.id,
+                name: m.name.clone(),
+                how: Removal::Replaced,
+            }),
+    );
     removed_key.extend(
         ctx.store
             .deleted_key_staff()
@@ -102,7 +120,7 @@ pub async fn compliance(ctx: &Ctx, u: &AuthUser) -> AppResult<(Vec<Check>, Value
             .map(|(id, name)| RemovedKey {
                 staff_id: id,
                 name,
-                deleted: true,
+                how: Removal::Deleted,
             }),
     );
     let checks = evaluate(&Facts {

@@ -98,12 +98,34 @@ pub struct ChangeFacts {
     pub decided_at: Option<i64>,
 }
 
-/// A key member who is no longer on the team: marked left, or deleted (from the audit log).
+/// How a key member was taken off the team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Removal {
+    /// Marked left in the inventory.
+    Left,
+    /// Deleted from the inventory (found in the audit log).
+    Deleted,
+    /// Still on the team, but every slot they held was given to someone else.
+    Replaced,
+}
+
+impl Removal {
+    pub fn label(self) -> &'static str {
+        match self {
+            Removal::Left => "已离开",
+            Removal::Deleted => "已删除",
+            Removal::Replaced => "岗位已由他人接替",
+        }
+    }
+}
+
+/// A key member taken off the team or off their slots.
 #[derive(Clone, Debug)]
 pub struct RemovedKey {
     pub staff_id: i64,
     pub name: String,
-    pub deleted: bool,
+    pub how: Removal,
 }
 
 /// Everything the checks judge.
@@ -334,13 +356,7 @@ fn key_staff(f: &Facts) -> Check {
     let (state, details) = if !unapproved.is_empty() {
         let names: Vec<String> = unapproved
             .iter()
-            .map(|r| {
-                format!(
-                    "{}（{}）",
-                    r.name,
-                    if r.deleted { "已删除" } else { "已离开" }
-                )
-            })
+            .map(|r| format!("{}（{}）", r.name, r.how.label()))
             .collect();
         (
             CheckState::Broken,
@@ -366,7 +382,7 @@ fn key_staff(f: &Facts) -> Check {
         state,
         json!({"key_members": key, "pending_changes": pending,
                "removed_without_approval": unapproved.iter().map(|r| json!({
-                   "id": r.staff_id, "name": r.name, "deleted": r.deleted})).collect::<Vec<_>>()}),
+                   "id": r.staff_id, "name": r.name, "how": r.how, "how_label": r.how.label()})).collect::<Vec<_>>()}),
         details,
     )
 }

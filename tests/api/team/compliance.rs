@@ -29,6 +29,85 @@ async fn a_key_member_removed_without_approval_breaks_the_key_staff_rule() {
     let c = check(&app, &mt, "key_staff_unchanged").await;
     assert_eq!(c["state"], "broken", "{c}");
     assert_eq!(c["evidence"]["removed_without_approval"][0]["id"], key);
+    assert_eq!(c["evidence"]["removed_without_approval"][0]["how"], "left");
+}
+
+#[tokio::test]
+async fn a_key_member_replaced_in_their_slot_or_deleted_without_approval_breaks_the_rule() {
+    let app = app().await;
+    let (_, mt) = app.user_with_role("pm", "manager").await;
+    let sys = app
+        .post_expect(
+            &mt,
+            "/api/v1/systems",
+            &json!({"name": "系统（演示）"}),
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let key = member(
+        &app,
+        json!({"name": "数据库工程师（演示）", "key_staff": "yes"}),
+    )
+    .await;
+    let other = member(&app, json!({"name": "其他成员（演示）"})).await;
+    let slot = app
+        .post_expect(
+            &mt,
+            "/api/v1/assignments",
+            &json!({"system_id": sys, "duty": "dba", "staff_id": key}),
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        check(&app, &mt, "key_staff_unchanged").await["state"],
+        "met"
+    );
+    app.patch_expect(
+        &mt,
+        &format!("/api/v1/assignments/{slot}"),
+        &json!({"staff_id": other}),
+        StatusCode::OK,
+    )
+    .await;
+    let c = check(&app, &mt, "key_staff_unchanged").await;
+    assert_eq!(c["state"], "broken", "{c}");
+    assert_eq!(
+        c["evidence"]["removed_without_approval"][0]["how"],
+        "replaced"
+    );
+    // Back in the slot: nothing is wrong any more.
+    app.patch_expect(
+        &mt,
+        &format!("/api/v1/assignments/{slot}"),
+        &json!({"staff_id": key}),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        check(&app, &mt, "key_staff_unchanged").await["state"],
+        "met"
+    );
+    app.patch_expect(
+        &mt,
+        &format!("/api/v1/assignments/{slot}"),
+        &json!({"staff_id": other}),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        app.delete(&mt, &format!("/api/v1/staff/{key}")).await,
+        StatusCode::NO_CONTENT
+    );
+    let c = check(&app, &mt, "key_staff_unchanged").await;
+    assert_eq!(c["state"], "broken", "{c}");
+    assert_eq!(
+        c["evidence"]["removed_without_approval"][0]["how"],
+        "deleted"
+    );
 }
 
 #[tokio::test]
