@@ -332,7 +332,7 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, r: ChangeCreate) -> AppResult<Chang
     let Some(m) = leaving.filter(|_| errs.is_empty()) else {
         return Err(AppError::Validation(errs));
     };
-    let rules = TeamRulesIn::read(ctx, &mut tx).await?;
+    let rules = super::rules_in(ctx, &mut tx).await?;
     let due_at = (kind == ChangeKind::PurchaserRequest)
         .then(|| now + rules.manager_replacement_days * DAY_MS);
     let reason = r.reason.trim();
@@ -390,19 +390,6 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, r: ChangeCreate) -> AppResult<Chang
     .await?;
     tx.commit().await?;
     Ok(row)
-}
-
-/// The rules read inside a write transaction.
-struct TeamRulesIn;
-
-impl TeamRulesIn {
-    async fn read(ctx: &Ctx, tx: &mut Tx) -> AppResult<crate::domain::team::TeamRules> {
-        let v = ctx
-            .store
-            .setting_in(tx, crate::domain::team::RULES_KEY)
-            .await?;
-        Ok(crate::domain::team::TeamRules::from_setting(v.as_deref()))
-    }
 }
 
 async fn open_change(ctx: &Ctx, tx: &mut Tx, id: i64) -> AppResult<ChangeRow> {

@@ -43,6 +43,12 @@ pub async fn rules(ctx: &Ctx) -> AppResult<TeamRules> {
     Ok(TeamRules::from_setting(v.as_deref()))
 }
 
+/// The rule values in force, read inside a write transaction.
+pub async fn rules_in(ctx: &Ctx, tx: &mut crate::store::Tx) -> AppResult<TeamRules> {
+    let v = ctx.store.setting_in(tx, RULES_KEY).await?;
+    Ok(TeamRules::from_setting(v.as_deref()))
+}
+
 /// `GET /contract/compliance/rules`.
 pub async fn get_rules(ctx: &Ctx, u: &AuthUser) -> AppResult<TeamRules> {
     check_read(u)?;
@@ -55,7 +61,7 @@ pub async fn set_rules(ctx: &Ctx, u: &AuthUser, p: RulesPatch) -> AppResult<Team
     check_write(u)?;
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let old = TeamRules::from_setting(ctx.store.setting_in(&mut tx, RULES_KEY).await?.as_deref());
+    let old = rules_in(ctx, &mut tx).await?;
     let new = old.apply(&p).map_err(AppError::Validation)?;
     let text = serde_json::to_string(&new).map_err(|e| AppError::Internal(e.into()))?;
     ctx.store

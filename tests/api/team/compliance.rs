@@ -19,6 +19,14 @@ async fn a_key_member_removed_without_approval_breaks_the_key_staff_rule() {
         check(&app, &mt, "key_staff_unchanged").await["state"],
         "met"
     );
+    // The staff API keeps its shape: a record read back is accepted as a patch.
+    let mut whole = app
+        .get_json_expect(&mt, &format!("/api/v1/staff/{key}"), StatusCode::OK)
+        .await;
+    assert_eq!(whole["certificates"], json!([]));
+    whole["phone"] = json!("020-12345678");
+    app.patch_expect(&mt, &format!("/api/v1/staff/{key}"), &whole, StatusCode::OK)
+        .await;
     app.patch_expect(
         &mt,
         &format!("/api/v1/staff/{key}"),
