@@ -332,6 +332,7 @@ pub fn router() -> Router<AppState> {
         .route("/operations/lines/{id}/records", post(operations::create))
         .route("/reports/{id}/file", get(reports::file))
         .route("/team", get(team::page))
+        .route("/team/changes", post(team::file))
         .route("/team/changes/{id}/decision", post(team::decide))
         .route("/reports/texts", get(reports::texts))
         .route("/reports/texts/{key}", post(reports::save_text))

@@ -101,13 +101,21 @@ async fn render(st: &AppState, u: &AuthUser, error: Option<String>) -> PageResul
                         "details": c.details})
         })
         .collect();
+    let active: Vec<Value> = members
+        .iter()
+        .filter(|m| m["active"] == true)
+        .map(|m| json!({"id": m["id"], "name": m["name"], "role": m["role"]}))
+        .collect();
     let mut r = st
         .ui
         .page(
             "team.html",
             json!({"layout": layout(u, "团队合规", "/team"), "checks": checks,
                    "members": members, "changes": items, "total": total, "error": error,
-                   "rules": rules}),
+                   "rules": rules, "active": active, "roles": TEAM_ROLES.iter()
+                       .map(|c| json!({"code": c.code, "label": c.label})).collect::<Vec<_>>(),
+                   "can_file": matches!(u.role, Role::Manager | Role::Admin),
+                   "can_ask": u.role == Role::Supervisor}),
         )?
         .into_response();
     if error.is_some() {
@@ -143,15 +151,73 @@ pub async fn decide(
         .filter(|s| !s.is_empty());
     match changes::decide(&st.ctx, &u, id, Decision { decision, comment }).await {
         Ok(_) => Ok(Redirect::to("/team").into_response()),
-        Err(AppError::Validation(errs)) => {
-            let msg = errs
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join("；");
-            render(&st, &u, Some(msg)).await
-        }
+        Err(AppError::Validation(errs)) => render(&st, &u, Some(joined(&errs))).await,
         Err(AppError::Conflict(m)) => render(&st, &u, Some(m)).await,
         Err(e) => Err(e.into()),
     }
+}
+
+/// The form's fields as the typed request: blank fields left out, a new member's fields
+/// gathered under `joining`; the purchaser's form asks to replace the manager.
+fn change_of(u: &AuthUser, form: &HashMap<String, String>) -> Value {
+    let get = |k: &str| form.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let mut m = serde_json::Map::new();
+    if u.role == Role::Supervisor {
+        m.insert("kind".into(), json!("purchaser_request"));
+    }
+    for k in [
+        "leaving_staff_id",
+        "joining_staff_id",
+        "reason",
+        "justification",
+    ] {
+        if let Some(v) = get(k) {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    m.entry("reason").or_insert(json!(""));
+    let mut joining = serde_json::Map::new();
+    for (field, key) in [
+        ("name", "joining_name"),
+        ("team_role", "joining_team_role"),
+        ("years_experience", "joining_years"),
+        ("pm_years", "joining_pm_years"),
+    ] {
+        if let Some(v) = get(key) {
+            joining.insert(field.into(), json!(v));
+        }
+    }
+    if !joining.is_empty() {
+        m.insert("joining".into(), Value::Object(joining));
+    }
+    Value::Object(m)
+}
+
+/// `POST /team/changes`: the manager's written request, or the purchaser's request to
+/// replace the manager.
+pub async fn file(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    let input = match crate::domain::input::decode(change_of(&u, &form)) {
+        Ok(i) => i,
+        Err(errs) => return render(&st, &u, Some(joined(&errs))).await,
+    };
+    match changes::create(&st.ctx, &u, input).await {
+        Ok(_) => Ok(Redirect::to("/team").into_response()),
+        Err(AppError::Validation(errs)) => render(&st, &u, Some(joined(&errs))).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn joined(errs: &[crate::domain::FieldError]) -> String {
+    errs.iter()
+        .map(|e| e.message.clone())
+        .collect::<Vec<_>>()
+        .join("；")
 }

@@ -461,3 +461,59 @@ async fn the_team_page_shows_checks_members_and_changes_and_the_purchaser_decide
         .await;
     assert_eq!(g["status"], "approved");
 }
+
+#[tokio::test]
+async fn the_manager_files_a_change_from_the_team_page_and_bad_input_changes_nothing() {
+    use reqwest::header::COOKIE;
+    let app = app().await;
+    app.user_with_role("pm", "manager").await;
+    let out = member(
+        &app,
+        json!({"name": "成员丁（演示）", "years_experience": 5}),
+    )
+    .await;
+    let cookie = app.page_cookie("pm", "Changed#Pass2").await;
+    let (_, html) = app.page(&cookie, "/team").await;
+    assert!(html.contains("action=\"/team/changes\""), "{html}");
+    let post = |form: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url("/team/changes"))
+            .header(COOKIE, &cookie)
+            .form(&form)
+            .send()
+    };
+    let leaving = out.to_string();
+    let r = post(vec![
+        ("leaving_staff_id", leaving.clone()),
+        ("joining_name", "成员戊（演示）".into()),
+        ("joining_years", "3".into()),
+        ("reason", "调岗".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("从业年限 3 年"));
+    assert_eq!(count_changes(&app).await, 0);
+    let r = post(vec![
+        ("leaving_staff_id", leaving),
+        ("joining_name", "成员戊（演示）".into()),
+        ("joining_years", "6".into()),
+        ("reason", "调岗".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let list = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/personnel-changes",
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(
+        list["items"][0]["joining"]["fields"]["name"],
+        "成员戊（演示）"
+    );
+    assert_eq!(list["items"][0]["status"], "requested");
+}
