@@ -463,8 +463,8 @@ impl Store {
     }
 
     /// The approved change takes effect: the leaving member's slots move to the joining
-    /// one, who is on the team (and a key member when the leaving one was); the leaving
-    /// member is marked left on `today`. Answers the ids of the slots moved.
+    /// one, who is on the team (a key member when the leaving one was, and in the leaving
+    /// one's team role when they have none); the leaving member is marked left on `today`. Answers the ids of the slots moved.
     pub async fn apply_personnel_change(
         &self,
         tx: &mut Tx,
@@ -495,11 +495,14 @@ impl Store {
         .await?;
         sqlx::query(
             "UPDATE staff SET status = 'active', left_on = NULL, \
-             key_staff = CASE WHEN $2 = 1 THEN 'yes' ELSE key_staff END, updated_at = $3 WHERE id = $1",
+             key_staff = CASE WHEN $2 = 1 THEN 'yes' ELSE key_staff END, \
+             team_role = COALESCE(team_role, (SELECT l.team_role FROM staff l WHERE l.id = $4)), \
+             updated_at = $3 WHERE id = $1",
         )
         .bind(joining)
         .bind(i64::from(key))
         .bind(now_ms)
+        .bind(leaving)
         .execute(&mut **tx)
         .await?;
         Ok(moved)

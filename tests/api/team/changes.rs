@@ -413,7 +413,7 @@ async fn a_manager_replacement_asked_by_the_purchaser_is_due_in_two_weeks() {
         .post_expect(
             &mt,
             &format!("/api/v1/personnel-changes/{id}/nominate"),
-            &json!({"joining": {"name": "项目经理乙（演示）", "team_role": "project_manager", "pm_years": 6}}),
+            &json!({"joining": {"name": "项目经理乙（演示）", "pm_years": 6}}),
             StatusCode::OK,
         )
         .await;
