@@ -549,3 +549,86 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A file attached to a personnel change.
+#[derive(Clone, Debug, FromRow)]
+pub struct ChangeFileRow {
+    pub id: i64,
+    pub change_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub stored_path: String,
+    pub uploaded_by_name: String,
+    pub created_at: i64,
+}
+
+const CHANGE_FILE: &str = "SELECT id, change_id, file_name, content_type, size, sha256, stored_path, \
+     uploaded_by_name, created_at FROM personnel_change_files";
+
+impl Store {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_change_file(
+        &self,
+        tx: &mut Tx,
+        change_id: i64,
+        file_name: &str,
+        content_type: &str,
+        size: i64,
+        sha256: &str,
+        stored_path: &str,
+        user: (i64, &str),
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO personnel_change_files (change_id, file_name, content_type, size, sha256, \
+             stored_path, uploaded_by, uploaded_by_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(change_id)
+        .bind(file_name.to_string())
+        .bind(content_type.to_string())
+        .bind(size)
+        .bind(sha256.to_string())
+        .bind(stored_path.to_string())
+        .bind(user.0)
+        .bind(user.1.to_string())
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn change_files(&self, change_id: i64) -> StoreResult<Vec<ChangeFileRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{CHANGE_FILE} WHERE change_id = $1 ORDER BY id"
+        )))
+        .bind(change_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn change_files_in(
+        &self,
+        tx: &mut Tx,
+        change_id: i64,
+    ) -> StoreResult<Vec<ChangeFileRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{CHANGE_FILE} WHERE change_id = $1 ORDER BY id"
+        )))
+        .bind(change_id)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
+    pub async fn change_file(&self, change_id: i64, id: i64) -> StoreResult<ChangeFileRow> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{CHANGE_FILE} WHERE change_id = $1 AND id = $2"
+        )))
+        .bind(change_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+}

@@ -10,6 +10,7 @@
 
 pub mod changes;
 pub mod compliance;
+pub mod files;
 pub mod members;
 
 use serde_json::json;

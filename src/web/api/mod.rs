@@ -137,6 +137,11 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(team::get_change))
         .routes(routes!(team::decide_change))
         .routes(routes!(team::nominate_change))
+        .routes(
+            routes!(team::list_change_files, team::add_change_file)
+                .layer(DefaultBodyLimit::max(limits.attachment + 64 * 1024)),
+        )
+        .routes(routes!(team::change_file))
         .routes(routes!(team::list_certificates, team::add_certificate))
         .routes(routes!(team::remove_certificate))
         .routes(

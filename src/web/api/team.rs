@@ -14,7 +14,7 @@ use crate::domain::team::changes::{ChangeCreate, ChangeKind, ChangeStatus, Decis
 use crate::domain::team::{CertificateInput, RulesPatch, TeamRules};
 use crate::error::{AppError, AppResult};
 use crate::store::team::ChangeFilter;
-use crate::team::{self, changes, compliance, members};
+use crate::team::{self, changes, compliance, files, members};
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::{Input, parse_id};
@@ -141,8 +141,12 @@ pub async fn get_change(
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    let row = changes::get(&st.ctx, &u, parse_id(&id)?).await?;
-    Ok(Json(changes::change_json(&row, st.ctx.clock.now_ms())))
+    let id = parse_id(&id)?;
+    let row = changes::get(&st.ctx, &u, id).await?;
+    let mut v = changes::change_json(&row, st.ctx.clock.now_ms());
+    let list = files::list(&st.ctx, &u, id).await?;
+    v["files"] = Value::Array(list.iter().map(files::file_json).collect());
+    Ok(Json(v))
 }
 
 #[utoipa::path(post, path = "/personnel-changes/{id}/decision", tag = "team",
@@ -351,14 +355,20 @@ pub async fn document_file(
     Path((id, doc)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let (d, bytes) = members::document_file(&st.ctx, &u, parse_id(&id)?, parse_id(&doc)?).await?;
-    let content_type = axum::http::HeaderValue::from_str(&d.content_type)
+    Ok(download(&d.content_type, &d.file_name, bytes))
+}
+
+/// A stored file as a safe download: its own type, `attachment` disposition and a
+/// sandboxing CSP.
+fn download(content_type: &str, file_name: &str, bytes: Vec<u8>) -> Response {
+    let content_type = axum::http::HeaderValue::from_str(content_type)
         .unwrap_or_else(|_| axum::http::HeaderValue::from_static("application/octet-stream"));
-    Ok((
+    (
         [
             (axum::http::header::CONTENT_TYPE, content_type),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&d.file_name),
+                crate::web::download::attachment(file_name),
             ),
             (
                 axum::http::header::CONTENT_SECURITY_POLICY,
@@ -367,10 +377,79 @@ pub async fn document_file(
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 /// Shown with `GET /staff/{id}`: the member's certificates and documents.
 pub async fn staff_extras(st: &AppState, id: i64) -> AppResult<(Value, Value)> {
     members::extras(&st.ctx, id).await
+}
+
+/// A file attached to a personnel change.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ChangeFileUpload {
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+#[utoipa::path(get, path = "/personnel-changes/{id}/files", tag = "team",
+    summary = "人员变更的附件",
+    params(("id" = i64, Path, description = "编号")),
+    responses((status = 200, description = "列表", body = super::openapi::Page),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+pub async fn list_change_files(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let rows = files::list(&st.ctx, &u, parse_id(&id)?).await?;
+    Ok(Json(super::all_json(&rows, files::file_json)))
+}
+
+#[utoipa::path(post, path = "/personnel-changes/{id}/files", tag = "team",
+    summary = "为待审批的人员变更添加附件（multipart 字段 file；PDF/JPEG/PNG）",
+    params(("id" = i64, Path, description = "编号")),
+    request_body(content = ChangeFileUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "已添加", body = super::openapi::Record),
+        (status = 403, description = "无权添加", body = super::openapi::ErrorBody),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        (status = 409, description = "已审批", body = super::openapi::ErrorBody),
+        (status = 413, description = "文件过大", body = super::openapi::ErrorBody),
+        (status = 422, description = "文件有误", body = super::openapi::ErrorBody)))]
+pub async fn add_change_file(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let id = parse_id(&id)?;
+    let mp =
+        <axum::extract::Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st)
+            .await
+            .map_err(|e| {
+                AppError::BadRequest(format!(
+                    "请以 multipart/form-data 上传，字段 file：{}",
+                    e.body_text()
+                ))
+            })?;
+    let (file, _) = read_document_upload(mp, st.config.max_attachment_bytes).await?;
+    let (name, data) =
+        file.ok_or_else(|| AppError::invalid("file", "请在表单字段 file 中上传附件"))?;
+    let row = files::attach(&st.ctx, &u, id, &name, &data).await?;
+    Ok((StatusCode::CREATED, Json(files::file_json(&row))))
+}
+
+#[utoipa::path(get, path = "/personnel-changes/{id}/files/{file_id}", tag = "team",
+    summary = "下载人员变更的附件",
+    params(("id" = i64, Path, description = "编号"), ("file_id" = i64, Path, description = "附件编号")),
+    responses((status = 200, description = "文件", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+pub async fn change_file(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path((id, file)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let (f, bytes) = files::file(&st.ctx, &u, parse_id(&id)?, parse_id(&file)?).await?;
+    Ok(download(&f.content_type, &f.file_name, bytes))
 }

@@ -69,6 +69,22 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
             .any(|m| m["event"] == "personnel_change.requested"),
         "{msgs}"
     );
+    // The written request travels with it as a file (PDF, JPEG or PNG only).
+    let (s, v) = attach(&app, &mt, id1, "申请书.pdf", PDF).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, _) = attach(&app, &mt, id1, "申请书.exe", b"MZ").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let g = app
+        .get_json_expect(
+            &st,
+            &format!("/api/v1/personnel-changes/{id1}"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(g["files"].as_array().unwrap().len(), 1, "{g}");
+    let r = app.get(&st, g["files"][0]["url"].as_str().unwrap()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PDF);
     // A second request for the same member is refused while the first is pending.
     let (s, v) = app.post(&mt, "/api/v1/personnel-changes", &body).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -126,6 +142,8 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "a decided change stays decided");
+    let (s, _) = attach(&app, &mt, id1, "补充.pdf", PDF).await;
+    assert_eq!(s, StatusCode::CONFLICT, "no files once decided");
 
     // Filed again and approved: the slot moves, the leaving member is marked left, the
     // joining member exists with the key-staff flag and the certificates.

@@ -116,3 +116,27 @@ pub(super) async fn upload(
     let s = r.status();
     (s, r.json().await.unwrap_or(Value::Null))
 }
+
+/// Attaches a file to a personnel change.
+pub(super) async fn attach(
+    app: &TestApp,
+    t: &str,
+    change: i64,
+    name: &str,
+    bytes: &[u8],
+) -> (StatusCode, Value) {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+    );
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/personnel-changes/{change}/files")))
+        .bearer_auth(t)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
