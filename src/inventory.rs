@@ -31,7 +31,13 @@ pub fn spec_of(collection: &str) -> AppResult<&'static EntitySpec> {
 }
 
 /// Computed keys a client may send back unchanged.
-const COMPUTED: &[&str] = &["warranty_status", "warranty_expired", "warranty_label"];
+const COMPUTED: &[&str] = &[
+    "warranty_status",
+    "warranty_expired",
+    "warranty_label",
+    "certificates",
+    "documents",
+];
 
 /// Today in Beijing, for warranty states.
 pub fn today(ctx: &Ctx) -> NaiveDate {

@@ -26,6 +26,7 @@ pub mod ops;
 pub mod report;
 pub mod requirements;
 pub mod store;
+pub mod team;
 pub mod tls;
 pub mod transfer;
 pub mod web;

@@ -87,6 +87,27 @@ pub fn check_document(
     check_upload(file_name, bytes, max, DOCUMENT_TYPES, "文件")
 }
 
+/// The types a team member's document (社保证明, 保密协议) may have: scans and photos.
+const STAFF_DOCUMENT_TYPES: &[(&str, &str, Option<&[u8]>)] = &[
+    ("pdf", "application/pdf", Some(b"%PDF")),
+    ("png", "image/png", Some(b"\x89PNG")),
+    ("jpg", "image/jpeg", Some(b"\xff\xd8\xff")),
+    ("jpeg", "image/jpeg", Some(b"\xff\xd8\xff")),
+];
+
+/// Checks a team member's document as an attachment is checked (name, size limit, type by
+/// its leading bytes), but only PDF, JPEG and PNG pass; anything else is a 422 on `file`.
+pub fn check_staff_document(
+    file_name: &str,
+    bytes: &[u8],
+    max: usize,
+) -> AppResult<(String, &'static str)> {
+    check_upload(file_name, bytes, max, STAFF_DOCUMENT_TYPES, "证明材料").map_err(|e| match e {
+        AppError::UnsupportedMediaType(m) => AppError::invalid("file", m),
+        e => e,
+    })
+}
+
 fn check_upload(
     file_name: &str,
     bytes: &[u8],

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::entity::{Choice, EntitySpec, Field, Kind, partial_date_end};
+use super::team;
 
 pub const ASSET_CATEGORIES: &[Choice] = &[
     Choice {
@@ -287,9 +288,35 @@ pub static STAFF: EntitySpec = EntitySpec {
             },
         ),
         Field::new("notes", "备注", Kind::LongText),
+        // Team compliance (issue 13): role, key staff, qualifications and experience.
+        Field::new("team_role", "团队角色", Kind::Choice(team::TEAM_ROLES))
+            .aliases(&["角色"])
+            .filter()
+            .list(),
+        Field::new("key_staff", "关键人员", Kind::Choice(team::YES_NO))
+            .default_text("no")
+            .aliases(&["是否关键人员", "主要人员"])
+            .filter()
+            .list(),
+        Field::new("qualifications", "资历与资质", Kind::LongText).aliases(&["资质", "资历"]),
+        Field::new(
+            "years_experience",
+            "从业年限",
+            Kind::Int { min: 0, max: 60 },
+        )
+        .aliases(&["工作年限", "从业经验"])
+        .sortable(),
+        Field::new("pm_years", "项目管理年限", Kind::Int { min: 0, max: 60 })
+            .aliases(&["项目管理经验"])
+            .sortable(),
+        Field::new("status", "在岗状态", Kind::Choice(team::STAFF_STATUSES))
+            .default_text("active")
+            .filter()
+            .list(),
+        Field::new("left_on", "离开日期", Kind::PartialDate),
     ],
     default_sort: "id",
-    dependents: &[],
+    dependents: &[("personnel_changes", "leaving_staff_id", "人员变更")],
     unique: &[],
 };
 

@@ -18,6 +18,7 @@ pub mod password;
 pub mod requirements;
 pub mod roles;
 pub mod sla;
+pub mod team;
 pub mod text;
 pub mod tickets;
 

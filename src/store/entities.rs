@@ -371,7 +371,7 @@ impl Store {
         row_to_json(spec, &row)
     }
 
-    async fn get_entity_tx(
+    pub(crate) async fn get_entity_tx(
         &self,
         tx: &mut super::Tx,
         spec: &EntitySpec,
@@ -473,6 +473,23 @@ impl Store {
             .fetch_one(&mut **tx)
             .await
             .map_err(|e| Self::map_write_error(spec, e))
+    }
+
+    /// Creates one record from validated values inside the caller's transaction, which
+    /// writes the audit record; references given by title are resolved.
+    pub async fn create_entity_in(
+        &self,
+        tx: &mut super::Tx,
+        spec: &EntitySpec,
+        mut values: Vec<(&'static Field, SqlValue)>,
+        now_ms: i64,
+    ) -> StoreResult<Map<String, Value>> {
+        let errs = Self::resolve_refs(tx, &mut values).await?;
+        if !errs.is_empty() {
+            return Err(StoreError::Invalid(errs));
+        }
+        let id = self.insert_entity_tx(tx, spec, &values, now_ms).await?;
+        self.get_entity_tx(tx, spec, id).await
     }
 
     /// Creates one record from validated values; references given by title are resolved.

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod operations;
 pub mod reports;
 pub mod requirements;
+pub mod team;
 pub mod users;
 
 use std::str::FromStr;

@@ -31,6 +31,7 @@ mod ops;
 mod recovery;
 mod requirements;
 mod roles;
+mod team;
 mod ticket_paging;
 mod tls_trust;
 mod ui;

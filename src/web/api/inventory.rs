@@ -108,6 +108,11 @@ pub async fn get_one(
                     json!(st.store.asset_system_ids(id).await?),
                 );
             }
+            "staff" => {
+                let (certs, docs) = super::team::staff_extras(&st, id).await?;
+                item.insert("certificates".into(), certs);
+                item.insert("documents".into(), docs);
+            }
             _ => {}
         }
     }

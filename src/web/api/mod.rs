@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod operations;
 pub mod reports;
 pub mod requirements;
+pub mod team;
 pub mod ticket_export;
 pub mod tickets;
 pub mod users;
@@ -149,6 +150,24 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         )
         .routes(routes!(contract::version_file))
         .routes(routes!(contract::review_instance))
+        .routes(routes!(team::get_compliance))
+        .routes(routes!(team::get_rules, team::set_rules))
+        .routes(routes!(team::list_changes, team::create_change))
+        .routes(routes!(team::get_change))
+        .routes(routes!(team::decide_change))
+        .routes(routes!(team::nominate_change))
+        .routes(
+            routes!(team::list_change_files, team::add_change_file)
+                .layer(DefaultBodyLimit::max(limits.attachment + 64 * 1024)),
+        )
+        .routes(routes!(team::change_file))
+        .routes(routes!(team::list_certificates, team::add_certificate))
+        .routes(routes!(team::remove_certificate))
+        .routes(
+            routes!(team::list_documents, team::upload_document)
+                .layer(DefaultBodyLimit::max(limits.attachment + 64 * 1024)),
+        )
+        .routes(routes!(team::document_file))
         .routes(routes!(reports::texts))
         .routes(routes!(reports::text, reports::update_text))
         .routes(routes!(tickets::list, tickets::create))

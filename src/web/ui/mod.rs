@@ -11,6 +11,7 @@ pub mod monitoring;
 pub mod operations;
 pub mod pages;
 pub mod reports;
+pub mod team;
 pub mod tickets;
 
 use axum::Router;
@@ -144,6 +145,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/screen_grid.html"),
     ),
     ("duty.html", include_str!("../../../templates/duty.html")),
+    ("team.html", include_str!("../../../templates/team.html")),
     (
         "ticket_form.html",
         include_str!("../../../templates/ticket_form.html"),
@@ -255,6 +257,7 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         add("资产与配置", "信息系统", "/systems");
         add("资产与配置", "团队成员", "/staff");
         add("资产与配置", "岗位安排", "/assignments");
+        add("资产与配置", "团队合规", "/team");
         add("服务台", "SLA 策略", "/sla-policies");
         add("服务台", "工作日历", "/calendars");
     } else if u.role.can(Perm::ReadSystems) {
@@ -335,6 +338,9 @@ pub fn router() -> Router<AppState> {
         .route("/operations/lines/{id}", get(operations::line))
         .route("/operations/lines/{id}/records", post(operations::create))
         .route("/reports/{id}/file", get(reports::file))
+        .route("/team", get(team::page))
+        .route("/team/changes", post(team::file))
+        .route("/team/changes/{id}/decision", post(team::decide))
         .route("/reports/texts", get(reports::texts))
         .route("/reports/texts/{key}", post(reports::save_text))
         .route("/messages", get(inbox::messages))

@@ -1,0 +1,634 @@
+//! The team (migration 0025): members' certificates and documents, personnel changes, and
+//! the facts the compliance checks judge (members, staffing slots, removed key staff).
+
+use sqlx::{AssertSqlSafe, FromRow};
+
+use super::{Store, StoreError, StoreResult, Tx};
+
+/// What the team pages and checks read of a member.
+#[derive(Clone, Debug, FromRow)]
+pub struct MemberRow {
+    pub id: i64,
+    pub name: String,
+    pub position: Option<String>,
+    pub team_role: Option<String>,
+    pub key_staff: String,
+    pub status: String,
+    pub years_experience: Option<i64>,
+    pub pm_years: Option<i64>,
+    pub work_mode: String,
+    pub left_on: Option<String>,
+}
+
+const MEMBER: &str = "SELECT id, name, position, team_role, key_staff, status, years_experience, \
+     pm_years, work_mode, left_on FROM staff";
+
+#[derive(Clone, Debug, FromRow)]
+pub struct CertificateRow {
+    pub id: i64,
+    pub staff_id: i64,
+    pub name: String,
+    pub number: Option<String>,
+    pub issued_on: Option<String>,
+    pub expires_on: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct DocumentRow {
+    pub id: i64,
+    pub staff_id: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub stored_path: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub uploaded_by_name: String,
+    pub created_at: i64,
+}
+
+/// A document to record.
+pub struct NewDocument<'a> {
+    pub staff_id: i64,
+    pub kind: &'a str,
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub sha256: &'a str,
+    pub stored_path: &'a str,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub uploaded_by: (i64, &'a str),
+}
+
+/// A staffing slot with its system and member.
+#[derive(Clone, Debug, FromRow)]
+pub struct SlotRow {
+    pub id: i64,
+    pub system_name: String,
+    pub duty: String,
+    pub work_mode: String,
+    pub staff_id: Option<i64>,
+    pub staff_name: Option<String>,
+    pub staff_status: Option<String>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ChangeRow {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub leaving_staff_id: i64,
+    pub leaving_name: Option<String>,
+    pub joining_staff_id: Option<i64>,
+    pub joining_name: Option<String>,
+    /// JSON: the new member's fields and certificates.
+    pub joining_data: Option<String>,
+    pub reason: String,
+    pub justification: Option<String>,
+    /// JSON.
+    pub comparison: Option<String>,
+    pub less_qualified: i64,
+    pub history: String,
+    pub due_at: Option<i64>,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<i64>,
+    pub decided_by_name: Option<String>,
+    pub decision_comment: Option<String>,
+    pub created_by: i64,
+    pub created_by_name: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const CHANGE: &str = "SELECT c.id, c.kind, c.status, c.leaving_staff_id, l.name AS leaving_name, \
+     c.joining_staff_id, j.name AS joining_name, c.joining_data, c.reason, c.justification, \
+     c.comparison, c.less_qualified, c.history, c.due_at, c.decided_at, c.decided_by, \
+     d.display_name AS decided_by_name, c.decision_comment, c.created_by, \
+     u.display_name AS created_by_name, c.created_at, c.updated_at \
+     FROM personnel_changes c LEFT JOIN staff l ON l.id = c.leaving_staff_id \
+     LEFT JOIN staff j ON j.id = c.joining_staff_id LEFT JOIN users d ON d.id = c.decided_by \
+     LEFT JOIN users u ON u.id = c.created_by";
+
+/// A change to record.
+pub struct NewChange<'a> {
+    pub kind: &'a str,
+    pub leaving_staff_id: i64,
+    pub joining_staff_id: Option<i64>,
+    pub joining_data: Option<String>,
+    pub reason: &'a str,
+    pub justification: Option<&'a str>,
+    pub comparison: Option<String>,
+    pub less_qualified: bool,
+    pub history: String,
+    pub due_at: Option<i64>,
+    pub created_by: i64,
+}
+
+/// The change list's filters.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeFilter {
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub q: Option<String>,
+}
+
+impl ChangeFilter {
+    fn clause(&self) -> (String, Vec<String>) {
+        let mut w = vec!["1 = 1".to_string()];
+        let mut args = Vec::new();
+        if let Some(v) = &self.status {
+            args.push(v.clone());
+            w.push(format!("c.status = ${}", args.len()));
+        }
+        if let Some(v) = &self.kind {
+            args.push(v.clone());
+            w.push(format!("c.kind = ${}", args.len()));
+        }
+        if let Some(v) = &self.q {
+            args.push(super::like_pattern(v));
+            let n = args.len();
+            w.push(format!(
+                "(LOWER(c.reason) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(l.name, '')) LIKE ${n} ESCAPE '\\' \
+                 OR LOWER(COALESCE(j.name, '')) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(c.joining_data, '')) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        (w.join(" AND "), args)
+    }
+}
+
+impl Store {
+    pub async fn team_members(&self) -> StoreResult<Vec<MemberRow>> {
+        Ok(
+            sqlx::query_as(AssertSqlSafe(format!("{MEMBER} ORDER BY id")))
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    pub async fn team_member_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<MemberRow>> {
+        Ok(
+            sqlx::query_as(AssertSqlSafe(format!("{MEMBER} WHERE id = $1")))
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?,
+        )
+    }
+
+    pub async fn certificates(&self, staff_id: Option<i64>) -> StoreResult<Vec<CertificateRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, staff_id, name, number, issued_on, expires_on, created_at FROM staff_certificates \
+             WHERE ($1 = 0 OR staff_id = $1) ORDER BY staff_id, id",
+        )
+        .bind(staff_id.unwrap_or(0))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn certificates_in(
+        &self,
+        tx: &mut Tx,
+        staff_id: i64,
+    ) -> StoreResult<Vec<CertificateRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, staff_id, name, number, issued_on, expires_on, created_at FROM staff_certificates \
+             WHERE staff_id = $1 ORDER BY id",
+        )
+        .bind(staff_id)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_certificate(
+        &self,
+        tx: &mut Tx,
+        staff_id: i64,
+        name: &str,
+        number: Option<&str>,
+        issued_on: Option<String>,
+        expires_on: Option<String>,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO staff_certificates (staff_id, name, number, issued_on, expires_on, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(staff_id)
+        .bind(name.to_string())
+        .bind(number.map(str::to_string))
+        .bind(issued_on)
+        .bind(expires_on)
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    /// Removes one certificate of a member; `NotFound` when the member has no such one.
+    pub async fn delete_certificate(&self, tx: &mut Tx, staff_id: i64, id: i64) -> StoreResult<()> {
+        let n = sqlx::query("DELETE FROM staff_certificates WHERE staff_id = $1 AND id = $2")
+            .bind(staff_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn staff_documents(&self, staff_id: Option<i64>) -> StoreResult<Vec<DocumentRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, staff_id, kind, file_name, content_type, size, sha256, stored_path, valid_from, \
+             valid_until, uploaded_by_name, created_at FROM staff_documents \
+             WHERE ($1 = 0 OR staff_id = $1) ORDER BY staff_id, kind, valid_until, id",
+        )
+        .bind(staff_id.unwrap_or(0))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn staff_document(&self, staff_id: i64, id: i64) -> StoreResult<DocumentRow> {
+        sqlx::query_as(
+            "SELECT id, staff_id, kind, file_name, content_type, size, sha256, stored_path, valid_from, \
+             valid_until, uploaded_by_name, created_at FROM staff_documents WHERE staff_id = $1 AND id = $2",
+        )
+        .bind(staff_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn insert_staff_document(
+        &self,
+        tx: &mut Tx,
+        d: &NewDocument<'_>,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO staff_documents (staff_id, kind, file_name, content_type, size, sha256, stored_path, \
+             valid_from, valid_until, uploaded_by, uploaded_by_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(d.staff_id)
+        .bind(d.kind.to_string())
+        .bind(d.file_name.to_string())
+        .bind(d.content_type.to_string())
+        .bind(d.size)
+        .bind(d.sha256.to_string())
+        .bind(d.stored_path.to_string())
+        .bind(d.valid_from.clone())
+        .bind(d.valid_until.clone())
+        .bind(d.uploaded_by.0)
+        .bind(d.uploaded_by.1.to_string())
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    /// Every staffing slot of the inventory with its system and member.
+    pub async fn staffing_slots(&self) -> StoreResult<Vec<SlotRow>> {
+        Ok(sqlx::query_as(
+            "SELECT a.id, s.name AS system_name, a.duty, a.work_mode, a.staff_id, m.name AS staff_name, \
+             m.status AS staff_status FROM assignments a JOIN systems s ON s.id = a.system_id \
+             LEFT JOIN staff m ON m.id = a.staff_id ORDER BY s.id, a.id",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Key members deleted from the inventory, from the audit log: (staff id, name).
+    pub async fn deleted_key_staff(&self) -> StoreResult<Vec<(i64, String)>> {
+        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT entity_id, before_json FROM audit_events \
+             WHERE entity_type = 'staff' AND action = 'delete' ORDER BY seq",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, before)| {
+                let v: serde_json::Value = serde_json::from_str(&before?).ok()?;
+                (v["key_staff"] == "yes").then(|| {
+                    (
+                        id.and_then(|i| i.parse().ok()).unwrap_or(0),
+                        v["name"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+            })
+            .collect())
+    }
+
+    pub async fn insert_personnel_change(
+        &self,
+        tx: &mut Tx,
+        c: &NewChange<'_>,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO personnel_changes (kind, status, leaving_staff_id, joining_staff_id, joining_data, \
+             reason, justification, comparison, less_qualified, history, due_at, created_by, created_at, updated_at) \
+             VALUES ($1, 'requested', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        )
+        .bind(c.kind.to_string())
+        .bind(c.leaving_staff_id)
+        .bind(c.joining_staff_id)
+        .bind(c.joining_data.clone())
+        .bind(c.reason.to_string())
+        .bind(c.justification.map(str::to_string))
+        .bind(c.comparison.clone())
+        .bind(i64::from(c.less_qualified))
+        .bind(c.history.clone())
+        .bind(c.due_at)
+        .bind(c.created_by)
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn personnel_change_in(&self, tx: &mut Tx, id: i64) -> StoreResult<ChangeRow> {
+        sqlx::query_as(AssertSqlSafe(format!("{CHANGE} WHERE c.id = $1")))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn personnel_change(&self, id: i64) -> StoreResult<ChangeRow> {
+        sqlx::query_as(AssertSqlSafe(format!("{CHANGE} WHERE c.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn personnel_changes(
+        &self,
+        f: &ChangeFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<ChangeRow>, i64)> {
+        let (w, args) = f.clause();
+        let sql = format!("{CHANGE} WHERE {w} ORDER BY c.id DESC LIMIT {limit} OFFSET {offset}");
+        let mut q = sqlx::query_as::<_, ChangeRow>(AssertSqlSafe(sql));
+        for a in &args {
+            q = q.bind(a.clone());
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        let count = format!(
+            "SELECT COUNT(*) FROM personnel_changes c LEFT JOIN staff l ON l.id = c.leaving_staff_id \
+             LEFT JOIN staff j ON j.id = c.joining_staff_id WHERE {w}"
+        );
+        let mut cq = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count));
+        for a in &args {
+            cq = cq.bind(a.clone());
+        }
+        Ok((rows, cq.fetch_one(self.pool()).await?))
+    }
+
+    /// Records a decision on a change still `requested`; `Conflict` when it was decided
+    /// meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide_personnel_change(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        status: &str,
+        joining_staff_id: Option<i64>,
+        comment: Option<&str>,
+        history: &str,
+        by: i64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let n = sqlx::query(
+            "UPDATE personnel_changes SET status = $2, joining_staff_id = $3, decision_comment = $4, \
+             history = $5, decided_by = $6, decided_at = $7, updated_at = $7 \
+             WHERE id = $1 AND status = 'requested'",
+        )
+        .bind(id)
+        .bind(status.to_string())
+        .bind(joining_staff_id)
+        .bind(comment.map(str::to_string))
+        .bind(history.to_string())
+        .bind(by)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Conflict("该人员变更已审批".into()));
+        }
+        Ok(())
+    }
+
+    /// Sets (or clears) the incoming member of a change still `requested`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_change_nominee(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        joining_staff_id: Option<i64>,
+        joining_data: Option<String>,
+        justification: Option<&str>,
+        comparison: Option<String>,
+        less_qualified: bool,
+        history: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let n = sqlx::query(
+            "UPDATE personnel_changes SET joining_staff_id = $2, joining_data = $3, justification = $4, \
+             comparison = $5, less_qualified = $6, history = $7, updated_at = $8 \
+             WHERE id = $1 AND status = 'requested'",
+        )
+        .bind(id)
+        .bind(joining_staff_id)
+        .bind(joining_data)
+        .bind(justification.map(str::to_string))
+        .bind(comparison)
+        .bind(i64::from(less_qualified))
+        .bind(history.to_string())
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Conflict("该人员变更已审批".into()));
+        }
+        Ok(())
+    }
+
+    /// The approved change takes effect: the leaving member's slots move to the joining
+    /// one, who is on the team (a key member when the leaving one was, and in the leaving
+    /// one's team role when they have none); the leaving member is marked left on `today`. Answers the ids of the slots moved.
+    pub async fn apply_personnel_change(
+        &self,
+        tx: &mut Tx,
+        leaving: i64,
+        joining: i64,
+        key: bool,
+        today: &str,
+        now_ms: i64,
+    ) -> StoreResult<Vec<i64>> {
+        let moved: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM assignments WHERE staff_id = $1 ORDER BY id")
+                .bind(leaving)
+                .fetch_all(&mut **tx)
+                .await?;
+        sqlx::query("UPDATE assignments SET staff_id = $2, updated_at = $3 WHERE staff_id = $1")
+            .bind(leaving)
+            .bind(joining)
+            .bind(now_ms)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "UPDATE staff SET status = 'left', left_on = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(leaving)
+        .bind(today.to_string())
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE staff SET status = 'active', left_on = NULL, \
+             key_staff = CASE WHEN $2 = 1 THEN 'yes' ELSE key_staff END, \
+             team_role = COALESCE(team_role, (SELECT l.team_role FROM staff l WHERE l.id = $4)), \
+             updated_at = $3 WHERE id = $1",
+        )
+        .bind(joining)
+        .bind(i64::from(key))
+        .bind(now_ms)
+        .bind(leaving)
+        .execute(&mut **tx)
+        .await?;
+        Ok(moved)
+    }
+}
+
+impl Store {
+    /// The id of a change still awaiting a decision for the leaving member, if any.
+    pub async fn pending_change_for_in(
+        &self,
+        tx: &mut Tx,
+        leaving: i64,
+    ) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM personnel_changes WHERE leaving_staff_id = $1 AND status = 'requested' ORDER BY id LIMIT 1",
+        )
+        .bind(leaving)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+}
+
+impl Store {
+    /// The members taken off a staffing slot by an edit of the slot (from the audit log;
+    /// an approved personnel change moves slots itself and is not among them).
+    pub async fn members_taken_off_slots(&self) -> StoreResult<Vec<i64>> {
+        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT before_json, after_json FROM audit_events \
+             WHERE entity_type = 'assignments' AND action = 'update' ORDER BY seq",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<i64> = rows
+            .into_iter()
+            .filter_map(|(b, a)| {
+                let b: serde_json::Value = serde_json::from_str(&b?).ok()?;
+                let a: serde_json::Value = serde_json::from_str(&a?).ok()?;
+                let old = b.get("staff_id")?.as_i64()?;
+                (a.get("staff_id")?.as_i64() != Some(old)).then_some(old)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+/// A file attached to a personnel change.
+#[derive(Clone, Debug, FromRow)]
+pub struct ChangeFileRow {
+    pub id: i64,
+    pub change_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub stored_path: String,
+    pub uploaded_by_name: String,
+    pub created_at: i64,
+}
+
+const CHANGE_FILE: &str = "SELECT id, change_id, file_name, content_type, size, sha256, stored_path, \
+     uploaded_by_name, created_at FROM personnel_change_files";
+
+impl Store {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_change_file(
+        &self,
+        tx: &mut Tx,
+        change_id: i64,
+        file_name: &str,
+        content_type: &str,
+        size: i64,
+        sha256: &str,
+        stored_path: &str,
+        user: (i64, &str),
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO personnel_change_files (change_id, file_name, content_type, size, sha256, \
+             stored_path, uploaded_by, uploaded_by_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(change_id)
+        .bind(file_name.to_string())
+        .bind(content_type.to_string())
+        .bind(size)
+        .bind(sha256.to_string())
+        .bind(stored_path.to_string())
+        .bind(user.0)
+        .bind(user.1.to_string())
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    pub async fn change_files(&self, change_id: i64) -> StoreResult<Vec<ChangeFileRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{CHANGE_FILE} WHERE change_id = $1 ORDER BY id"
+        )))
+        .bind(change_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn change_files_in(
+        &self,
+        tx: &mut Tx,
+        change_id: i64,
+    ) -> StoreResult<Vec<ChangeFileRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "{CHANGE_FILE} WHERE change_id = $1 ORDER BY id"
+        )))
+        .bind(change_id)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
+    pub async fn change_file(&self, change_id: i64, id: i64) -> StoreResult<ChangeFileRow> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "{CHANGE_FILE} WHERE change_id = $1 AND id = $2"
+        )))
+        .bind(change_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+}
