@@ -37,6 +37,9 @@ pub struct OmData {
     pub previous_inspections: Stats,
     pub texts: Texts,
     pub font: Result<Arc<chart::Font>, String>,
+    /// The contract's quality targets measured over the period (`GET /contract`), or why
+    /// there are none.
+    pub quality: Result<Vec<Value>, String>,
 }
 
 /// A ratio (0–1) as "99.95%" or "—".
@@ -408,6 +411,15 @@ pub fn docx(d: &OmData) -> anyhow::Result<Vec<u8>> {
         b = b.table(&["序号", "故障较多的系统", "故障数"], &top, &[1, 6, 2]);
     }
     b = add_charts(b, d);
+    b = b.heading(2, "质量目标完成情况");
+    b = match &d.quality {
+        Ok(targets) => b.table(
+            &["指标", "目标值", "实测值", "计算依据", "结论"],
+            &super::quality::target_rows(targets),
+            &[3, 2, 2, 5, 2],
+        ),
+        Err(why) => b.paragraph(why),
+    };
 
     b = b.heading(1, "本月事件、问题及故障");
     if f.incidents.is_empty() {
@@ -480,12 +492,25 @@ pub fn xlsx(d: &OmData) -> anyhow::Result<Vec<u8>> {
             ]
         })
         .collect();
+    let quality = match &d.quality {
+        Ok(t) => super::quality::target_rows(t)
+            .into_iter()
+            .map(|r| r.into_iter().map(Cell::Text).collect())
+            .collect(),
+        Err(why) => vec![vec![Cell::Text(why.clone())]],
+    };
     let sheets = [
         Sheet {
             name: "关键指标",
             title: format!("{} 运维月报 关键指标", d.meta.period),
             headers: vec!["指标", "本月", "上月"],
             rows: keys,
+        },
+        Sheet {
+            name: "质量目标",
+            title: format!("{} 质量目标完成情况", d.meta.period),
+            headers: vec!["指标", "目标值", "实测值", "计算依据", "结论"],
+            rows: quality,
         },
         Sheet {
             name: "系统可用率",
@@ -585,6 +610,18 @@ pub async fn document(
     let previous_inspections =
         crate::inspect::tasks::indicators(ctx, u, p.previous.0, p.previous.1).await?;
     let texts = super::texts::load(ctx, "om.").await?;
+    let quality = match crate::contract::stored(ctx).await? {
+        Some(r) => Ok(
+            crate::contract::quality::measure(ctx, u, &r, p).await?["targets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        None => Err(
+            "尚未录入合同信息，质量目标无从对照；采购方录入合同后本节列出各项目标与实测值。"
+                .to_string(),
+        ),
+    };
     let figures = figures(&tickets, &previous, &systems);
     let report_font = ctx.config.report_font.clone();
     let (bytes, note) = tokio::task::spawn_blocking(move || {
@@ -601,6 +638,7 @@ pub async fn document(
             previous_inspections,
             texts,
             font,
+            quality,
         };
         let bytes = match format {
             Format::Docx => docx(&d),

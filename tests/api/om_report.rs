@@ -208,6 +208,23 @@ async fn the_om_monthly_report_carries_the_desk_figures_and_lists_of_the_month()
     let systems = app.total("/api/v1/systems").await;
     assert_eq!(systems, 27);
     assert_eq!(text.matches("|未监控|").count(), 27, "{text}");
+    // The contract's quality targets with the values GET /contract measures.
+    let c = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/contract?period=2025-11",
+            StatusCode::OK,
+        )
+        .await;
+    for t in c["quality"]["targets"].as_array().unwrap() {
+        let row = format!(
+            "{}|{}|{}|",
+            t["label"].as_str().unwrap(),
+            percent(&t["target_percent"]),
+            percent(&t["measured_percent"])
+        );
+        assert!(text.contains(&row), "{row} in {text}");
+    }
     // The editable overview says the same figures.
     assert!(text.contains("其中故障 2 个（上月 1 个）"), "{text}");
     if let Some(pdf) = via_libreoffice(&docx, "docx") {
