@@ -27,6 +27,8 @@ use crate::error::{AppError, AppResult};
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::operations::{LineRow, LineValues, RecordFilter, RecordRow, RecordValues};
 
+pub mod months;
+
 fn ids(s: &str) -> Vec<i64> {
     serde_json::from_str(s).unwrap_or_default()
 }

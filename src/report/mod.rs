@@ -10,6 +10,7 @@ pub mod fault;
 pub mod inspection;
 pub mod operations;
 pub mod requirements;
+pub mod summary;
 pub mod texts;
 pub mod xlsx;
 
@@ -42,6 +43,8 @@ pub enum ReportKind {
     /// 统计报表 of one service line (`line_id`) over the period (a month or a quarter as
     /// the line's cadence says, or any range).
     LineStatistics,
+    /// 服务条线工作总结 of one service line (`line_id`) over a year or any range.
+    LineSummary,
     /// 《系统业务需求和功能改进清单》 over the period, optionally of one `line_id` or
     /// `system_id`.
     RequirementsList,
@@ -56,6 +59,7 @@ impl ReportKind {
             ReportKind::SupportTable => "support_table",
             ReportKind::LineMonthly => "line_monthly",
             ReportKind::LineStatistics => "line_statistics",
+            ReportKind::LineSummary => "line_summary",
             ReportKind::RequirementsList => "requirements_list",
         }
     }
@@ -326,7 +330,10 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             )
         }
         ReportKind::CloudUtilization => return cloud_report(ctx, u, req, &p).await,
-        ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
+        ReportKind::SupportTable
+        | ReportKind::LineMonthly
+        | ReportKind::LineStatistics
+        | ReportKind::LineSummary => {
             let meta = docx::DocMeta {
                 title: String::new(),
                 subtitle: None,
@@ -338,7 +345,11 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
                 version: "V1.0".into(),
                 created: now,
             };
-            let m = operations::document(ctx, u, req, &p, meta).await?;
+            let m = if req.kind == ReportKind::LineSummary {
+                summary::document(ctx, u, req, &p, meta).await?
+            } else {
+                operations::document(ctx, u, req, &p, meta).await?
+            };
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
     };
@@ -547,7 +558,10 @@ fn params_of(req: &ReportRequest) -> Value {
         ReportKind::RequirementsList => {
             json!({"line_id": req.line_id, "system_id": req.system_id})
         }
-        ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
+        ReportKind::SupportTable
+        | ReportKind::LineMonthly
+        | ReportKind::LineStatistics
+        | ReportKind::LineSummary => {
             json!({"scope": scope, "plan_id": req.plan_id, "line_id": req.line_id})
         }
         _ => json!({"scope": scope, "plan_id": req.plan_id}),
@@ -568,9 +582,10 @@ fn unused_params(req: &ReportRequest) -> AppResult<()> {
         ReportKind::InspectionCycle => &["plan_id"],
         ReportKind::RequirementsList => &["line_id", "system_id"],
         ReportKind::CloudUtilization => &[],
-        ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
-            &["line_id"]
-        }
+        ReportKind::SupportTable
+        | ReportKind::LineMonthly
+        | ReportKind::LineStatistics
+        | ReportKind::LineSummary => &["line_id"],
     };
     let errs: Vec<crate::domain::FieldError> = given
         .iter()

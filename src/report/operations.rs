@@ -265,7 +265,7 @@ pub fn text_vars(d: &LineData) -> Value {
     })
 }
 
-fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
+pub(super) fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         b = b.paragraph(line);
     }

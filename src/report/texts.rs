@@ -144,6 +144,20 @@ pub const BLOCKS: &[Block] = &[
         default: "下月将继续做好{{ line }}的用户支持与日常运营服务，跟进未解决的问题，按时提交运营服务工作报告。",
         variables: LINE_VARS,
     },
+    Block {
+        key: "summary.overview",
+        documents: "服务条线工作总结：“工作总结”",
+        label: "工作总结",
+        default: "{{ period }}，{{ line }}（{{ code }}）共记录运营服务 {{ total }} 项（{{ types }}）。提供技术支持 {{ support }} 次（{{ channels }}），已解决 {{ resolved }} 次，解决率 {{ resolution_rate }}；平均处理时长 {{ average_minutes }}，{{ handle_minutes }} 分钟内处理率 {{ in_time_rate }}；收到评价 {{ rated }} 条，用户满意度 {{ satisfaction }}。登记需求与功能改进建议 {{ requirements_new }} 项，交付或验收 {{ requirements_delivered }} 项。",
+        variables: LINE_VARS,
+    },
+    Block {
+        key: "summary.outlook",
+        documents: "服务条线工作总结：“存在问题与下一步工作”",
+        label: "存在问题与下一步工作",
+        default: "{% if unresolved > 0 %}期内尚有 {{ unresolved }} 次技术支持未解决，将安排专人跟进直至关闭。{% endif %}{% if top_question != \"无\" %}用户咨询较集中的问题为“{{ top_question }}”，下一步将完善操作指引、加强培训。{% endif %}下一阶段将继续做好{{ line }}的用户支持与日常运营服务，按时提交运营服务工作报告。",
+        variables: LINE_VARS,
+    },
 ];
 
 pub fn block(key: &str) -> Option<&'static Block> {

@@ -1262,8 +1262,9 @@ async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_
     let list = app
         .get_json_expect(t, "/api/v1/report-texts", StatusCode::OK)
         .await;
-    // Three of the inspection reports, four of the service lines' monthly report.
-    assert_eq!(list["total"], 7, "{list}");
+    // Three of the inspection reports, four of the service lines' monthly report, two of
+    // their period summary.
+    assert_eq!(list["total"], 9, "{list}");
     assert!(
         list["items"]
             .as_array()

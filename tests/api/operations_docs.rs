@@ -660,3 +660,156 @@ async fn the_statistics_report_counts_months_channels_and_business_figures() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_line_summary_shows_each_month_and_the_period_as_the_stats_api() {
+    let app = demo_at(bj(2025, 12, 2, 9, 0)).await;
+    let t = app.admin_token.clone();
+    let line = line_by_code(&app, "4.2.7").await;
+    let id = line["id"].as_i64().unwrap();
+    let name = line["name"].as_str().unwrap().to_string();
+    november_records(&app, id, &line["system_ids"][0]).await;
+    app.post_expect(
+        &t,
+        "/api/v1/work-records",
+        &json!({"line_id": id, "type": "licence", "summary": "证照签发", "occurred_at": "2025-10-20 09:00",
+                "data": {"licence_type": "排污许可证", "issued": 42}}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post_expect(
+        &t,
+        "/api/v1/requirements",
+        &json!({"line_id": id, "source": "user", "title": "办件列表增加导出", "priority": "high"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.patch_expect(
+        &t,
+        "/api/v1/report-texts/summary.outlook",
+        &json!({"text": "明年{{ line }}继续跟进 {{ unresolved }} 个未解决问题。"}),
+        StatusCode::OK,
+    )
+    .await;
+    let stats = |from: &str, to: &str| {
+        let url = format!("/api/v1/service-lines/{id}/stats?from={from}&to={to}");
+        let app = &app;
+        let t = t.clone();
+        async move { app.get_json_expect(&t, &url, StatusCode::OK).await }
+    };
+    let year = stats("2025-01-01", "2025-12-31").await;
+    let oct = stats("2025-10-01", "2025-10-31").await;
+    let nov = stats("2025-11-01", "2025-11-30").await;
+    // Hand counts: October 2 records (1 support, 1 licence), November 4 (3 support, 1
+    // reconciliation); one requirement proposed in December.
+    assert_eq!(
+        (year["total"].as_i64(), year["support"].as_i64()),
+        (Some(6), Some(4))
+    );
+    assert_eq!(year["requirements_new"], 1, "{year}");
+    let rate = pct(&year["resolution_rate"]);
+    let nov_rate = pct(&nov["resolution_rate"]);
+    for format in ["docx", "xlsx"] {
+        let r = app
+            .post_expect(
+                &t,
+                "/api/v1/reports",
+                &json!({"kind": "line_summary", "period": "2025", "format": format, "line_id": id}),
+                StatusCode::CREATED,
+            )
+            .await;
+        assert_eq!(r["kind"], "line_summary");
+        assert_eq!(r["period"], "2025 年");
+        assert_eq!(r["params"]["line_id"], id, "{r}");
+        let bytes = file(&app, &t, &r).await;
+        if let Some(text) = read_back(&bytes, format) {
+            let needles: Vec<String> = if format == "docx" {
+                vec![
+                    format!("{name}工作总结"),
+                    format!("title={name}工作总结"),
+                    "报告期间：2025 年".into(),
+                    format!(
+                        "共记录运营服务 {} 项（技术支持 4 项、数据对账 1 项、电子证照 1 项）",
+                        year["total"]
+                    ),
+                    format!("解决率 {rate}"),
+                    "月份|技术支持|数据对账|电子证照|合计".into(),
+                    "2025-01|0|0|0|0".into(),
+                    "2025-10|1|0|1|2".into(),
+                    "2025-11|3|1|0|4".into(),
+                    "合计|4|1|1|6".into(),
+                    format!("电话|{}", year["by_channel"]["电话"]),
+                    format!(
+                        "2025-11|{}|{}|{nov_rate}|{} 分钟|",
+                        nov["support"], nov["resolved"], nov["average_minutes"]
+                    ),
+                    format!(
+                        "2025-10|{}|{}|{}|",
+                        oct["support"],
+                        oct["resolved"],
+                        pct(&oct["resolution_rate"])
+                    ),
+                    format!(
+                        "合计|{}|{}|{rate}|{} 分钟|",
+                        year["support"], year["resolved"], year["average_minutes"]
+                    ),
+                    "2025-12|1|0".into(),
+                    "合计|1|0".into(),
+                    format!(
+                        "明年{name}继续跟进 {} 个未解决问题。",
+                        year["support"].as_i64().unwrap() - year["resolved"].as_i64().unwrap()
+                    ),
+                    "用户单位（签章）".into(),
+                ]
+            } else {
+                vec![
+                    "sheet=分月服务量".into(),
+                    "2025-11|3|1|0|4".into(),
+                    "sheet=服务质量".into(),
+                    format!(
+                        "合计|{}|{}|{}",
+                        year["support"],
+                        year["resolved"],
+                        year["resolution_rate"].as_f64().unwrap()
+                    ),
+                    "sheet=服务渠道".into(),
+                    "sheet=需求".into(),
+                    "sheet=总结".into(),
+                    "工作总结|".into(),
+                    "creator=".into(),
+                ]
+            };
+            for n in &needles {
+                assert!(
+                    text.contains(n.as_str()),
+                    "{format}: {n} missing in:\n{text}"
+                );
+            }
+        }
+        if let Some(pdf) = via_libreoffice(&bytes, format) {
+            assert!(pdf.contains("工作总结"), "{format}: {pdf}");
+            if format == "docx" {
+                assert!(pdf.contains(&rate) && pdf.contains(&nov_rate), "{pdf}");
+            }
+        }
+    }
+    // A range works too; a missing line is refused and nothing is stored for it.
+    app.post_expect(
+        &t,
+        "/api/v1/reports",
+        &json!({"kind": "line_summary", "period": {"from": "2025-10-01", "to": "2025-11-30"},
+                "format": "docx", "line_id": id}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let v = app
+        .post_expect(
+            &t,
+            "/api/v1/reports",
+            &json!({"kind": "line_summary", "period": "2025", "format": "docx"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["line_id"]);
+    assert_eq!(app.total("/api/v1/reports").await, 3);
+}
