@@ -813,3 +813,111 @@ async fn the_line_summary_shows_each_month_and_the_period_as_the_stats_api() {
     assert_eq!(fields(&v), vec!["line_id"]);
     assert_eq!(app.total("/api/v1/reports").await, 3);
 }
+
+#[tokio::test]
+async fn the_monthly_job_makes_the_quarterly_lines_statistics_of_the_quarter_before() {
+    let app = demo_at(bj(2025, 9, 20, 9, 0)).await;
+    let t = app.admin_token.clone();
+    let quarterly = line_by_code(&app, "4.2.16").await;
+    assert_eq!(quarterly["report_cadence"], "quarterly");
+    let monthly = line_by_code(&app, "4.2.7").await;
+    assert_eq!(monthly["report_cadence"], "monthly");
+    let (q, m) = (
+        quarterly["id"].as_i64().unwrap(),
+        monthly["id"].as_i64().unwrap(),
+    );
+    for (line, when) in [
+        (q, "2025-07-03 09:00"),
+        (q, "2025-08-12 10:00"),
+        (q, "2025-09-19 15:00"),
+        // June: the quarter before.
+        (q, "2025-06-30 09:00"),
+        (m, "2025-08-01 09:00"),
+    ] {
+        app.post_expect(
+            &t,
+            "/api/v1/work-records",
+            &json!({"line_id": line, "type": "support", "requester": "备案用户", "channel": "电话",
+                    "summary": "备案表填写", "result": "已解决", "occurred_at": when}),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let stats = |list: &Value| -> Vec<Value> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "line_statistics")
+            .cloned()
+            .collect()
+    };
+    // Not a quarter's first month: nothing.
+    app.clock.set(bj(2025, 9, 25, 2, 0));
+    yunwei::report::monthly(&app.ctx).await.unwrap();
+    let t = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let list = app
+        .get_json_expect(&t, "/api/v1/reports?limit=100", StatusCode::OK)
+        .await;
+    assert!(stats(&list).is_empty(), "{list}");
+
+    app.clock.set(bj(2025, 10, 1, 2, 0));
+    let (a, b) = tokio::join!(
+        yunwei::report::monthly(&app.ctx),
+        yunwei::report::monthly(&app.ctx)
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    let t = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let list = app
+        .get_json_expect(&t, "/api/v1/reports?limit=100", StatusCode::OK)
+        .await;
+    let mine = stats(&list);
+    // DOCX and XLSX of 4.2.16 only (4.2.7 is monthly).
+    assert_eq!(mine.len(), 2, "{list}");
+    let mut formats: Vec<&str> = mine.iter().map(|r| r["format"].as_str().unwrap()).collect();
+    formats.sort_unstable();
+    assert_eq!(formats, ["docx", "xlsx"]);
+    for r in &mine {
+        assert_eq!(r["params"]["line_id"], q, "{r}");
+        assert_eq!(r["period"], "2025 年第三季度");
+        assert!(
+            r["from"].as_str().unwrap().starts_with("2025-06-30T16:00"),
+            "{r}"
+        );
+        assert!(
+            r["to"].as_str().unwrap().starts_with("2025-09-30T16:00"),
+            "{r}"
+        );
+    }
+    let s = app
+        .get_json_expect(
+            &t,
+            &format!("/api/v1/service-lines/{q}/stats?from=2025-07-01&to=2025-09-30"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(s["total"], 3, "{s}");
+    let docx = mine.iter().find(|r| r["format"] == "docx").unwrap();
+    let bytes = file(&app, &t, docx).await;
+    if let Some(text) = read_back(&bytes, "docx") {
+        for n in [
+            "报告期间：2025 年第三季度".to_string(),
+            format!("共登记运营工作记录 {} 项", s["total"]),
+            "2025-07|1|1".into(),
+            "2025-09|1|1".into(),
+        ] {
+            assert!(text.contains(&n), "{n} missing in:\n{text}");
+        }
+        assert!(!text.contains("2025-06"), "{text}");
+    }
+    // November opens no quarter: still two.
+    app.clock.set(bj(2025, 11, 1, 2, 0));
+    yunwei::report::monthly(&app.ctx).await.unwrap();
+    let t = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let list = app
+        .get_json_expect(&t, "/api/v1/reports?limit=100", StatusCode::OK)
+        .await;
+    assert_eq!(stats(&list).len(), 2, "{list}");
+}
