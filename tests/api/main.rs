@@ -24,6 +24,7 @@ mod monitoring;
 mod notify;
 mod operations;
 mod operations_docs;
+mod operations_rules;
 mod ops;
 mod recovery;
 mod requirements;

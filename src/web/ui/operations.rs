@@ -135,6 +135,7 @@ async fn render(
         .collect();
     let (from, to, month_label) = this_month(st);
     let stats = crate::ops::indicators(&st.ctx, u, id, from, to).await?;
+    let trend = trend(st, u, id, from, to).await?;
     let f = RecordFilter {
         line_id: Some(id),
         ..Default::default()
@@ -172,12 +173,68 @@ async fn render(
             json!({"layout": layout(u, &row.name, "/operations"), "line": line, "types": type_links,
                    "fields": fields, "form": form, "error": error, "saved": saved,
                    "can_write": may_write(u, &line), "stats": stats, "month_label": month_label,
+                   "trend": trend,
                    "records": records, "total": total, "recent": recent, "now_local": now_local,
                    "channels": CHANNELS, "org_levels": ORG_LEVELS, "results": RESULTS}),
         )?
         .into_response();
     *r.status_mut() = status;
     Ok(r)
+}
+
+/// The charts' figures: the last twelve months (this one included), each month's records
+/// by type and its satisfaction, as `GET /service-lines/{id}/stats` answers for that month.
+/// Passed to the template as a value and written with `tojson` (no user text in it).
+async fn trend(
+    st: &AppState,
+    u: &AuthUser,
+    id: i64,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Value, AppError> {
+    let bj = crate::clock::beijing();
+    let start = from
+        .with_timezone(&bj)
+        .date_naive()
+        .checked_sub_months(chrono::Months::new(11))
+        .and_then(|d| {
+            bj.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+                .single()
+        })
+        .map_or(from, |t| t.with_timezone(&chrono::Utc));
+    let months = crate::ops::months::monthly(&st.ctx, u, id, start, to).await?;
+    let codes: Vec<RecordType> = crate::domain::operations::RECORD_TYPES
+        .into_iter()
+        .filter(|t| {
+            months
+                .iter()
+                .any(|m| m.ind.stats.by_type.contains_key(t.as_str()))
+        })
+        .collect();
+    let series: Vec<Value> = codes
+        .iter()
+        .map(|t| {
+            let counts: Vec<u32> = months
+                .iter()
+                .map(|m| m.ind.stats.by_type.get(t.as_str()).copied().unwrap_or(0))
+                .collect();
+            json!({"type": t.as_str(), "label": t.label(), "counts": counts})
+        })
+        .collect();
+    let rows: Vec<Value> = months
+        .iter()
+        .map(|m| {
+            let s = &m.ind.stats;
+            json!({"month": m.month, "total": s.total, "rated": s.rated,
+                   "satisfaction": s.satisfaction})
+        })
+        .collect();
+    Ok(json!({
+        "months": months.iter().map(|m| m.month.clone()).collect::<Vec<_>>(),
+        "series": series,
+        "satisfaction": months.iter().map(|m| m.ind.stats.satisfaction).collect::<Vec<_>>(),
+        "rows": rows,
+    }))
 }
 
 pub async fn line(
