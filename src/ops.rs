@@ -5,8 +5,9 @@
 //!
 //! Roles: operations staff (`operator`) write the records of the lines they staff; the
 //! manager and the admin write any; the purchaser (`supervisor`), 监理 (`auditor`) and
-//! engineers read everything; a requester sees no records here (the records they
-//! confirmed, once confirmation links exist).
+//! engineers read everything; a requester account sees only the records it confirmed
+//! through a confirmation link while signed in (`confirmed_by`; the link itself needs no
+//! account, and an anonymous confirmation belongs to nobody).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -747,11 +748,12 @@ async fn staffed_lines(ctx: &Ctx, u: &AuthUser) -> AppResult<Vec<i64>> {
         .collect())
 }
 
-/// Narrows a list to what `u` may see: operators their lines' records, requesters none.
+/// Narrows a list to what `u` may see: operators their lines' records, requesters the
+/// records they confirmed (through the link while signed in: `confirmed_by`).
 async fn visible(ctx: &Ctx, u: &AuthUser, f: &mut RecordFilter) -> AppResult<()> {
     match u.role {
         Role::Operator => f.lines = Some(staffed_lines(ctx, u).await?),
-        Role::Requester => f.lines = Some(Vec::new()),
+        Role::Requester => f.confirmed_by = Some(u.id),
         _ => {}
     }
     Ok(())
@@ -771,7 +773,7 @@ pub async fn records(
 pub async fn record(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<RecordRow> {
     let r = ctx.store.work_record(id).await?;
     let seen = match u.role {
-        Role::Requester => false,
+        Role::Requester => ctx.store.record_confirmed_by(id).await? == Some(u.id),
         Role::Operator => staffed_lines(ctx, u).await?.contains(&r.line_id),
         _ => true,
     };
@@ -933,8 +935,15 @@ impl Labels for Confirmation {
         &[("rating", "服务评价"), ("comment", "意见")];
 }
 
-/// Confirms and rates the record of a link, once, before it expires.
-pub async fn confirm(ctx: &Ctx, token: &str, c: Confirmation) -> AppResult<RecordRow> {
+/// Confirms and rates the record of a link, once, before it expires. `by` is the account
+/// signed in on the confirming browser, if any: a requester account then sees the record
+/// among its own (`GET /work-records`); an anonymous confirmation is nobody's.
+pub async fn confirm(
+    ctx: &Ctx,
+    token: &str,
+    c: Confirmation,
+    by: Option<&AuthUser>,
+) -> AppResult<RecordRow> {
     let mut errs = Vec::new();
     let rating = c.rating.trim().to_string();
     if !crate::domain::operations::RATINGS.contains(&rating.as_str()) {
@@ -975,6 +984,7 @@ pub async fn confirm(ctx: &Ctx, token: &str, c: Confirmation) -> AppResult<Recor
             &token_hash(token),
             &rating,
             comment.as_deref(),
+            by.map(|u| u.id),
             now_ms,
         )
         .await?
@@ -992,7 +1002,10 @@ pub async fn confirm(ctx: &Ctx, token: &str, c: Confirmation) -> AppResult<Recor
     .write(
         &mut tx,
         now_ms,
-        &AuthUser::system("confirmation-link").actor(),
+        &by.map_or_else(
+            || AuthUser::system("confirmation-link").actor(),
+            AuthUser::actor,
+        ),
     )
     .await?;
     tx.commit().await?;

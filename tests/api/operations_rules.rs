@@ -165,3 +165,164 @@ async fn the_line_page_charts_twelve_months_of_records_by_type_and_satisfaction(
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn a_requester_sees_only_the_records_it_confirmed_while_signed_in() {
+    let app = demo_at(bj(2025, 11, 3, 9, 0)).await;
+    let t = app.admin_token.clone();
+    let (op, ot) = app.user_with_role("op", "operator").await;
+    let (_, other_op) = app.user_with_role("op2", "operator").await;
+    let (_, mt) = app.user_with_role("pm", "manager").await;
+    let (_, at) = app.user_with_role("jianli", "auditor").await;
+    let (citizen, ct) = app.user_with_role("citizen", "requester").await;
+    let (_, c2t) = app.user_with_role("citizen2", "requester").await;
+    let line = line_id(&app, "4.2.8").await;
+    app.patch_expect(
+        &t,
+        &format!("/api/v1/service-lines/{line}"),
+        &json!({"staff_ids": [op]}),
+        StatusCode::OK,
+    )
+    .await;
+    let mut ids = Vec::new();
+    for who in ["citizen", "citizen2", "匿名用户"] {
+        ids.push(support(&app, &ot, line, who, "2025-11-03 08:00").await);
+    }
+    let cookie1 = app.page_cookie("citizen", "Changed#Pass2").await;
+    let cookie2 = app.page_cookie("citizen2", "Changed#Pass2").await;
+    let anon = reqwest::Client::new();
+    for (id, cookie) in [
+        (ids[0], Some(&cookie1)),
+        (ids[1], Some(&cookie2)),
+        (ids[2], None),
+    ] {
+        let path = link(&app, id).await;
+        let mut req = anon.post(app.url(&path)).form(&[("rating", "满意")]);
+        if let Some(c) = cookie {
+            req = req.header(reqwest::header::COOKIE, c.as_str());
+        }
+        assert_eq!(req.send().await.unwrap().status(), StatusCode::OK);
+    }
+    let listed = |token: String| {
+        let app = &app;
+        async move {
+            let v = app
+                .get_json_expect(
+                    &token,
+                    &format!("/api/v1/work-records?line_id={line}&limit=100"),
+                    StatusCode::OK,
+                )
+                .await;
+            let mut ids: Vec<i64> = v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_i64().unwrap())
+                .collect();
+            ids.sort_unstable();
+            assert_eq!(v["total"], ids.len(), "{v}");
+            ids
+        }
+    };
+    assert_eq!(listed(ct.clone()).await, vec![ids[0]]);
+    assert_eq!(listed(c2t.clone()).await, vec![ids[1]]);
+    // Other roles as before: the line's operator, the manager and 监理 all three; an
+    // operator of other lines none.
+    for token in [&ot, &mt, &at, &t] {
+        assert_eq!(listed(token.clone()).await, ids);
+    }
+    assert!(listed(other_op.clone()).await.is_empty());
+    // One record: their own, not another's.
+    let own = app
+        .get_json_expect(
+            &ct,
+            &format!("/api/v1/work-records/{}", ids[0]),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(own["rating"], "满意");
+    for id in [ids[1], ids[2]] {
+        app.get_json_expect(
+            &ct,
+            &format!("/api/v1/work-records/{id}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    // The confirmation is audited as the signed-in requester.
+    let audit = app
+        .get_json_expect(
+            &at,
+            &format!(
+                "/api/v1/audit-events?entity_type=work_records&entity_id={}",
+                ids[0]
+            ),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "confirm" && e["actor_id"] == citizen),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn the_confirmation_page_answers_429_after_thirty_requests_a_minute_from_one_address() {
+    let app = demo_at(bj(2025, 11, 3, 9, 0)).await;
+    let line = line_id(&app, "4.2.8").await;
+    let id = support(&app, &app.admin_token, line, "陈处长", "2025-11-03 08:00").await;
+    let path = link(&app, id).await;
+    let anon = reqwest::Client::new();
+    for i in 0..yunwei::gate::CONFIRM_PAGE_LIMIT {
+        let url = if i % 2 == 0 {
+            path.clone()
+        } else {
+            "/confirm/xyz".to_string()
+        };
+        let s = anon.get(app.url(&url)).send().await.unwrap().status();
+        assert!(
+            s == StatusCode::OK || s == StatusCode::NOT_FOUND,
+            "{i}: {s}"
+        );
+    }
+    let r = anon.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()[reqwest::header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(r.text().await.unwrap().contains("请求过于频繁"));
+    // A POST is refused too, and the record stays unconfirmed.
+    let r = anon
+        .post(app.url(&path))
+        .form(&[("rating", "满意")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key(reqwest::header::RETRY_AFTER));
+    let rec = app
+        .get_json_expect(
+            &app.admin_token,
+            &format!("/api/v1/work-records/{id}"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(rec["rating"], Value::Null);
+    // A minute later the page opens again and the confirmation goes through.
+    app.clock
+        .set(bj(2025, 11, 3, 9, 1) + chrono::Duration::seconds(1));
+    let r = anon
+        .post(app.url(&path))
+        .form(&[("rating", "满意")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use chrono::{Datelike, TimeZone};
@@ -334,7 +334,58 @@ async fn confirm_page(
     Ok(r)
 }
 
-pub async fn confirm_form(State(st): State<AppState>, Path(token): Path<String>) -> PageResult {
+/// The public confirmation page's rate limit: `gate::CONFIRM_PAGE_LIMIT` requests per
+/// minute and client IP (GET and POST alike): the 429 page with `Retry-After` when over.
+fn confirm_limit(
+    st: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+) -> Option<axum::response::Response> {
+    let ip = crate::web::auth::request_ip(st, peer, headers);
+    let ip = ip.parse::<std::net::IpAddr>().ok()?;
+    match st.ctx.gates.confirm_pages.hit(ip, st.ctx.clock.now_ms()) {
+        Ok(()) => None,
+        Err(wait) => {
+            let e = AppError::TooManyRequests {
+                message: format!("请求过于频繁，请 {wait} 秒后再试"),
+                retry_after: Some(wait),
+            };
+            let mut r = super::error_page(&e);
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(wait),
+            );
+            Some(r)
+        }
+    }
+}
+
+/// The account signed in on this browser, if any (the confirmation page needs none).
+async fn signed_in(st: &AppState, headers: &HeaderMap, ip: String) -> Option<AuthUser> {
+    let token = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == crate::web::auth::SESSION_COOKIE).then(|| v.to_string())
+        })?;
+    crate::accounts::authenticate(&st.ctx, &token, Some(ip))
+        .await
+        .ok()
+        .filter(|u| !u.must_change_password)
+}
+
+pub async fn confirm_form(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> PageResult {
+    if let Some(r) = confirm_limit(&st, peer, &headers) {
+        return Ok(r);
+    }
     let (record, state) = crate::ops::confirmation_view(&st.ctx, &token).await?;
     let (name, status) = match state {
         crate::ops::LinkState::Open => ("open", StatusCode::OK),
@@ -347,17 +398,27 @@ pub async fn confirm_form(State(st): State<AppState>, Path(token): Path<String>)
 
 pub async fn confirm_submit(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
+    if let Some(r) = confirm_limit(&st, peer, &headers) {
+        return Ok(r);
+    }
     if !same_origin(&headers) {
         return Err(AppError::forbidden().into());
     }
+    let by = signed_in(
+        &st,
+        &headers,
+        crate::web::auth::request_ip(&st, peer, &headers),
+    )
+    .await;
     let input = json!({"rating": form.get("rating").cloned().unwrap_or_default(),
                        "comment": form.get("comment").cloned()});
     let result = match crate::domain::input::decode::<crate::ops::Confirmation>(input) {
-        Ok(c) => crate::ops::confirm(&st.ctx, &token, c).await,
+        Ok(c) => crate::ops::confirm(&st.ctx, &token, c, by.as_ref()).await,
         Err(errs) => Err(AppError::Validation(errs)),
     };
     match result {
