@@ -326,3 +326,180 @@ async fn the_confirmation_page_answers_429_after_thirty_requests_a_minute_from_o
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// The line serving a system: of those listing it, the first by code.
+async fn serving_line(app: &TestApp, system_id: i64) -> Value {
+    let all = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/service-lines?limit=100",
+            StatusCode::OK,
+        )
+        .await;
+    let key = |c: &str| -> Vec<u64> { c.split('.').map(|p| p.parse().unwrap()).collect() };
+    all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            l["system_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s.as_i64() == Some(system_id))
+        })
+        .min_by_key(|l| key(l["code"].as_str().unwrap()))
+        .unwrap()
+        .clone()
+}
+
+async fn ticket_records(app: &TestApp, ticket: i64) -> usize {
+    let v = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/work-records?limit=200",
+            StatusCode::OK,
+        )
+        .await;
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ticket_id"] == ticket)
+        .count()
+}
+
+#[tokio::test]
+async fn a_consultation_ticket_makes_no_support_record_a_hand_entry_could_not_and_says_why() {
+    let app = demo_at(bj(2025, 11, 20, 9, 0)).await;
+    let (eng, et) = app.user_with_role("eng", "engineer").await;
+    let (op, ot) = app.user_with_role("op", "operator").await;
+    let line = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/service-lines?limit=100",
+            StatusCode::OK,
+        )
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == "4.2.7")
+        .unwrap()
+        .clone();
+    let sys = line["system_ids"][0].as_i64().unwrap();
+    let serving = serving_line(&app, sys).await;
+    let lid = serving["id"].as_i64().unwrap();
+    let code = serving["code"].as_str().unwrap().to_string();
+    let t = app.admin_token.clone();
+    let consult = |title: &str| {
+        json!({"kind": "request", "category": "咨询", "title": title, "system_id": sys,
+               "requester_name": "陈科员"})
+    };
+    let resolve = |token: String, id: i64| {
+        let app = &app;
+        async move {
+            for body in [
+                json!({"action": "start"}),
+                json!({"action": "resolve", "resolution": "在统计页面点击导出即可"}),
+            ] {
+                app.post_expect(
+                    &token,
+                    &format!("/api/v1/tickets/{id}/actions"),
+                    &body,
+                    StatusCode::OK,
+                )
+                .await;
+            }
+        }
+    };
+    let events = |id: i64| {
+        let app = &app;
+        let t = t.clone();
+        async move {
+            let v = app
+                .get_json_expect(&t, &format!("/api/v1/tickets/{id}/events"), StatusCode::OK)
+                .await;
+            v["items"]
+                .as_array()
+                .or_else(|| v.as_array())
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "support_record_skipped")
+                .map(|e| e["summary"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let open = |title: &'static str| {
+        let app = &app;
+        let t = t.clone();
+        async move {
+            let tk = app
+                .post_expect(&t, "/api/v1/tickets", &consult(title), StatusCode::CREATED)
+                .await;
+            tk["id"].as_i64().unwrap()
+        }
+    };
+
+    // 1. Resolved by an engineer, who may not write the line's records: none, and why.
+    let a = open("如何导出办件统计").await;
+    app.post_expect(
+        &t,
+        &format!("/api/v1/tickets/{a}/actions"),
+        &json!({"action": "assign", "assignee_id": eng}),
+        StatusCode::OK,
+    )
+    .await;
+    resolve(et.clone(), a).await;
+    assert_eq!(ticket_records(&app, a).await, 0);
+    let notes = events(a).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains(&format!("服务条线 {code}"))
+            && notes[0].contains("不是该服务条线的运营人员"),
+        "{notes:?}"
+    );
+
+    // 2. Resolved by an operator staffing the line: the record, no note.
+    app.patch_expect(
+        &t,
+        &format!("/api/v1/service-lines/{lid}"),
+        &json!({"staff_ids": [op]}),
+        StatusCode::OK,
+    )
+    .await;
+    let b = open("如何打印回执").await;
+    app.post_expect(
+        &t,
+        &format!("/api/v1/tickets/{b}/actions"),
+        &json!({"action": "assign", "assignee_id": op}),
+        StatusCode::OK,
+    )
+    .await;
+    resolve(ot.clone(), b).await;
+    assert_eq!(ticket_records(&app, b).await, 1);
+    assert!(events(b).await.is_empty());
+
+    // 3. The line no longer keeps 技术支持 records: the admin's resolve writes none.
+    let kept: Vec<Value> = serving["record_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].clone())
+        .filter(|t| t != "support")
+        .collect();
+    assert!(!kept.is_empty(), "{serving}");
+    app.patch_expect(
+        &t,
+        &format!("/api/v1/service-lines/{lid}"),
+        &json!({"record_types": kept}),
+        StatusCode::OK,
+    )
+    .await;
+    let c = open("证照如何下载").await;
+    resolve(t.clone(), c).await;
+    assert_eq!(ticket_records(&app, c).await, 0);
+    let notes = events(c).await;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("不记录“技术支持”类型"), "{notes:?}");
+}
