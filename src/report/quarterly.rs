@@ -60,9 +60,19 @@ pub(super) async fn statistics(ctx: &Ctx, who: &AuthUser, today: NaiveDate) -> A
                     &params_of(&req).to_string(),
                 )
                 .await?;
-            if !exists {
-                generate(ctx, who, &req).await?;
-                made += 1;
+            if exists {
+                continue;
+            }
+            match generate(ctx, who, &req).await {
+                Ok(_) => made += 1,
+                // A quarter over the records one report reads: said in the log, and the
+                // other lines' reports still made.
+                Err(AppError::Validation(errs)) => {
+                    let why: Vec<String> = errs.into_iter().map(|e| e.message).collect();
+                    tracing::warn!(line = %line.code, period = %label, reason = %why.join("；"),
+                        "quarterly statistics report not made");
+                }
+                Err(e) => return Err(e),
             }
         }
     }

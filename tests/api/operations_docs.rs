@@ -921,3 +921,50 @@ async fn the_monthly_job_makes_the_quarterly_lines_statistics_of_the_quarter_bef
         .await;
     assert_eq!(stats(&list).len(), 2, "{list}");
 }
+
+#[tokio::test]
+async fn a_line_report_over_more_records_than_it_reads_is_refused_not_cut_short() {
+    let app = demo_at(bj(2025, 12, 2, 9, 0)).await;
+    let t = app.admin_token.clone();
+    let line = line_by_code(&app, "4.2.7").await;
+    let id = line["id"].as_i64().unwrap();
+    // One more support record in November than a report reads, written straight to the
+    // database (the import would take minutes here).
+    let over = yunwei::report::operations::MAX_RECORDS + 1;
+    let start = bj(2025, 11, 1, 9, 0).timestamp_millis();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {over}) \
+         INSERT INTO work_records (line_id, type, occurred_at, channel, summary, result, data, \
+         operator_id, origin, created_at, updated_at) \
+         SELECT {id}, 'support', {start} + i * 1000, '电话', '批量咨询', '已解决', '{{}}', 1, 'import', \
+         {start}, {start} FROM n"
+    )))
+    .execute(app.ctx.store.pool())
+    .await
+    .unwrap();
+    let s = app
+        .get_json_expect(
+            &t,
+            &format!("/api/v1/service-lines/{id}/stats?from=2025-11-01&to=2025-11-30"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(s["support"], over, "{s}");
+    for kind in ["support_table", "line_statistics"] {
+        let v = app
+            .post_expect(
+                &t,
+                "/api/v1/reports",
+                &json!({"kind": kind, "period": "2025-11", "format": "xlsx", "line_id": id}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        assert_eq!(fields(&v), vec!["period"], "{v}");
+        let msg = v["error"]["details"][0]["message"].as_str().unwrap();
+        assert!(
+            msg.contains(&over.to_string()) && msg.contains("100000"),
+            "{msg}"
+        );
+    }
+    assert_eq!(app.total("/api/v1/reports").await, 0);
+}
