@@ -197,6 +197,17 @@ async fn a_requester_sees_only_the_records_it_confirmed_while_signed_in() {
         (ids[2], None),
     ] {
         let path = link(&app, id).await;
+        let mut page = anon.get(app.url(&path));
+        if let Some(c) = cookie {
+            page = page.header(reqwest::header::COOKIE, c.as_str());
+        }
+        let html = page.send().await.unwrap().text().await.unwrap();
+        let shown = match cookie {
+            Some(c) if c == &cookie1 => "您已登录为 citizen：",
+            Some(_) => "您已登录为 citizen2：",
+            None => "未登录也可确认",
+        };
+        assert!(html.contains(shown), "{shown}: {html}");
         let mut req = anon.post(app.url(&path)).form(&[("rating", "满意")]);
         if let Some(c) = cookie {
             req = req.header(reqwest::header::COOKIE, c.as_str());

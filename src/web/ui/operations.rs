@@ -319,12 +319,14 @@ async fn confirm_page(
     record: Option<&crate::store::operations::RecordRow>,
     error: Option<String>,
     status: StatusCode,
+    who: Option<&AuthUser>,
 ) -> PageResult {
     let mut r = st
         .ui
         .page(
             "confirm.html",
             json!({"state": state, "token": token, "error": error,
+                   "signed_in": who.map(|u| u.display_name.clone()),
                    "record": record.map(crate::ops::record_json),
                    "at": record.map(|r| crate::clock::local_minutes(r.occurred_at)),
                    "ratings": crate::domain::operations::RATINGS}),
@@ -393,7 +395,13 @@ pub async fn confirm_form(
         crate::ops::LinkState::Unknown => ("unknown", StatusCode::NOT_FOUND),
     };
     let shown = record.as_ref().filter(|_| name == "open");
-    confirm_page(&st, &token, name, shown, None, status).await
+    let who = signed_in(
+        &st,
+        &headers,
+        crate::web::auth::request_ip(&st, peer, &headers),
+    )
+    .await;
+    confirm_page(&st, &token, name, shown, None, status, who.as_ref()).await
 }
 
 pub async fn confirm_submit(
@@ -422,7 +430,18 @@ pub async fn confirm_submit(
         Err(errs) => Err(AppError::Validation(errs)),
     };
     match result {
-        Ok(r) => confirm_page(&st, &token, "done", Some(&r), None, StatusCode::OK).await,
+        Ok(r) => {
+            confirm_page(
+                &st,
+                &token,
+                "done",
+                Some(&r),
+                None,
+                StatusCode::OK,
+                by.as_ref(),
+            )
+            .await
+        }
         Err(AppError::Validation(errs)) => {
             let (record, _) = crate::ops::confirmation_view(&st.ctx, &token).await?;
             let msg = errs
@@ -437,14 +456,24 @@ pub async fn confirm_submit(
                 record.as_ref(),
                 Some(msg),
                 StatusCode::UNPROCESSABLE_ENTITY,
+                by.as_ref(),
             )
             .await
         }
         Err(AppError::Conflict(_)) => {
-            confirm_page(&st, &token, "expired", None, None, StatusCode::GONE).await
+            confirm_page(&st, &token, "expired", None, None, StatusCode::GONE, None).await
         }
         Err(AppError::NotFound) => {
-            confirm_page(&st, &token, "unknown", None, None, StatusCode::NOT_FOUND).await
+            confirm_page(
+                &st,
+                &token,
+                "unknown",
+                None,
+                None,
+                StatusCode::NOT_FOUND,
+                None,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
