@@ -9,8 +9,8 @@ pub mod docx;
 pub mod fault;
 pub mod inspection;
 pub mod operations;
-mod quarterly;
 pub mod requirements;
+mod statistics_job;
 pub mod summary;
 pub mod texts;
 pub mod xlsx;
@@ -701,9 +701,9 @@ const MONTHLY_LOCK: i64 = 0x7975_6e77_6569_7270; // "yunweirp"
 /// The job: from the 1st of a month (Beijing), last month's 《月度巡检报告》 for the
 /// infrastructure and the systems, as DOCX and XLSX, once each, for a scope that had
 /// inspections that month, and 《云资源利用率月度情况报表》 once that month's cloud
-/// utilisation has been imported; in the first month of a quarter, the 统计报表 of the
-/// quarter before for the lines whose cadence is quarterly (`quarterly`). Answers how many
-/// it made. On a PostgreSQL database shared by
+/// utilisation has been imported; the 统计报表 of the lines that deliver one, last month's
+/// or, in the first month of a quarter, the quarter before's as the line's cadence says
+/// (`statistics_job`). Answers how many it made. On a PostgreSQL database shared by
 /// replicas, one replica at a time checks and generates (an advisory lock), so that two
 /// never make the same document.
 pub async fn monthly(ctx: &Ctx) -> AppResult<usize> {
@@ -809,7 +809,7 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
             }
         }
     }
-    made += quarterly::statistics(ctx, &who, today).await?;
+    made += statistics_job::statistics(ctx, &who, today).await?;
     // The 运营月报 of every service line with records that month (DOCX).
     let p =
         period(&PeriodInput::Text(label.clone())).map_err(|m| AppError::invalid("period", m))?;

@@ -815,16 +815,20 @@ async fn the_line_summary_shows_each_month_and_the_period_as_the_stats_api() {
 }
 
 #[tokio::test]
-async fn the_monthly_job_makes_the_quarterly_lines_statistics_of_the_quarter_before() {
+async fn the_monthly_job_makes_the_statistics_reports_over_each_lines_cadence() {
     let app = demo_at(bj(2025, 9, 20, 9, 0)).await;
     let t = app.admin_token.clone();
     let quarterly = line_by_code(&app, "4.2.16").await;
     assert_eq!(quarterly["report_cadence"], "quarterly");
     let monthly = line_by_code(&app, "4.2.7").await;
     assert_eq!(monthly["report_cadence"], "monthly");
-    let (q, m) = (
+    // 4.2.2 is monthly and delivers a 统计报表; 4.2.7 delivers none.
+    let stat_line = line_by_code(&app, "4.2.2").await;
+    assert_eq!(stat_line["report_cadence"], "monthly");
+    let (q, m, sm) = (
         quarterly["id"].as_i64().unwrap(),
         monthly["id"].as_i64().unwrap(),
+        stat_line["id"].as_i64().unwrap(),
     );
     for (line, when) in [
         (q, "2025-07-03 09:00"),
@@ -833,6 +837,8 @@ async fn the_monthly_job_makes_the_quarterly_lines_statistics_of_the_quarter_bef
         // June: the quarter before.
         (q, "2025-06-30 09:00"),
         (m, "2025-08-01 09:00"),
+        (m, "2025-09-02 09:00"),
+        (sm, "2025-09-10 10:00"),
     ] {
         app.post_expect(
             &t,
@@ -873,8 +879,23 @@ async fn the_monthly_job_makes_the_quarterly_lines_statistics_of_the_quarter_bef
     let list = app
         .get_json_expect(&t, "/api/v1/reports?limit=100", StatusCode::OK)
         .await;
-    let mine = stats(&list);
-    // DOCX and XLSX of 4.2.16 only (4.2.7 is monthly).
+    let all = stats(&list);
+    // DOCX and XLSX of 4.2.16's third quarter and of 4.2.2's September; none of 4.2.7.
+    assert_eq!(all.len(), 4, "{list}");
+    let monthly_stats: Vec<&Value> = all
+        .iter()
+        .filter(|r| r["params"]["line_id"] == sm)
+        .collect();
+    assert_eq!(monthly_stats.len(), 2, "{list}");
+    assert!(
+        monthly_stats.iter().all(|r| r["period"] == "2025 年 9 月"),
+        "{list}"
+    );
+    let mine: Vec<Value> = all
+        .iter()
+        .filter(|r| r["params"]["line_id"] != sm)
+        .cloned()
+        .collect();
     assert_eq!(mine.len(), 2, "{list}");
     let mut formats: Vec<&str> = mine.iter().map(|r| r["format"].as_str().unwrap()).collect();
     formats.sort_unstable();
@@ -912,14 +933,14 @@ async fn the_monthly_job_makes_the_quarterly_lines_statistics_of_the_quarter_bef
         }
         assert!(!text.contains("2025-06"), "{text}");
     }
-    // November opens no quarter: still two.
+    // November opens no quarter, and 4.2.2 kept no records in October: still four.
     app.clock.set(bj(2025, 11, 1, 2, 0));
     yunwei::report::monthly(&app.ctx).await.unwrap();
     let t = app.login_ok("admin", ADMIN_PASSWORD).await;
     let list = app
         .get_json_expect(&t, "/api/v1/reports?limit=100", StatusCode::OK)
         .await;
-    assert_eq!(stats(&list).len(), 2, "{list}");
+    assert_eq!(stats(&list).len(), 4, "{list}");
 }
 
 #[tokio::test]

@@ -1,7 +1,10 @@
-//! The monthly job's quarterly part: in January, April, July and October, the 统计报表
-//! (`line_statistics`, DOCX and XLSX) of the quarter before for every service line whose
-//! statistics cadence is quarterly (`report_cadence = "quarterly"`, 4.2.16 in the demo
-//! after the seed's 数据统计季报) and that kept records in that quarter; once each.
+//! The monthly job's statistics part: the 统计报表 (`line_statistics`, DOCX and XLSX) of
+//! the lines that deliver one, over the period their cadence says, for the lines that kept
+//! records in it; once each.
+//! - A line whose `report_cadence` is `quarterly` (4.2.16 in the demo, after the seed's
+//!   数据统计季报): in January, April, July and October, the quarter before.
+//! - A monthly line whose deliverables name a 统计报表 (4.2.2, 4.2.6 and 4.2.12 in the
+//!   demo): on the 1st, last month.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -22,22 +25,40 @@ pub fn previous_quarter(today: NaiveDate) -> Option<String> {
     Some(format!("{}-Q{}", last.year(), (last.month() - 1) / 3 + 1))
 }
 
-/// Makes the quarter's missing 统计报表; answers how many.
+/// Whether a line's deliverables (a JSON list of names) include a 统计报表.
+pub fn delivers_statistics(deliverables: &str) -> bool {
+    serde_json::from_str::<Vec<String>>(deliverables)
+        .unwrap_or_default()
+        .iter()
+        .any(|d| d.contains("统计报表"))
+}
+
+/// Makes the missing 统计报表 due on `today` (Beijing); answers how many.
 pub(super) async fn statistics(ctx: &Ctx, who: &AuthUser, today: NaiveDate) -> AppResult<usize> {
-    let Some(label) = previous_quarter(today) else {
+    let quarter = previous_quarter(today);
+    let Some(month) = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .map(|d| d.format("%Y-%m").to_string())
+    else {
         return Ok(0);
     };
-    let p =
-        period(&PeriodInput::Text(label.clone())).map_err(|m| AppError::invalid("period", m))?;
-    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
     let mut made = 0;
     for line in ctx.store.service_lines().await? {
-        if line.report_cadence != "quarterly"
-            || ctx
-                .store
-                .work_record_facts(line.id, from_ms, to_ms)
-                .await?
-                .is_empty()
+        let label = match (line.report_cadence.as_str(), &quarter) {
+            ("quarterly", Some(q)) => q.clone(),
+            ("quarterly", None) => continue,
+            _ if delivers_statistics(&line.deliverables) => month.clone(),
+            _ => continue,
+        };
+        let p = period(&PeriodInput::Text(label.clone()))
+            .map_err(|m| AppError::invalid("period", m))?;
+        let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
+        if ctx
+            .store
+            .work_record_facts(line.id, from_ms, to_ms)
+            .await?
+            .is_empty()
         {
             continue;
         }
@@ -65,12 +86,12 @@ pub(super) async fn statistics(ctx: &Ctx, who: &AuthUser, today: NaiveDate) -> A
             }
             match generate(ctx, who, &req).await {
                 Ok(_) => made += 1,
-                // A quarter over the records one report reads: said in the log, and the
+                // A period over the records one report reads: said in the log, and the
                 // other lines' reports still made.
                 Err(AppError::Validation(errs)) => {
                     let why: Vec<String> = errs.into_iter().map(|e| e.message).collect();
                     tracing::warn!(line = %line.code, period = %label, reason = %why.join("；"),
-                        "quarterly statistics report not made");
+                        "statistics report not made");
                 }
                 Err(e) => return Err(e),
             }
@@ -82,6 +103,17 @@ pub(super) async fn statistics(ctx: &Ctx, who: &AuthUser, today: NaiveDate) -> A
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_delivers_statistics_when_a_deliverable_names_a_statistics_report() {
+        assert!(delivers_statistics(
+            r#"["技术支持服务表", "运营服务统计报表"]"#
+        ));
+        assert!(!delivers_statistics(
+            r#"["技术支持服务表", "数据统计季报"]"#
+        ));
+        assert!(!delivers_statistics("not json"));
+    }
 
     #[test]
     fn the_first_month_of_a_quarter_names_the_quarter_before() {
