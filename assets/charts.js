@@ -1,4 +1,4 @@
-// Monitor charts with ECharts (embedded); the tables below them carry the same data.
+// Monitor and service-line charts with ECharts (embedded); the tables below them carry the same data.
 // Tooltips are drawn on the canvas (renderMode "richText"): the HTML tooltip writes inline
 // style attributes, which the Content-Security-Policy (style-src 'self') refuses.
 document.addEventListener("DOMContentLoaded", function () {
@@ -33,5 +33,36 @@ document.addEventListener("DOMContentLoaded", function () {
       series: [{ name: "可用率", type: "bar", data: d.map(function (x) { return x.availability; }) }]
     });
     window.addEventListener("resize", function () { c2.resize(); });
+  }
+  // A service line's last twelve months: records per month by type (stacked bars) and
+  // the satisfaction per month (a line; months without ratings are gaps).
+  var rc = document.getElementById("line-records-chart");
+  if (rc) {
+    var t = JSON.parse(rc.getAttribute("data-trend") || "{}");
+    var c3 = echarts.init(rc);
+    c3.setOption({
+      tooltip: { trigger: "axis", renderMode: "richText" },
+      legend: { top: 0 },
+      grid: { left: 50, right: 20, top: 30, bottom: 30 },
+      xAxis: { type: "category", data: t.months || [] },
+      yAxis: { type: "value", name: "条", minInterval: 1 },
+      series: (t.series || []).map(function (s) {
+        return { name: s.label, type: "bar", stack: "records", data: s.counts };
+      })
+    });
+    window.addEventListener("resize", function () { c3.resize(); });
+  }
+  var sc = document.getElementById("line-satisfaction-chart");
+  if (sc) {
+    var t2 = JSON.parse(sc.getAttribute("data-trend") || "{}");
+    var c4 = echarts.init(sc);
+    c4.setOption({
+      tooltip: { trigger: "axis", renderMode: "richText" },
+      grid: { left: 50, right: 20, top: 20, bottom: 30 },
+      xAxis: { type: "category", data: t2.months || [] },
+      yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+      series: [{ name: "满意度", type: "line", connectNulls: false, data: t2.satisfaction || [] }]
+    });
+    window.addEventListener("resize", function () { c4.resize(); });
   }
 });

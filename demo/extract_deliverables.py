@@ -52,7 +52,7 @@ def classify(name, sec):
     elif "年度报表" in name:
         cad, due = "yearly", WD("period_end", 10)
     elif "总结报告" in name:
-        cad, due = "yearly", WD("period_end", 10)
+        cad, kind, due = "yearly", "line_summary", WD("period_end", 10)
     else:  # 调研报告, 图册, 数据对接报告, the 4.2.20 documents
         cad, due, note = "at_acceptance", WD("period_end", 10), "采购需求未规定提交时间，验收时提交"
     return area, kind, cad, due, note, outline

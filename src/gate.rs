@@ -293,6 +293,14 @@ impl LoginThrottle {
         })
     }
 
+    /// Counts one request from the address (every request, not only failures: a plain
+    /// rate limit of `max_failures` per window), or `Err(seconds to wait)` when the window
+    /// is full.
+    pub fn hit(&self, ip: IpAddr, now_ms: i64) -> Result<(), u64> {
+        self.begin(ip, now_ms)?.failed(now_ms);
+        Ok(())
+    }
+
     fn end(&self, ip: IpAddr, failed_at: Option<i64>) {
         let mut g = self.lock();
         let Some(t) = g.get_mut(&ip) else {
@@ -401,6 +409,9 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
     last
 }
 
+/// Requests a client IP may make to the public confirmation page per minute.
+pub const CONFIRM_PAGE_LIMIT: usize = 30;
+
 /// Per-application bounds, shared by every request.
 pub struct Gates {
     /// Imports parsed at once.
@@ -410,6 +421,8 @@ pub struct Gates {
     /// (measured: the PostgreSQL pool grew from 5 to 16 and stalled list requests).
     pub credential_checks: tokio::sync::Semaphore,
     pub logins: LoginThrottle,
+    /// Requests to the public confirmation page (`/confirm/{token}`) per client IP.
+    pub confirm_pages: LoginThrottle,
     pub trusted_proxies: Vec<IpNet>,
 }
 
@@ -422,6 +435,7 @@ impl Gates {
                 c.security.login_ip_max_failures,
                 c.security.login_ip_window_minutes * 60_000,
             ),
+            confirm_pages: LoginThrottle::new(CONFIRM_PAGE_LIMIT, 60_000),
             trusted_proxies: c
                 .security
                 .trusted_proxies

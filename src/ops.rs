@@ -5,8 +5,9 @@
 //!
 //! Roles: operations staff (`operator`) write the records of the lines they staff; the
 //! manager and the admin write any; the purchaser (`supervisor`), 监理 (`auditor`) and
-//! engineers read everything; a requester sees no records here (the records they
-//! confirmed, once confirmation links exist).
+//! engineers read everything; a requester account sees only the records it confirmed
+//! through a confirmation link while signed in (`confirmed_by`; the link itself needs no
+//! account, and an anonymous confirmation belongs to nobody).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,8 @@ use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::store::audit::{NewAuditEvent, append};
 use crate::store::operations::{LineRow, LineValues, RecordFilter, RecordRow, RecordValues};
+
+pub mod months;
 
 fn ids(s: &str) -> Vec<i64> {
     serde_json::from_str(s).unwrap_or_default()
@@ -657,6 +660,11 @@ pub async fn delete_record(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
 /// the answer, the minutes from its creation to now, channel 工单. Nothing when the ticket is
 /// no consultation, has no system, no line serves it, or it made its record already
 /// (resolved again after a reopen).
+///
+/// The record passes the checks of one entered by hand: the line keeps 技术支持 records, the
+/// resolver may write that line's records (the manager, the admin, or an operator staffing
+/// it), and the record's fields are valid (`check_record`). When one fails, no record is
+/// written and the answer is the sentence saying why, for the ticket's timeline.
 pub async fn support_from_ticket(
     ctx: &Ctx,
     tx: &mut crate::store::Tx,
@@ -664,39 +672,54 @@ pub async fn support_from_ticket(
     t: &crate::store::desk::TicketRow,
     resolution: &str,
     now_ms: i64,
-) -> AppResult<()> {
+) -> AppResult<Option<String>> {
     if !is_consultation(&t.kind, t.category.as_deref()) {
-        return Ok(());
+        return Ok(None);
     }
     let Some(system_id) = t.system_id else {
-        return Ok(());
+        return Ok(None);
     };
     if ctx.store.record_of_ticket_exists_in(tx, t.id).await? {
-        return Ok(());
+        return Ok(None);
     }
     let lines = ctx.store.service_lines_in(tx).await?;
     let serving: Vec<(i64, String, Vec<i64>)> = lines
         .iter()
         .map(|l| (l.id, l.code.clone(), ids(&l.system_ids)))
         .collect();
-    let Some(line_id) = line_for_system(&serving, system_id) else {
-        return Ok(());
+    let Some(line) =
+        line_for_system(&serving, system_id).and_then(|id| lines.iter().find(|l| l.id == id))
+    else {
+        return Ok(None);
     };
-    let code = lines
-        .iter()
-        .find(|l| l.id == line_id)
-        .map(|l| l.code.clone())
-        .unwrap_or_default();
+    let skipped = |why: String| {
+        Ok(Some(format!(
+            "咨询工单未记为服务条线 {} 的技术支持记录：{why}",
+            line.code
+        )))
+    };
+    let types = line_types(line);
+    if !types.contains(&RecordType::Support) {
+        return skipped(
+            "该服务条线不记录“技术支持”类型，请由管理员在服务条线中添加该类型后手工补录".into(),
+        );
+    }
+    if !may_write(u, line) {
+        return skipped(format!(
+            "处理人 {} 不是该服务条线的运营人员，请由该条线的运营人员手工补录",
+            u.display_name
+        ));
+    }
     let requester = t
         .requester_name
         .clone()
         .or_else(|| t.requester_username.clone())
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| "（未署名）".into());
-    let v = RecordValues {
-        line_id,
-        kind: RecordType::Support.as_str().to_string(),
-        occurred_at: t.created_at,
+    let r = RecordCreate {
+        line_id: line.id,
+        kind: RecordType::Support,
+        occurred_at: Some(crate::clock::rfc3339(t.created_at)),
         duration_minutes: Some(((now_ms - t.created_at) / 60_000).max(0)),
         requester: Some(requester),
         organisation: None,
@@ -707,7 +730,15 @@ pub async fn support_from_ticket(
         result: Some("已解决".into()),
         system_id: Some(system_id),
         ticket_id: Some(t.id),
-        data: "{}".into(),
+        data: Map::new(),
+    };
+    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_else(|| ctx.clock.now());
+    let v = match check_record(&r, &types, now) {
+        Ok(c) => stored(line.id, &r, c),
+        Err(errs) => {
+            let why: Vec<String> = errs.into_iter().map(|e| e.message).collect();
+            return skipped(why.join("；"));
+        }
     };
     let id = ctx
         .store
@@ -723,14 +754,14 @@ pub async fn support_from_ticket(
         "work_records",
         id,
         format!(
-            "{code} 技术支持：咨询工单 {} 解决后记录：{}",
-            t.number, t.title
+            "{} 技术支持：咨询工单 {} 解决后记录：{}",
+            line.code, t.number, t.title
         ),
     )
     .after(record_json(&row))
     .write(tx, now_ms, &u.actor())
     .await?;
-    Ok(())
+    Ok(None)
 }
 
 /// The lines an operator staffs.
@@ -745,11 +776,12 @@ async fn staffed_lines(ctx: &Ctx, u: &AuthUser) -> AppResult<Vec<i64>> {
         .collect())
 }
 
-/// Narrows a list to what `u` may see: operators their lines' records, requesters none.
+/// Narrows a list to what `u` may see: operators their lines' records, requesters the
+/// records they confirmed (through the link while signed in: `confirmed_by`).
 async fn visible(ctx: &Ctx, u: &AuthUser, f: &mut RecordFilter) -> AppResult<()> {
     match u.role {
         Role::Operator => f.lines = Some(staffed_lines(ctx, u).await?),
-        Role::Requester => f.lines = Some(Vec::new()),
+        Role::Requester => f.confirmed_by = Some(u.id),
         _ => {}
     }
     Ok(())
@@ -769,7 +801,7 @@ pub async fn records(
 pub async fn record(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<RecordRow> {
     let r = ctx.store.work_record(id).await?;
     let seen = match u.role {
-        Role::Requester => false,
+        Role::Requester => ctx.store.record_confirmed_by(id).await? == Some(u.id),
         Role::Operator => staffed_lines(ctx, u).await?.contains(&r.line_id),
         _ => true,
     };
@@ -931,8 +963,15 @@ impl Labels for Confirmation {
         &[("rating", "服务评价"), ("comment", "意见")];
 }
 
-/// Confirms and rates the record of a link, once, before it expires.
-pub async fn confirm(ctx: &Ctx, token: &str, c: Confirmation) -> AppResult<RecordRow> {
+/// Confirms and rates the record of a link, once, before it expires. `by` is the account
+/// signed in on the confirming browser, if any: a requester account then sees the record
+/// among its own (`GET /work-records`); an anonymous confirmation is nobody's.
+pub async fn confirm(
+    ctx: &Ctx,
+    token: &str,
+    c: Confirmation,
+    by: Option<&AuthUser>,
+) -> AppResult<RecordRow> {
     let mut errs = Vec::new();
     let rating = c.rating.trim().to_string();
     if !crate::domain::operations::RATINGS.contains(&rating.as_str()) {
@@ -973,6 +1012,7 @@ pub async fn confirm(ctx: &Ctx, token: &str, c: Confirmation) -> AppResult<Recor
             &token_hash(token),
             &rating,
             comment.as_deref(),
+            by.map(|u| u.id),
             now_ms,
         )
         .await?
@@ -990,7 +1030,10 @@ pub async fn confirm(ctx: &Ctx, token: &str, c: Confirmation) -> AppResult<Recor
     .write(
         &mut tx,
         now_ms,
-        &AuthUser::system("confirmation-link").actor(),
+        &by.map_or_else(
+            || AuthUser::system("confirmation-link").actor(),
+            AuthUser::actor,
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -247,7 +247,7 @@ pub async fn generate(
         .map_err(|_| anyhow::anyhow!("deliverable {id} has an unknown report kind {kind}"))?;
     let uses_line = matches!(
         kind.as_str(),
-        "support_table" | "line_monthly" | "line_statistics" | "requirements_list"
+        "support_table" | "line_monthly" | "line_statistics" | "line_summary" | "requirements_list"
     );
     let req = ReportRequest {
         kind,

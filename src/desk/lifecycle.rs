@@ -402,8 +402,26 @@ pub async fn apply_action(
             .rectify_findings_of_ticket(&mut tx, id, now_ms)
             .await?;
         // A consultation ticket becomes its line's 技术支持 record, once.
-        if let Some(resolution) = &input.resolution {
-            crate::ops::support_from_ticket(ctx, &mut tx, u, &t, resolution.trim(), now_ms).await?;
+        // When the record would not pass the checks of a hand-entered one, the timeline
+        // says why instead.
+        if let Some(resolution) = &input.resolution
+            && let Some(why) =
+                crate::ops::support_from_ticket(ctx, &mut tx, u, &t, resolution.trim(), now_ms)
+                    .await?
+        {
+            ctx.store
+                .add_ticket_event(
+                    &mut tx,
+                    id,
+                    now_ms,
+                    None,
+                    "system:operations",
+                    "support_record_skipped",
+                    &why,
+                    None,
+                    false,
+                )
+                .await?;
         }
     }
     if matches!(action, Action::Start | Action::CheckIn) {

@@ -13,6 +13,8 @@ pub mod om;
 pub mod operations;
 pub mod quality;
 pub mod requirements;
+mod statistics_job;
+pub mod summary;
 pub mod texts;
 pub mod xlsx;
 
@@ -45,6 +47,8 @@ pub enum ReportKind {
     /// 统计报表 of one service line (`line_id`) over the period (a month or a quarter as
     /// the line's cadence says, or any range).
     LineStatistics,
+    /// 服务条线工作总结 of one service line (`line_id`) over a year or any range.
+    LineSummary,
     /// 《系统业务需求和功能改进清单》 over the period, optionally of one `line_id` or
     /// `system_id`.
     RequirementsList,
@@ -67,6 +71,7 @@ impl ReportKind {
             ReportKind::SupportTable => "support_table",
             ReportKind::LineMonthly => "line_monthly",
             ReportKind::LineStatistics => "line_statistics",
+            ReportKind::LineSummary => "line_summary",
             ReportKind::RequirementsList => "requirements_list",
             ReportKind::OmMonthly => "om_monthly",
             ReportKind::AnnualSummary => "annual_summary",
@@ -109,7 +114,7 @@ pub enum Scope {
     Systems,
 }
 
-/// A period: `"2025-11"`, `"2025"`, or `{"from": "2025-11-01", "to": "2025-11-30"}` (dates
+/// A period: `"2025-11"`, `"2025-Q3"` (a quarter), `"2025"`, or `{"from": "2025-11-01", "to": "2025-11-30"}` (dates
 /// in Beijing time, both days included).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
@@ -164,7 +169,7 @@ fn bj_midnight(d: NaiveDate) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-const PERIOD_HELP: &str = "报告期间应为“2025-11”（月）、“2025”（年）或 {\"from\": \"2025-11-01\", \"to\": \"2025-11-30\"}";
+const PERIOD_HELP: &str = "报告期间应为“2025-11”（月）、“2025-Q3”（季度）、“2025”（年）或 {\"from\": \"2025-11-01\", \"to\": \"2025-11-30\"}";
 
 /// Resolves a period in Beijing time.
 pub fn period(p: &PeriodInput) -> Result<Period, String> {
@@ -179,6 +184,19 @@ pub fn period(p: &PeriodInput) -> Result<Period, String> {
                 let to = NaiveDate::from_ymd_opt(y + 1, 1, 1).ok_or(PERIOD_HELP)?;
                 let prev = NaiveDate::from_ymd_opt(y - 1, 1, 1).ok_or(PERIOD_HELP)?;
                 (from, to, format!("{y} 年"), prev)
+            } else if let Some((y, q)) = s.split_once("-Q")
+                && let (Ok(y), Ok(q @ 1..=4)) = (y.parse::<i32>(), q.parse::<u32>())
+                && s.len() == 7
+            {
+                let from = NaiveDate::from_ymd_opt(y, q * 3 - 2, 1).ok_or(PERIOD_HELP)?;
+                let to = from
+                    .checked_add_months(chrono::Months::new(3))
+                    .ok_or(PERIOD_HELP)?;
+                let prev = from
+                    .checked_sub_months(chrono::Months::new(3))
+                    .ok_or(PERIOD_HELP)?;
+                let name = ["一", "二", "三", "四"][q as usize - 1];
+                (from, to, format!("{y} 年第{name}季度"), prev)
             } else {
                 let from = date(&format!("{s}-01"))
                     .filter(|_| s.len() == 7)
@@ -385,7 +403,10 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             let m = annual::document(ctx, u, req.format, req.scope, &p, meta).await?;
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
-        ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
+        ReportKind::SupportTable
+        | ReportKind::LineMonthly
+        | ReportKind::LineStatistics
+        | ReportKind::LineSummary => {
             let meta = docx::DocMeta {
                 title: String::new(),
                 subtitle: None,
@@ -397,7 +418,11 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
                 version: "V1.0".into(),
                 created: now,
             };
-            let m = operations::document(ctx, u, req, &p, meta).await?;
+            let m = if req.kind == ReportKind::LineSummary {
+                summary::document(ctx, u, req, &p, meta).await?
+            } else {
+                operations::document(ctx, u, req, &p, meta).await?
+            };
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
     };
@@ -606,7 +631,10 @@ fn params_of(req: &ReportRequest) -> Value {
         ReportKind::RequirementsList => {
             json!({"line_id": req.line_id, "system_id": req.system_id})
         }
-        ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
+        ReportKind::SupportTable
+        | ReportKind::LineMonthly
+        | ReportKind::LineStatistics
+        | ReportKind::LineSummary => {
             json!({"scope": scope, "plan_id": req.plan_id, "line_id": req.line_id})
         }
         _ => json!({"scope": scope, "plan_id": req.plan_id}),
@@ -627,9 +655,10 @@ fn unused_params(req: &ReportRequest) -> AppResult<()> {
         ReportKind::InspectionCycle => &["plan_id"],
         ReportKind::RequirementsList => &["line_id", "system_id"],
         ReportKind::CloudUtilization | ReportKind::OmMonthly | ReportKind::QualityReport => &[],
-        ReportKind::SupportTable | ReportKind::LineMonthly | ReportKind::LineStatistics => {
-            &["line_id"]
-        }
+        ReportKind::SupportTable
+        | ReportKind::LineMonthly
+        | ReportKind::LineStatistics
+        | ReportKind::LineSummary => &["line_id"],
     };
     let errs: Vec<crate::domain::FieldError> = given
         .iter()
@@ -731,7 +760,9 @@ const MONTHLY_LOCK: i64 = 0x7975_6e77_6569_7270; // "yunweirp"
 /// The job: from the 1st of a month (Beijing), last month's 《月度巡检报告》 for the
 /// infrastructure and the systems, as DOCX and XLSX, once each, for a scope that had
 /// inspections that month, and 《云资源利用率月度情况报表》 once that month's cloud
-/// utilisation has been imported. Answers how many it made. On a PostgreSQL database shared by
+/// utilisation has been imported; the 统计报表 of the lines that deliver one, last month's
+/// or, in the first month of a quarter, the quarter before's as the line's cadence says
+/// (`statistics_job`). Answers how many it made. On a PostgreSQL database shared by
 /// replicas, one replica at a time checks and generates (an advisory lock), so that two
 /// never make the same document.
 pub async fn monthly(ctx: &Ctx) -> AppResult<usize> {
@@ -874,6 +905,7 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
             }
         }
     }
+    made += statistics_job::statistics(ctx, &who, today).await?;
     // The 运营月报 of every service line with records that month (DOCX).
     let p =
         period(&PeriodInput::Text(label.clone())).map_err(|m| AppError::invalid("period", m))?;
@@ -968,7 +1000,13 @@ mod tests {
         .unwrap();
         assert_eq!(r.to - r.from, Duration::days(7));
         assert_eq!(r.previous.1, r.from);
-        for bad in ["2025-13", "25-11", "2025-1", "x", "1999"] {
+        let q = period(&PeriodInput::Text("2025-Q3".into())).unwrap();
+        assert_eq!(q.label, "2025 年第三季度");
+        assert_eq!(q.to - q.from, Duration::days(92));
+        assert_eq!(q.previous.1 - q.previous.0, Duration::days(91));
+        for bad in [
+            "2025-13", "25-11", "2025-1", "x", "1999", "2025-Q5", "2025-Q0", "2025-Q",
+        ] {
             assert!(period(&PeriodInput::Text(bad.into())).is_err(), "{bad}");
         }
         assert!(

@@ -37,8 +37,32 @@ pub const SUPPORT_HEADERS: [&str; 12] = [
     "用户评价",
 ];
 
-/// Most records one support table lists.
-const MAX_RECORDS: i64 = 100_000;
+/// Most records one support table or statistics report reads: a period with more is
+/// refused (422 on `period`, naming the count and the limit) rather than cut short.
+pub const MAX_RECORDS: i64 = 100_000;
+
+/// The records of `f`, all of them, or the refusal when there are more than `MAX_RECORDS`.
+/// Counted first (cheap), and again with the rows, so that records added in between cannot
+/// cut the document short either.
+async fn all_records(ctx: &Ctx, f: &RecordFilter) -> AppResult<Vec<RecordRow>> {
+    let too_many = |total: i64| {
+        AppError::invalid(
+            "period",
+            format!(
+                "该期间有 {total} 条运营记录，超过单份报表上限 {MAX_RECORDS} 条，请缩短报告期间后分期生成"
+            ),
+        )
+    };
+    let (_, total) = ctx.store.work_records(f, 0, 0).await?;
+    if total > MAX_RECORDS {
+        return Err(too_many(total));
+    }
+    let (rows, total) = ctx.store.work_records(f, MAX_RECORDS, 0).await?;
+    if total > MAX_RECORDS {
+        return Err(too_many(total));
+    }
+    Ok(rows)
+}
 
 /// "96.7%", or "—" when there is nothing to count.
 pub fn pct(v: Option<f64>) -> String {
@@ -265,7 +289,7 @@ pub fn text_vars(d: &LineData) -> Value {
     })
 }
 
-fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
+pub(super) fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         b = b.paragraph(line);
     }
@@ -518,7 +542,7 @@ pub async fn document(
             ..RecordFilter::default()
         };
         crate::ops::line(ctx, u, line_id).await?;
-        let (rows, _) = ctx.store.work_records(&f, MAX_RECORDS, 0).await?;
+        let rows = all_records(ctx, &f).await?;
         let bj = crate::clock::beijing();
         let facts: Vec<crate::domain::operations::StatFact> = rows
             .iter()
@@ -576,7 +600,7 @@ pub async fn document(
                 to_ms: Some(p.to.timestamp_millis()),
                 ..RecordFilter::default()
             };
-            let (mut rows, _) = ctx.store.work_records(&f, MAX_RECORDS, 0).await?;
+            let mut rows = all_records(ctx, &f).await?;
             rows.reverse();
             (
                 format!("{}技术支持服务表", line.name),

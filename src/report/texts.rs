@@ -267,6 +267,20 @@ pub const BLOCKS: &[Block] = &[
         default: "{{ period }}共考核质量目标 {{ targets }} 项，达标 {{ met }} 项{% if unmet > 0 %}，未达标 {{ unmet }} 项（{{ unmet_names }}），运维单位须分析原因并制定整改措施{% endif %}{% if no_data > 0 %}，{{ no_data }} 项本期无数据{% endif %}。巡检发现整改事项 {{ findings }} 项，已整改 {{ rectified }} 项{% if open_findings > 0 %}，{{ open_findings }} 项整改中，将跟踪至闭环{% endif %}。",
         variables: QUALITY_VARS,
     },
+    Block {
+        key: "summary.overview",
+        documents: "服务条线工作总结：“工作总结”",
+        label: "工作总结",
+        default: "{{ period }}，{{ line }}（{{ code }}）共记录运营服务 {{ total }} 项（{{ types }}）。提供技术支持 {{ support }} 次（{{ channels }}），已解决 {{ resolved }} 次，解决率 {{ resolution_rate }}；平均处理时长 {{ average_minutes }}，{{ handle_minutes }} 分钟内处理率 {{ in_time_rate }}；收到评价 {{ rated }} 条，用户满意度 {{ satisfaction }}。登记需求与功能改进建议 {{ requirements_new }} 项，交付或验收 {{ requirements_delivered }} 项。",
+        variables: LINE_VARS,
+    },
+    Block {
+        key: "summary.outlook",
+        documents: "服务条线工作总结：“存在问题与下一步工作”",
+        label: "存在问题与下一步工作",
+        default: "{% if unresolved > 0 %}期内尚有 {{ unresolved }} 次技术支持未解决，将安排专人跟进直至关闭。{% endif %}{% if top_question != \"无\" %}用户咨询较集中的问题为“{{ top_question }}”，下一步将完善操作指引、加强培训。{% endif %}下一阶段将继续做好{{ line }}的用户支持与日常运营服务，按时提交运营服务工作报告。",
+        variables: LINE_VARS,
+    },
 ];
 
 pub fn block(key: &str) -> Option<&'static Block> {

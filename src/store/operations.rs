@@ -107,6 +107,8 @@ pub struct RecordFilter {
     pub to_ms: Option<i64>,
     pub q: Option<String>,
     pub lines: Option<Vec<i64>>,
+    /// Only the records this user confirmed (a requester's view).
+    pub confirmed_by: Option<i64>,
 }
 
 /// What the indicators need of a record.
@@ -131,6 +133,9 @@ impl RecordFilter {
         }
         if let Some(o) = self.operator_id {
             w.push(format!("r.operator_id = {o}"));
+        }
+        if let Some(c) = self.confirmed_by {
+            w.push(format!("r.confirmed_by = {c}"));
         }
         if let Some(f) = self.from_ms {
             w.push(format!("r.occurred_at >= {f}"));
@@ -533,19 +538,31 @@ impl Store {
         token_hash: &str,
         rating: &str,
         comment: Option<&str>,
+        confirmed_by: Option<i64>,
         now_ms: i64,
     ) -> StoreResult<Option<i64>> {
         Ok(sqlx::query_scalar(
             "UPDATE work_records SET rating = $1, rating_comment = $2, confirmed_at = $3, \
-             confirm_token_hash = NULL, confirm_expires_at = NULL, updated_at = $3 \
+             confirm_token_hash = NULL, confirm_expires_at = NULL, updated_at = $3, confirmed_by = $5 \
              WHERE confirm_token_hash = $4 AND confirm_expires_at > $3 RETURNING id",
         )
         .bind(rating.to_string())
         .bind(comment.map(str::to_string))
         .bind(now_ms)
         .bind(token_hash.to_string())
+        .bind(confirmed_by)
         .fetch_optional(&mut **tx)
         .await?)
+    }
+
+    /// The account that confirmed a record, if it was confirmed while signed in.
+    pub async fn record_confirmed_by(&self, id: i64) -> StoreResult<Option<i64>> {
+        let v: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT confirmed_by FROM work_records WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        v.ok_or(StoreError::NotFound)
     }
 }
 

@@ -757,6 +757,17 @@ async fn an_operator_records_a_support_call_with_the_keyboard_only() {
     d.click("#save").await;
     d.wait_text("#form-error", "请填写问题或工作内容").await;
     assert_eq!(app.total("/api/v1/work-records").await, 2);
+    // The line's twelve-month charts are drawn.
+    let mut canvases = 0;
+    for _ in 0..40 {
+        canvases = d.count("#line-records-chart canvas").await
+            + d.count("#line-satisfaction-chart canvas").await;
+        if canvases >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(canvases >= 2, "ECharts drew the line's two charts");
     d.assert_no_csp_violations("on the operations pages").await;
     d.quit().await;
 }

@@ -530,7 +530,7 @@ async fn every_generated_kind_makes_a_version_of_its_first_instance() {
             assert_eq!(v["status"], "submitted");
         }
     }
-    assert_eq!(seen.len(), 8, "{seen:?}");
+    assert_eq!(seen.len(), 9, "{seen:?}");
 }
 
 #[tokio::test]

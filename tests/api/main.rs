@@ -27,6 +27,7 @@ mod notify;
 mod om_report;
 mod operations;
 mod operations_docs;
+mod operations_rules;
 mod ops;
 mod recovery;
 mod requirements;

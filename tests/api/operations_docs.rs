@@ -660,3 +660,332 @@ async fn the_statistics_report_counts_months_channels_and_business_figures() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_line_summary_shows_each_month_and_the_period_as_the_stats_api() {
+    let app = demo_at(bj(2025, 12, 2, 9, 0)).await;
+    let t = app.admin_token.clone();
+    let line = line_by_code(&app, "4.2.7").await;
+    let id = line["id"].as_i64().unwrap();
+    let name = line["name"].as_str().unwrap().to_string();
+    november_records(&app, id, &line["system_ids"][0]).await;
+    app.post_expect(
+        &t,
+        "/api/v1/work-records",
+        &json!({"line_id": id, "type": "licence", "summary": "证照签发", "occurred_at": "2025-10-20 09:00",
+                "data": {"licence_type": "排污许可证", "issued": 42}}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post_expect(
+        &t,
+        "/api/v1/requirements",
+        &json!({"line_id": id, "source": "user", "title": "办件列表增加导出", "priority": "high"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.patch_expect(
+        &t,
+        "/api/v1/report-texts/summary.outlook",
+        &json!({"text": "明年{{ line }}继续跟进 {{ unresolved }} 个未解决问题。"}),
+        StatusCode::OK,
+    )
+    .await;
+    let stats = |from: &str, to: &str| {
+        let url = format!("/api/v1/service-lines/{id}/stats?from={from}&to={to}");
+        let app = &app;
+        let t = t.clone();
+        async move { app.get_json_expect(&t, &url, StatusCode::OK).await }
+    };
+    let year = stats("2025-01-01", "2025-12-31").await;
+    let oct = stats("2025-10-01", "2025-10-31").await;
+    let nov = stats("2025-11-01", "2025-11-30").await;
+    // Hand counts: October 2 records (1 support, 1 licence), November 4 (3 support, 1
+    // reconciliation); one requirement proposed in December.
+    assert_eq!(
+        (year["total"].as_i64(), year["support"].as_i64()),
+        (Some(6), Some(4))
+    );
+    assert_eq!(year["requirements_new"], 1, "{year}");
+    let rate = pct(&year["resolution_rate"]);
+    let nov_rate = pct(&nov["resolution_rate"]);
+    for format in ["docx", "xlsx"] {
+        let r = app
+            .post_expect(
+                &t,
+                "/api/v1/reports",
+                &json!({"kind": "line_summary", "period": "2025", "format": format, "line_id": id}),
+                StatusCode::CREATED,
+            )
+            .await;
+        assert_eq!(r["kind"], "line_summary");
+        assert_eq!(r["period"], "2025 年");
+        assert_eq!(r["params"]["line_id"], id, "{r}");
+        let bytes = file(&app, &t, &r).await;
+        if let Some(text) = read_back(&bytes, format) {
+            let needles: Vec<String> = if format == "docx" {
+                vec![
+                    format!("{name}工作总结"),
+                    format!("title={name}工作总结"),
+                    "报告期间：2025 年".into(),
+                    format!(
+                        "共记录运营服务 {} 项（技术支持 4 项、数据对账 1 项、电子证照 1 项）",
+                        year["total"]
+                    ),
+                    format!("解决率 {rate}"),
+                    "月份|技术支持|数据对账|电子证照|合计".into(),
+                    "2025-01|0|0|0|0".into(),
+                    "2025-10|1|0|1|2".into(),
+                    "2025-11|3|1|0|4".into(),
+                    "合计|4|1|1|6".into(),
+                    format!("电话|{}", year["by_channel"]["电话"]),
+                    format!(
+                        "2025-11|{}|{}|{nov_rate}|{} 分钟|",
+                        nov["support"], nov["resolved"], nov["average_minutes"]
+                    ),
+                    format!(
+                        "2025-10|{}|{}|{}|",
+                        oct["support"],
+                        oct["resolved"],
+                        pct(&oct["resolution_rate"])
+                    ),
+                    format!(
+                        "合计|{}|{}|{rate}|{} 分钟|",
+                        year["support"], year["resolved"], year["average_minutes"]
+                    ),
+                    "2025-12|1|0".into(),
+                    "合计|1|0".into(),
+                    format!(
+                        "明年{name}继续跟进 {} 个未解决问题。",
+                        year["support"].as_i64().unwrap() - year["resolved"].as_i64().unwrap()
+                    ),
+                    "用户单位（签章）".into(),
+                ]
+            } else {
+                vec![
+                    "sheet=分月服务量".into(),
+                    "2025-11|3|1|0|4".into(),
+                    "sheet=服务质量".into(),
+                    format!(
+                        "合计|{}|{}|{}",
+                        year["support"],
+                        year["resolved"],
+                        year["resolution_rate"].as_f64().unwrap()
+                    ),
+                    "sheet=服务渠道".into(),
+                    "sheet=需求".into(),
+                    "sheet=总结".into(),
+                    "工作总结|".into(),
+                    "creator=".into(),
+                ]
+            };
+            for n in &needles {
+                assert!(
+                    text.contains(n.as_str()),
+                    "{format}: {n} missing in:\n{text}"
+                );
+            }
+        }
+        if let Some(pdf) = via_libreoffice(&bytes, format) {
+            assert!(pdf.contains("工作总结"), "{format}: {pdf}");
+            if format == "docx" {
+                assert!(pdf.contains(&rate) && pdf.contains(&nov_rate), "{pdf}");
+            }
+        }
+    }
+    // A range works too; a missing line is refused and nothing is stored for it.
+    app.post_expect(
+        &t,
+        "/api/v1/reports",
+        &json!({"kind": "line_summary", "period": {"from": "2025-10-01", "to": "2025-11-30"},
+                "format": "docx", "line_id": id}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let v = app
+        .post_expect(
+            &t,
+            "/api/v1/reports",
+            &json!({"kind": "line_summary", "period": "2025", "format": "docx"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(fields(&v), vec!["line_id"]);
+    assert_eq!(app.total("/api/v1/reports").await, 3);
+}
+
+#[tokio::test]
+async fn the_monthly_job_makes_the_statistics_reports_over_each_lines_cadence() {
+    let app = demo_at(bj(2025, 9, 20, 9, 0)).await;
+    let t = app.admin_token.clone();
+    let quarterly = line_by_code(&app, "4.2.16").await;
+    assert_eq!(quarterly["report_cadence"], "quarterly");
+    let monthly = line_by_code(&app, "4.2.7").await;
+    assert_eq!(monthly["report_cadence"], "monthly");
+    // 4.2.2 is monthly and delivers a 统计报表; 4.2.7 delivers none.
+    let stat_line = line_by_code(&app, "4.2.2").await;
+    assert_eq!(stat_line["report_cadence"], "monthly");
+    let (q, m, sm) = (
+        quarterly["id"].as_i64().unwrap(),
+        monthly["id"].as_i64().unwrap(),
+        stat_line["id"].as_i64().unwrap(),
+    );
+    for (line, when) in [
+        (q, "2025-07-03 09:00"),
+        (q, "2025-08-12 10:00"),
+        (q, "2025-09-19 15:00"),
+        // June: the quarter before.
+        (q, "2025-06-30 09:00"),
+        (m, "2025-08-01 09:00"),
+        (m, "2025-09-02 09:00"),
+        (sm, "2025-09-10 10:00"),
+    ] {
+        app.post_expect(
+            &t,
+            "/api/v1/work-records",
+            &json!({"line_id": line, "type": "support", "requester": "备案用户", "channel": "电话",
+                    "summary": "备案表填写", "result": "已解决", "occurred_at": when}),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let stats = |list: &Value| -> Vec<Value> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "line_statistics")
+            .cloned()
+            .collect()
+    };
+    // Not a quarter's first month: nothing.
+    app.clock.set(bj(2025, 9, 25, 2, 0));
+    yunwei::report::monthly(&app.ctx).await.unwrap();
+    let t = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let list = app
+        .get_json_expect(&t, "/api/v1/reports?limit=100", StatusCode::OK)
+        .await;
+    assert!(stats(&list).is_empty(), "{list}");
+
+    app.clock.set(bj(2025, 10, 1, 2, 0));
+    let (a, b) = tokio::join!(
+        yunwei::report::monthly(&app.ctx),
+        yunwei::report::monthly(&app.ctx)
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    let t = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let list = app
+        .get_json_expect(&t, "/api/v1/reports?limit=100", StatusCode::OK)
+        .await;
+    let all = stats(&list);
+    // DOCX and XLSX of 4.2.16's third quarter and of 4.2.2's September; none of 4.2.7.
+    assert_eq!(all.len(), 4, "{list}");
+    let monthly_stats: Vec<&Value> = all
+        .iter()
+        .filter(|r| r["params"]["line_id"] == sm)
+        .collect();
+    assert_eq!(monthly_stats.len(), 2, "{list}");
+    assert!(
+        monthly_stats.iter().all(|r| r["period"] == "2025 年 9 月"),
+        "{list}"
+    );
+    let mine: Vec<Value> = all
+        .iter()
+        .filter(|r| r["params"]["line_id"] != sm)
+        .cloned()
+        .collect();
+    assert_eq!(mine.len(), 2, "{list}");
+    let mut formats: Vec<&str> = mine.iter().map(|r| r["format"].as_str().unwrap()).collect();
+    formats.sort_unstable();
+    assert_eq!(formats, ["docx", "xlsx"]);
+    for r in &mine {
+        assert_eq!(r["params"]["line_id"], q, "{r}");
+        assert_eq!(r["period"], "2025 年第三季度");
+        assert!(
+            r["from"].as_str().unwrap().starts_with("2025-06-30T16:00"),
+            "{r}"
+        );
+        assert!(
+            r["to"].as_str().unwrap().starts_with("2025-09-30T16:00"),
+            "{r}"
+        );
+    }
+    let s = app
+        .get_json_expect(
+            &t,
+            &format!("/api/v1/service-lines/{q}/stats?from=2025-07-01&to=2025-09-30"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(s["total"], 3, "{s}");
+    let docx = mine.iter().find(|r| r["format"] == "docx").unwrap();
+    let bytes = file(&app, &t, docx).await;
+    if let Some(text) = read_back(&bytes, "docx") {
+        for n in [
+            "报告期间：2025 年第三季度".to_string(),
+            format!("共登记运营工作记录 {} 项", s["total"]),
+            "2025-07|1|1".into(),
+            "2025-09|1|1".into(),
+        ] {
+            assert!(text.contains(&n), "{n} missing in:\n{text}");
+        }
+        assert!(!text.contains("2025-06"), "{text}");
+    }
+    // November opens no quarter, and 4.2.2 kept no records in October: still four.
+    app.clock.set(bj(2025, 11, 1, 2, 0));
+    yunwei::report::monthly(&app.ctx).await.unwrap();
+    let t = app.login_ok("admin", ADMIN_PASSWORD).await;
+    let list = app
+        .get_json_expect(&t, "/api/v1/reports?limit=100", StatusCode::OK)
+        .await;
+    assert_eq!(stats(&list).len(), 4, "{list}");
+}
+
+#[tokio::test]
+async fn a_line_report_over_more_records_than_it_reads_is_refused_not_cut_short() {
+    let app = demo_at(bj(2025, 12, 2, 9, 0)).await;
+    let t = app.admin_token.clone();
+    let line = line_by_code(&app, "4.2.7").await;
+    let id = line["id"].as_i64().unwrap();
+    // One more support record in November than a report reads, written straight to the
+    // database (the import would take minutes here).
+    let over = yunwei::report::operations::MAX_RECORDS + 1;
+    let start = bj(2025, 11, 1, 9, 0).timestamp_millis();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {over}) \
+         INSERT INTO work_records (line_id, type, occurred_at, channel, summary, result, data, \
+         operator_id, origin, created_at, updated_at) \
+         SELECT {id}, 'support', {start} + i * 1000, '电话', '批量咨询', '已解决', '{{}}', 1, 'import', \
+         {start}, {start} FROM n"
+    )))
+    .execute(app.ctx.store.pool())
+    .await
+    .unwrap();
+    let s = app
+        .get_json_expect(
+            &t,
+            &format!("/api/v1/service-lines/{id}/stats?from=2025-11-01&to=2025-11-30"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(s["support"], over, "{s}");
+    for kind in ["support_table", "line_statistics"] {
+        let v = app
+            .post_expect(
+                &t,
+                "/api/v1/reports",
+                &json!({"kind": kind, "period": "2025-11", "format": "xlsx", "line_id": id}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        assert_eq!(fields(&v), vec!["period"], "{v}");
+        let msg = v["error"]["details"][0]["message"].as_str().unwrap();
+        assert!(
+            msg.contains(&over.to_string()) && msg.contains("100000"),
+            "{msg}"
+        );
+    }
+    assert_eq!(app.total("/api/v1/reports").await, 0);
+}

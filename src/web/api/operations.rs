@@ -141,6 +141,7 @@ fn record_filter(q: &HashMap<String, String>) -> AppResult<RecordFilter> {
         to_ms,
         q: search,
         lines: None,
+        confirmed_by: None,
     })
 }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use chrono::{Datelike, TimeZone};
@@ -135,6 +135,7 @@ async fn render(
         .collect();
     let (from, to, month_label) = this_month(st);
     let stats = crate::ops::indicators(&st.ctx, u, id, from, to).await?;
+    let trend = trend(st, u, id, from, to).await?;
     let f = RecordFilter {
         line_id: Some(id),
         ..Default::default()
@@ -172,12 +173,68 @@ async fn render(
             json!({"layout": layout(u, &row.name, "/operations"), "line": line, "types": type_links,
                    "fields": fields, "form": form, "error": error, "saved": saved,
                    "can_write": may_write(u, &line), "stats": stats, "month_label": month_label,
+                   "trend": trend,
                    "records": records, "total": total, "recent": recent, "now_local": now_local,
                    "channels": CHANNELS, "org_levels": ORG_LEVELS, "results": RESULTS}),
         )?
         .into_response();
     *r.status_mut() = status;
     Ok(r)
+}
+
+/// The charts' figures: the last twelve months (this one included), each month's records
+/// by type and its satisfaction, as `GET /service-lines/{id}/stats` answers for that month.
+/// Passed to the template as a value and written with `tojson` (no user text in it).
+async fn trend(
+    st: &AppState,
+    u: &AuthUser,
+    id: i64,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Value, AppError> {
+    let bj = crate::clock::beijing();
+    let start = from
+        .with_timezone(&bj)
+        .date_naive()
+        .checked_sub_months(chrono::Months::new(11))
+        .and_then(|d| {
+            bj.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+                .single()
+        })
+        .map_or(from, |t| t.with_timezone(&chrono::Utc));
+    let months = crate::ops::months::monthly(&st.ctx, u, id, start, to).await?;
+    let codes: Vec<RecordType> = crate::domain::operations::RECORD_TYPES
+        .into_iter()
+        .filter(|t| {
+            months
+                .iter()
+                .any(|m| m.ind.stats.by_type.contains_key(t.as_str()))
+        })
+        .collect();
+    let series: Vec<Value> = codes
+        .iter()
+        .map(|t| {
+            let counts: Vec<u32> = months
+                .iter()
+                .map(|m| m.ind.stats.by_type.get(t.as_str()).copied().unwrap_or(0))
+                .collect();
+            json!({"type": t.as_str(), "label": t.label(), "counts": counts})
+        })
+        .collect();
+    let rows: Vec<Value> = months
+        .iter()
+        .map(|m| {
+            let s = &m.ind.stats;
+            json!({"month": m.month, "total": s.total, "rated": s.rated,
+                   "satisfaction": s.satisfaction})
+        })
+        .collect();
+    Ok(json!({
+        "months": months.iter().map(|m| m.month.clone()).collect::<Vec<_>>(),
+        "series": series,
+        "satisfaction": months.iter().map(|m| m.ind.stats.satisfaction).collect::<Vec<_>>(),
+        "rows": rows,
+    }))
 }
 
 pub async fn line(
@@ -262,12 +319,14 @@ async fn confirm_page(
     record: Option<&crate::store::operations::RecordRow>,
     error: Option<String>,
     status: StatusCode,
+    who: Option<&AuthUser>,
 ) -> PageResult {
     let mut r = st
         .ui
         .page(
             "confirm.html",
             json!({"state": state, "token": token, "error": error,
+                   "signed_in": who.map(|u| u.display_name.clone()),
                    "record": record.map(crate::ops::record_json),
                    "at": record.map(|r| crate::clock::local_minutes(r.occurred_at)),
                    "ratings": crate::domain::operations::RATINGS}),
@@ -277,7 +336,58 @@ async fn confirm_page(
     Ok(r)
 }
 
-pub async fn confirm_form(State(st): State<AppState>, Path(token): Path<String>) -> PageResult {
+/// The public confirmation page's rate limit: `gate::CONFIRM_PAGE_LIMIT` requests per
+/// minute and client IP (GET and POST alike): the 429 page with `Retry-After` when over.
+fn confirm_limit(
+    st: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+) -> Option<axum::response::Response> {
+    let ip = crate::web::auth::request_ip(st, peer, headers);
+    let ip = ip.parse::<std::net::IpAddr>().ok()?;
+    match st.ctx.gates.confirm_pages.hit(ip, st.ctx.clock.now_ms()) {
+        Ok(()) => None,
+        Err(wait) => {
+            let e = AppError::TooManyRequests {
+                message: format!("请求过于频繁，请 {wait} 秒后再试"),
+                retry_after: Some(wait),
+            };
+            let mut r = super::error_page(&e);
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(wait),
+            );
+            Some(r)
+        }
+    }
+}
+
+/// The account signed in on this browser, if any (the confirmation page needs none).
+async fn signed_in(st: &AppState, headers: &HeaderMap, ip: String) -> Option<AuthUser> {
+    let token = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == crate::web::auth::SESSION_COOKIE).then(|| v.to_string())
+        })?;
+    crate::accounts::authenticate(&st.ctx, &token, Some(ip))
+        .await
+        .ok()
+        .filter(|u| !u.must_change_password)
+}
+
+pub async fn confirm_form(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> PageResult {
+    if let Some(r) = confirm_limit(&st, peer, &headers) {
+        return Ok(r);
+    }
     let (record, state) = crate::ops::confirmation_view(&st.ctx, &token).await?;
     let (name, status) = match state {
         crate::ops::LinkState::Open => ("open", StatusCode::OK),
@@ -285,26 +395,53 @@ pub async fn confirm_form(State(st): State<AppState>, Path(token): Path<String>)
         crate::ops::LinkState::Unknown => ("unknown", StatusCode::NOT_FOUND),
     };
     let shown = record.as_ref().filter(|_| name == "open");
-    confirm_page(&st, &token, name, shown, None, status).await
+    let who = signed_in(
+        &st,
+        &headers,
+        crate::web::auth::request_ip(&st, peer, &headers),
+    )
+    .await;
+    confirm_page(&st, &token, name, shown, None, status, who.as_ref()).await
 }
 
 pub async fn confirm_submit(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
+    if let Some(r) = confirm_limit(&st, peer, &headers) {
+        return Ok(r);
+    }
     if !same_origin(&headers) {
         return Err(AppError::forbidden().into());
     }
+    let by = signed_in(
+        &st,
+        &headers,
+        crate::web::auth::request_ip(&st, peer, &headers),
+    )
+    .await;
     let input = json!({"rating": form.get("rating").cloned().unwrap_or_default(),
                        "comment": form.get("comment").cloned()});
     let result = match crate::domain::input::decode::<crate::ops::Confirmation>(input) {
-        Ok(c) => crate::ops::confirm(&st.ctx, &token, c).await,
+        Ok(c) => crate::ops::confirm(&st.ctx, &token, c, by.as_ref()).await,
         Err(errs) => Err(AppError::Validation(errs)),
     };
     match result {
-        Ok(r) => confirm_page(&st, &token, "done", Some(&r), None, StatusCode::OK).await,
+        Ok(r) => {
+            confirm_page(
+                &st,
+                &token,
+                "done",
+                Some(&r),
+                None,
+                StatusCode::OK,
+                by.as_ref(),
+            )
+            .await
+        }
         Err(AppError::Validation(errs)) => {
             let (record, _) = crate::ops::confirmation_view(&st.ctx, &token).await?;
             let msg = errs
@@ -319,14 +456,24 @@ pub async fn confirm_submit(
                 record.as_ref(),
                 Some(msg),
                 StatusCode::UNPROCESSABLE_ENTITY,
+                by.as_ref(),
             )
             .await
         }
         Err(AppError::Conflict(_)) => {
-            confirm_page(&st, &token, "expired", None, None, StatusCode::GONE).await
+            confirm_page(&st, &token, "expired", None, None, StatusCode::GONE, None).await
         }
         Err(AppError::NotFound) => {
-            confirm_page(&st, &token, "unknown", None, None, StatusCode::NOT_FOUND).await
+            confirm_page(
+                &st,
+                &token,
+                "unknown",
+                None,
+                None,
+                StatusCode::NOT_FOUND,
+                None,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
