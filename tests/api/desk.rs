@@ -1,18 +1,11 @@
 //! The service desk: tickets through one entry, assignment from the inventory, the
 //! lifecycle with role checks, SLA clocks on calendars, fault reports and satisfaction.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 fn t(v: &Value, path: &str) -> Option<DateTime<Utc>> {
     v.pointer(path)

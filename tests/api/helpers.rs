@@ -452,3 +452,54 @@ pub fn via_libreoffice(bytes: &[u8], ext: &str) -> Option<String> {
     let pdf = libreoffice_pdf(bytes, ext)?;
     Some(poppler("pdftotext", &[], &pdf))
 }
+
+/// A time in Beijing (UTC+8) as UTC: the tests' clocks and periods are read in Beijing time.
+pub fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<Utc> {
+    use chrono::TimeZone;
+    yunwei::clock::beijing()
+        .with_ymd_and_hms(y, m, d, h, mi, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The demo (seed inventory and contract) with the manual clock at `start`.
+pub async fn demo_at(start: chrono::DateTime<Utc>) -> TestApp {
+    spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        ..Options::default()
+    })
+    .await
+}
+
+/// The fields a 4xx error names in its details, sorted.
+pub fn fields(v: &Value) -> Vec<String> {
+    let mut f: Vec<String> = v["error"]["details"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    f.sort();
+    f
+}
+
+/// The service line with the seed's section `code` (e.g. "4.2.7").
+pub async fn line_by_code(app: &TestApp, code: &str) -> Value {
+    let all = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/service-lines?limit=100",
+            StatusCode::OK,
+        )
+        .await;
+    all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == code)
+        .unwrap_or_else(|| panic!("no line {code} in {all}"))
+        .clone()
+}

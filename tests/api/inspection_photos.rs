@@ -2,7 +2,6 @@
 //! pictures only, seen only by those who may see the task's evidence), and items bound to
 //! a monitor, filled in from its latest result.
 
-use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -16,13 +15,6 @@ pub const PNG: &[u8] = &[
     0x0f, 0x00, 0x02, 0x87, 0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
     0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
-
-fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 fn small_attachments(c: &mut yunwei::config::Config) {
     c.max_attachment_bytes = 1024 * 1024;

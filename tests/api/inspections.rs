@@ -1,27 +1,10 @@
 //! Inspections (巡检): templates with ranges, plans that generate rounds, tasks filled and
 //! reviewed, findings, overdue tasks and the indicators, with the injected clock.
 
-use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-async fn demo_at(start: DateTime<Utc>) -> TestApp {
-    spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await
-}
 
 fn room_template() -> Value {
     json!({

@@ -3,18 +3,11 @@
 //! availability row, the document opens in python-docx/openpyxl and converts with
 //! LibreOffice, and the monthly job makes it once.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 /// An engineer on duty for system 1, so that its incidents are assigned to them.
 async fn engineer(app: &TestApp) -> String {

@@ -1,57 +1,10 @@
 //! Operations services (运营服务): the contract's service lines, work records of every
 //! demo type with their rules and roles, and the indicators against hand counts.
 
-use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-async fn demo_at(start: DateTime<Utc>) -> TestApp {
-    spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await
-}
-
-fn fields(v: &Value) -> Vec<String> {
-    let mut f: Vec<String> = v["error"]["details"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    f.sort();
-    f
-}
-
-async fn line_by_code(app: &TestApp, code: &str) -> Value {
-    let all = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/service-lines?limit=100",
-            StatusCode::OK,
-        )
-        .await;
-    all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["code"] == code)
-        .unwrap_or_else(|| panic!("no line {code} in {all}"))
-        .clone()
-}
 
 #[tokio::test]
 async fn the_demo_ships_the_contracts_22_service_lines_with_their_deliverables_and_systems() {

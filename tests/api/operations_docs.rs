@@ -2,40 +2,10 @@
 //! figures of `/service-lines/{id}/stats`, the monthly job's 运营月报, and the consultation
 //! ticket that becomes one 技术支持 record when it is resolved.
 
-use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-async fn demo_at(start: DateTime<Utc>) -> TestApp {
-    spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await
-}
-
-fn fields(v: &Value) -> Vec<String> {
-    let mut f: Vec<String> = v["error"]["details"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    f.sort();
-    f
-}
 
 async fn lines(app: &TestApp) -> Vec<Value> {
     app.get_json_expect(
@@ -47,14 +17,6 @@ async fn lines(app: &TestApp) -> Vec<Value> {
         .as_array()
         .unwrap()
         .clone()
-}
-
-async fn line_by_code(app: &TestApp, code: &str) -> Value {
-    lines(app)
-        .await
-        .into_iter()
-        .find(|l| l["code"] == code)
-        .unwrap_or_else(|| panic!("no line {code}"))
 }
 
 /// Four support records (two resolved of three timed … see the counts below) and one

@@ -2,18 +2,10 @@
 //! bad input refused with the field named and nothing stored, and the
 //! 《系统业务需求和功能改进清单》 document with its counts.
 
-use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 async fn demo() -> TestApp {
     spawn_with(Options {
@@ -22,19 +14,6 @@ async fn demo() -> TestApp {
         ..Options::default()
     })
     .await
-}
-
-fn fields(v: &Value) -> Vec<String> {
-    let mut f: Vec<String> = v["error"]["details"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    f.sort();
-    f
 }
 
 async fn line_id(app: &TestApp, code: &str) -> i64 {
