@@ -9,11 +9,14 @@ pub mod cloud;
 pub mod docx;
 pub mod fault;
 pub mod inspection;
+mod monthly_job;
 pub mod om;
 pub mod operations;
 pub mod quality;
 pub mod requirements;
 mod statistics_job;
+
+pub use monthly_job::monthly;
 pub mod summary;
 pub mod texts;
 pub mod xlsx;
@@ -310,6 +313,18 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
     unused_params(req)?;
     let now = ctx.clock.now();
     let (project, purchaser, contractor) = project_meta(ctx).await?;
+    // The cover and properties of a document of this request.
+    let meta_of = |title: String, subtitle: Option<String>| docx::DocMeta {
+        title,
+        subtitle,
+        project: project.clone(),
+        purchaser: purchaser.clone(),
+        contractor: contractor.clone(),
+        period: p.label.clone(),
+        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+        version: "V1.0".into(),
+        created: now,
+    };
     let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
     let (title, subtitle, scope_label, types, plan_id): (
         String,
@@ -359,47 +374,17 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         }
         ReportKind::CloudUtilization => return cloud_report(ctx, u, req, &p).await,
         ReportKind::OmMonthly => {
-            let meta = docx::DocMeta {
-                title: om::TITLE.into(),
-                subtitle: Some("基础设施及应用系统".into()),
-                project,
-                purchaser,
-                contractor,
-                period: p.label.clone(),
-                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-                version: "V1.0".into(),
-                created: now,
-            };
+            let meta = meta_of(om::TITLE.into(), Some("基础设施及应用系统".into()));
             let m = om::document(ctx, u, req.format, &p, meta).await?;
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
         ReportKind::QualityReport => {
-            let meta = docx::DocMeta {
-                title: quality::TITLE.into(),
-                subtitle: None,
-                project,
-                purchaser,
-                contractor,
-                period: p.label.clone(),
-                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-                version: "V1.0".into(),
-                created: now,
-            };
+            let meta = meta_of(quality::TITLE.into(), None);
             let m = quality::document(ctx, u, req.format, &p, meta).await?;
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
         ReportKind::AnnualSummary => {
-            let meta = docx::DocMeta {
-                title: annual::TITLE.into(),
-                subtitle: None,
-                project,
-                purchaser,
-                contractor,
-                period: p.label.clone(),
-                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-                version: "V1.0".into(),
-                created: now,
-            };
+            let meta = meta_of(annual::TITLE.into(), None);
             let m = annual::document(ctx, u, req.format, req.scope, &p, meta).await?;
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
@@ -407,17 +392,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         | ReportKind::LineMonthly
         | ReportKind::LineStatistics
         | ReportKind::LineSummary => {
-            let meta = docx::DocMeta {
-                title: String::new(),
-                subtitle: None,
-                project,
-                purchaser,
-                contractor,
-                period: p.label.clone(),
-                date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-                version: "V1.0".into(),
-                created: now,
-            };
+            let meta = meta_of(String::new(), None);
             let m = if req.kind == ReportKind::LineSummary {
                 summary::document(ctx, u, req, &p, meta).await?
             } else {
@@ -463,17 +438,7 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         .filter(|t| t.target_type == "system")
         .filter_map(|t| Some((t.system_id?, t.target_name.clone())))
         .collect();
-    let meta = docx::DocMeta {
-        title: title.clone(),
-        subtitle: Some(subtitle.clone()),
-        project,
-        purchaser,
-        contractor,
-        period: p.label.clone(),
-        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-        version: "V1.0".into(),
-        created: now,
-    };
+    let meta = meta_of(title.clone(), Some(subtitle.clone()));
     let report_font = ctx.config.report_font.clone();
     let format = req.format;
     let (from, to) = (p.from, p.to);
@@ -752,197 +717,6 @@ async fn requirements_list(
     }
     .map_err(AppError::Internal)?;
     save(ctx, u, req, p, (requirements::TITLE, &subtitle), &bytes, "").await
-}
-
-/// The advisory lock under which one replica at a time runs [`monthly`] on PostgreSQL.
-const MONTHLY_LOCK: i64 = 0x7975_6e77_6569_7270; // "yunweirp"
-
-/// The job: from the 1st of a month (Beijing), last month's 《月度巡检报告》 for the
-/// infrastructure and the systems, as DOCX and XLSX, once each, for a scope that had
-/// inspections that month, and 《云资源利用率月度情况报表》 once that month's cloud
-/// utilisation has been imported; the 统计报表 of the lines that deliver one, last month's
-/// or, in the first month of a quarter, the quarter before's as the line's cadence says
-/// (`statistics_job`). Answers how many it made. On a PostgreSQL database shared by
-/// replicas, one replica at a time checks and generates (an advisory lock), so that two
-/// never make the same document.
-pub async fn monthly(ctx: &Ctx) -> AppResult<usize> {
-    // One pass at a time within this process, too.
-    static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _one = IN_PROCESS.lock().await;
-    if ctx.store.backend() != crate::store::Backend::Postgres {
-        return monthly_unlocked(ctx).await;
-    }
-    let Some(lock) = ctx.store.try_advisory_lock(MONTHLY_LOCK).await? else {
-        return Ok(0);
-    };
-    let made = monthly_unlocked(ctx).await;
-    lock.release(MONTHLY_LOCK).await;
-    made
-}
-
-async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
-    let today = ctx
-        .clock
-        .now()
-        .with_timezone(&crate::clock::beijing())
-        .date_naive();
-    let Some(last) = today
-        .with_day(1)
-        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
-    else {
-        return Ok(0);
-    };
-    let label = last.format("%Y-%m").to_string();
-    let who = AuthUser::system("reports");
-    let mut made = 0;
-    for scope in [Scope::Infrastructure, Scope::Systems] {
-        let types: &[&str] = match scope {
-            Scope::Infrastructure => &["site", "asset"],
-            Scope::Systems => &["system"],
-        };
-        for format in [Format::Docx, Format::Xlsx] {
-            let req = ReportRequest {
-                kind: ReportKind::InspectionMonthly,
-                period: PeriodInput::Text(label.clone()),
-                format,
-                scope: Some(scope),
-                plan_id: None,
-                line_id: None,
-                system_id: None,
-            };
-            let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
-            // No inspections in that month, no document.
-            let none = ctx
-                .store
-                .inspection_tasks_for_report(
-                    p.from.timestamp_millis(),
-                    p.to.timestamp_millis(),
-                    types,
-                    None,
-                )
-                .await?
-                .is_empty();
-            if none {
-                continue;
-            }
-            let exists = ctx
-                .store
-                .report_exists(
-                    req.kind.as_str(),
-                    p.from.timestamp_millis(),
-                    format.as_str(),
-                    &params_of(&req).to_string(),
-                )
-                .await?;
-            if !exists {
-                generate(ctx, &who, &req).await?;
-                made += 1;
-            }
-        }
-    }
-    // 《运维月报》 (DOCX and XLSX) of last month, once, when the desk had tickets that month.
-    let had_tickets = {
-        let p = period(&PeriodInput::Text(label.clone()))
-            .map_err(|m| AppError::invalid("period", m))?;
-        !ctx.store
-            .ticket_stat_rows(p.from.timestamp_millis(), p.to.timestamp_millis())
-            .await?
-            .is_empty()
-    };
-    for format in [Format::Docx, Format::Xlsx]
-        .into_iter()
-        .filter(|_| had_tickets)
-    {
-        let req = ReportRequest {
-            kind: ReportKind::OmMonthly,
-            period: PeriodInput::Text(label.clone()),
-            format,
-            scope: None,
-            plan_id: None,
-            line_id: None,
-            system_id: None,
-        };
-        let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
-        let exists = ctx
-            .store
-            .report_exists(
-                req.kind.as_str(),
-                p.from.timestamp_millis(),
-                format.as_str(),
-                &params_of(&req).to_string(),
-            )
-            .await?;
-        if !exists {
-            generate(ctx, &who, &req).await?;
-            made += 1;
-        }
-    }
-    // 《云资源利用率月度情况报表》 once last month's utilisation has been imported.
-    if ctx.store.cloud_period_count(&label).await? > 0 {
-        for format in [Format::Docx, Format::Xlsx] {
-            let req = ReportRequest {
-                kind: ReportKind::CloudUtilization,
-                period: PeriodInput::Text(label.clone()),
-                format,
-                scope: None,
-                plan_id: None,
-                line_id: None,
-                system_id: None,
-            };
-            let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
-            let exists = ctx
-                .store
-                .report_exists(
-                    req.kind.as_str(),
-                    p.from.timestamp_millis(),
-                    format.as_str(),
-                    &params_of(&req).to_string(),
-                )
-                .await?;
-            if !exists {
-                generate(ctx, &who, &req).await?;
-                made += 1;
-            }
-        }
-    }
-    made += statistics_job::statistics(ctx, &who, today).await?;
-    // The 运营月报 of every service line with records that month (DOCX).
-    let p =
-        period(&PeriodInput::Text(label.clone())).map_err(|m| AppError::invalid("period", m))?;
-    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
-    for line in ctx.store.service_lines().await? {
-        if ctx
-            .store
-            .work_record_facts(line.id, from_ms, to_ms)
-            .await?
-            .is_empty()
-        {
-            continue;
-        }
-        let req = ReportRequest {
-            kind: ReportKind::LineMonthly,
-            period: PeriodInput::Text(label.clone()),
-            format: Format::Docx,
-            scope: None,
-            plan_id: None,
-            line_id: Some(line.id),
-            system_id: None,
-        };
-        let exists = ctx
-            .store
-            .report_exists(
-                req.kind.as_str(),
-                from_ms,
-                req.format.as_str(),
-                &params_of(&req).to_string(),
-            )
-            .await?;
-        if !exists {
-            generate(ctx, &who, &req).await?;
-            made += 1;
-        }
-    }
-    Ok(made)
 }
 
 pub async fn list(

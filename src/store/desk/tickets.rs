@@ -444,6 +444,18 @@ impl Store {
 
 impl Store {
     /// The columns the desk indicators need, for tickets reported in `[from, to)`.
+    /// Whether any ticket was reported in [from, to).
+    pub async fn any_ticket_reported(&self, from_ms: i64, to_ms: i64) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE reported_at >= $1 AND reported_at < $2 LIMIT 1) x",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn ticket_stat_rows(
         &self,
         from_ms: i64,
