@@ -374,10 +374,13 @@ pub async fn build(ctx: &Ctx, u: &AuthUser, sc: Scope) -> AppResult<Package> {
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
+    // Unique per build, also for two at the same millisecond.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let path = dir.join(format!(
-        "acceptance-{}-{}.zip",
+        "acceptance-{}-{}-{}.zip",
         now.timestamp_millis(),
-        std::process::id()
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let data_dir = ctx.config.data_dir.clone();
     let plan_c = p.clone();
