@@ -321,8 +321,9 @@ fn copy_stored(
 ) -> anyhow::Result<()> {
     use sha2::Digest;
     let src = data_dir.join(&f.stored_path);
-    let mut r =
-        std::fs::File::open(&src).map_err(|e| anyhow::anyhow!("reading {}: {e}", src.display()))?;
+    let Ok(mut r) = std::fs::File::open(&src) else {
+        return Err(Integrity(f.path.clone()).into());
+    };
     z.start_file(f.path.as_str(), options())?;
     let mut h = sha2::Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -335,12 +336,46 @@ fn copy_stored(
         z.write_all(&buf[..n])?;
     }
     let got = crate::store::audit::hex(&h.finalize());
-    anyhow::ensure!(
-        got == f.sha256,
-        "the stored file {} no longer has its recorded SHA-256",
-        src.display()
-    );
+    if got != f.sha256 {
+        return Err(Integrity(f.path.clone()).into());
+    }
     Ok(())
+}
+
+/// An accepted file missing from the data directory, or no longer what was accepted.
+#[derive(Debug)]
+struct Integrity(String);
+
+impl std::fmt::Display for Integrity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "已验收的文件“{}”在数据目录中缺失或与验收时的 SHA-256 不符，资料包未生成：请核查数据目录或从备份恢复该文件",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for Integrity {}
+
+/// Removes packages left in `dir` by a build that did not finish (a crash), after an hour.
+async fn sweep(dir: &Path) {
+    let Ok(mut rd) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    while let Ok(Some(e)) = rd.next_entry().await {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let old = e
+            .metadata()
+            .await
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|d| d.as_secs() > 3600);
+        if name.starts_with("acceptance-") && name.ends_with(".zip") && old {
+            let _ = tokio::fs::remove_file(e.path()).await;
+        }
+    }
 }
 
 /// Builds the package into a temporary file under the data directory and audits it. The
@@ -374,6 +409,7 @@ pub async fn build(ctx: &Ctx, u: &AuthUser, sc: Scope) -> AppResult<Package> {
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
+    sweep(&dir).await;
     // Unique per build, also for two at the same millisecond.
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let path = dir.join(format!(
@@ -424,6 +460,9 @@ pub async fn build(ctx: &Ctx, u: &AuthUser, sc: Scope) -> AppResult<Package> {
         Ok(Ok(n)) => n,
         Ok(Err(e)) | Err(AppError::Internal(e)) => {
             let _ = tokio::fs::remove_file(&path).await;
+            if let Some(i) = e.downcast_ref::<Integrity>() {
+                return Err(AppError::Conflict(i.to_string()));
+            }
             return Err(AppError::Internal(
                 e.context("building the acceptance package"),
             ));

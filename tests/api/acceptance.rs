@@ -208,8 +208,26 @@ async fn the_package_holds_the_accepted_files_lists_what_is_open_and_its_sums_ma
         assert!(text.contains("服务团队成员不少于"), "{text}");
         assert!(text.contains("不符合") || text.contains("符合"));
     }
+    // The compliance document carries the API's checks and states.
+    let api = app
+        .get_json_expect(&sup, "/api/v1/contract/compliance", StatusCode::OK)
+        .await;
+    let checks = api["checks"].as_array().unwrap();
+    assert!(checks.len() >= 5);
+    if let Some(text) = read_back(&entries["团队符合性检查.docx"], "docx") {
+        for c in checks {
+            let name = c["name"].as_str().unwrap();
+            let state = c["state_label"].as_str().unwrap();
+            assert!(
+                text.lines()
+                    .any(|l| l.contains(name) && l.contains(&format!("|{state}|"))),
+                "{name} {state} not in {text}"
+            );
+        }
+    }
     if let Some(text) = via_libreoffice(&entries["团队符合性检查.docx"], "docx") {
         assert!(text.contains("服务团队符合性检查表"), "{text}");
+        assert!(text.contains(checks[0]["state_label"].as_str().unwrap()));
     }
     if let Some(text) = read_back(&entries["服务质量评价报告.docx"], "docx") {
         assert!(text.contains("质量目标与完成情况"), "{text}");
@@ -259,4 +277,27 @@ async fn the_package_holds_the_accepted_files_lists_what_is_open_and_its_sums_ma
     let cli_files: Vec<(&String, &String)> =
         cli_sums.iter().filter(|(p, _)| p.contains('/')).collect();
     assert_eq!(cli_files, files);
+
+    // An accepted file altered on disk fails the build with a 409 naming it; nothing is
+    // left behind.
+    let dir = app
+        .data_dir
+        .join(format!("deliverables/{support_id}/2024-09"));
+    let stored = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&stored, b"PK\x03\x04 altered").unwrap();
+    let (s, e) = app.get_json(&sup, "/api/v1/acceptance-package").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2024-09 支持表.docx"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0), 0);
 }
