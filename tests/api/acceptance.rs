@@ -266,12 +266,32 @@ async fn the_package_holds_the_accepted_files_lists_what_is_open_and_its_sums_ma
     assert!(html.contains("符合性审查"));
     assert!(html.contains("/api/v1/acceptance-package?period=all"));
     assert!(html.contains("技术支持表"));
+    assert!(
+        html.contains("href=\"&#x2f;acceptance\" class=\"active\">符合性审查"),
+        "the navigation links it: {html}"
+    );
+    let (st, _) = app
+        .page(
+            &app.page_cookie("yunying", "Changed#Pass2").await,
+            "/acceptance",
+        )
+        .await;
+    assert_ne!(st, StatusCode::OK);
 
     // The CLI writes the same deliverable files with the same sums.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("package.zip");
     let o = app.cli(&["acceptance-package", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bad = app.cli(&[
+        "acceptance-package",
+        "--out",
+        out.to_str().unwrap(),
+        "--period",
+        "year",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("operations"));
     let cli = unzip(&std::fs::read(&out).unwrap());
     let cli_sums = check_sums(&cli);
     let cli_files: Vec<(&String, &String)> =
