@@ -161,7 +161,14 @@ pub fn segment(s: &str) -> String {
         })
         .collect();
     let trimmed = cleaned.trim_matches(|c: char| c == '.' || c.is_whitespace());
-    let base = if trimmed.is_empty() { "_" } else { trimmed };
+    let reserved = format!("_{trimmed}");
+    let base = if trimmed.is_empty() {
+        "_"
+    } else if windows_reserved(trimmed) {
+        reserved.as_str()
+    } else {
+        trimmed
+    };
     if base.chars().count() <= MAX_SEGMENT_CHARS {
         return base.to_string();
     }
@@ -186,6 +193,20 @@ pub fn segment(s: &str) -> String {
     } else {
         out.to_string()
     }
+}
+
+/// A name Windows keeps for a device (`CON`, `nul.txt`, `COM1` …), whatever the extension.
+fn windows_reserved(name: &str) -> bool {
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_uppercase();
+    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit())
 }
 
 /// Hands out paths that are unique in the ZIP (case-insensitively, as Windows sees them).
@@ -362,6 +383,9 @@ mod tests {
         assert_eq!(segment("a\\b/c"), "a_b_c");
         assert_eq!(segment("  报告.docx  "), "报告.docx");
         assert_eq!(segment(""), "_");
+        assert_eq!(segment("con.docx"), "_con.docx");
+        assert_eq!(segment("COM1"), "_COM1");
+        assert_eq!(segment("COMMENT.docx"), "COMMENT.docx");
         let long = format!("{}.docx", "长".repeat(100));
         let s = segment(&long);
         assert_eq!(s.chars().count(), MAX_SEGMENT_CHARS);
@@ -452,6 +476,7 @@ mod tests {
                     prop_assert!(!s.is_empty() && s != "." && s != "..");
                     prop_assert!(s.chars().count() <= MAX_SEGMENT_CHARS);
                     prop_assert!(!s.contains('\\') && !s.chars().any(char::is_control));
+                    prop_assert!(!windows_reserved(s), "reserved {s}");
                 }
             }
         }
