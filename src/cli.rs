@@ -113,6 +113,25 @@ pub async fn report(
     Ok((bytes, name))
 }
 
+/// `yunwei acceptance-package --out FILE [--period om|operations|all]`: builds the package
+/// as `GET /api/v1/acceptance-package` does and moves it to `out`. Answers the package's
+/// download name.
+pub async fn acceptance_package(
+    ctx: &Ctx,
+    period: &str,
+    out: &std::path::Path,
+) -> Result<String, String> {
+    let sc = crate::contract::acceptance::scope(Some(period)).map_err(|e| e.message())?;
+    let who = crate::accounts::AuthUser::system(&format!("cli:{}", whoami()));
+    let p = crate::contract::acceptance::build(ctx, &who, sc)
+        .await
+        .map_err(|e| e.message())?;
+    let moved = std::fs::rename(&p.path, out).or_else(|_| std::fs::copy(&p.path, out).map(|_| ()));
+    let _ = std::fs::remove_file(&p.path);
+    moved.map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(p.file_name)
+}
+
 /// The audit actor of a command run by someone at the server's shell.
 fn cli_actor() -> crate::store::Actor {
     crate::store::Actor {

@@ -102,6 +102,16 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Build the acceptance package (the same ZIP as GET /api/v1/acceptance-package).
+    AcceptancePackage {
+        /// om (the O&M service period), operations or all.
+        #[arg(long, default_value = "all")]
+        period: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Export a collection as XLSX or CSV.
     Export {
         collection: String,
@@ -474,6 +484,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok((bytes, name)) => {
                     std::fs::write(&out, bytes)
                         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+                    println!("{name} → {}", out.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(m) => {
+                    eprintln!("{m}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::AcceptancePackage { period, out, db } => {
+            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
+            let ctx = open_ctx(c).await?;
+            match yunwei::cli::acceptance_package(&ctx, &period, &out).await {
+                Ok(name) => {
                     println!("{name} → {}", out.display());
                     Ok(ExitCode::SUCCESS)
                 }

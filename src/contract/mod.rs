@@ -7,6 +7,7 @@
 //! requesters reads it. The contractor's manager cannot change the terms it is paid and
 //! judged by.
 
+pub mod acceptance;
 pub mod deliverables;
 pub mod quality;
 pub mod template;

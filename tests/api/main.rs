@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod acceptance;
 mod audit;
 mod auth;
 mod browser;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod acceptance;
 pub mod audit;
 pub mod auth;
 pub mod calendars;
@@ -150,6 +151,8 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         )
         .routes(routes!(contract::version_file))
         .routes(routes!(contract::review_instance))
+        .routes(routes!(acceptance::download))
+        .routes(routes!(acceptance::summary))
         .routes(routes!(team::get_compliance))
         .routes(routes!(team::get_rules, team::set_rules))
         .routes(routes!(team::list_changes, team::create_change))

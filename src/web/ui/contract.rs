@@ -81,3 +81,32 @@ pub async fn calendar(State(st): State<AppState>, PageUser(u): PageUser) -> Page
         )?
         .into_response())
 }
+
+/// The 符合性审查 checklist (`/acceptance?period=om|operations|all`): per area the
+/// deliverables due, accepted and open, the open instances, the team compliance checks and
+/// the package's download.
+pub async fn acceptance(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> PageResult {
+    let sc = crate::contract::acceptance::scope(q.get("period").map(String::as_str))?;
+    let layout = layout(&u, "符合性审查", "/acceptance");
+    let s = match crate::contract::acceptance::overview(&st.ctx, &u, sc).await {
+        Ok(s) => s,
+        Err(AppError::Conflict(m)) => {
+            return Ok(st
+                .ui
+                .page("acceptance.html", json!({"layout": layout, "missing": m}))?
+                .into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(st
+        .ui
+        .page(
+            "acceptance.html",
+            json!({"layout": layout, "s": s, "period": sc.as_str()}),
+        )?
+        .into_response())
+}

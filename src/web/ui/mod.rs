@@ -56,6 +56,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/deliverables.html"),
     ),
     (
+        "acceptance.html",
+        include_str!("../../../templates/acceptance.html"),
+    ),
+    (
         "report_texts.html",
         include_str!("../../../templates/report_texts.html"),
     ),
@@ -273,6 +277,12 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         add("巡检与报告", "巡检任务", "/inspections");
         add("巡检与报告", "报告", "/reports");
         add("巡检与报告", "交付物日历", "/deliverables");
+        if matches!(
+            u.role,
+            Role::Supervisor | Role::Auditor | Role::Manager | Role::Admin
+        ) {
+            add("巡检与报告", "符合性审查", "/acceptance");
+        }
     }
     if u.role != Role::Requester {
         add("运营服务", "服务条线", "/operations");
@@ -330,6 +340,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/reports", get(reports::list).post(reports::generate))
         .route("/deliverables", get(contract::calendar))
+        .route("/acceptance", get(contract::acceptance))
         .route(
             "/confirm/{token}",
             get(operations::confirm_form).post(operations::confirm_submit),
