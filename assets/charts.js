@@ -65,4 +65,23 @@ document.addEventListener("DOMContentLoaded", function () {
     });
     window.addEventListener("resize", function () { c4.resize(); });
   }
+  // Cloud resources: the average utilisation of the month and the previous months, one
+  // line per series (all resources' CPU and memory, each system's CPU); gaps where a
+  // month had no data.
+  var cc = document.getElementById("cloud-trend-chart");
+  if (cc) {
+    var t3 = JSON.parse(cc.getAttribute("data-trend") || "{}");
+    var c5 = echarts.init(cc);
+    c5.setOption({
+      tooltip: { trigger: "axis", renderMode: "richText" },
+      legend: { top: 0, type: "scroll" },
+      grid: { left: 50, right: 20, top: 40, bottom: 30 },
+      xAxis: { type: "category", data: t3.months || [] },
+      yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+      series: (t3.series || []).map(function (s) {
+        return { name: s.name, type: "line", connectNulls: false, data: s.data };
+      })
+    });
+    window.addEventListener("resize", function () { c5.resize(); });
+  }
 });

@@ -15,8 +15,8 @@ use crate::accounts::AuthUser;
 use crate::domain::FieldError;
 use crate::domain::inventory::SYSTEMS;
 use crate::domain::requirements::{
-    Priority, RequirementCreate, RequirementPatch, Source, Status, Transition, check_requirement,
-    check_transition, may_move, may_propose,
+    Priority, RequirementCreate, RequirementPatch, Source, Status, Transition, allowed_moves,
+    check_requirement, check_transition, may_move, may_propose, needs_reason,
 };
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
@@ -281,6 +281,23 @@ pub async fn list(
         f.created_by = Some(u.id);
     }
     Ok(ctx.store.requirements(&f, limit, offset).await?)
+}
+
+/// The status changes `u` may make to `r` now, each with whether it needs a reason: what
+/// the page offers (`transition` still checks every request).
+pub fn allowed_transitions(u: &AuthUser, r: &RequirementRow) -> Vec<(Status, bool)> {
+    let Some(from) = Status::parse(&r.status).filter(|_| may_see(u, r)) else {
+        return Vec::new();
+    };
+    allowed_moves(u.role, from)
+        .into_iter()
+        .map(|to| (to, needs_reason(from, to)))
+        .collect()
+}
+
+/// Whether `u` may propose requirements (the page shows its form only then).
+pub fn may_create(u: &AuthUser) -> bool {
+    may_propose(u.role)
 }
 
 pub async fn get(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<RequirementRow> {

@@ -182,6 +182,22 @@ pub fn may_move(role: Role, to: Status) -> bool {
     }
 }
 
+/// The statuses `role` may move a requirement standing at `from` to: those that may follow
+/// it and that the role may give, in the order of the life cycle. What the page offers as
+/// buttons; `check_transition` and `may_move` still decide each request.
+pub fn allowed_moves(role: Role, from: Status) -> Vec<Status> {
+    from.next()
+        .iter()
+        .copied()
+        .filter(|to| may_move(role, *to))
+        .collect()
+}
+
+/// Whether moving `from` to `to` needs a reason: rejecting, and going back.
+pub fn needs_reason(from: Status, to: Status) -> bool {
+    to == Status::Rejected || to.rank() < from.rank()
+}
+
 /// Whether `role` may propose a requirement.
 pub fn may_propose(role: Role) -> bool {
     matches!(
@@ -440,8 +456,7 @@ pub fn check_transition(
         ));
     }
     let reason = reason.map(str::trim).filter(|s| !s.is_empty());
-    let back = to != Status::Rejected && to.rank() < from.rank();
-    if reason.is_none() && (to == Status::Rejected || back) {
+    if reason.is_none() && needs_reason(from, to) {
         errs.push(FieldError::new(
             "reason",
             if to == Status::Rejected {
@@ -588,6 +603,26 @@ mod tests {
         }
         assert!(may_propose(Role::Requester) && may_propose(Role::Operator));
         assert!(!may_propose(Role::Auditor));
+    }
+
+    #[test]
+    fn the_moves_offered_are_those_the_role_may_make_from_the_status() {
+        use Status::*;
+        assert_eq!(
+            allowed_moves(Role::Manager, Proposed),
+            vec![Analysing, Rejected]
+        );
+        assert_eq!(allowed_moves(Role::Operator, Proposed), vec![]);
+        assert_eq!(allowed_moves(Role::Admin, Delivered), vec![InDevelopment]);
+        assert_eq!(
+            allowed_moves(Role::Manager, Delivered),
+            vec![Verified, InDevelopment]
+        );
+        assert_eq!(allowed_moves(Role::Supervisor, Delivered), vec![Verified]);
+        assert_eq!(allowed_moves(Role::Supervisor, Proposed), vec![]);
+        assert_eq!(allowed_moves(Role::Manager, Verified), vec![]);
+        assert!(needs_reason(Proposed, Rejected) && needs_reason(Delivered, InDevelopment));
+        assert!(!needs_reason(Proposed, Analysing) && !needs_reason(Delivered, Verified));
     }
 
     #[test]

@@ -771,3 +771,76 @@ async fn an_operator_records_a_support_call_with_the_keyboard_only() {
     d.assert_no_csp_violations("on the operations pages").await;
     d.quit().await;
 }
+
+#[tokio::test]
+async fn the_cloud_trend_chart_draws_and_a_requirement_moves_by_its_button() {
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2025, 12, 3, 1, 0, 0).unwrap(),
+        ),
+        ..Options::default()
+    })
+    .await;
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let t = app.admin_token.clone();
+    let head = "名称,所属系统,月份,vCPU,内存(GB),磁盘(GB),CPU平均(%),CPU峰值(%),内存平均(%),内存峰值(%),磁盘使用(%)\n";
+    for rows in [
+        "vm-a1,4.1.2.1,2025-10,4,8,100,15,25,10,20,40\n",
+        "vm-a1,4.1.2.1,2025-11,4,8,100,5,20,6,30,40\nvm-a2,4.1.2.1,2025-11,8,16,200,50,95,40,60,30\n",
+    ] {
+        let r = app
+            .client
+            .post(app.url("/api/v1/cloud-resources/import"))
+            .bearer_auth(&t)
+            .header("content-type", "text/csv")
+            .body(format!("{head}{rows}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+    }
+    let (_, pm) = app.user_with_role("pm", "manager").await;
+    let req = app
+        .post_expect(
+            &pm,
+            "/api/v1/requirements",
+            &json!({"title": "增加导出", "source": "user", "priority": "high"}),
+            reqwest::StatusCode::CREATED,
+        )
+        .await;
+    let id = req["id"].as_i64().unwrap();
+
+    d.sign_in(&app.base, "pm", "Changed#Pass2").await;
+    d.goto(&app.url("/cloud?period=2025-11")).await;
+    assert!(d.text("#resources").await.contains("vm-a2"));
+    let mut canvases = 0;
+    for _ in 0..40 {
+        canvases = d.count("#cloud-trend-chart canvas").await;
+        if canvases >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(canvases >= 1, "ECharts drew the cloud trend");
+    d.assert_no_csp_violations("on the cloud page").await;
+
+    d.goto(&app.url(&format!("/requirements/{id}"))).await;
+    d.click("#to-analysing").await;
+    d.wait_text("#status", "分析中").await;
+    let v = app
+        .get_json_expect(
+            &pm,
+            &format!("/api/v1/requirements/{id}"),
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    assert_eq!(v["status"], "analysing");
+    d.goto(&app.url("/requirements")).await;
+    assert!(d.text("#requirements").await.contains("增加导出"));
+    d.assert_no_csp_violations("on the requirements pages")
+        .await;
+    d.quit().await;
+}

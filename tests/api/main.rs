@@ -30,6 +30,7 @@ mod operations;
 mod operations_docs;
 mod operations_rules;
 mod ops;
+mod ops_pages;
 mod recovery;
 mod requirements;
 mod roles;

@@ -24,8 +24,8 @@ fn given<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
     q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
-/// The list's filters from the query string.
-fn filter(q: &HashMap<String, String>) -> AppResult<RequirementFilter> {
+/// The list's filters from the query string (the page's filters too).
+pub fn filter(q: &HashMap<String, String>) -> AppResult<RequirementFilter> {
     let (from_ms, to_ms) = opt_range(q)?;
     let status = match given(q, "status") {
         None => None,

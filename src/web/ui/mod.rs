@@ -2,6 +2,7 @@
 //! updates. Pages call the same services as the API.
 
 pub mod admin;
+pub mod cloud;
 pub mod contract;
 pub mod holidays;
 pub mod inbox;
@@ -11,6 +12,7 @@ pub mod monitoring;
 pub mod operations;
 pub mod pages;
 pub mod reports;
+pub mod requirements;
 pub mod team;
 pub mod tickets;
 
@@ -51,6 +53,15 @@ const TEMPLATES: &[(&str, &str)] = &[
         "operation_line.html",
         include_str!("../../../templates/operation_line.html"),
     ),
+    (
+        "requirements.html",
+        include_str!("../../../templates/requirements.html"),
+    ),
+    (
+        "requirement.html",
+        include_str!("../../../templates/requirement.html"),
+    ),
+    ("cloud.html", include_str!("../../../templates/cloud.html")),
     (
         "deliverables.html",
         include_str!("../../../templates/deliverables.html"),
@@ -287,6 +298,12 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
     if u.role != Role::Requester {
         add("运营服务", "服务条线", "/operations");
     }
+    // Everyone reads requirements (a requester their own); every role but the requester
+    // reads the cloud resources (`crate::requirements`, `crate::cloud::check_read`).
+    add("运营服务", "需求与改进", "/requirements");
+    if u.role != Role::Requester {
+        add("运营服务", "云资源利用率", "/cloud");
+    }
     add("我的", "消息", "/messages");
     add("我的", "修改密码", "/password");
     if u.role != Role::Requester {
@@ -348,6 +365,20 @@ pub fn router() -> Router<AppState> {
         .route("/operations", get(operations::list))
         .route("/operations/lines/{id}", get(operations::line))
         .route("/operations/lines/{id}/records", post(operations::create))
+        .route(
+            "/requirements",
+            get(requirements::list).post(requirements::create),
+        )
+        .route("/requirements/{id}", get(requirements::detail))
+        .route(
+            "/requirements/{id}/transition",
+            post(requirements::transition),
+        )
+        .route("/cloud", get(cloud::page))
+        .route(
+            "/cloud/import",
+            post(cloud::import).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
         .route("/reports/{id}/file", get(reports::file))
         .route("/team", get(team::page))
         .route("/team/changes", post(team::file))
