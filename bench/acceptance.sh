@@ -3,7 +3,7 @@
 # simulated service year on the release build. The demo (seed inventory, contract and its
 # 70 deliverables) is loaded; the machine's clock is past both service periods, so every
 # instance is due. Each instance of the whole year gets an uploaded version (a PDF of
-# SIZE_KB, default 200 KB, as a manager) and is accepted by the purchaser, except every
+# SIZE_KB, default 200 KB, of random bytes so that nothing compresses, as a manager) and is accepted by the purchaser, except every
 # seventh, which is returned, and every eleventh, left missing; then the package is
 # downloaded three times and timed, and its SHA256SUMS checked with sha256sum.
 #
@@ -64,7 +64,8 @@ def person(name, role):
     return login(name, "Changed#Pass2")
 mgr, sup = person("jingli", "manager"), person("jiafang", "supervisor")
 
-pdf = b"%PDF-1.4\n" + (b"0" * (size_kb * 1024)) + b"\n%%EOF\n"
+import os
+pdf = b"%PDF-1.4\n" + os.urandom(size_kb * 1024) + b"\n%%EOF\n"
 s, b = call("GET", "/api/v1/deliverables?limit=500", mgr)
 items = json.loads(b)["items"]
 n = accepted = returned = missing = 0

@@ -48,7 +48,7 @@ SELECT m.id, $T0 + d.n * 86400000,
   CASE WHEN (m.id + d.n) % 17 = 0 THEN 60 ELSE 0 END
 FROM monitors m, days d;
 INSERT INTO monitor_rollups (monitor_id, hour, up_ms, down_ms, maintenance_ms, unknown_ms, checks, failures)
-SELECT id, $T0 + 365 * 86400000 - 3600000, 3600000, 0, 0, 0, 60, 0 FROM monitors;"
+SELECT id, $T0 + 31536000000 - 3600000, 3600000, 0, 0, 0, 60, 0 FROM monitors;"
 
 report() { # body -> seconds (curl's total); fails unless the report is done
   local t
