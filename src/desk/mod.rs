@@ -14,7 +14,9 @@ mod view;
 mod visibility;
 
 pub use crate::domain::tickets::input::WORKLOG_NOTE_MAX;
-pub use attachments::{attach, check_attachment, check_document, check_photo, check_staff_document};
+pub use attachments::{
+    attach, check_attachment, check_document, check_photo, check_staff_document,
+};
 pub use calendars::{DEFAULT_PERIODS, ensure_defaults, set_calendar_day};
 pub use edit::{comment, update_ticket, worklog};
 pub use visibility::{restrict_to_visible, visible_ticket};

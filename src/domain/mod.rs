@@ -1,5 +1,6 @@
 //! Pure types and rules per module: no HTTP, no SQL.
 
+pub mod backup;
 pub mod calendar;
 pub mod cloud;
 pub mod contract;

@@ -3,6 +3,7 @@
 //! migrations runner. Times are epoch milliseconds; booleans are 0/1.
 
 pub mod audit;
+pub mod backup;
 pub mod cache;
 pub mod cloud;
 pub mod contract;

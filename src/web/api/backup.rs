@@ -1,0 +1,127 @@
+//! Backup oversight (issue 14): policies with their secret report URLs. Thin handlers:
+//! each extracts, calls one `crate::backup` use case and shapes the answer.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use super::{Paging, list_json};
+use crate::backup::policies::{self, policy_json, report_path};
+use crate::desk::opt_id;
+use crate::domain::backup::{PolicyCreate, PolicyPatch};
+use crate::error::AppResult;
+use crate::store::backup::PolicyFilter;
+use crate::web::AppState;
+use crate::web::auth::ApiUser;
+use crate::web::extract::{Input, parse_id};
+
+/// A policy with its report URL's token, answered only when the token is new.
+fn with_token(row: &crate::store::backup::PolicyRow, token: &str) -> Value {
+    let mut v = policy_json(row);
+    v["report_token"] = Value::from(token);
+    v["report_url"] = Value::from(report_path(token));
+    v
+}
+
+#[utoipa::path(get, path = "/backup-policies", tag = "backup",
+    summary = "备份策略（筛选：system_id、q）",
+    params(super::openapi::PagingQuery,
+        ("system_id" = Option<i64>, Query, description = "系统"),
+        ("q" = Option<String>, Query, description = "关键词：数据集、说明、位置、系统名称或编号")),
+    responses((status = 200, description = "列表", body = super::openapi::Page),
+        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
+        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+pub async fn list_policies(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Json<Value>> {
+    let p = Paging::from_query(&q)?;
+    let f = PolicyFilter {
+        system_id: opt_id(&q, "system_id")?,
+        q: q.get("q")
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(100).collect()),
+    };
+    let (rows, total) = policies::list(&st.ctx, &u, f, p.limit, p.offset).await?;
+    Ok(Json(list_json(&rows, total, policy_json)))
+}
+
+#[utoipa::path(post, path = "/backup-policies", tag = "backup",
+    summary = "新建备份策略（应答含上报地址 report_url，仅此一次显示）",
+    request_body = PolicyCreate,
+    responses((status = 201, description = "已创建", body = super::openapi::Record),
+        (status = 403, description = "无权新建", body = super::openapi::ErrorBody),
+        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+pub async fn create_policy(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Input(c): Input<PolicyCreate>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let (row, token) = policies::create(&st.ctx, &u, c).await?;
+    Ok((StatusCode::CREATED, Json(with_token(&row, &token))))
+}
+
+#[utoipa::path(get, path = "/backup-policies/{id}", tag = "backup", summary = "备份策略",
+    params(("id" = i64, Path, description = "编号")),
+    responses((status = 200, description = "备份策略", body = super::openapi::Record),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+pub async fn get_policy(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let row = policies::get(&st.ctx, &u, parse_id(&id)?).await?;
+    Ok(Json(policy_json(&row)))
+}
+
+#[utoipa::path(patch, path = "/backup-policies/{id}", tag = "backup", summary = "修改备份策略",
+    params(("id" = i64, Path, description = "编号")), request_body = PolicyPatch,
+    responses((status = 200, description = "备份策略", body = super::openapi::Record),
+        (status = 403, description = "无权修改", body = super::openapi::ErrorBody),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+pub async fn update_policy(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+    Input(p): Input<PolicyPatch>,
+) -> AppResult<Json<Value>> {
+    let row = policies::update(&st.ctx, &u, parse_id(&id)?, p).await?;
+    Ok(Json(policy_json(&row)))
+}
+
+#[utoipa::path(delete, path = "/backup-policies/{id}", tag = "backup",
+    summary = "删除备份策略（已有备份记录的不能删除）",
+    params(("id" = i64, Path, description = "编号")),
+    responses((status = 204, description = "已删除"),
+        (status = 403, description = "无权删除", body = super::openapi::ErrorBody),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        (status = 409, description = "已有备份记录", body = super::openapi::ErrorBody)))]
+pub async fn delete_policy(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    policies::delete(&st.ctx, &u, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/backup-policies/{id}/report-url", tag = "backup",
+    summary = "重新生成上报地址（旧地址立即作废；新地址仅此一次显示）",
+    params(("id" = i64, Path, description = "编号")),
+    responses((status = 200, description = "备份策略及新上报地址", body = super::openapi::Record),
+        (status = 403, description = "无权操作", body = super::openapi::ErrorBody),
+        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+pub async fn reissue_report_url(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let (row, token) = policies::reissue_token(&st.ctx, &u, parse_id(&id)?).await?;
+    Ok(Json(with_token(&row, &token)))
+}
