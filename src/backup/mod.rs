@@ -5,6 +5,7 @@
 //! requesters reads; the report URL needs no login, its token authenticates.
 
 pub mod policies;
+pub mod runs;
 
 use crate::accounts::AuthUser;
 use crate::domain::backup::{may_read, may_write};

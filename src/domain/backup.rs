@@ -478,3 +478,205 @@ mod tests {
         assert!(!may_read(Role::Requester));
     }
 }
+
+// ---- runs ---------------------------------------------------------------------------------
+
+/// What a job reports through its policy's URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    Start,
+    Success,
+    Fail,
+}
+
+/// Where a run stands: `running` until its end is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Success,
+    Fail,
+}
+
+pub const RUN_STATUSES: [RunStatus; 3] = [RunStatus::Running, RunStatus::Success, RunStatus::Fail];
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Success => "success",
+            RunStatus::Fail => "fail",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        RUN_STATUSES.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RunStatus::Running => "进行中",
+            RunStatus::Success => "成功",
+            RunStatus::Fail => "失败",
+        }
+    }
+}
+
+/// The longest log tail kept, in bytes; longer ones keep their end.
+pub const MAX_LOG_TAIL: usize = 8 * 1024;
+
+/// `log` bounded to [`MAX_LOG_TAIL`] bytes: its last part, on a character boundary, after a
+/// note of how much was cut.
+pub fn bound_log(log: &str) -> String {
+    if log.len() <= MAX_LOG_TAIL {
+        return log.to_string();
+    }
+    let mut start = log.len() - MAX_LOG_TAIL;
+    while !log.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("……（日志过长，已截去前 {start} 字节）\n{}", &log[start..])
+}
+
+/// `POST /backup-runs/report/{token}`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunReport {
+    pub status: ReportStatus,
+    #[serde(default)]
+    pub size_bytes: Option<i64>,
+    #[serde(default)]
+    pub duration_seconds: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub checksum: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub location: Option<String>,
+    /// The end of the job's log; kept up to 8 KB (the end; the request is bounded by
+    /// its body limit).
+    #[serde(default)]
+    pub log_tail: Option<String>,
+}
+
+pub const RUN_LABELS: &[(&str, &str)] = &[
+    ("policy_id", "备份策略"),
+    ("status", "状态"),
+    ("started_at", "开始时间"),
+    ("size_bytes", "备份大小（字节）"),
+    ("duration_seconds", "耗时（秒）"),
+    ("checksum", "校验值"),
+    ("location", "存放位置"),
+    ("log_tail", "日志"),
+    ("note", "说明"),
+];
+
+impl Labels for RunReport {
+    const LABELS: &'static [(&'static str, &'static str)] = RUN_LABELS;
+}
+
+/// `POST /backup-runs`: a run recorded by hand.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunCreate {
+    pub policy_id: i64,
+    /// `success` or `fail`.
+    pub status: RunStatus,
+    /// RFC 3339, e.g. `2025-11-03T02:00:00+08:00`.
+    pub started_at: String,
+    #[serde(default)]
+    pub size_bytes: Option<i64>,
+    #[serde(default)]
+    pub duration_seconds: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub checksum: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub location: Option<String>,
+    /// Kept up to 8 KB (the end).
+    #[serde(default)]
+    pub log_tail: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_text")]
+    pub note: Option<String>,
+}
+
+impl Labels for RunCreate {
+    const LABELS: &'static [(&'static str, &'static str)] = RUN_LABELS;
+}
+
+/// A run's measured values after their rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunValues {
+    pub size_bytes: Option<i64>,
+    pub duration_seconds: Option<f64>,
+    pub checksum: Option<String>,
+    pub location: Option<String>,
+    pub log_tail: Option<String>,
+}
+
+/// Checks a run's measured values, every problem at once; the log is bounded, not refused.
+pub fn check_run_values(
+    size_bytes: Option<i64>,
+    duration_seconds: Option<f64>,
+    checksum: Option<String>,
+    location: Option<String>,
+    log_tail: Option<String>,
+) -> Result<RunValues, Vec<FieldError>> {
+    let mut errs = Vec::new();
+    if size_bytes.is_some_and(|v| v < 0) {
+        errs.push(FieldError::new("size_bytes", "备份大小不能为负数"));
+    }
+    if duration_seconds.is_some_and(|v| !v.is_finite() || !(0.0..=3_153_600_000.0).contains(&v)) {
+        errs.push(FieldError::new(
+            "duration_seconds",
+            "耗时应为 0 到 3153600000 之间的秒数",
+        ));
+    }
+    let checksum = clean(checksum);
+    too_long(&mut errs, "checksum", "校验值", checksum.as_deref(), 200);
+    let location = clean(location);
+    too_long(&mut errs, "location", "存放位置", location.as_deref(), 500);
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    Ok(RunValues {
+        size_bytes,
+        duration_seconds,
+        checksum,
+        location,
+        log_tail: clean(log_tail).map(|l| bound_log(&l)),
+    })
+}
+
+#[cfg(test)]
+mod run_tests {
+    use super::*;
+
+    #[test]
+    fn a_long_log_keeps_its_end_on_a_character_boundary() {
+        assert_eq!(bound_log("short"), "short");
+        let long = format!("{}{}", "备".repeat(5000), "END");
+        let b = bound_log(&long);
+        assert!(b.ends_with("END"));
+        assert!(b.starts_with("……（日志过长，已截去前 "));
+        let kept = b.split_once('\n').unwrap().1;
+        assert!(kept.len() <= MAX_LOG_TAIL);
+        assert!(kept.len() > MAX_LOG_TAIL - 3);
+    }
+
+    #[test]
+    fn run_values_are_checked_together() {
+        let e = check_run_values(Some(-1), Some(f64::NAN), Some("x".repeat(201)), None, None)
+            .unwrap_err();
+        let f: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(f, ["size_bytes", "duration_seconds", "checksum"]);
+        let v = check_run_values(
+            Some(5),
+            Some(1.5),
+            Some(" abc ".into()),
+            None,
+            Some(" ".into()),
+        )
+        .unwrap();
+        assert_eq!(v.checksum.as_deref(), Some("abc"));
+        assert_eq!(v.log_tail, None);
+    }
+}

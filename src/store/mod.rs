@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod backup_runs;
 pub mod cache;
 pub mod cloud;
 pub mod contract;

@@ -295,3 +295,204 @@ async fn a_policy_is_created_checked_changed_and_deleted_by_its_roles() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(app.delete(&et, &path).await, StatusCode::NOT_FOUND);
 }
+
+/// A policy of `code`'s system with a daily 02:00 full backup of 1–10 GB; its id and token.
+async fn policy(app: &TestApp, code: &str, name: &str) -> (i64, String) {
+    let sid = system_id(app, code).await;
+    let p = app
+        .post_expect(
+            &app.admin_token,
+            "/api/v1/backup-policies",
+            &json!({"system_id": sid, "data_set": name, "scope": "database", "method": "full",
+                "schedule": "0 2 * * *", "target": "local", "checksum_required": true,
+                "expected_min_bytes": GB, "expected_max_bytes": 10 * GB}),
+            StatusCode::CREATED,
+        )
+        .await;
+    (
+        p["id"].as_i64().unwrap(),
+        p["report_token"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn report(app: &TestApp, token: &str, body: &Value) -> (StatusCode, Value) {
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/backup-runs/report/{token}")))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_job_reports_through_its_url_and_a_start_pairs_with_its_end() {
+    let app = demo().await;
+    let (id, token) = policy(&app, "4.1.2.25", "审计库").await;
+    let (other, other_token) = policy(&app, "4.1.2.24", "资金库").await;
+    let audit = app.audit_count().await;
+    // No login; the token authenticates.
+    let (s, start) = report(&app, &token, &json!({"status": "start"})).await;
+    assert_eq!(s, StatusCode::OK, "{start}");
+    assert_eq!(start["status"], "running");
+    assert_eq!(start["policy_id"], id);
+    app.clock.advance(chrono::Duration::minutes(20));
+    let log = format!("{}done", "x".repeat(15_000));
+    let (s, end) = report(
+        &app,
+        &token,
+        &json!({"status": "success", "size_bytes": 3 * GB, "checksum": "sha256:abc",
+            "location": "/backup/audit.dump", "log_tail": log}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{end}");
+    assert_eq!(end["id"], start["id"], "the end pairs with the start");
+    assert_eq!(end["status"], "success");
+    assert_eq!(end["size_bytes"], 3 * GB);
+    assert_eq!(end["duration_seconds"], 1200.0);
+    let tail = end["log_tail"].as_str().unwrap();
+    assert!(
+        tail.ends_with("done") && tail.contains("已截去前"),
+        "{tail}"
+    );
+    assert!(tail.len() < 8 * 1024 + 100);
+    // An end without a start is a run of its own, begun `duration_seconds` before.
+    let (s, fail) = report(
+        &app,
+        &other_token,
+        &json!({"status": "fail", "duration_seconds": 60, "log_tail": "pg_dump: error"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(fail["policy_id"], other);
+    assert_eq!(fail["status"], "fail");
+    // Reports are not audited (the runs are their own record).
+    assert_eq!(app.audit_count().await, audit);
+
+    // A wrong or malformed token, or bad values, change nothing.
+    let n = app.total("/api/v1/backup-runs").await;
+    assert_eq!(n, 2);
+    for bad in ["0".repeat(64), "nope".into()] {
+        let (s, _) = report(&app, &bad, &json!({"status": "start"})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    let (s, v) = report(&app, &token, &json!({"status": "done"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&v), ["status"]);
+    let (s, v) = report(
+        &app,
+        &token,
+        &json!({"status": "success", "size_bytes": -1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&v), ["size_bytes"]);
+    assert_eq!(app.total("/api/v1/backup-runs").await, n);
+    // A re-issued URL replaces the old one.
+    let v = app
+        .post_expect(
+            &app.admin_token,
+            &format!("/api/v1/backup-policies/{id}/report-url"),
+            &json!({}),
+            StatusCode::OK,
+        )
+        .await;
+    let (s, _) = report(&app, &token, &json!({"status": "start"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = report(
+        &app,
+        v["report_token"].as_str().unwrap(),
+        &json!({"status": "start"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // A policy with runs is evidence: it cannot be deleted.
+    assert_eq!(
+        app.delete(&app.admin_token, &format!("/api/v1/backup-policies/{id}"))
+            .await,
+        StatusCode::CONFLICT
+    );
+
+    // The list and its filters.
+    assert_eq!(
+        app.total(&format!("/api/v1/backup-runs?policy_id={id}"))
+            .await,
+        2
+    );
+    let sid = system_id(&app, "4.1.2.24").await;
+    assert_eq!(
+        app.total(&format!("/api/v1/backup-runs?system_id={sid}"))
+            .await,
+        1
+    );
+    assert_eq!(app.total("/api/v1/backup-runs?status=success").await, 1);
+    assert_eq!(app.total("/api/v1/backup-runs?status=running").await, 1);
+    assert_eq!(app.total("/api/v1/backup-runs?from=2025-11-04").await, 0);
+    assert_eq!(
+        app.total("/api/v1/backup-runs?from=2025-11-03&to=2025-11-03")
+            .await,
+        3
+    );
+    let (s, v) = app
+        .get_json(&app.admin_token, "/api/v1/backup-runs?status=ok")
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&v), ["status"]);
+}
+
+#[tokio::test]
+async fn runs_recorded_by_hand_are_checked_audited_and_read_by_the_purchaser() {
+    let app = demo().await;
+    let (id, _) = policy(&app, "4.1.2.25", "审计库").await;
+    let (_, et) = app.user_with_role("eng", "engineer").await;
+    let (_, st) = app.user_with_role("jia", "supervisor").await;
+    let (_, rt) = app.user_with_role("req", "requester").await;
+    let body = json!({"policy_id": id, "status": "success", "started_at": "2025-11-02T02:00:00+08:00",
+        "size_bytes": 2 * GB, "duration_seconds": 600, "checksum": "md5:1", "note": "磁带备份，手工登记"});
+    for tok in [&st, &rt] {
+        let (s, _) = app.post(tok, "/api/v1/backup-runs", &body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let audit = app.audit_count().await;
+    let v = app
+        .post_expect(&et, "/api/v1/backup-runs", &body, StatusCode::CREATED)
+        .await;
+    assert_eq!(v["source"], "manual");
+    assert_eq!(v["started_at"], "2025-11-01T18:00:00Z");
+    assert_eq!(v["finished_at"], "2025-11-01T18:10:00Z");
+    assert_eq!(app.audit_count().await, audit + 1);
+    // Every problem at once, nothing stored.
+    let (s, v) = app
+        .post(
+            &et,
+            "/api/v1/backup-runs",
+            &json!({"policy_id": 999_999, "status": "running", "started_at": "yesterday",
+                "size_bytes": -5}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        fields(&v),
+        ["policy_id", "size_bytes", "started_at", "status"]
+    );
+    let (s, v) = app
+        .post(
+            &et,
+            "/api/v1/backup-runs",
+            &json!({"policy_id": id, "status": "success", "started_at": "2030-01-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&v), ["started_at"]);
+    assert_eq!(app.audit_count().await, audit + 1);
+    // The purchaser reads; requesters do not.
+    let v = app
+        .get_json_expect(&st, "/api/v1/backup-runs", StatusCode::OK)
+        .await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["note"], "磁带备份，手工登记");
+    let (s, _) = app.get_json(&rt, "/api/v1/backup-runs").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

@@ -10,10 +10,12 @@ use serde_json::Value;
 
 use super::{Paging, list_json};
 use crate::backup::policies::{self, policy_json, report_path};
-use crate::desk::opt_id;
-use crate::domain::backup::{PolicyCreate, PolicyPatch};
-use crate::error::AppResult;
+use crate::backup::runs::{self, run_json};
+use crate::desk::{opt_id, opt_range};
+use crate::domain::backup::{PolicyCreate, PolicyPatch, RunCreate, RunReport, RunStatus};
+use crate::error::{AppError, AppResult};
 use crate::store::backup::PolicyFilter;
+use crate::store::backup_runs::RunFilter;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::{Input, parse_id};
@@ -124,4 +126,78 @@ pub async fn reissue_report_url(
 ) -> AppResult<Json<Value>> {
     let (row, token) = policies::reissue_token(&st.ctx, &u, parse_id(&id)?).await?;
     Ok(Json(with_token(&row, &token)))
+}
+
+// ---- runs ---------------------------------------------------------------------------------
+
+#[utoipa::path(post, path = "/backup-runs/report/{token}", tag = "backup",
+    summary = "备份任务上报（无需登录，凭策略的上报地址；start 开始，success/fail 结束）",
+    params(("token" = String, Path, description = "上报令牌")), request_body = RunReport,
+    responses((status = 200, description = "备份记录", body = super::openapi::Record),
+        (status = 404, description = "上报地址无效", body = super::openapi::ErrorBody),
+        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+pub async fn report_run(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+    Input(r): Input<RunReport>,
+) -> AppResult<Json<Value>> {
+    let row = runs::report(&st.ctx, &token, r).await?;
+    Ok(Json(run_json(&row)))
+}
+
+#[utoipa::path(post, path = "/backup-runs", tag = "backup", summary = "手工登记备份记录",
+    request_body = RunCreate,
+    responses((status = 201, description = "已登记", body = super::openapi::Record),
+        (status = 403, description = "无权登记", body = super::openapi::ErrorBody),
+        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+pub async fn create_run(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Input(c): Input<RunCreate>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let row = runs::create(&st.ctx, &u, c).await?;
+    Ok((StatusCode::CREATED, Json(run_json(&row))))
+}
+
+#[utoipa::path(get, path = "/backup-runs", tag = "backup",
+    summary = "备份记录（筛选：policy_id、system_id、status、from、to）",
+    params(super::openapi::PagingQuery,
+        ("policy_id" = Option<i64>, Query, description = "备份策略"),
+        ("system_id" = Option<i64>, Query, description = "系统"),
+        ("status" = Option<String>, Query, description = "running、success 或 fail"),
+        ("from" = Option<String>, Query, description = "开始时间起"),
+        ("to" = Option<String>, Query, description = "开始时间止（日期含当天）")),
+    responses((status = 200, description = "列表", body = super::openapi::Page),
+        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
+        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+pub async fn list_runs(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Json<Value>> {
+    let p = Paging::from_query(&q)?;
+    let (from_ms, to_ms) = opt_range(&q)?;
+    let status = match q.get("status").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            RunStatus::parse(s)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "status",
+                        format!("没有状态 {s}，可选：running、success、fail"),
+                    )
+                })?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    let f = RunFilter {
+        policy_id: opt_id(&q, "policy_id")?,
+        system_id: opt_id(&q, "system_id")?,
+        status,
+        from_ms,
+        to_ms,
+    };
+    let (rows, total) = runs::list(&st.ctx, &u, f, p.limit, p.offset).await?;
+    Ok(Json(list_json(&rows, total, run_json)))
 }

@@ -140,6 +140,8 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
             backup::delete_policy
         ))
         .routes(routes!(backup::reissue_report_url))
+        .routes(routes!(backup::list_runs, backup::create_run))
+        .routes(routes!(backup::report_run).layer(DefaultBodyLimit::max(256 * 1024)))
         .routes(routes!(contract::get_contract, contract::update_contract))
         .routes(routes!(
             contract::list_deliverables,
