@@ -1,6 +1,7 @@
 //! Pure types and rules per module: no HTTP, no SQL.
 
 pub mod backup;
+pub mod backup_eval;
 pub mod calendar;
 pub mod cloud;
 pub mod contract;
