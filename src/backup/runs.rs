@@ -1,6 +1,8 @@
 //! Backup runs: reported by the job through its policy's secret URL (`start`, then
 //! `success` or `fail`, paired into one run), or recorded by hand by a writer (audited).
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
 use super::{need_read, need_write, token_hash};
@@ -8,16 +10,75 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::FieldError;
 use crate::domain::backup::{ReportStatus, RunCreate, RunReport, RunStatus, check_run_values};
+use crate::domain::backup_eval::{Flag, Rules, RunFacts, run_flags};
 use crate::error::{AppError, AppResult};
 use crate::store::audit::NewAuditEvent;
+use crate::store::backup::PolicyRow;
 use crate::store::backup_runs::{NewRun, RunFilter, RunRow};
 
 /// How long a reported start waits for its end: an end reported later starts a run of its
 /// own (and the start stays `running`, to be seen).
 const PAIR_WINDOW_MS: i64 = 48 * 3_600_000;
 
-pub fn run_json(r: &RunRow) -> Value {
+/// The evaluation rules of a policy.
+fn rules(p: &PolicyRow) -> Rules {
+    Rules {
+        expected_min_bytes: p.expected_min_bytes,
+        expected_max_bytes: p.expected_max_bytes,
+        checksum_required: p.checksum_required != 0,
+        shrink_percent: p.shrink_percent,
+    }
+}
+
+fn facts(r: &RunRow) -> RunFacts {
+    RunFacts {
+        status: RunStatus::parse(&r.status).unwrap_or(RunStatus::Running),
+        size_bytes: r.size_bytes,
+        has_checksum: r.checksum.is_some(),
+    }
+}
+
+/// The flags of each run. The last good size is that of the latest earlier success
+/// within the expected size and with a checksum where one is required (whether it had
+/// shrunk itself is not asked again).
+pub async fn flags_of(ctx: &Ctx, rows: &[RunRow]) -> AppResult<Vec<Vec<Flag>>> {
+    let mut policies: HashMap<i64, Rules> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let rules = match policies.get(&r.policy_id) {
+            Some(x) => *x,
+            None => {
+                let x = rules(&ctx.store.backup_policy(r.policy_id).await?);
+                policies.insert(r.policy_id, x);
+                x
+            }
+        };
+        let plain = Rules {
+            shrink_percent: 100,
+            ..rules
+        };
+        let earlier = ctx
+            .store
+            .backup_successes_before(r.policy_id, r.started_at, r.id, 50)
+            .await?;
+        let last_good = earlier
+            .iter()
+            .map(|(size, sum)| RunFacts {
+                status: RunStatus::Success,
+                size_bytes: *size,
+                has_checksum: *sum != 0,
+            })
+            .find(|f| run_flags(&plain, f, None).is_empty())
+            .and_then(|f| f.size_bytes);
+        out.push(run_flags(&rules, &facts(r), last_good));
+    }
+    Ok(out)
+}
+
+pub fn run_json(r: &RunRow, flags: &[Flag]) -> Value {
     json!({
+        "flags": flags.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+        "flag_labels": flags.iter().map(|f| f.label()).collect::<Vec<_>>(),
         "id": r.id, "policy_id": r.policy_id, "system_id": r.system_id, "system_name": r.system_name,
         "data_set": r.data_set, "status": r.status,
         "status_label": RunStatus::parse(&r.status).map(RunStatus::label),
@@ -198,7 +259,7 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, c: RunCreate) -> AppResult<RunRow> 
             c.status.label()
         ),
     )
-    .after(run_json(&row))
+    .after(run_json(&row, &[]))
     .write(&mut tx, now_ms, &u.actor())
     .await?;
     tx.commit().await?;

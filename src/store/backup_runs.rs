@@ -191,3 +191,26 @@ impl Store {
         Ok((rows, total))
     }
 }
+
+impl Store {
+    /// The `(size_bytes, has checksum)` of the policy's latest successful runs before the
+    /// run `(started_at, id)`, latest first, at most `limit`.
+    pub async fn backup_successes_before(
+        &self,
+        policy_id: i64,
+        started_at: i64,
+        id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(Option<i64>, i64)>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT size_bytes, CASE WHEN checksum IS NULL THEN 0 ELSE 1 END FROM backup_runs \
+             WHERE policy_id = $1 AND status = 'success' AND (started_at < $2 OR (started_at = $2 AND id < $3)) \
+             ORDER BY started_at DESC, id DESC LIMIT {limit}"
+        )))
+        .bind(policy_id)
+        .bind(started_at)
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

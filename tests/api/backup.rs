@@ -496,3 +496,57 @@ async fn runs_recorded_by_hand_are_checked_audited_and_read_by_the_purchaser() {
     let (s, _) = app.get_json(&rt, "/api/v1/backup-runs").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn each_run_carries_its_flags() {
+    let app = demo().await;
+    let (id, token) = policy(&app, "4.1.2.25", "审计库").await;
+    let mut got = Vec::new();
+    for body in [
+        json!({"status": "success", "size_bytes": 5 * GB, "checksum": "a"}),
+        json!({"status": "success", "size_bytes": 3 * GB, "checksum": "b"}),
+        json!({"status": "success", "size_bytes": GB / 2, "checksum": "c"}),
+        json!({"status": "success", "size_bytes": 20 * GB, "checksum": "d"}),
+        json!({"status": "success", "size_bytes": 4 * GB}),
+        json!({"status": "fail", "log_tail": "disk full"}),
+        json!({"status": "start"}),
+    ] {
+        // Minutes apart: the admin's session stays open (30 idle minutes).
+        app.clock.advance(chrono::Duration::minutes(4));
+        let (s, v) = report(&app, &token, &body).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        got.push(v["flags"].clone());
+    }
+    assert_eq!(
+        got,
+        [
+            json!([]),
+            // 3 GB is 40 % below the last good 5 GB.
+            json!(["shrunk"]),
+            // Below the expected 1 GB, and 83 % below the last good (3 GB: within the
+            // range with a checksum).
+            json!(["too_small", "shrunk"]),
+            json!(["too_large"]),
+            json!(["no_checksum"]),
+            json!(["failed"]),
+            json!([]),
+        ]
+    );
+    // The list shows the same flags, latest first.
+    let v = app
+        .get_json_expect(
+            &app.admin_token,
+            &format!("/api/v1/backup-runs?policy_id={id}"),
+            StatusCode::OK,
+        )
+        .await;
+    let listed: Vec<Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|r| r["flags"].clone())
+        .collect();
+    assert_eq!(listed, got);
+    assert_eq!(v["items"][1]["flag_labels"], json!(["备份失败"]));
+}

@@ -142,7 +142,8 @@ pub async fn report_run(
     Input(r): Input<RunReport>,
 ) -> AppResult<Json<Value>> {
     let row = runs::report(&st.ctx, &token, r).await?;
-    Ok(Json(run_json(&row)))
+    let flags = runs::flags_of(&st.ctx, std::slice::from_ref(&row)).await?;
+    Ok(Json(run_json(&row, &flags[0])))
 }
 
 #[utoipa::path(post, path = "/backup-runs", tag = "backup", summary = "手工登记备份记录",
@@ -156,7 +157,8 @@ pub async fn create_run(
     Input(c): Input<RunCreate>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let row = runs::create(&st.ctx, &u, c).await?;
-    Ok((StatusCode::CREATED, Json(run_json(&row))))
+    let flags = runs::flags_of(&st.ctx, std::slice::from_ref(&row)).await?;
+    Ok((StatusCode::CREATED, Json(run_json(&row, &flags[0]))))
 }
 
 #[utoipa::path(get, path = "/backup-runs", tag = "backup",
@@ -199,5 +201,11 @@ pub async fn list_runs(
         to_ms,
     };
     let (rows, total) = runs::list(&st.ctx, &u, f, p.limit, p.offset).await?;
-    Ok(Json(list_json(&rows, total, run_json)))
+    let flags = runs::flags_of(&st.ctx, &rows).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .zip(&flags)
+        .map(|(r, f)| run_json(r, f))
+        .collect();
+    Ok(Json(serde_json::json!({"items": items, "total": total})))
 }
