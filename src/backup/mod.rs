@@ -4,6 +4,7 @@
 //! Roles (`domain::backup`): the engineer, the manager and the admin write; everyone but
 //! requesters reads; the report URL needs no login, its token authenticates.
 
+pub mod coverage;
 pub mod policies;
 pub mod runs;
 

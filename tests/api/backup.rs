@@ -550,3 +550,94 @@ async fn each_run_carries_its_flags() {
     assert_eq!(listed, got);
     assert_eq!(v["items"][1]["flag_labels"], json!(["备份失败"]));
 }
+
+#[tokio::test]
+async fn coverage_counts_expected_succeeded_failed_and_missed_runs() {
+    let app = demo().await;
+    let (_, _) = app.user_with_role("jia", "supervisor").await;
+    let (id, token) = policy(&app, "4.1.2.25", "审计库").await;
+    // December: the 1st and 5th in time, nothing on the 2nd, a failure on the 3rd, the
+    // 4th's success after the 03:00 deadline.
+    for (day, h, mi, status) in [
+        (1, 2, 10, "success"),
+        (3, 2, 5, "fail"),
+        (4, 3, 30, "success"),
+        (5, 2, 20, "success"),
+    ] {
+        app.clock.set(bj(2025, 12, day, h, mi));
+        let (s, v) = report(
+            &app,
+            &token,
+            &json!({"status": status, "size_bytes": 2 * GB, "checksum": "x"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    app.clock.set(bj(2025, 12, 6, 0, 0));
+    let t = app.login_ok("jia", "Changed#Pass2").await;
+    let v = app
+        .get_json_expect(&t, "/api/v1/backups/coverage?month=2025-12", StatusCode::OK)
+        .await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 30, "29 demo + 1");
+    let c = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["policy_id"] == id)
+        .unwrap();
+    assert_eq!(c["expected"], 31);
+    assert_eq!(c["due"], 5);
+    assert_eq!(c["succeeded"], 3);
+    assert_eq!(c["failed"], 1);
+    assert_eq!(c["missed"], 3);
+    assert_eq!(
+        c["missed_at"],
+        json!([
+            "2025-12-01T18:00:00Z",
+            "2025-12-02T18:00:00Z",
+            "2025-12-03T18:00:00Z"
+        ])
+    );
+    assert_eq!(c["success_rate"], 0.4);
+    assert_eq!(c["last_good_run"]["started_at"], "2025-12-04T18:20:00Z");
+    // The demo's policies have no runs: every due slot missed.
+    let demo = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["policy_id"] != id)
+        .unwrap();
+    assert_eq!(
+        (demo["due"].clone(), demo["missed"].clone()),
+        (json!(5), json!(5))
+    );
+    assert_eq!(demo["success_rate"], 0.0);
+    // November, before the runs: nothing succeeded, and the slots count from the
+    // policies' creation (3 November, 09:00): the 4th to the 30th.
+    let v = app
+        .get_json_expect(&t, "/api/v1/backups/coverage?month=2025-11", StatusCode::OK)
+        .await;
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["succeeded"] == 0)
+    );
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["expected"] == 27)
+    );
+    for bad in ["2025-13", "2025", "x"] {
+        let (s, v) = app
+            .get_json(&t, &format!("/api/v1/backups/coverage?month={bad}"))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(fields(&v), ["month"]);
+    }
+    let (s, _) = app.get_json(&t, "/api/v1/backups/coverage").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -209,3 +209,24 @@ pub async fn list_runs(
         .collect();
     Ok(Json(serde_json::json!({"items": items, "total": total})))
 }
+
+#[utoipa::path(get, path = "/backups/coverage", tag = "backup",
+    summary = "备份覆盖情况（按系统和数据集：应备、成功、失败、漏备次数，成功率，最近一次良好备份）",
+    params(("month" = String, Query, description = "月份 YYYY-MM")),
+    responses((status = 200, description = "覆盖情况", body = super::openapi::Record),
+        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
+        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+pub async fn coverage(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Json<Value>> {
+    let month = q
+        .get("month")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::invalid("month", "请填写月份 month，如 2025-11"))?;
+    Ok(Json(
+        crate::backup::coverage::coverage(&st.ctx, &u, month).await?,
+    ))
+}

@@ -141,6 +141,7 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(backup::reissue_report_url))
         .routes(routes!(backup::list_runs, backup::create_run))
+        .routes(routes!(backup::coverage))
         .routes(routes!(backup::report_run).layer(DefaultBodyLimit::max(256 * 1024)))
         .routes(routes!(contract::get_contract, contract::update_contract))
         .routes(routes!(
