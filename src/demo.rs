@@ -139,5 +139,7 @@ pub async fn load_if_empty(ctx: &Ctx) -> anyhow::Result<bool> {
     // The contract record (parties, periods, budget, milestones, quality targets) and the
     // deliverables register the seed names (demo/contract_record.json, demo/deliverables.json).
     crate::contract::load_demo(ctx).await?;
+    // One backup policy per data set the seed names (demo/backup_policies.json).
+    crate::backup::policies::load_demo(ctx).await?;
     Ok(true)
 }

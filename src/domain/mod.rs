@@ -1,6 +1,8 @@
 //! Pure types and rules per module: no HTTP, no SQL.
 
 pub mod acceptance;
+pub mod backup;
+pub mod backup_eval;
 pub mod calendar;
 pub mod cloud;
 pub mod contract;

@@ -3,6 +3,8 @@
 //! migrations runner. Times are epoch milliseconds; booleans are 0/1.
 
 pub mod audit;
+pub mod backup;
+pub mod backup_runs;
 pub mod cache;
 pub mod cloud;
 pub mod contract;

@@ -7,6 +7,7 @@ mod helpers;
 mod acceptance;
 mod audit;
 mod auth;
+mod backup;
 mod browser;
 mod cloud;
 mod contract;

@@ -3,6 +3,7 @@
 pub mod acceptance;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod calendars;
 pub mod cloud;
 pub mod contract;
@@ -133,6 +134,16 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(requirements::list, requirements::create))
         .routes(routes!(requirements::get_one, requirements::update))
         .routes(routes!(requirements::transition))
+        .routes(routes!(backup::list_policies, backup::create_policy))
+        .routes(routes!(
+            backup::get_policy,
+            backup::update_policy,
+            backup::delete_policy
+        ))
+        .routes(routes!(backup::reissue_report_url))
+        .routes(routes!(backup::list_runs, backup::create_run))
+        .routes(routes!(backup::coverage))
+        .routes(routes!(backup::report_run).layer(DefaultBodyLimit::max(256 * 1024)))
         .routes(routes!(contract::get_contract, contract::update_contract))
         .routes(routes!(
             contract::list_deliverables,

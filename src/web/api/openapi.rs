@@ -100,6 +100,7 @@ const PUBLIC: &[&str] = &[
     "/auth/login",
     "/heartbeat/{token}",
     "/heartbeat/{token}/{action}",
+    "/backup-runs/report/{token}",
     "/integrations/alertmanager",
     "/integrations/zabbix",
     "/integrations/events",
@@ -231,8 +232,8 @@ mod tests {
             unrouted.is_empty(),
             "documented operations without a route: {unrouted:?}"
         );
-        // The 175 operations of the API and the document itself.
-        assert_eq!(routed.len(), 176, "{routed:?}");
+        // The 185 operations of the API and the document itself.
+        assert_eq!(routed.len(), 186, "{routed:?}");
     }
 
     #[test]
@@ -266,6 +267,7 @@ mod tests {
                             || path.ends_with("/check")
                             || path.ends_with("/run")
                             || path.ends_with("/confirmation")
+                            || path.ends_with("/report-url")
                             || path.starts_with("/heartbeat/")
                             || path.starts_with("/systems/")
                             || path == "/auth/logout",

@@ -1,0 +1,229 @@
+//! Evaluation of backup runs and schedules (issue 14): which conditions a run is flagged
+//! with, and which scheduled times of a policy went without a successful run by their
+//! deadline (schedule + grace). Pure: no I/O; times are epoch milliseconds.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::backup::RunStatus;
+use super::monitor::cron::Cron;
+
+/// A condition a run is flagged with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// The job reported a failure.
+    Failed,
+    /// Smaller than the policy's expected minimum.
+    TooSmall,
+    /// Larger than the policy's expected maximum.
+    TooLarge,
+    /// Smaller than the last good run by more than the policy's percentage.
+    Shrunk,
+    /// No checksum where the policy requires one.
+    NoChecksum,
+}
+
+impl Flag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::Failed => "failed",
+            Flag::TooSmall => "too_small",
+            Flag::TooLarge => "too_large",
+            Flag::Shrunk => "shrunk",
+            Flag::NoChecksum => "no_checksum",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Flag::Failed => "备份失败",
+            Flag::TooSmall => "小于预期大小",
+            Flag::TooLarge => "大于预期大小",
+            Flag::Shrunk => "较上次成功备份明显缩小",
+            Flag::NoChecksum => "缺少校验值",
+        }
+    }
+}
+
+/// What of a policy a run is judged by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rules {
+    pub expected_min_bytes: Option<i64>,
+    pub expected_max_bytes: Option<i64>,
+    pub checksum_required: bool,
+    /// 1–100.
+    pub shrink_percent: i64,
+}
+
+/// What of a run is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunFacts {
+    pub status: RunStatus,
+    pub size_bytes: Option<i64>,
+    pub has_checksum: bool,
+}
+
+/// The flags of a run, in order; `last_good` is the size of the policy's last good run
+/// before it. A running run has none yet; a failed one is flagged only as failed.
+pub fn run_flags(rules: &Rules, run: &RunFacts, last_good: Option<i64>) -> Vec<Flag> {
+    match run.status {
+        RunStatus::Running => return Vec::new(),
+        RunStatus::Fail => return vec![Flag::Failed],
+        RunStatus::Success => {}
+    }
+    let mut flags = Vec::new();
+    if let Some(size) = run.size_bytes {
+        if rules.expected_min_bytes.is_some_and(|m| size < m) {
+            flags.push(Flag::TooSmall);
+        }
+        if rules.expected_max_bytes.is_some_and(|m| size > m) {
+            flags.push(Flag::TooLarge);
+        }
+        // size < last × (100 − p) / 100, in i128 so no size overflows.
+        if let Some(last) = last_good.filter(|l| *l > 0) {
+            let p = i128::from(rules.shrink_percent.clamp(0, 100));
+            if i128::from(size) * 100 < i128::from(last) * (100 - p) {
+                flags.push(Flag::Shrunk);
+            }
+        }
+    }
+    if rules.checksum_required && !run.has_checksum {
+        flags.push(Flag::NoChecksum);
+    }
+    flags
+}
+
+/// Whether a run counts as good: it succeeded and is flagged with nothing.
+pub fn is_good(run: &RunFacts, flags: &[Flag]) -> bool {
+    run.status == RunStatus::Success && flags.is_empty()
+}
+
+/// The scheduled times in `[from, to)`, at most `cap` of them.
+pub fn slots(cron: &Cron, from: i64, to: i64, cap: usize) -> Vec<i64> {
+    let mut out = Vec::new();
+    let Some(mut t) = DateTime::<Utc>::from_timestamp_millis(from - 1) else {
+        return out;
+    };
+    // `next_after` is strictly after its minute: start just before `from`'s minute.
+    t -= chrono::Duration::seconds(59);
+    while out.len() < cap {
+        let Some(n) = cron.next_after(t) else { break };
+        let ms = n.timestamp_millis();
+        if ms >= to {
+            break;
+        }
+        if ms >= from {
+            out.push(ms);
+        }
+        t = n;
+    }
+    out
+}
+
+/// Of `slots`, those whose deadline (`slot + grace`) has passed by `now` without a
+/// successful run finished in `[slot, slot + grace]`. `successes` are finish times.
+pub fn missed(slots: &[i64], grace_ms: i64, now: i64, successes: &[i64]) -> Vec<i64> {
+    slots
+        .iter()
+        .copied()
+        .filter(|s| s + grace_ms <= now)
+        .filter(|s| !successes.iter().any(|f| *f >= *s && *f <= s + grace_ms))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    const RULES: Rules = Rules {
+        expected_min_bytes: Some(100),
+        expected_max_bytes: Some(1000),
+        checksum_required: true,
+        shrink_percent: 30,
+    };
+
+    fn ok(size: i64) -> RunFacts {
+        RunFacts {
+            status: RunStatus::Success,
+            size_bytes: Some(size),
+            has_checksum: true,
+        }
+    }
+
+    fn bj(d: u32, h: u32, mi: u32) -> i64 {
+        crate::clock::beijing()
+            .with_ymd_and_hms(2025, 11, d, h, mi, 0)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    #[test]
+    fn each_condition_is_flagged() {
+        assert_eq!(run_flags(&RULES, &ok(500), Some(500)), []);
+        assert_eq!(run_flags(&RULES, &ok(50), None), [Flag::TooSmall]);
+        assert_eq!(run_flags(&RULES, &ok(5000), None), [Flag::TooLarge]);
+        // 30 % below the last good size is still fine; more is not.
+        assert_eq!(run_flags(&RULES, &ok(700), Some(1000)), []);
+        assert_eq!(run_flags(&RULES, &ok(699), Some(1000)), [Flag::Shrunk]);
+        let mut r = ok(500);
+        r.has_checksum = false;
+        assert_eq!(run_flags(&RULES, &r, None), [Flag::NoChecksum]);
+        r.status = RunStatus::Fail;
+        assert_eq!(run_flags(&RULES, &r, None), [Flag::Failed]);
+        r.status = RunStatus::Running;
+        assert_eq!(run_flags(&RULES, &r, None), []);
+        assert!(is_good(&ok(500), &[]));
+        assert!(!is_good(&ok(50), &[Flag::TooSmall]));
+    }
+
+    #[test]
+    fn a_slot_without_a_success_by_its_deadline_is_missed() {
+        let cron = Cron::parse("0 2 * * *").unwrap();
+        let s = slots(&cron, bj(1, 0, 0), bj(4, 0, 0), 100);
+        assert_eq!(s, [bj(1, 2, 0), bj(2, 2, 0), bj(3, 2, 0)]);
+        // A slot exactly at `from` counts.
+        assert_eq!(slots(&cron, bj(1, 2, 0), bj(2, 2, 0), 100), [bj(1, 2, 0)]);
+        let grace = 60 * 60_000;
+        // The 1st met in time, the 2nd late, the 3rd not yet due.
+        let successes = [bj(1, 2, 40), bj(2, 3, 30)];
+        assert_eq!(missed(&s, grace, bj(3, 2, 59), &successes), [bj(2, 2, 0)]);
+        // At the 3rd's deadline it is missed too.
+        assert_eq!(
+            missed(&s, grace, bj(3, 3, 0), &successes),
+            [bj(2, 2, 0), bj(3, 2, 0)]
+        );
+        // A whole month of daily slots.
+        assert_eq!(
+            slots(&cron, bj(1, 0, 0), bj(30, 0, 0) + 86_400_000, 100).len(),
+            30
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn flags_follow_the_bounds(size in 0i64..i64::MAX, last in proptest::option::of(0i64..i64::MAX),
+                                   lo in proptest::option::of(0i64..i64::MAX), p in 1i64..=100) {
+            let rules = Rules { expected_min_bytes: lo, expected_max_bytes: None, checksum_required: false, shrink_percent: p };
+            let f = run_flags(&rules, &ok(size), last);
+            prop_assert_eq!(f.contains(&Flag::TooSmall), lo.is_some_and(|l| size < l));
+            prop_assert!(!f.contains(&Flag::TooLarge) && !f.contains(&Flag::NoChecksum));
+            // Never flagged as shrunk when at least as big as the last good run.
+            if last.is_none_or(|l| size >= l) {
+                prop_assert!(!f.contains(&Flag::Shrunk));
+            }
+        }
+
+        #[test]
+        fn a_success_at_each_slot_leaves_none_missed(n in 1usize..40, offset in 0i64..=60) {
+            let cron = Cron::parse("0 */6 * * *").unwrap();
+            let s = slots(&cron, bj(1, 0, 0), bj(1, 0, 0) + n as i64 * 6 * 3_600_000, 1000);
+            prop_assert_eq!(s.len(), n);
+            let done: Vec<i64> = s.iter().map(|t| t + offset * 60_000).collect();
+            prop_assert!(missed(&s, 3_600_000, i64::MAX / 2, &done).is_empty());
+            prop_assert_eq!(missed(&s, 3_600_000, i64::MAX / 2, &[]).len(), n);
+        }
+    }
+}
