@@ -10,6 +10,8 @@
 
 use std::sync::Arc;
 
+use chrono::Datelike;
+
 use serde_json::{Value, json};
 
 use super::chart::{self, Chart, Series};
@@ -40,7 +42,44 @@ pub struct OmData {
     /// The contract's quality targets measured over the period (`GET /contract`), or why
     /// there are none.
     pub quality: Result<Vec<Value>, String>,
+    /// The month's backup coverage per policy (`GET /backups/coverage`), or why there is
+    /// none.
+    pub backups: Result<Vec<Value>, String>,
 }
+
+/// 系统, 数据集, 应备份, 成功, 失败, 漏备, 成功率; and the totals' sentence.
+pub fn backup_rows(items: &[Value]) -> (Vec<Vec<String>>, String) {
+    let n = |v: &Value, k: &str| v[k].as_i64().unwrap_or(0);
+    let (mut due, mut ok, mut failed, mut missed) = (0, 0, 0, 0);
+    let rows = items
+        .iter()
+        .map(|v| {
+            due += n(v, "due");
+            ok += n(v, "succeeded");
+            failed += n(v, "failed");
+            missed += n(v, "missed");
+            vec![
+                v["system_name"].as_str().unwrap_or_default().to_string(),
+                v["data_set"].as_str().unwrap_or_default().to_string(),
+                n(v, "due").to_string(),
+                n(v, "succeeded").to_string(),
+                n(v, "failed").to_string(),
+                n(v, "missed").to_string(),
+                ratio(v["success_rate"].as_f64()),
+            ]
+        })
+        .collect();
+    let rate = (due > 0).then(|| ok as f64 / due as f64);
+    let text = format!(
+        "本月 {} 个备份策略应执行备份 {due} 次，成功 {ok} 次，失败 {failed} 次，漏备 {missed} 次，备份成功率 {}。",
+        items.len(),
+        ratio(rate)
+    );
+    (rows, text)
+}
+
+pub const BACKUP_HEADERS: [&str; 7] =
+    ["系统", "数据集", "应备份", "成功", "失败", "漏备", "成功率"];
 
 /// A ratio (0–1) as "99.95%" or "—".
 pub fn ratio(v: Option<f64>) -> String {
@@ -437,9 +476,16 @@ pub fn docx(d: &OmData) -> anyhow::Result<Vec<u8>> {
     } else {
         b = b.table(&CHANGE_HEADERS, &change_rows(f), &[3, 3, 3, 2, 5, 2]);
     }
-    b = b.heading(1, "数据备份情况").paragraph(
-        "本平台尚未登记备份策略与备份作业记录，本月备份情况以各系统备份日志为准；备份监督功能启用后本节列出各系统备份成功率与恢复演练情况。",
-    );
+    b = b.heading(1, "数据备份情况");
+    b = match &d.backups {
+        Ok(items) if !items.is_empty() => {
+            let (rows, text) = backup_rows(items);
+            b.paragraph(&text)
+                .table(&BACKUP_HEADERS, &rows, &[5, 4, 1, 1, 1, 1, 2])
+        }
+        Ok(_) => b.paragraph("尚未登记备份策略，本月无备份监督记录。"),
+        Err(why) => b.paragraph(why),
+    };
     b = b.heading(1, "存在问题及改进建议");
     b = paragraphs(b, &d.texts.render("om.problems", &vars));
     b = b.heading(1, "下月工作计划");
@@ -623,6 +669,21 @@ pub async fn document(
         ),
     };
     let figures = figures(&tickets, &previous, &systems);
+    // Backup coverage is counted per calendar month.
+    let bj_from = p.from.with_timezone(&crate::clock::beijing()).date_naive();
+    let one_month = bj_from.day() == 1
+        && bj_from
+            .checked_add_months(chrono::Months::new(1))
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|t| t.and_local_timezone(crate::clock::beijing()).single())
+            .is_some_and(|t| t.with_timezone(&chrono::Utc) == p.to);
+    let backups = if one_month {
+        let c =
+            crate::backup::coverage::coverage(ctx, u, &bj_from.format("%Y-%m").to_string()).await?;
+        Ok(c["items"].as_array().cloned().unwrap_or_default())
+    } else {
+        Err("备份覆盖情况按自然月统计，本报告期间不是一个自然月，未列出。".to_string())
+    };
     let report_font = ctx.config.report_font.clone();
     let (bytes, note) = tokio::task::spawn_blocking(move || {
         let font = chart::font(report_font.as_deref());
@@ -639,6 +700,7 @@ pub async fn document(
             texts,
             font,
             quality,
+            backups,
         };
         let bytes = match format {
             Format::Docx => docx(&d),

@@ -218,6 +218,25 @@ async fn the_om_monthly_report_carries_the_desk_figures_and_lists_of_the_month()
         );
         assert!(text.contains(&row), "{row} in {text}");
     }
+    // Backups as GET /backups/coverage counts them (the demo's policies, no runs reported).
+    let cov = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/backups/coverage?month=2025-11",
+            StatusCode::OK,
+        )
+        .await;
+    let items = cov["items"].as_array().unwrap();
+    let due: i64 = items.iter().map(|i| i["due"].as_i64().unwrap()).sum();
+    let ok: i64 = items.iter().map(|i| i["succeeded"].as_i64().unwrap()).sum();
+    assert!(due > 0, "{cov}");
+    assert!(
+        text.contains(&format!(
+            "本月 {} 个备份策略应执行备份 {due} 次，成功 {ok} 次",
+            items.len()
+        )),
+        "{text}"
+    );
     // The editable overview says the same figures.
     assert!(text.contains("其中故障 2 个（上月 1 个）"), "{text}");
     if let Some(pdf) = via_libreoffice(&docx, "docx") {
