@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use super::chart::{self, Chart, Series};
 use super::docx::{DocBuilder, DocMeta};
 use super::om::{
-    AVAILABILITY_HEADERS, CHANGE_HEADERS, INCIDENT_HEADERS, key_rows, pairs, paragraphs, ratio,
+    AVAILABILITY_HEADERS, CHANGE_HEADERS, INCIDENT_HEADERS, availability_cells, availability_rows,
+    change_rows, incident_rows, key_rows, pairs, paragraphs, ratio, text_rows,
 };
 use super::operations::{minutes, pct};
 use super::texts::Texts;
@@ -265,28 +266,7 @@ pub fn docx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
         b = b.table(&["变更类型", "数量"], &pairs(&change_types(f)), &[4, 2]);
     }
     if d.systems_scope {
-        let rows: Vec<Vec<String>> = f
-            .systems
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                vec![
-                    (i + 1).to_string(),
-                    s.name.clone(),
-                    if s.monitors == 0 {
-                        "未监控".into()
-                    } else {
-                        s.monitors.to_string()
-                    },
-                    ratio(s.availability),
-                    if s.monitors == 0 {
-                        "—".into()
-                    } else {
-                        s.down_minutes.to_string()
-                    },
-                ]
-            })
-            .collect();
+        let rows = availability_rows(f);
         b = b
             .heading(1, "系统可用率")
             .table(&AVAILABILITY_HEADERS, &rows, &[1, 6, 2, 2, 2]);
@@ -300,11 +280,6 @@ pub fn docx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
 
 pub fn xlsx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
     let f = &d.figures;
-    let text = |rows: Vec<Vec<String>>| -> Vec<Vec<Cell>> {
-        rows.into_iter()
-            .map(|r| r.into_iter().map(Cell::Text).collect())
-            .collect()
-    };
     let keys = key_rows(f, &d.inspections, &d.previous_inspections)
         .into_iter()
         .map(|r| r.into_iter().map(Cell::Text).collect())
@@ -338,36 +313,6 @@ pub fn xlsx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
             counts.push(vec![group.into(), k.into(), n.into()]);
         }
     }
-    let incidents = f
-        .incidents
-        .iter()
-        .map(|l| {
-            vec![
-                l.number.clone(),
-                crate::clock::local_minutes(l.reported_at),
-                l.system.clone(),
-                l.priority.clone(),
-                l.title.clone(),
-                l.source.clone(),
-                l.status.clone(),
-                l.minutes.map_or("—".into(), |m| m.to_string()),
-            ]
-        })
-        .collect();
-    let changes = f
-        .changes
-        .iter()
-        .map(|l| {
-            vec![
-                l.number.clone(),
-                crate::clock::local_minutes(l.reported_at),
-                l.system.clone(),
-                l.change_type.clone(),
-                l.title.clone(),
-                l.status.clone(),
-            ]
-        })
-        .collect();
     let period = &d.meta.period;
     let mut sheets = vec![
         Sheet {
@@ -392,13 +337,13 @@ pub fn xlsx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
             name: "故障清单",
             title: format!("{period} 故障清单"),
             headers: INCIDENT_HEADERS.to_vec(),
-            rows: text(incidents),
+            rows: text_rows(incident_rows(f)),
         },
         Sheet {
             name: "变更清单",
             title: format!("{period} 变更清单"),
             headers: CHANGE_HEADERS.to_vec(),
-            rows: text(changes),
+            rows: text_rows(change_rows(f)),
         },
     ];
     if d.systems_scope {
@@ -406,26 +351,7 @@ pub fn xlsx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
             name: "系统可用率",
             title: format!("{period} 各系统可用率"),
             headers: AVAILABILITY_HEADERS.to_vec(),
-            rows: f
-                .systems
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    vec![
-                        (i as i64 + 1).into(),
-                        s.name.clone().into(),
-                        (s.monitors as i64).into(),
-                        s.availability.map_or(Cell::Empty, |a| {
-                            Cell::Percent((a * 10_000.0).round() / 100.0)
-                        }),
-                        if s.monitors == 0 {
-                            Cell::Empty
-                        } else {
-                            s.down_minutes.into()
-                        },
-                    ]
-                })
-                .collect(),
+            rows: availability_cells(f),
         });
     }
     let c = trend(d);

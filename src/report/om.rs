@@ -288,7 +288,7 @@ fn add_charts(mut b: DocBuilder, d: &OmData) -> DocBuilder {
     b
 }
 
-fn availability_rows(f: &OmFigures) -> Vec<Vec<String>> {
+pub fn availability_rows(f: &OmFigures) -> Vec<Vec<String>> {
     f.systems
         .iter()
         .enumerate()
@@ -312,7 +312,31 @@ fn availability_rows(f: &OmFigures) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn incident_rows(f: &OmFigures) -> Vec<Vec<String>> {
+/// The availability table's cells in a workbook: numbers and percentages, blanks where
+/// a system is not monitored.
+pub fn availability_cells(f: &OmFigures) -> Vec<Vec<Cell>> {
+    f.systems
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            vec![
+                (i as i64 + 1).into(),
+                s.name.clone().into(),
+                (s.monitors as i64).into(),
+                s.availability.map_or(Cell::Empty, |a| {
+                    Cell::Percent((a * 10_000.0).round() / 100.0)
+                }),
+                if s.monitors == 0 {
+                    Cell::Empty
+                } else {
+                    s.down_minutes.into()
+                },
+            ]
+        })
+        .collect()
+}
+
+pub fn incident_rows(f: &OmFigures) -> Vec<Vec<String>> {
     f.incidents
         .iter()
         .map(|l| {
@@ -330,7 +354,7 @@ fn incident_rows(f: &OmFigures) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn change_rows(f: &OmFigures) -> Vec<Vec<String>> {
+pub fn change_rows(f: &OmFigures) -> Vec<Vec<String>> {
     f.changes
         .iter()
         .map(|l| {
@@ -493,7 +517,7 @@ pub fn docx(d: &OmData) -> anyhow::Result<Vec<u8>> {
     b.signatures().finish()
 }
 
-fn text_rows(rows: Vec<Vec<String>>) -> Vec<Vec<Cell>> {
+pub fn text_rows(rows: Vec<Vec<String>>) -> Vec<Vec<Cell>> {
     rows.into_iter()
         .map(|r| r.into_iter().map(Cell::Text).collect())
         .collect()
@@ -518,26 +542,7 @@ pub fn xlsx(d: &OmData) -> anyhow::Result<Vec<u8>> {
             counts.push(vec![group.into(), k.clone().into(), (*n).into()]);
         }
     }
-    let availability = f
-        .systems
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            vec![
-                (i as i64 + 1).into(),
-                s.name.clone().into(),
-                (s.monitors as i64).into(),
-                s.availability.map_or(Cell::Empty, |a| {
-                    Cell::Percent((a * 10_000.0).round() / 100.0)
-                }),
-                if s.monitors == 0 {
-                    Cell::Empty
-                } else {
-                    s.down_minutes.into()
-                },
-            ]
-        })
-        .collect();
+    let availability = availability_cells(f);
     let quality = match &d.quality {
         Ok(t) => super::quality::target_rows(t)
             .into_iter()
