@@ -412,6 +412,11 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
 /// Requests a client IP may make to the public confirmation page per minute.
 pub const CONFIRM_PAGE_LIMIT: usize = 30;
 
+/// Reports a client IP may post to the public backup report URLs per minute: a backup
+/// server reports the start and end of each of its jobs, and a guessed token costs a
+/// request too.
+pub const BACKUP_REPORT_LIMIT: usize = 600;
+
 /// Per-application bounds, shared by every request.
 pub struct Gates {
     /// Imports parsed at once.
@@ -423,6 +428,8 @@ pub struct Gates {
     pub logins: LoginThrottle,
     /// Requests to the public confirmation page (`/confirm/{token}`) per client IP.
     pub confirm_pages: LoginThrottle,
+    /// Posts to the public backup report URLs (`/backup-runs/report/{token}`) per client IP.
+    pub backup_reports: LoginThrottle,
     pub trusted_proxies: Vec<IpNet>,
 }
 
@@ -436,6 +443,7 @@ impl Gates {
                 c.security.login_ip_window_minutes * 60_000,
             ),
             confirm_pages: LoginThrottle::new(CONFIRM_PAGE_LIMIT, 60_000),
+            backup_reports: LoginThrottle::new(BACKUP_REPORT_LIMIT, 60_000),
             trusted_proxies: c
                 .security
                 .trusted_proxies

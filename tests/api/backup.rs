@@ -1,39 +1,13 @@
 //! Backup oversight (issue 14): policies from the seed's data sets, their rules and roles,
 //! the report URL shown once and re-issued.
 
-use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn bj(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, mi, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 async fn demo() -> TestApp {
-    spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 11, 3, 9, 0)),
-        ..Options::default()
-    })
-    .await
-}
-
-fn fields(v: &Value) -> Vec<String> {
-    let mut f: Vec<String> = v["error"]["details"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    f.sort();
-    f
+    demo_at(bj(2025, 11, 3, 9, 0)).await
 }
 
 const GB: i64 = 1 << 30;
@@ -640,4 +614,29 @@ async fn coverage_counts_expected_succeeded_failed_and_missed_runs() {
     }
     let (s, _) = app.get_json(&t, "/api/v1/backups/coverage").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_public_report_url_is_throttled_per_client_address_tokens_guessed_or_not() {
+    let app = demo().await;
+    let body = json!({"status": "start"});
+    for i in 0..yunwei::gate::BACKUP_REPORT_LIMIT {
+        let (s, v) = report(&app, &format!("guess{i}"), &body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    }
+    let r = app
+        .client
+        .post(app.url("/api/v1/backup-runs/report/guess-again"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(error_code(&v), "too_many_requests");
+    // A minute later the address may report again.
+    app.clock.advance(chrono::Duration::seconds(61));
+    let (s, _) = report(&app, "guess-later", &body).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

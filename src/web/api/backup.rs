@@ -135,12 +135,24 @@ pub async fn reissue_report_url(
     params(("token" = String, Path, description = "上报令牌")), request_body = RunReport,
     responses((status = 200, description = "备份记录", body = super::openapi::Record),
         (status = 404, description = "上报地址无效", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        (status = 422, description = "输入有误", body = super::openapi::ErrorBody),
+        (status = 429, description = "上报过于频繁（每个来源地址每分钟 600 次）", body = super::openapi::ErrorBody)))]
 pub async fn report_run(
     State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     Path(token): Path<String>,
     Input(r): Input<RunReport>,
 ) -> AppResult<Json<Value>> {
+    // Throttled before the token is looked up, so that guessing tokens is throttled too.
+    if let Ok(ip) = crate::web::auth::request_ip(&st, peer, &headers).parse()
+        && let Err(wait) = st.ctx.gates.backup_reports.hit(ip, st.ctx.clock.now_ms())
+    {
+        return Err(AppError::TooManyRequests {
+            message: format!("上报过于频繁，请 {wait} 秒后再试"),
+            retry_after: Some(wait),
+        });
+    }
     let row = runs::report(&st.ctx, &token, r).await?;
     let flags = runs::flags_of(&st.ctx, std::slice::from_ref(&row)).await?;
     Ok(Json(run_json(&row, &flags[0])))
