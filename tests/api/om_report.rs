@@ -436,6 +436,14 @@ async fn the_annual_summary_counts_its_scope_month_by_month() {
         "{sheets}"
     );
     assert!(sheets.contains("故障数|1|0"), "{sheets}");
+    if let Some(pdf) = via_libreoffice(&room_doc, "xlsx") {
+        let flat: String = pdf
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        let n = room["number"].as_str().unwrap().replace('-', "");
+        assert!(flat.contains(&n) && pdf.contains("逐月"), "{pdf}");
+    }
 }
 
 /// "95%", "99.9%" or "—", as the quality report prints a percentage.
@@ -566,6 +574,12 @@ async fn the_quality_report_says_the_contract_targets_and_their_measured_values(
         assert!(
             sheets.contains("sheet=质量目标") && sheets.contains("sheet=整改事项"),
             "{sheets}"
+        );
+    }
+    if let Some(pdf) = via_libreoffice(&xlsx, "xlsx") {
+        assert!(
+            pdf.contains("SLA 达标率") && pdf.contains("备份成功率"),
+            "{pdf}"
         );
     }
 }
