@@ -193,6 +193,23 @@ impl Default for MonitoringConfig {
     }
 }
 
+/// Backup oversight settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Priority (P1–P4) of the alert and ticket a failed, missed or suspicious backup
+    /// opens.
+    pub alert_priority: String,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            alert_priority: "P3".into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -235,6 +252,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub desk: DeskConfig,
     pub monitoring: MonitoringConfig,
+    pub backup: BackupConfig,
     /// Limits on imported CSV/XLSX files.
     pub import: crate::transfer::ImportLimits,
 }
@@ -263,6 +281,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             desk: DeskConfig::default(),
             monitoring: MonitoringConfig::default(),
+            backup: BackupConfig::default(),
             import: crate::transfer::ImportLimits::default(),
         }
     }
@@ -322,6 +341,9 @@ impl Config {
         }
         if s.api_token_max_days < 1 {
             return Err("security.api_token_max_days: must be at least 1".into());
+        }
+        if !["P1", "P2", "P3", "P4"].contains(&self.backup.alert_priority.as_str()) {
+            return Err("backup.alert_priority: must be one of P1, P2, P3, P4".into());
         }
         if self.audit.retention_days < 180 {
             return Err("audit.retention_days: 等保 requires at least 180 days".into());

@@ -4,9 +4,11 @@
 //! Roles (`domain::backup`): the engineer, the manager and the admin write; everyone but
 //! requesters reads; the report URL needs no login, its token authenticates.
 
+pub mod alerts;
 pub mod coverage;
 pub mod policies;
 pub mod runs;
+pub mod success;
 
 use crate::accounts::AuthUser;
 use crate::domain::backup::{may_read, may_write};

@@ -170,7 +170,16 @@ pub async fn report(ctx: &Ctx, token: &str, r: RunReport) -> AppResult<RunRow> {
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;
+    evaluate(ctx, &row).await;
     Ok(row)
+}
+
+/// Alerts on a finished run once it is stored. A failure to alert is logged, not
+/// answered: the run is recorded, and a job reporting again would record it twice.
+async fn evaluate(ctx: &Ctx, row: &RunRow) {
+    if let Err(e) = super::alerts::after_run(ctx, row).await {
+        tracing::error!(run = row.id, policy = row.policy_id, "backup alert: {e}");
+    }
 }
 
 /// `POST /backup-runs`: a finished run recorded by hand (audited).
@@ -263,6 +272,7 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, c: RunCreate) -> AppResult<RunRow> 
     .write(&mut tx, now_ms, &u.actor())
     .await?;
     tx.commit().await?;
+    evaluate(ctx, &row).await;
     Ok(row)
 }
 

@@ -3,8 +3,7 @@
 //! within target (`domain::desk_stats`), inspection completion and rectification
 //! (`inspect::tasks::indicators`), satisfaction (ticket ratings of 4–5 and work records
 //! rated 非常满意/满意 among all rated), availability of the systems' monitors (hourly
-//! rollups). Backups are not recorded yet: their target is answered without a value and
-//! with the reason.
+//! rollups), backup success (`backup::success`: scheduled runs met by their deadline).
 
 use serde_json::{Value, json};
 
@@ -65,6 +64,7 @@ pub async fn measure(ctx: &Ctx, u: &AuthUser, r: &ContractRecord, p: &Period) ->
     } else {
         Some(crate::monitor::availability(ctx, &mons, from, to).await?)
     };
+    let backups = crate::backup::success::success(ctx, from, to).await?;
     let mut out = Vec::new();
     for t in &r.quality_targets {
         let m = match t.key {
@@ -134,7 +134,18 @@ pub async fn measure(ctx: &Ctx, u: &AuthUser, r: &ContractRecord, p: &Period) ->
                     reason: None,
                 },
             },
-            TargetKey::BackupSuccess => none("备份管理尚未上线，还没有备份运行记录，无法计算"),
+            TargetKey::BackupSuccess => match (backups.rate(), backups) {
+                (_, b) if b.policies == 0 => none("还没有登记备份策略"),
+                (_, b) if b.runs == 0 => {
+                    none("本期没有备份运行记录：请为备份任务配置上报地址或手工登记")
+                }
+                (None, _) => none("本期没有到期的计划备份"),
+                (v, b) => Measured {
+                    percent: pct(v),
+                    basis: format!("计划备份到期 {} 次，按时成功 {} 次", b.due, b.met),
+                    reason: None,
+                },
+            },
         };
         out.push(json!({
             "key": t.key.as_str(), "label": t.key.label(), "target_percent": t.target_percent,

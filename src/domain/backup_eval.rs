@@ -132,6 +132,24 @@ pub fn missed(slots: &[i64], grace_ms: i64, now: i64, successes: &[i64]) -> Vec<
         .collect()
 }
 
+/// The latest scheduled time in `[from, now - grace]`, i.e. whose deadline (`slot +
+/// grace`) has passed by `now`.
+pub fn latest_deadline(cron: &Cron, grace_ms: i64, now: i64, from: i64) -> Option<i64> {
+    let to = now - grace_ms + 1;
+    if from >= to {
+        return None;
+    }
+    slots(cron, from, to, 100_000).last().copied()
+}
+
+/// The next deadline (`slot + grace`) after `now`, if a slot falls within `within` ms.
+pub fn next_deadline(cron: &Cron, grace_ms: i64, now: i64, within: i64) -> Option<i64> {
+    let from = now - grace_ms + 1;
+    slots(cron, from, from + within, 1)
+        .first()
+        .map(|s| s + grace_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,7 +220,50 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_latest_passed_and_the_next_deadline() {
+        let cron = Cron::parse("0 2 * * *").unwrap();
+        let grace = 60 * 60_000;
+        let week = 7 * 86_400_000;
+        // Just before the 3rd's deadline the latest passed slot is the 2nd's.
+        assert_eq!(
+            latest_deadline(&cron, grace, bj(3, 2, 59), bj(3, 2, 59) - week),
+            Some(bj(2, 2, 0))
+        );
+        // At the deadline exactly it is the 3rd's.
+        assert_eq!(
+            latest_deadline(&cron, grace, bj(3, 3, 0), bj(3, 3, 0) - week),
+            Some(bj(3, 2, 0))
+        );
+        // Nothing from `from` on.
+        assert_eq!(
+            latest_deadline(&cron, grace, bj(3, 3, 0), bj(3, 2, 1)),
+            None
+        );
+        assert_eq!(
+            next_deadline(&cron, grace, bj(3, 2, 59), week),
+            Some(bj(3, 3, 0))
+        );
+        assert_eq!(
+            next_deadline(&cron, grace, bj(3, 3, 0), week),
+            Some(bj(4, 3, 0))
+        );
+        let yearly = Cron::parse("0 0 1 1 *").unwrap();
+        assert_eq!(next_deadline(&yearly, 0, bj(3, 3, 0), week), None);
+    }
+
     proptest! {
+        #[test]
+        fn the_next_deadline_is_after_now_and_the_latest_not(h in 0u32..24, m in 0u32..60, g in 0i64..600) {
+            let cron = Cron::parse("*/15 * * * *").unwrap();
+            let now = bj(10, h, m) + 17_000;
+            let grace = g * 60_000;
+            let next = next_deadline(&cron, grace, now, 86_400_000).unwrap();
+            prop_assert!(next > now && next - now <= 15 * 60_000);
+            let last = latest_deadline(&cron, grace, now, now - 86_400_000).unwrap();
+            prop_assert!(last + grace <= now && now - (last + grace) < 15 * 60_000);
+        }
+
         #[test]
         fn flags_follow_the_bounds(size in 0i64..i64::MAX, last in proptest::option::of(0i64..i64::MAX),
                                    lo in proptest::option::of(0i64..i64::MAX), p in 1i64..=100) {

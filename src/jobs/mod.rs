@@ -8,6 +8,7 @@
 //! PostgreSQL advisory lock (`Store::try_advisory_lock`, in `monitor::run`).
 
 pub mod auto_close;
+pub mod backups;
 pub mod deliverables;
 pub mod escalation;
 pub mod inspections;
@@ -45,7 +46,7 @@ impl Drop for Jobs {
 }
 
 /// Starts the housekeeping pass every 30 s, the outbox every 2 s and, when monitoring is
-/// enabled, the probe engine.
+/// enabled, the probe engine and the missed-backup watch.
 pub fn start(ctx: &Ctx) -> Jobs {
     let mut tasks = vec![
         tokio::spawn(tracked(housekeeping(ctx.clone()))),
@@ -53,6 +54,7 @@ pub fn start(ctx: &Ctx) -> Jobs {
     ];
     if ctx.config.monitoring.enabled {
         tasks.push(tokio::spawn(tracked(crate::monitor::run(ctx.clone()))));
+        tasks.push(tokio::spawn(tracked(backups::run(ctx.clone()))));
     }
     Jobs { tasks }
 }

@@ -542,16 +542,33 @@ pub async fn escalate_tick(ctx: &Ctx) -> AppResult<usize> {
 /// report holding what monitoring saw; cause and measures are left for the engineer to
 /// complete (the ticket can be reopened). A ticket nobody has taken up yet is left as it
 /// is, with a note, so the desk's indicators are not flattered.
+/// A backup alert's ticket is resolved the same way when a good run recovers it.
 async fn auto_resolve_ticket(ctx: &Ctx, a: &AlertRow, note: &str) -> AppResult<()> {
-    let (Some(mid), Some(tid)) = (a.monitor_id, a.ticket_id) else {
+    let Some(tid) = a.ticket_id else {
         return Ok(());
     };
-    let Some(m) = ctx.store.monitor(mid).await.optional()? else {
-        return Ok(());
+    // What recovered, for the fault report's scope; and the cause left to complete.
+    let (what, fallback, cause) = match a.monitor_id {
+        Some(mid) => {
+            let Some(m) = ctx.store.monitor(mid).await.optional()? else {
+                return Ok(());
+            };
+            if m.auto_resolve == 0 {
+                return Ok(());
+            }
+            (
+                format!("监控“{}”", m.name),
+                format!("监控“{}”的目标 {}", m.name, m.target),
+                "监控检测到服务自行恢复，原因待工程师补充",
+            )
+        }
+        None if a.source == "backup" => (
+            "备份".to_string(),
+            a.title.clone(),
+            "后续备份已成功，原因待工程师补充",
+        ),
+        None => return Ok(()),
     };
-    if m.auto_resolve == 0 {
-        return Ok(());
-    }
     let t = ctx.store.ticket(tid).await?;
     if !["assigned", "in_progress", "pending"].contains(&t.status.as_str()) {
         if t.status == "new" {
@@ -581,12 +598,12 @@ async fn auto_resolve_ticket(ctx: &Ctx, a: &AlertRow, note: &str) -> AppResult<(
         impact_scope: Some(
             t.system_name
                 .clone()
-                .map(|s| format!("{s}（监控“{}”）", m.name))
-                .unwrap_or_else(|| format!("监控“{}”的目标 {}", m.name, m.target)),
+                .map(|s| format!("{s}（{what}）"))
+                .unwrap_or(fallback),
         ),
         started_at: Some(crate::clock::rfc3339(a.started_at)),
         recovered_at: Some(crate::clock::rfc3339(now)),
-        cause: Some("监控检测到服务自行恢复，原因待工程师补充".into()),
+        cause: Some(cause.into()),
         handling: Some(format!("监控自动恢复：{note}")),
         measures: Some("待工程师补充".into()),
     };

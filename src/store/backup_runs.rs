@@ -81,6 +81,13 @@ impl RunFilter {
     }
 }
 
+/// A float parameter as text, cast back in the SQL: sqlx's `Any` driver types a NULL
+/// `f64` as `float4` on PostgreSQL, so a statement first prepared with a NULL fails for
+/// every later value on that connection.
+fn float_text(v: Option<f64>) -> Option<String> {
+    v.map(|x| x.to_string())
+}
+
 impl Store {
     pub async fn insert_backup_run(
         &self,
@@ -91,7 +98,8 @@ impl Store {
         Ok(sqlx::query_scalar(
             "INSERT INTO backup_runs (policy_id, status, source, started_at, finished_at, size_bytes, \
              duration_seconds, checksum, location, log_tail, note, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, $9, $10, $11, $12, $13, $13) \
+             RETURNING id",
         )
         .bind(r.policy_id)
         .bind(r.status.to_string())
@@ -99,7 +107,7 @@ impl Store {
         .bind(r.started_at)
         .bind(r.finished_at)
         .bind(r.values.size_bytes)
-        .bind(r.values.duration_seconds)
+        .bind(float_text(r.values.duration_seconds))
         .bind(r.values.checksum.clone())
         .bind(r.values.location.clone())
         .bind(r.values.log_tail.clone())
@@ -120,13 +128,13 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<()> {
         let n = sqlx::query(
-            "UPDATE backup_runs SET status = $1, finished_at = $2, size_bytes = $3, duration_seconds = $4, \
+            "UPDATE backup_runs SET status = $1, finished_at = $2, size_bytes = $3, duration_seconds = CAST($4 AS DOUBLE PRECISION), \
              checksum = $5, location = $6, log_tail = $7, updated_at = $2 WHERE id = $8 AND status = 'running'",
         )
         .bind(status.to_string())
         .bind(now_ms)
         .bind(v.size_bytes)
-        .bind(v.duration_seconds)
+        .bind(float_text(v.duration_seconds))
         .bind(v.checksum.clone())
         .bind(v.location.clone())
         .bind(v.log_tail.clone())
@@ -212,5 +220,38 @@ impl Store {
         .bind(id)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// Whether the policy has a finished run that started after the run `(started_at, id)`.
+    pub async fn backup_run_finished_after(
+        &self,
+        policy_id: i64,
+        started_at: i64,
+        id: i64,
+    ) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM backup_runs WHERE policy_id = $1 AND status <> 'running' \
+             AND (started_at > $2 OR (started_at = $2 AND id > $3))",
+        )
+        .bind(policy_id)
+        .bind(started_at)
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Each policy's latest finish time of a run that ended (succeeded or failed).
+    pub async fn backup_last_finish(&self) -> StoreResult<std::collections::HashMap<i64, i64>> {
+        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT policy_id, MAX(finished_at) FROM backup_runs WHERE status <> 'running' \
+             GROUP BY policy_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(p, f)| f.map(|f| (p, f)))
+            .collect())
     }
 }

@@ -20,6 +20,24 @@ impl Store {
         .await?)
     }
 
+    /// The keys of the open (not resolved) alerts whose key starts with `prefix`.
+    pub async fn open_alert_keys_with_prefix(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        let like = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        Ok(sqlx::query_scalar(
+            "SELECT dedup_key FROM alerts WHERE dedup_key LIKE $1 ESCAPE '\\' \
+             AND status <> 'resolved' ORDER BY id",
+        )
+        .bind(like)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     pub async fn alert(&self, id: i64) -> StoreResult<AlertRow> {
         sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {ALERT_COLS} FROM alerts WHERE id = $1"

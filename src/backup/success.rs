@@ -1,0 +1,66 @@
+//! The backup success rate of a period, as the contract's quality target measures it: of
+//! the scheduled runs whose deadline (schedule + grace) fell in the period, those met by a
+//! successful run by their deadline — the figures of `GET /backups/coverage`, over any
+//! range.
+
+use crate::Ctx;
+use crate::domain::backup::RunStatus;
+use crate::domain::backup_eval::{missed, slots};
+use crate::domain::monitor::cron::Cron;
+use crate::error::AppResult;
+use crate::store::backup::PolicyFilter;
+use crate::store::backup_runs::RunFilter;
+
+/// Scheduled runs due in `[from, to)` (by the clock), those met, and the runs recorded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Success {
+    pub policies: usize,
+    pub due: usize,
+    pub met: usize,
+    pub runs: i64,
+}
+
+impl Success {
+    pub fn rate(&self) -> Option<f64> {
+        (self.due > 0).then(|| self.met as f64 / self.due as f64)
+    }
+}
+
+pub async fn success(ctx: &Ctx, from: i64, to: i64) -> AppResult<Success> {
+    let now = ctx.clock.now_ms();
+    let (policies, _) = ctx
+        .store
+        .backup_policies(&PolicyFilter::default(), 100_000, 0)
+        .await?;
+    let mut s = Success {
+        policies: policies.len(),
+        ..Default::default()
+    };
+    for p in &policies {
+        let Ok(cron) = Cron::parse(&p.schedule) else {
+            continue;
+        };
+        let grace = p.grace_minutes.max(0) * 60_000;
+        let f = RunFilter {
+            policy_id: Some(p.id),
+            from_ms: Some(from - 86_400_000),
+            to_ms: Some(to + 86_400_000),
+            ..Default::default()
+        };
+        let (runs, _) = ctx.store.backup_runs(&f, 100_000, 0).await?;
+        s.runs += runs
+            .iter()
+            .filter(|r| r.started_at >= from && r.started_at < to)
+            .count() as i64;
+        let finishes: Vec<i64> = runs
+            .iter()
+            .filter(|r| r.status == RunStatus::Success.as_str())
+            .filter_map(|r| r.finished_at)
+            .collect();
+        let expected = slots(&cron, from.max(p.created_at), to, 100_000);
+        let due = expected.iter().filter(|t| *t + grace <= now).count();
+        s.due += due;
+        s.met += due - missed(&expected, grace, now, &finishes).len();
+    }
+    Ok(s)
+}
