@@ -274,6 +274,11 @@ async fn pg_dump_wrapper_dumps_a_real_database_and_reports_it() {
         ("PGUSER", "postgres"),
     ];
     let out = run("pg_dump.sh", &["-d", &db, "-o", out_s, "-k", "3"], &env).await;
+    // Dropped before any assertion, so that a failing test leaves no database behind.
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let dumps = files_in(&out_dir, ".dump");
     assert_eq!(dumps.len(), 1, "{dumps:?}: {}", text(&out.stderr));
     assert_success(&app, id, &out, &dumps[0], (None, None), 1).await;
@@ -306,11 +311,6 @@ async fn pg_dump_wrapper_dumps_a_real_database_and_reports_it() {
         "only the good dump is left"
     );
     assert_eq!(runs(&app, id, None).await.len(), 2);
-
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -349,6 +349,11 @@ async fn mysqldump_wrapper_dumps_a_real_mariadb_database_and_reports_it() {
         ("MYSQL_USER", "root"),
     ];
     let out = run("mysqldump.sh", &["-d", &db, "-o", out_s], &env).await;
+    // Dropped before any assertion, so that a failing test leaves no database behind.
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let dumps = files_in(&out_dir, ".sql.gz");
     assert_eq!(dumps.len(), 1, "{dumps:?}: {}", text(&out.stderr));
     assert_success(&app, id, &out, &dumps[0], (None, None), 1).await;
@@ -373,11 +378,6 @@ async fn mysqldump_wrapper_dumps_a_real_mariadb_database_and_reports_it() {
         1,
         "only the good dump is left"
     );
-
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
 }
 
 /// A small tree: nested directories, a Chinese name, a file of 100 KB.
