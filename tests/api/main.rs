@@ -8,6 +8,7 @@ mod acceptance;
 mod audit;
 mod auth;
 mod backup;
+mod backup_drills;
 mod browser;
 mod cloud;
 mod contract;
