@@ -50,7 +50,8 @@ pub async fn coverage(ctx: &Ctx, u: &AuthUser, month: &str) -> AppResult<Value> 
         .store
         .backup_policies(&PolicyFilter::default(), 10_000, 0)
         .await?;
-    let drills = super::drills::status_of(ctx, &policies).await?;
+    // Drills as of the month's end (or now, for the current month).
+    let drills = super::drills::status_of(ctx, &policies, Some(to)).await?;
     let mut items = Vec::new();
     for p in &policies {
         let f = RunFilter {

@@ -211,14 +211,28 @@ pub struct PolicyDrills {
     pub drill_overdue: bool,
 }
 
-/// The drill status of each policy of `policies`, by policy id, as of the injected clock.
-pub async fn status_of(ctx: &Ctx, policies: &[PolicyRow]) -> AppResult<HashMap<i64, PolicyDrills>> {
+/// The drill status of each policy of `policies`, by policy id, as of the injected clock,
+/// or as of `until` (epoch ms, exclusive) when that is earlier: drills from then on are
+/// not counted, and overdue is judged on the day before it (a past month's end).
+pub async fn status_of(
+    ctx: &Ctx,
+    policies: &[PolicyRow],
+    until: Option<i64>,
+) -> AppResult<HashMap<i64, PolicyDrills>> {
+    let now = ctx.clock.now_ms();
+    let until = until.filter(|t| *t <= now);
     let briefs = ctx.store.restore_drill_briefs().await?;
     let mut by_policy: HashMap<i64, Vec<&DrillBrief>> = HashMap::new();
-    for b in &briefs {
+    for b in briefs
+        .iter()
+        .filter(|b| until.is_none_or(|t| b.drilled_at < t))
+    {
         by_policy.entry(b.policy_id).or_default().push(b);
     }
-    let today = ctx.clock.today();
+    let today = match until {
+        Some(t) => beijing_date(t - 1).unwrap_or_else(|| ctx.clock.today()),
+        None => ctx.clock.today(),
+    };
     let mut out = HashMap::new();
     for p in policies {
         // Latest first within the policy (the store's order).
@@ -253,7 +267,7 @@ pub async fn status_of(ctx: &Ctx, policies: &[PolicyRow]) -> AppResult<HashMap<i
 
 /// The policies' JSON with their drill status (`last_drill`, `drill_due`, `drill_overdue`).
 pub async fn policies_json(ctx: &Ctx, rows: &[PolicyRow]) -> AppResult<Vec<Value>> {
-    let status = status_of(ctx, rows).await?;
+    let status = status_of(ctx, rows, None).await?;
     Ok(rows
         .iter()
         .map(|p| {

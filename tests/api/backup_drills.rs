@@ -386,6 +386,18 @@ async fn a_drill_falls_due_by_its_cadence_and_is_flagged_overdue_by_the_clock() 
     let (p, _) = status(&app, &st, pid, "2026-05").await;
     assert_eq!(p["drill_due"], "2026-08-11");
     assert_eq!(p["drill_overdue"], false);
+    // A past month's coverage counts the drills up to its end, and is judged at its end.
+    let (_, c) = status(&app, &st, pid, "2026-02").await;
+    assert_eq!(c["last_drill"]["id"], d["id"]);
+    assert_eq!(c["drill_overdue"], false);
+    let (_, c) = status(&app, &st, pid, "2026-04").await;
+    assert_eq!(c["last_drill"]["id"], d["id"]);
+    assert_eq!(c["drill_overdue"], false);
+    let (_, c) = status(&app, &st, pid, "2025-11").await;
+    assert_eq!(c["last_drill"], Value::Null);
+    assert_eq!(c["drill_overdue"], false);
+    let (_, c) = status(&app, &st, pid, "2026-01").await;
+    assert_eq!(c["drill_overdue"], false);
 }
 
 #[tokio::test]
@@ -429,6 +441,26 @@ async fn evidence_files_are_stored_byte_equal_checked_and_audited() {
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // No file field; a bare body.
+    let form = reqwest::multipart::Form::new().text("note", "x");
+    let r = app
+        .client
+        .post(app.url(&files))
+        .bearer_auth(&et)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .client
+        .post(app.url(&files))
+        .bearer_auth(&et)
+        .body(PDF.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(app.audit_count().await, audit);
 
     let (s, f) = upload(&app, &et, &files, "恢复演练记录.pdf", PDF).await;
