@@ -50,6 +50,8 @@ pub async fn coverage(ctx: &Ctx, u: &AuthUser, month: &str) -> AppResult<Value> 
         .store
         .backup_policies(&PolicyFilter::default(), 10_000, 0)
         .await?;
+    // Drills as of the month's end (or now, for the current month).
+    let drills = super::drills::status_of(ctx, &policies, Some(to)).await?;
     let mut items = Vec::new();
     for p in &policies {
         let f = RunFilter {
@@ -118,8 +120,8 @@ pub async fn coverage(ctx: &Ctx, u: &AuthUser, month: &str) -> AppResult<Value> 
             "missed_at": missed_slots.iter().map(|t| crate::clock::rfc3339(*t)).collect::<Vec<_>>(),
             "success_rate": if due == 0 { Value::Null } else { json!(met as f64 / due as f64) },
             "last_good_run": last_good,
-            // Restore drills are not recorded yet (issue 14, part 3).
-            "last_drill": Value::Null,
+            "last_drill": drills.get(&p.id).map_or(Value::Null, |d| d.last_drill.clone()),
+            "drill_overdue": drills.get(&p.id).is_some_and(|d| d.drill_overdue),
         }));
     }
     Ok(json!({"month": month.trim(), "items": items}))

@@ -1,11 +1,14 @@
 //! Backup oversight (issue 14) as a service: policies with their secret report URLs
-//! (`policies`), and the runs reported through them or recorded by hand (`runs`).
+//! (`policies`), the runs reported through them or recorded by hand (`runs`), restore
+//! drills (`drills`) and the evidence files of drills and runs (`evidence`).
 //!
 //! Roles (`domain::backup`): the engineer, the manager and the admin write; everyone but
 //! requesters reads; the report URL needs no login, its token authenticates.
 
 pub mod alerts;
 pub mod coverage;
+pub mod drills;
+pub mod evidence;
 pub mod policies;
 pub mod runs;
 pub mod success;

@@ -207,7 +207,7 @@ pub async fn reissue_token(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(Polic
     Ok((row, token))
 }
 
-/// Deletes a policy that has no runs yet (one with runs is evidence and stays).
+/// Deletes a policy that has no runs or drills yet (one with them is evidence and stays).
 pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     need_write(u)?;
     let now_ms = ctx.clock.now_ms();
@@ -221,6 +221,12 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     if runs > 0 {
         return Err(AppError::Conflict(format!(
             "该备份策略已有 {runs} 次备份记录，不能删除；如已停用，请在备注中说明"
+        )));
+    }
+    let drills = ctx.store.restore_drill_count_in(&mut tx, id).await?;
+    if drills > 0 {
+        return Err(AppError::Conflict(format!(
+            "该备份策略已有 {drills} 次恢复演练记录，不能删除；如已停用，请在备注中说明"
         )));
     }
     ctx.store.delete_backup_policy(&mut tx, id).await?;

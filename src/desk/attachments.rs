@@ -108,6 +108,38 @@ pub fn check_staff_document(
     })
 }
 
+/// The types a backup's evidence (a restore drill's record, a run's log or screenshot) may
+/// have: PDF, pictures, text and logs, DOCX and XLSX.
+const EVIDENCE_TYPES: &[(&str, &str, Option<&[u8]>)] = &[
+    ("pdf", "application/pdf", Some(b"%PDF")),
+    ("png", "image/png", Some(b"\x89PNG")),
+    ("jpg", "image/jpeg", Some(b"\xff\xd8\xff")),
+    ("jpeg", "image/jpeg", Some(b"\xff\xd8\xff")),
+    ("gif", "image/gif", Some(b"GIF8")),
+    ("txt", "text/plain; charset=utf-8", None),
+    ("log", "text/plain; charset=utf-8", None),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some(b"PK\x03\x04"),
+    ),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some(b"PK\x03\x04"),
+    ),
+];
+
+/// Checks a backup evidence file as an attachment is checked (name, size limit, type by
+/// its leading bytes); only PDF, pictures, text/log, DOCX and XLSX pass (415 otherwise).
+pub fn check_evidence(
+    file_name: &str,
+    bytes: &[u8],
+    max: usize,
+) -> AppResult<(String, &'static str)> {
+    check_upload(file_name, bytes, max, EVIDENCE_TYPES, "证明材料")
+}
+
 fn check_upload(
     file_name: &str,
     bytes: &[u8],

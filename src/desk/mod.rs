@@ -15,7 +15,7 @@ mod visibility;
 
 pub use crate::domain::tickets::input::WORKLOG_NOTE_MAX;
 pub use attachments::{
-    attach, check_attachment, check_document, check_photo, check_staff_document,
+    attach, check_attachment, check_document, check_evidence, check_photo, check_staff_document,
 };
 pub use calendars::{DEFAULT_PERIODS, ensure_defaults, set_calendar_day};
 pub use edit::{comment, update_ticket, worklog};

@@ -2,6 +2,7 @@
 
 pub mod acceptance;
 pub mod backup;
+pub mod backup_drill;
 pub mod backup_eval;
 pub mod calendar;
 pub mod cloud;

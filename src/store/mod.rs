@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod backup_drills;
 pub mod backup_runs;
 pub mod cache;
 pub mod cloud;

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod backup;
 mod backup_alerts;
+mod backup_drills;
 mod backup_wrappers;
 mod browser;
 mod cloud;

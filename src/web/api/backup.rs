@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{Paging, list_json};
+use super::Paging;
 use crate::backup::policies::{self, policy_json, report_path};
 use crate::backup::runs::{self, run_json};
 use crate::desk::{opt_id, opt_range};
@@ -50,7 +50,8 @@ pub async fn list_policies(
             .map(|s| s.chars().take(100).collect()),
     };
     let (rows, total) = policies::list(&st.ctx, &u, f, p.limit, p.offset).await?;
-    Ok(Json(list_json(&rows, total, policy_json)))
+    let items = crate::backup::drills::policies_json(&st.ctx, &rows).await?;
+    Ok(Json(serde_json::json!({"total": total, "items": items})))
 }
 
 #[utoipa::path(post, path = "/backup-policies", tag = "backup",
@@ -78,7 +79,9 @@ pub async fn get_policy(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let row = policies::get(&st.ctx, &u, parse_id(&id)?).await?;
-    Ok(Json(policy_json(&row)))
+    let mut items =
+        crate::backup::drills::policies_json(&st.ctx, std::slice::from_ref(&row)).await?;
+    Ok(Json(items.pop().unwrap_or_default()))
 }
 
 #[utoipa::path(patch, path = "/backup-policies/{id}", tag = "backup", summary = "修改备份策略",

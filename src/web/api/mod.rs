@@ -4,6 +4,7 @@ pub mod acceptance;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod backup_drills;
 pub mod calendars;
 pub mod cloud;
 pub mod contract;
@@ -144,6 +145,34 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(backup::list_runs, backup::create_run))
         .routes(routes!(backup::coverage))
         .routes(routes!(backup::report_run).layer(DefaultBodyLimit::max(256 * 1024)))
+        .routes(routes!(
+            backup_drills::list_drills,
+            backup_drills::create_drill
+        ))
+        .routes(routes!(
+            backup_drills::get_drill,
+            backup_drills::update_drill,
+            backup_drills::delete_drill
+        ))
+        .routes(
+            routes!(
+                backup_drills::list_drill_files,
+                backup_drills::add_drill_file
+            )
+            .layer(DefaultBodyLimit::max(limits.attachment + 64 * 1024)),
+        )
+        .routes(routes!(
+            backup_drills::drill_file,
+            backup_drills::delete_drill_file
+        ))
+        .routes(
+            routes!(backup_drills::list_run_files, backup_drills::add_run_file)
+                .layer(DefaultBodyLimit::max(limits.attachment + 64 * 1024)),
+        )
+        .routes(routes!(
+            backup_drills::run_file,
+            backup_drills::delete_run_file
+        ))
         .routes(routes!(contract::get_contract, contract::update_contract))
         .routes(routes!(
             contract::list_deliverables,

@@ -461,7 +461,7 @@ pub async fn alerts(
         .iter()
         .map(|a| {
             json!({"id": a.id, "title": a.title, "status": a.status, "status_label": match a.status.as_str() { "firing" => "告警中", "acknowledged" => "已确认", _ => "已恢复" },
-                   "priority": a.priority, "source": a.source, "ticket_id": a.ticket_id, "fire_count": a.fire_count, "episodes": a.episodes,
+                   "priority": a.priority, "source": alert_source_label(&a.source), "ticket_id": a.ticket_id, "fire_count": a.fire_count, "episodes": a.episodes,
                    "system": a.system_id.and_then(|s| names.get(&s).cloned()),
                    "started": crate::clock::local_minutes(a.started_at), "last": crate::clock::local_minutes(a.last_fired_at),
                    "silenced": a.silenced_until.is_some_and(|s| s > now), "silence_reason": a.silence_reason,
@@ -646,5 +646,17 @@ mod spark_tests {
             json!({"points": [{"x": "0.0", "y": "12.0"}, {"x": "120.0", "y": "2.0"}],
                    "failures": [{"x": "120.0", "y": "2.0"}]})
         );
+    }
+}
+
+/// What raised an alert, in words.
+fn alert_source_label(source: &str) -> String {
+    match source {
+        "monitor" => "内置监控".into(),
+        "alertmanager" => "Prometheus Alertmanager".into(),
+        "zabbix" => "Zabbix".into(),
+        "events" => "事件接入".into(),
+        "backup" => "备份监督".into(),
+        other => other.into(),
     }
 }
