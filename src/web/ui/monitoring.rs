@@ -633,6 +633,18 @@ pub async fn duty(
         .into_response())
 }
 
+/// What raised an alert, in words.
+fn alert_source_label(source: &str) -> String {
+    match source {
+        "monitor" => "内置监控".into(),
+        "alertmanager" => "Prometheus Alertmanager".into(),
+        "zabbix" => "Zabbix".into(),
+        "events" => "事件接入".into(),
+        "backup" => "备份监督".into(),
+        other => other.into(),
+    }
+}
+
 #[cfg(test)]
 mod spark_tests {
     use super::*;
@@ -646,17 +658,5 @@ mod spark_tests {
             json!({"points": [{"x": "0.0", "y": "12.0"}, {"x": "120.0", "y": "2.0"}],
                    "failures": [{"x": "120.0", "y": "2.0"}]})
         );
-    }
-}
-
-/// What raised an alert, in words.
-fn alert_source_label(source: &str) -> String {
-    match source {
-        "monitor" => "内置监控".into(),
-        "alertmanager" => "Prometheus Alertmanager".into(),
-        "zabbix" => "Zabbix".into(),
-        "events" => "事件接入".into(),
-        "backup" => "备份监督".into(),
-        other => other.into(),
     }
 }
