@@ -35,6 +35,7 @@ mod ops_pages;
 mod recovery;
 mod requirements;
 mod roles;
+mod self_backup;
 mod team;
 mod ticket_paging;
 mod tls_trust;
