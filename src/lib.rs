@@ -26,6 +26,7 @@ pub mod notify;
 pub mod ops;
 pub mod report;
 pub mod requirements;
+pub mod selfbackup;
 pub mod store;
 pub mod team;
 pub mod tls;

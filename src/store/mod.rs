@@ -20,6 +20,7 @@ pub mod notify;
 pub mod operations;
 pub mod reports;
 pub mod requirements;
+pub mod snapshot;
 pub mod team;
 pub mod users;
 
@@ -232,6 +233,15 @@ impl Store {
             );
         }
         Ok(store)
+    }
+
+    /// The newest migration this build has for a backend (the schema a restore needs).
+    pub fn latest_migration(backend: Backend) -> i64 {
+        let m = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        m.iter().map(|m| m.version).max().unwrap_or(0)
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {

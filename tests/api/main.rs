@@ -38,6 +38,7 @@ mod ops_pages;
 mod recovery;
 mod requirements;
 mod roles;
+mod self_backup;
 mod team;
 mod ticket_paging;
 mod tls_trust;
