@@ -200,12 +200,26 @@ pub struct BackupConfig {
     /// Priority (P1–P4) of the alert and ticket a failed, missed or suspicious backup
     /// opens.
     pub alert_priority: String,
+    /// Cron (Beijing time) of yunwei's scheduled backup of itself (`yunwei backup` run
+    /// by the server); empty: none.
+    pub self_schedule: String,
+    /// Where the scheduled backups go (default: `self-backups/` in the data directory).
+    pub self_dir: Option<PathBuf>,
+    /// How many scheduled backups are kept (the oldest are removed).
+    pub self_keep: usize,
+    /// The backup policy each scheduled backup reports its run into, so that a failing
+    /// or missed self-backup alerts like any other backup.
+    pub self_policy_id: Option<i64>,
 }
 
 impl Default for BackupConfig {
     fn default() -> Self {
         Self {
             alert_priority: "P3".into(),
+            self_schedule: String::new(),
+            self_dir: None,
+            self_keep: 7,
+            self_policy_id: None,
         }
     }
 }
@@ -341,6 +355,14 @@ impl Config {
         }
         if s.api_token_max_days < 1 {
             return Err("security.api_token_max_days: must be at least 1".into());
+        }
+        if !self.backup.self_schedule.trim().is_empty()
+            && let Err(e) = crate::domain::monitor::cron::Cron::parse(&self.backup.self_schedule)
+        {
+            return Err(format!("backup.self_schedule: {e}"));
+        }
+        if self.backup.self_keep < 1 {
+            return Err("backup.self_keep: must be at least 1".into());
         }
         if !["P1", "P2", "P3", "P4"].contains(&self.backup.alert_priority.as_str()) {
             return Err("backup.alert_priority: must be one of P1, P2, P3, P4".into());

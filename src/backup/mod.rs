@@ -11,6 +11,7 @@ pub mod drills;
 pub mod evidence;
 pub mod policies;
 pub mod runs;
+pub mod scheduled;
 pub mod success;
 
 use crate::accounts::AuthUser;

@@ -176,7 +176,7 @@ pub async fn report(ctx: &Ctx, token: &str, r: RunReport) -> AppResult<RunRow> {
 
 /// Alerts on a finished run once it is stored. A failure to alert is logged, not
 /// answered: the run is recorded, and a job reporting again would record it twice.
-async fn evaluate(ctx: &Ctx, row: &RunRow) {
+pub(crate) async fn evaluate(ctx: &Ctx, row: &RunRow) {
     if let Err(e) = super::alerts::after_run(ctx, row).await {
         tracing::error!(run = row.id, policy = row.policy_id, "backup alert: {e}");
     }

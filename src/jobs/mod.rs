@@ -15,6 +15,7 @@ pub mod inspections;
 pub mod outbox;
 pub mod reports;
 pub mod rollups;
+pub mod self_backup;
 pub mod sla;
 pub mod sweeps;
 
@@ -46,12 +47,16 @@ impl Drop for Jobs {
 }
 
 /// Starts the housekeeping pass every 30 s, the outbox every 2 s and, when monitoring is
-/// enabled, the probe engine and the missed-backup watch.
+/// enabled, the probe engine and the missed-backup watch; with `backup.self_schedule`, the
+/// scheduled self-backup.
 pub fn start(ctx: &Ctx) -> Jobs {
     let mut tasks = vec![
         tokio::spawn(tracked(housekeeping(ctx.clone()))),
         tokio::spawn(tracked(outbox::run(ctx.clone()))),
     ];
+    if !ctx.config.backup.self_schedule.trim().is_empty() {
+        tasks.push(tokio::spawn(tracked(self_backup::run(ctx.clone()))));
+    }
     if ctx.config.monitoring.enabled {
         tasks.push(tokio::spawn(tracked(crate::monitor::run(ctx.clone()))));
         tasks.push(tokio::spawn(tracked(backups::run(ctx.clone()))));

@@ -381,3 +381,75 @@ async fn the_watch_alerts_a_missed_run_within_5_seconds_of_its_deadline() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(backup_alerts(&app, pid).await.len(), 1);
 }
+
+fn self_backup_config(c: &mut yunwei::config::Config) {
+    c.backup.self_policy_id = Some(1);
+    c.backup.self_keep = 2;
+    c.backup.self_dir = Some(c.data_dir.join("sb"));
+}
+
+#[tokio::test]
+async fn the_scheduled_self_backup_keeps_the_newest_and_reports_into_its_policy() {
+    use sha2::Digest;
+    let app = spawn_with(Options {
+        demo: true,
+        start: Some(bj(2025, 11, 3, 3, 0)),
+        configure: Some(self_backup_config),
+        ..Options::default()
+    })
+    .await;
+    // The demo's policy 1 expects a business system's size; yunwei's own is small.
+    app.patch_expect(
+        &app.admin_token,
+        "/api/v1/backup-policies/1",
+        &json!({"expected_min_bytes": 1024, "expected_max_bytes": GB}),
+        StatusCode::OK,
+    )
+    .await;
+    let dir = app.data_dir.join("sb");
+    let mut last = None;
+    for _ in 0..3 {
+        let run = yunwei::backup::scheduled::run_once(&app.ctx)
+            .await
+            .unwrap()
+            .expect("a run in policy 1");
+        assert_eq!(run.policy_id, 1);
+        assert_eq!(run.status, "success", "{:?}", run.log_tail);
+        let file = std::path::PathBuf::from(run.location.clone().unwrap());
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(run.size_bytes, Some(bytes.len() as i64));
+        assert_eq!(
+            run.checksum.as_deref().unwrap(),
+            format!("sha256:{}", hex_of(&sha2::Sha256::digest(&bytes)))
+        );
+        last = Some(file);
+        app.clock.advance(chrono::Duration::minutes(1));
+    }
+    // Two kept, the newest among them; each restores (its archive verifies).
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let last = last.unwrap();
+    assert!(last.ends_with(&names[1]));
+    yunwei::selfbackup::verify_archive(&last).unwrap();
+    assert!(backup_alerts(&app, 1).await.is_empty());
+    // A backup that cannot be written is a failed run of the policy: it alerts.
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, b"not a folder").unwrap();
+    let run = yunwei::backup::scheduled::run_once(&app.ctx)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, "fail");
+    assert!(!run.log_tail.clone().unwrap_or_default().is_empty());
+    let a = backup_alerts(&app, 1).await;
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["dedup_key"], "backup:1:failed");
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
