@@ -8,6 +8,7 @@ mod acceptance;
 mod audit;
 mod auth;
 mod backup;
+mod backup_pages;
 mod browser;
 mod cloud;
 mod contract;
