@@ -1249,9 +1249,9 @@ async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_
         .get_json_expect(t, "/api/v1/report-texts", StatusCode::OK)
         .await;
     // Three of the inspection reports, four of the service lines' monthly report, two of
-    // their period summary, three of the 运维月报, three of the 年终总结报告 and one of the
-    // 服务质量评价报告.
-    assert_eq!(list["total"], 16, "{list}");
+    // their period summary, three of the 运维月报, three of the 年终总结报告, one of the
+    // 服务质量评价报告 and two of the 备份监督月报.
+    assert_eq!(list["total"], 18, "{list}");
     assert!(
         list["items"]
             .as_array()
