@@ -84,4 +84,29 @@ document.addEventListener("DOMContentLoaded", function () {
     });
     window.addEventListener("resize", function () { c5.resize(); });
   }
+  // Backups: one row per system and data set, one column per day of the month, each cell
+  // coloured by the day's status (the same colours as the table below it). The height
+  // follows the rows (set through the style object, which the CSP allows).
+  var bh = document.getElementById("backup-heat-chart");
+  if (bh) {
+    var h = JSON.parse(bh.getAttribute("data-heat") || "{}");
+    var colors = ["#34a853", "#f9ab00", "#d93025", "#a50e0e", "#e8eaed", "#ffffff"];
+    var sts = h.statuses || [];
+    bh.style.height = Math.max(260, 24 * (h.rows || []).length + 110) + "px";
+    var c6 = echarts.init(bh);
+    c6.setOption({
+      tooltip: { renderMode: "richText", formatter: function (p) {
+        var s = sts[p.value[2]] || {};
+        return (h.rows[p.value[1]] || "") + "\n" + (h.days[p.value[0]] || "") + " 日：" + (s.label || "");
+      } },
+      grid: { left: 10, right: 10, top: 10, bottom: 60, containLabel: true },
+      xAxis: { type: "category", data: h.days || [], splitArea: { show: true }, name: "日" },
+      yAxis: { type: "category", data: h.rows || [], inverse: true, axisLabel: { width: 180, overflow: "truncate" } },
+      visualMap: { type: "piecewise", orient: "horizontal", left: "center", bottom: 0,
+        pieces: sts.map(function (s, i) { return { value: i, label: s.label, color: colors[i] }; }) },
+      series: [{ name: "备份情况", type: "heatmap", data: h.cells || [],
+        itemStyle: { borderColor: "#ccc", borderWidth: 1 } }]
+    });
+    window.addEventListener("resize", function () { c6.resize(); });
+  }
 });

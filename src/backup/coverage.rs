@@ -10,14 +10,14 @@ use super::runs::flags_of;
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::backup::RunStatus;
-use crate::domain::backup_eval::{missed, slots};
+use crate::domain::backup_eval::{MonthRuns, missed, month_days, per_day, slots};
 use crate::domain::monitor::cron::Cron;
 use crate::error::{AppError, AppResult};
 use crate::store::backup::PolicyFilter;
 use crate::store::backup_runs::RunFilter;
 
 /// The month's bounds in epoch milliseconds (Beijing time).
-fn month_bounds(month: &str) -> AppResult<(i64, i64)> {
+pub fn month_bounds(month: &str) -> AppResult<(i64, i64)> {
     let bad = || {
         AppError::invalid(
             "month",
@@ -46,6 +46,11 @@ pub async fn coverage(ctx: &Ctx, u: &AuthUser, month: &str) -> AppResult<Value> 
     need_read(u)?;
     let (from, to) = month_bounds(month)?;
     let now = ctx.clock.now_ms();
+    let first = chrono::DateTime::from_timestamp_millis(from)
+        .unwrap_or_default()
+        .with_timezone(&crate::clock::beijing())
+        .date_naive();
+    let (days, _) = month_days(first, crate::clock::beijing());
     let (policies, _) = ctx
         .store
         .backup_policies(&PolicyFilter::default(), 10_000, 0)
@@ -93,6 +98,23 @@ pub async fn coverage(ctx: &Ctx, u: &AuthUser, month: &str) -> AppResult<Value> 
         let due = expected.iter().filter(|s| *s + grace <= now).count();
         let missed_slots = missed(&expected, grace, now, &finishes);
         let met = due - missed_slots.len();
+        let of = |st: RunStatus| -> Vec<i64> {
+            runs.iter()
+                .filter(|r| r.status == st.as_str() && in_month(r.started_at))
+                .map(|r| r.started_at)
+                .collect()
+        };
+        let month_runs = MonthRuns {
+            slots: expected.clone(),
+            missed: missed_slots.clone(),
+            succeeded: of(RunStatus::Success),
+            failed: of(RunStatus::Fail),
+        };
+        let volume: i64 = runs
+            .iter()
+            .filter(|r| r.status == RunStatus::Success.as_str() && in_month(r.started_at))
+            .filter_map(|r| r.size_bytes)
+            .fold(0i64, |a, b| a.saturating_add(b.max(0)));
         // The last good run up to the month's end: the latest success without flags.
         let (recent, _) = ctx
             .store
@@ -122,7 +144,77 @@ pub async fn coverage(ctx: &Ctx, u: &AuthUser, month: &str) -> AppResult<Value> 
             "last_good_run": last_good,
             "last_drill": drills.get(&p.id).map_or(Value::Null, |d| d.last_drill.clone()),
             "drill_overdue": drills.get(&p.id).is_some_and(|d| d.drill_overdue),
+            "volume_bytes": volume,
+            "days": per_day(&days, to, &month_runs, grace, now),
         }));
     }
     Ok(json!({"month": month.trim(), "items": items}))
+}
+
+/// Bytes as "1.5 GB" (binary units, as the seed's volumes are taken).
+pub fn size_label(bytes: i64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut v = bytes.max(0) as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{} B", bytes.max(0))
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
+}
+
+/// The month's totals over the coverage's items: the success rate is the due slots met
+/// against the due slots, as each item's.
+pub fn totals(items: &[Value]) -> Value {
+    let n = |k: &str| {
+        items
+            .iter()
+            .map(|v| v[k].as_i64().unwrap_or(0))
+            .sum::<i64>()
+    };
+    let (due, missed) = (n("due"), n("missed"));
+    let volume = n("volume_bytes");
+    let rate = (due > 0).then(|| (due - missed) as f64 / due as f64);
+    let systems: std::collections::BTreeSet<i64> = items
+        .iter()
+        .filter_map(|v| v["system_id"].as_i64())
+        .collect();
+    let problems = items
+        .iter()
+        .filter(|v| v["failed"].as_i64().unwrap_or(0) + v["missed"].as_i64().unwrap_or(0) > 0)
+        .count();
+    json!({
+        "policies": items.len(), "systems": systems.len(), "expected": n("expected"), "due": due,
+        "succeeded": n("succeeded"), "failed": n("failed"), "missed": missed,
+        "problem_policies": problems,
+        "success_rate": rate,
+        "success_rate_label": crate::domain::backup_eval::ratio_label(rate),
+        "volume_bytes": volume, "volume_label": size_label(volume),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_totals() {
+        assert_eq!(size_label(0), "0 B");
+        assert_eq!(size_label(1536), "1.5 KB");
+        assert_eq!(size_label(3 << 40), "3.0 TB");
+        let t = totals(&[
+            json!({"system_id": 1, "expected": 30, "due": 10, "succeeded": 9, "failed": 1, "missed": 1, "volume_bytes": 1024}),
+            json!({"system_id": 1, "expected": 30, "due": 10, "succeeded": 10, "failed": 0, "missed": 0, "volume_bytes": 1024}),
+        ]);
+        assert_eq!(t["policies"], 2);
+        assert_eq!(t["systems"], 1);
+        assert_eq!(t["success_rate"], 0.95);
+        assert_eq!(t["success_rate_label"], "95%");
+        assert_eq!(t["problem_policies"], 1);
+        assert_eq!(t["volume_label"], "2.0 KB");
+    }
 }

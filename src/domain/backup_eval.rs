@@ -2,7 +2,7 @@
 //! with, and which scheduled times of a policy went without a successful run by their
 //! deadline (schedule + grace). Pure: no I/O; times are epoch milliseconds.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::backup::RunStatus;
@@ -150,6 +150,151 @@ pub fn next_deadline(cron: &Cron, grace_ms: i64, now: i64, within: i64) -> Optio
         .map(|s| s + grace_ms)
 }
 
+/// A ratio (0–1) as "99.95%" (to two decimals of a percent), or "—" without one; as
+/// the reports show rates.
+pub fn ratio_label(v: Option<f64>) -> String {
+    v.map_or("—".into(), |r| {
+        format!(
+            "{}%",
+            super::inspection::template::num((r * 10_000.0).round() / 100.0)
+        )
+    })
+}
+
+/// How a day of a month went for one policy, as the heat map colours it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayStatus {
+    /// Every due slot met, at least one success.
+    Ok,
+    /// Failed runs and no success.
+    Failed,
+    /// Missed slots, no failed run and no success.
+    Missed,
+    /// Successes and failed runs or missed slots both.
+    Partial,
+    /// Nothing expected and nothing ran.
+    None,
+    /// Not begun yet, or its slots not due yet and nothing ran.
+    Future,
+}
+
+impl DayStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayStatus::Ok => "ok",
+            DayStatus::Failed => "failed",
+            DayStatus::Missed => "missed",
+            DayStatus::Partial => "partial",
+            DayStatus::None => "none",
+            DayStatus::Future => "future",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DayStatus::Ok => "正常",
+            DayStatus::Failed => "失败",
+            DayStatus::Missed => "漏备",
+            DayStatus::Partial => "部分成功",
+            DayStatus::None => "无计划",
+            DayStatus::Future => "未到期",
+        }
+    }
+}
+
+/// What of a policy's month is split into days: the slots (scheduled times), the missed
+/// ones among them, and the start times of the successful and failed runs, all in the
+/// month.
+#[derive(Clone, Debug, Default)]
+pub struct MonthRuns {
+    pub slots: Vec<i64>,
+    pub missed: Vec<i64>,
+    pub succeeded: Vec<i64>,
+    pub failed: Vec<i64>,
+}
+
+/// One day's figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DayFigures {
+    /// `YYYY-MM-DD` in the offset the days were cut in.
+    pub date: String,
+    pub expected: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub missed: usize,
+    pub status: DayStatus,
+}
+
+/// The days of the month beginning at `first`, in `tz`: each with its start (epoch ms),
+/// then the month's end.
+pub fn month_days(first: NaiveDate, tz: FixedOffset) -> (Vec<(NaiveDate, i64)>, i64) {
+    let start = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(tz).single())
+            .map_or(0, |t| t.timestamp_millis())
+    };
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(first);
+    let days = first
+        .iter_days()
+        .take_while(|d| *d < next)
+        .map(|d| (d, start(d)))
+        .collect();
+    (days, start(next))
+}
+
+/// The month's figures per day (`days` from [`month_days`], `to` the month's end): every
+/// time counted on the day it falls in, so that the days add up to the month. A day is
+/// `future` when it has not begun by `now`, or nothing of it is due or ran yet.
+pub fn per_day(
+    days: &[(NaiveDate, i64)],
+    to: i64,
+    m: &MonthRuns,
+    grace_ms: i64,
+    now: i64,
+) -> Vec<DayFigures> {
+    days.iter()
+        .enumerate()
+        .map(|(i, (date, from))| {
+            let end = days.get(i + 1).map_or(to, |d| d.1);
+            let count = |v: &[i64]| v.iter().filter(|t| **t >= *from && **t < end).count();
+            let expected = count(&m.slots);
+            let due = m
+                .slots
+                .iter()
+                .filter(|t| **t >= *from && **t < end && **t + grace_ms <= now)
+                .count();
+            let (succeeded, failed, missed) =
+                (count(&m.succeeded), count(&m.failed), count(&m.missed));
+            let status = if *from > now || (due == 0 && succeeded == 0 && failed == 0) {
+                if *from > now || expected > 0 {
+                    DayStatus::Future
+                } else {
+                    DayStatus::None
+                }
+            } else if failed + missed == 0 {
+                DayStatus::Ok
+            } else if succeeded > 0 {
+                DayStatus::Partial
+            } else if failed > 0 {
+                DayStatus::Failed
+            } else {
+                DayStatus::Missed
+            };
+            DayFigures {
+                date: date.format("%Y-%m-%d").to_string(),
+                expected,
+                succeeded,
+                failed,
+                missed,
+                status,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +397,47 @@ mod tests {
         assert_eq!(next_deadline(&yearly, 0, bj(3, 3, 0), week), None);
     }
 
+    #[test]
+    fn a_month_is_split_into_days_with_their_status() {
+        let first = NaiveDate::from_ymd_opt(2025, 11, 1).unwrap();
+        let (days, to) = month_days(first, crate::clock::beijing());
+        assert_eq!(days.len(), 30);
+        assert_eq!(days[0].1, bj(1, 0, 0));
+        assert_eq!(days[29].1, bj(30, 0, 0));
+        assert_eq!(to, bj(30, 0, 0) + 86_400_000);
+        let cron = Cron::parse("0 2 * * *").unwrap();
+        let grace = 3_600_000;
+        let s = slots(&cron, days[0].1, to, 100);
+        let now = bj(6, 12, 0);
+        // 1st ok, 2nd missed, 3rd failed, 4th failed then retried, 5th late success, 6th
+        // missed by noon.
+        let succeeded = vec![bj(1, 2, 10), bj(4, 2, 50), bj(5, 3, 30)];
+        let failed = vec![bj(3, 2, 5), bj(4, 2, 5)];
+        let ends: Vec<i64> = succeeded.iter().map(|t| t + 60_000).collect();
+        let m = MonthRuns {
+            missed: missed(&s, grace, now, &ends),
+            slots: s,
+            succeeded,
+            failed,
+        };
+        let d = per_day(&days, to, &m, grace, now);
+        let st: Vec<&str> = d.iter().take(8).map(|x| x.status.as_str()).collect();
+        assert_eq!(
+            st,
+            [
+                "ok", "missed", "failed", "partial", "partial", "missed", "future", "future"
+            ]
+        );
+        assert_eq!(d[0].date, "2025-11-01");
+        assert_eq!((d[2].expected, d[2].failed, d[2].missed), (1, 1, 1));
+        // The 4th: the failed run, then a success in time.
+        assert_eq!((d[3].succeeded, d[3].failed, d[3].missed), (1, 1, 0));
+        // Nothing expected, nothing ran: none; a day not begun: future.
+        let empty = per_day(&days, to, &MonthRuns::default(), grace, now);
+        assert_eq!(empty[0].status, DayStatus::None);
+        assert_eq!(empty[10].status, DayStatus::Future);
+    }
+
     proptest! {
         #[test]
         fn the_next_deadline_is_after_now_and_the_latest_not(h in 0u32..24, m in 0u32..60, g in 0i64..600) {
@@ -274,6 +460,33 @@ mod tests {
             // Never flagged as shrunk when at least as big as the last good run.
             if last.is_none_or(|l| size >= l) {
                 prop_assert!(!f.contains(&Flag::Shrunk));
+            }
+        }
+
+        #[test]
+        fn the_days_add_up_to_the_month(cron in prop::sample::select(vec!["0 2 * * *", "0 */6 * * *", "30 1 * * 1-5", "0 3 1,15 * *"]),
+                                        ok in proptest::collection::vec(0i64..31 * 86_400_000, 0..40),
+                                        bad in proptest::collection::vec(0i64..31 * 86_400_000, 0..20),
+                                        now_off in 0i64..40 * 86_400_000, month in 1u32..=12) {
+            let first = NaiveDate::from_ymd_opt(2025, month, 1).unwrap();
+            let (days, to) = month_days(first, crate::clock::beijing());
+            let from = days[0].1;
+            let in_month = |v: &Vec<i64>| v.iter().map(|t| from + t).filter(|t| *t < to).collect::<Vec<_>>();
+            let (succeeded, failed) = (in_month(&ok), in_month(&bad));
+            let s = slots(&Cron::parse(cron).unwrap(), from, to, 1000);
+            let now = from + now_off;
+            let m = MonthRuns { missed: missed(&s, 3_600_000, now, &succeeded), slots: s, succeeded, failed };
+            let d = per_day(&days, to, &m, 3_600_000, now);
+            prop_assert_eq!(d.len(), days.len());
+            prop_assert_eq!(d.iter().map(|x| x.expected).sum::<usize>(), m.slots.len());
+            prop_assert_eq!(d.iter().map(|x| x.succeeded).sum::<usize>(), m.succeeded.len());
+            prop_assert_eq!(d.iter().map(|x| x.failed).sum::<usize>(), m.failed.len());
+            prop_assert_eq!(d.iter().map(|x| x.missed).sum::<usize>(), m.missed.len());
+            for x in &d {
+                // A day with a problem is never ok; one without is never failed or missed.
+                let bad = x.failed + x.missed > 0;
+                prop_assert!(!(bad && x.status == DayStatus::Ok));
+                prop_assert!(bad || !matches!(x.status, DayStatus::Failed | DayStatus::Missed | DayStatus::Partial));
             }
         }
 

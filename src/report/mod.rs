@@ -4,6 +4,7 @@
 //! was delivered can be downloaded again as it was.
 
 pub mod annual;
+pub mod backup;
 pub mod chart;
 pub mod cloud;
 pub mod docx;
@@ -63,6 +64,9 @@ pub enum ReportKind {
     /// 《服务质量评价报告》: the contract's quality targets against the measured values,
     /// and the rectification items, over the period.
     QualityReport,
+    /// 《备份监督月报》 of a month (`period` YYYY-MM): the backup coverage per system and
+    /// data set, the failed, missed and flagged runs, and the restore drills.
+    BackupMonthly,
 }
 
 impl ReportKind {
@@ -79,6 +83,7 @@ impl ReportKind {
             ReportKind::OmMonthly => "om_monthly",
             ReportKind::AnnualSummary => "annual_summary",
             ReportKind::QualityReport => "quality_report",
+            ReportKind::BackupMonthly => "backup_monthly",
         }
     }
 }
@@ -383,6 +388,12 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             let m = quality::document(ctx, u, req.format, &p, meta).await?;
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
+        ReportKind::BackupMonthly => {
+            let month = backup::month_of(&req.period)?;
+            let meta = meta_of(backup::TITLE.into(), Some("数据备份".into()));
+            let m = backup::document(ctx, u, req.format, &month, &p, meta).await?;
+            return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
+        }
         ReportKind::AnnualSummary => {
             let meta = meta_of(annual::TITLE.into(), None);
             let m = annual::document(ctx, u, req.format, req.scope, &p, meta).await?;
@@ -619,7 +630,10 @@ fn unused_params(req: &ReportRequest) -> AppResult<()> {
         ReportKind::InspectionMonthly | ReportKind::AnnualSummary => &["scope"],
         ReportKind::InspectionCycle => &["plan_id"],
         ReportKind::RequirementsList => &["line_id", "system_id"],
-        ReportKind::CloudUtilization | ReportKind::OmMonthly | ReportKind::QualityReport => &[],
+        ReportKind::CloudUtilization
+        | ReportKind::OmMonthly
+        | ReportKind::QualityReport
+        | ReportKind::BackupMonthly => &[],
         ReportKind::SupportTable
         | ReportKind::LineMonthly
         | ReportKind::LineStatistics

@@ -13,7 +13,8 @@ const MONTHLY_LOCK: i64 = 0x7975_6e77_6569_7270; // "yunweirp"
 /// The job: from the 1st of a month (Beijing), last month's 《月度巡检报告》 for the
 /// infrastructure and the systems, as DOCX and XLSX, once each, for a scope that had
 /// inspections that month, and 《云资源利用率月度情况报表》 once that month's cloud
-/// utilisation has been imported; the 统计报表 of the lines that deliver one, last month's
+/// utilisation has been imported; 《备份监督月报》 when a backup policy existed that
+/// month; the 统计报表 of the lines that deliver one, last month's
 /// or, in the first month of a quarter, the quarter before's as the line's cadence says
 /// (`statistics_job`). Answers how many it made. On a PostgreSQL database shared by
 /// replicas, one replica at a time checks and generates (an advisory lock), so that two
@@ -137,6 +138,22 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
     if ctx.store.cloud_period_count(&label).await? > 0 {
         for format in [Format::Docx, Format::Xlsx] {
             let req = request(ReportKind::CloudUtilization, &label, format, None, None);
+            made += make_once(ctx, &who, &req).await?;
+        }
+    }
+    // 《备份监督月报》 (DOCX and XLSX) of last month, once, when a backup policy existed
+    // in it.
+    let month_end = period(&PeriodInput::Text(label.clone()))
+        .map_err(|m| AppError::invalid("period", m))?
+        .to
+        .timestamp_millis();
+    let (policies, _) = ctx
+        .store
+        .backup_policies(&crate::store::backup::PolicyFilter::default(), 100_000, 0)
+        .await?;
+    if policies.iter().any(|p| p.created_at < month_end) {
+        for format in [Format::Docx, Format::Xlsx] {
+            let req = request(ReportKind::BackupMonthly, &label, format, None, None);
             made += make_once(ctx, &who, &req).await?;
         }
     }

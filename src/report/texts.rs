@@ -168,6 +168,26 @@ const QUALITY_VARS: &[(&str, &str)] = &[
     ("open_findings", "整改中的事项数"),
 ];
 
+/// The variables of the 备份监督月报's blocks, from `report::backup::text_vars`, the
+/// figures `GET /backups/coverage` answers for the month.
+const BACKUP_VARS: &[(&str, &str)] = &[
+    ("period", "报告期间，如“2025 年 11 月”"),
+    ("policies", "备份策略数"),
+    ("systems", "涉及的系统数"),
+    ("expected", "本月计划备份次数"),
+    ("due", "已到期的计划备份次数"),
+    ("succeeded", "成功的备份次数"),
+    ("failed", "失败的备份次数"),
+    ("missed", "漏备次数（计划时间加宽限期内无成功备份）"),
+    ("success_rate", "备份成功率，如“96.7%”，无到期计划时为“—”"),
+    ("volume", "本月成功备份的数据量，如“1.5 TB”"),
+    (
+        "flagged",
+        "有标记（大小异常、明显缩小、缺少校验值）的成功备份次数",
+    ),
+    ("problem_policies", "有失败或漏备的备份策略数"),
+];
+
 pub const BLOCKS: &[Block] = &[
     Block {
         key: "inspection.overview",
@@ -240,6 +260,20 @@ pub const BLOCKS: &[Block] = &[
         variables: OM_VARS,
     },
     Block {
+        key: "backup.summary",
+        documents: "备份监督月报：“本月备份情况综述”",
+        label: "本月备份情况综述",
+        default: "{{ period }}，纳入备份监督的备份策略 {{ policies }} 个，涉及系统 {{ systems }} 个。按各策略的备份计划，本月应执行备份 {{ expected }} 次，其中已到期 {{ due }} 次；成功 {{ succeeded }} 次，失败 {{ failed }} 次，漏备 {{ missed }} 次，备份成功率 {{ success_rate }}；成功备份数据量合计 {{ volume }}。",
+        variables: BACKUP_VARS,
+    },
+    Block {
+        key: "backup.advice",
+        documents: "备份监督月报：“问题与建议”",
+        label: "问题与建议",
+        default: "{% if problem_policies > 0 %}本月有 {{ problem_policies }} 个备份策略存在失败或漏备，已逐项核查原因并补做备份，请相关责任人持续关注。{% endif %}{% if flagged > 0 %}有 {{ flagged }} 次成功备份的大小或校验值异常，建议核对备份内容的完整性。{% endif %}{% if problem_policies == 0 and flagged == 0 %}本月各备份策略均按计划完成，未发现异常。{% endif %}建议按策略要求定期开展恢复演练，验证备份的可用性。",
+        variables: BACKUP_VARS,
+    },
+    Block {
         key: "annual.overview",
         documents: "年终总结报告：“年度工作概述”",
         label: "年度工作概述",
@@ -306,6 +340,7 @@ fn sample(b: &Block) -> Value {
             "types" => json!("技术支持 3 项、数据对账 1 项"),
             "channels" => json!("电话 2 次、邮件 1 次"),
             "top_question" => json!("办件无法提交"),
+            "volume" => json!("1.5 TB"),
             "average_minutes" | "satisfaction" | "mtta" | "mttr" | "availability"
             | "sla_compliance" | "onsite_rate" => json!("25 分钟"),
             "all_completed" => json!(false),

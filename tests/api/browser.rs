@@ -844,3 +844,39 @@ async fn the_cloud_trend_chart_draws_and_a_requirement_moves_by_its_button() {
         .await;
     d.quit().await;
 }
+
+#[tokio::test]
+async fn the_backup_heat_map_draws_without_csp_violations() {
+    let app = demo_at(bj(2025, 12, 6, 9, 0)).await;
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    app.user_with_role("jia", "supervisor").await;
+    d.sign_in(&app.base, "jia", "Changed#Pass2").await;
+    d.assert_csp_is_enforced().await;
+    d.goto(&app.url("/backups?month=2025-12")).await;
+    assert!(d.text("#heat-table").await.contains("OBD"));
+    let mut canvases = 0;
+    for _ in 0..40 {
+        canvases = d.count("#backup-heat-chart canvas").await;
+        if canvases >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(canvases >= 1, "ECharts drew the heat map");
+    // The chart is as tall as its 29 rows need, and it painted coloured cells: the
+    // missed days' red is on the canvas.
+    let drawn = d
+        .exec(
+            "var c = document.querySelector('#backup-heat-chart canvas'); \
+             var x = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; var red = 0; \
+             for (var i = 0; i < x.length; i += 4) { if (x[i] > 120 && x[i + 1] < 60 && x[i + 2] < 60) { red++; } } \
+             return [c.height, red];",
+        )
+        .await;
+    assert!(drawn[0].as_i64().unwrap() >= 29 * 24, "{drawn}");
+    assert!(drawn[1].as_i64().unwrap() > 100, "{drawn}");
+    d.assert_no_csp_violations("on the backups page").await;
+    d.quit().await;
+}

@@ -1082,21 +1082,24 @@ async fn last_months_reports_are_generated_once_from_the_first() {
     // Still November: nothing for last month (no inspections in October).
     assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
     app.clock.set(bj(2025, 12, 1, 2, 0));
-    // Systems had inspections in November, the infrastructure had none: DOCX and XLSX.
-    // Two passes at once (two replicas, or a slow pass overlapping the next) make each
-    // document once.
+    // Systems had inspections in November, the infrastructure had none: DOCX and XLSX
+    // (and the 备份监督月报's two, of the demo's backup policies). Two passes at once
+    // (two replicas, or a slow pass overlapping the next) make each document once.
     let (a, b) = tokio::join!(
         yunwei::report::monthly(&app.ctx),
         yunwei::report::monthly(&app.ctx)
     );
-    assert_eq!(a.unwrap() + b.unwrap(), 2);
+    assert_eq!(a.unwrap() + b.unwrap(), 4);
     assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
     let t = &app.login_ok("admin", ADMIN_PASSWORD).await;
     let list = app
         .get_json_expect(t, "/api/v1/reports", StatusCode::OK)
         .await;
-    assert_eq!(list["total"], 2, "{list}");
+    assert_eq!(list["total"], 4, "{list}");
     for r in list["items"].as_array().unwrap() {
+        if r["kind"] == "backup_monthly" {
+            continue;
+        }
         assert_eq!(r["kind"], "inspection_monthly");
         assert_eq!(r["period"], "2025 年 11 月");
         assert_eq!(r["params"]["scope"], "systems");
@@ -1246,9 +1249,9 @@ async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_
         .get_json_expect(t, "/api/v1/report-texts", StatusCode::OK)
         .await;
     // Three of the inspection reports, four of the service lines' monthly report, two of
-    // their period summary, three of the 运维月报, three of the 年终总结报告 and one of the
-    // 服务质量评价报告.
-    assert_eq!(list["total"], 16, "{list}");
+    // their period summary, three of the 运维月报, three of the 年终总结报告, one of the
+    // 服务质量评价报告 and two of the 备份监督月报.
+    assert_eq!(list["total"], 18, "{list}");
     assert!(
         list["items"]
             .as_array()

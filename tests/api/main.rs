@@ -10,6 +10,7 @@ mod auth;
 mod backup;
 mod backup_alerts;
 mod backup_drills;
+mod backup_pages;
 mod backup_wrappers;
 mod browser;
 mod cloud;

@@ -226,7 +226,7 @@ pub async fn list_runs(
 }
 
 #[utoipa::path(get, path = "/backups/coverage", tag = "backup",
-    summary = "备份覆盖情况（按系统和数据集：应备、成功、失败、漏备次数，成功率，最近一次良好备份）",
+    summary = "备份覆盖情况（按系统和数据集：应备、成功、失败、漏备次数，成功率，备份量，最近一次良好备份，逐日情况 days）",
     params(("month" = String, Query, description = "月份 YYYY-MM")),
     responses((status = 200, description = "覆盖情况", body = super::openapi::Record),
         (status = 403, description = "无权查看", body = super::openapi::ErrorBody),

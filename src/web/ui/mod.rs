@@ -2,6 +2,7 @@
 //! updates. Pages call the same services as the API.
 
 pub mod admin;
+pub mod backups;
 pub mod cloud;
 pub mod contract;
 pub mod holidays;
@@ -62,6 +63,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/requirement.html"),
     ),
     ("cloud.html", include_str!("../../../templates/cloud.html")),
+    (
+        "backups.html",
+        include_str!("../../../templates/backups.html"),
+    ),
     (
         "deliverables.html",
         include_str!("../../../templates/deliverables.html"),
@@ -304,6 +309,10 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
     if u.role != Role::Requester {
         add("运营服务", "云资源利用率", "/cloud");
     }
+    // Everyone but requesters reads backups (`domain::backup::may_read`).
+    if crate::domain::backup::may_read(u.role) {
+        add("运营服务", "备份监督", "/backups");
+    }
     add("我的", "消息", "/messages");
     add("我的", "修改密码", "/password");
     if u.role != Role::Requester {
@@ -375,6 +384,7 @@ pub fn router() -> Router<AppState> {
             post(requirements::transition),
         )
         .route("/cloud", get(cloud::page))
+        .route("/backups", get(backups::page))
         .route(
             "/cloud/import",
             post(cloud::import).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),

@@ -77,7 +77,7 @@ fn request_of(form: &HashMap<String, String>) -> Value {
         Some("inspection_cycle") => &["plan_id"],
         Some("requirements_list") => &["line_id", "system_id"],
         Some("support_table" | "line_monthly" | "line_statistics" | "line_summary") => &["line_id"],
-        Some("cloud_utilization" | "om_monthly" | "quality_report") => &[],
+        Some("cloud_utilization" | "om_monthly" | "quality_report" | "backup_monthly") => &[],
         _ => &["scope"],
     };
     for k in [
