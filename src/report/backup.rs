@@ -21,8 +21,84 @@ use crate::store::backup_runs::RunFilter;
 
 pub const TITLE: &str = "备份监督月报";
 
-/// What the restore drills section says while no drill is recorded in this release.
-pub const NO_DRILLS: &str = "本系统尚未记录恢复演练数据：恢复演练登记功能上线后，本节列出各备份策略本月的恢复演练（恢复内容、恢复位置、耗时、数据时点、结果及验证人）及逾期未演练的策略。";
+/// What the restore drills section says when no drill was held in the month.
+pub const NO_DRILLS: &str = "本月未进行恢复演练。";
+
+pub const DRILL_HEADERS: [&str; 9] = [
+    "演练时间",
+    "系统",
+    "数据集",
+    "恢复内容",
+    "恢复位置",
+    "耗时（RTO）",
+    "数据时点（RPO）",
+    "结果",
+    "验证人",
+];
+
+pub const OVERDUE_HEADERS: [&str; 3] = ["系统", "数据集", "最近一次演练"];
+
+/// Seconds as "1小时5分" / "3分20秒".
+fn span(secs: i64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}秒"),
+        (0, _) => format!("{m}分{s}秒"),
+        _ => format!("{h}小时{m}分"),
+    }
+}
+
+/// One row per drill of the month (`DRILL_HEADERS`).
+fn drill_rows(drills: &[crate::store::backup_drills::DrillRow]) -> Vec<Vec<String>> {
+    drills
+        .iter()
+        .map(|d| {
+            vec![
+                crate::clock::local_minutes(d.drilled_at),
+                d.system_name.clone().unwrap_or_default(),
+                d.data_set.clone().unwrap_or_default(),
+                d.scope.clone(),
+                d.target.clone(),
+                d.duration_seconds.map_or("—".into(), span),
+                d.data_point.map_or("—".into(), |p| {
+                    format!(
+                        "{}（{}前）",
+                        crate::clock::local_minutes(p),
+                        span((d.drilled_at - p).max(0) / 1000)
+                    )
+                }),
+                match d.result.as_str() {
+                    "passed" => "通过",
+                    "partial" => "部分通过",
+                    "failed" => "未通过",
+                    other => other,
+                }
+                .to_string(),
+                d.verifier
+                    .clone()
+                    .or_else(|| d.verifier_username.clone())
+                    .unwrap_or_else(|| "—".into()),
+            ]
+        })
+        .collect()
+}
+
+/// The policies whose drill is overdue at the month's end (`OVERDUE_HEADERS`).
+pub fn overdue_rows(items: &[Value]) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .filter(|v| v["drill_overdue"].as_bool() == Some(true))
+        .map(|v| {
+            vec![
+                v["system_name"].as_str().unwrap_or_default().to_string(),
+                v["data_set"].as_str().unwrap_or_default().to_string(),
+                v["last_drill"]["date"]
+                    .as_str()
+                    .map_or("从未演练".into(), str::to_string),
+            ]
+        })
+        .collect()
+}
 
 /// How many failed or flagged runs the document lists at most.
 const RUNS_LISTED: i64 = 2_000;
@@ -47,6 +123,8 @@ pub struct BackupData {
     pub failed: Vec<RunLine>,
     /// The successful runs of the month with flags, oldest first.
     pub flagged: Vec<RunLine>,
+    /// The restore drills of the month (`DRILL_HEADERS`), oldest first.
+    pub drills: Vec<Vec<String>>,
     pub texts: Texts,
 }
 
@@ -218,7 +296,19 @@ pub fn docx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
             &[3, 4, 3, 1, 2, 5],
         )
     };
-    b = b.heading(1, "恢复演练情况").paragraph(NO_DRILLS);
+    b = b.heading(1, "恢复演练情况");
+    b = if d.drills.is_empty() {
+        b.paragraph(NO_DRILLS)
+    } else {
+        b.table(&DRILL_HEADERS, &d.drills, &[3, 3, 3, 3, 3, 2, 3, 1, 2])
+    };
+    let overdue = overdue_rows(&d.items);
+    b = if overdue.is_empty() {
+        b.paragraph("各备份策略的恢复演练均未逾期。")
+    } else {
+        b.paragraph("以下备份策略的恢复演练已逾期：")
+            .table(&OVERDUE_HEADERS, &overdue, &[5, 4, 3])
+    };
     b = b.heading(1, "问题与建议");
     b = paragraphs(b, &d.texts.render("backup.advice", &vars));
     b.signatures().finish()
@@ -257,10 +347,11 @@ pub fn xlsx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
             ]
         })
         .collect();
-    let drills = vec![vec![
-        Cell::Text("恢复演练".into()),
-        Cell::Text(NO_DRILLS.into()),
-    ]];
+    let mut drills = text_rows(d.drills.clone());
+    if drills.is_empty() {
+        drills.push(vec![Cell::Text(NO_DRILLS.into())]);
+    }
+    let overdue = text_rows(overdue_rows(&d.items));
     let sheets = [
         Sheet {
             name: "汇总",
@@ -307,8 +398,14 @@ pub fn xlsx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
         Sheet {
             name: "恢复演练",
             title: format!("{p} 恢复演练情况"),
-            headers: vec!["项目", "说明"],
+            headers: DRILL_HEADERS.to_vec(),
             rows: drills,
+        },
+        Sheet {
+            name: "逾期演练",
+            title: format!("{p} 恢复演练逾期的备份策略"),
+            headers: OVERDUE_HEADERS.to_vec(),
+            rows: overdue,
         },
     ];
     workbook(
@@ -387,12 +484,26 @@ pub async fn document(
         .collect();
     failed.sort_by_key(|r| r.started_at);
     flagged.sort_by_key(|r| r.started_at);
+    let (mut drill_list, _) = ctx
+        .store
+        .restore_drills(
+            &crate::store::backup_drills::DrillFilter {
+                from_ms: Some(from),
+                to_ms: Some(to),
+                ..Default::default()
+            },
+            RUNS_LISTED,
+            0,
+        )
+        .await?;
+    drill_list.sort_by_key(|d| (d.drilled_at, d.id));
     let texts = super::texts::load(ctx, "backup.").await?;
     let d = BackupData {
         meta,
         items,
         failed,
         flagged,
+        drills: drill_rows(&drill_list),
         texts,
     };
     let bytes = tokio::task::spawn_blocking(move || match format {

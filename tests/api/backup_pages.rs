@@ -165,6 +165,19 @@ async fn the_backup_monthly_report_is_made_by_the_monthly_job_with_the_coverage_
     yunwei::report::monthly(&app.ctx).await.unwrap();
     assert_eq!(app.total("/api/v1/reports").await, before);
     let id = policy_with_runs(&app, 2025, 11).await;
+    // A restore drill on the 20th: listed with its RTO, RPO, result and verifier.
+    app.clock.set(bj(2025, 11, 20, 11, 0));
+    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/restore-drills",
+        &json!({"policy_id": id, "drilled_at": "2025-11-20T10:00:00+08:00",
+            "scope": "审计库全量恢复", "target": "测试服务器 10.0.0.9",
+            "duration_seconds": 3900, "data_point": "2025-11-20T02:00:00+08:00",
+            "result": "passed", "verifier": "王工"}),
+        StatusCode::CREATED,
+    )
+    .await;
     app.clock.set(bj(2025, 12, 1, 2, 0));
     yunwei::report::monthly(&app.ctx).await.unwrap();
     assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
@@ -245,7 +258,13 @@ async fn the_backup_monthly_report_is_made_by_the_monthly_job_with_the_coverage_
             text.contains("2025-11-04 02:20|") && text.contains("|小于预期大小"),
             "{text}"
         );
-        assert!(text.contains("本系统尚未记录恢复演练数据"), "{text}");
+        assert!(
+            text.contains(
+                "2025-11-20 10:00|生态环境审计管理应用系统|审计库|审计库全量恢复|测试服务器 10.0.0.9|1小时5分|2025-11-20 02:00（8小时0分前）|通过|王工"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("各备份策略的恢复演练均未逾期"), "{text}");
         // The editable summary says the same figures.
         assert!(
             text.contains(&format!("成功 {ok} 次，失败 {failed} 次，漏备 {missed} 次")),
@@ -256,7 +275,8 @@ async fn the_backup_monthly_report_is_made_by_the_monthly_job_with_the_coverage_
         let flat: String = pdf.chars().filter(|c| !c.is_whitespace()).collect();
         assert!(flat.contains("备份监督月报"), "{pdf}");
         assert!(flat.contains(&totals.replace(' ', "")), "{pdf}");
-        assert!(flat.contains("本系统尚未记录恢复演练数据"), "{pdf}");
+        assert!(flat.contains("各备份策略的恢复演练均未逾期"), "{pdf}");
+        assert!(flat.contains("王工"), "{pdf}");
         assert!(!pdf.contains("TOC") && !pdf.contains("PAGEREF"), "{pdf}");
     }
 
@@ -275,6 +295,7 @@ async fn the_backup_monthly_report_is_made_by_the_monthly_job_with_the_coverage_
             "漏备",
             "异常标记",
             "恢复演练",
+            "逾期演练",
         ] {
             assert!(sheets.contains(&format!("sheet={name}")), "{sheets}");
         }
@@ -285,6 +306,7 @@ async fn the_backup_monthly_report_is_made_by_the_monthly_job_with_the_coverage_
         assert!(sheets.contains(&line), "{line} in {sheets}");
         assert!(sheets.contains(&format!("漏备次数|{missed}")), "{sheets}");
         assert!(sheets.contains("小于预期大小"), "{sheets}");
+        assert!(sheets.contains("|审计库全量恢复|"), "{sheets}");
     }
     if let Some(pdf) = via_libreoffice(&xlsx, "xlsx") {
         assert!(pdf.contains("审计库"), "{pdf}");
