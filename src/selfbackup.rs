@@ -750,3 +750,59 @@ async fn load_table(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn only_paths_under_the_stored_folders_are_accepted() {
+        assert!(safe_rel_path("attachments/3/1-ab.bin"));
+        assert!(safe_rel_path("backup-evidence/drill-1/x.pdf"));
+        assert!(safe_rel_path(KEY_FILE));
+        for bad in [
+            "",
+            "attachments",
+            "/etc/passwd",
+            "attachments/../../etc/passwd",
+            "attachments/./x",
+            "attachments//x",
+            "attachments\\x",
+            "other/x",
+            "attachments/c:x",
+        ] {
+            assert!(!safe_rel_path(bad), "{bad}");
+        }
+    }
+
+    proptest! {
+        /// An accepted path, joined to a root, never leaves it: every component is a
+        /// plain name and the first is one of the stored folders.
+        #[test]
+        fn an_accepted_path_stays_under_the_data_directory(p in "[a-z./\\\\:-]{0,40}") {
+            if safe_rel_path(&p) && p != KEY_FILE {
+                let joined = std::path::Path::new("/data").join(&p);
+                prop_assert!(joined.starts_with("/data"));
+                prop_assert!(std::path::Path::new(&p)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_))));
+                let under = FILE_DIRS.iter().any(|d| p.starts_with(&format!("{d}/")));
+                prop_assert!(under);
+            }
+        }
+
+        /// Arbitrary bytes, with or without a ZIP signature, are refused as an archive
+        /// without a panic.
+        #[test]
+        fn arbitrary_bytes_are_not_an_archive(zip in any::<bool>(),
+                                              body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("x.zip");
+            let mut bytes = if zip { b"PK\x03\x04".to_vec() } else { Vec::new() };
+            bytes.extend_from_slice(&body);
+            std::fs::write(&f, &bytes).unwrap();
+            prop_assert!(verify_archive(&f).is_err());
+        }
+    }
+}
