@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
     session: String,
@@ -23,10 +23,10 @@ impl Drop for Driver {
     }
 }
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(crate) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Driver {
-    async fn start() -> Option<Driver> {
+    pub(crate) async fn start() -> Option<Driver> {
         let exe = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists());
@@ -86,7 +86,7 @@ impl Driver {
         })
     }
 
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{}", self.base, self.session, path);
         let req = self.http.request(method.clone(), url);
         let req = if method == reqwest::Method::GET {
@@ -102,17 +102,17 @@ impl Driver {
     }
 
     /// Ends the browser session (Chromium exits with it).
-    async fn quit(&self) {
+    pub(crate) async fn quit(&self) {
         let url = format!("{}/session/{}", self.base, self.session);
         let _ = self.http.delete(url).send().await;
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", json!({"url": url}))
             .await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .cmd(
                 reqwest::Method::POST,
@@ -123,7 +123,7 @@ impl Driver {
         v[ELEMENT].as_str().unwrap().to_string()
     }
 
-    async fn count(&self, css: &str) -> usize {
+    pub(crate) async fn count(&self, css: &str) -> usize {
         let v = self
             .cmd(
                 reqwest::Method::POST,
@@ -134,7 +134,7 @@ impl Driver {
         v.as_array().map(Vec::len).unwrap_or(0)
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -144,7 +144,7 @@ impl Driver {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -154,7 +154,7 @@ impl Driver {
         .await;
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", json!({}))
             .await
             .as_str()
@@ -162,7 +162,7 @@ impl Driver {
             .to_string()
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let id = self.find(css).await;
         self.cmd(
             reqwest::Method::GET,
@@ -175,7 +175,7 @@ impl Driver {
         .to_string()
     }
 
-    async fn exec(&self, script: &str) -> Value {
+    pub(crate) async fn exec(&self, script: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
             "/execute/sync",
@@ -185,7 +185,7 @@ impl Driver {
     }
 
     /// The browser console's messages since the last call (reading empties the buffer).
-    async fn console(&self) -> Vec<String> {
+    pub(crate) async fn console(&self) -> Vec<String> {
         let v = self
             .cmd(reqwest::Method::POST, "/se/log", json!({"type": "browser"}))
             .await;
@@ -198,7 +198,7 @@ impl Driver {
 
     /// Fails on any Content-Security-Policy violation the console reported since the
     /// last check (an inline style or script, eval, a resource from elsewhere).
-    async fn assert_no_csp_violations(&self, when: &str) {
+    pub(crate) async fn assert_no_csp_violations(&self, when: &str) {
         let bad: Vec<String> = self
             .console()
             .await
@@ -210,7 +210,7 @@ impl Driver {
 
     /// Shows that the policy is in force and that violations do reach the console: an
     /// inline `<style>` added by script is refused and reported.
-    async fn assert_csp_is_enforced(&self) {
+    pub(crate) async fn assert_csp_is_enforced(&self) {
         self.console().await;
         let applied = self
             .exec(
@@ -230,12 +230,12 @@ impl Driver {
         panic!("the refused inline style left no CSP message in the console: {seen:#?}");
     }
 
-    async fn sign_out(&self) {
+    pub(crate) async fn sign_out(&self) {
         let url = format!("{}/session/{}/cookie", self.base, self.session);
         self.http.delete(url).send().await.unwrap();
     }
 
-    async fn sign_in(&self, base: &str, user: &str, pw: &str) {
+    pub(crate) async fn sign_in(&self, base: &str, user: &str, pw: &str) {
         self.sign_out().await;
         self.goto(&format!("{base}/login")).await;
         self.type_into("#username", user).await;
@@ -245,7 +245,7 @@ impl Driver {
     }
 
     /// Waits until the element's text contains `needle` (pages load after a click).
-    async fn wait_text(&self, css: &str, needle: &str) -> String {
+    pub(crate) async fn wait_text(&self, css: &str, needle: &str) -> String {
         let mut last = String::new();
         for _ in 0..100 {
             let v = self
@@ -274,7 +274,7 @@ impl Driver {
     }
 
     /// Like `cmd`, but an error (e.g. element not there yet) is returned, not a panic.
-    async fn cmd_soft(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn cmd_soft(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{}", self.base, self.session, path);
         let req = self.http.request(method.clone(), url);
         let req = if method == reqwest::Method::GET {
@@ -294,7 +294,7 @@ impl Driver {
 
     /// Types into whatever has the focus, as a keyboard would (`\u{E004}` is Tab,
     /// `\u{E007}` Enter).
-    async fn keys(&self, text: &str) {
+    pub(crate) async fn keys(&self, text: &str) {
         let v = self
             .cmd(reqwest::Method::GET, "/element/active", json!({}))
             .await;
@@ -307,7 +307,7 @@ impl Driver {
         .await;
     }
 
-    async fn wait_for_path(&self, path: &str) {
+    pub(crate) async fn wait_for_path(&self, path: &str) {
         for _ in 0..100 {
             if self.url().await.ends_with(path) {
                 return;
@@ -315,6 +315,42 @@ impl Driver {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("browser did not reach {path}; at {}", self.url().await);
+    }
+    /// Resizes the browser window (e.g. 390×844 for a phone, 1920×1080 for a wall).
+    pub(crate) async fn window_size(&self, width: u32, height: u32) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the viewport as `<screenshots>/<name>.png` and returns its path.
+    /// The folder is `YUNWEI_SCREENSHOT_DIR`, or `screenshots/` under the test's target
+    /// temporary directory, so CI keeps every page a test looked at.
+    pub(crate) async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        use base64::Engine as _;
+        let v = self
+            .cmd(reqwest::Method::GET, "/screenshot", json!({}))
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .expect("screenshot is base64");
+        assert!(
+            png.starts_with(b"\x89PNG"),
+            "screenshot {name} is not a PNG"
+        );
+        let dir = std::env::var_os("YUNWEI_SCREENSHOT_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+            });
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, &png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+        path
     }
 }
 
@@ -358,12 +394,8 @@ async fn a_newcomer_logs_in_changes_the_generated_password_and_sees_the_27_syste
     );
 
     // On a phone the navigation folds behind the menu button and the table scrolls.
-    d.cmd(
-        reqwest::Method::POST,
-        "/window/rect",
-        json!({"width": 390, "height": 844}),
-    )
-    .await;
+    d.screenshot("newcomer-systems").await;
+    d.window_size(390, 844).await;
     d.goto(&app.url("/")).await;
     let visible =
         |css: &str| format!("return getComputedStyle(document.querySelector('{css}')).display");
@@ -375,6 +407,7 @@ async fn a_newcomer_logs_in_changes_the_generated_password_and_sees_the_27_syste
         .exec("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert_eq!(overflow, json!(true), "the page fits the phone's width");
+    d.screenshot("newcomer-phone-menu").await;
     d.assert_no_csp_violations("on login, password, overview and systems pages")
         .await;
     d.quit().await;

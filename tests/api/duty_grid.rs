@@ -1,0 +1,1 @@
+//! (filled by the duty_grid work)

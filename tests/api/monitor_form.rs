@@ -1,0 +1,1 @@
+//! (filled by the monitor_form work)
