@@ -9,11 +9,14 @@
 //! recovery.
 
 pub mod alerts;
+pub mod display;
 pub mod duty;
 pub mod input;
 pub mod intake;
 pub mod integrations;
+pub mod overview;
 pub mod probe;
+pub mod screen;
 pub mod snmp;
 
 pub use crate::domain::monitor::{cron, spec, state};

@@ -20,6 +20,7 @@ pub mod notify;
 pub mod operations;
 pub mod reports;
 pub mod requirements;
+pub mod screen;
 pub mod snapshot;
 pub mod team;
 pub mod users;

@@ -51,6 +51,16 @@ const SOURCES: &[Source] = &[
         body: include_bytes!("../../assets/charts.js"),
     },
     Source {
+        name: "screen.css",
+        mime: "text/css; charset=utf-8",
+        body: include_bytes!("../../assets/screen.css"),
+    },
+    Source {
+        name: "screen.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/screen.js"),
+    },
+    Source {
         name: "app.js",
         mime: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/app.js"),

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod operations;
 pub mod reports;
 pub mod requirements;
+pub mod screen;
 pub mod team;
 pub mod ticket_export;
 pub mod tickets;
@@ -198,6 +199,14 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(team::list_changes, team::create_change))
         .routes(routes!(team::get_change))
         .routes(routes!(team::decide_change))
+        .routes(routes!(
+            screen::list_display_links,
+            screen::create_display_link
+        ))
+        .routes(routes!(screen::revoke_display_link))
+        .routes(routes!(screen::display_screen))
+        .routes(routes!(screen::screen_data))
+        .routes(routes!(screen::system_overview))
         .routes(routes!(team::nominate_change))
         .routes(
             routes!(team::list_change_files, team::add_change_file)

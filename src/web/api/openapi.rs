@@ -101,6 +101,7 @@ const PUBLIC: &[&str] = &[
     "/heartbeat/{token}",
     "/heartbeat/{token}/{action}",
     "/backup-runs/report/{token}",
+    "/display/{token}",
     "/integrations/alertmanager",
     "/integrations/zabbix",
     "/integrations/events",
@@ -232,8 +233,8 @@ mod tests {
             unrouted.is_empty(),
             "documented operations without a route: {unrouted:?}"
         );
-        // The 198 operations of the API and the document itself.
-        assert_eq!(routed.len(), 199, "{routed:?}");
+        // The 204 operations of the API and the document itself.
+        assert_eq!(routed.len(), 205, "{routed:?}");
     }
 
     #[test]

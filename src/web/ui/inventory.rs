@@ -282,6 +282,12 @@ pub async fn detail(
             _ => WarrantyStatus::Unknown.label(),
         });
     let can_edit = may_write(&st.ctx, &u, spec, Some(id)).await.is_ok();
+    // A system's page is its 360° view (issue 15).
+    let overview = if spec.name == "systems" {
+        crate::monitor::overview::system_overview(&st.ctx, &u, id).await?
+    } else {
+        Value::Null
+    };
     let title = item
         .get("name")
         .and_then(Value::as_str)
@@ -296,6 +302,7 @@ pub async fn detail(
                 "label": spec.label, "id": id, "title": title, "fields": fields, "history": history, "related": related,
                 "warranty": warranty, "warranty_code": item.get("warranty_status"), "can_edit": can_edit,
                 "can_delete": u.role.can(Perm::WriteInventory), "notice": if q.contains_key("saved") { "已保存" } else { "" },
+                "overview": overview, "can_add_monitor": u.role.can(Perm::WriteMonitoring),
             }),
         )?
         .into_response())

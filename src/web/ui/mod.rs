@@ -14,6 +14,7 @@ pub mod operations;
 pub mod pages;
 pub mod reports;
 pub mod requirements;
+pub mod screen;
 pub mod team;
 pub mod tickets;
 
@@ -164,6 +165,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "screen_grid.html",
         include_str!("../../../templates/screen_grid.html"),
     ),
+    (
+        "display_links.html",
+        include_str!("../../../templates/display_links.html"),
+    ),
+    (
+        "system_overview.html",
+        include_str!("../../../templates/system_overview.html"),
+    ),
     ("duty.html", include_str!("../../../templates/duty.html")),
     ("team.html", include_str!("../../../templates/team.html")),
     (
@@ -285,6 +294,7 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
     }
     if u.role.can(Perm::ManageUsers) {
         add("安全与审计", "账号管理", "/users");
+        add("安全与审计", "大屏展示链接", "/display-links");
     }
     if u.role.can(Perm::ReadAudit) {
         add("安全与审计", "审计日志", "/audit");
@@ -405,8 +415,14 @@ pub fn router() -> Router<AppState> {
         .route("/monitors/{id}/action", post(monitoring::action))
         .route("/alerts", get(monitoring::alerts))
         .route("/alerts/{id}/action", post(monitoring::alert_action))
-        .route("/screen", get(monitoring::screen))
-        .route("/screen/grid", get(monitoring::screen_grid))
+        .route("/screen", get(screen::page))
+        .route("/screen/grid", get(screen::grid))
+        .route("/display/{token}", get(screen::display_page))
+        .route(
+            "/display-links",
+            get(screen::links).post(screen::create_link),
+        )
+        .route("/display-links/{id}/revoke", post(screen::revoke_link))
         .route("/duty", get(monitoring::duty))
         .route("/calendars", get(inbox::calendars))
         .route("/calendars/{id}", get(inbox::calendar))

@@ -1,13 +1,13 @@
 //! Monitoring pages: the monitor list with latency sparklines, the monitor page with
-//! ECharts history, the alert list with acknowledge and silence, the duty roster, and the
-//! overview screen (大屏) of the 27 systems that refreshes itself.
+//! ECharts history, the alert list with acknowledge and silence, and the duty roster. The
+//! wall display (大屏) is in `screen.rs`.
 
 use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
 use super::{PageResult, layout};
@@ -515,80 +515,6 @@ pub async fn alert_action(
         .into_response()),
         Err(e) => Err(e.into()),
     }
-}
-
-/// The 大屏: every system with the worst state of its monitors, open alerts, devices.
-async fn screen_data(st: &AppState) -> Result<Value, AppError> {
-    let names = system_names(st).await?;
-    let monitors = st.store.all_monitors().await?;
-    let rank = |s: &str| match s {
-        "down" => 5,
-        "unreachable" => 4,
-        "flapping" => 3,
-        "maintenance" => 2,
-        "up" => 1,
-        _ => 0,
-    };
-    let mut by_sys: HashMap<i64, (String, usize, usize)> = HashMap::new();
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for m in &monitors {
-        *counts.entry(m.state.clone()).or_default() += 1;
-        if let Some(s) = m.system_id {
-            let e = by_sys.entry(s).or_insert_with(|| ("pending".into(), 0, 0));
-            e.1 += 1;
-            if m.state == "up" {
-                e.2 += 1;
-            }
-            if rank(&m.state) > rank(&e.0) {
-                e.0 = m.state.clone();
-            }
-        }
-    }
-    let mut systems: Vec<(i64, String)> = names.into_iter().collect();
-    systems.sort();
-    let tiles: Vec<Value> = systems
-        .iter()
-        .map(|(id, name)| {
-            let (state, n, up) = by_sys.get(id).cloned().unwrap_or_else(|| ("none".into(), 0, 0));
-            json!({"id": id, "name": name, "state": state, "label": if n == 0 { "未监控" } else { spec::label(spec::STATES, &state) },
-                   "monitors": n, "up": up})
-        })
-        .collect();
-    let (open, open_total) = st
-        .store
-        .list_alerts(Some("open"), None, None, 10, 0)
-        .await?;
-    // Devices: the monitors tied to an asset (switches, firewalls, UPS, servers).
-    let devices: Vec<Value> = monitors
-        .iter()
-        .filter(|m| m.asset_id.is_some())
-        .map(|m| json!({"name": m.name, "state": m.state, "label": spec::label(spec::STATES, &m.state)}))
-        .collect();
-    Ok(
-        json!({"tiles": tiles, "counts": counts, "monitors": monitors.len(), "open_alerts": open_total,
-              "alerts": open.iter().map(|a| json!({"title": a.title, "priority": a.priority, "status": a.status,
-                                                   "since": crate::clock::local_minutes(a.started_at)})).collect::<Vec<_>>(),
-              "devices": devices, "updated": crate::clock::local_minutes(st.clock.now_ms())}),
-    )
-}
-
-pub async fn screen(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
-    need(&u, Perm::ReadMonitoring)?;
-    let d = screen_data(&st).await?;
-    Ok(st
-        .ui
-        .page(
-            "screen.html",
-            json!({"layout": layout(&u, "监控大屏", "/screen"), "d": d}),
-        )?
-        .into_response())
-}
-
-/// The live part of the 大屏, refreshed by htmx.
-pub async fn screen_grid(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
-    need(&u, Perm::ReadMonitoring)?;
-    let d = screen_data(&st).await?;
-    Ok(Html(st.ui.render("screen_grid.html", json!({"d": d}))?).into_response())
 }
 
 pub async fn duty(
