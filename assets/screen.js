@@ -103,7 +103,7 @@
       a.setAttribute("data-id", t.id);
       a.appendChild(el("b", null, t.name));
       a.appendChild(el("span", "st", t.label));
-      a.appendChild(el("span", "av", "30 天可用率 " + t.availability_30d_text));
+      a.appendChild(el("span", "av", t.footnote));
       frag.appendChild(a);
     });
     box.replaceChildren(frag);

@@ -162,6 +162,11 @@ pub async fn wall(ctx: &Ctx) -> AppResult<Value> {
             "monitors": active.len(), "up": up, "open_tickets": open, "open_p1p2": p12,
             "open_alerts": alerts, "availability_today_text": pct_text(&today),
             "availability_30d_text": pct_text(&month),
+            "footnote": if pairs.is_empty() {
+                format!("未结工单 {open}")
+            } else {
+                format!("30 天可用率 {}", pct_text(&month))
+            },
             "availability_today": today, "availability_30d": month,
         }));
     }
