@@ -512,3 +512,51 @@ async fn the_wall_display_at_1920_by_1080_through_a_display_link_draws_its_chart
         .await;
     d.quit().await;
 }
+
+#[tokio::test]
+async fn an_admin_creates_and_revokes_a_display_link_on_its_page_and_others_cannot() {
+    let app = spawn_demo().await;
+    let c = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let post = |path: &'static str, form: Vec<(&'static str, &'static str)>, cookie: String| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url(path))
+                .header(COOKIE, cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(
+        "/display-links",
+        vec![("name", "机房大屏"), ("description", "")],
+        c.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"new-link\""), "{html}");
+    assert!(html.contains("机房大屏") && html.contains("有效"), "{html}");
+    let list = app
+        .get_json_expect(&app.admin_token, "/api/v1/display-links", StatusCode::OK)
+        .await;
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(list["items"][0]["description"], Value::Null);
+    let path: &'static str = Box::leak(format!("/display-links/{id}/revoke").into_boxed_str());
+    let r = post(path, vec![], c.clone()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.page(&c, "/display-links").await;
+    assert!(html.contains("已撤销"), "{html}");
+    // The navigation offers it to the admin only; other roles are refused.
+    let (_, home) = app.page(&c, "/").await;
+    assert!(home.contains("大屏展示链接"));
+    app.user_with_role("mgr1", "manager").await;
+    let mc = app.page_cookie("mgr1", "Changed#Pass2").await;
+    let (s, _) = app.page(&mc, "/display-links").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let r = post("/display-links", vec![("name", "x")], mc.clone()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.total("/api/v1/display-links").await, 1);
+}
