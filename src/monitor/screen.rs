@@ -112,6 +112,8 @@ pub async fn wall(ctx: &Ctx) -> AppResult<Value> {
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     let mut tiles = Vec::new();
     let mut all_sys_mons: Vec<(i64, i64)> = Vec::new();
+    let mut total_today = Tally::default();
+    let mut total_30d = Tally::default();
     for (id, code, name) in &systems {
         let mons = by_sys.get(id).map(Vec::as_slice).unwrap_or_default();
         let active: Vec<&&MonitorRow> = mons.iter().filter(|m| m.paused == 0).collect();
@@ -149,13 +151,15 @@ pub async fn wall(ctx: &Ctx) -> AppResult<Value> {
         *counts.entry(state_group(&state)).or_default() += 1;
         let pairs: Vec<(i64, i64)> = mons.iter().map(|m| (m.id, m.created_at)).collect();
         all_sys_mons.extend(&pairs);
+        // Tallies add up: the totals are the sum of the systems' (each monitor read once).
         let (today, month) = if pairs.is_empty() {
             (Value::Null, Value::Null)
         } else {
-            (
-                pct(&super::availability(ctx, &pairs, today_from, now + 1).await?),
-                pct(&super::availability(ctx, &pairs, month_from, now + 1).await?),
-            )
+            let t = super::availability(ctx, &pairs, today_from, now + 1).await?;
+            let m = super::availability(ctx, &pairs, month_from, now + 1).await?;
+            total_today.add(&t);
+            total_30d.add(&m);
+            (pct(&t), pct(&m))
         };
         tiles.push(json!({
             "id": id, "code": code, "name": name, "state": state, "label": label,
@@ -170,8 +174,6 @@ pub async fn wall(ctx: &Ctx) -> AppResult<Value> {
             "availability_today": today, "availability_30d": month,
         }));
     }
-    let total_today = super::availability(ctx, &all_sys_mons, today_from, now + 1).await?;
-    let total_30d = super::availability(ctx, &all_sys_mons, month_from, now + 1).await?;
     let trend = super::daily(
         ctx,
         &all_sys_mons,

@@ -287,7 +287,16 @@ async fn a_display_link_opens_the_wall_without_login_or_session_and_stops_when_r
 async fn the_wall_figures_are_the_api_figures() {
     let app = spawn_demo().await;
     let oa = oa_system(&app).await;
-    down_monitor(&app, oa).await;
+    let m = down_monitor(&app, oa).await;
+    // A second result ten minutes later: the monitor has a measured (non-null) availability.
+    app.clock.advance(chrono::Duration::minutes(10));
+    app.post_expect(
+        &app.admin_token,
+        &format!("/api/v1/monitors/{m}/check"),
+        &json!({}),
+        StatusCode::OK,
+    )
+    .await;
     incident(&app, oa, "OA 无法登录", "high").await;
     let other = if oa == 1 { 2 } else { 1 };
     incident(&app, other, "公文交换延迟", "medium").await;
@@ -346,7 +355,10 @@ async fn the_wall_figures_are_the_api_figures() {
         .find(|t| t["id"] == oa)
         .unwrap()
         .clone();
+    assert!(a["availability"].is_number(), "{a}");
     assert_eq!(tile["availability_30d"], a["availability"], "{tile} {a}");
+    // The only monitored system: the whole display's figure is its figure.
+    assert_eq!(d["availability"]["days30"], a["availability"], "{d}");
     assert_eq!(tile["state"], "down", "{tile}");
     assert!(tile["open_p1p2"].as_i64().unwrap() >= 1, "{tile}");
     // A system without a monitor says what is known: its open incident, not 未监控.
