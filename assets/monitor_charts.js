@@ -17,6 +17,8 @@ document.addEventListener("DOMContentLoaded", function () {
     var s = JSON.parse(el.getAttribute("data-series") || "[]");
     var ok = s.filter(function (p) { return p[2]; }).map(function (p) { return [p[0] + SHIFT, p[1]]; });
     var bad = s.filter(function (p) { return !p[2]; }).map(function (p) { return [p[0] + SHIFT, 0, p[3] || "检测失败"]; });
+    // Under an hour of data: the axis labels carry seconds.
+    var short = s.length > 0 && s[s.length - 1][0] - s[0][0] < 3600 * 1000;
     var c = echarts.init(el);
     c.setOption({
       useUTC: true,
@@ -26,7 +28,7 @@ document.addEventListener("DOMContentLoaded", function () {
       } },
       legend: { top: 0, data: ["延迟", "失败"] },
       grid: { left: 50, right: 20, top: 30, bottom: 30 },
-      xAxis: { type: "time", axisLabel: { formatter: function (v) { return bj(v - SHIFT).slice(11, 16); } } },
+      xAxis: { type: "time", axisLabel: { formatter: function (v) { return bj(v - SHIFT).slice(11, short ? 19 : 16); } } },
       yAxis: { type: "value", name: "毫秒", min: 0 },
       series: [
         { name: "延迟", type: "line", showSymbol: ok.length < 60, connectNulls: false, data: ok },

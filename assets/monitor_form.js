@@ -22,6 +22,20 @@ document.addEventListener("DOMContentLoaded", function () {
     if (targetLabel) { targetLabel.hidden = (k === "heartbeat"); }
     if (target) { target.disabled = (k === "heartbeat"); }
   }
+  // SNMP: the community for v2c, the USM user for v3 (hidden and not sent otherwise).
+  var version = document.getElementById("snmp-version");
+  function credentials() {
+    var v = version && version.value === "3" ? "3" : "2c";
+    var only = form.querySelectorAll("[data-snmp-version]");
+    for (var i = 0; i < only.length; i++) {
+      var on = only[i].getAttribute("data-snmp-version") === v;
+      only[i].hidden = !on;
+      var inputs = only[i].querySelectorAll("input, select");
+      for (var j = 0; j < inputs.length; j++) { inputs[j].disabled = !on; }
+    }
+  }
   kind.addEventListener("change", show);
+  if (version) { version.addEventListener("change", credentials); }
   show();
+  credentials();
 });

@@ -300,6 +300,12 @@ async fn a_monitor_is_created_through_the_field_form_in_the_browser() {
         .exec("return [document.getElementById('kind-http').hidden, document.getElementById('kind-dns').hidden];")
         .await;
     assert_eq!(hidden, json!([false, true]));
+    // SNMP shows the community for v2c and the v3 user's fields for v3.
+    d.click("#kind option[value='snmp']").await;
+    let shown = "return [document.getElementById('snmp-community').closest('label').hidden, document.getElementById('snmp-username').closest('label').hidden];";
+    assert_eq!(d.exec(shown).await, json!([false, true]));
+    d.click("#snmp-version option[value='3']").await;
+    assert_eq!(d.exec(shown).await, json!([true, false]));
     d.click("#kind option[value='dns']").await;
     let hidden = d
         .exec("return [document.getElementById('kind-http').hidden, document.getElementById('kind-dns').hidden, document.getElementById('target').placeholder];")
@@ -327,5 +333,101 @@ async fn a_monitor_is_created_through_the_field_form_in_the_browser() {
         "{m}"
     );
     assert_eq!(m["config"]["server"], "127.0.0.1:5353");
+    d.quit().await;
+}
+
+#[tokio::test]
+async fn the_latency_chart_marks_failures_and_reads_beijing_time_in_another_time_zone() {
+    let app = spawn_app().await;
+    // One successful check against a listener, then one refused after it closes.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (_, m) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/monitors",
+            &json!({"name": "先好后坏", "kind": "tcp", "target": format!("127.0.0.1:{port}")}),
+        )
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    let path = format!("/api/v1/monitors/{id}/check");
+    let (s, v) = app.post(&app.admin_token, &path, &json!({})).await;
+    assert_eq!((s, v["ok"].clone()), (StatusCode::OK, json!(true)), "{v}");
+    drop(l);
+    app.clock.advance(chrono::Duration::seconds(61));
+    let (s, v) = app.post(&app.admin_token, &path, &json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, results) = app
+        .get_json(&app.admin_token, &format!("/api/v1/monitors/{id}/results"))
+        .await;
+    let failed_at = results["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ok"] == false)
+        .unwrap_or_else(|| panic!("a failed result: {results}"))["at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let beijing = chrono::DateTime::parse_from_rfc3339(&failed_at)
+        .unwrap()
+        .with_timezone(&yunwei::clock::beijing())
+        .format("%H:%M:%S")
+        .to_string();
+
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    // The browser in New York: the chart must still read Beijing time.
+    d.cmd(
+        reqwest::Method::POST,
+        "/goog/cdp/execute",
+        json!({"cmd": "Emulation.setTimezoneOverride", "params": {"timezoneId": "America/New_York"}}),
+    )
+    .await;
+    d.sign_in(&app.base, "admin", ADMIN_PASSWORD).await;
+    d.goto(&app.url(&format!("/monitors/{id}"))).await;
+    d.wait_text("#last-check", "目标拒绝连接").await;
+    let mut v = json!(null);
+    for _ in 0..40 {
+        v = d
+            .exec(
+                "var el = document.getElementById('latency-chart');
+                 var c = window.echarts && echarts.getInstanceByDom(el);
+                 if (!c) { return null; }
+                 var o = c.getOption(); var bad = o.series[1].data[0];
+                 return [o.useUTC, o.series[0].data.length, o.series[1].data.length,
+                         o.xAxis[0].axisLabel.formatter(bad[0]), bad[1], bad[2], new Date().getTimezoneOffset()];",
+            )
+            .await;
+        if !v.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(v[0], true, "{v}");
+    assert_eq!(
+        (v[1].as_i64(), v[2].as_i64()),
+        (Some(1), Some(1)),
+        "one latency, one failure: {v}"
+    );
+    assert_eq!(
+        v[3],
+        json!(beijing),
+        "the axis reads Beijing time, with seconds over a short span: {v}"
+    );
+    assert_eq!(v[4], 0, "a failure sits on the axis, not at a latency: {v}");
+    assert!(v[5].as_str().unwrap().contains("目标拒绝连接"), "{v}");
+    assert!(
+        [240, 300].contains(&v[6].as_i64().unwrap()),
+        "the browser runs in New York: {v}"
+    );
+    // The original error is one click away.
+    d.click("#last-check details summary").await;
+    d.wait_text("#last-check details", "Connection refused")
+        .await;
+    d.screenshot("monitor-detail-failure").await;
+    d.assert_no_csp_violations("on the monitor page with a failure")
+        .await;
     d.quit().await;
 }

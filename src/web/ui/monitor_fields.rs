@@ -246,6 +246,20 @@ pub(super) fn target_hint(kind: &str) -> &'static str {
     }
 }
 
+/// The SNMP version a field is for (`2c` or `3`), so the form shows only that
+/// version's credentials; `None` for every other field.
+fn snmp_version_of(kind: &str, key: &str) -> Option<&'static str> {
+    match (kind, key) {
+        ("snmp", "community") => Some("2c"),
+        (
+            "snmp",
+            "username" | "security_level" | "auth_protocol" | "auth_password" | "priv_protocol"
+            | "priv_password" | "context",
+        ) => Some("3"),
+        _ => None,
+    }
+}
+
 /// Keys whose value is never shown back in the form.
 fn is_secret(kind: &str, key: &str) -> bool {
     matches!(
@@ -541,6 +555,7 @@ pub(super) fn fieldsets(
                     };
                     json!({"name": name, "id": name.replace('.', "-"), "label": fd.label, "input": input, "options": options,
                            "placeholder": fd.placeholder, "value": form.get(&name).cloned().unwrap_or_default(),
+                           "only": snmp_version_of(kind, fd.key),
                            "error": errors.get(&name)})
                 })
                 .collect();

@@ -90,7 +90,9 @@ fn monitor_view(m: &MonitorRow, names: &HashMap<i64, String>) -> Value {
     json!({"id": m.id, "name": m.name, "kind": m.kind, "kind_label": spec::label(spec::KINDS, &m.kind), "target": m.target,
            "state": m.state, "state_label": spec::label(spec::STATES, &m.state),
            "system": m.system_id.and_then(|s| names.get(&s).cloned()), "system_id": m.system_id,
-           "latency": m.last_latency_ms.map(|l| format!("{l:.1} ms")), "message": m.last_message,
+           // A failed check's time is no latency (a threshold failure's is its reason).
+           "latency": m.last_latency_ms.filter(|_| m.last_ok != Some(0) || m.last_phase.as_deref() == Some("threshold"))
+                .map(|l| format!("{l:.1} ms")), "message": m.last_message,
            "problem": (m.last_ok == Some(0)).then(|| problem(m.last_phase.as_deref(), m.last_message.as_deref())),
            "checked": m.last_check_at.map(crate::clock::local_seconds), "interval_s": m.interval_s})
 }
