@@ -13,6 +13,7 @@ use super::maintenance::*;
 use super::state::{AlertAction, Base, Params, Runtime};
 use super::{alerts, cron, probe, spec};
 use crate::Ctx;
+use crate::domain::monitor::probe_error;
 use crate::error::{AppError, AppResult};
 use crate::store::Optional;
 use crate::store::monitor::{MaintenanceRow, MonitorRow, NewResult, SavedState};
@@ -248,10 +249,16 @@ pub async fn process(ctx: &Ctx, batch: Vec<Finished>) -> AppResult<()> {
             let reason = if f.outcome.ok {
                 format!("检测成功：{}", f.outcome.message)
             } else {
+                let e = probe_error::explain(f.outcome.phase, &f.outcome.message);
                 format!(
-                    "检测失败（{}）：{}",
+                    "检测失败（{}）：{}{}",
                     spec::label(spec::PHASES, f.outcome.phase.unwrap_or("")),
-                    f.outcome.message
+                    e.summary,
+                    if e.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("（原始错误：{}）", e.detail)
+                    }
                 )
             };
             changes.push((m.id, f.at, from.clone(), to.clone(), reason));
@@ -298,11 +305,12 @@ pub async fn process(ctx: &Ctx, batch: Vec<Finished>) -> AppResult<()> {
                     priority: m.priority.clone(),
                     title: format!("{} 故障", m.name),
                     description: Some(format!(
-                        "监控“{}”（{} {}）连续 {} 次检测失败。\n失败环节：{}\n详情：{}",
+                        "监控“{}”（{} {}）连续 {} 次检测失败。\n原因：{}\n失败环节：{}\n详情（原始错误）：{}",
                         m.name,
                         spec::label(spec::KINDS, &m.kind),
                         m.target,
                         m.failures_before_down,
+                        probe_error::explain(outcome.phase, &outcome.message).summary,
                         spec::label(spec::PHASES, outcome.phase.unwrap_or("")),
                         outcome.message
                     )),

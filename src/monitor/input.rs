@@ -155,6 +155,39 @@ impl Labels for ShiftInput {
     ];
 }
 
+/// `POST /duty-shifts/copy-week`: the shifts that start in one week (Monday to Sunday,
+/// Beijing time) copied to a later week.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CopyWeekInput {
+    /// Any day of the week to copy, `YYYY-MM-DD` (Beijing date).
+    #[schema(example = "2025-03-03")]
+    pub week: String,
+    /// How many weeks later the copies go, 1 to 8 (default 1: the next week).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weeks_ahead: Option<i64>,
+}
+
+impl Labels for CopyWeekInput {
+    const LABELS: &'static [(&'static str, &'static str)] =
+        &[("week", "要复制的周"), ("weeks_ahead", "复制到几周后")];
+}
+
+/// `POST /duty-shifts/swap`: two shifts trade their people.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwapInput {
+    /// The id of one shift.
+    pub first: i64,
+    /// The id of the other shift, held by someone else.
+    pub second: i64,
+}
+
+impl Labels for SwapInput {
+    const LABELS: &'static [(&'static str, &'static str)] =
+        &[("first", "第一个班次"), ("second", "第二个班次")];
+}
+
 /// One alert of an Alertmanager webhook.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -313,6 +346,8 @@ mod tests {
         assert_eq!(unlabelled::<SilenceInput>(), Vec::<String>::new());
         assert_eq!(unlabelled::<IntegrationInput>(), Vec::<String>::new());
         assert_eq!(unlabelled::<ShiftInput>(), Vec::<String>::new());
+        assert_eq!(unlabelled::<CopyWeekInput>(), Vec::<String>::new());
+        assert_eq!(unlabelled::<SwapInput>(), Vec::<String>::new());
         assert_eq!(unlabelled::<EventInput>(), Vec::<String>::new());
     }
 

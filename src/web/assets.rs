@@ -61,6 +61,21 @@ const SOURCES: &[Source] = &[
         body: include_bytes!("../../assets/screen.js"),
     },
     Source {
+        name: "monitor_form.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/monitor_form.js"),
+    },
+    Source {
+        name: "monitor_charts.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/monitor_charts.js"),
+    },
+    Source {
+        name: "duty.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/duty.js"),
+    },
+    Source {
         name: "app.js",
         mime: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/app.js"),

@@ -321,7 +321,7 @@ async fn the_monitor_page_links_echarts_by_hash_and_it_is_served_compressed() {
         .await
         .unwrap();
     let url = linked_asset(&html, "echarts.min", "js");
-    linked_asset(&html, "charts", "js");
+    linked_asset(&html, "monitor_charts", "js");
     let body = fetch_brotli(&app, &url).await;
     let plain = include_bytes!("../../assets/echarts.min.js");
     assert!(

@@ -1,1 +1,433 @@
-//! (filled by the monitor_form work)
+//! The monitor form with fields per probe kind: monitors created through the page for the
+//! http, tcp and dns kinds (and the upstream picker), bad input answered in Chinese next
+//! to its field with nothing created, a failed probe shown in Chinese with the original
+//! error in the detail, the charts' empty states, and the form driven in Chromium.
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION};
+use serde_json::json;
+
+use crate::browser::Driver;
+use crate::helpers::*;
+
+async fn post_form(
+    app: &TestApp,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let r = app
+        .client
+        .post(app.url("/monitors"))
+        .header(COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    let loc = r
+        .headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (s, loc, r.text().await.unwrap())
+}
+
+fn id_from(loc: &str) -> i64 {
+    loc.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
+    let app = spawn_app().await;
+    let c = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let port = free_port().to_string();
+
+    // tcp: the upstream of the others, through its field.
+    let target = format!("127.0.0.1:{port}");
+    let (s, loc, body) = post_form(
+        &app,
+        &c,
+        &[
+            ("name", "核心交换机端口"),
+            ("kind", "tcp"),
+            ("target", &target),
+            ("tcp.max_latency_ms", "500"),
+            ("http.keyword", "不读"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let tcp = id_from(&loc);
+    let (_, m) = app
+        .get_json(&app.admin_token, &format!("/api/v1/monitors/{tcp}"))
+        .await;
+    assert_eq!(m["config"]["max_latency_ms"], 500, "{m}");
+    assert!(
+        m["config"].get("keyword").is_none(),
+        "another kind's field is not read: {m}"
+    );
+
+    // The form's upstream picker lists it by name.
+    let (_, html) = app.page(&c, "/monitors/new").await;
+    assert!(
+        html.contains("核心交换机端口（TCP 端口，127.0.0.1:"),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"kind-snmp\"") && html.contains("name=\"snmp.auth_password\""),
+        "every kind has its fieldset"
+    );
+
+    // http with method, status, keyword, headers and TLS options, behind the switch.
+    let url = format!("http://127.0.0.1:{port}/portal");
+    let dep = tcp.to_string();
+    let (s, loc, body) = post_form(
+        &app,
+        &c,
+        &[
+            ("name", "门户首页"),
+            ("kind", "http"),
+            ("target", &url),
+            ("depends_on", &dep),
+            ("http.method", "HEAD"),
+            ("http.expected_status", "200, 301"),
+            ("http.keyword", "欢迎"),
+            ("http.headers", "X-Probe: yunwei\nAccept：text/html"),
+            ("http.verify_tls", "false"),
+            ("http.cert_expiry_warn_days", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let (_, m) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/monitors/{}", id_from(&loc)),
+        )
+        .await;
+    assert_eq!(m["depends_on"], tcp, "{m}");
+    let cfg = &m["config"];
+    assert_eq!(cfg["method"], "HEAD", "{m}");
+    assert_eq!(cfg["expected_status"], json!([200, 301]));
+    assert_eq!(cfg["keyword"], "欢迎");
+    assert_eq!(
+        cfg["headers"],
+        json!({"X-Probe": "yunwei", "Accept": "text/html"})
+    );
+    assert_eq!(cfg["verify_tls"], false);
+    assert_eq!(cfg["cert_expiry_warn_days"], 30);
+
+    // dns with server, record type and expected answers.
+    let (s, loc, body) = post_form(
+        &app,
+        &c,
+        &[
+            ("name", "门户域名"),
+            ("kind", "dns"),
+            ("target", "www.example.gov.cn"),
+            ("dns.server", "127.0.0.1:5353"),
+            ("dns.record_type", "AAAA"),
+            ("dns.expected", "::1，fe80::1"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let (_, m) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/monitors/{}", id_from(&loc)),
+        )
+        .await;
+    assert_eq!(m["config"]["server"], "127.0.0.1:5353", "{m}");
+    assert_eq!(m["config"]["record_type"], "AAAA");
+    assert_eq!(m["config"]["expected"], json!(["::1", "fe80::1"]));
+}
+
+#[tokio::test]
+async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing() {
+    let app = spawn_app().await;
+    let c = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let before = app.total("/api/v1/monitors").await;
+
+    // A field the form cannot read: the message under that field.
+    let (s, _, html) = post_form(
+        &app,
+        &c,
+        &[
+            ("name", "门户"),
+            ("kind", "http"),
+            ("target", "http://127.0.0.1/"),
+            ("http.expected_status", "200, 二百"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let at = html
+        .find("id=\"err-http-expected_status\"")
+        .expect("error under the status field");
+    assert!(html[at..].contains("不是整数"), "{html}");
+    assert!(
+        html.contains("value=\"200, 二百\""),
+        "what was typed is kept"
+    );
+
+    // The service's rules: each message next to its field.
+    let (s, _, html) = post_form(
+        &app,
+        &c,
+        &[
+            ("name", "域名"),
+            ("kind", "dns"),
+            ("target", "www.example.gov.cn"),
+            ("dns.server", "不是地址"),
+            ("interval_s", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let at = html
+        .find("id=\"err-dns-server\"")
+        .expect("error under the DNS server field");
+    assert!(html[at..].contains("DNS 服务器应为 IP 地址"), "{html}");
+    assert!(html.contains("id=\"err-interval_s\""), "{html}");
+    assert!(html.contains("有 2 处需要修改"), "{html}");
+
+    let (s, _, html) = post_form(
+        &app,
+        &c,
+        &[("name", "端口"), ("kind", "tcp"), ("target", "没有端口")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let at = html
+        .find("id=\"err-target\"")
+        .expect("error under the target");
+    assert!(html[at..].contains("TCP 目标应为 主机:端口"), "{html}");
+
+    // An SNMPv3 password too short: the error is under its field, the password not sent back.
+    let (s, _, html) = post_form(
+        &app,
+        &c,
+        &[
+            ("name", "交换机"),
+            ("kind", "snmp"),
+            ("target", "127.0.0.1"),
+            ("snmp.version", "3"),
+            ("snmp.username", "yw-monitor"),
+            ("snmp.security_level", "authNoPriv"),
+            ("snmp.auth_protocol", "SHA"),
+            ("snmp.auth_password", "short"),
+            ("snmp.if_indexes", "1, 2"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let at = html
+        .find("id=\"err-snmp-auth_password\"")
+        .expect("error under the password");
+    assert!(html[at..].contains("至少 8 个字符"), "{html}");
+    assert!(
+        html.contains("yw-monitor") && !html.contains("value=\"short\""),
+        "{html}"
+    );
+
+    assert_eq!(app.total("/api/v1/monitors").await, before);
+}
+
+#[tokio::test]
+async fn a_failed_probe_reads_in_chinese_with_the_original_error_in_the_detail() {
+    let app = spawn_app().await;
+    let c = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let (s, m) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/monitors",
+            &json!({"name": "已关闭端口", "kind": "tcp", "target": format!("127.0.0.1:{}", free_port())}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let id = m["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &app.admin_token,
+            &format!("/api/v1/monitors/{id}/check"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, html) = app.page(&c, &format!("/monitors/{id}")).await;
+    assert!(html.contains("目标拒绝连接"), "{html}");
+    let detail = html
+        .find("原始错误")
+        .expect("the original error in a detail");
+    assert!(html[detail..].contains("Connection refused"), "{html}");
+    // The latency chart has a failure marker (no latency); the 30-day chart says why it
+    // is empty: no hour has been rolled up yet.
+    assert!(html.contains("id=\"latency-chart\""), "{html}");
+    assert!(
+        html.contains(", null, false, "),
+        "a failure has no latency: {html}"
+    );
+    assert!(html.contains("还没有按小时汇总的数据"), "{html}");
+
+    // A paused monitor without results says so instead of an empty box.
+    let (_, p) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/monitors",
+            &json!({"name": "暂停的", "kind": "tcp", "target": "127.0.0.1:9", "paused": true}),
+        )
+        .await;
+    let (_, html) = app.page(&c, &format!("/monitors/{}", p["id"])).await;
+    assert!(
+        html.contains("id=\"latency-empty\"") && html.contains("监控已暂停"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"daily-empty\""), "{html}");
+}
+
+#[tokio::test]
+async fn a_monitor_is_created_through_the_field_form_in_the_browser() {
+    let app = spawn_app().await;
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    d.sign_in(&app.base, "admin", ADMIN_PASSWORD).await;
+    d.goto(&app.url("/monitors/new")).await;
+    d.wait_text("h1", "新建监控").await;
+    // Only the chosen kind's fields show.
+    let hidden = d
+        .exec("return [document.getElementById('kind-http').hidden, document.getElementById('kind-dns').hidden];")
+        .await;
+    assert_eq!(hidden, json!([false, true]));
+    // SNMP shows the community for v2c and the v3 user's fields for v3.
+    d.click("#kind option[value='snmp']").await;
+    let shown = "return [document.getElementById('snmp-community').closest('label').hidden, document.getElementById('snmp-username').closest('label').hidden];";
+    assert_eq!(d.exec(shown).await, json!([false, true]));
+    d.click("#snmp-version option[value='3']").await;
+    assert_eq!(d.exec(shown).await, json!([true, false]));
+    d.click("#kind option[value='dns']").await;
+    let hidden = d
+        .exec("return [document.getElementById('kind-http').hidden, document.getElementById('kind-dns').hidden, document.getElementById('target').placeholder];")
+        .await;
+    assert_eq!(hidden[0], true, "{hidden}");
+    assert_eq!(hidden[1], false, "{hidden}");
+    assert!(hidden[2].as_str().unwrap().contains("域名"), "{hidden}");
+    d.type_into("#name", "政务网域名").await;
+    d.type_into("#target", "www.example.gov.cn").await;
+    d.type_into("#dns-server", "127.0.0.1:5353").await;
+    d.click("#dns-record_type option[value='A']").await;
+    d.type_into("#dns-expected", "10.0.0.5, 10.0.0.6").await;
+    d.screenshot("monitor-form").await;
+    d.click("#save-monitor").await;
+    d.wait_text("h1", "政务网域名").await;
+    d.screenshot("monitor-form-created").await;
+    d.assert_no_csp_violations("on the monitor form").await;
+    let (_, list) = app
+        .get_json(&app.admin_token, "/api/v1/monitors?kind=dns")
+        .await;
+    let m = &list["items"][0];
+    assert_eq!(
+        m["config"]["expected"],
+        json!(["10.0.0.5", "10.0.0.6"]),
+        "{m}"
+    );
+    assert_eq!(m["config"]["server"], "127.0.0.1:5353");
+    d.quit().await;
+}
+
+#[tokio::test]
+async fn the_latency_chart_marks_failures_and_reads_beijing_time_in_another_time_zone() {
+    let app = spawn_app().await;
+    // One successful check against a listener, then one refused after it closes.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (_, m) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/monitors",
+            &json!({"name": "先好后坏", "kind": "tcp", "target": format!("127.0.0.1:{port}")}),
+        )
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    let path = format!("/api/v1/monitors/{id}/check");
+    let (s, v) = app.post(&app.admin_token, &path, &json!({})).await;
+    assert_eq!((s, v["ok"].clone()), (StatusCode::OK, json!(true)), "{v}");
+    drop(l);
+    app.clock.advance(chrono::Duration::seconds(61));
+    let (s, v) = app.post(&app.admin_token, &path, &json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, results) = app
+        .get_json(&app.admin_token, &format!("/api/v1/monitors/{id}/results"))
+        .await;
+    let failed_at = results["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ok"] == false)
+        .unwrap_or_else(|| panic!("a failed result: {results}"))["at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let beijing = chrono::DateTime::parse_from_rfc3339(&failed_at)
+        .unwrap()
+        .with_timezone(&yunwei::clock::beijing())
+        .format("%H:%M:%S")
+        .to_string();
+
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    // The browser in New York: the chart must still read Beijing time.
+    d.cmd(
+        reqwest::Method::POST,
+        "/goog/cdp/execute",
+        json!({"cmd": "Emulation.setTimezoneOverride", "params": {"timezoneId": "America/New_York"}}),
+    )
+    .await;
+    d.sign_in(&app.base, "admin", ADMIN_PASSWORD).await;
+    d.goto(&app.url(&format!("/monitors/{id}"))).await;
+    d.wait_text("#last-check", "目标拒绝连接").await;
+    let mut v = json!(null);
+    for _ in 0..40 {
+        v = d
+            .exec(
+                "var el = document.getElementById('latency-chart');
+                 var c = window.echarts && echarts.getInstanceByDom(el);
+                 if (!c) { return null; }
+                 var o = c.getOption(); var bad = o.series[1].data[0];
+                 return [o.useUTC, o.series[0].data.length, o.series[1].data.length,
+                         o.xAxis[0].axisLabel.formatter(bad[0]), bad[1], bad[2], new Date().getTimezoneOffset()];",
+            )
+            .await;
+        if !v.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(v[0], true, "{v}");
+    assert_eq!(
+        (v[1].as_i64(), v[2].as_i64()),
+        (Some(1), Some(1)),
+        "one latency, one failure: {v}"
+    );
+    assert_eq!(
+        v[3],
+        json!(beijing),
+        "the axis reads Beijing time, with seconds over a short span: {v}"
+    );
+    assert_eq!(v[4], 0, "a failure sits on the axis, not at a latency: {v}");
+    assert!(v[5].as_str().unwrap().contains("目标拒绝连接"), "{v}");
+    assert!(
+        [240, 300].contains(&v[6].as_i64().unwrap()),
+        "the browser runs in New York: {v}"
+    );
+    // The original error is one click away.
+    d.click("#last-check details summary").await;
+    d.wait_text("#last-check details", "Connection refused")
+        .await;
+    d.screenshot("monitor-detail-failure").await;
+    d.assert_no_csp_violations("on the monitor page with a failure")
+        .await;
+    d.quit().await;
+}

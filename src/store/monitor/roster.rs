@@ -56,4 +56,53 @@ impl Store {
         .fetch_all(self.pool())
         .await?)
     }
+
+    /// The shifts overlapping `from`..`to`, read on the write's own transaction.
+    pub async fn shifts_tx(&self, tx: &mut Tx, from: i64, to: i64) -> StoreResult<Vec<ShiftRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, starts_at, ends_at, role, note, created_at FROM duty_shifts \
+             WHERE ends_at > $1 AND starts_at < $2 ORDER BY starts_at, id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
+    /// One shift, read on the write's own transaction (`NotFound` if there is none).
+    pub async fn shift_tx(&self, tx: &mut Tx, id: i64) -> StoreResult<ShiftRow> {
+        sqlx::query_as(
+            "SELECT id, user_id, starts_at, ends_at, role, note, created_at FROM duty_shifts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(crate::store::StoreError::NotFound)
+    }
+
+    /// Gives a shift to another person.
+    pub async fn set_shift_user(&self, tx: &mut Tx, id: i64, user_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE duty_shifts SET user_id = $1 WHERE id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The display names of users, by id (for the roster's audit texts).
+    pub async fn user_names_tx(&self, tx: &mut Tx, ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+        let mut out = Vec::new();
+        for id in ids {
+            let name: Option<String> =
+                sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+                    .bind(*id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            if let Some(n) = name {
+                out.push((*id, n));
+            }
+        }
+        Ok(out)
+    }
 }

@@ -285,6 +285,8 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
             monitors::duty::create_shift
         ))
         .routes(routes!(monitors::duty::delete_shift))
+        .routes(routes!(monitors::duty::copy_week))
+        .routes(routes!(monitors::duty::swap_shifts))
         .routes(routes!(inventory::system_assets))
         .routes(routes!(inventory::link_asset, inventory::unlink_asset))
         .routes(routes!(inventory::system_assignments))

@@ -5,10 +5,13 @@ pub mod admin;
 pub mod backups;
 pub mod cloud;
 pub mod contract;
+pub mod duty;
 pub mod holidays;
 pub mod inbox;
 pub mod inspections;
 pub mod inventory;
+pub mod monitor_fields;
+pub mod monitor_form;
 pub mod monitoring;
 pub mod operations;
 pub mod pages;
@@ -423,7 +426,11 @@ pub fn router() -> Router<AppState> {
             get(screen::links).post(screen::create_link),
         )
         .route("/display-links/{id}/revoke", post(screen::revoke_link))
-        .route("/duty", get(monitoring::duty))
+        .route("/duty", get(duty::page))
+        .route("/duty/shifts", post(duty::add))
+        .route("/duty/copy", post(duty::copy))
+        .route("/duty/swap", post(duty::swap))
+        .route("/duty/delete", post(duty::delete))
         .route("/calendars", get(inbox::calendars))
         .route("/calendars/{id}", get(inbox::calendar))
         .route("/calendars/{id}/days", post(inbox::set_day))

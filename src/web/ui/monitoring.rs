@@ -1,20 +1,21 @@
 //! Monitoring pages: the monitor list with latency sparklines, the monitor page with
-//! ECharts history, the alert list with acknowledge and silence, and the duty roster. The
-//! wall display (大屏) is in `screen.rs`.
+//! ECharts history and the alert list with acknowledge and silence. The wall display
+//! (大屏) is in `screen.rs`, the duty roster in `duty.rs`.
 
 use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect};
-use serde_json::{Map, Value, json};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect};
+use serde_json::{Value, json};
 
+pub use super::monitor_form::{create, new_form};
 use super::{PageResult, layout};
 use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
 use crate::error::AppError;
-use crate::monitor::input::{MonitorCreate, MonitorUpdate};
+use crate::monitor::input::MonitorUpdate;
 use crate::monitor::spec;
 use crate::store::entities::ListQuery;
 use crate::store::monitor::{MonitorFilter, MonitorRow};
@@ -23,7 +24,7 @@ use crate::web::api::Paging;
 use crate::web::auth::{PageUser, same_origin};
 use crate::web::extract::parse_id;
 
-fn need(u: &AuthUser, p: Perm) -> Result<(), AppError> {
+pub(super) fn need(u: &AuthUser, p: Perm) -> Result<(), AppError> {
     if u.role.can(p) {
         Ok(())
     } else {
@@ -31,7 +32,7 @@ fn need(u: &AuthUser, p: Perm) -> Result<(), AppError> {
     }
 }
 
-fn kinds() -> Vec<Value> {
+pub(super) fn kinds() -> Vec<Value> {
     spec::KINDS
         .iter()
         .map(|(c, l)| json!({"code": c, "label": l}))
@@ -68,7 +69,7 @@ fn sparkline(points: &[(i64, Option<f64>, bool)]) -> Value {
     json!({"points": line, "failures": failures})
 }
 
-async fn system_names(st: &AppState) -> Result<HashMap<i64, String>, AppError> {
+pub(super) async fn system_names(st: &AppState) -> Result<HashMap<i64, String>, AppError> {
     let lq = ListQuery {
         limit: 1000,
         offset: 0,
@@ -89,7 +90,10 @@ fn monitor_view(m: &MonitorRow, names: &HashMap<i64, String>) -> Value {
     json!({"id": m.id, "name": m.name, "kind": m.kind, "kind_label": spec::label(spec::KINDS, &m.kind), "target": m.target,
            "state": m.state, "state_label": spec::label(spec::STATES, &m.state),
            "system": m.system_id.and_then(|s| names.get(&s).cloned()), "system_id": m.system_id,
-           "latency": m.last_latency_ms.map(|l| format!("{l:.1} ms")), "message": m.last_message,
+           // A failed check's time is no latency (a threshold failure's is its reason).
+           "latency": m.last_latency_ms.filter(|_| m.last_ok != Some(0) || m.last_phase.as_deref() == Some("threshold"))
+                .map(|l| format!("{l:.1} ms")), "message": m.last_message,
+           "problem": (m.last_ok == Some(0)).then(|| problem(m.last_phase.as_deref(), m.last_message.as_deref())),
            "checked": m.last_check_at.map(crate::clock::local_seconds), "interval_s": m.interval_s})
 }
 
@@ -147,200 +151,6 @@ pub async fn list(
         .into_response())
 }
 
-const EXAMPLES: &[(&str, &str)] = &[
-    (
-        "http",
-        r#"{"keyword": "欢迎", "expected_status": [200], "max_latency_ms": 3000, "cert_expiry_warn_days": 30}"#,
-    ),
-    ("tcp", r#"{"max_latency_ms": 500}"#),
-    (
-        "icmp",
-        r#"{"count": 3, "max_loss_percent": 20, "max_rtt_ms": 100}"#,
-    ),
-    (
-        "dns",
-        r#"{"server": "10.0.0.53", "record_type": "A", "expected": ["10.0.0.5"]}"#,
-    ),
-    ("tls", r#"{"warn_days": 30, "verify": true}"#),
-    (
-        "snmp",
-        r#"{"community": "public", "if_indexes": [1, 2], "oids": [{"oid": "1.3.6.1.2.1.1.3.0", "label": "运行时间", "min": 1}], "ups": true}"#,
-    ),
-    (
-        "snmp (v3)",
-        r#"{"version": "3", "username": "monitor", "security_level": "authPriv", "auth_protocol": "SHA-256", "auth_password": "至少 8 个字符", "priv_protocol": "AES", "priv_password": "至少 8 个字符", "if_indexes": [1, 2]}"#,
-    ),
-    ("postgres", r#"{"max_latency_ms": 1000}"#),
-    ("mysql", r#"{"max_latency_ms": 1000}"#),
-    ("heartbeat", r#"{"schedule": "0 2 * * *", "grace_s": 1800}"#),
-];
-
-async fn form_page(
-    st: &AppState,
-    u: &AuthUser,
-    form: Value,
-    errors: Vec<Value>,
-    status: StatusCode,
-    edit: Option<i64>,
-) -> PageResult {
-    let names = system_names(st).await?;
-    let mut systems: Vec<(i64, String)> = names.into_iter().collect();
-    systems.sort();
-    let systems: Vec<Value> = systems
-        .iter()
-        .map(|(i, n)| json!({"id": i, "name": n}))
-        .collect();
-    let examples: Vec<Value> = EXAMPLES
-        .iter()
-        .map(|(k, e)| json!({"kind": k, "example": e}))
-        .collect();
-    let title = if edit.is_some() {
-        "修改监控"
-    } else {
-        "新建监控"
-    };
-    let html = st.ui.page(
-        "monitor_form.html",
-        json!({"layout": layout(u, title, "/monitors"), "title": title, "form": form, "errors": errors, "kinds": kinds(),
-               "systems": systems, "examples": examples, "edit": edit}),
-    )?;
-    Ok((status, html).into_response())
-}
-
-pub async fn new_form(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
-    form_page(
-        &st,
-        &u,
-        json!({"interval_s": "60", "failures_before_down": "3", "priority": "P2", "config": "{}"}),
-        vec![],
-        StatusCode::OK,
-        None,
-    )
-    .await
-}
-
-/// The submitted form as shown again after an error: SNMPv3 passwords are not sent back
-/// (the user types them again; the validation message says so).
-fn form_again(form: &HashMap<String, String>) -> Value {
-    let mut f = form.clone();
-    if let Some(cfg) = f.get_mut("config")
-        && let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(cfg)
-    {
-        let mut masked = false;
-        for k in crate::monitor::snmp::SECRET_KEYS {
-            if let Some(v) = m.get_mut(k)
-                && v.is_string()
-            {
-                *v = json!("");
-                masked = true;
-            }
-        }
-        if masked {
-            *cfg = Value::Object(m).to_string();
-        }
-    }
-    json!(f)
-}
-
-/// The form as the API's JSON object: numbers where numbers go, `config` parsed.
-fn form_to_obj(form: &HashMap<String, String>) -> Result<Map<String, Value>, Vec<Value>> {
-    let mut obj = Map::new();
-    for (k, v) in form {
-        let v = v.trim();
-        if v.is_empty() || k == "config" {
-            continue;
-        }
-        match k.as_str() {
-            "interval_s"
-            | "timeout_ms"
-            | "failures_before_down"
-            | "successes_before_up"
-            | "system_id"
-            | "depends_on" => {
-                match v.parse::<i64>() {
-                    Ok(n) => obj.insert(k.clone(), json!(n)),
-                    Err(_) => {
-                        return Err(vec![
-                            json!({"field": k, "message": format!("“{v}”不是整数")}),
-                        ]);
-                    }
-                };
-            }
-            "name" | "kind" | "target" | "priority" => {
-                obj.insert(k.clone(), json!(v));
-            }
-            _ => {}
-        }
-    }
-    let cfg = form.get("config").map(|s| s.trim()).unwrap_or("");
-    if !cfg.is_empty() {
-        match serde_json::from_str::<Value>(cfg) {
-            Ok(Value::Object(m)) => {
-                obj.insert("config".into(), Value::Object(m));
-            }
-            _ => {
-                return Err(vec![
-                    json!({"field": "config", "message": "配置应为 JSON 对象，如 {\"keyword\": \"欢迎\"}"}),
-                ]);
-            }
-        }
-    }
-    Ok(obj)
-}
-
-pub async fn create(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    PageUser(u): PageUser,
-    Form(form): Form<HashMap<String, String>>,
-) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
-    need(&u, Perm::WriteMonitoring)?;
-    let input = form_to_obj(&form).and_then(|obj| {
-        crate::domain::input::decode::<MonitorCreate>(Value::Object(obj)).map_err(|errs| {
-            errs.iter()
-                .map(|e| json!({"field": e.field, "message": e.message}))
-                .collect()
-        })
-    });
-    let input = match input {
-        Ok(i) => i,
-        Err(errors) => {
-            return form_page(
-                &st,
-                &u,
-                form_again(&form),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await;
-        }
-    };
-    match crate::monitor::create(&st.ctx, &u, &input).await {
-        Ok(m) => Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
-        Err(AppError::Validation(errs)) => {
-            let errors = errs
-                .iter()
-                .map(|e| json!({"field": e.field, "message": e.message}))
-                .collect();
-            form_page(
-                &st,
-                &u,
-                form_again(&form),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 pub async fn detail(
     State(st): State<AppState>,
     PageUser(u): PageUser,
@@ -355,23 +165,62 @@ pub async fn detail(
         .store
         .results(m.id, now - 86_400_000, now + 1, 2000)
         .await?;
+    // The 24-hour chart: latencies of the successful checks, failures as markers with
+    // their reason; times as epoch ms, drawn on Beijing time by monitor_charts.js.
     let series: Vec<Value> = results
         .iter()
         .rev()
-        .map(|r| json!([crate::clock::rfc3339(r.at), r.latency_ms, r.ok != 0]))
+        .map(|r| {
+            let ok = r.ok != 0;
+            let why =
+                (!ok).then(|| problem(r.phase.as_deref(), r.message.as_deref())["summary"].clone());
+            json!([
+                r.at,
+                if ok {
+                    r.latency_ms.map(|l| (l * 10.0).round() / 10.0)
+                } else {
+                    None
+                },
+                ok,
+                why
+            ])
+        })
         .collect();
+    let latency_empty = if !series.is_empty() {
+        None
+    } else if m.paused != 0 {
+        Some("监控已暂停：暂停期间不检测，最近 24 小时没有检测结果。")
+    } else {
+        Some("最近 24 小时还没有检测结果：新建的监控在第一次检测后显示，可点“立即检测”。")
+    };
     let recent: Vec<Value> = results
         .iter()
         .take(30)
         .map(|r| {
             json!({"at": crate::clock::local_seconds(r.at), "ok": r.ok != 0, "latency": r.latency_ms.map(|l| format!("{l:.1}")),
-                   "phase": r.phase.as_deref().map(|p| spec::label(spec::PHASES, p)), "message": r.message})
+                   "phase": r.phase.as_deref().map(|p| spec::label(spec::PHASES, p)), "message": r.message,
+                   "problem": (r.ok == 0).then(|| problem(r.phase.as_deref(), r.message.as_deref()))})
         })
         .collect();
     let day = 86_400_000;
-    let from = now - 30 * day;
-    let days = crate::monitor::daily(&st.ctx, &[(m.id, m.created_at)], from, now).await?;
+    let today = crate::monitor::day_start(now);
+    let from = today - 29 * day;
+    let rolled = crate::monitor::daily(&st.ctx, &[(m.id, m.created_at)], from, now).await?;
     let avail30 = crate::monitor::availability(&st.ctx, &[(m.id, m.created_at)], from, now).await?;
+    // Today so far comes from the raw results (the rollups cover finished hours only).
+    let today_tally =
+        crate::monitor::availability(&st.ctx, &[(m.id, m.created_at)], today, now).await?;
+    let days = month_of_days(from, &rolled, bj_date(now), today_tally.availability());
+    let any_day = days.iter().any(|d| !d["availability"].is_null());
+    let daily_empty = if any_day {
+        None
+    } else if m.paused != 0 {
+        Some("监控已暂停，近 30 天没有可统计的检测结果。")
+    } else if results.is_empty() {
+        Some("还没有检测结果，无法统计每日可用率。")
+    } else {
+        Some("还没有按小时汇总的数据：每小时整点后汇总上一小时，首次检测约一小时后显示。")
+    };
     let changes = st.store.state_changes(m.id, 20).await?;
     let changes: Vec<Value> = changes
         .into_iter()
@@ -395,6 +244,7 @@ pub async fn detail(
         .page(
             "monitor_detail.html",
             json!({"layout": layout(&u, &m.name, "/monitors"), "m": v, "series": series, "recent": recent, "days": days,
+                   "latency_empty": latency_empty, "daily_empty": daily_empty,
                    "availability": avail30.availability().map(|a| format!("{:.3}%", a * 100.0)), "changes": changes,
                    "can_write": u.role.can(Perm::WriteMonitoring), "notice": notice}),
         )?
@@ -517,46 +367,44 @@ pub async fn alert_action(
     }
 }
 
-pub async fn duty(
-    State(st): State<AppState>,
-    PageUser(u): PageUser,
-    Query(q): Query<HashMap<String, String>>,
-) -> PageResult {
-    need(&u, Perm::ReadMonitoring)?;
-    let now = st.clock.now_ms();
-    let rows = st
-        .store
-        .shifts(now - 86_400_000, now + 31 * 86_400_000)
-        .await?;
-    let on_call = st.store.on_call(now).await?;
-    let (users, _) = st.store.list_users(None, None, 1000, 0).await?;
-    let uname: HashMap<i64, String> = users
+/// The Beijing date of epoch milliseconds: `2025-01-02`.
+fn bj_date(ms: i64) -> String {
+    crate::clock::local_seconds(ms).chars().take(10).collect()
+}
+
+/// A failed check for the pages: the Chinese headline and the probe's original text.
+fn problem(phase: Option<&str>, message: Option<&str>) -> Value {
+    let e = crate::domain::monitor::probe_error::explain(phase, message.unwrap_or_default());
+    json!({"summary": e.summary, "detail": e.detail})
+}
+
+/// The 30 Beijing days from `from` with their availability from the rollups (`null`
+/// where no hour was rolled up), today's from `today_availability` when the rollups
+/// have none yet.
+fn month_of_days(
+    from: i64,
+    rolled: &[Value],
+    today: String,
+    today_availability: Option<f64>,
+) -> Vec<Value> {
+    let by_date: HashMap<&str, &Value> = rolled
         .iter()
-        .map(|r| (r.id, r.display_name.clone()))
+        .filter_map(|d| Some((d["date"].as_str()?, d)))
         .collect();
-    let staff: Vec<Value> = users
-        .iter()
-        .filter(|r| {
-            ["engineer", "operator", "manager"].contains(&r.role.as_str()) && r.disabled == 0
+    (0..30)
+        .map(|i| {
+            let date = bj_date(from + i * 86_400_000 + 3_600_000);
+            let mut v = by_date
+                .get(date.as_str())
+                .map(|d| (*d).clone())
+                .unwrap_or_else(|| json!({"availability": null}));
+            if date == today && v["availability"].is_null() {
+                v["availability"] = json!(today_availability);
+            }
+            v["date"] = json!(date);
+            v
         })
-        .map(|r| json!({"id": r.id, "name": r.display_name}))
-        .collect();
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|s| {
-            json!({"id": s.id, "user": uname.get(&s.user_id), "from": crate::clock::local_minutes(s.starts_at), "to": crate::clock::local_minutes(s.ends_at),
-                   "role": if s.role == "primary" { "主班" } else { "备班" }, "note": s.note, "now": s.starts_at <= now && s.ends_at > now})
-        })
-        .collect();
-    Ok(st
-        .ui
-        .page(
-            "duty.html",
-            json!({"layout": layout(&u, "值班表", "/duty"), "items": items, "staff": staff,
-                   "on_call": on_call.iter().filter_map(|i| uname.get(i)).collect::<Vec<_>>(),
-                   "can_write": u.role.can(Perm::ManageIntegrations), "error": q.get("error")}),
-        )?
-        .into_response())
+        .collect()
 }
 
 /// What raised an alert, in words.

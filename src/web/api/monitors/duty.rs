@@ -12,7 +12,7 @@ use super::rfc_param;
 use crate::domain::roles::Perm;
 use crate::error::AppResult;
 use crate::monitor::duty;
-use crate::monitor::input::ShiftInput;
+use crate::monitor::input::{CopyWeekInput, ShiftInput, SwapInput};
 use crate::web::AppState;
 use crate::web::api::all_json;
 use crate::web::auth::ApiUser;
@@ -77,4 +77,42 @@ pub async fn delete_shift(
 ) -> AppResult<StatusCode> {
     duty::delete_shift(&st.ctx, &u, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/duty-shifts/copy-week",
+    tag = "monitoring",
+    summary = "把一周的排班复制到之后的某一周",
+    description = "复制在该周（北京时间周一至周日）开始的班次，默认复制到下一周；目标周已有的相同班次跳过。需项目经理或系统管理员。",
+    request_body = crate::monitor::input::CopyWeekInput,
+    responses((status = 201, description = "已复制", body = crate::monitor::duty::CopyWeekOutcome),
+              (status = 422, description = "日期无效或该周没有排班"))
+)]
+pub async fn copy_week(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Input(input): Input<CopyWeekInput>,
+) -> AppResult<Response> {
+    let out = duty::copy_week(&st.ctx, &u, input).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/duty-shifts/swap",
+    tag = "monitoring",
+    summary = "互换两个班次的值班人员",
+    description = "两个班次须属于不同的人；互换后各自接对方的班。需项目经理或系统管理员。",
+    request_body = crate::monitor::input::SwapInput,
+    responses((status = 200, description = "互换后的两个班次", body = crate::web::api::openapi::Page),
+              (status = 422, description = "班次不存在或属于同一人"))
+)]
+pub async fn swap_shifts(
+    State(st): State<AppState>,
+    ApiUser(u): ApiUser,
+    Input(input): Input<SwapInput>,
+) -> AppResult<Json<Value>> {
+    let rows = duty::swap_shifts(&st.ctx, &u, input).await?;
+    Ok(Json(all_json(&rows, |r| r.to_json())))
 }

@@ -1,0 +1,145 @@
+//! The monitor form: fields per probe kind (see `monitor_fields`), the upstream monitor as
+//! a picker, the JSON box for what has no field, and the service's errors shown in Chinese
+//! next to the field they are about.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect};
+use serde_json::{Value, json};
+
+use super::monitor_fields::{fieldsets, form_again, form_field, form_to_obj};
+use super::monitoring::{kinds, need, system_names};
+use super::{PageResult, layout};
+use crate::accounts::AuthUser;
+use crate::domain::FieldError;
+use crate::domain::roles::Perm;
+use crate::error::AppError;
+use crate::monitor::input::MonitorCreate;
+use crate::monitor::spec;
+use crate::web::AppState;
+use crate::web::auth::{PageUser, same_origin};
+
+async fn form_page(
+    st: &AppState,
+    u: &AuthUser,
+    form: HashMap<String, String>,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> PageResult {
+    let names = system_names(st).await?;
+    let mut systems: Vec<(i64, String)> = names.into_iter().collect();
+    systems.sort();
+    let systems: Vec<Value> = systems
+        .iter()
+        .map(|(i, n)| json!({"id": i, "name": n}))
+        .collect();
+    // The upstream picker: every monitor, by name, with its kind and target.
+    let upstream: Vec<Value> = st
+        .store
+        .all_monitors()
+        .await?
+        .iter()
+        .map(|m| {
+            json!({"id": m.id, "label": format!("{}（{}{}{}）", m.name, spec::label(spec::KINDS, &m.kind),
+                   if m.target.is_empty() { "" } else { "，" }, m.target)})
+        })
+        .collect();
+    let kind = form
+        .get("kind")
+        .cloned()
+        .filter(|k| spec::KINDS.iter().any(|(c, _)| c == k))
+        .unwrap_or_else(|| "http".into());
+    // Each error next to its field; the ones without a field of the form on top.
+    let mut by_field: HashMap<String, String> = HashMap::new();
+    for e in errors {
+        let f = form_field(&kind, &e.field);
+        by_field
+            .entry(f)
+            .and_modify(|m| {
+                m.push('；');
+                m.push_str(&e.message);
+            })
+            .or_insert_with(|| e.message.clone());
+    }
+    let known: Vec<String> = [
+        "name",
+        "kind",
+        "target",
+        "system_id",
+        "priority",
+        "interval_s",
+        "timeout_ms",
+        "failures_before_down",
+        "depends_on",
+        "config",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(
+        super::monitor_fields::fields(&kind)
+            .iter()
+            .map(|f| format!("{kind}.{}", f.key)),
+    )
+    .collect();
+    let general: Vec<&String> = by_field
+        .iter()
+        .filter(|(k, _)| !known.contains(k))
+        .map(|(_, m)| m)
+        .collect();
+    let sets = fieldsets(spec::KINDS, &form, &by_field);
+    let title = "新建监控";
+    let html = st.ui.page(
+        "monitor_form.html",
+        json!({"layout": layout(u, title, "/monitors"), "title": title, "form": form, "kind": kind,
+               "errors": by_field, "error_count": errors.len(), "general": general, "kinds": kinds(),
+               "fieldsets": sets, "systems": systems, "upstream": upstream}),
+    )?;
+    Ok((status, html).into_response())
+}
+
+pub async fn new_form(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
+    need(&u, Perm::WriteMonitoring)?;
+    let form: HashMap<String, String> = [
+        ("kind", "http"),
+        ("interval_s", "60"),
+        ("failures_before_down", "3"),
+        ("priority", "P2"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    form_page(&st, &u, form, &[], StatusCode::OK).await
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    PageUser(u): PageUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if !same_origin(&headers) {
+        return Err(AppError::forbidden().into());
+    }
+    need(&u, Perm::WriteMonitoring)?;
+    let input = form_to_obj(&form)
+        .and_then(|obj| crate::domain::input::decode::<MonitorCreate>(Value::Object(obj)));
+    let errs = match input {
+        Ok(input) => match crate::monitor::create(&st.ctx, &u, &input).await {
+            Ok(m) => return Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
+            Err(AppError::Validation(errs)) => errs,
+            Err(e) => return Err(e.into()),
+        },
+        Err(errs) => errs,
+    };
+    form_page(
+        &st,
+        &u,
+        form_again(&form),
+        &errs,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
