@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod operations;
 pub mod reports;
 pub mod requirements;
+pub mod search;
 pub mod team;
 pub mod ticket_export;
 pub mod tickets;
@@ -82,6 +83,7 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(audit::verify))
         .routes(routes!(audit::get_one))
         .routes(routes!(inventory::summary))
+        .routes(routes!(search::search))
         .routes(routes!(
             inspections::list_templates,
             inspections::create_template
