@@ -18,5 +18,5 @@ CREATE TABLE search_docs (
     updated_at BIGINT NOT NULL,
     UNIQUE (kind, ref_id)
 );
-CREATE INDEX search_docs_key ON search_docs(key) WHERE key IS NOT NULL;
+CREATE INDEX search_docs_key ON search_docs(key);
 CREATE INDEX search_docs_tsv ON search_docs USING GIN (tsv);

@@ -24,7 +24,7 @@ CREATE TABLE search_docs (
     updated_at BIGINT NOT NULL,
     UNIQUE (kind, ref_id)
 );
-CREATE INDEX search_docs_key ON search_docs(key) WHERE key IS NOT NULL;
+CREATE INDEX search_docs_key ON search_docs(key);
 
 CREATE VIRTUAL TABLE search_fts USING fts5(
     tags, terms, content='search_docs', content_rowid='id',

@@ -234,6 +234,13 @@ impl Store {
         }
         let n = self.rebuild_search_in(&mut tx, now_ms).await?;
         tx.commit().await?;
+        if self.backend == Backend::Postgres && n > 0 {
+            // Statistics now, not when autovacuum comes by: the planner chooses between
+            // the GIN index and walking ids backwards by how common a term is.
+            sqlx::query("ANALYZE search_docs")
+                .execute(self.pool())
+                .await?;
+        }
         Ok(n)
     }
 
@@ -290,8 +297,10 @@ impl Store {
         {
             let mut sql = String::from(
                 "SELECT id, kind, ref_id, key, title, body, resolution FROM search_docs \
-                 WHERE key >= $1 AND key < $2 AND kind = 'ticket'",
+                 WHERE key >= $1 AND key < $2",
             );
+            // Only tickets have a key; naming the kind as well would lead SQLite to the
+            // (kind, ref_id) index and a sort of every ticket.
             if scope.owner_id.is_some() {
                 sql.push_str(" AND owner_id = $4");
             }
