@@ -9,6 +9,7 @@ mod lifecycle;
 mod links;
 mod open;
 mod query;
+mod search;
 mod sla;
 mod view;
 mod visibility;
@@ -27,6 +28,7 @@ pub use open::{
     Origin, created_json, open_ticket, open_ticket_for, open_ticket_from, open_ticket_with_clocks,
 };
 pub use query::{opt_id, opt_range, period, ticket_filter};
+pub use search::{MAX_LIMIT as SEARCH_MAX_LIMIT, SearchItem, SearchRequest, SearchResult, search};
 pub use sla::{
     auto_close_tick, check_sla_clocks, clocks, clocks_in, refresh_sla, refresh_sla_in, sla_fields,
     sla_tick,

@@ -21,6 +21,7 @@ pub mod operations;
 pub mod password;
 pub mod requirements;
 pub mod roles;
+pub mod search;
 pub mod sla;
 pub mod team;
 pub mod text;

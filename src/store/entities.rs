@@ -469,10 +469,27 @@ impl Store {
             cols.join(", "),
             ph.join(", ")
         );
-        bind_all(sqlx::query_scalar(AssertSqlSafe(sql)), &args)
+        let id: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(sql)), &args)
             .fetch_one(&mut **tx)
             .await
-            .map_err(|e| Self::map_write_error(spec, e))
+            .map_err(|e| Self::map_write_error(spec, e))?;
+        self.reindex_entity_in(tx, spec, id, now_ms).await?;
+        Ok(id)
+    }
+
+    /// Rewrites a searched record's index row on the write's transaction.
+    async fn reindex_entity_in(
+        &self,
+        tx: &mut super::Tx,
+        spec: &EntitySpec,
+        id: i64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        if !matches!(spec.table, "assets" | "systems" | "staff") {
+            return Ok(());
+        }
+        let m = self.get_entity_tx(tx, spec, id).await?;
+        self.index_entity_in(tx, spec.table, &m, now_ms).await
     }
 
     /// Creates one record from validated values inside the caller's transaction, which
@@ -560,6 +577,8 @@ impl Store {
             .await
             .map_err(|e| Self::map_write_error(spec, e))?;
         let after = self.get_entity_tx(&mut tx, spec, id).await?;
+        self.index_entity_in(&mut tx, spec.table, &after, now_ms)
+            .await?;
         let (b, a) = changed_fields(&before, &after);
         if !a.is_empty() {
             NewAuditEvent::of(
@@ -611,6 +630,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| Self::map_write_error(spec, e))?;
+        Self::unindex_entity_in(&mut tx, spec.table, id).await?;
         NewAuditEvent::of(
             "delete",
             spec.name,

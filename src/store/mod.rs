@@ -21,6 +21,7 @@ pub mod operations;
 pub mod reports;
 pub mod requirements;
 pub mod screen;
+pub mod search;
 pub mod snapshot;
 pub mod team;
 pub mod users;
@@ -232,6 +233,15 @@ impl Store {
                 .await
                 .context("cannot open the SQLite writer connection")?,
             );
+        }
+        // The search index of the records written before migration 0029 (or restored
+        // from an archive, which leaves it out).
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let n = lane::tracked(store.rebuild_search_if_empty(now_ms))
+            .await
+            .context("cannot build the search index")?;
+        if n > 0 {
+            tracing::info!(rows = n, "search index built");
         }
         Ok(store)
     }

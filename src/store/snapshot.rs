@@ -125,7 +125,7 @@ pub async fn tables(conn: &mut AnyConnection, backend: Backend) -> StoreResult<V
             sqlx::query_scalar(
                 "SELECT name FROM sqlite_master WHERE type = 'table' \
                  AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations' \
-                 ORDER BY name",
+                 AND name NOT LIKE 'search\\_%' ESCAPE '\\' ORDER BY name",
             )
             .fetch_all(&mut *conn)
             .await?
@@ -134,7 +134,8 @@ pub async fn tables(conn: &mut AnyConnection, backend: Backend) -> StoreResult<V
             sqlx::query_scalar(
                 "SELECT table_name::text FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
-                 AND table_name <> '_sqlx_migrations' ORDER BY 1",
+                 AND table_name <> '_sqlx_migrations' AND table_name NOT LIKE 'search\\_%' ESCAPE '\\' \
+                 ORDER BY 1",
             )
             .fetch_all(&mut *conn)
             .await?
@@ -498,7 +499,11 @@ pub async fn rollback(conn: &mut AnyConnection) {
 }
 
 /// Removes the rows the migrations seeded, children first.
+///
+/// The search index is left out of archives (its layout differs per backend): it is
+/// emptied here and rebuilt from the restored records at the next start.
 pub async fn clear_tables(conn: &mut AnyConnection, order: &[TableSchema]) -> StoreResult<()> {
+    conn.execute("DELETE FROM search_docs").await?;
     for t in order.iter().rev() {
         conn.execute(sqlx::AssertSqlSafe(format!("DELETE FROM {}", q(&t.name))))
             .await?;

@@ -76,6 +76,11 @@ const SOURCES: &[Source] = &[
         body: include_bytes!("../../assets/duty.js"),
     },
     Source {
+        name: "search.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/search.js"),
+    },
+    Source {
         name: "app.js",
         mime: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/app.js"),

@@ -37,7 +37,7 @@ impl Store {
         t: &NewTicket,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO tickets (number, kind, change_type, title, description, system_id, asset_id, category, source, \
              requester_id, requester_name, requester_contact, reported_at, impact, urgency, priority, assignee_id, status, \
              sla_policy_id, calendar_id, created_by, created_at, updated_at, response_due_at, onsite_due_at, \
@@ -73,7 +73,10 @@ impl Store {
         .bind(i64::from(t.sla.breached))
         .bind(t.sla.next_check_at)
         .fetch_one(&mut **tx)
-        .await?)
+        .await?;
+        // The search index follows on the same transaction.
+        self.index_ticket_in(tx, id, now_ms).await?;
+        Ok(id)
     }
 
     /// PostgreSQL: draws the day's next number for ticket `id`, written so far under the
@@ -99,7 +102,8 @@ impl Store {
                   m AS (UPDATE user_messages SET subject = replace(subject, $4, num.number), body = replace(body, $4, num.number) \
                         FROM num WHERE ticket_id = $3), \
                   o AS (UPDATE notification_outbox SET subject = replace(subject, $4, num.number), body = replace(body, $4, num.number) \
-                        FROM num WHERE ticket_id = $3) \
+                        FROM num WHERE ticket_id = $3), \
+                  d AS (UPDATE search_docs SET key = num.number FROM num WHERE kind = 'ticket' AND ref_id = $3) \
              SELECT number FROM num",
         )
         .bind(day.to_string())
@@ -258,6 +262,16 @@ impl Store {
         bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
             .execute(&mut **tx)
             .await?;
+        // The search index follows on the same transaction when its text, state or
+        // requester changed.
+        if fields.iter().any(|(name, _)| {
+            matches!(
+                *name,
+                "title" | "description" | "resolution" | "status" | "requester_id" | "number"
+            )
+        }) {
+            self.index_ticket_in(tx, id, now_ms).await?;
+        }
         Ok(())
     }
 

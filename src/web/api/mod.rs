@@ -17,6 +17,7 @@ pub mod operations;
 pub mod reports;
 pub mod requirements;
 pub mod screen;
+pub mod search;
 pub mod team;
 pub mod ticket_export;
 pub mod tickets;
@@ -83,6 +84,7 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(audit::verify))
         .routes(routes!(audit::get_one))
         .routes(routes!(inventory::summary))
+        .routes(routes!(search::search))
         .routes(routes!(
             inspections::list_templates,
             inspections::create_template

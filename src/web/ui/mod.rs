@@ -18,6 +18,7 @@ pub mod pages;
 pub mod reports;
 pub mod requirements;
 pub mod screen;
+pub mod search;
 pub mod team;
 pub mod tickets;
 
@@ -131,6 +132,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "messages.html",
         include_str!("../../../templates/messages.html"),
+    ),
+    (
+        "search.html",
+        include_str!("../../../templates/search.html"),
     ),
     (
         "calendars.html",
@@ -408,6 +413,7 @@ pub fn router() -> Router<AppState> {
         .route("/team/changes/{id}/decision", post(team::decide))
         .route("/reports/texts", get(reports::texts))
         .route("/reports/texts/{key}", post(reports::save_text))
+        .route("/search", get(search::page))
         .route("/messages", get(inbox::messages))
         .route("/messages/badge", get(inbox::badge))
         .route("/messages/read-all", post(inbox::read_all))
