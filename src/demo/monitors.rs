@@ -1,0 +1,153 @@
+//! The demo's monitors: yunwei's own `/healthz` and `/readyz` on the configured listen
+//! address, its port on the loopback, and one check per system (each probing yunwei's
+//! health endpoint, so they stay up once the engine runs) — with a probe history of the
+//! simulated days rolled up by the real rollup job, so availability and charts have data.
+
+use crate::Ctx;
+use crate::accounts::AuthUser;
+use crate::domain::demo::Rng;
+use crate::domain::monitor::input::{MonitorCreate, MonitorKind, Priority};
+use crate::store::monitor::NewResult;
+
+use super::tickets::Outage;
+
+const HOUR: i64 = 3_600_000;
+const FIVE_MIN: i64 = 300_000;
+
+fn monitor(
+    name: String,
+    kind: MonitorKind,
+    target: String,
+    system_id: Option<i64>,
+) -> MonitorCreate {
+    MonitorCreate {
+        name,
+        kind,
+        target: Some(target),
+        interval_s: Some(60),
+        timeout_ms: None,
+        failures_before_down: None,
+        successes_before_up: None,
+        system_id,
+        asset_id: None,
+        depends_on: None,
+        priority: Some(Priority::P2),
+        paused: None,
+        auto_resolve: None,
+        config: None,
+    }
+}
+
+/// Creates the monitors; answers (monitor id, system id or 0) for each.
+pub async fn create(
+    sim: &Ctx,
+    admin: &AuthUser,
+    systems: &[(i64, String)],
+) -> anyhow::Result<Vec<(i64, i64)>> {
+    let err = |e: crate::error::AppError| anyhow::anyhow!("demo monitor: {e}");
+    let mut addr = sim.config.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    }
+    let base = format!("http://{addr}");
+    let mut out = Vec::new();
+    let own = [
+        monitor(
+            "运维平台存活检查（/healthz）".into(),
+            MonitorKind::Http,
+            format!("{base}/healthz"),
+            None,
+        ),
+        monitor(
+            "运维平台就绪检查（/readyz）".into(),
+            MonitorKind::Http,
+            format!("{base}/readyz"),
+            None,
+        ),
+        monitor(
+            "运维平台服务端口（本机）".into(),
+            MonitorKind::Tcp,
+            format!("127.0.0.1:{}", addr.port()),
+            None,
+        ),
+    ];
+    for m in &own {
+        let row = crate::monitor::create(sim, admin, m).await.map_err(err)?;
+        out.push((row.id, 0));
+    }
+    for (sid, name) in systems {
+        let m = monitor(
+            format!("{name} 访问检查（演示）"),
+            MonitorKind::Http,
+            format!("{base}/healthz"),
+            Some(*sid),
+        );
+        let row = crate::monitor::create(sim, admin, &m).await.map_err(err)?;
+        out.push((row.id, *sid));
+    }
+    Ok(out)
+}
+
+/// Writes the probe results of `[start, now)` (one per hour, then one per five minutes
+/// over the last day), down within the outages, and rolls them up with the rollup job.
+pub async fn history(
+    sim: &Ctx,
+    rng: &Rng,
+    monitors: &[(i64, i64)],
+    outages: &[Outage],
+    start: i64,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let mut r = rng.fork(3);
+    // Five-minute checks over the last day (the 24-hour chart), hourly ones over the last
+    // week, and one per four hours before that: the rollups cover every hour either way.
+    let recent = (now - 24 * HOUR).max(start);
+    let week = (now - 7 * 24 * HOUR).max(start);
+    let mut rows = Vec::new();
+    for (mid, _) in monitors {
+        let base = r.range(8, 60) as f64;
+        let mut at = start;
+        while at < now {
+            let step = if at < week {
+                4 * HOUR
+            } else if at < recent {
+                HOUR
+            } else {
+                FIVE_MIN
+            };
+            let at_end = (at + step).min(now);
+            let down = outages
+                .iter()
+                .any(|o| o.monitor_id == *mid && o.from < at_end && o.to > at);
+            // Latency rises in office hours (Beijing 09–18).
+            let hour = ((at / HOUR) + 8).rem_euclid(24);
+            let busy = if (9..18).contains(&hour) { 1.6 } else { 1.0 };
+            let latency = base * busy + r.range(0, 25) as f64;
+            rows.push(NewResult {
+                monitor_id: *mid,
+                at,
+                covers_ms: at_end - at,
+                ok: !down,
+                class: if down { "down" } else { "up" },
+                latency_ms: (!down).then_some(latency.round()),
+                phase: down.then(|| "connect".to_string()),
+                message: down.then(|| "连接超时（演示数据）".to_string()),
+            });
+            at = at_end;
+        }
+    }
+    let n = rows.len();
+    let mut tx = sim.store.write_tx().await?;
+    sim.store.insert_results(&mut tx, &rows).await?;
+    for (mid, _) in monitors {
+        sim.store
+            .set_monitor_state(&mut tx, *mid, "up", now)
+            .await?;
+    }
+    tx.commit().await?;
+    let hours = (now - start) / HOUR + 2;
+    crate::monitor::rollup_tick(sim, hours)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo rollups: {e}"))?;
+    Ok(n)
+}
