@@ -7,7 +7,9 @@ use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::demo::Rng;
 use crate::domain::monitor::input::{MonitorCreate, MonitorKind, Priority};
-use crate::store::monitor::NewResult;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::store::monitor::{NewResult, Tally};
 
 use super::tickets::Outage;
 
@@ -88,8 +90,12 @@ pub async fn create(
     Ok(out)
 }
 
-/// Writes the probe results of `[start, now)` (one per hour, then one per five minutes
-/// over the last day), down within the outages, and rolls them up with the rollup job.
+/// Writes the probe results of `[start, now)` (one per four hours, one per hour over the
+/// last week, one per five minutes over the last day; down within the outages) and their
+/// hourly and daily rollups. Raw results are written only within their retention (the
+/// rollup job would purge older ones at once); the rollups are tallied here from the same
+/// series exactly as `tally_results` would, and written with the rollup job's own store
+/// functions — reading 2,000 hours back from the database cost seconds.
 pub async fn history(
     sim: &Ctx,
     rng: &Rng,
@@ -99,13 +105,16 @@ pub async fn history(
     now: i64,
 ) -> anyhow::Result<usize> {
     let mut r = rng.fork(3);
-    // Five-minute checks over the last day (the 24-hour chart), hourly ones over the last
-    // week, and one per four hours before that: the rollups cover every hour either way.
     let recent = (now - 24 * HOUR).max(start);
     let week = (now - 7 * 24 * HOUR).max(start);
+    let keep_from = now - sim.config.monitoring.results_retention_days * 24 * HOUR;
+    let current_hour = now - now.rem_euclid(HOUR);
     let mut rows = Vec::new();
+    let mut hours: BTreeMap<i64, Vec<(i64, Tally, Option<f64>, Option<f64>)>> = BTreeMap::new();
     for (mid, _) in monitors {
         let base = r.range(8, 60) as f64;
+        // Per hour of this monitor: the tally and the latencies of the checks in it.
+        let mut per_hour: BTreeMap<i64, (Tally, Vec<f64>)> = BTreeMap::new();
         let mut at = start;
         while at < now {
             let step = if at < week {
@@ -122,32 +131,64 @@ pub async fn history(
             // Latency rises in office hours (Beijing 09–18).
             let hour = ((at / HOUR) + 8).rem_euclid(24);
             let busy = if (9..18).contains(&hour) { 1.6 } else { 1.0 };
-            let latency = base * busy + r.range(0, 25) as f64;
-            rows.push(NewResult {
-                monitor_id: *mid,
-                at,
-                covers_ms: at_end - at,
-                ok: !down,
-                class: if down { "down" } else { "up" },
-                latency_ms: (!down).then_some(latency.round()),
-                phase: down.then(|| "connect".to_string()),
-                message: down.then(|| "连接超时（演示数据）".to_string()),
-            });
+            let latency = (base * busy + r.range(0, 25) as f64).round();
+            // The hours the result covers, clipped as the rollup clips it.
+            let mut h = at - at.rem_euclid(HOUR);
+            while h < at_end && h < current_hour {
+                let covered = at_end.min(h + HOUR) - at.max(h);
+                let e = per_hour.entry(h).or_default();
+                if down {
+                    e.0.down_ms += covered;
+                } else {
+                    e.0.up_ms += covered;
+                }
+                if at >= h && at < h + HOUR {
+                    e.0.checks += 1;
+                    if down {
+                        e.0.failures += 1;
+                    } else {
+                        e.1.push(latency);
+                    }
+                }
+                h += HOUR;
+            }
+            if at >= keep_from {
+                rows.push(NewResult {
+                    monitor_id: *mid,
+                    at,
+                    covers_ms: at_end - at,
+                    ok: !down,
+                    class: if down { "down" } else { "up" },
+                    latency_ms: (!down).then_some(latency),
+                    phase: down.then(|| "connect".to_string()),
+                    message: down.then(|| "连接超时（演示数据）".to_string()),
+                });
+            }
             at = at_end;
+        }
+        for (h, (mut t, lat)) in per_hour {
+            t.unknown_ms = HOUR - t.up_ms - t.down_ms - t.maintenance_ms;
+            let avg = (!lat.is_empty()).then(|| lat.iter().sum::<f64>() / lat.len() as f64);
+            let max = lat.iter().copied().reduce(f64::max);
+            hours.entry(h).or_default().push((*mid, t, avg, max));
         }
     }
     let n = rows.len();
     let mut tx = sim.store.write_tx().await?;
     sim.store.insert_results(&mut tx, &rows).await?;
+    let mut days = BTreeSet::new();
+    for (h, rs) in &hours {
+        sim.store.upsert_rollups(&mut tx, *h, rs).await?;
+        days.insert(crate::monitor::day_start(*h));
+    }
+    for d in days {
+        sim.store.roll_day(&mut tx, d).await?;
+    }
     for (mid, _) in monitors {
         sim.store
             .set_monitor_state(&mut tx, *mid, "up", now)
             .await?;
     }
     tx.commit().await?;
-    let hours = (now - start) / HOUR + 2;
-    crate::monitor::rollup_tick(sim, hours)
-        .await
-        .map_err(|e| anyhow::anyhow!("demo rollups: {e}"))?;
     Ok(n)
 }

@@ -212,6 +212,44 @@ async fn ninety_days_of_history_hold_every_kind_of_record_with_met_and_breached_
     );
     assert!(c("SELECT COUNT(DISTINCT day) FROM monitor_daily").await >= 89);
     assert!(c("SELECT COUNT(*) FROM monitor_rollups WHERE down_ms > 0").await > 0);
+    // The rollups written with the history are the ones the rollup job makes of the raw
+    // results: compare an hour two days back and one five minutes-checked hour.
+    let now_ms = now().timestamp_millis();
+    let hour = 3_600_000;
+    for h in [
+        now_ms - now_ms % hour - 48 * hour,
+        now_ms - now_ms % hour - 2 * hour,
+    ] {
+        let from_raw = app
+            .ctx
+            .store
+            .tally_results(h, h + hour, None)
+            .await
+            .unwrap();
+        assert_eq!(from_raw.len(), 30, "every monitor has results in hour {h}");
+        let q = format!(
+            "SELECT monitor_id, up_ms, down_ms, unknown_ms, checks, failures FROM monitor_rollups WHERE hour = {h} ORDER BY monitor_id"
+        );
+        let rolled = rows(&app, &q).await;
+        let mut raw: Vec<String> = from_raw
+            .iter()
+            .map(|(m, t, _, _)| {
+                format!(
+                    "Some({m})|Some({})|Some({})|Some({})|Some({})|Some({})",
+                    t.up_ms, t.down_ms, t.unknown_ms, t.checks, t.failures
+                )
+            })
+            .collect();
+        raw.sort_by_key(|r| {
+            r[5..]
+                .split(')')
+                .next()
+                .unwrap_or_default()
+                .parse::<i64>()
+                .unwrap_or(0)
+        });
+        assert_eq!(rolled, raw, "rollups of hour {h}");
+    }
     // Backups: daily runs, a few failed, and a drill or two; work records.
     let runs = c("SELECT COUNT(*) FROM backup_runs").await;
     assert!(runs > 2000, "backup runs: {runs}");
