@@ -28,6 +28,7 @@ pub struct HistorySummary {
     pub backup_runs: usize,
     pub restore_drills: usize,
     pub work_records: usize,
+    pub duty_shifts: usize,
     pub marked_rows: i64,
     pub skipped_steps: usize,
     pub elapsed_ms: u128,
@@ -67,6 +68,7 @@ pub async fn load_history(ctx: &Ctx, days: u32) -> anyhow::Result<HistorySummary
     let backup_runs = super::records::backup_runs(&sim, &rng, start, now).await?;
     let restore_drills = super::records::drills(&sim, &people, start, now).await?;
     let work_records = super::records::work_records(&sim, &rng, &people, start, now).await?;
+    let duty_shifts = super::records::duty_shifts(&sim, &people, start, now).await?;
     phase("records");
     let marked_rows = ctx.store.mark_demo_rows(&marks).await?;
     phase("marks");
@@ -78,6 +80,7 @@ pub async fn load_history(ctx: &Ctx, days: u32) -> anyhow::Result<HistorySummary
         backup_runs,
         restore_drills,
         work_records,
+        duty_shifts,
         marked_rows,
         skipped_steps: desk.failed_steps,
         elapsed_ms: started.elapsed().as_millis(),

@@ -164,3 +164,38 @@ pub async fn work_records(
     }
     Ok(n)
 }
+
+/// Daily on-call shifts (08:30 to 08:30 Beijing) from two weeks back to two weeks ahead,
+/// rotating among the engineers, through the duty service.
+pub async fn duty_shifts(
+    sim: &Ctx,
+    people: &People,
+    start: i64,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let today = crate::monitor::day_start(now);
+    let first = (today - 14 * DAY).max(start);
+    let mut n = 0;
+    let mut day = first;
+    let mut k = 0usize;
+    while day < today + 14 * DAY {
+        let Some(u) = people.engineers.get(k % people.engineers.len().max(1)) else {
+            break;
+        };
+        let from = day + 8 * 60 * MIN + 30 * MIN;
+        set_clock(sim, from.min(now));
+        let input = serde_json::from_value(json!({
+            "user_id": u.id,
+            "starts_at": crate::clock::rfc3339(from),
+            "ends_at": crate::clock::rfc3339(from + DAY),
+            "note": "演示数据",
+        }))?;
+        crate::monitor::duty::add_shift(sim, &people.manager, input)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo shift: {e}"))?;
+        n += 1;
+        k += 1;
+        day += DAY;
+    }
+    Ok(n)
+}

@@ -78,6 +78,7 @@ const DUMP: &[&str] = &[
     "SELECT monitor_id, day, up_ms, down_ms, checks, failures FROM monitor_daily ORDER BY monitor_id, day",
     "SELECT policy_id, status, source, started_at, finished_at, size_bytes FROM backup_runs ORDER BY id",
     "SELECT policy_id, drilled_at, result, scope FROM restore_drills ORDER BY id",
+    "SELECT user_id, starts_at, ends_at FROM duty_shifts ORDER BY id",
     "SELECT line_id, type, occurred_at, duration_minutes, requester, summary, answer FROM work_records ORDER BY id",
     "SELECT tbl, row_id FROM demo_items ORDER BY tbl, row_id",
     "SELECT seq, at, actor_id, actor_name, action, entity_type, entity_id, summary FROM audit_events ORDER BY seq",
@@ -257,6 +258,9 @@ async fn ninety_days_of_history_hold_every_kind_of_record_with_met_and_breached_
     assert!(failed > 0 && failed * 20 < runs, "failed runs: {failed}");
     assert!(c("SELECT COUNT(*) FROM restore_drills").await >= 1);
     assert!(c("SELECT COUNT(*) FROM work_records").await > 50);
+    // Someone is on call now.
+    let on_call = app.ctx.store.on_call(now_ms).await.unwrap();
+    assert_eq!(on_call.len(), 1, "on call now: {on_call:?}");
     // Every generated row is marked; the contract's own rows are not.
     for t in [
         "tickets",
