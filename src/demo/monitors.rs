@@ -16,6 +16,9 @@ use super::tickets::Outage;
 const HOUR: i64 = 3_600_000;
 const FIVE_MIN: i64 = 300_000;
 
+/// One monitor's rollup of an hour: (monitor, tally, average and maximum latency).
+type HourRow = (i64, Tally, Option<f64>, Option<f64>);
+
 fn monitor(
     name: String,
     kind: MonitorKind,
@@ -110,7 +113,7 @@ pub async fn history(
     let keep_from = now - sim.config.monitoring.results_retention_days * 24 * HOUR;
     let current_hour = now - now.rem_euclid(HOUR);
     let mut rows = Vec::new();
-    let mut hours: BTreeMap<i64, Vec<(i64, Tally, Option<f64>, Option<f64>)>> = BTreeMap::new();
+    let mut hours: BTreeMap<i64, Vec<HourRow>> = BTreeMap::new();
     for (mid, _) in monitors {
         let base = r.range(8, 60) as f64;
         // Per hour of this monitor: the tally and the latencies of the checks in it.
