@@ -341,7 +341,18 @@ pub async fn run(
     let mut opened_at: Vec<i64> = vec![0; plans.len()];
     let mut summary = DeskSummary::default();
     let mut rr = rng.fork(2);
+    // The auto-close job, as the scheduler would run it, once a simulated day (02:00
+    // Beijing): resolved tickets nobody confirmed close after the configured days, so the
+    // real job finds nothing left over at the first start.
+    let mut next_tick = start + DAY + 2 * HOUR;
     for (at, i, j) in events {
+        while next_tick <= at {
+            set_clock(sim, next_tick);
+            crate::desk::auto_close_tick(sim)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo auto-close: {e}"))?;
+            next_tick += DAY;
+        }
         let p = &plans[i];
         let step = p.steps[j].1;
         set_clock(sim, at);
@@ -363,6 +374,13 @@ pub async fn run(
                 tracing::debug!(error = %e, ticket = i, ?step, "demo step skipped");
             }
         }
+    }
+    while next_tick <= now {
+        set_clock(sim, next_tick);
+        crate::desk::auto_close_tick(sim)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo auto-close: {e}"))?;
+        next_tick += DAY;
     }
     summary.tickets = ids.iter().filter(|i| i.is_some()).count();
     Ok(summary)
@@ -513,6 +531,10 @@ async fn do_step(
             }
         }
         Step::Close => {
+            // Closed already by the auto-close job.
+            if sim.store.ticket(tid.0).await?.status != "resolved" {
+                return Ok(None);
+            }
             let u = requester.as_ref().unwrap_or(&people.manager);
             crate::desk::apply_action(sim, u, tid, &act(Action::Close))
                 .await

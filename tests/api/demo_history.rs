@@ -166,6 +166,11 @@ async fn ninety_days_of_history_hold_every_kind_of_record_with_met_and_breached_
     let from_alerts = c("SELECT COUNT(*) FROM alerts WHERE ticket_id IS NOT NULL").await;
     assert!(from_alerts > 10, "alerts with tickets: {from_alerts}");
     assert!(c("SELECT COUNT(*) FROM tickets WHERE status = 'closed'").await > total / 2);
+    // Nothing is left for the auto-close job at the first start.
+    let stale = now().timestamp_millis() - 3 * 86_400_000;
+    let q =
+        format!("SELECT COUNT(*) FROM tickets WHERE status = 'resolved' AND resolved_at < {stale}");
+    assert_eq!(count(&app, &q).await, 0);
     assert!(c("SELECT COUNT(*) FROM tickets WHERE onsite_at IS NOT NULL").await > 10);
     assert!(c("SELECT COUNT(*) FROM tickets WHERE satisfaction IS NOT NULL").await > 10);
     assert!(c("SELECT COUNT(*) FROM tickets WHERE fault_report IS NOT NULL").await > 10);
