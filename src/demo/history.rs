@@ -54,7 +54,7 @@ pub async fn load_history(ctx: &Ctx, days: u32) -> anyhow::Result<HistorySummary
         lap = Instant::now();
     };
     set_clock(&sim, start);
-    let people = super::people::create(&sim, start).await?;
+    let people = super::people::create(&sim, start, now).await?;
     phase("people");
     let systems = sim.store.demo_systems().await?;
     let monitors = super::monitors::create(&sim, &admin, &systems).await?;

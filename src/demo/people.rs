@@ -63,8 +63,10 @@ struct Member<'a> {
     work_mode: &'a str,
 }
 
-/// Creates the team and the accounts, and fills every staffing slot.
-pub async fn create(ctx: &Ctx, now: i64) -> anyhow::Result<People> {
+/// Creates the team (as of `now`, the history's first day) and the accounts, and fills
+/// every staffing slot. The accounts' passwords are set at `load` (the real "now"), so the
+/// password expiry does not ask for a change at the first demo login.
+pub async fn create(ctx: &Ctx, now: i64, load: i64) -> anyhow::Result<People> {
     let actor = Actor::system("demo");
     let hash = crate::accounts::hash_password(DEMO_PASSWORD)
         .await
@@ -157,7 +159,7 @@ pub async fn create(ctx: &Ctx, now: i64) -> anyhow::Result<People> {
                 &hash,
                 false,
                 &actor,
-                now,
+                load,
             )
             .await?;
         let u = auth(row.id, &m.username, &m.name, m.role);
