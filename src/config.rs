@@ -232,6 +232,9 @@ pub struct Config {
     pub database_url: Option<Secret>,
     pub data_dir: PathBuf,
     pub demo: bool,
+    /// Days of simulated history the demo adds to the contract (`--demo-days`; 0: the
+    /// contract only). Used only with `demo`.
+    pub demo_days: u32,
     pub log_format: LogFormat,
     pub log_level: String,
     /// Largest request body accepted by JSON endpoints, in bytes.
@@ -278,6 +281,7 @@ impl Default for Config {
             database_url: None,
             data_dir: PathBuf::from("./yunwei-data"),
             demo: false,
+            demo_days: 90,
             log_format: LogFormat::Human,
             log_level: "info".into(),
             max_body_bytes: 1024 * 1024,
@@ -337,6 +341,12 @@ impl Config {
     /// Checks every setting, naming the one that is wrong.
     pub fn validate(&self) -> Result<(), String> {
         self.backend()?;
+        if self.demo_days > crate::demo::MAX_DAYS {
+            return Err(format!(
+                "demo_days / --demo-days: must be between 0 and {}",
+                crate::demo::MAX_DAYS
+            ));
+        }
         let s = &self.security;
         if !(8..=128).contains(&s.password_min_length) {
             return Err("security.password_min_length: must be between 8 and 128".into());
@@ -455,6 +465,7 @@ impl Serialize for RedactedView<'_> {
         )?;
         st.serialize_field("data_dir", &c.data_dir.display().to_string())?;
         st.serialize_field("demo", &c.demo)?;
+        st.serialize_field("demo_days", &c.demo_days)?;
         st.serialize_field("log_format", &c.log_format)?;
         st.serialize_field("log_level", &c.log_level)?;
         st.serialize_field("max_body_bytes", &c.max_body_bytes)?;

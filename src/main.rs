@@ -46,9 +46,12 @@ enum Command {
         /// Listen address (default 127.0.0.1:8080).
         #[arg(long, env = "YUNWEI_LISTEN")]
         listen: Option<String>,
-        /// Load the seed contract into an empty database.
+        /// Load the seed contract into an empty database, with a simulated history.
         #[arg(long)]
         demo: bool,
+        /// Days of simulated history `--demo` adds (default 90; 0: the contract only).
+        #[arg(long, env = "YUNWEI_DEMO_DAYS")]
+        demo_days: Option<u32>,
     },
     /// Print the effective configuration (secrets redacted).
     Config {
@@ -301,7 +304,12 @@ async fn open_ctx(c: Config) -> anyhow::Result<yunwei::Ctx> {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen, demo } => {
+        Command::Serve {
+            db,
+            listen,
+            demo,
+            demo_days,
+        } => {
             let mut c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
             if let Some(l) = listen {
                 c.listen = l.parse().map_err(|_| {
@@ -311,6 +319,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })?;
             }
             c.demo |= demo;
+            if let Some(d) = demo_days {
+                c.demo_days = d;
+                c.validate().map_err(anyhow::Error::msg)?;
+            }
             init_tracing(&c);
             let listener = tokio::net::TcpListener::bind(c.listen)
                 .await

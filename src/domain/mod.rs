@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod cloud;
 pub mod contract;
 pub mod deliverables;
+pub mod demo;
 pub mod desk_stats;
 pub mod entity;
 pub mod field_error;

@@ -9,6 +9,7 @@ pub mod backup_runs;
 pub mod cache;
 pub mod cloud;
 pub mod contract;
+pub mod demo;
 pub mod desk;
 pub mod entities;
 pub mod inspect;

@@ -27,6 +27,9 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 pub struct Options {
     pub demo: bool,
+    /// Days of simulated demo history (default 0: the contract only, so tests that count
+    /// tickets start from none).
+    pub demo_days: u32,
     pub admin_password: Option<&'static str>,
     /// Where the manual clock starts (default: now).
     pub start: Option<chrono::DateTime<Utc>>,
@@ -42,6 +45,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             demo: false,
+            demo_days: 0,
             admin_password: Some(ADMIN_PASSWORD),
             start: None,
             monitoring: false,
@@ -98,6 +102,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         data_dir: tmp.path().to_path_buf(),
         database_url: database_url.clone().map(Secret),
         demo: opts.demo,
+        demo_days: opts.demo_days,
         admin_password: opts.admin_password.map(|p| Secret(p.to_string())),
         database_max_connections: 5,
         tls_ca_file: opts.tls_ca_file.clone(),

@@ -3,6 +3,7 @@
 use sqlx::AssertSqlSafe;
 
 use crate::store::desk::Tx;
+use crate::store::entities::Arg;
 use crate::store::{Store, StoreError, StoreResult};
 
 use super::{CLIPPED, MaintenanceRow, Tally, delete_row};
@@ -76,26 +77,54 @@ impl Store {
         hour: i64,
         rows: &[(i64, Tally, Option<f64>, Option<f64>)],
     ) -> StoreResult<()> {
-        for (m, t, avg, max) in rows {
-            sqlx::query(
-                "INSERT INTO monitor_rollups (monitor_id, hour, up_ms, down_ms, maintenance_ms, unknown_ms, checks, failures, latency_avg_ms, latency_max_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, -1.0), NULLIF($10, -1.0)) \
-                 ON CONFLICT (monitor_id, hour) DO UPDATE SET up_ms = excluded.up_ms, down_ms = excluded.down_ms, \
+        // Multi-row upserts in chunks: an hour of a few thousand monitors (or a long
+        // backfill) is a few statements, not one per monitor. A missing latency travels as
+        // -1.0 and becomes NULL in SQL (a NULL float parameter is typed unreliably through
+        // sqlx's Any driver on PostgreSQL).
+        for chunk in rows.chunks(100) {
+            let mut sql = String::from(
+                "INSERT INTO monitor_rollups (monitor_id, hour, up_ms, down_ms, maintenance_ms, unknown_ms, checks, failures, latency_avg_ms, latency_max_ms) VALUES ",
+            );
+            let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 10);
+            for (i, (m, t, avg, max)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let b = args.len();
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, NULLIF(${}, -1.0), NULLIF(${}, -1.0))",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10
+                ));
+                args.extend([
+                    Arg::Int(Some(*m)),
+                    Arg::Int(Some(hour)),
+                    Arg::Int(Some(t.up_ms)),
+                    Arg::Int(Some(t.down_ms)),
+                    Arg::Int(Some(t.maintenance_ms)),
+                    Arg::Int(Some(t.unknown_ms)),
+                    Arg::Int(Some(t.checks)),
+                    Arg::Int(Some(t.failures)),
+                    Arg::Float(Some(avg.unwrap_or(-1.0))),
+                    Arg::Float(Some(max.unwrap_or(-1.0))),
+                ]);
+            }
+            sql.push_str(
+                " ON CONFLICT (monitor_id, hour) DO UPDATE SET up_ms = excluded.up_ms, down_ms = excluded.down_ms, \
                  maintenance_ms = excluded.maintenance_ms, unknown_ms = excluded.unknown_ms, checks = excluded.checks, \
                  failures = excluded.failures, latency_avg_ms = excluded.latency_avg_ms, latency_max_ms = excluded.latency_max_ms",
-            )
-            .bind(*m)
-            .bind(hour)
-            .bind(t.up_ms)
-            .bind(t.down_ms)
-            .bind(t.maintenance_ms)
-            .bind(t.unknown_ms)
-            .bind(t.checks)
-            .bind(t.failures)
-            .bind(avg.unwrap_or(-1.0))
-            .bind(max.unwrap_or(-1.0))
-            .execute(&mut **tx)
-            .await?;
+            );
+            crate::store::entities::bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }

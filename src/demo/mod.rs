@@ -1,6 +1,17 @@
 //! The demo data set: the seed contract's machine room, its itemized equipment tables,
 //! the declared subtotals, the 27 systems with their user counts and data volumes, and
-//! the staffing slots per system (unfilled: the seed names no people).
+//! the staffing slots per system (the seed names no people) — plus, with `demo_days`, a
+//! simulated history (`history`): placeholder staff in the slots, tickets, monitors and
+//! their probe history, inspections, work records and backups, each row marked as demo
+//! data (`demo_items`).
+
+mod history;
+mod monitors;
+pub mod people;
+mod records;
+mod tickets;
+
+pub use history::{HistorySummary, MAX_DAYS, load_history};
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -9,7 +20,7 @@ use crate::Ctx;
 use crate::domain::inventory::{ASSETS, ASSIGNMENTS, SITES, SYSTEMS};
 use crate::store::Actor;
 
-const CONTRACT: &str = include_str!("../demo/contract.json");
+const CONTRACT: &str = include_str!("../../demo/contract.json");
 
 #[derive(Deserialize)]
 struct Contract {
@@ -141,5 +152,8 @@ pub async fn load_if_empty(ctx: &Ctx) -> anyhow::Result<bool> {
     crate::contract::load_demo(ctx).await?;
     // One backup policy per data set the seed names (demo/backup_policies.json).
     crate::backup::policies::load_demo(ctx).await?;
+    if ctx.config.demo_days > 0 {
+        load_history(ctx, ctx.config.demo_days).await?;
+    }
     Ok(true)
 }
