@@ -48,6 +48,11 @@ impl Application {
         crate::holidays::add_shipped_years(&ctx)
             .await
             .context("adding the shipped holiday years")?;
+        // yunwei's own scheduled backup reports into its built-in policy, there from the
+        // start so that a first run that never comes is a missed run.
+        crate::backup::scheduled::ensure_builtin(&ctx)
+            .await
+            .map_err(|e| anyhow::anyhow!("the built-in self-backup policy: {e}"))?;
         if ctx.config.demo {
             crate::demo::load_if_empty(&ctx)
                 .await

@@ -555,12 +555,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restore { file, force, db } => {
             let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
             use yunwei::selfbackup::RestoreError;
-            match yunwei::selfbackup::restore(&c, &file, force).await {
+            let now = Clock::system().now_ms();
+            match yunwei::selfbackup::restore(&c, &file, force, now).await {
                 Ok(s) => {
                     let rows: i64 = s.manifest.tables.iter().map(|t| t.rows).sum();
                     println!(
                         "restored {} tables, {rows} rows and {} files from {} (made on {}); \
-                         audit chain intact: {} records",
+                         audit chain intact: {} records, the restore recorded as the last",
                         s.manifest.tables.len(),
                         s.manifest.files.len(),
                         file.display(),

@@ -213,7 +213,12 @@ pub async fn backup(c: &Config, out: &Path, now_ms: i64) -> anyhow::Result<Backu
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
             };
-            z.start_file(file_entry_name(&rel), options(1))?;
+            let opts = if compresses(&mut f)? {
+                options(1)
+            } else {
+                stored()
+            };
+            z.start_file(file_entry_name(&rel), opts)?;
             let mut w = Hashing::new(&mut z);
             std::io::copy(&mut f, &mut w)
                 .with_context(|| format!("cannot read {}", path.display()))?;
@@ -266,6 +271,46 @@ fn options(level: i64) -> zip::write::SimpleFileOptions {
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(level))
         .large_file(true)
+}
+
+/// An entry kept as it is: scans, photos and office files are compressed already, and
+/// deflating them again costs most of a backup's time for nothing.
+fn stored() -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(true)
+}
+
+/// How much of a file is tried: compressed by less than a tenth, it is stored.
+const SAMPLE_BYTES: usize = 64 << 10;
+
+/// Whether deflate shrinks the file's first 64 KiB by a tenth or more; the file is read
+/// from its start again afterwards.
+fn compresses(f: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::Seek;
+    let mut sample = Vec::with_capacity(SAMPLE_BYTES);
+    Read::by_ref(f)
+        .take(SAMPLE_BYTES as u64)
+        .read_to_end(&mut sample)?;
+    f.seek(std::io::SeekFrom::Start(0))?;
+    Ok(deflates_well(&sample))
+}
+
+/// Whether `sample` deflates (level 1) to under 90 % of its size.
+fn deflates_well(sample: &[u8]) -> bool {
+    if sample.len() < 512 {
+        return true;
+    }
+    let mut e = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(sample.len()),
+        flate2::Compression::fast(),
+    );
+    if e.write_all(sample).is_err() {
+        return true;
+    }
+    e.finish()
+        .map(|out| out.len() * 10 < sample.len() * 9)
+        .unwrap_or(true)
 }
 
 /// The stored files under the data directory, relative and sorted.
@@ -509,7 +554,15 @@ async fn database_has_data(url: &str, backend: Backend) -> anyhow::Result<bool> 
 }
 
 /// `yunwei restore FILE [--force]`.
-pub async fn restore(c: &Config, file: &Path, force: bool) -> Result<RestoreSummary, RestoreError> {
+/// Restores `file` into the configured database and data directory (see the module
+/// documentation); on success the restore itself is the audit trail's newest record, at
+/// `now_ms`, and the whole chain has been verified.
+pub async fn restore(
+    c: &Config,
+    file: &Path,
+    force: bool,
+    now_ms: i64,
+) -> Result<RestoreSummary, RestoreError> {
     use anyhow::Context;
     // 1. The whole archive is checked before the target is looked at.
     let (mut z, manifest) = verify_archive(file)?;
@@ -605,7 +658,7 @@ pub async fn restore(c: &Config, file: &Path, force: bool) -> Result<RestoreSumm
         let Some(s) = by_name.get(t.name.as_str()) else {
             return Err(fail(format!("this yunwei has no table {}", t.name)));
         };
-        snapshot::Loader::new(s, &t.columns).map_err(fail)?;
+        snapshot::Loader::new(s, &t.columns, backend).map_err(fail)?;
     }
 
     // 4. Files first: without rows naming them they are inert.
@@ -645,9 +698,23 @@ pub async fn restore(c: &Config, file: &Path, force: bool) -> Result<RestoreSumm
     }
     let _ = sqlx::Connection::close(conn).await;
 
-    // 6. The audit chain, as `yunwei audit verify` checks it.
+    // 6. The audit chain, as `yunwei audit verify` checks it; then the restore is recorded
+    //    at its end, and the chain checked again with it.
     let store = Store::connect(c).await.context("reopening the target")?;
     let v = store.verify_audit().await;
+    let v = match v {
+        Ok(crate::store::audit::Verification::Intact { .. }) => {
+            let recorded = record_restore(&store, file, &manifest, now_ms).await;
+            match recorded {
+                Ok(()) => store.verify_audit().await,
+                Err(e) => {
+                    store.close().await;
+                    return Err(e.into());
+                }
+            }
+        }
+        other => other,
+    };
     store.close().await;
     match v.map_err(|e| anyhow::anyhow!("{e}"))? {
         crate::store::audit::Verification::Intact { records } => Ok(RestoreSummary {
@@ -657,6 +724,52 @@ pub async fn restore(c: &Config, file: &Path, force: bool) -> Result<RestoreSumm
         crate::store::audit::Verification::Broken { seq, reason } => Err(
             RestoreError::AuditBroken(format!("audit chain broken at record {seq}: {reason}")),
         ),
+    }
+}
+
+/// Appends the `restore` record: which archive, made where and when, with how much.
+async fn record_restore(
+    store: &Store,
+    file: &Path,
+    m: &Manifest,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let rows: i64 = m.tables.iter().map(|t| t.rows).sum();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let made = chrono::DateTime::from_timestamp_millis(m.created_at)
+        .unwrap_or_default()
+        .with_timezone(&crate::clock::beijing())
+        .format("%Y-%m-%d %H:%M:%S");
+    let mut tx = store.write_tx().await?;
+    crate::store::audit::NewAuditEvent::about(
+        "restore",
+        "system",
+        format!(
+            "从备份 {name} 恢复数据（{} 于 {made} 生成，{} 张表 {rows} 行，{} 个文件）",
+            backend_label(&m.backend),
+            m.tables.len(),
+            m.files.len()
+        ),
+    )
+    .after(serde_json::json!({
+        "archive": name, "backend": m.backend, "schema_version": m.schema_version,
+        "created_at": crate::clock::rfc3339(m.created_at), "yunwei_version": m.yunwei_version,
+        "tables": m.tables.len(), "rows": rows, "files": m.files.len(),
+    }))
+    .write(&mut tx, now_ms, &crate::store::Actor::system("restore"))
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn backend_label(b: &str) -> &'static str {
+    match b {
+        "sqlite" => "SQLite",
+        "postgres" => "PostgreSQL",
+        _ => "未知数据库",
     }
 }
 
@@ -698,7 +811,7 @@ async fn load_rows(
         let Some(entry) = archived.get(t.name.as_str()) else {
             continue;
         };
-        load_table(z, entry, t, conn).await?;
+        load_table(z, entry, t, conn, backend).await?;
     }
     if !settled {
         snapshot::settle_triggers(conn, backend).await?;
@@ -712,9 +825,11 @@ async fn load_table(
     entry: &TableEntry,
     t: &TableSchema,
     conn: &mut sqlx::AnyConnection,
+    backend: Backend,
 ) -> Result<(), RestoreError> {
     let name = table_entry_name(&entry.name);
-    let mut loader = snapshot::Loader::new(t, &entry.columns).map_err(fail)?;
+    let started = std::time::Instant::now();
+    let mut loader = snapshot::Loader::new(t, &entry.columns, backend).map_err(fail)?;
     // The zip entry borrows the archive; lines are read in chunks between awaits.
     let e = z.by_name(&name).map_err(|e| fail(format!("{name}: {e}")))?;
     let mut r = std::io::BufReader::with_capacity(1 << 20, Hashing::new(e.take(entry.size + 1)));
@@ -748,6 +863,12 @@ async fn load_table(
             loader.rows, entry.rows
         )));
     }
+    tracing::debug!(
+        table = %entry.name,
+        rows = loader.rows,
+        ms = started.elapsed().as_millis() as u64,
+        "restored"
+    );
     Ok(())
 }
 
@@ -755,6 +876,26 @@ async fn load_table(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn incompressible_bytes_are_stored_and_text_is_deflated() {
+        let text = "巡检记录：机房温度 22.5℃，湿度 45%，UPS 负载 38%。\n".repeat(2000);
+        assert!(deflates_well(text.as_bytes()));
+        // SplitMix64 output: as incompressible as a scan or a ZIP-based office file.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let noise: Vec<u8> = (0..SAMPLE_BYTES / 8)
+            .flat_map(|_| {
+                x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                (z ^ (z >> 31)).to_le_bytes()
+            })
+            .collect();
+        assert!(!deflates_well(&noise));
+        // Tiny files are not worth the test.
+        assert!(deflates_well(&noise[..100]));
+    }
 
     #[test]
     fn only_paths_under_the_stored_folders_are_accepted() {

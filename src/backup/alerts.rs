@@ -56,7 +56,7 @@ fn fire_for(ctx: &Ctx, p: &PolicyRow, condition: &str, title: String, desc: Stri
     Fire {
         key: key(p.id, condition),
         source: "backup".into(),
-        system_id: Some(p.system_id),
+        system_id: p.system(),
         priority: ctx.config.backup.alert_priority.clone(),
         title,
         description: Some(desc),

@@ -135,7 +135,7 @@ pub async fn coverage(ctx: &Ctx, u: &AuthUser, month: &str) -> AppResult<Value> 
             .find(|(_, f)| f.is_empty())
             .map(|(r, _)| json!({"id": r.id, "started_at": crate::clock::rfc3339(r.started_at), "size_bytes": r.size_bytes}));
         items.push(json!({
-            "policy_id": p.id, "system_id": p.system_id, "system_code": p.system_code,
+            "policy_id": p.id, "system_id": p.system(), "builtin": p.builtin, "system_code": p.system_code,
             "system_name": p.system_name, "data_set": p.data_set, "schedule": p.schedule,
             "expected": expected.len(), "due": due, "succeeded": succeeded, "failed": failed,
             "missed": missed_slots.len(),

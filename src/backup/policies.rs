@@ -21,7 +21,7 @@ pub fn report_path(token: &str) -> String {
 
 pub fn policy_json(p: &PolicyRow) -> Value {
     json!({
-        "id": p.id, "system_id": p.system_id, "system_code": p.system_code, "system_name": p.system_name,
+        "id": p.id, "system_id": p.system(), "builtin": p.builtin, "system_code": p.system_code, "system_name": p.system_name,
         "data_set": p.data_set, "description": p.description,
         "scope": p.scope, "scope_label": Scope::parse(&p.scope).map(Scope::label),
         "method": p.method, "method_label": Method::parse(&p.method).map(Method::label),
@@ -38,7 +38,7 @@ pub fn policy_json(p: &PolicyRow) -> Value {
 }
 
 /// The stored policy as domain values, for a patch to apply to.
-fn as_policy(p: &PolicyRow) -> AppResult<Policy> {
+pub(crate) fn as_policy(p: &PolicyRow) -> AppResult<Policy> {
     let bad = |what: &str| anyhow::anyhow!("backup policy {} has {what}", p.id);
     Ok(Policy {
         system_id: p.system_id,
@@ -217,6 +217,12 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
         .backup_policy_in(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if old.builtin.is_some() {
+        return Err(AppError::Conflict(
+            "这是运维平台自身备份的内置策略，不能删除；不再需要自备份时，请清空配置 backup.self_schedule"
+                .into(),
+        ));
+    }
     let runs = ctx.store.backup_run_count_in(&mut tx, id).await?;
     if runs > 0 {
         return Err(AppError::Conflict(format!(

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::Ctx;
 use crate::domain::backup::{RunStatus, RunValues};
 use crate::error::{AppError, AppResult};
+use crate::store::audit::NewAuditEvent;
 use crate::store::backup_runs::{NewRun, RunRow};
 
 /// The archives' name prefix; only files with it are pruned.
@@ -42,6 +43,125 @@ fn prune(dir: &Path, keep: usize) -> std::io::Result<usize> {
         std::fs::remove_file(dir.join(n))?;
     }
     Ok(cut)
+}
+
+/// The data set's name of the built-in policy.
+pub const BUILTIN_DATA_SET: &str = "运维平台数据库与文件（yunwei 自备份）";
+
+/// The policy the scheduled self-backup reports into: `backup.self_policy_id` when set,
+/// else the built-in one (made, or brought in line with the configuration, by
+/// `ensure_builtin`). `None` when neither is configured.
+pub async fn policy_id(ctx: &Ctx) -> AppResult<Option<i64>> {
+    if let Some(id) = ctx.config.backup.self_policy_id {
+        return Ok(Some(id));
+    }
+    ensure_builtin(ctx).await
+}
+
+/// With `backup.self_schedule` set and no `backup.self_policy_id`: the built-in policy of
+/// yunwei's own backup exists, with the configured schedule, folder and count kept. It is
+/// created once (audited, by the system) and updated (audited) when the configuration
+/// changes; the rest of it (expected size, drill cadence, note) is the admin's to edit.
+pub async fn ensure_builtin(ctx: &Ctx) -> AppResult<Option<i64>> {
+    use crate::domain::backup::{Method, PolicyCreate, Scope, Target, check_policy};
+    use crate::store::backup::BUILTIN_SELF;
+    let b = &ctx.config.backup;
+    if b.self_schedule.trim().is_empty() || b.self_policy_id.is_some() {
+        return Ok(None);
+    }
+    let location = dir(ctx).display().to_string();
+    let note = format!(
+        "内置策略：由配置 backup.self_schedule 生成，运维平台按计划执行 yunwei backup，保留最新 {} 份",
+        b.self_keep
+    );
+    let now_ms = ctx.clock.now_ms();
+    let actor = crate::store::Actor::system("self-backup");
+    let mut tx = ctx.store.write_tx().await?;
+    if let Some(id) = ctx
+        .store
+        .backup_policy_builtin_in(&mut tx, BUILTIN_SELF)
+        .await?
+    {
+        let old = ctx
+            .store
+            .backup_policy_in(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if old.schedule == b.self_schedule.trim() && old.location.as_deref() == Some(&location) {
+            return Ok(Some(id));
+        }
+        let mut p = super::policies::as_policy(&old)?;
+        p.schedule = b.self_schedule.trim().to_string();
+        p.location = Some(location);
+        let p = check_policy(p).map_err(AppError::Validation)?;
+        ctx.store
+            .update_backup_policy(&mut tx, id, &p, now_ms)
+            .await?;
+        let new = ctx
+            .store
+            .backup_policy_in(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        NewAuditEvent::of(
+            "update",
+            "backup_policies",
+            id,
+            format!("按配置更新内置自备份策略 #{id} 的计划与存放位置"),
+        )
+        .before(super::policies::policy_json(&old))
+        .after(super::policies::policy_json(&new))
+        .write(&mut tx, now_ms, &actor)
+        .await?;
+        tx.commit().await?;
+        return Ok(Some(id));
+    }
+    let c = PolicyCreate {
+        system_id: 0,
+        data_set: BUILTIN_DATA_SET.into(),
+        description: Some("yunwei 自身的数据库、审计记录、附件与报告文件".into()),
+        scope: Scope::Both,
+        method: Method::Full,
+        schedule: b.self_schedule.trim().to_string(),
+        grace_minutes: None,
+        retention_days: None,
+        target: Target::Local,
+        location: Some(location),
+        encrypted: false,
+        expected_min_bytes: Some(1024),
+        expected_max_bytes: None,
+        checksum_required: true,
+        shrink_percent: None,
+        drill_cadence: None,
+        note: Some(note),
+    };
+    let p = check_policy(c.into_policy(None)).map_err(AppError::Validation)?;
+    // The report URL is not used (the server records the runs itself); an admin may
+    // re-issue one.
+    let (_, hash) = super::new_token();
+    let id = ctx
+        .store
+        .insert_backup_policy(&mut tx, &p, &hash, None, now_ms)
+        .await?;
+    ctx.store
+        .set_backup_policy_builtin(&mut tx, id, BUILTIN_SELF)
+        .await?;
+    let row = ctx
+        .store
+        .backup_policy_in(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    NewAuditEvent::of(
+        "create",
+        "backup_policies",
+        id,
+        format!("新建内置自备份策略 #{id}：{BUILTIN_DATA_SET}"),
+    )
+    .after(super::policies::policy_json(&row))
+    .write(&mut tx, now_ms, &actor)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(policy = id, "built-in self-backup policy created");
+    Ok(Some(id))
 }
 
 /// One scheduled backup now: writes the archive, prunes, and records the run (success
@@ -96,7 +216,7 @@ pub async fn run_once(ctx: &Ctx) -> AppResult<Option<RunRow>> {
             )
         }
     };
-    let Some(pid) = ctx.config.backup.self_policy_id else {
+    let Some(pid) = policy_id(ctx).await? else {
         return Ok(None);
     };
     let now = ctx.clock.now_ms();

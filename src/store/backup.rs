@@ -30,13 +30,29 @@ pub struct PolicyRow {
     pub created_by: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `self` for the built-in policy of yunwei's own backup (system_id 0), else `None`.
+    pub builtin: Option<String>,
 }
 
-const POLICY_SELECT: &str = "SELECT p.id, p.system_id, s.code AS system_code, s.name AS system_name, \
+/// The built-in policy's `builtin` value.
+pub const BUILTIN_SELF: &str = "self";
+
+impl PolicyRow {
+    /// The system backed up: `None` for a built-in policy (the platform itself).
+    pub fn system(&self) -> Option<i64> {
+        if self.builtin.is_some() {
+            None
+        } else {
+            Some(self.system_id)
+        }
+    }
+}
+
+const POLICY_SELECT: &str = "SELECT p.id, p.system_id, s.code AS system_code, COALESCE(s.name, CASE WHEN p.builtin IS NOT NULL THEN '运维平台（yunwei 自身）' END) AS system_name, \
      p.data_set, p.description, p.scope, p.method, p.schedule, p.grace_minutes, p.retention_days, \
      p.target, p.location, p.encrypted, p.expected_min_bytes, p.expected_max_bytes, \
      p.checksum_required, p.shrink_percent, p.drill_cadence, p.note, p.created_by, p.created_at, \
-     p.updated_at FROM backup_policies p LEFT JOIN systems s ON s.id = p.system_id";
+     p.updated_at, p.builtin FROM backup_policies p LEFT JOIN systems s ON s.id = p.system_id";
 
 #[derive(Clone, Debug, Default)]
 pub struct PolicyFilter {
@@ -102,6 +118,35 @@ impl Store {
         .bind(except)
         .fetch_optional(&mut **tx)
         .await?)
+    }
+
+    /// The id of the built-in policy named `builtin`.
+    pub async fn backup_policy_builtin_in(
+        &self,
+        tx: &mut Tx,
+        builtin: &str,
+    ) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM backup_policies WHERE builtin = $1")
+                .bind(builtin.to_string())
+                .fetch_optional(&mut **tx)
+                .await?,
+        )
+    }
+
+    /// Marks a policy as the built-in one named `builtin`.
+    pub async fn set_backup_policy_builtin(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        builtin: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE backup_policies SET builtin = $1 WHERE id = $2")
+            .bind(builtin.to_string())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     pub async fn insert_backup_policy(

@@ -27,7 +27,7 @@ pub struct DrillRow {
     pub updated_at: i64,
 }
 
-const SELECT: &str = "SELECT d.id, d.policy_id, p.system_id, s.name AS system_name, p.data_set, \
+const SELECT: &str = "SELECT d.id, d.policy_id, NULLIF(p.system_id, 0) AS system_id, COALESCE(s.name, CASE WHEN p.builtin IS NOT NULL THEN '运维平台（yunwei 自身）' END) AS system_name, p.data_set, \
      d.drilled_at, d.scope, d.target, d.duration_seconds, d.data_point, d.result, d.verifier, \
      d.verifier_user_id, u.display_name AS verifier_username, d.note, d.created_by, d.created_at, d.updated_at \
      FROM restore_drills d LEFT JOIN backup_policies p ON p.id = d.policy_id \

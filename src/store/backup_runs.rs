@@ -28,7 +28,7 @@ pub struct RunRow {
     pub updated_at: i64,
 }
 
-const SELECT: &str = "SELECT r.id, r.policy_id, p.system_id, s.name AS system_name, p.data_set, \
+const SELECT: &str = "SELECT r.id, r.policy_id, NULLIF(p.system_id, 0) AS system_id, COALESCE(s.name, CASE WHEN p.builtin IS NOT NULL THEN '运维平台（yunwei 自身）' END) AS system_name, p.data_set, \
      r.status, r.source, r.started_at, r.finished_at, r.size_bytes, r.duration_seconds, r.checksum, \
      r.location, r.log_tail, r.note, r.created_by, r.created_at, r.updated_at \
      FROM backup_runs r LEFT JOIN backup_policies p ON p.id = r.policy_id \

@@ -373,6 +373,10 @@ pub struct Loader {
     batch: Vec<Vec<Value>>,
     batch_bytes: usize,
     max_rows: usize,
+    /// SQLite: `?` placeholders. Its `$N` are named parameters, each looked up among the
+    /// statement's earlier names while it is prepared: quadratic in a 30,000-value
+    /// insert, and most of a restore's time.
+    anonymous: bool,
     pub rows: i64,
 }
 
@@ -382,7 +386,7 @@ const MAX_BATCH_BYTES: usize = 16 << 20;
 impl Loader {
     /// `columns` are the archive's; each must exist in the target, and the target may have
     /// no column the archive lacks.
-    pub fn new(t: &TableSchema, columns: &[String]) -> Result<Loader, String> {
+    pub fn new(t: &TableSchema, columns: &[String], backend: Backend) -> Result<Loader, String> {
         let target: BTreeMap<&str, ColKind> =
             t.columns.iter().map(|(n, k)| (n.as_str(), *k)).collect();
         let mut kinds = Vec::with_capacity(columns.len());
@@ -405,6 +409,7 @@ impl Loader {
                 columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
             ),
             max_rows: (MAX_PARAMS / columns.len().max(1)).clamp(1, 500),
+            anonymous: backend == Backend::Sqlite,
             kinds,
             batch: Vec::new(),
             batch_bytes: 0,
@@ -450,7 +455,11 @@ impl Loader {
                 if c > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("${}", r * w + c + 1));
+                if self.anonymous {
+                    sql.push('?');
+                } else {
+                    sql.push_str(&format!("${}", r * w + c + 1));
+                }
             }
             sql.push(')');
         }

@@ -453,3 +453,112 @@ async fn the_scheduled_self_backup_keeps_the_newest_and_reports_into_its_policy(
 fn hex_of(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+fn builtin_self_backup_config(c: &mut yunwei::config::Config) {
+    c.backup.self_schedule = "0 3 * * *".into();
+    c.backup.self_keep = 2;
+    c.backup.self_dir = Some(c.data_dir.join("sb"));
+}
+
+#[tokio::test]
+async fn the_self_backup_reports_into_a_built_in_policy_that_alerts_when_a_run_is_missed() {
+    let mut app = spawn_with(Options {
+        demo: true,
+        start: Some(bj(2025, 11, 3, 1, 0)),
+        configure: Some(builtin_self_backup_config),
+        ..Options::default()
+    })
+    .await;
+    // The built-in policy is there from the start: the platform's own data, no system.
+    let v = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/backup-policies?limit=200",
+            StatusCode::OK,
+        )
+        .await;
+    let builtin: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["builtin"] == "self")
+        .collect();
+    assert_eq!(builtin.len(), 1, "{v}");
+    let p = builtin[0].clone();
+    let pid = p["id"].as_i64().unwrap();
+    assert!(p["system_id"].is_null(), "{p}");
+    assert_eq!(p["system_name"], "运维平台（yunwei 自身）");
+    assert_eq!(p["schedule"], "0 3 * * *");
+    assert_eq!(p["checksum_required"], true);
+    assert!(
+        p["location"].as_str().unwrap().ends_with("sb"),
+        "{}",
+        p["location"]
+    );
+    // It is created once, audited as the system's act.
+    let (_, auditor) = app.user_with_role("jianli", "auditor").await;
+    let audit = app
+        .get_json_expect(
+            &auditor,
+            &format!("/api/v1/audit-events?entity_type=backup_policies&entity_id={pid}"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(audit["total"], 1, "{audit}");
+
+    // A scheduled run reports into it, with its size and checksum.
+    let run = yunwei::backup::scheduled::run_once(&app.ctx)
+        .await
+        .unwrap()
+        .expect("a run in the built-in policy");
+    assert_eq!(run.policy_id, pid);
+    assert_eq!(run.status, "success", "{:?}", run.log_tail);
+    assert!(run.checksum.as_deref().unwrap().starts_with("sha256:"));
+    assert_eq!(run.system_name.as_deref(), Some("运维平台（yunwei 自身）"));
+    assert!(backup_alerts(&app, pid).await.is_empty());
+
+    // It cannot be deleted, but its expected size can be edited.
+    let (status, body) = app
+        .send_json(
+            "DELETE",
+            &app.admin_token,
+            &format!("/api/v1/backup-policies/{pid}"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("内置"));
+    app.patch_expect(
+        &app.admin_token,
+        &format!("/api/v1/backup-policies/{pid}"),
+        &json!({"expected_min_bytes": 2048}),
+        StatusCode::OK,
+    )
+    .await;
+
+    // The next day's 03:00 run never comes: after the grace, a missed-run alert opens
+    // a ticket that names the platform and carries no system.
+    app.clock.advance(chrono::Duration::days(1));
+    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    check_missed(&app.ctx, &mut Watch::default()).await.unwrap();
+    let a = backup_alerts(&app, pid).await;
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["dedup_key"], format!("backup:{pid}:missed"));
+    assert!(a[0]["system_id"].is_null(), "{}", a[0]);
+    // Coverage lists it without counting it as one of the systems.
+    let cov = app
+        .get_json_expect(
+            &app.admin_token,
+            "/api/v1/backups/coverage?month=2025-11",
+            StatusCode::OK,
+        )
+        .await;
+    let item = cov["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["policy_id"] == pid)
+        .expect("the built-in policy in the coverage");
+    assert!(item["system_id"].is_null());
+    assert_eq!(item["missed"], 1, "{item}");
+}

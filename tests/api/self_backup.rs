@@ -209,8 +209,23 @@ fn audit_verifies(t: &Target) {
     );
 }
 
-async fn assert_same(source_url: &str, source_dir: &Path, t: &Target) {
-    let (a, b) = (counts(source_url).await, counts(&t.url).await);
+/// The target holds what the source holds, plus one `restore` audit record for each
+/// of the `restores` between them, the newest being the last record.
+async fn assert_same(source_url: &str, source_dir: &Path, t: &Target, restores: i64) {
+    let (a, mut b) = (counts(source_url).await, counts(&t.url).await);
+    assert_eq!(
+        b["audit_events"],
+        a["audit_events"] + restores,
+        "one restore record per restore"
+    );
+    let last = scalar(
+        &t.url,
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'restore' AND entity_type = 'system' \
+         AND seq = (SELECT MAX(seq) FROM audit_events)",
+    )
+    .await;
+    assert_eq!(last, 1, "the restore is the newest audit record");
+    b.insert("audit_events".into(), a["audit_events"]);
     assert_eq!(a, b, "row counts per table differ");
     assert!(a["audit_events"] > 0 && a["tickets"] >= 2, "{a:?}");
     let (fa, fb) = (stored_files(source_dir), stored_files(&t.dir));
@@ -234,7 +249,7 @@ async fn a_backup_restores_on_this_backend_and_a_non_empty_target_needs_force() 
         "{}",
         text(&o)
     );
-    assert_same(&app.database_url, &app.data_dir, &t).await;
+    assert_same(&app.database_url, &app.data_dir, &t, 1).await;
     // The restored tickets go on: new ids follow the restored ones.
     let max: i64 = scalar(&t.url, "SELECT MAX(id) FROM tickets").await;
     let before = counts(&t.url).await;
@@ -251,7 +266,7 @@ async fn a_backup_restores_on_this_backend_and_a_non_empty_target_needs_force() 
     });
     let o = restore_into(&file, &t, true);
     assert!(o.status.success(), "{}", text(&o));
-    assert_same(&app.database_url, &app.data_dir, &t).await;
+    assert_same(&app.database_url, &app.data_dir, &t, 1).await;
     assert_eq!(scalar(&t.url, "SELECT MAX(id) FROM tickets").await, max);
 
     // Rows added after the restore get new ids (PostgreSQL's sequences were reset).
@@ -506,7 +521,7 @@ async fn a_backup_moves_from_sqlite_to_postgresql_and_back() {
     };
     let o = restore_into(&first, &mid, false);
     assert!(o.status.success(), "{}", text(&o));
-    assert_same(&app.database_url, &app.data_dir, &mid).await;
+    assert_same(&app.database_url, &app.data_dir, &mid, 1).await;
 
     let second = tmp.path().join("second.zip");
     let o = run(
@@ -522,7 +537,7 @@ async fn a_backup_moves_from_sqlite_to_postgresql_and_back() {
     };
     let o = restore_into(&second, &back, false);
     assert!(o.status.success(), "{}", text(&o));
-    assert_same(&app.database_url, &app.data_dir, &back).await;
+    assert_same(&app.database_url, &app.data_dir, &back, 2).await;
     // Values survive both ways: the binary attachment's bytes, a float column, blobs.
     for q in [
         "SELECT COUNT(*) FROM systems WHERE data_volume_gb IS NOT NULL",
