@@ -11,6 +11,7 @@ pub mod cloud;
 pub mod contract;
 pub mod desk;
 pub mod entities;
+pub mod homes;
 pub mod inspect;
 pub mod inventory;
 pub mod lane;
