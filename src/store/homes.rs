@@ -173,15 +173,31 @@ impl Store {
 
     /// A user's open tickets, the least SLA time left first (no due time last).
     pub async fn home_my_tickets(&self, uid: i64, limit: i64) -> StoreResult<Vec<HomeTicket>> {
+        // Two reads on `tickets_open_assignee_due` rather than one sort of all the user's
+        // open tickets: those with a resolve time by it, then (if room is left) those
+        // without one.
         let sql = format!(
             "SELECT {HT} FROM tickets WHERE assignee_id = $1 AND {OPEN} \
-             ORDER BY CASE WHEN resolve_due_at IS NULL THEN 1 ELSE 0 END, resolve_due_at, id LIMIT $2"
+             AND resolve_due_at IS NOT NULL ORDER BY resolve_due_at LIMIT $2"
         );
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
+        let mut rows: Vec<HomeTicket> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(uid)
             .bind(limit)
             .fetch_all(self.pool())
-            .await?)
+            .await?;
+        if (rows.len() as i64) < limit {
+            let sql = format!(
+                "SELECT {HT} FROM tickets WHERE assignee_id = $1 AND {OPEN} \
+                 AND resolve_due_at IS NULL ORDER BY id LIMIT $2"
+            );
+            let more: Vec<HomeTicket> = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(uid)
+                .bind(limit - rows.len() as i64)
+                .fetch_all(self.pool())
+                .await?;
+            rows.extend(more);
+        }
+        Ok(rows)
     }
 
     /// (open, overdue) tickets of a user; overdue: breached or past the resolve time.
