@@ -22,6 +22,9 @@ pub fn allowed_actions(u: &AuthUser, t: &TicketRow) -> Vec<&'static str> {
     Action::ALL
         .iter()
         .filter(|a| may(u, t, **a).is_ok() && a.allowed_from().contains(&t.status.as_str()))
+        // A check-in happens once, and only incidents have one (`apply_action` refuses
+        // the rest): never offer what would be refused.
+        .filter(|a| **a != Action::CheckIn || (t.kind == "incident" && t.onsite_at.is_none()))
         .map(|a| a.code())
         .collect()
 }
@@ -33,6 +36,8 @@ pub struct ReportField {
     pub label: &'static str,
     /// A time (RFC 3339 in the API, a local date and time in the form).
     pub time: bool,
+    /// A time that cannot be later than the resolution (that is, now): forms set `max`.
+    pub not_after_now: bool,
 }
 
 /// What the action forms of a ticket must ask for, from the rules `apply_action` applies:
@@ -67,6 +72,7 @@ pub fn action_needs(t: &TicketRow, cs: &[ClockState]) -> ActionNeeds {
                 name,
                 label,
                 time: name.ends_with("_at"),
+                not_after_now: name.ends_with("_at"),
             })
             .collect()
     } else {
@@ -184,9 +190,12 @@ pub async fn apply_action(
             if matches!(t.status.as_str(), "new" | "assigned") {
                 fields.push(("status", Arg::Text(Some("assigned".into()))));
             }
+            let name = Store::user_name_in(&mut tx, to)
+                .await?
+                .unwrap_or_else(|| format!("用户 #{to}"));
             summary = match &why {
-                Some(r) => format!("改派给用户 #{to}：{r}"),
-                None => format!("分派给用户 #{to}"),
+                Some(r) => format!("{} 将工单改派给 {name}：{r}", u.display_name),
+                None => format!("{} 将工单分派给 {name}", u.display_name),
             };
             data["assignee_id"] = json!(to);
         }
@@ -239,6 +248,10 @@ pub async fn apply_action(
             if needs_fault_report(&t) {
                 let fr = tk::validate_fault_report(input.fault_report.as_ref())
                     .map_err(AppError::Validation)?;
+                let late = crate::domain::tickets::input::check_report_times(&fr, now_ms);
+                if !late.is_empty() {
+                    return Err(AppError::Validation(late));
+                }
                 fields.push((
                     "fault_report",
                     Arg::Text(Some(Value::Object(fr).to_string())),

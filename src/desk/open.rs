@@ -309,6 +309,9 @@ async fn open_ticket_with_origin(
         } else {
             "建单时指定"
         };
+        let name = crate::store::Store::user_name_in(&mut tx, a)
+            .await?
+            .unwrap_or_else(|| format!("用户 #{a}"));
         let eid = ctx
             .store
             .add_ticket_event(
@@ -318,7 +321,7 @@ async fn open_ticket_with_origin(
                 u.uid(),
                 &u.username,
                 "assigned",
-                &format!("{how}给用户 #{a}"),
+                &format!("{how}给 {name}"),
                 Some(json!({"assignee_id": a})),
                 false,
             )

@@ -259,6 +259,10 @@ pub fn replay(
 
 /// `2小时30分`, `3天4小时`.
 pub fn fmt_duration(seconds: i64) -> String {
+    // Under a minute in seconds: "0分" read as "no time at all" for a 40-second MTTA.
+    if (0..60).contains(&seconds) {
+        return format!("{seconds}秒");
+    }
     let m = seconds / 60;
     let (d, h, mi) = (m / 1440, (m % 1440) / 60, m % 60);
     let mut s = String::new();
@@ -278,6 +282,14 @@ pub fn fmt_duration(seconds: i64) -> String {
 mod tests {
     use super::*;
     use crate::domain::calendar::{CalendarKind, cn_overrides, parse_periods};
+
+    #[test]
+    fn a_duration_under_a_minute_reads_in_seconds_not_as_zero_minutes() {
+        assert_eq!(fmt_duration(40), "40秒");
+        assert_eq!(fmt_duration(0), "0秒");
+        assert_eq!(fmt_duration(60), "1分");
+        assert_eq!(fmt_duration(3 * 3600 + 5 * 60), "3小时5分");
+    }
     use chrono::{Duration, TimeZone};
 
     fn bj(s: &str) -> DateTime<Utc> {

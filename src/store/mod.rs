@@ -12,6 +12,7 @@ pub mod contract;
 pub mod demo;
 pub mod desk;
 pub mod entities;
+pub mod homes;
 pub mod inspect;
 pub mod inventory;
 pub mod lane;

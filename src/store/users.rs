@@ -245,7 +245,11 @@ impl Store {
             "create",
             "users",
             id,
-            format!("新建账号：{username}（{role}）"),
+            format!(
+                "新建账号 {username}（{}，{}）",
+                row.display_name,
+                crate::domain::roles::Role::parse(role).map_or(role, |r| r.label())
+            ),
         )
         .after(row.to_json(now_ms))
         .write(&mut tx, now_ms, actor)

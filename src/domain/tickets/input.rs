@@ -601,6 +601,35 @@ pub fn validate_fault_report(
     if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
 
+/// A fault report's times against the moment the ticket is resolved: the fault cannot
+/// have started or been recovered after it is reported resolved.
+pub fn check_report_times(fr: &Map<String, Value>, resolved_at_ms: i64) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    for (k, label) in [("started_at", "故障开始时间"), ("recovered_at", "恢复时间")] {
+        let t = fr
+            .get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+        if let Some(t) = t
+            && t.timestamp_millis() > resolved_at_ms
+        {
+            errs.push(FieldError::new(
+                format!("fault_report.{k}"),
+                format!(
+                    "{label}不能晚于解决时间（{}），请填写实际发生的时间",
+                    DateTime::<Utc>::from_timestamp_millis(resolved_at_ms)
+                        .and_then(|t| {
+                            chrono::FixedOffset::east_opt(8 * 3600).map(|bj| t.with_timezone(&bj))
+                        })
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    errs
+}
+
 /// `POST /tickets/{id}/actions`: the action and the fields it needs.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -181,14 +181,7 @@ pub async fn audit(
     let p = Paging::from_query(&q)?;
     let f = accounts::audit::filter_from_query(&q)?;
     let (rows, total) = accounts::audit::list(&st, &u, &f, p.limit, p.offset).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let mut v = r.to_json();
-            v["at_local"] = json!(crate::clock::local_minutes(r.at));
-            v
-        })
-        .collect();
+    let items = crate::history::audit_lines(&st.ctx, &rows).await?;
     let verification = match accounts::audit::verify(&st, &u).await? {
         crate::store::audit::Verification::Intact { records } => {
             json!({"intact": true, "records": records})
@@ -217,7 +210,32 @@ pub async fn audit(
         .page(
             "audit.html",
             json!({ "layout": layout(&u, "审计日志", "/audit"), "items": items, "total": total, "q": json!(q),
-                       "verification": verification, "offset": p.offset, "limit": p.limit, "base": base }),
+                       "verification": verification, "actions": crate::domain::history::ACTIONS, "offset": p.offset, "limit": p.limit, "base": base }),
         )?
+        .into_response())
+}
+
+/// `/audit/export`: the filtered audit log as CSV, readable, with the raw codes.
+pub async fn audit_export(
+    State(st): State<AppState>,
+    PageUser(u): PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    accounts::audit::check(&u)?;
+    let f = accounts::audit::filter_from_query(&q)?;
+    let bytes = crate::history::audit_csv(&st.ctx, &u, &f).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.csv\"".to_string(),
+            ),
+        ],
+        bytes,
+    )
         .into_response())
 }

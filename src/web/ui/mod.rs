@@ -219,6 +219,13 @@ impl Ui {
                     )
                 })
         });
+        // `{{ n|num }}`: a count with thousands separators (`100,000`); anything else as is.
+        env.add_filter("num", |v: minijinja::Value| -> String {
+            match i64::try_from(v.clone()) {
+                Ok(n) => crate::domain::home::thousands(n),
+                Err(_) => v.to_string(),
+            }
+        });
         for (name, src) in TEMPLATES {
             if let Err(e) = env.add_template(name, src) {
                 // Templates are compiled into the binary and covered by tests.
@@ -257,6 +264,9 @@ pub struct Layout {
     pub user_name: String,
     pub username: String,
     pub role_label: &'static str,
+    /// The header's "who": the name, and the role when the name does not already say it
+    /// (the admin account is called 系统管理员).
+    pub who: String,
     pub nav: Vec<NavItem>,
     pub title: String,
 }
@@ -281,6 +291,12 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         if !matches!(u.role, Role::Auditor | Role::Supervisor) {
             add("服务台", "新建工单", "/tickets/new");
         }
+        // With the rest of the desk: the navigation shows a group's heading each time
+        // the group changes, so a group split in two was listed twice.
+        if u.role.can(Perm::ReadInventory) {
+            add("服务台", "SLA 策略", "/sla-policies");
+            add("服务台", "工作日历", "/calendars");
+        }
     }
     if u.role.can(Perm::ReadMonitoring) {
         add("监控告警", "监控大屏", "/screen");
@@ -295,8 +311,6 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         add("资产与配置", "团队成员", "/staff");
         add("资产与配置", "岗位安排", "/assignments");
         add("资产与配置", "团队合规", "/team");
-        add("服务台", "SLA 策略", "/sla-policies");
-        add("服务台", "工作日历", "/calendars");
     } else if u.role.can(Perm::ReadSystems) {
         add("资产与配置", "信息系统", "/systems");
     }
@@ -340,6 +354,11 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         user_name: u.display_name.clone(),
         username: u.username.clone(),
         role_label: u.role.label(),
+        who: if u.display_name == u.role.label() {
+            u.display_name.clone()
+        } else {
+            format!("{}（{}）", u.display_name, u.role.label())
+        },
         nav,
         title: title.to_string(),
     }
@@ -364,6 +383,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users/{id}/reset", post(admin::user_reset))
         .route("/audit", get(admin::audit))
+        .route("/audit/export", get(admin::audit_export))
         .route(
             "/tickets",
             get(tickets::list)

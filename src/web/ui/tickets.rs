@@ -64,7 +64,7 @@ pub async fn list(
     let items: Vec<Value> = rows
         .iter()
         .map(|t| {
-            json!({"id": t.id, "number": t.number, "title": t.title, "kind_label": tk::label(tk::KINDS, &t.kind), "priority": t.priority,
+            json!({"id": t.id, "number": t.number, "title": t.title, "kind_label": tk::label(tk::KINDS, &t.kind), "priority": t.priority, "status": t.status,
                    "status_label": tk::label(tk::STATUSES, &t.status), "system_name": t.system_name, "assignee_name": t.assignee_name,
                    "reported": crate::clock::local_minutes(t.reported_at), "resolve_due": local(t.resolve_due_at), "breached": t.sla_breached != 0})
         })
@@ -336,13 +336,8 @@ async fn render_detail(
                 .collect()
         })
         .unwrap_or_default();
-    let events: Vec<Value> = st
-        .store
-        .ticket_events(t.id, !requester)
-        .await?
-        .iter()
-        .map(|e| json!({"at": crate::clock::local_minutes(e.at), "actor": e.actor_name, "summary": e.summary}))
-        .collect();
+    let events =
+        crate::history::timeline(&st.ctx, &st.store.ticket_events(t.id, !requester).await?).await?;
     let comments: Vec<Value> = st
         .store
         .comments(t.id, !requester)
@@ -373,7 +368,7 @@ async fn render_detail(
     let html = st.ui.page(
         "ticket_detail.html",
         json!({"layout": layout(u, &t.number, "/tickets"), "t": {
-                "id": t.id, "number": t.number, "title": t.title, "kind": t.kind, "change_type": t.change_type.as_deref().map(|c| tk::label(tk::CHANGE_TYPES, c)),
+                "id": t.id, "number": t.number, "title": t.title, "kind": t.kind, "status": t.status, "change_type": t.change_type.as_deref().map(|c| tk::label(tk::CHANGE_TYPES, c)),
                 "priority": t.priority, "system_name": t.system_name, "requester_name": t.requester_name, "requester_contact": t.requester_contact,
                 "assignee_id": t.assignee_id, "assignee_name": t.assignee_name, "pending_reason": t.pending_reason, "satisfaction": t.satisfaction,
                 "satisfaction_comment": t.satisfaction_comment, "description": t.description, "resolution": t.resolution, "onsite_at": t.onsite_at},
@@ -382,6 +377,7 @@ async fn render_detail(
                "fault_report": fault_report, "actions": desk::allowed_actions(u, t), "workers": workers, "needs": needs,
                "events": events, "comments": comments, "requester": requester, "attachments": attachments,
                "max_mb": st.config.max_attachment_bytes / 1024 / 1024,
+               "now_local": crate::clock::local_minutes(st.clock.now_ms()).replace(' ', "T"),
                "can_comment": u.role != Role::Auditor && !matches!(t.status.as_str(), "closed" | "canceled"),
                "notice": notice, "error": error}),
     )?;
@@ -469,7 +465,7 @@ fn pct(v: Option<f64>) -> String {
 }
 
 fn minutes(v: Option<f64>) -> String {
-    v.map(|m| fmt_duration((m * 60.0) as i64))
+    v.map(|m| fmt_duration((m * 60.0).round() as i64))
         .unwrap_or_else(|| "—".into())
 }
 
