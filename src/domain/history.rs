@@ -29,6 +29,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("overdue", "标记逾期："),
     ("run", "执行"),
     ("generate", "生成任务："),
+    ("copy", "复制"),
+    ("swap", "互换"),
+    ("restore", "从备份恢复数据"),
     // Sessions and accounts.
     ("login", "登录"),
     ("login_failed", "登录失败"),
@@ -137,7 +140,7 @@ pub fn sentence(s: &Step<'_>) -> String {
             Some(to) => format!("{} 将{noun}{obj} 分派给 {to}", s.actor),
             None => format!("{} 分派{noun}{obj}", s.actor),
         },
-        "login" | "login_failed" | "logout" | "session_timeout" | "password_change" => {
+        "login" | "login_failed" | "logout" | "session_timeout" | "password_change" | "restore" => {
             format!("{} {}", s.actor, action_label(s.action).unwrap_or(s.action))
         }
         code => match action_label(code) {

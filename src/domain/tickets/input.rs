@@ -601,8 +601,12 @@ pub fn validate_fault_report(
     if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
 
+/// How far a reported time may lie after the server's clock: the reporter's clock may run
+/// ahead (the same allowance as a ticket's `reported_at`).
+const CLOCK_SKEW_MS: i64 = 5 * 60_000;
+
 /// A fault report's times against the moment the ticket is resolved: the fault cannot
-/// have started or been recovered after it is reported resolved.
+/// have started or been recovered after it is reported resolved (beyond clock skew).
 pub fn check_report_times(fr: &Map<String, Value>, resolved_at_ms: i64) -> Vec<FieldError> {
     let mut errs = Vec::new();
     for (k, label) in [("started_at", "故障开始时间"), ("recovered_at", "恢复时间")] {
@@ -611,7 +615,7 @@ pub fn check_report_times(fr: &Map<String, Value>, resolved_at_ms: i64) -> Vec<F
             .and_then(Value::as_str)
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
         if let Some(t) = t
-            && t.timestamp_millis() > resolved_at_ms
+            && t.timestamp_millis() > resolved_at_ms + CLOCK_SKEW_MS
         {
             errs.push(FieldError::new(
                 format!("fault_report.{k}"),
