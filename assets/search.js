@@ -77,6 +77,7 @@
         more.href = "/search?q=" + encodeURIComponent(q);
         list.appendChild(more);
       }
+      list.setAttribute("data-q", q);
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
     }

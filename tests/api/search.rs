@@ -373,6 +373,19 @@ async fn search_as_you_type_shows_results_under_the_header_box_and_enter_opens_t
     assert!(!text.contains("机房空调"), "{text}");
     d.screenshot("search-as-you-type").await;
     d.type_into("#gsearch-q", "失败").await;
+    // The list shown is the answer to the whole query typed, not an earlier one still in
+    // flight (its answer would replace the list and the choice made on it).
+    let mut shown = serde_json::Value::Null;
+    for _ in 0..100 {
+        shown = d
+            .exec("var l = document.getElementById('gsearch-list'); return l.hidden ? null : l.getAttribute('data-q');")
+            .await;
+        if shown == json!("登录失败") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown, json!("登录失败"));
     d.wait_text("#gsearch-list", "查看全部").await;
     // Keyboard: down to the first result, Enter opens it.
     d.keys("\u{E015}").await;
