@@ -80,8 +80,12 @@ fn groups(text: &str, max_chars: usize, max_terms: usize) -> Vec<Group> {
         } else if c.is_alphanumeric() {
             flush_run(&mut run, &mut out, &mut terms);
             if word_len < WORD_MAX_CHARS {
-                for l in c.to_lowercase() {
-                    word.push(l);
+                // A lowercase form may carry a combining mark ('İ' → "i\u{307}"): only
+                // its letters and digits are kept, as a query's are.
+                let before = word.len();
+                word.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
+                if word.len() == before {
+                    word.push(c);
                 }
                 word_len += 1;
             }
@@ -417,6 +421,11 @@ mod tests {
         assert!(s.contains("备份"), "{s}");
         assert!(s.starts_with('…') && s.ends_with('…'));
         assert_eq!(snippet("短文本", &q, 40), "短文本");
+    }
+
+    #[test]
+    fn a_lowercase_form_with_a_combining_mark_keeps_only_its_letters() {
+        assert_eq!(doc_terms("İstanbul"), vec!["istanbul".to_string()]);
     }
 
     proptest! {
