@@ -3,7 +3,6 @@
 //! else reading — and the week and month grids driven in Chromium.
 
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{Value, json};
 
 use crate::browser::Driver;
@@ -41,26 +40,13 @@ async fn shift(
     .await
 }
 
-async fn post_form(
+async fn post_page(
     app: &TestApp,
     cookie: &str,
     path: &str,
     form: &[(&str, &str)],
 ) -> (StatusCode, String) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .header(COOKIE, cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    let loc = r
-        .headers()
-        .get(LOCATION)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
+    let (s, loc, _) = post_form(app, cookie, path, form).await;
     (s, loc)
 }
 
@@ -329,7 +315,7 @@ async fn the_duty_page_shows_the_grids_and_managers_edit_through_its_forms() {
     );
 
     let li_s = li.to_string();
-    let (s, loc) = post_form(
+    let (s, loc) = post_page(
         &app,
         &pmc,
         "/duty/shifts",
@@ -345,7 +331,7 @@ async fn the_duty_page_shows_the_grids_and_managers_edit_through_its_forms() {
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(decoded(&loc).contains("notice=已排班"), "{loc}");
-    let (s, loc) = post_form(
+    let (s, loc) = post_page(
         &app,
         &pmc,
         "/duty/shifts",
@@ -359,7 +345,7 @@ async fn the_duty_page_shows_the_grids_and_managers_edit_through_its_forms() {
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(decoded(&loc).contains("error=结束应晚于开始"), "{loc}");
-    let (s, loc) = post_form(
+    let (s, loc) = post_page(
         &app,
         &pmc,
         "/duty/copy",
@@ -386,7 +372,7 @@ async fn the_duty_page_shows_the_grids_and_managers_edit_through_its_forms() {
         .map(|s| s["id"].as_i64().unwrap())
         .collect();
     let (a, b) = (ids[0].to_string(), ids[1].to_string());
-    let (s, loc) = post_form(
+    let (s, loc) = post_page(
         &app,
         &pmc,
         "/duty/swap",
@@ -418,7 +404,7 @@ async fn the_duty_page_shows_the_grids_and_managers_edit_through_its_forms() {
         html.contains("id=\"week-grid\"") && !html.contains("id=\"new-shift\""),
         "{html}"
     );
-    let (s, _) = post_form(&app, &engc, "/duty/copy", &[("week", "2026-03-04")]).await;
+    let (s, _) = post_page(&app, &engc, "/duty/copy", &[("week", "2026-03-04")]).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 

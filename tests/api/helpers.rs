@@ -508,3 +508,28 @@ pub async fn line_by_code(app: &TestApp, code: &str) -> Value {
         .unwrap_or_else(|| panic!("no line {code} in {all}"))
         .clone()
 }
+
+/// Posts a page form with the session cookie: the status, the `Location` (empty when
+/// none) and the body.
+pub async fn post_form(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let r = app
+        .client
+        .post(app.url(path))
+        .header(reqwest::header::COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .expect("form post");
+    let s = r.status();
+    let loc = r
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .map(|v| v.to_str().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    (s, loc, r.text().await.unwrap_or_default())
+}

@@ -4,32 +4,17 @@
 //! error in the detail, the charts' empty states, and the form driven in Chromium.
 
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION};
 use serde_json::json;
 
 use crate::browser::Driver;
 use crate::helpers::*;
 
-async fn post_form(
+async fn post_monitor_form(
     app: &TestApp,
     cookie: &str,
     form: &[(&str, &str)],
 ) -> (StatusCode, String, String) {
-    let r = app
-        .client
-        .post(app.url("/monitors"))
-        .header(COOKIE, cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    let loc = r
-        .headers()
-        .get(LOCATION)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (s, loc, r.text().await.unwrap())
+    post_form(app, cookie, "/monitors", form).await
 }
 
 fn id_from(loc: &str) -> i64 {
@@ -44,7 +29,7 @@ async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
 
     // tcp: the upstream of the others, through its field.
     let target = format!("127.0.0.1:{port}");
-    let (s, loc, body) = post_form(
+    let (s, loc, body) = post_monitor_form(
         &app,
         &c,
         &[
@@ -81,7 +66,7 @@ async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
     // http with method, status, keyword, headers and TLS options, behind the switch.
     let url = format!("http://127.0.0.1:{port}/portal");
     let dep = tcp.to_string();
-    let (s, loc, body) = post_form(
+    let (s, loc, body) = post_monitor_form(
         &app,
         &c,
         &[
@@ -118,7 +103,7 @@ async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
     assert_eq!(cfg["cert_expiry_warn_days"], 30);
 
     // dns with server, record type and expected answers.
-    let (s, loc, body) = post_form(
+    let (s, loc, body) = post_monitor_form(
         &app,
         &c,
         &[
@@ -150,7 +135,7 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
     let before = app.total("/api/v1/monitors").await;
 
     // A field the form cannot read: the message under that field.
-    let (s, _, html) = post_form(
+    let (s, _, html) = post_monitor_form(
         &app,
         &c,
         &[
@@ -172,7 +157,7 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
     );
 
     // The service's rules: each message next to its field.
-    let (s, _, html) = post_form(
+    let (s, _, html) = post_monitor_form(
         &app,
         &c,
         &[
@@ -192,7 +177,7 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
     assert!(html.contains("id=\"err-interval_s\""), "{html}");
     assert!(html.contains("有 2 处需要修改"), "{html}");
 
-    let (s, _, html) = post_form(
+    let (s, _, html) = post_monitor_form(
         &app,
         &c,
         &[("name", "端口"), ("kind", "tcp"), ("target", "没有端口")],
@@ -205,7 +190,7 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
     assert!(html[at..].contains("TCP 目标应为 主机:端口"), "{html}");
 
     // An SNMPv3 password too short: the error is under its field, the password not sent back.
-    let (s, _, html) = post_form(
+    let (s, _, html) = post_monitor_form(
         &app,
         &c,
         &[

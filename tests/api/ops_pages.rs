@@ -12,29 +12,6 @@ use crate::helpers::*;
 
 const PW: &str = "Changed#Pass2";
 
-async fn post_form(
-    app: &TestApp,
-    cookie: &str,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, String, String) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .header(COOKIE, cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    let loc = r
-        .headers()
-        .get(LOCATION)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (s, loc, r.text().await.unwrap())
-}
-
 #[tokio::test]
 async fn requirements_are_proposed_listed_and_moved_in_the_pages_by_role() {
     let app = spawn_demo().await;
