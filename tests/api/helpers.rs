@@ -533,3 +533,30 @@ pub async fn post_form(
         .unwrap_or_default();
     (s, loc, r.text().await.unwrap_or_default())
 }
+
+/// The password `named_user` leaves its accounts with.
+pub const NAMED_USER_PASSWORD: &str = "Changed#Pass2";
+
+/// An account with a display name whose first password is already changed (to
+/// [`NAMED_USER_PASSWORD`]): its id and an API token.
+pub async fn named_user(app: &TestApp, login: &str, name: &str, role: &str) -> (i64, String) {
+    let v = app
+        .post_expect(
+            &app.admin_token,
+            "/api/v1/users",
+            &json!({"username": login, "display_name": name, "role": role, "password": "Initial#Pass1"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let t = app.login_ok(login, "Initial#Pass1").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/password"))
+        .bearer_auth(&t)
+        .json(&json!({"current_password": "Initial#Pass1", "new_password": NAMED_USER_PASSWORD}))
+        .send()
+        .await
+        .expect("password change");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    (v["id"].as_i64().expect("user id"), t)
+}

@@ -8,30 +8,13 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-const PW: &str = "Changed#Pass2";
+const PW: &str = NAMED_USER_PASSWORD;
 
 /// An account with a display name, its API token and a page cookie.
 async fn person(app: &TestApp, login: &str, name: &str, role: &str) -> (i64, String, String) {
-    let v = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/users",
-            &json!({"username": login, "display_name": name, "role": role, "password": "Initial#Pass1"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let t = app.login_ok(login, "Initial#Pass1").await;
-    let r = app
-        .client
-        .post(app.url("/api/v1/auth/password"))
-        .bearer_auth(&t)
-        .json(&json!({"current_password": "Initial#Pass1", "new_password": PW}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (id, t) = named_user(app, login, name, role).await;
     let cookie = app.page_cookie(login, PW).await;
-    (v["id"].as_i64().unwrap(), t, cookie)
+    (id, t, cookie)
 }
 
 fn unescape(html: &str) -> String {

@@ -8,28 +8,10 @@ use serde_json::{Value, json};
 use crate::browser::Driver;
 use crate::helpers::*;
 
-const PW: &str = "Changed#Pass2";
+const PW: &str = NAMED_USER_PASSWORD;
 
 async fn person(app: &TestApp, login: &str, name: &str, role: &str) -> (i64, String) {
-    let v = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/users",
-            &json!({"username": login, "display_name": name, "role": role, "password": "Initial#Pass1"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let t = app.login_ok(login, "Initial#Pass1").await;
-    let r = app
-        .client
-        .post(app.url("/api/v1/auth/password"))
-        .bearer_auth(&t)
-        .json(&json!({"current_password": "Initial#Pass1", "new_password": PW}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    (v["id"].as_i64().unwrap(), t)
+    named_user(app, login, name, role).await
 }
 
 async fn ticket(app: &TestApp, token: &str, body: Value) -> Value {
