@@ -22,10 +22,20 @@ pub enum Arg {
     Text(Option<String>),
 }
 
+/// Whether a statement bound with `args` may be kept prepared on its connection. sqlx's
+/// `Any` driver types a NULL `f64` as `float4` (a value as `float8`), and PostgreSQL
+/// caches a statement by its text with the types of its first execution: one first run
+/// with a number field cleared refused every later value on that connection ("incorrect
+/// binary data format"). Such a statement is prepared for this execution only.
+fn cacheable(args: &[Arg]) -> bool {
+    !args.iter().any(|a| matches!(a, Arg::Float(None)))
+}
+
 pub fn bind_all<'q, O>(
     mut q: QueryScalar<'q, Any, O, AnyArguments>,
     args: &[Arg],
 ) -> QueryScalar<'q, Any, O, AnyArguments> {
+    q = q.persistent(cacheable(args));
     for a in args {
         q = match a.clone() {
             Arg::Int(v) => q.bind(v),
@@ -40,6 +50,7 @@ pub fn bind_all_as<'q, O>(
     mut q: QueryAs<'q, Any, O, AnyArguments>,
     args: &[Arg],
 ) -> QueryAs<'q, Any, O, AnyArguments> {
+    q = q.persistent(cacheable(args));
     for a in args {
         q = match a.clone() {
             Arg::Int(v) => q.bind(v),
@@ -54,6 +65,7 @@ pub fn bind_query<'q>(
     mut q: Query<'q, Any, AnyArguments>,
     args: &[Arg],
 ) -> Query<'q, Any, AnyArguments> {
+    q = q.persistent(cacheable(args));
     for a in args {
         q = match a.clone() {
             Arg::Int(v) => q.bind(v),

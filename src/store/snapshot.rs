@@ -463,7 +463,12 @@ impl Loader {
             }
             sql.push(')');
         }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        // PostgreSQL: never a cached statement. sqlx's `Any` driver types a NULL `f64` as
+        // `float4` and a value as `float8`, and caches a statement by its text with the
+        // types of its first execution: a full batch whose REAL column was NULL in the
+        // first batch and holds a value in a later one was refused ("incorrect binary
+        // data format"). Unnamed, each batch is prepared with its own types.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(self.anonymous);
         let first = self.rows;
         for (r, row) in rows.into_iter().enumerate() {
             for (c, v) in row.into_iter().enumerate() {

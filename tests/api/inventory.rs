@@ -389,3 +389,34 @@ async fn systems_run_on_assets_and_staffing_slots_can_be_filled() {
     )
     .await;
 }
+
+/// A number field cleared and then set again saves, on every pooled connection. sqlx's
+/// `Any` driver types a NULL `f64` as `float4`, and PostgreSQL caches a statement with
+/// the types of its first execution: an UPDATE first run with the volume cleared was
+/// refused ever after on that connection once a value came ("incorrect binary data
+/// format").
+#[tokio::test]
+async fn a_data_volume_cleared_and_set_again_saves_on_every_connection() {
+    let app = spawn_demo().await;
+    let t = &app.admin_token;
+    for _ in 0..24 {
+        app.patch_expect(
+            t,
+            "/api/v1/systems/2",
+            &json!({"data_volume_gb": null}),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    for i in 0..24 {
+        let v = app
+            .patch_expect(
+                t,
+                "/api/v1/systems/2",
+                &json!({"data_volume_gb": 100.5 + f64::from(i)}),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(v["data_volume_gb"], json!(100.5 + f64::from(i)), "{v}");
+    }
+}

@@ -501,12 +501,50 @@ async fn postgres_base() -> Option<String> {
     }
 }
 
+/// 1,200 hourly rollups of `monitor` whose latency is NULL in the first 500 (one
+/// batch of the restore) and a value after: the restore's full batches share one SQL
+/// text, and PostgreSQL once refused the second ("incorrect binary data format") — the
+/// demo's simulated history had such rows and the CI round trip failed on them.
+async fn nullable_floats_across_batches(url: &str, monitor: i64) {
+    let mut conn = yunwei::store::snapshot::connect_raw(url, false)
+        .await
+        .unwrap();
+    let start = 1_700_000_000_000_i64 / 3_600_000 * 3_600_000 - 2_000 * 3_600_000;
+    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+    for h in 0..1_200_i64 {
+        let latency = (h >= 500).then_some(10.5 + h as f64);
+        sqlx::query(
+            "INSERT INTO monitor_rollups (monitor_id, hour, up_ms, down_ms, maintenance_ms, \
+             unknown_ms, checks, failures, latency_avg_ms, latency_max_ms) \
+             VALUES ($1, $2, 3600000, 0, 0, 0, 60, 0, CAST($3 AS DOUBLE PRECISION), \
+             CAST($4 AS DOUBLE PRECISION))",
+        )
+        .bind(monitor)
+        .bind(start + h * 3_600_000)
+        .bind(latency.map(|v| v.to_string()))
+        .bind(latency.map(|v| (v * 2.0).to_string()))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    sqlx::query("COMMIT").execute(&mut conn).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_backup_moves_from_sqlite_to_postgresql_and_back() {
     let Some(base) = postgres_base().await else {
         return;
     };
     let app = populated().await;
+    let (s, m) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/monitors",
+            &json!({"name": "心跳", "kind": "heartbeat", "config": {"period_s": 3600}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    nullable_floats_across_batches(&app.database_url, m["id"].as_i64().unwrap()).await;
     let tmp = tempfile::tempdir().unwrap();
 
     let first = tmp.path().join("first.zip");
@@ -541,6 +579,8 @@ async fn a_backup_moves_from_sqlite_to_postgresql_and_back() {
     // Values survive both ways: the binary attachment's bytes, a float column, blobs.
     for q in [
         "SELECT COUNT(*) FROM systems WHERE data_volume_gb IS NOT NULL",
+        "SELECT COUNT(*) FROM monitor_rollups WHERE latency_avg_ms IS NULL",
+        "SELECT CAST(SUM(latency_max_ms) AS BIGINT) FROM monitor_rollups",
         "SELECT CAST(COALESCE(SUM(LENGTH(content)), 0) AS BIGINT) FROM reports",
         "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments",
     ] {
