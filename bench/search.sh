@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: GET /api/v1/search over 100,000 tickets with Chinese titles and descriptions,
-# on SQLite and PostgreSQL: the time to build the index at start (the tickets are seeded
-# with SQL, so the start-up rebuild indexes them all), then p50/p99 latency of a query mix
+# on SQLite and PostgreSQL: the time until the server answers and until the background
+# backfill has indexed them (the tickets are seeded with SQL and the index emptied), then p50/p99 latency of a query mix
 # (two-character words, a phrase, a latin word, a ticket number prefix, a word found in
 # most tickets, and the similar-ticket query) from 4 client threads.
 # Usage: bench/search.sh [sqlite|postgres|both]. Needs sqlite3 and psql.
@@ -82,7 +82,15 @@ run_one() {
   t1=$(date +%s.%N)
   token=$(curl -s -XPOST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
     -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
-  echo "| $label | start with the index rebuilt from $ROWS tickets: $(python3 -c "print(round($t1-$t0,1))") s | | | | | |"
+  # The index fills in the background after the server answers: the newest ticket is
+  # indexed last of the tickets.
+  for _ in $(seq 1 6000); do
+    curl -fs "http://127.0.0.1:$port/api/v1/search?q=BEN-$ROWS" -H "Authorization: Bearer $token" \
+      | python3 -c 'import sys,json; sys.exit(0 if json.load(sys.stdin)["total"] >= 1 else 1)' 2>/dev/null && break
+    sleep 0.2
+  done
+  t2=$(date +%s.%N)
+  echo "| $label | ready $(python3 -c "print(round($t1-$t0,1))") s after start; index of $ROWS tickets filled in the background $(python3 -c "print(round($t2-$t0,1))") s after start | | | | | |"
   python3 "$CLIENT" "$port" "$token" "$REQUESTS" | while IFS='|' read -r q n rps p50 p99 codes; do
     echo "| $label | \`$q\` | $n | $rps | $p50 | $p99 | $codes |"
   done

@@ -15,6 +15,7 @@ pub mod inspections;
 pub mod outbox;
 pub mod reports;
 pub mod rollups;
+pub mod search_backfill;
 pub mod self_backup;
 pub mod sla;
 pub mod sweeps;
@@ -46,13 +47,15 @@ impl Drop for Jobs {
     }
 }
 
-/// Starts the housekeeping pass every 30 s, the outbox every 2 s and, when monitoring is
+/// Starts the housekeeping pass every 30 s, the outbox every 2 s, the search index
+/// backfill once and, when monitoring is
 /// enabled, the probe engine and the missed-backup watch; with `backup.self_schedule`, the
 /// scheduled self-backup.
 pub fn start(ctx: &Ctx) -> Jobs {
     let mut tasks = vec![
         tokio::spawn(tracked(housekeeping(ctx.clone()))),
         tokio::spawn(tracked(outbox::run(ctx.clone()))),
+        tokio::spawn(tracked(search_backfill::run(ctx.clone()))),
     ];
     if !ctx.config.backup.self_schedule.trim().is_empty() {
         tasks.push(tokio::spawn(tracked(self_backup::run(ctx.clone()))));

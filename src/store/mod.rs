@@ -236,15 +236,6 @@ impl Store {
                 .context("cannot open the SQLite writer connection")?,
             );
         }
-        // The search index of the records written before migration 0029 (or restored
-        // from an archive, which leaves it out).
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let n = lane::tracked(store.rebuild_search_if_empty(now_ms))
-            .await
-            .context("cannot build the search index")?;
-        if n > 0 {
-            tracing::info!(rows = n, "search index built");
-        }
         Ok(store)
     }
 

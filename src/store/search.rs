@@ -13,6 +13,10 @@ use crate::domain::search::{self as ds, Query};
 const BODY_MAX_CHARS: usize = 1_000;
 /// Totals are counted up to this many matches ("1000+" beyond).
 pub const TOTAL_CAP: i64 = 1_000;
+/// PostgreSQL: how many of the newest documents a search looks among first.
+const PG_WINDOW: i64 = 5_000;
+/// Records examined per backfill transaction (a short hold of SQLite's write lock).
+pub const BACKFILL_BATCH: i64 = 500;
 
 /// The kinds of records in the index.
 pub const KINDS: &[&str] = &["ticket", "asset", "system", "staff"];
@@ -123,6 +127,22 @@ fn fts_tags(tags: &[String]) -> String {
     format!("tags : ({})", q.join(" OR "))
 }
 
+/// PostgreSQL: the kinds a tag group searches, as a condition on `d.kind` (tags come
+/// from code: `k<kind>`, or `o<user>` for a requester's own tickets).
+fn pg_kinds(tags: &[String]) -> String {
+    let mut kinds: Vec<&str> = tags
+        .iter()
+        .map(|t| match t.strip_prefix('k') {
+            Some(k) => KINDS.iter().copied().find(|x| *x == k).unwrap_or("ticket"),
+            None => "ticket",
+        })
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let quoted: Vec<String> = kinds.iter().map(|k| format!("'{k}'")).collect();
+    format!("d.kind IN ({})", quoted.join(", "))
+}
+
 /// The PostgreSQL tag lexeme of a SQLite tag (`kticket` → `k:ticket`, `o42` → `o:42`):
 /// the colon keeps tags apart from any term.
 fn pg_tag(t: &str) -> String {
@@ -138,6 +158,18 @@ impl Store {
         d: &Doc,
         now_ms: i64,
     ) -> StoreResult<()> {
+        self.write_doc(conn, d, now_ms, true).await
+    }
+
+    /// Writes a record's index row; with `replace` false an existing row (written by the
+    /// record's own transaction meanwhile) is kept.
+    async fn write_doc(
+        &self,
+        conn: &mut AnyConnection,
+        d: &Doc,
+        now_ms: i64,
+        replace: bool,
+    ) -> StoreResult<()> {
         let terms = ds::doc_terms(&d.text);
         let tags = tags_of(d);
         let (col, value, cast) = match self.backend {
@@ -148,12 +180,19 @@ impl Store {
                 ("tsv", ds::tsvector(&terms, &pg), "CAST($9 AS tsvector)")
             }
         };
+        let conflict = if replace {
+            format!(
+                "DO UPDATE SET key = excluded.key, title = excluded.title, \
+                 body = excluded.body, resolution = excluded.resolution, owner_id = excluded.owner_id, \
+                 tags = excluded.tags, {col} = excluded.{col}, updated_at = excluded.updated_at"
+            )
+        } else {
+            "DO NOTHING".to_string()
+        };
         let sql = format!(
             "INSERT INTO search_docs (kind, ref_id, key, title, body, resolution, owner_id, tags, {col}, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {cast}, $10) \
-             ON CONFLICT (kind, ref_id) DO UPDATE SET key = excluded.key, title = excluded.title, \
-             body = excluded.body, resolution = excluded.resolution, owner_id = excluded.owner_id, \
-             tags = excluded.tags, {col} = excluded.{col}, updated_at = excluded.updated_at"
+             ON CONFLICT (kind, ref_id) {conflict}"
         );
         sqlx::query(AssertSqlSafe(sql))
             .bind(d.kind.to_string())
@@ -221,62 +260,90 @@ impl Store {
         Self::unindex_in(tx, kind, id).await
     }
 
-    /// Fills the index from the records when it is empty (first start after migration
-    /// 0029, or a database restored from before it), in one transaction; returns how many
-    /// rows it wrote.
-    pub async fn rebuild_search_if_empty(&self, now_ms: i64) -> StoreResult<u64> {
+    /// One step of filling the index for records that have no row (the first start
+    /// after migration 0029, or a database restored from an archive, which leaves the
+    /// index out): the next [`BACKFILL_BATCH`] records of `kind` after id `after`, those
+    /// without a row indexed, in one write transaction. Answers the last id examined,
+    /// `None` when `kind` has no record after `after`, and how many rows it wrote.
+    ///
+    /// Records written meanwhile index themselves on their own transaction; a row found
+    /// in place is kept (`ON CONFLICT DO NOTHING`), so a step never overwrites a newer one.
+    pub async fn backfill_search_step(
+        &self,
+        kind: &str,
+        after: i64,
+        now_ms: i64,
+    ) -> StoreResult<(Option<i64>, u64)> {
+        let table = match kind {
+            "ticket" => "tickets",
+            "asset" => "assets",
+            "system" => "systems",
+            "staff" => "staff",
+            _ => return Ok((None, 0)),
+        };
         let mut tx = self.write_tx().await?;
-        let any: Option<i64> = sqlx::query_scalar("SELECT id FROM search_docs LIMIT 1")
-            .fetch_optional(&mut *tx)
+        let last: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT MAX(id) FROM (SELECT id FROM {table} WHERE id > $1 ORDER BY id LIMIT $2) x"
+        )))
+        .bind(after)
+        .bind(BACKFILL_BATCH)
+        .fetch_one(&mut *tx)
+        .await?;
+        let Some(last) = last else {
+            return Ok((None, 0));
+        };
+        let missing = format!(
+            "FROM {table} t WHERE t.id > $1 AND t.id <= $2 AND NOT EXISTS \
+             (SELECT 1 FROM search_docs d WHERE d.kind = $3 AND d.ref_id = t.id) ORDER BY t.id"
+        );
+        let mut n = 0u64;
+        if kind == "ticket" {
+            let rows: Vec<TicketText> = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT t.id, t.number, t.title, t.description, t.resolution, t.requester_id, t.status {missing}"
+            )))
+            .bind(after)
+            .bind(last)
+            .bind(kind.to_string())
+            .fetch_all(&mut *tx)
             .await?;
-        if any.is_some() {
-            return Ok(0);
+            for t in rows {
+                self.write_doc(&mut tx, &t.doc(), now_ms, false).await?;
+                n += 1;
+            }
+        } else {
+            let spec = match kind {
+                "asset" => &crate::domain::inventory::ASSETS,
+                "system" => &crate::domain::inventory::SYSTEMS,
+                _ => &crate::domain::inventory::STAFF,
+            };
+            let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!("SELECT t.id {missing}")))
+                .bind(after)
+                .bind(last)
+                .bind(kind.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+            for id in ids {
+                let m = self.get_entity_tx(&mut tx, spec, id).await?;
+                if let Some(d) = entity_doc(spec.table, &m) {
+                    self.write_doc(&mut tx, &d, now_ms, false).await?;
+                    n += 1;
+                }
+            }
         }
-        let n = self.rebuild_search_in(&mut tx, now_ms).await?;
         tx.commit().await?;
-        if self.backend == Backend::Postgres && n > 0 {
-            // Statistics now, not when autovacuum comes by: the planner chooses between
-            // the GIN index and walking ids backwards by how common a term is.
+        Ok((Some(last), n))
+    }
+
+    /// PostgreSQL: fresh statistics for the index after a backfill wrote many rows (the
+    /// planner chooses between the GIN index and walking ids backwards by how common a
+    /// term is); nothing on SQLite.
+    pub async fn analyze_search(&self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
             sqlx::query("ANALYZE search_docs")
                 .execute(self.pool())
                 .await?;
         }
-        Ok(n)
-    }
-
-    /// Rewrites every index row from the records, on the caller's transaction.
-    pub async fn rebuild_search_in(&self, tx: &mut Tx, now_ms: i64) -> StoreResult<u64> {
-        sqlx::query("DELETE FROM search_docs")
-            .execute(&mut **tx)
-            .await?;
-        let mut n = 0u64;
-        let tickets: Vec<TicketText> = sqlx::query_as(
-            "SELECT id, number, title, description, resolution, requester_id, status FROM tickets ORDER BY id",
-        )
-        .fetch_all(&mut **tx)
-        .await?;
-        for t in tickets {
-            self.index_doc_in(tx, &t.doc(), now_ms).await?;
-            n += 1;
-        }
-        for spec in [
-            &crate::domain::inventory::ASSETS,
-            &crate::domain::inventory::SYSTEMS,
-            &crate::domain::inventory::STAFF,
-        ] {
-            let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-                "SELECT id FROM {} ORDER BY id",
-                spec.table
-            )))
-            .fetch_all(&mut **tx)
-            .await?;
-            for id in ids {
-                let m = self.get_entity_tx(tx, spec, id).await?;
-                self.index_entity_in(tx, spec.table, &m, now_ms).await?;
-                n += 1;
-            }
-        }
-        Ok(n)
+        Ok(())
     }
 
     /// The records matching `q` within `scope`: ticket numbers starting with
@@ -361,7 +428,8 @@ impl Store {
                 }
                 (
                     "FROM search_fts f JOIN search_docs d ON d.id = f.rowid \
-                     WHERE search_fts MATCH $1",
+                     WHERE search_fts MATCH $1"
+                        .to_string(),
                     e,
                 )
             }
@@ -371,31 +439,93 @@ impl Store {
                 if must_kb {
                     e.push_str(" & 'k:b'");
                 }
-                ("FROM search_docs d WHERE d.tsv @@ CAST($1 AS tsquery)", e)
+                (
+                    format!(
+                        "FROM search_docs d WHERE {} AND d.tsv @@ CAST($1 AS tsquery)",
+                        pg_kinds(tags)
+                    ),
+                    e,
+                )
             }
         };
-        // All terms: newest first (the index walks rowids backwards). Any term (similar
-        // tickets): best match first.
+        // All terms: newest first (SQLite walks rowids backwards; PostgreSQL walks the
+        // (kind, ref_id) index of the group's kinds, so that a search of the few inventory
+        // records never walks the 100,000 tickets). Any term (similar tickets): best match
+        // first.
         let order = match (self.backend, q.any) {
             (Backend::Sqlite, false) => "f.rowid DESC",
             (Backend::Sqlite, true) => "f.rank, f.rowid DESC",
-            (Backend::Postgres, false) => "d.id DESC",
+            (Backend::Postgres, false) => "d.kind DESC, d.ref_id DESC",
             (Backend::Postgres, true) => "ts_rank(d.tsv, CAST($1 AS tsquery)) DESC, d.id DESC",
         };
-        let sql = format!(
-            "SELECT d.id, d.kind, d.ref_id, d.key, d.title, d.body, d.resolution {from_where} \
-             ORDER BY {order} LIMIT $2"
-        );
-        let rows: Vec<Hit> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(expr.clone())
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+        let cols = "d.id, d.kind, d.ref_id, d.key, d.title, d.body, d.resolution";
+        let sql = format!("SELECT {cols} {from_where} ORDER BY {order} LIMIT $2");
+        // PostgreSQL plans each search with its terms (an unnamed statement): a cached
+        // generic plan cannot know how common a term is, and chose the GIN bitmap over
+        // all 100,000 documents for a word in every ticket (the count) or walked every id
+        // backwards for a rare one.
+        let keep = self.backend != Backend::Postgres;
+        let mut rows: Vec<Hit> = Vec::new();
+        if self.backend == Backend::Postgres && !q.any {
+            // The newest documents first: a phrase's bigrams are estimated independent, so
+            // the planner takes a common phrase for a rare one and sorts its thousands of
+            // matches (56 ms for 9,091). Looking among the newest [`PG_WINDOW`] documents
+            // answers any term found in one in 500; rarer ones go to the GIN index below.
+            let probe = format!(
+                "SELECT {cols} FROM (SELECT * FROM search_docs d WHERE {} \
+                 ORDER BY {order} LIMIT {PG_WINDOW}) d \
+                 WHERE d.tsv @@ CAST($1 AS tsquery) ORDER BY {order} LIMIT $2",
+                pg_kinds(tags)
+            );
+            rows = sqlx::query_as(AssertSqlSafe(probe))
+                .persistent(false)
+                .bind(expr.clone())
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM (SELECT d.id {from_where} LIMIT $2) x");
+        if q.any && self.backend == Backend::Postgres {
+            // Ranked "any term" (similar tickets): the planner expects most documents to
+            // match an OR of bigrams and scans the table testing and ranking each (140 ms
+            // over 100,000, the count as much); the GIN index narrows to the candidates
+            // first (40 ms).
+            let mut tx = self.pool().begin().await?;
+            sqlx::query("SET LOCAL enable_seqscan = off")
+                .execute(&mut *tx)
+                .await?;
+            rows = sqlx::query_as(AssertSqlSafe(sql))
+                .persistent(false)
+                .bind(expr.clone())
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            let n = if (rows.len() as i64) < limit {
+                rows.len() as i64
+            } else {
+                sqlx::query_scalar(AssertSqlSafe(count_sql))
+                    .persistent(false)
+                    .bind(expr)
+                    .bind(TOTAL_CAP)
+                    .fetch_one(&mut *tx)
+                    .await?
+            };
+            tx.commit().await?;
+            return Ok((rows, n));
+        }
+        if (rows.len() as i64) < limit {
+            rows = sqlx::query_as(AssertSqlSafe(sql))
+                .persistent(keep)
+                .bind(expr.clone())
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+        }
         let n = if (rows.len() as i64) < limit {
             rows.len() as i64
         } else {
-            let sql = format!("SELECT COUNT(*) FROM (SELECT d.id {from_where} LIMIT $2) x");
-            sqlx::query_scalar(AssertSqlSafe(sql))
+            sqlx::query_scalar(AssertSqlSafe(count_sql))
+                .persistent(keep)
                 .bind(expr)
                 .bind(TOTAL_CAP)
                 .fetch_one(self.pool())
