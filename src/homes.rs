@@ -53,6 +53,58 @@ fn percent(good: i64, all: i64) -> String {
     }
 }
 
+/// The contract's quality targets measured over this month so far (as the acceptance
+/// page measures them), each with its target and whether it is met; before a contract
+/// record is entered, the month's SLA compliance alone.
+async fn quality_month(
+    ctx: &Ctx,
+    u: &AuthUser,
+    today: NaiveDate,
+    resolved: i64,
+    breached: i64,
+) -> AppResult<Vec<Value>> {
+    let sla_only = || {
+        vec![
+            json!({"label": "SLA 达成率（本月已解决）", "value": percent(resolved - breached, resolved),
+                    "basis": format!("{} 张已解决，{} 张超时", thousands(resolved), thousands(breached))}),
+        ]
+    };
+    let Some(record) = crate::contract::stored(ctx).await? else {
+        return Ok(sla_only());
+    };
+    if record.quality_targets.is_empty() {
+        return Ok(sla_only());
+    }
+    let month =
+        crate::report::PeriodInput::Text(format!("{:04}-{:02}", today.year(), today.month()));
+    let period = crate::report::period(&month).map_err(crate::error::AppError::Conflict)?;
+    let measured = crate::contract::quality::measure(ctx, u, &record, &period).await?;
+    Ok(measured["targets"]
+        .as_array()
+        .map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    let value = match t["measured_percent"].as_f64() {
+                        Some(v) => format!("{v:.2}%"),
+                        None => "—".into(),
+                    };
+                    let target = t["target_percent"]
+                        .as_f64()
+                        .map(|v| format!("目标 ≥ {v}%"))
+                        .unwrap_or_default();
+                    let basis = t["basis"]
+                        .as_str()
+                        .filter(|b| !b.is_empty())
+                        .or(t["reason"].as_str())
+                        .unwrap_or("");
+                    json!({"key": t["key"], "label": t["label"], "value": value, "target": target,
+                           "basis": basis, "met": t["met"]})
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// What the home of `u` shows: `kind` names the template part, the rest is its data.
 pub async fn home(ctx: &Ctx, u: &AuthUser) -> AppResult<Value> {
     let now = ctx.clock.now_ms();
@@ -125,8 +177,7 @@ pub async fn home(ctx: &Ctx, u: &AuthUser) -> AppResult<Value> {
                        {"label": "待交付物", "value": thousands(due.len() as i64), "href": "/deliverables"}],
                    "load": load, "risk": tickets_json(&risk, now), "unassigned": tickets_json(&unassigned, now),
                    "deliverables": due,
-                   "quality": [
-                       {"label": "SLA 达成率（本月已解决）", "value": percent(resolved - breached, resolved), "basis": format!("{} 张已解决，{} 张超时", thousands(resolved), thousands(breached))}]})
+                   "quality": quality_month(ctx, u, today, resolved, breached).await?})
         }
         Home::Oversight { audit } => {
             let systems: Vec<Value> = s
@@ -209,11 +260,26 @@ pub async fn home(ctx: &Ctx, u: &AuthUser) -> AppResult<Value> {
             let (lines, mine) = s.home_lines_today(u.id, t0, t1).await?;
             let tickets = s.home_my_tickets(u.id, 20).await?;
             let total: i64 = lines.iter().map(|l| l.records).sum();
+            // The lines the operator works on; every line until they are put on one.
+            let own: Vec<_> = lines
+                .iter()
+                .filter(|l| {
+                    serde_json::from_str::<Vec<i64>>(&l.staff_ids)
+                        .is_ok_and(|ids| ids.contains(&u.id))
+                })
+                .collect();
+            let assigned = !own.is_empty();
+            let lines: Vec<_> = if assigned {
+                own
+            } else {
+                lines.iter().collect()
+            };
             json!({"kind": "operator",
                    "tiles": [
                        {"label": "今日我的支持记录", "value": thousands(mine), "href": "/operations"},
                        {"label": "今日全部支持记录", "value": thousands(total), "href": "/operations"},
                        {"label": "我的未解决工单", "value": thousands(tickets.len() as i64), "href": "/tickets?mine=true"}],
+                   "assigned": assigned,
                    "lines": lines.iter().map(|l| json!({"id": l.line_id, "name": l.name, "records": thousands(l.records)})).collect::<Vec<_>>(),
                    "tickets": tickets_json(&tickets, now)})
         }

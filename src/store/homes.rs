@@ -97,6 +97,8 @@ pub struct LineToday {
     pub line_id: i64,
     pub name: String,
     pub records: i64,
+    /// The line's operations staff (a JSON array of user ids).
+    pub staff_ids: String,
 }
 
 fn placeholders(n: usize) -> String {
@@ -394,9 +396,9 @@ impl Store {
         to: i64,
     ) -> StoreResult<(Vec<LineToday>, i64)> {
         let rows = sqlx::query_as(
-            "SELECT l.id AS line_id, l.name, COUNT(w.id) AS records FROM service_lines l \
+            "SELECT l.id AS line_id, l.name, COUNT(w.id) AS records, l.staff_ids FROM service_lines l \
              LEFT JOIN work_records w ON w.line_id = l.id AND w.occurred_at >= $1 AND w.occurred_at < $2 \
-             GROUP BY l.id, l.name ORDER BY l.id",
+             GROUP BY l.id, l.name, l.staff_ids ORDER BY l.id",
         )
         .bind(from)
         .bind(to)

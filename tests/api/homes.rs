@@ -112,6 +112,16 @@ async fn each_role_lands_on_its_own_home() {
         assert!(h.contains(part), "manager home: {part}");
     }
     assert!(h.contains(request.as_str()), "the unassigned request");
+    // The contract's quality targets, each measured this month against its target.
+    for part in [
+        "SLA 达标率",
+        "系统可用率",
+        "备份成功率",
+        "巡检完成率",
+        "目标 ≥ ",
+    ] {
+        assert!(h.contains(part), "manager quality targets: {part}");
+    }
 
     // 甲方: the 27 systems, open P1/P2, SLA this month, 督办, deliverables to review.
     let h = home("jia").await;
@@ -143,9 +153,38 @@ async fn each_role_lands_on_its_own_home() {
     assert!(h.contains(p1.as_str()) && h.contains("badge st-"));
     assert!(!h.contains(request.as_str()) && !h.contains("欢迎使用运维平台"));
 
-    // Operator: the service lines' work today.
+    // Operator: the service lines' work today — every line until they are put on one,
+    // then only theirs.
     let h = home("op").await;
     assert!(h.contains("data-home=\"operator\"") && h.contains("各服务条线今日工作"));
+    assert!(h.contains("id=\"lines-unassigned\""));
+    let (a, b) = (
+        line_by_code(app, "4.2.7").await,
+        line_by_code(app, "4.2.8").await,
+    );
+    let op_id = app
+        .get_json_expect(&app.admin_token, "/api/v1/users?limit=500", StatusCode::OK)
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["username"] == "op")
+        .unwrap()["id"]
+        .clone();
+    app.patch_expect(
+        &app.admin_token,
+        &format!("/api/v1/service-lines/{}", a["id"]),
+        &json!({"staff_ids": [op_id]}),
+        StatusCode::OK,
+    )
+    .await;
+    let h = home("op").await;
+    assert!(h.contains("我的服务条线今日工作") && !h.contains("id=\"lines-unassigned\""));
+    let (an, bn) = (a["name"].as_str().unwrap(), b["name"].as_str().unwrap());
+    assert!(
+        h.contains(an) && !h.contains(bn),
+        "only the operator's line"
+    );
 
     // Admin: platform state above the inventory.
     let h = home("admin").await;
