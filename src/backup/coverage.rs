@@ -10,8 +10,7 @@ use super::runs::flags_of;
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::backup::RunStatus;
-use crate::domain::backup_eval::{MonthRuns, missed, month_days, per_day, slots};
-use crate::domain::monitor::cron::Cron;
+use crate::domain::backup_eval::{MonthRuns, check_slots, month_days, per_day};
 use crate::error::{AppError, AppResult};
 use crate::store::backup::PolicyFilter;
 use crate::store::backup_runs::RunFilter;
@@ -91,13 +90,19 @@ pub async fn coverage(ctx: &Ctx, u: &AuthUser, month: &str) -> AppResult<Value> 
             .filter_map(|r| r.finished_at)
             .collect();
         // Slots count from the policy's creation on.
-        let expected = Cron::parse(&p.schedule)
-            .map(|c| slots(&c, from.max(p.created_at), to, 50_000))
-            .unwrap_or_default();
-        let grace = p.grace_minutes * 60_000;
-        let due = expected.iter().filter(|s| *s + grace <= now).count();
-        let missed_slots = missed(&expected, grace, now, &finishes);
-        let met = due - missed_slots.len();
+        let check = check_slots(
+            &p.schedule,
+            p.grace_minutes,
+            p.created_at,
+            from,
+            to,
+            now,
+            &finishes,
+            50_000,
+        );
+        let (due, met) = (check.due, check.met());
+        let (expected, missed_slots) = (check.slots, check.missed);
+        let grace = p.grace_minutes.max(0) * 60_000;
         let of = |st: RunStatus| -> Vec<i64> {
             runs.iter()
                 .filter(|r| r.status == st.as_str() && in_month(r.started_at))

@@ -5,8 +5,7 @@
 
 use crate::Ctx;
 use crate::domain::backup::RunStatus;
-use crate::domain::backup_eval::{missed, slots};
-use crate::domain::monitor::cron::Cron;
+use crate::domain::backup_eval::check_slots;
 use crate::error::AppResult;
 use crate::store::backup::PolicyFilter;
 use crate::store::backup_runs::RunFilter;
@@ -37,10 +36,6 @@ pub async fn success(ctx: &Ctx, from: i64, to: i64) -> AppResult<Success> {
         ..Default::default()
     };
     for p in &policies {
-        let Ok(cron) = Cron::parse(&p.schedule) else {
-            continue;
-        };
-        let grace = p.grace_minutes.max(0) * 60_000;
         let f = RunFilter {
             policy_id: Some(p.id),
             from_ms: Some(from - 86_400_000),
@@ -57,10 +52,18 @@ pub async fn success(ctx: &Ctx, from: i64, to: i64) -> AppResult<Success> {
             .filter(|r| r.status == RunStatus::Success.as_str())
             .filter_map(|r| r.finished_at)
             .collect();
-        let expected = slots(&cron, from.max(p.created_at), to, 100_000);
-        let due = expected.iter().filter(|t| *t + grace <= now).count();
-        s.due += due;
-        s.met += due - missed(&expected, grace, now, &finishes).len();
+        let c = check_slots(
+            &p.schedule,
+            p.grace_minutes,
+            p.created_at,
+            from,
+            to,
+            now,
+            &finishes,
+            100_000,
+        );
+        s.due += c.due;
+        s.met += c.met();
     }
     Ok(s)
 }

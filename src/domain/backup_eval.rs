@@ -132,6 +132,47 @@ pub fn missed(slots: &[i64], grace_ms: i64, now: i64, successes: &[i64]) -> Vec<
         .collect()
 }
 
+/// A policy's scheduled runs over a period, as coverage and the success rate count them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlotCheck {
+    /// The scheduled times in the period from the policy's creation on.
+    pub slots: Vec<i64>,
+    /// How many of them are due: their deadline (`slot + grace`) has passed by `now`.
+    pub due: usize,
+    /// The due ones with no successful run finished by their deadline.
+    pub missed: Vec<i64>,
+}
+
+impl SlotCheck {
+    /// The due slots met by a successful run.
+    pub fn met(&self) -> usize {
+        self.due - self.missed.len()
+    }
+}
+
+/// The slots of `schedule` in `[from, to)` counted from `created_at` (a negative grace
+/// counts as none), at most `cap`; an unreadable schedule has none.
+#[allow(clippy::too_many_arguments)]
+pub fn check_slots(
+    schedule: &str,
+    grace_minutes: i64,
+    created_at: i64,
+    from: i64,
+    to: i64,
+    now: i64,
+    successes: &[i64],
+    cap: usize,
+) -> SlotCheck {
+    let Ok(cron) = Cron::parse(schedule) else {
+        return SlotCheck::default();
+    };
+    let grace = grace_minutes.max(0) * 60_000;
+    let slots = slots(&cron, from.max(created_at), to, cap);
+    let due = slots.iter().filter(|t| *t + grace <= now).count();
+    let missed = missed(&slots, grace, now, successes);
+    SlotCheck { slots, due, missed }
+}
+
 /// The latest scheduled time in `[from, now - grace]`, i.e. whose deadline (`slot +
 /// grace`) has passed by `now`.
 pub fn latest_deadline(cron: &Cron, grace_ms: i64, now: i64, from: i64) -> Option<i64> {
@@ -362,6 +403,53 @@ mod tests {
         assert_eq!(
             slots(&cron, bj(1, 0, 0), bj(30, 0, 0) + 86_400_000, 100).len(),
             30
+        );
+    }
+
+    #[test]
+    fn slots_count_from_creation_and_due_ones_are_met_or_missed() {
+        // Created on the 2nd at noon: the 1st's and 2nd's 02:00 slots are not its own.
+        let successes = [bj(3, 2, 30)];
+        let c = check_slots(
+            "0 2 * * *",
+            60,
+            bj(2, 12, 0),
+            bj(1, 0, 0),
+            bj(6, 0, 0),
+            bj(4, 3, 0),
+            &successes,
+            100,
+        );
+        assert_eq!(c.slots, [bj(3, 2, 0), bj(4, 2, 0), bj(5, 2, 0)]);
+        // The 3rd met, the 4th's deadline just passed without a run, the 5th not due.
+        assert_eq!(
+            (c.due, c.met(), c.missed.clone()),
+            (2, 1, vec![bj(4, 2, 0)])
+        );
+        // A negative grace counts as none; an unreadable schedule has no slots.
+        let c = check_slots(
+            "0 2 * * *",
+            -5,
+            0,
+            bj(1, 0, 0),
+            bj(2, 0, 0),
+            bj(2, 0, 0),
+            &[],
+            100,
+        );
+        assert_eq!((c.due, c.met()), (1, 0));
+        assert_eq!(
+            check_slots(
+                "每天",
+                60,
+                0,
+                bj(1, 0, 0),
+                bj(2, 0, 0),
+                bj(2, 0, 0),
+                &[],
+                100
+            ),
+            SlotCheck::default()
         );
     }
 

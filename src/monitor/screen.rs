@@ -155,8 +155,11 @@ pub async fn wall(ctx: &Ctx) -> AppResult<Value> {
         let (today, month) = if pairs.is_empty() {
             (Value::Null, Value::Null)
         } else {
+            // 30 days = the days before today + today: today's results (the hours not
+            // rolled up yet) are read once.
             let t = super::availability(ctx, &pairs, today_from, now + 1).await?;
-            let m = super::availability(ctx, &pairs, month_from, now + 1).await?;
+            let mut m = super::availability(ctx, &pairs, month_from, today_from).await?;
+            m.add(&t);
             total_today.add(&t);
             total_30d.add(&m);
             (pct(&t), pct(&m))
