@@ -29,6 +29,11 @@ pub struct HistorySummary {
     pub restore_drills: usize,
     pub work_records: usize,
     pub duty_shifts: usize,
+    pub inspection_plans: usize,
+    pub inspection_tasks: usize,
+    /// Tasks submitted (a task returned and done again counts twice).
+    pub inspection_submissions: usize,
+    pub inspection_findings: usize,
     pub marked_rows: i64,
     pub skipped_steps: usize,
     pub elapsed_ms: u128,
@@ -70,6 +75,8 @@ pub async fn load_history(ctx: &Ctx, days: u32) -> anyhow::Result<HistorySummary
     let work_records = super::records::work_records(&sim, &rng, &people, start, now).await?;
     let duty_shifts = super::records::duty_shifts(&sim, &people, start, now).await?;
     phase("records");
+    let inspections = super::inspections::run(&sim, &rng, &people, &systems, start, now).await?;
+    phase("inspections");
     let marked_rows = ctx.store.mark_demo_rows(&marks).await?;
     phase("marks");
     let summary = HistorySummary {
@@ -81,8 +88,12 @@ pub async fn load_history(ctx: &Ctx, days: u32) -> anyhow::Result<HistorySummary
         restore_drills,
         work_records,
         duty_shifts,
+        inspection_plans: inspections.plans,
+        inspection_tasks: inspections.tasks,
+        inspection_submissions: inspections.submitted,
+        inspection_findings: inspections.findings,
         marked_rows,
-        skipped_steps: desk.failed_steps,
+        skipped_steps: desk.failed_steps + inspections.failed_steps,
         elapsed_ms: started.elapsed().as_millis(),
         phases,
     };

@@ -6,6 +6,7 @@
 //! data (`demo_items`).
 
 mod history;
+mod inspections;
 mod monitors;
 pub mod people;
 mod records;

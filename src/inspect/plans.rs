@@ -319,6 +319,12 @@ pub async fn generate_ahead(ctx: &Ctx) -> AppResult<usize> {
             .and_then(DateTime::<Utc>::from_timestamp_millis)
             .map_or(now, |g| g.max(now - HORIZON));
         let due_rounds = rounds(&plan.schedule, after, until);
+        // Nothing to make: no write. The next pass starts from the same point (or from
+        // `now - HORIZON`, past which this window held no round either), so no round is
+        // skipped; a new plan (never generated) still records where it starts.
+        if due_rounds.is_empty() && plan.generated_until.is_some() {
+            continue;
+        }
         let mut tx = ctx.store.write_tx().await?;
         let template = Store::inspection_template_in(&mut tx, plan.template_id).await?;
         let t = template_of(&template)?;

@@ -80,6 +80,14 @@ const DUMP: &[&str] = &[
     "SELECT policy_id, drilled_at, result, scope FROM restore_drills ORDER BY id",
     "SELECT user_id, starts_at, ends_at FROM duty_shifts ORDER BY id",
     "SELECT line_id, type, occurred_at, duration_minutes, requester, summary, answer FROM work_records ORDER BY id",
+    "SELECT id, name, template_id, target_mode, target_ids, schedule, due_minutes, assignee_rule, assignee_id, \
+     generated_until, created_at FROM inspection_plans ORDER BY id",
+    "SELECT id, plan_id, template_name, target_type, target_id, round_at, due_at, assignee_id, status, readings, \
+     started_at, submitted_at, reviewed_at, reviewer_id, review_comment, findings, created_at, updated_at \
+     FROM inspection_tasks ORDER BY id",
+    "SELECT id, task_id, item_key, label, detail, ticket_id, status, created_at, rectified_at \
+     FROM inspection_findings ORDER BY id",
+    "SELECT idempotency_key, user_id, event, subject, created_at FROM user_messages ORDER BY id",
     "SELECT tbl, row_id FROM demo_items ORDER BY tbl, row_id",
     "SELECT seq, at, actor_id, actor_name, action, entity_type, entity_id, summary FROM audit_events ORDER BY seq",
 ];
@@ -280,6 +288,9 @@ async fn ninety_days_of_history_hold_every_kind_of_record_with_met_and_breached_
         "users",
         "backup_runs",
         "work_records",
+        "inspection_plans",
+        "inspection_tasks",
+        "inspection_findings",
     ] {
         let q = format!(
             "SELECT (SELECT COUNT(*) FROM {t} WHERE id IN (SELECT row_id FROM demo_items WHERE tbl = '{t}'))"
@@ -306,4 +317,162 @@ async fn ninety_days_of_history_hold_every_kind_of_record_with_met_and_breached_
         .await;
     assert_eq!(s, reqwest::StatusCode::OK);
     assert_eq!(v["total"].as_i64(), Some(total));
+}
+
+#[tokio::test]
+async fn the_history_holds_inspections_done_over_the_period_with_findings_all_marked_as_demo() {
+    let (app, _) = demo_with_days(30).await;
+    let pm = app.login_ok("demo_pm", "Demo#2024yunwei").await;
+    // The plans on the shipped templates, with their executors.
+    let plans = app
+        .get_json_expect(&pm, "/api/v1/inspection-plans", reqwest::StatusCode::OK)
+        .await;
+    let plans = plans
+        .as_array()
+        .or_else(|| plans["items"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    assert!(plans.len() >= 2, "plans: {plans:?}");
+    assert!(plans.iter().all(|p| p["assignee_id"].is_i64()), "{plans:?}");
+    // Tasks over the whole period: most approved, some overdue, today's still to do.
+    let v = app
+        .get_json_expect(
+            &pm,
+            "/api/v1/inspection-tasks?limit=200",
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    let total = v["total"].as_i64().unwrap();
+    let tasks = v["items"].as_array().unwrap().clone();
+    assert_eq!(tasks.len() as i64, total, "one page holds them all");
+    assert!((60..=200).contains(&total), "tasks: {total}");
+    let with = |s: &str| tasks.iter().filter(|t| t["status"] == s).count();
+    let approved = with("approved");
+    assert!(
+        approved as i64 * 10 > total * 7,
+        "{approved} of {total} approved"
+    );
+    assert!(with("overdue") >= 1, "some tasks left overdue");
+    assert!(with("pending") >= 1, "today's round still to do");
+    let days: std::collections::BTreeSet<&str> = tasks
+        .iter()
+        .filter(|t| t["status"] == "approved")
+        .filter_map(|t| t["submitted_at"].as_str().map(|s| &s[..10]))
+        .collect();
+    assert!(days.len() >= 25, "submitted on {} days", days.len());
+    for t in &tasks {
+        assert!(t["assignee_name"].as_str().is_some(), "assigned: {t}");
+        if t["status"] == "approved" {
+            assert!(t["submitted_at"].as_str().unwrap() <= t["reviewed_at"].as_str().unwrap());
+        }
+    }
+    // An approved task of the machine room: every required item read, all in range.
+    let room = tasks
+        .iter()
+        .find(|t| t["status"] == "approved" && t["target_type"] == "site" && t["findings"] == 0)
+        .expect("an approved machine-room task");
+    let id = room["id"].as_i64().unwrap();
+    let task = app
+        .get_json_expect(
+            &pm,
+            &format!("/api/v1/inspection-tasks/{id}"),
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    let items = task["items"].as_array().unwrap();
+    assert!(items.len() > 5);
+    for it in items {
+        if it["required"] == true {
+            assert!(!it["value"].is_null(), "{it}");
+            assert_eq!(it["verdict"], "normal", "{it}");
+        }
+    }
+    assert!(
+        task["review_comment"]
+            .as_str()
+            .is_some_and(|c| c.contains("演示数据")),
+        "{task}"
+    );
+    // A few readings out of range: findings, each with its ticket, most rectified.
+    let f = app
+        .get_json_expect(
+            &pm,
+            "/api/v1/inspection-findings?limit=200",
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    let found = f["items"].as_array().unwrap();
+    assert!(!found.is_empty(), "no findings");
+    assert!(
+        (found.len() as i64) * 10 < total,
+        "{} findings in {total} tasks",
+        found.len()
+    );
+    assert!(found.iter().all(|x| x["ticket_id"].is_i64()), "{found:?}");
+    let rectified = found.iter().filter(|x| x["status"] == "rectified").count();
+    assert!(rectified * 2 >= found.len(), "{rectified} rectified");
+    let with_finding = tasks
+        .iter()
+        .find(|t| t["findings"].as_i64() > Some(0))
+        .expect("a task with a finding");
+    let id = with_finding["id"].as_i64().unwrap();
+    let task = app
+        .get_json_expect(
+            &pm,
+            &format!("/api/v1/inspection-tasks/{id}"),
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    let abnormal = task["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["verdict"] == "abnormal")
+        .count();
+    assert_eq!(abnormal, 1, "{task}");
+    // The indicators over the period.
+    let s = app
+        .get_json_expect(
+            &pm,
+            "/api/v1/inspections/stats?from=2025-02-15&to=2025-03-16",
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    let rate = s["overall"]["completion_rate"].as_f64().unwrap();
+    assert!((85.0..100.0).contains(&rate), "completion {s}");
+    assert!(s["overall"]["findings"].as_u64() > Some(0), "{s}");
+    // Every inspection row, and every finding's ticket, is marked as demo data.
+    for t in [
+        "inspection_plans",
+        "inspection_tasks",
+        "inspection_findings",
+    ] {
+        let q = format!(
+            "SELECT COUNT(*) FROM {t} WHERE id NOT IN (SELECT row_id FROM demo_items WHERE tbl = '{t}')"
+        );
+        assert_eq!(count(&app, &q).await, 0, "{t} unmarked");
+        assert!(count(&app, &format!("SELECT COUNT(*) FROM {t}")).await > 0);
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM inspection_findings WHERE ticket_id NOT IN \
+             (SELECT row_id FROM demo_items WHERE tbl = 'tickets')"
+        )
+        .await,
+        0
+    );
+    // The pages show them.
+    let cookie = app.page_cookie("demo_pm", "Demo#2024yunwei").await;
+    let (s, html) = app.page(&cookie, "/inspections").await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    assert!(html.contains("/inspections/tasks/"), "no task listed");
+    assert!(html.contains("龙口西机房"), "no machine-room task listed");
+    let (s, html) = app.page(&cookie, &format!("/inspections/tasks/{id}")).await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    assert!(html.contains("异常"), "the finding's verdict is shown");
+    let cookie = app.page_cookie("demo_eng01", "Demo#2024yunwei").await;
+    let (s, html) = app.page(&cookie, "/inspections?status=approved").await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    assert!(html.contains("已通过"), "the engineer's own approved tasks");
 }

@@ -1443,3 +1443,73 @@ async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_
         .await;
     assert_eq!(b["text"], "请继续保持。", "{b}");
 }
+
+#[tokio::test]
+async fn a_generation_pass_writes_a_plan_only_when_a_round_is_due_and_skips_no_round() {
+    // Monday 2025-11-03, half past midnight in Beijing.
+    let app = demo_at(bj(2025, 11, 3, 0, 30)).await;
+    let t = &app.admin_token;
+    let templates = app
+        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
+        .await;
+    let weekly = templates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "应用系统周检（性能）")
+        .unwrap()["id"]
+        .clone();
+    let plan = app
+        .post_expect(
+            t,
+            "/api/v1/inspection-plans",
+            &json!({"name": "系统周检", "template_id": weekly, "target_mode": "listed",
+                    "target_ids": [1], "schedule": "0 10 * * 1", "due_minutes": 2880}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = plan["id"].as_i64().unwrap();
+    // The job once a day for three weeks: a round each Monday, nothing written between
+    // (the session would time out over the weeks: the plan is read from the store).
+    let mut monday_until = None;
+    for day in 3..=23u32 {
+        app.clock.set(bj(2025, 11, day, 0, 30));
+        yunwei::inspect::plans::generate_ahead(&app.ctx)
+            .await
+            .unwrap();
+        let until = app
+            .ctx
+            .store
+            .inspection_plan(id)
+            .await
+            .unwrap()
+            .generated_until;
+        if day % 7 == 3 {
+            let next = bj(2025, 11, day + 1, 0, 30).timestamp_millis();
+            assert_eq!(until, Some(next), "day {day}");
+            monday_until = until;
+        } else {
+            assert_eq!(until, monday_until, "day {day}: nothing written");
+        }
+    }
+    let t = &app.login_ok("admin", ADMIN_PASSWORD).await;
+    let tasks = app
+        .get_json_expect(
+            t,
+            &format!("/api/v1/inspection-tasks?plan_id={id}"),
+            StatusCode::OK,
+        )
+        .await;
+    let mut rounds: Vec<&str> = tasks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["round_at"].as_str().unwrap())
+        .collect();
+    rounds.sort_unstable();
+    let want: Vec<String> = [3, 10, 17]
+        .iter()
+        .map(|d| yunwei::clock::rfc3339(bj(2025, 11, *d, 10, 0).timestamp_millis()))
+        .collect();
+    assert_eq!(rounds, want, "{tasks}");
+}
