@@ -9,6 +9,7 @@ mod history;
 mod monitors;
 pub mod people;
 mod records;
+pub mod remove;
 mod tickets;
 
 pub use history::{HistorySummary, MAX_DAYS, load_history};
