@@ -512,6 +512,37 @@ impl Store {
             ("demo_items", "DELETE FROM demo_items".to_string()),
         ];
         let mut out = Vec::new();
+        // The service lines' operations staff (a JSON array of account ids) forget demo
+        // accounts; done before the accounts go, while their marks still say which.
+        let demo_users: std::collections::HashSet<i64> =
+            sqlx::query_scalar("SELECT row_id FROM demo_items WHERE tbl = 'users'")
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .collect();
+        let lines: Vec<(i64, String)> = sqlx::query_as("SELECT id, staff_ids FROM service_lines")
+            .fetch_all(&mut **tx)
+            .await?;
+        let mut lines_changed = 0;
+        for (id, staff) in lines {
+            let ids: Vec<i64> = serde_json::from_str(&staff).unwrap_or_default();
+            let kept: Vec<i64> = ids
+                .iter()
+                .copied()
+                .filter(|u| !demo_users.contains(u))
+                .collect();
+            if kept.len() != ids.len() {
+                sqlx::query("UPDATE service_lines SET staff_ids = $1 WHERE id = $2")
+                    .bind(serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into()))
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                lines_changed += 1;
+            }
+        }
+        if lines_changed > 0 {
+            out.push(("service_lines.staff_ids", lines_changed));
+        }
         for (what, sql) in steps {
             let r = sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
             let n = r.rows_affected() as i64;

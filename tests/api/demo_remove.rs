@@ -179,6 +179,26 @@ async fn demo_records_are_tagged_and_the_admin_removes_them_leaving_the_real_dat
         );
     }
 
+    // Lists without a detail page tag their demo rows.
+    assert!(first_demo(&app, "backup_runs").await > 0);
+    let (s, html) = app.page(&admin_page, "/backups").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("class=\"demotag\""), "backup runs are tagged");
+    let record = first_demo(&app, "work_records").await;
+    let line = count(
+        &app,
+        &format!("SELECT line_id FROM work_records WHERE id = {record}"),
+    )
+    .await;
+    let (s, html) = app
+        .page(&admin_page, &format!("/operations/lines/{line}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("class=\"demotag\""),
+        "work records are tagged"
+    );
+
     // Only the admin removes, and only when confirmed.
     let before_audit = app.audit_count().await;
     let (s, v) = delete_demo(&app, &mgr, Some(json!({"confirm": CONFIRM}))).await;
@@ -219,6 +239,21 @@ async fn demo_records_are_tagged_and_the_admin_removes_them_leaving_the_real_dat
         StatusCode::CREATED,
     )
     .await;
+    // A service line whose operations staff mix a demo operator and a real one.
+    let (op_id, _) = named_user(&app, "real_op", "真实运营", "operator").await;
+    let demo_op = count(&app, "SELECT id FROM users WHERE username = 'demo_ops01'").await;
+    let line = app
+        .get_json_expect(&admin, "/api/v1/service-lines?limit=1", StatusCode::OK)
+        .await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    app.patch_expect(
+        &admin,
+        &format!("/api/v1/service-lines/{line}"),
+        &json!({"staff_ids": [demo_op, op_id]}),
+        StatusCode::OK,
+    )
+    .await;
     let events_before = app
         .get_json_expect(
             &admin,
@@ -242,6 +277,18 @@ async fn demo_records_are_tagged_and_the_admin_removes_them_leaving_the_real_dat
         kept.push(count(&app, q).await);
     }
 
+    // The marked rows, table by table, to look for after the removal.
+    let mut marked_ids = Vec::new();
+    for t in yunwei::store::demo::DEMO_TABLES {
+        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT row_id FROM demo_items WHERE tbl = '{t}'"
+        )))
+        .fetch_all(app.ctx.store.pool())
+        .await
+        .unwrap();
+        marked_ids.push((*t, ids));
+    }
+
     // The removal.
     let audit_before_removal = app.audit_count().await;
     let (s, v) = delete_demo(&app, &admin, Some(json!({"confirm": CONFIRM}))).await;
@@ -255,6 +302,13 @@ async fn demo_records_are_tagged_and_the_admin_removes_them_leaving_the_real_dat
     assert!(marked > 100, "{v}");
 
     assert_eq!(count(&app, "SELECT COUNT(*) FROM demo_items").await, 0);
+    for (t, ids) in &marked_ids {
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            let q = format!("SELECT COUNT(*) FROM {t} WHERE id IN ({})", list.join(","));
+            assert_eq!(count(&app, &q).await, 0, "demo rows of {t} remain");
+        }
+    }
     assert_eq!(count(&app, "SELECT COUNT(*) FROM tickets").await, 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, real_users);
     for q in [
@@ -288,6 +342,19 @@ async fn demo_records_are_tagged_and_the_admin_removes_them_leaving_the_real_dat
         assert_eq!(count(&app, q).await, *n, "{q}");
     }
     assert_eq!(count(&app, "SELECT COUNT(*) FROM systems").await, 27);
+
+    let l = app
+        .get_json_expect(
+            &admin,
+            &format!("/api/v1/service-lines/{line}"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        l["staff_ids"],
+        json!([op_id]),
+        "the demo operator left the line"
+    );
 
     // The real ticket and its timeline survive.
     let t = app
@@ -358,6 +425,11 @@ async fn demo_records_are_tagged_and_the_admin_removes_them_leaving_the_real_dat
     let (s, html) = app.page(&admin_page, &format!("/tickets/{real_id}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("已联系用户"));
+    for path in ["/", "/tickets", "/desk"] {
+        let (s, html) = app.page(&mgr_page, path).await;
+        assert_eq!(s, StatusCode::OK, "manager {path}");
+        assert!(!html.contains("class=\"demobanner\""));
+    }
     // Once gone, there is nothing to remove.
     let (s, v) = delete_demo(&app, &admin, Some(json!({"confirm": CONFIRM}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");

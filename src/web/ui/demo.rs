@@ -50,6 +50,7 @@ fn table_label(t: &str) -> String {
         "staff_certificates" => "成员证书",
         "staff_documents" => "成员材料",
         "assignments" => "岗位安排",
+        "service_lines" => "服务条线",
         "users" => "账号",
         "sessions" => "会话",
         "api_tokens" => "API 令牌",
