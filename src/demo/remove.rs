@@ -54,6 +54,10 @@ pub struct Removal {
     pub marked: Vec<TableCount>,
 }
 
+fn nothing_to_remove() -> AppError {
+    AppError::Conflict("系统中没有演示数据，无需删除".into())
+}
+
 /// The demo status, for the admin, the manager and the supervisor.
 pub async fn status(ctx: &Ctx, u: &AuthUser) -> AppResult<DemoStatus> {
     if !may_read(u) {
@@ -100,14 +104,35 @@ pub async fn remove(ctx: &Ctx, u: &AuthUser, confirm: Option<&str>) -> AppResult
             "请确认删除：请求须带 {{\"confirm\": \"{CONFIRMATION}\"}}（页面上请输入“{CONFIRMATION}”）"
         )));
     }
-    let before = read_status(ctx).await?;
-    if !before.loaded {
-        return Err(AppError::Conflict("系统中没有演示数据，无需删除".into()));
+    if !ctx.store.demo_loaded().await? {
+        return Err(nothing_to_remove());
     }
     // Read before the transaction: a task holding one reads on it only.
     let monitors = ctx.store.demo_row_ids("monitors").await?;
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
+    // What is marked, read again on the transaction: a removal that ran meanwhile (another
+    // admin, another replica) leaves nothing to do.
+    let marked: Vec<TableCount> = ctx
+        .store
+        .demo_counts_in(&mut tx)
+        .await?
+        .into_iter()
+        .map(|(table, rows)| TableCount { table, rows })
+        .collect();
+    if marked.is_empty() {
+        return Err(nothing_to_remove());
+    }
+    let generated_at = ctx
+        .store
+        .setting_in(&mut tx, "demo.history")
+        .await?
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+        .and_then(|h| {
+            h.get("generated_at")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
     let blockers = ctx
         .store
         .demo_blockers_in(&mut tx, now, BLOCKERS_PER_KIND)
@@ -128,14 +153,13 @@ pub async fn remove(ctx: &Ctx, u: &AuthUser, confirm: Option<&str>) -> AppResult
             rows,
         })
         .collect();
-    let marked = before.counts;
     let total: i64 = marked.iter().map(|c| c.rows).sum();
     NewAuditEvent::about(
         "demo.remove",
         "demo",
         format!("删除演示数据：共 {total} 条标记记录及其关联数据"),
     )
-    .before(json!({"generated_at": before.generated_at, "counts": &marked}))
+    .before(json!({"generated_at": generated_at, "counts": &marked}))
     .after(json!({"removed": &removed}))
     .write(&mut tx, now, &u.actor())
     .await?;

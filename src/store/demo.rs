@@ -66,6 +66,15 @@ impl Store {
         )
     }
 
+    /// [`Store::demo_counts`] on the caller's transaction.
+    pub async fn demo_counts_in(&self, tx: &mut Tx) -> StoreResult<Vec<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT tbl, COUNT(*) FROM demo_items GROUP BY tbl ORDER BY tbl")
+                .fetch_all(&mut **tx)
+                .await?,
+        )
+    }
+
     /// Whether a row is demo data.
     pub async fn is_demo_row(&self, tbl: &str, id: i64) -> StoreResult<bool> {
         let n: i64 =
