@@ -473,4 +473,10 @@ async fn the_admin_page_removes_the_demo_data_after_the_typed_confirmation() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The audit log reads the removal in Chinese.
+    named_user(&app, "real_jianli", "监理", "auditor").await;
+    let auditor = app.page_cookie("real_jianli", NAMED_USER_PASSWORD).await;
+    let (s, html) = app.page(&auditor, "/audit?action=demo.remove").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("删除了全部演示数据"), "{html}");
 }
