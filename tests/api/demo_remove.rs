@@ -456,6 +456,31 @@ async fn the_admin_page_removes_the_demo_data_after_the_typed_confirmation() {
     let (s, _) = app.page(&eng_page, "/demo").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
+    // A real duty shift to come, given to a demo engineer, blocks the removal until it
+    // goes to someone else; the page names it.
+    let demo_eng = count(&app, "SELECT id FROM users WHERE username = 'demo_eng01'").await;
+    let shift = app
+        .post_expect(
+            &app.admin_token,
+            "/api/v1/duty-shifts",
+            &json!({"user_id": demo_eng, "starts_at": "2025-03-20T09:00:00+08:00",
+                    "ends_at": "2025-03-20T18:00:00+08:00", "role": "primary"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let (s, _, html) = post_form(&app, &admin_page, "/demo", &[("confirm", CONFIRM)]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("值班") && html.contains("示例工程师01"),
+        "{html}"
+    );
+    assert!(count(&app, "SELECT COUNT(*) FROM demo_items").await > 0);
+    let id = shift["id"].as_i64().unwrap();
+    let s = app
+        .delete(&app.admin_token, &format!("/api/v1/duty-shifts/{id}"))
+        .await;
+    assert!(s.is_success(), "{s}");
+
     let (s, _, html) = post_form(&app, &admin_page, "/demo", &[("confirm", CONFIRM)]).await;
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("演示数据已删除"));
