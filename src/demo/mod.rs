@@ -10,6 +10,7 @@ mod inspections;
 mod monitors;
 pub mod people;
 mod records;
+pub mod remove;
 mod tickets;
 
 pub use history::{HistorySummary, MAX_DAYS, load_history};

@@ -58,6 +58,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     // Alerts.
     ("alert.acknowledge", "确认告警"),
     ("alert.silence", "静默告警"),
+    // The demo data before going live.
+    ("demo.remove", "删除了全部"),
 ];
 
 /// Record type (the audit log's `entity_type`) → its Chinese name.
@@ -101,6 +103,7 @@ pub const OBJECTS: &[(&str, &str)] = &[
     ("backup_policies", "备份策略"),
     ("backup_runs", "备份记录"),
     ("restore_drills", "恢复演练"),
+    ("demo", "演示数据"),
 ];
 
 /// The Chinese phrase of an action code; `None` for a code not in the catalogue.

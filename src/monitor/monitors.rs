@@ -195,6 +195,17 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// Stops probing monitors that were deleted in bulk (the demo data's removal).
+pub async fn forget(ctx: &Ctx, ids: &[i64]) {
+    for id in ids {
+        ctx.monitors.notify(Control::Remove(*id));
+    }
+    let mut rt = ctx.monitors.runtimes.lock().await;
+    for id in ids {
+        rt.remove(id);
+    }
+}
+
 /// A page of monitors by filter; an unknown kind or state is refused.
 pub async fn list(
     ctx: &Ctx,

@@ -50,7 +50,10 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/static/{*path}", get(assets::serve))
         .nest("/api/v1", api::router(&state))
-        .merge(ui::router())
+        .merge(ui::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ui::demo_flag,
+        )))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         // Inside routing, so the route template (MatchedPath) is known; unmatched paths

@@ -18,6 +18,7 @@ mod contract;
 mod deliverables;
 mod demo;
 mod demo_history;
+mod demo_remove;
 mod desk;
 mod durability;
 mod duty_grid;

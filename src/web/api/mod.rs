@@ -8,6 +8,7 @@ pub mod backup_drills;
 pub mod calendars;
 pub mod cloud;
 pub mod contract;
+pub mod demo;
 pub mod inspections;
 pub mod inventory;
 pub mod monitors;
@@ -83,6 +84,7 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .routes(routes!(audit::get_one))
+        .routes(routes!(demo::status, demo::remove))
         .routes(routes!(inventory::summary))
         .routes(routes!(search::search))
         .routes(routes!(

@@ -118,11 +118,12 @@ pub async fn user_edit(
         ""
     };
     let user = row.to_json(st.clock.now_ms());
+    let demo = super::demo::is_demo(&st, "users", row.id).await?;
     Ok(st
         .ui
         .page(
             "user_form.html",
-            json!({ "layout": layout(&u, "账号", "/users"), "roles": roles(), "user": user.clone(), "errors": Vec::<Value>::new(), "form": user, "notice": notice }),
+            json!({ "layout": layout(&u, "账号", "/users"), "demo": demo, "roles": roles(), "user": user.clone(), "errors": Vec::<Value>::new(), "form": user, "notice": notice }),
         )?
         .into_response())
 }

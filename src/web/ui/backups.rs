@@ -144,11 +144,14 @@ pub async fn page(
     )
     .await?;
     let flags = runs::flags_of(&st.ctx, &rows).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let demo = super::demo::demo_ids(&st, "backup_runs", &ids).await?;
     let recent: Vec<Value> = rows
         .iter()
         .zip(&flags)
         .map(|(r, f)| {
             let mut v = runs::run_json(r, f);
+            v["demo"] = json!(demo.contains(&r.id));
             v["started_local"] = json!(crate::clock::local_minutes(r.started_at));
             v["size_label"] = json!(r.size_bytes.map(size_label));
             v

@@ -72,11 +72,12 @@ async fn render(
     status: StatusCode,
 ) -> PageResult {
     let task = crate::inspect::tasks::get(&st.ctx, u, id).await?;
+    let demo = super::demo::is_demo(st, "inspection_tasks", id).await?;
     let mut r = st
         .ui
         .page(
             "inspection_task.html",
-            json!({"layout": layout(u, "巡检任务", "/inspections"), "task": task, "error": error,
+            json!({"layout": layout(u, "巡检任务", "/inspections"), "task": task, "demo": demo, "error": error,
                    "due": task["due_at"].as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
                        .map(|d| crate::clock::local_minutes(d.timestamp_millis()))}),
         )?

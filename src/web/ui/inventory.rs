@@ -293,12 +293,13 @@ pub async fn detail(
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| format!("{} #{id}", spec.label));
+    let demo = super::demo::is_demo(&st, spec.table, id).await?;
     Ok(st
         .ui
         .page(
             "entity_detail.html",
             json!({
-                "layout": layout(&u, &title, &format!("/{}", spec.name)), "collection": spec.name, "list_title": collection_title(spec),
+                "layout": layout(&u, &title, &format!("/{}", spec.name)), "collection": spec.name, "demo": demo, "list_title": collection_title(spec),
                 "label": spec.label, "id": id, "title": title, "fields": fields, "history": history, "related": related,
                 "warranty": warranty, "warranty_code": item.get("warranty_status"), "can_edit": can_edit,
                 "can_delete": u.role.can(Perm::WriteInventory), "notice": if q.contains_key("saved") { "已保存" } else { "" },

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod backups;
 pub mod cloud;
 pub mod contract;
+pub mod demo;
 pub mod duty;
 pub mod holidays;
 pub mod inbox;
@@ -35,6 +36,7 @@ use crate::domain::roles::{Perm, Role};
 use crate::error::AppError;
 
 const TEMPLATES: &[(&str, &str)] = &[
+    ("demo.html", include_str!("../../../templates/demo.html")),
     (
         "inspection_list.html",
         include_str!("../../../templates/inspection_list.html"),
@@ -269,6 +271,41 @@ pub struct Layout {
     pub who: String,
     pub nav: Vec<NavItem>,
     pub title: String,
+    /// The demo banner, while demo rows exist (see [`demo_flag`]).
+    pub demo: Option<DemoBanner>,
+}
+
+/// The layout's "演示数据" banner: the admin also gets the link to the removal page.
+#[derive(Serialize)]
+pub struct DemoBanner {
+    pub admin: bool,
+}
+
+tokio::task_local! {
+    /// Whether demo rows existed when this page request came in (set by [`demo_flag`]).
+    static DEMO_LOADED: bool;
+}
+
+/// Middleware of the pages: looks up once per request whether demo rows exist, for the
+/// layout's banner (unset, as in a unit test, means no banner).
+pub async fn demo_flag(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let loaded = match st.store.demo_loaded().await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the demo marks");
+            false
+        }
+    };
+    DEMO_LOADED.scope(loaded, next.run(req)).await
+}
+
+/// Whether this page request saw demo rows.
+pub fn demo_loaded() -> bool {
+    DEMO_LOADED.try_with(|b| *b).unwrap_or(false)
 }
 
 pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
@@ -361,6 +398,9 @@ pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {
         },
         nav,
         title: title.to_string(),
+        demo: demo_loaded().then_some(DemoBanner {
+            admin: u.role == Role::Admin,
+        }),
     }
 }
 
@@ -383,6 +423,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users/{id}/reset", post(admin::user_reset))
         .route("/audit", get(admin::audit))
+        .route("/demo", get(demo::page).post(demo::remove))
         .route("/audit/export", get(admin::audit_export))
         .route(
             "/tickets",

@@ -239,11 +239,12 @@ pub async fn detail(
     v["timeout_ms"] = json!(m.timeout_ms);
     v["priority"] = json!(m.priority);
     let notice = q.get("checked").map(|_| "已完成一次检测").unwrap_or("");
+    let demo = super::demo::is_demo(&st, "monitors", m.id).await?;
     Ok(st
         .ui
         .page(
             "monitor_detail.html",
-            json!({"layout": layout(&u, &m.name, "/monitors"), "m": v, "series": series, "recent": recent, "days": days,
+            json!({"layout": layout(&u, &m.name, "/monitors"), "m": v, "demo": demo, "series": series, "recent": recent, "days": days,
                    "latency_empty": latency_empty, "daily_empty": daily_empty,
                    "availability": avail30.availability().map(|a| format!("{:.3}%", a * 100.0)), "changes": changes,
                    "can_write": u.role.can(Perm::WriteMonitoring), "notice": notice}),

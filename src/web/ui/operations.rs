@@ -141,10 +141,12 @@ async fn render(
         ..Default::default()
     };
     let (rows, total) = crate::ops::records(&st.ctx, u, f, 50, 0).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let demo = super::demo::demo_ids(st, "work_records", &ids).await?;
     let records: Vec<Value> = rows
         .iter()
         .map(|r| {
-            json!({"at": crate::clock::local_minutes(r.occurred_at), "type_label": RecordType::parse(&r.kind).map(RecordType::label),
+            json!({"at": crate::clock::local_minutes(r.occurred_at), "demo": demo.contains(&r.id), "type_label": RecordType::parse(&r.kind).map(RecordType::label),
                    "requester": r.requester, "summary": r.summary, "result": r.result,
                    "duration_minutes": r.duration_minutes, "operator_name": r.operator_name})
         })

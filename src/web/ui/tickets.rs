@@ -61,10 +61,12 @@ pub async fn list(
         )
         .await?;
     let (rows, total) = (page.rows, page.total);
+    let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let demo = super::demo::demo_ids(&st, "tickets", &ids).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|t| {
-            json!({"id": t.id, "number": t.number, "title": t.title, "kind_label": tk::label(tk::KINDS, &t.kind), "priority": t.priority, "status": t.status,
+            json!({"id": t.id, "number": t.number, "demo": demo.contains(&t.id), "title": t.title, "kind_label": tk::label(tk::KINDS, &t.kind), "priority": t.priority, "status": t.status,
                    "status_label": tk::label(tk::STATUSES, &t.status), "system_name": t.system_name, "assignee_name": t.assignee_name,
                    "reported": crate::clock::local_minutes(t.reported_at), "resolve_due": local(t.resolve_due_at), "breached": t.sla_breached != 0})
         })
@@ -365,9 +367,10 @@ async fn render_detail(
         .map(|a| json!({"id": a.id, "file_name": a.file_name, "size": a.size, "uploaded_by": a.uploaded_by_name,
                         "created_at": crate::clock::local_minutes(a.created_at), "internal": a.internal != 0}))
         .collect();
+    let demo = super::demo::is_demo(st, "tickets", t.id).await?;
     let html = st.ui.page(
         "ticket_detail.html",
-        json!({"layout": layout(u, &t.number, "/tickets"), "t": {
+        json!({"layout": layout(u, &t.number, "/tickets"), "demo": demo, "t": {
                 "id": t.id, "number": t.number, "title": t.title, "kind": t.kind, "status": t.status, "change_type": t.change_type.as_deref().map(|c| tk::label(tk::CHANGE_TYPES, c)),
                 "priority": t.priority, "system_name": t.system_name, "requester_name": t.requester_name, "requester_contact": t.requester_contact,
                 "assignee_id": t.assignee_id, "assignee_name": t.assignee_name, "pending_reason": t.pending_reason, "satisfaction": t.satisfaction,
