@@ -831,6 +831,18 @@ async fn only_those_who_may_write_monitors_open_or_post_the_edit_form() {
             assert!(!detail.contains("/edit\""), "no edit link for {role}");
         }
     }
+    // A post from another site is refused, even with an admin's session.
+    let admin = app.page_cookie("admin", ADMIN_PASSWORD).await;
+    let r = app
+        .client
+        .post(app.url(&format!("/monitors/{id}/edit")))
+        .header(reqwest::header::COOKIE, &admin)
+        .header(reqwest::header::ORIGIN, "https://evil.example")
+        .form(&[("name", "改名"), ("target", "127.0.0.1:23")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(api_monitor(&app, id).await["name"], "端口");
     // An operator holds the monitoring write permission: the form opens.
     named_user(&app, "zhiban", "值班员", "operator").await;
