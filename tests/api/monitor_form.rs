@@ -569,6 +569,10 @@ async fn an_http_monitor_opens_filled_in_and_its_edit_changes_the_keyword_and_cl
     );
     // The kind cannot change, and the upstream picker leaves the monitor itself out.
     assert!(!html.contains("<option value=\"tcp\""), "{html}");
+    assert!(
+        html.contains("id=\"kind-http\"") && !html.contains("id=\"kind-snmp\""),
+        "only the monitor's own kind's fields"
+    );
     assert!(!html.contains("门户首页（"), "{html}");
 
     let (s, loc, body) = post_edit(
@@ -873,7 +877,7 @@ async fn a_monitor_is_edited_through_the_form_in_the_browser() {
     d.click("#edit-monitor").await;
     d.wait_text("h1", "编辑监控").await;
     let v = d
-        .exec("return [document.getElementById('http-keyword').value, document.getElementById('http-headers').value, document.getElementById('kind-http').hidden, document.getElementById('kind-dns').hidden];")
+        .exec("return [document.getElementById('http-keyword').value, document.getElementById('http-headers').value, document.getElementById('kind-http').hidden, document.getElementById('kind-dns') === null];")
         .await;
     assert_eq!(v, json!(["欢迎", "X-Probe: yunwei", false, true]));
     d.exec("document.getElementById('http-keyword').value = ''; document.getElementById('http-headers').value = ''; return null;")

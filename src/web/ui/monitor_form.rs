@@ -96,7 +96,13 @@ async fn form_page(
         .filter(|(k, _)| !known.contains(k))
         .map(|(_, m)| m)
         .collect();
-    let mut sets = fieldsets(spec::KINDS, &form, &by_field);
+    // Editing shows only the monitor's own kind's fields: its kind cannot change.
+    let shown_kinds: Vec<(&str, &str)> = spec::KINDS
+        .iter()
+        .filter(|(c, _)| editing.is_none() || *c == kind)
+        .copied()
+        .collect();
+    let mut sets = fieldsets(&shown_kinds, &form, &by_field);
     if editing.is_some_and(|m| m.secret_enc.is_some()) {
         for f in sets
             .iter_mut()
