@@ -318,13 +318,13 @@ impl MonitorUpdate {
         }
         let mut merged = stored.clone();
         let patch = self.to_map();
-        // A database URL shown without its password keeps the stored one.
+        // A database URL shown without its password keeps the stored one, as long as it
+        // names the same user on the same host.
         let mut keep_secret = true;
         for (k, v) in patch {
             if k == "target" && ["postgres", "mysql"].contains(&old_kind) {
-                keep_secret = !v
-                    .as_str()
-                    .is_some_and(|t| reqwest::Url::parse(t).is_ok_and(|u| u.password().is_some()));
+                let old_target = stored.get("target").and_then(Value::as_str).unwrap_or("");
+                keep_secret = v.as_str().is_some_and(|t| keeps_db_password(old_target, t));
             }
             merged.insert(k, v);
         }
@@ -348,6 +348,19 @@ impl MonitorUpdate {
             }
         }
     }
+}
+
+/// Whether a database monitor's stored password still applies after its address changes
+/// from `stored` to `new`: only when `new` carries no password of its own and names the
+/// same user on the same host (a password is never sent on to another server or user).
+pub fn keeps_db_password(stored: &str, new: &str) -> bool {
+    let (Ok(old), Ok(new)) = (reqwest::Url::parse(stored), reqwest::Url::parse(new)) else {
+        return false;
+    };
+    new.password().is_none()
+        && old.username() == new.username()
+        && old.host_str().map(str::to_ascii_lowercase)
+            == new.host_str().map(str::to_ascii_lowercase)
 }
 
 /// Fills an SNMP monitor's merged definition with the stored community (v2c) or v3
@@ -522,16 +535,35 @@ mod tests {
     #[test]
     fn a_database_url_without_its_password_keeps_the_stored_secret() {
         let old = stored("postgres", "postgres://u@10.0.0.5:5432/db", json!({}));
-        let c = update(json!({"target": "postgres://u@10.0.0.6:5432/db"}))
+        let c = update(json!({"target": "postgres://u@10.0.0.5:5433/db2"}))
             .check(&old, None)
             .unwrap();
         assert!(c.keep_secret);
+        // Another host or user: the stored password is not sent there.
+        for t in [
+            "postgres://u@10.0.0.6:5432/db",
+            "postgres://v@10.0.0.5:5432/db",
+        ] {
+            let c = update(json!({ "target": t })).check(&old, None).unwrap();
+            assert!(!c.keep_secret, "{t}");
+            assert_eq!(c.def.secret, None, "{t}");
+        }
         let c = update(json!({"target": "postgres://u:pw@10.0.0.6:5432/db"}))
             .check(&old, None)
             .unwrap();
         assert!(!c.keep_secret);
         assert_eq!(c.def.secret.as_deref(), Some("pw"));
         assert_eq!(c.def.target, "postgres://u@10.0.0.6:5432/db");
+    }
+
+    #[test]
+    fn a_stored_database_password_stays_only_for_the_same_user_on_the_same_host() {
+        let old = "mysql://yw@db.example:3306/oa";
+        assert!(keeps_db_password(old, "mysql://yw@DB.example:3307/other"));
+        assert!(!keeps_db_password(old, "mysql://yw:new@db.example:3306/oa"));
+        assert!(!keeps_db_password(old, "mysql://root@db.example:3306/oa"));
+        assert!(!keeps_db_password(old, "mysql://yw@evil.example:3306/oa"));
+        assert!(!keeps_db_password(old, "not a url"));
     }
 
     #[test]

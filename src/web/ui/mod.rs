@@ -482,6 +482,10 @@ pub fn router() -> Router<AppState> {
         .route("/monitors", get(monitoring::list).post(monitoring::create))
         .route("/monitors/new", get(monitoring::new_form))
         .route("/monitors/{id}", get(monitoring::detail))
+        .route(
+            "/monitors/{id}/edit",
+            get(monitoring::edit_form).post(monitoring::update),
+        )
         .route("/monitors/{id}/action", post(monitoring::action))
         .route("/alerts", get(monitoring::alerts))
         .route("/alerts/{id}/action", post(monitoring::alert_action))

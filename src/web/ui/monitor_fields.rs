@@ -461,6 +461,28 @@ pub(super) fn form_to_obj(
                 "target",
                 "请填写数据库主机，或在“目标”中填写完整连接地址",
             )),
+            // The edit form shows the stored address in the target: a password typed
+            // into the password field goes into it.
+            (true, _) if db.keys().all(|k| *k == "password") => {
+                let with_pw = obj
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .and_then(|t| reqwest::Url::parse(t).ok())
+                    .and_then(|mut u| {
+                        let pw = db.get("password")?;
+                        (!u.username().is_empty() && u.set_password(Some(pw)).is_ok())
+                            .then(|| u.to_string())
+                    });
+                match with_pw {
+                    Some(t) => {
+                        obj.insert("target".into(), json!(t));
+                    }
+                    None => errs.push(FieldError::new(
+                        "target",
+                        "密码需要与用户名一起填写：请在“目标”中写明 用户@主机",
+                    )),
+                }
+            }
             (true, _) => errs.push(FieldError::new(
                 "target",
                 "已在“目标”中填写连接地址：请清空下方的主机、用户名等各项，或清空目标",
@@ -471,6 +493,186 @@ pub(super) fn form_to_obj(
         obj.insert("config".into(), Value::Object(config));
     }
     if errs.is_empty() { Ok(obj) } else { Err(errs) }
+}
+
+/// A text a field shows back unchanged: `convert` trims, so a value with surrounding
+/// spaces or an empty one stays in the JSON box instead.
+fn plain(s: &str) -> bool {
+    !s.is_empty() && s.trim() == s
+}
+
+/// One config value as its field's text, or `None` when the field cannot show it exactly
+/// (it then stays in the JSON box, which the fields override only when filled).
+fn unconvert(field: &Field, v: &Value) -> Option<String> {
+    const SEPARATORS: [char; 5] = [',', '，', '\n', ';', '；'];
+    let number = |v: &Value| match v {
+        Value::Number(n) if n.is_i64() || n.is_f64() => Some(n.to_string()),
+        _ => None,
+    };
+    match field.input {
+        Input::Text | Input::Area => v
+            .as_str()
+            .filter(|s| plain(s) && (field.input == Input::Area || !s.contains('\n')))
+            .map(String::from),
+        Input::Choice(opts) => v.as_str().filter(|s| opts.contains(s)).map(String::from),
+        Input::Number => number(v),
+        Input::Bool => v.as_bool().map(|b| b.to_string()),
+        Input::List => {
+            let items = v.as_array().filter(|a| !a.is_empty())?;
+            let texts: Option<Vec<&str>> = items
+                .iter()
+                .map(|i| i.as_str().filter(|s| plain(s) && !s.contains(SEPARATORS)))
+                .collect();
+            Some(texts?.join(", "))
+        }
+        Input::IntList => {
+            let items = v.as_array().filter(|a| !a.is_empty())?;
+            let ints: Option<Vec<String>> = items
+                .iter()
+                .map(|i| i.as_i64().map(|n| n.to_string()))
+                .collect();
+            Some(ints?.join(", "))
+        }
+        Input::Headers => {
+            let m = v.as_object().filter(|m| !m.is_empty())?;
+            let mut lines = Vec::new();
+            for (k, val) in m {
+                let val = val.as_str()?;
+                let key_ok = plain(k) && !k.contains([':', '：', '\n', '\r']);
+                let val_ok = val.trim() == val && !val.contains(['\n', '\r']);
+                if !key_ok || !val_ok {
+                    return None;
+                }
+                lines.push(format!("{k}: {val}"));
+            }
+            Some(lines.join("\n"))
+        }
+        Input::Oids => {
+            let items = v.as_array().filter(|a| !a.is_empty())?;
+            let mut lines = Vec::new();
+            for item in items {
+                let o = item.as_object()?;
+                if o.keys()
+                    .any(|k| !["oid", "label", "min", "max"].contains(&k.as_str()))
+                {
+                    return None;
+                }
+                let text = |k: &str| match o.get(k) {
+                    None => Some(String::new()),
+                    Some(Value::String(s)) if plain(s) && !s.contains([',', '，', '\n', '\r']) => {
+                        Some(s.clone())
+                    }
+                    Some(_) => None,
+                };
+                let num = |k: &str| match o.get(k) {
+                    None => Some(String::new()),
+                    Some(x) => number(x),
+                };
+                let oid = text("oid").filter(|s| !s.is_empty())?;
+                let mut parts = vec![oid, text("label")?, num("min")?, num("max")?];
+                while parts.last().is_some_and(String::is_empty) {
+                    parts.pop();
+                }
+                lines.push(parts.join(", "));
+            }
+            Some(lines.join("\n"))
+        }
+        // Secrets are never shown back; database parts come from the target.
+        Input::Password | Input::Db => None,
+    }
+}
+
+/// The form of a stored monitor (`MonitorRow::definition`), the inverse of
+/// [`form_to_obj`]: the common fields, each kind field its config value as text, and the
+/// config keys that no field can show in the JSON box. Secrets are never filled in: not
+/// the password fields, not the JSON box, not the password of a database address.
+pub(super) fn obj_to_form(def: &Map<String, Value>) -> HashMap<String, String> {
+    let mut form = HashMap::new();
+    for (k, v) in def {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => continue,
+        };
+        if ["name", "kind", "target", "priority"].contains(&k.as_str())
+            || COMMON_INT.contains(&k.as_str())
+        {
+            form.insert(k.clone(), text);
+        }
+    }
+    if let Some(t) = form.get_mut("target")
+        && let Ok(mut u) = reqwest::Url::parse(t)
+        && u.password().is_some()
+        && u.set_password(None).is_ok()
+    {
+        *t = u.to_string();
+    }
+    let kind = form.get("kind").cloned().unwrap_or_default();
+    let mut rest = match def.get("config") {
+        Some(Value::Object(c)) => c.clone(),
+        _ => Map::new(),
+    };
+    for field in fields(&kind) {
+        if is_secret(&kind, field.key) {
+            rest.remove(field.key);
+            continue;
+        }
+        if let Some(text) = rest.get(field.key).and_then(|v| unconvert(field, v)) {
+            form.insert(format!("{kind}.{}", field.key), text);
+            rest.remove(field.key);
+        }
+    }
+    for k in crate::monitor::snmp::SECRET_KEYS
+        .iter()
+        .chain(&["community", "password"])
+    {
+        rest.remove(*k);
+    }
+    if !rest.is_empty() {
+        form.insert("config".into(), Value::Object(rest).to_string());
+    }
+    form
+}
+
+/// The common fields of the form: a change leaves none of them out, so one emptied in
+/// the form goes back to its default (or is refused, as the name).
+const FORM_COMMON: &[&str] = &[
+    "name",
+    "target",
+    "system_id",
+    "priority",
+    "interval_s",
+    "timeout_ms",
+    "failures_before_down",
+    "depends_on",
+];
+
+/// The API's change (`PATCH /monitors/{id}`) from the edit form's object (`form_to_obj`):
+/// every field of the form is sent, an emptied one as `null`, and the config as a whole,
+/// so a kind field left empty removes its key. A secret left empty is left out, so the
+/// stored one stays (the service keeps SNMP secrets that are not given).
+pub(super) fn obj_to_patch(mut obj: Map<String, Value>) -> Map<String, Value> {
+    for k in FORM_COMMON {
+        obj.entry(*k).or_insert(Value::Null);
+    }
+    let mut config = match obj.remove("config") {
+        Some(Value::Object(c)) => c,
+        _ => Map::new(),
+    };
+    for k in crate::monitor::snmp::SECRET_KEYS
+        .iter()
+        .chain(&["community"])
+    {
+        if config
+            .get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(str::is_empty)
+        {
+            config.remove(*k);
+        }
+    }
+    obj.insert("config".into(), Value::Object(config));
+    obj
 }
 
 /// The form field where an error of the API's field `field` is shown for a monitor of
@@ -669,5 +871,256 @@ mod tests {
             obj["config"],
             json!({"expected": ["10.0.0.5", "10.0.0.6"], "record_type": "A"})
         );
+    }
+
+    fn def(kind: &str, target: &str, config: Value) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("name".into(), json!("监控"));
+        m.insert("kind".into(), json!(kind));
+        if !target.is_empty() {
+            m.insert("target".into(), json!(target));
+        }
+        m.insert("interval_s".into(), json!(30));
+        m.insert("timeout_ms".into(), json!(5000));
+        m.insert("failures_before_down".into(), json!(2));
+        m.insert("system_id".into(), json!(3));
+        m.insert("depends_on".into(), Value::Null);
+        m.insert("priority".into(), json!("P1"));
+        m.insert("paused".into(), json!(false));
+        m.insert("config".into(), config);
+        m
+    }
+
+    /// The object the form gives back for a stored definition.
+    fn round_trip(d: &Map<String, Value>) -> Map<String, Value> {
+        form_to_obj(&obj_to_form(d)).unwrap_or_else(|e| panic!("{e:?} for {d:?}"))
+    }
+
+    fn assert_round_trips(d: &Map<String, Value>) {
+        let back = round_trip(d);
+        let config = back.get("config").cloned().unwrap_or(json!({}));
+        assert_eq!(
+            config,
+            d["config"],
+            "config of {d:?}, form {:?}",
+            obj_to_form(d)
+        );
+        for k in [
+            "name",
+            "kind",
+            "target",
+            "interval_s",
+            "timeout_ms",
+            "failures_before_down",
+            "system_id",
+            "priority",
+        ] {
+            assert_eq!(back.get(k), d.get(k), "{k} of {d:?}");
+        }
+        assert!(!back.contains_key("depends_on"));
+    }
+
+    #[test]
+    fn every_kind_s_stored_config_comes_back_from_its_edit_form() {
+        let examples = [
+            def(
+                "http",
+                "https://a.example/",
+                json!({"method": "POST", "expected_status": [200, 301], "keyword": "欢迎",
+                       "keyword_regex": "^ok$", "headers": {"X-Token": "abc", "Accept": "text/html"},
+                       "body": "{\"a\": 1}\nline 2", "max_latency_ms": 1500, "follow_redirects": false,
+                       "verify_tls": true, "cert_expiry_warn_days": 30}),
+            ),
+            def("tcp", "10.0.0.5:22", json!({"max_latency_ms": 2.5})),
+            def(
+                "icmp",
+                "10.0.0.5",
+                json!({"count": 5, "max_loss_percent": 20, "max_rtt_ms": 100}),
+            ),
+            def(
+                "dns",
+                "www.example.gov.cn",
+                json!({"server": "10.0.0.53", "record_type": "MX",
+                       "expected": ["mx1.example", "mx2.example"], "max_latency_ms": 300}),
+            ),
+            def(
+                "tls",
+                "www.example.gov.cn:443",
+                json!({"server_name": "www.example.gov.cn", "warn_days": 21, "verify": false}),
+            ),
+            def(
+                "snmp",
+                "10.0.0.1:161",
+                json!({"version": "3", "username": "yw", "security_level": "authPriv",
+                       "auth_protocol": "SHA", "priv_protocol": "AES", "context": "ctx",
+                       "oids": [{"oid": "1.3.6.1.2.1.1.3.0", "label": "运行时间", "min": 1, "max": 2.5},
+                                {"oid": "1.3.6.1.4.1.1"}, {"oid": "1.3.6.1.4.1.2", "max": 40}],
+                       "if_indexes": [1, 24], "ups": true}),
+            ),
+            // An OID with `equals` has no field: the OIDs stay in the JSON box.
+            def(
+                "snmp",
+                "10.0.0.1",
+                json!({"version": "2c", "oids": [{"oid": "1.3.6.1.2.1.1.5.0", "equals": "core-sw-1"}],
+                       "ups_thresholds": {"battery_min": 50}}),
+            ),
+            def(
+                "postgres",
+                "postgres://yw@10.0.0.5:5432/oa?sslmode=require",
+                json!({"max_latency_ms": 500}),
+            ),
+            def("mysql", "mysql://root@10.0.0.6/oa", json!({})),
+            def(
+                "heartbeat",
+                "",
+                json!({"period_s": 86400, "schedule": "0 2 * * *", "grace_s": 300}),
+            ),
+        ];
+        for kind in spec_kinds() {
+            assert!(
+                examples.iter().any(|d| d["kind"] == json!(kind)),
+                "an example of {kind}"
+            );
+        }
+        for d in &examples {
+            assert_round_trips(d);
+        }
+        let form = obj_to_form(&examples[0]);
+        assert_eq!(form["http.headers"], "Accept: text/html\nX-Token: abc");
+        assert_eq!(form["http.expected_status"], "200, 301");
+        assert_eq!(form["http.follow_redirects"], "false");
+        assert!(!form.contains_key("config"), "{form:?}");
+        let form = obj_to_form(&examples[5]);
+        assert_eq!(
+            form["snmp.oids"],
+            "1.3.6.1.2.1.1.3.0, 运行时间, 1, 2.5\n1.3.6.1.4.1.1\n1.3.6.1.4.1.2, , , 40"
+        );
+        let form = obj_to_form(&examples[6]);
+        assert!(!form.contains_key("snmp.oids"));
+        assert!(form["config"].contains("equals"), "{form:?}");
+    }
+
+    fn spec_kinds() -> Vec<&'static str> {
+        crate::monitor::spec::KINDS
+            .iter()
+            .map(|(c, _)| *c)
+            .collect()
+    }
+
+    /// Values of each input kind, the ones a field shows first, then ones it cannot show
+    /// exactly (they stay in the JSON box).
+    fn samples(input: Input) -> (Vec<Value>, Vec<Value>) {
+        let odd = vec![
+            json!(""),
+            json!(" pad "),
+            json!(null),
+            json!([]),
+            json!({}),
+            json!({"x": [1]}),
+        ];
+        let shown = match input {
+            Input::Text => vec![json!("a b"), json!("欢迎")],
+            Input::Area => vec![json!("x\ny"), json!("{\"a\": 1}")],
+            Input::Choice(opts) => opts.iter().map(|o| json!(o)).collect(),
+            Input::Number => vec![json!(0), json!(7), json!(-3), json!(2.5), json!(1e-3)],
+            Input::Bool => vec![json!(true), json!(false)],
+            Input::List => vec![json!(["a"]), json!(["a b", "c"])],
+            Input::IntList => vec![json!([1]), json!([200, -1, 301])],
+            Input::Headers => vec![json!({"A": "b: c"}), json!({"X-Token": "", "B": "1"})],
+            Input::Oids => vec![
+                json!([{"oid": "1.3"}]),
+                json!([{"oid": "1.3", "label": "温度", "min": -1, "max": 2.5}, {"oid": "1.4", "min": 0}]),
+            ],
+            Input::Password | Input::Db => vec![],
+        };
+        let mut more = match input {
+            Input::List => vec![json!(["a,b"]), json!([1])],
+            Input::IntList => vec![json!(["1"]), json!([1.5])],
+            Input::Headers => vec![json!({"A": 1}), json!({"A:B": "c"}), json!({"A": " c"})],
+            Input::Oids => vec![
+                json!([{"oid": "1", "equals": "x"}]),
+                json!([{"oid": "1,2"}]),
+            ],
+            Input::Choice(_) => vec![json!("not-an-option")],
+            Input::Number => vec![json!("5")],
+            Input::Bool => vec![json!("true")],
+            _ => vec![],
+        };
+        more.extend(odd);
+        (shown, more)
+    }
+
+    #[test]
+    fn every_shipped_field_round_trips_whatever_its_value() {
+        for kind in spec_kinds() {
+            let target = if kind == "heartbeat" { "" } else { "10.0.0.1" };
+            for field in fields(kind) {
+                if is_secret(kind, field.key) || field.input == Input::Db {
+                    continue;
+                }
+                let (shown, other) = samples(field.input);
+                assert!(!shown.is_empty(), "{kind}.{}", field.key);
+                for v in shown.iter().chain(&other) {
+                    let d = def(kind, target, json!({ field.key: v }));
+                    assert_round_trips(&d);
+                    let form = obj_to_form(&d);
+                    let in_field = form.contains_key(&format!("{kind}.{}", field.key));
+                    assert_eq!(
+                        in_field,
+                        shown.contains(v),
+                        "{kind}.{} = {v}: {form:?}",
+                        field.key
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_edit_form_never_shows_a_secret() {
+        let d = def(
+            "snmp",
+            "10.0.0.1",
+            json!({"version": "2c", "community": "s3cret", "auth_password": "a-pass-1", "ups": true}),
+        );
+        let form = obj_to_form(&d);
+        let all = format!("{form:?}");
+        assert!(
+            !all.contains("s3cret") && !all.contains("a-pass-1"),
+            "{all}"
+        );
+        assert_eq!(form["snmp.ups"], "true");
+        let form = obj_to_form(&def("postgres", "postgres://yw:pw@10.0.0.5/oa", json!({})));
+        assert_eq!(form["target"], "postgres://yw@10.0.0.5/oa");
+        // A password typed into the password field goes into the shown address.
+        let mut form = form;
+        form.insert("postgres.password".into(), "n w@".into());
+        let obj = form_to_obj(&form).unwrap();
+        assert_eq!(obj["target"], "postgres://yw:n%20w%40@10.0.0.5/oa");
+    }
+
+    #[test]
+    fn the_edit_form_s_change_clears_emptied_fields_and_leaves_empty_secrets_out() {
+        let mut f = obj_to_form(&def(
+            "snmp",
+            "10.0.0.1",
+            json!({"version": "2c", "ups": true, "if_indexes": [1]}),
+        ));
+        f.insert("snmp.if_indexes".into(), String::new());
+        f.insert("interval_s".into(), String::new());
+        f.insert(
+            "config".into(),
+            r#"{"community": "", "equals_x": 1}"#.into(),
+        );
+        let patch = obj_to_patch(form_to_obj(&f).unwrap());
+        assert_eq!(patch["interval_s"], Value::Null);
+        assert_eq!(patch["depends_on"], Value::Null);
+        assert_eq!(patch["system_id"], 3);
+        assert_eq!(
+            patch["config"],
+            json!({"version": "2c", "ups": true, "equals_x": 1})
+        );
+        let patch = obj_to_patch(Map::new());
+        assert_eq!(patch["config"], json!({}));
     }
 }

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Value, json};
 
-pub use super::monitor_form::{create, new_form};
+pub use super::monitor_form::{create, edit_form, new_form, update};
 use super::{PageResult, layout};
 use crate::accounts::AuthUser;
 use crate::domain::roles::Perm;
