@@ -60,6 +60,13 @@ run_one() {
   now=$(python3 -c 'import time;print(int(time.time()*1000))')
   $seed "$dir" "${SEED_SQL//NOW_MS/$now}"
   start
+  # The seeded tickets have no search index rows: the server indexes them in the
+  # background after start. Measure after that, not while it runs.
+  for _ in $(seq 1 3000); do
+    curl -fs "http://127.0.0.1:$port/api/v1/search?q=BEN-$ROWS" -H "Authorization: Bearer $token" \
+      | python3 -c 'import sys,json; sys.exit(0 if json.load(sys.stdin)["total"] >= 1 else 1)' 2>/dev/null && break
+    sleep 0.2
+  done
   for r in $ROLES; do
     local user=b_$r pw=$UPW cookie
     if [ "$r" = admin ]; then user=admin; pw=$PW; fi
