@@ -235,8 +235,13 @@ pub const PAGE_TTL: Duration = Duration::from_secs(5);
 /// How long a list total is kept (it is only served while its table is unchanged).
 pub const COUNT_TTL: Duration = Duration::from_secs(60);
 
-/// The store's caches. They share `cache_max_bytes`: half for ticket list pages, a
-/// quarter for credentials, an eighth each for list totals and calendars.
+/// How long a computed summary (e.g. the month's quality targets on the manager's home)
+/// is served before it is computed again.
+pub const SUMMARY_TTL: Duration = Duration::from_secs(300);
+
+/// The store's caches. They share `cache_max_bytes`: seven sixteenths for ticket list
+/// pages, a quarter for credentials, an eighth each for list totals and calendars, a
+/// sixteenth for computed summaries.
 pub struct Caches {
     /// Ticket list pages by query: (tickets row version, rows).
     pub pages: BoundedCache<String, (i64, Arc<Vec<TicketRow>>)>,
@@ -249,6 +254,9 @@ pub struct Caches {
     /// Calendars as the SLA engine uses them. Edits through this process clear them;
     /// other replicas' edits show within `CALENDAR_TTL`.
     pub calendars: BoundedCache<i64, Calendar>,
+    /// Figures computed from many records for a page (JSON text by name), served for
+    /// [`SUMMARY_TTL`]: they may be that old.
+    pub summaries: BoundedCache<String, String>,
     /// One rebuild of a page at a time (see `Store::list_tickets`).
     page_gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     epoch: Instant,
@@ -260,13 +268,14 @@ const MAX_PAGE_GATES: usize = 1024;
 impl Caches {
     pub fn new(max_bytes: usize) -> Self {
         Caches {
-            pages: BoundedCache::new(max_bytes / 2, PAGE_TTL),
+            pages: BoundedCache::new(max_bytes / 16 * 7, PAGE_TTL),
             credentials: BoundedCache::new(
                 max_bytes / 4,
                 Duration::from_millis(Store::AUTH_CACHE_MS.unsigned_abs()),
             ),
             counts: BoundedCache::new(max_bytes / 8, COUNT_TTL),
             calendars: BoundedCache::new(max_bytes / 8, CALENDAR_TTL),
+            summaries: BoundedCache::new(max_bytes / 16, SUMMARY_TTL),
             page_gates: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
         }
@@ -294,6 +303,7 @@ impl Caches {
         self.pages.sweep(now);
         self.counts.sweep(now);
         self.calendars.sweep(now);
+        self.summaries.sweep(now);
         self.credentials.sweep(clock_now_ms);
         let mut g = self.page_gates.lock().unwrap_or_else(|p| p.into_inner());
         g.retain(|_, m| Arc::strong_count(m) > 1);
@@ -307,6 +317,7 @@ impl Caches {
             self.counts.usage(),
             self.credentials.usage(),
             self.calendars.usage(),
+            self.summaries.usage(),
         ]
         .into_iter()
         .fold((0, 0), |(n, b), (n2, b2)| (n + n2, b + b2))

@@ -119,6 +119,7 @@ async fn each_role_lands_on_its_own_home() {
         "备份成功率",
         "巡检完成率",
         "目标 ≥ ",
+        "每 5 分钟更新",
     ] {
         assert!(h.contains(part), "manager quality targets: {part}");
     }
