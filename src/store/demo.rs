@@ -21,6 +21,9 @@ pub const DEMO_TABLES: &[&str] = &[
     "users",
 ];
 
+/// The summaries cache's key of `demo_banner`.
+const DEMO_LOADED_KEY: &str = "demo.loaded";
+
 impl Store {
     /// The highest id of each demo table now (0 for an empty table): the rows above it
     /// are the ones a generation adds.
@@ -54,6 +57,7 @@ impl Store {
             n += r.rows_affected() as i64;
         }
         tx.commit().await?;
+        self.caches.summaries.remove(DEMO_LOADED_KEY);
         Ok(n)
     }
 
@@ -135,6 +139,20 @@ fn marked(t: &str) -> String {
 pub type Removed = Vec<(&'static str, i64)>;
 
 impl Store {
+    /// `demo_loaded` for the pages' banner, asked on every page request: kept in the
+    /// summaries cache (`SUMMARY_TTL`); this process's marking and removal drop it at once,
+    /// another replica's show within the TTL.
+    pub async fn demo_banner(&self) -> StoreResult<bool> {
+        let c = &self.caches;
+        if let Some(v) = c.summaries.get(DEMO_LOADED_KEY, c.now_ms()) {
+            return Ok(v == "true");
+        }
+        let loaded = self.demo_loaded().await?;
+        c.summaries
+            .insert(DEMO_LOADED_KEY.to_string(), loaded.to_string(), c.now_ms());
+        Ok(loaded)
+    }
+
     /// Whether any row is marked as demo data.
     pub async fn demo_loaded(&self) -> StoreResult<bool> {
         let any: Option<i64> = sqlx::query_scalar("SELECT row_id FROM demo_items LIMIT 1")
@@ -568,6 +586,7 @@ impl Store {
         self.caches.pages.clear();
         self.caches.counts.clear();
         self.caches.credentials.clear();
+        self.caches.summaries.clear();
     }
 }
 

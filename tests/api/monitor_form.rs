@@ -494,6 +494,12 @@ async fn post_edit(
     post_form(app, cookie, &format!("/monitors/{id}/edit"), &pairs).await
 }
 
+/// `post_edit`, asserting that the form saved (a redirect to the monitor).
+async fn save_edit(app: &TestApp, cookie: &str, id: i64, fields: &[(String, String)]) {
+    let (s, _, body) = post_edit(app, cookie, id, fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+}
+
 async fn api_monitor(app: &TestApp, id: i64) -> serde_json::Value {
     let (s, m) = app
         .get_json(&app.admin_token, &format!("/api/v1/monitors/{id}"))
@@ -598,14 +604,13 @@ async fn an_http_monitor_opens_filled_in_and_its_edit_changes_the_keyword_and_cl
     // Emptying the keyword and the upstream clears them.
     let (_, html) = app.page(&c, &format!("/monitors/{id}/edit")).await;
     let fields = form_fields(&html, "http");
-    let (s, _, body) = post_edit(
+    save_edit(
         &app,
         &c,
         id,
         &with(&fields, &[("http.keyword", ""), ("depends_on", "")]),
     )
     .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let after = api_monitor(&app, id).await;
     assert!(after["config"].get("keyword").is_none(), "{after}");
     assert_eq!(after["depends_on"], serde_json::Value::Null, "{after}");
@@ -693,7 +698,7 @@ async fn an_snmp_v3_monitor_edited_without_its_passwords_keeps_them_and_never_sh
     // The OID with `equals` has no field: it stays in the JSON box.
     assert!(get("config").unwrap().contains("core-sw-1"), "{fields:?}");
 
-    let (s, _, body) = post_edit(
+    save_edit(
         &app,
         &c,
         id,
@@ -706,7 +711,6 @@ async fn an_snmp_v3_monitor_edited_without_its_passwords_keeps_them_and_never_sh
         ),
     )
     .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let after = api_monitor(&app, id).await;
     assert_eq!(after["name"], "核心交换机（改名）");
     assert_eq!(after["config"]["if_indexes"], json!([1, 2, 24]), "{after}");
@@ -723,14 +727,13 @@ async fn an_snmp_v3_monitor_edited_without_its_passwords_keeps_them_and_never_sh
     // A new privacy password typed in replaces only that one.
     let (_, html) = app.page(&c, &format!("/monitors/{id}/edit")).await;
     let fields = form_fields(&html, "snmp");
-    let (s, _, body) = post_edit(
+    save_edit(
         &app,
         &c,
         id,
         &with(&fields, &[("snmp.priv_password", "priv-pass-2")]),
     )
     .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     let now: serde_json::Value =
         serde_json::from_str(&stored_secret(&app, id).await.unwrap()).unwrap();
     assert_eq!(
@@ -763,38 +766,35 @@ async fn a_database_password_is_kept_for_the_same_user_and_host_only() {
         "{fields:?}"
     );
     // Another database on the same server and user: the password stays.
-    let (s, _, body) = post_edit(
+    save_edit(
         &app,
         &c,
         id,
         &with(&fields, &[("target", "postgres://yw@127.0.0.1:5432/oa2")]),
     )
     .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(
         stored_secret(&app, id).await.as_deref(),
         Some("pg-secret-1")
     );
     // Another host: the stored password is not sent there.
-    let (s, _, body) = post_edit(
+    save_edit(
         &app,
         &c,
         id,
         &with(&fields, &[("target", "postgres://yw@127.0.0.2:5432/oa")]),
     )
     .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(stored_secret(&app, id).await, None);
     assert!(api_monitor(&app, id).await.get("has_secret").is_none());
     // A password typed into its field goes into the shown address.
-    let (s, _, body) = post_edit(
+    save_edit(
         &app,
         &c,
         id,
         &with(&fields, &[("postgres.password", "pg-secret-2")]),
     )
     .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(
         stored_secret(&app, id).await.as_deref(),
         Some("pg-secret-2")

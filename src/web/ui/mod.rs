@@ -286,14 +286,14 @@ tokio::task_local! {
     static DEMO_LOADED: bool;
 }
 
-/// Middleware of the pages: looks up once per request whether demo rows exist, for the
-/// layout's banner (unset, as in a unit test, means no banner).
+/// Middleware of the pages: whether demo rows exist, for the layout's banner (cached,
+/// see `Store::demo_banner`; unset, as in a unit test, means no banner).
 pub async fn demo_flag(
     axum::extract::State(st): axum::extract::State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let loaded = match st.store.demo_loaded().await {
+    let loaded = match st.store.demo_banner().await {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(error = %e, "could not read the demo marks");
