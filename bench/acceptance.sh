@@ -10,29 +10,18 @@
 # Usage: bench/acceptance.sh [sqlite|postgres|both]. Needs python3 (requests-free: urllib).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+source bench/lib.sh
 WHICH=${1:-both}
 SIZE_KB=${SIZE_KB:-200}
-PW='Bench#Passw0rd1'
-[ -n "${YUNWEI_BIN:-}" ] || cargo build --release --quiet
-BIN=${YUNWEI_BIN:-$CARGO_TARGET_DIR/release/yunwei}
-WORK=$(mktemp -d /var/tmp/yunwei-bench-acc.XXXXXX)
-PID=
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+MONITORING=false
+bench_bin
+bench_work acc
 
 run_one() {
-  local label=$1 url=$2 dir port
+  local label=$1 url=$2 dir base
   dir=$(mktemp -d "$WORK/$label.XXXX")
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn YUNWEI_MONITORING_ENABLED=false \
-    "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" --demo ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  PID=$!
-  local base=http://127.0.0.1:$port
-  for _ in $(seq 1 300); do curl -fs "$base/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+  start_yunwei "$dir" "$url" --demo
+  base=$BASE
   python3 - "$base" "$PW" "$SIZE_KB" "$WORK/pkg-$label.zip" "$label" <<'PY'
 import json, sys, time, urllib.request, uuid, zipfile, hashlib
 base, pw, size_kb, out, label = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
@@ -106,16 +95,9 @@ for line in sums:
 times.sort()
 print(f"| {label} | {len(items)} | {n} | {accepted} | {returned} | {missing} | {len(b) / 1e6:.1f} | {len(sums)} | {times[1]:.2f} | {seeded:.0f} |")
 PY
-  kill "$PID"; wait "$PID" 2>/dev/null || true
-  PID=
+  stop_yunwei
 }
 
 echo "| backend | deliverables | instances | accepted | returned | missing | package MB | files in SHA256SUMS | package s (median of 3) | seeding s |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-if [ "$WHICH" != postgres ]; then run_one SQLite ""; fi
-if [ "$WHICH" != sqlite ]; then
-  DB=yunwei_bench_acc_$$
-  psql postgres://postgres@127.0.0.1:5432/test -qc "CREATE DATABASE $DB" >/dev/null
-  run_one PostgreSQL "postgres://postgres@127.0.0.1:5432/$DB"
-  psql postgres://postgres@127.0.0.1:5432/test -qc "DROP DATABASE $DB" >/dev/null
-fi
+on_backends "$WHICH" yunwei_bench_acc run_one

@@ -14,29 +14,21 @@
 # raw_sqlite_inserts.py; default lock). Needs hey, python3, sqlite3, psql and pgbench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+source bench/lib.sh
 WHICH=${1:-both}
 DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-"1 4 16 64"}
-PG_BASE=${PG_BASE:-postgres://postgres@127.0.0.1:5432}
 RAW_MODE=${RAW_MODE:-lock}
-PW='Bench#Passw0rd1'
+MONITORING=false
 BODY='{"kind":"incident","title":"压测建单","description":"并发建单压测","system_id":3,"source":"api","impact":"medium","urgency":"high"}'
 for tool in hey python3 sqlite3 psql; do
   command -v $tool >/dev/null || { echo "needs $tool" >&2; exit 1; }
 done
 PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -1 || true)
 if [ "$WHICH" != sqlite ] && [ -z "$PGBENCH" ]; then echo "needs pgbench (postgresql-contrib)" >&2; exit 1; fi
-cargo build --release --quiet
-BIN=$CARGO_TARGET_DIR/release/yunwei
+bench_bin
 TCK=$(getconf CLK_TCK)
-WORK=$(mktemp -d /var/tmp/yunwei-bench-create.XXXXXX)
-PID=
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_work create
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 xact_commits() { psql "$PG_BASE/postgres" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'"; }
@@ -47,20 +39,6 @@ lat = sorted(int(l.split()[2]) for l in sys.stdin if l.strip())
 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] / 1000
 print(f"{p(0.5):.2f} {p(0.99):.2f}")'; }
 ratio() { python3 -c "print(f'{100 * $1 / $2:.1f} %' if $2 > 0 else '–')"; }
-
-# Starts yunwei (release, demo inventory) on a free port; sets PID and BASE.
-start_yunwei() {
-  local dir=$1 url=$2 port
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn YUNWEI_MONITORING_ENABLED=false \
-    "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" --demo ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  PID=$!
-  BASE=http://127.0.0.1:$port
-  for _ in $(seq 1 300); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && return; sleep 0.2; done
-  echo "yunwei did not start:" >&2; cat "$dir/log" >&2; exit 1
-}
-
-stop_yunwei() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=; }
 
 # One hey run of ticket creation; prints "created_201 seconds p50_ms p99_ms responses".
 hey_create() {
@@ -81,9 +59,8 @@ hey_create() {
 run_backend() {
   local label=$1 url=$2 db=${3:-} dir token
   dir=$(mktemp -d "$WORK/$label.XXXX")
-  start_yunwei "$dir" "$url"
-  token=$(curl -s -XPOST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  start_yunwei "$dir" "$url" --demo
+  token=$(login_token)
   for c in $CLIENTS; do
     local n0 n1 x0 x1 t0 t1 res created total p50 p99 codes tps cpu txt raw
     if [ "$label" = SQLite ]; then

@@ -5,17 +5,12 @@
 # (slower than release: an upper bound).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+source bench/lib.sh
 WHICH=${1:-both}
 ROWS=${ROWS:-100000}
 N=${N:-30}
-PROFILE=${PROFILE:-release}
-PW='Bench#Passw0rd1'
 UPW='Bench#Changed2'
-if [ -z "${YUNWEI_BIN:-}" ]; then
-  if [ "$PROFILE" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
-fi
-BIN=${YUNWEI_BIN:-$CARGO_TARGET_DIR/$PROFILE/yunwei}
+bench_bin
 ROLES="engineer manager supervisor auditor requester operator"
 
 # 100,000 tickets in the shape the API writes: a fifth closed (a tenth of those late), the
@@ -36,37 +31,26 @@ FROM seq;"
 
 run_one() {
   local label=$1 url=$2 seed=$3
-  local dir port pid token now
+  local dir port token now
   dir=$(mktemp -d)
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  start() {
-    YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" "$@" ${url:+--database "$url"} >"$dir/log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-  }
-  start --demo
-  token=$(curl -s -XPOST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  start_yunwei "$dir" "$url" --demo
+  token=$(login_token)
   for r in $ROLES; do
     [ "$r" = admin ] && continue
-    curl -fs -XPOST "http://127.0.0.1:$port/api/v1/users" -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+    curl -fs -XPOST "$BASE/api/v1/users" -H "Authorization: Bearer $token" -H 'content-type: application/json' \
       -d "{\"username\":\"b_$r\",\"display_name\":\"压测$r\",\"role\":\"$r\",\"password\":\"$PW\"}" >/dev/null
-    t=$(curl -s -XPOST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
-      -d "{\"username\":\"b_$r\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
-    curl -fs -XPOST "http://127.0.0.1:$port/api/v1/auth/password" -H "Authorization: Bearer $t" -H 'content-type: application/json' \
+    t=$(login_token "b_$r")
+    curl -fs -XPOST "$BASE/api/v1/auth/password" -H "Authorization: Bearer $t" -H 'content-type: application/json' \
       -d "{\"current_password\":\"$PW\",\"new_password\":\"$UPW\"}" >/dev/null
   done
-  kill $pid; wait $pid 2>/dev/null || true
+  stop_yunwei
   now=$(python3 -c 'import time;print(int(time.time()*1000))')
-  $seed "$dir" "${SEED_SQL//NOW_MS/$now}"
-  start
+  $seed "$dir" "${SEED_SQL//NOW_MS/$now} ANALYZE;"
+  start_yunwei "$dir" "$url"
+  port=$PORT
   # The seeded tickets have no search index rows: the server indexes them in the
   # background after start. Measure after that, not while it runs.
-  for _ in $(seq 1 3000); do
-    curl -fs "http://127.0.0.1:$port/api/v1/search?q=BEN-$ROWS" -H "Authorization: Bearer $token" \
-      | python3 -c 'import sys,json; sys.exit(0 if json.load(sys.stdin)["total"] >= 1 else 1)' 2>/dev/null && break
-    sleep 0.2
-  done
+  wait_indexed "$token" 3000
   for r in $ROLES; do
     local user=b_$r pw=$UPW cookie
     if [ "$r" = admin ]; then user=admin; pw=$PW; fi
@@ -88,27 +72,10 @@ t = sorted(float(x) * 1000 for x in sys.stdin.read().split())
 p = lambda q: t[min(len(t) - 1, int(q * len(t)))]
 print(f'| $label | $r | {len(t)} | {p(0.5):.1f} | {p(0.95):.1f} | {t[-1]:.1f} |')"
   done
-  kill $pid; wait $pid 2>/dev/null || true
+  stop_yunwei
   rm -rf "$dir"
-}
-
-seed_sqlite() {
-  sqlite3 "$1/yunwei.db" "CREATE TEMP TABLE seq(n INTEGER);
-    WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < $ROWS) INSERT INTO seq SELECT n FROM s;
-    $2 ANALYZE;"
-}
-
-seed_pg() {
-  psql "$PG_URL" -q -c "CREATE TEMP TABLE seq AS SELECT CAST(generate_series(1, $ROWS) AS BIGINT) AS n; $2 ANALYZE;" >/dev/null
 }
 
 echo "| backend | home | loads | p50 ms | p95 ms | max ms |"
 echo "|---|---|---|---|---|---|"
-if [ "$WHICH" != postgres ]; then run_one SQLite "" seed_sqlite; fi
-if [ "$WHICH" != sqlite ]; then
-  DB=yunwei_bench_h_$$
-  PG_URL=postgres://postgres@127.0.0.1:5432/$DB
-  psql postgres://postgres@127.0.0.1:5432/test -qc "CREATE DATABASE $DB" >/dev/null
-  run_one PostgreSQL "$PG_URL" seed_pg
-  psql postgres://postgres@127.0.0.1:5432/test -qc "DROP DATABASE $DB" >/dev/null
-fi
+on_backends "$WHICH" yunwei_bench_h run_one

@@ -9,39 +9,19 @@
 # Environment: PG_BASE (default postgres://postgres@127.0.0.1:5432).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+source bench/lib.sh
 WHICH=${1:-both}
-PG_BASE=${PG_BASE:-postgres://postgres@127.0.0.1:5432}
-PW='Bench#Passw0rd1'
-cargo build --release --quiet
-BIN=$CARGO_TARGET_DIR/release/yunwei
-WORK=$(mktemp -d /var/tmp/yunwei-bench-report.XXXXXX)
-PID=
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-start_yunwei() {
-  local dir=$1 url=$2 port
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn YUNWEI_MONITORING_ENABLED=false \
-    "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" --demo ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  PID=$!
-  BASE=http://127.0.0.1:$port
-  for _ in $(seq 1 300); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && return; sleep 0.2; done
-  echo "yunwei did not start:" >&2; cat "$dir/log" >&2; exit 1
-}
+MONITORING=false
+bench_bin
+bench_work report
 
 api() { curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' "$@"; }
 
 run_backend() {
   local label=$1 url=$2 dir
   dir=$(mktemp -d "$WORK/$label.XXXX")
-  start_yunwei "$dir" "$url"
-  TOKEN=$(curl -s -XPOST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  start_yunwei "$dir" "$url" --demo
+  TOKEN=$(login_token)
   local sys_tpl dev_tpl sys_plan dev_plan
   sys_tpl=$(api "$BASE/api/v1/inspection-templates?limit=50" | python3 -c 'import sys,json;print([t["id"] for t in json.load(sys.stdin)["items"] if t["name"]=="应用系统日检"][0])')
   dev_tpl=$(api -XPOST "$BASE/api/v1/inspection-templates" -d '{"name":"设备日检（压测）","target_type":"asset","items":[
@@ -72,13 +52,7 @@ run_backend() {
       echo "| $label | inspection_monthly $scope | $format | ${times[*]} | $(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p) | $size |"
     done
   done
-  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+  stop_yunwei
 }
 
-if [ "$WHICH" != postgres ]; then run_backend SQLite ""; fi
-if [ "$WHICH" != sqlite ]; then
-  db="yunwei_bench_report_$$"
-  psql "$PG_BASE/postgres" -qc "CREATE DATABASE $db" >/dev/null
-  run_backend PostgreSQL "$PG_BASE/$db"
-  psql "$PG_BASE/postgres" -qc "DROP DATABASE $db" >/dev/null
-fi
+on_backends "$WHICH" yunwei_bench_report run_backend

@@ -4,13 +4,11 @@
 # Needs: hey (Debian package `hey`), psql for the PostgreSQL run. Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+source bench/lib.sh
 WHICH=${1:-both}
 ROWS=${ROWS:-100000}
 DURATION=${DURATION:-30s}
-PW='Bench#Passw0rd1'
-cargo build --release --quiet
-BIN=$CARGO_TARGET_DIR/release/yunwei
+bench_bin
 command -v hey >/dev/null || { echo "install hey: apt-get install -y hey" >&2; exit 1; }
 
 CSV=$(mktemp --suffix=.csv)
@@ -29,14 +27,11 @@ run_one() {
   local label=$1 url=$2
   local dir port pid token
   dir=$(mktemp -d)
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+  start_yunwei "$dir" "$url"
+  port=$PORT pid=$PID
   sleep 2
   local idle_kb; idle_kb=$(awk '/VmRSS/{print $2}' /proc/$pid/status)
-  token=$(curl -s -XPOST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  token=$(login_token)
   local t0 t1
   t0=$(date +%s.%N)
   curl -fs -XPOST "http://127.0.0.1:$port/api/v1/assets/import" -H "authorization: Bearer $token" \
@@ -50,13 +45,10 @@ run_one() {
     cpu0=$(awk '{print $14+$15}' /proc/$pid/stat)
     out=$(hey -z "$DURATION" -c "$c" -q "$rate" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/assets?$q")
     cpu1=$(awk '{print $14+$15}' /proc/$pid/stat)
-    rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
-    p50=$(echo "$out" | awk '/ 50% in/{print $3*1000}')
-    p99=$(echo "$out" | awk '/ 99% in/{print $3*1000}')
-    codes=$(echo "$out" | awk '/^  \[[0-9]+\]/{printf "%s %s ", $1, $2}')
+    hey_figures "$out"
     n=$(echo "$out" | awk '/^  \[200\]/{print $2}')
     cpu=$(python3 -c "print(round(($cpu1-$cpu0)*1000/$(getconf CLK_TCK)/max(${n:-0},1),2))")
-    echo "| $label | \`/api/v1/assets?$q\` | $c | $((c * rate)) | $rps | $p50 | $p99 | $cpu | $codes |"
+    echo "| $label | \`/api/v1/assets?$q\` | $c | $((c * rate)) | $RPS | $P50 | $P99 | $cpu | $CODES |"
   done <<'Q'
 limit=50|10|50
 limit=50&category=server|10|50
@@ -68,17 +60,11 @@ limit=50&q=%E8%AE%BE%E5%A4%87099|5|2
 Q
   local peak_kb; peak_kb=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
   echo "| $label | import of $ROWS rows in one transaction: ${import_s} s; RSS idle at start $((idle_kb/1024)) MB, after import $((idle_loaded_kb/1024)) MB, peak $((peak_kb/1024)) MB | | | | | |"
-  kill $pid; wait $pid 2>/dev/null || true
+  stop_yunwei
   rm -rf "$dir"
 }
 
 echo "| backend | request | connections | offered req/s | achieved req/s | p50 ms | p99 ms | server CPU ms/req | responses |"
 echo "|---|---|---|---|---|---|---|---|---|"
-if [ "$WHICH" != postgres ]; then run_one SQLite ""; fi
-if [ "$WHICH" != sqlite ]; then
-  DB=yunwei_bench_$$
-  psql postgres://postgres@127.0.0.1:5432/test -qc "CREATE DATABASE $DB" >/dev/null
-  run_one PostgreSQL "postgres://postgres@127.0.0.1:5432/$DB"
-  psql postgres://postgres@127.0.0.1:5432/test -qc "DROP DATABASE $DB" >/dev/null
-fi
+on_backends "$WHICH" yunwei_bench run_one
 rm -f "$CSV"

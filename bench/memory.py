@@ -147,7 +147,7 @@ def export(fmt):
                         break
                     rows += (tail + chunk).count(b"<row ")
                     tail = chunk[-4:]
-                rows -= 1  # the header row
+                rows -= 2  # the title and header rows
     return r.status, round(secs, 1), size, rows
 
 

@@ -14,12 +14,12 @@
 # Usage: bench/om_reports.sh [sqlite|postgres|both]. Needs sqlite3 and psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+source bench/lib.sh
 WHICH=${1:-both}
 ROWS=${ROWS:-100000}
-PW='Bench#Passw0rd1'
-[ -n "${YUNWEI_BIN:-}" ] || cargo build --release --quiet
-BIN=${YUNWEI_BIN:-$CARGO_TARGET_DIR/release/yunwei}
+MONITORING=false
+bench_bin
+bench_work om
 
 # 2025-01-01 00:00 Beijing = 1735660800000 ms.
 T0=1735660800000
@@ -58,26 +58,14 @@ report() { # body -> seconds (curl's total); fails unless the report is done
   echo "$t"
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
 run_one() {
-  local label=$1 url=$2 seed=$3 dir port pid
+  local label=$1 url=$2 seed=$3 dir
   dir=$(mktemp -d "$WORK/$label.XXXX")
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn YUNWEI_MONITORING_ENABLED=false \
-    "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" --demo ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-  kill $pid; wait $pid 2>/dev/null || true
+  start_yunwei "$dir" "$url" --demo
+  stop_yunwei
   $seed "$dir"
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn YUNWEI_MONITORING_ENABLED=false \
-    "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  pid=$!
-  PID=$pid
-  BASE=http://127.0.0.1:$port
-  for _ in $(seq 1 300); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-  TOKEN=$(curl -s -XPOST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  start_yunwei "$dir" "$url"
+  TOKEN=$(login_token)
   local om=() omx=() annual=() quality=()
   for _ in 1 2 3; do om+=("$(report '{"kind":"om_monthly","period":"2025-11","format":"docx"}')"); done
   for _ in 1 2 3; do omx+=("$(report '{"kind":"om_monthly","period":"2025-11","format":"xlsx"}')"); done
@@ -88,8 +76,7 @@ run_one() {
     "$BASE/api/v1/tickets/stats?from=2025-11-01T00:00:00%2B08:00&to=2025-12-01T00:00:00%2B08:00" |
     python3 -c 'import sys,json;print(json.load(sys.stdin)["total"]["tickets"])')
   echo "| $label | $ROWS | $month | $(median "${om[@]}") | $(median "${omx[@]}") | $(median "${annual[@]}") | $(median "${quality[@]}") |"
-  kill $pid; wait $pid 2>/dev/null || true
-  PID=
+  stop_yunwei
 }
 
 seed_sqlite() {
@@ -105,21 +92,6 @@ seed_pg() {
     CREATE TEMP TABLE days AS SELECT CAST(generate_series(0, 364) AS BIGINT) AS n; $SEED_SQL" >/dev/null
 }
 
-WORK=$(mktemp -d /var/tmp/yunwei-bench-om.XXXXXX)
-PID=
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 echo "| backend | tickets in 2025 | of them in November | om_monthly DOCX s | om_monthly XLSX s | annual_summary DOCX s | quality_report DOCX s |"
 echo "|---|---|---|---|---|---|---|"
-if [ "$WHICH" != postgres ]; then run_one SQLite "" seed_sqlite; fi
-if [ "$WHICH" != sqlite ]; then
-  DB=yunwei_bench_om_$$
-  PG_URL=postgres://postgres@127.0.0.1:5432/$DB
-  psql postgres://postgres@127.0.0.1:5432/test -qc "CREATE DATABASE $DB" >/dev/null
-  run_one PostgreSQL "$PG_URL" seed_pg
-  psql postgres://postgres@127.0.0.1:5432/test -qc "DROP DATABASE $DB" >/dev/null
-fi
+on_backends "$WHICH" yunwei_bench_om run_one

@@ -8,20 +8,12 @@
 # Environment: PG_BASE (default postgres://postgres@127.0.0.1:5432), ROWS (default 50000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+source bench/lib.sh
 WHICH=${1:-both}
-PG_BASE=${PG_BASE:-postgres://postgres@127.0.0.1:5432}
 ROWS=${ROWS:-50000}
-PW='Bench#Passw0rd1'
-cargo build --release --quiet
-BIN=$CARGO_TARGET_DIR/release/yunwei
-WORK=$(mktemp -d /var/tmp/yunwei-bench-ops.XXXXXX)
-PID=
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+MONITORING=false
+bench_bin
+bench_work ops
 
 python3 - "$WORK/records.csv" "$ROWS" <<'PY'
 import sys
@@ -37,25 +29,13 @@ with open(path, "w", encoding="utf-8") as f:
 PY
 SIZE=$(stat -c %s "$WORK/records.csv")
 
-start_yunwei() {
-  local dir=$1 url=$2 port
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn YUNWEI_MONITORING_ENABLED=false \
-    "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" --demo ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  PID=$!
-  BASE=http://127.0.0.1:$port
-  for _ in $(seq 1 300); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && return; sleep 0.2; done
-  echo "yunwei did not start:" >&2; cat "$dir/log" >&2; exit 1
-}
-
 api() { curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
 
 run_backend() {
   local label=$1 url=$2 dir
   dir=$(mktemp -d "$WORK/$label.XXXX")
-  start_yunwei "$dir" "$url"
-  TOKEN=$(curl -s -XPOST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  start_yunwei "$dir" "$url" --demo
+  TOKEN=$(login_token)
   local line times=() t out
   line=$(api "$BASE/api/v1/service-lines?limit=100" | python3 -c 'import sys,json;print([l["id"] for l in json.load(sys.stdin)["items"] if l["code"]=="4.2.7"][0])')
   for _ in 1 2 3; do
@@ -68,15 +48,9 @@ run_backend() {
   local stats_t
   stats_t=$(api -o /dev/null -w '%{time_total}' "$BASE/api/v1/service-lines/$line/stats?from=2025-11-01&to=2025-11-30")
   echo "| $label | $ROWS rows, $((SIZE / 1024)) KB CSV | ${times[*]} | $(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p) | $stats_t |"
-  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+  stop_yunwei
 }
 
 echo "| backend | file | import runs (s) | median (s) | line stats over $((ROWS * 3)) records (s) |"
 echo "|---|---|---|---|---|"
-if [ "$WHICH" != postgres ]; then run_backend SQLite ""; fi
-if [ "$WHICH" != sqlite ]; then
-  db="yunwei_bench_ops_$$"
-  psql "$PG_BASE/postgres" -qc "CREATE DATABASE $db" >/dev/null
-  run_backend PostgreSQL "$PG_BASE/$db"
-  psql "$PG_BASE/postgres" -qc "DROP DATABASE $db" >/dev/null
-fi
+on_backends "$WHICH" yunwei_bench_ops run_backend

@@ -10,20 +10,12 @@
 # Environment: PG_BASE (default postgres://postgres@127.0.0.1:5432), ROWS (default 5000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+source bench/lib.sh
 WHICH=${1:-both}
-PG_BASE=${PG_BASE:-postgres://postgres@127.0.0.1:5432}
 ROWS=${ROWS:-5000}
-PW='Bench#Passw0rd1'
-[ -n "${YUNWEI_BIN:-}" ] || cargo build --release --quiet
-BIN=${YUNWEI_BIN:-$CARGO_TARGET_DIR/release/yunwei}
-WORK=$(mktemp -d /var/tmp/yunwei-bench-opsrep.XXXXXX)
-PID=
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+MONITORING=false
+bench_bin
+bench_work opsrep
 
 python3 - "$WORK/records.csv" "$ROWS" <<'PY'
 import sys
@@ -38,17 +30,6 @@ with open(path, "w", encoding="utf-8") as f:
             f.write(f"技术支持,2025-11-{day:02d} 09:{i % 60:02d},{i % 300},用户{i % 400},地市,{channels[i % 5]},问题 {i % 40},{results[i % 5]},,,\n")
 PY
 
-start_yunwei() {
-  local dir=$1 url=$2 port
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn YUNWEI_MONITORING_ENABLED=false \
-    "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" --demo ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  PID=$!
-  BASE=http://127.0.0.1:$port
-  for _ in $(seq 1 300); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && return; sleep 0.2; done
-  echo "yunwei did not start:" >&2; cat "$dir/log" >&2; exit 1
-}
-
 api() { curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
 
 report() { # kind line format -> seconds
@@ -62,9 +43,8 @@ report() { # kind line format -> seconds
 run_backend() {
   local label=$1 url=$2 dir
   dir=$(mktemp -d "$WORK/$label.XXXX")
-  start_yunwei "$dir" "$url"
-  TOKEN=$(curl -s -XPOST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  start_yunwei "$dir" "$url" --demo
+  TOKEN=$(login_token)
   local lines first times=() xtimes=() n=0
   lines=$(api "$BASE/api/v1/service-lines?limit=100" | python3 -c 'import sys,json;print(" ".join(str(l["id"]) for l in json.load(sys.stdin)["items"]))')
   for l in $lines; do
@@ -79,15 +59,9 @@ run_backend() {
   local all=()
   for l in $lines; do all+=("$(report line_monthly "$l" docx)"); done
   echo "| $label | $n lines × $ROWS records | ${times[*]} | $(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p) | $(printf '%s\n' "${xtimes[@]}" | sort -n | sed -n 2p) | $(printf '%s\n' "${all[@]}" | python3 -c 'import sys;print(round(sum(float(x) for x in sys.stdin), 2))') |"
-  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+  stop_yunwei
 }
 
 echo "| backend | data | line_monthly DOCX runs (s) | median (s) | support_table XLSX median (s) | all lines' line_monthly (s) |"
 echo "|---|---|---|---|---|---|"
-if [ "$WHICH" != postgres ]; then run_backend SQLite ""; fi
-if [ "$WHICH" != sqlite ]; then
-  db="yunwei_bench_opsrep_$$"
-  psql "$PG_BASE/postgres" -qc "CREATE DATABASE $db" >/dev/null
-  run_backend PostgreSQL "$PG_BASE/$db"
-  psql "$PG_BASE/postgres" -qc "DROP DATABASE $db" >/dev/null
-fi
+on_backends "$WHICH" yunwei_bench_opsrep run_backend

@@ -8,13 +8,11 @@
 # YUNWEI_BIN=path uses a binary built elsewhere (e.g. the debug build of the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/yunwei-target}"
+source bench/lib.sh
 WHICH=${1:-both}
 ROWS=${ROWS:-100000}
 REQUESTS=${REQUESTS:-400}
-PW='Bench#Passw0rd1'
-if [ -z "${YUNWEI_BIN:-}" ]; then cargo build --release --quiet; fi
-BIN=${YUNWEI_BIN:-$CARGO_TARGET_DIR/release/yunwei}
+bench_bin
 
 # Titles and descriptions from a small vocabulary, deterministic per ticket number; the
 # search index is emptied so that the next start rebuilds it from the tickets.
@@ -67,55 +65,25 @@ PY
 
 run_one() {
   local label=$1 url=$2 seed=$3
-  local dir port pid token
+  local dir token t0 ready
   dir=$(mktemp -d)
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" --demo ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-  kill $pid; wait $pid 2>/dev/null || true
+  start_yunwei "$dir" "$url" --demo
+  stop_yunwei
   $seed "$dir"
-  local t0 t1; t0=$(date +%s.%N)
-  YUNWEI_ADMIN_PASSWORD=$PW YUNWEI_LOG_LEVEL=warn "$BIN" serve --listen 127.0.0.1:$port --data-dir "$dir" ${url:+--database "$url"} >"$dir/log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 6000); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-  t1=$(date +%s.%N)
-  token=$(curl -s -XPOST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$PW\"}" | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
-  # The index fills in the background after the server answers: the newest ticket is
-  # indexed last of the tickets.
-  for _ in $(seq 1 6000); do
-    curl -fs "http://127.0.0.1:$port/api/v1/search?q=BEN-$ROWS" -H "Authorization: Bearer $token" \
-      | python3 -c 'import sys,json; sys.exit(0 if json.load(sys.stdin)["total"] >= 1 else 1)' 2>/dev/null && break
-    sleep 0.2
-  done
-  t2=$(date +%s.%N)
-  echo "| $label | ready $(python3 -c "print(round($t1-$t0,1))") s after start; index of $ROWS tickets filled in the background $(python3 -c "print(round($t2-$t0,1))") s after start | | | | | |"
-  python3 "$CLIENT" "$port" "$token" "$REQUESTS" | while IFS='|' read -r q n rps p50 p99 codes; do
+  t0=$(date +%s.%N)
+  READY_TRIES=6000 start_yunwei "$dir" "$url"
+  ready=$(seconds_since "$t0")
+  token=$(login_token)
+  wait_indexed "$token"
+  echo "| $label | ready $ready s after start; index of $ROWS tickets filled in the background $(seconds_since "$t0") s after start | | | | | |"
+  python3 "$CLIENT" "$PORT" "$token" "$REQUESTS" | while IFS='|' read -r q n rps p50 p99 codes; do
     echo "| $label | \`$q\` | $n | $rps | $p50 | $p99 | $codes |"
   done
-  kill $pid; wait $pid 2>/dev/null || true
+  stop_yunwei
   rm -rf "$dir"
-}
-
-seed_sqlite() {
-  sqlite3 "$1/yunwei.db" "CREATE TEMP TABLE seq(n INTEGER);
-    WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < $ROWS) INSERT INTO seq SELECT n FROM s;
-    $SEED_SQL"
-}
-
-seed_pg() {
-  psql "$PG_URL" -q -c "CREATE TEMP TABLE seq AS SELECT CAST(generate_series(1, $ROWS) AS BIGINT) AS n; $SEED_SQL" >/dev/null
 }
 
 echo "| backend | query | requests | req/s | p50 ms | p99 ms | statuses |"
 echo "|---|---|---|---|---|---|---|"
-if [ "$WHICH" != postgres ]; then run_one SQLite "" seed_sqlite; fi
-if [ "$WHICH" != sqlite ]; then
-  DB=yunwei_bench_s_$$
-  PG_URL=postgres://postgres@127.0.0.1:5432/$DB
-  psql postgres://postgres@127.0.0.1:5432/test -qc "CREATE DATABASE $DB" >/dev/null
-  run_one PostgreSQL "$PG_URL" seed_pg
-  psql postgres://postgres@127.0.0.1:5432/test -qc "DROP DATABASE $DB" >/dev/null
-fi
+on_backends "$WHICH" yunwei_bench_s run_one
 rm -f "$CLIENT"
