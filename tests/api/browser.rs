@@ -807,14 +807,9 @@ async fn an_operator_records_a_support_call_with_the_keyboard_only() {
 
 #[tokio::test]
 async fn the_cloud_trend_chart_draws_and_a_requirement_moves_by_its_button() {
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(
-            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2025, 12, 3, 1, 0, 0).unwrap(),
-        ),
-        ..Options::default()
-    })
-    .await;
+    let app =
+        demo_at(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2025, 12, 3, 1, 0, 0).unwrap())
+            .await;
     let Some(d) = Driver::start().await else {
         return;
     };

@@ -1,7 +1,6 @@
 //! Import (CSV and XLSX, Chinese headers, all-or-nothing) and export that round-trips.
 
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -193,20 +192,14 @@ async fn exports_in_xlsx_and_csv_round_trip_through_import() {
         // Sites first, so assets find their machine room by name.
         for collection in ["sites", "systems", "assets"] {
             let bytes = export(&src, collection, format).await;
-            let form = Form::new().part(
-                "file",
-                Part::bytes(bytes).file_name(format!("{collection}.{format}")),
-            );
-            let r = dst
-                .client
-                .post(dst.url(&format!("/api/v1/{collection}/import")))
-                .bearer_auth(&dst.admin_token)
-                .multipart(form)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status();
-            let v: Value = r.json().await.unwrap();
+            let form = file_form(&format!("{collection}.{format}"), bytes);
+            let (status, v) = dst
+                .post_multipart(
+                    &dst.admin_token,
+                    &format!("/api/v1/{collection}/import"),
+                    form,
+                )
+                .await;
             assert_eq!(status, StatusCode::OK, "{format} {collection}: {v}");
         }
         for collection in ["sites", "systems", "assets"] {

@@ -8,21 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 async fn line_id(app: &TestApp, code: &str) -> i64 {
-    let all = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/service-lines?limit=100",
-            StatusCode::OK,
-        )
-        .await;
-    all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["code"] == code)
-        .unwrap_or_else(|| panic!("no line {code}"))["id"]
-        .as_i64()
-        .unwrap()
+    line_by_code(app, code).await["id"].as_i64().unwrap()
 }
 
 async fn support(app: &TestApp, token: &str, line: i64, requester: &str, when: &str) -> i64 {
