@@ -448,12 +448,7 @@ async fn the_self_backup_reports_into_a_built_in_policy_that_alerts_when_a_run_i
             StatusCode::OK,
         )
         .await;
-    let builtin: Vec<&Value> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["builtin"] == "self")
-        .collect();
+    let builtin = items_where(&v, "builtin", "self");
     assert_eq!(builtin.len(), 1, "{v}");
     let p = builtin[0].clone();
     let pid = p["id"].as_i64().unwrap();

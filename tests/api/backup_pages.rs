@@ -172,12 +172,7 @@ async fn the_backup_monthly_report_is_made_by_the_monthly_job_with_the_coverage_
             StatusCode::OK,
         )
         .await;
-    let mine: Vec<&Value> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["kind"] == "backup_monthly")
-        .collect();
+    let mine = items_where(&list, "kind", "backup_monthly");
     assert_eq!(mine.len(), 2, "{list}");
     assert!(mine.iter().all(|r| r["period"] == "2025 年 11 月"));
     let file = |format: &str| {

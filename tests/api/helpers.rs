@@ -712,3 +712,13 @@ pub async fn generate_report(app: &TestApp, token: &str, body: &Value) -> (Value
     let bytes = resp.bytes().await.unwrap().to_vec();
     (r, bytes)
 }
+
+/// The items of a list answer whose `field` is the string `value`.
+pub fn items_where<'a>(list: &'a Value, field: &str, value: &str) -> Vec<&'a Value> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i[field] == value)
+        .collect()
+}

@@ -501,12 +501,7 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
     let msgs = app
         .get_json_expect(&et, "/api/v1/me/messages", StatusCode::OK)
         .await;
-    let n = msgs["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["event"] == "inspection.overdue")
-        .count();
+    let n = items_where(&msgs, "event", "inspection.overdue").len();
     assert_eq!(n, 15, "{msgs}");
     // Only system 2's tasks are left undone (below), so its rule matches them all and
     // system 1's rule none.
@@ -521,12 +516,7 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
     let ob = app
         .get_json_expect(t, "/api/v1/notification-outbox?limit=500", StatusCode::OK)
         .await;
-    let queued: Vec<&serde_json::Value> = ob["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["event"] == "inspection.overdue")
-        .collect();
+    let queued = items_where(&ob, "event", "inspection.overdue");
     assert_eq!(queued.len(), 30, "{ob}");
     assert!(
         queued.iter().all(|m| m["subject"]

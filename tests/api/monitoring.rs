@@ -271,12 +271,7 @@ async fn a_site_that_goes_down_opens_one_ticket_survives_a_restart_and_its_recov
     let (_, outbox) = app
         .get_json(&app.admin_token, "/api/v1/notification-outbox")
         .await;
-    let fired = outbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["event"] == "alert.firing")
-        .count();
+    let fired = items_where(&outbox, "event", "alert.firing").len();
     assert_eq!(fired, 1, "{outbox}");
 
     // "Restart": a new process state on the same database, still failing.
@@ -295,12 +290,7 @@ async fn a_site_that_goes_down_opens_one_ticket_survives_a_restart_and_its_recov
     let (_, outbox) = app
         .get_json(&app.admin_token, "/api/v1/notification-outbox")
         .await;
-    let fired = outbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["event"] == "alert.firing")
-        .count();
+    let fired = items_where(&outbox, "event", "alert.firing").len();
     assert_eq!(fired, 1, "no second notification after a restart");
 
     // Taking up the ticket acknowledges the alert.

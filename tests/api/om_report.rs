@@ -293,12 +293,7 @@ async fn the_monthly_job_makes_the_om_report_once_for_a_month_with_tickets() {
     let list = app
         .get_json_expect(&t, "/api/v1/reports", StatusCode::OK)
         .await;
-    let om: Vec<&Value> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["kind"] == "om_monthly")
-        .collect();
+    let om = items_where(&list, "kind", "om_monthly");
     assert_eq!(om.len(), 2, "{list}");
     assert!(om.iter().all(|r| r["period"] == "2025 年 11 月"));
 }
