@@ -35,17 +35,13 @@ async fn app() -> TestApp {
 }
 
 async fn import_csv(app: &TestApp, token: &str, csv: &str) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url("/api/v1/cloud-resources/import"))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv.as_bytes().to_vec())
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    app.post_raw(
+        token,
+        "/api/v1/cloud-resources/import",
+        "text/csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await
 }
 
 async fn import_file(

@@ -26,20 +26,7 @@ async fn staffed(app: &TestApp) -> (i64, String, i64, String) {
                 &json!({"name": name, "user_id": uid}),
             )
             .await;
-        let (_, slots) = app
-            .get_json(
-                &app.admin_token,
-                &format!("/api/v1/assignments?system_id=1&duty={duty}"),
-            )
-            .await;
-        let slot = slots["items"][0]["id"].as_i64().unwrap();
-        app.patch_expect(
-            &app.admin_token,
-            &format!("/api/v1/assignments/{slot}"),
-            &json!({"staff_id": s["id"]}),
-            StatusCode::OK,
-        )
-        .await;
+        fill_slot(app, 1, duty, &s["id"]).await;
     }
     (eng, et, dba, dt)
 }

@@ -10,17 +10,8 @@ use zip::write::SimpleFileOptions;
 use crate::helpers::*;
 
 async fn import_as(app: &TestApp, ctype: &str, body: Vec<u8>) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url("/api/v1/assets/import"))
-        .bearer_auth(&app.admin_token)
-        .header("content-type", ctype)
-        .body(body)
-        .send()
+    app.post_raw(&app.admin_token, "/api/v1/assets/import", ctype, body)
         .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

@@ -229,6 +229,28 @@ impl TestApp {
         self.send_json("PATCH", token, path, body).await
     }
 
+    /// Posts raw `body` bytes of `content_type` with a bearer token: the status and the
+    /// JSON body (null when the answer is not JSON).
+    pub async fn post_raw(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("raw post");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Posts a multipart form with a bearer token: the status and the JSON body (null when
     /// the answer is not JSON).
     pub async fn post_multipart(&self, token: &str, path: &str, form: Form) -> (StatusCode, Value) {
@@ -587,6 +609,16 @@ pub async fn find_item(app: &TestApp, path: &str, field: &str, value: &str) -> V
         .clone()
 }
 
+/// All service lines, as the admin reads them.
+pub async fn service_lines(app: &TestApp) -> Value {
+    app.get_json_expect(
+        &app.admin_token,
+        "/api/v1/service-lines?limit=100",
+        StatusCode::OK,
+    )
+    .await
+}
+
 /// The service line with the seed's section `code` (e.g. "4.2.7").
 pub async fn line_by_code(app: &TestApp, code: &str) -> Value {
     find_item(app, "/api/v1/service-lines?limit=100", "code", code).await
@@ -721,4 +753,23 @@ pub fn items_where<'a>(list: &'a Value, field: &str, value: &str) -> Vec<&'a Val
         .iter()
         .filter(|i| i[field] == value)
         .collect()
+}
+
+/// Puts the staff member with id `staff_id` into the `duty` slot (e.g. "om_engineer") of
+/// system `system`.
+pub async fn fill_slot(app: &TestApp, system: i64, duty: &str, staff_id: &Value) {
+    let (_, slots) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/assignments?system_id={system}&duty={duty}"),
+        )
+        .await;
+    let slot = slots["items"][0]["id"].as_i64().unwrap();
+    app.patch_expect(
+        &app.admin_token,
+        &format!("/api/v1/assignments/{slot}"),
+        &json!({"staff_id": staff_id}),
+        StatusCode::OK,
+    )
+    .await;
 }

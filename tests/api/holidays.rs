@@ -51,17 +51,7 @@ async fn post_file(
     content_type: &str,
     body: impl Into<reqwest::Body>,
 ) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    app.post_raw(token, path, content_type, body).await
 }
 
 async fn calendar_audits(app: &TestApp) -> i64 {

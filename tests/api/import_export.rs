@@ -11,17 +11,13 @@ async fn import_raw(
     ctype: &str,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/{collection}/import")))
-        .bearer_auth(&app.admin_token)
-        .header("content-type", ctype)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    app.post_raw(
+        &app.admin_token,
+        &format!("/api/v1/{collection}/import"),
+        ctype,
+        body,
+    )
+    .await
 }
 
 const GOOD_CSV: &str = "名称,类别,品牌/型号,数量,单位,取得时间,过保时间,运行状态,备注\n\

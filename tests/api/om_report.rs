@@ -20,21 +20,7 @@ async fn engineer(app: &TestApp) -> String {
             StatusCode::CREATED,
         )
         .await;
-    let slots = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/assignments?system_id=1&duty=om_engineer",
-            StatusCode::OK,
-        )
-        .await;
-    let slot = slots["items"][0]["id"].as_i64().unwrap();
-    app.patch_expect(
-        &app.admin_token,
-        &format!("/api/v1/assignments/{slot}"),
-        &json!({"staff_id": s["id"]}),
-        StatusCode::OK,
-    )
-    .await;
+    fill_slot(app, 1, "om_engineer", &s["id"]).await;
     token
 }
 
