@@ -9,7 +9,7 @@ use std::io::Read;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::contract::{audits_of, bj, deliverable, demo_at, upload};
+use crate::contract::{audits_of, bj, deliverable, upload};
 use crate::helpers::*;
 
 fn sha(bytes: &[u8]) -> String {

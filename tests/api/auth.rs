@@ -56,12 +56,7 @@ async fn login_with_missing_fields_or_wrong_types_is_4xx_and_never_5xx() {
 #[tokio::test]
 async fn api_calls_without_or_with_a_bad_token_are_401() {
     let app = spawn_app().await;
-    let r = app
-        .client
-        .get(app.url("/api/v1/systems"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.anon_get("/api/v1/systems").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     error_code(&r.json().await.unwrap());
     let r = app.get("ys_not-a-token", "/api/v1/systems").await;

@@ -12,23 +12,6 @@ async fn demo() -> TestApp {
 
 const GB: i64 = 1 << 30;
 
-async fn system_id(app: &TestApp, code: &str) -> i64 {
-    let v = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/systems?limit=100",
-            StatusCode::OK,
-        )
-        .await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["code"] == code)
-        .and_then(|s| s["id"].as_i64())
-        .unwrap_or_else(|| panic!("no system {code}"))
-}
-
 #[tokio::test]
 async fn the_demo_has_one_policy_per_data_set_of_the_seed() {
     let app = demo().await;
@@ -64,7 +47,7 @@ async fn the_demo_has_one_policy_per_data_set_of_the_seed() {
         assert!(p.get("report_token").is_none() && p.get("report_url").is_none());
     }
     // Filters.
-    let sid = system_id(&app, "4.1.2.5").await;
+    let sid = system_id_by(&app, "code", "4.1.2.5").await;
     assert_eq!(
         app.total(&format!("/api/v1/backup-policies?system_id={sid}"))
             .await,
@@ -89,7 +72,7 @@ async fn a_policy_is_created_checked_changed_and_deleted_by_its_roles() {
     let (_, st) = app.user_with_role("jia", "supervisor").await;
     let (_, at) = app.user_with_role("jianli", "auditor").await;
     let (_, rt) = app.user_with_role("req", "requester").await;
-    let sid = system_id(&app, "4.1.2.25").await;
+    let sid = system_id_by(&app, "code", "4.1.2.25").await;
     let body = json!({
         "system_id": sid, "data_set": "审计附件", "scope": "files", "method": "incremental",
         "schedule": "30 1 * * 1-5", "target": "offsite", "location": "灾备机房 NAS",
@@ -272,7 +255,7 @@ async fn a_policy_is_created_checked_changed_and_deleted_by_its_roles() {
 
 /// A policy of `code`'s system with a daily 02:00 full backup of 1–10 GB; its id and token.
 async fn policy(app: &TestApp, code: &str, name: &str) -> (i64, String) {
-    let sid = system_id(app, code).await;
+    let sid = system_id_by(app, "code", code).await;
     let p = app
         .post_expect(
             &app.admin_token,
@@ -395,7 +378,7 @@ async fn a_job_reports_through_its_url_and_a_start_pairs_with_its_end() {
             .await,
         2
     );
-    let sid = system_id(&app, "4.1.2.24").await;
+    let sid = system_id_by(&app, "code", "4.1.2.24").await;
     assert_eq!(
         app.total(&format!("/api/v1/backup-runs?system_id={sid}"))
             .await,

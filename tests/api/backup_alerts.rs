@@ -12,26 +12,9 @@ use crate::helpers::*;
 
 const GB: i64 = 1 << 30;
 
-async fn system_id(app: &TestApp, code: &str) -> i64 {
-    let v = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/systems?limit=100",
-            StatusCode::OK,
-        )
-        .await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["code"] == code)
-        .and_then(|s| s["id"].as_i64())
-        .unwrap()
-}
-
 /// A daily 02:00 full backup of 1–10 GB with a checksum required, grace 60 minutes.
 async fn policy(app: &TestApp, code: &str) -> (i64, String) {
-    let sid = system_id(app, code).await;
+    let sid = system_id_by(app, "code", code).await;
     let p = app
         .post_expect(
             &app.admin_token,
@@ -193,7 +176,7 @@ async fn a_month_of_runs_gives_one_alert_and_ticket_per_condition_and_each_recov
     .collect();
     assert_eq!(opened_on, want, "one alert per condition");
     let alerts = backup_alerts(&app, pid).await;
-    let sid = system_id(&app, "4.1.2.25").await;
+    let sid = system_id_by(&app, "code", "4.1.2.25").await;
     for a in &alerts {
         // The two failed days are one episode: refired, not a second alert or ticket.
         assert_eq!(a["episodes"], 1, "{a}");
@@ -391,13 +374,7 @@ fn self_backup_config(c: &mut yunwei::config::Config) {
 #[tokio::test]
 async fn the_scheduled_self_backup_keeps_the_newest_and_reports_into_its_policy() {
     use sha2::Digest;
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 11, 3, 3, 0)),
-        configure: Some(self_backup_config),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at_with(bj(2025, 11, 3, 3, 0), self_backup_config).await;
     // The demo's policy 1 expects a business system's size; yunwei's own is small.
     app.patch_expect(
         &app.admin_token,
@@ -462,13 +439,7 @@ fn builtin_self_backup_config(c: &mut yunwei::config::Config) {
 
 #[tokio::test]
 async fn the_self_backup_reports_into_a_built_in_policy_that_alerts_when_a_run_is_missed() {
-    let mut app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 11, 3, 1, 0)),
-        configure: Some(builtin_self_backup_config),
-        ..Options::default()
-    })
-    .await;
+    let mut app = demo_at_with(bj(2025, 11, 3, 1, 0), builtin_self_backup_config).await;
     // The built-in policy is there from the start: the platform's own data, no system.
     let v = app
         .get_json_expect(
@@ -477,12 +448,7 @@ async fn the_self_backup_reports_into_a_built_in_policy_that_alerts_when_a_run_i
             StatusCode::OK,
         )
         .await;
-    let builtin: Vec<&Value> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["builtin"] == "self")
-        .collect();
+    let builtin = items_where(&v, "builtin", "self");
     assert_eq!(builtin.len(), 1, "{v}");
     let p = builtin[0].clone();
     let pid = p["id"].as_i64().unwrap();

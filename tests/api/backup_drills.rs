@@ -16,20 +16,15 @@ async fn demo() -> TestApp {
 
 /// The id of the demo's policy of system `code` (its first).
 async fn demo_policy(app: &TestApp, code: &str) -> i64 {
-    let v = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/backup-policies?limit=100",
-            StatusCode::OK,
-        )
-        .await;
-    v["items"]
-        .as_array()
+    find_item(
+        app,
+        "/api/v1/backup-policies?limit=100",
+        "system_code",
+        code,
+    )
+    .await["id"]
+        .as_i64()
         .unwrap()
-        .iter()
-        .find(|p| p["system_code"] == code)
-        .and_then(|p| p["id"].as_i64())
-        .unwrap_or_else(|| panic!("no policy for {code}"))
 }
 
 fn drill(policy: i64) -> Value {
@@ -62,20 +57,8 @@ async fn upload(
     name: &str,
     bytes: &[u8],
 ) -> (StatusCode, Value) {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
-    );
-    let r = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(t)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    let form = file_form(name, bytes.to_vec());
+    app.post_multipart(t, path, form).await
 }
 
 #[tokio::test]
@@ -290,11 +273,8 @@ async fn status(app: &TestApp, t: &str, pid: i64, month: &str) -> (Value, Value)
 #[tokio::test]
 async fn a_drill_falls_due_by_its_cadence_and_is_flagged_overdue_by_the_clock() {
     // Months pass: passwords must not expire meanwhile.
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 11, 3, 9, 0)),
-        configure: Some(|c| c.security.password_max_age_days = 1_000),
-        ..Options::default()
+    let app = demo_at_with(bj(2025, 11, 3, 9, 0), |c| {
+        c.security.password_max_age_days = 1_000
     })
     .await;
     app.user_with_role("eng", "engineer").await;
@@ -443,15 +423,8 @@ async fn evidence_files_are_stored_byte_equal_checked_and_audited() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     // No file field; a bare body.
     let form = reqwest::multipart::Form::new().text("note", "x");
-    let r = app
-        .client
-        .post(app.url(&files))
-        .bearer_auth(&et)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = app.post_multipart(&et, &files, form).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let r = app
         .client
         .post(app.url(&files))

@@ -11,27 +11,10 @@ use crate::helpers::*;
 const GB: i64 = 1 << 30;
 const PW: &str = "Changed#Pass2";
 
-async fn system_id(app: &TestApp, code: &str) -> i64 {
-    let v = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/systems?limit=100",
-            StatusCode::OK,
-        )
-        .await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["code"] == code)
-        .and_then(|s| s["id"].as_i64())
-        .unwrap()
-}
-
 /// A daily 02:00 backup of 1–10 GB of 4.1.2.25 (审计), with its runs of `month` (days
 /// 1–5 of it): in time, none, a failure, too small, in time. Answers the policy's id.
 async fn policy_with_runs(app: &TestApp, y: i32, m: u32) -> i64 {
-    let sid = system_id(app, "4.1.2.25").await;
+    let sid = system_id_by(app, "code", "4.1.2.25").await;
     let p = app
         .post_expect(
             &app.admin_token,
@@ -189,12 +172,7 @@ async fn the_backup_monthly_report_is_made_by_the_monthly_job_with_the_coverage_
             StatusCode::OK,
         )
         .await;
-    let mine: Vec<&Value> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["kind"] == "backup_monthly")
-        .collect();
+    let mine = items_where(&list, "kind", "backup_monthly");
     assert_eq!(mine.len(), 2, "{list}");
     assert!(mine.iter().all(|r| r["period"] == "2025 年 11 月"));
     let file = |format: &str| {

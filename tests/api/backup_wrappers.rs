@@ -82,27 +82,10 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-async fn system_id(app: &TestApp, code: &str) -> i64 {
-    let v = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/systems?limit=100",
-            StatusCode::OK,
-        )
-        .await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["code"] == code)
-        .and_then(|s| s["id"].as_i64())
-        .unwrap_or_else(|| panic!("no system {code}"))
-}
-
 /// A daily policy with a checksum required and a size range of 1 byte to 1 GB: its id
 /// and full report URL.
 async fn policy(app: &TestApp, data_set: &str) -> (i64, String) {
-    let sid = system_id(app, "4.1.2.25").await;
+    let sid = system_id_by(app, "code", "4.1.2.25").await;
     let p = app
         .post_expect(
             &app.admin_token,

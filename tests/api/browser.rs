@@ -434,19 +434,7 @@ async fn a_requester_reports_a_fault_the_engineer_checks_in_and_resolves_it_and_
             &json!({"name": "运维甲", "user_id": eng}),
         )
         .await;
-    let (_, slots) = app
-        .get_json(
-            &app.admin_token,
-            "/api/v1/assignments?system_id=1&duty=om_engineer",
-        )
-        .await;
-    let slot = slots["items"][0]["id"].as_i64().unwrap();
-    app.patch(
-        &app.admin_token,
-        &format!("/api/v1/assignments/{slot}"),
-        &json!({"staff_id": s["id"]}),
-    )
-    .await;
+    fill_slot(&app, 1, "om_engineer", &s["id"]).await;
     app.user_with_role("citizen", "requester").await;
 
     d.sign_in(&app.base, "citizen", "Changed#Pass2").await;
@@ -714,21 +702,7 @@ async fn an_operator_records_a_support_call_with_the_keyboard_only() {
     };
     let t = &app.admin_token;
     let (op, ot) = app.user_with_role("op", "operator").await;
-    let lines = app
-        .get_json_expect(
-            t,
-            "/api/v1/service-lines?limit=100",
-            reqwest::StatusCode::OK,
-        )
-        .await;
-    let line = lines["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["code"] == "4.2.7")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let line = line_by_code(&app, "4.2.7").await["id"].as_i64().unwrap();
     app.patch_expect(
         t,
         &format!("/api/v1/service-lines/{line}"),
@@ -807,14 +781,9 @@ async fn an_operator_records_a_support_call_with_the_keyboard_only() {
 
 #[tokio::test]
 async fn the_cloud_trend_chart_draws_and_a_requirement_moves_by_its_button() {
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(
-            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2025, 12, 3, 1, 0, 0).unwrap(),
-        ),
-        ..Options::default()
-    })
-    .await;
+    let app =
+        demo_at(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2025, 12, 3, 1, 0, 0).unwrap())
+            .await;
     let Some(d) = Driver::start().await else {
         return;
     };

@@ -3,7 +3,6 @@
 
 use chrono::{TimeZone, Utc};
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -32,26 +31,17 @@ fn october() -> String {
 }
 
 async fn app() -> TestApp {
-    spawn_with(Options {
-        demo: true,
-        start: Some(Utc.with_ymd_and_hms(2025, 12, 3, 1, 0, 0).unwrap()),
-        ..Options::default()
-    })
-    .await
+    demo_at(Utc.with_ymd_and_hms(2025, 12, 3, 1, 0, 0).unwrap()).await
 }
 
 async fn import_csv(app: &TestApp, token: &str, csv: &str) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url("/api/v1/cloud-resources/import"))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv.as_bytes().to_vec())
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    app.post_raw(
+        token,
+        "/api/v1/cloud-resources/import",
+        "text/csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await
 }
 
 async fn import_file(
@@ -60,17 +50,9 @@ async fn import_file(
     bytes: Vec<u8>,
     name: &str,
 ) -> (StatusCode, Value) {
-    let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()));
-    let r = app
-        .client
-        .post(app.url("/api/v1/cloud-resources/import"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
+    let form = file_form(name, bytes);
+    app.post_multipart(token, "/api/v1/cloud-resources/import", form)
         .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn names(app: &TestApp, query: &str) -> Vec<String> {
@@ -90,23 +72,6 @@ async fn names(app: &TestApp, query: &str) -> Vec<String> {
     n.sort();
     assert_eq!(v["total"].as_i64().unwrap(), n.len() as i64, "{v}");
     n
-}
-
-async fn system_id(app: &TestApp, name: &str) -> i64 {
-    let v = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/systems?limit=500",
-            StatusCode::OK,
-        )
-        .await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .and_then(|s| s["id"].as_i64())
-        .unwrap_or_else(|| panic!("no system {name}"))
 }
 
 #[tokio::test]
@@ -157,8 +122,8 @@ async fn import_flags_summary_thresholds_and_roles() {
         names(&app, "period=2025-11&flag=overused").await,
         vec!["vm-a2", "vm-b1"]
     );
-    let a = system_id(&app, SYS_A).await;
-    let b = system_id(&app, SYS_B).await;
+    let a = system_id_by(&app, "name", SYS_A).await;
+    let b = system_id_by(&app, "name", SYS_B).await;
     assert_eq!(
         names(&app, &format!("system_id={b}")).await,
         vec!["vm-b1", "vm-b1", "vm-b2"]
@@ -401,19 +366,14 @@ async fn the_monthly_report_shows_the_summary_figures() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     for format in ["docx", "xlsx"] {
-        let r = app
-            .post_expect(
-                &t,
-                "/api/v1/reports",
-                &json!({"kind": "cloud_utilization", "period": "2025-11", "format": format}),
-                StatusCode::CREATED,
-            )
-            .await;
+        let (r, bytes) = generate_report(
+            &app,
+            &t,
+            &json!({"kind": "cloud_utilization", "period": "2025-11", "format": format}),
+        )
+        .await;
         assert_eq!(r["status"], "done", "{r}");
         assert_eq!(r["kind"], "cloud_utilization");
-        let resp = app.get(&t, r["file_url"].as_str().unwrap()).await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        let bytes = resp.bytes().await.unwrap().to_vec();
         assert!(bytes.starts_with(b"PK"));
         if let Some(text) = read_back(&bytes, format) {
             let needles: Vec<String> = if format == "docx" {

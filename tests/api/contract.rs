@@ -2,40 +2,15 @@
 //! from the records or answered as null with their reason, who may edit, bad input refused
 //! with nothing changed, and the audit records. Also the helpers of `deliverables`.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// An hour in Beijing as UTC (the contract's tests need no minutes).
 pub(crate) fn bj(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-pub(crate) async fn demo_at(at: DateTime<Utc>) -> TestApp {
-    spawn_with(Options {
-        demo: true,
-        start: Some(at),
-        ..Options::default()
-    })
-    .await
-}
-
-pub(crate) fn fields(v: &Value) -> Vec<String> {
-    let mut f: Vec<String> = v["error"]["details"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    f.sort();
-    f
+    crate::helpers::bj(y, m, d, h, 0)
 }
 
 /// The deliverable of a section whose name contains `part`.
@@ -76,17 +51,8 @@ pub(crate) async fn upload(
     name: &str,
     bytes: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()));
-    let r = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    let form = file_form(name, bytes);
+    app.post_multipart(token, path, form).await
 }
 
 /// The audit records of one kind of entity.

@@ -7,7 +7,7 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::contract::{audits_of, bj, deliverable, demo_at, fields, instances, messages, upload};
+use crate::contract::{audits_of, bj, deliverable, instances, messages, upload};
 use crate::helpers::*;
 
 #[tokio::test]

@@ -423,12 +423,7 @@ async fn the_history_holds_inspections_done_over_the_period_with_findings_all_ma
             reqwest::StatusCode::OK,
         )
         .await;
-    let abnormal = task["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|it| it["verdict"] == "abnormal")
-        .count();
+    let abnormal = items_where(&task, "verdict", "abnormal").len();
     assert_eq!(abnormal, 1, "{task}");
     // The indicators over the period.
     let s = app

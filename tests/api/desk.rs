@@ -26,22 +26,15 @@ async fn staffed(app: &TestApp) -> (i64, String, i64, String) {
                 &json!({"name": name, "user_id": uid}),
             )
             .await;
-        let (_, slots) = app
-            .get_json(
-                &app.admin_token,
-                &format!("/api/v1/assignments?system_id=1&duty={duty}"),
-            )
-            .await;
-        let slot = slots["items"][0]["id"].as_i64().unwrap();
-        app.patch_expect(
-            &app.admin_token,
-            &format!("/api/v1/assignments/{slot}"),
-            &json!({"staff_id": s["id"]}),
-            StatusCode::OK,
-        )
-        .await;
+        fill_slot(app, 1, duty, &s["id"]).await;
     }
     (eng, et, dba, dt)
+}
+
+/// Files a ticket as `token` and answers its id.
+async fn file_ticket(app: &TestApp, token: &str, body: Value) -> i64 {
+    let (_, v) = app.post(token, "/api/v1/tickets", &body).await;
+    v["id"].as_i64().unwrap()
 }
 
 async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
@@ -57,12 +50,7 @@ fn report() -> Value {
 
 #[tokio::test]
 async fn a_requester_reports_a_fault_and_it_goes_to_the_systems_engineer_with_the_contract_sla() {
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 10, 15, 9, 0)),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(bj(2025, 10, 15, 9, 0)).await;
     let (eng, _, dba, _) = staffed(&app).await;
     let (_, rt) = app.user_with_role("citizen", "requester").await;
     let v = app.post_expect(&rt, "/api/v1/tickets", &json!({"kind": "incident", "title": "公众网无法访问", "system_id": 1, "impact": "high", "urgency": "high"}), StatusCode::CREATED).await;
@@ -102,14 +90,12 @@ async fn a_requester_never_sees_another_requesters_ticket() {
     let app = spawn_demo().await;
     let (_, a) = app.user_with_role("alice", "requester").await;
     let (_, b) = app.user_with_role("bob", "requester").await;
-    let (_, v) = app
-        .post(
-            &a,
-            "/api/v1/tickets",
-            &json!({"kind": "request", "title": "账号开通", "system_id": 2}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &a,
+        json!({"kind": "request", "title": "账号开通", "system_id": 2}),
+    )
+    .await;
     app.post(
         &b,
         "/api/v1/tickets",
@@ -151,14 +137,12 @@ async fn a_requester_never_sees_another_requesters_ticket() {
 async fn resolving_an_incident_without_a_fault_report_is_refused() {
     let app = spawn_demo().await;
     let (_, et, _, _) = staffed(&app).await;
-    let (_, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "门户打不开", "system_id": 1, "source": "phone"}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &app.admin_token,
+        json!({"kind": "incident", "title": "门户打不开", "system_id": 1, "source": "phone"}),
+    )
+    .await;
     let (s, v) = act(
         &app,
         &et,
@@ -217,14 +201,12 @@ async fn resolving_an_incident_without_a_fault_report_is_refused() {
 async fn a_remote_fix_waives_the_on_site_target_with_its_reason() {
     let app = spawn_demo().await;
     let (_, et, _, _) = staffed(&app).await;
-    let (_, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "报表生成失败", "system_id": 1}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &app.admin_token,
+        json!({"kind": "incident", "title": "报表生成失败", "system_id": 1}),
+    )
+    .await;
     act(&app, &et, id, json!({"action": "start"})).await;
     let (s, v) = act(&app, &et, id, json!({"action": "resolve", "resolution": "远程重启任务", "fault_report": report(), "remote_fix_reason": "远程登录服务器即可处理"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -241,12 +223,7 @@ async fn a_remote_fix_waives_the_on_site_target_with_its_reason() {
 #[tokio::test]
 async fn pending_pauses_the_resolution_clock_and_resume_continues_it() {
     let start = bj(2025, 10, 15, 9, 0);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(start).await;
     let (_, _et, _, _) = staffed(&app).await;
     // P3 incident, 7×24: resolve within 1440 minutes.
     let (_, v) = app
@@ -308,12 +285,7 @@ async fn pending_pauses_the_resolution_clock_and_resume_continues_it() {
 #[tokio::test]
 async fn a_priority_change_retargets_the_clocks_and_keeps_the_time_used() {
     let start = bj(2025, 10, 15, 9, 0);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(start).await;
     let (_, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "慢", "system_id": 3, "impact": "low", "urgency": "low"})).await;
     let id = v["id"].as_i64().unwrap();
     assert_eq!(v["priority"], json!("P4"));
@@ -348,12 +320,7 @@ async fn a_priority_change_retargets_the_clocks_and_keeps_the_time_used() {
 #[tokio::test]
 async fn a_request_logged_just_before_national_day_is_due_after_the_holiday() {
     // Tuesday 30 September 2025, 16:00 Beijing; P3 request: 120 working minutes to respond.
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 9, 30, 16, 0)),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(bj(2025, 9, 30, 16, 0)).await;
     let (_, v) = app
         .post(
             &app.admin_token,
@@ -369,12 +336,7 @@ async fn a_request_logged_just_before_national_day_is_due_after_the_holiday() {
 #[tokio::test]
 async fn a_make_up_saturday_counts_as_a_working_day() {
     // Friday 10 October 2025, 17:00; Saturday 11 October is a make-up working day.
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 10, 10, 17, 0)),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(bj(2025, 10, 10, 17, 0)).await;
     let (_, v) = app
         .post(
             &app.admin_token,
@@ -388,12 +350,7 @@ async fn a_make_up_saturday_counts_as_a_working_day() {
 #[tokio::test]
 async fn a_phone_call_logged_later_starts_the_clocks_at_the_reported_time() {
     let now = bj(2025, 10, 15, 10, 0);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(now),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(now).await;
     let reported = now - Duration::minutes(40);
     let v = app.post_expect(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "电话报障：OA 打不开", "system_id": 23, "source": "phone",
             "requester_name": "办公室张科长", "requester_contact": "020-87654321", "reported_at": reported.to_rfc3339()}), StatusCode::CREATED).await;
@@ -407,12 +364,7 @@ async fn a_phone_call_logged_later_starts_the_clocks_at_the_reported_time() {
 #[tokio::test]
 async fn the_sla_monitor_warns_once_escalates_on_breach_and_ignores_paused_tickets() {
     let start = bj(2025, 10, 15, 9, 0);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(start).await;
     let (_, et, _, _) = staffed(&app).await;
     let (_, a) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "A", "system_id": 1, "impact": "high", "urgency": "high"})).await;
     let (_, b) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "B", "system_id": 1, "impact": "high", "urgency": "high"})).await;
@@ -465,14 +417,12 @@ async fn the_requester_rates_once_and_unrated_resolved_tickets_close_by_themselv
     let (_, rt) = app.user_with_role("citizen", "requester").await;
     let mut ids = Vec::new();
     for title in ["一", "二"] {
-        let (_, v) = app
-            .post(
-                &rt,
-                "/api/v1/tickets",
-                &json!({"kind": "request", "title": title, "system_id": 1}),
-            )
-            .await;
-        let id = v["id"].as_i64().unwrap();
+        let id = file_ticket(
+            &app,
+            &rt,
+            json!({"kind": "request", "title": title, "system_id": 1}),
+        )
+        .await;
         act(&app, &et, id, json!({"action": "start"})).await;
         let (s, v) = act(
             &app,
@@ -512,22 +462,15 @@ async fn the_requester_rates_once_and_unrated_resolved_tickets_close_by_themselv
 #[tokio::test]
 async fn reopening_works_within_the_window_and_resumes_the_clock() {
     let start = bj(2025, 10, 15, 9, 0);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(start).await;
     let (_, _, _, _) = staffed(&app).await;
     let (_, rt) = app.user_with_role("citizen", "requester").await;
-    let (_, v) = app
-        .post(
-            &rt,
-            "/api/v1/tickets",
-            &json!({"kind": "request", "title": "导出失败", "system_id": 1}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &rt,
+        json!({"kind": "request", "title": "导出失败", "system_id": 1}),
+    )
+    .await;
     let et = app.login_ok("eng", "Changed#Pass2").await;
     act(&app, &et, id, json!({"action": "start"})).await;
     act(
@@ -582,14 +525,12 @@ async fn roles_and_states_guard_every_action_and_bad_input_changes_nothing() {
     let (_, et, _, _) = staffed(&app).await;
     let (_, aud) = app.user_with_role("jianli", "auditor").await;
     let (_, sup) = app.user_with_role("jiafang", "supervisor").await;
-    let (_, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "x", "system_id": 1}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &app.admin_token,
+        json!({"kind": "incident", "title": "x", "system_id": 1}),
+    )
+    .await;
     let before = app.audit_count().await;
     app.post_expect(
         &aud,
@@ -660,14 +601,12 @@ async fn comments_are_public_or_internal_and_a_staff_reply_is_the_first_response
     let app = spawn_demo().await;
     let (_, et, _, _) = staffed(&app).await;
     let (_, rt) = app.user_with_role("citizen", "requester").await;
-    let (_, v) = app
-        .post(
-            &rt,
-            "/api/v1/tickets",
-            &json!({"kind": "request", "title": "咨询", "system_id": 1}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &rt,
+        json!({"kind": "request", "title": "咨询", "system_id": 1}),
+    )
+    .await;
     app.post_expect(
         &rt,
         &format!("/api/v1/tickets/{id}/comments"),
@@ -809,14 +748,12 @@ async fn calendars_list_holidays_and_make_up_days_like_chinese_calendar() {
 async fn the_fault_report_is_a_word_document_with_every_field() {
     let app = spawn_demo().await;
     let (_, et, _, _) = staffed(&app).await;
-    let (_, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "门户 502", "system_id": 1}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &app.admin_token,
+        json!({"kind": "incident", "title": "门户 502", "system_id": 1}),
+    )
+    .await;
     let r = app
         .get(
             &app.admin_token,
@@ -904,22 +841,15 @@ async fn the_fault_report_is_a_word_document_with_every_field() {
 #[tokio::test]
 async fn desk_indicators_and_the_ticket_export_reflect_the_period() {
     let start = bj(2025, 10, 15, 9, 0);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(start).await;
     let (_, et, _, _) = staffed(&app).await;
     let (_, rt) = app.user_with_role("citizen", "requester").await;
-    let (_, v) = app
-        .post(
-            &rt,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "慢", "system_id": 1}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &rt,
+        json!({"kind": "incident", "title": "慢", "system_id": 1}),
+    )
+    .await;
     app.clock.advance(Duration::minutes(20));
     let et2 = app.login_ok("eng", "Changed#Pass2").await;
     act(&app, &et2, id, json!({"action": "start"})).await;
@@ -996,23 +926,12 @@ async fn upload(
     bytes: Vec<u8>,
     internal: bool,
 ) -> (StatusCode, Value) {
-    let mut form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
-    );
+    let mut form = file_form(name, bytes);
     if internal {
         form = form.text("internal", "true");
     }
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/tickets/{id}/attachments")))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
+    app.post_multipart(token, &format!("/api/v1/tickets/{id}/attachments"), form)
         .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
@@ -1022,14 +941,12 @@ async fn attachments_are_checked_stored_and_served_only_to_those_who_may_see_the
     let (_, rt) = app.user_with_role("citizen", "requester").await;
     let (_, other) = app.user_with_role("other", "requester").await;
     let (_, aud) = app.user_with_role("jianli", "auditor").await;
-    let (_, v) = app
-        .post(
-            &rt,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "截图见附件", "system_id": 1}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &rt,
+        json!({"kind": "incident", "title": "截图见附件", "system_id": 1}),
+    )
+    .await;
     let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRscreenshot".to_vec();
     let (s, a) = upload(&app, &rt, id, "报错截图.png", png.clone(), false).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
@@ -1184,14 +1101,8 @@ async fn tickets_link_both_ways_and_bad_links_are_refused() {
 #[tokio::test]
 async fn the_sla_monitor_only_reads_tickets_whose_warning_or_due_time_has_come() {
     let start = bj(2025, 10, 15, 9, 0);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await;
-    let (_, v) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "A", "system_id": 1, "impact": "high", "urgency": "high"})).await;
-    let id = v["id"].as_i64().unwrap();
+    let app = demo_at(start).await;
+    let id = file_ticket(&app, &app.admin_token, json!({"kind": "incident", "title": "A", "system_id": 1, "impact": "high", "urgency": "high"})).await;
     let next = || async {
         sqlx::query_scalar::<_, Option<i64>>("SELECT sla_next_check_at FROM tickets WHERE id = $1")
             .bind(id)
@@ -1242,12 +1153,7 @@ async fn the_sla_monitor_only_reads_tickets_whose_warning_or_due_time_has_come()
 #[tokio::test]
 async fn supervision_and_breaches_reach_the_assignee_managers_and_purchaser_without_any_rule() {
     let start = bj(2025, 10, 15, 9, 0);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(start).await;
     let (_, et, _, dt) = staffed(&app).await;
     let (_, mt) = app.user_with_role("pm", "manager").await;
     let (_, sup) = app.user_with_role("jiafang", "supervisor").await;
@@ -1423,14 +1329,12 @@ async fn many_writes_refused_inside_their_transaction_leave_the_desk_writable() 
 async fn a_body_that_does_not_fit_a_desk_use_case_is_refused_naming_the_field_and_changes_nothing()
 {
     let app = spawn_demo().await;
-    let (_, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/tickets",
-            &json!({"kind": "request", "title": "导出失败", "system_id": 1}),
-        )
-        .await;
-    let id = v["id"].as_i64().unwrap();
+    let id = file_ticket(
+        &app,
+        &app.admin_token,
+        json!({"kind": "request", "title": "导出失败", "system_id": 1}),
+    )
+    .await;
     let (_, cals) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
     let work = cals["items"]
         .as_array()
@@ -1529,12 +1433,7 @@ async fn a_body_that_does_not_fit_a_desk_use_case_is_refused_naming_the_field_an
 
 #[tokio::test]
 async fn a_period_ending_today_includes_today_in_the_list_and_the_export() {
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 10, 15, 9, 0)),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(bj(2025, 10, 15, 9, 0)).await;
     let t = &app.admin_token;
     let v = app
         .post_expect(

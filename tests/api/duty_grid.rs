@@ -64,36 +64,33 @@ async fn managers_create_copy_and_swap_shifts_and_everyone_sees_who_is_on_call()
     let (li, _) = app.user_with_role("li", "engineer").await;
     let (_, aud) = app.user_with_role("jianli", "auditor").await;
 
-    let (s, day) = shift(
-        &app,
-        &pm,
-        wang,
-        "2026-03-04T08:00:00+08:00",
-        "2026-03-04T20:00:00+08:00",
-        "primary",
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{day}");
-    let (s, night) = shift(
-        &app,
-        &pm,
-        li,
-        "2026-03-04T20:00:00+08:00",
-        "2026-03-05T08:00:00+08:00",
-        "primary",
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{night}");
-    let (s, backup) = shift(
-        &app,
-        &pm,
-        li,
-        "2026-03-04T08:00:00+08:00",
-        "2026-03-04T20:00:00+08:00",
-        "backup",
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{backup}");
+    // Wednesday's day and night primaries, and a backup for the day.
+    let mut created = Vec::new();
+    for (who, from, until, role) in [
+        (
+            wang,
+            "2026-03-04T08:00:00+08:00",
+            "2026-03-04T20:00:00+08:00",
+            "primary",
+        ),
+        (
+            li,
+            "2026-03-04T20:00:00+08:00",
+            "2026-03-05T08:00:00+08:00",
+            "primary",
+        ),
+        (
+            li,
+            "2026-03-04T08:00:00+08:00",
+            "2026-03-04T20:00:00+08:00",
+            "backup",
+        ),
+    ] {
+        let (s, v) = shift(&app, &pm, who, from, until, role).await;
+        assert_eq!(s, StatusCode::CREATED, "{role} from {from}: {v}");
+        created.push(v);
+    }
+    let [day, night, backup]: [Value; 3] = created.try_into().unwrap();
     // An engineer and the 监理 read, never write.
     let (s, _) = shift(
         &app,

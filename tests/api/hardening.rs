@@ -4,24 +4,14 @@
 use std::io::Write;
 
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use zip::write::SimpleFileOptions;
 
 use crate::helpers::*;
 
 async fn import_as(app: &TestApp, ctype: &str, body: Vec<u8>) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url("/api/v1/assets/import"))
-        .bearer_auth(&app.admin_token)
-        .header("content-type", ctype)
-        .body(body)
-        .send()
+    app.post_raw(&app.admin_token, "/api/v1/assets/import", ctype, body)
         .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -197,19 +187,11 @@ async fn hostile_csv_files_get_a_4xx_and_the_server_keeps_serving() {
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 
     // The same through the multipart form.
-    let form = Form::new().part(
-        "file",
-        Part::bytes(vec![b'a'; 2 * 1024 * 1024]).file_name("x.csv"),
-    );
-    let r = app
-        .client
-        .post(app.url("/api/v1/assets/import"))
-        .bearer_auth(&app.admin_token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let form = file_form("x.csv", vec![b'a'; 2 * 1024 * 1024]);
+    let (s, _) = app
+        .post_multipart(&app.admin_token, "/api/v1/assets/import", form)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Bytes that are neither UTF-8 nor GBK.
     assert_refused_and_still_serving(
@@ -275,13 +257,7 @@ async fn metrics_need_a_credential_and_escape_label_values_for_the_reference_par
     );
     // A requester's token may not read monitor names.
     let (_, requester) = app.user_with_role("req1", "requester").await;
-    let r = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&requester)
-        .send()
-        .await
-        .unwrap();
+    let r = app.get(&requester, "/metrics").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
     // A monitor whose name has quotes and a backslash (through the API) and a newline
@@ -303,18 +279,10 @@ async fn metrics_need_a_credential_and_escape_label_values_for_the_reference_par
         .await
         .unwrap();
     // Unmatched paths are counted under one label.
-    app.client
-        .get(app.url("/no/such/page"))
-        .send()
-        .await
-        .unwrap();
+    app.anon_get("/no/such/page").await;
     let text = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&app.admin_token)
-        .send()
+        .get(&app.admin_token, "/metrics")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -565,12 +533,8 @@ async fn requests_with_made_up_methods_do_not_grow_the_metric_label_set() {
             .unwrap();
     }
     let text = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&app.admin_token)
-        .send()
+        .get(&app.admin_token, "/metrics")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

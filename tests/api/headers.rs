@@ -125,7 +125,7 @@ async fn hsts_is_sent_when_secure_cookies_says_the_service_is_behind_tls() {
     })
     .await;
     for path in ["/login", "/api/v1/me", "/static/app.js", "/nowhere"] {
-        let r = app.client.get(app.url(path)).send().await.unwrap();
+        let r = app.anon_get(path).await;
         assert_secure(&r, path);
         assert_eq!(
             r.headers()["strict-transport-security"],
@@ -193,16 +193,7 @@ async fn a_hashed_asset_from_a_page_is_cached_for_good_compressed_on_request_and
  {
     let app = spawn_app().await;
     let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
-    let html = app
-        .client
-        .get(app.url("/"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_get(&cookie, "/").await.text().await.unwrap();
     let url = linked_asset(&html, "htmx.min", "js");
     // The name carries the first 12 hex digits of the SHA-256 of the bytes.
     use sha2::Digest;
@@ -278,12 +269,7 @@ async fn a_hashed_asset_from_a_page_is_cached_for_good_compressed_on_request_and
     assert_eq!(r.status(), StatusCode::OK, "a different tag gets the body");
 
     // Old pages link the plain name: still served, but revalidated on every use.
-    let r = app
-        .client
-        .get(app.url("/static/htmx.min.js"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.anon_get("/static/htmx.min.js").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()[CACHE_CONTROL], "no-cache");
     assert_eq!(r.headers()[ETAG].to_str().unwrap(), tag);
@@ -311,12 +297,8 @@ async fn the_monitor_page_links_echarts_by_hash_and_it_is_served_compressed() {
         .await;
     let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
     let html = app
-        .client
-        .get(app.url(&format!("/monitors/{}", m["id"])))
-        .header(COOKIE, &cookie)
-        .send()
+        .page_get(&cookie, &format!("/monitors/{}", m["id"]))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -345,20 +327,15 @@ async fn a_downloaded_attachment_is_named_in_ascii_and_in_rfc_8187_utf8() {
         .await;
     let id = t["id"].as_i64().unwrap();
     let name = "机房巡检 记录#1(终版).txt";
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(b"ok\n".to_vec()).file_name(name),
-    );
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/tickets/{id}/attachments")))
-        .bearer_auth(&app.admin_token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let a: serde_json::Value = r.json().await.unwrap();
+    let form = file_form(name, b"ok\n".to_vec());
+    let (s, a) = app
+        .post_multipart(
+            &app.admin_token,
+            &format!("/api/v1/tickets/{id}/attachments"),
+            form,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
     let r = app
         .get(
             &app.admin_token,

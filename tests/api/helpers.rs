@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
+use reqwest::multipart::{Form, Part};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use yunwei::config::{Config, Secret};
@@ -176,6 +177,24 @@ impl TestApp {
             .expect("get")
     }
 
+    /// A GET without any credentials: the response.
+    pub async fn anon_get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("anonymous get")
+    }
+
+    /// A POST without any credentials or body: the response.
+    pub async fn anon_post(&self, path: &str) -> Response {
+        self.client
+            .post(self.url(path))
+            .send()
+            .await
+            .expect("anonymous post")
+    }
+
     pub async fn get_json(&self, token: &str, path: &str) -> (StatusCode, Value) {
         let r = self.get(token, path).await;
         let s = r.status();
@@ -208,6 +227,54 @@ impl TestApp {
 
     pub async fn patch(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
         self.send_json("PATCH", token, path, body).await
+    }
+
+    /// Posts raw `body` bytes of `content_type` with a bearer token: the status and the
+    /// JSON body (null when the answer is not JSON).
+    pub async fn post_raw(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("raw post");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts a multipart form with a bearer token: the status and the JSON body (null when
+    /// the answer is not JSON).
+    pub async fn post_multipart(&self, token: &str, path: &str, form: Form) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("multipart post");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts a multipart form from a page with the session cookie: the response.
+    pub async fn post_multipart_page(&self, cookie: &str, path: &str, form: Form) -> Response {
+        self.client
+            .post(self.url(path))
+            .header(reqwest::header::COOKIE, cookie)
+            .multipart(form)
+            .send()
+            .await
+            .expect("multipart page post")
     }
 
     /// Signs in through the login page: the status, the session cookie (`name=value`, empty
@@ -243,15 +310,35 @@ impl TestApp {
         cookie
     }
 
-    /// A page fetched with a session cookie: its status and HTML.
-    pub async fn page(&self, cookie: &str, path: &str) -> (StatusCode, String) {
-        let r = self
-            .client
+    /// A page fetched with a session cookie: the response.
+    pub async fn page_get(&self, cookie: &str, path: &str) -> Response {
+        self.client
             .get(self.url(path))
             .header(reqwest::header::COOKIE, cookie)
             .send()
             .await
-            .expect("page");
+            .expect("page")
+    }
+
+    /// A page form posted with a session cookie: the response.
+    pub async fn page_post<F: serde::Serialize + ?Sized>(
+        &self,
+        cookie: &str,
+        path: &str,
+        form: &F,
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .header(reqwest::header::COOKIE, cookie)
+            .form(form)
+            .send()
+            .await
+            .expect("page form")
+    }
+
+    /// A page fetched with a session cookie: its status and HTML.
+    pub async fn page(&self, cookie: &str, path: &str) -> (StatusCode, String) {
+        let r = self.page_get(cookie, path).await;
         (r.status(), r.text().await.expect("page body"))
     }
 
@@ -477,36 +564,64 @@ pub async fn demo_at(start: chrono::DateTime<Utc>) -> TestApp {
     .await
 }
 
-/// The fields a 4xx error names in its details, sorted.
-pub fn fields(v: &Value) -> Vec<String> {
-    let mut f: Vec<String> = v["error"]["details"]
+/// [`demo_at`] with `configure` applied to the configuration before the app starts.
+pub async fn demo_at_with(start: chrono::DateTime<Utc>, configure: fn(&mut Config)) -> TestApp {
+    spawn_with(Options {
+        demo: true,
+        start: Some(start),
+        configure: Some(configure),
+        ..Options::default()
+    })
+    .await
+}
+
+/// The fields a 4xx error names in its details, in the order it names them.
+pub fn fields_in_order(v: &Value) -> Vec<String> {
+    v["error"]["details"]
         .as_array()
         .map(|a| {
             a.iter()
                 .map(|e| e["field"].as_str().unwrap_or_default().to_string())
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The fields a 4xx error names in its details, sorted.
+pub fn fields(v: &Value) -> Vec<String> {
+    let mut f = fields_in_order(v);
     f.sort();
     f
 }
 
-/// The service line with the seed's section `code` (e.g. "4.2.7").
-pub async fn line_by_code(app: &TestApp, code: &str) -> Value {
+/// The first item of the list at `path` (read as admin) whose `field` is `value`; panics
+/// naming what was missing when there is none.
+pub async fn find_item(app: &TestApp, path: &str, field: &str, value: &str) -> Value {
     let all = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/service-lines?limit=100",
-            StatusCode::OK,
-        )
+        .get_json_expect(&app.admin_token, path, StatusCode::OK)
         .await;
     all["items"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|l| l["code"] == code)
-        .unwrap_or_else(|| panic!("no line {code} in {all}"))
+        .find(|i| i[field] == value)
+        .unwrap_or_else(|| panic!("no item with {field} {value} in {path}: {all}"))
         .clone()
+}
+
+/// All service lines, as the admin reads them.
+pub async fn service_lines(app: &TestApp) -> Value {
+    app.get_json_expect(
+        &app.admin_token,
+        "/api/v1/service-lines?limit=100",
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The service line with the seed's section `code` (e.g. "4.2.7").
+pub async fn line_by_code(app: &TestApp, code: &str) -> Value {
+    find_item(app, "/api/v1/service-lines?limit=100", "code", code).await
 }
 
 /// Posts a page form with the session cookie: the status, the `Location` (empty when
@@ -559,4 +674,102 @@ pub async fn named_user(app: &TestApp, login: &str, name: &str, role: &str) -> (
         .expect("password change");
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     (v["id"].as_i64().expect("user id"), t)
+}
+
+/// A multipart form with one part `file` holding `bytes` under the file name `name`.
+pub fn file_form(name: &str, bytes: impl Into<Vec<u8>>) -> Form {
+    Form::new().part(
+        "file",
+        Part::bytes(bytes.into()).file_name(name.to_string()),
+    )
+}
+
+/// The id of the seed system whose `field` ("code" or "name") is `value`.
+pub async fn system_id_by(app: &TestApp, field: &str, value: &str) -> i64 {
+    find_item(app, "/api/v1/systems?limit=500", field, value).await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Creates an inspection plan from `body` (as admin) and runs it once: the plan and the run
+/// (its `created` count and `task_ids`).
+pub async fn create_and_run_plan(app: &TestApp, body: &Value) -> (Value, Value) {
+    let t = &app.admin_token;
+    let plan = app
+        .post_expect(t, "/api/v1/inspection-plans", body, StatusCode::CREATED)
+        .await;
+    let run = app
+        .post_expect(
+            t,
+            &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
+            &json!({}),
+            StatusCode::CREATED,
+        )
+        .await;
+    (plan, run)
+}
+
+/// Enters `results` (a `{"readings": …}` body) into inspection task `id` as `token` and
+/// submits the task, both expected to succeed: the submitted task.
+pub async fn fill_and_submit(
+    app: &TestApp,
+    token: &str,
+    id: impl std::fmt::Display,
+    results: &Value,
+) -> Value {
+    app.post_expect(
+        token,
+        &format!("/api/v1/inspection-tasks/{id}/results"),
+        results,
+        StatusCode::OK,
+    )
+    .await;
+    app.post_expect(
+        token,
+        &format!("/api/v1/inspection-tasks/{id}/actions"),
+        &json!({"action": "submit"}),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Generates a report from `body` as `token` (expecting 201) and downloads its file (expecting
+/// 200) from the `file_url` it answers: the report and the file's bytes.
+pub async fn generate_report(app: &TestApp, token: &str, body: &Value) -> (Value, Vec<u8>) {
+    let r = app
+        .post_expect(token, "/api/v1/reports", body, StatusCode::CREATED)
+        .await;
+    let resp = app.get(token, r["file_url"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::OK, "the file of {r}");
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    (r, bytes)
+}
+
+/// The items of a list answer whose `field` is the string `value`.
+pub fn items_where<'a>(list: &'a Value, field: &str, value: &str) -> Vec<&'a Value> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i[field] == value)
+        .collect()
+}
+
+/// Puts the staff member with id `staff_id` into the `duty` slot (e.g. "om_engineer") of
+/// system `system`.
+pub async fn fill_slot(app: &TestApp, system: i64, duty: &str, staff_id: &Value) {
+    let (_, slots) = app
+        .get_json(
+            &app.admin_token,
+            &format!("/api/v1/assignments?system_id={system}&duty={duty}"),
+        )
+        .await;
+    let slot = slots["items"][0]["id"].as_i64().unwrap();
+    app.patch_expect(
+        &app.admin_token,
+        &format!("/api/v1/assignments/{slot}"),
+        &json!({"staff_id": staff_id}),
+        StatusCode::OK,
+    )
+    .await;
 }

@@ -82,12 +82,8 @@ async fn an_assignment_reads_as_who_gave_which_ticket_to_whom_in_the_audit_log_i
 
     // The export: the same sentence, and the codes in their own columns.
     let r = app
-        .client
-        .get(app.url("/audit/export?action=ticket.assign"))
-        .header(reqwest::header::COOKIE, &jianli)
-        .send()
-        .await
-        .unwrap();
+        .page_get(&jianli, "/audit/export?action=ticket.assign")
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
         r.headers()[reqwest::header::CONTENT_TYPE]
@@ -284,15 +280,7 @@ async fn the_small_defects_of_issue_15_stay_fixed() {
         .find(|s| s.starts_with("&#x2f;static&#x2f;app.") || s.starts_with("/static/app."))
         .map(|s| unescape(s.split('"').next().unwrap()))
         .unwrap();
-    let css = app
-        .client
-        .get(app.url(&css_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let css = app.anon_get(&css_url).await.text().await.unwrap();
     for st in [
         "new",
         "assigned",

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION};
+use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 use yunwei::config::{Config, Secret};
 use yunwei::{Application, Clock};
@@ -51,17 +51,7 @@ async fn post_file(
     content_type: &str,
     body: impl Into<reqwest::Body>,
 ) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    app.post_raw(token, path, content_type, body).await
 }
 
 async fn calendar_audits(app: &TestApp) -> i64 {
@@ -412,18 +402,10 @@ async fn the_calendar_page_uploads_previews_the_diff_and_imports_only_on_confirm
 
     // 2026 already has days: the preview shows changes and removals.
     let csv = "date,working,reason\n2026-01-01,false,元旦\n2026-01-02,false,元旦\n2026-01-05,false,补假\n";
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("2026.csv"),
-    );
+    let form = file_form("2026.csv", csv.as_bytes().to_vec());
     let r = app
-        .client
-        .post(app.url(&format!("/calendars/{cal}/import")))
-        .header(COOKIE, &cookie)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .post_multipart_page(&cookie, &format!("/calendars/{cal}/import"), form)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     assert!(
@@ -450,17 +432,16 @@ async fn the_calendar_page_uploads_previews_the_diff_and_imports_only_on_confirm
     };
     let (rows, base) = (field("rows"), field("base"));
     let r = app
-        .client
-        .post(app.url(&format!("/calendars/{cal}/import/confirm")))
-        .header(COOKIE, &cookie)
-        .form(&[
-            ("rows", rows.as_str()),
-            ("base", base.as_str()),
-            ("file_name", "2026.csv"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &cookie,
+            &format!("/calendars/{cal}/import/confirm"),
+            &[
+                ("rows", rows.as_str()),
+                ("base", base.as_str()),
+                ("file_name", "2026.csv"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = r.headers()[LOCATION].to_str().unwrap().to_string();
     assert!(
@@ -473,18 +454,10 @@ async fn the_calendar_page_uploads_previews_the_diff_and_imports_only_on_confirm
     assert!(html.contains("已导入节假日安排"), "{html}");
 
     // A bad file shows the rows to fix and imports nothing.
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(b"2027-01-01,maybe,x\n".to_vec()).file_name("bad.csv"),
-    );
+    let form = file_form("bad.csv", b"2027-01-01,maybe,x\n".to_vec());
     let r = app
-        .client
-        .post(app.url(&format!("/calendars/{cal}/import")))
-        .header(COOKIE, &cookie)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .post_multipart_page(&cookie, &format!("/calendars/{cal}/import"), form)
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(

@@ -1,7 +1,6 @@
 //! Import (CSV and XLSX, Chinese headers, all-or-nothing) and export that round-trips.
 
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -12,17 +11,13 @@ async fn import_raw(
     ctype: &str,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/{collection}/import")))
-        .bearer_auth(&app.admin_token)
-        .header("content-type", ctype)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    app.post_raw(
+        &app.admin_token,
+        &format!("/api/v1/{collection}/import"),
+        ctype,
+        body,
+    )
+    .await
 }
 
 const GOOD_CSV: &str = "名称,类别,品牌/型号,数量,单位,取得时间,过保时间,运行状态,备注\n\
@@ -193,20 +188,14 @@ async fn exports_in_xlsx_and_csv_round_trip_through_import() {
         // Sites first, so assets find their machine room by name.
         for collection in ["sites", "systems", "assets"] {
             let bytes = export(&src, collection, format).await;
-            let form = Form::new().part(
-                "file",
-                Part::bytes(bytes).file_name(format!("{collection}.{format}")),
-            );
-            let r = dst
-                .client
-                .post(dst.url(&format!("/api/v1/{collection}/import")))
-                .bearer_auth(&dst.admin_token)
-                .multipart(form)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status();
-            let v: Value = r.json().await.unwrap();
+            let form = file_form(&format!("{collection}.{format}"), bytes);
+            let (status, v) = dst
+                .post_multipart(
+                    &dst.admin_token,
+                    &format!("/api/v1/{collection}/import"),
+                    form,
+                )
+                .await;
             assert_eq!(status, StatusCode::OK, "{format} {collection}: {v}");
         }
         for collection in ["sites", "systems", "assets"] {

@@ -21,24 +21,7 @@ fn small_attachments(c: &mut yunwei::config::Config) {
 }
 
 async fn demo() -> TestApp {
-    spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 10, 15, 8, 0)),
-        configure: Some(small_attachments),
-        ..Options::default()
-    })
-    .await
-}
-
-fn fields(v: &Value) -> Vec<String> {
-    v["error"]["details"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
+    demo_at_with(bj(2025, 10, 15, 8, 0), small_attachments).await
 }
 
 /// Creates a template, a plan of it for the demo's machine room assigned to `assignee`, and
@@ -65,24 +48,13 @@ async fn task_of(app: &TestApp, template: Value, plan_name: &str, assignee: i64)
             .await
         }
     };
-    let plan = app
-        .post_expect(
-            t,
-            "/api/v1/inspection-plans",
-            &json!({"name": plan_name, "template_id": tpl["id"], "target_mode": "all",
-                    "schedule": "0 9 * * *", "due_minutes": 480,
-                    "assignee_rule": "user", "assignee_id": assignee}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let run = app
-        .post_expect(
-            t,
-            &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
-            &json!({}),
-            StatusCode::CREATED,
-        )
-        .await;
+    let (_, run) = create_and_run_plan(
+        app,
+        &json!({"name": plan_name, "template_id": tpl["id"], "target_mode": "all",
+                "schedule": "0 9 * * *", "due_minutes": 480,
+                "assignee_rule": "user", "assignee_id": assignee}),
+    )
+    .await;
     assert_eq!(run["created"], 1, "{run}");
     run["task_ids"][0].as_i64().unwrap()
 }
@@ -95,22 +67,13 @@ async fn upload(
     name: &str,
     bytes: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
-        )
-        .text("item", item.to_string());
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/inspection-tasks/{task}/photos")))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    let form = file_form(name, bytes).text("item", item.to_string());
+    app.post_multipart(
+        token,
+        &format!("/api/v1/inspection-tasks/{task}/photos"),
+        form,
+    )
+    .await
 }
 
 fn stored_files(app: &TestApp, task: i64) -> usize {
@@ -187,7 +150,7 @@ async fn photos_are_checked_stored_read_back_and_seen_only_by_those_who_may() {
     let before = photo_count(&app).await;
     let (s, v) = upload(&app, &et, id, "PHOTO", "记录.txt", b"hello".to_vec()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(fields(&v), vec!["file"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["file"], "{v}");
     assert!(v.to_string().contains("不支持的照片类型"), "{v}");
     let (s, v) = upload(&app, &et, id, "PHOTO", "假的.jpg", b"<html>".to_vec()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -200,7 +163,7 @@ async fn photos_are_checked_stored_read_back_and_seen_only_by_those_who_may() {
     // Not a photo item, or no such item.
     let (s, v) = upload(&app, &et, id, "ENV-01", "a.png", PNG.to_vec()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(fields(&v), vec!["item"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["item"], "{v}");
     let (s, _) = upload(&app, &et, id, "GHOST", "a.png", PNG.to_vec()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(photo_count(&app).await, before);
@@ -244,7 +207,7 @@ async fn photos_are_checked_stored_read_back_and_seen_only_by_those_who_may() {
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["readings.PHOTO"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["readings.PHOTO"], "{v}");
     assert!(v.to_string().contains(&format!("照片 #{foreign}")), "{v}");
     let task = app
         .get_json_expect(
@@ -262,41 +225,17 @@ async fn photos_are_checked_stored_read_back_and_seen_only_by_those_who_may() {
     assert!(page.contains(r#"capture="environment""#), "{page}");
     assert!(page.contains(&format!(r#"src="{url}""#)), "{page}");
     // Uploading from the page answers the item's thumbnails.
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("第二张.png"),
-        )
-        .text("item", "PHOTO");
+    let form = file_form("第二张.png", PNG.to_vec()).text("item", "PHOTO");
     let r = app
-        .client
-        .post(app.url(&format!("/inspections/tasks/{id}/photos")))
-        .header(reqwest::header::COOKIE, &cookie)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .post_multipart_page(&cookie, &format!("/inspections/tasks/{id}/photos"), form)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let frag = r.text().await.unwrap();
     assert_eq!(frag.matches("<img class=\"thumb\"").count(), 2, "{frag}");
     assert!(frag.contains("已上传 第二张.png"), "{frag}");
 
     // Submitted, the task takes no more photos.
-    app.post_expect(
-        &et,
-        &format!("/api/v1/inspection-tasks/{id}/results"),
-        &json!({"readings": {"ENV-01": 22}}),
-        StatusCode::OK,
-    )
-    .await;
-    let v = app
-        .post_expect(
-            &et,
-            &format!("/api/v1/inspection-tasks/{id}/actions"),
-            &json!({"action": "submit"}),
-            StatusCode::OK,
-        )
-        .await;
+    let v = fill_and_submit(&app, &et, id, &json!({"readings": {"ENV-01": 22}})).await;
     assert_eq!(v["status"], "submitted", "{v}");
     let (s, _) = upload(&app, &et, id, "PHOTO", "c.png", PNG.to_vec()).await;
     assert_eq!(s, StatusCode::CONFLICT);
@@ -385,7 +324,7 @@ async fn monitor_bound_items_are_filled_from_the_latest_result_and_range_checked
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["items[0].monitor_id"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["items[0].monitor_id"], "{v}");
     assert!(
         v.to_string().contains("关联的监控（编号 99999）不存在"),
         "{v}"
@@ -408,7 +347,7 @@ async fn monitor_bound_items_are_filled_from_the_latest_result_and_range_checked
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["items[0].monitor_id"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["items[0].monitor_id"], "{v}");
 
     // No result yet: the items stay empty, without an error.
     let v = app.get_json_expect(&et, &path, StatusCode::OK).await;
@@ -489,7 +428,7 @@ async fn monitor_bound_items_are_filled_from_the_latest_result_and_range_checked
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["readings.RT"]);
+    assert_eq!(fields_in_order(&v), vec!["readings.RT"]);
     // Submitting freezes the evidence; the down link is a finding.
     let v = app
         .post_expect(

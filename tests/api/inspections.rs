@@ -19,15 +19,9 @@ fn room_template() -> Value {
     })
 }
 
-fn fields(v: &Value) -> Vec<String> {
-    v["error"]["details"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
+/// The id of the demo's inspection template called `name`.
+async fn template_id(app: &TestApp, name: &str) -> Value {
+    find_item(app, "/api/v1/inspection-templates", "name", name).await["id"].clone()
 }
 
 #[tokio::test]
@@ -84,7 +78,7 @@ async fn the_demo_ships_editable_templates_and_bad_templates_name_their_item_fie
         )
         .await;
     assert_eq!(
-        fields(&v),
+        fields_in_order(&v),
         vec!["items[0].max", "items[1].key", "items[2].choices"],
         "{v}"
     );
@@ -96,7 +90,7 @@ async fn the_demo_ships_editable_templates_and_bad_templates_name_their_item_fie
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["target_type"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["target_type"], "{v}");
     assert_eq!(app.total("/api/v1/inspection-templates").await, before);
 
     // Edited like any record, and audited.
@@ -184,7 +178,7 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
         )
         .await;
     assert_eq!(
-        fields(&v),
+        fields_in_order(&v),
         vec!["readings.ENV-01", "readings.FIRE-01", "readings.GHOST"],
         "{v}"
     );
@@ -211,7 +205,7 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["readings.FIRE-01"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["readings.FIRE-01"], "{v}");
     app.post_expect(
         &et,
         &format!("{path}/results"),
@@ -276,7 +270,7 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["comment"]);
+    assert_eq!(fields_in_order(&v), vec!["comment"]);
     let v = app
         .post_expect(
             &sup,
@@ -374,16 +368,7 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
     let t = &app.admin_token;
     let (eng, _) = app.user_with_role("eng", "engineer").await;
     app.user_with_role("pm", "manager").await;
-    let templates = app
-        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
-        .await;
-    let daily = templates["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "应用系统日检")
-        .unwrap()["id"]
-        .clone();
+    let daily = template_id(&app, "应用系统日检").await;
     app.post_expect(
         t,
         "/api/v1/inspection-plans",
@@ -431,7 +416,7 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["schedule"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["schedule"], "{v}");
     let v = app
         .post_expect(
             t,
@@ -441,7 +426,7 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["target_ids"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["target_ids"], "{v}");
 
     let readings = |abnormal: bool| {
         json!({"readings": {
@@ -480,20 +465,7 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
                 mt = app.login_ok("pm", "Changed#Pass2").await;
             }
             let abnormal = day == 5 && sys == 1;
-            app.post_expect(
-                &et,
-                &format!("/api/v1/inspection-tasks/{id}/results"),
-                &readings(abnormal),
-                StatusCode::OK,
-            )
-            .await;
-            app.post_expect(
-                &et,
-                &format!("/api/v1/inspection-tasks/{id}/actions"),
-                &json!({"action": "submit"}),
-                StatusCode::OK,
-            )
-            .await;
+            fill_and_submit(&app, &et, id, &readings(abnormal)).await;
             app.post_expect(
                 &mt,
                 &format!("/api/v1/inspection-tasks/{id}/actions"),
@@ -529,12 +501,7 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
     let msgs = app
         .get_json_expect(&et, "/api/v1/me/messages", StatusCode::OK)
         .await;
-    let n = msgs["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["event"] == "inspection.overdue")
-        .count();
+    let n = items_where(&msgs, "event", "inspection.overdue").len();
     assert_eq!(n, 15, "{msgs}");
     // Only system 2's tasks are left undone (below), so its rule matches them all and
     // system 1's rule none.
@@ -549,12 +516,7 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
     let ob = app
         .get_json_expect(t, "/api/v1/notification-outbox?limit=500", StatusCode::OK)
         .await;
-    let queued: Vec<&serde_json::Value> = ob["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["event"] == "inspection.overdue")
-        .collect();
+    let queued = items_where(&ob, "event", "inspection.overdue");
     assert_eq!(queued.len(), 30, "{ob}");
     assert!(
         queued.iter().all(|m| m["subject"]
@@ -606,34 +568,14 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
         .await
         .unwrap();
     let (eng, et) = app.user_with_role("eng", "engineer").await;
-    let templates = app
-        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
-        .await;
-    let daily = templates["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "应用系统日检")
-        .unwrap()["id"]
-        .clone();
-    let plan = app
-        .post_expect(
-            t,
-            "/api/v1/inspection-plans",
-            &json!({"name": "三个系统日检", "template_id": daily, "target_mode": "listed",
+    let daily = template_id(&app, "应用系统日检").await;
+    let (plan, run) = create_and_run_plan(
+        &app,
+        &json!({"name": "三个系统日检", "template_id": daily, "target_mode": "listed",
                     "target_ids": [1, 2, 3], "schedule": "0 9 * * *", "due_minutes": 480,
                     "assignee_rule": "user", "assignee_id": eng}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let run = app
-        .post_expect(
-            t,
-            &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
-            &json!({}),
-            StatusCode::CREATED,
-        )
-        .await;
+    )
+    .await;
     // Two of three done, one with a finding.
     for (i, id) in run["task_ids"]
         .as_array()
@@ -644,20 +586,7 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
     {
         let r = json!({"readings": {"APP-01": if i == 0 { "abnormal" } else { "normal" },
                                     "APP-03": "normal", "APP-04": "normal"}});
-        app.post_expect(
-            &et,
-            &format!("/api/v1/inspection-tasks/{id}/results"),
-            &r,
-            StatusCode::OK,
-        )
-        .await;
-        app.post_expect(
-            &et,
-            &format!("/api/v1/inspection-tasks/{id}/actions"),
-            &json!({"action": "submit"}),
-            StatusCode::OK,
-        )
-        .await;
+        fill_and_submit(&app, &et, id, &r).await;
     }
     let stats = app
         .get_json_expect(
@@ -677,7 +606,7 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["period"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["period"], "{v}");
     let v = app
         .post_expect(
             t,
@@ -686,22 +615,12 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["format"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["format"], "{v}");
     assert_eq!(app.total("/api/v1/reports").await, 0);
 
     for format in ["docx", "xlsx"] {
-        let r = app
-            .post_expect(
-                t,
-                "/api/v1/reports",
-                &json!({"kind": "inspection_monthly", "period": "2025-11", "format": format, "scope": "systems"}),
-                StatusCode::CREATED,
-            )
-            .await;
+        let (r, bytes) = generate_report(&app, t, &json!({"kind": "inspection_monthly", "period": "2025-11", "format": format, "scope": "systems"})).await;
         assert_eq!(r["status"], "done", "{r}");
-        let resp = app.get(t, r["file_url"].as_str().unwrap()).await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        let bytes = resp.bytes().await.unwrap().to_vec();
         assert!(bytes.starts_with(b"PK"));
         if let Some(text) = read_back(&bytes, format) {
             if format == "docx" {
@@ -738,22 +657,13 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
         }
     }
     // The cycle report of the plan converts as well.
-    let r = app
-        .post_expect(
-            t,
-            "/api/v1/reports",
-            &json!({"kind": "inspection_cycle", "period": {"from": "2025-11-01", "to": "2025-11-30"},
+    let (_, bytes) = generate_report(
+        &app,
+        t,
+        &json!({"kind": "inspection_cycle", "period": {"from": "2025-11-01", "to": "2025-11-30"},
                     "format": "docx", "plan_id": plan["id"]}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let bytes = app
-        .get(t, r["file_url"].as_str().unwrap())
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    )
+    .await;
     if let Some(pdf) = via_libreoffice(&bytes, "docx") {
         assert!(
             pdf.contains("周期巡检报告") && pdf.contains("三个系统日检"),
@@ -774,73 +684,20 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
 /// A plan over systems 1–3 run once on 2025-11-03 (Beijing), two of its three tasks
 /// submitted; answers the plan's id.
 async fn three_system_tasks(app: &TestApp) -> Value {
-    let t = &app.admin_token;
     let (eng, et) = app.user_with_role("eng", "engineer").await;
-    let templates = app
-        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
-        .await;
-    let daily = templates["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "应用系统日检")
-        .unwrap()["id"]
-        .clone();
-    let plan = app
-        .post_expect(
-            t,
-            "/api/v1/inspection-plans",
-            &json!({"name": "三个系统日检", "template_id": daily, "target_mode": "listed",
+    let daily = template_id(app, "应用系统日检").await;
+    let (plan, run) = create_and_run_plan(
+        app,
+        &json!({"name": "三个系统日检", "template_id": daily, "target_mode": "listed",
                     "target_ids": [1, 2, 3], "schedule": "0 9 * * *", "due_minutes": 480,
                     "assignee_rule": "user", "assignee_id": eng}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let run = app
-        .post_expect(
-            t,
-            &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
-            &json!({}),
-            StatusCode::CREATED,
-        )
-        .await;
+    )
+    .await;
     for id in run["task_ids"].as_array().unwrap().iter().take(2) {
         let r = json!({"readings": {"APP-01": "abnormal", "APP-03": "normal", "APP-04": "normal"}});
-        app.post_expect(
-            &et,
-            &format!("/api/v1/inspection-tasks/{id}/results"),
-            &r,
-            StatusCode::OK,
-        )
-        .await;
-        app.post_expect(
-            &et,
-            &format!("/api/v1/inspection-tasks/{id}/actions"),
-            &json!({"action": "submit"}),
-            StatusCode::OK,
-        )
-        .await;
+        fill_and_submit(app, &et, id, &r).await;
     }
     plan["id"].clone()
-}
-
-async fn report_bytes(app: &TestApp, body: &Value) -> (Value, Vec<u8>) {
-    let r = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/reports",
-            body,
-            StatusCode::CREATED,
-        )
-        .await;
-    let bytes = app
-        .get(&app.admin_token, r["file_url"].as_str().unwrap())
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
-    (r, bytes)
 }
 
 /// The named parts of a zip (DOCX/XLSX) and their bytes.
@@ -872,8 +729,7 @@ fn font_installed() -> bool {
 async fn the_monthly_report_has_its_charts_as_png_images_that_libreoffice_keeps() {
     let app = demo_at(bj(2025, 11, 3, 8, 0)).await;
     three_system_tasks(&app).await;
-    let (_, bytes) = report_bytes(
-        &app,
+    let (_, bytes) = generate_report(&app, &app.admin_token,
         &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "docx", "scope": "systems"}),
     )
     .await;
@@ -932,8 +788,7 @@ async fn the_monthly_report_has_its_charts_as_png_images_that_libreoffice_keeps(
         assert!(images >= 3, "the PDF has {images} images:\n{list}");
     }
     // The XLSX draws the same three as native charts over its 图表 sheet.
-    let (_, xlsx) = report_bytes(
-        &app,
+    let (_, xlsx) = generate_report(&app, &app.admin_token,
         &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "xlsx", "scope": "systems"}),
     )
     .await;
@@ -957,16 +812,12 @@ async fn the_monthly_report_has_its_charts_as_png_images_that_libreoffice_keeps(
 
 #[tokio::test]
 async fn without_a_cjk_font_the_report_lists_the_chart_figures_and_says_why() {
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 11, 3, 8, 0)),
-        configure: Some(|c| c.report_font = Some("/nonexistent/fonts/字体.ttc".into())),
-        ..Options::default()
+    let app = demo_at_with(bj(2025, 11, 3, 8, 0), |c| {
+        c.report_font = Some("/nonexistent/fonts/字体.ttc".into())
     })
     .await;
     three_system_tasks(&app).await;
-    let (r, bytes) = report_bytes(
-        &app,
+    let (r, bytes) = generate_report(&app, &app.admin_token,
         &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "docx", "scope": "systems"}),
     )
     .await;
@@ -1053,16 +904,7 @@ async fn last_months_reports_are_generated_once_from_the_first() {
     let app = demo_at(bj(2025, 11, 30, 8, 0)).await;
     let t = &app.admin_token;
     let (eng, _) = app.user_with_role("eng", "engineer").await;
-    let templates = app
-        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
-        .await;
-    let daily = templates["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "应用系统日检")
-        .unwrap()["id"]
-        .clone();
+    let daily = template_id(&app, "应用系统日检").await;
     let plan = app
         .post_expect(
             t,
@@ -1162,13 +1004,7 @@ async fn the_reports_page_generates_lists_and_downloads_documents() {
         .get_json_expect(&app.admin_token, "/api/v1/reports", StatusCode::OK)
         .await;
     let id = list["items"][0]["id"].as_i64().unwrap();
-    let r = app
-        .client
-        .get(app.url(&format!("/reports/{id}/file")))
-        .header(reqwest::header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = app.page_get(&cookie, &format!("/reports/{id}/file")).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.bytes().await.unwrap().starts_with(b"PK"));
     // Requesters have no reports page.
@@ -1217,7 +1053,7 @@ async fn only_managers_edit_templates_and_plans_and_a_used_template_cannot_be_de
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert_eq!(fields(&v), vec!["schedule"], "{v}");
+    assert_eq!(fields_in_order(&v), vec!["schedule"], "{v}");
     let v = app
         .get_json_expect(
             t,
@@ -1291,7 +1127,7 @@ async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_
             )
             .await;
         assert!(v.to_string().contains(says), "{bad}: {v}");
-        assert_eq!(fields(&v), vec!["text"], "{v}");
+        assert_eq!(fields_in_order(&v), vec!["text"], "{v}");
     }
     app.patch_expect(
         t,
@@ -1316,64 +1152,23 @@ async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_
     assert_eq!(b["customized"], true, "{b}");
 
     // A document generated now says it in those words, with the period's figures.
-    let templates = app
-        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
-        .await;
-    let daily = templates["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "应用系统日检")
-        .unwrap()["id"]
-        .clone();
-    let plan = app
-        .post_expect(
-            t,
-            "/api/v1/inspection-plans",
-            &json!({"name": "两个系统日检", "template_id": daily, "target_mode": "listed",
+    let daily = template_id(&app, "应用系统日检").await;
+    let (_, run) = create_and_run_plan(
+        &app,
+        &json!({"name": "两个系统日检", "template_id": daily, "target_mode": "listed",
                     "target_ids": [1, 2], "schedule": "0 9 * * *", "due_minutes": 480,
                     "assignee_rule": "user", "assignee_id": eng}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let run = app
-        .post_expect(
-            t,
-            &format!("/api/v1/inspection-plans/{}/run", plan["id"]),
-            &json!({}),
-            StatusCode::CREATED,
-        )
-        .await;
+    )
+    .await;
     let id = &run["task_ids"][0];
-    app.post_expect(
+    fill_and_submit(
+        &app,
         &et,
-        &format!("/api/v1/inspection-tasks/{id}/results"),
+        id,
         &json!({"readings": {"APP-01": "abnormal", "APP-03": "normal", "APP-04": "normal"}}),
-        StatusCode::OK,
     )
     .await;
-    app.post_expect(
-        &et,
-        &format!("/api/v1/inspection-tasks/{id}/actions"),
-        &json!({"action": "submit"}),
-        StatusCode::OK,
-    )
-    .await;
-    let r = app
-        .post_expect(
-            t,
-            "/api/v1/reports",
-            &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "docx", "scope": "systems"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let bytes = app
-        .get(t, r["file_url"].as_str().unwrap())
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    let (_, bytes) = generate_report(&app, t, &json!({"kind": "inspection_monthly", "period": "2025-11", "format": "docx", "scope": "systems"})).await;
     let expected = [
         "本月应检 2 项，实检 1 项（完成率 50%）。",
         "发现问题 1 项。",
@@ -1419,23 +1214,21 @@ async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_
         "{html}"
     );
     let r = app
-        .client
-        .post(app.url("/reports/texts/inspection.advice"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .form(&[("action", "save"), ("text", "{{ nope }}")])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &cookie,
+            "/reports/texts/inspection.advice",
+            &[("action", "save"), ("text", "{{ nope }}")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("未定义的变量"));
     let r = app
-        .client
-        .post(app.url("/reports/texts/inspection.advice"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .form(&[("action", "save"), ("text", "请继续保持。")])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &cookie,
+            "/reports/texts/inspection.advice",
+            &[("action", "save"), ("text", "请继续保持。")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("已保存"));
     let b = app
@@ -1449,16 +1242,7 @@ async fn a_generation_pass_writes_a_plan_only_when_a_round_is_due_and_skips_no_r
     // Monday 2025-11-03, half past midnight in Beijing.
     let app = demo_at(bj(2025, 11, 3, 0, 30)).await;
     let t = &app.admin_token;
-    let templates = app
-        .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
-        .await;
-    let weekly = templates["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "应用系统周检（性能）")
-        .unwrap()["id"]
-        .clone();
+    let weekly = template_id(&app, "应用系统周检（性能）").await;
     let plan = app
         .post_expect(
             t,

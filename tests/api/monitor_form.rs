@@ -6,7 +6,7 @@
 //! shown.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::browser::Driver;
 use crate::helpers::*;
@@ -23,6 +23,38 @@ fn id_from(loc: &str) -> i64 {
     loc.rsplit('/').next().unwrap().parse().unwrap()
 }
 
+/// Creates a monitor through the form, expecting the redirect to it: its id and what the
+/// API then answers for it.
+async fn created_through_form(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> (i64, Value) {
+    let (s, loc, body) = post_monitor_form(app, cookie, form).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let id = id_from(&loc);
+    let (_, m) = app
+        .get_json(&app.admin_token, &format!("/api/v1/monitors/{id}"))
+        .await;
+    (id, m)
+}
+
+/// Posts the form expecting it back with its errors (422): the page.
+async fn refused_form(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> String {
+    let (s, _, html) = post_monitor_form(app, cookie, form).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    html
+}
+
+/// Creates a monitor through the API as admin: its id.
+async fn monitor_via_api(app: &TestApp, body: &Value) -> i64 {
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/monitors",
+        body,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
     let app = spawn_app().await;
@@ -31,7 +63,7 @@ async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
 
     // tcp: the upstream of the others, through its field.
     let target = format!("127.0.0.1:{port}");
-    let (s, loc, body) = post_monitor_form(
+    let (tcp, m) = created_through_form(
         &app,
         &c,
         &[
@@ -43,11 +75,6 @@ async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
         ],
     )
     .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    let tcp = id_from(&loc);
-    let (_, m) = app
-        .get_json(&app.admin_token, &format!("/api/v1/monitors/{tcp}"))
-        .await;
     assert_eq!(m["config"]["max_latency_ms"], 500, "{m}");
     assert!(
         m["config"].get("keyword").is_none(),
@@ -68,7 +95,7 @@ async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
     // http with method, status, keyword, headers and TLS options, behind the switch.
     let url = format!("http://127.0.0.1:{port}/portal");
     let dep = tcp.to_string();
-    let (s, loc, body) = post_monitor_form(
+    let (_, m) = created_through_form(
         &app,
         &c,
         &[
@@ -85,13 +112,6 @@ async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
         ],
     )
     .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    let (_, m) = app
-        .get_json(
-            &app.admin_token,
-            &format!("/api/v1/monitors/{}", id_from(&loc)),
-        )
-        .await;
     assert_eq!(m["depends_on"], tcp, "{m}");
     let cfg = &m["config"];
     assert_eq!(cfg["method"], "HEAD", "{m}");
@@ -105,7 +125,7 @@ async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
     assert_eq!(cfg["cert_expiry_warn_days"], 30);
 
     // dns with server, record type and expected answers.
-    let (s, loc, body) = post_monitor_form(
+    let (_, m) = created_through_form(
         &app,
         &c,
         &[
@@ -118,13 +138,6 @@ async fn http_tcp_and_dns_monitors_are_created_through_the_field_form() {
         ],
     )
     .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    let (_, m) = app
-        .get_json(
-            &app.admin_token,
-            &format!("/api/v1/monitors/{}", id_from(&loc)),
-        )
-        .await;
     assert_eq!(m["config"]["server"], "127.0.0.1:5353", "{m}");
     assert_eq!(m["config"]["record_type"], "AAAA");
     assert_eq!(m["config"]["expected"], json!(["::1", "fe80::1"]));
@@ -137,7 +150,7 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
     let before = app.total("/api/v1/monitors").await;
 
     // A field the form cannot read: the message under that field.
-    let (s, _, html) = post_monitor_form(
+    let html = refused_form(
         &app,
         &c,
         &[
@@ -148,7 +161,6 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
         ],
     )
     .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let at = html
         .find("id=\"err-http-expected_status\"")
         .expect("error under the status field");
@@ -159,7 +171,7 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
     );
 
     // The service's rules: each message next to its field.
-    let (s, _, html) = post_monitor_form(
+    let html = refused_form(
         &app,
         &c,
         &[
@@ -171,7 +183,6 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
         ],
     )
     .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let at = html
         .find("id=\"err-dns-server\"")
         .expect("error under the DNS server field");
@@ -179,20 +190,19 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
     assert!(html.contains("id=\"err-interval_s\""), "{html}");
     assert!(html.contains("有 2 处需要修改"), "{html}");
 
-    let (s, _, html) = post_monitor_form(
+    let html = refused_form(
         &app,
         &c,
         &[("name", "端口"), ("kind", "tcp"), ("target", "没有端口")],
     )
     .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let at = html
         .find("id=\"err-target\"")
         .expect("error under the target");
     assert!(html[at..].contains("TCP 目标应为 主机:端口"), "{html}");
 
     // An SNMPv3 password too short: the error is under its field, the password not sent back.
-    let (s, _, html) = post_monitor_form(
+    let html = refused_form(
         &app,
         &c,
         &[
@@ -208,7 +218,6 @@ async fn bad_input_comes_back_in_chinese_next_to_its_field_and_creates_nothing()
         ],
     )
     .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let at = html
         .find("id=\"err-snmp-auth_password\"")
         .expect("error under the password");
@@ -525,18 +534,14 @@ async fn an_http_monitor_opens_filled_in_and_its_edit_changes_the_keyword_and_cl
             &json!({"name": "核心交换机", "kind": "tcp", "target": "127.0.0.1:9"}),
         )
         .await;
-    let m = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/monitors",
-            &json!({"name": "门户首页", "kind": "http", "target": "http://127.0.0.1:9/portal",
+    let id = monitor_via_api(
+        &app,
+        &json!({"name": "门户首页", "kind": "http", "target": "http://127.0.0.1:9/portal",
                     "interval_s": 120, "priority": "P1", "depends_on": up["id"],
                     "config": {"keyword": "欢迎", "expected_status": [200, 301],
                                "headers": {"X-Probe": "yunwei", "Accept": "text/html"}}}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = m["id"].as_i64().unwrap();
+    )
+    .await;
 
     // The detail page links to the edit form.
     let (_, detail) = app.page(&c, &format!("/monitors/{id}")).await;
@@ -621,15 +626,11 @@ async fn an_http_monitor_opens_filled_in_and_its_edit_changes_the_keyword_and_cl
 async fn a_bad_value_in_the_edit_form_is_shown_in_chinese_and_changes_nothing() {
     let app = spawn_app().await;
     let c = app.page_cookie("admin", ADMIN_PASSWORD).await;
-    let m = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/monitors",
-            &json!({"name": "数据库端口", "kind": "tcp", "target": "127.0.0.1:5432", "interval_s": 30}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = m["id"].as_i64().unwrap();
+    let id = monitor_via_api(
+        &app,
+        &json!({"name": "数据库端口", "kind": "tcp", "target": "127.0.0.1:5432", "interval_s": 30}),
+    )
+    .await;
     let before = api_monitor(&app, id).await;
     let (_, html) = app.page(&c, &format!("/monitors/{id}/edit")).await;
     let fields = form_fields(&html, "tcp");
@@ -668,20 +669,12 @@ async fn a_bad_value_in_the_edit_form_is_shown_in_chinese_and_changes_nothing() 
 async fn an_snmp_v3_monitor_edited_without_its_passwords_keeps_them_and_never_shows_them() {
     let app = spawn_app().await;
     let c = app.page_cookie("admin", ADMIN_PASSWORD).await;
-    let m = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/monitors",
-            &json!({"name": "核心交换机 SNMP", "kind": "snmp", "target": "127.0.0.1:16100",
+    let id = monitor_via_api(&app, &json!({"name": "核心交换机 SNMP", "kind": "snmp", "target": "127.0.0.1:16100",
                     "config": {"version": "3", "username": "yw-sha-aes", "security_level": "authPriv",
                                "auth_protocol": "SHA", "auth_password": "auth-pass-1",
                                "priv_protocol": "AES", "priv_password": "priv-pass-1",
                                "if_indexes": [1, 2],
-                               "oids": [{"oid": "1.3.6.1.2.1.1.5.0", "equals": "core-sw-1"}]}}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = m["id"].as_i64().unwrap();
+                               "oids": [{"oid": "1.3.6.1.2.1.1.5.0", "equals": "core-sw-1"}]}})).await;
     let secret = stored_secret(&app, id).await.expect("a stored secret");
     let (s, html) = app.page(&c, &format!("/monitors/{id}/edit")).await;
     assert_eq!(s, StatusCode::OK);
@@ -748,16 +741,12 @@ async fn an_snmp_v3_monitor_edited_without_its_passwords_keeps_them_and_never_sh
 async fn a_database_password_is_kept_for_the_same_user_and_host_only() {
     let app = spawn_app().await;
     let c = app.page_cookie("admin", ADMIN_PASSWORD).await;
-    let m = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/monitors",
-            &json!({"name": "OA 库", "kind": "postgres",
+    let id = monitor_via_api(
+        &app,
+        &json!({"name": "OA 库", "kind": "postgres",
                     "target": "postgres://yw:pg-secret-1@127.0.0.1:5432/oa"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = m["id"].as_i64().unwrap();
+    )
+    .await;
     let (_, html) = app.page(&c, &format!("/monitors/{id}/edit")).await;
     assert!(!html.contains("pg-secret-1"), "{html}");
     let fields = form_fields(&html, "postgres");
@@ -808,15 +797,11 @@ async fn a_database_password_is_kept_for_the_same_user_and_host_only() {
 #[tokio::test]
 async fn only_those_who_may_write_monitors_open_or_post_the_edit_form() {
     let app = spawn_app().await;
-    let m = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/monitors",
-            &json!({"name": "端口", "kind": "tcp", "target": "127.0.0.1:22"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = m["id"].as_i64().unwrap();
+    let id = monitor_via_api(
+        &app,
+        &json!({"name": "端口", "kind": "tcp", "target": "127.0.0.1:22"}),
+    )
+    .await;
     for (login, role) in [("baoxiu", "requester"), ("jianli", "auditor")] {
         named_user(&app, login, login, role).await;
         let c = app.page_cookie(login, NAMED_USER_PASSWORD).await;
@@ -861,17 +846,13 @@ async fn a_monitor_is_edited_through_the_form_in_the_browser() {
     let Some(d) = Driver::start().await else {
         return;
     };
-    let m = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/monitors",
-            &json!({"name": "门户首页", "kind": "http", "target": "http://127.0.0.1:9/",
+    let id = monitor_via_api(
+        &app,
+        &json!({"name": "门户首页", "kind": "http", "target": "http://127.0.0.1:9/",
                     "config": {"keyword": "欢迎", "expected_status": [200],
                                "headers": {"X-Probe": "yunwei"}}}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = m["id"].as_i64().unwrap();
+    )
+    .await;
     d.sign_in(&app.base, "admin", ADMIN_PASSWORD).await;
     d.goto(&app.url(&format!("/monitors/{id}"))).await;
     d.click("#edit-monitor").await;

@@ -193,12 +193,7 @@ async fn a_silent_heartbeat_is_found_down_within_five_seconds_of_its_deadline() 
 
     // A ping 50 minutes in moves the deadline to 50 + 60 + 10 minutes.
     app.clock.advance(Duration::minutes(50));
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/heartbeat/{token}")))
-        .send()
-        .await
-        .unwrap();
+    let r = app.anon_post(&format!("/api/v1/heartbeat/{token}")).await;
     assert_eq!(r.status(), StatusCode::OK);
     // Past the first deadline (70 minutes), short of the new one: still up.
     app.clock.advance(Duration::minutes(25));
@@ -269,12 +264,8 @@ async fn probe_result_times_on_the_monitor_page_show_seconds() {
         .unwrap()
         .to_string();
     let html = app
-        .client
-        .get(app.url(&format!("/monitors/{id}")))
-        .header(reqwest::header::COOKIE, cookie)
-        .send()
+        .page_get(&cookie, &format!("/monitors/{id}"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

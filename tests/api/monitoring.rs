@@ -271,12 +271,7 @@ async fn a_site_that_goes_down_opens_one_ticket_survives_a_restart_and_its_recov
     let (_, outbox) = app
         .get_json(&app.admin_token, "/api/v1/notification-outbox")
         .await;
-    let fired = outbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["event"] == "alert.firing")
-        .count();
+    let fired = items_where(&outbox, "event", "alert.firing").len();
     assert_eq!(fired, 1, "{outbox}");
 
     // "Restart": a new process state on the same database, still failing.
@@ -295,12 +290,7 @@ async fn a_site_that_goes_down_opens_one_ticket_survives_a_restart_and_its_recov
     let (_, outbox) = app
         .get_json(&app.admin_token, "/api/v1/notification-outbox")
         .await;
-    let fired = outbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["event"] == "alert.firing")
-        .count();
+    let fired = items_where(&outbox, "event", "alert.firing").len();
     assert_eq!(fired, 1, "no second notification after a restart");
 
     // Taking up the ticket acknowledges the alert.
@@ -631,12 +621,17 @@ async fn dns_and_tls_probes_check_answers_and_certificate_expiry() {
     let _ = tls.kill().await;
 }
 
-async fn snmpd(port: u16, dir: &std::path::Path) -> Option<tokio::process::Child> {
+/// snmpd on `port` with the v2c community `yunwei` and `extra` configuration lines.
+async fn snmpd_with(
+    port: u16,
+    dir: &std::path::Path,
+    extra: &str,
+) -> Option<tokio::process::Child> {
     let bin = peer("/usr/sbin/snmpd")?;
     let conf = dir.join("snmpd.conf");
     std::fs::write(
         &conf,
-        "rocommunity yunwei 127.0.0.1\nsysLocation 龙口西机房\nsysName core-sw-1\n",
+        format!("rocommunity yunwei 127.0.0.1\nsysLocation 龙口西机房\nsysName core-sw-1\n{extra}"),
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("persist")).unwrap();
@@ -653,6 +648,10 @@ async fn snmpd(port: u16, dir: &std::path::Path) -> Option<tokio::process::Child
             .spawn()
             .unwrap(),
     )
+}
+
+async fn snmpd(port: u16, dir: &std::path::Path) -> Option<tokio::process::Child> {
+    snmpd_with(port, dir, "").await
 }
 
 #[tokio::test]
@@ -758,31 +757,15 @@ async fn snmp_probes_read_a_switch_and_a_ups() {
 /// snmpd with SNMPv3 users created in its private config (`createUser` lines are read
 /// from the main snmpd.conf by net-snmp 5.8+); also v2c for the readiness poll.
 async fn snmpd_v3(port: u16, dir: &std::path::Path) -> Option<tokio::process::Child> {
-    let bin = peer("/usr/sbin/snmpd")?;
-    let conf = dir.join("snmpd.conf");
-    std::fs::write(
-        &conf,
-        "rocommunity yunwei 127.0.0.1\nsysLocation 龙口西机房\nsysName core-sw-1\n\
-         createUser yw-sha-aes SHA \"auth-pass-1\" AES \"priv-pass-1\"\n\
+    snmpd_with(
+        port,
+        dir,
+        "createUser yw-sha-aes SHA \"auth-pass-1\" AES \"priv-pass-1\"\n\
          createUser yw-sha256-aes256 SHA-256 \"auth-pass-2\" AES256 \"priv-pass-2\"\n\
          createUser yw-auth SHA-512 \"auth-pass-3\"\n\
          rouser yw-sha-aes priv\nrouser yw-sha256-aes256 priv\nrouser yw-auth auth\n",
     )
-    .unwrap();
-    std::fs::create_dir_all(dir.join("persist")).unwrap();
-    Some(
-        tokio::process::Command::new(bin)
-            .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
-            .env("MIBS", "")
-            .args(["-f", "-Lo", "-C", "-c"])
-            .arg(&conf)
-            .arg(format!("udp:127.0.0.1:{port}"))
-            .kill_on_drop(true)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    .await
 }
 
 #[tokio::test]
@@ -953,18 +936,17 @@ async fn snmpv3_monitors_read_snmpd_at_authpriv_and_authnopriv_and_name_a_wrong_
         "auth_password": "auth-pass-1", "priv_protocol": "AES", "priv_password": "priv-pass-1",
         "oids": [{"oid": "1.3.6.1.2.1.1.5.0"}]});
     let r = app
-        .client
-        .post(app.url("/monitors"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .form(&[
-            ("name", "表单"),
-            ("kind", "snmp"),
-            ("target", "127.0.0.1:99999"),
-            ("config", &config.to_string()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &cookie,
+            "/monitors",
+            &[
+                ("name", "表单"),
+                ("kind", "snmp"),
+                ("target", "127.0.0.1:99999"),
+                ("config", &config.to_string()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text().await.unwrap();
     assert!(
@@ -1004,12 +986,7 @@ async fn a_server_behind_a_down_switch_is_unreachable_not_down_and_opens_no_tick
 async fn maintenance_suppresses_alerts_and_is_excluded_from_availability() {
     let start = Utc::now() - Duration::hours(6);
     let start = start - Duration::milliseconds(start.timestamp_millis() % 3_600_000);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(start).await;
     let status = Arc::new(AtomicU16::new(200));
     let port = http_target(status.clone()).await;
     let m = create_monitor(&app, json!({"name": "OA", "kind": "http", "target": format!("http://127.0.0.1:{port}/"), "system_id": 23,
@@ -1107,19 +1084,13 @@ async fn heartbeats_from_a_backup_job_go_down_when_missed_and_report_failures() 
     );
     // Anyone with the URL may ping; a wrong token is not found.
     let r = app
-        .client
-        .get(app.url(&format!("/api/v1/heartbeat/{token}/start")))
-        .send()
-        .await
-        .unwrap();
+        .anon_get(&format!("/api/v1/heartbeat/{token}/start"))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     app.clock.advance(Duration::minutes(12));
     let r = app
-        .client
-        .post(app.url(&format!("/api/v1/heartbeat/{token}?size_bytes=1048576")))
-        .send()
-        .await
-        .unwrap();
+        .anon_post(&format!("/api/v1/heartbeat/{token}?size_bytes=1048576"))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["state"], "up", "{v}");
@@ -1133,12 +1104,7 @@ async fn heartbeats_from_a_backup_job_go_down_when_missed_and_report_failures() 
             .contains("耗时 720.0 秒"),
         "{rs}"
     );
-    let r = app
-        .client
-        .get(app.url("/api/v1/heartbeat/not-a-token"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.anon_get("/api/v1/heartbeat/not-a-token").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // Within period + grace: fine. After it: down, one ticket.
     app.clock.advance(Duration::minutes(25));
@@ -1156,12 +1122,7 @@ async fn heartbeats_from_a_backup_job_go_down_when_missed_and_report_failures() 
     );
     assert_eq!(tickets_from_monitoring(&app).await.len(), 1);
     // The job runs again: recovered. Then it reports a failure: down again.
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/heartbeat/{token}")))
-        .send()
-        .await
-        .unwrap();
+    let r = app.anon_post(&format!("/api/v1/heartbeat/{token}")).await;
     assert_eq!(r.json::<Value>().await.unwrap()["state"], "up");
     let r = app
         .client
@@ -1522,12 +1483,8 @@ async fn the_engine_probes_on_its_own_schedule() {
     .await;
     // /metrics exports every monitor's state.
     let body = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&app.admin_token)
-        .send()
+        .get(&app.admin_token, "/metrics")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -1681,15 +1638,7 @@ async fn the_monitoring_pages_show_monitors_alerts_the_screen_and_the_roster() {
     let post = |form: Vec<(&'static str, String)>| {
         let app = &app;
         let c = c.clone();
-        async move {
-            app.client
-                .post(app.url("/monitors"))
-                .header(reqwest::header::COOKIE, c)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { app.page_post(&c, "/monitors", &form).await }
     };
     let r = post(vec![
         ("name", "x".into()),
@@ -1725,13 +1674,12 @@ async fn the_monitoring_pages_show_monitors_alerts_the_screen_and_the_roster() {
     let (_, alerts) = app.get_json(&app.admin_token, "/api/v1/alerts").await;
     let aid = alerts["items"][0]["id"].as_i64().unwrap();
     let r = app
-        .client
-        .post(app.url(&format!("/alerts/{aid}/action")))
-        .header(reqwest::header::COOKIE, &c)
-        .form(&[("do", "silence"), ("minutes", "30"), ("reason", "")])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &c,
+            &format!("/alerts/{aid}/action"),
+            &[("do", "silence"), ("minutes", "30"), ("reason", "")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(
         r.headers()[reqwest::header::LOCATION]
@@ -1740,13 +1688,12 @@ async fn the_monitoring_pages_show_monitors_alerts_the_screen_and_the_roster() {
             .contains("error=")
     );
     let r = app
-        .client
-        .post(app.url(&format!("/alerts/{aid}/action")))
-        .header(reqwest::header::COOKIE, &c)
-        .form(&[("do", "acknowledge")])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &c,
+            &format!("/alerts/{aid}/action"),
+            &[("do", "acknowledge")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, a) = app
         .get_json(&app.admin_token, &format!("/api/v1/alerts/{aid}"))
@@ -1797,12 +1744,7 @@ async fn availability_over_several_days_is_the_same_from_raw_results_and_from_da
         .with_ymd_and_hms(2026, 11, 1, 9, 30, 0)
         .unwrap()
         .with_timezone(&Utc);
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(start),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(start).await;
     let status = Arc::new(AtomicU16::new(200));
     let port = http_target(status.clone()).await;
     let m = create_monitor(

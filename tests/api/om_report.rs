@@ -20,21 +20,7 @@ async fn engineer(app: &TestApp) -> String {
             StatusCode::CREATED,
         )
         .await;
-    let slots = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/assignments?system_id=1&duty=om_engineer",
-            StatusCode::OK,
-        )
-        .await;
-    let slot = slots["items"][0]["id"].as_i64().unwrap();
-    app.patch_expect(
-        &app.admin_token,
-        &format!("/api/v1/assignments/{slot}"),
-        &json!({"staff_id": s["id"]}),
-        StatusCode::OK,
-    )
-    .await;
+    fill_slot(app, 1, "om_engineer", &s["id"]).await;
     token
 }
 
@@ -49,25 +35,12 @@ async fn ticket(app: &TestApp, body: Value) -> Value {
 }
 
 async fn generate(app: &TestApp, format: &str) -> (Value, Vec<u8>) {
-    let r = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/reports",
-            &json!({"kind": "om_monthly", "period": "2025-11", "format": format}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let bytes = app
-        .get(
-            &app.admin_token,
-            &format!("/api/v1/reports/{}/file", r["id"]),
-        )
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
-    (r, bytes)
+    generate_report(
+        app,
+        &app.admin_token,
+        &json!({"kind": "om_monthly", "period": "2025-11", "format": format}),
+    )
+    .await
 }
 
 fn pct(v: &Value) -> String {
@@ -86,12 +59,7 @@ fn pct(v: &Value) -> String {
 
 #[tokio::test]
 async fn the_om_monthly_report_carries_the_desk_figures_and_lists_of_the_month() {
-    let mut app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 10, 20, 9, 0)),
-        ..Options::default()
-    })
-    .await;
+    let mut app = demo_at(bj(2025, 10, 20, 9, 0)).await;
     engineer(&app).await;
     // October: one incident (the month before).
     ticket(
@@ -291,12 +259,7 @@ async fn the_om_monthly_report_carries_the_desk_figures_and_lists_of_the_month()
 
 #[tokio::test]
 async fn the_monthly_job_makes_the_om_report_once_for_a_month_with_tickets() {
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 11, 5, 9, 0)),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(bj(2025, 11, 5, 9, 0)).await;
     // Nothing in October: no 运维月报 for it.
     assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
     ticket(
@@ -316,24 +279,16 @@ async fn the_monthly_job_makes_the_om_report_once_for_a_month_with_tickets() {
     let list = app
         .get_json_expect(&t, "/api/v1/reports", StatusCode::OK)
         .await;
-    let om: Vec<&Value> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["kind"] == "om_monthly")
-        .collect();
+    let om = items_where(&list, "kind", "om_monthly");
     assert_eq!(om.len(), 2, "{list}");
     assert!(om.iter().all(|r| r["period"] == "2025 年 11 月"));
 }
 
 #[tokio::test]
 async fn the_annual_summary_counts_its_scope_month_by_month() {
-    let mut app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2024, 12, 20, 9, 0)),
-        // A year passes between the tickets and the report: no password expiry meanwhile.
-        configure: Some(|c| c.security.password_max_age_days = 1_000),
-        ..Options::default()
+    // A year passes between the tickets and the report: no password expiry meanwhile.
+    let mut app = demo_at_with(bj(2024, 12, 20, 9, 0), |c| {
+        c.security.password_max_age_days = 1_000
     })
     .await;
     // December 2024: the period before.
@@ -375,23 +330,8 @@ async fn the_annual_summary_counts_its_scope_month_by_month() {
     let make = |scope: &'static str, format: &'static str| {
         let app = &app;
         async move {
-            let r = app
-                .post_expect(
-                    &app.admin_token,
-                    "/api/v1/reports",
-                    &json!({"kind": "annual_summary", "period": "2025", "format": format, "scope": scope}),
-                    StatusCode::CREATED,
-                )
-                .await;
-            app.get(
-                &app.admin_token,
-                &format!("/api/v1/reports/{}/file", r["id"]),
-            )
-            .await
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec()
+            let body = json!({"kind": "annual_summary", "period": "2025", "format": format, "scope": scope});
+            generate_report(app, &app.admin_token, &body).await.1
         }
     };
     let docx = make("systems", "docx").await;
@@ -461,12 +401,7 @@ fn percent(v: &Value) -> String {
 
 #[tokio::test]
 async fn the_quality_report_says_the_contract_targets_and_their_measured_values() {
-    let mut app = spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 11, 5, 9, 0)),
-        ..Options::default()
-    })
-    .await;
+    let mut app = demo_at(bj(2025, 11, 5, 9, 0)).await;
     engineer(&app).await;
     let et = app.login_ok("eng", "Changed#Pass2").await;
     let inc = ticket(
@@ -506,24 +441,12 @@ async fn the_quality_report_says_the_contract_targets_and_their_measured_values(
         .await;
     let targets = c["quality"]["targets"].as_array().unwrap().clone();
     assert!(targets.len() >= 5, "{c}");
-    let r = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/reports",
-            &json!({"kind": "quality_report", "period": "2025-11", "format": "docx"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let docx = app
-        .get(
-            &app.admin_token,
-            &format!("/api/v1/reports/{}/file", r["id"]),
-        )
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    let (_, docx) = generate_report(
+        &app,
+        &app.admin_token,
+        &json!({"kind": "quality_report", "period": "2025-11", "format": "docx"}),
+    )
+    .await;
     let Some(text) = read_back(&docx, "docx") else {
         return;
     };
@@ -553,24 +476,12 @@ async fn the_quality_report_says_the_contract_targets_and_their_measured_values(
             "{pdf}"
         );
     }
-    let r = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/reports",
-            &json!({"kind": "quality_report", "period": "2025-11", "format": "xlsx"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let xlsx = app
-        .get(
-            &app.admin_token,
-            &format!("/api/v1/reports/{}/file", r["id"]),
-        )
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    let (_, xlsx) = generate_report(
+        &app,
+        &app.admin_token,
+        &json!({"kind": "quality_report", "period": "2025-11", "format": "xlsx"}),
+    )
+    .await;
     if let Some(sheets) = read_back(&xlsx, "xlsx") {
         assert!(
             sheets.contains("sheet=质量目标") && sheets.contains("sheet=整改事项"),

@@ -9,13 +9,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn the_demo_ships_the_contracts_22_service_lines_with_their_deliverables_and_systems() {
     let app = demo_at(bj(2025, 11, 3, 9, 0)).await;
-    let all = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/service-lines?limit=100",
-            StatusCode::OK,
-        )
-        .await;
+    let all = service_lines(&app).await;
     assert_eq!(all["total"], 22, "{all}");
     let codes: Vec<&str> = all["items"]
         .as_array()

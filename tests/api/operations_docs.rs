@@ -8,12 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 async fn lines(app: &TestApp) -> Vec<Value> {
-    app.get_json_expect(
-        &app.admin_token,
-        "/api/v1/service-lines?limit=100",
-        StatusCode::OK,
-    )
-    .await["items"]
+    service_lines(app).await["items"]
         .as_array()
         .unwrap()
         .clone()

@@ -8,21 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 async fn line_id(app: &TestApp, code: &str) -> i64 {
-    let all = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/service-lines?limit=100",
-            StatusCode::OK,
-        )
-        .await;
-    all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["code"] == code)
-        .unwrap_or_else(|| panic!("no line {code}"))["id"]
-        .as_i64()
-        .unwrap()
+    line_by_code(app, code).await["id"].as_i64().unwrap()
 }
 
 async fn support(app: &TestApp, token: &str, line: i64, requester: &str, when: &str) -> i64 {
@@ -323,13 +309,7 @@ async fn the_confirmation_page_answers_429_after_thirty_requests_a_minute_from_o
 
 /// The line serving a system: of those listing it, the first by code.
 async fn serving_line(app: &TestApp, system_id: i64) -> Value {
-    let all = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/service-lines?limit=100",
-            StatusCode::OK,
-        )
-        .await;
+    let all = service_lines(app).await;
     let key = |c: &str| -> Vec<u64> { c.split('.').map(|p| p.parse().unwrap()).collect() };
     all["items"]
         .as_array()
@@ -368,19 +348,7 @@ async fn a_consultation_ticket_makes_no_support_record_a_hand_entry_could_not_an
     let app = demo_at(bj(2025, 11, 20, 9, 0)).await;
     let (eng, et) = app.user_with_role("eng", "engineer").await;
     let (op, ot) = app.user_with_role("op", "operator").await;
-    let line = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/service-lines?limit=100",
-            StatusCode::OK,
-        )
-        .await["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["code"] == "4.2.7")
-        .unwrap()
-        .clone();
+    let line = line_by_code(&app, "4.2.7").await;
     let sys = line["system_ids"][0].as_i64().unwrap();
     let serving = serving_line(&app, sys).await;
     let lid = serving["id"].as_i64().unwrap();

@@ -8,32 +8,10 @@ use crate::helpers::*;
 #[tokio::test]
 async fn health_readiness_and_prometheus_metrics_by_route() {
     let app = spawn_app().await;
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.anon_get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(app.anon_get("/readyz").await.status(), StatusCode::OK);
     app.get(&app.admin_token, "/api/v1/assets").await;
-    let r = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let r = app.get(&app.admin_token, "/metrics").await;
     assert!(
         r.headers()["content-type"]
             .to_str()

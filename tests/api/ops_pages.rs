@@ -4,7 +4,7 @@
 
 use chrono::{TimeZone, Utc};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION};
+use reqwest::header::LOCATION;
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
@@ -25,12 +25,7 @@ async fn requirements_are_proposed_listed_and_moved_in_the_pages_by_role() {
     let req = app.page_cookie("citizen", PW).await;
 
     // Without a session: to the login page.
-    let r = app
-        .client
-        .get(app.url("/requirements"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.anon_get("/requirements").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/login?next=/requirements");
 
@@ -253,31 +248,19 @@ async fn import_page(app: &TestApp, cookie: &str, csv: &str) -> (StatusCode, Str
         "file",
         Part::bytes(csv.as_bytes().to_vec()).file_name("cloud.csv"),
     );
-    let r = app
-        .client
-        .post(app.url("/cloud/import"))
-        .header(COOKIE, cookie)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_multipart_page(cookie, "/cloud/import", form).await;
     (r.status(), r.text().await.unwrap())
 }
 
 #[tokio::test]
 async fn the_cloud_page_shows_the_month_its_flags_and_trend_and_imports_by_the_rules() {
-    let app = spawn_with(Options {
-        demo: true,
-        start: Some(Utc.with_ymd_and_hms(2025, 12, 3, 1, 0, 0).unwrap()),
-        ..Options::default()
-    })
-    .await;
+    let app = demo_at(Utc.with_ymd_and_hms(2025, 12, 3, 1, 0, 0).unwrap()).await;
     app.user_with_role("op", "operator").await;
     app.user_with_role("jianli", "auditor").await;
     let op = app.page_cookie("op", PW).await;
     let aud = app.page_cookie("jianli", PW).await;
 
-    let r = app.client.get(app.url("/cloud")).send().await.unwrap();
+    let r = app.anon_get("/cloud").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // Last month by default, empty.
     let (s, html) = app.page(&aud, "/cloud").await;

@@ -8,29 +8,11 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 async fn demo() -> TestApp {
-    spawn_with(Options {
-        demo: true,
-        start: Some(bj(2025, 11, 3, 9, 0)),
-        ..Options::default()
-    })
-    .await
+    demo_at(bj(2025, 11, 3, 9, 0)).await
 }
 
 async fn line_id(app: &TestApp, code: &str) -> i64 {
-    let all = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/service-lines?limit=100",
-            StatusCode::OK,
-        )
-        .await;
-    all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["code"] == code)
-        .and_then(|l| l["id"].as_i64())
-        .unwrap_or_else(|| panic!("no line {code}"))
+    line_by_code(app, code).await["id"].as_i64().unwrap()
 }
 
 async fn move_to(
@@ -377,19 +359,9 @@ async fn the_requirements_list_document_has_the_table_and_the_counts_and_convert
     assert_eq!(app.total("/api/v1/reports").await, 0);
 
     for format in ["docx", "xlsx"] {
-        let r = app
-            .post_expect(
-                t,
-                "/api/v1/reports",
-                &json!({"kind": "requirements_list", "period": "2025-11", "format": format, "line_id": l8}),
-                StatusCode::CREATED,
-            )
-            .await;
+        let (r, bytes) = generate_report(&app, t, &json!({"kind": "requirements_list", "period": "2025-11", "format": format, "line_id": l8})).await;
         assert_eq!(r["kind"], "requirements_list");
         assert_eq!(r["params"]["line_id"], l8);
-        let resp = app.get(t, r["file_url"].as_str().unwrap()).await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        let bytes = resp.bytes().await.unwrap().to_vec();
         assert!(bytes.starts_with(b"PK"));
         if let Some(text) = read_back(&bytes, format) {
             let needles: &[&str] = if format == "docx" {
@@ -431,21 +403,12 @@ async fn the_requirements_list_document_has_the_table_and_the_counts_and_convert
         }
     }
     // All lines: four requirements.
-    let r = app
-        .post_expect(
-            t,
-            "/api/v1/reports",
-            &json!({"kind": "requirements_list", "period": "2025-11", "format": "xlsx"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let bytes = app
-        .get(t, r["file_url"].as_str().unwrap())
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    let (_, bytes) = generate_report(
+        &app,
+        t,
+        &json!({"kind": "requirements_list", "period": "2025-11", "format": "xlsx"}),
+    )
+    .await;
     if let Some(text) = read_back(&bytes, "xlsx") {
         assert!(text.contains("合计|4"), "{text}");
         assert!(text.contains("其他条线的需求"), "{text}");
@@ -478,14 +441,7 @@ async fn the_reports_page_makes_the_requirements_list_of_a_line() {
         ("line_id", l8s.as_str()),
         ("system_id", ""),
     ];
-    let r = app
-        .client
-        .post(app.url("/reports"))
-        .header(reqwest::header::COOKIE, &cookie)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = app.page_post(&cookie, "/reports", &form).await;
     assert!(
         r.status().is_success() || r.status().is_redirection(),
         "{}",

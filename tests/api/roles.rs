@@ -112,20 +112,7 @@ async fn an_engineer_edits_only_the_systems_assigned_to_them() {
         )
         .await;
     // Fill system 1's O&M slot with this engineer.
-    let (_, slots) = app
-        .get_json(
-            &app.admin_token,
-            "/api/v1/assignments?system_id=1&duty=om_engineer",
-        )
-        .await;
-    let slot = slots["items"][0]["id"].as_i64().unwrap();
-    app.patch_expect(
-        &app.admin_token,
-        &format!("/api/v1/assignments/{slot}"),
-        &json!({"staff_id": staff["id"]}),
-        StatusCode::OK,
-    )
-    .await;
+    fill_slot(&app, 1, "om_engineer", &staff["id"]).await;
 
     app.patch_expect(
         &t,

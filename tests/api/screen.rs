@@ -260,12 +260,7 @@ async fn a_display_link_opens_the_wall_without_login_or_session_and_stops_when_r
     assert_eq!(sessions(&app).await, before);
 
     // A made-up token is refused like a revoked one.
-    let r = app
-        .client
-        .get(app.url("/display/yd_00"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.anon_get("/display/yd_00").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     assert_eq!(
@@ -273,7 +268,7 @@ async fn a_display_link_opens_the_wall_without_login_or_session_and_stops_when_r
             .await,
         StatusCode::NO_CONTENT
     );
-    let r = app.client.get(app.url(&url)).send().await.unwrap();
+    let r = app.anon_get(&url).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.headers().get(SET_COOKIE).is_none());
     assert!(r.text().await.unwrap().contains("展示链接无效或已撤销"));
@@ -531,15 +526,7 @@ async fn an_admin_creates_and_revokes_a_display_link_on_its_page_and_others_cann
     let c = app.page_cookie("admin", ADMIN_PASSWORD).await;
     let post = |path: &'static str, form: Vec<(&'static str, &'static str)>, cookie: String| {
         let app = &app;
-        async move {
-            app.client
-                .post(app.url(path))
-                .header(COOKIE, cookie)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { app.page_post(&cookie, path, &form).await }
     };
     let r = post(
         "/display-links",

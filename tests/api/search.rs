@@ -334,12 +334,7 @@ async fn bad_search_input_is_a_4xx_in_the_standard_shape() {
     ] {
         search(&app, &app.admin_token, q).await;
     }
-    let r = app
-        .client
-        .get(app.url("/api/v1/search?q=a"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.anon_get("/api/v1/search?q=a").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 

@@ -131,19 +131,15 @@ fn stored_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 async fn upload(app: &TestApp, id: i64, name: &str, bytes: Vec<u8>) {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
-    );
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/tickets/{id}/attachments")))
-        .bearer_auth(&app.admin_token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let form = file_form(name, bytes);
+    let (s, v) = app
+        .post_multipart(
+            &app.admin_token,
+            &format!("/api/v1/tickets/{id}/attachments"),
+            form,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 }
 
 async fn ticket(app: &TestApp, title: &str) -> i64 {

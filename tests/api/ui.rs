@@ -10,18 +10,10 @@ use serde_json::json;
 #[tokio::test]
 async fn pages_need_a_session_and_the_login_page_is_chinese() {
     let app = spawn_app().await;
-    let r = app.client.get(app.url("/assets")).send().await.unwrap();
+    let r = app.anon_get("/assets").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/login?next=/assets");
-    let html = app
-        .client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.anon_get("/login").await.text().await.unwrap();
     assert!(html.contains("lang=\"zh-CN\"") && html.contains("用户名") && html.contains("登录"));
     let (s, _, _) = app.page_login("admin", "wrong").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -79,13 +71,12 @@ async fn forms_show_chinese_field_errors_and_save_valid_input() {
     let app = spawn_demo().await;
     let (_, cookie, _) = app.page_login("admin", ADMIN_PASSWORD).await;
     let r = app
-        .client
-        .post(app.url("/assets"))
-        .header(COOKIE, &cookie)
-        .form(&[("name", ""), ("category", "server"), ("quantity", "abc")])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &cookie,
+            "/assets",
+            &[("name", ""), ("category", "server"), ("quantity", "abc")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(
@@ -94,18 +85,17 @@ async fn forms_show_chinese_field_errors_and_save_valid_input() {
     );
     assert_eq!(app.total("/api/v1/assets").await, 55);
     let r = app
-        .client
-        .post(app.url("/assets"))
-        .header(COOKIE, &cookie)
-        .form(&[
-            ("name", "新服务器"),
-            ("category", "server"),
-            ("quantity", "1"),
-            ("warranty_until", "2030"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &cookie,
+            "/assets",
+            &[
+                ("name", "新服务器"),
+                ("category", "server"),
+                ("quantity", "1"),
+                ("warranty_until", "2030"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.total("/api/v1/assets").await, 56);
     // A form posted from another site is refused.
@@ -143,40 +133,32 @@ async fn a_user_who_must_change_the_password_is_sent_to_the_password_page() {
     .await;
     let (_, cookie, loc) = app.page_login("newbie", "Initial#Pass1").await;
     assert_eq!(loc, "/password");
-    let r = app
-        .client
-        .get(app.url("/assets"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = app.page_get(&cookie, "/assets").await;
     assert_eq!(r.headers()[LOCATION], "/password");
     let r = app
-        .client
-        .post(app.url("/password"))
-        .header(COOKIE, &cookie)
-        .form(&[
-            ("current_password", "Initial#Pass1"),
-            ("new_password", "short"),
-            ("confirm_password", "short"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &cookie,
+            "/password",
+            &[
+                ("current_password", "Initial#Pass1"),
+                ("new_password", "short"),
+                ("confirm_password", "short"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("至少需要 8 个字符"));
     let r = app
-        .client
-        .post(app.url("/password"))
-        .header(COOKIE, &cookie)
-        .form(&[
-            ("current_password", "Initial#Pass1"),
-            ("new_password", "Better#Pass9"),
-            ("confirm_password", "Better#Pass9"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &cookie,
+            "/password",
+            &[
+                ("current_password", "Initial#Pass1"),
+                ("new_password", "Better#Pass9"),
+                ("confirm_password", "Better#Pass9"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (s, html) = app.page(&cookie, "/assets").await;
     assert_eq!(s, StatusCode::OK);
@@ -308,22 +290,20 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
         .unwrap()
         .to_string();
     let r = app
-        .client
-        .post(app.url(&format!("/tickets/{id}/comment")))
-        .header(COOKIE, &ac)
-        .form(&[("body", "已安排工程师")])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &ac,
+            &format!("/tickets/{id}/comment"),
+            &[("body", "已安排工程师")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = app
-        .client
-        .post(app.url(&format!("/tickets/{id}/action")))
-        .header(COOKIE, &ac)
-        .form(&[("action", "close")])
-        .send()
-        .await
-        .unwrap();
+        .page_post(
+            &ac,
+            &format!("/tickets/{id}/action"),
+            &[("action", "close")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(r.text().await.unwrap().contains("不能执行"));
 }
@@ -358,13 +338,8 @@ async fn the_holiday_calendar_is_shown_by_year_and_edited_in_the_page() {
     let post = |cookie: String, form: Vec<(&'static str, &'static str)>| {
         let app = &app;
         async move {
-            app.client
-                .post(app.url(&format!("/calendars/{wh}/days")))
-                .header(COOKIE, cookie)
-                .form(&form)
-                .send()
+            app.page_post(&cookie, &format!("/calendars/{wh}/days"), &form)
                 .await
-                .unwrap()
         }
     };
     // No reason: refused with what to fix, nothing changed.

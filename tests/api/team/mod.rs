@@ -3,7 +3,7 @@
 //! passes expiry, the manager's years rule, the purchaser's two-week manager replacement,
 //! role checks, and bad input refused with nothing changed.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -12,11 +12,9 @@ use crate::helpers::*;
 mod changes;
 mod compliance;
 
+/// An hour in Beijing as UTC.
 pub(super) fn bj(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    yunwei::clock::beijing()
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
+    crate::helpers::bj(y, m, d, h, 0)
 }
 
 pub(super) async fn app() -> TestApp {
@@ -25,19 +23,6 @@ pub(super) async fn app() -> TestApp {
         ..Options::default()
     })
     .await
-}
-
-pub(super) fn fields(v: &Value) -> Vec<String> {
-    let mut f: Vec<String> = v["error"]["details"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    f.sort();
-    f
 }
 
 pub(super) async fn member(app: &TestApp, body: Value) -> i64 {
@@ -97,24 +82,12 @@ pub(super) async fn upload(
     name: &str,
     bytes: &[u8],
 ) -> (StatusCode, Value) {
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
-        )
+    let form = file_form(name, bytes.to_vec())
         .text("kind", kind.to_string())
         .text("valid_from", from.to_string())
         .text("valid_until", until.to_string());
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/staff/{staff}/documents")))
-        .bearer_auth(t)
-        .multipart(form)
-        .send()
+    app.post_multipart(t, &format!("/api/v1/staff/{staff}/documents"), form)
         .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 /// Attaches a file to a personnel change.
@@ -125,18 +98,11 @@ pub(super) async fn attach(
     name: &str,
     bytes: &[u8],
 ) -> (StatusCode, Value) {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
-    );
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/personnel-changes/{change}/files")))
-        .bearer_auth(t)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    let form = file_form(name, bytes.to_vec());
+    app.post_multipart(
+        t,
+        &format!("/api/v1/personnel-changes/{change}/files"),
+        form,
+    )
+    .await
 }
