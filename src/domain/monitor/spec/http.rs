@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::fields::V;
+use super::max_latency;
 
 pub(super) fn http_config(v: &mut V, c: &Map<String, Value>, out: &mut Map<String, Value>) {
     let method = v
@@ -82,15 +83,7 @@ pub(super) fn http_config(v: &mut V, c: &Map<String, Value>, out: &mut Map<Strin
             ),
         }
     }
-    if let Some(n) = v.int(
-        c,
-        "max_latency_ms",
-        "config.max_latency_ms",
-        "最大响应时间（毫秒）",
-        (1, 600_000),
-    ) {
-        out.insert("max_latency_ms".into(), json!(n));
-    }
+    max_latency(v, c, out);
     let follow = v
         .boolean(
             c,

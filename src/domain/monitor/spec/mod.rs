@@ -137,6 +137,19 @@ pub struct MonitorDef {
     pub secret: Option<String>,
 }
 
+/// The optional `max_latency_ms` of a kind that times its answer.
+fn max_latency(v: &mut V, c: &Map<String, Value>, out: &mut Map<String, Value>) {
+    if let Some(n) = v.int(
+        c,
+        "max_latency_ms",
+        "config.max_latency_ms",
+        "最大响应时间（毫秒）",
+        (1, 600_000),
+    ) {
+        out.insert("max_latency_ms".into(), json!(n));
+    }
+}
+
 /// `host:port` with a port, or `host` with the default port.
 pub fn split_host_port(s: &str, default_port: Option<u16>) -> Result<(String, u16), String> {
     let s = s.trim();
@@ -376,15 +389,7 @@ pub fn validate(obj: &Map<String, Value>) -> Result<MonitorDef, Vec<FieldError>>
     match kind.as_str() {
         "http" => http_config(&mut v, config, &mut out),
         "tcp" | "postgres" | "mysql" => {
-            if let Some(n) = v.int(
-                config,
-                "max_latency_ms",
-                "config.max_latency_ms",
-                "最大响应时间（毫秒）",
-                (1, 600_000),
-            ) {
-                out.insert("max_latency_ms".into(), json!(n));
-            }
+            max_latency(&mut v, config, &mut out);
         }
         "icmp" => {
             let count = v
@@ -453,15 +458,7 @@ pub fn validate(obj: &Map<String, Value>) -> Result<MonitorDef, Vec<FieldError>>
                     "期望的解析结果应为文本或文本数组，如 [\"10.0.0.5\"]",
                 ),
             }
-            if let Some(n) = v.int(
-                config,
-                "max_latency_ms",
-                "config.max_latency_ms",
-                "最大响应时间（毫秒）",
-                (1, 600_000),
-            ) {
-                out.insert("max_latency_ms".into(), json!(n));
-            }
+            max_latency(&mut v, config, &mut out);
         }
         "tls" => {
             if let Some(s) = v.text(config, "server_name", "config.server_name", "证书域名", 253)
