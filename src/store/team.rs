@@ -157,8 +157,22 @@ impl ChangeFilter {
     }
 }
 
-/// Only a change still `requested` may be decided or renominated.
-const STILL_REQUESTED: &str = "id = ? AND status = 'requested'";
+/// Writes `c` to the change `id` if it is still `requested` (only such a change may be
+/// decided or renominated); `Conflict` when it was decided meanwhile.
+async fn update_requested_change(tx: &mut Tx, id: i64, c: Columns) -> StoreResult<()> {
+    let n = c
+        .update_where(
+            tx,
+            "personnel_changes",
+            "id = ? AND status = 'requested'",
+            [Arg::Int(Some(id))],
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::Conflict("该人员变更已审批".into()));
+    }
+    Ok(())
+}
 
 impl Store {
     pub async fn team_members(&self) -> StoreResult<Vec<MemberRow>> {
@@ -388,25 +402,15 @@ impl Store {
         by: i64,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = Columns::new()
+        let c = Columns::new()
             .set("status", status)
             .set("joining_staff_id", joining_staff_id)
             .set("decision_comment", comment)
             .set("history", history)
             .set("decided_by", by)
             .set("decided_at", now_ms)
-            .set("updated_at", now_ms)
-            .update_where(
-                tx,
-                "personnel_changes",
-                STILL_REQUESTED,
-                [Arg::Int(Some(id))],
-            )
-            .await?;
-        if n == 0 {
-            return Err(StoreError::Conflict("该人员变更已审批".into()));
-        }
-        Ok(())
+            .set("updated_at", now_ms);
+        update_requested_change(tx, id, c).await
     }
 
     /// Sets (or clears) the incoming member of a change still `requested`.
@@ -423,25 +427,15 @@ impl Store {
         history: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = Columns::new()
+        let c = Columns::new()
             .set("joining_staff_id", joining_staff_id)
             .set("joining_data", joining_data)
             .set("justification", justification)
             .set("comparison", comparison)
             .set("less_qualified", less_qualified)
             .set("history", history)
-            .set("updated_at", now_ms)
-            .update_where(
-                tx,
-                "personnel_changes",
-                STILL_REQUESTED,
-                [Arg::Int(Some(id))],
-            )
-            .await?;
-        if n == 0 {
-            return Err(StoreError::Conflict("该人员变更已审批".into()));
-        }
-        Ok(())
+            .set("updated_at", now_ms);
+        update_requested_change(tx, id, c).await
     }
 
     /// The approved change takes effect: the leaving member's slots move to the joining
