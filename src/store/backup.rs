@@ -2,6 +2,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::sql::{Columns, Filter, delete_by_id};
 use super::{Store, StoreError, StoreResult, Tx};
 use crate::domain::backup::Policy;
 
@@ -61,27 +62,38 @@ pub struct PolicyFilter {
 }
 
 impl PolicyFilter {
-    fn clause(&self) -> (String, Vec<String>) {
-        let mut w = vec!["1 = 1".to_string()];
-        let mut args = Vec::new();
-        if let Some(v) = self.system_id {
-            w.push(format!("p.system_id = {v}"));
-        }
-        if let Some(v) = &self.q {
-            args.push(super::like_pattern(v));
-            w.push(
-                "(LOWER(p.data_set) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(p.description, '')) LIKE $1 ESCAPE '\\' \
-                 OR LOWER(COALESCE(p.location, '')) LIKE $1 ESCAPE '\\' \
-                 OR p.system_id IN (SELECT id FROM systems WHERE LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(code) LIKE $1 ESCAPE '\\'))"
-                    .to_string(),
-            );
-        }
-        (w.join(" AND "), args)
+    /// The list's `WHERE` conditions: the search also matches the system's name or code.
+    fn filter(&self) -> Filter {
+        let mut f = Filter::new();
+        f.eq("p.system_id", self.system_id).when(
+            "(LOWER(p.data_set) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(p.description, '')) LIKE ? ESCAPE '\\' \
+             OR LOWER(COALESCE(p.location, '')) LIKE ? ESCAPE '\\' \
+             OR p.system_id IN (SELECT id FROM systems WHERE LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(code) LIKE ? ESCAPE '\\'))",
+            self.q.as_deref().map(super::like_pattern),
+        );
+        f
     }
 }
 
-fn flag(b: bool) -> i64 {
-    i64::from(b)
+/// The columns of a policy an edit may change (not its system or report token).
+fn policy_columns(p: &Policy) -> Columns {
+    Columns::new()
+        .set("data_set", &p.data_set)
+        .set("description", &p.description)
+        .set("scope", p.scope.as_str())
+        .set("method", p.method.as_str())
+        .set("schedule", &p.schedule)
+        .set("grace_minutes", p.grace_minutes)
+        .set("retention_days", p.retention_days)
+        .set("target", p.target.as_str())
+        .set("location", &p.location)
+        .set("encrypted", p.encrypted)
+        .set("expected_min_bytes", p.expected_min_bytes)
+        .set("expected_max_bytes", p.expected_max_bytes)
+        .set("checksum_required", p.checksum_required)
+        .set("shrink_percent", p.shrink_percent)
+        .set("drill_cadence", p.drill_cadence.as_str())
+        .set("note", &p.note)
 }
 
 impl Store {
@@ -157,36 +169,13 @@ impl Store {
         created_by: Option<i64>,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO backup_policies (system_id, data_set, description, scope, method, schedule, \
-             grace_minutes, retention_days, target, location, encrypted, expected_min_bytes, \
-             expected_max_bytes, checksum_required, shrink_percent, drill_cadence, note, token_hash, \
-             created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
-             RETURNING id",
-        )
-        .bind(p.system_id)
-        .bind(p.data_set.clone())
-        .bind(p.description.clone())
-        .bind(p.scope.as_str())
-        .bind(p.method.as_str())
-        .bind(p.schedule.clone())
-        .bind(p.grace_minutes)
-        .bind(p.retention_days)
-        .bind(p.target.as_str())
-        .bind(p.location.clone())
-        .bind(flag(p.encrypted))
-        .bind(p.expected_min_bytes)
-        .bind(p.expected_max_bytes)
-        .bind(flag(p.checksum_required))
-        .bind(p.shrink_percent)
-        .bind(p.drill_cadence.as_str())
-        .bind(p.note.clone())
-        .bind(token_hash.to_string())
-        .bind(created_by)
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        policy_columns(p)
+            .set("system_id", p.system_id)
+            .set("token_hash", token_hash)
+            .set("created_by", created_by)
+            .created(now_ms)
+            .insert(tx, "backup_policies")
+            .await
     }
 
     pub async fn update_backup_policy(
@@ -196,38 +185,10 @@ impl Store {
         p: &Policy,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = sqlx::query(
-            "UPDATE backup_policies SET data_set = $1, description = $2, scope = $3, method = $4, \
-             schedule = $5, grace_minutes = $6, retention_days = $7, target = $8, location = $9, \
-             encrypted = $10, expected_min_bytes = $11, expected_max_bytes = $12, \
-             checksum_required = $13, shrink_percent = $14, drill_cadence = $15, note = $16, \
-             updated_at = $17 WHERE id = $18",
-        )
-        .bind(p.data_set.clone())
-        .bind(p.description.clone())
-        .bind(p.scope.as_str())
-        .bind(p.method.as_str())
-        .bind(p.schedule.clone())
-        .bind(p.grace_minutes)
-        .bind(p.retention_days)
-        .bind(p.target.as_str())
-        .bind(p.location.clone())
-        .bind(flag(p.encrypted))
-        .bind(p.expected_min_bytes)
-        .bind(p.expected_max_bytes)
-        .bind(flag(p.checksum_required))
-        .bind(p.shrink_percent)
-        .bind(p.drill_cadence.as_str())
-        .bind(p.note.clone())
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        policy_columns(p)
+            .set("updated_at", now_ms)
+            .update(tx, "backup_policies", id)
+            .await
     }
 
     pub async fn set_backup_policy_token(
@@ -237,31 +198,15 @@ impl Store {
         token_hash: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = sqlx::query(
-            "UPDATE backup_policies SET token_hash = $1, updated_at = $2 WHERE id = $3",
-        )
-        .bind(token_hash.to_string())
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        Columns::new()
+            .set("token_hash", token_hash)
+            .set("updated_at", now_ms)
+            .update(tx, "backup_policies", id)
+            .await
     }
 
     pub async fn delete_backup_policy(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM backup_policies WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        delete_by_id(tx, "backup_policies", id).await
     }
 
     pub async fn backup_policy_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<PolicyRow>> {
@@ -302,23 +247,14 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<PolicyRow>, i64)> {
-        let (w, args) = f.clause();
-        let sql = format!(
-            "{POLICY_SELECT} WHERE {w} ORDER BY p.system_id, p.id LIMIT {limit} OFFSET {offset}"
-        );
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
-        for a in &args {
-            q = q.bind(a.clone());
-        }
-        let rows: Vec<PolicyRow> = q.fetch_all(self.pool()).await?;
-        let mut c = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM backup_policies p WHERE {w}"
-        )));
-        for a in &args {
-            c = c.bind(a.clone());
-        }
-        let total: i64 = c.fetch_one(self.pool()).await?;
-        Ok((rows, total))
+        self.filtered_page(
+            POLICY_SELECT,
+            "backup_policies p",
+            &f.filter(),
+            "p.system_id, p.id",
+            (limit, offset),
+        )
+        .await
     }
 
     /// How many runs a policy has.

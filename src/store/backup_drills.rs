@@ -2,6 +2,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::sql::{Columns, Filter, delete_by_id};
 use super::{Store, StoreError, StoreResult, Tx};
 use crate::domain::backup_drill::Drill;
 
@@ -43,29 +44,34 @@ pub struct DrillFilter {
 }
 
 impl DrillFilter {
-    fn clause(&self) -> (String, Vec<String>) {
-        let mut w = vec!["1 = 1".to_string()];
-        let mut args = Vec::new();
-        if let Some(v) = self.policy_id {
-            w.push(format!("d.policy_id = {v}"));
-        }
-        if let Some(v) = self.system_id {
-            w.push(format!(
-                "d.policy_id IN (SELECT id FROM backup_policies WHERE system_id = {v})"
-            ));
-        }
-        if let Some(v) = self.from_ms {
-            w.push(format!("d.drilled_at >= {v}"));
-        }
-        if let Some(v) = self.to_ms {
-            w.push(format!("d.drilled_at < {v}"));
-        }
-        if let Some(v) = &self.result {
-            args.push(v.clone());
-            w.push("d.result = $1".to_string());
-        }
-        (w.join(" AND "), args)
+    /// The list's `WHERE` conditions.
+    fn filter(&self) -> Filter {
+        let mut f = Filter::new();
+        f.eq("d.policy_id", self.policy_id)
+            .when(
+                "d.policy_id IN (SELECT id FROM backup_policies WHERE system_id = ?)",
+                self.system_id,
+            )
+            .when("d.drilled_at >= ?", self.from_ms)
+            .when("d.drilled_at < ?", self.to_ms)
+            .eq("d.result", self.result.as_deref());
+        f
     }
+}
+
+/// A drill's columns as entered.
+fn drill_columns(d: &Drill) -> Columns {
+    Columns::new()
+        .set("policy_id", d.policy_id)
+        .set("drilled_at", d.drilled_at)
+        .set("scope", &d.scope)
+        .set("target", &d.target)
+        .set("duration_seconds", d.duration_seconds)
+        .set("data_point", d.data_point)
+        .set("result", d.result.as_str())
+        .set("verifier", &d.verifier)
+        .set("verifier_user_id", d.verifier_user_id)
+        .set("note", &d.note)
 }
 
 /// A policy's drill, in brief: for its drill status.
@@ -85,25 +91,11 @@ impl Store {
         created_by: i64,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO restore_drills (policy_id, drilled_at, scope, target, duration_seconds, \
-             data_point, result, verifier, verifier_user_id, note, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-        )
-        .bind(d.policy_id)
-        .bind(d.drilled_at)
-        .bind(d.scope.clone())
-        .bind(d.target.clone())
-        .bind(d.duration_seconds)
-        .bind(d.data_point)
-        .bind(d.result.as_str())
-        .bind(d.verifier.clone())
-        .bind(d.verifier_user_id)
-        .bind(d.note.clone())
-        .bind(created_by)
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        drill_columns(d)
+            .set("created_by", created_by)
+            .created(now_ms)
+            .insert(tx, "restore_drills")
+            .await
     }
 
     pub async fn update_restore_drill(
@@ -113,30 +105,10 @@ impl Store {
         d: &Drill,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = sqlx::query(
-            "UPDATE restore_drills SET policy_id = $1, drilled_at = $2, scope = $3, target = $4, \
-             duration_seconds = $5, data_point = $6, result = $7, verifier = $8, \
-             verifier_user_id = $9, note = $10, updated_at = $11 WHERE id = $12",
-        )
-        .bind(d.policy_id)
-        .bind(d.drilled_at)
-        .bind(d.scope.clone())
-        .bind(d.target.clone())
-        .bind(d.duration_seconds)
-        .bind(d.data_point)
-        .bind(d.result.as_str())
-        .bind(d.verifier.clone())
-        .bind(d.verifier_user_id)
-        .bind(d.note.clone())
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        drill_columns(d)
+            .set("updated_at", now_ms)
+            .update(tx, "restore_drills", id)
+            .await
     }
 
     /// Deletes a drill and the records of its files; answers the files' stored paths.
@@ -150,14 +122,7 @@ impl Store {
             .bind(id)
             .execute(&mut **tx)
             .await?;
-        let n = sqlx::query("DELETE FROM restore_drills WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        delete_by_id(tx, "restore_drills", id).await?;
         Ok(paths)
     }
 
@@ -185,22 +150,14 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<DrillRow>, i64)> {
-        let (w, args) = f.clause();
-        let mut q = sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT} WHERE {w} ORDER BY d.drilled_at DESC, d.id DESC LIMIT {limit} OFFSET {offset}"
-        )));
-        for a in &args {
-            q = q.bind(a.clone());
-        }
-        let rows: Vec<DrillRow> = q.fetch_all(self.pool()).await?;
-        let mut c = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM restore_drills d WHERE {w}"
-        )));
-        for a in &args {
-            c = c.bind(a.clone());
-        }
-        let total: i64 = c.fetch_one(self.pool()).await?;
-        Ok((rows, total))
+        self.filtered_page(
+            SELECT,
+            "restore_drills d",
+            &f.filter(),
+            "d.drilled_at DESC, d.id DESC",
+            (limit, offset),
+        )
+        .await
     }
 
     /// Every drill in brief, latest first within each policy.
@@ -296,23 +253,19 @@ impl Store {
             FileOwner::Drill(id) => (Some(id), None),
             FileOwner::Run(id) => (None, Some(id)),
         };
-        Ok(sqlx::query_scalar(
-            "INSERT INTO backup_evidence_files (drill_id, run_id, file_name, content_type, size, \
-             sha256, stored_path, uploaded_by, uploaded_by_name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(drill)
-        .bind(run)
-        .bind(f.file_name.to_string())
-        .bind(f.content_type.to_string())
-        .bind(f.size)
-        .bind(f.sha256.to_string())
-        .bind(f.stored_path.to_string())
-        .bind(f.user.0)
-        .bind(f.user.1.to_string())
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        Columns::new()
+            .set("drill_id", drill)
+            .set("run_id", run)
+            .stored_file(
+                (f.file_name, f.content_type),
+                f.size,
+                f.sha256,
+                f.stored_path,
+                f.user,
+            )
+            .set("created_at", now_ms)
+            .insert(tx, "backup_evidence_files")
+            .await
     }
 
     pub async fn evidence_files(&self, owner: FileOwner) -> StoreResult<Vec<EvidenceFileRow>> {
@@ -364,15 +317,7 @@ impl Store {
     }
 
     pub async fn delete_evidence_file(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM backup_evidence_files WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        delete_by_id(tx, "backup_evidence_files", id).await
     }
 
     /// Whether the backup run `id` exists (read on the use case's write transaction).

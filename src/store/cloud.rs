@@ -139,15 +139,7 @@ impl Store {
     }
 
     pub async fn delete_cloud_resource(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM cloud_resources WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        super::sql::delete_by_id(tx, "cloud_resources", id).await
     }
 
     /// A page of rows (newest month first, then by system and name) and how many match.

@@ -4,6 +4,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::sql::{Columns, Filter};
 use super::{Store, StoreError, StoreResult, Tx};
 
 #[derive(Clone, Debug, FromRow)]
@@ -63,28 +64,32 @@ pub struct DeliverableFilter {
 }
 
 impl DeliverableFilter {
-    fn clause(&self) -> (String, Vec<String>) {
-        let mut w = vec!["1 = 1".to_string()];
-        let mut args = Vec::new();
-        if let Some(v) = self.line_id {
-            w.push(format!("d.line_id = {v}"));
-        }
-        if let Some(v) = &self.area {
-            args.push(v.clone());
-            w.push(format!("d.area = ${}", args.len()));
-        }
-        if let Some(v) = &self.cadence {
-            args.push(v.clone());
-            w.push(format!("d.cadence = ${}", args.len()));
-        }
-        if let Some(v) = &self.q {
-            args.push(super::like_pattern(v));
-            let n = args.len();
-            w.push(format!(
-                "(LOWER(d.name) LIKE ${n} ESCAPE '\\' OR LOWER(d.section) LIKE ${n} ESCAPE '\\')"
-            ));
-        }
-        (w.join(" AND "), args)
+    /// The list's `WHERE` conditions.
+    fn filter(&self) -> Filter {
+        let mut f = Filter::new();
+        f.eq("d.line_id", self.line_id)
+            .eq("d.area", self.area.as_deref())
+            .eq("d.cadence", self.cadence.as_deref())
+            .search(&["d.name", "d.section"], self.q.as_deref());
+        f
+    }
+}
+
+impl DeliverableValues {
+    /// The editable columns.
+    fn columns(&self) -> Columns {
+        Columns::new()
+            .set("section", &self.section)
+            .set("name", &self.name)
+            .set("area", &self.area)
+            .set("line_id", self.line_id)
+            .set("cadence", &self.cadence)
+            .set("due_anchor", &self.due_anchor)
+            .set("due_days", self.due_days)
+            .set("due_working", self.due_working)
+            .set("report_kind", &self.report_kind)
+            .set("outline", &self.outline)
+            .set("note", &self.note)
     }
 }
 
@@ -186,26 +191,11 @@ impl Store {
         sort_order: i64,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO deliverables (section, name, area, line_id, cadence, due_anchor, due_days, \
-             due_working, report_kind, outline, note, sort_order, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
-        )
-        .bind(v.section.clone())
-        .bind(v.name.clone())
-        .bind(v.area.clone())
-        .bind(v.line_id)
-        .bind(v.cadence.clone())
-        .bind(v.due_anchor.clone())
-        .bind(v.due_days)
-        .bind(i64::from(v.due_working))
-        .bind(v.report_kind.clone())
-        .bind(v.outline.clone())
-        .bind(v.note.clone())
-        .bind(sort_order)
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        v.columns()
+            .set("sort_order", sort_order)
+            .created(now_ms)
+            .insert(tx, "deliverables")
+            .await
     }
 
     pub async fn update_deliverable(
@@ -215,31 +205,10 @@ impl Store {
         v: &DeliverableValues,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = sqlx::query(
-            "UPDATE deliverables SET section = $1, name = $2, area = $3, line_id = $4, cadence = $5, \
-             due_anchor = $6, due_days = $7, due_working = $8, report_kind = $9, outline = $10, note = $11, \
-             updated_at = $12 WHERE id = $13",
-        )
-        .bind(v.section.clone())
-        .bind(v.name.clone())
-        .bind(v.area.clone())
-        .bind(v.line_id)
-        .bind(v.cadence.clone())
-        .bind(v.due_anchor.clone())
-        .bind(v.due_days)
-        .bind(i64::from(v.due_working))
-        .bind(v.report_kind.clone())
-        .bind(v.outline.clone())
-        .bind(v.note.clone())
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        v.columns()
+            .set("updated_at", now_ms)
+            .update(tx, "deliverables", id)
+            .await
     }
 
     /// The next sort position (after every deliverable).
@@ -273,22 +242,14 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<DeliverableRow>, i64)> {
-        let (w, args) = f.clause();
-        let sql =
-            format!("{SELECT} WHERE {w} ORDER BY d.sort_order, d.id LIMIT {limit} OFFSET {offset}");
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
-        for a in &args {
-            q = q.bind(a.clone());
-        }
-        let rows: Vec<DeliverableRow> = q.fetch_all(self.pool()).await?;
-        let mut c = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM deliverables d WHERE {w}"
-        )));
-        for a in &args {
-            c = c.bind(a.clone());
-        }
-        let total: i64 = c.fetch_one(self.pool()).await?;
-        Ok((rows, total))
+        self.filtered_page(
+            SELECT,
+            "deliverables d",
+            &f.filter(),
+            "d.sort_order, d.id",
+            (limit, offset),
+        )
+        .await
     }
 
     /// Every deliverable, in register order.
@@ -367,24 +328,20 @@ impl Store {
         .fetch_one(&mut **tx)
         .await?;
         let number = n.unwrap_or(0) + 1;
-        let id = sqlx::query_scalar(
-            "INSERT INTO deliverable_versions (instance_id, number, file_name, content_type, size, sha256, \
-             stored_path, report_id, submitted_by, submitted_by_name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        )
-        .bind(instance_id)
-        .bind(number)
-        .bind(v.file_name.to_string())
-        .bind(v.content_type.to_string())
-        .bind(v.size)
-        .bind(v.sha256.to_string())
-        .bind(v.stored_path.to_string())
-        .bind(v.report_id)
-        .bind(v.submitted_by)
-        .bind(v.submitted_by_name.to_string())
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?;
+        let id = Columns::new()
+            .set("instance_id", instance_id)
+            .set("number", number)
+            .set("file_name", v.file_name)
+            .set("content_type", v.content_type)
+            .set("size", v.size)
+            .set("sha256", v.sha256)
+            .set("stored_path", v.stored_path)
+            .set("report_id", v.report_id)
+            .set("submitted_by", v.submitted_by)
+            .set("submitted_by_name", v.submitted_by_name)
+            .set("created_at", now_ms)
+            .insert(tx, "deliverable_versions")
+            .await?;
         Ok((id, number))
     }
 

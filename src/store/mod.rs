@@ -25,6 +25,7 @@ pub mod requirements;
 pub mod screen;
 pub mod search;
 pub mod snapshot;
+pub mod sql;
 pub mod team;
 pub mod users;
 

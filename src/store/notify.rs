@@ -3,7 +3,9 @@
 use serde_json::{Value, json};
 
 use super::desk::Tx;
-use super::{Store, StoreError, StoreResult, is_unique_violation};
+use super::entities::Arg;
+use super::sql::{Columns, delete_by_id, unique_conflict};
+use super::{Store, StoreError, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ChannelRow {
@@ -79,6 +81,11 @@ pub struct NewMessage {
     pub body: String,
 }
 
+/// The conflict of a channel name already in use.
+fn channel_name_taken(name: &str) -> impl FnOnce(StoreError) -> StoreError {
+    unique_conflict(format!("已有名为“{name}”的通道"))
+}
+
 impl Store {
     pub async fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
         Ok(
@@ -115,18 +122,16 @@ impl Store {
         enabled: bool,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO notification_channels (kind, name, config, secret_enc, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-        )
-        .bind(kind.to_string())
-        .bind(name.to_string())
-        .bind(config.to_string())
-        .bind(secret_enc)
-        .bind(i64::from(enabled))
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("已有名为“{name}”的通道")) } else { e.into() })
+        Columns::new()
+            .set("kind", kind)
+            .set("name", name)
+            .set("config", config)
+            .set("secret_enc", secret_enc)
+            .set("enabled", enabled)
+            .created(now_ms)
+            .insert(tx, "notification_channels")
+            .await
+            .map_err(channel_name_taken(name))
     }
 
     pub async fn update_channel(
@@ -139,30 +144,21 @@ impl Store {
         enabled: bool,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE notification_channels SET name = $1, config = $2, secret_enc = $3, enabled = $4, updated_at = $5 WHERE id = $6")
-            .bind(name.to_string())
-            .bind(config.to_string())
-            .bind(secret_enc)
-            .bind(i64::from(enabled))
-            .bind(now_ms)
-            .bind(id)
-            .execute(&mut **tx)
+        // An edit of a channel that is gone changes nothing and is not an error.
+        Columns::new()
+            .set("name", name)
+            .set("config", config)
+            .set("secret_enc", secret_enc)
+            .set("enabled", enabled)
+            .set("updated_at", now_ms)
+            .update_where(tx, "notification_channels", "id = ?", [Arg::Int(Some(id))])
             .await
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("已有名为“{name}”的通道")) } else { StoreError::from(e) })?;
+            .map_err(channel_name_taken(name))?;
         Ok(())
     }
 
     pub async fn delete_channel(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM notification_channels WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        delete_by_id(tx, "notification_channels", id).await
     }
 
     pub async fn rules(&self) -> StoreResult<Vec<RuleRow>> {
@@ -204,32 +200,21 @@ impl Store {
         system_id: Option<i64>,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO notification_rules (event, channel_id, to_assignee, to_requester, priority, system_id, enabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id",
-        )
-        .bind(event.to_string())
-        .bind(channel_id)
-        .bind(i64::from(to_assignee))
-        .bind(i64::from(to_requester))
-        .bind(priority)
-        .bind(system_id)
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        Columns::new()
+            .set("event", event)
+            .set("channel_id", channel_id)
+            .set("to_assignee", to_assignee)
+            .set("to_requester", to_requester)
+            .set("priority", priority)
+            .set("system_id", system_id)
+            .set("enabled", true)
+            .created(now_ms)
+            .insert(tx, "notification_rules")
+            .await
     }
 
     pub async fn delete_rule(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM notification_rules WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        delete_by_id(tx, "notification_rules", id).await
     }
 
     /// Adds a message unless one with the same key exists (then nothing happens).

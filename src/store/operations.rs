@@ -2,6 +2,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::sql::{Columns, Filter, delete_by_id};
 use super::{Store, StoreError, StoreResult, Tx};
 
 #[derive(Clone, Debug, FromRow)]
@@ -124,46 +125,62 @@ pub struct RecordFactRow {
 }
 
 impl RecordFilter {
-    /// The WHERE clause and its text arguments (numbers are inlined: they are i64s).
-    fn clause(&self) -> (String, Vec<String>) {
-        let mut w = vec!["1 = 1".to_string()];
-        let mut args: Vec<String> = Vec::new();
-        if let Some(l) = self.line_id {
-            w.push(format!("r.line_id = {l}"));
-        }
-        if let Some(o) = self.operator_id {
-            w.push(format!("r.operator_id = {o}"));
-        }
-        if let Some(c) = self.confirmed_by {
-            w.push(format!("r.confirmed_by = {c}"));
-        }
-        if let Some(f) = self.from_ms {
-            w.push(format!("r.occurred_at >= {f}"));
-        }
-        if let Some(t) = self.to_ms {
-            w.push(format!("r.occurred_at < {t}"));
-        }
-        if let Some(ls) = &self.lines {
-            if ls.is_empty() {
-                w.push("1 = 0".into());
-            } else {
-                let ids: Vec<String> = ls.iter().map(i64::to_string).collect();
-                w.push(format!("r.line_id IN ({})", ids.join(", ")));
-            }
-        }
-        if let Some(k) = &self.kind {
-            args.push(k.clone());
-            w.push(format!("r.type = ${}", args.len()));
-        }
-        if let Some(q) = &self.q {
-            args.push(super::like_pattern(q));
-            let n = args.len();
-            w.push(format!(
-                "(LOWER(r.summary) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(r.requester, '')) LIKE ${n} ESCAPE '\\' \
-                 OR LOWER(COALESCE(r.organisation, '')) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(r.answer, '')) LIKE ${n} ESCAPE '\\')"
-            ));
-        }
-        (w.join(" AND "), args)
+    /// The list's `WHERE` conditions.
+    fn filter(&self) -> Filter {
+        let mut f = Filter::new();
+        f.eq("r.line_id", self.line_id)
+            .eq("r.operator_id", self.operator_id)
+            .eq("r.confirmed_by", self.confirmed_by)
+            .when("r.occurred_at >= ?", self.from_ms)
+            .when("r.occurred_at < ?", self.to_ms)
+            .within("r.line_id", self.lines.as_deref())
+            .eq("r.type", self.kind.as_deref())
+            .search(
+                &[
+                    "r.summary",
+                    "COALESCE(r.requester, '')",
+                    "COALESCE(r.organisation, '')",
+                    "COALESCE(r.answer, '')",
+                ],
+                self.q.as_deref(),
+            );
+        f
+    }
+}
+
+impl LineValues {
+    /// The editable columns.
+    fn columns(&self) -> Columns {
+        Columns::new()
+            .set("code", &self.code)
+            .set("name", &self.name)
+            .set("platform", &self.platform)
+            .set("description", &self.description)
+            .set("deliverables", &self.deliverables)
+            .set("system_ids", &self.system_ids)
+            .set("record_types", &self.record_types)
+            .set("staff_ids", &self.staff_ids)
+            .set("report_cadence", &self.report_cadence)
+            .set("handle_minutes", self.handle_minutes)
+    }
+}
+
+impl RecordValues {
+    /// The columns an edit may change (not the line or the type).
+    fn columns(&self) -> Columns {
+        Columns::new()
+            .set("occurred_at", self.occurred_at)
+            .set("duration_minutes", self.duration_minutes)
+            .set("requester", &self.requester)
+            .set("organisation", &self.organisation)
+            .set("org_level", &self.org_level)
+            .set("channel", &self.channel)
+            .set("summary", &self.summary)
+            .set("answer", &self.answer)
+            .set("result", &self.result)
+            .set("system_id", self.system_id)
+            .set("ticket_id", self.ticket_id)
+            .set("data", &self.data)
     }
 }
 
@@ -180,23 +197,10 @@ impl Store {
         v: &LineValues,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO service_lines (code, name, platform, description, deliverables, system_ids, record_types, staff_ids, report_cadence, handle_minutes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
-        )
-        .bind(v.code.clone())
-        .bind(v.name.clone())
-        .bind(v.platform.clone())
-        .bind(v.description.clone())
-        .bind(v.deliverables.clone())
-        .bind(v.system_ids.clone())
-        .bind(v.record_types.clone())
-        .bind(v.staff_ids.clone())
-        .bind(v.report_cadence.clone())
-        .bind(v.handle_minutes)
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        v.columns()
+            .created(now_ms)
+            .insert(tx, "service_lines")
+            .await
     }
 
     pub async fn update_service_line(
@@ -206,30 +210,10 @@ impl Store {
         v: &LineValues,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = sqlx::query(
-            "UPDATE service_lines SET code = $1, name = $2, platform = $3, description = $4, deliverables = $5, \
-             system_ids = $6, record_types = $7, staff_ids = $8, report_cadence = $9, handle_minutes = $10, updated_at = $11 \
-             WHERE id = $12",
-        )
-        .bind(v.code.clone())
-        .bind(v.name.clone())
-        .bind(v.platform.clone())
-        .bind(v.description.clone())
-        .bind(v.deliverables.clone())
-        .bind(v.system_ids.clone())
-        .bind(v.record_types.clone())
-        .bind(v.staff_ids.clone())
-        .bind(v.report_cadence.clone())
-        .bind(v.handle_minutes)
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        v.columns()
+            .set("updated_at", now_ms)
+            .update(tx, "service_lines", id)
+            .await
     }
 
     pub async fn service_lines(&self) -> StoreResult<Vec<LineRow>> {
@@ -282,29 +266,14 @@ impl Store {
         origin: &str,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO work_records (line_id, type, occurred_at, duration_minutes, requester, organisation, org_level, channel, summary, answer, result, system_id, ticket_id, data, operator_id, origin, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
-        )
-        .bind(v.line_id)
-        .bind(v.kind.clone())
-        .bind(v.occurred_at)
-        .bind(v.duration_minutes)
-        .bind(v.requester.clone())
-        .bind(v.organisation.clone())
-        .bind(v.org_level.clone())
-        .bind(v.channel.clone())
-        .bind(v.summary.clone())
-        .bind(v.answer.clone())
-        .bind(v.result.clone())
-        .bind(v.system_id)
-        .bind(v.ticket_id)
-        .bind(v.data.clone())
-        .bind(operator_id)
-        .bind(origin.to_string())
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        v.columns()
+            .set("line_id", v.line_id)
+            .set("type", &v.kind)
+            .set("operator_id", operator_id)
+            .set("origin", origin)
+            .created(now_ms)
+            .insert(tx, "work_records")
+            .await
     }
 
     pub async fn update_work_record(
@@ -314,44 +283,14 @@ impl Store {
         v: &RecordValues,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = sqlx::query(
-            "UPDATE work_records SET occurred_at = $1, duration_minutes = $2, requester = $3, organisation = $4, \
-             org_level = $5, channel = $6, summary = $7, answer = $8, result = $9, system_id = $10, ticket_id = $11, \
-             data = $12, updated_at = $13 WHERE id = $14",
-        )
-        .bind(v.occurred_at)
-        .bind(v.duration_minutes)
-        .bind(v.requester.clone())
-        .bind(v.organisation.clone())
-        .bind(v.org_level.clone())
-        .bind(v.channel.clone())
-        .bind(v.summary.clone())
-        .bind(v.answer.clone())
-        .bind(v.result.clone())
-        .bind(v.system_id)
-        .bind(v.ticket_id)
-        .bind(v.data.clone())
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        v.columns()
+            .set("updated_at", now_ms)
+            .update(tx, "work_records", id)
+            .await
     }
 
     pub async fn delete_work_record(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM work_records WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        delete_by_id(tx, "work_records", id).await
     }
 
     pub async fn work_record(&self, id: i64) -> StoreResult<RecordRow> {
@@ -378,22 +317,14 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<RecordRow>, i64)> {
-        let (w, args) = f.clause();
-        let sql = format!(
-            "{RECORD_SELECT} WHERE {w} ORDER BY r.occurred_at DESC, r.id DESC LIMIT {limit} OFFSET {offset}"
-        );
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
-        for a in &args {
-            q = q.bind(a.clone());
-        }
-        let rows: Vec<RecordRow> = q.fetch_all(self.pool()).await?;
-        let csql = format!("SELECT COUNT(*) FROM work_records r WHERE {w}");
-        let mut c = sqlx::query_scalar(AssertSqlSafe(csql));
-        for a in &args {
-            c = c.bind(a.clone());
-        }
-        let total: i64 = c.fetch_one(self.pool()).await?;
-        Ok((rows, total))
+        self.filtered_page(
+            RECORD_SELECT,
+            "work_records r",
+            &f.filter(),
+            "r.occurred_at DESC, r.id DESC",
+            (limit, offset),
+        )
+        .await
     }
 
     /// The facts of a line's records that happened in `[from, to)`.

@@ -2,6 +2,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::sql::{Columns, Filter};
 use super::{Store, StoreError, StoreResult, Tx};
 
 #[derive(Clone, Debug, FromRow)]
@@ -67,42 +68,43 @@ pub struct RequirementFilter {
 }
 
 impl RequirementFilter {
-    /// The WHERE clause and its text arguments (numbers are inlined: they are i64s).
-    fn clause(&self) -> (String, Vec<String>) {
-        let mut w = vec!["1 = 1".to_string()];
-        let mut args: Vec<String> = Vec::new();
-        if let Some(v) = self.system_id {
-            w.push(format!("q.system_id = {v}"));
-        }
-        if let Some(v) = self.line_id {
-            w.push(format!("q.line_id = {v}"));
-        }
-        if let Some(v) = self.from_ms {
-            w.push(format!("q.created_at >= {v}"));
-        }
-        if let Some(v) = self.to_ms {
-            w.push(format!("q.created_at < {v}"));
-        }
-        if let Some(v) = self.created_by {
-            w.push(format!("q.created_by = {v}"));
-        }
-        if let Some(v) = &self.status {
-            args.push(v.clone());
-            w.push(format!("q.status = ${}", args.len()));
-        }
-        if let Some(v) = &self.source {
-            args.push(v.clone());
-            w.push(format!("q.source = ${}", args.len()));
-        }
-        if let Some(v) = &self.q {
-            args.push(super::like_pattern(v));
-            let n = args.len();
-            w.push(format!(
-                "(LOWER(q.title) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(q.description, '')) LIKE ${n} ESCAPE '\\' \
-                 OR LOWER(COALESCE(q.proposer_name, '')) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(q.proposer_org, '')) LIKE ${n} ESCAPE '\\')"
-            ));
-        }
-        (w.join(" AND "), args)
+    /// The list's `WHERE` conditions.
+    fn filter(&self) -> Filter {
+        let mut f = Filter::new();
+        f.eq("q.system_id", self.system_id)
+            .eq("q.line_id", self.line_id)
+            .when("q.created_at >= ?", self.from_ms)
+            .when("q.created_at < ?", self.to_ms)
+            .eq("q.created_by", self.created_by)
+            .eq("q.status", self.status.as_deref())
+            .eq("q.source", self.source.as_deref())
+            .search(
+                &[
+                    "q.title",
+                    "COALESCE(q.description, '')",
+                    "COALESCE(q.proposer_name, '')",
+                    "COALESCE(q.proposer_org, '')",
+                ],
+                self.q.as_deref(),
+            );
+        f
+    }
+}
+
+impl RequirementValues {
+    /// The editable columns.
+    fn columns(&self) -> Columns {
+        Columns::new()
+            .set("system_id", self.system_id)
+            .set("line_id", self.line_id)
+            .set("source", &self.source)
+            .set("title", &self.title)
+            .set("description", &self.description)
+            .set("priority", &self.priority)
+            .set("proposer_name", &self.proposer_name)
+            .set("proposer_org", &self.proposer_org)
+            .set("planned_date", &self.planned_date)
+            .set("ticket_ids", &self.ticket_ids)
     }
 }
 
@@ -116,27 +118,14 @@ impl Store {
         created_by: i64,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO requirements (system_id, line_id, source, title, description, priority, status, \
-             proposer_name, proposer_org, planned_date, ticket_ids, history, created_by, status_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14) RETURNING id",
-        )
-        .bind(v.system_id)
-        .bind(v.line_id)
-        .bind(v.source.clone())
-        .bind(v.title.clone())
-        .bind(v.description.clone())
-        .bind(v.priority.clone())
-        .bind(status.to_string())
-        .bind(v.proposer_name.clone())
-        .bind(v.proposer_org.clone())
-        .bind(v.planned_date.clone())
-        .bind(v.ticket_ids.clone())
-        .bind(history.to_string())
-        .bind(created_by)
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        v.columns()
+            .set("status", status)
+            .set("history", history)
+            .set("created_by", created_by)
+            .set("status_at", now_ms)
+            .created(now_ms)
+            .insert(tx, "requirements")
+            .await
     }
 
     pub async fn update_requirement(
@@ -146,30 +135,10 @@ impl Store {
         v: &RequirementValues,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = sqlx::query(
-            "UPDATE requirements SET system_id = $1, line_id = $2, source = $3, title = $4, description = $5, \
-             priority = $6, proposer_name = $7, proposer_org = $8, planned_date = $9, ticket_ids = $10, \
-             updated_at = $11 WHERE id = $12",
-        )
-        .bind(v.system_id)
-        .bind(v.line_id)
-        .bind(v.source.clone())
-        .bind(v.title.clone())
-        .bind(v.description.clone())
-        .bind(v.priority.clone())
-        .bind(v.proposer_name.clone())
-        .bind(v.proposer_org.clone())
-        .bind(v.planned_date.clone())
-        .bind(v.ticket_ids.clone())
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        v.columns()
+            .set("updated_at", now_ms)
+            .update(tx, "requirements", id)
+            .await
     }
 
     /// Moves a requirement to `status` with its new history, if it still stands at `from`
@@ -231,22 +200,14 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<RequirementRow>, i64)> {
-        let (w, args) = f.clause();
-        let sql = format!(
-            "{SELECT} WHERE {w} ORDER BY q.created_at DESC, q.id DESC LIMIT {limit} OFFSET {offset}"
-        );
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
-        for a in &args {
-            q = q.bind(a.clone());
-        }
-        let rows: Vec<RequirementRow> = q.fetch_all(self.pool()).await?;
-        let csql = format!("SELECT COUNT(*) FROM requirements q WHERE {w}");
-        let mut c = sqlx::query_scalar(AssertSqlSafe(csql));
-        for a in &args {
-            c = c.bind(a.clone());
-        }
-        let total: i64 = c.fetch_one(self.pool()).await?;
-        Ok((rows, total))
+        self.filtered_page(
+            SELECT,
+            "requirements q",
+            &f.filter(),
+            "q.created_at DESC, q.id DESC",
+            (limit, offset),
+        )
+        .await
     }
 
     /// The requirements open at some time in `[from, to)`: proposed before `to`, and not

@@ -3,6 +3,8 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::entities::Arg;
+use super::sql::{Columns, Filter};
 use super::{Store, StoreError, StoreResult, Tx};
 
 /// What the team pages and checks read of a member.
@@ -137,27 +139,39 @@ pub struct ChangeFilter {
 }
 
 impl ChangeFilter {
-    fn clause(&self) -> (String, Vec<String>) {
-        let mut w = vec!["1 = 1".to_string()];
-        let mut args = Vec::new();
-        if let Some(v) = &self.status {
-            args.push(v.clone());
-            w.push(format!("c.status = ${}", args.len()));
-        }
-        if let Some(v) = &self.kind {
-            args.push(v.clone());
-            w.push(format!("c.kind = ${}", args.len()));
-        }
-        if let Some(v) = &self.q {
-            args.push(super::like_pattern(v));
-            let n = args.len();
-            w.push(format!(
-                "(LOWER(c.reason) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(l.name, '')) LIKE ${n} ESCAPE '\\' \
-                 OR LOWER(COALESCE(j.name, '')) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(c.joining_data, '')) LIKE ${n} ESCAPE '\\')"
-            ));
-        }
-        (w.join(" AND "), args)
+    /// The list's `WHERE` conditions (`l` and `j` are the leaving and joining members).
+    fn filter(&self) -> Filter {
+        let mut f = Filter::new();
+        f.eq("c.status", self.status.as_deref())
+            .eq("c.kind", self.kind.as_deref())
+            .search(
+                &[
+                    "c.reason",
+                    "COALESCE(l.name, '')",
+                    "COALESCE(j.name, '')",
+                    "COALESCE(c.joining_data, '')",
+                ],
+                self.q.as_deref(),
+            );
+        f
     }
+}
+
+/// Writes `c` to the change `id` if it is still `requested` (only such a change may be
+/// decided or renominated); `Conflict` when it was decided meanwhile.
+async fn update_requested_change(tx: &mut Tx, id: i64, c: Columns) -> StoreResult<()> {
+    let n = c
+        .update_where(
+            tx,
+            "personnel_changes",
+            "id = ? AND status = 'requested'",
+            [Arg::Int(Some(id))],
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::Conflict("该人员变更已审批".into()));
+    }
+    Ok(())
 }
 
 impl Store {
@@ -213,18 +227,15 @@ impl Store {
         expires_on: Option<String>,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO staff_certificates (staff_id, name, number, issued_on, expires_on, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(staff_id)
-        .bind(name.to_string())
-        .bind(number.map(str::to_string))
-        .bind(issued_on)
-        .bind(expires_on)
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        Columns::new()
+            .set("staff_id", staff_id)
+            .set("name", name)
+            .set("number", number)
+            .set("issued_on", issued_on)
+            .set("expires_on", expires_on)
+            .set("created_at", now_ms)
+            .insert(tx, "staff_certificates")
+            .await
     }
 
     /// Removes one certificate of a member; `NotFound` when the member has no such one.
@@ -270,25 +281,21 @@ impl Store {
         d: &NewDocument<'_>,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO staff_documents (staff_id, kind, file_name, content_type, size, sha256, stored_path, \
-             valid_from, valid_until, uploaded_by, uploaded_by_name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        )
-        .bind(d.staff_id)
-        .bind(d.kind.to_string())
-        .bind(d.file_name.to_string())
-        .bind(d.content_type.to_string())
-        .bind(d.size)
-        .bind(d.sha256.to_string())
-        .bind(d.stored_path.to_string())
-        .bind(d.valid_from.clone())
-        .bind(d.valid_until.clone())
-        .bind(d.uploaded_by.0)
-        .bind(d.uploaded_by.1.to_string())
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        Columns::new()
+            .set("staff_id", d.staff_id)
+            .set("kind", d.kind)
+            .stored_file(
+                (d.file_name, d.content_type),
+                d.size,
+                d.sha256,
+                d.stored_path,
+                d.uploaded_by,
+            )
+            .set("valid_from", &d.valid_from)
+            .set("valid_until", &d.valid_until)
+            .set("created_at", now_ms)
+            .insert(tx, "staff_documents")
+            .await
     }
 
     /// Every staffing slot of the inventory with its system and member.
@@ -330,25 +337,22 @@ impl Store {
         c: &NewChange<'_>,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO personnel_changes (kind, status, leaving_staff_id, joining_staff_id, joining_data, \
-             reason, justification, comparison, less_qualified, history, due_at, created_by, created_at, updated_at) \
-             VALUES ($1, 'requested', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-        )
-        .bind(c.kind.to_string())
-        .bind(c.leaving_staff_id)
-        .bind(c.joining_staff_id)
-        .bind(c.joining_data.clone())
-        .bind(c.reason.to_string())
-        .bind(c.justification.map(str::to_string))
-        .bind(c.comparison.clone())
-        .bind(i64::from(c.less_qualified))
-        .bind(c.history.clone())
-        .bind(c.due_at)
-        .bind(c.created_by)
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        Columns::new()
+            .set("kind", c.kind)
+            .set("status", "requested")
+            .set("leaving_staff_id", c.leaving_staff_id)
+            .set("joining_staff_id", c.joining_staff_id)
+            .set("joining_data", &c.joining_data)
+            .set("reason", c.reason)
+            .set("justification", c.justification)
+            .set("comparison", &c.comparison)
+            .set("less_qualified", c.less_qualified)
+            .set("history", &c.history)
+            .set("due_at", c.due_at)
+            .set("created_by", c.created_by)
+            .created(now_ms)
+            .insert(tx, "personnel_changes")
+            .await
     }
 
     pub async fn personnel_change_in(&self, tx: &mut Tx, id: i64) -> StoreResult<ChangeRow> {
@@ -373,22 +377,15 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<ChangeRow>, i64)> {
-        let (w, args) = f.clause();
-        let sql = format!("{CHANGE} WHERE {w} ORDER BY c.id DESC LIMIT {limit} OFFSET {offset}");
-        let mut q = sqlx::query_as::<_, ChangeRow>(AssertSqlSafe(sql));
-        for a in &args {
-            q = q.bind(a.clone());
-        }
-        let rows = q.fetch_all(self.pool()).await?;
-        let count = format!(
-            "SELECT COUNT(*) FROM personnel_changes c LEFT JOIN staff l ON l.id = c.leaving_staff_id \
-             LEFT JOIN staff j ON j.id = c.joining_staff_id WHERE {w}"
-        );
-        let mut cq = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count));
-        for a in &args {
-            cq = cq.bind(a.clone());
-        }
-        Ok((rows, cq.fetch_one(self.pool()).await?))
+        self.filtered_page(
+            CHANGE,
+            "personnel_changes c LEFT JOIN staff l ON l.id = c.leaving_staff_id \
+             LEFT JOIN staff j ON j.id = c.joining_staff_id",
+            &f.filter(),
+            "c.id DESC",
+            (limit, offset),
+        )
+        .await
     }
 
     /// Records a decision on a change still `requested`; `Conflict` when it was decided
@@ -405,25 +402,15 @@ impl Store {
         by: i64,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = sqlx::query(
-            "UPDATE personnel_changes SET status = $2, joining_staff_id = $3, decision_comment = $4, \
-             history = $5, decided_by = $6, decided_at = $7, updated_at = $7 \
-             WHERE id = $1 AND status = 'requested'",
-        )
-        .bind(id)
-        .bind(status.to_string())
-        .bind(joining_staff_id)
-        .bind(comment.map(str::to_string))
-        .bind(history.to_string())
-        .bind(by)
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::Conflict("该人员变更已审批".into()));
-        }
-        Ok(())
+        let c = Columns::new()
+            .set("status", status)
+            .set("joining_staff_id", joining_staff_id)
+            .set("decision_comment", comment)
+            .set("history", history)
+            .set("decided_by", by)
+            .set("decided_at", now_ms)
+            .set("updated_at", now_ms);
+        update_requested_change(tx, id, c).await
     }
 
     /// Sets (or clears) the incoming member of a change still `requested`.
@@ -440,26 +427,15 @@ impl Store {
         history: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let n = sqlx::query(
-            "UPDATE personnel_changes SET joining_staff_id = $2, joining_data = $3, justification = $4, \
-             comparison = $5, less_qualified = $6, history = $7, updated_at = $8 \
-             WHERE id = $1 AND status = 'requested'",
-        )
-        .bind(id)
-        .bind(joining_staff_id)
-        .bind(joining_data)
-        .bind(justification.map(str::to_string))
-        .bind(comparison)
-        .bind(i64::from(less_qualified))
-        .bind(history.to_string())
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::Conflict("该人员变更已审批".into()));
-        }
-        Ok(())
+        let c = Columns::new()
+            .set("joining_staff_id", joining_staff_id)
+            .set("joining_data", joining_data)
+            .set("justification", justification)
+            .set("comparison", comparison)
+            .set("less_qualified", less_qualified)
+            .set("history", history)
+            .set("updated_at", now_ms);
+        update_requested_change(tx, id, c).await
     }
 
     /// The approved change takes effect: the leaving member's slots move to the joining
@@ -581,22 +557,12 @@ impl Store {
         user: (i64, &str),
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO personnel_change_files (change_id, file_name, content_type, size, sha256, \
-             stored_path, uploaded_by, uploaded_by_name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(change_id)
-        .bind(file_name.to_string())
-        .bind(content_type.to_string())
-        .bind(size)
-        .bind(sha256.to_string())
-        .bind(stored_path.to_string())
-        .bind(user.0)
-        .bind(user.1.to_string())
-        .bind(now_ms)
-        .fetch_one(&mut **tx)
-        .await?)
+        Columns::new()
+            .set("change_id", change_id)
+            .stored_file((file_name, content_type), size, sha256, stored_path, user)
+            .set("created_at", now_ms)
+            .insert(tx, "personnel_change_files")
+            .await
     }
 
     pub async fn change_files(&self, change_id: i64) -> StoreResult<Vec<ChangeFileRow>> {

@@ -3,7 +3,8 @@
 use serde_json::{Value, json};
 
 use super::audit::NewAuditEvent;
-use super::{Actor, Store, StoreError, StoreResult, Tx, is_unique_violation, like_pattern};
+use super::sql::{Columns, unique_conflict};
+use super::{Actor, Store, StoreError, StoreResult, Tx, like_pattern};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
@@ -153,6 +154,16 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
+    /// An account, read on the caller's write transaction; `NotFound` when there is none.
+    async fn user_in(tx: &mut Tx, id: i64) -> StoreResult<UserRow> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
     pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRow>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -207,27 +218,21 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<UserRow> {
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (username, display_name, role, phone, email, password_hash, password_changed_at, \
-             must_change_password, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $7) RETURNING id",
-        )
-        .bind(username.to_string())
-        .bind(display_name.to_string())
-        .bind(role.to_string())
-        .bind(phone)
-        .bind(email)
-        .bind(password_hash.to_string())
-        .bind(now_ms)
-        .bind(i64::from(must_change))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict(format!("用户名“{username}”已被使用，请换一个"))
-            } else {
-                e.into()
-            }
-        })?;
+        let id = Columns::new()
+            .set("username", username)
+            .set("display_name", display_name)
+            .set("role", role)
+            .set("phone", phone)
+            .set("email", email)
+            .set("password_hash", password_hash)
+            .set("password_changed_at", now_ms)
+            .set("must_change_password", must_change)
+            .created(now_ms)
+            .insert(&mut tx, "users")
+            .await
+            .map_err(unique_conflict(format!(
+                "用户名“{username}”已被使用，请换一个"
+            )))?;
         sqlx::query(
             "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
         )
@@ -236,11 +241,7 @@ impl Store {
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = Self::user_in(&mut tx, id).await?;
         NewAuditEvent::of(
             "create",
             "users",
@@ -267,12 +268,7 @@ impl Store {
     ) -> StoreResult<UserRow> {
         self.clear_auth_cache();
         let mut tx = self.write_tx().await?;
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        let before: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let before = Self::user_in(&mut tx, id).await?;
         let (phone_set, phone) = match ch.phone {
             Some(p) => (1i64, p),
             None => (0, None),
@@ -307,10 +303,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let after: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let after = Self::user_in(&mut tx, id).await?;
         NewAuditEvent::of(
             "update",
             "users",
@@ -328,12 +321,7 @@ impl Store {
     pub async fn delete_user(&self, id: i64, actor: &Actor, now_ms: i64) -> StoreResult<()> {
         self.clear_auth_cache();
         let mut tx = self.write_tx().await?;
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        let before: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let before = Self::user_in(&mut tx, id).await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -6,7 +6,8 @@ use crate::store::desk::Tx;
 use crate::store::entities::Arg;
 use crate::store::{Store, StoreError, StoreResult};
 
-use super::{CLIPPED, MaintenanceRow, Tally, delete_row};
+use super::{CLIPPED, MaintenanceRow, Tally};
+use crate::store::sql::delete_by_id;
 
 impl Store {
     // ---- availability ------------------------------------------------------------------
@@ -319,6 +320,6 @@ impl Store {
     }
 
     pub async fn delete_maintenance(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        delete_row(tx, "maintenance_windows", id).await
+        delete_by_id(tx, "maintenance_windows", id).await
     }
 }

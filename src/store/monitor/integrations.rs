@@ -3,7 +3,8 @@
 use crate::store::desk::Tx;
 use crate::store::{Store, StoreError, StoreResult};
 
-use super::{IntegrationRow, delete_row};
+use super::IntegrationRow;
+use crate::store::sql::delete_by_id;
 
 impl Store {
     // ---- integrations ------------------------------------------------------------------
@@ -77,6 +78,6 @@ impl Store {
     }
 
     pub async fn delete_integration(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        delete_row(tx, "integrations", id).await
+        delete_by_id(tx, "integrations", id).await
     }
 }

@@ -8,10 +8,7 @@ mod monitors;
 mod roster;
 
 use serde_json::{Map, Value, json};
-use sqlx::AssertSqlSafe;
 
-use super::desk::Tx;
-use super::{StoreError, StoreResult};
 use super::{entities, is_unique_violation};
 use crate::clock::rfc3339;
 
@@ -349,17 +346,3 @@ const ALERT_COLS: &str = "id, dedup_key, source, integration_id, monitor_id, sys
 
 /// SQL for the milliseconds each result covers inside [$1, $2), clipped.
 const CLIPPED: &str = "(CASE WHEN at + covers_ms > $2 THEN $2 ELSE at + covers_ms END) - (CASE WHEN at < $1 THEN $1 ELSE at END)";
-
-/// Deletes one row by id from a table named in code; `NotFound` when there was none.
-async fn delete_row(tx: &mut Tx, table: &'static str, id: i64) -> StoreResult<()> {
-    let n = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1")))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}

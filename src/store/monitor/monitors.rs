@@ -7,11 +7,35 @@ use crate::clock::rfc3339;
 use crate::domain::monitor::spec::MonitorDef;
 use crate::store::desk::Tx;
 use crate::store::entities::Arg;
-use crate::store::{Store, StoreError, StoreResult, like_pattern};
+use crate::store::{Store, StoreError, StoreResult};
 
-use super::{
-    MONITOR_COLS, MonitorFilter, MonitorRow, NewResult, ResultRow, SavedState, delete_row,
-};
+use super::{MONITOR_COLS, MonitorFilter, MonitorRow, NewResult, ResultRow, SavedState};
+use crate::store::sql::{Columns, Filter, delete_by_id};
+
+/// The columns of a monitor's definition (not its probe state or push token).
+fn definition_columns(d: &MonitorDef, secret_enc: Option<String>) -> Columns {
+    Columns::new()
+        .set("name", &d.name)
+        .set("kind", &d.kind)
+        .set("target", &d.target)
+        .set("interval_s", d.interval_s)
+        .set("timeout_ms", d.timeout_ms)
+        .set("failures_before_down", d.failures_before_down)
+        .set("successes_before_up", d.successes_before_up)
+        .set("system_id", d.system_id)
+        .set("asset_id", d.asset_id)
+        .set("depends_on", d.depends_on)
+        .set("priority", &d.priority)
+        .set("config", Value::Object(d.config.clone()).to_string())
+        .set("secret_enc", secret_enc)
+        .set("paused", d.paused)
+        .set("auto_resolve", d.auto_resolve)
+}
+
+/// The state a monitor (re)starts in.
+fn start_state(d: &MonitorDef) -> &'static str {
+    if d.paused { "paused" } else { "pending" }
+}
 
 impl Store {
     // ---- monitors ----------------------------------------------------------------------
@@ -24,32 +48,14 @@ impl Store {
         token: Option<String>,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        let state = if d.paused { "paused" } else { "pending" };
-        Ok(sqlx::query_scalar(
-            "INSERT INTO monitors (name, kind, target, interval_s, timeout_ms, failures_before_down, successes_before_up, \
-             system_id, asset_id, depends_on, priority, config, secret_enc, token, paused, state, base_state, state_since, created_at, updated_at, auto_resolve) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'pending', $17, $17, $17, $18) RETURNING id",
-        )
-        .bind(d.name.clone())
-        .bind(d.kind.clone())
-        .bind(d.target.clone())
-        .bind(d.interval_s)
-        .bind(d.timeout_ms)
-        .bind(d.failures_before_down)
-        .bind(d.successes_before_up)
-        .bind(d.system_id)
-        .bind(d.asset_id)
-        .bind(d.depends_on)
-        .bind(d.priority.clone())
-        .bind(Value::Object(d.config.clone()).to_string())
-        .bind(secret_enc)
-        .bind(token)
-        .bind(i64::from(d.paused))
-        .bind(state.to_string())
-        .bind(now_ms)
-        .bind(i64::from(d.auto_resolve))
-        .fetch_one(&mut **tx)
-        .await?)
+        definition_columns(d, secret_enc)
+            .set("token", token)
+            .set("state", start_state(d))
+            .set("base_state", "pending")
+            .set("state_since", now_ms)
+            .created(now_ms)
+            .insert(tx, "monitors")
+            .await
     }
 
     /// Replaces the definition; a change of kind, target or pause restarts the state machine.
@@ -62,46 +68,20 @@ impl Store {
         reset_state: bool,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let reset = if reset_state {
-            ", state = $15, base_state = 'pending', state_since = $14, consecutive_failures = 0, consecutive_successes = 0"
-        } else {
-            ""
-        };
-        let state = if d.paused { "paused" } else { "pending" };
-        let n = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE monitors SET name = $1, kind = $2, target = $3, interval_s = $4, timeout_ms = $5, failures_before_down = $6, \
-             successes_before_up = $7, system_id = $8, asset_id = $9, depends_on = $10, priority = $11, config = $12, \
-             secret_enc = $13, updated_at = $14, paused = $16, auto_resolve = $18{reset} WHERE id = $17"
-        )))
-        .bind(d.name.clone())
-        .bind(d.kind.clone())
-        .bind(d.target.clone())
-        .bind(d.interval_s)
-        .bind(d.timeout_ms)
-        .bind(d.failures_before_down)
-        .bind(d.successes_before_up)
-        .bind(d.system_id)
-        .bind(d.asset_id)
-        .bind(d.depends_on)
-        .bind(d.priority.clone())
-        .bind(Value::Object(d.config.clone()).to_string())
-        .bind(secret_enc)
-        .bind(now_ms)
-        .bind(state.to_string())
-        .bind(i64::from(d.paused))
-        .bind(id)
-        .bind(i64::from(d.auto_resolve))
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
+        let mut c = definition_columns(d, secret_enc).set("updated_at", now_ms);
+        if reset_state {
+            c = c
+                .set("state", start_state(d))
+                .set("base_state", "pending")
+                .set("state_since", now_ms)
+                .set("consecutive_failures", 0_i64)
+                .set("consecutive_successes", 0_i64);
         }
-        Ok(())
+        c.update(tx, "monitors", id).await
     }
 
     pub async fn delete_monitor(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        delete_row(tx, "monitors", id).await
+        delete_by_id(tx, "monitors", id).await
     }
 
     pub async fn monitor(&self, id: i64) -> StoreResult<MonitorRow> {
@@ -138,35 +118,19 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<MonitorRow>, i64)> {
-        let mut wh = vec!["1=1".to_string()];
-        let mut args: Vec<Arg> = Vec::new();
-        let mut push = |cond: &str, a: Arg| {
-            args.push(a);
-            wh.push(cond.replace('?', &format!("${}", args.len())));
-        };
-        if let Some(s) = f.system_id {
-            push("system_id = ?", Arg::Int(Some(s)));
-        }
-        if let Some(s) = f.asset_id {
-            push("asset_id = ?", Arg::Int(Some(s)));
-        }
-        if let Some(k) = &f.kind {
-            push("kind = ?", Arg::Text(Some(k.clone())));
-        }
-        if let Some(s) = &f.state {
-            push("state = ?", Arg::Text(Some(s.clone())));
-        }
-        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            push(
-                "(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(target) LIKE ? ESCAPE '\\')",
-                Arg::Text(Some(like_pattern(q))),
+        let mut w = Filter::new();
+        w.eq("system_id", f.system_id)
+            .eq("asset_id", f.asset_id)
+            .eq("kind", f.kind.as_deref())
+            .eq("state", f.state.as_deref())
+            .search(
+                &["name", "target"],
+                f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()),
             );
-        }
-        self.list_page(
+        self.filtered_page(
             &format!("SELECT {MONITOR_COLS} FROM monitors"),
             "monitors",
-            &format!(" WHERE {}", wh.join(" AND ")),
-            &args,
+            &w,
             "id",
             (limit, offset),
         )

@@ -3,7 +3,8 @@
 use crate::store::desk::Tx;
 use crate::store::{Store, StoreResult};
 
-use super::{ShiftRow, delete_row};
+use super::ShiftRow;
+use crate::store::sql::delete_by_id;
 
 impl Store {
     // ---- duty roster -------------------------------------------------------------------
@@ -44,7 +45,7 @@ impl Store {
     }
 
     pub async fn delete_shift(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
-        delete_row(tx, "duty_shifts", id).await
+        delete_by_id(tx, "duty_shifts", id).await
     }
 
     /// Who is on call at `at` (primary first).
