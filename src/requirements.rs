@@ -134,11 +134,7 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, r: RequirementCreate) -> AppResult<
             now_ms,
         )
         .await?;
-    let row = ctx
-        .store
-        .requirement_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = stored_in(ctx, &mut tx, id).await?;
     NewAuditEvent::of(
         "create",
         "requirements",
@@ -174,6 +170,26 @@ fn as_input(r: &RequirementRow) -> AppResult<RequirementCreate> {
     })
 }
 
+/// The requirement as stored on `tx`; one that is gone is "not found".
+async fn stored_in(ctx: &Ctx, tx: &mut crate::store::Tx, id: i64) -> AppResult<RequirementRow> {
+    ctx.store
+        .requirement_in(tx, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The requirement as stored on `tx` if `u` may see it; otherwise "not found".
+async fn visible_in(
+    ctx: &Ctx,
+    u: &AuthUser,
+    tx: &mut crate::store::Tx,
+    id: i64,
+) -> AppResult<RequirementRow> {
+    Some(stored_in(ctx, tx, id).await?)
+        .filter(|r| may_see(u, r))
+        .ok_or(AppError::NotFound)
+}
+
 pub async fn update(
     ctx: &Ctx,
     u: &AuthUser,
@@ -182,12 +198,7 @@ pub async fn update(
 ) -> AppResult<RequirementRow> {
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let old = ctx
-        .store
-        .requirement_in(&mut tx, id)
-        .await?
-        .filter(|r| may_see(u, r))
-        .ok_or(AppError::NotFound)?;
+    let old = visible_in(ctx, u, &mut tx, id).await?;
     let own_proposal = old.created_by == u.id && old.status == Status::Proposed.as_str();
     if !(matches!(u.role, Role::Admin | Role::Manager) || own_proposal && may_propose(u.role)) {
         return Err(AppError::forbidden());
@@ -197,11 +208,7 @@ pub async fn update(
     ctx.store
         .update_requirement(&mut tx, id, &v, now_ms)
         .await?;
-    let new = ctx
-        .store
-        .requirement_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let new = stored_in(ctx, &mut tx, id).await?;
     NewAuditEvent::of(
         "update",
         "requirements",
@@ -226,12 +233,7 @@ pub async fn transition(
 ) -> AppResult<RequirementRow> {
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let old = ctx
-        .store
-        .requirement_in(&mut tx, id)
-        .await?
-        .filter(|r| may_see(u, r))
-        .ok_or(AppError::NotFound)?;
+    let old = visible_in(ctx, u, &mut tx, id).await?;
     if !may_move(u.role, t.to) {
         return Err(AppError::forbidden());
     }
@@ -250,11 +252,7 @@ pub async fn transition(
             now_ms,
         )
         .await?;
-    let new = ctx
-        .store
-        .requirement_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let new = stored_in(ctx, &mut tx, id).await?;
     let why = reason.map(|r| format!("（{r}）")).unwrap_or_default();
     NewAuditEvent::of(
         "transition",

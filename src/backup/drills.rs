@@ -104,11 +104,7 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, c: DrillCreate) -> AppResult<DrillR
         .store
         .insert_restore_drill(&mut tx, &d, u.id, now_ms)
         .await?;
-    let row = ctx
-        .store
-        .restore_drill_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = drill_in(ctx, &mut tx, id).await?;
     NewAuditEvent::of(
         "create",
         "restore_drills",
@@ -122,24 +118,24 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, c: DrillCreate) -> AppResult<DrillR
     Ok(row)
 }
 
+/// The drill as stored on `tx`; one that is gone is "not found".
+async fn drill_in(ctx: &Ctx, tx: &mut crate::store::Tx, id: i64) -> AppResult<DrillRow> {
+    ctx.store
+        .restore_drill_in(tx, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 pub async fn update(ctx: &Ctx, u: &AuthUser, id: i64, patch: DrillPatch) -> AppResult<DrillRow> {
     need_write(u)?;
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let old = ctx
-        .store
-        .restore_drill_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let old = drill_in(ctx, &mut tx, id).await?;
     let d = checked(ctx, &mut tx, patch.apply(as_draft(&old)?)).await?;
     ctx.store
         .update_restore_drill(&mut tx, id, &d, now_ms)
         .await?;
-    let new = ctx
-        .store
-        .restore_drill_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let new = drill_in(ctx, &mut tx, id).await?;
     NewAuditEvent::of(
         "update",
         "restore_drills",
@@ -159,11 +155,7 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     need_write(u)?;
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let old = ctx
-        .store
-        .restore_drill_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let old = drill_in(ctx, &mut tx, id).await?;
     let paths = ctx.store.delete_restore_drill(&mut tx, id).await?;
     NewAuditEvent::of(
         "delete",

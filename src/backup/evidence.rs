@@ -92,22 +92,13 @@ pub async fn attach(
     exists(ctx, owner).await?;
     let (name, mime) =
         crate::desk::check_evidence(file_name, bytes, ctx.config.max_attachment_bytes)?;
-    let digest = crate::store::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let digest = crate::desk::sha256_hex(bytes);
     let now = ctx.clock.now_ms();
     let dir = match owner {
         FileOwner::Drill(id) => format!("backup-evidence/drills/{id}"),
         FileOwner::Run(id) => format!("backup-evidence/runs/{id}"),
     };
-    let rel = format!("{dir}/{now}-{}.bin", &digest[..16]);
-    let path = ctx.config.data_dir.join(&rel);
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
-    }
-    tokio::fs::write(&path, bytes)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+    let file = crate::desk::write_stored(ctx, &dir, now, &digest, bytes).await?;
     let (table, what) = entity(owner);
     let result: AppResult<EvidenceFileRow> = async {
         let mut tx = ctx.store.write_tx().await?;
@@ -129,7 +120,7 @@ pub async fn attach(
                     content_type: mime,
                     size: bytes.len() as i64,
                     sha256: &digest,
-                    stored_path: &rel,
+                    stored_path: &file.rel,
                     user: (u.id, &u.username),
                 },
                 now,
@@ -153,10 +144,7 @@ pub async fn attach(
         Ok(row)
     }
     .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&path).await;
-    }
-    result
+    file.kept_if(result).await
 }
 
 /// A file's record and bytes, for readers.
@@ -168,9 +156,7 @@ pub async fn file(
 ) -> AppResult<(EvidenceFileRow, Vec<u8>)> {
     need_read(u)?;
     let f = ctx.store.evidence_file(owner, id).await?;
-    let bytes = tokio::fs::read(ctx.config.data_dir.join(&f.stored_path))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading {}: {e}", f.stored_path)))?;
+    let bytes = crate::desk::read_stored(ctx, &f.stored_path).await?;
     Ok((f, bytes))
 }
 

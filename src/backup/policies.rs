@@ -123,11 +123,7 @@ pub(crate) async fn create_as(
         .store
         .insert_backup_policy(&mut tx, &p, &hash, u.map(|u| u.id), now_ms)
         .await?;
-    let row = ctx
-        .store
-        .backup_policy_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = policy_in(ctx, &mut tx, id).await?;
     let actor = u.map_or_else(|| crate::store::Actor::system("demo"), AuthUser::actor);
     NewAuditEvent::of(
         "create",
@@ -146,24 +142,28 @@ pub(crate) async fn create_as(
     Ok((row, token))
 }
 
+/// The policy as stored on `tx`; one that is gone is "not found".
+pub(super) async fn policy_in(
+    ctx: &Ctx,
+    tx: &mut crate::store::Tx,
+    id: i64,
+) -> AppResult<PolicyRow> {
+    ctx.store
+        .backup_policy_in(tx, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 pub async fn update(ctx: &Ctx, u: &AuthUser, id: i64, patch: PolicyPatch) -> AppResult<PolicyRow> {
     need_write(u)?;
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let old = ctx
-        .store
-        .backup_policy_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let old = policy_in(ctx, &mut tx, id).await?;
     let p = checked(ctx, &mut tx, patch.apply(as_policy(&old)?), id).await?;
     ctx.store
         .update_backup_policy(&mut tx, id, &p, now_ms)
         .await?;
-    let new = ctx
-        .store
-        .backup_policy_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let new = policy_in(ctx, &mut tx, id).await?;
     NewAuditEvent::of(
         "update",
         "backup_policies",
@@ -183,11 +183,7 @@ pub async fn reissue_token(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(Polic
     need_write(u)?;
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let row = ctx
-        .store
-        .backup_policy_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = policy_in(ctx, &mut tx, id).await?;
     let (token, hash) = new_token();
     ctx.store
         .set_backup_policy_token(&mut tx, id, &hash, now_ms)
@@ -212,11 +208,7 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     need_write(u)?;
     let now_ms = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let old = ctx
-        .store
-        .backup_policy_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let old = policy_in(ctx, &mut tx, id).await?;
     if old.builtin.is_some() {
         return Err(AppError::Conflict(
             "这是运维平台自身备份的内置策略，不能删除；不再需要自备份时，请清空配置 backup.self_schedule"

@@ -82,11 +82,7 @@ pub async fn ensure_builtin(ctx: &Ctx) -> AppResult<Option<i64>> {
         .backup_policy_builtin_in(&mut tx, BUILTIN_SELF)
         .await?
     {
-        let old = ctx
-            .store
-            .backup_policy_in(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let old = super::policies::policy_in(ctx, &mut tx, id).await?;
         if old.schedule == b.self_schedule.trim() && old.location.as_deref() == Some(&location) {
             return Ok(Some(id));
         }
@@ -97,11 +93,7 @@ pub async fn ensure_builtin(ctx: &Ctx) -> AppResult<Option<i64>> {
         ctx.store
             .update_backup_policy(&mut tx, id, &p, now_ms)
             .await?;
-        let new = ctx
-            .store
-            .backup_policy_in(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let new = super::policies::policy_in(ctx, &mut tx, id).await?;
         NewAuditEvent::of(
             "update",
             "backup_policies",
@@ -145,11 +137,7 @@ pub async fn ensure_builtin(ctx: &Ctx) -> AppResult<Option<i64>> {
     ctx.store
         .set_backup_policy_builtin(&mut tx, id, BUILTIN_SELF)
         .await?;
-    let row = ctx
-        .store
-        .backup_policy_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = super::policies::policy_in(ctx, &mut tx, id).await?;
     NewAuditEvent::of(
         "create",
         "backup_policies",

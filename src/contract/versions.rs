@@ -120,15 +120,8 @@ async fn add_version(
     bytes: &[u8],
     report_id: Option<i64>,
 ) -> AppResult<Value> {
-    let digest = crate::store::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let digest = crate::desk::sha256_hex(bytes);
     let now_ms = ctx.clock.now_ms();
-    let rel = format!(
-        "deliverables/{}/{}/{now_ms}-{}.bin",
-        d.id,
-        o.key,
-        &digest[..16]
-    );
-    let path = ctx.config.data_dir.join(&rel);
     let mut tx = ctx.store.write_tx().await?;
     let old = ctx
         .store
@@ -163,14 +156,8 @@ async fn add_version(
         json!({"version": number, "file_name": name, "sha256": digest,
                "source": if report_id.is_some() { "report" } else { "upload" }}),
     ));
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
-    }
-    tokio::fs::write(&path, bytes)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+    let dir = format!("deliverables/{}/{}", d.id, o.key);
+    let file = crate::desk::write_stored(ctx, &dir, now_ms, &digest, bytes).await?;
     let result: AppResult<Value> = async {
         let iid = ctx
             .store
@@ -188,7 +175,7 @@ async fn add_version(
             content_type: mime,
             size: bytes.len() as i64,
             sha256: &digest,
-            stored_path: &rel,
+            stored_path: &file.rel,
             report_id,
             submitted_by: u.id,
             submitted_by_name: &u.display_name,
@@ -210,10 +197,7 @@ async fn add_version(
         Ok(after)
     }
     .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&path).await;
-    }
-    result
+    file.kept_if(result).await
 }
 
 fn check_submit(ctx: &Ctx, u: &AuthUser) -> AppResult<()> {
@@ -423,9 +407,6 @@ pub async fn file(
         .into_iter()
         .find(|v| v.number == number)
         .ok_or(AppError::NotFound)?;
-    let path = ctx.config.data_dir.join(&v.stored_path);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading {}: {e}", path.display())))?;
+    let bytes = crate::desk::read_stored(ctx, &v.stored_path).await?;
     Ok((v.file_name, v.content_type, bytes))
 }

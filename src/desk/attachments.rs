@@ -9,39 +9,48 @@ use crate::error::{AppError, AppResult};
 
 use super::{can_view, record_step};
 
-/// Allowed attachment types: extension, MIME type, and the leading bytes the content must
-/// have (`None`: text, which must decode as UTF-8 or GBK and contain no NUL).
-const ATTACHMENT_TYPES: &[(&str, &str, Option<&[u8]>)] = &[
-    ("png", "image/png", Some(b"\x89PNG")),
-    ("jpg", "image/jpeg", Some(b"\xff\xd8\xff")),
-    ("jpeg", "image/jpeg", Some(b"\xff\xd8\xff")),
-    ("gif", "image/gif", Some(b"GIF8")),
-    ("pdf", "application/pdf", Some(b"%PDF")),
+/// A file type: extension, MIME type, and the leading bytes the content must have
+/// (`None`: text, which must decode as UTF-8 or GBK and contain no NUL).
+type FileType = (&'static str, &'static str, Option<&'static [u8]>);
+
+const PNG: FileType = ("png", "image/png", Some(b"\x89PNG"));
+const JPG: FileType = ("jpg", "image/jpeg", Some(b"\xff\xd8\xff"));
+const JPEG: FileType = ("jpeg", "image/jpeg", Some(b"\xff\xd8\xff"));
+const GIF: FileType = ("gif", "image/gif", Some(b"GIF8"));
+const PDF: FileType = ("pdf", "application/pdf", Some(b"%PDF"));
+const DOCX: FileType = (
+    "docx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    Some(b"PK\x03\x04"),
+);
+const XLSX: FileType = (
+    "xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Some(b"PK\x03\x04"),
+);
+const TXT: FileType = ("txt", "text/plain; charset=utf-8", None);
+const LOG: FileType = ("log", "text/plain; charset=utf-8", None);
+
+/// Allowed attachment types.
+const ATTACHMENT_TYPES: &[FileType] = &[
+    PNG,
+    JPG,
+    JPEG,
+    GIF,
+    PDF,
     ("zip", "application/zip", Some(b"PK\x03\x04")),
-    (
-        "docx",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        Some(b"PK\x03\x04"),
-    ),
-    (
-        "xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        Some(b"PK\x03\x04"),
-    ),
+    DOCX,
+    XLSX,
     ("doc", "application/msword", Some(b"\xd0\xcf\x11\xe0")),
     ("xls", "application/vnd.ms-excel", Some(b"\xd0\xcf\x11\xe0")),
-    ("txt", "text/plain; charset=utf-8", None),
-    ("log", "text/plain; charset=utf-8", None),
+    TXT,
+    LOG,
     ("csv", "text/csv; charset=utf-8", None),
 ];
 
 /// The types an inspection photo may have: the pictures among the attachment types that a
 /// phone camera takes.
-const PHOTO_TYPES: &[(&str, &str, Option<&[u8]>)] = &[
-    ("png", "image/png", Some(b"\x89PNG")),
-    ("jpg", "image/jpeg", Some(b"\xff\xd8\xff")),
-    ("jpeg", "image/jpeg", Some(b"\xff\xd8\xff")),
-];
+const PHOTO_TYPES: &[FileType] = &[PNG, JPG, JPEG];
 
 /// Checks an upload's name, size and content; answers the stored name and MIME type.
 pub fn check_attachment(
@@ -56,26 +65,11 @@ pub fn check_attachment(
 /// leading bytes), but only JPEG and PNG pictures pass; a file that is not one is a 422 on
 /// the field `file`.
 pub fn check_photo(file_name: &str, bytes: &[u8], max: usize) -> AppResult<(String, &'static str)> {
-    check_upload(file_name, bytes, max, PHOTO_TYPES, "照片").map_err(|e| match e {
-        AppError::UnsupportedMediaType(m) => AppError::invalid("file", m),
-        e => e,
-    })
+    check_upload(file_name, bytes, max, PHOTO_TYPES, "照片").map_err(type_as_field_error)
 }
 
 /// The types a deliverable's uploaded version may have: DOCX, XLSX and PDF.
-const DOCUMENT_TYPES: &[(&str, &str, Option<&[u8]>)] = &[
-    ("pdf", "application/pdf", Some(b"%PDF")),
-    (
-        "docx",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        Some(b"PK\x03\x04"),
-    ),
-    (
-        "xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        Some(b"PK\x03\x04"),
-    ),
-];
+const DOCUMENT_TYPES: &[FileType] = &[PDF, DOCX, XLSX];
 
 /// Checks a deliverable's uploaded document as an attachment is checked (name, size limit,
 /// type by its leading bytes); only DOCX, XLSX and PDF pass.
@@ -88,12 +82,7 @@ pub fn check_document(
 }
 
 /// The types a team member's document (社保证明, 保密协议) may have: scans and photos.
-const STAFF_DOCUMENT_TYPES: &[(&str, &str, Option<&[u8]>)] = &[
-    ("pdf", "application/pdf", Some(b"%PDF")),
-    ("png", "image/png", Some(b"\x89PNG")),
-    ("jpg", "image/jpeg", Some(b"\xff\xd8\xff")),
-    ("jpeg", "image/jpeg", Some(b"\xff\xd8\xff")),
-];
+const STAFF_DOCUMENT_TYPES: &[FileType] = &[PDF, PNG, JPG, JPEG];
 
 /// Checks a team member's document as an attachment is checked (name, size limit, type by
 /// its leading bytes), but only PDF, JPEG and PNG pass; anything else is a 422 on `file`.
@@ -102,33 +91,22 @@ pub fn check_staff_document(
     bytes: &[u8],
     max: usize,
 ) -> AppResult<(String, &'static str)> {
-    check_upload(file_name, bytes, max, STAFF_DOCUMENT_TYPES, "证明材料").map_err(|e| match e {
+    check_upload(file_name, bytes, max, STAFF_DOCUMENT_TYPES, "证明材料")
+        .map_err(type_as_field_error)
+}
+
+/// A file of a type the route does not take as a 422 on the field `file` (for forms that
+/// show it next to the field) instead of a 415.
+fn type_as_field_error(e: AppError) -> AppError {
+    match e {
         AppError::UnsupportedMediaType(m) => AppError::invalid("file", m),
         e => e,
-    })
+    }
 }
 
 /// The types a backup's evidence (a restore drill's record, a run's log or screenshot) may
 /// have: PDF, pictures, text and logs, DOCX and XLSX.
-const EVIDENCE_TYPES: &[(&str, &str, Option<&[u8]>)] = &[
-    ("pdf", "application/pdf", Some(b"%PDF")),
-    ("png", "image/png", Some(b"\x89PNG")),
-    ("jpg", "image/jpeg", Some(b"\xff\xd8\xff")),
-    ("jpeg", "image/jpeg", Some(b"\xff\xd8\xff")),
-    ("gif", "image/gif", Some(b"GIF8")),
-    ("txt", "text/plain; charset=utf-8", None),
-    ("log", "text/plain; charset=utf-8", None),
-    (
-        "docx",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        Some(b"PK\x03\x04"),
-    ),
-    (
-        "xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        Some(b"PK\x03\x04"),
-    ),
-];
+const EVIDENCE_TYPES: &[FileType] = &[PDF, PNG, JPG, JPEG, GIF, TXT, LOG, DOCX, XLSX];
 
 /// Checks a backup evidence file as an attachment is checked (name, size limit, type by
 /// its leading bytes); only PDF, pictures, text/log, DOCX and XLSX pass (415 otherwise).
@@ -144,7 +122,7 @@ fn check_upload(
     file_name: &str,
     bytes: &[u8],
     max: usize,
-    types: &[(&str, &'static str, Option<&[u8]>)],
+    types: &[FileType],
     what: &str,
 ) -> AppResult<(String, &'static str)> {
     let name: String = file_name
@@ -215,21 +193,10 @@ pub async fn attach(
         return Err(AppError::Conflict("已取消的工单不能再上传附件".into()));
     }
     let (name, mime) = check_attachment(file_name, bytes, ctx.config.max_attachment_bytes)?;
-    let digest = crate::store::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes));
-    let rel = format!(
-        "attachments/{ticket_id}/{}-{}.bin",
-        ctx.clock.now_ms(),
-        &digest[..16]
-    );
-    let path = ctx.config.data_dir.join(&rel);
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
-    }
-    tokio::fs::write(&path, bytes)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+    let digest = sha256_hex(bytes);
+    let dir = format!("attachments/{ticket_id}");
+    let file = write_stored(ctx, &dir, ctx.clock.now_ms(), &digest, bytes).await?;
+    let rel = &file.rel;
     let now_ms = ctx.clock.now_ms();
     let result: AppResult<i64> = async {
         let mut tx = ctx.store.write_tx().await?;
@@ -242,7 +209,7 @@ pub async fn attach(
                 mime,
                 bytes.len() as i64,
                 &digest,
-                &rel,
+                rel,
                 internal,
                 (u.id, &u.username),
                 now_ms,
@@ -266,8 +233,57 @@ pub async fn attach(
         Ok(id)
     }
     .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&path).await;
+    file.kept_if(result).await
+}
+
+/// The SHA-256 of an upload, in hex, as recorded with it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    crate::store::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes))
+}
+
+/// An upload's bytes written under the data directory before its record is, so that a
+/// record never names a missing file; removed again when the record is not committed.
+pub struct StoredFile {
+    /// The path relative to the data directory, as recorded.
+    pub rel: String,
+    path: std::path::PathBuf,
+}
+
+/// Writes `bytes` to `{dir}/{now}-{first 16 of sha256}.bin` under the data directory,
+/// creating the folder.
+pub async fn write_stored(
+    ctx: &Ctx,
+    dir: &str,
+    now: i64,
+    sha256: &str,
+    bytes: &[u8],
+) -> AppResult<StoredFile> {
+    let rel = format!("{dir}/{now}-{}.bin", &sha256[..16]);
+    let path = ctx.config.data_dir.join(&rel);
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
     }
-    result
+    tokio::fs::write(&path, bytes)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+    Ok(StoredFile { rel, path })
+}
+
+impl StoredFile {
+    /// `result` as it is; when it failed, the file is removed again (no record names it).
+    pub async fn kept_if<T>(self, result: AppResult<T>) -> AppResult<T> {
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&self.path).await;
+        }
+        result
+    }
+}
+
+/// The bytes of a stored file, `rel` under the data directory.
+pub async fn read_stored(ctx: &Ctx, rel: &str) -> AppResult<Vec<u8>> {
+    tokio::fs::read(ctx.config.data_dir.join(rel))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading {rel}: {e}")))
 }

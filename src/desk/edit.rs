@@ -1,6 +1,6 @@
 //! Editing a ticket: field updates, comments and worklogs.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::Ctx;
 use crate::accounts::AuthUser;
@@ -14,7 +14,7 @@ use crate::store::desk::TicketRow;
 use crate::store::entities::Arg;
 
 use super::{
-    arg_json, can_view, check_exists_in, clocks_in, has, is_staff, record_step, refresh_sla_in,
+    can_view, check_exists_in, clocks_in, fields_json, has, is_staff, record_step, refresh_sla_in,
 };
 
 /// Changes title, description, category, system or impact/urgency; a new priority
@@ -161,12 +161,7 @@ pub async fn update_ticket(
     refresh_sla_in(ctx, &mut tx, id).await?;
     NewAuditEvent::of("update", "tickets", id, format!("{} {summary}", t.number))
         .before(json!({"priority": t.priority, "impact": t.impact, "urgency": t.urgency}))
-        .after(Value::Object(
-            fields
-                .iter()
-                .map(|(k, a)| (k.to_string(), arg_json(a)))
-                .collect(),
-        ))
+        .after(fields_json(&fields))
         .write(&mut tx, now_ms, &u.actor())
         .await?;
     let row = ctx.store.ticket_tx(&mut tx, id).await?;

@@ -15,7 +15,7 @@ use crate::store::audit::NewAuditEvent;
 use crate::store::desk::{TicketRow, Tx};
 use crate::store::entities::Arg;
 
-use super::{arg_json, can_view, clocks_in, has, refresh_sla_in, running};
+use super::{can_view, clocks_in, fields_json, has, refresh_sla_in, running};
 
 /// The actions the user may take on the ticket now (for pages and the API).
 pub fn allowed_actions(u: &AuthUser, t: &TicketRow) -> Vec<&'static str> {
@@ -474,12 +474,7 @@ pub async fn apply_action(
         format!("{} {}", t.number, summary),
     )
     .before(json!({"status": t.status, "assignee_id": t.assignee_id}))
-    .after(Value::Object(
-        fields
-            .iter()
-            .map(|(k, a)| (k.to_string(), arg_json(a)))
-            .collect(),
-    ))
+    .after(fields_json(&fields))
     .write(&mut tx, now_ms, &u.actor())
     .await?;
     let row = ctx.store.ticket_tx(&mut tx, id).await?;

@@ -16,7 +16,8 @@ mod visibility;
 
 pub use crate::domain::tickets::input::WORKLOG_NOTE_MAX;
 pub use attachments::{
-    attach, check_attachment, check_document, check_evidence, check_photo, check_staff_document,
+    StoredFile, attach, check_attachment, check_document, check_evidence, check_photo,
+    check_staff_document, read_stored, sha256_hex, write_stored,
 };
 pub use calendars::{DEFAULT_PERIODS, ensure_defaults, set_calendar_day};
 pub use edit::{comment, update_ticket, worklog};
@@ -27,7 +28,7 @@ pub use links::link;
 pub use open::{
     Origin, created_json, open_ticket, open_ticket_for, open_ticket_from, open_ticket_with_clocks,
 };
-pub use query::{opt_id, opt_range, period, ticket_filter};
+pub use query::{choices, given, opt_choice, opt_id, opt_range, period, ticket_filter};
 pub use search::{MAX_LIMIT as SEARCH_MAX_LIMIT, SearchItem, SearchRequest, SearchResult, search};
 pub use sla::{
     auto_close_tick, check_sla_clocks, clocks, clocks_in, refresh_sla, refresh_sla_in, sla_fields,
@@ -83,6 +84,16 @@ fn arg_json(a: &Arg) -> Value {
         Arg::Float(v) => json!(v),
         Arg::Text(v) => json!(v),
     }
+}
+
+/// The fields a write set, as its audit record's "after": `{"field": value, …}`.
+fn fields_json(fields: &[(&str, Arg)]) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .map(|(k, a)| (k.to_string(), arg_json(a)))
+            .collect(),
+    )
 }
 
 /// Writes one step of a ticket's history — its timeline entry and its audit record — in

@@ -26,8 +26,30 @@ pub fn end_param(v: &str) -> AppResult<i64> {
 }
 
 /// A query-string value, trimmed; blank means "not given".
-fn given<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
+pub fn given<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
     q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// The choices of a list filter as its message names them: "a、b、c".
+pub fn choices(all: impl IntoIterator<Item = &'static str>) -> String {
+    all.into_iter().collect::<Vec<_>>().join("、")
+}
+
+/// An optional choice from the query string as stored: `parse` gives the stored text
+/// of a known choice; any other text is "没有`what` …，可选：`choices`" on field `k`.
+pub fn opt_choice(
+    q: &HashMap<String, String>,
+    k: &str,
+    parse: impl Fn(&str) -> Option<&'static str>,
+    what: &str,
+    choices: &str,
+) -> AppResult<Option<String>> {
+    match given(q, k) {
+        None => Ok(None),
+        Some(s) => parse(s)
+            .map(|v| Some(v.to_string()))
+            .ok_or_else(|| AppError::invalid(k, format!("没有{what} {s}，可选：{choices}"))),
+    }
 }
 
 /// An optional positive id from the query string (`k` names it in the message).

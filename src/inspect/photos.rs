@@ -92,7 +92,7 @@ pub async fn upload(
     let t = visible_task(ctx, u, task_id).await?;
     check_upload(u, &t, item_key)?;
     let (name, mime) = crate::desk::check_photo(file_name, bytes, ctx.config.max_attachment_bytes)?;
-    let digest = crate::store::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let digest = crate::desk::sha256_hex(bytes);
     let (rel, path) = write_new(ctx, task_id, &digest, bytes).await?;
     let result = record(
         ctx,
@@ -262,8 +262,6 @@ pub async fn file(
 ) -> AppResult<(PhotoRow, Vec<u8>)> {
     let t = visible_task(ctx, u, task_id).await?;
     let p = ctx.store.inspection_photo(t.id, photo_id).await?;
-    let bytes = tokio::fs::read(ctx.config.data_dir.join(&p.stored_path))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading photo {}: {e}", p.id)))?;
+    let bytes = crate::desk::read_stored(ctx, &p.stored_path).await?;
     Ok((p, bytes))
 }

@@ -82,17 +82,23 @@ pub async fn get(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<TemplateRow> {
     Ok(ctx.store.inspection_template(id).await?)
 }
 
+/// Checks a template, every problem at once (its rules, then that the monitors its items
+/// name exist); answers its items as stored.
+async fn checked(tx: &mut crate::store::Tx, t: &Template) -> AppResult<String> {
+    let mut errs = validate(t);
+    errs.extend(missing_monitors(tx, t).await?);
+    if !errs.is_empty() {
+        return Err(AppError::Validation(errs));
+    }
+    Ok(serde_json::to_string(&t.items).map_err(anyhow::Error::from)?)
+}
+
 pub async fn create(ctx: &Ctx, u: &AuthUser, input: Template) -> AppResult<TemplateRow> {
     check_manage(u)?;
     let t = trimmed(input);
     let now = ctx.clock.now().timestamp_millis();
     let mut tx = ctx.store.write_tx().await?;
-    let mut errs = validate(&t);
-    errs.extend(missing_monitors(&mut tx, &t).await?);
-    if !errs.is_empty() {
-        return Err(AppError::Validation(errs));
-    }
-    let items = serde_json::to_string(&t.items).map_err(anyhow::Error::from)?;
+    let items = checked(&mut tx, &t).await?;
     let id = ctx
         .store
         .insert_inspection_template(
@@ -149,12 +155,7 @@ pub async fn update(
         t.items = v;
     }
     let t = trimmed(t);
-    let mut errs = validate(&t);
-    errs.extend(missing_monitors(&mut tx, &t).await?);
-    if !errs.is_empty() {
-        return Err(AppError::Validation(errs));
-    }
-    let items = serde_json::to_string(&t.items).map_err(anyhow::Error::from)?;
+    let items = checked(&mut tx, &t).await?;
     ctx.store
         .update_inspection_template(
             &mut tx,

@@ -423,6 +423,28 @@ pub fn nice_axis(top: f64) -> (f64, f64) {
     ((top / step).ceil() * step, step)
 }
 
+impl Chart {
+    /// The chart's data as table rows, for a report that could not draw it: a row per
+    /// category, its label then each series' value as labelled (`—`: no data).
+    pub fn table_rows(&self) -> Vec<Vec<String>> {
+        self.categories
+            .iter()
+            .enumerate()
+            .map(|(i, cat)| {
+                let mut row = vec![cat.clone()];
+                row.extend(self.series.iter().map(|s| {
+                    s.values
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .map_or("—".into(), |v| format_value(v, &self.unit))
+                }));
+                row
+            })
+            .collect()
+    }
+}
+
 /// A value as labelled: whole numbers without decimals, others with one.
 pub fn format_value(v: f64, unit: &str) -> String {
     if (v - v.round()).abs() < 1e-9 {

@@ -338,22 +338,7 @@ fn add_charts(mut b: DocBuilder, d: &InspectionData, s: &Stats) -> DocBuilder {
                 let c = &spec.chart;
                 let mut headers: Vec<&str> = vec![if spec.bars { "类别" } else { "日期" }];
                 headers.extend(c.series.iter().map(|s| s.name.as_str()));
-                let rows: Vec<Vec<String>> = c
-                    .categories
-                    .iter()
-                    .enumerate()
-                    .map(|(i, cat)| {
-                        let mut row = vec![cat.clone()];
-                        row.extend(c.series.iter().map(|s| {
-                            s.values
-                                .get(i)
-                                .copied()
-                                .flatten()
-                                .map_or("—".into(), |v| chart::format_value(v, &c.unit))
-                        }));
-                        row
-                    })
-                    .collect();
+                let rows = c.table_rows();
                 let mut widths = vec![3];
                 widths.extend(c.series.iter().map(|_| 2));
                 b = b.paragraph(&spec.caption).table(&headers, &rows, &widths);

@@ -263,22 +263,7 @@ fn add_charts(mut b: DocBuilder, d: &OmData) -> DocBuilder {
             ));
             for s in specs {
                 let c = &s.chart;
-                let rows: Vec<Vec<String>> = c
-                    .categories
-                    .iter()
-                    .enumerate()
-                    .map(|(i, cat)| {
-                        let mut row = vec![cat.clone()];
-                        row.extend(c.series.iter().map(|x| {
-                            x.values
-                                .get(i)
-                                .copied()
-                                .flatten()
-                                .map_or("—".into(), |v| chart::format_value(v, &c.unit))
-                        }));
-                        row
-                    })
-                    .collect();
+                let rows = c.table_rows();
                 b = b
                     .paragraph(&s.caption)
                     .table(&["优先级", "本月", "上月"], &rows, &[3, 2, 2]);

@@ -52,18 +52,10 @@ pub async fn attach(
     }
     let (name, mime) =
         crate::desk::check_staff_document(file_name, bytes, ctx.config.max_attachment_bytes)?;
-    let digest = crate::store::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let digest = crate::desk::sha256_hex(bytes);
     let now = ctx.clock.now_ms();
-    let rel = format!("personnel-changes/{change_id}/{now}-{}.bin", &digest[..16]);
-    let path = ctx.config.data_dir.join(&rel);
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
-    }
-    tokio::fs::write(&path, bytes)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+    let dir = format!("personnel-changes/{change_id}");
+    let file = crate::desk::write_stored(ctx, &dir, now, &digest, bytes).await?;
     let result: AppResult<ChangeFileRow> = async {
         let mut tx = ctx.store.write_tx().await?;
         // Decided meanwhile, or full: nothing is recorded.
@@ -88,7 +80,7 @@ pub async fn attach(
                 mime,
                 bytes.len() as i64,
                 &digest,
-                &rel,
+                &file.rel,
                 (u.id, &u.username),
                 now,
             )
@@ -113,10 +105,7 @@ pub async fn attach(
         Ok(row)
     }
     .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&path).await;
-    }
-    result
+    file.kept_if(result).await
 }
 
 /// A file's record and bytes, for the change's readers.
@@ -128,8 +117,6 @@ pub async fn file(
 ) -> AppResult<(ChangeFileRow, Vec<u8>)> {
     check_read(u)?;
     let f = ctx.store.change_file(change_id, id).await?;
-    let bytes = tokio::fs::read(ctx.config.data_dir.join(&f.stored_path))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading {}: {e}", f.stored_path)))?;
+    let bytes = crate::desk::read_stored(ctx, &f.stored_path).await?;
     Ok((f, bytes))
 }

@@ -205,7 +205,7 @@ pub async fn upload_document(
     };
     let (name, mime) =
         crate::desk::check_staff_document(file_name, bytes, ctx.config.max_attachment_bytes)?;
-    let digest = crate::store::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let digest = crate::desk::sha256_hex(bytes);
     let now = ctx.clock.now_ms();
     ctx.store.get_entity(&STAFF, staff_id).await?;
     if ctx.store.staff_documents(Some(staff_id)).await?.len() >= MAX_DOCUMENTS {
@@ -214,16 +214,9 @@ pub async fn upload_document(
             format!("每名成员最多保存 {MAX_DOCUMENTS} 份证明材料"),
         ));
     }
-    let rel = format!("staff/{staff_id}/{now}-{}.bin", &digest[..16]);
-    let path = ctx.config.data_dir.join(&rel);
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("creating {}: {e}", dir.display())))?;
-    }
-    tokio::fs::write(&path, bytes)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+    let file =
+        crate::desk::write_stored(ctx, &format!("staff/{staff_id}"), now, &digest, bytes).await?;
+    let rel = &file.rel;
     let result: AppResult<DocumentRow> = async {
         let mut tx = ctx.store.write_tx().await?;
         member_exists(ctx, &mut tx, staff_id).await?;
@@ -234,7 +227,7 @@ pub async fn upload_document(
             content_type: mime,
             size: bytes.len() as i64,
             sha256: &digest,
-            stored_path: &rel,
+            stored_path: rel,
             valid_from: from.to_string(),
             valid_until: until.to_string(),
             uploaded_by: (u.id, &u.username),
@@ -248,7 +241,7 @@ pub async fn upload_document(
             content_type: mime.into(),
             size: bytes.len() as i64,
             sha256: digest.clone(),
-            stored_path: rel.clone(),
+            stored_path: rel.to_string(),
             valid_from: from.to_string(),
             valid_until: until.to_string(),
             uploaded_by_name: u.username.clone(),
@@ -270,10 +263,7 @@ pub async fn upload_document(
         Ok(row)
     }
     .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&path).await;
-    }
-    result
+    file.kept_if(result).await
 }
 
 /// A document's record and bytes, for the admin, the manager, the purchaser and 监理.
@@ -290,8 +280,6 @@ pub async fn document_file(
         return Err(AppError::forbidden());
     }
     let d = ctx.store.staff_document(staff_id, id).await?;
-    let bytes = tokio::fs::read(ctx.config.data_dir.join(&d.stored_path))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading {}: {e}", d.stored_path)))?;
+    let bytes = crate::desk::read_stored(ctx, &d.stored_path).await?;
     Ok((d, bytes))
 }

@@ -2,7 +2,8 @@
 //! an ASCII `filename="..."` for old clients and as an RFC 8187 `filename*=UTF-8''...`
 //! that carries the real (often Chinese) name.
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// RFC 8187 `attr-char`: ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." / "^" /
@@ -36,6 +37,43 @@ pub fn attachment(name: &str) -> HeaderValue {
     };
     // Both parts are printable ASCII by construction.
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// A file as a download: `content_type`, and `attachment` disposition named `name`.
+pub fn file(content_type: HeaderValue, name: &str, body: impl IntoResponse) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, attachment(name)),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A stored content type as a header value; one that is not a valid header value is
+/// sent as `application/octet-stream`.
+pub fn stored_type(content_type: &str) -> HeaderValue {
+    HeaderValue::from_str(content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+}
+
+/// A file someone uploaded, as a safe download: its stored type, `attachment`
+/// disposition and a sandboxing CSP, so that opened in the browser it runs nothing and
+/// loads nothing (an `<img>` still shows a picture).
+pub fn uploaded(content_type: &str, name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, stored_type(content_type)),
+            (header::CONTENT_DISPOSITION, attachment(name)),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; sandbox"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 /// The name without directories and control characters, at most `MAX_NAME_CHARS` long.

@@ -1,6 +1,7 @@
 //! Request extractors whose rejections use the API error shape.
 
 use axum::body::Bytes;
+use axum::extract::multipart::Field;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{StatusCode, header};
@@ -147,4 +148,89 @@ pub async fn read_upload<S: Send + Sync>(
             .map_err(|e| unreadable(e.status(), "无法读取上传内容".into()))?;
         Ok((name.into(), data.to_vec()))
     }
+}
+
+/// The route's error for an upload over its limit: "`what`不能超过 N MB".
+pub fn too_large(what: &'static str, max_bytes: usize) -> impl Fn() -> AppError {
+    move || AppError::PayloadTooLarge(format!("{what}不能超过 {} MB", max_bytes / 1024 / 1024))
+}
+
+/// The request's multipart body; any other body is a 400 that names the expected `fields`
+/// (e.g. "字段 file 与 item").
+pub async fn multipart<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    fields: &str,
+) -> Result<Multipart, AppError> {
+    Multipart::from_request(req, state).await.map_err(|e| {
+        AppError::BadRequest(format!(
+            "请以 multipart/form-data 上传，{fields}：{}",
+            e.body_text()
+        ))
+    })
+}
+
+/// The next field of a multipart body; a body over the route's limit is `too_big()`.
+pub async fn next_field<'m>(
+    mp: &'m mut Multipart,
+    too_big: &impl Fn() -> AppError,
+) -> Result<Option<Field<'m>>, AppError> {
+    mp.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_big()
+        } else {
+            AppError::BadRequest("上传内容无法解析".into())
+        }
+    })
+}
+
+/// A file field read whole: the client's file name (empty when it sent none) and the
+/// bytes; a file over the route's limit is `too_big()`.
+pub async fn file_field(
+    field: Field<'_>,
+    too_big: &impl Fn() -> AppError,
+) -> Result<(String, Bytes), AppError> {
+    let name = field.file_name().unwrap_or_default().to_string();
+    let data = field.bytes().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_big()
+        } else {
+            AppError::BadRequest("上传文件读取失败".into())
+        }
+    })?;
+    Ok((name, data))
+}
+
+/// A multipart form read whole: the last `file` field, and the text of the last field of
+/// each name in `texts` (others are skipped). A text field that cannot be read is a 400
+/// that names it.
+pub struct UploadForm {
+    pub file: Option<(String, Bytes)>,
+    pub texts: std::collections::HashMap<String, String>,
+}
+
+/// Reads a multipart form (see [`UploadForm`]); a body over the route's limit is
+/// `too_big()`.
+pub async fn read_form(
+    mut mp: Multipart,
+    too_big: &impl Fn() -> AppError,
+    texts: &[&str],
+) -> Result<UploadForm, AppError> {
+    let mut form = UploadForm {
+        file: None,
+        texts: std::collections::HashMap::new(),
+    };
+    while let Some(field) = next_field(&mut mp, too_big).await? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            form.file = Some(file_field(field, too_big).await?);
+        } else if texts.contains(&name.as_str()) {
+            let text = field
+                .text()
+                .await
+                .map_err(|_| AppError::BadRequest(format!("字段 {name} 读取失败")))?;
+            form.texts.insert(name, text);
+        }
+    }
+    Ok(form)
 }

@@ -140,8 +140,7 @@ pub async fn list_tokens(
     ApiUser(u): ApiUser,
 ) -> AppResult<Json<serde_json::Value>> {
     let rows = st.store.list_api_tokens(u.id).await?;
-    let items: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
-    Ok(Json(json!({"total": items.len(), "items": items})))
+    Ok(Json(super::all_json(&rows, |r| r.to_json())))
 }
 
 #[derive(Deserialize, ToSchema)]

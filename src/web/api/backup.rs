@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::Paging;
 use crate::backup::policies::{self, policy_json, report_path};
 use crate::backup::runs::{self, run_json};
-use crate::desk::{opt_id, opt_range};
+use crate::desk::{opt_choice, opt_id, opt_range};
 use crate::domain::backup::{PolicyCreate, PolicyPatch, RunCreate, RunReport, RunStatus};
 use crate::error::{AppError, AppResult};
 use crate::store::backup::PolicyFilter;
@@ -194,20 +194,13 @@ pub async fn list_runs(
 ) -> AppResult<Json<Value>> {
     let p = Paging::from_query(&q)?;
     let (from_ms, to_ms) = opt_range(&q)?;
-    let status = match q.get("status").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            RunStatus::parse(s)
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "status",
-                        format!("没有状态 {s}，可选：running、success、fail"),
-                    )
-                })?
-                .as_str()
-                .to_string(),
-        ),
-    };
+    let status = opt_choice(
+        &q,
+        "status",
+        |s| RunStatus::parse(s).map(RunStatus::as_str),
+        "状态",
+        "running、success、fail",
+    )?;
     let f = RunFilter {
         policy_id: opt_id(&q, "policy_id")?,
         system_id: opt_id(&q, "system_id")?,

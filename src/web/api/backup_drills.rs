@@ -6,18 +6,19 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::Value;
 
 use super::{Paging, all_json, list_json};
 use crate::backup::drills::{self, drill_json};
 use crate::backup::evidence::{self, file_json};
-use crate::desk::{opt_id, opt_range};
+use crate::desk::{opt_choice, opt_id, opt_range};
 use crate::domain::backup_drill::{DrillCreate, DrillPatch, DrillResult};
 use crate::error::{AppError, AppResult};
 use crate::store::backup_drills::{DrillFilter, FileOwner};
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
+use crate::web::download::uploaded;
 use crate::web::extract::{Input, parse_id};
 
 #[utoipa::path(get, path = "/restore-drills", tag = "backup",
@@ -38,20 +39,13 @@ pub async fn list_drills(
 ) -> AppResult<Json<Value>> {
     let p = Paging::from_query(&q)?;
     let (from_ms, to_ms) = opt_range(&q)?;
-    let result = match q.get("result").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            DrillResult::parse(s)
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "result",
-                        format!("没有演练结果 {s}，可选：passed、partial、failed"),
-                    )
-                })?
-                .as_str()
-                .to_string(),
-        ),
-    };
+    let result = opt_choice(
+        &q,
+        "result",
+        |s| DrillResult::parse(s).map(DrillResult::as_str),
+        "演练结果",
+        "passed、partial、failed",
+    )?;
     let f = DrillFilter {
         policy_id: opt_id(&q, "policy_id")?,
         system_id: opt_id(&q, "system_id")?,
@@ -146,26 +140,6 @@ async fn upload(st: &AppState, req: axum::extract::Request) -> AppResult<(String
     crate::web::extract::read_upload(req, st, too_big, "PDF、图片、TXT/LOG、DOCX 或 XLSX").await
 }
 
-fn download(content_type: &str, file_name: &str, bytes: Vec<u8>) -> Response {
-    let content_type = axum::http::HeaderValue::from_str(content_type)
-        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("application/octet-stream"));
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, content_type),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(file_name),
-            ),
-            (
-                axum::http::header::CONTENT_SECURITY_POLICY,
-                axum::http::HeaderValue::from_static("default-src 'none'; sandbox"),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 async fn list_files_of(
     st: &AppState,
     u: &crate::accounts::AuthUser,
@@ -232,7 +206,7 @@ pub async fn drill_file(
 ) -> AppResult<Response> {
     let owner = FileOwner::Drill(parse_id(&id)?);
     let (f, bytes) = evidence::file(&st.ctx, &u, owner, parse_id(&file)?).await?;
-    Ok(download(&f.content_type, &f.file_name, bytes))
+    Ok(uploaded(&f.content_type, &f.file_name, bytes))
 }
 
 #[utoipa::path(delete, path = "/restore-drills/{id}/files/{file_id}", tag = "backup",
@@ -297,7 +271,7 @@ pub async fn run_file(
 ) -> AppResult<Response> {
     let owner = FileOwner::Run(parse_id(&id)?);
     let (f, bytes) = evidence::file(&st.ctx, &u, owner, parse_id(&file)?).await?;
-    Ok(download(&f.content_type, &f.file_name, bytes))
+    Ok(uploaded(&f.content_type, &f.file_name, bytes))
 }
 
 #[utoipa::path(delete, path = "/backup-runs/{id}/files/{file_id}", tag = "backup",

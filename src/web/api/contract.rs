@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Paging, list_json};
 use crate::contract::{self, deliverables as dl, versions};
-use crate::desk::opt_id;
+use crate::desk::{choices, given, opt_choice, opt_id};
 use crate::domain::contract::ContractPatch;
 use crate::domain::deliverables::{
     AREAS, Area, CADENCES, Cadence, DeliverableCreate, DeliverablePatch, Review,
@@ -21,11 +21,7 @@ use crate::report::PeriodInput;
 use crate::store::contract::DeliverableFilter;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{Input, parse_id};
-
-fn given<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
-    q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
+use crate::web::extract::{Input, multipart, parse_id, read_form, too_large};
 
 /// The measuring period: `period=YYYY-MM` (or `YYYY`), or `from` and `to` dates; this
 /// month by default.
@@ -85,27 +81,24 @@ pub async fn update_contract(
 }
 
 fn filter(q: &HashMap<String, String>) -> AppResult<DeliverableFilter> {
-    let area = match given(q, "area") {
-        None => None,
-        Some(s) => Some(Area::parse(s).ok_or_else(|| {
-            let all: Vec<&str> = AREAS.iter().map(|a| a.as_str()).collect();
-            AppError::invalid("area", format!("没有领域 {s}，可选：{}", all.join("、")))
-        })?),
-    };
-    let cadence = match given(q, "cadence") {
-        None => None,
-        Some(s) => Some(Cadence::parse(s).ok_or_else(|| {
-            let all: Vec<&str> = CADENCES.iter().map(|a| a.as_str()).collect();
-            AppError::invalid(
-                "cadence",
-                format!("没有提交周期 {s}，可选：{}", all.join("、")),
-            )
-        })?),
-    };
+    let area = opt_choice(
+        q,
+        "area",
+        |s| Area::parse(s).map(Area::as_str),
+        "领域",
+        &choices(AREAS.iter().map(|a| a.as_str())),
+    )?;
+    let cadence = opt_choice(
+        q,
+        "cadence",
+        |s| Cadence::parse(s).map(Cadence::as_str),
+        "提交周期",
+        &choices(CADENCES.iter().map(|c| c.as_str())),
+    )?;
     Ok(DeliverableFilter {
-        area: area.map(|a| a.as_str().to_string()),
+        area,
         line_id: opt_id(q, "line_id")?,
-        cadence: cadence.map(|c| c.as_str().to_string()),
+        cadence,
         q: given(q, "q").map(|s| s.chars().take(100).collect()),
     })
 }
@@ -185,20 +178,11 @@ pub async fn deliverable_template(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let (name, bytes) = contract::template::template(&st.ctx, &u, parse_id(&id)?).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(crate::report::Format::Docx.content_type()),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&name),
-            ),
-        ],
+    Ok(crate::web::download::file(
+        HeaderValue::from_static(crate::report::Format::Docx.content_type()),
+        &name,
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 #[utoipa::path(get, path = "/deliverables/{id}/instances", tag = "contract",
@@ -242,41 +226,11 @@ async fn multipart_file(
     req: axum::extract::Request,
     st: &AppState,
 ) -> AppResult<(String, axum::body::Bytes)> {
-    let mut mp = axum::extract::Multipart::from_request(req, st)
-        .await
-        .map_err(|e| {
-            AppError::BadRequest(format!(
-                "请以 multipart/form-data 上传，字段名 file：{}",
-                e.body_text()
-            ))
-        })?;
-    let too_big = || {
-        AppError::PayloadTooLarge(format!(
-            "文件不能超过 {} MB",
-            st.config.max_attachment_bytes / 1024 / 1024
-        ))
-    };
-    let mut file = None;
-    while let Some(field) = mp.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_big()
-        } else {
-            AppError::BadRequest("上传内容无法解析".into())
-        }
-    })? {
-        if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or_default().to_string();
-            let data = field.bytes().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    too_big()
-                } else {
-                    AppError::BadRequest("上传文件读取失败".into())
-                }
-            })?;
-            file = Some((name, data));
-        }
-    }
-    file.ok_or_else(|| AppError::invalid("file", "请在表单字段 file 中上传文件"))
+    let mp = multipart(req, st, "字段名 file").await?;
+    let too_big = too_large("文件", st.config.max_attachment_bytes);
+    let form = read_form(mp, &too_big, &[]).await?;
+    form.file
+        .ok_or_else(|| AppError::invalid("file", "请在表单字段 file 中上传文件"))
 }
 
 #[utoipa::path(post, path = "/deliverables/{id}/instances/{key}/versions", tag = "contract",
@@ -325,19 +279,11 @@ pub async fn version_file(
 ) -> AppResult<Response> {
     let (name, ct, bytes) =
         versions::file(&st.ctx, &u, parse_id(&id)?, &key, parse_id(&number)?).await?;
-    let ct =
-        HeaderValue::from_str(&ct).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    Ok((
-        [
-            (header::CONTENT_TYPE, ct),
-            (
-                header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&name),
-            ),
-        ],
+    Ok(crate::web::download::file(
+        crate::web::download::stored_type(&ct),
+        &name,
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 #[utoipa::path(post, path = "/deliverables/{id}/instances/{key}/review", tag = "contract",

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Paging;
@@ -18,7 +18,7 @@ use crate::inspect::{plans, tasks, templates};
 use crate::store::inspect::TaskFilter;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{Input, parse_id};
+use crate::web::extract::{Input, multipart, parse_id, read_form, too_large};
 
 // ---- templates ---------------------------------------------------------------------------
 
@@ -307,49 +307,20 @@ pub struct PhotoUpload {
 /// Reads a photo upload's fields: the file (name and bytes) and the item key. A body over
 /// the limit is a 413 that names the limit.
 pub async fn read_photo_upload(
-    mut mp: axum::extract::Multipart,
+    mp: axum::extract::Multipart,
     max_bytes: usize,
 ) -> AppResult<((String, axum::body::Bytes), String)> {
-    let too_big =
-        || AppError::PayloadTooLarge(format!("照片不能超过 {} MB", max_bytes / 1024 / 1024));
-    let mut file = None;
-    let mut item = None;
-    while let Some(field) = mp.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_big()
-        } else {
-            AppError::BadRequest("上传内容无法解析".into())
-        }
-    })? {
-        match field.name() {
-            Some("file") => {
-                let name = field.file_name().unwrap_or_default().to_string();
-                let data = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_big()
-                    } else {
-                        AppError::BadRequest("上传文件读取失败".into())
-                    }
-                })?;
-                file = Some((name, data));
-            }
-            Some("item") => {
-                item = Some(
-                    field
-                        .text()
-                        .await
-                        .map_err(|_| AppError::BadRequest("字段 item 读取失败".into()))?
-                        .trim()
-                        .to_string(),
-                )
-            }
-            _ => {}
-        }
-    }
-    let item = item
+    let too_big = too_large("照片", max_bytes);
+    let form = read_form(mp, &too_big, &["item"]).await?;
+    let item = form
+        .texts
+        .get("item")
+        .map(|i| i.trim().to_string())
         .filter(|i| !i.is_empty())
         .ok_or_else(|| AppError::invalid("item", "请在字段 item 中给出照片项的编号"))?;
-    let file = file.ok_or_else(|| AppError::invalid("file", "请在表单字段 file 中上传照片"))?;
+    let file = form
+        .file
+        .ok_or_else(|| AppError::invalid("file", "请在表单字段 file 中上传照片"))?;
     Ok((file, item))
 }
 
@@ -370,43 +341,13 @@ pub async fn upload_photo(
     req: axum::extract::Request,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id)?;
-    let mp =
-        <axum::extract::Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st)
-            .await
-            .map_err(|e| {
-                AppError::BadRequest(format!(
-                    "请以 multipart/form-data 上传，字段 file 与 item：{}",
-                    e.body_text()
-                ))
-            })?;
+    let mp = multipart(req, &st, "字段 file 与 item").await?;
     let ((name, data), item) = read_photo_upload(mp, st.config.max_attachment_bytes).await?;
     let row = crate::inspect::photos::upload(&st.ctx, &u, id, &item, &name, &data).await?;
     Ok((
         StatusCode::CREATED,
         Json(crate::inspect::photos::photo_json(&row)),
     ))
-}
-
-/// A stored photo as a safe download: its own type, `attachment` disposition and a
-/// sandboxing CSP (an `<img>` still shows it).
-pub fn photo_response(p: &crate::store::inspect::PhotoRow, bytes: Vec<u8>) -> Response {
-    let content_type = axum::http::HeaderValue::from_str(&p.content_type)
-        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("application/octet-stream"));
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, content_type),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&p.file_name),
-            ),
-            (
-                axum::http::header::CONTENT_SECURITY_POLICY,
-                axum::http::HeaderValue::from_static("default-src 'none'; sandbox"),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
 }
 
 #[utoipa::path(get, path = "/inspection-tasks/{id}/photos/{photo_id}", tag = "inspections",
@@ -421,7 +362,11 @@ pub async fn photo(
 ) -> AppResult<Response> {
     let (p, bytes) =
         crate::inspect::photos::file(&st.ctx, &u, parse_id(&id)?, parse_id(&pid)?).await?;
-    Ok(photo_response(&p, bytes))
+    Ok(crate::web::download::uploaded(
+        &p.content_type,
+        &p.file_name,
+        bytes,
+    ))
 }
 
 // ---- findings and indicators ---------------------------------------------------------------

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use serde_json::{Value, json};
@@ -200,8 +200,7 @@ pub async fn history(
         .store
         .entity_history(spec.name, &id.to_string(), 200)
         .await?;
-    let items: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
-    Ok(Json(json!({"total": items.len(), "items": items})))
+    Ok(Json(super::all_json(&rows, |r| r.to_json())))
 }
 
 #[utoipa::path(
@@ -255,17 +254,11 @@ pub async fn export(
     }
     let format = q.get("format").map(String::as_str).unwrap_or("xlsx");
     let (bytes, mime, file) = transfer::export_file(&st.ctx, spec, format).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
-            (
-                header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&file),
-            ),
-        ],
+    Ok(crate::web::download::file(
+        HeaderValue::from_static(mime),
+        &file,
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 #[utoipa::path(

@@ -316,6 +316,16 @@ pub fn all_json<T>(rows: &[T], show: impl Fn(&T) -> Value) -> Value {
     list_json(rows, rows.len() as i64, show)
 }
 
+/// `201 Created` with the new row's id: `{"id": …}`.
+pub fn created_id(id: i64) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::CREATED,
+        axum::Json(json!({ "id": id })),
+    )
+        .into_response()
+}
+
 /// `limit` / `offset` of a list request.
 #[derive(Clone, Copy, Debug)]
 pub struct Paging {

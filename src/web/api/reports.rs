@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Paging;
@@ -65,17 +65,11 @@ pub async fn file(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let (name, ct, bytes) = report::file(&st.ctx, &u, parse_id(&id)?).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(ct)),
-            (
-                header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&name),
-            ),
-        ],
+    Ok(crate::web::download::file(
+        HeaderValue::from_static(ct),
+        &name,
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 #[utoipa::path(get, path = "/report-texts", tag = "reports", summary = "报告中可编辑的文字段落（模板）",

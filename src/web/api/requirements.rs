@@ -9,43 +9,39 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::{Paging, list_json};
-use crate::desk::{opt_id, opt_range};
+use crate::desk::{choices, given, opt_choice, opt_id, opt_range};
 use crate::domain::requirements::{
     RequirementCreate, RequirementPatch, SOURCES, STATUSES, Source, Status, Transition,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::requirements as reqs;
 use crate::store::requirements::RequirementFilter;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
 use crate::web::extract::{Input, parse_id};
 
-fn given<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
-    q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
-
 /// The list's filters from the query string (the page's filters too).
 pub fn filter(q: &HashMap<String, String>) -> AppResult<RequirementFilter> {
     let (from_ms, to_ms) = opt_range(q)?;
-    let status = match given(q, "status") {
-        None => None,
-        Some(s) => Some(Status::parse(s).map(Status::as_str).ok_or_else(|| {
-            let all: Vec<&str> = STATUSES.iter().map(|s| s.as_str()).collect();
-            AppError::invalid("status", format!("没有状态 {s}，可选：{}", all.join("、")))
-        })?),
-    };
-    let source = match given(q, "source") {
-        None => None,
-        Some(s) => Some(Source::parse(s).map(Source::as_str).ok_or_else(|| {
-            let all: Vec<&str> = SOURCES.iter().map(|s| s.as_str()).collect();
-            AppError::invalid("source", format!("没有来源 {s}，可选：{}", all.join("、")))
-        })?),
-    };
+    let status = opt_choice(
+        q,
+        "status",
+        |s| Status::parse(s).map(Status::as_str),
+        "状态",
+        &choices(STATUSES.map(Status::as_str)),
+    )?;
+    let source = opt_choice(
+        q,
+        "source",
+        |s| Source::parse(s).map(Source::as_str),
+        "来源",
+        &choices(SOURCES.map(Source::as_str)),
+    )?;
     Ok(RequirementFilter {
-        status: status.map(str::to_string),
+        status,
         system_id: opt_id(q, "system_id")?,
         line_id: opt_id(q, "line_id")?,
-        source: source.map(str::to_string),
+        source,
         q: given(q, "q").map(|s| s.chars().take(100).collect()),
         from_ms,
         to_ms,

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::Value;
 
 use super::{Paging, list_json};
+use crate::desk::{given, opt_choice};
 use crate::domain::team::changes::{ChangeCreate, ChangeKind, ChangeStatus, Decision, Nomination};
 use crate::domain::team::{CertificateInput, RulesPatch, TeamRules};
 use crate::error::{AppError, AppResult};
@@ -17,7 +18,8 @@ use crate::store::team::ChangeFilter;
 use crate::team::{self, changes, compliance, files, members};
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{Input, parse_id};
+use crate::web::download::uploaded;
+use crate::web::extract::{Input, multipart, parse_id, read_form, too_large};
 
 #[utoipa::path(get, path = "/contract/compliance", tag = "team",
     summary = "团队合规检查（团队人数、项目经理经验、岗位到位、证明材料、关键人员、更换项目经理期限）",
@@ -58,10 +60,6 @@ pub async fn set_rules(
     Ok(Json(team::set_rules(&st.ctx, &u, p).await?))
 }
 
-fn given<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
-    q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
-
 #[utoipa::path(get, path = "/personnel-changes", tag = "team",
     summary = "人员变更（筛选：status、kind、q）",
     params(super::openapi::PagingQuery,
@@ -76,32 +74,20 @@ pub async fn list_changes(
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
     let p = Paging::from_query(&q)?;
-    let status = match given(&q, "status") {
-        None => None,
-        Some(s) => Some(
-            ChangeStatus::parse(s)
-                .map(|s| s.as_str().to_string())
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "status",
-                        format!("没有状态 {s}，可选：requested、approved、refused"),
-                    )
-                })?,
-        ),
-    };
-    let kind = match given(&q, "kind") {
-        None => None,
-        Some(s) => Some(
-            ChangeKind::parse(s)
-                .map(|k| k.as_str().to_string())
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "kind",
-                        format!("没有类型 {s}，可选：contractor_request、purchaser_request"),
-                    )
-                })?,
-        ),
-    };
+    let status = opt_choice(
+        &q,
+        "status",
+        |s| ChangeStatus::parse(s).map(ChangeStatus::as_str),
+        "状态",
+        "requested、approved、refused",
+    )?;
+    let kind = opt_choice(
+        &q,
+        "kind",
+        |s| ChangeKind::parse(s).map(ChangeKind::as_str),
+        "类型",
+        "contractor_request、purchaser_request",
+    )?;
     let f = ChangeFilter {
         status,
         kind,
@@ -265,50 +251,18 @@ pub struct DocumentUpload {
 }
 
 async fn read_document_upload(
-    mut mp: axum::extract::Multipart,
+    mp: axum::extract::Multipart,
     max_bytes: usize,
 ) -> AppResult<(Option<(String, axum::body::Bytes)>, members::DocumentMeta)> {
-    let too_big =
-        || AppError::PayloadTooLarge(format!("证明材料不能超过 {} MB", max_bytes / 1024 / 1024));
-    let mut file = None;
-    let mut meta = members::DocumentMeta {
-        kind: None,
-        valid_from: None,
-        valid_until: None,
+    let too_big = too_large("证明材料", max_bytes);
+    let form = read_form(mp, &too_big, &["kind", "valid_from", "valid_until"]).await?;
+    let text = |k: &str| form.texts.get(k).map(|t| t.chars().take(100).collect());
+    let meta = members::DocumentMeta {
+        kind: text("kind"),
+        valid_from: text("valid_from"),
+        valid_until: text("valid_until"),
     };
-    while let Some(field) = mp.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_big()
-        } else {
-            AppError::BadRequest("上传内容无法解析".into())
-        }
-    })? {
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "file" {
-            let fname = field.file_name().unwrap_or_default().to_string();
-            let data = field.bytes().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    too_big()
-                } else {
-                    AppError::BadRequest("上传文件读取失败".into())
-                }
-            })?;
-            file = Some((fname, data));
-            continue;
-        }
-        let slot = match name.as_str() {
-            "kind" => &mut meta.kind,
-            "valid_from" => &mut meta.valid_from,
-            "valid_until" => &mut meta.valid_until,
-            _ => continue,
-        };
-        let text = field
-            .text()
-            .await
-            .map_err(|_| AppError::BadRequest(format!("字段 {name} 读取失败")))?;
-        *slot = Some(text.chars().take(100).collect());
-    }
-    Ok((file, meta))
+    Ok((form.file, meta))
 }
 
 #[utoipa::path(post, path = "/staff/{id}/documents", tag = "team",
@@ -327,15 +281,7 @@ pub async fn upload_document(
     req: axum::extract::Request,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id)?;
-    let mp =
-        <axum::extract::Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st)
-            .await
-            .map_err(|e| {
-                AppError::BadRequest(format!(
-                    "请以 multipart/form-data 上传，字段 file、kind、valid_from、valid_until：{}",
-                    e.body_text()
-                ))
-            })?;
+    let mp = multipart(req, &st, "字段 file、kind、valid_from、valid_until").await?;
     let (file, meta) = read_document_upload(mp, st.config.max_attachment_bytes).await?;
     let (name, data) =
         file.ok_or_else(|| AppError::invalid("file", "请在表单字段 file 中上传证明材料"))?;
@@ -355,29 +301,7 @@ pub async fn document_file(
     Path((id, doc)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let (d, bytes) = members::document_file(&st.ctx, &u, parse_id(&id)?, parse_id(&doc)?).await?;
-    Ok(download(&d.content_type, &d.file_name, bytes))
-}
-
-/// A stored file as a safe download: its own type, `attachment` disposition and a
-/// sandboxing CSP.
-fn download(content_type: &str, file_name: &str, bytes: Vec<u8>) -> Response {
-    let content_type = axum::http::HeaderValue::from_str(content_type)
-        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("application/octet-stream"));
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, content_type),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(file_name),
-            ),
-            (
-                axum::http::header::CONTENT_SECURITY_POLICY,
-                axum::http::HeaderValue::from_static("default-src 'none'; sandbox"),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    Ok(uploaded(&d.content_type, &d.file_name, bytes))
 }
 
 /// Shown with `GET /staff/{id}`: the member's certificates and documents.
@@ -424,15 +348,7 @@ pub async fn add_change_file(
     req: axum::extract::Request,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id)?;
-    let mp =
-        <axum::extract::Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st)
-            .await
-            .map_err(|e| {
-                AppError::BadRequest(format!(
-                    "请以 multipart/form-data 上传，字段 file：{}",
-                    e.body_text()
-                ))
-            })?;
+    let mp = multipart(req, &st, "字段 file").await?;
     let (file, _) = read_document_upload(mp, st.config.max_attachment_bytes).await?;
     let (name, data) =
         file.ok_or_else(|| AppError::invalid("file", "请在表单字段 file 中上传附件"))?;
@@ -451,5 +367,5 @@ pub async fn change_file(
     Path((id, file)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let (f, bytes) = files::file(&st.ctx, &u, parse_id(&id)?, parse_id(&file)?).await?;
-    Ok(download(&f.content_type, &f.file_name, bytes))
+    Ok(uploaded(&f.content_type, &f.file_name, bytes))
 }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderValue;
+use axum::response::Response;
 use tokio::sync::mpsc;
 
 use crate::domain::roles::Role;
@@ -133,17 +133,11 @@ pub async fn export(
         ),
         _ => return Err(AppError::invalid("format", "format 可选：xlsx、csv")),
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
-            (
-                header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&file),
-            ),
-        ],
+    Ok(crate::web::download::file(
+        HeaderValue::from_static(mime),
+        &file,
         body,
-    )
-        .into_response())
+    ))
 }
 
 /// The CSV file as a body that reads the next batch only when the client has taken the

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::{Paging, all_json};
+use super::{Paging, all_json, created_id};
 use crate::desk;
 use crate::domain::roles::Role;
 use crate::domain::tickets::TicketId;
@@ -21,7 +21,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::desk::TicketPageQuery;
 use crate::web::AppState;
 use crate::web::auth::ApiUser;
-use crate::web::extract::{Input, parse_id};
+use crate::web::extract::{Input, file_field, multipart, next_field, parse_id, too_large};
 
 /// The ticket list's filters (also those of the export).
 #[derive(utoipa::IntoParams)]
@@ -227,8 +227,7 @@ pub async fn events(
         .store
         .ticket_events(t.id, u.role != Role::Requester)
         .await?;
-    let items: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
-    Ok(Json(json!({"total": items.len(), "items": items})))
+    Ok(Json(all_json(&rows, |r| r.to_json())))
 }
 
 #[utoipa::path(
@@ -246,11 +245,10 @@ pub async fn comments(
 ) -> AppResult<Json<Value>> {
     let t = visible(&st, &u, &id).await?;
     let rows = st.store.comments(t.id, u.role != Role::Requester).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|c| json!({"id": c.id, "author": c.author_name, "body": c.body, "internal": c.internal != 0, "created_at": crate::clock::rfc3339(c.created_at)}))
-        .collect();
-    Ok(Json(json!({"total": items.len(), "items": items})))
+    Ok(Json(all_json(
+        &rows,
+        |c| json!({"id": c.id, "author": c.author_name, "body": c.body, "internal": c.internal != 0, "created_at": crate::clock::rfc3339(c.created_at)}),
+    )))
 }
 
 #[utoipa::path(
@@ -270,7 +268,7 @@ pub async fn add_comment(
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
     let cid = desk::comment(&st.ctx, &u, TicketId(t.id), &input).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": cid}))).into_response())
+    Ok(created_id(cid))
 }
 
 #[utoipa::path(
@@ -291,11 +289,10 @@ pub async fn worklogs(
         return Err(AppError::forbidden());
     }
     let rows = st.store.worklogs(t.id).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|w| json!({"id": w.id, "user": w.user_name, "minutes": w.minutes, "note": w.note, "created_at": crate::clock::rfc3339(w.created_at)}))
-        .collect();
-    Ok(Json(json!({"total": items.len(), "items": items})))
+    Ok(Json(all_json(
+        &rows,
+        |w| json!({"id": w.id, "user": w.user_name, "minutes": w.minutes, "note": w.note, "created_at": crate::clock::rfc3339(w.created_at)}),
+    )))
 }
 
 #[utoipa::path(
@@ -315,7 +312,7 @@ pub async fn add_worklog(
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
     let wid = desk::worklog(&st.ctx, &u, TicketId(t.id), &input).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": wid}))).into_response())
+    Ok(created_id(wid))
 }
 
 #[utoipa::path(
@@ -554,42 +551,13 @@ pub async fn upload(
     req: axum::extract::Request,
 ) -> AppResult<Response> {
     let t = visible(&st, &u, &id).await?;
-    let mut mp =
-        <axum::extract::Multipart as axum::extract::FromRequest<AppState>>::from_request(req, &st)
-            .await
-            .map_err(|e| {
-                AppError::BadRequest(format!(
-                    "请以 multipart/form-data 上传，字段名 file：{}",
-                    e.body_text()
-                ))
-            })?;
-    let too_big = || {
-        AppError::PayloadTooLarge(format!(
-            "附件不能超过 {} MB",
-            st.config.max_attachment_bytes / 1024 / 1024
-        ))
-    };
+    let mut mp = multipart(req, &st, "字段名 file").await?;
+    let too_big = too_large("附件", st.config.max_attachment_bytes);
     let mut file = None;
     let mut internal = false;
-    while let Some(field) = mp.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_big()
-        } else {
-            AppError::BadRequest("上传内容无法解析".into())
-        }
-    })? {
+    while let Some(field) = next_field(&mut mp, &too_big).await? {
         match field.name() {
-            Some("file") => {
-                let name = field.file_name().unwrap_or_default().to_string();
-                let data = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_big()
-                    } else {
-                        AppError::BadRequest("上传文件读取失败".into())
-                    }
-                })?;
-                file = Some((name, data));
-            }
+            Some("file") => file = Some(file_field(field, &too_big).await?),
             Some("internal") => internal = field.text().await.unwrap_or_default() == "true",
             _ => {}
         }
@@ -619,27 +587,12 @@ pub async fn download(
     if a.internal != 0 && u.role == Role::Requester {
         return Err(AppError::NotFound);
     }
-    let bytes = tokio::fs::read(st.config.data_dir.join(&a.stored_path))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading attachment {}: {e}", a.id)))?;
-    let content_type = axum::http::HeaderValue::from_str(&a.content_type)
-        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("application/octet-stream"));
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, content_type),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&a.file_name),
-            ),
-            // An uploaded file opened in the browser runs nothing and loads nothing.
-            (
-                axum::http::header::CONTENT_SECURITY_POLICY,
-                axum::http::HeaderValue::from_static("default-src 'none'; sandbox"),
-            ),
-        ],
+    let bytes = desk::read_stored(&st.ctx, &a.stored_path).await?;
+    Ok(crate::web::download::uploaded(
+        &a.content_type,
+        &a.file_name,
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 /// `POST /tickets/{id}/links` `{"ticket_id": N, "kind": "related"|"duplicate"|"caused_by"|"parent"|"child"}`.

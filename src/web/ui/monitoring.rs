@@ -69,7 +69,10 @@ fn sparkline(points: &[(i64, Option<f64>, bool)]) -> Value {
     json!({"points": line, "failures": failures})
 }
 
-pub(super) async fn system_names(st: &AppState) -> Result<HashMap<i64, String>, AppError> {
+/// The systems (the first 1000 by id), for pickers and names.
+pub(super) async fn systems(
+    st: &AppState,
+) -> Result<Vec<serde_json::Map<String, Value>>, AppError> {
     let lq = ListQuery {
         limit: 1000,
         offset: 0,
@@ -80,6 +83,11 @@ pub(super) async fn system_names(st: &AppState) -> Result<HashMap<i64, String>, 
         .store
         .list_entities(&crate::domain::inventory::SYSTEMS, &lq)
         .await?;
+    Ok(rows)
+}
+
+pub(super) async fn system_names(st: &AppState) -> Result<HashMap<i64, String>, AppError> {
+    let rows = systems(st).await?;
     Ok(rows
         .iter()
         .filter_map(|s| Some((s.get("id")?.as_i64()?, s.get("name")?.as_str()?.to_string())))

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
@@ -157,17 +157,11 @@ pub async fn file(
     Path(id): Path<String>,
 ) -> PageResult {
     let (name, ct, bytes) = crate::report::file(&st.ctx, &u, parse_id(&id)?).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(ct)),
-            (
-                header::CONTENT_DISPOSITION,
-                crate::web::download::attachment(&name),
-            ),
-        ],
+    Ok(crate::web::download::file(
+        HeaderValue::from_static(ct),
+        &name,
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 async fn render_texts(

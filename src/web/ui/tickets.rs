@@ -20,7 +20,6 @@ use crate::domain::sla::{ClockStatus, fmt_duration};
 use crate::domain::tickets as tk;
 use crate::domain::tickets::input::{CommentInput, TicketAction, TicketCreate};
 use crate::error::AppError;
-use crate::store::entities::ListQuery;
 use crate::web::AppState;
 use crate::web::api::Paging;
 use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
@@ -106,17 +105,8 @@ async fn form_page(
     errors: Vec<Value>,
     status: StatusCode,
 ) -> PageResult {
-    let lq = ListQuery {
-        limit: 1000,
-        offset: 0,
-        sort: Some(("id".into(), false)),
-        ..Default::default()
-    };
-    let (systems, _) = st
-        .store
-        .list_entities(&crate::domain::inventory::SYSTEMS, &lq)
-        .await?;
-    let systems: Vec<Value> = systems
+    let systems: Vec<Value> = super::monitoring::systems(st)
+        .await?
         .iter()
         .map(|s| json!({"id": s.get("id"), "name": s.get("name")}))
         .collect();

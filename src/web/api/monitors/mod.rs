@@ -240,13 +240,29 @@ pub async fn availability(
     u.require(Perm::ReadMonitoring)?;
     let m = st.store.monitor(parse_id(&id)?).await?;
     let (from, to) = period(&q)?;
-    let t = crate::monitor::availability(&st.ctx, &[(m.id, m.created_at)], from, to).await?;
+    let mons = [(m.id, m.created_at)];
+    let of = [("monitor_id", json!(m.id))];
+    availability_json(&st, &q, &mons, &of, (from, to)).await
+}
+
+/// The availability of `mons` over the period as answered: the totals, what it is of
+/// (`of`), the period and, with `days=true`, each day.
+async fn availability_json(
+    st: &AppState,
+    q: &HashMap<String, String>,
+    mons: &[(i64, i64)],
+    of: &[(&str, Value)],
+    (from, to): (i64, i64),
+) -> AppResult<Json<Value>> {
+    let t = crate::monitor::availability(&st.ctx, mons, from, to).await?;
     let mut v = t.to_json();
-    v["monitor_id"] = json!(m.id);
+    for (k, x) in of {
+        v[*k] = x.clone();
+    }
     v["from"] = json!(crate::clock::rfc3339(from));
     v["to"] = json!(crate::clock::rfc3339(to));
     if q.get("days").map(String::as_str) == Some("true") {
-        v["days"] = json!(crate::monitor::daily(&st.ctx, &[(m.id, m.created_at)], from, to).await?);
+        v["days"] = json!(crate::monitor::daily(&st.ctx, mons, from, to).await?);
     }
     Ok(Json(v))
 }
@@ -272,16 +288,14 @@ pub async fn system_availability(
         .await?;
     let (from, to) = period(&q)?;
     let mons = st.store.monitor_ids_of_system(sid).await?;
-    let t = crate::monitor::availability(&st.ctx, &mons, from, to).await?;
-    let mut v = t.to_json();
-    v["system_id"] = json!(sid);
-    v["monitors"] = json!(mons.iter().map(|(i, _)| *i).collect::<Vec<_>>());
-    v["from"] = json!(crate::clock::rfc3339(from));
-    v["to"] = json!(crate::clock::rfc3339(to));
-    if q.get("days").map(String::as_str) == Some("true") {
-        v["days"] = json!(crate::monitor::daily(&st.ctx, &mons, from, to).await?);
-    }
-    Ok(Json(v))
+    let of = [
+        ("system_id", json!(sid)),
+        (
+            "monitors",
+            json!(mons.iter().map(|(i, _)| *i).collect::<Vec<_>>()),
+        ),
+    ];
+    availability_json(&st, &q, &mons, &of, (from, to)).await
 }
 
 // ---- maintenance -------------------------------------------------------------------------
