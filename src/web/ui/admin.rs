@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Value, json};
 
@@ -16,7 +15,7 @@ use crate::domain::roles::{ALL_ROLES, Perm, Role};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
+use crate::web::auth::{PageUser, QUERY_VALUE};
 use crate::web::extract::{form_input, parse_id};
 
 fn roles() -> Vec<Value> {
@@ -67,14 +66,11 @@ pub async fn user_new(State(st): State<AppState>, PageUser(u): PageUser) -> Page
 
 pub async fn user_create(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
     require(&u, Perm::ManageUsers)?;
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let fields = form.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     let result = match form_input::<UserCreate>(fields) {
         Ok(input) => accounts::create_user(&st, &u, input).await,
@@ -130,15 +126,12 @@ pub async fn user_edit(
 
 pub async fn user_update(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
     require(&u, Perm::ManageUsers)?;
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     // A blank name leaves the name as it is; the checkboxes are sent only when ticked.
     let mut fields: serde_json::Map<String, Value> = form
@@ -158,15 +151,12 @@ pub async fn user_update(
 
 pub async fn user_reset(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
     require(&u, Perm::ManageUsers)?;
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let pw = form.get("new_password").cloned().unwrap_or_default();
     accounts::reset_password(&st.ctx, &u, id, &pw).await?;

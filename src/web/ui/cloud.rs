@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Multipart, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
@@ -16,7 +16,7 @@ use crate::accounts::AuthUser;
 use crate::cloud::{self, ListQuery};
 use crate::error::AppError;
 use crate::web::AppState;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 
 /// How many of the month's resources the page lists.
 const ROWS_SHOWN: i64 = 500;
@@ -126,13 +126,10 @@ pub async fn page(
 /// imported).
 pub async fn import(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     mut mp: Multipart,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     cloud::check_write(&u)?;
     let too_big = || {
         AppError::PayloadTooLarge(format!(

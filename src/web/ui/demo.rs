@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
@@ -13,7 +12,7 @@ use super::{PageResult, layout};
 use crate::demo::remove::{self, CONFIRMATION, DemoStatus, TableCount};
 use crate::error::AppError;
 use crate::web::AppState;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 
 /// The Chinese name of a demo table (or of a cleared reference, `table.column`).
 fn table_label(t: &str) -> String {
@@ -103,13 +102,10 @@ pub async fn page(State(st): State<AppState>, PageUser(u): PageUser) -> PageResu
 
 pub async fn remove(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let result = remove::remove(&st.ctx, &u, form.get("confirm").map(String::as_str)).await;
     let (error, removed) = match result {
         Ok(r) => (None, Some(rows_json(&r.marked))),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use chrono::Datelike;
 use serde_json::json;
@@ -15,18 +15,18 @@ use crate::domain::roles::Perm;
 use crate::error::AppError;
 use crate::holidays::{ImportOutcome, ImportRequest};
 use crate::web::AppState;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 use crate::web::extract::parse_id;
 
 /// `POST /calendars/{id}/import` (multipart `file`): the preview of what the file changes.
 pub async fn preview(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     mut mp: Multipart,
 ) -> PageResult {
-    if !same_origin(&headers) || !u.role.can(Perm::WriteInventory) {
+    if !u.role.can(Perm::WriteInventory) {
         return Err(AppError::forbidden().into());
     }
     let id = parse_id(&id)?;
@@ -119,12 +119,12 @@ pub async fn preview(
 /// changed since the preview.
 pub async fn confirm(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) || !u.role.can(Perm::WriteInventory) {
+    if !u.role.can(Perm::WriteInventory) {
         return Err(AppError::forbidden().into());
     }
     let id = parse_id(&id)?;

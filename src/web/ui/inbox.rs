@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use crate::domain::roles::{Perm, Role};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, PageUserAnyState, same_origin};
+use crate::web::auth::{PageUser, PageUserAnyState};
 use crate::web::extract::parse_id;
 
 pub async fn messages(
@@ -73,13 +73,10 @@ pub async fn badge(
 /// Opens a message: marks it read and goes to its ticket.
 pub async fn open(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let to = crate::notify::inbox::open(&st, &u, parse_id(&id)?)
         .await?
         .map(|t| format!("/tickets/{t}"))
@@ -89,12 +86,9 @@ pub async fn open(
 
 pub async fn read_all(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     crate::notify::inbox::mark_all_read(&st, &u).await?;
     Ok(Redirect::to("/messages").into_response())
 }
@@ -235,14 +229,11 @@ pub async fn calendar(
 /// Sets one day: `date`, `mode` = holiday | workday | default, `reason`.
 pub async fn set_day(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let date = form.get("date").cloned().unwrap_or_default();
     let year = NaiveDate::parse_from_str(&date, "%Y-%m-%d")

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
@@ -19,7 +19,7 @@ use crate::inspect::input::{ResultsInput, TaskActionInput};
 use crate::store::inspect::TaskFilter;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 use crate::web::extract::parse_id;
 
 pub async fn list(
@@ -154,14 +154,11 @@ fn messages(e: &AppError) -> Option<String> {
 /// The task form: `action` is save, submit, approve or return.
 pub async fn post(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let field = |k: &str| {
         form.iter()
@@ -210,14 +207,11 @@ pub async fn post(
 /// htmx autosave on every change: saves the draft and answers the line that says so.
 pub async fn draft(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let task = crate::inspect::tasks::get(&st.ctx, &u, id).await?;
     let readings = readings_of(&task, &form);
@@ -273,14 +267,11 @@ fn photo_strip(key: &str, label: &str, photos: &[Value], note: Option<(&str, &st
 /// and answers the item's thumbnails, or the reason it was refused.
 pub async fn photo(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     mp: axum::extract::Multipart,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let (item_key, result) =
         match crate::web::api::inspections::read_photo_upload(mp, st.config.max_attachment_bytes)

@@ -25,7 +25,7 @@ use crate::store::entities::ListQuery;
 use crate::transfer::import_file;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
+use crate::web::auth::{PageUser, QUERY_VALUE};
 use crate::web::extract::parse_id;
 
 const PAGE_SIZE: i64 = 20;
@@ -448,15 +448,12 @@ async fn save(
 
 pub async fn create(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(collection): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
     let spec = spec_of(&collection)?;
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     save(&st, &u, spec, None, form).await
 }
 
@@ -475,41 +472,35 @@ pub async fn edit_form(
 
 pub async fn update(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path((collection, id)): Path<(String, String)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
     let spec = spec_of(&collection)?;
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     save(&st, &u, spec, Some(parse_id(&id)?), form).await
 }
 
 pub async fn delete(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path((collection, id)): Path<(String, String)>,
 ) -> PageResult {
     let spec = spec_of(&collection)?;
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     delete_record(&st, &u, spec, parse_id(&id)?).await?;
     Ok(Redirect::to(&format!("/{}", spec.name)).into_response())
 }
 
 pub async fn import(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(collection): Path<String>,
     mut mp: Multipart,
 ) -> PageResult {
     let spec = inv::importable(&collection).ok_or(AppError::NotFound)?;
-    if !same_origin(&headers) || !u.role.can(Perm::WriteInventory) {
+    if !u.role.can(Perm::WriteInventory) {
         return Err(AppError::forbidden().into());
     }
     let mut file = None;

@@ -589,6 +589,26 @@ impl IntoResponse for PageError {
 
 pub type PageResult = Result<Response, PageError>;
 
+/// A form post from this site. A post whose `Origin` names another site is refused with the
+/// 403 page before the handler runs (defence in depth next to the SameSite session cookie):
+/// every page handler that changes something takes it, so none can forget the check.
+pub struct SameOrigin;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SameOrigin {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        if crate::web::auth::same_origin(&parts.headers) {
+            Ok(SameOrigin)
+        } else {
+            Err(AppError::forbidden().into())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Value, json};
 
@@ -23,7 +23,7 @@ use crate::monitor::input::{MonitorCreate, MonitorUpdate};
 use crate::monitor::spec;
 use crate::store::monitor::MonitorRow;
 use crate::web::AppState;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 use crate::web::extract::parse_id;
 
 async fn form_page(
@@ -147,13 +147,10 @@ pub async fn new_form(State(st): State<AppState>, PageUser(u): PageUser) -> Page
 
 pub async fn create(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     need(&u, Perm::WriteMonitoring)?;
     let input = form_to_obj(&form)
         .and_then(|obj| crate::domain::input::decode::<MonitorCreate>(Value::Object(obj)));
@@ -192,14 +189,11 @@ pub async fn edit_form(
 /// keeps the stored one; a field emptied goes back to its default.
 pub async fn update(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(mut form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     need(&u, Perm::WriteMonitoring)?;
     let m = st.store.monitor(parse_id(&id)?).await?;
     form.insert("kind".into(), m.kind.clone());

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Value, json};
 
@@ -21,7 +20,7 @@ use crate::store::entities::ListQuery;
 use crate::store::monitor::{MonitorFilter, MonitorRow};
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 use crate::web::extract::parse_id;
 
 pub(super) fn need(u: &AuthUser, p: Perm) -> Result<(), AppError> {
@@ -263,14 +262,11 @@ pub async fn detail(
 /// `check`, `pause`, `resume` or `delete` from the monitor page.
 pub async fn action(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     need(&u, Perm::WriteMonitoring)?;
     let id = parse_id(&id)?;
     match form.get("do").map(String::as_str) {
@@ -340,14 +336,11 @@ pub async fn alerts(
 
 pub async fn alert_action(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let r = match form.get("do").map(String::as_str) {
         Some("acknowledge") => crate::monitor::alerts::acknowledge(&st.ctx, &u, id)

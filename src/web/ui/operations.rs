@@ -283,14 +283,11 @@ fn record_of(line_id: i64, form: &HashMap<String, String>) -> Value {
 
 pub async fn create(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let shown: Map<String, Value> = form.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     let errs = match crate::domain::input::decode::<RecordCreate>(record_of(id, &form)) {

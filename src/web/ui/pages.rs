@@ -110,12 +110,9 @@ pub async fn login_submit(
 
 pub async fn logout(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    _: super::SameOrigin,
     PageUserAnyState(u): PageUserAnyState,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     accounts::logout(&st.ctx, &u).await?;
     Ok((
         [(header::SET_COOKIE, session_cookie(&st, "", 0))],
@@ -151,13 +148,10 @@ fn policy_text(st: &AppState) -> String {
 
 pub async fn password_submit(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    _: super::SameOrigin,
     PageUserAnyState(u): PageUserAnyState,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let current = form.get("current_password").cloned().unwrap_or_default();
     let new = form.get("new_password").cloned().unwrap_or_default();
     let confirm = form.get("confirm_password").cloned().unwrap_or_default();
@@ -254,13 +248,10 @@ pub async fn tokens(State(st): State<AppState>, PageUser(u): PageUser) -> PageRe
 
 pub async fn token_create(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let name = form.get("name").cloned().unwrap_or_default();
     let days = form
         .get("days")
@@ -283,13 +274,10 @@ pub async fn token_create(
 
 pub async fn token_revoke(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     st.store
         .revoke_api_token(u.id, parse_id(&id)?, &u.actor(), st.clock.now_ms())
         .await?;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::report::ReportRequest;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 use crate::web::extract::parse_id;
 
 async fn render(
@@ -130,13 +130,10 @@ async fn refused(
 
 pub async fn generate(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let shown = json!(form);
     let req: ReportRequest = match crate::domain::input::decode(request_of(&form)) {
         Ok(r) => r,
@@ -197,14 +194,11 @@ pub async fn texts(State(st): State<AppState>, PageUser(u): PageUser) -> PageRes
 /// `POST /reports/texts/{key}`: `action=save` with `text`, or `action=reset`.
 pub async fn save_text(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(key): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let text = match form.get("action").map(String::as_str) {
         Some("reset") => None,
         _ => Some(form.get("text").cloned().unwrap_or_default()),

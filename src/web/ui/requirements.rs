@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::requirements as reqs;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 use crate::web::extract::parse_id;
 
 const FILTER_KEYS: [&str; 5] = ["line_id", "system_id", "status", "source", "q"];
@@ -175,11 +175,11 @@ fn proposal_of(form: &HashMap<String, String>) -> (Value, Vec<FieldError>) {
 
 pub async fn create(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) || !reqs::may_create(&u) {
+    if !reqs::may_create(&u) {
         return Err(AppError::forbidden().into());
     }
     let shown: Map<String, Value> = form.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
@@ -263,14 +263,11 @@ pub async fn detail(
 
 pub async fn transition(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let to = form.get("to").map(|s| s.trim()).unwrap_or_default();
     let reason = form.get("reason").map(|s| s.trim()).unwrap_or_default();

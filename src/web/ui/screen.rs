@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect};
 use serde_json::{Value, json};
 
@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::monitor::display::{self, DisplayLinkCreate};
 use crate::monitor::screen;
 use crate::web::AppState;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 use crate::web::extract::{form_input, parse_id};
 
 fn render(
@@ -107,13 +107,10 @@ pub async fn links(State(st): State<AppState>, PageUser(u): PageUser) -> PageRes
 
 pub async fn create_link(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let fields: serde_json::Map<String, Value> = form
         .into_iter()
         .filter(|(k, _)| DisplayLinkCreate::LABELS.iter().any(|(n, _)| n == k))
@@ -134,13 +131,10 @@ pub async fn create_link(
 
 pub async fn revoke_link(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     match display::revoke(&st.ctx, &u, parse_id(&id)?).await {
         Ok(()) | Err(AppError::NotFound) => Ok(Redirect::to("/display-links").into_response()),
         Err(e) => Err(PageError(e)),

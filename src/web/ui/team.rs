@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Value, json};
 
@@ -20,7 +19,7 @@ use crate::error::AppError;
 use crate::store::team::ChangeFilter;
 use crate::team::{changes, compliance};
 use crate::web::AppState;
-use crate::web::auth::{PageUser, same_origin};
+use crate::web::auth::PageUser;
 use crate::web::extract::parse_id;
 
 /// The CSS class of a state's badge.
@@ -131,14 +130,11 @@ pub async fn page(State(st): State<AppState>, PageUser(u): PageUser) -> PageResu
 /// `POST /team/changes/{id}/decision`: the purchaser's approve or refuse button.
 pub async fn decide(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let decision = match form.get("decision").map(String::as_str) {
         Some("approve") => DecisionKind::Approve,
@@ -197,13 +193,10 @@ fn change_of(u: &AuthUser, form: &HashMap<String, String>) -> Value {
 /// replace the manager.
 pub async fn file(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let input = match crate::domain::input::decode(change_of(&u, &form)) {
         Ok(i) => i,
         Err(errs) => return render(&st, &u, Some(joined(&errs))).await,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use chrono::{NaiveDateTime, TimeZone};
 use serde_json::{Map, Value, json};
@@ -22,7 +22,7 @@ use crate::domain::tickets::input::{CommentInput, TicketAction, TicketCreate};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
+use crate::web::auth::{PageUser, QUERY_VALUE};
 use crate::web::extract::{form_input, parse_id};
 
 fn choices(c: &[crate::domain::entity::Choice]) -> Vec<Value> {
@@ -145,13 +145,10 @@ const FORM_MAX_FILES: usize = 5;
 
 pub async fn create(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     mut mp: axum::extract::Multipart,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let mut form: HashMap<String, String> = HashMap::new();
     let mut files: Vec<(String, axum::body::Bytes)> = Vec::new();
     loop {
@@ -379,14 +376,11 @@ async fn render_detail(
 
 pub async fn action(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let mut body = Map::new();
     let mut report = Map::new();
@@ -435,14 +429,11 @@ pub async fn action(
 
 pub async fn comment(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let input = CommentInput {
         body: form.get("body").cloned().unwrap_or_default(),
@@ -523,14 +514,11 @@ pub async fn overview(
 
 pub async fn attach(
     State(st): State<AppState>,
-    headers: HeaderMap,
     PageUser(u): PageUser,
+    _: super::SameOrigin,
     Path(id): Path<String>,
     mut mp: axum::extract::Multipart,
 ) -> PageResult {
-    if !same_origin(&headers) {
-        return Err(AppError::forbidden().into());
-    }
     let id = parse_id(&id)?;
     let mut file = None;
     let mut internal = false;
