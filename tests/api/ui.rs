@@ -496,3 +496,42 @@ async fn every_page_form_posted_from_another_site_is_refused_and_changes_nothing
         assert_eq!(app.total(c).await, n, "{c}");
     }
 }
+
+/// List pages link to their previous and next pages and keep their filters in the links.
+#[tokio::test]
+async fn list_pages_link_to_the_next_and_previous_page_with_their_filters() {
+    let app = spawn_demo().await;
+    let token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    for i in 0..3 {
+        app.post_expect(
+            &token,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": format!("翻页 {i}"), "system_id": 3, "source": "phone"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let (_, cookie, _) = app.page_login("admin", ADMIN_PASSWORD).await;
+    let (s, html) = app
+        .page(&cookie, "/tickets?kind=incident&limit=1&offset=1")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let pager = html
+        .split("class=\"pager\"")
+        .nth(1)
+        .and_then(|p| p.split("</nav>").next())
+        .unwrap_or_else(|| panic!("no pager: {html}"));
+    assert!(
+        pager.contains("kind=incident")
+            && pager.contains("offset=0\">上一页")
+            && pager.contains("offset=2\">下一页"),
+        "{pager}"
+    );
+    // The last page has no next link, the first no previous one.
+    let (_, html) = app
+        .page(&cookie, "/tickets?kind=incident&limit=1&offset=2")
+        .await;
+    assert!(html.contains("上一页") && !html.contains("下一页"));
+    let (_, html) = app.page(&cookie, "/tickets?kind=incident&limit=1").await;
+    assert!(!html.contains("上一页") && html.contains("下一页"));
+}

@@ -87,6 +87,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/report_texts.html"),
     ),
     ("base.html", include_str!("../../../templates/base.html")),
+    (
+        "macros.html",
+        include_str!("../../../templates/macros.html"),
+    ),
     ("login.html", include_str!("../../../templates/login.html")),
     (
         "password.html",
