@@ -110,8 +110,8 @@ pub async fn login_submit(
 
 pub async fn logout(
     State(st): State<AppState>,
-    _: super::SameOrigin,
     PageUserAnyState(u): PageUserAnyState,
+    _: super::SameOrigin,
 ) -> PageResult {
     accounts::logout(&st.ctx, &u).await?;
     Ok((
@@ -148,8 +148,8 @@ fn policy_text(st: &AppState) -> String {
 
 pub async fn password_submit(
     State(st): State<AppState>,
-    _: super::SameOrigin,
     PageUserAnyState(u): PageUserAnyState,
+    _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
     let current = form.get("current_password").cloned().unwrap_or_default();
