@@ -10,6 +10,7 @@ use crate::domain::operations::{RecordCreate, check_record};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::store::audit::NewAuditEvent;
+use crate::transfer::records::{import_failed, read_upload_table};
 
 /// Imports a CSV or XLSX of work records onto a line, with the inventory's import rules:
 /// bounded parsing off the runtime, every bad row and column named, and nothing imported
@@ -39,21 +40,7 @@ pub async fn import_records(
     if !may_write(u, &line) {
         return Err(AppError::forbidden());
     }
-    if data.is_empty() {
-        return Err(AppError::invalid("file", "上传的文件为空"));
-    }
-    let _slot = ctx
-        .gates
-        .imports
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("import gate closed: {e}")))?;
-    let limits = ctx.config.import.clone();
-    let owned = data.to_vec();
-    let table = tokio::task::spawn_blocking(move || crate::transfer::read_table(&owned, &limits))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("import parser task failed: {e}")))?
-        .map_err(|e| AppError::invalid("file", e.0))?;
+    let table = read_upload_table(ctx, data).await?;
     // A title row above the header (as the exports write it) is skipped.
     let maps = |row: &[String]| row.iter().any(|h| field_of(h).is_some());
     let (headers, rows): (&[String], &[(usize, Vec<String>)]) = match table.rows.split_first() {
@@ -122,16 +109,7 @@ pub async fn import_records(
         }
     }
     if !errors.is_empty() {
-        let n = errors.len();
-        let first = errors
-            .first()
-            .map(|e| format!("第 {} 行“{}”列：{}", e.row, e.column, e.message))
-            .unwrap_or_default();
-        return Err(AppError::Unprocessable {
-            code: "import_failed",
-            message: format!("导入失败，共 {n} 处错误，未导入任何数据。{first}"),
-            details: json!({"errors": errors}),
-        });
+        return Err(import_failed(errors));
     }
     let now_ms = now.timestamp_millis();
     let mut tx = ctx.store.write_tx().await?;
