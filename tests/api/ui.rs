@@ -535,3 +535,23 @@ async fn list_pages_link_to_the_next_and_previous_page_with_their_filters() {
     let (_, html) = app.page(&cookie, "/tickets?kind=incident&limit=1").await;
     assert!(!html.contains("上一页") && html.contains("下一页"));
 }
+
+/// Without a session, a page form posted from another site is sent to the login page like
+/// any other signed-out post: the session is checked before the origin.
+#[tokio::test]
+async fn a_signed_out_post_from_another_site_goes_to_the_login_page() {
+    let app = spawn_demo().await;
+    for path in ["/logout", "/password", "/tickets", "/assets"] {
+        let r = app
+            .client
+            .post(app.url(path))
+            .header("origin", "http://evil.example")
+            .form(&[("name", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "POST {path}");
+        let to = r.headers()[LOCATION].to_str().unwrap().to_string();
+        assert!(to.starts_with("/login"), "POST {path} → {to}");
+    }
+}
