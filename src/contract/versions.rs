@@ -122,43 +122,45 @@ async fn add_version(
 ) -> AppResult<Value> {
     let digest = crate::desk::sha256_hex(bytes);
     let now_ms = ctx.clock.now_ms();
-    let mut tx = ctx.store.write_tx().await?;
-    let old = ctx
-        .store
-        .deliverable_instance_in(&mut tx, d.id, &o.key)
-        .await?;
-    if old
-        .as_ref()
-        .is_some_and(|i| i.status == Status::Accepted.as_str())
-    {
-        return Err(AppError::Conflict(
-            "该期交付物已验收通过，不能再提交新版本".into(),
-        ));
-    }
-    let number = match &old {
-        Some(i) => {
-            ctx.store
-                .deliverable_versions_in(&mut tx, i.id)
-                .await?
-                .len() as i64
-                + 1
-        }
-        None => 1,
-    };
-    let mut history: Vec<Value> = old
-        .as_ref()
-        .and_then(|i| serde_json::from_str(&i.history).ok())
-        .unwrap_or_default();
-    history.push(entry(
-        "submitted",
-        u,
-        now_ms,
-        json!({"version": number, "file_name": name, "sha256": digest,
-               "source": if report_id.is_some() { "report" } else { "upload" }}),
-    ));
+    // The file is written before the write transaction (which on SQLite holds the one
+    // writer) and removed again when the version is refused or not committed.
     let dir = format!("deliverables/{}/{}", d.id, o.key);
     let file = crate::desk::write_stored(ctx, &dir, now_ms, &digest, bytes).await?;
     let result: AppResult<Value> = async {
+        let mut tx = ctx.store.write_tx().await?;
+        let old = ctx
+            .store
+            .deliverable_instance_in(&mut tx, d.id, &o.key)
+            .await?;
+        if old
+            .as_ref()
+            .is_some_and(|i| i.status == Status::Accepted.as_str())
+        {
+            return Err(AppError::Conflict(
+                "该期交付物已验收通过，不能再提交新版本".into(),
+            ));
+        }
+        let number = match &old {
+            Some(i) => {
+                ctx.store
+                    .deliverable_versions_in(&mut tx, i.id)
+                    .await?
+                    .len() as i64
+                    + 1
+            }
+            None => 1,
+        };
+        let mut history: Vec<Value> = old
+            .as_ref()
+            .and_then(|i| serde_json::from_str(&i.history).ok())
+            .unwrap_or_default();
+        history.push(entry(
+            "submitted",
+            u,
+            now_ms,
+            json!({"version": number, "file_name": name, "sha256": digest,
+                   "source": if report_id.is_some() { "report" } else { "upload" }}),
+        ));
         let iid = ctx
             .store
             .put_deliverable_instance(

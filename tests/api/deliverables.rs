@@ -293,7 +293,10 @@ async fn a_generated_version_is_returned_then_an_upload_accepted_and_the_contrac
     );
     let listed = instances(&app, id, "?to=2024-10-31").await;
     assert_eq!(listed[0]["status"], "accepted");
-    // Accepted is final: no new version, no second review.
+    // Accepted is final: no new version, no second review, and the refused file is not
+    // left on disk.
+    let stored = stored_files(&app.data_dir.join("deliverables"));
+    assert!(!stored.is_empty());
     let (s, e) = upload(
         &app,
         &op,
@@ -303,6 +306,7 @@ async fn a_generated_version_is_returned_then_an_upload_accepted_and_the_contrac
     )
     .await;
     assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_eq!(stored_files(&app.data_dir.join("deliverables")), stored);
     let (s, _) = app
         .post(
             &sup,
@@ -578,4 +582,19 @@ async fn an_authored_document_has_a_docx_template_of_its_outline() {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
+}
+
+/// The files stored under `dir`, recursively.
+fn stored_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(stored_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
 }
