@@ -351,18 +351,31 @@ async fn open_ticket_with_origin(
         Some(Origin::Finding(_)) | None => {}
     }
     let mut row = row;
-    let mut summary = summary;
+    let after = |number: &str| json!({"number": number, "kind": kind, "priority": priority, "status": status, "assignee_id": assignee_id});
     if late_number {
+        // The number draw and the audit record are one statement, the last before the
+        // commit: the day's counter row and the audit chain's head are held the least.
+        let audit = NewAuditEvent::of("create", "tickets", id, summary).after(after(&provisional));
         number = ctx
             .store
-            .finalize_ticket_number_pg(&mut tx, id, prefix, &day, &provisional)
+            .finalize_ticket_number_pg(
+                &mut tx,
+                id,
+                prefix,
+                &day,
+                &provisional,
+                now_ms,
+                &u.actor(),
+                audit,
+            )
             .await?;
-        summary = summary.replace(&provisional, &number);
         row.number.clone_from(&number);
+    } else {
+        NewAuditEvent::of("create", "tickets", id, summary)
+            .after(after(&number))
+            .write(&mut tx, now_ms, &u.actor())
+            .await?;
     }
-    NewAuditEvent::of("create", "tickets", id, summary).after(json!({"number": number, "kind": kind, "priority": priority, "status": status, "assignee_id": assignee_id}))
-.write(&mut tx, now_ms, &u.actor())
-    .await?;
     tx.commit().await?;
     Ok((row, clocks))
 }

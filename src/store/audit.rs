@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use sqlx::AssertSqlSafe;
 
 use super::{Actor, Store, StoreResult, like_pattern};
 
@@ -149,12 +150,32 @@ pub async fn append(
     actor: &Actor,
     ev: NewAuditEvent,
 ) -> StoreResult<i64> {
+    let before = ev.before.as_ref().map(|v| v.to_string());
+    let after = ev.after.as_ref().map(|v| v.to_string());
+    if (**tx).backend_name() == "PostgreSQL" {
+        // The head stays locked from its update to the commit, so every write waits here
+        // for the one before: on PostgreSQL taking the head, hashing, the record and the
+        // head's new hash are one call (migrations/postgres/0035_audit_append.sql).
+        return Ok(
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT {}", pg_call(1))))
+                .bind(now_ms)
+                .bind(actor.user_id)
+                .bind(actor.name.clone())
+                .bind(actor.ip.clone())
+                .bind(ev.action)
+                .bind(ev.entity_type)
+                .bind(ev.entity_id)
+                .bind(ev.summary)
+                .bind(before)
+                .bind(after)
+                .fetch_one(&mut **tx)
+                .await?,
+        );
+    }
     let (seq, prev): (i64, String) =
         sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut **tx)
             .await?;
-    let before = ev.before.as_ref().map(|v| v.to_string());
-    let after = ev.after.as_ref().map(|v| v.to_string());
     let content = AuditRowContent {
         actor_id: actor.user_id,
         actor_name: &actor.name,
@@ -167,42 +188,46 @@ pub async fn append(
         after_json: after.as_deref(),
     };
     let hash = record_hash(&prev, seq, now_ms, &content);
-    // The head stays locked from its update to the commit, so every write waits here for the
-    // one before: on PostgreSQL the record and the head's new hash go in one statement.
-    let postgres = (**tx).backend_name() == "PostgreSQL";
-    let insert = if postgres {
-        "WITH head AS (UPDATE audit_head SET hash = $13 WHERE id = 1) \
-         INSERT INTO audit_events (seq, at, actor_id, actor_name, ip, action, entity_type, entity_id, \
-         summary, before_json, after_json, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-    } else {
+    sqlx::query(
         "INSERT INTO audit_events (seq, at, actor_id, actor_name, ip, action, entity_type, entity_id, \
          summary, before_json, after_json, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-    };
-    sqlx::query(insert)
-        .bind(seq)
-        .bind(now_ms)
-        .bind(actor.user_id)
-        .bind(actor.name.clone())
-        .bind(actor.ip.clone())
-        .bind(ev.action)
-        .bind(ev.entity_type)
-        .bind(ev.entity_id)
-        .bind(ev.summary)
-        .bind(before)
-        .bind(after)
-        .bind(prev)
-        .bind(hash.clone())
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(seq)
+    .bind(now_ms)
+    .bind(actor.user_id)
+    .bind(actor.name.clone())
+    .bind(actor.ip.clone())
+    .bind(ev.action)
+    .bind(ev.entity_type)
+    .bind(ev.entity_id)
+    .bind(ev.summary)
+    .bind(before)
+    .bind(after)
+    .bind(prev)
+    .bind(hash.clone())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(hash)
         .execute(&mut **tx)
         .await?;
-    if !postgres {
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(hash)
-            .execute(&mut **tx)
-            .await?;
-    }
     Ok(seq)
+}
+
+/// The call of PostgreSQL's `audit_append` with its ten parameters numbered from `first`:
+/// at, actor id, actor name, ip, action, entity type, entity id, summary, before, after.
+/// It returns the record's sequence number.
+pub(crate) fn pg_call(first: usize) -> String {
+    const TYPES: [&str; 10] = [
+        "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text",
+    ];
+    let args: Vec<String> = TYPES
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("CAST(${} AS {t})", first + i))
+        .collect();
+    format!("audit_append({})", args.join(", "))
 }
 
 /// Filters for the audit log list.

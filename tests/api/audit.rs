@@ -119,6 +119,79 @@ async fn audit_verify_passes_on_an_intact_log_and_names_the_first_tampered_recor
     assert!(err.contains("record 7"), "{err}");
 }
 
+/// Records whose texts hold every character JSON escapes, and none: the chain the database
+/// appends (PostgreSQL hashes in SQL, migrations/postgres/0035) is the one `audit verify`
+/// recomputes in Rust, and a ticket's creation record carries its final number.
+#[tokio::test]
+async fn records_with_any_characters_verify_and_a_created_ticket_is_audited_under_its_number() {
+    use yunwei::store::Actor;
+    use yunwei::store::audit::NewAuditEvent;
+    let app = spawn_app().await;
+    let texts = [
+        "引号\"与反斜杠\\、斜杠/",
+        "控制字符\u{1}\u{8}\u{c}\n\r\t\u{1f}\u{7f}",
+        "非 ASCII：机房 UPS 😀 \u{2028}\u{2029} é",
+        "",
+    ];
+    let now = chrono::Utc::now().timestamp_millis();
+    for (i, t) in texts.iter().enumerate() {
+        let actor = Actor {
+            user_id: (i % 2 == 0).then_some(1),
+            name: format!("审计{t}"),
+            ip: (i % 2 == 1).then(|| format!("10.0.0.{i}")),
+        };
+        let mut ev = NewAuditEvent::about("test", "texts", *t);
+        if i % 2 == 0 {
+            ev = NewAuditEvent::of("test", "texts", t, *t)
+                .before(json!({"t": t, "n": i}))
+                .after(json!(t));
+        }
+        app.ctx
+            .store
+            .audit(now + i as i64, &actor, ev)
+            .await
+            .unwrap();
+    }
+    let (s, ticket) = app
+        .post(
+            &app.admin_token,
+            "/api/v1/tickets",
+            &json!({"kind": "incident", "title": "审计\"编号\"", "impact": "low", "urgency": "low"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ticket}");
+    let number = ticket["number"].as_str().unwrap().to_string();
+    let (summary, after): (String, String) = sqlx::query_as(
+        "SELECT summary, after_json FROM audit_events WHERE action = 'create' AND entity_type = 'tickets' \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(app.ctx.store.pool())
+    .await
+    .unwrap();
+    assert!(summary.contains(&number), "{summary} / {number}");
+    assert!(
+        !summary.contains('~') && !after.contains('~'),
+        "{summary} {after}"
+    );
+    let after: Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(after["number"], json!(number));
+    let out = app.cli(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And it is the hash that would catch a change: one edited character breaks it.
+    disable_guard(&app).await;
+    sqlx::query("UPDATE audit_events SET actor_name = actor_name || 'x' WHERE summary = $1")
+        .bind(texts[1])
+        .execute(app.ctx.store.pool())
+        .await
+        .unwrap();
+    let out = app.cli(&["audit", "verify"]);
+    assert!(!out.status.success());
+}
+
 async fn disable_guard(app: &TestApp) {
     let pool = app.ctx.store.pool();
     if app.database_url.starts_with("postgres") {

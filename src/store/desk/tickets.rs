@@ -3,8 +3,9 @@
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use crate::domain::sla::{ClockEvent, ClockTarget};
+use crate::store::audit::NewAuditEvent;
 use crate::store::entities::{Arg, bind_all, bind_query};
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::{Actor, Store, StoreError, StoreResult};
 
 use super::{
     NewTicket, SlaFields, TICKET_COLUMNS, TICKET_SELECT, TicketFilter, TicketPage, TicketPageQuery,
@@ -79,12 +80,13 @@ impl Store {
         Ok(id)
     }
 
-    /// PostgreSQL: draws the day's next number for ticket `id`, written so far under the
-    /// unique `provisional` number, and puts it in place of the provisional one in the row,
-    /// its timeline, its in-app messages and its outbox, in one statement. The day's counter
-    /// row stays locked until commit (the numbers are gapless), so this runs as late as
-    /// possible and costs one round trip (migration 0013 defers the row-version trigger to
-    /// commit as well). Returns the number.
+    /// PostgreSQL: draws the day's next number, puts it in place of `provisional` in the
+    /// ticket, its timeline, its in-app messages, its outbox rows and its search entry, and
+    /// appends the creation's audit record with the number in its summary and `after`, all
+    /// in one statement. The day's counter row and the audit chain's head are both held
+    /// until the commit, so this is the last statement before it: nothing else of the
+    /// creation runs while the two are held.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finalize_ticket_number_pg(
         &self,
         tx: &mut Tx,
@@ -92,8 +94,13 @@ impl Store {
         prefix: &str,
         day: &str,
         provisional: &str,
+        now_ms: i64,
+        actor: &Actor,
+        audit: NewAuditEvent,
     ) -> StoreResult<String> {
-        Ok(sqlx::query_scalar(
+        // audit_append's parameters as in store::audit::pg_call, with the summary and the
+        // `after` JSON carrying the real number instead of the provisional one.
+        let (number, _seq): (String, i64) = sqlx::query_as(
             "WITH c AS (INSERT INTO ticket_counters (day, n) VALUES ($1, 1) \
                         ON CONFLICT (day) DO UPDATE SET n = ticket_counters.n + 1 RETURNING n), \
                   num AS (SELECT $2 || '-' || $1 || '-' || lpad(CAST(n AS TEXT), GREATEST(4, length(CAST(n AS TEXT))), '0') AS number FROM c), \
@@ -104,14 +111,29 @@ impl Store {
                   o AS (UPDATE notification_outbox SET subject = replace(subject, $4, num.number), body = replace(body, $4, num.number) \
                         FROM num WHERE ticket_id = $3), \
                   d AS (UPDATE search_docs SET key = num.number FROM num WHERE kind = 'ticket' AND ref_id = $3) \
-             SELECT number FROM num",
+             SELECT num.number, audit_append(CAST($5 AS bigint), CAST($6 AS bigint), CAST($7 AS text), \
+                    CAST($8 AS text), CAST($9 AS text), CAST($10 AS text), CAST($11 AS text), \
+                    replace(CAST($12 AS text), $4, num.number), CAST($13 AS text), \
+                    replace(CAST($14 AS text), $4, num.number)) \
+             FROM num",
         )
         .bind(day.to_string())
         .bind(prefix.to_string())
         .bind(id)
         .bind(provisional.to_string())
+        .bind(now_ms)
+        .bind(actor.user_id)
+        .bind(actor.name.clone())
+        .bind(actor.ip.clone())
+        .bind(audit.action)
+        .bind(audit.entity_type)
+        .bind(audit.entity_id)
+        .bind(audit.summary)
+        .bind(audit.before.map(|v| v.to_string()))
+        .bind(audit.after.map(|v| v.to_string()))
         .fetch_one(&mut **tx)
-        .await?)
+        .await?;
+        Ok(number)
     }
 
     /// Stores the SLA fields of a ticket.
