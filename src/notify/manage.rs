@@ -70,9 +70,17 @@ pub async fn outbox(
 }
 
 /// Appends the audit record of a change on the change's transaction and commits both.
-async fn commit_audited(mut tx: Tx, now: i64, u: &AuthUser, ev: NewAuditEvent) -> AppResult<()> {
+async fn commit_audited(
+    ctx: &Ctx,
+    mut tx: Tx,
+    now: i64,
+    u: &AuthUser,
+    ev: NewAuditEvent,
+) -> AppResult<()> {
     ev.write(&mut tx, now, &u.actor()).await?;
     tx.commit().await?;
+    // Every write here changes a rule or a channel: the writes that notify read them anew.
+    ctx.store.forget_rules();
     Ok(())
 }
 
@@ -149,7 +157,7 @@ pub async fn create_channel(
         format!("新建通知通道：{name}（{kind}）"),
     )
     .after(json!({"kind": kind, "name": name, "config": public}));
-    commit_audited(tx, now, u, ev).await?;
+    commit_audited(ctx, tx, now, u, ev).await?;
     Ok(ctx.store.channel(id).await?)
 }
 
@@ -206,7 +214,7 @@ pub async fn update_channel(
     )
     .before(json!({"name": old.name, "config": old_config, "enabled": old.enabled != 0}))
     .after(json!({"name": name, "config": public, "enabled": enabled}));
-    commit_audited(tx, now, u, ev).await?;
+    commit_audited(ctx, tx, now, u, ev).await?;
     Ok(ctx.store.channel(id).await?)
 }
 
@@ -223,7 +231,7 @@ pub async fn delete_channel(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
         format!("删除通知通道：{}", old.name),
     )
     .before(json!({"name": old.name, "kind": old.kind}));
-    commit_audited(tx, now, u, ev).await
+    commit_audited(ctx, tx, now, u, ev).await
 }
 
 /// Adds a rule; the channel and the system it names must exist (read on the write's
@@ -302,7 +310,7 @@ pub async fn create_rule(ctx: &Ctx, u: &AuthUser, input: RuleCreate) -> AppResul
         json!({"event": event, "channel_id": channel_id, "to_assignee": to_assignee,
                   "to_requester": to_requester, "priority": priority, "system_id": system_id}),
     );
-    commit_audited(tx, now, u, ev).await?;
+    commit_audited(ctx, tx, now, u, ev).await?;
     Ok(ctx.store.rule(id).await?)
 }
 
@@ -317,5 +325,5 @@ pub async fn delete_rule(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
         id,
         format!("删除通知规则 #{id}"),
     );
-    commit_audited(tx, now, u, ev).await
+    commit_audited(ctx, tx, now, u, ev).await
 }

@@ -143,7 +143,7 @@ pub async fn enqueue_by_rules(
         return Ok(());
     }
     let now = ctx.clock.now_ms();
-    for r in rules {
+    for (r, channel) in rules {
         if r.priority
             .as_deref()
             .is_some_and(|p| Some(p) != scope.priority)
@@ -151,7 +151,6 @@ pub async fn enqueue_by_rules(
         {
             continue;
         }
-        let channel = ctx.store.channel_in(tx, r.channel_id).await?;
         let mut recipients: Vec<Option<String>> = vec![None];
         if channel.kind == "email" {
             recipients.clear();

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::Store;
 use super::desk::{CALENDAR_TTL, TicketRow};
+use super::notify::{ChannelRow, RuleRow};
 use super::users::Credential;
 use crate::domain::calendar::{Calendar, DayOverride};
 
@@ -239,6 +240,61 @@ pub const COUNT_TTL: Duration = Duration::from_secs(60);
 /// is served before it is computed again.
 pub const SUMMARY_TTL: Duration = Duration::from_secs(300);
 
+/// One value read from a small table as a whole, served until its time to live runs out
+/// or an edit forgets it. A read that began before a [`Snapshot::forget`] does not keep
+/// what it read, so a value read before an edit committed is never served after it.
+pub struct Snapshot<T> {
+    inner: Mutex<SnapshotState<T>>,
+    ttl: Duration,
+}
+
+struct SnapshotState<T> {
+    generation: u64,
+    value: Option<(Instant, Arc<T>)>,
+}
+
+impl<T> Snapshot<T> {
+    pub fn new(ttl: Duration) -> Self {
+        Snapshot {
+            inner: Mutex::new(SnapshotState {
+                generation: 0,
+                value: None,
+            }),
+            ttl,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, SnapshotState<T>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The value if it is fresh, else the generation to hand to [`Snapshot::put`] with
+    /// the value read now.
+    pub fn get(&self) -> Result<Arc<T>, u64> {
+        let g = self.state();
+        match &g.value {
+            Some((at, v)) if at.elapsed() < self.ttl => Ok(v.clone()),
+            _ => Err(g.generation),
+        }
+    }
+
+    /// Keeps `v`, read after [`Snapshot::get`] answered `generation`, unless an edit has
+    /// forgotten the value since.
+    pub fn put(&self, generation: u64, v: Arc<T>) {
+        let mut g = self.state();
+        if g.generation == generation {
+            g.value = Some((Instant::now(), v));
+        }
+    }
+
+    /// Drops the value; call after the edit that changes it has committed.
+    pub fn forget(&self) {
+        let mut g = self.state();
+        g.generation += 1;
+        g.value = None;
+    }
+}
+
 /// The store's caches. They share `cache_max_bytes`: seven sixteenths for ticket list
 /// pages, a quarter for credentials, an eighth each for list totals and calendars, a
 /// sixteenth for computed summaries.
@@ -257,6 +313,10 @@ pub struct Caches {
     /// Figures computed from many records for a page (JSON text by name), served for
     /// [`SUMMARY_TTL`]: they may be that old.
     pub summaries: BoundedCache<String, String>,
+    /// The enabled notification rules with their (enabled) channels, read by every write
+    /// that notifies. Edits through this process forget them once committed; other
+    /// replicas' edits show within `CALENDAR_TTL`.
+    pub rules: Snapshot<Vec<(RuleRow, ChannelRow)>>,
     /// One rebuild of a page at a time (see `Store::list_tickets`).
     page_gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     epoch: Instant,
@@ -276,6 +336,7 @@ impl Caches {
             counts: BoundedCache::new(max_bytes / 8, COUNT_TTL),
             calendars: BoundedCache::new(max_bytes / 8, CALENDAR_TTL),
             summaries: BoundedCache::new(max_bytes / 16, SUMMARY_TTL),
+            rules: Snapshot::new(CALENDAR_TTL),
             page_gates: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
         }
@@ -390,6 +451,27 @@ impl Weigh for Calendar {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_snapshot_read_before_an_edit_is_not_kept_after_it() {
+        let s: Snapshot<u32> = Snapshot::new(Duration::from_secs(60));
+        let g = s.get().expect_err("empty at first");
+        s.put(g, Arc::new(1));
+        assert_eq!(*s.get().unwrap(), 1);
+        // A read begins, an edit commits and forgets, then the read tries to keep its value.
+        s.forget();
+        let stale = s.get().expect_err("forgotten");
+        s.forget();
+        s.put(stale, Arc::new(2));
+        let fresh = s.get().expect_err("the stale read was not kept");
+        s.put(fresh, Arc::new(3));
+        assert_eq!(*s.get().unwrap(), 3);
+        // And a value past its time to live is read anew.
+        let short: Snapshot<u32> = Snapshot::new(Duration::from_millis(0));
+        let g = short.get().unwrap_err();
+        short.put(g, Arc::new(1));
+        assert!(short.get().is_err());
+    }
 
     fn cache(max_bytes: usize, ttl_ms: u64) -> BoundedCache<String, String> {
         BoundedCache::new(max_bytes, Duration::from_millis(ttl_ms))

@@ -178,14 +178,48 @@ impl Store {
     }
 
     /// The enabled rules of an event, read on the writer's transaction.
-    pub async fn rules_for(&self, tx: &mut Tx, event: &str) -> StoreResult<Vec<RuleRow>> {
-        Ok(sqlx::query_as(
-            "SELECT r.* FROM notification_rules r JOIN notification_channels c ON c.id = r.channel_id \
-             WHERE r.event = $1 AND r.enabled = 1 AND c.enabled = 1 ORDER BY r.id",
-        )
-        .bind(event.to_string())
-        .fetch_all(&mut **tx)
-        .await?)
+    /// The enabled rules of `event` whose channel is enabled, with that channel, from the
+    /// rules snapshot (`Caches::rules`), read on the caller's transaction when it is stale.
+    pub async fn rules_for(
+        &self,
+        tx: &mut Tx,
+        event: &str,
+    ) -> StoreResult<Vec<(RuleRow, ChannelRow)>> {
+        let all = match self.caches.rules.get() {
+            Ok(all) => all,
+            Err(generation) => {
+                let rules: Vec<RuleRow> = sqlx::query_as(
+                    "SELECT r.* FROM notification_rules r JOIN notification_channels c ON c.id = r.channel_id \
+                     WHERE r.enabled = 1 AND c.enabled = 1 ORDER BY r.id",
+                )
+                .fetch_all(&mut **tx)
+                .await?;
+                let channels: Vec<ChannelRow> =
+                    sqlx::query_as("SELECT * FROM notification_channels WHERE enabled = 1")
+                        .fetch_all(&mut **tx)
+                        .await?;
+                let all: Vec<(RuleRow, ChannelRow)> = rules
+                    .into_iter()
+                    .filter_map(|r| {
+                        let c = channels.iter().find(|c| c.id == r.channel_id)?.clone();
+                        Some((r, c))
+                    })
+                    .collect();
+                let all = std::sync::Arc::new(all);
+                self.caches.rules.put(generation, all.clone());
+                all
+            }
+        };
+        Ok(all
+            .iter()
+            .filter(|(r, _)| r.event == event)
+            .cloned()
+            .collect())
+    }
+
+    /// Forgets the rules snapshot; after a committed edit of a rule or a channel.
+    pub fn forget_rules(&self) {
+        self.caches.rules.forget();
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -234,6 +234,32 @@ impl Store {
         }
     }
 
+    /// Writes the index row of a ticket just inserted, from the values it was inserted
+    /// with (a new ticket has no resolution), so a creation does not read its row back.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn index_new_ticket_in(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        number: &str,
+        title: &str,
+        description: Option<&str>,
+        requester_id: Option<i64>,
+        status: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let t = TicketText {
+            id,
+            number: number.to_string(),
+            title: title.to_string(),
+            description: description.map(str::to_string),
+            resolution: None,
+            requester_id,
+            status: status.to_string(),
+        };
+        self.index_doc_in(tx, &t.doc(), now_ms).await
+    }
+
     /// Rewrites the index row of an inventory record after a write, on its transaction
     /// (`m` is the record as read back); nothing for collections that are not searched.
     pub async fn index_entity_in(

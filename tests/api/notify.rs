@@ -417,3 +417,61 @@ async fn a_channel_or_rule_body_that_does_not_fit_names_the_field_in_chinese_and
     }
     assert_eq!(app.total("/api/v1/notification-rules").await, 0);
 }
+
+async fn open_ticket(app: &TestApp, title: &str) {
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/tickets",
+        &json!({"kind": "incident", "title": title}),
+        StatusCode::CREATED,
+    )
+    .await;
+}
+
+/// The rules a write notifies by are read from a snapshot; an edit of a rule or a channel
+/// takes effect for the very next write, not after the snapshot's time to live.
+#[tokio::test]
+async fn a_rule_or_channel_edit_applies_to_the_next_ticket_at_once() {
+    let app = spawn_app().await;
+    let t = &app.admin_token;
+    open_ticket(&app, "无规则时建单").await;
+    assert_eq!(app.total("/api/v1/notification-outbox").await, 0);
+    let (_, ch) = app.post(t, "/api/v1/notification-channels", &json!({"kind": "webhook", "name": "值班系统", "config": {"url": "http://127.0.0.1:9/hook"}})).await;
+    let rule = app
+        .post_expect(
+            t,
+            "/api/v1/notification-rules",
+            &json!({"event": "ticket.created", "channel_id": ch["id"]}),
+            StatusCode::CREATED,
+        )
+        .await;
+    open_ticket(&app, "有规则后建单").await;
+    assert_eq!(app.total("/api/v1/notification-outbox").await, 1);
+    let cid = ch["id"].as_i64().unwrap();
+    app.patch_expect(
+        t,
+        &format!("/api/v1/notification-channels/{cid}"),
+        &json!({"enabled": false}),
+        StatusCode::OK,
+    )
+    .await;
+    open_ticket(&app, "渠道停用后建单").await;
+    assert_eq!(app.total("/api/v1/notification-outbox").await, 1);
+    app.patch_expect(
+        t,
+        &format!("/api/v1/notification-channels/{cid}"),
+        &json!({"enabled": true}),
+        StatusCode::OK,
+    )
+    .await;
+    open_ticket(&app, "渠道启用后建单").await;
+    assert_eq!(app.total("/api/v1/notification-outbox").await, 2);
+    let rid = rule["id"].as_i64().unwrap();
+    assert_eq!(
+        app.delete(t, &format!("/api/v1/notification-rules/{rid}"))
+            .await,
+        StatusCode::NO_CONTENT
+    );
+    open_ticket(&app, "规则删除后建单").await;
+    assert_eq!(app.total("/api/v1/notification-outbox").await, 2);
+}

@@ -76,7 +76,17 @@ impl Store {
         .fetch_one(&mut **tx)
         .await?;
         // The search index follows on the same transaction.
-        self.index_ticket_in(tx, id, now_ms).await?;
+        self.index_new_ticket_in(
+            tx,
+            id,
+            number,
+            &t.title,
+            t.description.as_deref(),
+            t.requester_id,
+            &t.status,
+            now_ms,
+        )
+        .await?;
         Ok(id)
     }
 
