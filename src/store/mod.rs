@@ -224,12 +224,19 @@ impl Store {
         store.migrate().await?;
         if backend == Backend::Sqlite {
             let sync = config.sqlite_synchronous;
+            // temp_store = MEMORY: every write is a savepoint inside the group's transaction,
+            // and SQLite keeps the pages a savepoint changes in a sub-journal so it can roll
+            // back to it. Past 64 KiB that journal went to a temporary file, one pwrite per
+            // page, which was most of the writer's system time (perf, docs/PERFORMANCE.md).
+            // In memory it holds one write's changed pages at most: it is emptied when the
+            // write's savepoint is released.
             store.lane = Some(
                 lane::Lane::open(
                     &opts,
                     format!(
                         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = {sync};"
+                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = {sync}; \
+                         PRAGMA temp_store = MEMORY;"
                     ),
                     ACQUIRE_TIMEOUT,
                 )
