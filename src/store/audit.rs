@@ -150,32 +150,22 @@ pub async fn append(
     actor: &Actor,
     ev: NewAuditEvent,
 ) -> StoreResult<i64> {
-    let before = ev.before.as_ref().map(|v| v.to_string());
-    let after = ev.after.as_ref().map(|v| v.to_string());
     if (**tx).backend_name() == "PostgreSQL" {
         // The head stays locked from its update to the commit, so every write waits here
         // for the one before: on PostgreSQL taking the head, hashing, the record and the
         // head's new hash are one call (migrations/postgres/0035_audit_append.sql).
-        return Ok(
-            sqlx::query_scalar(AssertSqlSafe(format!("SELECT {}", pg_call(1))))
-                .bind(now_ms)
-                .bind(actor.user_id)
-                .bind(actor.name.clone())
-                .bind(actor.ip.clone())
-                .bind(ev.action)
-                .bind(ev.entity_type)
-                .bind(ev.entity_id)
-                .bind(ev.summary)
-                .bind(before)
-                .bind(after)
-                .fetch_one(&mut **tx)
-                .await?,
-        );
+        let sql = format!("SELECT {}", pg_call(1, None));
+        let (seq,): (i64,) = bind_record(sqlx::query_as(AssertSqlSafe(sql)), now_ms, actor, ev)
+            .fetch_one(&mut **tx)
+            .await?;
+        return Ok(seq);
     }
     let (seq, prev): (i64, String) =
         sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut **tx)
             .await?;
+    let before = ev.before.as_ref().map(|v| v.to_string());
+    let after = ev.after.as_ref().map(|v| v.to_string());
     let content = AuditRowContent {
         actor_id: actor.user_id,
         actor_name: &actor.name,
@@ -188,26 +178,18 @@ pub async fn append(
         after_json: after.as_deref(),
     };
     let hash = record_hash(&prev, seq, now_ms, &content);
-    sqlx::query(
-        "INSERT INTO audit_events (seq, at, actor_id, actor_name, ip, action, entity_type, entity_id, \
-         summary, before_json, after_json, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(seq)
-    .bind(now_ms)
-    .bind(actor.user_id)
-    .bind(actor.name.clone())
-    .bind(actor.ip.clone())
-    .bind(ev.action)
-    .bind(ev.entity_type)
-    .bind(ev.entity_id)
-    .bind(ev.summary)
-    .bind(before)
-    .bind(after)
-    .bind(prev)
-    .bind(hash.clone())
-    .execute(&mut **tx)
-    .await?;
+    // The first ten parameters in the order of `bind_record`.
+    let insert = sqlx::query_as(
+        "INSERT INTO audit_events (at, actor_id, actor_name, ip, action, entity_type, entity_id, \
+         summary, before_json, after_json, seq, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq",
+    );
+    let (_,): (i64,) = bind_record(insert, now_ms, actor, ev)
+        .bind(seq)
+        .bind(prev)
+        .bind(hash.clone())
+        .fetch_one(&mut **tx)
+        .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(hash)
         .execute(&mut **tx)
@@ -217,17 +199,51 @@ pub async fn append(
 
 /// The call of PostgreSQL's `audit_append` with its ten parameters numbered from `first`:
 /// at, actor id, actor name, ip, action, entity type, entity id, summary, before, after.
-/// It returns the record's sequence number.
-pub(crate) fn pg_call(first: usize) -> String {
+/// It returns the record's sequence number. With `replace = Some((from, to))` the summary
+/// and `after` get `replace(…, from, to)` around them, both SQL expressions (a ticket's
+/// creation record carries its final number in place of the provisional one).
+pub(crate) fn pg_call(first: usize, replace: Option<(&str, &str)>) -> String {
     const TYPES: [&str; 10] = [
         "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text",
     ];
+    const SUMMARY: usize = 7;
+    const AFTER: usize = 9;
     let args: Vec<String> = TYPES
         .iter()
         .enumerate()
-        .map(|(i, t)| format!("CAST(${} AS {t})", first + i))
+        .map(|(i, t)| {
+            let arg = format!("CAST(${} AS {t})", first + i);
+            match replace {
+                Some((from, to)) if i == SUMMARY || i == AFTER => {
+                    format!("replace({arg}, {from}, {to})")
+                }
+                _ => arg,
+            }
+        })
         .collect();
     format!("audit_append({})", args.join(", "))
+}
+
+/// Binds a record's ten fields after whatever `query` has bound already, in the order of
+/// [`pg_call`]: at, actor id, actor name, ip, action, entity type, entity id, summary,
+/// before, after.
+pub(crate) fn bind_record<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    now_ms: i64,
+    actor: &Actor,
+    ev: NewAuditEvent,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+    query
+        .bind(now_ms)
+        .bind(actor.user_id)
+        .bind(actor.name.clone())
+        .bind(actor.ip.clone())
+        .bind(ev.action)
+        .bind(ev.entity_type)
+        .bind(ev.entity_id)
+        .bind(ev.summary)
+        .bind(ev.before.map(|v| v.to_string()))
+        .bind(ev.after.map(|v| v.to_string()))
 }
 
 /// Filters for the audit log list.

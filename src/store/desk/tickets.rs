@@ -108,9 +108,9 @@ impl Store {
         actor: &Actor,
         audit: NewAuditEvent,
     ) -> StoreResult<String> {
-        // audit_append's parameters as in store::audit::pg_call, with the summary and the
-        // `after` JSON carrying the real number instead of the provisional one.
-        let (number, _seq): (String, i64) = sqlx::query_as(
+        // The summary and `after` of the audit record carry the real number instead of
+        // the provisional one.
+        let sql = format!(
             "WITH c AS (INSERT INTO ticket_counters (day, n) VALUES ($1, 1) \
                         ON CONFLICT (day) DO UPDATE SET n = ticket_counters.n + 1 RETURNING n), \
                   num AS (SELECT $2 || '-' || $1 || '-' || lpad(CAST(n AS TEXT), GREATEST(4, length(CAST(n AS TEXT))), '0') AS number FROM c), \
@@ -121,28 +121,18 @@ impl Store {
                   o AS (UPDATE notification_outbox SET subject = replace(subject, $4, num.number), body = replace(body, $4, num.number) \
                         FROM num WHERE ticket_id = $3), \
                   d AS (UPDATE search_docs SET key = num.number FROM num WHERE kind = 'ticket' AND ref_id = $3) \
-             SELECT num.number, audit_append(CAST($5 AS bigint), CAST($6 AS bigint), CAST($7 AS text), \
-                    CAST($8 AS text), CAST($9 AS text), CAST($10 AS text), CAST($11 AS text), \
-                    replace(CAST($12 AS text), $4, num.number), CAST($13 AS text), \
-                    replace(CAST($14 AS text), $4, num.number)) \
-             FROM num",
-        )
-        .bind(day.to_string())
-        .bind(prefix.to_string())
-        .bind(id)
-        .bind(provisional.to_string())
-        .bind(now_ms)
-        .bind(actor.user_id)
-        .bind(actor.name.clone())
-        .bind(actor.ip.clone())
-        .bind(audit.action)
-        .bind(audit.entity_type)
-        .bind(audit.entity_id)
-        .bind(audit.summary)
-        .bind(audit.before.map(|v| v.to_string()))
-        .bind(audit.after.map(|v| v.to_string()))
-        .fetch_one(&mut **tx)
-        .await?;
+             SELECT num.number, {} FROM num",
+            crate::store::audit::pg_call(5, Some(("$4", "num.number")))
+        );
+        let query = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(day.to_string())
+            .bind(prefix.to_string())
+            .bind(id)
+            .bind(provisional.to_string());
+        let (number, _seq): (String, i64) =
+            crate::store::audit::bind_record(query, now_ms, actor, audit)
+                .fetch_one(&mut **tx)
+                .await?;
         Ok(number)
     }
 
