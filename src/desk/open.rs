@@ -108,17 +108,17 @@ async fn open_ticket_with_origin(
     )
     .await?;
     if let Some(i) = system_id
-        && !refs.system
+        && refs.system_name.is_none()
     {
         errs.push(FieldError::new("system_id", format!("系统编号 {i} 不存在")));
     }
     if let Some(i) = asset_id
-        && !refs.asset
+        && refs.asset_name.is_none()
     {
         errs.push(FieldError::new("asset_id", format!("设备编号 {i} 不存在")));
     }
     if let Some(rid) = requester_id
-        && !refs.requester
+        && refs.requester_username.is_none()
     {
         errs.push(FieldError::new(
             "requester_id",
@@ -145,9 +145,14 @@ async fn open_ticket_with_origin(
     // Assignment from the inventory: the system's DBA for database work, else its O&M
     // engineer; the queue when the slot is not filled.
     let mut auto_assigned = false;
-    if assignee_id.is_none() && system_id.is_some() {
-        assignee_id = refs.slot_user;
-        auto_assigned = assignee_id.is_some();
+    let mut assignee_name = refs.assignee_name;
+    if assignee_id.is_none()
+        && system_id.is_some()
+        && let Some((slot_id, slot_name)) = refs.slot_user
+    {
+        assignee_id = Some(slot_id);
+        assignee_name = Some(slot_name);
+        auto_assigned = true;
     }
     let policies = ctx.store.policies_in(&mut tx).await?;
     let policy = policies.matching(&kind, &priority, system_id);
@@ -263,10 +268,15 @@ async fn open_ticket_with_origin(
     } else {
         ctx.store.next_ticket_number(&mut tx, prefix, &day).await?
     };
-    let id = ctx
+    let mut row = ctx
         .store
         .insert_ticket(&mut tx, &provisional, &nt, now_ms)
         .await?;
+    row.system_name = refs.system_name;
+    row.asset_name = refs.asset_name;
+    row.requester_username = refs.requester_username;
+    row.assignee_name.clone_from(&assignee_name);
+    let id = row.id;
     ctx.store
         .add_clock_events(&mut tx, id, &clock_starts)
         .await?;
@@ -292,7 +302,6 @@ async fn open_ticket_with_origin(
             false,
         )
         .await?;
-    let row = ctx.store.ticket_tx(&mut tx, id).await?;
     crate::notify::enqueue_for_ticket(
         ctx,
         &mut tx,
@@ -309,9 +318,7 @@ async fn open_ticket_with_origin(
         } else {
             "建单时指定"
         };
-        let name = crate::store::Store::user_name_in(&mut tx, a)
-            .await?
-            .unwrap_or_else(|| format!("用户 #{a}"));
+        let name = assignee_name.unwrap_or_else(|| format!("用户 #{a}"));
         let eid = ctx
             .store
             .add_ticket_event(
@@ -350,7 +357,6 @@ async fn open_ticket_with_origin(
         }
         Some(Origin::Finding(_)) | None => {}
     }
-    let mut row = row;
     let after = |number: &str| json!({"number": number, "kind": kind, "priority": priority, "status": status, "assignee_id": assignee_id});
     if late_number {
         // The number draw and the audit record are one statement, the last before the

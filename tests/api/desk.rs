@@ -1467,3 +1467,55 @@ async fn a_period_ending_today_includes_today_in_the_list_and_the_export() {
         .await;
     assert_eq!(list["total"], 0, "{list}");
 }
+
+/// A creation answers the ticket as it is stored: every field of the answer, names of the
+/// system, asset and assignee included, equals what reading the ticket back shows, for an
+/// assignment from the slot, a named assignee, a named requester and the queue.
+#[tokio::test]
+async fn a_created_tickets_answer_is_the_ticket_as_read_back() {
+    let app = demo_at(bj(2025, 10, 15, 9, 0)).await;
+    let (eng, _, dba, _) = staffed(&app).await;
+    let (req, rt) = app.user_with_role("citizen", "requester").await;
+    let cases = [
+        (
+            app.admin_token.clone(),
+            json!({"kind": "incident", "title": "门户无法访问", "system_id": 1, "asset_id": 1,
+                   "requester_id": req, "requester_name": "张三", "requester_contact": "13800000000",
+                   "category": "网络", "impact": "high", "urgency": "medium",
+                   "reported_at": "2025-10-15T08:30:00+08:00", "description": "上午起无法打开"}),
+            Some(eng),
+        ),
+        (
+            app.admin_token.clone(),
+            json!({"kind": "request", "title": "导出报表", "system_id": 1, "assignee_id": dba}),
+            Some(dba),
+        ),
+        (
+            rt.clone(),
+            json!({"kind": "incident", "title": "数据库连接池耗尽", "system_id": 1, "category": "数据库"}),
+            Some(dba),
+        ),
+        (
+            rt.clone(),
+            json!({"kind": "request", "title": "如何导出报表", "system_id": 5}),
+            None,
+        ),
+    ];
+    for (token, body, assignee) in cases {
+        let created = app
+            .post_expect(&token, "/api/v1/tickets", &body, StatusCode::CREATED)
+            .await;
+        assert_eq!(created["assignee_id"], json!(assignee), "{body}");
+        let id = created["id"].as_i64().unwrap();
+        let read = app
+            .get_json_expect(&token, &format!("/api/v1/tickets/{id}"), StatusCode::OK)
+            .await;
+        assert_eq!(created, read, "{body}");
+        assert!(read["system_name"].as_str().is_some_and(|n| !n.is_empty()));
+        assert_eq!(
+            read["assignee_name"].is_null(),
+            assignee.is_none(),
+            "{body}"
+        );
+    }
+}

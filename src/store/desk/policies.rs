@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -54,9 +54,11 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
-    /// What a new ticket refers to, in one round trip on the writer's connection: whether
-    /// the system, asset and requester exist, the assignee's role if the account is
-    /// active, and the user in the system's slot for `duty`.
+    /// What a new ticket refers to, in one round trip on the writer's connection: the
+    /// names of the system, asset and requester (none where the row does not exist), the
+    /// assignee's role if the account is active and its name, and the user in the system's
+    /// slot for `duty` with its name. The names are what the ticket's answer shows, so the
+    /// new row need not be read back.
     pub async fn ticket_refs_in(
         conn: &mut AnyConnection,
         system_id: Option<i64>,
@@ -65,33 +67,49 @@ impl Store {
         assignee_id: Option<i64>,
         duty: &str,
     ) -> StoreResult<TicketRefs> {
-        let (system, asset, requester, assignee_role, slot_user): (
-            i64,
-            i64,
-            i64,
+        const SLOT_USER: &str = "SELECT s.user_id FROM assignments a JOIN staff s ON s.id = a.staff_id \
+             WHERE a.system_id = $1 AND a.duty = $5 AND s.user_id IS NOT NULL ORDER BY a.id LIMIT 1";
+        let sql = format!(
+            "SELECT (SELECT name FROM systems WHERE id = $1), \
+             (SELECT name FROM assets WHERE id = $2), \
+             (SELECT username FROM users WHERE id = $3), \
+             (SELECT role FROM users WHERE id = $4 AND disabled = 0), \
+             (SELECT display_name FROM users WHERE id = $4), \
+             ({SLOT_USER}), \
+             (SELECT display_name FROM users WHERE id = ({SLOT_USER}))"
+        );
+        type Names = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
             Option<String>,
             Option<i64>,
-        ) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM systems WHERE id = $1), \
-             (SELECT COUNT(*) FROM assets WHERE id = $2), \
-             (SELECT COUNT(*) FROM users WHERE id = $3), \
-             (SELECT role FROM users WHERE id = $4 AND disabled = 0), \
-             (SELECT s.user_id FROM assignments a JOIN staff s ON s.id = a.staff_id \
-              WHERE a.system_id = $1 AND a.duty = $5 AND s.user_id IS NOT NULL ORDER BY a.id LIMIT 1)",
-        )
-        .bind(system_id)
-        .bind(asset_id)
-        .bind(requester_id)
-        .bind(assignee_id)
-        .bind(duty.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
-        Ok(TicketRefs {
-            system: system > 0,
-            asset: asset > 0,
-            requester: requester > 0,
+            Option<String>,
+        );
+        let (
+            system_name,
+            asset_name,
+            requester_username,
             assignee_role,
-            slot_user,
+            assignee_name,
+            slot,
+            slot_name,
+        ): Names = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(system_id)
+            .bind(asset_id)
+            .bind(requester_id)
+            .bind(assignee_id)
+            .bind(duty.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(TicketRefs {
+            system_name,
+            asset_name,
+            requester_username,
+            assignee_role,
+            assignee_name,
+            slot_user: slot.map(|id| (id, slot_name.unwrap_or_else(|| format!("用户 #{id}")))),
         })
     }
 
@@ -176,9 +194,16 @@ impl PolicySet {
 /// What a new ticket refers to (see `Store::ticket_refs_in`).
 #[derive(Debug)]
 pub struct TicketRefs {
-    pub system: bool,
-    pub asset: bool,
-    pub requester: bool,
+    /// The system's name; none when there is no such system.
+    pub system_name: Option<String>,
+    /// The asset's name; none when there is no such asset.
+    pub asset_name: Option<String>,
+    /// The requester's account name; none when there is no such user.
+    pub requester_username: Option<String>,
+    /// The named assignee's role, if that account is active.
     pub assignee_role: Option<String>,
-    pub slot_user: Option<i64>,
+    /// The named assignee's display name.
+    pub assignee_name: Option<String>,
+    /// The user in the system's slot for the duty, with its display name.
+    pub slot_user: Option<(i64, String)>,
 }

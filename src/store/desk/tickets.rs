@@ -37,14 +37,18 @@ impl Store {
         number: &str,
         t: &NewTicket,
         now_ms: i64,
-    ) -> StoreResult<i64> {
-        let id: i64 = sqlx::query_scalar(
+    ) -> StoreResult<TicketRow> {
+        // The row as stored, defaults included, comes back from the insert; the names of
+        // what it refers to are the caller's (they are not columns of the ticket).
+        let row: TicketRow = sqlx::query_as(
             "INSERT INTO tickets (number, kind, change_type, title, description, system_id, asset_id, category, source, \
              requester_id, requester_name, requester_contact, reported_at, impact, urgency, priority, assignee_id, status, \
              sla_policy_id, calendar_id, created_by, created_at, updated_at, response_due_at, onsite_due_at, \
              resolve_due_at, sla_breached, sla_next_check_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, \
-             $23, $24, $25, $26, $27) RETURNING id",
+             $23, $24, $25, $26, $27) RETURNING *, CAST(NULL AS TEXT) AS system_name, \
+             CAST(NULL AS TEXT) AS asset_name, CAST(NULL AS TEXT) AS assignee_name, \
+             CAST(NULL AS TEXT) AS requester_username",
         )
         .bind(number.to_string())
         .bind(t.kind.clone())
@@ -78,7 +82,7 @@ impl Store {
         // The search index follows on the same transaction.
         self.index_new_ticket_in(
             tx,
-            id,
+            row.id,
             number,
             &t.title,
             t.description.as_deref(),
@@ -87,7 +91,7 @@ impl Store {
             now_ms,
         )
         .await?;
-        Ok(id)
+        Ok(row)
     }
 
     /// PostgreSQL: draws the day's next number, puts it in place of `provisional` in the
