@@ -232,6 +232,41 @@ pub async fn delete_by_id(tx: &mut Tx, table: &str, id: i64) -> StoreResult<()> 
     Ok(())
 }
 
+/// Deletes the rows of `table` older than `bound` (`WHERE {column} < bound`) in batches of
+/// at most `batch` rows, each batch its own write transaction, and answers how many went.
+/// `key` names the columns that identify a row (`id`, or a composite key such as
+/// `monitor_id, hour`). A purge of a large table then neither holds the writer for the
+/// whole deletion (the desk's writes queue behind it on SQLite) nor keeps every deleted
+/// page of one savepoint in memory.
+pub async fn delete_older_in_batches(
+    store: &super::Store,
+    table: &str,
+    key: &str,
+    column: &str,
+    bound: i64,
+    batch: i64,
+) -> StoreResult<u64> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE ({key}) IN \
+         (SELECT {key} FROM {table} WHERE {column} < $1 LIMIT {})",
+        batch.max(1)
+    );
+    let mut total = 0;
+    loop {
+        let mut tx = store.write_tx().await?;
+        let n = sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(bound)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        total += n;
+        if n < batch.max(1) as u64 {
+            return Ok(total);
+        }
+    }
+}
+
 /// Turns a uniqueness violation into `Conflict(message)` (a message for the user, who
 /// must pick another name); any other error passes through.
 pub fn unique_conflict(message: String) -> impl FnOnce(StoreError) -> StoreError {

@@ -2072,3 +2072,71 @@ async fn a_shift_for_someone_who_cannot_be_on_duty_is_refused_with_every_problem
     assert_eq!(roster["total"], 0);
     assert_eq!(app.audit_count().await, before);
 }
+
+/// The retention purge removes everything older than its bounds and nothing younger, in
+/// batches of its own size: 23 old results in batches of 5 (four whole and a partial), 10
+/// old hourly and daily rollups (two whole and an empty one).
+#[tokio::test]
+async fn the_retention_purge_removes_old_results_and_rollups_in_batches_and_keeps_the_rest() {
+    let app = spawn_app().await;
+    let m = create_monitor(
+        &app,
+        json!({"name": "门户", "kind": "tcp", "target": "127.0.0.1:9", "interval_s": 60}),
+    )
+    .await;
+    let id = m["id"].as_i64().unwrap();
+    let (old, young) = (1_000_000_i64, 9_000_000_i64);
+    let mut tx = app.ctx.store.write_tx().await.unwrap();
+    for (at, n) in [(old, 23), (young, 3)] {
+        for i in 0..n {
+            sqlx::query(
+                "INSERT INTO monitor_results (monitor_id, at, covers_ms, ok, class) VALUES ($1, $2, 60000, 1, 'ok')",
+            )
+            .bind(id)
+            .bind(at + i)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+    }
+    for (at, n) in [(old, 10), (young, 2)] {
+        for i in 0..n {
+            for table in [
+                "monitor_rollups (monitor_id, hour,",
+                "monitor_daily (monitor_id, day,",
+            ] {
+                let sql = format!(
+                    "INSERT INTO {table} up_ms, down_ms, maintenance_ms, unknown_ms, checks, failures) \
+                     VALUES ($1, $2, 1, 0, 0, 0, 1, 0)"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(at + i)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    tx.commit().await.unwrap();
+    let removed = app
+        .ctx
+        .store
+        .purge_results_in_batches(young, young, 5)
+        .await
+        .unwrap();
+    assert_eq!(removed, 23);
+    for (q, want) in [
+        ("SELECT COUNT(*) FROM monitor_results", 3),
+        ("SELECT COUNT(*) FROM monitor_results WHERE at < 9000000", 0),
+        ("SELECT COUNT(*) FROM monitor_rollups", 2),
+        ("SELECT COUNT(*) FROM monitor_daily", 2),
+        ("SELECT COUNT(*) FROM monitor_daily WHERE day < 9000000", 0),
+    ] {
+        let n: i64 = sqlx::query_scalar(q)
+            .fetch_one(app.ctx.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, want, "{q}");
+    }
+}

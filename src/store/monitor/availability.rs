@@ -7,7 +7,10 @@ use crate::store::entities::Arg;
 use crate::store::{Store, StoreError, StoreResult};
 
 use super::{CLIPPED, MaintenanceRow, Tally};
-use crate::store::sql::delete_by_id;
+use crate::store::sql::{delete_by_id, delete_older_in_batches};
+
+/// Rows a purge of monitoring data deletes per write transaction.
+pub const PURGE_BATCH: i64 = 5_000;
 
 impl Store {
     // ---- availability ------------------------------------------------------------------
@@ -246,22 +249,40 @@ impl Store {
         )
     }
 
+    /// Removes raw results older than `before` and rollups older than `rollups_before`,
+    /// [`PURGE_BATCH`] rows per write transaction (see `sql::delete_older_in_batches`):
+    /// an hour of 10,000 monitors' results is 600,000 rows.
     pub async fn purge_results(&self, before: i64, rollups_before: i64) -> StoreResult<u64> {
-        let mut tx = self.write_tx().await?;
-        let n = sqlx::query("DELETE FROM monitor_results WHERE at < $1")
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query("DELETE FROM monitor_rollups WHERE hour < $1")
-            .bind(rollups_before)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM monitor_daily WHERE day < $1")
-            .bind(rollups_before)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        self.purge_results_in_batches(before, rollups_before, PURGE_BATCH)
+            .await
+    }
+
+    /// [`Store::purge_results`] with another batch size.
+    pub async fn purge_results_in_batches(
+        &self,
+        before: i64,
+        rollups_before: i64,
+        batch: i64,
+    ) -> StoreResult<u64> {
+        let n = delete_older_in_batches(self, "monitor_results", "id", "at", before, batch).await?;
+        delete_older_in_batches(
+            self,
+            "monitor_rollups",
+            "monitor_id, hour",
+            "hour",
+            rollups_before,
+            batch,
+        )
+        .await?;
+        delete_older_in_batches(
+            self,
+            "monitor_daily",
+            "monitor_id, day",
+            "day",
+            rollups_before,
+            batch,
+        )
+        .await?;
         Ok(n)
     }
 
