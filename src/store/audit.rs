@@ -187,13 +187,11 @@ pub async fn append(
     let (_,): (i64,) = bind_record(insert, now_ms, actor, ev)
         .bind(seq)
         .bind(prev)
-        .bind(hash.clone())
+        .bind(hash)
         .fetch_one(&mut **tx)
         .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(hash)
-        .execute(&mut **tx)
-        .await?;
+    // The head takes the record's hash in the trigger `audit_head_follows`
+    // (migrations/sqlite/0036).
     Ok(seq)
 }
 

@@ -142,17 +142,20 @@ impl Tx {
                 guard: Some(mut g),
                 lane,
             } => {
+                g.dirty = false;
+                if lane.waiting.load(Ordering::SeqCst) == 0 || g.members + 1 >= lane.max_group {
+                    // Nobody queued behind: release and commit in one round trip to the
+                    // worker. Either failing fails the whole group, as apart.
+                    g.members += 1;
+                    return g.commit_group("RELEASE w; COMMIT").await;
+                }
                 if let Err(e) = g.conn.execute("RELEASE w").await {
                     // The savepoint is gone (SQLite rolled the whole transaction back on
                     // an I/O error, say): the group fails and nobody is acknowledged.
                     g.abort(&e.to_string()).await;
                     return Err(e.into());
                 }
-                g.dirty = false;
                 g.members += 1;
-                if lane.waiting.load(Ordering::SeqCst) == 0 || g.members >= lane.max_group {
-                    return g.commit_group().await;
-                }
                 // Others are queued: the last of them (or the flusher behind them) commits.
                 let (tx, rx) = oneshot::channel();
                 g.pending.push(tx);
@@ -259,8 +262,10 @@ pub(crate) struct LaneState {
 }
 
 impl LaneState {
-    async fn commit_group(&mut self) -> StoreResult<()> {
-        let r = self.conn.execute("COMMIT").await;
+    /// Runs `sql` (a `COMMIT`, possibly after the last member's `RELEASE`) and tells
+    /// everyone waiting on the group how it went.
+    async fn commit_group(&mut self, sql: &'static str) -> StoreResult<()> {
+        let r = self.conn.execute(sql).await;
         self.outer = false;
         let members = self.members as u64;
         self.members = 0;
@@ -356,7 +361,7 @@ impl Lane {
                 let mut g = l.state.clone().lock_owned().await;
                 g.recover().await;
                 if g.outer {
-                    let _ = g.commit_group().await;
+                    let _ = g.commit_group("COMMIT").await;
                 }
             }
         });
@@ -378,16 +383,20 @@ impl Lane {
         drop(queued);
         let mut g = got.map_err(|_| StoreError::Backend(sqlx::Error::PoolTimedOut))?;
         g.recover().await;
-        if !g.outer {
-            if let Err(e) = g.conn.execute("BEGIN IMMEDIATE").await {
-                return Err(e.into());
-            }
-            g.outer = true;
-        }
-        if let Err(e) = g.conn.execute("SAVEPOINT w").await {
+        // The group's transaction and this writer's savepoint in one round trip to the
+        // worker when the group is new.
+        let (sql, opens) = if g.outer {
+            ("SAVEPOINT w", false)
+        } else {
+            ("BEGIN IMMEDIATE; SAVEPOINT w", true)
+        };
+        if let Err(e) = g.conn.execute(sql).await {
+            // A BEGIN that succeeded before its SAVEPOINT failed is rolled back too.
+            g.outer |= opens;
             g.abort(&e.to_string()).await;
             return Err(e.into());
         }
+        g.outer = true;
         g.dirty = true;
         Ok(Tx {
             inner: Inner::Lane {
@@ -403,7 +412,7 @@ impl Lane {
         let mut g = self.state.clone().lock_owned().await;
         g.recover().await;
         if g.outer {
-            let _ = g.commit_group().await;
+            let _ = g.commit_group("COMMIT").await;
         }
     }
 }
