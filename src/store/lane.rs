@@ -142,12 +142,23 @@ impl Tx {
                 guard: Some(mut g),
                 lane,
             } => {
-                g.dirty = false;
                 if lane.waiting.load(Ordering::SeqCst) == 0 || g.members + 1 >= lane.max_group {
                     // Nobody queued behind: release and commit in one round trip to the
-                    // worker. Either failing fails the whole group, as apart.
-                    g.members += 1;
-                    return g.commit_group("RELEASE w; COMMIT").await;
+                    // worker (either failing fails the whole group, as apart). In a task of
+                    // its own, so that it runs to the end even when this future is dropped
+                    // (a client that went away): had it stopped after SQLite committed but
+                    // before the state said so, the next writer's commit would fail and
+                    // report the group's committed writes as failed.
+                    let done = tokio::spawn(async move {
+                        g.dirty = false;
+                        g.members += 1;
+                        g.commit_group("RELEASE w; COMMIT").await
+                    });
+                    return done.await.unwrap_or_else(|e| {
+                        Err(StoreError::Other(anyhow::anyhow!(
+                            "the commit stopped: {e}"
+                        )))
+                    });
                 }
                 if let Err(e) = g.conn.execute("RELEASE w").await {
                     // The savepoint is gone (SQLite rolled the whole transaction back on
@@ -155,6 +166,7 @@ impl Tx {
                     g.abort(&e.to_string()).await;
                     return Err(e.into());
                 }
+                g.dirty = false;
                 g.members += 1;
                 // Others are queued: the last of them (or the flusher behind them) commits.
                 let (tx, rx) = oneshot::channel();
@@ -452,6 +464,35 @@ mod tests {
             .fetch_all(&mut c)
             .await
             .unwrap()
+    }
+
+    /// A commit whose caller goes away after its first poll (a client that disconnects)
+    /// still finishes, and the next writer commits normally: both rows are there and
+    /// nobody is told a committed write failed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_dropped_midway_finishes_and_the_next_writer_is_unaffected() {
+        use std::future::Future;
+        let dir = tempfile::tempdir().unwrap();
+        let (lane, url) = lane(dir.path()).await;
+        let mut tx = lane.begin().await.unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let mut commit = Box::pin(tx.commit());
+        let first =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(commit.as_mut().poll(cx))).await;
+        assert!(first.is_pending(), "the commit waits for the database");
+        // The database has committed by now; the caller never hears of it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(commit);
+        let mut tx = lane.begin().await.unwrap();
+        sqlx::query("INSERT INTO t (n) VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.expect("the next writer commits");
+        assert_eq!(rows(&url).await, vec![1, 2]);
     }
 
     /// Sixty-four writers at once: the odd ones fail after writing, the even ones commit.
