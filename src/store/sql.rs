@@ -246,10 +246,10 @@ pub async fn delete_older_in_batches(
     bound: i64,
     batch: i64,
 ) -> StoreResult<u64> {
+    let batch = batch.max(1);
     let sql = format!(
         "DELETE FROM {table} WHERE ({key}) IN \
-         (SELECT {key} FROM {table} WHERE {column} < $1 LIMIT {})",
-        batch.max(1)
+         (SELECT {key} FROM {table} WHERE {column} < $1 LIMIT {batch})"
     );
     let mut total = 0;
     loop {
@@ -261,7 +261,7 @@ pub async fn delete_older_in_batches(
             .rows_affected();
         tx.commit().await?;
         total += n;
-        if n < batch.max(1) as u64 {
+        if n < batch as u64 {
             return Ok(total);
         }
     }
