@@ -359,11 +359,11 @@ async fn open_ticket_with_origin(
     }
     let after = |number: &str| json!({"number": number, "kind": kind, "priority": priority, "status": status, "assignee_id": assignee_id});
     if late_number {
-        // The number draw and the audit record are one statement, the last before the
-        // commit: the day's counter row and the audit chain's head are held the least.
+        // The number draw and the audit record are one statement that runs in the
+        // commit's own round trip: the day's counter row and the audit chain's head are
+        // held the least.
         let audit = NewAuditEvent::of("create", "tickets", id, summary).after(after(&provisional));
-        number = ctx
-            .store
+        ctx.store
             .finalize_ticket_number_pg(
                 &mut tx,
                 id,
@@ -375,13 +375,21 @@ async fn open_ticket_with_origin(
                 audit,
             )
             .await?;
+        number = tx
+            .commit_returning(crate::store::desk::NUMBER_COLUMN)
+            .await?
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "the commit did not answer the ticket's number"
+                ))
+            })?;
         row.number.clone_from(&number);
     } else {
         NewAuditEvent::of("create", "tickets", id, summary)
             .after(after(&number))
             .write(&mut tx, now_ms, &u.actor())
             .await?;
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok((row, clocks))
 }

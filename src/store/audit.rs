@@ -5,7 +5,6 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::AssertSqlSafe;
 
 use super::{Actor, Store, StoreResult, like_pattern};
 
@@ -60,7 +59,7 @@ impl NewAuditEvent {
     }
 
     /// Appends this record inside the caller's transaction (see [`append`]).
-    pub async fn write(self, tx: &mut super::Tx, now_ms: i64, actor: &Actor) -> StoreResult<i64> {
+    pub async fn write(self, tx: &mut super::Tx, now_ms: i64, actor: &Actor) -> StoreResult<()> {
         append(tx, now_ms, actor, self).await
     }
 }
@@ -149,16 +148,18 @@ pub async fn append(
     now_ms: i64,
     actor: &Actor,
     ev: NewAuditEvent,
-) -> StoreResult<i64> {
+) -> StoreResult<()> {
     if (**tx).backend_name() == "PostgreSQL" {
         // The head stays locked from its update to the commit, so every write waits here
-        // for the one before: on PostgreSQL taking the head, hashing, the record and the
-        // head's new hash are one call (migrations/postgres/0035_audit_append.sql).
-        let sql = format!("SELECT {}", pg_call(1, None));
-        let (seq,): (i64,) = bind_record(sqlx::query_as(AssertSqlSafe(sql)), now_ms, actor, ev)
-            .fetch_one(&mut **tx)
-            .await?;
-        return Ok(seq);
+        // for the one before. On PostgreSQL, taking the head, hashing, the record and the
+        // head's new hash are one call (migrations/postgres/0035_audit_append.sql), and it
+        // runs in the commit's own round trip: the head is held for no round trip to this
+        // process, whose turn to run may be milliseconds away on a busy machine.
+        let call = format!(
+            "SELECT audit_append({})",
+            pg_literals(now_ms, actor, &ev).join(", ")
+        );
+        return tx.run_at_commit(call).await;
     }
     let (seq, prev): (i64, String) =
         sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
@@ -192,38 +193,31 @@ pub async fn append(
         .await?;
     // The head takes the record's hash in the trigger `audit_head_follows`
     // (migrations/sqlite/0036).
-    Ok(seq)
+    Ok(())
 }
 
-/// The call of PostgreSQL's `audit_append` with its ten parameters numbered from `first`:
-/// at, actor id, actor name, ip, action, entity type, entity id, summary, before, after.
-/// It returns the record's sequence number. With `replace = Some((from, to))` the summary
-/// and `after` get `replace(…, from, to)` around them, both SQL expressions (a ticket's
-/// creation record carries its final number in place of the provisional one).
-pub(crate) fn pg_call(first: usize, replace: Option<(&str, &str)>) -> String {
-    const TYPES: [&str; 10] = [
-        "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text",
-    ];
-    const SUMMARY: usize = 7;
-    const AFTER: usize = 9;
-    let args: Vec<String> = TYPES
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let arg = format!("CAST(${} AS {t})", first + i);
-            match replace {
-                Some((from, to)) if i == SUMMARY || i == AFTER => {
-                    format!("replace({arg}, {from}, {to})")
-                }
-                _ => arg,
-            }
-        })
-        .collect();
-    format!("audit_append({})", args.join(", "))
+/// The record's ten fields as PostgreSQL literals, in the order of `audit_append`'s
+/// parameters: at, actor id, actor name, ip, action, entity type, entity id, summary,
+/// before, after.
+pub(crate) fn pg_literals(now_ms: i64, actor: &Actor, ev: &NewAuditEvent) -> [String; 10] {
+    use super::sql::pg_lit::{int, opt_int, opt_text, text};
+    let json = |v: &Option<Value>| opt_text(v.as_ref().map(Value::to_string).as_deref());
+    [
+        int(now_ms),
+        opt_int(actor.user_id),
+        text(&actor.name),
+        opt_text(actor.ip.as_deref()),
+        text(&ev.action),
+        text(&ev.entity_type),
+        opt_text(ev.entity_id.as_deref()),
+        text(&ev.summary),
+        json(&ev.before),
+        json(&ev.after),
+    ]
 }
 
 /// Binds a record's ten fields after whatever `query` has bound already, in the order of
-/// [`pg_call`]: at, actor id, actor name, ip, action, entity type, entity id, summary,
+/// `audit_append`'s parameters: at, actor id, actor name, ip, action, entity type, entity id, summary,
 /// before, after.
 pub(crate) fn bind_record<'q, O>(
     query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
@@ -265,11 +259,10 @@ pub enum Verification {
 
 impl Store {
     /// Appends one record in its own transaction (logins and other events with no data change).
-    pub async fn audit(&self, now_ms: i64, actor: &Actor, ev: NewAuditEvent) -> StoreResult<i64> {
+    pub async fn audit(&self, now_ms: i64, actor: &Actor, ev: NewAuditEvent) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let seq = append(&mut tx, now_ms, actor, ev).await?;
-        tx.commit().await?;
-        Ok(seq)
+        append(&mut tx, now_ms, actor, ev).await?;
+        tx.commit().await
     }
 
     pub async fn list_audit(

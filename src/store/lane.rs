@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use sqlx::any::AnyConnectOptions;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, ConnectOptions, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, ConnectOptions, Executor, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
 use super::{StoreError, StoreResult};
@@ -76,7 +76,15 @@ impl Drop for Held {
 pub struct Tx {
     inner: Inner,
     _held: Held,
+    /// PostgreSQL: statements held for the commit's round trip ([`Tx::run_at_commit`]),
+    /// separated by `;`.
+    at_commit: String,
 }
+
+/// How many bytes of statements a transaction holds for its commit before it runs them
+/// at once instead (a bulk job that audits every row should not build a statement of
+/// megabytes).
+const AT_COMMIT_MAX: usize = 256 * 1024;
 
 enum Inner {
     /// Committed (only seen by `Drop`).
@@ -95,6 +103,7 @@ impl Tx {
         Tx {
             inner: Inner::Pool(t),
             _held: Held::new(),
+            at_commit: String::new(),
         }
     }
 
@@ -110,7 +119,68 @@ impl Tx {
         Ok(Tx {
             inner: Inner::Postgres(Some(conn)),
             _held: Held::new(),
+            at_commit: String::new(),
         })
+    }
+
+    /// Runs `sql`, statements without parameters (literals from
+    /// [`pg_lit`](super::sql::pg_lit)), as late as possible. On PostgreSQL that is in the
+    /// commit's own round trip, just before `COMMIT`: the rows it locks (the audit chain's
+    /// head, the day's ticket counter) are then held from the statement to the commit
+    /// without a round trip to this process in between, whose next turn on a busy machine
+    /// may be milliseconds away while every other writer waits. A failure there fails the
+    /// commit. Elsewhere (SQLite, one writer) it runs now.
+    pub async fn run_at_commit(&mut self, sql: String) -> StoreResult<()> {
+        if matches!(self.inner, Inner::Postgres(Some(_))) {
+            if !self.at_commit.is_empty() {
+                self.at_commit.push_str("; ");
+            }
+            self.at_commit.push_str(&sql);
+            if self.at_commit.len() <= AT_COMMIT_MAX {
+                return Ok(());
+            }
+            let held = std::mem::take(&mut self.at_commit);
+            sqlx::raw_sql(AssertSqlSafe(held))
+                .execute(&mut **self)
+                .await?;
+            return Ok(());
+        }
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut **self)
+            .await?;
+        Ok(())
+    }
+
+    /// Commits and answers the text column `column` of the first row that a statement
+    /// held by [`Tx::run_at_commit`] returned with one (on SQLite, where those statements
+    /// ran at once, there is none: `None`).
+    pub async fn commit_returning(mut self, column: &str) -> StoreResult<Option<String>> {
+        if let Inner::Postgres(Some(_)) = &self.inner
+            && !self.at_commit.is_empty()
+        {
+            let Inner::Postgres(Some(mut conn)) = std::mem::replace(&mut self.inner, Inner::Done)
+            else {
+                unreachable!("matched above")
+            };
+            let sql = format!(
+                "{}; COMMIT; SELECT txid_current()",
+                std::mem::take(&mut self.at_commit)
+            );
+            return match sqlx::raw_sql(AssertSqlSafe(sql))
+                .fetch_all(&mut *conn)
+                .await
+            {
+                Ok(rows) => Ok(rows.iter().find_map(|r| {
+                    use sqlx::Row;
+                    r.try_get::<String, _>(column).ok()
+                })),
+                Err(e) => {
+                    conn.close_on_drop();
+                    Err(e.into())
+                }
+            };
+        }
+        self.commit().await.map(|()| None)
     }
 
     /// Commits. On the SQLite lane this returns once the group commit that contains this
@@ -124,12 +194,18 @@ impl Tx {
             }
             Inner::Postgres(None) => Ok(()),
             Inner::Postgres(Some(mut conn)) => {
+                // The statements held for the commit run first, in the same round trip.
                 // The COMMIT does not wait for the flush; the empty transaction after it
                 // does, and its commit record follows ours in the WAL.
-                match sqlx::raw_sql("COMMIT; SELECT txid_current()")
-                    .execute(&mut *conn)
-                    .await
-                {
+                let sql = if self.at_commit.is_empty() {
+                    "COMMIT; SELECT txid_current()".to_string()
+                } else {
+                    format!(
+                        "{}; COMMIT; SELECT txid_current()",
+                        std::mem::take(&mut self.at_commit)
+                    )
+                };
+                match sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await {
                     Ok(_) => Ok(()),
                     Err(e) => {
                         conn.close_on_drop();
@@ -416,6 +492,7 @@ impl Lane {
                 lane: self.clone(),
             },
             _held: Held::new(),
+            at_commit: String::new(),
         })
     }
 

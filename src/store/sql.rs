@@ -418,3 +418,70 @@ mod tests {
         assert_eq!(none.clause(), " WHERE 1 = 0");
     }
 }
+
+/// PostgreSQL literals for a statement that runs in the commit's own round trip
+/// ([`Tx::run_at_commit`](super::Tx::run_at_commit)), which goes over the simple-query
+/// protocol and so cannot carry bound parameters. Text is written as its UTF-8 bytes in
+/// hex, so whatever it holds, the literal is hex digits between two quotes and nothing in
+/// it can end the string.
+pub mod pg_lit {
+    /// `s` as a `text` expression.
+    pub fn text(s: &str) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(s.len() * 2 + 40);
+        out.push_str("convert_from(decode('");
+        for b in s.bytes() {
+            out.push(char::from(DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(DIGITS[usize::from(b & 15)]));
+        }
+        out.push_str("', 'hex'), 'UTF8')");
+        out
+    }
+
+    /// `s` as a `text` expression, or a typed NULL.
+    pub fn opt_text(s: Option<&str>) -> String {
+        s.map_or_else(|| "CAST(NULL AS text)".to_string(), text)
+    }
+
+    /// `i` as a `bigint` expression.
+    pub fn int(i: i64) -> String {
+        format!("CAST({i} AS bigint)")
+    }
+
+    /// `i` as a `bigint` expression, or a typed NULL.
+    pub fn opt_int(i: Option<i64>) -> String {
+        i.map_or_else(|| "CAST(NULL AS bigint)".to_string(), int)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever the text, its literal is hex digits inside the one pair of quotes.
+            #[test]
+            fn a_text_literal_is_hex_digits_between_two_quotes(s in ".*") {
+                let lit = super::text(&s);
+                let inner = lit
+                    .strip_prefix("convert_from(decode('")
+                    .and_then(|r| r.strip_suffix("', 'hex'), 'UTF8')"))
+                    .expect("the literal's frame");
+                prop_assert!(inner.bytes().all(|b| b.is_ascii_hexdigit()));
+                prop_assert_eq!(inner.len(), s.len() * 2);
+                let bytes: Vec<u8> = (0..inner.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&inner[i..i + 2], 16).expect("hex"))
+                    .collect();
+                prop_assert_eq!(String::from_utf8(bytes).expect("utf-8"), s);
+            }
+        }
+
+        #[test]
+        fn integers_and_nulls_are_typed() {
+            assert_eq!(super::int(-42), "CAST(-42 AS bigint)");
+            assert_eq!(super::opt_int(None), "CAST(NULL AS bigint)");
+            assert_eq!(super::opt_text(None), "CAST(NULL AS text)");
+            assert_eq!(super::int(i64::MIN), "CAST(-9223372036854775808 AS bigint)");
+        }
+    }
+}

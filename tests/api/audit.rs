@@ -131,6 +131,8 @@ async fn records_with_any_characters_verify_and_a_created_ticket_is_audited_unde
         "引号\"与反斜杠\\、斜杠/",
         "控制字符\u{1}\u{8}\u{c}\n\r\t\u{1f}\u{7f}",
         "非 ASCII：机房 UPS 😀 \u{2028}\u{2029} é",
+        // PostgreSQL appends in the commit's round trip with the texts as literals.
+        "单引号' 与 SQL：'); DROP TABLE tickets; -- $$ $1 E'\\x27' \\'",
         "",
     ];
     let now = chrono::Utc::now().timestamp_millis();
@@ -156,7 +158,7 @@ async fn records_with_any_characters_verify_and_a_created_ticket_is_audited_unde
         .post(
             &app.admin_token,
             "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "审计\"编号\"", "impact": "low", "urgency": "low"}),
+            &json!({"kind": "incident", "title": "审计\"编号\" 'x'); --", "impact": "low", "urgency": "low"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{ticket}");
@@ -190,6 +192,108 @@ async fn records_with_any_characters_verify_and_a_created_ticket_is_audited_unde
         .unwrap();
     let out = app.cli(&["audit", "verify"]);
     assert!(!out.status.success());
+}
+
+/// On PostgreSQL a transaction's audit record is appended in its commit's own round trip,
+/// so an open transaction that has audited holds the chain's head for nobody: another write
+/// audits and commits meanwhile, and the chain stays whole. A statement held for the
+/// commit that fails fails the commit, and nothing of the transaction stays. On SQLite
+/// (one writer) the second write queues behind the first instead.
+#[tokio::test]
+async fn an_open_transaction_that_has_audited_holds_the_audit_chain_for_nobody() {
+    use yunwei::store::Actor;
+    use yunwei::store::audit::NewAuditEvent;
+    let app = spawn_app().await;
+    let store = &app.ctx.store;
+    let postgres = app.database_url.starts_with("postgres");
+    let actor = Actor {
+        user_id: Some(1),
+        name: "审计测试".into(),
+        ip: None,
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let record = |s: &str| NewAuditEvent::about("test", "held", s);
+    let mut first = store.write_tx().await.unwrap();
+    record("先开的事务")
+        .write(&mut first, now, &actor)
+        .await
+        .unwrap();
+    let second = tokio::time::timeout(
+        std::time::Duration::from_millis(1500),
+        store.audit(now + 1, &actor, record("后开的事务")),
+    )
+    .await;
+    if postgres {
+        second
+            .expect("the second write waited for the first one's commit")
+            .unwrap();
+    } else {
+        assert!(second.is_err(), "SQLite's one writer let a second one in");
+    }
+    first.commit().await.unwrap();
+    if !postgres {
+        store
+            .audit(now + 1, &actor, record("后开的事务"))
+            .await
+            .unwrap();
+    }
+    let held: Vec<(String,)> =
+        sqlx::query_as("SELECT summary FROM audit_events WHERE entity_type = 'held' ORDER BY seq")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let held: Vec<&str> = held.iter().map(|r| r.0.as_str()).collect();
+    if postgres {
+        assert_eq!(
+            held,
+            ["后开的事务", "先开的事务"],
+            "chained in commit order"
+        );
+    } else {
+        assert_eq!(held, ["先开的事务", "后开的事务"]);
+    }
+    let out = app.cli(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A held statement that fails takes the whole transaction with it.
+    let mut failing = store.write_tx().await.unwrap();
+    sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ('held_test', 'x', 0)")
+        .execute(&mut *failing)
+        .await
+        .unwrap();
+    record("不应留下")
+        .write(&mut failing, now + 2, &actor)
+        .await
+        .unwrap();
+    let held = failing
+        .run_at_commit("SELECT * FROM held_no_such_table".into())
+        .await;
+    if postgres {
+        held.unwrap();
+        assert!(
+            failing.commit().await.is_err(),
+            "the commit ran the failing statement"
+        );
+    } else {
+        assert!(held.is_err(), "SQLite runs it at once");
+        drop(failing);
+    }
+    let (settings, records): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM settings WHERE key = 'held_test'), \
+         (SELECT COUNT(*) FROM audit_events WHERE summary = '不应留下')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!((settings, records), (0, 0));
+    // The writer goes on.
+    store.audit(now + 3, &actor, record("之后")).await.unwrap();
+    let out = app.cli(&["audit", "verify"]);
+    assert!(out.status.success());
 }
 
 async fn disable_guard(app: &TestApp) {

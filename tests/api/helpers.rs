@@ -57,26 +57,70 @@ impl Default for Options {
 }
 
 /// A fresh database URL: PostgreSQL when TEST_DATABASE_URL is set, else None (SQLite).
+/// The PostgreSQL database is a copy of this process's migrated template
+/// (`CREATE DATABASE … TEMPLATE`), so a test's start runs no migration: the migrations ran
+/// once, on the template, by the same `Store::connect` every start uses.
 pub async fn fresh_database() -> Option<String> {
     let base = std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|s| !s.is_empty())?;
-    let name = format!(
-        "yunwei_test_{}_{}_{}",
+    let template = template(&base).await;
+    let name = unique_name("yunwei_test");
+    create_database(&base, &format!("{name} TEMPLATE {template}")).await;
+    Some(database_url(&base, &name))
+}
+
+/// The migrated database every test of this process copies (named `yunwei_test_…` like
+/// the copies, so that `.ci/run` drops it with them).
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn template(base: &str) -> &'static str {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = unique_name("yunwei_test_template");
+            create_database(base, &name).await;
+            let store = yunwei::store::Store::connect(yunwei::store::ConnectOptions {
+                url: database_url(base, &name),
+                data_dir: std::env::temp_dir(),
+                max_connections: 1,
+                sqlite_synchronous: "FULL",
+                tls_ca_file: None,
+                cache_max_bytes: 1 << 20,
+            })
+            .await
+            .expect("migrate the template database");
+            // A template cannot be copied while anyone is connected to it.
+            store.close().await;
+            name
+        })
+        .await
+}
+
+fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
         std::process::id(),
         Utc::now().timestamp_micros(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
+    )
+}
+
+fn database_url(base: &str, name: &str) -> String {
+    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+    format!("{prefix}/{name}")
+}
+
+/// `CREATE DATABASE {what}` on the server of `base`.
+async fn create_database(base: &str, what: &str) {
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&base)
+    let mut conn = sqlx::PgConnection::connect(base)
         .await
         .expect("connect to TEST_DATABASE_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {what}")))
         .execute(&mut conn)
         .await
         .expect("create test database");
-    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
-    Some(format!("{prefix}/{name}"))
+    let _ = conn.close().await;
 }
 
 pub async fn spawn_app() -> TestApp {

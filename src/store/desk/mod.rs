@@ -11,6 +11,7 @@ mod timeline;
 
 pub use attachments::AttachmentRow;
 pub use policies::{PolicyRow, PolicyRule, PolicySet, TicketRefs};
+pub use tickets::NUMBER_COLUMN;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

@@ -12,6 +12,10 @@ use super::{
     TicketRow, Tx, ms, ticket_where,
 };
 
+/// The column of a PostgreSQL commit's answer that carries the number
+/// [`Store::finalize_ticket_number_pg`] drew.
+pub const NUMBER_COLUMN: &str = "ticket_number";
+
 impl Store {
     // ---- tickets ---------------------------------------------------------------------
 
@@ -97,9 +101,11 @@ impl Store {
     /// PostgreSQL: draws the day's next number, puts it in place of `provisional` in the
     /// ticket, its timeline, its in-app messages, its outbox rows and its search entry, and
     /// appends the creation's audit record with the number in its summary and `after`, all
-    /// in one statement. The day's counter row and the audit chain's head are both held
-    /// until the commit, so this is the last statement before it: nothing else of the
-    /// creation runs while the two are held.
+    /// in one call (of `ticket_finalize`, migrations/postgres/0037) held for the commit's
+    /// round trip ([`Tx::run_at_commit`]): the day's counter row and the audit chain's head
+    /// are taken there and released by the `COMMIT` right after, with nothing of the
+    /// creation running while they are held.
+    /// [`NUMBER_COLUMN`] of the commit's answer ([`Tx::commit_returning`]) is the number.
     #[allow(clippy::too_many_arguments)]
     pub async fn finalize_ticket_number_pg(
         &self,
@@ -111,33 +117,18 @@ impl Store {
         now_ms: i64,
         actor: &Actor,
         audit: NewAuditEvent,
-    ) -> StoreResult<String> {
-        // The summary and `after` of the audit record carry the real number instead of
-        // the provisional one.
+    ) -> StoreResult<()> {
+        use crate::store::sql::pg_lit::{int, text};
+        // migrations/postgres/0037_ticket_finalize.sql.
         let sql = format!(
-            "WITH c AS (INSERT INTO ticket_counters (day, n) VALUES ($1, 1) \
-                        ON CONFLICT (day) DO UPDATE SET n = ticket_counters.n + 1 RETURNING n), \
-                  num AS (SELECT $2 || '-' || $1 || '-' || lpad(CAST(n AS TEXT), GREATEST(4, length(CAST(n AS TEXT))), '0') AS number FROM c), \
-                  t AS (UPDATE tickets SET number = num.number FROM num WHERE id = $3), \
-                  e AS (UPDATE ticket_events SET summary = replace(summary, $4, num.number) FROM num WHERE ticket_id = $3), \
-                  m AS (UPDATE user_messages SET subject = replace(subject, $4, num.number), body = replace(body, $4, num.number) \
-                        FROM num WHERE ticket_id = $3), \
-                  o AS (UPDATE notification_outbox SET subject = replace(subject, $4, num.number), body = replace(body, $4, num.number) \
-                        FROM num WHERE ticket_id = $3), \
-                  d AS (UPDATE search_docs SET key = num.number FROM num WHERE kind = 'ticket' AND ref_id = $3) \
-             SELECT num.number, {} FROM num",
-            crate::store::audit::pg_call(5, Some(("$4", "num.number")))
+            "SELECT ticket_finalize({}, {}, {}, {}, {}) AS {NUMBER_COLUMN}",
+            text(day),
+            text(prefix),
+            int(id),
+            text(provisional),
+            crate::store::audit::pg_literals(now_ms, actor, &audit).join(", ")
         );
-        let query = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(day.to_string())
-            .bind(prefix.to_string())
-            .bind(id)
-            .bind(provisional.to_string());
-        let (number, _seq): (String, i64) =
-            crate::store::audit::bind_record(query, now_ms, actor, audit)
-                .fetch_one(&mut **tx)
-                .await?;
-        Ok(number)
+        tx.run_at_commit(sql).await
     }
 
     /// Stores the SLA fields of a ticket.
