@@ -81,8 +81,8 @@ pub struct Tx {
     at_commit: String,
 }
 
-/// How many bytes of statements a transaction holds for its commit before it runs them
-/// at once instead (a bulk job that audits every row should not build a statement of
+/// How many bytes of statements a transaction holds for its commit before it runs those
+/// it holds at once (a bulk job that audits every row should not build a statement of
 /// megabytes).
 const AT_COMMIT_MAX: usize = 256 * 1024;
 
@@ -132,17 +132,18 @@ impl Tx {
     /// commit. Elsewhere (SQLite, one writer) it runs now.
     pub async fn run_at_commit(&mut self, sql: String) -> StoreResult<()> {
         if matches!(self.inner, Inner::Postgres(Some(_))) {
+            // Past the limit, what is held so far runs now, in order; the new statement is
+            // held, so that the last one (a ticket's number draw) still answers the commit.
+            if !self.at_commit.is_empty() && self.at_commit.len() + sql.len() > AT_COMMIT_MAX {
+                let held = std::mem::take(&mut self.at_commit);
+                sqlx::raw_sql(AssertSqlSafe(held))
+                    .execute(&mut **self)
+                    .await?;
+            }
             if !self.at_commit.is_empty() {
                 self.at_commit.push_str("; ");
             }
             self.at_commit.push_str(&sql);
-            if self.at_commit.len() <= AT_COMMIT_MAX {
-                return Ok(());
-            }
-            let held = std::mem::take(&mut self.at_commit);
-            sqlx::raw_sql(AssertSqlSafe(held))
-                .execute(&mut **self)
-                .await?;
             return Ok(());
         }
         sqlx::raw_sql(AssertSqlSafe(sql))

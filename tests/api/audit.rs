@@ -296,6 +296,53 @@ async fn an_open_transaction_that_has_audited_holds_the_audit_chain_for_nobody()
     assert!(out.status.success());
 }
 
+/// A transaction that audits more than a commit carries (a bulk job auditing every row;
+/// on PostgreSQL the held records then run as they pass the limit) commits every record,
+/// in order and chained.
+#[tokio::test]
+async fn a_transaction_with_thousands_of_audit_records_commits_them_all_in_order() {
+    use yunwei::store::Actor;
+    use yunwei::store::audit::NewAuditEvent;
+    let app = spawn_app().await;
+    let store = &app.ctx.store;
+    let actor = Actor {
+        user_id: Some(1),
+        name: "批量".into(),
+        ip: None,
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut tx = store.write_tx().await.unwrap();
+    for i in 0..2000_i64 {
+        NewAuditEvent::of(
+            "test",
+            "bulk",
+            i,
+            format!("批量记录 {i} {}", "备注".repeat(40)),
+        )
+        .write(&mut tx, now + i, &actor)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let ids: Vec<(Option<String>,)> = sqlx::query_as(
+        "SELECT entity_id FROM audit_events WHERE entity_type = 'bulk' ORDER BY seq",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let ids: Vec<i64> = ids
+        .into_iter()
+        .map(|(i,)| i.unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, (0..2000).collect::<Vec<i64>>());
+    let out = app.cli(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 async fn disable_guard(app: &TestApp) {
     let pool = app.ctx.store.pool();
     if app.database_url.starts_with("postgres") {
