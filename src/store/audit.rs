@@ -217,8 +217,8 @@ pub(crate) fn pg_literals(now_ms: i64, actor: &Actor, ev: &NewAuditEvent) -> [St
 }
 
 /// Binds a record's ten fields after whatever `query` has bound already, in the order of
-/// `audit_append`'s parameters: at, actor id, actor name, ip, action, entity type, entity id, summary,
-/// before, after.
+/// `audit_append`'s parameters: at, actor id, actor name, ip, action, entity type, entity
+/// id, summary, before, after.
 pub(crate) fn bind_record<'q, O>(
     query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
     now_ms: i64,

@@ -76,9 +76,6 @@ impl Drop for Held {
 pub struct Tx {
     inner: Inner,
     _held: Held,
-    /// PostgreSQL: statements held for the commit's round trip ([`Tx::run_at_commit`]),
-    /// separated by `;`.
-    at_commit: String,
 }
 
 /// How many bytes of statements a transaction holds for its commit before it runs those
@@ -90,8 +87,9 @@ enum Inner {
     /// Committed (only seen by `Drop`).
     Done,
     Pool(Transaction<'static, Any>),
-    /// PostgreSQL (see the module's notes); `None` once committed.
-    Postgres(Option<PoolConnection<Any>>),
+    /// PostgreSQL (see the module's notes): the connection (`None` once committed) and the
+    /// statements held for the commit's round trip ([`Tx::run_at_commit`]), `;`-separated.
+    Postgres(Option<PoolConnection<Any>>, String),
     Lane {
         guard: Option<OwnedMutexGuard<LaneState>>,
         lane: Arc<Lane>,
@@ -103,7 +101,6 @@ impl Tx {
         Tx {
             inner: Inner::Pool(t),
             _held: Held::new(),
-            at_commit: String::new(),
         }
     }
 
@@ -117,9 +114,8 @@ impl Tx {
             return Err(e.into());
         }
         Ok(Tx {
-            inner: Inner::Postgres(Some(conn)),
+            inner: Inner::Postgres(Some(conn), String::new()),
             _held: Held::new(),
-            at_commit: String::new(),
         })
     }
 
@@ -131,19 +127,18 @@ impl Tx {
     /// may be milliseconds away while every other writer waits. A failure there fails the
     /// commit. Elsewhere (SQLite, one writer) it runs now.
     pub async fn run_at_commit(&mut self, sql: String) -> StoreResult<()> {
-        if matches!(self.inner, Inner::Postgres(Some(_))) {
+        if let Inner::Postgres(Some(conn), held) = &mut self.inner {
             // Past the limit, what is held so far runs now, in order; the new statement is
             // held, so that the last one (a ticket's number draw) still answers the commit.
-            if !self.at_commit.is_empty() && self.at_commit.len() + sql.len() > AT_COMMIT_MAX {
-                let held = std::mem::take(&mut self.at_commit);
-                sqlx::raw_sql(AssertSqlSafe(held))
-                    .execute(&mut **self)
+            if !held.is_empty() && held.len() + sql.len() > AT_COMMIT_MAX {
+                sqlx::raw_sql(AssertSqlSafe(std::mem::take(held)))
+                    .execute(&mut **conn)
                     .await?;
             }
-            if !self.at_commit.is_empty() {
-                self.at_commit.push_str("; ");
+            if !held.is_empty() {
+                held.push_str("; ");
             }
-            self.at_commit.push_str(&sql);
+            held.push_str(&sql);
             return Ok(());
         }
         sqlx::raw_sql(AssertSqlSafe(sql))
@@ -156,30 +151,15 @@ impl Tx {
     /// held by [`Tx::run_at_commit`] returned with one (on SQLite, where those statements
     /// ran at once, there is none: `None`).
     pub async fn commit_returning(mut self, column: &str) -> StoreResult<Option<String>> {
-        if let Inner::Postgres(Some(_)) = &self.inner
-            && !self.at_commit.is_empty()
+        if matches!(self.inner, Inner::Postgres(Some(_), _))
+            && let Inner::Postgres(Some(conn), held) =
+                std::mem::replace(&mut self.inner, Inner::Done)
         {
-            let Inner::Postgres(Some(mut conn)) = std::mem::replace(&mut self.inner, Inner::Done)
-            else {
-                unreachable!("matched above")
-            };
-            let sql = format!(
-                "{}; COMMIT; SELECT txid_current()",
-                std::mem::take(&mut self.at_commit)
-            );
-            return match sqlx::raw_sql(AssertSqlSafe(sql))
-                .fetch_all(&mut *conn)
-                .await
-            {
-                Ok(rows) => Ok(rows.iter().find_map(|r| {
-                    use sqlx::Row;
-                    r.try_get::<String, _>(column).ok()
-                })),
-                Err(e) => {
-                    conn.close_on_drop();
-                    Err(e.into())
-                }
-            };
+            let rows = commit_postgres(conn, held).await?;
+            return Ok(rows.iter().find_map(|r| {
+                use sqlx::Row;
+                r.try_get::<String, _>(column).ok()
+            }));
         }
         self.commit().await.map(|()| None)
     }
@@ -193,27 +173,8 @@ impl Tx {
                 t.commit().await?;
                 Ok(())
             }
-            Inner::Postgres(None) => Ok(()),
-            Inner::Postgres(Some(mut conn)) => {
-                // The statements held for the commit run first, in the same round trip.
-                // The COMMIT does not wait for the flush; the empty transaction after it
-                // does, and its commit record follows ours in the WAL.
-                let sql = if self.at_commit.is_empty() {
-                    "COMMIT; SELECT txid_current()".to_string()
-                } else {
-                    format!(
-                        "{}; COMMIT; SELECT txid_current()",
-                        std::mem::take(&mut self.at_commit)
-                    )
-                };
-                match sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await {
-                    Ok(_) => Ok(()),
-                    Err(e) => {
-                        conn.close_on_drop();
-                        Err(e.into())
-                    }
-                }
-            }
+            Inner::Postgres(None, _) => Ok(()),
+            Inner::Postgres(Some(conn), held) => commit_postgres(conn, held).await.map(|_| ()),
             Inner::Lane { guard: None, .. } => Ok(()),
             Inner::Lane {
                 guard: Some(mut g),
@@ -262,12 +223,37 @@ impl Tx {
     }
 }
 
+/// Commits a PostgreSQL transaction on `conn` in one round trip: the statements `held` for
+/// the commit, then `COMMIT`, which does not wait for the flush, then an empty transaction
+/// that does (its commit record follows ours in the WAL). Answers the rows the statements
+/// returned; on an error the connection is closed, which rolls the transaction back.
+async fn commit_postgres(
+    mut conn: PoolConnection<Any>,
+    held: String,
+) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+    let sql = if held.is_empty() {
+        "COMMIT; SELECT txid_current()".to_string()
+    } else {
+        format!("{held}; COMMIT; SELECT txid_current()")
+    };
+    match sqlx::raw_sql(AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+    {
+        Ok(rows) => Ok(rows),
+        Err(e) => {
+            conn.close_on_drop();
+            Err(e.into())
+        }
+    }
+}
+
 impl Drop for Tx {
     fn drop(&mut self) {
         // A PostgreSQL transaction dropped without commit is rolled back before its
         // connection goes back to the pool (or the connection is closed, which rolls it
         // back too).
-        if let Inner::Postgres(c) = &mut self.inner
+        if let Inner::Postgres(c, _) = &mut self.inner
             && let Some(mut conn) = c.take()
         {
             match tokio::runtime::Handle::try_current() {
@@ -298,7 +284,7 @@ impl Deref for Tx {
     fn deref(&self) -> &AnyConnection {
         match &self.inner {
             Inner::Pool(t) => t,
-            Inner::Postgres(Some(c)) => c,
+            Inner::Postgres(Some(c), _) => c,
             Inner::Lane { guard: Some(g), .. } => &g.conn,
             _ => unreachable!("a finished transaction is not reachable"),
         }
@@ -309,7 +295,7 @@ impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match &mut self.inner {
             Inner::Pool(t) => t,
-            Inner::Postgres(Some(c)) => c,
+            Inner::Postgres(Some(c), _) => c,
             Inner::Lane { guard: Some(g), .. } => &mut g.conn,
             _ => unreachable!("a finished transaction is not reachable"),
         }
@@ -493,7 +479,6 @@ impl Lane {
                 lane: self.clone(),
             },
             _held: Held::new(),
-            at_commit: String::new(),
         })
     }
 
@@ -544,6 +529,15 @@ mod tests {
             .unwrap()
     }
 
+    /// Writes the row `n` on `tx`.
+    async fn insert(tx: &mut Tx, n: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(n)
+            .execute(&mut **tx)
+            .await
+            .map(|_| ())
+    }
+
     /// A commit whose caller goes away after its first poll (a client that disconnects)
     /// still finishes, and the next writer commits normally: both rows are there and
     /// nobody is told a committed write failed.
@@ -553,10 +547,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (lane, url) = lane(dir.path()).await;
         let mut tx = lane.begin().await.unwrap();
-        sqlx::query("INSERT INTO t (n) VALUES (1)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        insert(&mut tx, 1).await.unwrap();
         let mut commit = Box::pin(tx.commit());
         let first =
             std::future::poll_fn(|cx| std::task::Poll::Ready(commit.as_mut().poll(cx))).await;
@@ -565,10 +556,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(300)).await;
         drop(commit);
         let mut tx = lane.begin().await.unwrap();
-        sqlx::query("INSERT INTO t (n) VALUES (2)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        insert(&mut tx, 2).await.unwrap();
         tx.commit().await.expect("the next writer commits");
         assert_eq!(rows(&url).await, vec![1, 2]);
     }
@@ -585,10 +573,7 @@ mod tests {
             let lane = lane.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tx = lane.begin().await?;
-                sqlx::query("INSERT INTO t (n) VALUES ($1)")
-                    .bind(n)
-                    .execute(&mut *tx)
-                    .await?;
+                insert(&mut tx, n).await?;
                 tokio::task::yield_now().await;
                 if n % 2 == 1 {
                     // Dropped without commit: rolled back to its savepoint.
@@ -620,24 +605,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (lane, url) = lane(dir.path()).await;
         let mut a = lane.begin().await.unwrap();
-        sqlx::query("INSERT INTO t (n) VALUES (1)")
-            .execute(&mut *a)
-            .await
-            .unwrap();
+        insert(&mut a, 1).await.unwrap();
         // Queue a second writer before the first commits, so they share the group.
         let l2 = lane.clone();
         let b = tokio::spawn(async move {
             let mut b = l2.begin().await.unwrap();
-            let dup = sqlx::query("INSERT INTO t (n) VALUES (1)")
-                .execute(&mut *b)
-                .await;
+            let dup = insert(&mut b, 1).await;
             assert!(dup.is_err());
             drop(b);
             let mut c = l2.begin().await.unwrap();
-            sqlx::query("INSERT INTO t (n) VALUES (2)")
-                .execute(&mut *c)
-                .await
-                .unwrap();
+            insert(&mut c, 2).await.unwrap();
             c.commit().await.unwrap();
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
