@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 
 use super::{PageResult, layout};
 use crate::accounts::AuthUser;
-use crate::domain::roles::{Perm, Role};
+use crate::domain::roles::Perm;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, PageUserAnyState};
+use crate::web::auth::{PageUser, PageUserAnyState, staff_only};
 use crate::web::extract::parse_id;
 
 pub async fn messages(
@@ -91,14 +91,6 @@ pub async fn read_all(
 ) -> PageResult {
     crate::notify::inbox::mark_all_read(&st, &u).await?;
     Ok(Redirect::to("/messages").into_response())
-}
-
-fn staff_only(u: &AuthUser) -> Result<(), AppError> {
-    if u.role == Role::Requester {
-        Err(AppError::forbidden())
-    } else {
-        Ok(())
-    }
 }
 
 pub async fn calendars(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::monitor_fields::{
     fieldsets, form_again, form_field, form_to_obj, obj_to_form, obj_to_patch,
 };
-use super::monitoring::{kinds, need, system_names};
+use super::monitoring::{kinds, system_names};
 use super::{PageResult, layout};
 use crate::accounts::AuthUser;
 use crate::domain::FieldError;
@@ -23,7 +23,7 @@ use crate::monitor::input::{MonitorCreate, MonitorUpdate};
 use crate::monitor::spec;
 use crate::store::monitor::MonitorRow;
 use crate::web::AppState;
-use crate::web::auth::PageUser;
+use crate::web::auth::{PageUser, require_perm};
 use crate::web::extract::parse_id;
 
 async fn form_page(
@@ -132,7 +132,7 @@ async fn form_page(
 }
 
 pub async fn new_form(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
+    require_perm(&u, Perm::WriteMonitoring)?;
     let form: HashMap<String, String> = [
         ("kind", "http"),
         ("interval_s", "60"),
@@ -151,7 +151,7 @@ pub async fn create(
     _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
+    require_perm(&u, Perm::WriteMonitoring)?;
     let input = form_to_obj(&form)
         .and_then(|obj| crate::domain::input::decode::<MonitorCreate>(Value::Object(obj)));
     let errs = match input {
@@ -179,7 +179,7 @@ pub async fn edit_form(
     PageUser(u): PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
+    require_perm(&u, Perm::WriteMonitoring)?;
     let m = st.store.monitor(parse_id(&id)?).await?;
     let form = obj_to_form(&m.definition());
     form_page(&st, &u, Some(&m), form, &[], StatusCode::OK).await
@@ -194,7 +194,7 @@ pub async fn update(
     Path(id): Path<String>,
     Form(mut form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
+    require_perm(&u, Perm::WriteMonitoring)?;
     let m = st.store.monitor(parse_id(&id)?).await?;
     form.insert("kind".into(), m.kind.clone());
     let input = form_to_obj(&form).and_then(|obj| {

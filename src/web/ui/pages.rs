@@ -6,13 +6,12 @@ use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect};
-use chrono::Duration;
 
 use serde_json::json;
 
 use super::{PageError, PageResult, layout};
 use crate::accounts;
-use crate::domain::inventory::{ASSET_CATEGORIES, WARRANTY_WARNING_DAYS};
+use crate::domain::inventory::ASSET_CATEGORIES;
 use crate::domain::roles::Role;
 use crate::error::AppError;
 use crate::inventory::today;
@@ -200,15 +199,7 @@ pub async fn overview(
             .into_response());
     }
     let t = today(&st.ctx);
-    let s = st
-        .store
-        .inventory_summary(
-            &t.format("%Y-%m-%d").to_string(),
-            &(t + Duration::days(WARRANTY_WARNING_DAYS))
-                .format("%Y-%m-%d")
-                .to_string(),
-        )
-        .await?;
+    let s = crate::web::api::inventory::summary_as_of(&st, t).await?;
     let cats: Vec<_> = s
         .by_category
         .iter()
