@@ -54,13 +54,7 @@ pub async fn import_cloud(
     req: Request,
 ) -> AppResult<Json<Value>> {
     cloud::check_write(&u)?;
-    let too_big = || {
-        AppError::PayloadTooLarge(format!(
-            "文件过大，最大 {} MB",
-            st.config.max_import_bytes / 1024 / 1024
-        ))
-    };
-    let (name, data) = crate::web::extract::read_upload(req, &st, too_big, "CSV 或 XLSX").await?;
+    let (name, data) = super::read_import(req, &st).await?;
     Ok(Json(cloud::import(&st.ctx, &u, &name, &data).await?))
 }
 

@@ -218,13 +218,7 @@ pub async fn import(
 ) -> AppResult<Json<Value>> {
     let spec = inv::importable(&collection).ok_or(AppError::NotFound)?;
     require_perm(&u, Perm::WriteInventory)?;
-    let too_big = || {
-        AppError::PayloadTooLarge(format!(
-            "文件过大，最大 {} MB",
-            st.config.max_import_bytes / 1024 / 1024
-        ))
-    };
-    let (name, data) = crate::web::extract::read_upload(req, &st, too_big, "CSV 或 XLSX").await?;
+    let (name, data) = super::read_import(req, &st).await?;
     Ok(Json(
         transfer::import_file(&st.ctx, &u, spec, &name, &data).await?,
     ))

@@ -247,13 +247,7 @@ pub async fn import_records(
             "请用 line_id 指定导入到哪个服务条线",
         ));
     };
-    let too_big = || {
-        AppError::PayloadTooLarge(format!(
-            "文件过大，最大 {} MB",
-            st.config.max_import_bytes / 1024 / 1024
-        ))
-    };
-    let (name, data) = crate::web::extract::read_upload(req, &st, too_big, "CSV 或 XLSX").await?;
+    let (name, data) = super::read_import(req, &st).await?;
     Ok(Json(
         ops::import_records(&st.ctx, &u, line_id, &name, &data).await?,
     ))

@@ -94,9 +94,7 @@ pub async fn read_all(
 }
 
 pub async fn calendars(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
-    staff_only(&u)?;
-    let rows = st.store.list_calendars().await?;
-    let years = crate::holidays::years_by_calendar(&st.ctx).await?;
+    let (rows, years, warning) = crate::web::api::tickets::calendar_list(&st, &u).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -105,7 +103,6 @@ pub async fn calendars(State(st): State<AppState>, PageUser(u): PageUser) -> Pag
                    "periods": r.periods, "description": r.description})
         })
         .collect();
-    let warning = crate::holidays::next_year_warning(&st.ctx).await?;
     Ok(st
         .ui
         .page(

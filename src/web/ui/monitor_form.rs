@@ -154,19 +154,32 @@ pub async fn create(
     require_perm(&u, Perm::WriteMonitoring)?;
     let input = form_to_obj(&form)
         .and_then(|obj| crate::domain::input::decode::<MonitorCreate>(Value::Object(obj)));
-    let errs = match input {
-        Ok(input) => match crate::monitor::create(&st.ctx, &u, &input).await {
-            Ok(m) => return Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
-            Err(AppError::Validation(errs)) => errs,
-            Err(e) => return Err(e.into()),
-        },
-        Err(errs) => errs,
+    let saved = match input {
+        Ok(input) => crate::monitor::create(&st.ctx, &u, &input).await,
+        Err(errs) => Err(AppError::Validation(errs)),
+    };
+    saved_or_again(&st, &u, None, &form, saved).await
+}
+
+/// After a save: the monitor's page; or the form again (422) with what was refused, by the
+/// form's decoding or by the service.
+async fn saved_or_again(
+    st: &AppState,
+    u: &AuthUser,
+    editing: Option<&MonitorRow>,
+    form: &HashMap<String, String>,
+    saved: Result<MonitorRow, AppError>,
+) -> PageResult {
+    let errs = match saved {
+        Ok(m) => return Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
+        Err(AppError::Validation(errs)) => errs,
+        Err(e) => return Err(e.into()),
     };
     form_page(
-        &st,
-        &u,
-        None,
-        form_again(&form),
+        st,
+        u,
+        editing,
+        form_again(form),
         &errs,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
@@ -200,21 +213,9 @@ pub async fn update(
     let input = form_to_obj(&form).and_then(|obj| {
         crate::domain::input::decode::<MonitorUpdate>(Value::Object(obj_to_patch(obj)))
     });
-    let errs = match input {
-        Ok(input) => match crate::monitor::update(&st.ctx, &u, m.id, &input).await {
-            Ok(m) => return Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
-            Err(AppError::Validation(errs)) => errs,
-            Err(e) => return Err(e.into()),
-        },
-        Err(errs) => errs,
+    let saved = match input {
+        Ok(input) => crate::monitor::update(&st.ctx, &u, m.id, &input).await,
+        Err(errs) => Err(AppError::Validation(errs)),
     };
-    form_page(
-        &st,
-        &u,
-        Some(&m),
-        form_again(&form),
-        &errs,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
+    saved_or_again(&st, &u, Some(&m), &form, saved).await
 }
