@@ -257,6 +257,21 @@ impl Ui {
     pub fn page<S: Serialize>(&self, name: &str, ctx: S) -> Result<Html<String>, AppError> {
         self.render(name, ctx).map(Html)
     }
+
+    /// A page that shows a form: 422 when what was posted was refused, else 200.
+    pub fn form_page<S: Serialize>(
+        &self,
+        name: &str,
+        ctx: S,
+        refused: bool,
+    ) -> Result<Response, AppError> {
+        let status = if refused {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        Ok((status, self.page(name, ctx)?).into_response())
+    }
 }
 
 /// One item of the left navigation.

@@ -71,26 +71,16 @@ async fn form_page(
             })
             .or_insert_with(|| e.message.clone());
     }
-    let known: Vec<String> = [
-        "name",
-        "kind",
-        "target",
-        "system_id",
-        "priority",
-        "interval_s",
-        "timeout_ms",
-        "failures_before_down",
-        "depends_on",
-        "config",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(
-        super::monitor_fields::fields(&kind)
-            .iter()
-            .map(|f| format!("{kind}.{}", f.key)),
-    )
-    .collect();
+    let known: Vec<String> = super::monitor_fields::FORM_COMMON
+        .iter()
+        .chain(&["kind", "config"])
+        .map(|s| s.to_string())
+        .chain(
+            super::monitor_fields::fields(&kind)
+                .iter()
+                .map(|f| format!("{kind}.{}", f.key)),
+        )
+        .collect();
     let general: Vec<&String> = by_field
         .iter()
         .filter(|(k, _)| !known.contains(k))
