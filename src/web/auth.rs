@@ -96,11 +96,25 @@ impl FromRequestParts<AppState> for ApiUser {
 
 impl ApiUser {
     pub fn require(&self, perm: Perm) -> Result<(), AppError> {
-        if self.0.role.can(perm) {
-            Ok(())
-        } else {
-            Err(AppError::forbidden())
-        }
+        require_perm(&self.0, perm)
+    }
+}
+
+/// Forbidden unless `u`'s role has `perm`.
+pub fn require_perm(u: &AuthUser, perm: Perm) -> Result<(), AppError> {
+    if u.role.can(perm) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// Forbidden for a requester: what only the service's own staff may see or do.
+pub fn staff_only(u: &AuthUser) -> Result<(), AppError> {
+    if u.role == crate::domain::roles::Role::Requester {
+        Err(AppError::forbidden())
+    } else {
+        Ok(())
     }
 }
 

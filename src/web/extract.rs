@@ -84,6 +84,15 @@ impl<S: Send + Sync> FromRequest<S> for ApiObject {
 }
 
 /// Parses an id from the path; anything that is not a positive integer is "not found".
+/// A request's `Content-Type`, lower-cased; empty when absent or not text.
+pub fn content_type(req: &Request) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
 pub fn parse_id(s: &str) -> Result<i64, AppError> {
     s.parse::<i64>()
         .ok()
@@ -100,12 +109,7 @@ pub async fn read_upload<S: Send + Sync>(
     too_big: impl Fn() -> AppError,
     expected: &str,
 ) -> Result<(String, Vec<u8>), AppError> {
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let ct = content_type(&req);
     let unreadable = |status: StatusCode, msg: String| {
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             too_big()

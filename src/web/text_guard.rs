@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -36,12 +36,7 @@ pub async fn text_guard(State(st): State<AppState>, req: Request, next: Next) ->
     {
         return refuse(api, p);
     }
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let ct = super::extract::content_type(&req);
     let is_json = ct.starts_with("application/json") || ct.contains("+json");
     let is_form = ct.starts_with("application/x-www-form-urlencoded");
     if !is_json && !is_form {

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
+use super::openapi::CannotView;
 use crate::contract::acceptance;
 use crate::error::{AppError, AppResult};
 use crate::web::AppState;
@@ -69,7 +70,7 @@ pub async fn download(
     summary = "符合性审查：各服务范围交付物的应交、已验收、未验收数，未验收事项和团队符合性检查",
     params(("period" = Option<String>, Query, description = "om、operations 或 all（默认）")),
     responses((status = 200, description = "概况", body = super::openapi::Record),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
+        CannotView,
         (status = 422, description = "period 有误", body = super::openapi::ErrorBody)))]
 pub async fn summary(
     State(st): State<AppState>,

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::Paging;
+use super::openapi::{CannotDelete, CannotEdit, CannotRegister, CannotView, Invalid, NotFound};
 use crate::backup::policies::{self, policy_json, report_path};
 use crate::backup::runs::{self, run_json};
 use crate::desk::{opt_choice, opt_id, opt_range};
@@ -33,9 +34,7 @@ fn with_token(row: &crate::store::backup::PolicyRow, token: &str) -> Value {
     params(super::openapi::PagingQuery,
         ("system_id" = Option<i64>, Query, description = "系统"),
         ("q" = Option<String>, Query, description = "关键词：数据集、说明、位置、系统名称或编号")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), CannotView, Invalid))]
 pub async fn list_policies(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -58,8 +57,7 @@ pub async fn list_policies(
     summary = "新建备份策略（应答含上报地址 report_url，仅此一次显示）",
     request_body = PolicyCreate,
     responses((status = 201, description = "已创建", body = super::openapi::Record),
-        (status = 403, description = "无权新建", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        (status = 403, description = "无权新建", body = super::openapi::ErrorBody), Invalid))]
 pub async fn create_policy(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -71,8 +69,7 @@ pub async fn create_policy(
 
 #[utoipa::path(get, path = "/backup-policies/{id}", tag = "backup", summary = "备份策略",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "备份策略", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "备份策略", body = super::openapi::Record), NotFound))]
 pub async fn get_policy(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -87,9 +84,7 @@ pub async fn get_policy(
 #[utoipa::path(patch, path = "/backup-policies/{id}", tag = "backup", summary = "修改备份策略",
     params(("id" = i64, Path, description = "编号")), request_body = PolicyPatch,
     responses((status = 200, description = "备份策略", body = super::openapi::Record),
-        (status = 403, description = "无权修改", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        CannotEdit, NotFound, Invalid))]
 pub async fn update_policy(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -104,8 +99,7 @@ pub async fn update_policy(
     summary = "删除备份策略（已有备份记录的不能删除）",
     params(("id" = i64, Path, description = "编号")),
     responses((status = 204, description = "已删除"),
-        (status = 403, description = "无权删除", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        CannotDelete, NotFound,
         (status = 409, description = "已有备份记录", body = super::openapi::ErrorBody)))]
 pub async fn delete_policy(
     State(st): State<AppState>,
@@ -120,8 +114,7 @@ pub async fn delete_policy(
     summary = "重新生成上报地址（旧地址立即作废；新地址仅此一次显示）",
     params(("id" = i64, Path, description = "编号")),
     responses((status = 200, description = "备份策略及新上报地址", body = super::openapi::Record),
-        (status = 403, description = "无权操作", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+        (status = 403, description = "无权操作", body = super::openapi::ErrorBody), NotFound))]
 pub async fn reissue_report_url(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -138,7 +131,7 @@ pub async fn reissue_report_url(
     params(("token" = String, Path, description = "上报令牌")), request_body = RunReport,
     responses((status = 200, description = "备份记录", body = super::openapi::Record),
         (status = 404, description = "上报地址无效", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody),
+        Invalid,
         (status = 429, description = "上报过于频繁（每个来源地址每分钟 600 次）", body = super::openapi::ErrorBody)))]
 pub async fn report_run(
     State(st): State<AppState>,
@@ -163,9 +156,7 @@ pub async fn report_run(
 
 #[utoipa::path(post, path = "/backup-runs", tag = "backup", summary = "手工登记备份记录",
     request_body = RunCreate,
-    responses((status = 201, description = "已登记", body = super::openapi::Record),
-        (status = 403, description = "无权登记", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 201, description = "已登记", body = super::openapi::Record), CannotRegister, Invalid))]
 pub async fn create_run(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -184,9 +175,7 @@ pub async fn create_run(
         ("status" = Option<String>, Query, description = "running、success 或 fail"),
         ("from" = Option<String>, Query, description = "开始时间起"),
         ("to" = Option<String>, Query, description = "开始时间止（日期含当天）")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), CannotView, Invalid))]
 pub async fn list_runs(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -221,9 +210,7 @@ pub async fn list_runs(
 #[utoipa::path(get, path = "/backups/coverage", tag = "backup",
     summary = "备份覆盖情况（按系统和数据集：应备、成功、失败、漏备次数，成功率，备份量，最近一次良好备份，逐日情况 days）",
     params(("month" = String, Query, description = "月份 YYYY-MM")),
-    responses((status = 200, description = "覆盖情况", body = super::openapi::Record),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "覆盖情况", body = super::openapi::Record), CannotView, Invalid))]
 pub async fn coverage(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

@@ -9,6 +9,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
+use super::openapi::{
+    CannotDelete, CannotEdit, CannotRegister, CannotUpload, CannotView, FileInvalid, FileTooLarge,
+    FileTypeRefused, Invalid, NotFound,
+};
 use super::{Paging, all_json, list_json};
 use crate::backup::drills::{self, drill_json};
 use crate::backup::evidence::{self, file_json};
@@ -29,9 +33,7 @@ use crate::web::extract::{Input, parse_id};
         ("result" = Option<String>, Query, description = "passed、partial 或 failed"),
         ("from" = Option<String>, Query, description = "演练时间起"),
         ("to" = Option<String>, Query, description = "演练时间止（日期含当天）")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), CannotView, Invalid))]
 pub async fn list_drills(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -60,9 +62,7 @@ pub async fn list_drills(
 #[utoipa::path(post, path = "/restore-drills", tag = "backup",
     summary = "登记恢复演练（恢复内容、恢复到、耗时 RTO、数据时间点 RPO、结果、验证人）",
     request_body = DrillCreate,
-    responses((status = 201, description = "已登记", body = super::openapi::Record),
-        (status = 403, description = "无权登记", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 201, description = "已登记", body = super::openapi::Record), CannotRegister, Invalid))]
 pub async fn create_drill(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -75,9 +75,7 @@ pub async fn create_drill(
 #[utoipa::path(get, path = "/restore-drills/{id}", tag = "backup",
     summary = "恢复演练（含证明材料 files）",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "恢复演练", body = super::openapi::Record),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "恢复演练", body = super::openapi::Record), CannotView, NotFound))]
 pub async fn get_drill(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -95,9 +93,7 @@ pub async fn get_drill(
 #[utoipa::path(patch, path = "/restore-drills/{id}", tag = "backup", summary = "修改恢复演练",
     params(("id" = i64, Path, description = "编号")), request_body = DrillPatch,
     responses((status = 200, description = "恢复演练", body = super::openapi::Record),
-        (status = 403, description = "无权修改", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        CannotEdit, NotFound, Invalid))]
 pub async fn update_drill(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -111,9 +107,7 @@ pub async fn update_drill(
 #[utoipa::path(delete, path = "/restore-drills/{id}", tag = "backup",
     summary = "删除恢复演练（连同其证明材料）",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 204, description = "已删除"),
-        (status = 403, description = "无权删除", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 204, description = "已删除"), CannotDelete, NotFound))]
 pub async fn delete_drill(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -160,12 +154,30 @@ async fn add_file_to(
     Ok((StatusCode::CREATED, Json(file_json(owner, &row))))
 }
 
+async fn file_of(
+    st: &AppState,
+    u: &crate::accounts::AuthUser,
+    owner: FileOwner,
+    file: &str,
+) -> AppResult<Response> {
+    let (f, bytes) = evidence::file(&st.ctx, u, owner, parse_id(file)?).await?;
+    Ok(uploaded(&f.content_type, &f.file_name, bytes))
+}
+
+async fn remove_file_of(
+    st: &AppState,
+    u: &crate::accounts::AuthUser,
+    owner: FileOwner,
+    file: &str,
+) -> AppResult<StatusCode> {
+    evidence::remove(&st.ctx, u, owner, parse_id(file)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(get, path = "/restore-drills/{id}/files", tag = "backup",
     summary = "恢复演练的证明材料",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), CannotView, NotFound))]
 pub async fn list_drill_files(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -179,11 +191,7 @@ pub async fn list_drill_files(
     params(("id" = i64, Path, description = "编号")),
     request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "已上传", body = super::openapi::Record),
-        (status = 403, description = "无权上传", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 413, description = "文件过大", body = super::openapi::ErrorBody),
-        (status = 415, description = "文件类型不支持", body = super::openapi::ErrorBody),
-        (status = 422, description = "文件有误", body = super::openapi::ErrorBody)))]
+        CannotUpload, NotFound, FileTooLarge, FileTypeRefused, FileInvalid))]
 pub async fn add_drill_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -197,40 +205,31 @@ pub async fn add_drill_file(
     summary = "下载恢复演练的证明材料",
     params(("id" = i64, Path, description = "编号"), ("file_id" = i64, Path, description = "材料编号")),
     responses((status = 200, description = "文件", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+        CannotView, NotFound))]
 pub async fn drill_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path((id, file)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let owner = FileOwner::Drill(parse_id(&id)?);
-    let (f, bytes) = evidence::file(&st.ctx, &u, owner, parse_id(&file)?).await?;
-    Ok(uploaded(&f.content_type, &f.file_name, bytes))
+    file_of(&st, &u, FileOwner::Drill(parse_id(&id)?), &file).await
 }
 
 #[utoipa::path(delete, path = "/restore-drills/{id}/files/{file_id}", tag = "backup",
     summary = "删除恢复演练的证明材料",
     params(("id" = i64, Path, description = "编号"), ("file_id" = i64, Path, description = "材料编号")),
-    responses((status = 204, description = "已删除"),
-        (status = 403, description = "无权删除", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 204, description = "已删除"), CannotDelete, NotFound))]
 pub async fn delete_drill_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path((id, file)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let owner = FileOwner::Drill(parse_id(&id)?);
-    evidence::remove(&st.ctx, &u, owner, parse_id(&file)?).await?;
-    Ok(StatusCode::NO_CONTENT)
+    remove_file_of(&st, &u, FileOwner::Drill(parse_id(&id)?), &file).await
 }
 
 #[utoipa::path(get, path = "/backup-runs/{id}/files", tag = "backup",
     summary = "备份记录的附件",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), CannotView, NotFound))]
 pub async fn list_run_files(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -244,11 +243,7 @@ pub async fn list_run_files(
     params(("id" = i64, Path, description = "编号")),
     request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "已上传", body = super::openapi::Record),
-        (status = 403, description = "无权上传", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 413, description = "文件过大", body = super::openapi::ErrorBody),
-        (status = 415, description = "文件类型不支持", body = super::openapi::ErrorBody),
-        (status = 422, description = "文件有误", body = super::openapi::ErrorBody)))]
+        CannotUpload, NotFound, FileTooLarge, FileTypeRefused, FileInvalid))]
 pub async fn add_run_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -262,30 +257,23 @@ pub async fn add_run_file(
     summary = "下载备份记录的附件",
     params(("id" = i64, Path, description = "编号"), ("file_id" = i64, Path, description = "附件编号")),
     responses((status = 200, description = "文件", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+        CannotView, NotFound))]
 pub async fn run_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path((id, file)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let owner = FileOwner::Run(parse_id(&id)?);
-    let (f, bytes) = evidence::file(&st.ctx, &u, owner, parse_id(&file)?).await?;
-    Ok(uploaded(&f.content_type, &f.file_name, bytes))
+    file_of(&st, &u, FileOwner::Run(parse_id(&id)?), &file).await
 }
 
 #[utoipa::path(delete, path = "/backup-runs/{id}/files/{file_id}", tag = "backup",
     summary = "删除备份记录的附件",
     params(("id" = i64, Path, description = "编号"), ("file_id" = i64, Path, description = "附件编号")),
-    responses((status = 204, description = "已删除"),
-        (status = 403, description = "无权删除", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 204, description = "已删除"), CannotDelete, NotFound))]
 pub async fn delete_run_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
     Path((id, file)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let owner = FileOwner::Run(parse_id(&id)?);
-    evidence::remove(&st.ctx, &u, owner, parse_id(&file)?).await?;
-    Ok(StatusCode::NO_CONTENT)
+    remove_file_of(&st, &u, FileOwner::Run(parse_id(&id)?), &file).await
 }

@@ -13,7 +13,7 @@ use crate::domain::holidays::MAX_FILE_BYTES;
 use crate::error::{AppError, AppResult};
 use crate::holidays::{ImportOutcome, ImportRequest};
 use crate::web::AppState;
-use crate::web::auth::ApiUser;
+use crate::web::auth::{ApiUser, require_perm};
 use crate::web::extract::parse_id;
 
 /// The request body limit of the import route: the file plus multipart framing.
@@ -66,9 +66,7 @@ pub async fn import(
         label: None,
     };
     // Role and calendar are checked before the body is read.
-    if !u.role.can(crate::domain::roles::Perm::WriteInventory) {
-        return Err(AppError::forbidden());
-    }
+    require_perm(&u, crate::domain::roles::Perm::WriteInventory)?;
     st.store.calendar_row(id).await?;
     let (name, data) = read_file(req, &st).await?;
     let out = crate::holidays::import(&st.ctx, &u, id, &name, &data, &ireq).await?;

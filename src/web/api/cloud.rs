@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::Paging;
+use super::openapi::{Invalid, NotFound};
 use crate::cloud::{self, ListQuery};
 use crate::desk::opt_id;
 use crate::domain::cloud::Thresholds;
@@ -23,8 +24,7 @@ use crate::web::extract::{Input, parse_id};
         ("period" = Option<String>, Query, description = "月份 YYYY-MM"),
         ("system_id" = Option<i64>, Query, description = "系统"),
         ("flag" = Option<String>, Query, description = "idle（空闲）或 overused（过载）")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), Invalid))]
 pub async fn list_cloud(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -54,21 +54,14 @@ pub async fn import_cloud(
     req: Request,
 ) -> AppResult<Json<Value>> {
     cloud::check_write(&u)?;
-    let too_big = || {
-        AppError::PayloadTooLarge(format!(
-            "文件过大，最大 {} MB",
-            st.config.max_import_bytes / 1024 / 1024
-        ))
-    };
-    let (name, data) = crate::web::extract::read_upload(req, &st, too_big, "CSV 或 XLSX").await?;
+    let (name, data) = super::read_import(req, &st).await?;
     Ok(Json(cloud::import(&st.ctx, &u, &name, &data).await?))
 }
 
 #[utoipa::path(get, path = "/cloud-resources/summary", tag = "cloud",
     summary = "云资源月度汇总：各系统资源数、vCPU、内存、平均利用率、空闲与过载数及前 3 个月趋势",
     params(("period" = String, Query, description = "月份 YYYY-MM")),
-    responses((status = 200, description = "汇总", body = super::openapi::Record),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "汇总", body = super::openapi::Record), Invalid))]
 pub async fn cloud_summary(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -93,8 +86,7 @@ pub async fn get_cloud_thresholds(
 
 #[utoipa::path(put, path = "/cloud-resources/thresholds", tag = "cloud",
     summary = "修改云资源空闲与过载阈值（管理员、运维经理）", request_body = Thresholds,
-    responses((status = 200, description = "阈值", body = Thresholds),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "阈值", body = Thresholds), Invalid))]
 pub async fn set_cloud_thresholds(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -105,8 +97,7 @@ pub async fn set_cloud_thresholds(
 
 #[utoipa::path(get, path = "/cloud-resources/{id}", tag = "cloud", summary = "云资源月度记录",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "记录", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "记录", body = super::openapi::Record), NotFound))]
 pub async fn get_cloud(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -118,8 +109,7 @@ pub async fn get_cloud(
 
 #[utoipa::path(delete, path = "/cloud-resources/{id}", tag = "cloud", summary = "删除云资源月度记录",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 204, description = "已删除"),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 204, description = "已删除"), NotFound))]
 pub async fn delete_cloud(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

@@ -9,6 +9,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::openapi::{
+    CannotEdit, CannotRegister, FileTooLarge, FileTypeRefused, Invalid, NotFound,
+};
 use super::{Paging, list_json};
 use crate::contract::{self, deliverables as dl, versions};
 use crate::desk::{choices, given, opt_choice, opt_id};
@@ -69,9 +72,7 @@ pub async fn get_contract(
 #[utoipa::path(patch, path = "/contract", tag = "contract",
     summary = "修改合同信息（采购方或系统管理员；给出的部分整体替换，留痕审计）",
     request_body = ContractPatch,
-    responses((status = 200, description = "合同信息", body = super::openapi::Record),
-        (status = 403, description = "无权修改", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "合同信息", body = super::openapi::Record), CannotEdit, Invalid))]
 pub async fn update_contract(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -110,8 +111,7 @@ fn filter(q: &HashMap<String, String>) -> AppResult<DeliverableFilter> {
         ("line_id" = Option<i64>, Query, description = "服务条线"),
         ("cadence" = Option<String>, Query, description = "提交周期"),
         ("q" = Option<String>, Query, description = "名称或章节关键词")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), Invalid))]
 pub async fn list_deliverables(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -125,9 +125,7 @@ pub async fn list_deliverables(
 
 #[utoipa::path(post, path = "/deliverables", tag = "contract", summary = "登记交付物",
     request_body = DeliverableCreate,
-    responses((status = 201, description = "已创建", body = super::openapi::Record),
-        (status = 403, description = "无权登记", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 201, description = "已创建", body = super::openapi::Record), CannotRegister, Invalid))]
 pub async fn create_deliverable(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -139,8 +137,7 @@ pub async fn create_deliverable(
 
 #[utoipa::path(get, path = "/deliverables/{id}", tag = "contract", summary = "交付物",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "交付物", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "交付物", body = super::openapi::Record), NotFound))]
 pub async fn get_deliverable(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -153,9 +150,7 @@ pub async fn get_deliverable(
 #[utoipa::path(patch, path = "/deliverables/{id}", tag = "contract", summary = "修改交付物",
     params(("id" = i64, Path, description = "编号")), request_body = DeliverablePatch,
     responses((status = 200, description = "交付物", body = super::openapi::Record),
-        (status = 403, description = "无权修改", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        CannotEdit, NotFound, Invalid))]
 pub async fn update_deliverable(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -170,7 +165,7 @@ pub async fn update_deliverable(
     summary = "编写类交付物（维护规范、需求规格说明书等）的 DOCX 模板：封面、按提纲分章、签字栏",
     params(("id" = i64, Path, description = "编号")),
     responses((status = 200, description = "DOCX 文件", content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document", body = Vec<u8>),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        NotFound,
         (status = 409, description = "没有模板提纲", body = super::openapi::ErrorBody)))]
 pub async fn deliverable_template(
     State(st): State<AppState>,
@@ -191,7 +186,7 @@ pub async fn deliverable_template(
         ("from" = Option<String>, Query, description = "截止日期起（含）"),
         ("to" = Option<String>, Query, description = "截止日期止（含）")),
     responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        NotFound,
         (status = 409, description = "尚未录入合同服务期", body = super::openapi::ErrorBody),
         (status = 422, description = "日期有误", body = super::openapi::ErrorBody)))]
 pub async fn list_instances(
@@ -208,8 +203,7 @@ pub async fn list_instances(
 #[utoipa::path(get, path = "/deliverables/{id}/instances/{key}", tag = "contract",
     summary = "交付物一期：状态、历史（提交与审核）和各版本",
     params(("id" = i64, Path, description = "编号"), ("key" = String, Path, description = "期次，如 2024-09、2024-Q4、year、once、acceptance")),
-    responses((status = 200, description = "该期", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "该期", body = super::openapi::Record), NotFound))]
 pub async fn get_instance(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -239,11 +233,9 @@ async fn multipart_file(
     request_body(content = versions::GenerateVersion, content_type = "application/json"),
     responses((status = 201, description = "已提交", body = super::openapi::Record),
         (status = 403, description = "无权提交", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        NotFound,
         (status = 409, description = "已验收，不能再提交", body = super::openapi::ErrorBody),
-        (status = 413, description = "文件过大", body = super::openapi::ErrorBody),
-        (status = 415, description = "文件类型不支持", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        FileTooLarge, FileTypeRefused, Invalid))]
 pub async fn submit_version(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -270,8 +262,7 @@ pub async fn submit_version(
     summary = "下载某一版本的文件",
     params(("id" = i64, Path, description = "编号"), ("key" = String, Path, description = "期次"),
         ("number" = i64, Path, description = "版本号")),
-    responses((status = 200, description = "文件", content_type = "*/*", body = Vec<u8>),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "文件", content_type = "*/*", body = Vec<u8>), NotFound))]
 pub async fn version_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -292,9 +283,8 @@ pub async fn version_file(
     request_body = Review,
     responses((status = 200, description = "该期", body = super::openapi::Record),
         (status = 403, description = "无权审核", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 409, description = "不是待审状态", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        NotFound,
+        (status = 409, description = "不是待审状态", body = super::openapi::ErrorBody), Invalid))]
 pub async fn review_instance(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::Value;
 
+use super::openapi::CannotView;
 use crate::demo::remove;
 use crate::error::AppResult;
 use crate::web::AppState;
@@ -17,7 +18,7 @@ use crate::web::auth::ApiUser;
     summary = "演示数据状态（管理员、项目经理、甲方）",
     responses(
         (status = 200, description = "loaded：是否含演示数据；generated_at、summary：生成时间与摘要；counts：各表的演示记录数", body = super::openapi::Record),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody)
+        CannotView
     )
 )]
 pub async fn status(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {

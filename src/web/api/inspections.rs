@@ -10,6 +10,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Paging;
+use super::openapi::{FileTooLarge, Invalid, NotFound};
 use crate::desk::{opt_id, opt_range};
 use crate::domain::inspection::template::Template;
 use crate::error::{AppError, AppResult};
@@ -48,8 +49,7 @@ pub async fn list_templates(
 
 #[utoipa::path(post, path = "/inspection-templates", tag = "inspections", summary = "新建巡检模板",
     request_body = Template,
-    responses((status = 201, description = "已创建", body = super::openapi::Record),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 201, description = "已创建", body = super::openapi::Record), Invalid))]
 pub async fn create_template(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -61,8 +61,7 @@ pub async fn create_template(
 
 #[utoipa::path(get, path = "/inspection-templates/{id}", tag = "inspections", summary = "巡检模板",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "模板", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "模板", body = super::openapi::Record), NotFound))]
 pub async fn get_template(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -74,8 +73,7 @@ pub async fn get_template(
 
 #[utoipa::path(patch, path = "/inspection-templates/{id}", tag = "inspections", summary = "修改巡检模板",
     params(("id" = i64, Path, description = "编号")), request_body = TemplatePatch,
-    responses((status = 200, description = "模板", body = super::openapi::Record),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "模板", body = super::openapi::Record), Invalid))]
 pub async fn update_template(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -116,8 +114,7 @@ pub async fn list_plans(
 
 #[utoipa::path(post, path = "/inspection-plans", tag = "inspections", summary = "新建巡检计划",
     request_body = PlanCreate,
-    responses((status = 201, description = "已创建", body = super::openapi::Record),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 201, description = "已创建", body = super::openapi::Record), Invalid))]
 pub async fn create_plan(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -129,8 +126,7 @@ pub async fn create_plan(
 
 #[utoipa::path(get, path = "/inspection-plans/{id}", tag = "inspections", summary = "巡检计划",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "计划", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "计划", body = super::openapi::Record), NotFound))]
 pub async fn get_plan(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -142,8 +138,7 @@ pub async fn get_plan(
 
 #[utoipa::path(patch, path = "/inspection-plans/{id}", tag = "inspections", summary = "修改巡检计划",
     params(("id" = i64, Path, description = "编号")), request_body = PlanPatch,
-    responses((status = 200, description = "计划", body = super::openapi::Record),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "计划", body = super::openapi::Record), Invalid))]
 pub async fn update_plan(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -156,8 +151,7 @@ pub async fn update_plan(
 
 #[utoipa::path(delete, path = "/inspection-plans/{id}", tag = "inspections", summary = "删除巡检计划（已生成的任务保留）",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 204, description = "已删除"),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 204, description = "已删除"), NotFound))]
 pub async fn delete_plan(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -169,8 +163,7 @@ pub async fn delete_plan(
 
 #[utoipa::path(post, path = "/inspection-plans/{id}/run", tag = "inspections", summary = "立即生成一轮巡检任务",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 201, description = "生成的任务", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 201, description = "生成的任务", body = super::openapi::Record), NotFound))]
 pub async fn run_plan(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -252,8 +245,7 @@ pub async fn list_tasks(
 
 #[utoipa::path(get, path = "/inspection-tasks/{id}", tag = "inspections", summary = "巡检任务（检查项、读数与判定）",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "任务", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "任务", body = super::openapi::Record), NotFound))]
 pub async fn get_task(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -332,7 +324,7 @@ pub async fn read_photo_upload(
     responses((status = 201, description = "已上传", body = super::openapi::Record),
         (status = 403, description = "不是执行人", body = super::openapi::ErrorBody),
         (status = 409, description = "任务已提交", body = super::openapi::ErrorBody),
-        (status = 413, description = "文件过大", body = super::openapi::ErrorBody),
+        FileTooLarge,
         (status = 422, description = "不是图片或检查项有误", body = super::openapi::ErrorBody)))]
 pub async fn upload_photo(
     State(st): State<AppState>,

@@ -20,7 +20,7 @@ use crate::inventory::{can_read, decorate, list_query, spec_of, trim_for_role};
 use crate::store::entities::ListQuery;
 use crate::transfer;
 use crate::web::AppState;
-use crate::web::auth::ApiUser;
+use crate::web::auth::{ApiUser, require_perm};
 use crate::web::extract::{ApiObject, parse_id};
 
 /// The collections under `/{collection}`.
@@ -191,9 +191,7 @@ pub async fn history(
     Path((collection, id)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
     let spec = spec_of(&collection)?;
-    if !u.role.can(Perm::ReadInventory) {
-        return Err(AppError::forbidden());
-    }
+    require_perm(&u, Perm::ReadInventory)?;
     let id = parse_id(&id)?;
     st.store.get_entity(spec, id).await?;
     let rows = st
@@ -219,16 +217,8 @@ pub async fn import(
     req: Request,
 ) -> AppResult<Json<Value>> {
     let spec = inv::importable(&collection).ok_or(AppError::NotFound)?;
-    if !u.role.can(Perm::WriteInventory) {
-        return Err(AppError::forbidden());
-    }
-    let too_big = || {
-        AppError::PayloadTooLarge(format!(
-            "文件过大，最大 {} MB",
-            st.config.max_import_bytes / 1024 / 1024
-        ))
-    };
-    let (name, data) = crate::web::extract::read_upload(req, &st, too_big, "CSV 或 XLSX").await?;
+    require_perm(&u, Perm::WriteInventory)?;
+    let (name, data) = super::read_import(req, &st).await?;
     Ok(Json(
         transfer::import_file(&st.ctx, &u, spec, &name, &data).await?,
     ))
@@ -249,9 +239,7 @@ pub async fn export(
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Response> {
     let spec = inv::importable(&collection).ok_or(AppError::NotFound)?;
-    if !u.role.can(Perm::ExportInventory) {
-        return Err(AppError::forbidden());
-    }
+    require_perm(&u, Perm::ExportInventory)?;
     let format = q.get("format").map(String::as_str).unwrap_or("xlsx");
     let (bytes, mime, file) = transfer::export_file(&st.ctx, spec, format).await?;
     Ok(crate::web::download::file(
@@ -269,20 +257,25 @@ pub async fn export(
     responses((status = 200, description = "成功", body = super::openapi::Record))
 )]
 pub async fn summary(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
-    if !u.role.can(Perm::ReadInventory) {
-        return Err(AppError::forbidden());
-    }
-    let t = today(&st.ctx);
-    let s = st
+    require_perm(&u, Perm::ReadInventory)?;
+    let s = summary_as_of(&st, today(&st.ctx)).await?;
+    Ok(Json(serde_json::to_value(s).map_err(anyhow::Error::from)?))
+}
+
+/// The inventory at a glance on `day` (Beijing), with the warranties ending within
+/// `WARRANTY_WARNING_DAYS`: the summary of the API and of the platform owner's home page.
+pub async fn summary_as_of(
+    st: &AppState,
+    day: chrono::NaiveDate,
+) -> AppResult<crate::store::inventory::InventorySummary> {
+    let soon = day + Duration::days(WARRANTY_WARNING_DAYS);
+    Ok(st
         .store
         .inventory_summary(
-            &t.format("%Y-%m-%d").to_string(),
-            &(t + Duration::days(WARRANTY_WARNING_DAYS))
-                .format("%Y-%m-%d")
-                .to_string(),
+            &day.format("%Y-%m-%d").to_string(),
+            &soon.format("%Y-%m-%d").to_string(),
         )
-        .await?;
-    Ok(Json(serde_json::to_value(s).map_err(anyhow::Error::from)?))
+        .await?)
 }
 
 #[utoipa::path(
@@ -298,9 +291,7 @@ pub async fn system_assets(
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    if !u.role.can(Perm::ReadInventory) {
-        return Err(AppError::forbidden());
-    }
+    require_perm(&u, Perm::ReadInventory)?;
     let id = parse_id(&id)?;
     st.store.get_entity(&inv::SYSTEMS, id).await?;
     let t = today(&st.ctx);
@@ -362,9 +353,7 @@ pub async fn system_assignments(
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    if !u.role.can(Perm::ReadInventory) {
-        return Err(AppError::forbidden());
-    }
+    require_perm(&u, Perm::ReadInventory)?;
     let id = parse_id(&id)?;
     st.store.get_entity(&inv::SYSTEMS, id).await?;
     let lq = ListQuery {

@@ -307,6 +307,21 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
 
 /// A page of a list as answered: `{"total": …, "items": […]}`, every row shown with
 /// `show`, `total` counting the whole filtered list.
+/// An import file (CSV or XLSX, multipart field `file` or the raw body) of at most
+/// `max_import_bytes`.
+pub async fn read_import(
+    req: axum::extract::Request,
+    st: &AppState,
+) -> Result<(String, Vec<u8>), AppError> {
+    let too_big = || {
+        AppError::PayloadTooLarge(format!(
+            "文件过大，最大 {} MB",
+            st.config.max_import_bytes / 1024 / 1024
+        ))
+    };
+    crate::web::extract::read_upload(req, st, too_big, "CSV 或 XLSX").await
+}
+
 pub fn list_json<T>(rows: &[T], total: i64, show: impl Fn(&T) -> Value) -> Value {
     json!({"total": total, "items": rows.iter().map(show).collect::<Vec<_>>()})
 }

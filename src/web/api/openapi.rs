@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 /// The error body of every 4xx (and of the rare 5xx): see `crate::error::AppError`.
 #[derive(ToSchema)]
@@ -56,6 +56,60 @@ pub struct Record(pub HashMap<String, Value>);
 pub struct Created {
     pub id: i64,
 }
+
+// ---- error responses that many operations document alike ------------------------------
+// Each stands in `responses(...)` for one `(status = …, description = …, body = ErrorBody)`
+// that would otherwise be written out again and again; the document is the same.
+
+/// 403 无权查看.
+#[derive(IntoResponses)]
+#[response(status = 403, description = "无权查看")]
+pub struct CannotView(pub ErrorBody);
+
+/// 403 无权修改.
+#[derive(IntoResponses)]
+#[response(status = 403, description = "无权修改")]
+pub struct CannotEdit(pub ErrorBody);
+
+/// 403 无权删除.
+#[derive(IntoResponses)]
+#[response(status = 403, description = "无权删除")]
+pub struct CannotDelete(pub ErrorBody);
+
+/// 403 无权登记.
+#[derive(IntoResponses)]
+#[response(status = 403, description = "无权登记")]
+pub struct CannotRegister(pub ErrorBody);
+
+/// 403 无权上传.
+#[derive(IntoResponses)]
+#[response(status = 403, description = "无权上传")]
+pub struct CannotUpload(pub ErrorBody);
+
+/// 404 不存在.
+#[derive(IntoResponses)]
+#[response(status = 404, description = "不存在")]
+pub struct NotFound(pub ErrorBody);
+
+/// 413 文件过大.
+#[derive(IntoResponses)]
+#[response(status = 413, description = "文件过大")]
+pub struct FileTooLarge(pub ErrorBody);
+
+/// 415 文件类型不支持.
+#[derive(IntoResponses)]
+#[response(status = 415, description = "文件类型不支持")]
+pub struct FileTypeRefused(pub ErrorBody);
+
+/// 422 输入有误.
+#[derive(IntoResponses)]
+#[response(status = 422, description = "输入有误")]
+pub struct Invalid(pub ErrorBody);
+
+/// 422 文件有误.
+#[derive(IntoResponses)]
+#[response(status = 422, description = "文件有误")]
+pub struct FileInvalid(pub ErrorBody);
 
 /// `limit` / `offset` of a list (see `super::Paging`).
 #[derive(IntoParams)]

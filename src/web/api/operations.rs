@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::openapi::{Invalid, NotFound};
 use super::{Paging, list_json};
 use crate::desk::{opt_id, opt_range};
 use crate::domain::operations::{RecordCreate, RecordPatch, RecordType};
@@ -39,8 +40,7 @@ pub async fn list_lines(
 
 #[utoipa::path(post, path = "/service-lines", tag = "operations", summary = "新增运营服务条线",
     request_body = LinePatch,
-    responses((status = 201, description = "已创建", body = super::openapi::Record),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 201, description = "已创建", body = super::openapi::Record), Invalid))]
 pub async fn create_line(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -52,8 +52,7 @@ pub async fn create_line(
 
 #[utoipa::path(get, path = "/service-lines/{id}", tag = "operations", summary = "运营服务条线",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "条线", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "条线", body = super::openapi::Record), NotFound))]
 pub async fn get_line(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -66,9 +65,7 @@ pub async fn get_line(
 #[utoipa::path(patch, path = "/service-lines/{id}", tag = "operations",
     summary = "修改运营服务条线（服务的系统、记录类型、运营人员等）",
     params(("id" = i64, Path, description = "编号")), request_body = LinePatch,
-    responses((status = 200, description = "条线", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "条线", body = super::openapi::Record), NotFound, Invalid))]
 pub async fn update_line(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -84,9 +81,7 @@ pub async fn update_line(
     params(("id" = i64, Path, description = "编号"),
         ("from" = String, Query, description = "开始（日期或时间）"),
         ("to" = String, Query, description = "结束（日期含当天）")),
-    responses((status = 200, description = "指标", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "指标", body = super::openapi::Record), NotFound, Invalid))]
 pub async fn line_stats(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -153,8 +148,7 @@ fn record_filter(q: &HashMap<String, String>) -> AppResult<RecordFilter> {
         ("operator_id" = Option<i64>, Query, description = "记录人"),
         ("from" = Option<String>, Query, description = "开始"),
         ("to" = Option<String>, Query, description = "结束（日期含当天）")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), Invalid))]
 pub async fn list_records(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -169,8 +163,7 @@ pub async fn list_records(
 #[utoipa::path(post, path = "/work-records", tag = "operations", summary = "新增运营工作记录",
     request_body = RecordCreate,
     responses((status = 201, description = "已创建", body = super::openapi::Record),
-        (status = 403, description = "无权记录该条线", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        (status = 403, description = "无权记录该条线", body = super::openapi::ErrorBody), Invalid))]
 pub async fn create_record(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -182,8 +175,7 @@ pub async fn create_record(
 
 #[utoipa::path(get, path = "/work-records/{id}", tag = "operations", summary = "运营工作记录",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "记录", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "记录", body = super::openapi::Record), NotFound))]
 pub async fn get_record(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -195,9 +187,7 @@ pub async fn get_record(
 
 #[utoipa::path(patch, path = "/work-records/{id}", tag = "operations", summary = "修改运营工作记录",
     params(("id" = i64, Path, description = "编号")), request_body = RecordPatch,
-    responses((status = 200, description = "记录", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "记录", body = super::openapi::Record), NotFound, Invalid))]
 pub async fn update_record(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -210,8 +200,7 @@ pub async fn update_record(
 
 #[utoipa::path(delete, path = "/work-records/{id}", tag = "operations", summary = "删除运营工作记录",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 204, description = "已删除"),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 204, description = "已删除"), NotFound))]
 pub async fn delete_record(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -225,7 +214,7 @@ pub async fn delete_record(
     summary = "生成服务对象确认链接（无需账号，一次有效，7 天内）",
     params(("id" = i64, Path, description = "编号")),
     responses((status = 201, description = "{path, token, expires_at}：把 path 发给服务对象", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        NotFound,
         (status = 409, description = "已确认", body = super::openapi::ErrorBody)))]
 pub async fn confirmation_link(
     State(st): State<AppState>,
@@ -258,13 +247,7 @@ pub async fn import_records(
             "请用 line_id 指定导入到哪个服务条线",
         ));
     };
-    let too_big = || {
-        AppError::PayloadTooLarge(format!(
-            "文件过大，最大 {} MB",
-            st.config.max_import_bytes / 1024 / 1024
-        ))
-    };
-    let (name, data) = crate::web::extract::read_upload(req, &st, too_big, "CSV 或 XLSX").await?;
+    let (name, data) = super::read_import(req, &st).await?;
     Ok(Json(
         ops::import_records(&st.ctx, &u, line_id, &name, &data).await?,
     ))

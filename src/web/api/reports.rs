@@ -9,6 +9,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Paging;
+use super::openapi::{Invalid, NotFound};
 use crate::error::AppResult;
 use crate::report::{self, ReportRequest};
 use crate::web::AppState;
@@ -18,7 +19,7 @@ use crate::web::extract::{Input, parse_id};
 #[utoipa::path(post, path = "/reports", tag = "reports", summary = "生成报告（DOCX 或 XLSX）",
     request_body = ReportRequest,
     responses((status = 201, description = "已生成：{id, status, file_url, …}", body = super::openapi::Record),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        Invalid))]
 pub async fn create(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -44,8 +45,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/reports/{id}", tag = "reports", summary = "报告",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "报告", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "报告", body = super::openapi::Record), NotFound))]
 pub async fn get_one(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -58,7 +58,7 @@ pub async fn get_one(
 #[utoipa::path(get, path = "/reports/{id}/file", tag = "reports", summary = "下载报告文件",
     params(("id" = i64, Path, description = "编号")),
     responses((status = 200, description = "文件", content((Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+        NotFound))]
 pub async fn file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -81,8 +81,7 @@ pub async fn texts(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult
 
 #[utoipa::path(get, path = "/report-texts/{key}", tag = "reports", summary = "一个文字段落",
     params(("key" = String, Path, description = "段落，如 inspection.overview")),
-    responses((status = 200, description = "段落", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "段落", body = super::openapi::Record), NotFound))]
 pub async fn text(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -97,7 +96,7 @@ pub async fn text(
     params(("key" = String, Path, description = "段落，如 inspection.overview")),
     request_body = report::texts::TextUpdate,
     responses((status = 200, description = "修改后的段落", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
+        NotFound,
         (status = 422, description = "模板有误", body = super::openapi::ErrorBody)))]
 pub async fn update_text(
     State(st): State<AppState>,

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::openapi::{CannotEdit, Invalid, NotFound};
 use super::{Paging, list_json};
 use crate::desk::{choices, given, opt_choice, opt_id, opt_range};
 use crate::domain::requirements::{
@@ -59,8 +60,7 @@ pub fn filter(q: &HashMap<String, String>) -> AppResult<RequirementFilter> {
         ("q" = Option<String>, Query, description = "关键词"),
         ("from" = Option<String>, Query, description = "提出时间起"),
         ("to" = Option<String>, Query, description = "提出时间止（日期含当天）")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), Invalid))]
 pub async fn list(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -75,8 +75,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/requirements", tag = "operations", summary = "提出需求或改进",
     request_body = RequirementCreate,
     responses((status = 201, description = "已创建", body = super::openapi::Record),
-        (status = 403, description = "无权提出", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        (status = 403, description = "无权提出", body = super::openapi::ErrorBody), Invalid))]
 pub async fn create(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -88,8 +87,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/requirements/{id}", tag = "operations", summary = "需求（含状态历史）",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "需求", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "需求", body = super::openapi::Record), NotFound))]
 pub async fn get_one(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -102,9 +100,7 @@ pub async fn get_one(
 #[utoipa::path(patch, path = "/requirements/{id}", tag = "operations", summary = "修改需求",
     params(("id" = i64, Path, description = "编号")), request_body = RequirementPatch,
     responses((status = 200, description = "需求", body = super::openapi::Record),
-        (status = 403, description = "无权修改", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        CannotEdit, NotFound, Invalid))]
 pub async fn update(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -119,9 +115,7 @@ pub async fn update(
     summary = "变更需求状态（驳回与退回须填写原因）",
     params(("id" = i64, Path, description = "编号")), request_body = Transition,
     responses((status = 200, description = "需求", body = super::openapi::Record),
-        (status = 403, description = "无权变更为该状态", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        (status = 403, description = "无权变更为该状态", body = super::openapi::ErrorBody), NotFound, Invalid))]
 pub async fn transition(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::openapi::{CannotView, Invalid, NotFound};
 use super::{Paging, list_json};
 use crate::error::AppResult;
 use crate::monitor::display::{self, DisplayLinkCreate, link_json};
@@ -35,8 +36,7 @@ pub async fn list_display_links(
     summary = "新建大屏展示链接（免登录、只读；url 中的令牌只显示这一次）",
     request_body = DisplayLinkCreate,
     responses((status = 201, description = "已创建：id、url 等", body = super::openapi::Record),
-        (status = 403, description = "仅系统管理员", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        (status = 403, description = "仅系统管理员", body = super::openapi::ErrorBody), Invalid))]
 pub async fn create_display_link(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -84,8 +84,7 @@ pub async fn display_screen(
 
 #[utoipa::path(get, path = "/screen", tag = "monitoring",
     summary = "大屏数据：系统与机房状态、可用率、未结故障、SLA 达标率、告警、值班",
-    responses((status = 200, description = "大屏数据", body = super::openapi::Record),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "大屏数据", body = super::openapi::Record), CannotView))]
 pub async fn screen_data(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Response> {
     Ok(fresh(crate::monitor::screen::wall_for(&st.ctx, &u).await?))
 }
@@ -93,9 +92,7 @@ pub async fn screen_data(State(st): State<AppState>, ApiUser(u): ApiUser) -> App
 #[utoipa::path(get, path = "/systems/{id}/overview", tag = "inventory",
     summary = "系统 360° 概览：合同要点、监控与可用率、工单、设备、巡检、备份、需求与交付物",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "概览", body = super::openapi::Record),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "概览", body = super::openapi::Record), CannotView, NotFound))]
 pub async fn system_overview(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

@@ -9,6 +9,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
+use super::openapi::{
+    CannotDelete, CannotEdit, CannotRegister, CannotUpload, CannotView, FileInvalid, FileTooLarge,
+    Invalid, NotFound,
+};
 use super::{Paging, list_json};
 use crate::desk::{given, opt_choice};
 use crate::domain::team::changes::{ChangeCreate, ChangeKind, ChangeStatus, Decision, Nomination};
@@ -24,7 +28,7 @@ use crate::web::extract::{Input, multipart, parse_id, read_form, too_large};
 #[utoipa::path(get, path = "/contract/compliance", tag = "team",
     summary = "团队合规检查（团队人数、项目经理经验、岗位到位、证明材料、关键人员、更换项目经理期限）",
     responses((status = 200, description = "各项检查：code、name、state（met/at_risk/broken）、evidence、details", body = super::openapi::Record),
-        (status = 403, description = "无权查看", body = super::openapi::ErrorBody)))]
+        CannotView))]
 pub async fn get_compliance(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -49,9 +53,7 @@ pub async fn get_rules(
 
 #[utoipa::path(patch, path = "/contract/compliance/rules", tag = "team",
     summary = "修改团队合规规则（管理员、项目经理；记入审计）", request_body = RulesPatch,
-    responses((status = 200, description = "规则", body = TeamRules),
-        (status = 403, description = "无权修改", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "规则", body = TeamRules), CannotEdit, Invalid))]
 pub async fn set_rules(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -66,8 +68,7 @@ pub async fn set_rules(
         ("status" = Option<String>, Query, description = "requested、approved、refused"),
         ("kind" = Option<String>, Query, description = "contractor_request、purchaser_request"),
         ("q" = Option<String>, Query, description = "关键词（理由、人员姓名）")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), Invalid))]
 pub async fn list_changes(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -120,8 +121,7 @@ pub async fn create_change(
 
 #[utoipa::path(get, path = "/personnel-changes/{id}", tag = "team", summary = "人员变更（含资历对比与历史）",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "人员变更", body = super::openapi::Record),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "人员变更", body = super::openapi::Record), NotFound))]
 pub async fn get_change(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -140,9 +140,8 @@ pub async fn get_change(
     params(("id" = i64, Path, description = "编号")), request_body = Decision,
     responses((status = 200, description = "人员变更", body = super::openapi::Record),
         (status = 403, description = "不是采购人", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 409, description = "已审批或尚未提名", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        NotFound,
+        (status = 409, description = "已审批或尚未提名", body = super::openapi::ErrorBody), Invalid))]
 pub async fn decide_change(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -158,9 +157,8 @@ pub async fn decide_change(
     params(("id" = i64, Path, description = "编号")), request_body = Nomination,
     responses((status = 200, description = "人员变更", body = super::openapi::Record),
         (status = 403, description = "无权提名", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 409, description = "已审批或不是采购人要求", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        NotFound,
+        (status = 409, description = "已审批或不是采购人要求", body = super::openapi::ErrorBody), Invalid))]
 pub async fn nominate_change(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -173,8 +171,7 @@ pub async fn nominate_change(
 
 #[utoipa::path(get, path = "/staff/{id}/certificates", tag = "team", summary = "成员的证书",
     params(("id" = i64, Path, description = "成员编号")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), NotFound))]
 pub async fn list_certificates(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -191,9 +188,7 @@ pub async fn list_certificates(
     summary = "登记成员的证书（管理员、项目经理）",
     params(("id" = i64, Path, description = "成员编号")), request_body = CertificateInput,
     responses((status = 201, description = "已登记", body = super::openapi::Record),
-        (status = 403, description = "无权登记", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 422, description = "输入有误", body = super::openapi::ErrorBody)))]
+        CannotRegister, NotFound, Invalid))]
 pub async fn add_certificate(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -210,9 +205,7 @@ pub async fn add_certificate(
 #[utoipa::path(delete, path = "/staff/{id}/certificates/{cert_id}", tag = "team",
     summary = "删除成员的证书（管理员、项目经理）",
     params(("id" = i64, Path, description = "成员编号"), ("cert_id" = i64, Path, description = "证书编号")),
-    responses((status = 204, description = "已删除"),
-        (status = 403, description = "无权删除", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 204, description = "已删除"), CannotDelete, NotFound))]
 pub async fn remove_certificate(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -225,8 +218,7 @@ pub async fn remove_certificate(
 #[utoipa::path(get, path = "/staff/{id}/documents", tag = "team",
     summary = "成员的证明材料（任职证明/社保证明、保密协议）",
     params(("id" = i64, Path, description = "成员编号")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), NotFound))]
 pub async fn list_documents(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -270,9 +262,7 @@ async fn read_document_upload(
     params(("id" = i64, Path, description = "成员编号")),
     request_body(content = DocumentUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "已上传", body = super::openapi::Record),
-        (status = 403, description = "无权上传", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 413, description = "文件过大", body = super::openapi::ErrorBody),
+        CannotUpload, NotFound, FileTooLarge,
         (status = 422, description = "类型、日期或文件有误", body = super::openapi::ErrorBody)))]
 pub async fn upload_document(
     State(st): State<AppState>,
@@ -293,8 +283,7 @@ pub async fn upload_document(
     summary = "下载成员的证明材料（管理员、项目经理、采购人、监理）",
     params(("id" = i64, Path, description = "成员编号"), ("doc_id" = i64, Path, description = "材料编号")),
     responses((status = 200, description = "文件", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 403, description = "无权下载", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+        (status = 403, description = "无权下载", body = super::openapi::ErrorBody), NotFound))]
 pub async fn document_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -320,8 +309,7 @@ pub struct ChangeFileUpload {
 #[utoipa::path(get, path = "/personnel-changes/{id}/files", tag = "team",
     summary = "人员变更的附件",
     params(("id" = i64, Path, description = "编号")),
-    responses((status = 200, description = "列表", body = super::openapi::Page),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+    responses((status = 200, description = "列表", body = super::openapi::Page), NotFound))]
 pub async fn list_change_files(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -337,10 +325,8 @@ pub async fn list_change_files(
     request_body(content = ChangeFileUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "已添加", body = super::openapi::Record),
         (status = 403, description = "无权添加", body = super::openapi::ErrorBody),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody),
-        (status = 409, description = "已审批", body = super::openapi::ErrorBody),
-        (status = 413, description = "文件过大", body = super::openapi::ErrorBody),
-        (status = 422, description = "文件有误", body = super::openapi::ErrorBody)))]
+        NotFound,
+        (status = 409, description = "已审批", body = super::openapi::ErrorBody), FileTooLarge, FileInvalid))]
 pub async fn add_change_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,
@@ -360,7 +346,7 @@ pub async fn add_change_file(
     summary = "下载人员变更的附件",
     params(("id" = i64, Path, description = "编号"), ("file_id" = i64, Path, description = "附件编号")),
     responses((status = 200, description = "文件", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 404, description = "不存在", body = super::openapi::ErrorBody)))]
+        NotFound))]
 pub async fn change_file(
     State(st): State<AppState>,
     ApiUser(u): ApiUser,

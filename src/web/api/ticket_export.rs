@@ -12,14 +12,13 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 use tokio::sync::mpsc;
 
-use crate::domain::roles::Role;
 use crate::domain::tickets as tk;
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
 use crate::store::desk::{TicketFilter, TicketRow};
 use crate::transfer::{CSV_BOM, XlsxRows, csv_records};
 use crate::web::AppState;
-use crate::web::auth::ApiUser;
+use crate::web::auth::{ApiUser, staff_only};
 
 /// Tickets read per query: a batch is all an export holds at once.
 const BATCH: i64 = 500;
@@ -115,9 +114,7 @@ pub async fn export(
     ApiUser(u): ApiUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Response> {
-    if u.role == Role::Requester {
-        return Err(AppError::forbidden());
-    }
+    staff_only(&u)?;
     let filter = crate::desk::ticket_filter(&q)?;
     let date = super::inventory::today(&st.ctx).format("%Y%m%d");
     let (body, mime, file) = match q.get("format").map(String::as_str).unwrap_or("xlsx") {

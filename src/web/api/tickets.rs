@@ -20,7 +20,7 @@ use crate::domain::tickets::input::{
 use crate::error::{AppError, AppResult};
 use crate::store::desk::TicketPageQuery;
 use crate::web::AppState;
-use crate::web::auth::ApiUser;
+use crate::web::auth::{ApiUser, staff_only};
 use crate::web::extract::{Input, file_field, multipart, next_field, parse_id, too_large};
 
 /// The ticket list's filters (also those of the export).
@@ -285,9 +285,7 @@ pub async fn worklogs(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let t = visible(&st, &u, &id).await?;
-    if u.role == Role::Requester {
-        return Err(AppError::forbidden());
-    }
+    staff_only(&u)?;
     let rows = st.store.worklogs(t.id).await?;
     Ok(Json(all_json(
         &rows,
@@ -323,11 +321,7 @@ pub async fn add_worklog(
     responses((status = 200, description = "列表；warning 提示缺少节假日安排的年份", body = super::openapi::Page))
 )]
 pub async fn calendars(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
-    if u.role == Role::Requester {
-        return Err(AppError::forbidden());
-    }
-    let rows = st.store.list_calendars().await?;
-    let years = crate::holidays::years_by_calendar(&st.ctx).await?;
+    let (rows, years, warning) = calendar_list(&st, &u).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -336,10 +330,27 @@ pub async fn calendars(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppRe
             v
         })
         .collect();
-    let warning = crate::holidays::next_year_warning(&st.ctx).await?;
     Ok(Json(
         json!({"total": rows.len(), "items": items, "warning": warning}),
     ))
+}
+
+/// The service calendars as the API and the calendar page list them (staff only): the
+/// calendars, the years each has a holiday schedule for, and the warning shown while next
+/// year's schedule is missing.
+pub async fn calendar_list(
+    st: &AppState,
+    u: &crate::accounts::AuthUser,
+) -> AppResult<(
+    Vec<crate::store::desk::CalendarRow>,
+    std::collections::BTreeMap<i64, Vec<i32>>,
+    Option<String>,
+)> {
+    staff_only(u)?;
+    let rows = st.store.list_calendars().await?;
+    let years = crate::holidays::years_by_calendar(&st.ctx).await?;
+    let warning = crate::holidays::next_year_warning(&st.ctx).await?;
+    Ok((rows, years, warning))
 }
 
 #[utoipa::path(
@@ -355,9 +366,7 @@ pub async fn calendar_one(
     ApiUser(u): ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    if u.role == Role::Requester {
-        return Err(AppError::forbidden());
-    }
+    staff_only(&u)?;
     Ok(Json(st.store.calendar_row(parse_id(&id)?).await?.to_json()))
 }
 
@@ -383,9 +392,7 @@ pub async fn calendar_days(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
-    if u.role == Role::Requester {
-        return Err(AppError::forbidden());
-    }
+    staff_only(&u)?;
     let id = parse_id(&id)?;
     let row = st.store.calendar_row(id).await?;
     let (from, to) = (date_param(&q, "from")?, date_param(&q, "to")?);
@@ -501,9 +508,7 @@ pub async fn stats(
     ApiUser(u): ApiUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<Value>> {
-    if u.role == Role::Requester {
-        return Err(AppError::forbidden());
-    }
+    staff_only(&u)?;
     let (from, to) = desk::period(&st.ctx, &q)?;
     let rows = st.store.ticket_stat_rows(from, to).await?;
     let o = crate::domain::desk_stats::overview(&rows);

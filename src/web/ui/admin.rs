@@ -7,15 +7,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Value, json};
 
-use percent_encoding::utf8_percent_encode;
-
-use super::{PageResult, layout};
+use super::{PageResult, layout, query_base};
 use crate::accounts::{self, input::UserCreate, input::UserUpdate};
 use crate::domain::roles::{ALL_ROLES, Perm, Role};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, QUERY_VALUE};
+use crate::web::auth::{PageUser, require_perm};
 use crate::web::extract::{form_input, parse_id};
 
 fn roles() -> Vec<Value> {
@@ -25,20 +23,12 @@ fn roles() -> Vec<Value> {
         .collect()
 }
 
-fn require(u: &crate::accounts::AuthUser, p: Perm) -> Result<(), AppError> {
-    if u.role.can(p) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
-
 pub async fn users(
     State(st): State<AppState>,
     PageUser(u): PageUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    require(&u, Perm::ManageUsers)?;
+    require_perm(&u, Perm::ManageUsers)?;
     let p = Paging::from_query(&q)?;
     let search = q.get("q").cloned().unwrap_or_default();
     let (rows, total) =
@@ -57,7 +47,7 @@ pub async fn users(
 }
 
 pub async fn user_new(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
-    require(&u, Perm::ManageUsers)?;
+    require_perm(&u, Perm::ManageUsers)?;
     Ok(st
         .ui
         .page("user_form.html", json!({ "layout": layout(&u, "新建账号", "/users"), "roles": roles(), "user": (), "errors": Vec::<Value>::new(), "form": json!({}) }))?
@@ -70,7 +60,7 @@ pub async fn user_create(
     _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    require(&u, Perm::ManageUsers)?;
+    require_perm(&u, Perm::ManageUsers)?;
     let fields = form.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     let result = match form_input::<UserCreate>(fields) {
         Ok(input) => accounts::create_user(&st, &u, input).await,
@@ -102,7 +92,7 @@ pub async fn user_edit(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    require(&u, Perm::ManageUsers)?;
+    require_perm(&u, Perm::ManageUsers)?;
     let row = accounts::user(&st, &u, parse_id(&id)?).await?;
     let notice = if q.contains_key("created") {
         "账号已创建；首次登录时须修改初始密码"
@@ -131,7 +121,7 @@ pub async fn user_update(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    require(&u, Perm::ManageUsers)?;
+    require_perm(&u, Perm::ManageUsers)?;
     let id = parse_id(&id)?;
     // A blank name leaves the name as it is; the checkboxes are sent only when ticked.
     let mut fields: serde_json::Map<String, Value> = form
@@ -156,7 +146,7 @@ pub async fn user_reset(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    require(&u, Perm::ManageUsers)?;
+    require_perm(&u, Perm::ManageUsers)?;
     let id = parse_id(&id)?;
     let pw = form.get("new_password").cloned().unwrap_or_default();
     accounts::reset_password(&st.ctx, &u, id, &pw).await?;
@@ -181,21 +171,7 @@ pub async fn audit(
             json!({"intact": false, "seq": seq, "reason": reason})
         }
     };
-    let keep: Vec<(String, String)> = q
-        .iter()
-        .filter(|(k, v)| k.as_str() != "offset" && !v.is_empty())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let base: String = keep
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}&",
-                utf8_percent_encode(k, QUERY_VALUE),
-                utf8_percent_encode(v, QUERY_VALUE)
-            )
-        })
-        .collect();
+    let base = query_base(&q, &["offset"]);
     Ok(st
         .ui
         .page(

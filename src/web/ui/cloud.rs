@@ -23,12 +23,7 @@ const ROWS_SHOWN: i64 = 500;
 
 /// Last month in Beijing time, `YYYY-MM`: the month a monthly export is about.
 fn last_month(st: &AppState) -> String {
-    let today = st
-        .ctx
-        .clock
-        .now()
-        .with_timezone(&crate::clock::beijing())
-        .date_naive();
+    let today = st.ctx.clock.today();
     today
         .checked_sub_months(chrono::Months::new(1))
         .unwrap_or(today)

@@ -27,12 +27,7 @@ fn row(d: &DeliverableRow, i: &Value) -> Value {
 
 pub async fn calendar(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
     crate::contract::check_read(&u)?;
-    let today = st
-        .ctx
-        .clock
-        .now()
-        .with_timezone(&crate::clock::beijing())
-        .date_naive();
+    let today = st.ctx.clock.today();
     let week_start = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
     let week_end = week_start + Duration::days(6);
     let month_start = today.with_day(1).unwrap_or(today);

@@ -119,26 +119,19 @@ pub async fn remove(
     if !s.loaded {
         lay.demo = None;
     }
-    let status = if error.is_some() {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    Ok((
-        status,
-        st.ui.page(
-            "demo.html",
-            json!({
-                "layout": lay,
-                "demo": page_json(&s),
-                "admin": true,
-                "confirmation": CONFIRMATION,
-                "error": error,
-                "removed": removed,
-            }),
-        )?,
-    )
-        .into_response())
+    let refused = error.is_some();
+    Ok(st.ui.form_page(
+        "demo.html",
+        json!({
+            "layout": lay,
+            "demo": page_json(&s),
+            "admin": true,
+            "confirmation": CONFIRMATION,
+            "error": error,
+            "removed": removed,
+        }),
+        refused,
+    )?)
 }
 
 /// Whether a record shown on a page is demo data; no query when the request saw no demo

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Redirect};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde_json::{Value, json};
 
-use super::monitoring::need;
 use super::{PageResult, layout};
 use crate::domain::monitor::roster::{beijing_date, beijing_midnight, monday_of};
 use crate::domain::roles::Perm;
@@ -21,7 +20,7 @@ use crate::monitor::duty;
 use crate::monitor::input::{CopyWeekInput, ShiftInput, ShiftRole, SwapInput};
 use crate::store::monitor::ShiftRow;
 use crate::web::AppState;
-use crate::web::auth::{PageUser, QUERY_VALUE, same_origin};
+use crate::web::auth::{PageUser, QUERY_VALUE, require_perm, same_origin};
 use crate::web::extract::parse_id;
 
 const WEEKDAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
@@ -67,6 +66,20 @@ fn chip(s: &ShiftRow, names: &HashMap<i64, String>, now: i64) -> Value {
                             md(s.starts_at), md(s.ends_at), role_label(&s.role))})
 }
 
+/// The roster's view (`month`, else `week`) and the date asked for, from the page's query
+/// or from a roster form (which carries the view and date it was posted from).
+fn view_and_date(q: &HashMap<String, String>) -> (&'static str, Option<NaiveDate>) {
+    let view = if q.get("view").map(String::as_str) == Some("month") {
+        "month"
+    } else {
+        "week"
+    };
+    let date = q
+        .get("date")
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    (view, date)
+}
+
 fn link(view: &str, date: NaiveDate) -> String {
     format!("/duty?view={view}&date={date}")
 }
@@ -76,18 +89,11 @@ pub async fn page(
     PageUser(u): PageUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    need(&u, Perm::ReadMonitoring)?;
+    require_perm(&u, Perm::ReadMonitoring)?;
     let now = st.clock.now_ms();
     let today = beijing_date(now);
-    let view = if q.get("view").map(String::as_str) == Some("month") {
-        "month"
-    } else {
-        "week"
-    };
-    let anchor = q
-        .get("date")
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .unwrap_or(today);
+    let (view, date) = view_and_date(&q);
+    let anchor = date.unwrap_or(today);
     let can_write = u.role.can(Perm::ManageIntegrations);
     // The days shown: one week from Monday, or the whole weeks around a month.
     let (first, days, prev, next, heading) = if view == "week" {
@@ -249,16 +255,8 @@ pub async fn page(
 
 /// Where a roster form goes back to: the view and date it was posted from.
 fn back(form: &HashMap<String, String>, key: &str, msg: &str) -> Redirect {
-    let view = if form.get("view").map(String::as_str) == Some("month") {
-        "month"
-    } else {
-        "week"
-    };
-    let date = form
-        .get("date")
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .map(|d| format!("&date={d}"))
-        .unwrap_or_default();
+    let (view, date) = view_and_date(form);
+    let date = date.map(|d| format!("&date={d}")).unwrap_or_default();
     Redirect::to(&format!(
         "/duty?view={view}{date}&{key}={}",
         percent_encoding::utf8_percent_encode(msg, QUERY_VALUE)

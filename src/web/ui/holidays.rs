@@ -15,7 +15,7 @@ use crate::domain::roles::Perm;
 use crate::error::AppError;
 use crate::holidays::{ImportOutcome, ImportRequest};
 use crate::web::AppState;
-use crate::web::auth::PageUser;
+use crate::web::auth::{PageUser, require_perm};
 use crate::web::extract::parse_id;
 
 /// `POST /calendars/{id}/import` (multipart `file`): the preview of what the file changes.
@@ -26,9 +26,7 @@ pub async fn preview(
     Path(id): Path<String>,
     mut mp: Multipart,
 ) -> PageResult {
-    if !u.role.can(Perm::WriteInventory) {
-        return Err(AppError::forbidden().into());
-    }
+    require_perm(&u, Perm::WriteInventory)?;
     let id = parse_id(&id)?;
     let cal = st.store.calendar_row(id).await?;
     let mut file = None;
@@ -124,9 +122,7 @@ pub async fn confirm(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    if !u.role.can(Perm::WriteInventory) {
-        return Err(AppError::forbidden().into());
-    }
+    require_perm(&u, Perm::WriteInventory)?;
     let id = parse_id(&id)?;
     let rows = form.get("rows").cloned().unwrap_or_default();
     let req = ImportRequest {

@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 
 use super::{PageResult, layout};
 use crate::accounts::AuthUser;
-use crate::domain::roles::{Perm, Role};
+use crate::domain::roles::Perm;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, PageUserAnyState};
+use crate::web::auth::{PageUser, PageUserAnyState, staff_only};
 use crate::web::extract::parse_id;
 
 pub async fn messages(
@@ -93,18 +93,8 @@ pub async fn read_all(
     Ok(Redirect::to("/messages").into_response())
 }
 
-fn staff_only(u: &AuthUser) -> Result<(), AppError> {
-    if u.role == Role::Requester {
-        Err(AppError::forbidden())
-    } else {
-        Ok(())
-    }
-}
-
 pub async fn calendars(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
-    staff_only(&u)?;
-    let rows = st.store.list_calendars().await?;
-    let years = crate::holidays::years_by_calendar(&st.ctx).await?;
+    let (rows, years, warning) = crate::web::api::tickets::calendar_list(&st, &u).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -113,7 +103,6 @@ pub async fn calendars(State(st): State<AppState>, PageUser(u): PageUser) -> Pag
                    "periods": r.periods, "description": r.description})
         })
         .collect();
-    let warning = crate::holidays::next_year_warning(&st.ctx).await?;
     Ok(st
         .ui
         .page(

@@ -97,13 +97,16 @@ pub async fn task(
 /// The readings the form holds, keyed as the items are: `r[KEY]`, or `r[KEY][i]` for a
 /// per-instance item. A blank field clears its reading; numbers are sent as numbers. A
 /// value filled in from a monitor that the inspector left unchanged is not sent.
+/// The first value of `name` in a posted form, trimmed; `None` when absent or blank.
+fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 fn readings_of(task: &Value, form: &[(String, String)]) -> Map<String, Value> {
-    let get = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |name: &str| form_value(form, name);
     let number = |s: String| match s.parse::<f64>() {
         Ok(n) if n.is_finite() => json!(n),
         _ => json!(s),
@@ -160,12 +163,7 @@ pub async fn post(
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
     let id = parse_id(&id)?;
-    let field = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let field = |k: &str| form_value(&form, k);
     let action = field("action").unwrap_or_else(|| "save".into());
     let result = async {
         if matches!(action.as_str(), "save" | "submit") {

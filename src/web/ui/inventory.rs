@@ -9,9 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
-use percent_encoding::utf8_percent_encode;
-
-use super::{PageError, PageResult, layout};
+use super::{PageError, PageResult, layout, query_base};
 use crate::accounts::AuthUser;
 use crate::domain::entity::{EntitySpec, Field, Kind, ref_name_key};
 use crate::domain::inventory::{self as inv, WarrantyStatus};
@@ -25,7 +23,7 @@ use crate::store::entities::ListQuery;
 use crate::transfer::import_file;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, QUERY_VALUE};
+use crate::web::auth::{PageUser, require_perm};
 use crate::web::extract::parse_id;
 
 const PAGE_SIZE: i64 = 20;
@@ -161,21 +159,7 @@ pub async fn list(
         .collect();
         filters.push(json!({"name": "warranty", "label": "保修状态", "options": opts, "value": q.get("warranty").cloned().unwrap_or_default()}));
     }
-    let keep: Vec<(String, String)> = q
-        .iter()
-        .filter(|(k, v)| !["offset", "sort", "limit"].contains(&k.as_str()) && !v.is_empty())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let base: String = keep
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}&",
-                utf8_percent_encode(k, QUERY_VALUE),
-                utf8_percent_encode(v, QUERY_VALUE)
-            )
-        })
-        .collect();
+    let base = query_base(&q, &["offset", "sort", "limit"]);
     let sort = q.get("sort").cloned().unwrap_or_default();
     let columns: Vec<Value> = cols
         .iter()
@@ -211,9 +195,7 @@ pub async fn detail(
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let spec = spec_of(&collection)?;
-    if !u.role.can(Perm::ReadInventory) {
-        return Err(AppError::forbidden().into());
-    }
+    require_perm(&u, Perm::ReadInventory)?;
     let id = parse_id(&id)?;
     let mut item = st.store.get_entity(spec, id).await?;
     let t = today(&st.ctx);
@@ -500,9 +482,7 @@ pub async fn import(
     mut mp: Multipart,
 ) -> PageResult {
     let spec = inv::importable(&collection).ok_or(AppError::NotFound)?;
-    if !u.role.can(Perm::WriteInventory) {
-        return Err(AppError::forbidden().into());
-    }
+    require_perm(&u, Perm::WriteInventory)?;
     let mut file = None;
     while let Ok(Some(field)) = mp.next_field().await {
         if field.name() == Some("file") {

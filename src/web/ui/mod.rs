@@ -23,17 +23,21 @@ pub mod search;
 pub mod team;
 pub mod tickets;
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::Environment;
+use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
 
 use super::AppState;
 use crate::accounts::AuthUser;
 use crate::domain::roles::{Perm, Role};
 use crate::error::AppError;
+use crate::web::auth::QUERY_VALUE;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("demo.html", include_str!("../../../templates/demo.html")),
@@ -253,6 +257,21 @@ impl Ui {
     pub fn page<S: Serialize>(&self, name: &str, ctx: S) -> Result<Html<String>, AppError> {
         self.render(name, ctx).map(Html)
     }
+
+    /// A page that shows a form: 422 when what was posted was refused, else 200.
+    pub fn form_page<S: Serialize>(
+        &self,
+        name: &str,
+        ctx: S,
+        refused: bool,
+    ) -> Result<Response, AppError> {
+        let status = if refused {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        Ok((status, self.page(name, ctx)?).into_response())
+    }
 }
 
 /// One item of the left navigation.
@@ -310,6 +329,21 @@ pub async fn demo_flag(
 /// Whether this page request saw demo rows.
 pub fn demo_loaded() -> bool {
     DEMO_LOADED.try_with(|b| *b).unwrap_or(false)
+}
+
+/// A list page's query as `k=v&` pairs (percent-encoded, empty values and the `skip` keys
+/// left out), to which the pager and the sort links append their own.
+pub fn query_base(q: &HashMap<String, String>, skip: &[&str]) -> String {
+    q.iter()
+        .filter(|(k, v)| !skip.contains(&k.as_str()) && !v.is_empty())
+        .map(|(k, v)| {
+            format!(
+                "{}={}&",
+                utf8_percent_encode(k, QUERY_VALUE),
+                utf8_percent_encode(v, QUERY_VALUE)
+            )
+        })
+        .collect()
 }
 
 pub fn layout(u: &AuthUser, title: &str, current: &str) -> Layout {

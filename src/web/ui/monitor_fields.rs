@@ -636,7 +636,7 @@ pub(super) fn obj_to_form(def: &Map<String, Value>) -> HashMap<String, String> {
 
 /// The common fields of the form: a change leaves none of them out, so one emptied in
 /// the form goes back to its default (or is refused, as the name).
-const FORM_COMMON: &[&str] = &[
+pub(super) const FORM_COMMON: &[&str] = &[
     "name",
     "target",
     "system_id",

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::monitor_fields::{
     fieldsets, form_again, form_field, form_to_obj, obj_to_form, obj_to_patch,
 };
-use super::monitoring::{kinds, need, system_names};
+use super::monitoring::{kinds, system_names};
 use super::{PageResult, layout};
 use crate::accounts::AuthUser;
 use crate::domain::FieldError;
@@ -23,7 +23,7 @@ use crate::monitor::input::{MonitorCreate, MonitorUpdate};
 use crate::monitor::spec;
 use crate::store::monitor::MonitorRow;
 use crate::web::AppState;
-use crate::web::auth::PageUser;
+use crate::web::auth::{PageUser, require_perm};
 use crate::web::extract::parse_id;
 
 async fn form_page(
@@ -71,26 +71,16 @@ async fn form_page(
             })
             .or_insert_with(|| e.message.clone());
     }
-    let known: Vec<String> = [
-        "name",
-        "kind",
-        "target",
-        "system_id",
-        "priority",
-        "interval_s",
-        "timeout_ms",
-        "failures_before_down",
-        "depends_on",
-        "config",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(
-        super::monitor_fields::fields(&kind)
-            .iter()
-            .map(|f| format!("{kind}.{}", f.key)),
-    )
-    .collect();
+    let known: Vec<String> = super::monitor_fields::FORM_COMMON
+        .iter()
+        .chain(&["kind", "config"])
+        .map(|s| s.to_string())
+        .chain(
+            super::monitor_fields::fields(&kind)
+                .iter()
+                .map(|f| format!("{kind}.{}", f.key)),
+        )
+        .collect();
     let general: Vec<&String> = by_field
         .iter()
         .filter(|(k, _)| !known.contains(k))
@@ -132,7 +122,7 @@ async fn form_page(
 }
 
 pub async fn new_form(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
+    require_perm(&u, Perm::WriteMonitoring)?;
     let form: HashMap<String, String> = [
         ("kind", "http"),
         ("interval_s", "60"),
@@ -151,22 +141,35 @@ pub async fn create(
     _: super::SameOrigin,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
+    require_perm(&u, Perm::WriteMonitoring)?;
     let input = form_to_obj(&form)
         .and_then(|obj| crate::domain::input::decode::<MonitorCreate>(Value::Object(obj)));
-    let errs = match input {
-        Ok(input) => match crate::monitor::create(&st.ctx, &u, &input).await {
-            Ok(m) => return Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
-            Err(AppError::Validation(errs)) => errs,
-            Err(e) => return Err(e.into()),
-        },
-        Err(errs) => errs,
+    let saved = match input {
+        Ok(input) => crate::monitor::create(&st.ctx, &u, &input).await,
+        Err(errs) => Err(AppError::Validation(errs)),
+    };
+    saved_or_again(&st, &u, None, &form, saved).await
+}
+
+/// After a save: the monitor's page; or the form again (422) with what was refused, by the
+/// form's decoding or by the service.
+async fn saved_or_again(
+    st: &AppState,
+    u: &AuthUser,
+    editing: Option<&MonitorRow>,
+    form: &HashMap<String, String>,
+    saved: Result<MonitorRow, AppError>,
+) -> PageResult {
+    let errs = match saved {
+        Ok(m) => return Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
+        Err(AppError::Validation(errs)) => errs,
+        Err(e) => return Err(e.into()),
     };
     form_page(
-        &st,
-        &u,
-        None,
-        form_again(&form),
+        st,
+        u,
+        editing,
+        form_again(form),
         &errs,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
@@ -179,7 +182,7 @@ pub async fn edit_form(
     PageUser(u): PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
+    require_perm(&u, Perm::WriteMonitoring)?;
     let m = st.store.monitor(parse_id(&id)?).await?;
     let form = obj_to_form(&m.definition());
     form_page(&st, &u, Some(&m), form, &[], StatusCode::OK).await
@@ -194,27 +197,15 @@ pub async fn update(
     Path(id): Path<String>,
     Form(mut form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
+    require_perm(&u, Perm::WriteMonitoring)?;
     let m = st.store.monitor(parse_id(&id)?).await?;
     form.insert("kind".into(), m.kind.clone());
     let input = form_to_obj(&form).and_then(|obj| {
         crate::domain::input::decode::<MonitorUpdate>(Value::Object(obj_to_patch(obj)))
     });
-    let errs = match input {
-        Ok(input) => match crate::monitor::update(&st.ctx, &u, m.id, &input).await {
-            Ok(m) => return Ok(Redirect::to(&format!("/monitors/{}", m.id)).into_response()),
-            Err(AppError::Validation(errs)) => errs,
-            Err(e) => return Err(e.into()),
-        },
-        Err(errs) => errs,
+    let saved = match input {
+        Ok(input) => crate::monitor::update(&st.ctx, &u, m.id, &input).await,
+        Err(errs) => Err(AppError::Validation(errs)),
     };
-    form_page(
-        &st,
-        &u,
-        Some(&m),
-        form_again(&form),
-        &errs,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
+    saved_or_again(&st, &u, Some(&m), &form, saved).await
 }

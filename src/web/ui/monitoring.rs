@@ -10,8 +10,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde_json::{Value, json};
 
 pub use super::monitor_form::{create, edit_form, new_form, update};
-use super::{PageResult, layout};
-use crate::accounts::AuthUser;
+use super::{PageResult, layout, query_base};
 use crate::domain::roles::Perm;
 use crate::error::AppError;
 use crate::monitor::input::MonitorUpdate;
@@ -20,16 +19,8 @@ use crate::store::entities::ListQuery;
 use crate::store::monitor::{MonitorFilter, MonitorRow};
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::PageUser;
+use crate::web::auth::{PageUser, require_perm};
 use crate::web::extract::parse_id;
-
-pub(super) fn need(u: &AuthUser, p: Perm) -> Result<(), AppError> {
-    if u.role.can(p) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
 
 pub(super) fn kinds() -> Vec<Value> {
     spec::KINDS
@@ -109,7 +100,7 @@ pub async fn list(
     PageUser(u): PageUser,
     Query(mut q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    need(&u, Perm::ReadMonitoring)?;
+    require_perm(&u, Perm::ReadMonitoring)?;
     q.entry("limit".into()).or_insert_with(|| "50".into());
     let p = Paging::from_query(&q)?;
     let f = MonitorFilter {
@@ -136,17 +127,7 @@ pub async fn list(
             v
         })
         .collect();
-    let base: String = q
-        .iter()
-        .filter(|(k, v)| !["offset", "limit"].contains(&k.as_str()) && !v.is_empty())
-        .map(|(k, v)| {
-            format!(
-                "{}={}&",
-                percent_encoding::utf8_percent_encode(k, crate::web::auth::QUERY_VALUE),
-                percent_encoding::utf8_percent_encode(v, crate::web::auth::QUERY_VALUE)
-            )
-        })
-        .collect();
+    let base = query_base(&q, &["offset", "limit"]);
     Ok(st
         .ui
         .page(
@@ -164,7 +145,7 @@ pub async fn detail(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    need(&u, Perm::ReadMonitoring)?;
+    require_perm(&u, Perm::ReadMonitoring)?;
     let m = st.store.monitor(parse_id(&id)?).await?;
     let names = system_names(&st).await?;
     let now = st.clock.now_ms();
@@ -267,7 +248,7 @@ pub async fn action(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> PageResult {
-    need(&u, Perm::WriteMonitoring)?;
+    require_perm(&u, Perm::WriteMonitoring)?;
     let id = parse_id(&id)?;
     match form.get("do").map(String::as_str) {
         Some("check") => {
@@ -292,7 +273,7 @@ pub async fn alerts(
     PageUser(u): PageUser,
     Query(mut q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    need(&u, Perm::ReadMonitoring)?;
+    require_perm(&u, Perm::ReadMonitoring)?;
     q.entry("limit".into()).or_insert_with(|| "50".into());
     let p = Paging::from_query(&q)?;
     let status = q

@@ -163,25 +163,17 @@ async fn render(
         .iter()
         .map(|t| json!({"code": t.as_str(), "label": t.label()}))
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut r = st
-        .ui
-        .page(
-            "operation_line.html",
-            json!({"layout": layout(u, &row.name, "/operations"), "line": line, "types": type_links,
+    let refused = error.is_some();
+    Ok(st.ui.form_page(
+        "operation_line.html",
+        json!({"layout": layout(u, &row.name, "/operations"), "line": line, "types": type_links,
                    "fields": fields, "form": form, "error": error, "saved": saved,
                    "can_write": may_write(u, &line), "stats": stats, "month_label": month_label,
                    "trend": trend,
                    "records": records, "total": total, "recent": recent, "now_local": now_local,
                    "channels": CHANNELS, "org_levels": ORG_LEVELS, "results": RESULTS}),
-        )?
-        .into_response();
-    *r.status_mut() = status;
-    Ok(r)
+        refused,
+    )?)
 }
 
 /// The charts' figures: the last twelve months (this one included), each month's records

@@ -6,13 +6,12 @@ use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect};
-use chrono::Duration;
 
 use serde_json::json;
 
 use super::{PageError, PageResult, layout};
 use crate::accounts;
-use crate::domain::inventory::{ASSET_CATEGORIES, WARRANTY_WARNING_DAYS};
+use crate::domain::inventory::ASSET_CATEGORIES;
 use crate::domain::roles::Role;
 use crate::error::AppError;
 use crate::inventory::today;
@@ -200,15 +199,7 @@ pub async fn overview(
             .into_response());
     }
     let t = today(&st.ctx);
-    let s = st
-        .store
-        .inventory_summary(
-            &t.format("%Y-%m-%d").to_string(),
-            &(t + Duration::days(WARRANTY_WARNING_DAYS))
-                .format("%Y-%m-%d")
-                .to_string(),
-        )
-        .await?;
+    let s = crate::web::api::inventory::summary_as_of(&st, t).await?;
     let cats: Vec<_> = s
         .by_category
         .iter()
@@ -235,7 +226,14 @@ pub async fn overview(
         .into_response())
 }
 
-pub async fn tokens(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
+/// The API token page: the user's tokens, with the one just created (shown this once) or
+/// why it was not.
+async fn tokens_page(
+    st: &AppState,
+    u: &accounts::AuthUser,
+    created: &str,
+    error: &str,
+) -> PageResult {
     let rows: Vec<_> = st
         .store
         .list_api_tokens(u.id)
@@ -243,7 +241,11 @@ pub async fn tokens(State(st): State<AppState>, PageUser(u): PageUser) -> PageRe
         .iter()
         .map(|r| r.to_json())
         .collect();
-    Ok(st.ui.page("tokens.html", json!({ "layout": layout(&u, "API 令牌", "/tokens"), "tokens": rows, "created": "", "error": "" }))?.into_response())
+    Ok(st.ui.page("tokens.html", json!({ "layout": layout(u, "API 令牌", "/tokens"), "tokens": rows, "created": created, "error": error }))?.into_response())
+}
+
+pub async fn tokens(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
+    tokens_page(&st, &u, "", "").await
 }
 
 pub async fn token_create(
@@ -262,14 +264,7 @@ pub async fn token_create(
         Err(e @ AppError::Validation(_)) => (String::new(), e.message()),
         Err(e) => return Err(PageError(e)),
     };
-    let rows: Vec<_> = st
-        .store
-        .list_api_tokens(u.id)
-        .await?
-        .iter()
-        .map(|r| r.to_json())
-        .collect();
-    Ok(st.ui.page("tokens.html", json!({ "layout": layout(&u, "API 令牌", "/tokens"), "tokens": rows, "created": created, "error": error }))?.into_response())
+    tokens_page(&st, &u, &created, &error).await
 }
 
 pub async fn token_revoke(

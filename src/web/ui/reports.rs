@@ -34,15 +34,9 @@ async fn render(
                    "created_by": r.created_by, "at": crate::clock::local_minutes(r.created_at)})
         })
         .collect();
-    let last_month = (st
-        .ctx
-        .clock
-        .now()
-        .with_timezone(&crate::clock::beijing())
-        .date_naive()
-        - chrono::Duration::days(28))
-    .format("%Y-%m")
-    .to_string();
+    let last_month = (st.ctx.clock.today() - chrono::Duration::days(28))
+        .format("%Y-%m")
+        .to_string();
     // The service lines, for the line reports (技术支持服务表, 运营月报).
     let lines: Vec<Value> = crate::ops::lines(&st.ctx, u)
         .await?

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
@@ -102,16 +101,9 @@ async fn render_list(
         .collect();
     let prev = (p.offset > 0).then(|| page_href(q, (p.offset - p.limit).max(0), p.limit));
     let next = (p.offset + p.limit < total).then(|| page_href(q, p.offset + p.limit, p.limit));
-    let status = if errs.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut r = st
-        .ui
-        .page(
-            "requirements.html",
-            json!({"layout": layout(u, "需求与改进", "/requirements"), "items": items,
+    Ok(st.ui.form_page(
+        "requirements.html",
+        json!({"layout": layout(u, "需求与改进", "/requirements"), "items": items,
                    "total": total, "offset": p.offset, "limit": p.limit,
                    "shown_to": (p.offset + items.len() as i64),
                    "prev": prev, "next": next, "filters": filters,
@@ -121,10 +113,8 @@ async fn render_list(
                    "priorities": choices(&PRIORITIES, Priority::as_str, Priority::label),
                    "can_create": reqs::may_create(u), "form": form,
                    "errors": by_field(errs), "has_errors": !errs.is_empty()}),
-        )?
-        .into_response();
-    *r.status_mut() = status;
-    Ok(r)
+        !errs.is_empty(),
+    )?)
 }
 
 pub async fn list(
@@ -233,24 +223,15 @@ async fn render_detail(
             json!({"to": to.as_str(), "label": to.label(), "needs_reason": needs_reason})
         })
         .collect();
-    let status = if errs.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut resp = st
-        .ui
-        .page(
-            "requirement.html",
-            json!({"layout": layout(u, &format!("需求 #{id}"), "/requirements"), "r": r,
+    Ok(st.ui.form_page(
+        "requirement.html",
+        json!({"layout": layout(u, &format!("需求 #{id}"), "/requirements"), "r": r,
                    "created_at": crate::clock::local_minutes(row.created_at),
                    "status_at": crate::clock::local_minutes(row.status_at),
                    "moves": moves, "tried": tried, "reason": reason,
                    "errors": by_field(errs)}),
-        )?
-        .into_response();
-    *resp.status_mut() = status;
-    Ok(resp)
+        !errs.is_empty(),
+    )?)
 }
 
 pub async fn detail(

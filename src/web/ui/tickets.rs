@@ -10,9 +10,7 @@ use axum::response::{IntoResponse, Redirect};
 use chrono::{NaiveDateTime, TimeZone};
 use serde_json::{Map, Value, json};
 
-use percent_encoding::utf8_percent_encode;
-
-use super::{PageResult, layout};
+use super::{PageResult, layout, query_base};
 use crate::accounts::AuthUser;
 use crate::desk;
 use crate::domain::roles::Role;
@@ -22,7 +20,7 @@ use crate::domain::tickets::input::{CommentInput, TicketAction, TicketCreate};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::api::Paging;
-use crate::web::auth::{PageUser, QUERY_VALUE};
+use crate::web::auth::{PageUser, staff_only};
 use crate::web::extract::{form_input, parse_id};
 
 fn choices(c: &[crate::domain::entity::Choice]) -> Vec<Value> {
@@ -70,17 +68,7 @@ pub async fn list(
                    "reported": crate::clock::local_minutes(t.reported_at), "resolve_due": local(t.resolve_due_at), "breached": t.sla_breached != 0})
         })
         .collect();
-    let base: String = q
-        .iter()
-        .filter(|(k, v)| !["offset", "limit"].contains(&k.as_str()) && !v.is_empty())
-        .map(|(k, v)| {
-            format!(
-                "{}={}&",
-                utf8_percent_encode(k, QUERY_VALUE),
-                utf8_percent_encode(v, QUERY_VALUE)
-            )
-        })
-        .collect();
+    let base = query_base(&q, &["offset", "limit"]);
     let title = if requester { "我的工单" } else { "工单" };
     let notice = if q.contains_key("created") {
         "已提交，我们会尽快处理"
@@ -465,9 +453,7 @@ pub async fn overview(
     PageUser(u): PageUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
-    if u.role == Role::Requester {
-        return Err(AppError::forbidden().into());
-    }
+    staff_only(&u)?;
     let (from, to) = desk::period(&st.ctx, &q)?;
     let rows = st.store.ticket_stat_rows(from, to).await?;
     let o = crate::domain::desk_stats::overview(&rows);
