@@ -340,21 +340,12 @@ pub fn xlsx(d: &CloudData) -> anyhow::Result<Vec<u8>> {
         Sheet::new(
             "明细",
             format!("云资源明细（{}）", d.meta.period),
-            vec![
-                "名称",
-                "所属系统",
-                "月份",
-                "vCPU",
-                "内存(GB)",
-                "磁盘(GB)",
-                "CPU平均(%)",
-                "CPU峰值(%)",
-                "内存平均(%)",
-                "内存峰值(%)",
-                "磁盘使用(%)",
-                "空闲",
-                "过载",
-            ],
+            // The columns of the import, then the verdicts.
+            crate::domain::cloud::COLUMNS
+                .iter()
+                .map(|(_, _, header, _)| *header)
+                .chain(["空闲", "过载"])
+                .collect(),
             detail,
         ),
     ];
