@@ -36,6 +36,18 @@ fn reply(id: u16, flags: u16, name: &str, rtype: RecordType, rdata: &[&[u8]]) ->
     p
 }
 
+/// A UDP server on a free loopback port, its task running `serve` on the socket.
+async fn udp_server<F>(
+    serve: impl FnOnce(UdpSocket) -> F,
+) -> (SocketAddr, tokio::task::JoinHandle<()>)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = server.local_addr().unwrap();
+    (addr, tokio::spawn(serve(server)))
+}
+
 /// The ID of a DNS message.
 fn id_of(msg: &[u8]) -> u16 {
     u16::from_be_bytes([msg[0], msg[1]])
@@ -447,9 +459,7 @@ fn error_messages_are_chinese() {
 /// with a wrong id, then the real answer: exercises retry and id checks.
 #[tokio::test]
 async fn retries_and_ignores_wrong_ids() {
-    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = server.local_addr().unwrap();
-    let task = tokio::spawn(async move {
+    let (addr, task) = udp_server(|server| async move {
         let mut buf = [0u8; 512];
         let (n1, _) = server.recv_from(&mut buf).await.unwrap();
         let first = buf[..n1].to_vec();
@@ -466,7 +476,8 @@ async fn retries_and_ignores_wrong_ids() {
         server.send_to(&stale, peer).await.unwrap();
         let good = reply(id, 0x8180, "app.test", RecordType::A, &[&[10, 0, 0, 1]]);
         server.send_to(&good, peer).await.unwrap();
-    });
+    })
+    .await;
     let got = query(addr, "app.test", RecordType::A, Duration::from_millis(1000)).await;
     assert_eq!(got.unwrap(), vec!["10.0.0.1"]);
     task.await.unwrap();
@@ -474,9 +485,7 @@ async fn retries_and_ignores_wrong_ids() {
 
 #[tokio::test]
 async fn falls_back_without_edns_on_formerr() {
-    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = server.local_addr().unwrap();
-    let task = tokio::spawn(async move {
+    let (addr, task) = udp_server(|server| async move {
         let mut buf = [0u8; 512];
         let (n, peer) = server.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[10..12], &[0, 1], "first query carries OPT");
@@ -491,7 +500,8 @@ async fn falls_back_without_edns_on_formerr() {
         let id = id_of(&buf);
         let good = reply(id, 0x8180, "old.test", RecordType::Txt, &[b"\x02ok"]);
         server.send_to(&good, peer).await.unwrap();
-    });
+    })
+    .await;
     let got = query(addr, "old.test", RecordType::Txt, Duration::from_secs(2)).await;
     assert_eq!(got.unwrap(), vec!["ok"]);
     task.await.unwrap();
