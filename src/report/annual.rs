@@ -14,7 +14,7 @@ use super::chart::{self, Chart, Series};
 use super::docx::{DocBuilder, DocMeta};
 use super::om::{
     AVAILABILITY_HEADERS, CHANGE_HEADERS, INCIDENT_HEADERS, availability_cells, availability_rows,
-    change_rows, incident_rows, key_rows, pairs, paragraphs, ratio,
+    change_rows, figure_vars, incident_rows, key_rows, pairs, ratio,
 };
 use super::operations::{minutes, pct};
 use super::texts::Texts;
@@ -111,32 +111,10 @@ fn months_of(p: &Period) -> Vec<Month> {
 }
 
 pub fn text_vars(d: &AnnualData) -> Value {
-    let f = &d.figures;
-    let c = &f.current;
-    let i = &d.inspections;
-    json!({
-        "period": d.meta.period,
-        "scope": scope_label(d.systems_scope),
-        "tickets": c.tickets,
-        "incidents": c.incidents,
-        "resolved": c.resolved,
-        "open": c.open,
-        "changes": f.changes.len(),
-        "availability": ratio(f.availability_mean),
-        "mtta": minutes(c.mtta_minutes),
-        "mttr": minutes(c.mttr_minutes),
-        "sla_compliance": ratio(c.sla_compliance),
-        "onsite_rate": ratio(c.onsite_within_target),
-        "satisfaction": ratio(c.satisfaction_good_share),
-        "inspection_planned": i.planned,
-        "inspection_completed": i.completed,
-        "inspection_rate": pct(i.completion_rate),
-        "findings": i.findings,
-        "rectified": i.rectified,
-        "unrectified": i.findings.saturating_sub(i.rectified),
-        "rectification_rate": pct(i.rectification_rate),
-        "prev_incidents": f.previous.incidents,
-    })
+    let mut vars = figure_vars(&d.figures, &d.inspections);
+    vars["period"] = json!(d.meta.period);
+    vars["scope"] = json!(scope_label(d.systems_scope));
+    vars
 }
 
 fn month_rows(d: &AnnualData) -> Vec<Vec<String>> {
@@ -204,7 +182,7 @@ pub fn docx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
     let f = &d.figures;
     let vars = text_vars(d);
     let mut b = DocBuilder::new(&d.meta).heading(1, "年度工作概述");
-    b = paragraphs(b, &d.texts.render("annual.overview", &vars));
+    b = b.paragraphs(&d.texts.render("annual.overview", &vars));
     let keys: Vec<Vec<String>> = key_rows(f, &d.inspections, &d.previous_inspections)
         .into_iter()
         .map(Vec::from)
@@ -272,9 +250,9 @@ pub fn docx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
             .table(&AVAILABILITY_HEADERS, &rows, &[1, 6, 2, 2, 2]);
     }
     b = b.heading(1, "经验与不足");
-    b = paragraphs(b, &d.texts.render("annual.lessons", &vars));
+    b = b.paragraphs(&d.texts.render("annual.lessons", &vars));
     b = b.heading(1, "下一年度工作计划");
-    b = paragraphs(b, &d.texts.render("annual.next_year", &vars));
+    b = b.paragraphs(&d.texts.render("annual.next_year", &vars));
     b.signatures().finish()
 }
 

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::docx::{DocBuilder, DocMeta};
-use super::om::{BACKUP_HEADERS, backup_rows, paragraphs};
+use super::om::{BACKUP_HEADERS, backup_rows};
 use super::texts::Texts;
 use super::xlsx::{Cell, Sheet, text_rows, workbook};
 use super::{Format, Made, Period};
@@ -252,7 +252,7 @@ pub const FLAGGED_HEADERS: [&str; 6] = ["开始时间", "系统", "数据集", "
 pub fn docx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
     let vars = text_vars(d);
     let mut b = DocBuilder::new(&d.meta).heading(1, "本月备份情况综述");
-    b = paragraphs(b, &d.texts.render("backup.summary", &vars));
+    b = b.paragraphs(&d.texts.render("backup.summary", &vars));
     b = b
         .heading(2, "关键指标")
         .table(&["指标", "本月"], &summary_rows(d), &[4, 2]);
@@ -310,7 +310,7 @@ pub fn docx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
             .table(&OVERDUE_HEADERS, &overdue, &[5, 4, 3])
     };
     b = b.heading(1, "问题与建议");
-    b = paragraphs(b, &d.texts.render("backup.advice", &vars));
+    b = b.paragraphs(&d.texts.render("backup.advice", &vars));
     b.signatures().finish()
 }
 

@@ -271,6 +271,14 @@ impl DocBuilder {
         self
     }
 
+    /// A block's text as body paragraphs, one per non-empty line (trimmed).
+    pub fn paragraphs(mut self, text: &str) -> Self {
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            self = self.paragraph(line);
+        }
+        self
+    }
+
     /// A table with a header row that repeats on every page. `widths` are relative.
     pub fn table(mut self, headers: &[&str], rows: &[Vec<String>], widths: &[usize]) -> Self {
         let tw = self.text_width;

@@ -491,8 +491,8 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
     let photos: usize = d.tasks.iter().map(photos_of).sum();
     let vars = text_vars(d, o, targets.len(), &people, photos);
     let mut b = DocBuilder::new(&d.meta).heading(1, "巡检概况");
-    b = paragraphs(b, &d.texts.render("inspection.overview", &vars));
-    b = paragraphs(b, &d.texts.render("inspection.summary", &vars));
+    b = b.paragraphs(&d.texts.render("inspection.overview", &vars));
+    b = b.paragraphs(&d.texts.render("inspection.summary", &vars));
     b = b.heading(1, "巡检结果汇总");
     let mut rows = Vec::new();
     for (tt, c) in &s.by_target_type {
@@ -555,17 +555,9 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
         .paragraph(&trend_text(o, &d.previous.overall));
     b = add_charts(b, d, &s);
     b = b.heading(1, "风险提示与建议");
-    b = paragraphs(b, &d.texts.render("inspection.advice", &vars));
+    b = b.paragraphs(&d.texts.render("inspection.advice", &vars));
     b = b.signatures();
     b.finish()
-}
-
-/// A block's text as paragraphs, one per non-empty line.
-fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        b = b.paragraph(line);
-    }
-    b
 }
 
 /// The XLSX: the summary, every task, and the findings.

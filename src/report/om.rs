@@ -108,27 +108,17 @@ fn rate(n: u32, d: u32) -> String {
     pct(crate::domain::inspection::stats::rate(n, d))
 }
 
-/// The figures the editable paragraphs may use (`texts::OM_VARS`).
-pub fn text_vars(d: &OmData) -> Value {
-    let f = &d.figures;
+/// The figures of the period (`f`) and of its inspections (`i`) the editable paragraphs of
+/// both the O&M and the annual report may use; each report adds its own.
+pub fn figure_vars(f: &OmFigures, i: &Counts) -> Value {
     let c = &f.current;
-    let i = &d.inspections.overall;
-    let open_p1 = f
-        .incidents
-        .iter()
-        .filter(|l| l.priority == "P1" && l.minutes.is_none())
-        .count();
     json!({
-        "period": d.meta.period,
         "tickets": c.tickets,
         "incidents": c.incidents,
         "resolved": c.resolved,
         "open": c.open,
-        "open_p1": open_p1,
         "changes": f.changes.len(),
         "availability": ratio(f.availability_mean),
-        "systems_measured": f.systems_measured,
-        "systems_total": f.systems_total,
         "mtta": minutes(c.mtta_minutes),
         "mttr": minutes(c.mttr_minutes),
         "sla_compliance": ratio(c.sla_compliance),
@@ -141,8 +131,24 @@ pub fn text_vars(d: &OmData) -> Value {
         "rectified": i.rectified,
         "unrectified": i.findings.saturating_sub(i.rectified),
         "rectification_rate": pct(i.rectification_rate),
-        "prev_incidents": d.figures.previous.incidents,
+        "prev_incidents": f.previous.incidents,
     })
+}
+
+/// The figures the editable paragraphs may use (`texts::OM_VARS`).
+pub fn text_vars(d: &OmData) -> Value {
+    let f = &d.figures;
+    let open_p1 = f
+        .incidents
+        .iter()
+        .filter(|l| l.priority == "P1" && l.minutes.is_none())
+        .count();
+    let mut vars = figure_vars(f, &d.inspections.overall);
+    vars["period"] = json!(d.meta.period);
+    vars["open_p1"] = json!(open_p1);
+    vars["systems_measured"] = json!(f.systems_measured);
+    vars["systems_total"] = json!(f.systems_total);
+    vars
 }
 
 /// The key indicators: name, this period, the period before.
@@ -184,13 +190,6 @@ pub fn key_rows(f: &OmFigures, i: &Counts, pi: &Counts) -> Vec<[String; 3]> {
             [pct(i.rectification_rate), pct(pi.rectification_rate)],
         ),
     ]
-}
-
-pub fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        b = b.paragraph(line);
-    }
-    b
 }
 
 pub fn pairs(v: &[(String, i64)]) -> Vec<Vec<String>> {
@@ -374,7 +373,7 @@ pub fn docx(d: &OmData) -> anyhow::Result<Vec<u8>> {
     let f = &d.figures;
     let vars = text_vars(d);
     let mut b = DocBuilder::new(&d.meta).heading(1, "本月运维情况综述");
-    b = paragraphs(b, &d.texts.render("om.overview", &vars));
+    b = b.paragraphs(&d.texts.render("om.overview", &vars));
     let keys: Vec<Vec<String>> =
         key_rows(f, &d.inspections.overall, &d.previous_inspections.overall)
             .into_iter()
@@ -496,9 +495,9 @@ pub fn docx(d: &OmData) -> anyhow::Result<Vec<u8>> {
         Err(why) => b.paragraph(why),
     };
     b = b.heading(1, "存在问题及改进建议");
-    b = paragraphs(b, &d.texts.render("om.problems", &vars));
+    b = b.paragraphs(&d.texts.render("om.problems", &vars));
     b = b.heading(1, "下月工作计划");
-    b = paragraphs(b, &d.texts.render("om.next_month", &vars));
+    b = b.paragraphs(&d.texts.render("om.next_month", &vars));
     b.signatures().finish()
 }
 

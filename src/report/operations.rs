@@ -289,11 +289,19 @@ pub fn text_vars(d: &LineData) -> Value {
     })
 }
 
-pub(super) fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        b = b.paragraph(line);
+/// The table of technical support by service channel, with its total; a sentence when
+/// there was none.
+pub(super) fn support_by_channel(b: DocBuilder, s: &LineStats) -> DocBuilder {
+    if s.by_channel.is_empty() {
+        return b.paragraph("本期无技术支持记录。");
     }
-    b
+    let mut rows: Vec<Vec<String>> = s
+        .by_channel
+        .iter()
+        .map(|(k, n)| vec![k.clone(), n.to_string()])
+        .collect();
+    rows.push(vec!["合计".into(), s.support.to_string()]);
+    b.table(&["服务渠道", "技术支持次数"], &rows, &[3, 2])
 }
 
 /// The 运营月报 (cn-ops.md §1.8): overview, user service (volumes by type and channel,
@@ -303,7 +311,7 @@ pub fn monthly_docx(d: &LineData) -> anyhow::Result<Vec<u8>> {
     let s = &d.stats;
     let vars = text_vars(d);
     let mut b = DocBuilder::new(&d.meta).heading(1, "本月运营概述");
-    b = paragraphs(b, &d.texts.render("line.overview", &vars));
+    b = b.paragraphs(&d.texts.render("line.overview", &vars));
     b = b.heading(1, "用户服务情况").heading(2, "服务量");
     let mut by_type: Vec<Vec<String>> = types_in_order(&s.by_type)
         .into_iter()
@@ -311,17 +319,7 @@ pub fn monthly_docx(d: &LineData) -> anyhow::Result<Vec<u8>> {
         .collect();
     by_type.push(vec!["合计".into(), s.total.to_string()]);
     b = b.table(&["记录类型", "数量"], &by_type, &[3, 2]);
-    if s.by_channel.is_empty() {
-        b = b.paragraph("本期无技术支持记录。");
-    } else {
-        let mut by_channel: Vec<Vec<String>> = s
-            .by_channel
-            .iter()
-            .map(|(k, n)| vec![k.clone(), n.to_string()])
-            .collect();
-        by_channel.push(vec!["合计".into(), s.support.to_string()]);
-        b = b.table(&["服务渠道", "技术支持次数"], &by_channel, &[3, 2]);
-    }
+    b = support_by_channel(b, s);
     b = b
         .heading(2, "服务质量")
         .table(&["指标", "数值"], &totals(s, d.handle_minutes), &[3, 2]);
@@ -338,11 +336,11 @@ pub fn monthly_docx(d: &LineData) -> anyhow::Result<Vec<u8>> {
         b = b.table(&["序号", "问题", "次数"], &rows, &[1, 6, 1]);
     }
     b = b.heading(1, "需求收集与处理");
-    b = paragraphs(b, &d.texts.render("line.requirements", &vars));
+    b = b.paragraphs(&d.texts.render("line.requirements", &vars));
     b = b.heading(1, "问题与建议");
-    b = paragraphs(b, &d.texts.render("line.problems", &vars));
+    b = b.paragraphs(&d.texts.render("line.problems", &vars));
     b = b.heading(1, "下月计划");
-    b = paragraphs(b, &d.texts.render("line.next_month", &vars));
+    b = b.paragraphs(&d.texts.render("line.next_month", &vars));
     b.signatures().finish()
 }
 

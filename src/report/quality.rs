@@ -6,7 +6,6 @@
 use serde_json::{Value, json};
 
 use super::docx::{DocBuilder, DocMeta};
-use super::om::paragraphs;
 use super::texts::Texts;
 use super::xlsx::{Cell, Sheet, text_rows, workbook};
 use super::{Format, Made, Period};
@@ -150,7 +149,7 @@ pub fn docx(d: &QualityData) -> anyhow::Result<Vec<u8>> {
         );
     }
     b = b.heading(1, "质量评价结论");
-    b = paragraphs(b, &d.texts.render("quality.conclusion", &vars));
+    b = b.paragraphs(&d.texts.render("quality.conclusion", &vars));
     b.signatures().finish()
 }
 

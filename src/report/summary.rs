@@ -7,7 +7,7 @@
 
 use super::docx::{DocBuilder, DocMeta};
 use super::operations::{
-    LineData, minutes, paragraphs, pct, requested_line, requested_line_id, text_vars,
+    LineData, minutes, pct, requested_line, requested_line_id, support_by_channel, text_vars,
 };
 use super::xlsx::{Cell, Sheet, workbook};
 use super::{Made, Period, ReportRequest};
@@ -124,7 +124,7 @@ pub fn docx(d: &SummaryData) -> anyhow::Result<Vec<u8>> {
     let s = &l.stats;
     let vars = text_vars(l);
     let mut b = DocBuilder::new(&l.meta).heading(1, "工作总结");
-    b = paragraphs(b, &l.texts.render("summary.overview", &vars));
+    b = b.paragraphs(&l.texts.render("summary.overview", &vars));
     b = b.heading(1, "服务量");
     let (headers, rows) = volume_rows(d);
     if s.total == 0 {
@@ -142,17 +142,7 @@ pub fn docx(d: &SummaryData) -> anyhow::Result<Vec<u8>> {
         b = b.table(&h, &rows, &vec![2; h.len()]);
     }
     b = b.heading(1, "技术支持服务").heading(2, "按服务渠道");
-    if s.by_channel.is_empty() {
-        b = b.paragraph("本期无技术支持记录。");
-    } else {
-        let mut rows: Vec<Vec<String>> = s
-            .by_channel
-            .iter()
-            .map(|(k, n)| vec![k.clone(), n.to_string()])
-            .collect();
-        rows.push(vec!["合计".into(), s.support.to_string()]);
-        b = b.table(&["服务渠道", "技术支持次数"], &rows, &[3, 2]);
-    }
+    b = support_by_channel(b, s);
     b = b.heading(2, "服务质量与满意度");
     let mut q: Vec<Vec<String>> = d
         .months
@@ -177,7 +167,7 @@ pub fn docx(d: &SummaryData) -> anyhow::Result<Vec<u8>> {
         &[2, 3, 3],
     );
     b = b.heading(1, "存在问题与下一步工作");
-    b = paragraphs(b, &l.texts.render("summary.outlook", &vars));
+    b = b.paragraphs(&l.texts.render("summary.outlook", &vars));
     b.signatures().finish()
 }
 
