@@ -302,6 +302,28 @@ async fn open_ctx(c: Config) -> anyhow::Result<yunwei::Ctx> {
     yunwei::Ctx::new(store, c, Clock::system(), secrets)
 }
 
+/// The context of a command that works on the database.
+async fn ctx_of(file: Option<&PathBuf>, db: &DbArgs) -> anyhow::Result<yunwei::Ctx> {
+    open_ctx(load_config(file, db).map_err(anyhow::Error::msg)?).await
+}
+
+/// A command's failure: `msg` on stderr, exit code 1.
+fn failed(msg: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
+    eprintln!("{msg}");
+    Ok(ExitCode::from(1))
+}
+
+/// The name and bytes of an input file.
+fn read_input(file: &std::path::Path) -> anyhow::Result<(String, Vec<u8>)> {
+    let data =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    Ok((name, data))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve {
@@ -345,8 +367,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit {
             cmd: AuditCmd::Verify { db },
         } => {
-            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
-            let ctx = open_ctx(c).await?;
+            let ctx = ctx_of(cli.config.as_ref(), &db).await?;
             match ctx.store.verify_audit().await? {
                 yunwei::store::audit::Verification::Intact { records } => {
                     println!("audit chain intact: {records} records");
@@ -383,30 +404,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             db,
         } => {
-            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
-            let ctx = open_ctx(c).await?;
-            let data = std::fs::read(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
+            let ctx = ctx_of(cli.config.as_ref(), &db).await?;
+            let (name, data) = read_input(&file)?;
             match yunwei::cli::import(&ctx, &collection, &name, &data).await {
                 Ok(n) => {
                     println!("imported {n} rows into {collection}");
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(msg) => {
-                    eprintln!("{msg}");
-                    Ok(ExitCode::from(1))
-                }
+                Err(msg) => failed(msg),
             }
         }
         Command::User {
             cmd: UserCmd::ResetPassword { username, db },
         } => {
-            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
-            let ctx = open_ctx(c).await?;
+            let ctx = ctx_of(cli.config.as_ref(), &db).await?;
             match yunwei::cli::reset_password(&ctx, &username).await {
                 Ok((password, user)) => {
                     println!("已重置用户 {} 的密码。", user.username);
@@ -421,10 +432,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(msg) => {
-                    eprintln!("{msg}");
-                    Ok(ExitCode::from(1))
-                }
+                Err(msg) => failed(msg),
             }
         }
         Command::Calendar {
@@ -437,8 +445,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     db,
                 },
         } => {
-            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
-            let ctx = open_ctx(c).await?;
+            let ctx = ctx_of(cli.config.as_ref(), &db).await?;
             let limit = yunwei::domain::holidays::MAX_FILE_BYTES as u64;
             let size = std::fs::metadata(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
@@ -450,12 +457,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(1));
             }
-            let data = std::fs::read(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
+            let (name, data) = read_input(&file)?;
             let req = yunwei::holidays::ImportRequest {
                 dry_run,
                 confirm: yes,
@@ -483,10 +485,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                     Ok(ExitCode::from(3))
                 }
-                Err(msg) => {
-                    eprintln!("{msg}");
-                    Ok(ExitCode::from(1))
-                }
+                Err(msg) => failed(msg),
             }
         }
         Command::Report {
@@ -499,8 +498,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             db,
         } => {
-            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
-            let ctx = open_ctx(c).await?;
+            let ctx = ctx_of(cli.config.as_ref(), &db).await?;
             match yunwei::cli::report(
                 &ctx,
                 &kind,
@@ -518,24 +516,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{name} → {}", out.display());
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(m) => {
-                    eprintln!("{m}");
-                    Ok(ExitCode::from(1))
-                }
+                Err(m) => failed(m),
             }
         }
         Command::AcceptancePackage { period, out, db } => {
-            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
-            let ctx = open_ctx(c).await?;
+            let ctx = ctx_of(cli.config.as_ref(), &db).await?;
             match yunwei::cli::acceptance_package(&ctx, &period, &out).await {
                 Ok(name) => {
                     println!("{name} → {}", out.display());
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(m) => {
-                    eprintln!("{m}");
-                    Ok(ExitCode::from(1))
-                }
+                Err(m) => failed(m),
             }
         }
         Command::Backup { out, db } => {
@@ -591,8 +582,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             db,
         } => {
-            let c = load_config(cli.config.as_ref(), &db).map_err(anyhow::Error::msg)?;
-            let ctx = open_ctx(c).await?;
+            let ctx = ctx_of(cli.config.as_ref(), &db).await?;
             let bytes = yunwei::cli::export(&ctx, &collection, &format)
                 .await
                 .map_err(anyhow::Error::msg)?;

@@ -134,16 +134,30 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, r: RequirementCreate) -> AppResult<
             now_ms,
         )
         .await?;
-    let row = stored_in(ctx, &mut tx, id).await?;
-    NewAuditEvent::of(
+    let event = NewAuditEvent::of(
         "create",
         "requirements",
         id,
         format!("提出需求：{}", v.title),
-    )
-    .after(requirement_json(&row))
-    .write(&mut tx, now_ms, &u.actor())
-    .await?;
+    );
+    finish_write(ctx, tx, u, now_ms, id, event).await
+}
+
+/// Reads requirement `id` back on `tx`, writes `event` with it as the state after, and
+/// commits: how every write here ends.
+async fn finish_write(
+    ctx: &Ctx,
+    mut tx: crate::store::Tx,
+    u: &AuthUser,
+    now_ms: i64,
+    id: i64,
+    event: NewAuditEvent,
+) -> AppResult<RequirementRow> {
+    let row = stored_in(ctx, &mut tx, id).await?;
+    event
+        .after(requirement_json(&row))
+        .write(&mut tx, now_ms, &u.actor())
+        .await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -208,19 +222,10 @@ pub async fn update(
     ctx.store
         .update_requirement(&mut tx, id, &v, now_ms)
         .await?;
-    let new = stored_in(ctx, &mut tx, id).await?;
-    NewAuditEvent::of(
-        "update",
-        "requirements",
-        id,
-        format!("修改需求 #{id}：{}", new.title),
-    )
-    .before(requirement_json(&old))
-    .after(requirement_json(&new))
-    .write(&mut tx, now_ms, &u.actor())
-    .await?;
-    tx.commit().await?;
-    Ok(new)
+    let summary = format!("修改需求 #{id}：{}", v.title);
+    let event =
+        NewAuditEvent::of("update", "requirements", id, summary).before(requirement_json(&old));
+    finish_write(ctx, tx, u, now_ms, id, event).await
 }
 
 /// `POST /requirements/{id}/transition`: moves the requirement on (or back) with a reason
@@ -252,20 +257,11 @@ pub async fn transition(
             now_ms,
         )
         .await?;
-    let new = stored_in(ctx, &mut tx, id).await?;
     let why = reason.map(|r| format!("（{r}）")).unwrap_or_default();
-    NewAuditEvent::of(
-        "transition",
-        "requirements",
-        id,
-        format!("需求 #{id} 由“{}”转为“{}”{why}", from.label(), t.to.label()),
-    )
-    .before(requirement_json(&old))
-    .after(requirement_json(&new))
-    .write(&mut tx, now_ms, &u.actor())
-    .await?;
-    tx.commit().await?;
-    Ok(new)
+    let summary = format!("需求 #{id} 由“{}”转为“{}”{why}", from.label(), t.to.label());
+    let event =
+        NewAuditEvent::of("transition", "requirements", id, summary).before(requirement_json(&old));
+    finish_write(ctx, tx, u, now_ms, id, event).await
 }
 
 pub async fn list(

@@ -10,7 +10,7 @@ use super::runs::flags_of;
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::backup::RunStatus;
-use crate::domain::backup_eval::{MonthRuns, check_slots, month_days, per_day};
+use crate::domain::backup_eval::{MonthRuns, month_days, per_day};
 use crate::error::{AppError, AppResult};
 use crate::store::backup::PolicyFilter;
 use crate::store::backup_runs::RunFilter;
@@ -84,22 +84,8 @@ pub async fn coverage(ctx: &Ctx, u: &AuthUser, month: &str) -> AppResult<Value> 
             .iter()
             .filter(|r| r.status == RunStatus::Fail.as_str() && in_month(r.started_at))
             .count();
-        let finishes: Vec<i64> = runs
-            .iter()
-            .filter(|r| r.status == RunStatus::Success.as_str())
-            .filter_map(|r| r.finished_at)
-            .collect();
         // Slots count from the policy's creation on.
-        let check = check_slots(
-            &p.schedule,
-            p.grace_minutes,
-            p.created_at,
-            from,
-            to,
-            now,
-            &finishes,
-            50_000,
-        );
+        let check = super::success::policy_slots(p, &runs, (from, to), now, 50_000);
         let (due, met) = (check.due, check.met());
         let (expected, missed_slots) = (check.slots, check.missed);
         let grace = p.grace_minutes.max(0) * 60_000;

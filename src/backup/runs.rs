@@ -164,6 +164,15 @@ pub async fn report(ctx: &Ctx, token: &str, r: RunReport) -> AppResult<RunRow> {
             }
         }
     };
+    commit_and_evaluate(ctx, tx, id).await
+}
+
+/// Reads run `id` back, commits it and alerts on it (`evaluate`).
+pub(super) async fn commit_and_evaluate(
+    ctx: &Ctx,
+    mut tx: crate::store::Tx,
+    id: i64,
+) -> AppResult<RunRow> {
     let row = ctx
         .store
         .backup_run_in(&mut tx, id)

@@ -224,12 +224,5 @@ pub async fn run_once(ctx: &Ctx) -> AppResult<Option<RunRow>> {
         created_by: None,
     };
     let id = ctx.store.insert_backup_run(&mut tx, &new, now).await?;
-    let row = ctx
-        .store
-        .backup_run_in(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
-    super::runs::evaluate(ctx, &row).await;
-    Ok(Some(row))
+    Ok(Some(super::runs::commit_and_evaluate(ctx, tx, id).await?))
 }

@@ -5,10 +5,10 @@
 
 use crate::Ctx;
 use crate::domain::backup::RunStatus;
-use crate::domain::backup_eval::check_slots;
+use crate::domain::backup_eval::{SlotCheck, check_slots};
 use crate::error::AppResult;
-use crate::store::backup::PolicyFilter;
-use crate::store::backup_runs::RunFilter;
+use crate::store::backup::{PolicyFilter, PolicyRow};
+use crate::store::backup_runs::{RunFilter, RunRow};
 
 /// Scheduled runs due in `[from, to)` (by the clock), those met, and the runs recorded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,6 +23,32 @@ impl Success {
     pub fn rate(&self) -> Option<f64> {
         (self.due > 0).then(|| self.met as f64 / self.due as f64)
     }
+}
+
+/// The scheduled runs of policy `p` in `[from, to)` (counted from its creation on, at
+/// most `cap`) and which of them `runs` met.
+pub fn policy_slots(
+    p: &PolicyRow,
+    runs: &[RunRow],
+    (from, to): (i64, i64),
+    now: i64,
+    cap: usize,
+) -> SlotCheck {
+    let finishes: Vec<i64> = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Success.as_str())
+        .filter_map(|r| r.finished_at)
+        .collect();
+    check_slots(
+        &p.schedule,
+        p.grace_minutes,
+        p.created_at,
+        from,
+        to,
+        now,
+        &finishes,
+        cap,
+    )
 }
 
 pub async fn success(ctx: &Ctx, from: i64, to: i64) -> AppResult<Success> {
@@ -47,21 +73,7 @@ pub async fn success(ctx: &Ctx, from: i64, to: i64) -> AppResult<Success> {
             .iter()
             .filter(|r| r.started_at >= from && r.started_at < to)
             .count() as i64;
-        let finishes: Vec<i64> = runs
-            .iter()
-            .filter(|r| r.status == RunStatus::Success.as_str())
-            .filter_map(|r| r.finished_at)
-            .collect();
-        let c = check_slots(
-            &p.schedule,
-            p.grace_minutes,
-            p.created_at,
-            from,
-            to,
-            now,
-            &finishes,
-            100_000,
-        );
+        let c = policy_slots(p, &runs, (from, to), now, 100_000);
         s.due += c.due;
         s.met += c.met();
     }

@@ -110,6 +110,25 @@ async fn values(
     })
 }
 
+/// Reads deliverable `id` back on `tx`, writes `event` with it as the state after, and
+/// commits: how every write of the register ends.
+async fn finish_write(
+    ctx: &Ctx,
+    mut tx: crate::store::Tx,
+    u: &AuthUser,
+    now_ms: i64,
+    id: i64,
+    event: NewAuditEvent,
+) -> AppResult<DeliverableRow> {
+    let row = ctx.store.deliverable_in(&mut tx, id).await?;
+    event
+        .after(deliverable_json(&row))
+        .write(&mut tx, now_ms, &u.actor())
+        .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
 pub async fn create(ctx: &Ctx, u: &AuthUser, c: DeliverableCreate) -> AppResult<DeliverableRow> {
     check_read(u)?;
     if !may_edit(u) {
@@ -123,18 +142,13 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, c: DeliverableCreate) -> AppResult<
         .store
         .insert_deliverable(&mut tx, &v, order, now_ms)
         .await?;
-    let row = ctx.store.deliverable_in(&mut tx, id).await?;
-    NewAuditEvent::of(
+    let event = NewAuditEvent::of(
         "create",
         "deliverables",
         id,
         format!("登记交付物：{}", v.name),
-    )
-    .after(deliverable_json(&row))
-    .write(&mut tx, now_ms, &u.actor())
-    .await?;
-    tx.commit().await?;
-    Ok(row)
+    );
+    finish_write(ctx, tx, u, now_ms, id, event).await
 }
 
 pub async fn update(
@@ -155,19 +169,10 @@ pub async fn update(
     ctx.store
         .update_deliverable(&mut tx, id, &v, now_ms)
         .await?;
-    let new = ctx.store.deliverable_in(&mut tx, id).await?;
-    NewAuditEvent::of(
-        "update",
-        "deliverables",
-        id,
-        format!("修改交付物 #{id}：{}", new.name),
-    )
-    .before(deliverable_json(&old))
-    .after(deliverable_json(&new))
-    .write(&mut tx, now_ms, &u.actor())
-    .await?;
-    tx.commit().await?;
-    Ok(new)
+    let summary = format!("修改交付物 #{id}：{}", v.name);
+    let event =
+        NewAuditEvent::of("update", "deliverables", id, summary).before(deliverable_json(&old));
+    finish_write(ctx, tx, u, now_ms, id, event).await
 }
 
 pub async fn list(

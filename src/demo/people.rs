@@ -63,6 +63,38 @@ struct Member<'a> {
     work_mode: &'a str,
 }
 
+/// Members `{username}01` to `{username}{n}`, named `{name}01` to `{name}{n}`, of `role`.
+/// With a duty (team role, position, and how many of them are on site: the first ones;
+/// the others work remotely) they are staff of 中级 level; without, accounts only.
+fn numbered<'a>(
+    (username, name, n): (&str, &str, u32),
+    role: Role,
+    duty: Option<(&'a str, &'a str, u32)>,
+) -> Vec<Member<'a>> {
+    (1..=n)
+        .map(|i| {
+            let (team_role, position, level, work_mode) = match duty {
+                Some((team_role, position, on_site)) => (
+                    Some(team_role),
+                    position,
+                    "中级",
+                    if i <= on_site { "on_site" } else { "remote" },
+                ),
+                None => (None, "", "", ""),
+            };
+            Member {
+                username: format!("{username}{i:02}"),
+                name: format!("{name}{i:02}"),
+                role,
+                team_role,
+                position,
+                level,
+                work_mode,
+            }
+        })
+        .collect()
+}
+
 /// Creates the team (as of `now`, the history's first day) and the accounts, and fills
 /// every staffing slot. The accounts' passwords are set at `load` (the real "now"), so the
 /// password expiry does not ask for a change at the first demo login.
@@ -80,39 +112,21 @@ pub async fn create(ctx: &Ctx, now: i64, load: i64) -> anyhow::Result<People> {
         level: "高级",
         work_mode: "on_site",
     }];
-    for i in 1..=14 {
-        members.push(Member {
-            username: format!("demo_eng{i:02}"),
-            name: format!("示例工程师{i:02}"),
-            role: Role::Engineer,
-            team_role: Some("om_engineer"),
-            position: "运维工程师",
-            level: "中级",
-            work_mode: if i <= 2 { "on_site" } else { "remote" },
-        });
-    }
-    for i in 1..=8 {
-        members.push(Member {
-            username: format!("demo_dba{i:02}"),
-            name: format!("示例数据库工程师{i:02}"),
-            role: Role::Engineer,
-            team_role: Some("dba"),
-            position: "数据库工程师",
-            level: "中级",
-            work_mode: if i == 1 { "on_site" } else { "remote" },
-        });
-    }
-    for i in 1..=4 {
-        members.push(Member {
-            username: format!("demo_ops{i:02}"),
-            name: format!("示例运营人员{i:02}"),
-            role: Role::Operator,
-            team_role: Some("operations"),
-            position: "运营人员",
-            level: "中级",
-            work_mode: "on_site",
-        });
-    }
+    members.extend(numbered(
+        ("demo_eng", "示例工程师", 14),
+        Role::Engineer,
+        Some(("om_engineer", "运维工程师", 2)),
+    ));
+    members.extend(numbered(
+        ("demo_dba", "示例数据库工程师", 8),
+        Role::Engineer,
+        Some(("dba", "数据库工程师", 1)),
+    ));
+    members.extend(numbered(
+        ("demo_ops", "示例运营人员", 4),
+        Role::Operator,
+        Some(("operations", "运营人员", 4)),
+    ));
     for (u, n, r) in [
         ("demo_jiafang", "示例甲方联系人", Role::Supervisor),
         ("demo_jianli", "示例监理", Role::Auditor),
@@ -127,17 +141,11 @@ pub async fn create(ctx: &Ctx, now: i64, load: i64) -> anyhow::Result<People> {
             work_mode: "",
         });
     }
-    for i in 1..=8 {
-        members.push(Member {
-            username: format!("demo_user{i:02}"),
-            name: format!("示例报障用户{i:02}"),
-            role: Role::Requester,
-            team_role: None,
-            position: "",
-            level: "",
-            work_mode: "",
-        });
-    }
+    members.extend(numbered(
+        ("demo_user", "示例报障用户", 8),
+        Role::Requester,
+        None,
+    ));
     let mut engineers = Vec::new();
     let mut dbas = Vec::new();
     let mut operators = Vec::new();

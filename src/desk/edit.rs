@@ -14,7 +14,8 @@ use crate::store::desk::TicketRow;
 use crate::store::entities::Arg;
 
 use super::{
-    can_view, check_exists_in, clocks_in, fields_json, has, is_staff, record_step, refresh_sla_in,
+    check_exists_in, clocks_in, fields_json, has, is_staff, public_step, record_step,
+    refresh_sla_in, visible_for_update,
 };
 
 /// Changes title, description, category, system or impact/urgency; a new priority
@@ -26,11 +27,7 @@ pub async fn update_ticket(
     input: &TicketUpdate,
 ) -> AppResult<TicketRow> {
     let id = id.0;
-    let mut tx = ctx.store.write_tx().await?;
-    let t = ctx.store.ticket_for_update(&mut tx, id).await?;
-    if !can_view(u, &t) {
-        return Err(AppError::NotFound);
-    }
+    let (mut tx, t) = visible_for_update(ctx, u, id).await?;
     let lead = matches!(u.role, Role::Admin | Role::Manager);
     if !(lead || (matches!(u.role, Role::Engineer | Role::Operator) && t.assignee_id == Some(u.id)))
     {
@@ -144,19 +141,7 @@ pub async fn update_ticket(
     } else {
         format!("修改工单（{}）", changed.join("、"))
     };
-    ctx.store
-        .add_ticket_event(
-            &mut tx,
-            id,
-            now_ms,
-            u.uid(),
-            &u.username,
-            "updated",
-            &summary,
-            None,
-            false,
-        )
-        .await?;
+    public_step(ctx, &mut tx, id, now_ms, u, "updated", &summary, None).await?;
     // The ticket row first, the audit chain's head last (docs/ARCHITECTURE.md).
     refresh_sla_in(ctx, &mut tx, id).await?;
     NewAuditEvent::of("update", "tickets", id, format!("{} {summary}", t.number))
@@ -182,11 +167,7 @@ pub async fn comment(
         return Err(AppError::forbidden());
     }
     let body = input.check().map_err(AppError::Validation)?;
-    let mut tx = ctx.store.write_tx().await?;
-    let t = ctx.store.ticket_for_update(&mut tx, id).await?;
-    if !can_view(u, &t) {
-        return Err(AppError::NotFound);
-    }
+    let (mut tx, t) = visible_for_update(ctx, u, id).await?;
     let now = ctx.clock.now();
     let now_ms = now.timestamp_millis();
     let cs = clocks_in(ctx, &mut tx, &t).await?;

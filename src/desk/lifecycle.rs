@@ -12,10 +12,12 @@ use crate::domain::tickets::{self as tk, Action};
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
 use crate::store::audit::NewAuditEvent;
-use crate::store::desk::{TicketRow, Tx};
+use crate::store::desk::TicketRow;
 use crate::store::entities::Arg;
 
-use super::{can_view, clocks_in, fields_json, has, refresh_sla_in, running};
+use super::{
+    clocks_in, fields_json, has, public_step, refresh_sla_in, running, visible_for_update,
+};
 
 /// The actions the user may take on the ticket now (for pages and the API).
 pub fn allowed_actions(u: &AuthUser, t: &TicketRow) -> Vec<&'static str> {
@@ -127,11 +129,7 @@ pub async fn apply_action(
     input: &TicketAction,
 ) -> AppResult<TicketRow> {
     let id = id.0;
-    let mut tx: Tx = ctx.store.write_tx().await?;
-    let t = ctx.store.ticket_for_update(&mut tx, id).await?;
-    if !can_view(u, &t) {
-        return Err(AppError::NotFound);
-    }
+    let (mut tx, t) = visible_for_update(ctx, u, id).await?;
     let action = input.action;
     let name = action.code();
     may(u, &t, action)?;
@@ -395,20 +393,7 @@ pub async fn apply_action(
     if summary.is_empty() {
         summary = action.label().into();
     }
-    let eid = ctx
-        .store
-        .add_ticket_event(
-            &mut tx,
-            id,
-            now_ms,
-            u.uid(),
-            &u.username,
-            name,
-            &summary,
-            Some(data),
-            false,
-        )
-        .await?;
+    let eid = public_step(ctx, &mut tx, id, now_ms, u, name, &summary, Some(data)).await?;
     if matches!(action, Action::Resolve) {
         // Resolving a ticket rectifies (整改) the inspection findings that opened it.
         ctx.store

@@ -9,7 +9,7 @@ use crate::domain::tickets::{self as tk, TicketId};
 use crate::error::{AppError, AppResult};
 use crate::store::audit::NewAuditEvent;
 
-use super::is_staff;
+use super::{is_staff, public_step};
 
 /// Links two tickets (`related`, `duplicate`, `caused_by`, `parent`, `child`); the other
 /// ticket gets the inverse link so both timelines show it.
@@ -47,32 +47,28 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: TicketId, input: &LinkInput) -> A
         b.number,
         tk::label(tk::LINK_KINDS, kind)
     );
-    ctx.store
-        .add_ticket_event(
-            &mut tx,
-            id,
-            now_ms,
-            u.uid(),
-            &u.username,
-            "linked",
-            &summary,
-            Some(json!({"ticket_id": other, "kind": kind})),
-            false,
-        )
-        .await?;
-    ctx.store
-        .add_ticket_event(
-            &mut tx,
-            other,
-            now_ms,
-            u.uid(),
-            &u.username,
-            "linked",
-            &format!("被工单 {} 关联", a.number),
-            Some(json!({"ticket_id": id, "kind": inverse})),
-            false,
-        )
-        .await?;
+    public_step(
+        ctx,
+        &mut tx,
+        id,
+        now_ms,
+        u,
+        "linked",
+        &summary,
+        Some(json!({"ticket_id": other, "kind": kind})),
+    )
+    .await?;
+    public_step(
+        ctx,
+        &mut tx,
+        other,
+        now_ms,
+        u,
+        "linked",
+        &format!("被工单 {} 关联", a.number),
+        Some(json!({"ticket_id": id, "kind": inverse})),
+    )
+    .await?;
     NewAuditEvent::of("link", "tickets", id, format!("{} {summary}", a.number))
         .after(json!({"ticket_id": other, "kind": kind}))
         .write(&mut tx, now_ms, &u.actor())

@@ -43,7 +43,7 @@ use serde_json::{Value, json};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::roles::Role;
-use crate::error::{AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::store::audit::NewAuditEvent;
 use crate::store::desk::{TicketRow, Tx};
 use crate::store::entities::Arg;
@@ -58,6 +58,17 @@ fn is_staff(role: Role) -> bool {
 /// Whether the user may see a ticket: requesters only their own.
 pub fn can_view(u: &AuthUser, t: &TicketRow) -> bool {
     u.role != Role::Requester || t.requester_id == Some(u.id)
+}
+
+/// A write transaction and ticket `id` locked on it for a change, if `u` may see it;
+/// otherwise "not found".
+async fn visible_for_update(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(Tx, TicketRow)> {
+    let mut tx = ctx.store.write_tx().await?;
+    let t = ctx.store.ticket_for_update(&mut tx, id).await?;
+    if !can_view(u, &t) {
+        return Err(AppError::NotFound);
+    }
+    Ok((tx, t))
 }
 
 /// `check_exists` on the writer's transaction.
@@ -94,6 +105,35 @@ fn fields_json(fields: &[(&str, Arg)]) -> Value {
             .map(|(k, a)| (k.to_string(), arg_json(a)))
             .collect(),
     )
+}
+
+/// Adds `u`'s step `kind` to ticket `ticket_id`'s timeline (for everyone who sees the
+/// ticket) at `now_ms`; returns the entry's id.
+#[allow(clippy::too_many_arguments)]
+async fn public_step(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    ticket_id: i64,
+    now_ms: i64,
+    u: &AuthUser,
+    kind: &str,
+    summary: &str,
+    data: Option<Value>,
+) -> AppResult<i64> {
+    Ok(ctx
+        .store
+        .add_ticket_event(
+            tx,
+            ticket_id,
+            now_ms,
+            u.uid(),
+            &u.username,
+            kind,
+            summary,
+            data,
+            false,
+        )
+        .await?)
 }
 
 /// Writes one step of a ticket's history — its timeline entry and its audit record — in

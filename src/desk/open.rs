@@ -14,7 +14,7 @@ use crate::store::Store;
 use crate::store::audit::NewAuditEvent;
 use crate::store::desk::{NewTicket, TicketRow};
 
-use super::{add_detail, is_staff, replay_all, sla_fields, ticket_json_base};
+use super::{add_detail, is_staff, public_step, replay_all, sla_fields, ticket_json_base};
 
 /// Opens a ticket. Staff may log a phone call with an earlier `reported_at` and name the
 /// requester; requesters open their own tickets through the portal.
@@ -288,20 +288,7 @@ async fn open_ticket_with_origin(
         tk::label(tk::KINDS, &kind),
         priority
     );
-    let created_event = ctx
-        .store
-        .add_ticket_event(
-            &mut tx,
-            id,
-            now_ms,
-            u.uid(),
-            &u.username,
-            "created",
-            &summary,
-            None,
-            false,
-        )
-        .await?;
+    let created_event = public_step(ctx, &mut tx, id, now_ms, u, "created", &summary, None).await?;
     crate::notify::enqueue_for_ticket(
         ctx,
         &mut tx,
@@ -319,20 +306,17 @@ async fn open_ticket_with_origin(
             "建单时指定"
         };
         let name = assignee_name.unwrap_or_else(|| format!("用户 #{a}"));
-        let eid = ctx
-            .store
-            .add_ticket_event(
-                &mut tx,
-                id,
-                now_ms,
-                u.uid(),
-                &u.username,
-                "assigned",
-                &format!("{how}给 {name}"),
-                Some(json!({"assignee_id": a})),
-                false,
-            )
-            .await?;
+        let eid = public_step(
+            ctx,
+            &mut tx,
+            id,
+            now_ms,
+            u,
+            "assigned",
+            &format!("{how}给 {name}"),
+            Some(json!({"assignee_id": a})),
+        )
+        .await?;
         crate::notify::enqueue_for_ticket(
             ctx,
             &mut tx,

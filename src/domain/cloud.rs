@@ -718,6 +718,11 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
+    /// A line of the table: its number and its cells.
+    fn row(line: usize, cells: &[&str]) -> (usize, Vec<String>) {
+        (line, strings(cells))
+    }
+
     const HEAD: &[&str] = &[
         "名称",
         "所属系统",
@@ -812,17 +817,17 @@ mod tests {
     #[test]
     fn a_good_table_is_read_with_systems_by_name_or_code() {
         let rows = vec![
-            (
+            row(
                 2,
-                strings(&[
+                &[
                     "vm-1", "A系统", "2025-11", "4", "8", "100", "5", "20", "6", "30", "40",
-                ]),
+                ],
             ),
-            (
+            row(
                 3,
-                strings(&[
+                &[
                     "vm-2", "4.1.2.1", "2025/11", "8", "16", "200", "50", "90%", "60", "70", "50",
-                ]),
+                ],
             ),
         ];
         let out = parse_table(&strings(HEAD), &rows, &sys).unwrap();
@@ -835,15 +840,15 @@ mod tests {
     #[test]
     fn every_bad_cell_is_named_by_row_and_column() {
         let rows = vec![
-            (
+            row(
                 2,
-                strings(&[
+                &[
                     "vm-1", "A系统", "2025-11", "4", "8", "100", "5", "20", "6", "30", "40",
-                ]),
+                ],
             ),
-            (
+            row(
                 3,
-                strings(&[
+                &[
                     "",
                     "无此系统",
                     "2025-13",
@@ -855,13 +860,13 @@ mod tests {
                     "60",
                     "50",
                     "40",
-                ]),
+                ],
             ),
-            (
+            row(
                 4,
-                strings(&[
+                &[
                     "vm-1", "A系统", "2025-11", "4", "8", "100", "5", "20", "6", "30", "40",
-                ]),
+                ],
             ),
         ];
         let errs = parse_table(&strings(HEAD), &rows, &sys).unwrap_err();
@@ -889,11 +894,11 @@ mod tests {
         assert_eq!(errs.len(), 9);
         let rows = vec![
             (2, strings(HEAD)),
-            (
+            row(
                 3,
-                strings(&[
+                &[
                     "vm-1", "B系统", "2025-11", "4", "8", "100", "5", "20", "6", "30", "40",
-                ]),
+                ],
             ),
         ];
         let out = parse_table(&strings(&["云资源利用率"]), &rows, &sys).unwrap();

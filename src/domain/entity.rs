@@ -21,6 +21,12 @@ pub struct Choice {
     pub label: &'static str,
 }
 
+impl Choice {
+    pub const fn new(code: &'static str, label: &'static str) -> Choice {
+        Choice { code, label }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
     Text {

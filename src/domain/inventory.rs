@@ -8,94 +8,37 @@ use super::entity::{Choice, EntitySpec, Field, Kind, partial_date_end};
 use super::team;
 
 pub const ASSET_CATEGORIES: &[Choice] = &[
-    Choice {
-        code: "environment",
-        label: "机房环境设备",
-    },
-    Choice {
-        code: "network",
-        label: "网络设备",
-    },
-    Choice {
-        code: "security",
-        label: "安全设备",
-    },
-    Choice {
-        code: "server",
-        label: "服务器设备",
-    },
-    Choice {
-        code: "storage",
-        label: "存储设备",
-    },
-    Choice {
-        code: "other",
-        label: "其他",
-    },
+    Choice::new("environment", "机房环境设备"),
+    Choice::new("network", "网络设备"),
+    Choice::new("security", "安全设备"),
+    Choice::new("server", "服务器设备"),
+    Choice::new("storage", "存储设备"),
+    Choice::new("other", "其他"),
 ];
 
 pub const RUNNING_STATUS: &[Choice] = &[
-    Choice {
-        code: "good",
-        label: "良好",
-    },
-    Choice {
-        code: "fair",
-        label: "一般",
-    },
-    Choice {
-        code: "faulty",
-        label: "故障",
-    },
-    Choice {
-        code: "repairing",
-        label: "维修中",
-    },
-    Choice {
-        code: "retired",
-        label: "停用",
-    },
+    Choice::new("good", "良好"),
+    Choice::new("fair", "一般"),
+    Choice::new("faulty", "故障"),
+    Choice::new("repairing", "维修中"),
+    Choice::new("retired", "停用"),
 ];
 
 pub const SERVICE_MODES: &[Choice] = &[
-    Choice {
-        code: "remote",
-        label: "远程",
-    },
-    Choice {
-        code: "on_site",
-        label: "驻场",
-    },
-    Choice {
-        code: "hybrid",
-        label: "驻场与远程",
-    },
+    Choice::new("remote", "远程"),
+    Choice::new("on_site", "驻场"),
+    Choice::new("hybrid", "驻场与远程"),
 ];
 
 pub const WORK_MODES: &[Choice] = &[
-    Choice {
-        code: "remote",
-        label: "远程",
-    },
-    Choice {
-        code: "on_site",
-        label: "驻场",
-    },
+    Choice::new("remote", "远程"),
+    Choice::new("on_site", "驻场"),
 ];
 
 pub const DUTIES: &[Choice] = &[
-    Choice {
-        code: "om_engineer",
-        label: "运维工程师",
-    },
-    Choice {
-        code: "dba",
-        label: "数据库工程师",
-    },
-    Choice {
-        code: "operations",
-        label: "运营人员",
-    },
+    Choice::new("om_engineer", "运维工程师"),
+    Choice::new("dba", "数据库工程师"),
+    Choice::new("operations", "运营人员"),
 ];
 
 const T100: Kind = Kind::Text { max: 100 };

@@ -177,25 +177,29 @@ impl Query {
             let t: Vec<String> = self.terms().iter().map(|t| format!("\"{t}\"")).collect();
             return t.join(" OR ");
         }
+        let group = |g: &Group, last: bool| match g {
+            Group::Word(w) => format!("\"{w}\"{}", if last { "*" } else { "" }),
+            Group::Cjk(v) if v.len() == 1 && v[0].chars().count() == 1 => {
+                // One character: any bigram that starts with it (or the lone
+                // character itself).
+                format!("\"{}\"*", v[0])
+            }
+            Group::Cjk(v) => format!("\"{}\"", v.join(" ")),
+        };
+        self.joined_groups(group, " AND ")
+    }
+
+    /// Each group as `group` writes it (told whether it is the open-ended last one), joined
+    /// by `and`.
+    fn joined_groups(&self, group: impl Fn(&Group, bool) -> String, and: &str) -> String {
         let n = self.groups.len();
         let parts: Vec<String> = self
             .groups
             .iter()
             .enumerate()
-            .map(|(i, g)| {
-                let last = i + 1 == n && self.open_end;
-                match g {
-                    Group::Word(w) => format!("\"{w}\"{}", if last { "*" } else { "" }),
-                    Group::Cjk(v) if v.len() == 1 && v[0].chars().count() == 1 => {
-                        // One character: any bigram that starts with it (or the lone
-                        // character itself).
-                        format!("\"{}\"*", v[0])
-                    }
-                    Group::Cjk(v) => format!("\"{}\"", v.join(" ")),
-                }
-            })
+            .map(|(i, g)| group(g, i + 1 == n && self.open_end))
             .collect();
-        parts.join(" AND ")
+        parts.join(and)
     }
 
     /// The PostgreSQL `tsquery` literal (parsed by `CAST(.. AS tsquery)`, not by a text
@@ -206,26 +210,17 @@ impl Query {
             let t: Vec<String> = self.terms().iter().map(|t| lexeme(t)).collect();
             return t.join(" | ");
         }
-        let n = self.groups.len();
-        let parts: Vec<String> = self
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                let last = i + 1 == n && self.open_end;
-                match g {
-                    Group::Word(w) => format!("{}{}", lexeme(w), if last { ":*" } else { "" }),
-                    Group::Cjk(v) if v.len() == 1 && v[0].chars().count() == 1 => {
-                        format!("{}:*", lexeme(&v[0]))
-                    }
-                    Group::Cjk(v) => {
-                        let p: Vec<String> = v.iter().map(|t| lexeme(t)).collect();
-                        format!("({})", p.join(" <-> "))
-                    }
-                }
-            })
-            .collect();
-        parts.join(" & ")
+        let group = |g: &Group, last: bool| match g {
+            Group::Word(w) => format!("{}{}", lexeme(w), if last { ":*" } else { "" }),
+            Group::Cjk(v) if v.len() == 1 && v[0].chars().count() == 1 => {
+                format!("{}:*", lexeme(&v[0]))
+            }
+            Group::Cjk(v) => {
+                let p: Vec<String> = v.iter().map(|t| lexeme(t)).collect();
+                format!("({})", p.join(" <-> "))
+            }
+        };
+        self.joined_groups(group, " & ")
     }
 
     /// Every distinct term of the query, in order (at most 40).

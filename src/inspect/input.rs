@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::domain::input::{Labels, de};
 use crate::domain::inspection::task::TaskAction;
-use crate::domain::inspection::template::{Item, TargetType};
+use crate::domain::inspection::template::{Item, TargetType, Template};
 
 /// `PATCH /inspection-templates/{id}`: the fields to change; `items` replaces the list.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -23,6 +23,28 @@ pub struct TemplatePatch {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     pub items: Option<Vec<Item>>,
+}
+
+impl TemplatePatch {
+    /// `t` with the fields this patch names changed.
+    pub fn apply(self, mut t: Template) -> Template {
+        if let Some(v) = self.name {
+            t.name = v;
+        }
+        if let Some(v) = self.target_type {
+            t.target_type = v;
+        }
+        if let Some(v) = self.category {
+            t.category = v;
+        }
+        if let Some(v) = self.description {
+            t.description = v;
+        }
+        if let Some(v) = self.items {
+            t.items = v;
+        }
+        t
+    }
 }
 
 impl Labels for TemplatePatch {

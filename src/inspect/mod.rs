@@ -72,18 +72,7 @@ pub async fn ensure_builtin_templates(ctx: &Ctx) -> AppResult<usize> {
     let system = AuthUser::system("inspections");
     for t in &all {
         let items = serde_json::to_string(&t.items).map_err(anyhow::Error::from)?;
-        let id = ctx
-            .store
-            .insert_inspection_template(
-                &mut tx,
-                &t.name,
-                t.target_type.as_str(),
-                t.category.as_deref(),
-                t.description.as_deref(),
-                &items,
-                now,
-            )
-            .await?;
+        let id = templates::insert(ctx, &mut tx, t, &items, now).await?;
         audit(
             &mut tx,
             now,

@@ -38,14 +38,10 @@ pub fn template_of(r: &TemplateRow) -> AppResult<Template> {
 
 fn trimmed(mut t: Template) -> Template {
     t.name = t.name.trim().to_string();
-    t.category = t
-        .category
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty());
-    t.description = t
-        .description
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty());
+    let blank_is_none =
+        |s: Option<String>| s.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    t.category = blank_is_none(t.category);
+    t.description = blank_is_none(t.description);
     for it in &mut t.items {
         it.key = it.key.trim().to_string();
         it.label = it.label.trim().to_string();
@@ -70,6 +66,28 @@ async fn missing_monitors(tx: &mut crate::store::Tx, t: &Template) -> AppResult<
         }
     }
     Ok(errs)
+}
+
+/// Stores a new template with its `items` as stored; answers its id.
+pub(super) async fn insert(
+    ctx: &Ctx,
+    tx: &mut crate::store::Tx,
+    t: &Template,
+    items: &str,
+    now: i64,
+) -> AppResult<i64> {
+    Ok(ctx
+        .store
+        .insert_inspection_template(
+            tx,
+            &t.name,
+            t.target_type.as_str(),
+            t.category.as_deref(),
+            t.description.as_deref(),
+            items,
+            now,
+        )
+        .await?)
 }
 
 pub async fn list(ctx: &Ctx, u: &AuthUser) -> AppResult<Vec<TemplateRow>> {
@@ -99,18 +117,7 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, input: Template) -> AppResult<Templ
     let now = ctx.clock.now().timestamp_millis();
     let mut tx = ctx.store.write_tx().await?;
     let items = checked(&mut tx, &t).await?;
-    let id = ctx
-        .store
-        .insert_inspection_template(
-            &mut tx,
-            &t.name,
-            t.target_type.as_str(),
-            t.category.as_deref(),
-            t.description.as_deref(),
-            &items,
-            now,
-        )
-        .await?;
+    let id = insert(ctx, &mut tx, &t, &items, now).await?;
     let row = crate::store::Store::inspection_template_in(&mut tx, id).await?;
     audit(
         &mut tx,
@@ -138,23 +145,7 @@ pub async fn update(
     let now = ctx.clock.now().timestamp_millis();
     let mut tx = ctx.store.write_tx().await?;
     let before = crate::store::Store::inspection_template_in(&mut tx, id).await?;
-    let mut t = template_of(&before)?;
-    if let Some(v) = patch.name {
-        t.name = v;
-    }
-    if let Some(v) = patch.target_type {
-        t.target_type = v;
-    }
-    if let Some(v) = patch.category {
-        t.category = v;
-    }
-    if let Some(v) = patch.description {
-        t.description = v;
-    }
-    if let Some(v) = patch.items {
-        t.items = v;
-    }
-    let t = trimmed(t);
+    let t = trimmed(patch.apply(template_of(&before)?));
     let items = checked(&mut tx, &t).await?;
     ctx.store
         .update_inspection_template(

@@ -14,18 +14,18 @@ use super::chart::{self, Chart, Series};
 use super::docx::{DocBuilder, DocMeta};
 use super::om::{
     AVAILABILITY_HEADERS, CHANGE_HEADERS, INCIDENT_HEADERS, availability_cells, availability_rows,
-    change_rows, incident_rows, key_rows, pairs, paragraphs, ratio, text_rows,
+    change_rows, figure_vars, incident_rows, key_rows, pairs, ratio,
 };
 use super::operations::{minutes, pct};
 use super::texts::Texts;
-use super::xlsx::{Cell, Sheet, SheetChart, workbook_with_charts};
+use super::xlsx::{Cell, Sheet, SheetChart, text_rows, workbook_with_charts};
 use super::{Format, Made, Period, Scope};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::desk_stats::Indicators;
 use crate::domain::inspection::stats::{Counts, Stats};
 use crate::domain::om::{Month, OmFigures, by_month, figures, of_scope};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 pub const TITLE: &str = "年终总结报告";
 
@@ -111,32 +111,10 @@ fn months_of(p: &Period) -> Vec<Month> {
 }
 
 pub fn text_vars(d: &AnnualData) -> Value {
-    let f = &d.figures;
-    let c = &f.current;
-    let i = &d.inspections;
-    json!({
-        "period": d.meta.period,
-        "scope": scope_label(d.systems_scope),
-        "tickets": c.tickets,
-        "incidents": c.incidents,
-        "resolved": c.resolved,
-        "open": c.open,
-        "changes": f.changes.len(),
-        "availability": ratio(f.availability_mean),
-        "mtta": minutes(c.mtta_minutes),
-        "mttr": minutes(c.mttr_minutes),
-        "sla_compliance": ratio(c.sla_compliance),
-        "onsite_rate": ratio(c.onsite_within_target),
-        "satisfaction": ratio(c.satisfaction_good_share),
-        "inspection_planned": i.planned,
-        "inspection_completed": i.completed,
-        "inspection_rate": pct(i.completion_rate),
-        "findings": i.findings,
-        "rectified": i.rectified,
-        "unrectified": i.findings.saturating_sub(i.rectified),
-        "rectification_rate": pct(i.rectification_rate),
-        "prev_incidents": f.previous.incidents,
-    })
+    let mut vars = figure_vars(&d.figures, &d.inspections);
+    vars["period"] = json!(d.meta.period);
+    vars["scope"] = json!(scope_label(d.systems_scope));
+    vars
 }
 
 fn month_rows(d: &AnnualData) -> Vec<Vec<String>> {
@@ -204,7 +182,7 @@ pub fn docx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
     let f = &d.figures;
     let vars = text_vars(d);
     let mut b = DocBuilder::new(&d.meta).heading(1, "年度工作概述");
-    b = paragraphs(b, &d.texts.render("annual.overview", &vars));
+    b = b.paragraphs(&d.texts.render("annual.overview", &vars));
     let keys: Vec<Vec<String>> = key_rows(f, &d.inspections, &d.previous_inspections)
         .into_iter()
         .map(Vec::from)
@@ -272,18 +250,15 @@ pub fn docx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
             .table(&AVAILABILITY_HEADERS, &rows, &[1, 6, 2, 2, 2]);
     }
     b = b.heading(1, "经验与不足");
-    b = paragraphs(b, &d.texts.render("annual.lessons", &vars));
+    b = b.paragraphs(&d.texts.render("annual.lessons", &vars));
     b = b.heading(1, "下一年度工作计划");
-    b = paragraphs(b, &d.texts.render("annual.next_year", &vars));
+    b = b.paragraphs(&d.texts.render("annual.next_year", &vars));
     b.signatures().finish()
 }
 
 pub fn xlsx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
     let f = &d.figures;
-    let keys = key_rows(f, &d.inspections, &d.previous_inspections)
-        .into_iter()
-        .map(|r| r.into_iter().map(Cell::Text).collect())
-        .collect();
+    let keys = text_rows(key_rows(f, &d.inspections, &d.previous_inspections));
     let months = d
         .months
         .iter()
@@ -315,44 +290,44 @@ pub fn xlsx(d: &AnnualData) -> anyhow::Result<Vec<u8>> {
     }
     let period = &d.meta.period;
     let mut sheets = vec![
-        Sheet {
-            name: "关键指标",
-            title: format!("{period} {} 关键指标", scope_label(d.systems_scope)),
-            headers: vec!["指标", "本期", "上期"],
-            rows: keys,
-        },
-        Sheet {
-            name: "逐月统计",
-            title: format!("{period} 逐月工作量与指标"),
-            headers: MONTH_HEADERS.to_vec(),
-            rows: months,
-        },
-        Sheet {
-            name: "分类统计",
-            title: format!("{period} 故障与变更分类统计"),
-            headers: vec!["分组", "类别", "数量"],
-            rows: counts,
-        },
-        Sheet {
-            name: "故障清单",
-            title: format!("{period} 故障清单"),
-            headers: INCIDENT_HEADERS.to_vec(),
-            rows: text_rows(incident_rows(f)),
-        },
-        Sheet {
-            name: "变更清单",
-            title: format!("{period} 变更清单"),
-            headers: CHANGE_HEADERS.to_vec(),
-            rows: text_rows(change_rows(f)),
-        },
+        Sheet::new(
+            "关键指标",
+            format!("{period} {} 关键指标", scope_label(d.systems_scope)),
+            vec!["指标", "本期", "上期"],
+            keys,
+        ),
+        Sheet::new(
+            "逐月统计",
+            format!("{period} 逐月工作量与指标"),
+            MONTH_HEADERS.to_vec(),
+            months,
+        ),
+        Sheet::new(
+            "分类统计",
+            format!("{period} 故障与变更分类统计"),
+            vec!["分组", "类别", "数量"],
+            counts,
+        ),
+        Sheet::new(
+            "故障清单",
+            format!("{period} 故障清单"),
+            INCIDENT_HEADERS.to_vec(),
+            text_rows(incident_rows(f)),
+        ),
+        Sheet::new(
+            "变更清单",
+            format!("{period} 变更清单"),
+            CHANGE_HEADERS.to_vec(),
+            text_rows(change_rows(f)),
+        ),
     ];
     if d.systems_scope {
-        sheets.push(Sheet {
-            name: "系统可用率",
-            title: format!("{period} 各系统可用率"),
-            headers: AVAILABILITY_HEADERS.to_vec(),
-            rows: availability_cells(f),
-        });
+        sheets.push(Sheet::new(
+            "系统可用率",
+            format!("{period} 各系统可用率"),
+            AVAILABILITY_HEADERS.to_vec(),
+            availability_cells(f),
+        ));
     }
     let c = trend(d);
     let charts = [SheetChart {
@@ -424,32 +399,17 @@ pub async fn document(
         subtitle: Some(subtitle.clone()),
         ..meta
     };
-    let report_font = ctx.config.report_font.clone();
-    let (bytes, note) = tokio::task::spawn_blocking(move || {
-        let font = chart::font(report_font.as_deref());
-        let note = match (&font, format) {
-            (Err(why), Format::Docx) => format!("；未生成统计图：{why}"),
-            _ => String::new(),
-        };
-        let d = AnnualData {
-            meta,
-            systems_scope,
-            figures,
-            months: month_rows,
-            inspections,
-            previous_inspections,
-            texts,
-            font,
-        };
-        let bytes = match format {
-            Format::Docx => docx(&d),
-            Format::Xlsx => xlsx(&d),
-        }?;
-        anyhow::Ok((bytes, note))
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
-    .map_err(AppError::Internal)?;
+    let data = move |font| AnnualData {
+        meta,
+        systems_scope,
+        figures,
+        months: month_rows,
+        inspections,
+        previous_inspections,
+        texts,
+        font,
+    };
+    let (bytes, note) = super::write_with_charts(ctx, format, data, docx, xlsx).await?;
     Ok(Made {
         title: TITLE.into(),
         subtitle,

@@ -8,9 +8,9 @@
 use serde_json::{Value, json};
 
 use super::docx::{DocBuilder, DocMeta};
-use super::om::{BACKUP_HEADERS, backup_rows, paragraphs, text_rows};
+use super::om::{BACKUP_HEADERS, backup_rows};
 use super::texts::Texts;
-use super::xlsx::{Cell, Sheet, workbook};
+use super::xlsx::{Cell, Sheet, text_rows, workbook};
 use super::{Format, Made, Period};
 use crate::Ctx;
 use crate::accounts::AuthUser;
@@ -252,7 +252,7 @@ pub const FLAGGED_HEADERS: [&str; 6] = ["开始时间", "系统", "数据集", "
 pub fn docx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
     let vars = text_vars(d);
     let mut b = DocBuilder::new(&d.meta).heading(1, "本月备份情况综述");
-    b = paragraphs(b, &d.texts.render("backup.summary", &vars));
+    b = b.paragraphs(&d.texts.render("backup.summary", &vars));
     b = b
         .heading(2, "关键指标")
         .table(&["指标", "本月"], &summary_rows(d), &[4, 2]);
@@ -310,7 +310,7 @@ pub fn docx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
             .table(&OVERDUE_HEADERS, &overdue, &[5, 4, 3])
     };
     b = b.heading(1, "问题与建议");
-    b = paragraphs(b, &d.texts.render("backup.advice", &vars));
+    b = b.paragraphs(&d.texts.render("backup.advice", &vars));
     b.signatures().finish()
 }
 
@@ -318,10 +318,7 @@ pub fn docx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
 /// the restore drills.
 pub fn xlsx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
     let p = &d.meta.period;
-    let summary = summary_rows(d)
-        .into_iter()
-        .map(|r| r.into_iter().map(Cell::Text).collect())
-        .collect();
+    let summary = text_rows(summary_rows(d));
     let n = |v: &Value, k: &str| Cell::from(v[k].as_i64().unwrap_or(0));
     let coverage: Vec<Vec<Cell>> = d
         .items
@@ -353,16 +350,16 @@ pub fn xlsx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
     }
     let overdue = text_rows(overdue_rows(&d.items));
     let sheets = [
-        Sheet {
-            name: "汇总",
-            title: format!("{p} 备份监督月报 关键指标"),
-            headers: vec!["指标", "本月"],
-            rows: summary,
-        },
-        Sheet {
-            name: "覆盖情况",
-            title: format!("{p} 各系统备份覆盖情况"),
-            headers: vec![
+        Sheet::new(
+            "汇总",
+            format!("{p} 备份监督月报 关键指标"),
+            vec!["指标", "本月"],
+            summary,
+        ),
+        Sheet::new(
+            "覆盖情况",
+            format!("{p} 各系统备份覆盖情况"),
+            vec![
                 "系统",
                 "数据集",
                 "备份计划",
@@ -375,38 +372,38 @@ pub fn xlsx(d: &BackupData) -> anyhow::Result<Vec<u8>> {
                 "备份量（字节）",
                 "最近一次良好备份",
             ],
-            rows: coverage,
-        },
-        Sheet {
-            name: "失败的备份",
-            title: format!("{p} 失败的备份"),
-            headers: FAILED_HEADERS.to_vec(),
-            rows: text_rows(run_rows(&d.failed, false)),
-        },
-        Sheet {
-            name: "漏备",
-            title: format!("{p} 漏备"),
-            headers: MISSED_HEADERS.to_vec(),
-            rows: text_rows(missed_rows(&d.items)),
-        },
-        Sheet {
-            name: "异常标记",
-            title: format!("{p} 异常标记的备份"),
-            headers: FLAGGED_HEADERS.to_vec(),
-            rows: text_rows(run_rows(&d.flagged, true)),
-        },
-        Sheet {
-            name: "恢复演练",
-            title: format!("{p} 恢复演练情况"),
-            headers: DRILL_HEADERS.to_vec(),
-            rows: drills,
-        },
-        Sheet {
-            name: "逾期演练",
-            title: format!("{p} 恢复演练逾期的备份策略"),
-            headers: OVERDUE_HEADERS.to_vec(),
-            rows: overdue,
-        },
+            coverage,
+        ),
+        Sheet::new(
+            "失败的备份",
+            format!("{p} 失败的备份"),
+            FAILED_HEADERS.to_vec(),
+            text_rows(run_rows(&d.failed, false)),
+        ),
+        Sheet::new(
+            "漏备",
+            format!("{p} 漏备"),
+            MISSED_HEADERS.to_vec(),
+            text_rows(missed_rows(&d.items)),
+        ),
+        Sheet::new(
+            "异常标记",
+            format!("{p} 异常标记的备份"),
+            FLAGGED_HEADERS.to_vec(),
+            text_rows(run_rows(&d.flagged, true)),
+        ),
+        Sheet::new(
+            "恢复演练",
+            format!("{p} 恢复演练情况"),
+            DRILL_HEADERS.to_vec(),
+            drills,
+        ),
+        Sheet::new(
+            "逾期演练",
+            format!("{p} 恢复演练逾期的备份策略"),
+            OVERDUE_HEADERS.to_vec(),
+            overdue,
+        ),
     ];
     workbook(
         &sheets,
@@ -506,13 +503,7 @@ pub async fn document(
         drills: drill_rows(&drill_list),
         texts,
     };
-    let bytes = tokio::task::spawn_blocking(move || match format {
-        Format::Docx => docx(&d),
-        Format::Xlsx => xlsx(&d),
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
-    .map_err(AppError::Internal)?;
+    let bytes = super::write_off_runtime(format, d, docx, xlsx).await?;
     Ok(Made {
         title: TITLE.into(),
         subtitle: "数据备份".into(),

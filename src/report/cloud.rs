@@ -313,50 +313,41 @@ pub fn xlsx(d: &CloudData) -> anyhow::Result<Vec<u8>> {
         })
         .collect();
     let sheets = [
-        Sheet {
-            name: "各系统汇总",
-            title: title.clone(),
-            headers: with_first("系统", &FIG_HEADERS),
-            rows: cells(system_rows(d), 1),
-        },
-        Sheet {
-            name: "空闲资源",
-            title: format!("空闲资源（CPU 与内存平均利用率均低于 {}%）", num(t.idle)),
-            headers: IDLE_HEADERS.to_vec(),
-            rows: cells(idle_rows(d), 2),
-        },
-        Sheet {
-            name: "过载资源",
-            title: format!("过载资源（峰值或磁盘使用率高于 {}%）", num(t.over)),
-            headers: OVER_HEADERS.to_vec(),
-            rows: cells(over_rows(d), 2),
-        },
-        Sheet {
-            name: "趋势",
-            title: "近四个月趋势".into(),
-            headers: with_first("月份", &FIG_HEADERS),
-            rows: cells(trend_rows(d), 1),
-        },
-        Sheet {
-            name: "明细",
-            title: format!("云资源明细（{}）", d.meta.period),
-            headers: vec![
-                "名称",
-                "所属系统",
-                "月份",
-                "vCPU",
-                "内存(GB)",
-                "磁盘(GB)",
-                "CPU平均(%)",
-                "CPU峰值(%)",
-                "内存平均(%)",
-                "内存峰值(%)",
-                "磁盘使用(%)",
-                "空闲",
-                "过载",
-            ],
-            rows: detail,
-        },
+        Sheet::new(
+            "各系统汇总",
+            title.clone(),
+            with_first("系统", &FIG_HEADERS),
+            cells(system_rows(d), 1),
+        ),
+        Sheet::new(
+            "空闲资源",
+            format!("空闲资源（CPU 与内存平均利用率均低于 {}%）", num(t.idle)),
+            IDLE_HEADERS.to_vec(),
+            cells(idle_rows(d), 2),
+        ),
+        Sheet::new(
+            "过载资源",
+            format!("过载资源（峰值或磁盘使用率高于 {}%）", num(t.over)),
+            OVER_HEADERS.to_vec(),
+            cells(over_rows(d), 2),
+        ),
+        Sheet::new(
+            "趋势",
+            "近四个月趋势".into(),
+            with_first("月份", &FIG_HEADERS),
+            cells(trend_rows(d), 1),
+        ),
+        Sheet::new(
+            "明细",
+            format!("云资源明细（{}）", d.meta.period),
+            // The columns of the import, then the verdicts.
+            crate::domain::cloud::COLUMNS
+                .iter()
+                .map(|(_, _, header, _)| *header)
+                .chain(["空闲", "过载"])
+                .collect(),
+            detail,
+        ),
     ];
     workbook(&sheets, &title, &d.meta.contractor, d.meta.created)
 }
@@ -395,17 +386,7 @@ mod tests {
         let t = Thresholds::default();
         let created = chrono::Utc::now();
         CloudData {
-            meta: DocMeta {
-                title: TITLE.into(),
-                subtitle: None,
-                project: "项目".into(),
-                purchaser: "采购单位".into(),
-                contractor: "运维单位".into(),
-                period: "2025 年 11 月".into(),
-                date: created.date_naive(),
-                version: "V1.0".into(),
-                created,
-            },
+            meta: DocMeta::sample(TITLE, None, created),
             summary: summarize("2025-11", &previous_months("2025-11", 3), &facts, &t),
             names: HashMap::from([(1, "甲系统".to_string())]),
             rows: Vec::new(),

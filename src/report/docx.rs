@@ -38,6 +38,24 @@ pub struct DocMeta {
     pub created: DateTime<Utc>,
 }
 
+#[cfg(test)]
+impl DocMeta {
+    /// A cover for tests: `title` (and `subtitle`) over 2025 年 11 月, made at `created`.
+    pub fn sample(title: &str, subtitle: Option<&str>, created: DateTime<Utc>) -> DocMeta {
+        DocMeta {
+            title: title.into(),
+            subtitle: subtitle.map(Into::into),
+            project: "项目".into(),
+            purchaser: "采购单位".into(),
+            contractor: "运维单位".into(),
+            period: "2025 年 11 月".into(),
+            date: created.date_naive(),
+            version: "V1.0".into(),
+            created,
+        }
+    }
+}
+
 const SONG: &str = "宋体";
 const HEI: &str = "黑体";
 /// Latin text and the fallback where the Chinese fonts are missing.
@@ -249,6 +267,14 @@ impl DocBuilder {
                     .line_spacing(LineSpacing::new().line(360))
                     .add_run(run(line)),
             );
+        }
+        self
+    }
+
+    /// A block's text as body paragraphs, one per non-empty line (trimmed).
+    pub fn paragraphs(mut self, text: &str) -> Self {
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            self = self.paragraph(line);
         }
         self
     }

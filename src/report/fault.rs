@@ -2,10 +2,10 @@
 //! engine's form layout: the project and purchaser, the ticket's facts, every fault report
 //! field with the fault's duration, the signature block, page numbers and real properties.
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use serde_json::{Map, Value};
 
-use super::docx::{DocBuilder, DocMeta};
+use super::docx::DocBuilder;
 use crate::Ctx;
 use crate::domain::tickets::FAULT_REPORT_FIELDS;
 use crate::error::AppResult;
@@ -79,19 +79,13 @@ pub fn rows(t: &TicketRow, report: &Map<String, Value>) -> Vec<Vec<String>> {
 
 /// The report of a resolved incident as DOCX.
 pub async fn docx(ctx: &Ctx, t: &TicketRow, report: &Map<String, Value>) -> AppResult<Vec<u8>> {
-    let (project, purchaser, contractor) = super::project_meta(ctx).await?;
-    let now: DateTime<Utc> = ctx.clock.now();
-    let meta = DocMeta {
-        title: "故障报告".into(),
-        subtitle: None,
-        project,
-        purchaser,
-        contractor,
-        period: crate::clock::local_minutes(t.reported_at),
-        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-        version: "V1.0".into(),
-        created: now,
-    };
+    let meta = super::cover(
+        ctx,
+        "故障报告",
+        None,
+        crate::clock::local_minutes(t.reported_at),
+    )
+    .await?;
     let bytes = DocBuilder::form(&meta)
         .table(&["项目", "内容"], &rows(t, report), &[1, 3])
         .signatures()

@@ -491,8 +491,8 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
     let photos: usize = d.tasks.iter().map(photos_of).sum();
     let vars = text_vars(d, o, targets.len(), &people, photos);
     let mut b = DocBuilder::new(&d.meta).heading(1, "巡检概况");
-    b = paragraphs(b, &d.texts.render("inspection.overview", &vars));
-    b = paragraphs(b, &d.texts.render("inspection.summary", &vars));
+    b = b.paragraphs(&d.texts.render("inspection.overview", &vars));
+    b = b.paragraphs(&d.texts.render("inspection.summary", &vars));
     b = b.heading(1, "巡检结果汇总");
     let mut rows = Vec::new();
     for (tt, c) in &s.by_target_type {
@@ -555,17 +555,9 @@ pub fn docx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
         .paragraph(&trend_text(o, &d.previous.overall));
     b = add_charts(b, d, &s);
     b = b.heading(1, "风险提示与建议");
-    b = paragraphs(b, &d.texts.render("inspection.advice", &vars));
+    b = b.paragraphs(&d.texts.render("inspection.advice", &vars));
     b = b.signatures();
     b.finish()
-}
-
-/// A block's text as paragraphs, one per non-empty line.
-fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        b = b.paragraph(line);
-    }
-    b
 }
 
 /// The XLSX: the summary, every task, and the findings.
@@ -655,16 +647,16 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
         .collect();
     workbook_with_charts(
         &[
-            Sheet {
-                name: "汇总",
-                title: format!("{title} 汇总"),
-                headers: SUMMARY_HEADERS.to_vec(),
-                rows: summary,
-            },
-            Sheet {
-                name: "巡检任务",
-                title: format!("{title} 巡检任务"),
-                headers: vec![
+            Sheet::new(
+                "汇总",
+                format!("{title} 汇总"),
+                SUMMARY_HEADERS.to_vec(),
+                summary,
+            ),
+            Sheet::new(
+                "巡检任务",
+                format!("{title} 巡检任务"),
+                vec![
                     "任务编号",
                     "类别",
                     "对象",
@@ -676,12 +668,12 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
                     "问题数",
                     "照片数",
                 ],
-                rows: tasks,
-            },
-            Sheet {
-                name: "发现问题",
-                title: format!("{title} 发现问题"),
-                headers: vec![
+                tasks,
+            ),
+            Sheet::new(
+                "发现问题",
+                format!("{title} 发现问题"),
+                vec![
                     "编号",
                     "对象",
                     "检查项",
@@ -690,8 +682,8 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
                     "状态",
                     "整改时间",
                 ],
-                rows: findings,
-            },
+                findings,
+            ),
         ],
         &charts,
         &d.meta.title,
@@ -703,7 +695,7 @@ pub fn xlsx(d: &InspectionData) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveDate, TimeZone};
+    use chrono::TimeZone;
     use std::io::{Cursor, Read};
 
     fn bj(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -750,17 +742,7 @@ mod tests {
 
     fn data(tasks: Vec<TaskRow>, font: Result<Arc<chart::Font>, String>) -> InspectionData {
         InspectionData {
-            meta: DocMeta {
-                title: "月度巡检报告".into(),
-                subtitle: Some("基础设施".into()),
-                project: "项目".into(),
-                purchaser: "采购单位".into(),
-                contractor: "运维单位".into(),
-                period: "2025 年 11 月".into(),
-                date: NaiveDate::from_ymd_opt(2025, 12, 1).unwrap(),
-                version: "V1.0".into(),
-                created: bj(2025, 12, 1, 9),
-            },
+            meta: DocMeta::sample("月度巡检报告", Some("基础设施"), bj(2025, 12, 1, 9)),
             scope_label: "机房基础环境及硬件设备".into(),
             tasks,
             findings: Vec::new(),

@@ -32,6 +32,7 @@ use crate::accounts::AuthUser;
 use crate::domain::input::Labels;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
+use crate::store::inspect::{FindingRow, TaskRow};
 use crate::store::reports::{NewReport, ReportRow};
 
 /// The kinds this release generates.
@@ -311,6 +312,64 @@ pub struct Made {
     pub note: String,
 }
 
+/// Runs `f`, the blocking work of writing a document (and drawing its charts), off the
+/// async runtime.
+async fn off_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> AppResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
+        .map_err(AppError::Internal)
+}
+
+/// Writes `d` as `format` (with `docx` or `xlsx`) off the async runtime.
+async fn write_off_runtime<D: Send + 'static>(
+    format: Format,
+    d: D,
+    docx: fn(&D) -> anyhow::Result<Vec<u8>>,
+    xlsx: fn(&D) -> anyhow::Result<Vec<u8>>,
+) -> AppResult<Vec<u8>> {
+    off_runtime(move || match format {
+        Format::Docx => docx(&d),
+        Format::Xlsx => xlsx(&d),
+    })
+    .await
+}
+
+/// Writes a document with charts as `format` off the async runtime: reads the chart font
+/// (once), makes the data with it and writes it with `docx` or `xlsx`; answers the bytes
+/// and the `chart_note`.
+async fn write_with_charts<D: Send + 'static>(
+    ctx: &Ctx,
+    format: Format,
+    data: impl FnOnce(Result<std::sync::Arc<chart::Font>, String>) -> D + Send + 'static,
+    docx: fn(&D) -> anyhow::Result<Vec<u8>>,
+    xlsx: fn(&D) -> anyhow::Result<Vec<u8>>,
+) -> AppResult<(Vec<u8>, String)> {
+    let report_font = ctx.config.report_font.clone();
+    off_runtime(move || {
+        let font = chart::font(report_font.as_deref());
+        let note = chart_note(&font, format);
+        let d = data(font);
+        let bytes = match format {
+            Format::Docx => docx(&d),
+            Format::Xlsx => xlsx(&d),
+        }?;
+        Ok((bytes, note))
+    })
+    .await
+}
+
+/// What the audit record's summary says of a DOCX whose charts could not be drawn for
+/// want of `font`; nothing otherwise (an XLSX's charts are drawn by the spreadsheet).
+fn chart_note(font: &Result<std::sync::Arc<chart::Font>, String>, format: Format) -> String {
+    match (font, format) {
+        (Err(why), Format::Docx) => format!("；未生成统计图：{why}"),
+        _ => String::new(),
+    }
+}
+
 /// Generates a report and stores it with its file.
 pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult<ReportRow> {
     check(u)?;
@@ -330,7 +389,6 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         version: "V1.0".into(),
         created: now,
     };
-    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
     let (title, subtitle, scope_label, types, plan_id): (
         String,
         String,
@@ -412,34 +470,8 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
             return save(ctx, u, req, &p, (&m.title, &m.subtitle), &m.bytes, &m.note).await;
         }
     };
-    let tasks = ctx
-        .store
-        .inspection_tasks_for_report(from_ms, to_ms, &types, plan_id)
-        .await?;
-    let ids: std::collections::HashSet<i64> = tasks.iter().map(|t| t.id).collect();
-    let findings: Vec<_> = ctx
-        .store
-        .inspection_findings_between(from_ms, to_ms)
-        .await?
-        .into_iter()
-        .filter(|f| ids.contains(&f.task_id))
-        .collect();
-    let (pf, pt) = (
-        p.previous.0.timestamp_millis(),
-        p.previous.1.timestamp_millis(),
-    );
-    let prev_tasks = ctx
-        .store
-        .inspection_tasks_for_report(pf, pt, &types, plan_id)
-        .await?;
-    let prev_ids: std::collections::HashSet<i64> = prev_tasks.iter().map(|t| t.id).collect();
-    let prev_findings: Vec<_> = ctx
-        .store
-        .inspection_findings_between(pf, pt)
-        .await?
-        .into_iter()
-        .filter(|f| prev_ids.contains(&f.task_id))
-        .collect();
+    let (tasks, findings) = inspections_between(ctx, (p.from, p.to), &types, plan_id).await?;
+    let (prev_tasks, prev_findings) = inspections_between(ctx, p.previous, &types, plan_id).await?;
     let previous =
         crate::domain::inspection::stats::stats(&inspection::facts(&prev_tasks, &prev_findings));
     let texts = texts::load(ctx, "inspection.").await?;
@@ -454,17 +486,14 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
     let format = req.format;
     let (from, to) = (p.from, p.to);
     // Reading the font (once) and drawing the charts are blocking work: off the runtime.
-    let (bytes, chart_note) = tokio::task::spawn_blocking(move || {
+    let (bytes, chart_note) = off_runtime(move || {
         // The DOCX's charts are drawn here (the XLSX's by the spreadsheet); a missing font
         // is said in the document, the log and the audit record, never drawn as boxes.
         let font = chart::font(report_font.as_deref());
-        let note = match (&font, format) {
-            (Err(why), Format::Docx) => {
-                tracing::warn!(reason = %why, "report charts left out: no usable CJK font");
-                format!("；未生成统计图：{why}")
-            }
-            _ => String::new(),
-        };
+        let note = chart_note(&font, format);
+        if let (Err(why), Format::Docx) = (&font, format) {
+            tracing::warn!(reason = %why, "report charts left out: no usable CJK font");
+        }
         let data = inspection::InspectionData {
             meta,
             scope_label,
@@ -483,13 +512,35 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
         }?;
         anyhow::Ok((bytes, note))
     })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
-    .map_err(AppError::Internal)?;
+    .await?;
     save(ctx, u, req, &p, (&title, &subtitle), &bytes, &chart_note).await
 }
 
 /// Stores a generated document with its audit record and answers it.
+/// The inspection tasks of `types` (of plan `plan_id`, if one) between `from` and `to`, and
+/// the findings of those tasks raised in that time.
+async fn inspections_between(
+    ctx: &Ctx,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    types: &[&str],
+    plan_id: Option<i64>,
+) -> AppResult<(Vec<TaskRow>, Vec<FindingRow>)> {
+    let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
+    let tasks = ctx
+        .store
+        .inspection_tasks_for_report(from_ms, to_ms, types, plan_id)
+        .await?;
+    let ids: std::collections::HashSet<i64> = tasks.iter().map(|t| t.id).collect();
+    let findings = ctx
+        .store
+        .inspection_findings_between(from_ms, to_ms)
+        .await?
+        .into_iter()
+        .filter(|f| ids.contains(&f.task_id))
+        .collect();
+    Ok((tasks, findings))
+}
+
 async fn save(
     ctx: &Ctx,
     u: &AuthUser,
@@ -542,6 +593,29 @@ async fn save(
     Ok(ctx.store.report(id).await?)
 }
 
+/// The cover and properties of a document titled `title` (under `subtitle`, if any) over
+/// `period`, made now for the project's parties.
+pub async fn cover(
+    ctx: &Ctx,
+    title: &str,
+    subtitle: Option<String>,
+    period: String,
+) -> AppResult<docx::DocMeta> {
+    let (project, purchaser, contractor) = project_meta(ctx).await?;
+    let now = ctx.clock.now();
+    Ok(docx::DocMeta {
+        title: title.into(),
+        subtitle,
+        project,
+        purchaser,
+        contractor,
+        period,
+        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
+        version: "V1.0".into(),
+        created: now,
+    })
+}
+
 /// 《云资源利用率月度情况报表》 of one month.
 async fn cloud_report(
     ctx: &Ctx,
@@ -559,19 +633,13 @@ async fn cloud_report(
         }
     };
     let data = crate::cloud::summary_data(ctx, &month).await?;
-    let (project, purchaser, contractor) = project_meta(ctx).await?;
-    let now = ctx.clock.now();
-    let meta = docx::DocMeta {
-        title: cloud::TITLE.into(),
-        subtitle: Some("系统业务运营服务".into()),
-        project,
-        purchaser,
-        contractor,
-        period: p.label.clone(),
-        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-        version: "V1.0".into(),
-        created: now,
-    };
+    let meta = cover(
+        ctx,
+        cloud::TITLE,
+        Some("系统业务运营服务".into()),
+        p.label.clone(),
+    )
+    .await?;
     let d = cloud::CloudData {
         meta,
         summary: data.summary,
@@ -579,13 +647,7 @@ async fn cloud_report(
         rows: data.rows,
     };
     let format = req.format;
-    let bytes = tokio::task::spawn_blocking(move || match format {
-        Format::Docx => cloud::docx(&d),
-        Format::Xlsx => cloud::xlsx(&d),
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
-    .map_err(AppError::Internal)?;
+    let bytes = write_off_runtime(format, d, cloud::docx, cloud::xlsx).await?;
     save(
         ctx,
         u,
@@ -712,19 +774,13 @@ async fn requirements_list(
             req.system_id,
         )
         .await?;
-    let now = ctx.clock.now();
-    let (project, purchaser, contractor) = project_meta(ctx).await?;
-    let meta = docx::DocMeta {
-        title: requirements::TITLE.into(),
-        subtitle: Some(subtitle.clone()),
-        project,
-        purchaser,
-        contractor,
-        period: p.label.clone(),
-        date: now.with_timezone(&crate::clock::beijing()).date_naive(),
-        version: "V1.0".into(),
-        created: now,
-    };
+    let meta = cover(
+        ctx,
+        requirements::TITLE,
+        Some(subtitle.clone()),
+        p.label.clone(),
+    )
+    .await?;
     let bytes = match req.format {
         Format::Docx => requirements::docx(&meta, &subtitle, &rows),
         Format::Xlsx => requirements::xlsx(&meta, &rows),

@@ -2,7 +2,9 @@
 
 use chrono::Datelike;
 
-use super::{Format, PeriodInput, ReportKind, ReportRequest, Scope, generate, params_of, period};
+use super::{
+    Format, Period, PeriodInput, ReportKind, ReportRequest, Scope, generate, params_of, period,
+};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::error::{AppError, AppResult};
@@ -34,11 +36,10 @@ pub async fn monthly(ctx: &Ctx) -> AppResult<usize> {
     made
 }
 
-/// Makes `req` unless a report of that kind, period start, format and parameters exists;
-/// answers 1 when it made one.
-pub(super) async fn make_once(ctx: &Ctx, who: &AuthUser, req: &ReportRequest) -> AppResult<usize> {
+/// Whether a report of `req`'s kind, period start, format and parameters exists.
+pub(super) async fn already_made(ctx: &Ctx, req: &ReportRequest) -> AppResult<bool> {
     let p = period(&req.period).map_err(|m| AppError::invalid("period", m))?;
-    let exists = ctx
+    Ok(ctx
         .store
         .report_exists(
             req.kind.as_str(),
@@ -46,16 +47,35 @@ pub(super) async fn make_once(ctx: &Ctx, who: &AuthUser, req: &ReportRequest) ->
             req.format.as_str(),
             &params_of(req).to_string(),
         )
-        .await?;
-    if exists {
+        .await?)
+}
+
+/// Makes `req` unless `already_made`; answers 1 when it made one.
+pub(super) async fn make_once(ctx: &Ctx, who: &AuthUser, req: &ReportRequest) -> AppResult<usize> {
+    if already_made(ctx, req).await? {
         return Ok(0);
     }
     generate(ctx, who, req).await?;
     Ok(1)
 }
 
-/// A request of last month's `kind` in `format` with the given scope and line.
-fn request(
+/// The period a job's `label` (`2025-11`, `2025-Q4`) names.
+pub(super) fn labelled(label: &str) -> AppResult<Period> {
+    period(&PeriodInput::Text(label.to_string())).map_err(|m| AppError::invalid("period", m))
+}
+
+/// Whether service line `line_id` kept work records in `p`.
+pub(super) async fn line_has_records(ctx: &Ctx, line_id: i64, p: &Period) -> AppResult<bool> {
+    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
+    Ok(!ctx
+        .store
+        .work_record_facts(line_id, from_ms, to_ms)
+        .await?
+        .is_empty())
+}
+
+/// A request of `kind` over the period `label` in `format` with the given scope and line.
+pub(super) fn request(
     kind: ReportKind,
     label: &str,
     format: Format,
@@ -86,6 +106,7 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
         return Ok(0);
     };
     let label = last.format("%Y-%m").to_string();
+    let p = labelled(&label)?;
     let who = AuthUser::system("reports");
     let mut made = 0;
     for scope in [Scope::Infrastructure, Scope::Systems] {
@@ -93,8 +114,6 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
             Scope::Infrastructure => &["site", "asset"],
             Scope::Systems => &["system"],
         };
-        let p = period(&PeriodInput::Text(label.clone()))
-            .map_err(|m| AppError::invalid("period", m))?;
         // No inspections in that month, no document.
         let none = ctx
             .store
@@ -121,13 +140,10 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
         }
     }
     // 《运维月报》 (DOCX and XLSX) of last month, once, when the desk had tickets that month.
-    let had_tickets = {
-        let p = period(&PeriodInput::Text(label.clone()))
-            .map_err(|m| AppError::invalid("period", m))?;
-        ctx.store
-            .any_ticket_reported(p.from.timestamp_millis(), p.to.timestamp_millis())
-            .await?
-    };
+    let had_tickets = ctx
+        .store
+        .any_ticket_reported(p.from.timestamp_millis(), p.to.timestamp_millis())
+        .await?;
     if had_tickets {
         for format in [Format::Docx, Format::Xlsx] {
             let req = request(ReportKind::OmMonthly, &label, format, None, None);
@@ -143,10 +159,7 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
     }
     // 《备份监督月报》 (DOCX and XLSX) of last month, once, when a backup policy existed
     // in it.
-    let month_end = period(&PeriodInput::Text(label.clone()))
-        .map_err(|m| AppError::invalid("period", m))?
-        .to
-        .timestamp_millis();
+    let month_end = p.to.timestamp_millis();
     let (policies, _) = ctx
         .store
         .backup_policies(&crate::store::backup::PolicyFilter::default(), 100_000, 0)
@@ -159,16 +172,8 @@ async fn monthly_unlocked(ctx: &Ctx) -> AppResult<usize> {
     }
     made += super::statistics_job::statistics(ctx, &who, today).await?;
     // The 运营月报 of every service line with records that month (DOCX).
-    let p =
-        period(&PeriodInput::Text(label.clone())).map_err(|m| AppError::invalid("period", m))?;
-    let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
     for line in ctx.store.service_lines().await? {
-        if ctx
-            .store
-            .work_record_facts(line.id, from_ms, to_ms)
-            .await?
-            .is_empty()
-        {
+        if !line_has_records(ctx, line.id, &p).await? {
             continue;
         }
         let req = request(

@@ -18,14 +18,14 @@ use super::chart::{self, Chart, Series};
 use super::docx::{DocBuilder, DocMeta};
 use super::operations::{minutes, pct};
 use super::texts::Texts;
-use super::xlsx::{Cell, Sheet, SheetChart, workbook_with_charts};
+use super::xlsx::{Cell, Sheet, SheetChart, text_rows, workbook_with_charts};
 use super::{Format, Made, Period};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::desk_stats::Indicators;
 use crate::domain::inspection::stats::{Counts, Stats};
 use crate::domain::om::{OmFigures, SystemUptime, figures};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 pub const TITLE: &str = "运维月报";
 
@@ -108,27 +108,17 @@ fn rate(n: u32, d: u32) -> String {
     pct(crate::domain::inspection::stats::rate(n, d))
 }
 
-/// The figures the editable paragraphs may use (`texts::OM_VARS`).
-pub fn text_vars(d: &OmData) -> Value {
-    let f = &d.figures;
+/// The figures of the period (`f`) and of its inspections (`i`) the editable paragraphs of
+/// both the O&M and the annual report may use; each report adds its own.
+pub fn figure_vars(f: &OmFigures, i: &Counts) -> Value {
     let c = &f.current;
-    let i = &d.inspections.overall;
-    let open_p1 = f
-        .incidents
-        .iter()
-        .filter(|l| l.priority == "P1" && l.minutes.is_none())
-        .count();
     json!({
-        "period": d.meta.period,
         "tickets": c.tickets,
         "incidents": c.incidents,
         "resolved": c.resolved,
         "open": c.open,
-        "open_p1": open_p1,
         "changes": f.changes.len(),
         "availability": ratio(f.availability_mean),
-        "systems_measured": f.systems_measured,
-        "systems_total": f.systems_total,
         "mtta": minutes(c.mtta_minutes),
         "mttr": minutes(c.mttr_minutes),
         "sla_compliance": ratio(c.sla_compliance),
@@ -141,8 +131,24 @@ pub fn text_vars(d: &OmData) -> Value {
         "rectified": i.rectified,
         "unrectified": i.findings.saturating_sub(i.rectified),
         "rectification_rate": pct(i.rectification_rate),
-        "prev_incidents": d.figures.previous.incidents,
+        "prev_incidents": f.previous.incidents,
     })
+}
+
+/// The figures the editable paragraphs may use (`texts::OM_VARS`).
+pub fn text_vars(d: &OmData) -> Value {
+    let f = &d.figures;
+    let open_p1 = f
+        .incidents
+        .iter()
+        .filter(|l| l.priority == "P1" && l.minutes.is_none())
+        .count();
+    let mut vars = figure_vars(f, &d.inspections.overall);
+    vars["period"] = json!(d.meta.period);
+    vars["open_p1"] = json!(open_p1);
+    vars["systems_measured"] = json!(f.systems_measured);
+    vars["systems_total"] = json!(f.systems_total);
+    vars
 }
 
 /// The key indicators: name, this period, the period before.
@@ -184,13 +190,6 @@ pub fn key_rows(f: &OmFigures, i: &Counts, pi: &Counts) -> Vec<[String; 3]> {
             [pct(i.rectification_rate), pct(pi.rectification_rate)],
         ),
     ]
-}
-
-pub fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        b = b.paragraph(line);
-    }
-    b
 }
 
 pub fn pairs(v: &[(String, i64)]) -> Vec<Vec<String>> {
@@ -374,7 +373,7 @@ pub fn docx(d: &OmData) -> anyhow::Result<Vec<u8>> {
     let f = &d.figures;
     let vars = text_vars(d);
     let mut b = DocBuilder::new(&d.meta).heading(1, "本月运维情况综述");
-    b = paragraphs(b, &d.texts.render("om.overview", &vars));
+    b = b.paragraphs(&d.texts.render("om.overview", &vars));
     let keys: Vec<Vec<String>> =
         key_rows(f, &d.inspections.overall, &d.previous_inspections.overall)
             .into_iter()
@@ -496,26 +495,21 @@ pub fn docx(d: &OmData) -> anyhow::Result<Vec<u8>> {
         Err(why) => b.paragraph(why),
     };
     b = b.heading(1, "存在问题及改进建议");
-    b = paragraphs(b, &d.texts.render("om.problems", &vars));
+    b = b.paragraphs(&d.texts.render("om.problems", &vars));
     b = b.heading(1, "下月工作计划");
-    b = paragraphs(b, &d.texts.render("om.next_month", &vars));
+    b = b.paragraphs(&d.texts.render("om.next_month", &vars));
     b.signatures().finish()
-}
-
-pub fn text_rows(rows: Vec<Vec<String>>) -> Vec<Vec<Cell>> {
-    rows.into_iter()
-        .map(|r| r.into_iter().map(Cell::Text).collect())
-        .collect()
 }
 
 /// The XLSX: key indicators, availability, the incident and change lists, the counts,
 /// and the chart.
 pub fn xlsx(d: &OmData) -> anyhow::Result<Vec<u8>> {
     let f = &d.figures;
-    let keys = key_rows(f, &d.inspections.overall, &d.previous_inspections.overall)
-        .into_iter()
-        .map(|r| r.into_iter().map(Cell::Text).collect())
-        .collect();
+    let keys = text_rows(key_rows(
+        f,
+        &d.inspections.overall,
+        &d.previous_inspections.overall,
+    ));
     let mut counts: Vec<Vec<Cell>> = Vec::new();
     for (group, v) in [
         ("工单类型", &f.by_kind),
@@ -529,49 +523,46 @@ pub fn xlsx(d: &OmData) -> anyhow::Result<Vec<u8>> {
     }
     let availability = availability_cells(f);
     let quality = match &d.quality {
-        Ok(t) => super::quality::target_rows(t)
-            .into_iter()
-            .map(|r| r.into_iter().map(Cell::Text).collect())
-            .collect(),
+        Ok(t) => text_rows(super::quality::target_rows(t)),
         Err(why) => vec![vec![Cell::Text(why.clone())]],
     };
     let sheets = [
-        Sheet {
-            name: "关键指标",
-            title: format!("{} 运维月报 关键指标", d.meta.period),
-            headers: vec!["指标", "本月", "上月"],
-            rows: keys,
-        },
-        Sheet {
-            name: "质量目标",
-            title: format!("{} 质量目标完成情况", d.meta.period),
-            headers: vec!["指标", "目标值", "实测值", "计算依据", "结论"],
-            rows: quality,
-        },
-        Sheet {
-            name: "系统可用率",
-            title: format!("{} 各系统可用率", d.meta.period),
-            headers: AVAILABILITY_HEADERS.to_vec(),
-            rows: availability,
-        },
-        Sheet {
-            name: "分类统计",
-            title: format!("{} 工单与故障分类统计", d.meta.period),
-            headers: vec!["分组", "类别", "数量"],
-            rows: counts,
-        },
-        Sheet {
-            name: "故障清单",
-            title: format!("{} 故障清单", d.meta.period),
-            headers: INCIDENT_HEADERS.to_vec(),
-            rows: text_rows(incident_rows(f)),
-        },
-        Sheet {
-            name: "变更清单",
-            title: format!("{} 变更清单", d.meta.period),
-            headers: CHANGE_HEADERS.to_vec(),
-            rows: text_rows(change_rows(f)),
-        },
+        Sheet::new(
+            "关键指标",
+            format!("{} 运维月报 关键指标", d.meta.period),
+            vec!["指标", "本月", "上月"],
+            keys,
+        ),
+        Sheet::new(
+            "质量目标",
+            format!("{} 质量目标完成情况", d.meta.period),
+            vec!["指标", "目标值", "实测值", "计算依据", "结论"],
+            quality,
+        ),
+        Sheet::new(
+            "系统可用率",
+            format!("{} 各系统可用率", d.meta.period),
+            AVAILABILITY_HEADERS.to_vec(),
+            availability,
+        ),
+        Sheet::new(
+            "分类统计",
+            format!("{} 工单与故障分类统计", d.meta.period),
+            vec!["分组", "类别", "数量"],
+            counts,
+        ),
+        Sheet::new(
+            "故障清单",
+            format!("{} 故障清单", d.meta.period),
+            INCIDENT_HEADERS.to_vec(),
+            text_rows(incident_rows(f)),
+        ),
+        Sheet::new(
+            "变更清单",
+            format!("{} 变更清单", d.meta.period),
+            CHANGE_HEADERS.to_vec(),
+            text_rows(change_rows(f)),
+        ),
     ];
     let charts: Vec<SheetChart> = chart_specs(d)
         .into_iter()
@@ -674,33 +665,18 @@ pub async fn document(
     } else {
         Err("备份覆盖情况按自然月统计，本报告期间不是一个自然月，未列出。".to_string())
     };
-    let report_font = ctx.config.report_font.clone();
-    let (bytes, note) = tokio::task::spawn_blocking(move || {
-        let font = chart::font(report_font.as_deref());
-        let note = match (&font, format) {
-            (Err(why), Format::Docx) => format!("；未生成统计图：{why}"),
-            _ => String::new(),
-        };
-        let d = OmData {
-            meta,
-            figures,
-            previous_by_priority,
-            inspections,
-            previous_inspections,
-            texts,
-            font,
-            quality,
-            backups,
-        };
-        let bytes = match format {
-            Format::Docx => docx(&d),
-            Format::Xlsx => xlsx(&d),
-        }?;
-        anyhow::Ok((bytes, note))
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
-    .map_err(AppError::Internal)?;
+    let data = move |font| OmData {
+        meta,
+        figures,
+        previous_by_priority,
+        inspections,
+        previous_inspections,
+        texts,
+        font,
+        quality,
+        backups,
+    };
+    let (bytes, note) = super::write_with_charts(ctx, format, data, docx, xlsx).await?;
     Ok(Made {
         title: TITLE.into(),
         subtitle: "基础设施及应用系统".into(),

@@ -19,7 +19,7 @@ use crate::domain::inspection::template::num;
 use crate::domain::operations::{LineStats, RecordType};
 use crate::error::{AppError, AppResult};
 use crate::store::StoreError;
-use crate::store::operations::{RecordFilter, RecordRow};
+use crate::store::operations::{LineRow, RecordFilter, RecordRow};
 
 /// The columns of the 技术支持服务表.
 pub const SUPPORT_HEADERS: [&str; 12] = [
@@ -215,18 +215,18 @@ pub fn support_xlsx(d: &LineData) -> anyhow::Result<Vec<u8>> {
     let title = format!("{}（{}）", d.meta.title, d.meta.period);
     workbook(
         &[
-            Sheet {
-                name: "技术支持服务表",
-                title: title.clone(),
-                headers: SUPPORT_HEADERS.to_vec(),
+            Sheet::new(
+                "技术支持服务表",
+                title.clone(),
+                SUPPORT_HEADERS.to_vec(),
                 rows,
-            },
-            Sheet {
-                name: "合计",
-                title: format!("{title} 合计"),
-                headers: vec!["统计项", "数值"],
-                rows: totals,
-            },
+            ),
+            Sheet::new(
+                "合计",
+                format!("{title} 合计"),
+                vec!["统计项", "数值"],
+                totals,
+            ),
         ],
         &d.meta.title,
         &d.meta.contractor,
@@ -289,11 +289,19 @@ pub fn text_vars(d: &LineData) -> Value {
     })
 }
 
-pub(super) fn paragraphs(mut b: DocBuilder, text: &str) -> DocBuilder {
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        b = b.paragraph(line);
+/// The table of technical support by service channel, with its total; a sentence when
+/// there was none.
+pub(super) fn support_by_channel(b: DocBuilder, s: &LineStats) -> DocBuilder {
+    if s.by_channel.is_empty() {
+        return b.paragraph("本期无技术支持记录。");
     }
-    b
+    let mut rows: Vec<Vec<String>> = s
+        .by_channel
+        .iter()
+        .map(|(k, n)| vec![k.clone(), n.to_string()])
+        .collect();
+    rows.push(vec!["合计".into(), s.support.to_string()]);
+    b.table(&["服务渠道", "技术支持次数"], &rows, &[3, 2])
 }
 
 /// The 运营月报 (cn-ops.md §1.8): overview, user service (volumes by type and channel,
@@ -303,7 +311,7 @@ pub fn monthly_docx(d: &LineData) -> anyhow::Result<Vec<u8>> {
     let s = &d.stats;
     let vars = text_vars(d);
     let mut b = DocBuilder::new(&d.meta).heading(1, "本月运营概述");
-    b = paragraphs(b, &d.texts.render("line.overview", &vars));
+    b = b.paragraphs(&d.texts.render("line.overview", &vars));
     b = b.heading(1, "用户服务情况").heading(2, "服务量");
     let mut by_type: Vec<Vec<String>> = types_in_order(&s.by_type)
         .into_iter()
@@ -311,17 +319,7 @@ pub fn monthly_docx(d: &LineData) -> anyhow::Result<Vec<u8>> {
         .collect();
     by_type.push(vec!["合计".into(), s.total.to_string()]);
     b = b.table(&["记录类型", "数量"], &by_type, &[3, 2]);
-    if s.by_channel.is_empty() {
-        b = b.paragraph("本期无技术支持记录。");
-    } else {
-        let mut by_channel: Vec<Vec<String>> = s
-            .by_channel
-            .iter()
-            .map(|(k, n)| vec![k.clone(), n.to_string()])
-            .collect();
-        by_channel.push(vec!["合计".into(), s.support.to_string()]);
-        b = b.table(&["服务渠道", "技术支持次数"], &by_channel, &[3, 2]);
-    }
+    b = support_by_channel(b, s);
     b = b
         .heading(2, "服务质量")
         .table(&["指标", "数值"], &totals(s, d.handle_minutes), &[3, 2]);
@@ -338,11 +336,11 @@ pub fn monthly_docx(d: &LineData) -> anyhow::Result<Vec<u8>> {
         b = b.table(&["序号", "问题", "次数"], &rows, &[1, 6, 1]);
     }
     b = b.heading(1, "需求收集与处理");
-    b = paragraphs(b, &d.texts.render("line.requirements", &vars));
+    b = b.paragraphs(&d.texts.render("line.requirements", &vars));
     b = b.heading(1, "问题与建议");
-    b = paragraphs(b, &d.texts.render("line.problems", &vars));
+    b = b.paragraphs(&d.texts.render("line.problems", &vars));
     b = b.heading(1, "下月计划");
-    b = paragraphs(b, &d.texts.render("line.next_month", &vars));
+    b = b.paragraphs(&d.texts.render("line.next_month", &vars));
     b.signatures().finish()
 }
 
@@ -485,24 +483,19 @@ pub fn statistics_xlsx(d: &StatData) -> anyhow::Result<Vec<u8>> {
     let title = format!("{}（{}）", d.meta.title, d.meta.period);
     workbook(
         &[
-            Sheet {
-                name: "分月统计",
-                title: format!("{title} 分月统计"),
-                headers,
-                rows: months,
-            },
-            Sheet {
-                name: "技术支持分布",
-                title: format!("{title} 技术支持分布"),
-                headers: vec!["维度", "分类", "次数"],
-                rows: dist,
-            },
-            Sheet {
-                name: "业务数据",
-                title: format!("{title} 业务数据"),
-                headers: vec!["记录类型", "统计项", "合计"],
-                rows: sums,
-            },
+            Sheet::new("分月统计", format!("{title} 分月统计"), headers, months),
+            Sheet::new(
+                "技术支持分布",
+                format!("{title} 技术支持分布"),
+                vec!["维度", "分类", "次数"],
+                dist,
+            ),
+            Sheet::new(
+                "业务数据",
+                format!("{title} 业务数据"),
+                vec!["记录类型", "统计项", "合计"],
+                sums,
+            ),
         ],
         &d.meta.title,
         &d.meta.contractor,
@@ -511,6 +504,24 @@ pub fn statistics_xlsx(d: &StatData) -> anyhow::Result<Vec<u8>> {
 }
 
 /// A line's document for `req` (kind `support_table` or `line_monthly`) over `p`.
+/// The service line a line report is of: `line_id`, required.
+pub(super) fn requested_line_id(req: &ReportRequest) -> AppResult<i64> {
+    req.line_id
+        .ok_or_else(|| AppError::invalid("line_id", "请选择服务条线"))
+}
+
+/// Service line `line_id`; one that does not exist is an invalid `line_id`.
+pub(super) async fn requested_line(ctx: &Ctx, line_id: i64) -> AppResult<LineRow> {
+    match ctx.store.service_line(line_id).await {
+        Ok(l) => Ok(l),
+        Err(StoreError::NotFound) => Err(AppError::invalid(
+            "line_id",
+            format!("服务条线编号 {line_id} 不存在"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn document(
     ctx: &Ctx,
     u: &AuthUser,
@@ -518,22 +529,11 @@ pub async fn document(
     p: &Period,
     meta: DocMeta,
 ) -> AppResult<Made> {
-    let Some(line_id) = req.line_id else {
-        return Err(AppError::invalid("line_id", "请选择服务条线"));
-    };
+    let line_id = requested_line_id(req)?;
     if req.kind == ReportKind::LineMonthly && req.format != Format::Docx {
         return Err(AppError::invalid("format", "运营月报只提供 DOCX 格式"));
     }
-    let line = match ctx.store.service_line(line_id).await {
-        Ok(l) => l,
-        Err(StoreError::NotFound) => {
-            return Err(AppError::invalid(
-                "line_id",
-                format!("服务条线编号 {line_id} 不存在"),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let line = requested_line(ctx, line_id).await?;
     if req.kind == ReportKind::LineStatistics {
         let f = RecordFilter {
             line_id: Some(line_id),
@@ -570,13 +570,8 @@ pub async fn document(
             total: facts.len(),
         };
         let format = req.format;
-        let bytes = tokio::task::spawn_blocking(move || match format {
-            Format::Docx => statistics_docx(&data),
-            Format::Xlsx => statistics_xlsx(&data),
-        })
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
-        .map_err(AppError::Internal)?;
+        let bytes =
+            super::write_off_runtime(format, data, statistics_docx, statistics_xlsx).await?;
         return Ok(Made {
             title,
             subtitle: line.code,
@@ -624,14 +619,12 @@ pub async fn document(
         texts,
     };
     let (kind, format) = (req.kind, req.format);
-    let bytes = tokio::task::spawn_blocking(move || match (kind, format) {
+    let bytes = super::off_runtime(move || match (kind, format) {
         (ReportKind::LineMonthly, _) => monthly_docx(&data),
         (_, Format::Docx) => support_docx(&data),
         (_, Format::Xlsx) => support_xlsx(&data),
     })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
-    .map_err(AppError::Internal)?;
+    .await?;
     Ok(Made {
         title,
         // The file is named `<title>-<code>-<period>`.
@@ -696,17 +689,7 @@ mod tests {
         assert!(t.contains(&vec!["满意度".to_string(), "—".to_string()]));
         let created = chrono::DateTime::from_timestamp_millis(1_762_133_400_000).unwrap();
         let d = LineData {
-            meta: DocMeta {
-                title: "运营服务技术支持服务表".into(),
-                subtitle: None,
-                project: "项目".into(),
-                purchaser: "采购单位".into(),
-                contractor: "运维单位".into(),
-                period: "2025 年 11 月".into(),
-                date: created.date_naive(),
-                version: "V1.0".into(),
-                created,
-            },
+            meta: DocMeta::sample("运营服务技术支持服务表", None, created),
             code: "4.2.7".into(),
             name: "运营服务".into(),
             handle_minutes: 30,

@@ -6,9 +6,8 @@
 use serde_json::{Value, json};
 
 use super::docx::{DocBuilder, DocMeta};
-use super::om::paragraphs;
 use super::texts::Texts;
-use super::xlsx::{Cell, Sheet, workbook};
+use super::xlsx::{Cell, Sheet, text_rows, workbook};
 use super::{Format, Made, Period};
 use crate::Ctx;
 use crate::accounts::AuthUser;
@@ -150,16 +149,11 @@ pub fn docx(d: &QualityData) -> anyhow::Result<Vec<u8>> {
         );
     }
     b = b.heading(1, "质量评价结论");
-    b = paragraphs(b, &d.texts.render("quality.conclusion", &vars));
+    b = b.paragraphs(&d.texts.render("quality.conclusion", &vars));
     b.signatures().finish()
 }
 
 pub fn xlsx(d: &QualityData) -> anyhow::Result<Vec<u8>> {
-    let text = |rows: Vec<Vec<String>>| -> Vec<Vec<Cell>> {
-        rows.into_iter()
-            .map(|r| r.into_iter().map(Cell::Text).collect())
-            .collect()
-    };
     let targets = d
         .targets
         .iter()
@@ -179,18 +173,18 @@ pub fn xlsx(d: &QualityData) -> anyhow::Result<Vec<u8>> {
         })
         .collect();
     let sheets = [
-        Sheet {
-            name: "质量目标",
-            title: format!("{} 质量目标与完成情况", d.meta.period),
-            headers: TARGET_HEADERS.to_vec(),
-            rows: targets,
-        },
-        Sheet {
-            name: "整改事项",
-            title: format!("{} 整改事项", d.meta.period),
-            headers: FINDING_HEADERS.to_vec(),
-            rows: text(finding_rows(&d.findings)),
-        },
+        Sheet::new(
+            "质量目标",
+            format!("{} 质量目标与完成情况", d.meta.period),
+            TARGET_HEADERS.to_vec(),
+            targets,
+        ),
+        Sheet::new(
+            "整改事项",
+            format!("{} 整改事项", d.meta.period),
+            FINDING_HEADERS.to_vec(),
+            text_rows(finding_rows(&d.findings)),
+        ),
     ];
     workbook(
         &sheets,
@@ -230,13 +224,7 @@ pub async fn document(
     meta: DocMeta,
 ) -> AppResult<Made> {
     let d = data(ctx, u, p, meta).await?;
-    let bytes = tokio::task::spawn_blocking(move || match format {
-        Format::Docx => docx(&d),
-        Format::Xlsx => xlsx(&d),
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
-    .map_err(AppError::Internal)?;
+    let bytes = super::write_off_runtime(format, d, docx, xlsx).await?;
     Ok(Made {
         title: TITLE.into(),
         subtitle: "质量目标与整改".into(),

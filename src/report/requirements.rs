@@ -160,18 +160,13 @@ pub fn xlsx(meta: &DocMeta, rows: &[RequirementRow]) -> anyhow::Result<Vec<u8>> 
     count_rows.push(vec![Cell::from("合计"), Cell::from(rows.len() as i64)]);
     workbook(
         &[
-            Sheet {
-                name: "需求清单",
-                title: title.clone(),
-                headers: HEADERS.to_vec(),
-                rows: list,
-            },
-            Sheet {
-                name: "状态统计",
-                title: format!("{title} 状态统计"),
-                headers: vec!["状态", "数量（项）"],
-                rows: count_rows,
-            },
+            Sheet::new("需求清单", title.clone(), HEADERS.to_vec(), list),
+            Sheet::new(
+                "状态统计",
+                format!("{title} 状态统计"),
+                vec!["状态", "数量（项）"],
+                count_rows,
+            ),
         ],
         &meta.title,
         &meta.contractor,

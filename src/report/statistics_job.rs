@@ -8,7 +8,8 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{Format, PeriodInput, ReportKind, ReportRequest, generate, params_of, period};
+use super::monthly_job::{already_made, labelled, line_has_records, request};
+use super::{Format, ReportKind, generate};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::error::{AppError, AppResult};
@@ -51,37 +52,19 @@ pub(super) async fn statistics(ctx: &Ctx, who: &AuthUser, today: NaiveDate) -> A
             _ if delivers_statistics(&line.deliverables) => month.clone(),
             _ => continue,
         };
-        let p = period(&PeriodInput::Text(label.clone()))
-            .map_err(|m| AppError::invalid("period", m))?;
-        let (from_ms, to_ms) = (p.from.timestamp_millis(), p.to.timestamp_millis());
-        if ctx
-            .store
-            .work_record_facts(line.id, from_ms, to_ms)
-            .await?
-            .is_empty()
-        {
+        let p = labelled(&label)?;
+        if !line_has_records(ctx, line.id, &p).await? {
             continue;
         }
         for format in [Format::Docx, Format::Xlsx] {
-            let req = ReportRequest {
-                kind: ReportKind::LineStatistics,
-                period: PeriodInput::Text(label.clone()),
+            let req = request(
+                ReportKind::LineStatistics,
+                &label,
                 format,
-                scope: None,
-                plan_id: None,
-                line_id: Some(line.id),
-                system_id: None,
-            };
-            let exists = ctx
-                .store
-                .report_exists(
-                    req.kind.as_str(),
-                    from_ms,
-                    format.as_str(),
-                    &params_of(&req).to_string(),
-                )
-                .await?;
-            if exists {
+                None,
+                Some(line.id),
+            );
+            if already_made(ctx, &req).await? {
                 continue;
             }
             match generate(ctx, who, &req).await {

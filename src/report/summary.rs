@@ -6,15 +6,16 @@
 //! answers for that month (`ops::months`), the totals those it answers for the period.
 
 use super::docx::{DocBuilder, DocMeta};
-use super::operations::{LineData, minutes, paragraphs, pct, text_vars};
+use super::operations::{
+    LineData, minutes, pct, requested_line, requested_line_id, support_by_channel, text_vars,
+};
 use super::xlsx::{Cell, Sheet, workbook};
 use super::{Made, Period, ReportRequest};
 use crate::Ctx;
 use crate::accounts::AuthUser;
 use crate::domain::operations::LineStats;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::ops::months::MonthIndicators;
-use crate::store::StoreError;
 
 /// Everything the summary shows.
 pub struct SummaryData {
@@ -123,7 +124,7 @@ pub fn docx(d: &SummaryData) -> anyhow::Result<Vec<u8>> {
     let s = &l.stats;
     let vars = text_vars(l);
     let mut b = DocBuilder::new(&l.meta).heading(1, "工作总结");
-    b = paragraphs(b, &l.texts.render("summary.overview", &vars));
+    b = b.paragraphs(&l.texts.render("summary.overview", &vars));
     b = b.heading(1, "服务量");
     let (headers, rows) = volume_rows(d);
     if s.total == 0 {
@@ -141,17 +142,7 @@ pub fn docx(d: &SummaryData) -> anyhow::Result<Vec<u8>> {
         b = b.table(&h, &rows, &vec![2; h.len()]);
     }
     b = b.heading(1, "技术支持服务").heading(2, "按服务渠道");
-    if s.by_channel.is_empty() {
-        b = b.paragraph("本期无技术支持记录。");
-    } else {
-        let mut rows: Vec<Vec<String>> = s
-            .by_channel
-            .iter()
-            .map(|(k, n)| vec![k.clone(), n.to_string()])
-            .collect();
-        rows.push(vec!["合计".into(), s.support.to_string()]);
-        b = b.table(&["服务渠道", "技术支持次数"], &rows, &[3, 2]);
-    }
+    b = support_by_channel(b, s);
     b = b.heading(2, "服务质量与满意度");
     let mut q: Vec<Vec<String>> = d
         .months
@@ -176,7 +167,7 @@ pub fn docx(d: &SummaryData) -> anyhow::Result<Vec<u8>> {
         &[2, 3, 3],
     );
     b = b.heading(1, "存在问题与下一步工作");
-    b = paragraphs(b, &l.texts.render("summary.outlook", &vars));
+    b = b.paragraphs(&l.texts.render("summary.outlook", &vars));
     b.signatures().finish()
 }
 
@@ -230,36 +221,36 @@ pub fn xlsx(d: &SummaryData) -> anyhow::Result<Vec<u8>> {
     q_headers[4] = "平均处理时长（分钟）";
     workbook(
         &[
-            Sheet {
-                name: "分月服务量",
-                title: format!("{title} 分月服务量"),
-                headers: headers.iter().map(String::as_str).collect(),
-                rows: volume,
-            },
-            Sheet {
-                name: "服务质量",
-                title: format!("{title} 服务质量与满意度"),
-                headers: q_headers,
-                rows: quality,
-            },
-            Sheet {
-                name: "服务渠道",
-                title: format!("{title} 技术支持按服务渠道"),
-                headers: vec!["服务渠道", "技术支持次数"],
-                rows: channels,
-            },
-            Sheet {
-                name: "需求",
-                title: format!("{title} 需求收集与处理"),
-                headers: vec!["月份", "登记需求与改进建议", "交付或验收"],
-                rows: reqs,
-            },
-            Sheet {
-                name: "总结",
-                title: format!("{title} 工作总结"),
-                headers: vec!["部分", "内容"],
-                rows: text,
-            },
+            Sheet::new(
+                "分月服务量",
+                format!("{title} 分月服务量"),
+                headers.iter().map(String::as_str).collect(),
+                volume,
+            ),
+            Sheet::new(
+                "服务质量",
+                format!("{title} 服务质量与满意度"),
+                q_headers,
+                quality,
+            ),
+            Sheet::new(
+                "服务渠道",
+                format!("{title} 技术支持按服务渠道"),
+                vec!["服务渠道", "技术支持次数"],
+                channels,
+            ),
+            Sheet::new(
+                "需求",
+                format!("{title} 需求收集与处理"),
+                vec!["月份", "登记需求与改进建议", "交付或验收"],
+                reqs,
+            ),
+            Sheet::new(
+                "总结",
+                format!("{title} 工作总结"),
+                vec!["部分", "内容"],
+                text,
+            ),
         ],
         &l.meta.title,
         &l.meta.contractor,
@@ -275,19 +266,8 @@ pub async fn document(
     p: &Period,
     meta: DocMeta,
 ) -> AppResult<Made> {
-    let Some(line_id) = req.line_id else {
-        return Err(AppError::invalid("line_id", "请选择服务条线"));
-    };
-    let line = match ctx.store.service_line(line_id).await {
-        Ok(l) => l,
-        Err(StoreError::NotFound) => {
-            return Err(AppError::invalid(
-                "line_id",
-                format!("服务条线编号 {line_id} 不存在"),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let line_id = requested_line_id(req)?;
+    let line = requested_line(ctx, line_id).await?;
     let ind = crate::ops::indicators(ctx, u, line_id, p.from, p.to).await?;
     let months = crate::ops::months::monthly(ctx, u, line_id, p.from, p.to).await?;
     let title = format!("{}工作总结", line.name);
@@ -309,13 +289,7 @@ pub async fn document(
         months,
     };
     let format = req.format;
-    let bytes = tokio::task::spawn_blocking(move || match format {
-        super::Format::Docx => docx(&data),
-        super::Format::Xlsx => xlsx(&data),
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("report task failed: {e}")))?
-    .map_err(AppError::Internal)?;
+    let bytes = super::write_off_runtime(format, data, docx, xlsx).await?;
     Ok(Made {
         title,
         subtitle: line.code,

@@ -60,6 +60,24 @@ pub struct Sheet<'a> {
     pub rows: Vec<Vec<Cell>>,
 }
 
+impl<'a> Sheet<'a> {
+    pub fn new(name: &'a str, title: String, headers: Vec<&'a str>, rows: Vec<Vec<Cell>>) -> Self {
+        Sheet {
+            name,
+            title,
+            headers,
+            rows,
+        }
+    }
+}
+
+/// Rows of texts as rows of cells.
+pub fn text_rows<R: IntoIterator<Item = String>>(rows: Vec<R>) -> Vec<Vec<Cell>> {
+    rows.into_iter()
+        .map(|r| r.into_iter().map(Cell::Text).collect())
+        .collect()
+}
+
 /// Display width of a text: CJK and full-width characters count double.
 fn width_of(s: &str) -> f64 {
     s.chars()
@@ -288,16 +306,16 @@ mod tests {
     fn a_sheet_has_title_styled_header_filter_frozen_panes_print_setup_and_properties() {
         let created = Utc.with_ymd_and_hms(2025, 12, 1, 1, 0, 0).unwrap();
         let bytes = workbook(
-            &[Sheet {
-                name: "巡检任务",
-                title: "2025 年 11 月巡检任务".into(),
-                headers: vec!["对象", "完成率", "截止日期"],
-                rows: vec![vec![
+            &[Sheet::new(
+                "巡检任务",
+                "2025 年 11 月巡检任务".into(),
+                vec!["对象", "完成率", "截止日期"],
+                vec![vec![
                     "应用系统甲".into(),
                     Cell::Percent(93.3),
                     Cell::Date(NaiveDate::from_ymd_opt(2025, 11, 30).unwrap()),
                 ]],
-            }],
+            )],
             "月度巡检报告",
             "某运维公司",
             created,

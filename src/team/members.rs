@@ -103,13 +103,7 @@ pub async fn add_certificate(
             now,
         )
         .await?;
-    let row = ctx
-        .store
-        .certificates_in(&mut tx, staff_id)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(AppError::NotFound)?;
+    let row = certificate_in(ctx, &mut tx, staff_id, id).await?;
     NewAuditEvent::of(
         "create",
         "staff_certificates",
@@ -123,18 +117,27 @@ pub async fn add_certificate(
     Ok(row)
 }
 
+/// Certificate `id` of member `staff_id`, on the write transaction.
+async fn certificate_in(
+    ctx: &Ctx,
+    tx: &mut crate::store::Tx,
+    staff_id: i64,
+    id: i64,
+) -> AppResult<CertificateRow> {
+    ctx.store
+        .certificates_in(tx, staff_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(AppError::NotFound)
+}
+
 /// `DELETE /staff/{id}/certificates/{cert_id}`.
 pub async fn remove_certificate(ctx: &Ctx, u: &AuthUser, staff_id: i64, id: i64) -> AppResult<()> {
     check_write(u)?;
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.write_tx().await?;
-    let before = ctx
-        .store
-        .certificates_in(&mut tx, staff_id)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(AppError::NotFound)?;
+    let before = certificate_in(ctx, &mut tx, staff_id, id).await?;
     ctx.store.delete_certificate(&mut tx, staff_id, id).await?;
     NewAuditEvent::of(
         "delete",

@@ -157,67 +157,47 @@ mod tests {
             .with_timezone(&Utc)
     }
 
+    /// Asserts that the run of `c` after `from` is at `want` (both Beijing time: year,
+    /// month, day, hour, minute).
+    fn assert_next(c: &Cron, from: (i32, u32, u32, u32, u32), want: (i32, u32, u32, u32, u32)) {
+        let at = |(y, mo, d, h, mi)| bj(y, mo, d, h, mi);
+        assert_eq!(c.next_after(at(from)), Some(at(want)), "after {from:?}");
+    }
+
     #[test]
     fn schedules_run_at_their_next_minute_in_beijing_time() {
         let c = Cron::parse("0 2 * * *").unwrap();
-        assert_eq!(
-            c.next_after(bj(2025, 10, 15, 1, 59)),
-            Some(bj(2025, 10, 15, 2, 0))
-        );
-        assert_eq!(
-            c.next_after(bj(2025, 10, 15, 2, 0)),
-            Some(bj(2025, 10, 16, 2, 0))
-        );
+        assert_next(&c, (2025, 10, 15, 1, 59), (2025, 10, 15, 2, 0));
+        assert_next(&c, (2025, 10, 15, 2, 0), (2025, 10, 16, 2, 0));
         // Seconds inside the scheduled minute do not make it fire again.
         let within = bj(2025, 10, 15, 2, 0) + chrono::Duration::seconds(30);
         assert_eq!(c.next_after(within), Some(bj(2025, 10, 16, 2, 0)));
         let c = Cron::parse("*/15 8-17 * * 1-5").unwrap();
         // Saturday → Monday 08:00.
-        assert_eq!(
-            c.next_after(bj(2025, 10, 18, 9, 0)),
-            Some(bj(2025, 10, 20, 8, 0))
-        );
-        assert_eq!(
-            c.next_after(bj(2025, 10, 20, 8, 7)),
-            Some(bj(2025, 10, 20, 8, 15))
-        );
+        assert_next(&c, (2025, 10, 18, 9, 0), (2025, 10, 20, 8, 0));
+        assert_next(&c, (2025, 10, 20, 8, 7), (2025, 10, 20, 8, 15));
         let c = Cron::parse("0 0 29 2 *").unwrap();
-        assert_eq!(
-            c.next_after(bj(2025, 3, 1, 0, 0)),
-            Some(bj(2028, 2, 29, 0, 0))
-        );
+        assert_next(&c, (2025, 3, 1, 0, 0), (2028, 2, 29, 0, 0));
     }
 
     #[test]
     fn both_day_fields_restricted_means_either_as_in_vixie_cron() {
         let c = Cron::parse("30 3 1 * 0").unwrap();
         // 2025-10-15 is a Wednesday: the next Sunday (19th) comes before the 1st.
-        assert_eq!(
-            c.next_after(bj(2025, 10, 15, 0, 0)),
-            Some(bj(2025, 10, 19, 3, 30))
-        );
+        assert_next(&c, (2025, 10, 15, 0, 0), (2025, 10, 19, 3, 30));
         // From Sunday 26th, the 1st of November (a Saturday) is next.
-        assert_eq!(
-            c.next_after(bj(2025, 10, 26, 4, 0)),
-            Some(bj(2025, 11, 1, 3, 30))
-        );
+        assert_next(&c, (2025, 10, 26, 4, 0), (2025, 11, 1, 3, 30));
         // A day field starting with `*` is unrestricted for this rule, as in Vixie
         // cron: odd days that are Mondays, not odd days or Mondays.
         let c = Cron::parse("0 0 */2 * 1").unwrap();
-        assert_eq!(
-            c.next_after(bj(2025, 10, 15, 0, 0)),
-            Some(bj(2025, 10, 27, 0, 0))
-        );
+        assert_next(&c, (2025, 10, 15, 0, 0), (2025, 10, 27, 0, 0));
         assert!(same_runs(
             "0 0 1-31/2 * 1",
             "0 0 1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31 * 1"
         ));
         // Only day-of-week restricted: only Sundays.
         let c = Cron::parse("30 3 * * 0").unwrap();
-        assert_eq!(
-            c.next_after(bj(2025, 10, 26, 4, 0)),
-            Some(bj(2025, 11, 2, 3, 30))
-        );
+        assert_next(&c, (2025, 10, 26, 4, 0), (2025, 11, 2, 3, 30));
         // 7 is Sunday too.
         assert!(same_runs("30 3 * * 7", "30 3 * * 0"));
     }

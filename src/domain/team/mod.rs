@@ -17,53 +17,18 @@ use super::input::{Labels, de};
 
 /// A member's role on the team.
 pub const TEAM_ROLES: &[Choice] = &[
-    Choice {
-        code: "project_manager",
-        label: "项目经理",
-    },
-    Choice {
-        code: "technical_lead",
-        label: "技术负责人",
-    },
-    Choice {
-        code: "om_engineer",
-        label: "运维工程师",
-    },
-    Choice {
-        code: "dba",
-        label: "数据库工程师",
-    },
-    Choice {
-        code: "operations",
-        label: "运营人员",
-    },
-    Choice {
-        code: "other",
-        label: "其他",
-    },
+    Choice::new("project_manager", "项目经理"),
+    Choice::new("technical_lead", "技术负责人"),
+    Choice::new("om_engineer", "运维工程师"),
+    Choice::new("dba", "数据库工程师"),
+    Choice::new("operations", "运营人员"),
+    Choice::new("other", "其他"),
 ];
 
-pub const YES_NO: &[Choice] = &[
-    Choice {
-        code: "no",
-        label: "否",
-    },
-    Choice {
-        code: "yes",
-        label: "是",
-    },
-];
+pub const YES_NO: &[Choice] = &[Choice::new("no", "否"), Choice::new("yes", "是")];
 
-pub const STAFF_STATUSES: &[Choice] = &[
-    Choice {
-        code: "active",
-        label: "在岗",
-    },
-    Choice {
-        code: "left",
-        label: "已离开",
-    },
-];
+pub const STAFF_STATUSES: &[Choice] =
+    &[Choice::new("active", "在岗"), Choice::new("left", "已离开")];
 
 /// The documents every member must have on file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]

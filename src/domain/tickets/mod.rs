@@ -21,137 +21,50 @@ pub struct TicketId(pub i64);
 pub struct AlertId(pub i64);
 
 pub const KINDS: &[Choice] = &[
-    Choice {
-        code: "incident",
-        label: "故障",
-    },
-    Choice {
-        code: "request",
-        label: "服务请求/咨询",
-    },
-    Choice {
-        code: "problem",
-        label: "问题",
-    },
-    Choice {
-        code: "change",
-        label: "变更",
-    },
+    Choice::new("incident", "故障"),
+    Choice::new("request", "服务请求/咨询"),
+    Choice::new("problem", "问题"),
+    Choice::new("change", "变更"),
 ];
 
 pub const CHANGE_TYPES: &[Choice] = &[
-    Choice {
-        code: "upgrade",
-        label: "系统升级",
-    },
-    Choice {
-        code: "optimisation",
-        label: "性能优化",
-    },
-    Choice {
-        code: "vulnerability_fix",
-        label: "漏洞修复",
-    },
-    Choice {
-        code: "configuration",
-        label: "配置变更",
-    },
+    Choice::new("upgrade", "系统升级"),
+    Choice::new("optimisation", "性能优化"),
+    Choice::new("vulnerability_fix", "漏洞修复"),
+    Choice::new("configuration", "配置变更"),
 ];
 
 pub const SOURCES: &[Choice] = &[
-    Choice {
-        code: "portal",
-        label: "门户",
-    },
-    Choice {
-        code: "phone",
-        label: "电话",
-    },
-    Choice {
-        code: "on_site",
-        label: "现场",
-    },
-    Choice {
-        code: "api",
-        label: "接口",
-    },
-    Choice {
-        code: "monitoring",
-        label: "监控告警",
-    },
-    Choice {
-        code: "inspection",
-        label: "巡检发现",
-    },
+    Choice::new("portal", "门户"),
+    Choice::new("phone", "电话"),
+    Choice::new("on_site", "现场"),
+    Choice::new("api", "接口"),
+    Choice::new("monitoring", "监控告警"),
+    Choice::new("inspection", "巡检发现"),
 ];
 
 pub const LEVELS: &[Choice] = &[
-    Choice {
-        code: "high",
-        label: "高",
-    },
-    Choice {
-        code: "medium",
-        label: "中",
-    },
-    Choice {
-        code: "low",
-        label: "低",
-    },
+    Choice::new("high", "高"),
+    Choice::new("medium", "中"),
+    Choice::new("low", "低"),
 ];
 
 pub const STATUSES: &[Choice] = &[
-    Choice {
-        code: "new",
-        label: "新建",
-    },
-    Choice {
-        code: "assigned",
-        label: "已分派",
-    },
-    Choice {
-        code: "in_progress",
-        label: "处理中",
-    },
-    Choice {
-        code: "pending",
-        label: "挂起",
-    },
-    Choice {
-        code: "resolved",
-        label: "已解决",
-    },
-    Choice {
-        code: "closed",
-        label: "已关闭",
-    },
-    Choice {
-        code: "canceled",
-        label: "已取消",
-    },
+    Choice::new("new", "新建"),
+    Choice::new("assigned", "已分派"),
+    Choice::new("in_progress", "处理中"),
+    Choice::new("pending", "挂起"),
+    Choice::new("resolved", "已解决"),
+    Choice::new("closed", "已关闭"),
+    Choice::new("canceled", "已取消"),
 ];
 
 pub const LINK_KINDS: &[Choice] = &[
-    Choice {
-        code: "related",
-        label: "相关",
-    },
-    Choice {
-        code: "duplicate",
-        label: "重复",
-    },
-    Choice {
-        code: "caused_by",
-        label: "由…引起",
-    },
-    Choice {
-        code: "parent",
-        label: "父工单",
-    },
-    Choice {
-        code: "child",
-        label: "子工单",
-    },
+    Choice::new("related", "相关"),
+    Choice::new("duplicate", "重复"),
+    Choice::new("caused_by", "由…引起"),
+    Choice::new("parent", "父工单"),
+    Choice::new("child", "子工单"),
 ];
 
 /// Categories that route to the system's DBA rather than its O&M engineer.
@@ -317,22 +230,10 @@ pub const FAULT_REPORT_FIELDS: &[(&str, &str)] = &[
 ];
 
 pub const PRIORITIES: &[Choice] = &[
-    Choice {
-        code: "P1",
-        label: "P1 紧急",
-    },
-    Choice {
-        code: "P2",
-        label: "P2 高",
-    },
-    Choice {
-        code: "P3",
-        label: "P3 中",
-    },
-    Choice {
-        code: "P4",
-        label: "P4 低",
-    },
+    Choice::new("P1", "P1 紧急"),
+    Choice::new("P2", "P2 高"),
+    Choice::new("P3", "P3 中"),
+    Choice::new("P4", "P4 低"),
 ];
 
 use super::entity::{EntitySpec, Field, Kind};

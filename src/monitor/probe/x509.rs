@@ -187,6 +187,11 @@ mod tests {
             .collect()
     }
 
+    /// A scratch directory for openssl's files; `None` (the test is skipped) without openssl.
+    fn openssl_dir() -> Option<tempfile::TempDir> {
+        have_openssl().then(|| tempfile::tempdir().unwrap())
+    }
+
     fn have_openssl() -> bool {
         let found = Command::new("openssl")
             .arg("version")
@@ -221,6 +226,14 @@ mod tests {
         let der = format!("{pem}.der");
         openssl(dir, &["x509", "-in", pem, "-outform", "DER", "-out", &der]);
         std::fs::read(dir.join(der)).unwrap()
+    }
+
+    /// Parses `pem` and checks its validity against what openssl reads.
+    fn parse_checking_dates(dir: &Path, pem: &str) -> CertInfo {
+        let info = parse_cert(&read_der(dir, pem)).unwrap();
+        let (before, after) = openssl_dates(dir, pem);
+        assert_eq!((info.not_before, info.not_after), (before, after));
+        info
     }
 
     /// Ask openssl for `notBefore`/`notAfter` and convert them with GNU date.
@@ -362,31 +375,27 @@ mod tests {
 
     #[test]
     fn openssl_ec_self_signed() {
-        if !have_openssl() {
+        let Some(dir) = openssl_dir() else {
             return;
-        }
-        let dir = tempfile::tempdir().unwrap();
+        };
         let d = dir.path();
         #[rustfmt::skip]
         openssl(d, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
             "-nodes", "-days", "30", "-subj", "/CN=app.yunwei.test", "-addext", SAN,
             "-keyout", "key.pem", "-out", "cert.pem"]);
-        let info = parse_cert(&read_der(d, "cert.pem")).unwrap();
-        let (before, after) = openssl_dates(d, "cert.pem");
+        let info = parse_checking_dates(d, "cert.pem");
         assert_eq!(info.subject_cn.as_deref(), Some("app.yunwei.test"));
         assert_eq!(info.issuer_cn.as_deref(), Some("app.yunwei.test"));
         assert_eq!(info.dns_names, ["app.yunwei.test", "www.yunwei.test"]);
-        assert_eq!((info.not_before, info.not_after), (before, after));
         assert_eq!(info.not_after - info.not_before, 30 * 86_400);
         assert!(info.self_signed);
     }
 
     #[test]
     fn openssl_rsa_generalized_time() {
-        if !have_openssl() {
+        let Some(dir) = openssl_dir() else {
             return;
-        }
-        let dir = tempfile::tempdir().unwrap();
+        };
         let d = dir.path();
         // 20000 days from now is past 2049, so notAfter is a GeneralizedTime.
         #[rustfmt::skip]
@@ -406,10 +415,9 @@ mod tests {
 
     #[test]
     fn openssl_ca_signed_leaf() {
-        if !have_openssl() {
+        let Some(dir) = openssl_dir() else {
             return;
-        }
-        let dir = tempfile::tempdir().unwrap();
+        };
         let d = dir.path();
         #[rustfmt::skip]
         openssl(d, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -427,9 +435,7 @@ mod tests {
         #[rustfmt::skip]
         openssl(d, &["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
             "-CAcreateserial", "-days", "90", "-extfile", "ext.cnf", "-out", "leaf.pem"]);
-        let leaf = parse_cert(&read_der(d, "leaf.pem")).unwrap();
-        let (before, after) = openssl_dates(d, "leaf.pem");
-        assert_eq!((leaf.not_before, leaf.not_after), (before, after));
+        let leaf = parse_checking_dates(d, "leaf.pem");
         assert_eq!(leaf.subject_cn.as_deref(), Some("leaf.yunwei.test"));
         assert_eq!(leaf.issuer_cn.as_deref(), Some("Yunwei Test CA"));
         assert_eq!(
@@ -445,10 +451,9 @@ mod tests {
 
     #[test]
     fn openssl_string_types() {
-        if !have_openssl() {
+        let Some(dir) = openssl_dir() else {
             return;
-        }
-        let dir = tempfile::tempdir().unwrap();
+        };
         let d = dir.path();
         // With `string_mask = default` openssl picks PrintableString for ASCII
         // and BMPString for Chinese; `utf8only` always gives UTF8String.

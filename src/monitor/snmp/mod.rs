@@ -265,10 +265,9 @@ fn error_status_name(status: u32) -> String {
     name.to_string()
 }
 
-/// GET: the values of `oids`, in the order the agent returns them (the
-/// request order for conforming agents). Missing objects come back as
-/// `NoSuchObject`/`NoSuchInstance` values, not as errors.
-pub async fn get(
+/// One `op` request for `oids` on a session of its own; none when there are no OIDs.
+async fn one_request(
+    op: Op,
     target: SocketAddr,
     credentials: &Credentials,
     oids: &[Oid],
@@ -278,7 +277,19 @@ pub async fn get(
         return Ok(Vec::new());
     }
     let session = Session::open(target, credentials, timeout).await?;
-    session.request(Op::Get, oids).await
+    session.request(op, oids).await
+}
+
+/// GET: the values of `oids`, in the order the agent returns them (the
+/// request order for conforming agents). Missing objects come back as
+/// `NoSuchObject`/`NoSuchInstance` values, not as errors.
+pub async fn get(
+    target: SocketAddr,
+    credentials: &Credentials,
+    oids: &[Oid],
+    timeout: Duration,
+) -> Result<Vec<(Oid, SnmpValue)>, SnmpError> {
+    one_request(Op::Get, target, credentials, oids, timeout).await
 }
 
 /// GETNEXT: for each OID, the next object in the agent's MIB view
@@ -289,11 +300,7 @@ pub async fn get_next(
     oids: &[Oid],
     timeout: Duration,
 ) -> Result<Vec<(Oid, SnmpValue)>, SnmpError> {
-    if oids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let session = Session::open(target, credentials, timeout).await?;
-    session.request(Op::GetNext, oids).await
+    one_request(Op::GetNext, target, credentials, oids, timeout).await
 }
 
 /// Walks the subtree under `root` with GETNEXT until the agent leaves the

@@ -25,6 +25,34 @@ fn record(p: &mut Vec<u8>, rtype: u16, rdata: &[u8]) {
     p.extend_from_slice(rdata);
 }
 
+/// A reply of `flags` to query `id` for `name` and `rtype`, with an answer of that type
+/// for each `rdata` (and the count of answers saying so).
+fn reply(id: u16, flags: u16, name: &str, rtype: RecordType, rdata: &[&[u8]]) -> Vec<u8> {
+    let mut p = header(id, flags, 1, rdata.len() as u16);
+    question(&mut p, name, rtype);
+    for r in rdata {
+        record(&mut p, rtype.code(), r);
+    }
+    p
+}
+
+/// A UDP server on a free loopback port, its task running `serve` on the socket.
+async fn udp_server<F>(
+    serve: impl FnOnce(UdpSocket) -> F,
+) -> (SocketAddr, tokio::task::JoinHandle<()>)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = server.local_addr().unwrap();
+    (addr, tokio::spawn(serve(server)))
+}
+
+/// The ID of a DNS message.
+fn id_of(msg: &[u8]) -> u16 {
+    u16::from_be_bytes([msg[0], msg[1]])
+}
+
 fn parse(msg: &[u8], id: u16, name: &str, rtype: RecordType) -> Result<Vec<String>, DnsError> {
     parse_response(msg, id, &encode_name(name).unwrap(), rtype)
         .expect("response accepted")
@@ -227,26 +255,20 @@ fn parses_record_types() {
         ),
     ];
     for (rtype, rdata, want) in cases {
-        let mut p = header(9, 0x8180, 1, 1);
-        question(&mut p, "x.cn", rtype);
-        record(&mut p, rtype.code(), &rdata);
+        let p = reply(9, 0x8180, "x.cn", rtype, &[&rdata]);
         assert_eq!(parse(&p, 9, "x.cn", rtype).unwrap(), vec![want], "{rtype}");
     }
 }
 
 #[test]
 fn rejects_bad_rdata() {
-    let mut p = header(9, 0x8180, 1, 1);
-    question(&mut p, "x.cn", RecordType::A);
-    record(&mut p, 1, &[1, 2, 3]);
+    let p = reply(9, 0x8180, "x.cn", RecordType::A, &[&[1, 2, 3]]);
     assert!(matches!(
         parse(&p, 9, "x.cn", RecordType::A),
         Err(DnsError::Malformed(_))
     ));
     // MX whose name runs past RDLENGTH.
-    let mut p = header(9, 0x8180, 1, 1);
-    question(&mut p, "x.cn", RecordType::Mx);
-    record(&mut p, 15, b"\x00\x0a\x04ma");
+    let mut p = reply(9, 0x8180, "x.cn", RecordType::Mx, &[b"\x00\x0a\x04ma"]);
     p.extend_from_slice(b"il\x00");
     assert!(matches!(
         parse(&p, 9, "x.cn", RecordType::Mx),
@@ -437,24 +459,25 @@ fn error_messages_are_chinese() {
 /// with a wrong id, then the real answer: exercises retry and id checks.
 #[tokio::test]
 async fn retries_and_ignores_wrong_ids() {
-    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = server.local_addr().unwrap();
-    let task = tokio::spawn(async move {
+    let (addr, task) = udp_server(|server| async move {
         let mut buf = [0u8; 512];
         let (n1, _) = server.recv_from(&mut buf).await.unwrap();
         let first = buf[..n1].to_vec();
         let (n2, peer) = server.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n2], &first[..], "retry resends the same query");
-        let id = u16::from_be_bytes([buf[0], buf[1]]);
-        let mut stale = header(id.wrapping_add(1), 0x8180, 1, 1);
-        question(&mut stale, "app.test", RecordType::A);
-        record(&mut stale, 1, &[9, 9, 9, 9]);
+        let id = id_of(&buf);
+        let stale = reply(
+            id.wrapping_add(1),
+            0x8180,
+            "app.test",
+            RecordType::A,
+            &[&[9; 4]],
+        );
         server.send_to(&stale, peer).await.unwrap();
-        let mut good = header(id, 0x8180, 1, 1);
-        question(&mut good, "app.test", RecordType::A);
-        record(&mut good, 1, &[10, 0, 0, 1]);
+        let good = reply(id, 0x8180, "app.test", RecordType::A, &[&[10, 0, 0, 1]]);
         server.send_to(&good, peer).await.unwrap();
-    });
+    })
+    .await;
     let got = query(addr, "app.test", RecordType::A, Duration::from_millis(1000)).await;
     assert_eq!(got.unwrap(), vec!["10.0.0.1"]);
     task.await.unwrap();
@@ -462,26 +485,23 @@ async fn retries_and_ignores_wrong_ids() {
 
 #[tokio::test]
 async fn falls_back_without_edns_on_formerr() {
-    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = server.local_addr().unwrap();
-    let task = tokio::spawn(async move {
+    let (addr, task) = udp_server(|server| async move {
         let mut buf = [0u8; 512];
         let (n, peer) = server.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[10..12], &[0, 1], "first query carries OPT");
-        let id = u16::from_be_bytes([buf[0], buf[1]]);
+        let id = id_of(&buf);
         let mut formerr = buf[..n].to_vec();
         formerr[2] = 0x81;
         formerr[3] = 0x81;
         server.send_to(&formerr, peer).await.unwrap();
         let (_, peer) = server.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[10..12], &[0, 0], "second query has no OPT");
-        assert_ne!(u16::from_be_bytes([buf[0], buf[1]]), id);
-        let id = u16::from_be_bytes([buf[0], buf[1]]);
-        let mut good = header(id, 0x8180, 1, 1);
-        question(&mut good, "old.test", RecordType::Txt);
-        record(&mut good, 16, b"\x02ok");
+        assert_ne!(id_of(&buf), id);
+        let id = id_of(&buf);
+        let good = reply(id, 0x8180, "old.test", RecordType::Txt, &[b"\x02ok"]);
         server.send_to(&good, peer).await.unwrap();
-    });
+    })
+    .await;
     let got = query(addr, "old.test", RecordType::Txt, Duration::from_secs(2)).await;
     assert_eq!(got.unwrap(), vec!["ok"]);
     task.await.unwrap();
@@ -628,7 +648,7 @@ where
     let task = tokio::spawn(async move {
         let mut buf = [0u8; 512];
         let (_, peer) = udp.recv_from(&mut buf).await.unwrap();
-        let id = u16::from_be_bytes([buf[0], buf[1]]);
+        let id = id_of(&buf);
         let mut cut = header(id, 0x8380, 1, 3); // TC set, 3 answers promised
         question(&mut cut, "many.test", RecordType::A);
         record(&mut cut, 1, &[10, 0, 0, 1]);
@@ -653,13 +673,14 @@ fn framed(msg: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn a_truncated_udp_answer_is_asked_again_over_tcp() {
     let (addr, task) = truncating_server(|q| {
-        let id = u16::from_be_bytes([q[0], q[1]]);
-        let mut full = header(id, 0x8180, 1, 3);
-        question(&mut full, "many.test", RecordType::A);
-        for last in 1..=3 {
-            record(&mut full, 1, &[10, 0, 0, last]);
-        }
-        framed(&full)
+        let answers: [&[u8]; 3] = [&[10, 0, 0, 1], &[10, 0, 0, 2], &[10, 0, 0, 3]];
+        framed(&reply(
+            id_of(q),
+            0x8180,
+            "many.test",
+            RecordType::A,
+            &answers,
+        ))
     })
     .await;
     let got = query(addr, "many.test", RecordType::A, Duration::from_secs(2)).await;
@@ -693,10 +714,8 @@ async fn a_tcp_reply_too_short_for_a_header_or_for_another_query_is_malformed() 
     assert!(matches!(got, Err(DnsError::Malformed(_))), "{got:?}");
     task.await.unwrap();
     let (addr, task) = truncating_server(|q| {
-        let id = u16::from_be_bytes([q[0], q[1]]).wrapping_add(1);
-        let mut other = header(id, 0x8180, 1, 0);
-        question(&mut other, "many.test", RecordType::A);
-        framed(&other)
+        let id = id_of(q).wrapping_add(1);
+        framed(&reply(id, 0x8180, "many.test", RecordType::A, &[]))
     })
     .await;
     let got = query(addr, "many.test", RecordType::A, Duration::from_secs(2)).await;
@@ -711,7 +730,7 @@ async fn a_tcp_server_that_never_answers_times_out_at_the_deadline() {
     let task = tokio::spawn(async move {
         let mut buf = [0u8; 512];
         let (_, peer) = udp.recv_from(&mut buf).await.unwrap();
-        let id = u16::from_be_bytes([buf[0], buf[1]]);
+        let id = id_of(&buf);
         let mut cut = header(id, 0x8380, 1, 0);
         question(&mut cut, "slow.test", RecordType::A);
         udp.send_to(&cut, peer).await.unwrap();

@@ -33,6 +33,24 @@ async fn try_ping(
     }
 }
 
+/// Run `ping` (the default socket kinds), or return `None` (after saying so) if this
+/// process may open none of them.
+async fn try_default_ping(
+    addr: IpAddr,
+    count: u32,
+    interval: Duration,
+    timeout: Duration,
+) -> Option<PingResult> {
+    match ping(addr, count, interval, timeout).await {
+        Ok(result) => Some(result),
+        Err(PingError::Permission(message)) => {
+            eprintln!("skipped: {message}");
+            None
+        }
+        Err(e) => panic!("{addr}: {e}"),
+    }
+}
+
 fn has_ipv6_loopback() -> bool {
     std::net::UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
 }
@@ -209,13 +227,8 @@ proptest::proptest! {
 
 #[tokio::test]
 async fn loopback_v4_default() {
-    let result = match ping(LOCAL_V4, 3, ms(20), ms(1000)).await {
-        Ok(result) => result,
-        Err(PingError::Permission(message)) => {
-            eprintln!("skipped: {message}");
-            return;
-        }
-        Err(e) => panic!("{e}"),
+    let Some(result) = try_default_ping(LOCAL_V4, 3, ms(20), ms(1000)).await else {
+        return;
     };
     assert_eq!((result.sent, result.received), (3, 3), "{result:?}");
     assert_eq!(result.rtts_ms.len(), 3);
@@ -252,13 +265,8 @@ async fn loopback_v6_default() {
         eprintln!("no IPv6 loopback: skipped");
         return;
     }
-    let result = match ping(LOCAL_V6, 3, ms(20), ms(1000)).await {
-        Ok(result) => result,
-        Err(PingError::Permission(message)) => {
-            eprintln!("skipped: {message}");
-            return;
-        }
-        Err(e) => panic!("{e}"),
+    let Some(result) = try_default_ping(LOCAL_V6, 3, ms(20), ms(1000)).await else {
+        return;
     };
     assert_eq!((result.sent, result.received), (3, 3), "{result:?}");
 }
@@ -267,13 +275,8 @@ async fn loopback_v6_default() {
 async fn silent_address_times_out() {
     for addr in [SILENT_V4, SILENT_V6] {
         let started = std::time::Instant::now();
-        let result = match ping(addr, 2, ms(50), ms(300)).await {
-            Ok(result) => result,
-            Err(PingError::Permission(message)) => {
-                eprintln!("skipped: {message}");
-                return;
-            }
-            Err(e) => panic!("{addr}: {e}"),
+        let Some(result) = try_default_ping(addr, 2, ms(50), ms(300)).await else {
+            return;
         };
         assert_eq!((result.sent, result.received), (2, 0), "{addr}: {result:?}");
         assert_eq!(result.loss_percent(), 100.0);
@@ -290,13 +293,8 @@ async fn silent_address_times_out() {
 #[tokio::test]
 async fn mapped_address_and_huge_durations() {
     let mapped = IpAddr::V6(Ipv4Addr::LOCALHOST.to_ipv6_mapped());
-    let result = match ping(mapped, 1, Duration::MAX, Duration::MAX).await {
-        Ok(result) => result,
-        Err(PingError::Permission(message)) => {
-            eprintln!("skipped: {message}");
-            return;
-        }
-        Err(e) => panic!("{e}"),
+    let Some(result) = try_default_ping(mapped, 1, Duration::MAX, Duration::MAX).await else {
+        return;
     };
     assert_eq!((result.sent, result.received), (1, 1), "{result:?}");
 }
