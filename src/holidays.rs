@@ -230,6 +230,27 @@ pub async fn add_shipped_years(ctx: &Ctx) -> anyhow::Result<Vec<(i64, i32)>> {
     Ok(added)
 }
 
+/// The service calendars as the API and the calendar page list them (staff only).
+pub struct CalendarOverview {
+    pub calendars: Vec<CalendarRow>,
+    /// The years each calendar has a holiday schedule for.
+    pub years: BTreeMap<i64, Vec<i32>>,
+    /// Shown while next year's schedule is missing.
+    pub warning: Option<String>,
+}
+
+/// The calendars, their years and the missing-schedule warning, for the service's staff.
+pub async fn calendar_overview(ctx: &Ctx, u: &AuthUser) -> AppResult<CalendarOverview> {
+    if u.role == crate::domain::roles::Role::Requester {
+        return Err(AppError::forbidden());
+    }
+    Ok(CalendarOverview {
+        calendars: ctx.store.list_calendars().await?,
+        years: years_by_calendar(ctx).await?,
+        warning: next_year_warning(ctx).await?,
+    })
+}
+
 /// Years that hold at least one day, per calendar id.
 pub async fn years_by_calendar(ctx: &Ctx) -> AppResult<BTreeMap<i64, Vec<i32>>> {
     let mut out: BTreeMap<i64, Vec<i32>> = BTreeMap::new();

@@ -266,3 +266,19 @@ pub async fn link_asset(
         .await?;
     Ok(())
 }
+
+/// The inventory at a glance on `day` (Beijing), with the warranties ending within
+/// `WARRANTY_WARNING_DAYS`: the summary of the API and of the platform owner's home page.
+pub async fn summary_as_of(
+    ctx: &Ctx,
+    day: NaiveDate,
+) -> AppResult<crate::store::inventory::InventorySummary> {
+    let soon = day + Duration::days(WARRANTY_WARNING_DAYS);
+    Ok(ctx
+        .store
+        .inventory_summary(
+            &day.format("%Y-%m-%d").to_string(),
+            &soon.format("%Y-%m-%d").to_string(),
+        )
+        .await?)
+}

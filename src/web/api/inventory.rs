@@ -7,11 +7,10 @@ use axum::Json;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Duration;
 use serde_json::{Value, json};
 
 use super::Paging;
-use crate::domain::inventory::{self as inv, WARRANTY_WARNING_DAYS};
+use crate::domain::inventory as inv;
 use crate::domain::roles::{Perm, Role};
 use crate::error::{AppError, AppResult};
 /// Today in Beijing (the ticket export names its file with it).
@@ -258,24 +257,8 @@ pub async fn export(
 )]
 pub async fn summary(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
     require_perm(&u, Perm::ReadInventory)?;
-    let s = summary_as_of(&st, today(&st.ctx)).await?;
+    let s = crate::inventory::summary_as_of(&st.ctx, today(&st.ctx)).await?;
     Ok(Json(serde_json::to_value(s).map_err(anyhow::Error::from)?))
-}
-
-/// The inventory at a glance on `day` (Beijing), with the warranties ending within
-/// `WARRANTY_WARNING_DAYS`: the summary of the API and of the platform owner's home page.
-pub async fn summary_as_of(
-    st: &AppState,
-    day: chrono::NaiveDate,
-) -> AppResult<crate::store::inventory::InventorySummary> {
-    let soon = day + Duration::days(WARRANTY_WARNING_DAYS);
-    Ok(st
-        .store
-        .inventory_summary(
-            &day.format("%Y-%m-%d").to_string(),
-            &soon.format("%Y-%m-%d").to_string(),
-        )
-        .await?)
 }
 
 #[utoipa::path(

@@ -321,7 +321,11 @@ pub async fn add_worklog(
     responses((status = 200, description = "列表；warning 提示缺少节假日安排的年份", body = super::openapi::Page))
 )]
 pub async fn calendars(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppResult<Json<Value>> {
-    let (rows, years, warning) = calendar_list(&st, &u).await?;
+    let crate::holidays::CalendarOverview {
+        calendars: rows,
+        years,
+        warning,
+    } = crate::holidays::calendar_overview(&st.ctx, &u).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -333,24 +337,6 @@ pub async fn calendars(State(st): State<AppState>, ApiUser(u): ApiUser) -> AppRe
     Ok(Json(
         json!({"total": rows.len(), "items": items, "warning": warning}),
     ))
-}
-
-/// The service calendars as the API and the calendar page list them (staff only): the
-/// calendars, the years each has a holiday schedule for, and the warning shown while next
-/// year's schedule is missing.
-pub async fn calendar_list(
-    st: &AppState,
-    u: &crate::accounts::AuthUser,
-) -> AppResult<(
-    Vec<crate::store::desk::CalendarRow>,
-    std::collections::BTreeMap<i64, Vec<i32>>,
-    Option<String>,
-)> {
-    staff_only(u)?;
-    let rows = st.store.list_calendars().await?;
-    let years = crate::holidays::years_by_calendar(&st.ctx).await?;
-    let warning = crate::holidays::next_year_warning(&st.ctx).await?;
-    Ok((rows, years, warning))
 }
 
 #[utoipa::path(

@@ -94,7 +94,11 @@ pub async fn read_all(
 }
 
 pub async fn calendars(State(st): State<AppState>, PageUser(u): PageUser) -> PageResult {
-    let (rows, years, warning) = crate::web::api::tickets::calendar_list(&st, &u).await?;
+    let crate::holidays::CalendarOverview {
+        calendars: rows,
+        years,
+        warning,
+    } = crate::holidays::calendar_overview(&st.ctx, &u).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {

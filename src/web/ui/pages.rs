@@ -199,7 +199,7 @@ pub async fn overview(
             .into_response());
     }
     let t = today(&st.ctx);
-    let s = crate::web::api::inventory::summary_as_of(&st, t).await?;
+    let s = crate::inventory::summary_as_of(&st.ctx, t).await?;
     let cats: Vec<_> = s
         .by_category
         .iter()
