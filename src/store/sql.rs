@@ -11,6 +11,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::db;
 use super::entities::{Arg, bind_all, bind_query};
 use super::{Store, StoreError, StoreResult, Tx};
 
@@ -221,11 +222,12 @@ impl Columns {
 
 /// Deletes the row `id` of `table`; `NotFound` when there is none.
 pub async fn delete_by_id(tx: &mut Tx, table: &str, id: i64) -> StoreResult<()> {
-    let n = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1")))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let n = db::exec(
+        &mut **tx,
+        AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1")),
+        id,
+    )
+    .await?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
@@ -254,11 +256,7 @@ pub async fn delete_older_in_batches(
     let mut total = 0;
     loop {
         let mut tx = store.write_tx().await?;
-        let n = sqlx::query(AssertSqlSafe(sql.clone()))
-            .bind(bound)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = db::exec(&mut *tx, AssertSqlSafe(sql.clone()), bound).await?;
         tx.commit().await?;
         total += n;
         if n < batch as u64 {

@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use super::{Arg, ListQuery, bind_all, bind_all_as, normalize_item, row_to_json, select_list};
 use crate::domain::FieldError;
 use crate::domain::entity::{EntitySpec, Kind, ref_name_key};
+use crate::store::db;
 use crate::store::{Store, StoreError, StoreResult, like_pattern};
 
 impl Store {
@@ -197,10 +198,7 @@ impl Store {
         id: i64,
     ) -> StoreResult<bool> {
         let sql = format!("SELECT COUNT(*) FROM {} WHERE id = $1", spec.table);
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
+        let n: i64 = db::value(&mut **tx, AssertSqlSafe(sql), id).await?;
         Ok(n > 0)
     }
 

@@ -7,6 +7,7 @@ use super::{Arg, arg_for, bind_all, bind_query};
 use crate::domain::FieldError;
 use crate::domain::entity::{EntitySpec, Field, Kind, SqlValue};
 use crate::store::audit::NewAuditEvent;
+use crate::store::db;
 use crate::store::{Actor, Store, StoreError, StoreResult, is_fk_violation, is_unique_violation};
 
 impl Store {
@@ -36,10 +37,8 @@ impl Store {
                 SqlValue::Text(t) => {
                     let sql =
                         format!("SELECT id FROM {table} WHERE {title} = $1 ORDER BY id LIMIT 1");
-                    let id: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
-                        .bind(t.clone())
-                        .fetch_optional(&mut **tx)
-                        .await?;
+                    let id: Option<i64> =
+                        db::maybe_value(&mut **tx, AssertSqlSafe(sql), t.clone()).await?;
                     match id {
                         Some(id) => *v = SqlValue::Int(id),
                         None => errors.push(FieldError::new(
@@ -50,10 +49,7 @@ impl Store {
                 }
                 SqlValue::Int(id) => {
                     let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
-                    let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-                        .bind(id)
-                        .fetch_one(&mut **tx)
-                        .await?;
+                    let n: i64 = db::value(&mut **tx, AssertSqlSafe(sql), id).await?;
                     if n == 0 {
                         errors.push(FieldError::new(
                             f.name,
@@ -244,10 +240,7 @@ impl Store {
         let before = self.get_entity_tx(&mut tx, spec, id).await?;
         for (table, col, label) in spec.dependents {
             let sql = format!("SELECT COUNT(*) FROM {table} WHERE {col} = $1");
-            let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let n: i64 = db::value(&mut *tx, AssertSqlSafe(sql), id).await?;
             if n > 0 {
                 return Err(StoreError::Conflict(format!(
                     "该{}下仍有 {n} 条{label}记录，请先移除或改挂后再删除",
