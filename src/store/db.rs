@@ -7,12 +7,12 @@
 //! values, bound in order through [`Arg`] (as [`Columns`](super::sql::Columns) binds).
 
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::QueryAs;
+use sqlx::query::Map;
 use sqlx::{Any, Executor, FromRow, SqlSafeStr};
 
-use super::entities::{Arg, bind_all_as, bind_query};
+use super::entities::{Arg, bind_query};
 use super::sql::IntoArg;
-use super::{StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 
 /// A statement's parameters, `$1..$n` in order.
 pub trait Params {
@@ -30,6 +30,19 @@ impl Params for () {
 impl<A: IntoArg> Params for A {
     fn args(self) -> Vec<Arg> {
         vec![self.into_arg()]
+    }
+}
+
+/// Arguments gathered beforehand (a [`Filter`](super::sql::Filter)'s, a row's columns).
+impl Params for Vec<Arg> {
+    fn args(self) -> Vec<Arg> {
+        self
+    }
+}
+
+impl Params for &[Arg] {
+    fn args(self) -> Vec<Arg> {
+        self.to_vec()
     }
 }
 
@@ -62,11 +75,12 @@ pub trait Db<'c>: Executor<'c, Database = Any> {}
 
 impl<'c, E: Executor<'c, Database = Any>> Db<'c> for E {}
 
+/// `sql` with its parameters bound, each row read as `T`.
 fn rows<'q, T: Row>(
     sql: impl SqlSafeStr,
     params: impl Params,
-) -> QueryAs<'q, Any, T, AnyArguments> {
-    bind_all_as(sqlx::query_as(sql), &params.args())
+) -> Map<'q, Any, impl FnMut(AnyRow) -> Result<T, sqlx::Error> + Send, AnyArguments> {
+    bind_query(sqlx::query(sql), &params.args()).try_map(|row: AnyRow| T::from_row(&row))
 }
 
 /// The row `sql` selects, or `NotFound` when it selects none (a failing query stays its
@@ -145,4 +159,13 @@ pub async fn exec<'c>(db: impl Db<'c>, sql: impl SqlSafeStr, p: impl Params) -> 
         .execute(db)
         .await?
         .rows_affected())
+}
+
+impl Store {
+    /// Runs `sql` in a write transaction of its own and commits it.
+    pub(crate) async fn write_one(&self, sql: impl SqlSafeStr, p: impl Params) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        exec(&mut *tx, sql, p).await?;
+        tx.commit().await
+    }
 }

@@ -262,21 +262,20 @@ impl Store {
 
     /// Adds a message unless one with the same key exists (then nothing happens).
     pub async fn enqueue(&self, tx: &mut Tx, m: &NewMessage, now_ms: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO notification_outbox (idempotency_key, channel_id, event, ticket_id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(m.key.clone())
-        .bind(m.channel_id)
-        .bind(m.event.clone())
-        .bind(m.ticket_id)
-        .bind(m.recipient.clone())
-        .bind(m.subject.clone())
-        .bind(m.body.clone())
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        Columns::new()
+            .set("idempotency_key", &m.key)
+            .set("channel_id", m.channel_id)
+            .set("event", &m.event)
+            .set("ticket_id", m.ticket_id)
+            .set("recipient", &m.recipient)
+            .set("subject", &m.subject)
+            .set("body", &m.body)
+            .set("status", "pending")
+            .set("attempts", 0_i64)
+            .set("next_attempt_at", now_ms)
+            .set("created_at", now_ms)
+            .insert_unless_exists(tx, "notification_outbox", "idempotency_key")
+            .await
     }
 
     /// Claims up to `n` due messages for `lease_ms`. The claim condition is repeated in the
@@ -301,28 +300,20 @@ impl Store {
     }
 
     pub async fn mark_sent(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        db::exec(
-            &mut *tx,
+        self.write_one(
             "UPDATE notification_outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $2",
             (now_ms, id),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     pub async fn mark_failed(&self, id: i64, error: &str, next_ms: Option<i64>) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        db::exec(
-            &mut *tx,
+        self.write_one(
             "UPDATE notification_outbox SET attempts = attempts + 1, claimed_until = NULL, last_error = $1, \
              status = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END, next_attempt_at = COALESCE($2, next_attempt_at) WHERE id = $3",
             (error.chars().take(500).collect::<String>(), next_ms, id),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     pub async fn outbox(&self, limit: i64, offset: i64) -> StoreResult<(Vec<OutboxRow>, i64)> {
@@ -416,20 +407,16 @@ impl Store {
         body: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO user_messages (idempotency_key, user_id, event, ticket_id, subject, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(key.to_string())
-        .bind(user_id)
-        .bind(event.to_string())
-        .bind(ticket_id)
-        .bind(subject.to_string())
-        .bind(body.to_string())
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        Columns::new()
+            .set("idempotency_key", key)
+            .set("user_id", user_id)
+            .set("event", event)
+            .set("ticket_id", ticket_id)
+            .set("subject", subject)
+            .set("body", body)
+            .set("created_at", now_ms)
+            .insert_unless_exists(tx, "user_messages", "idempotency_key")
+            .await
     }
 
     /// A user's messages, newest first, and how many are unread.

@@ -421,15 +421,11 @@ impl Store {
     }
 
     pub async fn record_login_success(&self, user_id: i64, now_ms: i64) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        db::exec(
-            &mut *tx,
+        self.write_one(
             "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
             (now_ms, user_id),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     pub async fn create_session(
@@ -543,15 +539,11 @@ impl Store {
             }
             g.insert(id, now_ms);
         }
-        let mut tx = self.write_tx().await?;
-        db::exec(
-            &mut *tx,
+        self.write_one(
             "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
             (now_ms, id),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     pub async fn delete_session(&self, id: i64) -> StoreResult<()> {

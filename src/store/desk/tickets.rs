@@ -5,7 +5,7 @@ use sqlx::{AnyConnection, AssertSqlSafe};
 use crate::domain::sla::{ClockEvent, ClockTarget};
 use crate::store::audit::NewAuditEvent;
 use crate::store::db;
-use crate::store::entities::{Arg, bind_all, bind_query};
+use crate::store::entities::{Arg, bind_query};
 use crate::store::{Actor, Store, StoreError, StoreResult};
 
 use super::{
@@ -332,8 +332,7 @@ impl Store {
                             }
                             None => {
                                 let n: i64 =
-                                    bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-                                        .fetch_one(&self.pool)
+                                    db::value(&self.pool, AssertSqlSafe(count_sql), &args[..])
                                         .await?;
                                 self.cache_count(count_key, version, n);
                                 n
@@ -426,12 +425,9 @@ impl Store {
             n + 1,
             n + 2
         );
+        args.extend([Arg::Int(Some(limit)), Arg::Int(Some(offset))]);
         let (items, version, row_count): (Option<String>, Option<i64>, Option<i64>) =
-            super::entities::bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &args)
-                .bind(limit)
-                .bind(offset)
-                .fetch_one(self.pool())
-                .await?;
+            db::row(self.pool(), AssertSqlSafe(sql), args).await?;
         let rows: Vec<TicketRow> = match items.as_deref() {
             Some(j) => serde_json::from_str(j)
                 .map_err(|e| StoreError::Other(anyhow::anyhow!("ticket list JSON: {e}")))?,

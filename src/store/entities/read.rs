@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
-use super::{Arg, ListQuery, bind_all, bind_all_as, normalize_item, row_to_json, select_list};
+use super::{Arg, ListQuery, normalize_item, row_to_json, select_list};
 use crate::domain::FieldError;
 use crate::domain::entity::{EntitySpec, Kind, ref_name_key};
 use crate::store::db;
@@ -28,20 +28,15 @@ impl Store {
         T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
     {
         let count_sql = format!("SELECT COUNT(*) FROM {counted}{filter}");
-        let total: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), args)
-            .fetch_one(self.pool())
-            .await?;
+        let total: i64 = db::value(self.pool(), AssertSqlSafe(count_sql), args).await?;
         let n = args.len();
         let sql = format!(
             "{select}{filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         );
-        let rows = bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), args)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await?;
+        let page_args = [args, &[Arg::Int(Some(limit)), Arg::Int(Some(offset))]].concat();
+        let rows = db::all(self.pool(), AssertSqlSafe(sql), page_args).await?;
         Ok((rows, total))
     }
 }
@@ -158,12 +153,16 @@ impl Store {
             "SELECT {agg} AS items, (SELECT v.version FROM row_versions v WHERE v.name = '{}') AS row_version__ FROM {page} t",
             spec.table
         );
-        let (items_json, version): (Option<String>, Option<i64>) =
-            bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &args)
-                .bind(lq.limit)
-                .bind(lq.offset)
-                .fetch_one(self.pool())
-                .await?;
+        let (items_json, version): (Option<String>, Option<i64>) = db::row(
+            self.pool(),
+            AssertSqlSafe(sql),
+            [
+                &args[..],
+                &[Arg::Int(Some(lq.limit)), Arg::Int(Some(lq.offset))],
+            ]
+            .concat(),
+        )
+        .await?;
         let version = match version {
             Some(v) => v,
             None => self.row_version(spec.table).await?,
@@ -173,9 +172,7 @@ impl Store {
         let total: i64 = match self.cached_count(&key, version) {
             Some(n) => n,
             None => {
-                let n = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-                    .fetch_one(self.pool())
-                    .await?;
+                let n = db::value(self.pool(), AssertSqlSafe(count_sql), &args[..]).await?;
                 self.cache_count(key, version, n);
                 n
             }

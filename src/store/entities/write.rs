@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
 
-use super::{Arg, arg_for, bind_all, bind_query};
+use super::{Arg, arg_for};
 use crate::domain::FieldError;
 use crate::domain::entity::{EntitySpec, Field, Kind, SqlValue};
 use crate::store::audit::NewAuditEvent;
@@ -63,16 +63,16 @@ impl Store {
         Ok(errors)
     }
 
-    fn map_write_error(spec: &EntitySpec, e: sqlx::Error) -> StoreError {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!(
+    fn map_write_error(spec: &EntitySpec, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Backend(e) if is_unique_violation(&e) => StoreError::Conflict(format!(
                 "已存在同名的{}，请修改名称或编号后重试",
                 spec.label
-            ))
-        } else if is_fk_violation(&e) {
-            StoreError::Conflict(format!("{}仍被其他记录引用，无法完成操作", spec.label))
-        } else {
-            StoreError::Backend(e)
+            )),
+            StoreError::Backend(e) if is_fk_violation(&e) => {
+                StoreError::Conflict(format!("{}仍被其他记录引用，无法完成操作", spec.label))
+            }
+            e => e,
         }
     }
 
@@ -96,8 +96,7 @@ impl Store {
             cols.join(", "),
             ph.join(", ")
         );
-        let id: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(sql)), &args)
-            .fetch_one(&mut **tx)
+        let id: i64 = db::value(&mut **tx, AssertSqlSafe(sql), args)
             .await
             .map_err(|e| Self::map_write_error(spec, e))?;
         self.reindex_entity_in(tx, spec, id, now_ms).await?;
@@ -199,8 +198,7 @@ impl Store {
             sets.join(", "),
             args.len()
         );
-        bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
-            .execute(&mut *tx)
+        db::exec(&mut *tx, AssertSqlSafe(sql), args)
             .await
             .map_err(|e| Self::map_write_error(spec, e))?;
         let after = self.get_entity_tx(&mut tx, spec, id).await?;
@@ -249,9 +247,7 @@ impl Store {
             }
         }
         let sql = format!("DELETE FROM {} WHERE id = $1", spec.table);
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .execute(&mut *tx)
+        db::exec(&mut *tx, AssertSqlSafe(sql), id)
             .await
             .map_err(|e| Self::map_write_error(spec, e))?;
         Self::unindex_entity_in(&mut tx, spec.table, id).await?;

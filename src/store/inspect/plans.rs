@@ -4,7 +4,6 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use super::conflict_on_unique;
 use crate::store::db;
-use crate::store::entities::bind_all_as;
 use crate::store::sql::{Columns, Filter, delete_by_id};
 use crate::store::{Store, StoreResult, Tx};
 
@@ -154,9 +153,7 @@ impl Store {
             f.eq("category", category);
         }
         let sql = format!("SELECT id, name FROM {table}{} ORDER BY id", f.clause());
-        Ok(bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), f.args())
-            .fetch_all(&mut **tx)
-            .await?)
+        db::all(&mut **tx, AssertSqlSafe(sql), f.args()).await
     }
 
     /// The user assigned to a target in the inventory: for a system, the first filled

@@ -68,15 +68,11 @@ impl Store {
     }
 
     pub async fn touch_integration(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        db::exec(
-            &mut *tx,
+        self.write_one(
             "UPDATE integrations SET last_event_at = $1 WHERE id = $2",
             (now_ms, id),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     pub async fn delete_integration(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
