@@ -209,21 +209,13 @@ impl Store {
     }
 
     pub async fn backup_policy_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<PolicyRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!("{POLICY_SELECT} WHERE p.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{POLICY_SELECT} WHERE p.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn backup_policy(&self, id: i64) -> StoreResult<PolicyRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("{POLICY_SELECT} WHERE p.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{POLICY_SELECT} WHERE p.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     /// The policy whose report token hashes to `token_hash`.
@@ -232,12 +224,8 @@ impl Store {
         tx: &mut Tx,
         token_hash: &str,
     ) -> StoreResult<Option<PolicyRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!("{POLICY_SELECT} WHERE p.token_hash = $1")),
-            token_hash.to_string(),
-        )
-        .await
+        let sql = format!("{POLICY_SELECT} WHERE p.token_hash = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), token_hash.to_string()).await
     }
 
     /// A page of policies by system code order, and how many match.

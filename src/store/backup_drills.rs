@@ -131,21 +131,13 @@ impl Store {
     }
 
     pub async fn restore_drill_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<DrillRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE d.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn restore_drill(&self, id: i64) -> StoreResult<DrillRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE d.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     /// A page of drills, latest first, and how many match.
@@ -245,6 +237,9 @@ pub struct NewEvidenceFile<'a> {
     pub user: (i64, &'a str),
 }
 
+/// How many backup runs have the id `$1` (0 or 1).
+const RUN_COUNT: &str = "SELECT COUNT(*) FROM backup_runs WHERE id = $1";
+
 impl Store {
     pub async fn insert_evidence_file(
         &self,
@@ -272,24 +267,16 @@ impl Store {
     }
 
     pub async fn evidence_files(&self, owner: FileOwner) -> StoreResult<Vec<EvidenceFileRow>> {
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!("{FILE} WHERE {} = $1 ORDER BY id", owner.column())),
-            owner.id(),
-        )
-        .await
+        let sql = format!("{FILE} WHERE {} = $1 ORDER BY id", owner.column());
+        db::all(self.pool(), AssertSqlSafe(sql), owner.id()).await
     }
 
     pub async fn evidence_file_count_in(&self, tx: &mut Tx, owner: FileOwner) -> StoreResult<i64> {
-        db::value(
-            &mut **tx,
-            AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM backup_evidence_files WHERE {} = $1",
-                owner.column()
-            )),
-            owner.id(),
-        )
-        .await
+        let sql = format!(
+            "SELECT COUNT(*) FROM backup_evidence_files WHERE {} = $1",
+            owner.column()
+        );
+        db::value(&mut **tx, AssertSqlSafe(sql), owner.id()).await
     }
 
     pub async fn evidence_file_in(
@@ -298,21 +285,13 @@ impl Store {
         owner: FileOwner,
         id: i64,
     ) -> StoreResult<Option<EvidenceFileRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!("{FILE} WHERE {} = $1 AND id = $2", owner.column())),
-            (owner.id(), id),
-        )
-        .await
+        let sql = format!("{FILE} WHERE {} = $1 AND id = $2", owner.column());
+        db::maybe(&mut **tx, AssertSqlSafe(sql), (owner.id(), id)).await
     }
 
     pub async fn evidence_file(&self, owner: FileOwner, id: i64) -> StoreResult<EvidenceFileRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("{FILE} WHERE {} = $1 AND id = $2", owner.column())),
-            (owner.id(), id),
-        )
-        .await
+        let sql = format!("{FILE} WHERE {} = $1 AND id = $2", owner.column());
+        db::one(self.pool(), AssertSqlSafe(sql), (owner.id(), id)).await
     }
 
     pub async fn delete_evidence_file(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
@@ -321,23 +300,13 @@ impl Store {
 
     /// Whether the backup run `id` exists (read on the use case's write transaction).
     pub async fn backup_run_exists_in(&self, tx: &mut Tx, id: i64) -> StoreResult<bool> {
-        let n: i64 = db::value(
-            &mut **tx,
-            "SELECT COUNT(*) FROM backup_runs WHERE id = $1",
-            id,
-        )
-        .await?;
+        let n: i64 = db::value(&mut **tx, RUN_COUNT, id).await?;
         Ok(n > 0)
     }
 
     /// Whether the backup run `id` exists.
     pub async fn backup_run_exists(&self, id: i64) -> StoreResult<bool> {
-        let n: i64 = db::value(
-            self.pool(),
-            "SELECT COUNT(*) FROM backup_runs WHERE id = $1",
-            id,
-        )
-        .await?;
+        let n: i64 = db::value(self.pool(), RUN_COUNT, id).await?;
         Ok(n > 0)
     }
 }

@@ -156,24 +156,16 @@ impl Store {
         policy_id: i64,
         since: i64,
     ) -> StoreResult<Option<RunRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!(
-                "{SELECT} WHERE r.policy_id = $1 AND r.status = 'running' AND r.started_at >= $2 \
-                 ORDER BY r.started_at DESC, r.id DESC LIMIT 1"
-            )),
-            (policy_id, since),
-        )
-        .await
+        let sql = format!(
+            "{SELECT} WHERE r.policy_id = $1 AND r.status = 'running' AND r.started_at >= $2 \
+             ORDER BY r.started_at DESC, r.id DESC LIMIT 1"
+        );
+        db::maybe(&mut **tx, AssertSqlSafe(sql), (policy_id, since)).await
     }
 
     pub async fn backup_run_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<RunRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE r.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// A page of runs, latest first, and how many match.
@@ -212,16 +204,12 @@ impl Store {
         id: i64,
         limit: i64,
     ) -> StoreResult<Vec<(Option<i64>, i64)>> {
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT size_bytes, CASE WHEN checksum IS NULL THEN 0 ELSE 1 END FROM backup_runs \
              WHERE policy_id = $1 AND status = 'success' AND (started_at < $2 OR (started_at = $2 AND id < $3)) \
              ORDER BY started_at DESC, id DESC LIMIT {limit}"
-        )),
-            (policy_id, started_at, id),
-        )
-        .await
+        );
+        db::all(self.pool(), AssertSqlSafe(sql), (policy_id, started_at, id)).await
     }
 
     /// Whether the policy has a finished run that started after the run `(started_at, id)`.

@@ -124,21 +124,13 @@ impl Store {
     }
 
     pub async fn cloud_resource(&self, id: i64) -> StoreResult<CloudRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("{SELECT} WHERE c.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE c.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn cloud_resource_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<CloudRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!("{SELECT} WHERE c.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE c.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn delete_cloud_resource(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {

@@ -132,23 +132,21 @@ pub struct NewVersion<'a> {
     pub submitted_by_name: &'a str,
 }
 
+/// The contract record (a single row).
+const CONTRACT_RECORD: &str =
+    "SELECT body, updated_by, updated_at FROM contract_record WHERE id = 1";
+
+/// The versions of the instance `$1`, oldest first.
+const INSTANCE_VERSIONS: &str =
+    "SELECT * FROM deliverable_versions WHERE instance_id = $1 ORDER BY number";
+
 impl Store {
     pub async fn contract_record(&self) -> StoreResult<Option<ContractRow>> {
-        db::maybe(
-            self.pool(),
-            "SELECT body, updated_by, updated_at FROM contract_record WHERE id = 1",
-            (),
-        )
-        .await
+        db::maybe(self.pool(), CONTRACT_RECORD, ()).await
     }
 
     pub async fn contract_record_in(&self, tx: &mut Tx) -> StoreResult<Option<ContractRow>> {
-        db::maybe(
-            &mut **tx,
-            "SELECT body, updated_by, updated_at FROM contract_record WHERE id = 1",
-            (),
-        )
-        .await
+        db::maybe(&mut **tx, CONTRACT_RECORD, ()).await
     }
 
     pub async fn put_contract_record(
@@ -219,21 +217,13 @@ impl Store {
     }
 
     pub async fn deliverable(&self, id: i64) -> StoreResult<DeliverableRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE d.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn deliverable_in(&self, tx: &mut Tx, id: i64) -> StoreResult<DeliverableRow> {
-        db::one(
-            &mut **tx,
-            AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE d.id = $1");
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// A page of deliverables in register order, and how many match.
@@ -255,12 +245,8 @@ impl Store {
 
     /// Every deliverable, in register order.
     pub async fn all_deliverables(&self) -> StoreResult<Vec<DeliverableRow>> {
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!("{SELECT} ORDER BY d.sort_order, d.id")),
-            (),
-        )
-        .await
+        let sql = format!("{SELECT} ORDER BY d.sort_order, d.id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     /// The stored instances of a deliverable (or of all when `None`).
@@ -269,14 +255,10 @@ impl Store {
         deliverable_id: Option<i64>,
     ) -> StoreResult<Vec<InstanceRow>> {
         let w = deliverable_id.map_or(String::new(), |d| format!(" WHERE deliverable_id = {d}"));
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT id, deliverable_id, period_key, status, history, updated_at FROM deliverable_instances{w}"
-        )),
-            (),
-        )
-        .await
+        );
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn deliverable_instance_in(
@@ -351,12 +333,7 @@ impl Store {
 
     /// The versions of an instance, oldest first.
     pub async fn deliverable_versions(&self, instance_id: i64) -> StoreResult<Vec<VersionRow>> {
-        db::all(
-            self.pool(),
-            "SELECT * FROM deliverable_versions WHERE instance_id = $1 ORDER BY number",
-            instance_id,
-        )
-        .await
+        db::all(self.pool(), INSTANCE_VERSIONS, instance_id).await
     }
 
     pub async fn deliverable_versions_in(
@@ -364,12 +341,7 @@ impl Store {
         tx: &mut Tx,
         instance_id: i64,
     ) -> StoreResult<Vec<VersionRow>> {
-        db::all(
-            &mut **tx,
-            "SELECT * FROM deliverable_versions WHERE instance_id = $1 ORDER BY number",
-            instance_id,
-        )
-        .await
+        db::all(&mut **tx, INSTANCE_VERSIONS, instance_id).await
     }
 
     /// The instances whose overdue alert was sent: `(deliverable_id, period_key)`.

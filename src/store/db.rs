@@ -3,8 +3,9 @@
 //! where it runs, as sqlx does: the pool (`self.pool()`) for a read outside a write, or the
 //! write transaction (`&mut **tx`) a write path was given, so a method still says which.
 //!
-//! The statement's parameters `$1..$n` are [`Params`]: `()`, one value, or a tuple of
-//! values, bound in order through [`Arg`] (as [`Columns`](super::sql::Columns) binds).
+//! The statement's parameters `$1..$n` are [`Params`]: `()`, one value, a tuple of up to
+//! four values, or arguments gathered beforehand (`Vec<Arg>`, `&[Arg]`), bound in order
+//! through [`Arg`] (as [`Columns`](super::sql::Columns) binds).
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Map;

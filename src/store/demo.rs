@@ -25,6 +25,9 @@ pub const DEMO_TABLES: &[&str] = &[
 /// The summaries cache's key of `demo_banner`.
 const DEMO_LOADED_KEY: &str = "demo.loaded";
 
+/// How many rows are marked as demo data, per table.
+const DEMO_COUNTS: &str = "SELECT tbl, COUNT(*) FROM demo_items GROUP BY tbl ORDER BY tbl";
+
 impl Store {
     /// The highest id of each demo table now (0 for an empty table): the rows above it
     /// are the ones a generation adds.
@@ -58,22 +61,12 @@ impl Store {
 
     /// How many rows are marked as demo data, per table.
     pub async fn demo_counts(&self) -> StoreResult<Vec<(String, i64)>> {
-        db::all(
-            self.pool(),
-            "SELECT tbl, COUNT(*) FROM demo_items GROUP BY tbl ORDER BY tbl",
-            (),
-        )
-        .await
+        db::all(self.pool(), DEMO_COUNTS, ()).await
     }
 
     /// [`Store::demo_counts`] on the caller's transaction.
     pub async fn demo_counts_in(&self, tx: &mut Tx) -> StoreResult<Vec<(String, i64)>> {
-        db::all(
-            &mut **tx,
-            "SELECT tbl, COUNT(*) FROM demo_items GROUP BY tbl ORDER BY tbl",
-            (),
-        )
-        .await
+        db::all(&mut **tx, DEMO_COUNTS, ()).await
     }
 
     /// Whether a row is demo data.

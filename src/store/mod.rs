@@ -166,6 +166,9 @@ pub fn redact_url(url: &str) -> String {
     url.to_string()
 }
 
+/// The value of the setting `$1`.
+const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+
 impl Store {
     /// Opens the database named by the options (creating the SQLite file and data
     /// directory if needed) and runs the migrations.
@@ -382,13 +385,7 @@ impl Store {
     }
 
     pub async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let v: Option<(String,)> = db::maybe(
-            self.pool(),
-            "SELECT value FROM settings WHERE key = $1",
-            key.to_string(),
-        )
-        .await?;
-        Ok(v.map(|r| r.0))
+        db::maybe_value(self.pool(), SETTING, key).await
     }
 
     pub async fn set_setting(&self, key: &str, value: &str, now_ms: i64) -> StoreResult<()> {
@@ -409,13 +406,7 @@ impl Store {
     }
 
     pub async fn setting_in(&self, tx: &mut Tx, key: &str) -> StoreResult<Option<String>> {
-        let v: Option<(String,)> = db::maybe(
-            &mut **tx,
-            "SELECT value FROM settings WHERE key = $1",
-            key.to_string(),
-        )
-        .await?;
-        Ok(v.map(|r| r.0))
+        db::maybe_value(&mut **tx, SETTING, key).await
     }
 
     pub async fn put_setting_in(

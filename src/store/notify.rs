@@ -87,6 +87,9 @@ fn channel_name_taken(name: &str) -> impl FnOnce(StoreError) -> StoreError {
     unique_conflict(format!("已有名为“{name}”的通道"))
 }
 
+/// The channel `$1`.
+const CHANNEL: &str = "SELECT * FROM notification_channels WHERE id = $1";
+
 impl Store {
     pub async fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
         db::all(
@@ -98,22 +101,12 @@ impl Store {
     }
 
     pub async fn channel(&self, id: i64) -> StoreResult<ChannelRow> {
-        db::one(
-            self.pool(),
-            "SELECT * FROM notification_channels WHERE id = $1",
-            id,
-        )
-        .await
+        db::one(self.pool(), CHANNEL, id).await
     }
 
     /// A channel, read on the writer's transaction.
     pub async fn channel_in(&self, tx: &mut Tx, id: i64) -> StoreResult<ChannelRow> {
-        db::one(
-            &mut **tx,
-            "SELECT * FROM notification_channels WHERE id = $1",
-            id,
-        )
-        .await
+        db::one(&mut **tx, CHANNEL, id).await
     }
 
     pub async fn insert_channel(
@@ -432,23 +425,18 @@ impl Store {
         } else {
             ""
         };
-        let rows = db::all(
-            self.pool(),
-            sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT id, event, ticket_id, subject, body, created_at, read_at FROM user_messages \
              WHERE user_id = $1{filter} ORDER BY id DESC LIMIT $2 OFFSET $3"
-        )),
+        );
+        let rows = db::all(
+            self.pool(),
+            sqlx::AssertSqlSafe(sql),
             (user_id, limit, offset),
         )
         .await?;
-        let total: i64 = db::value(
-            self.pool(),
-            sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM user_messages WHERE user_id = $1{filter}"
-            )),
-            user_id,
-        )
-        .await?;
+        let sql = format!("SELECT COUNT(*) FROM user_messages WHERE user_id = $1{filter}");
+        let total: i64 = db::value(self.pool(), sqlx::AssertSqlSafe(sql), user_id).await?;
         let unread = self.unread_count(user_id).await?;
         Ok((rows, total, unread))
     }

@@ -216,34 +216,18 @@ impl Store {
     }
 
     pub async fn service_lines(&self) -> StoreResult<Vec<LineRow>> {
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!("SELECT {LINE_COLS} FROM service_lines ORDER BY id")),
-            (),
-        )
-        .await
+        let sql = format!("SELECT {LINE_COLS} FROM service_lines ORDER BY id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn service_line(&self, id: i64) -> StoreResult<LineRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!(
-                "SELECT {LINE_COLS} FROM service_lines WHERE id = $1"
-            )),
-            id,
-        )
-        .await
+        let sql = format!("SELECT {LINE_COLS} FROM service_lines WHERE id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn service_line_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<LineRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!(
-                "SELECT {LINE_COLS} FROM service_lines WHERE id = $1"
-            )),
-            id,
-        )
-        .await
+        let sql = format!("SELECT {LINE_COLS} FROM service_lines WHERE id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn service_line_code_taken(
@@ -297,21 +281,13 @@ impl Store {
     }
 
     pub async fn work_record(&self, id: i64) -> StoreResult<RecordRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("{RECORD_SELECT} WHERE r.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{RECORD_SELECT} WHERE r.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn work_record_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<RecordRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!("{RECORD_SELECT} WHERE r.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{RECORD_SELECT} WHERE r.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// A page of records, newest first, and how many match.
@@ -366,14 +342,8 @@ impl Store {
 
 impl Store {
     pub async fn service_lines_in(&self, tx: &mut Tx) -> StoreResult<Vec<LineRow>> {
-        db::all(
-            &mut **tx,
-            AssertSqlSafe(format!(
-                "SELECT {LINE_COLS} FROM service_lines ORDER BY code"
-            )),
-            (),
-        )
-        .await
+        let sql = format!("SELECT {LINE_COLS} FROM service_lines ORDER BY code");
+        db::all(&mut **tx, AssertSqlSafe(sql), ()).await
     }
 
     /// Whether a ticket already made its support record.

@@ -63,14 +63,8 @@ impl Store {
     }
 
     pub async fn reports(&self, limit: i64, offset: i64) -> StoreResult<(Vec<ReportRow>, i64)> {
-        let rows = db::all(
-            self.pool(),
-            sqlx::AssertSqlSafe(format!(
-                "SELECT {COLS} FROM reports ORDER BY id DESC LIMIT $1 OFFSET $2"
-            )),
-            (limit, offset),
-        )
-        .await?;
+        let sql = format!("SELECT {COLS} FROM reports ORDER BY id DESC LIMIT $1 OFFSET $2");
+        let rows = db::all(self.pool(), sqlx::AssertSqlSafe(sql), (limit, offset)).await?;
         let total = db::value(self.pool(), "SELECT COUNT(*) FROM reports", ()).await?;
         Ok((rows, total))
     }
@@ -94,12 +88,8 @@ impl Store {
     }
 
     pub async fn report(&self, id: i64) -> StoreResult<ReportRow> {
-        db::one(
-            self.pool(),
-            sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM reports WHERE id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("SELECT {COLS} FROM reports WHERE id = $1");
+        db::one(self.pool(), sqlx::AssertSqlSafe(sql), id).await
     }
 
     pub async fn report_content(&self, id: i64) -> StoreResult<Vec<u8>> {

@@ -174,12 +174,8 @@ impl Store {
     }
 
     pub async fn requirement(&self, id: i64) -> StoreResult<RequirementRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("{SELECT} WHERE q.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE q.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn requirement_in(
@@ -187,12 +183,8 @@ impl Store {
         tx: &mut Tx,
         id: i64,
     ) -> StoreResult<Option<RequirementRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!("{SELECT} WHERE q.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE q.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// A page of requirements, newest first, and how many match.
@@ -230,12 +222,8 @@ impl Store {
         if let Some(s) = system_id {
             w.push_str(&format!(" AND q.system_id = {s}"));
         }
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!("{SELECT} WHERE {w} ORDER BY q.created_at, q.id")),
-            (),
-        )
-        .await
+        let sql = format!("{SELECT} WHERE {w} ORDER BY q.created_at, q.id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     /// The kinds of those of `ids` that are tickets: `(id, number, kind)`.
@@ -248,14 +236,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        db::all(
-            &mut **tx,
-            AssertSqlSafe(format!(
-                "SELECT id, number, kind FROM tickets WHERE id IN ({})",
-                list.join(", ")
-            )),
-            (),
-        )
-        .await
+        let sql = format!(
+            "SELECT id, number, kind FROM tickets WHERE id IN ({})",
+            list.join(", ")
+        );
+        db::all(&mut **tx, AssertSqlSafe(sql), ()).await
     }
 }

@@ -310,14 +310,11 @@ impl Store {
             _ => return Ok((None, 0)),
         };
         let mut tx = self.write_tx().await?;
-        let last: Option<i64> = db::value(
-            &mut *tx,
-            AssertSqlSafe(format!(
-                "SELECT MAX(id) FROM (SELECT id FROM {table} WHERE id > $1 ORDER BY id LIMIT $2) x"
-            )),
-            (after, BACKFILL_BATCH),
-        )
-        .await?;
+        let sql = format!(
+            "SELECT MAX(id) FROM (SELECT id FROM {table} WHERE id > $1 ORDER BY id LIMIT $2) x"
+        );
+        let last: Option<i64> =
+            db::value(&mut *tx, AssertSqlSafe(sql), (after, BACKFILL_BATCH)).await?;
         let Some(last) = last else {
             return Ok((None, 0));
         };
@@ -327,11 +324,12 @@ impl Store {
         );
         let mut n = 0u64;
         if kind == "ticket" {
+            let sql = format!(
+                "SELECT t.id, t.number, t.title, t.description, t.resolution, t.requester_id, t.status {missing}"
+            );
             let rows: Vec<TicketText> = db::all(
                 &mut *tx,
-                AssertSqlSafe(format!(
-                "SELECT t.id, t.number, t.title, t.description, t.resolution, t.requester_id, t.status {missing}"
-            )),
+                AssertSqlSafe(sql),
                 (after, last, kind.to_string()),
             )
             .await?;
@@ -345,9 +343,10 @@ impl Store {
                 "system" => &crate::domain::inventory::SYSTEMS,
                 _ => &crate::domain::inventory::STAFF,
             };
+            let sql = format!("SELECT t.id {missing}");
             let ids: Vec<i64> = db::values(
                 &mut *tx,
-                AssertSqlSafe(format!("SELECT t.id {missing}")),
+                AssertSqlSafe(sql),
                 (after, last, kind.to_string()),
             )
             .await?;

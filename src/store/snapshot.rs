@@ -114,12 +114,8 @@ pub async fn schema_version(conn: &mut AnyConnection) -> StoreResult<i64> {
 
 /// Rows in a table (the name comes from `tables`).
 pub async fn count_rows(conn: &mut AnyConnection, table: &str) -> StoreResult<i64> {
-    db::value(
-        &mut *conn,
-        sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", q(table))),
-        (),
-    )
-    .await
+    let sql = format!("SELECT COUNT(*) FROM {}", q(table));
+    db::value(&mut *conn, sqlx::AssertSqlSafe(sql), ()).await
 }
 
 /// Every table but the migrations' own, parents before children (cycles, if any, in name

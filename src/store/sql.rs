@@ -228,12 +228,8 @@ impl Columns {
 
 /// Deletes the row `id` of `table`; `NotFound` when there is none.
 pub async fn delete_by_id(tx: &mut Tx, table: &str, id: i64) -> StoreResult<()> {
-    let n = db::exec(
-        &mut **tx,
-        AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1")),
-        id,
-    )
-    .await?;
+    let sql = format!("DELETE FROM {table} WHERE id = $1");
+    let n = db::exec(&mut **tx, AssertSqlSafe(sql), id).await?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }

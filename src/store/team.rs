@@ -177,21 +177,13 @@ async fn update_requested_change(tx: &mut Tx, id: i64, c: Columns) -> StoreResul
 
 impl Store {
     pub async fn team_members(&self) -> StoreResult<Vec<MemberRow>> {
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!("{MEMBER} ORDER BY id")),
-            (),
-        )
-        .await
+        let sql = format!("{MEMBER} ORDER BY id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn team_member_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<MemberRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!("{MEMBER} WHERE id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{MEMBER} WHERE id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn certificates(&self, staff_id: Option<i64>) -> StoreResult<Vec<CertificateRow>> {
@@ -358,21 +350,13 @@ impl Store {
     }
 
     pub async fn personnel_change_in(&self, tx: &mut Tx, id: i64) -> StoreResult<ChangeRow> {
-        db::one(
-            &mut **tx,
-            AssertSqlSafe(format!("{CHANGE} WHERE c.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{CHANGE} WHERE c.id = $1");
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn personnel_change(&self, id: i64) -> StoreResult<ChangeRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("{CHANGE} WHERE c.id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("{CHANGE} WHERE c.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn personnel_changes(
@@ -567,12 +551,8 @@ impl Store {
     }
 
     pub async fn change_files(&self, change_id: i64) -> StoreResult<Vec<ChangeFileRow>> {
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!("{CHANGE_FILE} WHERE change_id = $1 ORDER BY id")),
-            change_id,
-        )
-        .await
+        let sql = format!("{CHANGE_FILE} WHERE change_id = $1 ORDER BY id");
+        db::all(self.pool(), AssertSqlSafe(sql), change_id).await
     }
 
     pub async fn change_files_in(
@@ -580,20 +560,12 @@ impl Store {
         tx: &mut Tx,
         change_id: i64,
     ) -> StoreResult<Vec<ChangeFileRow>> {
-        db::all(
-            &mut **tx,
-            AssertSqlSafe(format!("{CHANGE_FILE} WHERE change_id = $1 ORDER BY id")),
-            change_id,
-        )
-        .await
+        let sql = format!("{CHANGE_FILE} WHERE change_id = $1 ORDER BY id");
+        db::all(&mut **tx, AssertSqlSafe(sql), change_id).await
     }
 
     pub async fn change_file(&self, change_id: i64, id: i64) -> StoreResult<ChangeFileRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("{CHANGE_FILE} WHERE change_id = $1 AND id = $2")),
-            (change_id, id),
-        )
-        .await
+        let sql = format!("{CHANGE_FILE} WHERE change_id = $1 AND id = $2");
+        db::one(self.pool(), AssertSqlSafe(sql), (change_id, id)).await
     }
 }

@@ -12,6 +12,12 @@ use crate::store::{Store, StoreError, StoreResult};
 
 use super::{CalendarRow, Tx};
 
+/// The calendar `$1`.
+const CALENDAR: &str = "SELECT id, name, kind, periods, description FROM calendars WHERE id = $1";
+
+/// Removes the exception day `$2` of the calendar `$1`.
+const DELETE_DAY: &str = "DELETE FROM calendar_days WHERE calendar_id = $1 AND day = $2";
+
 impl Store {
     pub async fn list_calendars(&self) -> StoreResult<Vec<CalendarRow>> {
         db::all(
@@ -23,12 +29,7 @@ impl Store {
     }
 
     pub async fn calendar_row(&self, id: i64) -> StoreResult<CalendarRow> {
-        db::one(
-            self.pool(),
-            "SELECT id, name, kind, periods, description FROM calendars WHERE id = $1",
-            id,
-        )
-        .await
+        db::one(self.pool(), CALENDAR, id).await
     }
 
     /// Creates a calendar with its exception days (used for the shipped defaults).
@@ -75,12 +76,7 @@ impl Store {
     ) -> StoreResult<()> {
         self.forget_calendars();
         let d = day.format("%Y-%m-%d").to_string();
-        db::exec(
-            &mut **tx,
-            "DELETE FROM calendar_days WHERE calendar_id = $1 AND day = $2",
-            (id, d.clone()),
-        )
-        .await?;
+        db::exec(&mut **tx, DELETE_DAY, (id, d.clone())).await?;
         if let Some(w) = working {
             db::exec(
                 &mut **tx,
@@ -146,12 +142,7 @@ impl Store {
         }
         for (d, o) in days {
             let d = d.format("%Y-%m-%d").to_string();
-            db::exec(
-                &mut **tx,
-                "DELETE FROM calendar_days WHERE calendar_id = $1 AND day = $2",
-                (id, d.clone()),
-            )
-            .await?;
+            db::exec(&mut **tx, DELETE_DAY, (id, d.clone())).await?;
             db::exec(
                 &mut **tx,
                 "INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)",
@@ -236,12 +227,7 @@ impl Store {
     }
 
     async fn calendar_uncached(conn: &mut AnyConnection, id: i64) -> StoreResult<Calendar> {
-        let row: CalendarRow = db::one(
-            &mut *conn,
-            "SELECT id, name, kind, periods, description FROM calendars WHERE id = $1",
-            id,
-        )
-        .await?;
+        let row: CalendarRow = db::one(&mut *conn, CALENDAR, id).await?;
         if row.kind == "always" {
             return Ok(Calendar::always());
         }

@@ -200,13 +200,7 @@ impl Store {
     }
 
     pub async fn get_entity(&self, spec: &EntitySpec, id: i64) -> StoreResult<Map<String, Value>> {
-        let sql = format!("{} WHERE t.id = $1", select_list(spec));
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        row_to_json(spec, &row)
+        entity_on(self.pool(), spec, id).await
     }
 
     pub(crate) async fn get_entity_tx(
@@ -215,13 +209,7 @@ impl Store {
         spec: &EntitySpec,
         id: i64,
     ) -> StoreResult<Map<String, Value>> {
-        let sql = format!("{} WHERE t.id = $1", select_list(spec));
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        row_to_json(spec, &row)
+        entity_on(&mut **tx, spec, id).await
     }
 
     /// Every row of a collection, for export.
@@ -232,4 +220,19 @@ impl Store {
             .await?;
         rows.iter().map(|r| row_to_json(spec, r)).collect()
     }
+}
+
+/// The record `id` as the API's JSON object, read on `db`; `NotFound` when there is none.
+async fn entity_on<'c>(
+    db: impl db::Db<'c>,
+    spec: &EntitySpec,
+    id: i64,
+) -> StoreResult<Map<String, Value>> {
+    let sql = format!("{} WHERE t.id = $1", select_list(spec));
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    row_to_json(spec, &row)
 }

@@ -13,14 +13,8 @@ impl Store {
     // ---- alerts ------------------------------------------------------------------------
 
     pub async fn alert_by_key_tx(&self, tx: &mut Tx, key: &str) -> StoreResult<Option<AlertRow>> {
-        db::maybe(
-            &mut **tx,
-            AssertSqlSafe(format!(
-                "SELECT {ALERT_COLS} FROM alerts WHERE dedup_key = $1"
-            )),
-            key.to_string(),
-        )
-        .await
+        let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE dedup_key = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), key.to_string()).await
     }
 
     /// The keys of the open (not resolved) alerts whose key starts with `prefix`.
@@ -42,21 +36,13 @@ impl Store {
     }
 
     pub async fn alert(&self, id: i64) -> StoreResult<AlertRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn alert_tx(&self, tx: &mut Tx, id: i64) -> StoreResult<AlertRow> {
-        db::one(
-            &mut **tx,
-            AssertSqlSafe(format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1");
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -307,15 +293,11 @@ impl Store {
 
     /// Firing alerts nobody acknowledged since `before` and not yet escalated.
     pub async fn alerts_to_escalate(&self, before: i64, now_ms: i64) -> StoreResult<Vec<AlertRow>> {
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {ALERT_COLS} FROM alerts WHERE status = 'firing' AND escalated_at IS NULL AND started_at <= $1 \
              AND (silenced_until IS NULL OR silenced_until <= $2) ORDER BY id"
-        )),
-            (before, now_ms),
-        )
-        .await
+        );
+        db::all(self.pool(), AssertSqlSafe(sql), (before, now_ms)).await
     }
 
     /// Alerts of a ticket still firing: acknowledging the ticket acknowledges them.

@@ -33,22 +33,22 @@ impl Store {
         };
         // A result stands for at most a day, so older rows need not be read.
         type Row = (i64, i64, i64, i64, i64, i64, Option<f64>, Option<f64>);
-        let rows: Vec<Row> =
-            db::all(
-                self.pool(),
-                AssertSqlSafe(format!(
-                "SELECT monitor_id, \
-                 CAST(SUM(CASE WHEN class = 'up' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN class = 'down' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN class = 'maintenance' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN at >= $1 THEN 1 ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN at >= $1 AND ok = 0 THEN 1 ELSE 0 END) AS BIGINT), \
-                 AVG(CASE WHEN at >= $1 THEN latency_ms END), MAX(CASE WHEN at >= $1 THEN latency_ms END) \
-                 FROM monitor_results WHERE at >= $3 AND at < $2 AND at + covers_ms > $1{filter} GROUP BY monitor_id"
-            )),
-                (from, to, from - 86_400_000),
-            )
-            .await?;
+        let sql = format!(
+            "SELECT monitor_id, \
+             CAST(SUM(CASE WHEN class = 'up' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN class = 'down' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN class = 'maintenance' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN at >= $1 THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN at >= $1 AND ok = 0 THEN 1 ELSE 0 END) AS BIGINT), \
+             AVG(CASE WHEN at >= $1 THEN latency_ms END), MAX(CASE WHEN at >= $1 THEN latency_ms END) \
+             FROM monitor_results WHERE at >= $3 AND at < $2 AND at + covers_ms > $1{filter} GROUP BY monitor_id"
+        );
+        let rows: Vec<Row> = db::all(
+            self.pool(),
+            AssertSqlSafe(sql),
+            (from, to, from - 86_400_000),
+        )
+        .await?;
         let span = to - from;
         Ok(rows
             .into_iter()
@@ -172,16 +172,12 @@ impl Store {
             Option<i64>,
             Option<i64>,
         );
-        let row: Sums = db::row(
-            self.pool(),
-            AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
              CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
              FROM {table} WHERE monitor_id = $1 AND {col} >= $2 AND {col} < $3"
-        )),
-            (id, from, to),
-        )
-        .await?;
+        );
+        let row: Sums = db::row(self.pool(), AssertSqlSafe(sql), (id, from, to)).await?;
         let (up_ms, down_ms, maintenance_ms) =
             (row.0.unwrap_or(0), row.1.unwrap_or(0), row.2.unwrap_or(0));
         Ok(Tally {
@@ -210,17 +206,14 @@ impl Store {
             return Ok(vec![]);
         }
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = db::all(
-            self.pool(),
-            AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT hour, CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
              CAST(SUM(unknown_ms) AS BIGINT), CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
              FROM monitor_rollups WHERE monitor_id IN ({}) AND hour >= $1 AND hour < $2 GROUP BY hour ORDER BY hour",
             list.join(",")
-        )),
-            (from, to),
-        )
-        .await?;
+        );
+        let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> =
+            db::all(self.pool(), AssertSqlSafe(sql), (from, to)).await?;
         Ok(rows
             .into_iter()
             .map(|(h, up, down, m, u, c, f)| {

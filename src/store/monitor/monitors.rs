@@ -86,32 +86,19 @@ impl Store {
     }
 
     pub async fn monitor(&self, id: i64) -> StoreResult<MonitorRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!("SELECT {MONITOR_COLS} FROM monitors WHERE id = $1")),
-            id,
-        )
-        .await
+        let sql = format!("SELECT {MONITOR_COLS} FROM monitors WHERE id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn monitor_by_token(&self, token: &str) -> StoreResult<MonitorRow> {
-        db::one(
-            self.pool(),
-            AssertSqlSafe(format!(
-                "SELECT {MONITOR_COLS} FROM monitors WHERE token = $1 AND kind = 'heartbeat'"
-            )),
-            token.to_string(),
-        )
-        .await
+        let sql =
+            format!("SELECT {MONITOR_COLS} FROM monitors WHERE token = $1 AND kind = 'heartbeat'");
+        db::one(self.pool(), AssertSqlSafe(sql), token.to_string()).await
     }
 
     pub async fn all_monitors(&self) -> StoreResult<Vec<MonitorRow>> {
-        db::all(
-            self.pool(),
-            AssertSqlSafe(format!("SELECT {MONITOR_COLS} FROM monitors ORDER BY id")),
-            (),
-        )
-        .await
+        let sql = format!("SELECT {MONITOR_COLS} FROM monitors ORDER BY id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn list_monitors(
@@ -301,15 +288,12 @@ impl Store {
             return Ok(out);
         }
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let rows: Vec<(i64, i64, Option<f64>, i64)> = db::all(
-            self.pool(),
-            AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT monitor_id, at, latency_ms, ok FROM monitor_results WHERE monitor_id IN ({}) AND at >= $1 ORDER BY at",
             list.join(",")
-        )),
-            since,
-        )
-        .await?;
+        );
+        let rows: Vec<(i64, i64, Option<f64>, i64)> =
+            db::all(self.pool(), AssertSqlSafe(sql), since).await?;
         for (m, at, l, ok) in rows {
             out.entry(m).or_default().push((at, l, ok != 0));
         }

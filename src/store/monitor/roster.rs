@@ -7,6 +7,10 @@ use crate::store::{Store, StoreResult};
 use super::ShiftRow;
 use crate::store::sql::delete_by_id;
 
+/// The shifts overlapping `$1`..`$2`, in start order.
+const SHIFTS_OVERLAPPING: &str = "SELECT id, user_id, starts_at, ends_at, role, note, created_at \
+     FROM duty_shifts WHERE ends_at > $1 AND starts_at < $2 ORDER BY starts_at, id";
+
 impl Store {
     // ---- duty roster -------------------------------------------------------------------
 
@@ -35,13 +39,7 @@ impl Store {
     }
 
     pub async fn shifts(&self, from: i64, to: i64) -> StoreResult<Vec<ShiftRow>> {
-        db::all(
-            self.pool(),
-            "SELECT id, user_id, starts_at, ends_at, role, note, created_at FROM duty_shifts \
-             WHERE ends_at > $1 AND starts_at < $2 ORDER BY starts_at, id",
-            (from, to),
-        )
-        .await
+        db::all(self.pool(), SHIFTS_OVERLAPPING, (from, to)).await
     }
 
     pub async fn delete_shift(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
@@ -60,13 +58,7 @@ impl Store {
 
     /// The shifts overlapping `from`..`to`, read on the write's own transaction.
     pub async fn shifts_tx(&self, tx: &mut Tx, from: i64, to: i64) -> StoreResult<Vec<ShiftRow>> {
-        db::all(
-            &mut **tx,
-            "SELECT id, user_id, starts_at, ends_at, role, note, created_at FROM duty_shifts \
-             WHERE ends_at > $1 AND starts_at < $2 ORDER BY starts_at, id",
-            (from, to),
-        )
-        .await
+        db::all(&mut **tx, SHIFTS_OVERLAPPING, (from, to)).await
     }
 
     /// One shift, read on the write's own transaction (`NotFound` if there is none).
