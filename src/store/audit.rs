@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::db;
 use super::{Actor, Store, StoreResult, like_pattern};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -161,10 +162,12 @@ pub async fn append(
         );
         return tx.run_at_commit(call).await;
     }
-    let (seq, prev): (i64, String) =
-        sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut **tx)
-            .await?;
+    let (seq, prev): (i64, String) = db::row(
+        &mut **tx,
+        "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+        (),
+    )
+    .await?;
     let before = ev.before.as_ref().map(|v| v.to_string());
     let after = ev.after.as_ref().map(|v| v.to_string());
     let content = AuditRowContent {
@@ -315,11 +318,13 @@ impl Store {
     }
 
     pub async fn get_audit(&self, seq: i64) -> StoreResult<AuditRow> {
-        sqlx::query_as("SELECT * FROM audit_events WHERE seq = $1")
-            .bind(seq)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(super::StoreError::NotFound)
+        db::maybe(
+            self.pool(),
+            "SELECT * FROM audit_events WHERE seq = $1",
+            seq,
+        )
+        .await?
+        .ok_or(super::StoreError::NotFound)
     }
 
     /// The change history of one record, newest first.
@@ -329,24 +334,22 @@ impl Store {
         entity_id: &str,
         limit: i64,
     ) -> StoreResult<Vec<AuditRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT * FROM audit_events WHERE entity_type = $1 AND entity_id = $2 ORDER BY seq DESC LIMIT $3",
+            (entity_type.to_string(), entity_id.to_string(), limit),
         )
-        .bind(entity_type.to_string())
-        .bind(entity_id.to_string())
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Recomputes every hash from the first kept record to the head.
     pub async fn verify_audit(&self) -> StoreResult<Verification> {
-        let (head_seq, head_hash, purged_through, anchor): (i64, String, i64, String) =
-            sqlx::query_as(
-                "SELECT seq, hash, purged_through, purged_anchor FROM audit_head WHERE id = 1",
-            )
-            .fetch_one(self.pool())
-            .await?;
+        let (head_seq, head_hash, purged_through, anchor): (i64, String, i64, String) = db::row(
+            self.pool(),
+            "SELECT seq, hash, purged_through, purged_anchor FROM audit_head WHERE id = 1",
+            (),
+        )
+        .await?;
         let mut expected_seq = purged_through + 1;
         let mut prev = if purged_through == 0 {
             GENESIS.to_string()
@@ -356,12 +359,12 @@ impl Store {
         let mut last_seq = purged_through;
         let batch = 5000i64;
         loop {
-            let rows: Vec<AuditRow> =
-                sqlx::query_as("SELECT * FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2")
-                    .bind(expected_seq)
-                    .bind(batch)
-                    .fetch_all(self.pool())
-                    .await?;
+            let rows: Vec<AuditRow> = db::all(
+                self.pool(),
+                "SELECT * FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+                (expected_seq, batch),
+            )
+            .await?;
             if rows.is_empty() {
                 break;
             }
@@ -421,30 +424,28 @@ impl Store {
     /// the last removed record's hash. The caller guarantees the retention floor.
     pub async fn purge_audit(&self, cutoff_ms: i64) -> StoreResult<i64> {
         let mut tx = self.write_tx().await?;
-        let first_young: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(seq) FROM audit_events WHERE at >= $1")
-                .bind(cutoff_ms)
-                .fetch_one(&mut *tx)
-                .await?;
-        let last: Option<(i64, String)> = sqlx::query_as(
-            "SELECT seq, hash FROM audit_events WHERE seq < $1 ORDER BY seq DESC LIMIT 1",
+        let first_young: Option<i64> = db::value(
+            &mut *tx,
+            "SELECT MIN(seq) FROM audit_events WHERE at >= $1",
+            cutoff_ms,
         )
-        .bind(first_young.unwrap_or(i64::MAX))
-        .fetch_optional(&mut *tx)
+        .await?;
+        let last: Option<(i64, String)> = db::maybe(
+            &mut *tx,
+            "SELECT seq, hash FROM audit_events WHERE seq < $1 ORDER BY seq DESC LIMIT 1",
+            first_young.unwrap_or(i64::MAX),
+        )
         .await?;
         let Some((seq, hash)) = last else {
             return Ok(0);
         };
-        let removed = sqlx::query("DELETE FROM audit_events WHERE seq <= $1")
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query("UPDATE audit_head SET purged_through = $1, purged_anchor = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
+        let removed = db::exec(&mut *tx, "DELETE FROM audit_events WHERE seq <= $1", seq).await?;
+        db::exec(
+            &mut *tx,
+            "UPDATE audit_head SET purged_through = $1, purged_anchor = $2 WHERE id = 1",
+            (seq, hash),
+        )
+        .await?;
         tx.commit().await?;
         Ok(removed as i64)
     }

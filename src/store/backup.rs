@@ -2,8 +2,9 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::db;
 use super::sql::{Columns, Filter, delete_by_id};
-use super::{Store, StoreError, StoreResult, Tx};
+use super::{Store, StoreResult, Tx};
 use crate::domain::backup::Policy;
 
 #[derive(Clone, Debug, FromRow)]
@@ -99,18 +100,17 @@ fn policy_columns(p: &Policy) -> Columns {
 impl Store {
     /// Every system's `(code, id)`.
     pub async fn system_codes(&self) -> StoreResult<Vec<(Option<String>, i64)>> {
-        Ok(sqlx::query_as("SELECT code, id FROM systems ORDER BY id")
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), "SELECT code, id FROM systems ORDER BY id", ()).await
     }
 
     /// The declared data volume of a system: `None` when there is no such system.
     pub async fn system_volume_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<Option<f64>>> {
-        let v: Option<(Option<f64>,)> =
-            sqlx::query_as("SELECT data_volume_gb FROM systems WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let v: Option<(Option<f64>,)> = db::maybe(
+            &mut **tx,
+            "SELECT data_volume_gb FROM systems WHERE id = $1",
+            id,
+        )
+        .await?;
         Ok(v.map(|(g,)| g))
     }
 
@@ -122,14 +122,12 @@ impl Store {
         data_set: &str,
         except: i64,
     ) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
+        db::maybe_value(
+            &mut **tx,
             "SELECT id FROM backup_policies WHERE system_id = $1 AND data_set = $2 AND id <> $3",
+            (system_id, data_set.to_string(), except),
         )
-        .bind(system_id)
-        .bind(data_set.to_string())
-        .bind(except)
-        .fetch_optional(&mut **tx)
-        .await?)
+        .await
     }
 
     /// The id of the built-in policy named `builtin`.
@@ -138,12 +136,12 @@ impl Store {
         tx: &mut Tx,
         builtin: &str,
     ) -> StoreResult<Option<i64>> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM backup_policies WHERE builtin = $1")
-                .bind(builtin.to_string())
-                .fetch_optional(&mut **tx)
-                .await?,
+        db::maybe_value(
+            &mut **tx,
+            "SELECT id FROM backup_policies WHERE builtin = $1",
+            builtin.to_string(),
         )
+        .await
     }
 
     /// Marks a policy as the built-in one named `builtin`.
@@ -153,11 +151,12 @@ impl Store {
         id: i64,
         builtin: &str,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE backup_policies SET builtin = $1 WHERE id = $2")
-            .bind(builtin.to_string())
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(
+            &mut **tx,
+            "UPDATE backup_policies SET builtin = $1 WHERE id = $2",
+            (builtin.to_string(), id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -210,20 +209,13 @@ impl Store {
     }
 
     pub async fn backup_policy_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<PolicyRow>> {
-        Ok(
-            sqlx::query_as(AssertSqlSafe(format!("{POLICY_SELECT} WHERE p.id = $1")))
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?,
-        )
+        let sql = format!("{POLICY_SELECT} WHERE p.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn backup_policy(&self, id: i64) -> StoreResult<PolicyRow> {
-        sqlx::query_as(AssertSqlSafe(format!("{POLICY_SELECT} WHERE p.id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        let sql = format!("{POLICY_SELECT} WHERE p.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     /// The policy whose report token hashes to `token_hash`.
@@ -232,12 +224,8 @@ impl Store {
         tx: &mut Tx,
         token_hash: &str,
     ) -> StoreResult<Option<PolicyRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "{POLICY_SELECT} WHERE p.token_hash = $1"
-        )))
-        .bind(token_hash.to_string())
-        .fetch_optional(&mut **tx)
-        .await?)
+        let sql = format!("{POLICY_SELECT} WHERE p.token_hash = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), token_hash.to_string()).await
     }
 
     /// A page of policies by system code order, and how many match.
@@ -259,11 +247,11 @@ impl Store {
 
     /// How many runs a policy has.
     pub async fn backup_run_count_in(&self, tx: &mut Tx, id: i64) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM backup_runs WHERE policy_id = $1")
-                .bind(id)
-                .fetch_one(&mut **tx)
-                .await?,
+        db::value(
+            &mut **tx,
+            "SELECT COUNT(*) FROM backup_runs WHERE policy_id = $1",
+            id,
         )
+        .await
     }
 }

@@ -2,8 +2,9 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::db;
 use super::sql::{Columns, Filter, delete_by_id};
-use super::{Store, StoreError, StoreResult, Tx};
+use super::{Store, StoreResult, Tx};
 use crate::domain::backup_drill::Drill;
 
 #[derive(Clone, Debug, FromRow)]
@@ -113,34 +114,30 @@ impl Store {
 
     /// Deletes a drill and the records of its files; answers the files' stored paths.
     pub async fn delete_restore_drill(&self, tx: &mut Tx, id: i64) -> StoreResult<Vec<String>> {
-        let paths: Vec<String> =
-            sqlx::query_scalar("SELECT stored_path FROM backup_evidence_files WHERE drill_id = $1")
-                .bind(id)
-                .fetch_all(&mut **tx)
-                .await?;
-        sqlx::query("DELETE FROM backup_evidence_files WHERE drill_id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        let paths: Vec<String> = db::values(
+            &mut **tx,
+            "SELECT stored_path FROM backup_evidence_files WHERE drill_id = $1",
+            id,
+        )
+        .await?;
+        db::exec(
+            &mut **tx,
+            "DELETE FROM backup_evidence_files WHERE drill_id = $1",
+            id,
+        )
+        .await?;
         delete_by_id(tx, "restore_drills", id).await?;
         Ok(paths)
     }
 
     pub async fn restore_drill_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<DrillRow>> {
-        Ok(
-            sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?,
-        )
+        let sql = format!("{SELECT} WHERE d.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn restore_drill(&self, id: i64) -> StoreResult<DrillRow> {
-        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        let sql = format!("{SELECT} WHERE d.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     /// A page of drills, latest first, and how many match.
@@ -162,30 +159,28 @@ impl Store {
 
     /// Every drill in brief, latest first within each policy.
     pub async fn restore_drill_briefs(&self) -> StoreResult<Vec<DrillBrief>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT policy_id, id, drilled_at, result FROM restore_drills \
              ORDER BY policy_id, drilled_at DESC, id DESC",
+            (),
         )
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// How many drills a policy has.
     pub async fn restore_drill_count_in(&self, tx: &mut Tx, policy_id: i64) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM restore_drills WHERE policy_id = $1")
-                .bind(policy_id)
-                .fetch_one(&mut **tx)
-                .await?,
+        db::value(
+            &mut **tx,
+            "SELECT COUNT(*) FROM restore_drills WHERE policy_id = $1",
+            policy_id,
         )
+        .await
     }
 
     /// Whether user `id` exists.
     pub async fn user_exists_in(&self, tx: &mut Tx, id: i64) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
+        let n: i64 = db::value(&mut **tx, "SELECT COUNT(*) FROM users WHERE id = $1", id).await?;
         Ok(n > 0)
     }
 }
@@ -242,6 +237,9 @@ pub struct NewEvidenceFile<'a> {
     pub user: (i64, &'a str),
 }
 
+/// How many backup runs have the id `$1` (0 or 1).
+const RUN_COUNT: &str = "SELECT COUNT(*) FROM backup_runs WHERE id = $1";
+
 impl Store {
     pub async fn insert_evidence_file(
         &self,
@@ -269,23 +267,16 @@ impl Store {
     }
 
     pub async fn evidence_files(&self, owner: FileOwner) -> StoreResult<Vec<EvidenceFileRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "{FILE} WHERE {} = $1 ORDER BY id",
-            owner.column()
-        )))
-        .bind(owner.id())
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!("{FILE} WHERE {} = $1 ORDER BY id", owner.column());
+        db::all(self.pool(), AssertSqlSafe(sql), owner.id()).await
     }
 
     pub async fn evidence_file_count_in(&self, tx: &mut Tx, owner: FileOwner) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT COUNT(*) FROM backup_evidence_files WHERE {} = $1",
             owner.column()
-        )))
-        .bind(owner.id())
-        .fetch_one(&mut **tx)
-        .await?)
+        );
+        db::value(&mut **tx, AssertSqlSafe(sql), owner.id()).await
     }
 
     pub async fn evidence_file_in(
@@ -294,26 +285,13 @@ impl Store {
         owner: FileOwner,
         id: i64,
     ) -> StoreResult<Option<EvidenceFileRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "{FILE} WHERE {} = $1 AND id = $2",
-            owner.column()
-        )))
-        .bind(owner.id())
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?)
+        let sql = format!("{FILE} WHERE {} = $1 AND id = $2", owner.column());
+        db::maybe(&mut **tx, AssertSqlSafe(sql), (owner.id(), id)).await
     }
 
     pub async fn evidence_file(&self, owner: FileOwner, id: i64) -> StoreResult<EvidenceFileRow> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "{FILE} WHERE {} = $1 AND id = $2",
-            owner.column()
-        )))
-        .bind(owner.id())
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        let sql = format!("{FILE} WHERE {} = $1 AND id = $2", owner.column());
+        db::one(self.pool(), AssertSqlSafe(sql), (owner.id(), id)).await
     }
 
     pub async fn delete_evidence_file(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
@@ -322,19 +300,13 @@ impl Store {
 
     /// Whether the backup run `id` exists (read on the use case's write transaction).
     pub async fn backup_run_exists_in(&self, tx: &mut Tx, id: i64) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM backup_runs WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
+        let n: i64 = db::value(&mut **tx, RUN_COUNT, id).await?;
         Ok(n > 0)
     }
 
     /// Whether the backup run `id` exists.
     pub async fn backup_run_exists(&self, id: i64) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM backup_runs WHERE id = $1")
-            .bind(id)
-            .fetch_one(self.pool())
-            .await?;
+        let n: i64 = db::value(self.pool(), RUN_COUNT, id).await?;
         Ok(n > 0)
     }
 }

@@ -3,6 +3,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::db;
 use super::{Store, StoreError, StoreResult, Tx};
 use crate::domain::backup::RunValues;
 
@@ -155,23 +156,16 @@ impl Store {
         policy_id: i64,
         since: i64,
     ) -> StoreResult<Option<RunRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
+        let sql = format!(
             "{SELECT} WHERE r.policy_id = $1 AND r.status = 'running' AND r.started_at >= $2 \
              ORDER BY r.started_at DESC, r.id DESC LIMIT 1"
-        )))
-        .bind(policy_id)
-        .bind(since)
-        .fetch_optional(&mut **tx)
-        .await?)
+        );
+        db::maybe(&mut **tx, AssertSqlSafe(sql), (policy_id, since)).await
     }
 
     pub async fn backup_run_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<RunRow>> {
-        Ok(
-            sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")))
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?,
-        )
+        let sql = format!("{SELECT} WHERE r.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// A page of runs, latest first, and how many match.
@@ -210,16 +204,12 @@ impl Store {
         id: i64,
         limit: i64,
     ) -> StoreResult<Vec<(Option<i64>, i64)>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT size_bytes, CASE WHEN checksum IS NULL THEN 0 ELSE 1 END FROM backup_runs \
              WHERE policy_id = $1 AND status = 'success' AND (started_at < $2 OR (started_at = $2 AND id < $3)) \
              ORDER BY started_at DESC, id DESC LIMIT {limit}"
-        )))
-        .bind(policy_id)
-        .bind(started_at)
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?)
+        );
+        db::all(self.pool(), AssertSqlSafe(sql), (policy_id, started_at, id)).await
     }
 
     /// Whether the policy has a finished run that started after the run `(started_at, id)`.
@@ -229,25 +219,24 @@ impl Store {
         started_at: i64,
         id: i64,
     ) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = db::value(
+            self.pool(),
             "SELECT COUNT(*) FROM backup_runs WHERE policy_id = $1 AND status <> 'running' \
              AND (started_at > $2 OR (started_at = $2 AND id > $3))",
+            (policy_id, started_at, id),
         )
-        .bind(policy_id)
-        .bind(started_at)
-        .bind(id)
-        .fetch_one(self.pool())
         .await?;
         Ok(n > 0)
     }
 
     /// Each policy's latest finish time of a run that ended (succeeded or failed).
     pub async fn backup_last_finish(&self) -> StoreResult<std::collections::HashMap<i64, i64>> {
-        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        let rows: Vec<(i64, Option<i64>)> = db::all(
+            self.pool(),
             "SELECT policy_id, MAX(finished_at) FROM backup_runs WHERE status <> 'running' \
              GROUP BY policy_id",
+            (),
         )
-        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()

@@ -2,7 +2,8 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::{Store, StoreError, StoreResult, Tx};
+use super::db;
+use super::{Store, StoreResult, Tx};
 use crate::domain::cloud::{Fact, Flag, ResourceRow, Thresholds, Usage};
 
 #[derive(Clone, Debug, FromRow)]
@@ -88,11 +89,12 @@ impl CloudFilter {
 impl Store {
     /// Removes a month's rows; answers how many there were.
     pub async fn delete_cloud_period(&self, tx: &mut Tx, period: &str) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM cloud_resources WHERE period = $1")
-            .bind(period.to_string())
-            .execute(&mut **tx)
-            .await?
-            .rows_affected())
+        db::exec(
+            &mut **tx,
+            "DELETE FROM cloud_resources WHERE period = $1",
+            period.to_string(),
+        )
+        .await
     }
 
     pub async fn insert_cloud_resource(
@@ -122,20 +124,13 @@ impl Store {
     }
 
     pub async fn cloud_resource(&self, id: i64) -> StoreResult<CloudRow> {
-        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE c.id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        let sql = format!("{SELECT} WHERE c.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn cloud_resource_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<CloudRow>> {
-        Ok(
-            sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE c.id = $1")))
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?,
-        )
+        let sql = format!("{SELECT} WHERE c.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn delete_cloud_resource(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
@@ -170,12 +165,12 @@ impl Store {
 
     /// How many rows a month has.
     pub async fn cloud_period_count(&self, period: &str) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM cloud_resources WHERE period = $1")
-                .bind(period.to_string())
-                .fetch_one(self.pool())
-                .await?,
+        db::value(
+            self.pool(),
+            "SELECT COUNT(*) FROM cloud_resources WHERE period = $1",
+            period.to_string(),
         )
+        .await
     }
 
     /// Every row of the given months, by system and name.
@@ -200,15 +195,11 @@ impl Store {
         &self,
         tx: &mut Tx,
     ) -> StoreResult<Vec<(i64, String, Option<String>)>> {
-        Ok(sqlx::query_as("SELECT id, name, code FROM systems")
-            .fetch_all(&mut **tx)
-            .await?)
+        db::all(&mut **tx, "SELECT id, name, code FROM systems", ()).await
     }
 
     /// Systems' names by id.
     pub async fn system_names(&self) -> StoreResult<Vec<(i64, String)>> {
-        Ok(sqlx::query_as("SELECT id, name FROM systems ORDER BY id")
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), "SELECT id, name FROM systems ORDER BY id", ()).await
     }
 }

@@ -4,8 +4,9 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::db;
 use super::sql::{Columns, Filter};
-use super::{Store, StoreError, StoreResult, Tx};
+use super::{Store, StoreResult, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ContractRow {
@@ -131,21 +132,21 @@ pub struct NewVersion<'a> {
     pub submitted_by_name: &'a str,
 }
 
+/// The contract record (a single row).
+const CONTRACT_RECORD: &str =
+    "SELECT body, updated_by, updated_at FROM contract_record WHERE id = 1";
+
+/// The versions of the instance `$1`, oldest first.
+const INSTANCE_VERSIONS: &str =
+    "SELECT * FROM deliverable_versions WHERE instance_id = $1 ORDER BY number";
+
 impl Store {
     pub async fn contract_record(&self) -> StoreResult<Option<ContractRow>> {
-        Ok(
-            sqlx::query_as("SELECT body, updated_by, updated_at FROM contract_record WHERE id = 1")
-                .fetch_optional(self.pool())
-                .await?,
-        )
+        db::maybe(self.pool(), CONTRACT_RECORD, ()).await
     }
 
     pub async fn contract_record_in(&self, tx: &mut Tx) -> StoreResult<Option<ContractRow>> {
-        Ok(
-            sqlx::query_as("SELECT body, updated_by, updated_at FROM contract_record WHERE id = 1")
-                .fetch_optional(&mut **tx)
-                .await?,
-        )
+        db::maybe(&mut **tx, CONTRACT_RECORD, ()).await
     }
 
     pub async fn put_contract_record(
@@ -155,15 +156,13 @@ impl Store {
         by: Option<i64>,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
+        db::exec(
+            &mut **tx,
             "INSERT INTO contract_record (id, body, updated_by, updated_at) VALUES (1, $1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_by = excluded.updated_by, \
              updated_at = excluded.updated_at",
+            (body.to_string(), by, now_ms),
         )
-        .bind(body.to_string())
-        .bind(by)
-        .bind(now_ms)
-        .execute(&mut **tx)
         .await?;
         Ok(())
     }
@@ -174,14 +173,13 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<Vec<(String, i64)>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT rating, COUNT(*) FROM work_records WHERE rating IS NOT NULL \
              AND occurred_at >= $1 AND occurred_at < $2 GROUP BY rating",
+            (from_ms, to_ms),
         )
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn insert_deliverable(
@@ -213,26 +211,19 @@ impl Store {
 
     /// The next sort position (after every deliverable).
     pub async fn next_deliverable_order(&self, tx: &mut Tx) -> StoreResult<i64> {
-        let m: Option<i64> = sqlx::query_scalar("SELECT MAX(sort_order) FROM deliverables")
-            .fetch_one(&mut **tx)
-            .await?;
+        let m: Option<i64> =
+            db::value(&mut **tx, "SELECT MAX(sort_order) FROM deliverables", ()).await?;
         Ok(m.unwrap_or(0) + 1)
     }
 
     pub async fn deliverable(&self, id: i64) -> StoreResult<DeliverableRow> {
-        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        let sql = format!("{SELECT} WHERE d.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn deliverable_in(&self, tx: &mut Tx, id: i64) -> StoreResult<DeliverableRow> {
-        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)
+        let sql = format!("{SELECT} WHERE d.id = $1");
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// A page of deliverables in register order, and how many match.
@@ -254,11 +245,8 @@ impl Store {
 
     /// Every deliverable, in register order.
     pub async fn all_deliverables(&self) -> StoreResult<Vec<DeliverableRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT} ORDER BY d.sort_order, d.id"
-        )))
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!("{SELECT} ORDER BY d.sort_order, d.id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     /// The stored instances of a deliverable (or of all when `None`).
@@ -267,11 +255,10 @@ impl Store {
         deliverable_id: Option<i64>,
     ) -> StoreResult<Vec<InstanceRow>> {
         let w = deliverable_id.map_or(String::new(), |d| format!(" WHERE deliverable_id = {d}"));
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT id, deliverable_id, period_key, status, history, updated_at FROM deliverable_instances{w}"
-        )))
-        .fetch_all(self.pool())
-        .await?)
+        );
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn deliverable_instance_in(
@@ -280,14 +267,13 @@ impl Store {
         deliverable_id: i64,
         key: &str,
     ) -> StoreResult<Option<InstanceRow>> {
-        Ok(sqlx::query_as(
+        db::maybe(
+            &mut **tx,
             "SELECT id, deliverable_id, period_key, status, history, updated_at FROM deliverable_instances \
              WHERE deliverable_id = $1 AND period_key = $2",
+            (deliverable_id, key.to_string()),
         )
-        .bind(deliverable_id)
-        .bind(key.to_string())
-        .fetch_optional(&mut **tx)
-        .await?)
+        .await
     }
 
     /// Creates the instance row, or sets its status and history if it exists.
@@ -321,11 +307,11 @@ impl Store {
         v: &NewVersion<'_>,
         now_ms: i64,
     ) -> StoreResult<(i64, i64)> {
-        let n: Option<i64> = sqlx::query_scalar(
+        let n: Option<i64> = db::value(
+            &mut **tx,
             "SELECT MAX(number) FROM deliverable_versions WHERE instance_id = $1",
+            instance_id,
         )
-        .bind(instance_id)
-        .fetch_one(&mut **tx)
         .await?;
         let number = n.unwrap_or(0) + 1;
         let id = Columns::new()
@@ -347,12 +333,7 @@ impl Store {
 
     /// The versions of an instance, oldest first.
     pub async fn deliverable_versions(&self, instance_id: i64) -> StoreResult<Vec<VersionRow>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM deliverable_versions WHERE instance_id = $1 ORDER BY number",
-        )
-        .bind(instance_id)
-        .fetch_all(self.pool())
-        .await?)
+        db::all(self.pool(), INSTANCE_VERSIONS, instance_id).await
     }
 
     pub async fn deliverable_versions_in(
@@ -360,21 +341,17 @@ impl Store {
         tx: &mut Tx,
         instance_id: i64,
     ) -> StoreResult<Vec<VersionRow>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM deliverable_versions WHERE instance_id = $1 ORDER BY number",
-        )
-        .bind(instance_id)
-        .fetch_all(&mut **tx)
-        .await?)
+        db::all(&mut **tx, INSTANCE_VERSIONS, instance_id).await
     }
 
     /// The instances whose overdue alert was sent: `(deliverable_id, period_key)`.
     pub async fn deliverable_alerts(&self) -> StoreResult<Vec<(i64, String)>> {
-        Ok(
-            sqlx::query_as("SELECT deliverable_id, period_key FROM deliverable_alerts")
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT deliverable_id, period_key FROM deliverable_alerts",
+            (),
         )
+        .await
     }
 
     /// Records that the overdue alert of an instance was sent; false when it already was.
@@ -385,16 +362,13 @@ impl Store {
         key: &str,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let n = sqlx::query(
+        let n = db::exec(
+            &mut **tx,
             "INSERT INTO deliverable_alerts (deliverable_id, period_key, alerted_at) VALUES ($1, $2, $3) \
              ON CONFLICT (deliverable_id, period_key) DO NOTHING",
+            (deliverable_id, key.to_string(), now_ms),
         )
-        .bind(deliverable_id)
-        .bind(key.to_string())
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+        .await?;
         Ok(n > 0)
     }
 }

@@ -2,6 +2,7 @@
 
 use sqlx::AssertSqlSafe;
 
+use super::db;
 use super::{Store, StoreResult, Tx};
 
 /// The tables whose rows the demo history generates, in the order an admin would remove
@@ -24,6 +25,9 @@ pub const DEMO_TABLES: &[&str] = &[
 /// The summaries cache's key of `demo_banner`.
 const DEMO_LOADED_KEY: &str = "demo.loaded";
 
+/// How many rows are marked as demo data, per table.
+const DEMO_COUNTS: &str = "SELECT tbl, COUNT(*) FROM demo_items GROUP BY tbl ORDER BY tbl";
+
 impl Store {
     /// The highest id of each demo table now (0 for an empty table): the rows above it
     /// are the ones a generation adds.
@@ -31,9 +35,7 @@ impl Store {
         let mut out = Vec::with_capacity(DEMO_TABLES.len());
         for t in DEMO_TABLES {
             let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {t}");
-            let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-                .fetch_one(self.pool())
-                .await?;
+            let n: i64 = db::value(self.pool(), AssertSqlSafe(sql), ()).await?;
             out.push((*t, n));
         }
         Ok(out)
@@ -50,11 +52,7 @@ impl Store {
             let sql = format!(
                 "INSERT INTO demo_items (tbl, row_id) SELECT '{t}', id FROM {t} WHERE id > $1"
             );
-            let r = sqlx::query(AssertSqlSafe(sql))
-                .bind(*after)
-                .execute(&mut *tx)
-                .await?;
-            n += r.rows_affected() as i64;
+            n += db::exec(&mut *tx, AssertSqlSafe(sql), *after).await? as i64;
         }
         tx.commit().await?;
         self.caches.summaries.remove(DEMO_LOADED_KEY);
@@ -63,30 +61,22 @@ impl Store {
 
     /// How many rows are marked as demo data, per table.
     pub async fn demo_counts(&self) -> StoreResult<Vec<(String, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT tbl, COUNT(*) FROM demo_items GROUP BY tbl ORDER BY tbl")
-                .fetch_all(self.pool())
-                .await?,
-        )
+        db::all(self.pool(), DEMO_COUNTS, ()).await
     }
 
     /// [`Store::demo_counts`] on the caller's transaction.
     pub async fn demo_counts_in(&self, tx: &mut Tx) -> StoreResult<Vec<(String, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT tbl, COUNT(*) FROM demo_items GROUP BY tbl ORDER BY tbl")
-                .fetch_all(&mut **tx)
-                .await?,
-        )
+        db::all(&mut **tx, DEMO_COUNTS, ()).await
     }
 
     /// Whether a row is demo data.
     pub async fn is_demo_row(&self, tbl: &str, id: i64) -> StoreResult<bool> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM demo_items WHERE tbl = $1 AND row_id = $2")
-                .bind(tbl.to_string())
-                .bind(id)
-                .fetch_one(self.pool())
-                .await?;
+        let n: i64 = db::value(
+            self.pool(),
+            "SELECT COUNT(*) FROM demo_items WHERE tbl = $1 AND row_id = $2",
+            (tbl.to_string(), id),
+        )
+        .await?;
         Ok(n > 0)
     }
 }
@@ -94,38 +84,39 @@ impl Store {
 impl Store {
     /// The contract's staffing slots: (assignment id, system id, duty, work mode), by id.
     pub async fn demo_slots(&self) -> StoreResult<Vec<(i64, i64, String, String)>> {
-        Ok(
-            sqlx::query_as("SELECT id, system_id, duty, work_mode FROM assignments ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT id, system_id, duty, work_mode FROM assignments ORDER BY id",
+            (),
         )
+        .await
     }
 
     /// The systems' ids and names, by id.
     pub async fn demo_systems(&self) -> StoreResult<Vec<(i64, String)>> {
-        Ok(sqlx::query_as("SELECT id, name FROM systems ORDER BY id")
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), "SELECT id, name FROM systems ORDER BY id", ()).await
     }
 }
 
 impl Store {
     /// The backup policies' ids and data sets, by id.
     pub async fn demo_policies(&self) -> StoreResult<Vec<(i64, String)>> {
-        Ok(
-            sqlx::query_as("SELECT id, data_set FROM backup_policies ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT id, data_set FROM backup_policies ORDER BY id",
+            (),
         )
+        .await
     }
 
     /// The service lines' ids and names, by id.
     pub async fn demo_lines(&self) -> StoreResult<Vec<(i64, String)>> {
-        Ok(
-            sqlx::query_as("SELECT id, name FROM service_lines ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT id, name FROM service_lines ORDER BY id",
+            (),
         )
+        .await
     }
 }
 
@@ -155,9 +146,8 @@ impl Store {
 
     /// Whether any row is marked as demo data.
     pub async fn demo_loaded(&self) -> StoreResult<bool> {
-        let any: Option<i64> = sqlx::query_scalar("SELECT row_id FROM demo_items LIMIT 1")
-            .fetch_optional(self.pool())
-            .await?;
+        let any: Option<i64> =
+            db::maybe_value(self.pool(), "SELECT row_id FROM demo_items LIMIT 1", ()).await?;
         Ok(any.is_some())
     }
 
@@ -176,10 +166,7 @@ impl Store {
             "SELECT row_id FROM demo_items WHERE tbl = $1 AND row_id IN ({})",
             list.join(",")
         );
-        let rows: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(tbl.to_string())
-            .fetch_all(self.pool())
-            .await?;
+        let rows: Vec<i64> = db::values(self.pool(), AssertSqlSafe(sql), tbl.to_string()).await?;
         Ok(rows.into_iter().collect())
     }
 
@@ -541,15 +528,16 @@ impl Store {
         let mut out = Vec::new();
         // The service lines' operations staff (a JSON array of account ids) forget demo
         // accounts; done before the accounts go, while their marks still say which.
-        let demo_users: std::collections::HashSet<i64> =
-            sqlx::query_scalar("SELECT row_id FROM demo_items WHERE tbl = 'users'")
-                .fetch_all(&mut **tx)
-                .await?
-                .into_iter()
-                .collect();
-        let lines: Vec<(i64, String)> = sqlx::query_as("SELECT id, staff_ids FROM service_lines")
-            .fetch_all(&mut **tx)
-            .await?;
+        let demo_users: std::collections::HashSet<i64> = db::values(
+            &mut **tx,
+            "SELECT row_id FROM demo_items WHERE tbl = 'users'",
+            (),
+        )
+        .await?
+        .into_iter()
+        .collect();
+        let lines: Vec<(i64, String)> =
+            db::all(&mut **tx, "SELECT id, staff_ids FROM service_lines", ()).await?;
         let mut lines_changed = 0;
         for (id, staff) in lines {
             let ids: Vec<i64> = serde_json::from_str(&staff).unwrap_or_default();
@@ -559,11 +547,15 @@ impl Store {
                 .filter(|u| !demo_users.contains(u))
                 .collect();
             if kept.len() != ids.len() {
-                sqlx::query("UPDATE service_lines SET staff_ids = $1 WHERE id = $2")
-                    .bind(serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into()))
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
+                db::exec(
+                    &mut **tx,
+                    "UPDATE service_lines SET staff_ids = $1 WHERE id = $2",
+                    (
+                        serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into()),
+                        id,
+                    ),
+                )
+                .await?;
                 lines_changed += 1;
             }
         }
@@ -571,8 +563,7 @@ impl Store {
             out.push(("service_lines.staff_ids", lines_changed));
         }
         for (what, sql) in steps {
-            let r = sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
-            let n = r.rows_affected() as i64;
+            let n = db::exec(&mut **tx, AssertSqlSafe(sql), ()).await? as i64;
             if n > 0 {
                 out.push((what, n));
             }
@@ -593,11 +584,11 @@ impl Store {
 impl Store {
     /// The ids of table `tbl`'s demo rows.
     pub async fn demo_row_ids(&self, tbl: &str) -> StoreResult<Vec<i64>> {
-        Ok(
-            sqlx::query_scalar("SELECT row_id FROM demo_items WHERE tbl = $1 ORDER BY row_id")
-                .bind(tbl.to_string())
-                .fetch_all(self.pool())
-                .await?,
+        db::values(
+            self.pool(),
+            "SELECT row_id FROM demo_items WHERE tbl = $1 ORDER BY row_id",
+            tbl.to_string(),
         )
+        .await
     }
 }

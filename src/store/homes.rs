@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
+use super::db;
 use super::{Store, StoreResult};
 
 /// The statuses of a ticket still being worked on. The literal list matches the partial
@@ -165,12 +166,12 @@ impl Store {
         conn: &mut sqlx::AnyConnection,
         id: i64,
     ) -> StoreResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?,
+        db::maybe_value(
+            &mut *conn,
+            "SELECT display_name FROM users WHERE id = $1",
+            id,
         )
+        .await
     }
 
     /// A user's open tickets, the least SLA time left first (no due time last).
@@ -182,21 +183,19 @@ impl Store {
             "SELECT {HT} FROM tickets WHERE assignee_id = $1 AND {OPEN} \
              AND resolve_due_at IS NOT NULL ORDER BY resolve_due_at LIMIT $2"
         );
-        let mut rows: Vec<HomeTicket> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(uid)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+        let mut rows: Vec<HomeTicket> =
+            db::all(self.pool(), AssertSqlSafe(sql), (uid, limit)).await?;
         if (rows.len() as i64) < limit {
             let sql = format!(
                 "SELECT {HT} FROM tickets WHERE assignee_id = $1 AND {OPEN} \
                  AND resolve_due_at IS NULL ORDER BY id LIMIT $2"
             );
-            let more: Vec<HomeTicket> = sqlx::query_as(AssertSqlSafe(sql))
-                .bind(uid)
-                .bind(limit - rows.len() as i64)
-                .fetch_all(self.pool())
-                .await?;
+            let more: Vec<HomeTicket> = db::all(
+                self.pool(),
+                AssertSqlSafe(sql),
+                (uid, limit - rows.len() as i64),
+            )
+            .await?;
             rows.extend(more);
         }
         Ok(rows)
@@ -208,37 +207,30 @@ impl Store {
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sla_breached = 1 OR resolve_due_at < $2 THEN 1 ELSE 0 END), 0) \
              FROM tickets WHERE assignee_id = $1 AND {OPEN}"
         );
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .bind(uid)
-            .bind(now)
-            .fetch_one(self.pool())
-            .await?)
+        db::row(self.pool(), AssertSqlSafe(sql), (uid, now)).await
     }
 
     /// A user's inspection tasks due in `[from, to)` and those overdue still open.
     pub async fn home_my_tasks(&self, uid: i64, from: i64, to: i64) -> StoreResult<Vec<HomeTask>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, template_name, target_name, status, due_at FROM inspection_tasks \
              WHERE assignee_id = $1 AND due_at < $3 AND (due_at >= $2 OR status IN ('pending','in_progress')) \
              ORDER BY due_at LIMIT 50",
+            (uid, from, to),
         )
-        .bind(uid)
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// A user's current or next duty shift.
     pub async fn home_my_shift(&self, uid: i64, now: i64) -> StoreResult<Option<HomeShift>> {
-        Ok(sqlx::query_as(
+        db::maybe(
+            self.pool(),
             "SELECT starts_at, ends_at FROM duty_shifts WHERE user_id = $1 AND ends_at > $2 \
              ORDER BY starts_at LIMIT 1",
+            (uid, now),
         )
-        .bind(uid)
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 
     /// Open tickets per assignee, the busiest first.
@@ -249,10 +241,7 @@ impl Store {
              FROM users u JOIN tickets t ON t.assignee_id = u.id AND t.{OPEN} \
              WHERE u.disabled = 0 GROUP BY u.id, u.display_name ORDER BY open DESC, u.id LIMIT 50"
         );
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .bind(now)
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), AssertSqlSafe(sql), now).await
     }
 
     /// Open tickets whose resolve time falls before `until` (already late included).
@@ -261,21 +250,14 @@ impl Store {
             "SELECT {HT} FROM tickets WHERE {OPEN} AND resolve_due_at IS NOT NULL AND resolve_due_at < $1 \
              ORDER BY resolve_due_at LIMIT $2"
         );
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .bind(until)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), AssertSqlSafe(sql), (until, limit)).await
     }
 
     pub async fn home_at_risk_count(&self, until: i64) -> StoreResult<i64> {
         let sql = format!(
             "SELECT COUNT(*) FROM tickets WHERE {OPEN} AND resolve_due_at IS NOT NULL AND resolve_due_at < $1"
         );
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(until)
-            .fetch_one(self.pool())
-            .await?)
+        db::value(self.pool(), AssertSqlSafe(sql), until).await
     }
 
     /// Open tickets nobody is assigned, oldest first, and how many there are.
@@ -283,14 +265,9 @@ impl Store {
         let sql = format!(
             "SELECT {HT} FROM tickets WHERE assignee_id IS NULL AND {OPEN} ORDER BY id LIMIT $1"
         );
-        let rows = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = db::all(self.pool(), AssertSqlSafe(sql), limit).await?;
         let sql = format!("SELECT COUNT(*) FROM tickets WHERE assignee_id IS NULL AND {OPEN}");
-        let n = sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_one(self.pool())
-            .await?;
+        let n = db::value(self.pool(), AssertSqlSafe(sql), ()).await?;
         Ok((rows, n))
     }
 
@@ -303,89 +280,81 @@ impl Store {
             "SELECT {HT} FROM tickets WHERE {OPEN} AND priority IN ('P1','P2') \
              ORDER BY priority, id DESC LIMIT $1"
         );
-        let rows = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = db::all(self.pool(), AssertSqlSafe(sql), limit).await?;
         let sql = format!(
             "SELECT priority, COUNT(*) FROM tickets WHERE {OPEN} GROUP BY priority ORDER BY priority"
         );
-        let by = sqlx::query_as(AssertSqlSafe(sql))
-            .fetch_all(self.pool())
-            .await?;
+        let by = db::all(self.pool(), AssertSqlSafe(sql), ()).await?;
         Ok((rows, by))
     }
 
     /// Tickets reported in `[from, to)` that are resolved or closed, and how many of those
     /// breached their SLA.
     pub async fn home_sla_month(&self, from: i64, to: i64) -> StoreResult<(i64, i64)> {
-        Ok(sqlx::query_as(
+        db::row(
+            self.pool(),
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sla_breached = 1 THEN 1 ELSE 0 END), 0) FROM tickets \
              WHERE reported_at >= $1 AND reported_at < $2 AND status IN ('resolved','closed')",
+            (from, to),
         )
-        .bind(from)
-        .bind(to)
-        .fetch_one(self.pool())
-        .await?)
+        .await
     }
 
     /// Each system with how many of its monitors are down and up now.
     pub async fn home_systems(&self) -> StoreResult<Vec<SystemState>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT s.id, s.name, COUNT(m.id) AS monitors, \
              COALESCE(SUM(CASE WHEN m.state IN ('down','unreachable') THEN 1 ELSE 0 END), 0) AS down, \
              COALESCE(SUM(CASE WHEN m.state = 'up' THEN 1 ELSE 0 END), 0) AS up \
              FROM systems s LEFT JOIN monitors m ON m.system_id = s.id AND m.paused = 0 \
              GROUP BY s.id, s.name ORDER BY s.id",
+            (),
         )
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// The latest 督办 (supervision) steps with their ticket's status now.
     pub async fn home_supervised(&self, limit: i64) -> StoreResult<Vec<Supervised>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT e.ticket_id, t.number, t.title, t.status, e.at, e.summary \
              FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id \
              WHERE e.kind = 'supervise' ORDER BY e.id DESC LIMIT $1",
+            limit,
         )
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Deliverable instances submitted and not yet reviewed.
     pub async fn home_awaiting_review(&self) -> StoreResult<Vec<AwaitingReview>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT d.id AS deliverable_id, d.name, i.period_key, i.updated_at \
              FROM deliverable_instances i JOIN deliverables d ON d.id = i.deliverable_id \
              WHERE i.status = 'submitted' ORDER BY i.updated_at LIMIT 50",
+            (),
         )
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Audit records worth a look: failed logins, deletions, resets and revocations.
     pub async fn home_audit_highlights(&self, limit: i64) -> StoreResult<Vec<Highlight>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT seq, at, actor_id, actor_name, action, entity_type, entity_id, summary \
              FROM audit_events WHERE action IN ('login_failed','delete','password_reset','revoke','refuse') \
              ORDER BY seq DESC LIMIT $1",
+            limit,
         )
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// A requester's own tickets, newest first.
     pub async fn home_my_reports(&self, uid: i64, limit: i64) -> StoreResult<Vec<HomeTicket>> {
         let sql =
             format!("SELECT {HT} FROM tickets WHERE requester_id = $1 ORDER BY id DESC LIMIT $2");
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .bind(uid)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), AssertSqlSafe(sql), (uid, limit)).await
     }
 
     /// Support records per service line in `[from, to)`, and the user's own count.
@@ -395,22 +364,19 @@ impl Store {
         from: i64,
         to: i64,
     ) -> StoreResult<(Vec<LineToday>, i64)> {
-        let rows = sqlx::query_as(
+        let rows = db::all(
+            self.pool(),
             "SELECT l.id AS line_id, l.name, COUNT(w.id) AS records, l.staff_ids FROM service_lines l \
              LEFT JOIN work_records w ON w.line_id = l.id AND w.occurred_at >= $1 AND w.occurred_at < $2 \
              GROUP BY l.id, l.name, l.staff_ids ORDER BY l.id",
+            (from, to),
         )
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.pool())
         .await?;
-        let mine = sqlx::query_scalar(
+        let mine = db::value(
+            self.pool(),
             "SELECT COUNT(*) FROM work_records WHERE operator_id = $1 AND occurred_at >= $2 AND occurred_at < $3",
+            (uid, from, to),
         )
-        .bind(uid)
-        .bind(from)
-        .bind(to)
-        .fetch_one(self.pool())
         .await?;
         Ok((rows, mine))
     }
@@ -418,24 +384,31 @@ impl Store {
     /// Platform state: accounts per role, locked and disabled accounts, monitors, firing
     /// alerts.
     pub async fn home_platform(&self, now: i64) -> StoreResult<Vec<(String, i64)>> {
-        let mut out: Vec<(String, i64)> = sqlx::query_as(
+        let mut out: Vec<(String, i64)> = db::all(
+            self.pool(),
             "SELECT role, COUNT(*) FROM users WHERE disabled = 0 GROUP BY role ORDER BY role",
+            (),
         )
-        .fetch_all(self.pool())
         .await?;
-        let locked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE locked_until > $1")
-            .bind(now)
-            .fetch_one(self.pool())
-            .await?;
-        let disabled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE disabled = 1")
-            .fetch_one(self.pool())
-            .await?;
-        let monitors: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitors")
-            .fetch_one(self.pool())
-            .await?;
-        let firing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status = 'firing'")
-            .fetch_one(self.pool())
-            .await?;
+        let locked: i64 = db::value(
+            self.pool(),
+            "SELECT COUNT(*) FROM users WHERE locked_until > $1",
+            now,
+        )
+        .await?;
+        let disabled: i64 = db::value(
+            self.pool(),
+            "SELECT COUNT(*) FROM users WHERE disabled = 1",
+            (),
+        )
+        .await?;
+        let monitors: i64 = db::value(self.pool(), "SELECT COUNT(*) FROM monitors", ()).await?;
+        let firing: i64 = db::value(
+            self.pool(),
+            "SELECT COUNT(*) FROM alerts WHERE status = 'firing'",
+            (),
+        )
+        .await?;
         out.push(("locked".into(), locked));
         out.push(("disabled".into(), disabled));
         out.push(("monitors".into(), monitors));

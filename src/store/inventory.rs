@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::audit::NewAuditEvent;
+use super::db;
 use super::{Actor, Store, StoreError, StoreResult};
 use crate::domain::inventory::warranty_end_sql;
 
@@ -62,50 +63,50 @@ impl Store {
         soon: &str,
     ) -> StoreResult<InventorySummary> {
         let p = self.pool();
-        let sites: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sites")
-            .fetch_one(p)
-            .await?;
-        let cats: Vec<(String, i64, i64)> = sqlx::query_as(
+        let sites: i64 = db::value(p, "SELECT COUNT(*) FROM sites", ()).await?;
+        let cats: Vec<(String, i64, i64)> = db::all(
+            p,
             "SELECT category, COUNT(*), CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM assets GROUP BY category ORDER BY category",
+            (),
         )
-        .fetch_all(p)
         .await?;
         let end = warranty_end_sql();
         let sql = format!(
             "SELECT \
-               CAST(COALESCE(SUM(CASE WHEN warranty_until IS NOT NULL AND {end} < $1 THEN quantity ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN warranty_until IS NOT NULL AND {end} >= $1 AND {end} <= $2 THEN quantity ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN warranty_until IS NOT NULL AND {end} > $2 THEN quantity ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN warranty_until IS NULL THEN quantity ELSE 0 END), 0) AS BIGINT) \
+             CAST(COALESCE(SUM(CASE WHEN warranty_until IS NOT NULL AND {end} < $1 THEN quantity ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN warranty_until IS NOT NULL AND {end} >= $1 AND {end} <= $2 THEN quantity ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN warranty_until IS NOT NULL AND {end} > $2 THEN quantity ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN warranty_until IS NULL THEN quantity ELSE 0 END), 0) AS BIGINT) \
              FROM assets"
         );
-        let (expired, expiring, valid, unknown): (i64, i64, i64, i64) =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(today.to_string())
-                .bind(soon.to_string())
-                .fetch_one(p)
-                .await?;
-        let (systems, users, volume): (i64, i64, f64) = sqlx::query_as(
+        let (expired, expiring, valid, unknown): (i64, i64, i64, i64) = db::row(
+            p,
+            sqlx::AssertSqlSafe(sql),
+            (today.to_string(), soon.to_string()),
+        )
+        .await?;
+        let (systems, users, volume): (i64, i64, f64) = db::row(
+            p,
             "SELECT COUNT(*), CAST(COALESCE(SUM(users_count), 0) AS BIGINT), CAST(COALESCE(SUM(data_volume_gb), 0) AS DOUBLE PRECISION) FROM systems",
+            (),
         )
-        .fetch_one(p)
         .await?;
-        let staff: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff")
-            .fetch_one(p)
-            .await?;
-        let (slots, unfilled): (i64, i64) = sqlx::query_as(
+        let staff: i64 = db::value(p, "SELECT COUNT(*) FROM staff", ()).await?;
+        let (slots, unfilled): (i64, i64) = db::row(
+            p,
             "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN staff_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) FROM assignments",
+            (),
         )
-        .fetch_one(p)
         .await?;
-        let declared_rows: Vec<DeclaredRow> = sqlx::query_as(
+        let declared_rows: Vec<DeclaredRow> = db::all(
+            p,
             "SELECT d.site_id, s.name, d.scope, d.label, d.declared, d.source, \
-               CAST(COALESCE((SELECT SUM(a.quantity) FROM assets a \
-                  WHERE (d.site_id IS NULL OR a.site_id = d.site_id) \
-                    AND (a.category = d.scope OR (d.scope = 'devices' AND a.category <> 'environment'))), 0) AS BIGINT) \
+             CAST(COALESCE((SELECT SUM(a.quantity) FROM assets a \
+             WHERE (d.site_id IS NULL OR a.site_id = d.site_id) \
+             AND (a.category = d.scope OR (d.scope = 'devices' AND a.category <> 'environment'))), 0) AS BIGINT) \
              FROM declared_counts d LEFT JOIN sites s ON s.id = d.site_id ORDER BY d.id",
+            (),
         )
-        .fetch_all(p)
         .await?;
         let assets_rows = cats.iter().map(|c| c.1).sum();
         let assets_quantity = cats.iter().map(|c| c.2).sum();
@@ -187,22 +188,22 @@ impl Store {
 
     /// Ids of the assets a system runs on.
     pub async fn system_asset_ids(&self, system_id: i64) -> StoreResult<Vec<i64>> {
-        Ok(sqlx::query_scalar(
+        db::values(
+            self.pool(),
             "SELECT asset_id FROM system_assets WHERE system_id = $1 ORDER BY asset_id",
+            system_id,
         )
-        .bind(system_id)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Ids of the systems that run on an asset.
     pub async fn asset_system_ids(&self, asset_id: i64) -> StoreResult<Vec<i64>> {
-        Ok(sqlx::query_scalar(
+        db::values(
+            self.pool(),
             "SELECT system_id FROM system_assets WHERE asset_id = $1 ORDER BY system_id",
+            asset_id,
         )
-        .bind(asset_id)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn link_system_asset(
@@ -216,31 +217,25 @@ impl Store {
         let mut tx = self.write_tx().await?;
         for (table, id) in [("systems", system_id), ("assets", asset_id)] {
             let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let n: i64 = db::value(&mut *tx, sqlx::AssertSqlSafe(sql), id).await?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
         }
         let changed = if link {
-            sqlx::query(
+            db::exec(
+                &mut *tx,
                 "INSERT INTO system_assets (system_id, asset_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (system_id, asset_id) DO NOTHING",
+                (system_id, asset_id, now_ms),
             )
-            .bind(system_id)
-            .bind(asset_id)
-            .bind(now_ms)
-            .execute(&mut *tx)
             .await?
-            .rows_affected()
         } else {
-            sqlx::query("DELETE FROM system_assets WHERE system_id = $1 AND asset_id = $2")
-                .bind(system_id)
-                .bind(asset_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
+            db::exec(
+                &mut *tx,
+                "DELETE FROM system_assets WHERE system_id = $1 AND asset_id = $2",
+                (system_id, asset_id),
+            )
+            .await?
         };
         if changed == 0 {
             if link {

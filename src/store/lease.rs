@@ -5,6 +5,7 @@
 use sqlx::Any;
 use sqlx::pool::PoolConnection;
 
+use super::db;
 use super::{Store, StoreResult};
 
 /// A PostgreSQL advisory lock, held for as long as this value keeps its connection.
@@ -19,11 +20,11 @@ impl Store {
     /// Errors: no connection in time, or the query failing (`StoreError::Backend`).
     pub async fn try_advisory_lock(&self, key: i64) -> StoreResult<Option<AdvisoryLock>> {
         let mut conn = self.pool.acquire().await?;
-        let got: i64 = sqlx::query_scalar(
+        let got: i64 = db::value(
+            &mut *conn,
             "SELECT CAST(CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END AS BIGINT)",
+            key,
         )
-        .bind(key)
-        .fetch_one(&mut *conn)
         .await?;
         Ok((got == 1).then_some(AdvisoryLock { conn }))
     }

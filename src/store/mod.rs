@@ -9,6 +9,7 @@ pub mod backup_runs;
 pub mod cache;
 pub mod cloud;
 pub mod contract;
+pub mod db;
 pub mod demo;
 pub mod desk;
 pub mod entities;
@@ -165,6 +166,9 @@ pub fn redact_url(url: &str) -> String {
     url.to_string()
 }
 
+/// The value of the setting `$1`.
+const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+
 impl Store {
     /// Opens the database named by the options (creating the SQLite file and data
     /// directory if needed) and runs the migrations.
@@ -270,13 +274,13 @@ impl Store {
 
     /// The current row version of a table (bumped by triggers on every write).
     pub async fn row_version(&self, table: &str) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT version FROM row_versions WHERE name = $1")
-                .bind(table.to_string())
-                .fetch_optional(self.pool())
-                .await?
-                .unwrap_or(-1),
+        Ok(db::maybe_value(
+            self.pool(),
+            "SELECT version FROM row_versions WHERE name = $1",
+            table.to_string(),
         )
+        .await?
+        .unwrap_or(-1))
     }
 
     /// A cached ticket page for `key` built at `version`, if any and younger than
@@ -381,11 +385,7 @@ impl Store {
     }
 
     pub async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let v: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
-            .bind(key.to_string())
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(v.map(|r| r.0))
+        db::maybe_value(self.pool(), SETTING, key).await
     }
 
     pub async fn set_setting(&self, key: &str, value: &str, now_ms: i64) -> StoreResult<()> {
@@ -397,20 +397,16 @@ impl Store {
 
     /// A setting's value and when it was last set.
     pub async fn setting_row(&self, key: &str) -> StoreResult<Option<(String, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT value, updated_at FROM settings WHERE key = $1")
-                .bind(key.to_string())
-                .fetch_optional(self.pool())
-                .await?,
+        db::maybe(
+            self.pool(),
+            "SELECT value, updated_at FROM settings WHERE key = $1",
+            key.to_string(),
         )
+        .await
     }
 
     pub async fn setting_in(&self, tx: &mut Tx, key: &str) -> StoreResult<Option<String>> {
-        let v: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
-            .bind(key.to_string())
-            .fetch_optional(&mut **tx)
-            .await?;
-        Ok(v.map(|r| r.0))
+        db::maybe_value(&mut **tx, SETTING, key).await
     }
 
     pub async fn put_setting_in(
@@ -420,23 +416,23 @@ impl Store {
         value: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
+        db::exec(
+            &mut **tx,
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (key.to_string(), value.to_string(), now_ms),
         )
-        .bind(key.to_string())
-        .bind(value.to_string())
-        .bind(now_ms)
-        .execute(&mut **tx)
         .await?;
         Ok(())
     }
 
     pub async fn delete_setting_in(&self, tx: &mut Tx, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM settings WHERE key = $1")
-            .bind(key.to_string())
-            .execute(&mut **tx)
-            .await?;
+        db::exec(
+            &mut **tx,
+            "DELETE FROM settings WHERE key = $1",
+            key.to_string(),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::db;
 use super::desk::Tx;
 use super::entities::Arg;
 use super::sql::{Columns, delete_by_id, unique_conflict};
@@ -86,30 +87,26 @@ fn channel_name_taken(name: &str) -> impl FnOnce(StoreError) -> StoreError {
     unique_conflict(format!("已有名为“{name}”的通道"))
 }
 
+/// The channel `$1`.
+const CHANNEL: &str = "SELECT * FROM notification_channels WHERE id = $1";
+
 impl Store {
     pub async fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM notification_channels ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT * FROM notification_channels ORDER BY id",
+            (),
         )
+        .await
     }
 
     pub async fn channel(&self, id: i64) -> StoreResult<ChannelRow> {
-        sqlx::query_as("SELECT * FROM notification_channels WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(self.pool(), CHANNEL, id).await
     }
 
     /// A channel, read on the writer's transaction.
     pub async fn channel_in(&self, tx: &mut Tx, id: i64) -> StoreResult<ChannelRow> {
-        sqlx::query_as("SELECT * FROM notification_channels WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(&mut **tx, CHANNEL, id).await
     }
 
     pub async fn insert_channel(
@@ -162,19 +159,21 @@ impl Store {
     }
 
     pub async fn rules(&self) -> StoreResult<Vec<RuleRow>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM notification_rules ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT * FROM notification_rules ORDER BY id",
+            (),
         )
+        .await
     }
 
     pub async fn rule(&self, id: i64) -> StoreResult<RuleRow> {
-        sqlx::query_as("SELECT * FROM notification_rules WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(
+            self.pool(),
+            "SELECT * FROM notification_rules WHERE id = $1",
+            id,
+        )
+        .await
     }
 
     /// The enabled rules of an event, read on the writer's transaction.
@@ -188,16 +187,19 @@ impl Store {
         let all = match self.caches.rules.get() {
             Ok(all) => all,
             Err(generation) => {
-                let rules: Vec<RuleRow> = sqlx::query_as(
+                let rules: Vec<RuleRow> = db::all(
+                    &mut **tx,
                     "SELECT r.* FROM notification_rules r JOIN notification_channels c ON c.id = r.channel_id \
                      WHERE r.enabled = 1 AND c.enabled = 1 ORDER BY r.id",
+                    (),
                 )
-                .fetch_all(&mut **tx)
                 .await?;
-                let channels: Vec<ChannelRow> =
-                    sqlx::query_as("SELECT * FROM notification_channels WHERE enabled = 1")
-                        .fetch_all(&mut **tx)
-                        .await?;
+                let channels: Vec<ChannelRow> = db::all(
+                    &mut **tx,
+                    "SELECT * FROM notification_channels WHERE enabled = 1",
+                    (),
+                )
+                .await?;
                 let all: Vec<(RuleRow, ChannelRow)> = rules
                     .into_iter()
                     .filter_map(|r| {
@@ -253,21 +255,20 @@ impl Store {
 
     /// Adds a message unless one with the same key exists (then nothing happens).
     pub async fn enqueue(&self, tx: &mut Tx, m: &NewMessage, now_ms: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO notification_outbox (idempotency_key, channel_id, event, ticket_id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(m.key.clone())
-        .bind(m.channel_id)
-        .bind(m.event.clone())
-        .bind(m.ticket_id)
-        .bind(m.recipient.clone())
-        .bind(m.subject.clone())
-        .bind(m.body.clone())
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        Columns::new()
+            .set("idempotency_key", &m.key)
+            .set("channel_id", m.channel_id)
+            .set("event", &m.event)
+            .set("ticket_id", m.ticket_id)
+            .set("recipient", &m.recipient)
+            .set("subject", &m.subject)
+            .set("body", &m.body)
+            .set("status", "pending")
+            .set("attempts", 0_i64)
+            .set("next_attempt_at", now_ms)
+            .set("created_at", now_ms)
+            .insert_unless_exists(tx, "notification_outbox", "idempotency_key")
+            .await
     }
 
     /// Claims up to `n` due messages for `lease_ms`. The claim condition is repeated in the
@@ -279,66 +280,54 @@ impl Store {
         lease_ms: i64,
         n: i64,
     ) -> StoreResult<Vec<OutboxRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "UPDATE notification_outbox SET claimed_until = $1 \
              WHERE id IN (SELECT id FROM notification_outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
-                          AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
-               AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2) \
+             AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) \
+             AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2) \
              RETURNING *",
+            (now_ms + lease_ms, now_ms, n),
         )
-        .bind(now_ms + lease_ms)
-        .bind(now_ms)
-        .bind(n)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn mark_sent(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE notification_outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $2")
-            .bind(now_ms)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write_one(
+            "UPDATE notification_outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $2",
+            (now_ms, id),
+        )
+        .await
     }
 
     pub async fn mark_failed(&self, id: i64, error: &str, next_ms: Option<i64>) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query(
+        self.write_one(
             "UPDATE notification_outbox SET attempts = attempts + 1, claimed_until = NULL, last_error = $1, \
              status = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END, next_attempt_at = COALESCE($2, next_attempt_at) WHERE id = $3",
+            (error.chars().take(500).collect::<String>(), next_ms, id),
         )
-        .bind(error.chars().take(500).collect::<String>())
-        .bind(next_ms)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     pub async fn outbox(&self, limit: i64, offset: i64) -> StoreResult<(Vec<OutboxRow>, i64)> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notification_outbox")
-            .fetch_one(self.pool())
-            .await?;
-        let rows =
-            sqlx::query_as("SELECT * FROM notification_outbox ORDER BY id DESC LIMIT $1 OFFSET $2")
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(self.pool())
-                .await?;
+        let total: i64 =
+            db::value(self.pool(), "SELECT COUNT(*) FROM notification_outbox", ()).await?;
+        let rows = db::all(
+            self.pool(),
+            "SELECT * FROM notification_outbox ORDER BY id DESC LIMIT $1 OFFSET $2",
+            (limit, offset),
+        )
+        .await?;
         Ok((rows, total))
     }
 
     /// A user's e-mail address, read on the writer's transaction.
     pub async fn user_email(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .flatten())
+        Ok(
+            db::maybe_value(&mut **tx, "SELECT email FROM users WHERE id = $1", id)
+                .await?
+                .flatten(),
+        )
     }
 }
 
@@ -411,20 +400,16 @@ impl Store {
         body: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO user_messages (idempotency_key, user_id, event, ticket_id, subject, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(key.to_string())
-        .bind(user_id)
-        .bind(event.to_string())
-        .bind(ticket_id)
-        .bind(subject.to_string())
-        .bind(body.to_string())
-        .bind(now_ms)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        Columns::new()
+            .set("idempotency_key", key)
+            .set("user_id", user_id)
+            .set("event", event)
+            .set("ticket_id", ticket_id)
+            .set("subject", subject)
+            .set("body", body)
+            .set("created_at", now_ms)
+            .insert_unless_exists(tx, "user_messages", "idempotency_key")
+            .await
     }
 
     /// A user's messages, newest first, and how many are unread.
@@ -440,68 +425,61 @@ impl Store {
         } else {
             ""
         };
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT id, event, ticket_id, subject, body, created_at, read_at FROM user_messages \
              WHERE user_id = $1{filter} ORDER BY id DESC LIMIT $2 OFFSET $3"
-        )))
-        .bind(user_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
+        );
+        let rows = db::all(
+            self.pool(),
+            sqlx::AssertSqlSafe(sql),
+            (user_id, limit, offset),
+        )
         .await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM user_messages WHERE user_id = $1{filter}"
-        )))
-        .bind(user_id)
-        .fetch_one(self.pool())
-        .await?;
+        let sql = format!("SELECT COUNT(*) FROM user_messages WHERE user_id = $1{filter}");
+        let total: i64 = db::value(self.pool(), sqlx::AssertSqlSafe(sql), user_id).await?;
         let unread = self.unread_count(user_id).await?;
         Ok((rows, total, unread))
     }
 
     pub async fn unread_count(&self, user_id: i64) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
+        db::value(
+            self.pool(),
             "SELECT COUNT(*) FROM user_messages WHERE user_id = $1 AND read_at IS NULL",
+            user_id,
         )
-        .bind(user_id)
-        .fetch_one(self.pool())
-        .await?)
+        .await
     }
 
     /// Marks one message (or, with `None`, all of them) read; answers how many changed.
     /// Another user's message is simply not found.
     pub async fn mark_read(&self, user_id: i64, id: Option<i64>, now_ms: i64) -> StoreResult<u64> {
         let mut tx = self.write_tx().await?;
-        let n = match id {
-            Some(id) => {
-                let exists: Option<i64> = sqlx::query_scalar(
-                    "SELECT id FROM user_messages WHERE id = $1 AND user_id = $2",
-                )
-                .bind(id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if exists.is_none() {
-                    return Err(StoreError::NotFound);
+        let n =
+            match id {
+                Some(id) => {
+                    let exists: Option<i64> = db::maybe_value(
+                        &mut *tx,
+                        "SELECT id FROM user_messages WHERE id = $1 AND user_id = $2",
+                        (id, user_id),
+                    )
+                    .await?;
+                    if exists.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                    db::exec(
+                        &mut *tx,
+                        "UPDATE user_messages SET read_at = $1 WHERE id = $2 AND read_at IS NULL",
+                        (now_ms, id),
+                    )
+                    .await?
                 }
-                sqlx::query(
-                    "UPDATE user_messages SET read_at = $1 WHERE id = $2 AND read_at IS NULL",
+                None => db::exec(
+                    &mut *tx,
+                    "UPDATE user_messages SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL",
+                    (now_ms, user_id),
                 )
-                .bind(now_ms)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-            }
-            None => sqlx::query(
-                "UPDATE user_messages SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL",
-            )
-            .bind(now_ms)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-        };
+                .await?,
+            };
         tx.commit().await?;
         Ok(n)
     }

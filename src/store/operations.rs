@@ -2,6 +2,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::db;
 use super::sql::{Columns, Filter, delete_by_id};
 use super::{Store, StoreError, StoreResult, Tx};
 
@@ -186,9 +187,7 @@ impl RecordValues {
 
 impl Store {
     pub async fn count_service_lines_in(tx: &mut Tx) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM service_lines")
-            .fetch_one(&mut **tx)
-            .await?)
+        db::value(&mut **tx, "SELECT COUNT(*) FROM service_lines", ()).await
     }
 
     pub async fn insert_service_line(
@@ -217,30 +216,18 @@ impl Store {
     }
 
     pub async fn service_lines(&self) -> StoreResult<Vec<LineRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {LINE_COLS} FROM service_lines ORDER BY id"
-        )))
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!("SELECT {LINE_COLS} FROM service_lines ORDER BY id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn service_line(&self, id: i64) -> StoreResult<LineRow> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {LINE_COLS} FROM service_lines WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        let sql = format!("SELECT {LINE_COLS} FROM service_lines WHERE id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn service_line_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<LineRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {LINE_COLS} FROM service_lines WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?)
+        let sql = format!("SELECT {LINE_COLS} FROM service_lines WHERE id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn service_line_code_taken(
@@ -249,12 +236,12 @@ impl Store {
         code: &str,
         except: Option<i64>,
     ) -> StoreResult<bool> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM service_lines WHERE code = $1 AND id <> $2")
-                .bind(code.to_string())
-                .bind(except.unwrap_or(0))
-                .fetch_one(&mut **tx)
-                .await?;
+        let n: i64 = db::value(
+            &mut **tx,
+            "SELECT COUNT(*) FROM service_lines WHERE code = $1 AND id <> $2",
+            (code.to_string(), except.unwrap_or(0)),
+        )
+        .await?;
         Ok(n > 0)
     }
 
@@ -294,20 +281,13 @@ impl Store {
     }
 
     pub async fn work_record(&self, id: i64) -> StoreResult<RecordRow> {
-        sqlx::query_as(AssertSqlSafe(format!("{RECORD_SELECT} WHERE r.id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        let sql = format!("{RECORD_SELECT} WHERE r.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn work_record_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<RecordRow>> {
-        Ok(
-            sqlx::query_as(AssertSqlSafe(format!("{RECORD_SELECT} WHERE r.id = $1")))
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?,
-        )
+        let sql = format!("{RECORD_SELECT} WHERE r.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// A page of records, newest first, and how many match.
@@ -334,15 +314,13 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<Vec<RecordFactRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT type, channel, duration_minutes, result, rating, summary FROM work_records \
              WHERE line_id = $1 AND occurred_at >= $2 AND occurred_at < $3",
+            (line_id, from_ms, to_ms),
         )
-        .bind(line_id)
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// The requesters most recently served on a line, newest first (for the entry form).
@@ -351,25 +329,21 @@ impl Store {
         line_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<(String, Option<String>, Option<String>)>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT requester, MAX(organisation), MAX(org_level) FROM work_records \
              WHERE line_id = $1 AND requester IS NOT NULL GROUP BY requester \
              ORDER BY MAX(occurred_at) DESC LIMIT $2",
+            (line_id, limit),
         )
-        .bind(line_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 }
 
 impl Store {
     pub async fn service_lines_in(&self, tx: &mut Tx) -> StoreResult<Vec<LineRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {LINE_COLS} FROM service_lines ORDER BY code"
-        )))
-        .fetch_all(&mut **tx)
-        .await?)
+        let sql = format!("SELECT {LINE_COLS} FROM service_lines ORDER BY code");
+        db::all(&mut **tx, AssertSqlSafe(sql), ()).await
     }
 
     /// Whether a ticket already made its support record.
@@ -378,20 +352,17 @@ impl Store {
         tx: &mut Tx,
         ticket_id: i64,
     ) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = db::value(
+            &mut **tx,
             "SELECT COUNT(*) FROM work_records WHERE ticket_id = $1 AND origin = 'ticket'",
+            ticket_id,
         )
-        .bind(ticket_id)
-        .fetch_one(&mut **tx)
         .await?;
         Ok(n > 0)
     }
 
     pub async fn ticket_exists_in(&self, tx: &mut Tx, id: i64) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
+        let n: i64 = db::value(&mut **tx, "SELECT COUNT(*) FROM tickets WHERE id = $1", id).await?;
         Ok(n > 0)
     }
 
@@ -436,23 +407,21 @@ impl Store {
         token_hash: &str,
         expires_at: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
+        db::exec(
+            &mut **tx,
             "UPDATE work_records SET confirm_token_hash = $1, confirm_expires_at = $2 WHERE id = $3",
+            (token_hash.to_string(), expires_at, id),
         )
-        .bind(token_hash.to_string())
-        .bind(expires_at)
-        .bind(id)
-        .execute(&mut **tx)
         .await?;
         Ok(())
     }
 
     pub async fn record_by_confirm_token(&self, token_hash: &str) -> StoreResult<Confirmable> {
-        let id: Option<(i64, Option<i64>)> = sqlx::query_as(
+        let id: Option<(i64, Option<i64>)> = db::maybe(
+            self.pool(),
             "SELECT id, confirm_expires_at FROM work_records WHERE confirm_token_hash = $1",
+            token_hash.to_string(),
         )
-        .bind(token_hash.to_string())
-        .fetch_optional(self.pool())
         .await?;
         let (id, expires_at) = id.ok_or(StoreError::NotFound)?;
         Ok(Confirmable {
@@ -488,11 +457,12 @@ impl Store {
 
     /// The account that confirmed a record, if it was confirmed while signed in.
     pub async fn record_confirmed_by(&self, id: i64) -> StoreResult<Option<i64>> {
-        let v: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT confirmed_by FROM work_records WHERE id = $1")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
+        let v: Option<Option<i64>> = db::maybe_value(
+            self.pool(),
+            "SELECT confirmed_by FROM work_records WHERE id = $1",
+            id,
+        )
+        .await?;
         v.ok_or(StoreError::NotFound)
     }
 }
@@ -506,22 +476,18 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<(i64, i64)> {
-        let new: i64 = sqlx::query_scalar(
+        let new: i64 = db::value(
+            self.pool(),
             "SELECT COUNT(*) FROM requirements WHERE line_id = $1 AND created_at >= $2 AND created_at < $3",
+            (line_id, from_ms, to_ms),
         )
-        .bind(line_id)
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_one(self.pool())
         .await?;
-        let delivered: i64 = sqlx::query_scalar(
+        let delivered: i64 = db::value(
+            self.pool(),
             "SELECT COUNT(*) FROM requirements WHERE line_id = $1 AND status IN ('delivered', 'verified') \
              AND status_at >= $2 AND status_at < $3",
+            (line_id, from_ms, to_ms),
         )
-        .bind(line_id)
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_one(self.pool())
         .await?;
         Ok((new, delivered))
     }

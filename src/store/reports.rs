@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::db;
 use super::{Store, StoreError, StoreResult, Tx};
 
 #[derive(Clone, Debug, FromRow)]
@@ -62,16 +63,9 @@ impl Store {
     }
 
     pub async fn reports(&self, limit: i64, offset: i64) -> StoreResult<(Vec<ReportRow>, i64)> {
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLS} FROM reports ORDER BY id DESC LIMIT $1 OFFSET $2"
-        )))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await?;
-        let total = sqlx::query_scalar("SELECT COUNT(*) FROM reports")
-            .fetch_one(self.pool())
-            .await?;
+        let sql = format!("SELECT {COLS} FROM reports ORDER BY id DESC LIMIT $1 OFFSET $2");
+        let rows = db::all(self.pool(), sqlx::AssertSqlSafe(sql), (limit, offset)).await?;
+        let total = db::value(self.pool(), "SELECT COUNT(*) FROM reports", ()).await?;
         Ok((rows, total))
     }
 
@@ -84,32 +78,22 @@ impl Store {
         format: &str,
         params: &str,
     ) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = db::value(
+            self.pool(),
             "SELECT COUNT(*) FROM reports WHERE kind = $1 AND period_from = $2 AND format = $3 AND params = $4",
+            (kind.to_string(), period_from, format.to_string(), params.to_string()),
         )
-        .bind(kind.to_string())
-        .bind(period_from)
-        .bind(format.to_string())
-        .bind(params.to_string())
-        .fetch_one(self.pool())
         .await?;
         Ok(n > 0)
     }
 
     pub async fn report(&self, id: i64) -> StoreResult<ReportRow> {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLS} FROM reports WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        let sql = format!("SELECT {COLS} FROM reports WHERE id = $1");
+        db::one(self.pool(), sqlx::AssertSqlSafe(sql), id).await
     }
 
     pub async fn report_content(&self, id: i64) -> StoreResult<Vec<u8>> {
-        sqlx::query_scalar("SELECT content FROM reports WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
+        db::maybe_value(self.pool(), "SELECT content FROM reports WHERE id = $1", id)
             .await?
             .ok_or(StoreError::NotFound)
     }

@@ -2,6 +2,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::db;
 use super::sql::{Columns, Filter};
 use super::{Store, StoreError, StoreResult, Tx};
 
@@ -173,11 +174,8 @@ impl Store {
     }
 
     pub async fn requirement(&self, id: i64) -> StoreResult<RequirementRow> {
-        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE q.id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        let sql = format!("{SELECT} WHERE q.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn requirement_in(
@@ -185,12 +183,8 @@ impl Store {
         tx: &mut Tx,
         id: i64,
     ) -> StoreResult<Option<RequirementRow>> {
-        Ok(
-            sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE q.id = $1")))
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?,
-        )
+        let sql = format!("{SELECT} WHERE q.id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// A page of requirements, newest first, and how many match.
@@ -228,11 +222,8 @@ impl Store {
         if let Some(s) = system_id {
             w.push_str(&format!(" AND q.system_id = {s}"));
         }
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT} WHERE {w} ORDER BY q.created_at, q.id"
-        )))
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!("{SELECT} WHERE {w} ORDER BY q.created_at, q.id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     /// The kinds of those of `ids` that are tickets: `(id, number, kind)`.
@@ -245,11 +236,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT id, number, kind FROM tickets WHERE id IN ({})",
             list.join(", ")
-        )))
-        .fetch_all(&mut **tx)
-        .await?)
+        );
+        db::all(&mut **tx, AssertSqlSafe(sql), ()).await
     }
 }

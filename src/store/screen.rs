@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::db;
 use super::{Store, StoreResult, Tx};
 
 /// A read-only link to the wall display. The token itself is never stored.
@@ -96,10 +97,7 @@ impl Store {
         id: i64,
     ) -> StoreResult<Option<DisplayLinkRow>> {
         let sql = format!("{LINK_SELECT} WHERE l.id = $1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?)
+        db::maybe(&mut **tx, sqlx::AssertSqlSafe(sql), id).await
     }
 
     /// Every link, newest first, revoked ones included (they stay listed as revoked).
@@ -109,14 +107,8 @@ impl Store {
         offset: i64,
     ) -> StoreResult<(Vec<DisplayLinkRow>, i64)> {
         let sql = format!("{LINK_SELECT} ORDER BY l.id DESC LIMIT $1 OFFSET $2");
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM display_links")
-            .fetch_one(self.pool())
-            .await?;
+        let rows = db::all(self.pool(), sqlx::AssertSqlSafe(sql), (limit, offset)).await?;
+        let total: i64 = db::value(self.pool(), "SELECT COUNT(*) FROM display_links", ()).await?;
         Ok((rows, total))
     }
 
@@ -126,10 +118,12 @@ impl Store {
         token_hash: &str,
     ) -> StoreResult<Option<DisplayLinkRow>> {
         let sql = format!("{LINK_SELECT} WHERE l.token_hash = $1 AND l.revoked_at IS NULL");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(token_hash.to_string())
-            .fetch_optional(self.pool())
-            .await?)
+        db::maybe(
+            self.pool(),
+            sqlx::AssertSqlSafe(sql),
+            token_hash.to_string(),
+        )
+        .await
     }
 
     pub async fn revoke_display_link(
@@ -139,25 +133,23 @@ impl Store {
         by: i64,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE display_links SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL")
-            .bind(now_ms)
-            .bind(by)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(
+            &mut **tx,
+            "UPDATE display_links SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL",
+            (now_ms, by, id),
+        )
+        .await?;
         Ok(())
     }
 
     /// When a link was last opened, at most once a minute (a wall display polls).
     pub async fn touch_display_link(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        sqlx::query(
+        db::exec(
+            self.pool(),
             "UPDATE display_links SET last_used_at = $1 WHERE id = $2 \
              AND (last_used_at IS NULL OR last_used_at < $3)",
+            (now_ms, id, now_ms - 60_000),
         )
-        .bind(now_ms)
-        .bind(id)
-        .bind(now_ms - 60_000)
-        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -168,54 +160,53 @@ impl Store {
             "SELECT system_id, kind, priority, COUNT(*) FROM tickets WHERE {OPEN} \
              GROUP BY system_id, kind, priority"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), sqlx::AssertSqlSafe(sql), ()).await
     }
 
     /// Open alerts counted by system: `(system_id, n)`.
     pub async fn open_alert_counts(&self) -> StoreResult<Vec<(Option<i64>, i64)>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT system_id, COUNT(*) FROM alerts WHERE status <> 'resolved' GROUP BY system_id",
+            (),
         )
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn on_call_now(&self, at: i64) -> StoreResult<Vec<OnCallRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT u.display_name AS name, d.role, d.ends_at FROM duty_shifts d \
              JOIN users u ON u.id = d.user_id WHERE d.starts_at <= $1 AND d.ends_at > $1 \
              ORDER BY CASE d.role WHEN 'primary' THEN 0 ELSE 1 END, d.starts_at",
+            at,
         )
-        .bind(at)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Every system: `(id, code, name)`, in the contract's order.
     pub async fn system_briefs(&self) -> StoreResult<Vec<(i64, Option<String>, String)>> {
-        Ok(
-            sqlx::query_as("SELECT id, code, name FROM systems ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT id, code, name FROM systems ORDER BY id",
+            (),
         )
+        .await
     }
 
     pub async fn site_briefs(&self) -> StoreResult<Vec<SiteBrief>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT s.id, s.name, (SELECT COUNT(*) FROM assets a WHERE a.site_id = s.id) AS assets \
              FROM sites s ORDER BY s.id",
+            (),
         )
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Asset ids by site: `(asset_id, site_id, category)`.
     pub async fn asset_sites(&self) -> StoreResult<Vec<(i64, Option<i64>, String)>> {
-        Ok(sqlx::query_as("SELECT id, site_id, category FROM assets")
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), "SELECT id, site_id, category FROM assets", ()).await
     }
 
     /// A system's open tickets (all of them, most urgent first) or its recent closed ones.
@@ -237,11 +228,7 @@ impl Store {
              FROM tickets t LEFT JOIN users u ON u.id = t.assignee_id \
              WHERE t.system_id = $1 AND {cond} ORDER BY {order}, t.id DESC LIMIT $2"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(system_id)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), sqlx::AssertSqlSafe(sql), (system_id, limit)).await
     }
 
     pub async fn system_inspections(
@@ -249,24 +236,24 @@ impl Store {
         system_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<InspectionBrief>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, template_name, target_name, status, round_at, submitted_at, findings \
              FROM inspection_tasks WHERE system_id = $1 OR (target_type = 'system' AND target_id = $1) \
              ORDER BY round_at DESC, id DESC LIMIT $2",
+            (system_id, limit),
         )
-        .bind(system_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Every service line with the JSON array of the systems it serves: `(id, code, name, system_ids)`.
     pub async fn line_systems(&self) -> StoreResult<Vec<(i64, String, String, String)>> {
-        Ok(
-            sqlx::query_as("SELECT id, code, name, system_ids FROM service_lines ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT id, code, name, system_ids FROM service_lines ORDER BY id",
+            (),
         )
+        .await
     }
 
     /// Requirements of a system or of its lines: `(id, title, status, created_at)`.
@@ -281,11 +268,7 @@ impl Store {
             "SELECT id, title, status, created_at FROM requirements \
              WHERE system_id = $1 OR line_id IN ({lines}) ORDER BY id DESC LIMIT $2"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(system_id)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), sqlx::AssertSqlSafe(sql), (system_id, limit)).await
     }
 
     /// Deliverables of some lines: `(id, section, name, cadence)`.
@@ -298,9 +281,7 @@ impl Store {
             "SELECT id, section, name, cadence FROM deliverables WHERE line_id IN ({lines}) \
              ORDER BY sort_order, id"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), sqlx::AssertSqlSafe(sql), ()).await
     }
 }
 

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use super::db;
 use super::{Backend, Store, StoreResult, Tx};
 use crate::domain::search::{self as ds, Query};
 
@@ -212,21 +213,22 @@ impl Store {
 
     /// Removes a record's index row on the caller's connection.
     pub async fn unindex_in(conn: &mut AnyConnection, kind: &str, ref_id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM search_docs WHERE kind = $1 AND ref_id = $2")
-            .bind(kind.to_string())
-            .bind(ref_id)
-            .execute(&mut *conn)
-            .await?;
+        db::exec(
+            &mut *conn,
+            "DELETE FROM search_docs WHERE kind = $1 AND ref_id = $2",
+            (kind.to_string(), ref_id),
+        )
+        .await?;
         Ok(())
     }
 
     /// Re-reads a ticket on the caller's transaction and rewrites its index row.
     pub async fn index_ticket_in(&self, tx: &mut Tx, id: i64, now_ms: i64) -> StoreResult<()> {
-        let row: Option<TicketText> = sqlx::query_as(
+        let row: Option<TicketText> = db::maybe(
+            &mut **tx,
             "SELECT id, number, title, description, resolution, requester_id, status FROM tickets WHERE id = $1",
+            id,
         )
-        .bind(id)
-        .fetch_optional(&mut **tx)
         .await?;
         match row {
             Some(t) => self.index_doc_in(tx, &t.doc(), now_ms).await,
@@ -308,13 +310,11 @@ impl Store {
             _ => return Ok((None, 0)),
         };
         let mut tx = self.write_tx().await?;
-        let last: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT MAX(id) FROM (SELECT id FROM {table} WHERE id > $1 ORDER BY id LIMIT $2) x"
-        )))
-        .bind(after)
-        .bind(BACKFILL_BATCH)
-        .fetch_one(&mut *tx)
-        .await?;
+        );
+        let last: Option<i64> =
+            db::value(&mut *tx, AssertSqlSafe(sql), (after, BACKFILL_BATCH)).await?;
         let Some(last) = last else {
             return Ok((None, 0));
         };
@@ -324,13 +324,14 @@ impl Store {
         );
         let mut n = 0u64;
         if kind == "ticket" {
-            let rows: Vec<TicketText> = sqlx::query_as(AssertSqlSafe(format!(
+            let sql = format!(
                 "SELECT t.id, t.number, t.title, t.description, t.resolution, t.requester_id, t.status {missing}"
-            )))
-            .bind(after)
-            .bind(last)
-            .bind(kind.to_string())
-            .fetch_all(&mut *tx)
+            );
+            let rows: Vec<TicketText> = db::all(
+                &mut *tx,
+                AssertSqlSafe(sql),
+                (after, last, kind.to_string()),
+            )
             .await?;
             for t in rows {
                 self.write_doc(&mut tx, &t.doc(), now_ms, false).await?;
@@ -342,12 +343,13 @@ impl Store {
                 "system" => &crate::domain::inventory::SYSTEMS,
                 _ => &crate::domain::inventory::STAFF,
             };
-            let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!("SELECT t.id {missing}")))
-                .bind(after)
-                .bind(last)
-                .bind(kind.to_string())
-                .fetch_all(&mut *tx)
-                .await?;
+            let sql = format!("SELECT t.id {missing}");
+            let ids: Vec<i64> = db::values(
+                &mut *tx,
+                AssertSqlSafe(sql),
+                (after, last, kind.to_string()),
+            )
+            .await?;
             for id in ids {
                 let m = self.get_entity_tx(&mut tx, spec, id).await?;
                 if let Some(d) = entity_doc(spec.table, &m) {
@@ -365,9 +367,7 @@ impl Store {
     /// term is); nothing on SQLite.
     pub async fn analyze_search(&self) -> StoreResult<()> {
         if self.backend == Backend::Postgres {
-            sqlx::query("ANALYZE search_docs")
-                .execute(self.pool())
-                .await?;
+            db::exec(self.pool(), "ANALYZE search_docs", ()).await?;
         }
         Ok(())
     }
@@ -403,13 +403,17 @@ impl Store {
             sql.push_str(" ORDER BY key LIMIT $3");
             // The prefix's upper bound: every key starting with it sorts below it + U+FFFF
             // (keys are ASCII).
-            let rows: Vec<Hit> = sqlx::query_as(AssertSqlSafe(sql))
-                .bind(p.to_string())
-                .bind(format!("{p}\u{FFFF}"))
-                .bind(limit)
-                .bind(scope.owner_id.unwrap_or(0))
-                .fetch_all(self.pool())
-                .await?;
+            let rows: Vec<Hit> = db::all(
+                self.pool(),
+                AssertSqlSafe(sql),
+                (
+                    p.to_string(),
+                    format!("{p}\u{FFFF}"),
+                    limit,
+                    scope.owner_id.unwrap_or(0),
+                ),
+            )
+            .await?;
             total += rows.len() as i64;
             hits.extend(rows);
         }
@@ -517,9 +521,7 @@ impl Store {
             // over 100,000, the count as much); the GIN index narrows to the candidates
             // first (40 ms).
             let mut tx = self.pool().begin().await?;
-            sqlx::query("SET LOCAL enable_seqscan = off")
-                .execute(&mut *tx)
-                .await?;
+            db::exec(&mut *tx, "SET LOCAL enable_seqscan = off", ()).await?;
             rows = sqlx::query_as(AssertSqlSafe(sql))
                 .persistent(false)
                 .bind(expr.clone())

@@ -11,6 +11,7 @@ use futures_util::TryStreamExt;
 use serde_json::Value;
 use sqlx::{AnyConnection, Column as _, Connection, Executor, Row, ValueRef as _};
 
+use super::db;
 use super::{Backend, StoreError, StoreResult};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -81,17 +82,19 @@ fn q(ident: &str) -> String {
 /// Whether the migrations table exists (an untouched database has none).
 pub async fn has_schema(conn: &mut AnyConnection, backend: Backend) -> StoreResult<bool> {
     let n: i64 = match backend {
-        Backend::Sqlite => sqlx::query_scalar(
+        Backend::Sqlite => db::value(
+            &mut *conn,
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            (),
         )
-        .fetch_one(&mut *conn)
         .await?,
         Backend::Postgres => {
-            sqlx::query_scalar(
+            db::value(
+                &mut *conn,
                 "SELECT COUNT(*) FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+                (),
             )
-            .fetch_one(&mut *conn)
             .await?
         }
     };
@@ -100,21 +103,19 @@ pub async fn has_schema(conn: &mut AnyConnection, backend: Backend) -> StoreResu
 
 /// The newest migration applied, 0 when none.
 pub async fn schema_version(conn: &mut AnyConnection) -> StoreResult<i64> {
-    let v: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&mut *conn)
-            .await?;
+    let v: Option<i64> = db::value(
+        &mut *conn,
+        "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+        (),
+    )
+    .await?;
     Ok(v.unwrap_or(0))
 }
 
 /// Rows in a table (the name comes from `tables`).
 pub async fn count_rows(conn: &mut AnyConnection, table: &str) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM {}",
-        q(table)
-    )))
-    .fetch_one(&mut *conn)
-    .await?)
+    let sql = format!("SELECT COUNT(*) FROM {}", q(table));
+    db::value(&mut *conn, sqlx::AssertSqlSafe(sql), ()).await
 }
 
 /// Every table but the migrations' own, parents before children (cycles, if any, in name
@@ -122,22 +123,24 @@ pub async fn count_rows(conn: &mut AnyConnection, table: &str) -> StoreResult<i6
 pub async fn tables(conn: &mut AnyConnection, backend: Backend) -> StoreResult<Vec<TableSchema>> {
     let names: Vec<String> = match backend {
         Backend::Sqlite => {
-            sqlx::query_scalar(
+            db::values(
+                &mut *conn,
                 "SELECT name FROM sqlite_master WHERE type = 'table' \
                  AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations' \
                  AND name NOT LIKE 'search\\_%' ESCAPE '\\' ORDER BY name",
+                (),
             )
-            .fetch_all(&mut *conn)
             .await?
         }
         Backend::Postgres => {
-            sqlx::query_scalar(
+            db::values(
+                &mut *conn,
                 "SELECT table_name::text FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
                  AND table_name <> '_sqlx_migrations' AND table_name NOT LIKE 'search\\_%' ESCAPE '\\' \
                  ORDER BY 1",
+                (),
             )
-            .fetch_all(&mut *conn)
             .await?
         }
     };
@@ -145,22 +148,24 @@ pub async fn tables(conn: &mut AnyConnection, backend: Backend) -> StoreResult<V
     for name in names {
         let (columns, primary_key, parents) = match backend {
             Backend::Sqlite => {
-                let cols: Vec<(String, String, i64)> =
-                    sqlx::query_as("SELECT name, type, pk FROM pragma_table_info($1) ORDER BY cid")
-                        .bind(name.clone())
-                        .fetch_all(&mut *conn)
-                        .await?;
+                let cols: Vec<(String, String, i64)> = db::all(
+                    &mut *conn,
+                    "SELECT name, type, pk FROM pragma_table_info($1) ORDER BY cid",
+                    name.clone(),
+                )
+                .await?;
                 let mut pk: Vec<(i64, String)> = cols
                     .iter()
                     .filter(|c| c.2 > 0)
                     .map(|c| (c.2, c.0.clone()))
                     .collect();
                 pk.sort();
-                let parents: Vec<String> =
-                    sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_list($1)")
-                        .bind(name.clone())
-                        .fetch_all(&mut *conn)
-                        .await?;
+                let parents: Vec<String> = db::values(
+                    &mut *conn,
+                    "SELECT \"table\" FROM pragma_foreign_key_list($1)",
+                    name.clone(),
+                )
+                .await?;
                 (
                     cols.into_iter()
                         .map(|(n, t, _)| {
@@ -173,30 +178,30 @@ pub async fn tables(conn: &mut AnyConnection, backend: Backend) -> StoreResult<V
                 )
             }
             Backend::Postgres => {
-                let cols: Vec<(String, String)> = sqlx::query_as(
+                let cols: Vec<(String, String)> = db::all(
+                    &mut *conn,
                     "SELECT column_name::text, data_type::text FROM information_schema.columns \
                      WHERE table_schema = current_schema() AND table_name = $1 \
                      ORDER BY ordinal_position",
+                    name.clone(),
                 )
-                .bind(name.clone())
-                .fetch_all(&mut *conn)
                 .await?;
-                let pk: Vec<String> = sqlx::query_scalar(
+                let pk: Vec<String> = db::values(
+                    &mut *conn,
                     "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a \
                      ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
                      WHERE i.indrelid = to_regclass(quote_ident($1)) AND i.indisprimary \
                      ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                    name.clone(),
                 )
-                .bind(name.clone())
-                .fetch_all(&mut *conn)
                 .await?;
-                let parents: Vec<String> = sqlx::query_scalar(
+                let parents: Vec<String> = db::values(
+                    &mut *conn,
                     "SELECT DISTINCT p.relname::text FROM pg_constraint c \
                      JOIN pg_class p ON p.oid = c.confrelid \
                      WHERE c.contype = 'f' AND c.conrelid = to_regclass(quote_ident($1))",
+                    name.clone(),
                 )
-                .bind(name.clone())
-                .fetch_all(&mut *conn)
                 .await?;
                 (
                     cols.into_iter()
@@ -257,9 +262,7 @@ pub async fn begin_snapshot(conn: &mut AnyConnection, backend: Backend) -> Store
                 .await?;
         }
     }
-    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
-        .fetch_one(&mut *conn)
-        .await?;
+    let _: i64 = db::value(&mut *conn, "SELECT COUNT(*) FROM _sqlx_migrations", ()).await?;
     Ok(())
 }
 
@@ -543,11 +546,12 @@ pub async fn reset_sequences(conn: &mut AnyConnection, backend: Backend) -> Stor
     if backend != Backend::Postgres {
         return Ok(());
     }
-    let cols: Vec<(String, String)> = sqlx::query_as(
+    let cols: Vec<(String, String)> = db::all(
+        &mut *conn,
         "SELECT table_name::text, column_name::text FROM information_schema.columns \
          WHERE table_schema = current_schema() AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')",
+        (),
     )
-    .fetch_all(&mut *conn)
     .await?;
     for (t, c) in cols {
         let sql = format!(
@@ -556,11 +560,7 @@ pub async fn reset_sequences(conn: &mut AnyConnection, backend: Backend) -> Stor
             q(&c),
             q(&t)
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(q(&t))
-            .bind(c.clone())
-            .execute(&mut *conn)
-            .await?;
+        db::exec(&mut *conn, sqlx::AssertSqlSafe(sql), (q(&t), c.clone())).await?;
     }
     Ok(())
 }
@@ -572,9 +572,7 @@ pub async fn commit(conn: &mut AnyConnection) -> StoreResult<()> {
 
 /// PostgreSQL `--force`: drops and recreates the current schema with everything in it.
 pub async fn drop_postgres_schema(conn: &mut AnyConnection) -> StoreResult<()> {
-    let s: String = sqlx::query_scalar("SELECT current_schema()::text")
-        .fetch_one(&mut *conn)
-        .await?;
+    let s: String = db::value(&mut *conn, "SELECT current_schema()::text", ()).await?;
     conn.execute(sqlx::AssertSqlSafe(format!(
         "DROP SCHEMA {0} CASCADE; CREATE SCHEMA {0}",
         q(&s)

@@ -11,7 +11,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::entities::{Arg, bind_all, bind_query};
+use super::db;
+use super::entities::Arg;
 use super::{Store, StoreError, StoreResult, Tx};
 
 /// A Rust value as a typed bind argument (PostgreSQL needs a NULL's type).
@@ -175,18 +176,27 @@ impl Columns {
     /// Inserts the row into `table` and answers its id.
     pub async fn insert(self, tx: &mut Tx, table: &str) -> StoreResult<i64> {
         let sql = self.insert_sql(table, "RETURNING id");
-        Ok(bind_all(sqlx::query_scalar(AssertSqlSafe(sql)), &self.args)
-            .fetch_one(&mut **tx)
-            .await?)
+        db::value(&mut **tx, AssertSqlSafe(sql), self.args).await
     }
 
     /// Inserts the row into `table` unless it collides with a unique key; answers the new
     /// id, or `None` when such a row existed.
     pub async fn insert_new(self, tx: &mut Tx, table: &str) -> StoreResult<Option<i64>> {
         let sql = self.insert_sql(table, "ON CONFLICT DO NOTHING RETURNING id");
-        Ok(bind_all(sqlx::query_scalar(AssertSqlSafe(sql)), &self.args)
-            .fetch_optional(&mut **tx)
-            .await?)
+        db::maybe_value(&mut **tx, AssertSqlSafe(sql), self.args).await
+    }
+
+    /// Inserts the row into `table` unless one with the same `key` (a unique column)
+    /// exists, in which case nothing happens.
+    pub async fn insert_unless_exists(
+        self,
+        tx: &mut Tx,
+        table: &str,
+        key: &str,
+    ) -> StoreResult<()> {
+        let sql = self.insert_sql(table, &format!("ON CONFLICT ({key}) DO NOTHING"));
+        db::exec(&mut **tx, AssertSqlSafe(sql), self.args).await?;
+        Ok(())
     }
 
     /// Updates the row `id` of `table`; `NotFound` when there is none.
@@ -212,20 +222,14 @@ impl Columns {
     ) -> StoreResult<u64> {
         let sql = self.update_sql(table, cond);
         self.args.extend(keys);
-        Ok(bind_query(sqlx::query(AssertSqlSafe(sql)), &self.args)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected())
+        db::exec(&mut **tx, AssertSqlSafe(sql), self.args).await
     }
 }
 
 /// Deletes the row `id` of `table`; `NotFound` when there is none.
 pub async fn delete_by_id(tx: &mut Tx, table: &str, id: i64) -> StoreResult<()> {
-    let n = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1")))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let sql = format!("DELETE FROM {table} WHERE id = $1");
+    let n = db::exec(&mut **tx, AssertSqlSafe(sql), id).await?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
@@ -254,11 +258,7 @@ pub async fn delete_older_in_batches(
     let mut total = 0;
     loop {
         let mut tx = store.write_tx().await?;
-        let n = sqlx::query(AssertSqlSafe(sql.clone()))
-            .bind(bound)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = db::exec(&mut *tx, AssertSqlSafe(sql.clone()), bound).await?;
         tx.commit().await?;
         total += n;
         if n < batch as u64 {
@@ -322,6 +322,19 @@ impl Filter {
         }
     }
 
+    /// Limits `column` to `values` when there are any (`column IN ($a, $b, …)`).
+    pub fn one_of(&mut self, column: &str, values: &[String]) -> &mut Self {
+        if values.is_empty() {
+            return self;
+        }
+        let mut marks = Vec::new();
+        for v in values {
+            self.args.push(v.into_arg());
+            marks.push(format!("${}", self.args.len()));
+        }
+        self.raw(format!("{column} IN ({})", marks.join(", ")))
+    }
+
     /// A case-insensitive substring search of `q` (when given) in any of `exprs`, which
     /// must be text (wrap a nullable column in `COALESCE(col, '')`).
     pub fn search(&mut self, exprs: &[&str], q: Option<&str>) -> &mut Self {
@@ -349,6 +362,11 @@ impl Filter {
 
     pub fn args(&self) -> &[Arg] {
         &self.args
+    }
+
+    /// The conditions (to be joined with `AND`) and their arguments.
+    pub fn into_parts(self) -> (Vec<String>, Vec<Arg>) {
+        (self.conds, self.args)
     }
 }
 
@@ -405,13 +423,15 @@ mod tests {
             .eq("x.b", None::<String>)
             .within("x.c", Some(&[1_i64, 2]))
             .search(&["x.d", "COALESCE(x.e, '')"], Some("Q"))
-            .when("x.f >= ?", Some(5_i64));
+            .when("x.f >= ?", Some(5_i64))
+            .one_of("x.g", &["a".to_string(), "b".to_string()])
+            .one_of("x.h", &[]);
         assert_eq!(
             f.clause(),
             " WHERE x.a = $1 AND x.c IN (1, 2) AND (LOWER(x.d) LIKE $2 ESCAPE '\\' OR \
-             LOWER(COALESCE(x.e, '')) LIKE $2 ESCAPE '\\') AND x.f >= $3"
+             LOWER(COALESCE(x.e, '')) LIKE $2 ESCAPE '\\') AND x.f >= $3 AND x.g IN ($4, $5)"
         );
-        assert_eq!(f.args().len(), 3);
+        assert_eq!(f.args().len(), 5);
         assert_eq!(Filter::new().clause(), "");
         let mut none = Filter::new();
         none.within("x.c", Some(&[]));

@@ -3,6 +3,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use super::db;
 use super::entities::Arg;
 use super::sql::{Columns, Filter};
 use super::{Store, StoreError, StoreResult, Tx};
@@ -176,30 +177,23 @@ async fn update_requested_change(tx: &mut Tx, id: i64, c: Columns) -> StoreResul
 
 impl Store {
     pub async fn team_members(&self) -> StoreResult<Vec<MemberRow>> {
-        Ok(
-            sqlx::query_as(AssertSqlSafe(format!("{MEMBER} ORDER BY id")))
-                .fetch_all(self.pool())
-                .await?,
-        )
+        let sql = format!("{MEMBER} ORDER BY id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn team_member_in(&self, tx: &mut Tx, id: i64) -> StoreResult<Option<MemberRow>> {
-        Ok(
-            sqlx::query_as(AssertSqlSafe(format!("{MEMBER} WHERE id = $1")))
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?,
-        )
+        let sql = format!("{MEMBER} WHERE id = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn certificates(&self, staff_id: Option<i64>) -> StoreResult<Vec<CertificateRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, staff_id, name, number, issued_on, expires_on, created_at FROM staff_certificates \
              WHERE ($1 = 0 OR staff_id = $1) ORDER BY staff_id, id",
+            staff_id.unwrap_or(0),
         )
-        .bind(staff_id.unwrap_or(0))
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn certificates_in(
@@ -207,13 +201,13 @@ impl Store {
         tx: &mut Tx,
         staff_id: i64,
     ) -> StoreResult<Vec<CertificateRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            &mut **tx,
             "SELECT id, staff_id, name, number, issued_on, expires_on, created_at FROM staff_certificates \
              WHERE staff_id = $1 ORDER BY id",
+            staff_id,
         )
-        .bind(staff_id)
-        .fetch_all(&mut **tx)
-        .await?)
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -240,12 +234,12 @@ impl Store {
 
     /// Removes one certificate of a member; `NotFound` when the member has no such one.
     pub async fn delete_certificate(&self, tx: &mut Tx, staff_id: i64, id: i64) -> StoreResult<()> {
-        let n = sqlx::query("DELETE FROM staff_certificates WHERE staff_id = $1 AND id = $2")
-            .bind(staff_id)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
+        let n = db::exec(
+            &mut **tx,
+            "DELETE FROM staff_certificates WHERE staff_id = $1 AND id = $2",
+            (staff_id, id),
+        )
+        .await?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -253,26 +247,24 @@ impl Store {
     }
 
     pub async fn staff_documents(&self, staff_id: Option<i64>) -> StoreResult<Vec<DocumentRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, staff_id, kind, file_name, content_type, size, sha256, stored_path, valid_from, \
              valid_until, uploaded_by_name, created_at FROM staff_documents \
              WHERE ($1 = 0 OR staff_id = $1) ORDER BY staff_id, kind, valid_until, id",
+            staff_id.unwrap_or(0),
         )
-        .bind(staff_id.unwrap_or(0))
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn staff_document(&self, staff_id: i64, id: i64) -> StoreResult<DocumentRow> {
-        sqlx::query_as(
+        db::one(
+            self.pool(),
             "SELECT id, staff_id, kind, file_name, content_type, size, sha256, stored_path, valid_from, \
              valid_until, uploaded_by_name, created_at FROM staff_documents WHERE staff_id = $1 AND id = $2",
+            (staff_id, id),
         )
-        .bind(staff_id)
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        .await
     }
 
     pub async fn insert_staff_document(
@@ -300,22 +292,24 @@ impl Store {
 
     /// Every staffing slot of the inventory with its system and member.
     pub async fn staffing_slots(&self) -> StoreResult<Vec<SlotRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT a.id, s.name AS system_name, a.duty, a.work_mode, a.staff_id, m.name AS staff_name, \
              m.status AS staff_status FROM assignments a JOIN systems s ON s.id = a.system_id \
              LEFT JOIN staff m ON m.id = a.staff_id ORDER BY s.id, a.id",
+            (),
         )
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Key members deleted from the inventory, from the audit log: (staff id, name).
     pub async fn deleted_key_staff(&self) -> StoreResult<Vec<(i64, String)>> {
-        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<(Option<String>, Option<String>)> = db::all(
+            self.pool(),
             "SELECT entity_id, before_json FROM audit_events \
              WHERE entity_type = 'staff' AND action = 'delete' ORDER BY seq",
+            (),
         )
-        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -356,19 +350,13 @@ impl Store {
     }
 
     pub async fn personnel_change_in(&self, tx: &mut Tx, id: i64) -> StoreResult<ChangeRow> {
-        sqlx::query_as(AssertSqlSafe(format!("{CHANGE} WHERE c.id = $1")))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)
+        let sql = format!("{CHANGE} WHERE c.id = $1");
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn personnel_change(&self, id: i64) -> StoreResult<ChangeRow> {
-        sqlx::query_as(AssertSqlSafe(format!("{CHANGE} WHERE c.id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        let sql = format!("{CHANGE} WHERE c.id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn personnel_changes(
@@ -450,36 +438,32 @@ impl Store {
         today: &str,
         now_ms: i64,
     ) -> StoreResult<Vec<i64>> {
-        let moved: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM assignments WHERE staff_id = $1 ORDER BY id")
-                .bind(leaving)
-                .fetch_all(&mut **tx)
-                .await?;
-        sqlx::query("UPDATE assignments SET staff_id = $2, updated_at = $3 WHERE staff_id = $1")
-            .bind(leaving)
-            .bind(joining)
-            .bind(now_ms)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query(
-            "UPDATE staff SET status = 'left', left_on = $2, updated_at = $3 WHERE id = $1",
+        let moved: Vec<i64> = db::values(
+            &mut **tx,
+            "SELECT id FROM assignments WHERE staff_id = $1 ORDER BY id",
+            leaving,
         )
-        .bind(leaving)
-        .bind(today.to_string())
-        .bind(now_ms)
-        .execute(&mut **tx)
         .await?;
-        sqlx::query(
+        db::exec(
+            &mut **tx,
+            "UPDATE assignments SET staff_id = $2, updated_at = $3 WHERE staff_id = $1",
+            (leaving, joining, now_ms),
+        )
+        .await?;
+        db::exec(
+            &mut **tx,
+            "UPDATE staff SET status = 'left', left_on = $2, updated_at = $3 WHERE id = $1",
+            (leaving, today.to_string(), now_ms),
+        )
+        .await?;
+        db::exec(
+            &mut **tx,
             "UPDATE staff SET status = 'active', left_on = NULL, \
              key_staff = CASE WHEN $2 = 1 THEN 'yes' ELSE key_staff END, \
              team_role = COALESCE(team_role, (SELECT l.team_role FROM staff l WHERE l.id = $4)), \
              updated_at = $3 WHERE id = $1",
+            (joining, i64::from(key), now_ms, leaving),
         )
-        .bind(joining)
-        .bind(i64::from(key))
-        .bind(now_ms)
-        .bind(leaving)
-        .execute(&mut **tx)
         .await?;
         Ok(moved)
     }
@@ -492,12 +476,12 @@ impl Store {
         tx: &mut Tx,
         leaving: i64,
     ) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
+        db::maybe_value(
+            &mut **tx,
             "SELECT id FROM personnel_changes WHERE leaving_staff_id = $1 AND status = 'requested' ORDER BY id LIMIT 1",
+            leaving,
         )
-        .bind(leaving)
-        .fetch_optional(&mut **tx)
-        .await?)
+        .await
     }
 }
 
@@ -505,11 +489,12 @@ impl Store {
     /// The members taken off a staffing slot by an edit of the slot (from the audit log;
     /// an approved personnel change moves slots itself and is not among them).
     pub async fn members_taken_off_slots(&self) -> StoreResult<Vec<i64>> {
-        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<(Option<String>, Option<String>)> = db::all(
+            self.pool(),
             "SELECT before_json, after_json FROM audit_events \
              WHERE entity_type = 'assignments' AND action = 'update' ORDER BY seq",
+            (),
         )
-        .fetch_all(self.pool())
         .await?;
         let mut out: Vec<i64> = rows
             .into_iter()
@@ -566,12 +551,8 @@ impl Store {
     }
 
     pub async fn change_files(&self, change_id: i64) -> StoreResult<Vec<ChangeFileRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "{CHANGE_FILE} WHERE change_id = $1 ORDER BY id"
-        )))
-        .bind(change_id)
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!("{CHANGE_FILE} WHERE change_id = $1 ORDER BY id");
+        db::all(self.pool(), AssertSqlSafe(sql), change_id).await
     }
 
     pub async fn change_files_in(
@@ -579,22 +560,12 @@ impl Store {
         tx: &mut Tx,
         change_id: i64,
     ) -> StoreResult<Vec<ChangeFileRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "{CHANGE_FILE} WHERE change_id = $1 ORDER BY id"
-        )))
-        .bind(change_id)
-        .fetch_all(&mut **tx)
-        .await?)
+        let sql = format!("{CHANGE_FILE} WHERE change_id = $1 ORDER BY id");
+        db::all(&mut **tx, AssertSqlSafe(sql), change_id).await
     }
 
     pub async fn change_file(&self, change_id: i64, id: i64) -> StoreResult<ChangeFileRow> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "{CHANGE_FILE} WHERE change_id = $1 AND id = $2"
-        )))
-        .bind(change_id)
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        let sql = format!("{CHANGE_FILE} WHERE change_id = $1 AND id = $2");
+        db::one(self.pool(), AssertSqlSafe(sql), (change_id, id)).await
     }
 }

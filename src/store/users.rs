@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::audit::NewAuditEvent;
+use super::db;
 use super::sql::{Columns, unique_conflict};
 use super::{Actor, Store, StoreError, StoreResult, Tx, like_pattern};
 
@@ -131,45 +132,33 @@ impl Store {
         id: i64,
         roles: &[&str],
     ) -> StoreResult<bool> {
-        let role: Option<String> =
-            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND disabled = 0")
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let role: Option<String> = db::maybe_value(
+            &mut **tx,
+            "SELECT role FROM users WHERE id = $1 AND disabled = 0",
+            id,
+        )
+        .await?;
         Ok(role.is_some_and(|r| roles.contains(&r.as_str())))
     }
 
     pub async fn count_users(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(self.pool())
-            .await?)
+        db::value(self.pool(), "SELECT COUNT(*) FROM users", ()).await
     }
 
     pub async fn user_by_id(&self, id: i64) -> StoreResult<UserRow> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(self.pool(), sqlx::AssertSqlSafe(sql), id).await
     }
 
     /// An account, read on the caller's write transaction; `NotFound` when there is none.
     async fn user_in(tx: &mut Tx, id: i64) -> StoreResult<UserRow> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(&mut **tx, sqlx::AssertSqlSafe(sql), id).await
     }
 
     pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRow>> {
         let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(username.to_string())
-            .fetch_optional(self.pool())
-            .await?)
+        db::maybe(self.pool(), sqlx::AssertSqlSafe(sql), username.to_string()).await
     }
 
     pub async fn list_users(
@@ -181,25 +170,23 @@ impl Store {
     ) -> StoreResult<(Vec<UserRow>, i64)> {
         let pat = q.map(like_pattern).unwrap_or_else(|| "%".into());
         let role = role.map(str::to_string);
-        let total: i64 = sqlx::query_scalar(
+        let total: i64 = db::value(
+            self.pool(),
             "SELECT COUNT(*) FROM users WHERE (LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $1 ESCAPE '\\') \
              AND ($2 IS NULL OR role = $2)",
+            (pat.clone(), role.clone()),
         )
-        .bind(pat.clone())
-        .bind(role.clone())
-        .fetch_one(self.pool())
         .await?;
         let sql = format!(
             "SELECT {USER_COLS} FROM users WHERE (LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $1 ESCAPE '\\') \
              AND ($2 IS NULL OR role = $2) ORDER BY id LIMIT $3 OFFSET $4"
         );
-        let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(pat)
-            .bind(role)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = db::all(
+            self.pool(),
+            sqlx::AssertSqlSafe(sql),
+            (pat, role, limit, offset),
+        )
+        .await?;
         Ok((rows, total))
     }
 
@@ -233,13 +220,11 @@ impl Store {
             .map_err(unique_conflict(format!(
                 "用户名“{username}”已被使用，请换一个"
             )))?;
-        sqlx::query(
+        db::exec(
+            &mut *tx,
             "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+            (id, password_hash.to_string(), now_ms),
         )
-        .bind(id)
-        .bind(password_hash.to_string())
-        .bind(now_ms)
-        .execute(&mut *tx)
         .await?;
         let row = Self::user_in(&mut tx, id).await?;
         NewAuditEvent::of(
@@ -298,10 +283,7 @@ impl Store {
         .await?;
         if ch.disabled == Some(true) || ch.role.as_ref().is_some_and(|r| *r != before.role) {
             // A disabled account or a changed role ends every open session.
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            db::exec(&mut *tx, "DELETE FROM sessions WHERE user_id = $1", id).await?;
         }
         let after = Self::user_in(&mut tx, id).await?;
         NewAuditEvent::of(
@@ -322,10 +304,7 @@ impl Store {
         self.clear_auth_cache();
         let mut tx = self.write_tx().await?;
         let before = Self::user_in(&mut tx, id).await?;
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        db::exec(&mut *tx, "DELETE FROM users WHERE id = $1", id).await?;
         NewAuditEvent::of(
             "delete",
             "users",
@@ -341,13 +320,12 @@ impl Store {
 
     /// The hashes of the last `n` passwords, newest first.
     pub async fn password_history(&self, user_id: i64, n: i64) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        db::values(
+            self.pool(),
             "SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+            (user_id, n),
         )
-        .bind(user_id)
-        .bind(n)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Sets a new password, records it in the history and ends the user's other sessions
@@ -363,37 +341,34 @@ impl Store {
     ) -> StoreResult<()> {
         self.clear_auth_cache();
         let mut tx = self.write_tx().await?;
-        let n = sqlx::query(
+        let n = db::exec(
+            &mut *tx,
             "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $3, \
              failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $4",
+            (hash.to_string(), now_ms, i64::from(must_change), user_id),
         )
-        .bind(hash.to_string())
-        .bind(now_ms)
-        .bind(i64::from(must_change))
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .await?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query(
+        db::exec(
+            &mut *tx,
             "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+            (user_id, hash.to_string(), now_ms),
         )
-        .bind(user_id)
-        .bind(hash.to_string())
-        .bind(now_ms)
-        .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
-            .bind(user_id)
-            .bind(keep_session.unwrap_or(-1))
-            .execute(&mut *tx)
-            .await?;
-        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        db::exec(
+            &mut *tx,
+            "DELETE FROM sessions WHERE user_id = $1 AND id <> $2",
+            (user_id, keep_session.unwrap_or(-1)),
+        )
+        .await?;
+        let username: String = db::value(
+            &mut *tx,
+            "SELECT username FROM users WHERE id = $1",
+            user_id,
+        )
+        .await?;
         NewAuditEvent::of(
             if must_change {
                 "password_reset"
@@ -424,20 +399,21 @@ impl Store {
         lock_ms: i64,
     ) -> StoreResult<Option<i64>> {
         let mut tx = self.write_tx().await?;
-        let failed: i64 = sqlx::query_scalar(
+        let failed: i64 = db::value(
+            &mut *tx,
             "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+            user_id,
         )
-        .bind(user_id)
-        .fetch_one(&mut *tx)
         .await?;
         let mut locked = None;
         if failed >= threshold {
             let until = now_ms + lock_ms;
-            sqlx::query("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2")
-                .bind(until)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+            db::exec(
+                &mut *tx,
+                "UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2",
+                (until, user_id),
+            )
+            .await?;
             locked = Some(until);
         }
         tx.commit().await?;
@@ -445,14 +421,11 @@ impl Store {
     }
 
     pub async fn record_login_success(&self, user_id: i64, now_ms: i64) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2")
-            .bind(now_ms)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write_one(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
+            (now_ms, user_id),
+        )
+        .await
     }
 
     pub async fn create_session(
@@ -462,15 +435,12 @@ impl Store {
         ip: Option<String>,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
+        db::value(
+            self.pool(),
             "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, ip) VALUES ($1, $2, $3, $3, $4) RETURNING id",
+            (token_hash.to_string(), user_id, now_ms, ip),
         )
-        .bind(token_hash.to_string())
-        .bind(user_id)
-        .bind(now_ms)
-        .bind(ip)
-        .fetch_one(self.pool())
-        .await?)
+        .await
     }
 
     /// How long a credential read from the database is trusted without reading it again.
@@ -502,17 +472,17 @@ impl Store {
     /// Resolves a token hash to a session or an API token and its account, in one query
     /// (this runs on every request).
     pub async fn find_credential(&self, token_hash: &str) -> StoreResult<Option<Credential>> {
-        let row: Option<CredentialRow> = sqlx::query_as(
+        let row: Option<CredentialRow> = db::maybe(
+            self.pool(),
             "SELECT 's' AS kind, s.id AS cred_id, s.last_seen_at AS stamp, CAST(0 AS BIGINT) AS revoked, u.id AS user_id, u.username, \
-               u.display_name, u.role, u.must_change_password, u.password_changed_at, u.disabled \
+             u.display_name, u.role, u.must_change_password, u.password_changed_at, u.disabled \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 \
              UNION ALL \
              SELECT 't', k.id, k.expires_at, CAST(CASE WHEN k.revoked_at IS NULL THEN 0 ELSE 1 END AS BIGINT), u.id, u.username, \
-               u.display_name, u.role, u.must_change_password, u.password_changed_at, u.disabled \
+             u.display_name, u.role, u.must_change_password, u.password_changed_at, u.disabled \
              FROM api_tokens k JOIN users u ON u.id = k.user_id WHERE k.token_hash = $1",
+            token_hash.to_string(),
         )
-        .bind(token_hash.to_string())
-        .fetch_optional(self.pool())
         .await?;
         Ok(row.map(|r| {
             if r.kind == "s" {
@@ -545,11 +515,12 @@ impl Store {
                 *last_seen_at = now_ms;
             }
         });
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(now_ms)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        db::exec(
+            &mut *tx,
+            "UPDATE sessions SET last_seen_at = $1 WHERE id = $2",
+            (now_ms, id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -568,23 +539,17 @@ impl Store {
             }
             g.insert(id, now_ms);
         }
-        let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(now_ms)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write_one(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+            (now_ms, id),
+        )
+        .await
     }
 
     pub async fn delete_session(&self, id: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         self.clear_auth_cache();
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        db::exec(&mut *tx, "DELETE FROM sessions WHERE id = $1", id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -593,11 +558,12 @@ impl Store {
     pub async fn purge_idle_sessions(&self, idle_before_ms: i64) -> StoreResult<u64> {
         let mut tx = self.write_tx().await?;
         self.clear_auth_cache();
-        let n = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
-            .bind(idle_before_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = db::exec(
+            &mut *tx,
+            "DELETE FROM sessions WHERE last_seen_at < $1",
+            idle_before_ms,
+        )
+        .await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -637,13 +603,13 @@ impl Store {
     }
 
     pub async fn list_api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiTokenRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, user_id, name, created_at, expires_at, revoked_at, last_used_at FROM api_tokens \
              WHERE user_id = $1 ORDER BY id DESC",
+            user_id,
         )
-        .bind(user_id)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Revokes one of a user's tokens.
@@ -656,13 +622,12 @@ impl Store {
     ) -> StoreResult<()> {
         self.clear_auth_cache();
         let mut tx = self.write_tx().await?;
-        let n = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-            .bind(now_ms)
-            .bind(id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = db::exec(
+            &mut *tx,
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+            (now_ms, id, user_id),
+        )
+        .await?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -675,23 +640,22 @@ impl Store {
 
     /// System ids assigned to the staff member linked to this account.
     pub async fn assigned_system_ids(&self, user_id: i64) -> StoreResult<Vec<i64>> {
-        Ok(sqlx::query_scalar(
+        db::values(
+            self.pool(),
             "SELECT DISTINCT a.system_id FROM assignments a JOIN staff s ON s.id = a.staff_id WHERE s.user_id = $1",
+            user_id,
         )
-        .bind(user_id)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Whether an asset serves one of the given systems.
     pub async fn asset_in_systems(&self, asset_id: i64, user_id: i64) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = db::value(
+            self.pool(),
             "SELECT COUNT(*) FROM system_assets sa JOIN assignments a ON a.system_id = sa.system_id \
              JOIN staff s ON s.id = a.staff_id WHERE sa.asset_id = $1 AND s.user_id = $2",
+            (asset_id, user_id),
         )
-        .bind(asset_id)
-        .bind(user_id)
-        .fetch_one(self.pool())
         .await?;
         Ok(n > 0)
     }

@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::db;
+use crate::store::{Store, StoreResult};
 
 use super::Tx;
 
@@ -67,19 +68,20 @@ impl Store {
         ticket_id: i64,
         include_internal: bool,
     ) -> StoreResult<Vec<AttachmentRow>> {
-        Ok(sqlx::query_as("SELECT * FROM attachments WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id")
-            .bind(ticket_id)
-            .bind(i64::from(include_internal))
-            .fetch_all(self.pool())
-            .await?)
+        db::all(
+            self.pool(),
+            "SELECT * FROM attachments WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id",
+            (ticket_id, i64::from(include_internal)),
+        )
+        .await
     }
 
     pub async fn attachment(&self, ticket_id: i64, id: i64) -> StoreResult<AttachmentRow> {
-        sqlx::query_as("SELECT * FROM attachments WHERE ticket_id = $1 AND id = $2")
-            .bind(ticket_id)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(
+            self.pool(),
+            "SELECT * FROM attachments WHERE ticket_id = $1 AND id = $2",
+            (ticket_id, id),
+        )
+        .await
     }
 }

@@ -7,27 +7,29 @@ use chrono::NaiveDate;
 use sqlx::AnyConnection;
 
 use crate::domain::calendar::{Calendar, CalendarKind, DayOverride, parse_periods};
+use crate::store::db;
 use crate::store::{Store, StoreError, StoreResult};
 
 use super::{CalendarRow, Tx};
 
+/// The calendar `$1`.
+const CALENDAR: &str = "SELECT id, name, kind, periods, description FROM calendars WHERE id = $1";
+
+/// Removes the exception day `$2` of the calendar `$1`.
+const DELETE_DAY: &str = "DELETE FROM calendar_days WHERE calendar_id = $1 AND day = $2";
+
 impl Store {
     pub async fn list_calendars(&self) -> StoreResult<Vec<CalendarRow>> {
-        Ok(
-            sqlx::query_as(
-                "SELECT id, name, kind, periods, description FROM calendars ORDER BY id",
-            )
-            .fetch_all(self.pool())
-            .await?,
+        db::all(
+            self.pool(),
+            "SELECT id, name, kind, periods, description FROM calendars ORDER BY id",
+            (),
         )
+        .await
     }
 
     pub async fn calendar_row(&self, id: i64) -> StoreResult<CalendarRow> {
-        sqlx::query_as("SELECT id, name, kind, periods, description FROM calendars WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(self.pool(), CALENDAR, id).await
     }
 
     /// Creates a calendar with its exception days (used for the shipped defaults).
@@ -52,13 +54,12 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         for (d, o) in days {
-            sqlx::query("INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(d.format("%Y-%m-%d").to_string())
-                .bind(i64::from(o.working))
-                .bind(o.reason.clone())
-                .execute(&mut *tx)
-                .await?;
+            db::exec(
+                &mut *tx,
+                "INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)",
+                (id, d.format("%Y-%m-%d").to_string(), i64::from(o.working), o.reason.clone()),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(id)
@@ -75,19 +76,14 @@ impl Store {
     ) -> StoreResult<()> {
         self.forget_calendars();
         let d = day.format("%Y-%m-%d").to_string();
-        sqlx::query("DELETE FROM calendar_days WHERE calendar_id = $1 AND day = $2")
-            .bind(id)
-            .bind(d.clone())
-            .execute(&mut **tx)
-            .await?;
+        db::exec(&mut **tx, DELETE_DAY, (id, d.clone())).await?;
         if let Some(w) = working {
-            sqlx::query("INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(d)
-                .bind(i64::from(w))
-                .bind(reason.to_string())
-                .execute(&mut **tx)
-                .await?;
+            db::exec(
+                &mut **tx,
+                "INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)",
+                (id, d, i64::from(w), reason.to_string()),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -137,29 +133,22 @@ impl Store {
     ) -> StoreResult<()> {
         self.forget_calendars();
         for y in years {
-            sqlx::query(
+            db::exec(
+                &mut **tx,
                 "DELETE FROM calendar_days WHERE calendar_id = $1 AND day >= $2 AND day <= $3",
+                (id, format!("{y:04}-01-01"), format!("{y:04}-12-31")),
             )
-            .bind(id)
-            .bind(format!("{y:04}-01-01"))
-            .bind(format!("{y:04}-12-31"))
-            .execute(&mut **tx)
             .await?;
         }
         for (d, o) in days {
             let d = d.format("%Y-%m-%d").to_string();
-            sqlx::query("DELETE FROM calendar_days WHERE calendar_id = $1 AND day = $2")
-                .bind(id)
-                .bind(d.clone())
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query("INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(d)
-                .bind(i64::from(o.working))
-                .bind(o.reason.clone())
-                .execute(&mut **tx)
-                .await?;
+            db::exec(&mut **tx, DELETE_DAY, (id, d.clone())).await?;
+            db::exec(
+                &mut **tx,
+                "INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4)",
+                (id, d, i64::from(o.working), o.reason.clone()),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -175,24 +164,23 @@ impl Store {
         self.forget_calendars();
         let mut n = 0;
         for (d, o) in days {
-            n += sqlx::query("INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (calendar_id, day) DO NOTHING")
-                .bind(id)
-                .bind(d.format("%Y-%m-%d").to_string())
-                .bind(i64::from(o.working))
-                .bind(o.reason.clone())
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
+            n += db::exec(
+                &mut **tx,
+                "INSERT INTO calendar_days (calendar_id, day, working, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (calendar_id, day) DO NOTHING",
+                (id, d.format("%Y-%m-%d").to_string(), i64::from(o.working), o.reason.clone()),
+            )
+            .await?;
         }
         Ok(n)
     }
 
     /// How many exception days each calendar has per year: (calendar id, year, days).
     pub async fn calendar_year_counts(&self) -> StoreResult<Vec<(i64, i32, i64)>> {
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        let rows: Vec<(i64, String, i64)> = db::all(
+            self.pool(),
             "SELECT calendar_id, substr(day, 1, 4) AS y, COUNT(*) AS n FROM calendar_days GROUP BY calendar_id, substr(day, 1, 4) ORDER BY calendar_id, y",
+            (),
         )
-        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -239,21 +227,16 @@ impl Store {
     }
 
     async fn calendar_uncached(conn: &mut AnyConnection, id: i64) -> StoreResult<Calendar> {
-        let row: CalendarRow = sqlx::query_as(
-            "SELECT id, name, kind, periods, description FROM calendars WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row: CalendarRow = db::one(&mut *conn, CALENDAR, id).await?;
         if row.kind == "always" {
             return Ok(Calendar::always());
         }
-        let days: Vec<(String, i64, String)> =
-            sqlx::query_as("SELECT day, working, reason FROM calendar_days WHERE calendar_id = $1")
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?;
+        let days: Vec<(String, i64, String)> = db::all(
+            &mut *conn,
+            "SELECT day, working, reason FROM calendar_days WHERE calendar_id = $1",
+            id,
+        )
+        .await?;
         let mut overrides = BTreeMap::new();
         for (d, w, r) in days {
             if let Ok(d) = NaiveDate::parse_from_str(&d, "%Y-%m-%d") {

@@ -17,11 +17,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::entities::Arg;
-use super::like_pattern;
+use super::sql::Filter;
 
 pub use super::Tx;
-
-use super::entities;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CalendarRow {
@@ -264,71 +262,24 @@ fn ms(t: DateTime<Utc>) -> i64 {
 
 /// The WHERE conditions (joined with AND) and their arguments for a ticket filter.
 fn ticket_where(f: &TicketFilter) -> (Vec<String>, Vec<Arg>) {
-    let mut wh = vec!["1=1".to_string()];
-    let mut args: Vec<Arg> = Vec::new();
-    let push = |cond: &str, a: Arg, wh: &mut Vec<String>, args: &mut Vec<Arg>| {
-        args.push(a);
-        wh.push(cond.replace('?', &format!("${}", args.len())));
-    };
-    if let Some(r) = f.requester_id {
-        push("t.requester_id = ?", Arg::Int(Some(r)), &mut wh, &mut args);
-    }
-    if let Some(a) = f.assignee_id {
-        push("t.assignee_id = ?", Arg::Int(Some(a)), &mut wh, &mut args);
-    }
-    if let Some(k) = &f.kind {
-        push("t.kind = ?", Arg::Text(Some(k.clone())), &mut wh, &mut args);
-    }
-    if let Some(p) = &f.priority {
-        push(
-            "t.priority = ?",
-            Arg::Text(Some(p.clone())),
-            &mut wh,
-            &mut args,
-        );
-    }
-    if let Some(s) = f.system_id {
-        push("t.system_id = ?", Arg::Int(Some(s)), &mut wh, &mut args);
-    }
-    if let Some(s) = &f.source {
-        push(
-            "t.source = ?",
-            Arg::Text(Some(s.clone())),
-            &mut wh,
-            &mut args,
-        );
-    }
-    if let Some(v) = f.from_ms {
-        push("t.reported_at >= ?", Arg::Int(Some(v)), &mut wh, &mut args);
-    }
-    if let Some(v) = f.to_ms {
-        push("t.reported_at < ?", Arg::Int(Some(v)), &mut wh, &mut args);
-    }
-    if let Some(b) = f.breached {
-        push(
-            "t.sla_breached = ?",
-            Arg::Int(Some(i64::from(b))),
-            &mut wh,
-            &mut args,
-        );
-    }
-    if !f.status.is_empty() {
-        let mut ph = Vec::new();
-        for s in &f.status {
-            args.push(Arg::Text(Some(s.clone())));
-            ph.push(format!("${}", args.len()));
-        }
-        wh.push(format!("t.status IN ({})", ph.join(", ")));
-    }
+    let mut w = Filter::new();
+    w.raw("1=1")
+        .eq("t.requester_id", f.requester_id)
+        .eq("t.assignee_id", f.assignee_id)
+        .eq("t.kind", f.kind.as_deref())
+        .eq("t.priority", f.priority.as_deref())
+        .eq("t.system_id", f.system_id)
+        .eq("t.source", f.source.as_deref())
+        .when("t.reported_at >= ?", f.from_ms)
+        .when("t.reported_at < ?", f.to_ms)
+        .eq("t.sla_breached", f.breached)
+        .one_of("t.status", &f.status);
     if f.open_only {
-        wh.push("t.status NOT IN ('resolved', 'closed', 'canceled')".into());
+        w.raw("t.status NOT IN ('resolved', 'closed', 'canceled')");
     }
-    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        args.push(Arg::Text(Some(like_pattern(q))));
-        let n = args.len();
-        wh.push(format!(
-            "(LOWER(t.title) LIKE ${n} ESCAPE '\\' OR LOWER(t.number) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(t.description, '')) LIKE ${n} ESCAPE '\\')"
-        ));
-    }
-    (wh, args)
+    w.search(
+        &["t.title", "t.number", "COALESCE(t.description, '')"],
+        f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()),
+    );
+    w.into_parts()
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use crate::store::db;
 use crate::store::{Store, StoreError, StoreResult};
 
 use super::CALENDAR_TTL;
@@ -18,16 +19,18 @@ impl Store {
         {
             return Ok(set.clone());
         }
-        let rules: Vec<PolicyRule> = sqlx::query_as(
+        let rules: Vec<PolicyRule> = db::all(
+            &mut *conn,
             "SELECT id, kind, priority, system_id, calendar_id, response_minutes, onsite_minutes, \
              resolve_minutes, warn_percent FROM sla_policies ORDER BY id",
+            (),
         )
-        .fetch_all(&mut *conn)
         .await?;
-        let always: Option<i64> = sqlx::query_scalar(
+        let always: Option<i64> = db::maybe_value(
+            &mut *conn,
             "SELECT id FROM calendars WHERE kind = 'always' ORDER BY id LIMIT 1",
+            (),
         )
-        .fetch_optional(&mut *conn)
         .await?;
         let set = Arc::new(PolicySet {
             rules,
@@ -114,9 +117,7 @@ impl Store {
     }
 
     pub async fn count_policies(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sla_policies")
-            .fetch_one(self.pool())
-            .await?)
+        db::value(self.pool(), "SELECT COUNT(*) FROM sla_policies", ()).await
     }
 }
 

@@ -4,7 +4,8 @@ use sqlx::{AnyConnection, AssertSqlSafe};
 
 use crate::domain::sla::{ClockEvent, ClockTarget};
 use crate::store::audit::NewAuditEvent;
-use crate::store::entities::{Arg, bind_all, bind_query};
+use crate::store::db;
+use crate::store::entities::{Arg, bind_query};
 use crate::store::{Actor, Store, StoreError, StoreResult};
 
 use super::{
@@ -26,11 +27,11 @@ impl Store {
         prefix: &str,
         day: &str,
     ) -> StoreResult<String> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = db::value(
+            &mut **tx,
             "INSERT INTO ticket_counters (day, n) VALUES ($1, 1) ON CONFLICT (day) DO UPDATE SET n = ticket_counters.n + 1 RETURNING n",
+            day.to_string(),
         )
-        .bind(day.to_string())
-        .fetch_one(&mut **tx)
         .await?;
         Ok(format!("{prefix}-{day}-{n:04}"))
     }
@@ -159,13 +160,13 @@ impl Store {
         conn: &mut AnyConnection,
         ticket_id: i64,
     ) -> StoreResult<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
+        db::all(
+            &mut *conn,
             "SELECT kind, data FROM ticket_events WHERE ticket_id = $1 \
              AND kind IN ('sla_warning', 'sla_breached') AND data IS NOT NULL",
+            ticket_id,
         )
-        .bind(ticket_id)
-        .fetch_all(&mut *conn)
-        .await?)
+        .await
     }
 
     /// Adds clock events in one statement.
@@ -211,11 +212,7 @@ impl Store {
 
     pub async fn ticket(&self, id: i64) -> StoreResult<TicketRow> {
         let sql = format!("{TICKET_SELECT} WHERE t.id = $1");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     /// The ticket, locked for the rest of the transaction on PostgreSQL (SQLite's single
@@ -228,30 +225,22 @@ impl Store {
             crate::store::Backend::Sqlite => "",
         };
         let sql = format!("{TICKET_SELECT} WHERE t.id = $1{lock}");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// The role of an active account, read on `conn`.
     pub async fn active_role_in(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND disabled = 0")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?,
+        db::maybe_value(
+            &mut *conn,
+            "SELECT role FROM users WHERE id = $1 AND disabled = 0",
+            id,
         )
+        .await
     }
 
     pub async fn ticket_tx(&self, tx: &mut Tx, id: i64) -> StoreResult<TicketRow> {
         let sql = format!("{TICKET_SELECT} WHERE t.id = $1");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     /// Sets columns of a ticket (names come from code, never from input).
@@ -343,8 +332,7 @@ impl Store {
                             }
                             None => {
                                 let n: i64 =
-                                    bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-                                        .fetch_one(&self.pool)
+                                    db::value(&self.pool, AssertSqlSafe(count_sql), &args[..])
                                         .await?;
                                 self.cache_count(count_key, version, n);
                                 n
@@ -437,12 +425,9 @@ impl Store {
             n + 1,
             n + 2
         );
+        args.extend([Arg::Int(Some(limit)), Arg::Int(Some(offset))]);
         let (items, version, row_count): (Option<String>, Option<i64>, Option<i64>) =
-            super::entities::bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &args)
-                .bind(limit)
-                .bind(offset)
-                .fetch_one(self.pool())
-                .await?;
+            db::row(self.pool(), AssertSqlSafe(sql), args).await?;
         let rows: Vec<TicketRow> = match items.as_deref() {
             Some(j) => serde_json::from_str(j)
                 .map_err(|e| StoreError::Other(anyhow::anyhow!("ticket list JSON: {e}")))?,
@@ -453,23 +438,23 @@ impl Store {
 
     /// Open tickets whose SLA check time has come, for the SLA monitor.
     pub async fn tickets_due_for_sla_check(&self, now_ms: i64) -> StoreResult<Vec<i64>> {
-        Ok(sqlx::query_scalar(
+        db::values(
+            self.pool(),
             "SELECT id FROM tickets WHERE sla_next_check_at IS NOT NULL AND sla_next_check_at <= $1 \
              AND status NOT IN ('closed', 'canceled') ORDER BY sla_next_check_at LIMIT 1000",
+            now_ms,
         )
-        .bind(now_ms)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Resolved tickets whose resolution is older than `before_ms` (for auto-close).
     pub async fn resolved_before(&self, before_ms: i64) -> StoreResult<Vec<i64>> {
-        Ok(sqlx::query_scalar(
+        db::values(
+            self.pool(),
             "SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < $1 ORDER BY id",
+            before_ms,
         )
-        .bind(before_ms)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 }
 
@@ -477,12 +462,11 @@ impl Store {
     /// The columns the desk indicators need, for tickets reported in `[from, to)`.
     /// Whether any ticket was reported in [from, to).
     pub async fn any_ticket_reported(&self, from_ms: i64, to_ms: i64) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = db::value(
+            self.pool(),
             "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE reported_at >= $1 AND reported_at < $2 LIMIT 1) x",
+            (from_ms, to_ms),
         )
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_one(self.pool())
         .await?;
         Ok(n > 0)
     }
@@ -528,19 +512,18 @@ impl Store {
             category: Option<String>,
             change_type: Option<String>,
         }
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = db::all(
+            self.pool(),
             "SELECT t.kind, t.status, t.priority, \
-               (SELECT s.name FROM systems s WHERE s.id = t.system_id) AS system, \
-               (SELECT u.display_name FROM users u WHERE u.id = t.assignee_id) AS assignee, \
-               t.reported_at, t.first_response_at, t.onsite_at, t.resolved_at, t.reopen_count, t.sla_breached, t.satisfaction, \
-               CAST(CASE WHEN EXISTS (SELECT 1 FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.kind = 'waive') THEN 1 ELSE 0 END AS BIGINT) AS onsite_waived, \
-               (SELECT e.target_seconds FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.target_seconds IS NOT NULL ORDER BY e.id DESC LIMIT 1) AS onsite_target_seconds, \
-               t.number, t.title, t.source, t.category, t.change_type \
+             (SELECT s.name FROM systems s WHERE s.id = t.system_id) AS system, \
+             (SELECT u.display_name FROM users u WHERE u.id = t.assignee_id) AS assignee, \
+             t.reported_at, t.first_response_at, t.onsite_at, t.resolved_at, t.reopen_count, t.sla_breached, t.satisfaction, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.kind = 'waive') THEN 1 ELSE 0 END AS BIGINT) AS onsite_waived, \
+             (SELECT e.target_seconds FROM sla_clock_events e WHERE e.ticket_id = t.id AND e.target = 'onsite' AND e.target_seconds IS NOT NULL ORDER BY e.id DESC LIMIT 1) AS onsite_target_seconds, \
+             t.number, t.title, t.source, t.category, t.change_type \
              FROM tickets t WHERE t.reported_at >= $1 AND t.reported_at < $2 ORDER BY t.id",
+            (from_ms, to_ms),
         )
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()

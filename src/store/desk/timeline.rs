@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 
 use crate::domain::sla::{ClockEvent, ClockEventKind, ClockTarget};
+use crate::store::db;
 use crate::store::{Store, StoreResult};
 
 use super::{CommentRow, TicketEventRow, Tx, WorklogRow, ms};
@@ -49,11 +50,12 @@ impl Store {
         ticket_id: i64,
         include_internal: bool,
     ) -> StoreResult<Vec<TicketEventRow>> {
-        Ok(sqlx::query_as("SELECT * FROM ticket_events WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id")
-            .bind(ticket_id)
-            .bind(i64::from(include_internal))
-            .fetch_all(self.pool())
-            .await?)
+        db::all(
+            self.pool(),
+            "SELECT * FROM ticket_events WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id",
+            (ticket_id, i64::from(include_internal)),
+        )
+        .await
     }
 
     /// Whether the timeline already has an event of this kind with this marker (dedup of
@@ -64,13 +66,11 @@ impl Store {
         kind: &str,
         marker: &str,
     ) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = db::value(
+            &mut *conn,
             "SELECT COUNT(*) FROM ticket_events WHERE ticket_id = $1 AND kind = $2 AND data = $3",
+            (ticket_id, kind.to_string(), marker.to_string()),
         )
-        .bind(ticket_id)
-        .bind(kind.to_string())
-        .bind(marker.to_string())
-        .fetch_one(&mut *conn)
         .await?;
         Ok(n > 0)
     }
@@ -108,11 +108,11 @@ impl Store {
         conn: &mut AnyConnection,
         ticket_id: i64,
     ) -> StoreResult<BTreeMap<String, Vec<ClockEvent>>> {
-        let rows: Vec<(String, String, i64, Option<i64>, String)> = sqlx::query_as(
+        let rows: Vec<(String, String, i64, Option<i64>, String)> = db::all(
+            &mut *conn,
             "SELECT target, kind, at, target_seconds, reason FROM sla_clock_events WHERE ticket_id = $1 ORDER BY id",
+            ticket_id,
         )
-        .bind(ticket_id)
-        .fetch_all(&mut *conn)
         .await?;
         let mut out: BTreeMap<String, Vec<ClockEvent>> = BTreeMap::new();
         for (target, kind, at, ts, reason) in rows {
@@ -162,11 +162,12 @@ impl Store {
         ticket_id: i64,
         include_internal: bool,
     ) -> StoreResult<Vec<CommentRow>> {
-        Ok(sqlx::query_as("SELECT * FROM ticket_comments WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id")
-            .bind(ticket_id)
-            .bind(i64::from(include_internal))
-            .fetch_all(self.pool())
-            .await?)
+        db::all(
+            self.pool(),
+            "SELECT * FROM ticket_comments WHERE ticket_id = $1 AND (internal = 0 OR $2 = 1) ORDER BY id",
+            (ticket_id, i64::from(include_internal)),
+        )
+        .await
     }
 
     pub async fn add_worklog(
@@ -193,12 +194,12 @@ impl Store {
     }
 
     pub async fn worklogs(&self, ticket_id: i64) -> StoreResult<Vec<WorklogRow>> {
-        Ok(
-            sqlx::query_as("SELECT * FROM worklogs WHERE ticket_id = $1 ORDER BY id")
-                .bind(ticket_id)
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT * FROM worklogs WHERE ticket_id = $1 ORDER BY id",
+            ticket_id,
         )
+        .await
     }
 
     pub async fn add_link(
@@ -209,22 +210,21 @@ impl Store {
         kind: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO ticket_links (ticket_id, other_id, kind, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id, other_id, kind) DO NOTHING")
-            .bind(a)
-            .bind(b)
-            .bind(kind.to_string())
-            .bind(now_ms)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(
+            &mut **tx,
+            "INSERT INTO ticket_links (ticket_id, other_id, kind, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id, other_id, kind) DO NOTHING",
+            (a, b, kind.to_string(), now_ms),
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn links(&self, ticket_id: i64) -> StoreResult<Vec<(i64, String, String)>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT l.other_id, l.kind, t.number FROM ticket_links l JOIN tickets t ON t.id = l.other_id WHERE l.ticket_id = $1 ORDER BY l.created_at",
+            ticket_id,
         )
-        .bind(ticket_id)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 }

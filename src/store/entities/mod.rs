@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use super::StoreResult;
@@ -31,36 +31,6 @@ pub enum Arg {
 /// binary data format"). Such a statement is prepared for this execution only.
 fn cacheable(args: &[Arg]) -> bool {
     !args.iter().any(|a| matches!(a, Arg::Float(None)))
-}
-
-pub fn bind_all<'q, O>(
-    mut q: QueryScalar<'q, Any, O, AnyArguments>,
-    args: &[Arg],
-) -> QueryScalar<'q, Any, O, AnyArguments> {
-    q = q.persistent(cacheable(args));
-    for a in args {
-        q = match a.clone() {
-            Arg::Int(v) => q.bind(v),
-            Arg::Float(v) => q.bind(v),
-            Arg::Text(v) => q.bind(v),
-        };
-    }
-    q
-}
-
-pub fn bind_all_as<'q, O>(
-    mut q: QueryAs<'q, Any, O, AnyArguments>,
-    args: &[Arg],
-) -> QueryAs<'q, Any, O, AnyArguments> {
-    q = q.persistent(cacheable(args));
-    for a in args {
-        q = match a.clone() {
-            Arg::Int(v) => q.bind(v),
-            Arg::Float(v) => q.bind(v),
-            Arg::Text(v) => q.bind(v),
-        };
-    }
-    q
 }
 
 pub fn bind_query<'q>(

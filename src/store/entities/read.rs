@@ -4,9 +4,10 @@ use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
-use super::{Arg, ListQuery, bind_all, bind_all_as, normalize_item, row_to_json, select_list};
+use super::{Arg, ListQuery, normalize_item, row_to_json, select_list};
 use crate::domain::FieldError;
 use crate::domain::entity::{EntitySpec, Kind, ref_name_key};
+use crate::store::db;
 use crate::store::{Store, StoreError, StoreResult, like_pattern};
 
 impl Store {
@@ -27,20 +28,15 @@ impl Store {
         T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
     {
         let count_sql = format!("SELECT COUNT(*) FROM {counted}{filter}");
-        let total: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), args)
-            .fetch_one(self.pool())
-            .await?;
+        let total: i64 = db::value(self.pool(), AssertSqlSafe(count_sql), args).await?;
         let n = args.len();
         let sql = format!(
             "{select}{filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         );
-        let rows = bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), args)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await?;
+        let page_args = [args, &[Arg::Int(Some(limit)), Arg::Int(Some(offset))]].concat();
+        let rows = db::all(self.pool(), AssertSqlSafe(sql), page_args).await?;
         Ok((rows, total))
     }
 }
@@ -157,12 +153,16 @@ impl Store {
             "SELECT {agg} AS items, (SELECT v.version FROM row_versions v WHERE v.name = '{}') AS row_version__ FROM {page} t",
             spec.table
         );
-        let (items_json, version): (Option<String>, Option<i64>) =
-            bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), &args)
-                .bind(lq.limit)
-                .bind(lq.offset)
-                .fetch_one(self.pool())
-                .await?;
+        let (items_json, version): (Option<String>, Option<i64>) = db::row(
+            self.pool(),
+            AssertSqlSafe(sql),
+            [
+                &args[..],
+                &[Arg::Int(Some(lq.limit)), Arg::Int(Some(lq.offset))],
+            ]
+            .concat(),
+        )
+        .await?;
         let version = match version {
             Some(v) => v,
             None => self.row_version(spec.table).await?,
@@ -172,9 +172,7 @@ impl Store {
         let total: i64 = match self.cached_count(&key, version) {
             Some(n) => n,
             None => {
-                let n = bind_all(sqlx::query_scalar(AssertSqlSafe(count_sql)), &args)
-                    .fetch_one(self.pool())
-                    .await?;
+                let n = db::value(self.pool(), AssertSqlSafe(count_sql), &args[..]).await?;
                 self.cache_count(key, version, n);
                 n
             }
@@ -197,21 +195,12 @@ impl Store {
         id: i64,
     ) -> StoreResult<bool> {
         let sql = format!("SELECT COUNT(*) FROM {} WHERE id = $1", spec.table);
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
+        let n: i64 = db::value(&mut **tx, AssertSqlSafe(sql), id).await?;
         Ok(n > 0)
     }
 
     pub async fn get_entity(&self, spec: &EntitySpec, id: i64) -> StoreResult<Map<String, Value>> {
-        let sql = format!("{} WHERE t.id = $1", select_list(spec));
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        row_to_json(spec, &row)
+        entity_on(self.pool(), spec, id).await
     }
 
     pub(crate) async fn get_entity_tx(
@@ -220,13 +209,7 @@ impl Store {
         spec: &EntitySpec,
         id: i64,
     ) -> StoreResult<Map<String, Value>> {
-        let sql = format!("{} WHERE t.id = $1", select_list(spec));
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        row_to_json(spec, &row)
+        entity_on(&mut **tx, spec, id).await
     }
 
     /// Every row of a collection, for export.
@@ -237,4 +220,19 @@ impl Store {
             .await?;
         rows.iter().map(|r| row_to_json(spec, r)).collect()
     }
+}
+
+/// The record `id` as the API's JSON object, read on `db`; `NotFound` when there is none.
+async fn entity_on<'c>(
+    db: impl db::Db<'c>,
+    spec: &EntitySpec,
+    id: i64,
+) -> StoreResult<Map<String, Value>> {
+    let sql = format!("{} WHERE t.id = $1", select_list(spec));
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    row_to_json(spec, &row)
 }

@@ -3,10 +3,11 @@
 use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
 
-use super::{Arg, arg_for, bind_all, bind_query};
+use super::{Arg, arg_for};
 use crate::domain::FieldError;
 use crate::domain::entity::{EntitySpec, Field, Kind, SqlValue};
 use crate::store::audit::NewAuditEvent;
+use crate::store::db;
 use crate::store::{Actor, Store, StoreError, StoreResult, is_fk_violation, is_unique_violation};
 
 impl Store {
@@ -36,10 +37,8 @@ impl Store {
                 SqlValue::Text(t) => {
                     let sql =
                         format!("SELECT id FROM {table} WHERE {title} = $1 ORDER BY id LIMIT 1");
-                    let id: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
-                        .bind(t.clone())
-                        .fetch_optional(&mut **tx)
-                        .await?;
+                    let id: Option<i64> =
+                        db::maybe_value(&mut **tx, AssertSqlSafe(sql), t.clone()).await?;
                     match id {
                         Some(id) => *v = SqlValue::Int(id),
                         None => errors.push(FieldError::new(
@@ -50,10 +49,7 @@ impl Store {
                 }
                 SqlValue::Int(id) => {
                     let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
-                    let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-                        .bind(id)
-                        .fetch_one(&mut **tx)
-                        .await?;
+                    let n: i64 = db::value(&mut **tx, AssertSqlSafe(sql), id).await?;
                     if n == 0 {
                         errors.push(FieldError::new(
                             f.name,
@@ -67,16 +63,16 @@ impl Store {
         Ok(errors)
     }
 
-    fn map_write_error(spec: &EntitySpec, e: sqlx::Error) -> StoreError {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!(
+    fn map_write_error(spec: &EntitySpec, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Backend(e) if is_unique_violation(&e) => StoreError::Conflict(format!(
                 "已存在同名的{}，请修改名称或编号后重试",
                 spec.label
-            ))
-        } else if is_fk_violation(&e) {
-            StoreError::Conflict(format!("{}仍被其他记录引用，无法完成操作", spec.label))
-        } else {
-            StoreError::Backend(e)
+            )),
+            StoreError::Backend(e) if is_fk_violation(&e) => {
+                StoreError::Conflict(format!("{}仍被其他记录引用，无法完成操作", spec.label))
+            }
+            e => e,
         }
     }
 
@@ -100,8 +96,7 @@ impl Store {
             cols.join(", "),
             ph.join(", ")
         );
-        let id: i64 = bind_all(sqlx::query_scalar(AssertSqlSafe(sql)), &args)
-            .fetch_one(&mut **tx)
+        let id: i64 = db::value(&mut **tx, AssertSqlSafe(sql), args)
             .await
             .map_err(|e| Self::map_write_error(spec, e))?;
         self.reindex_entity_in(tx, spec, id, now_ms).await?;
@@ -203,8 +198,7 @@ impl Store {
             sets.join(", "),
             args.len()
         );
-        bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
-            .execute(&mut *tx)
+        db::exec(&mut *tx, AssertSqlSafe(sql), args)
             .await
             .map_err(|e| Self::map_write_error(spec, e))?;
         let after = self.get_entity_tx(&mut tx, spec, id).await?;
@@ -244,10 +238,7 @@ impl Store {
         let before = self.get_entity_tx(&mut tx, spec, id).await?;
         for (table, col, label) in spec.dependents {
             let sql = format!("SELECT COUNT(*) FROM {table} WHERE {col} = $1");
-            let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let n: i64 = db::value(&mut *tx, AssertSqlSafe(sql), id).await?;
             if n > 0 {
                 return Err(StoreError::Conflict(format!(
                     "该{}下仍有 {n} 条{label}记录，请先移除或改挂后再删除",
@@ -256,9 +247,7 @@ impl Store {
             }
         }
         let sql = format!("DELETE FROM {} WHERE id = $1", spec.table);
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
-            .execute(&mut *tx)
+        db::exec(&mut *tx, AssertSqlSafe(sql), id)
             .await
             .map_err(|e| Self::map_write_error(spec, e))?;
         Self::unindex_entity_in(&mut tx, spec.table, id).await?;

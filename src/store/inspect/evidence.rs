@@ -2,8 +2,9 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, FromRow};
 
+use crate::store::db;
 use crate::store::sql::Columns;
-use crate::store::{Store, StoreError, StoreResult, Tx};
+use crate::store::{Store, StoreResult, Tx};
 
 /// An inspection photo's record; the file is `stored_path` under the data directory.
 #[derive(Clone, Debug, FromRow)]
@@ -72,10 +73,7 @@ impl Store {
     ) -> StoreResult<Vec<PhotoRow>> {
         let sql =
             format!("SELECT {PHOTO_COLS} FROM inspection_photos WHERE task_id = $1 ORDER BY id");
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .bind(task_id)
-            .fetch_all(&mut *conn)
-            .await?)
+        db::all(&mut *conn, AssertSqlSafe(sql), task_id).await
     }
 
     pub async fn inspection_photos(&self, task_id: i64) -> StoreResult<Vec<PhotoRow>> {
@@ -86,22 +84,19 @@ impl Store {
     pub async fn inspection_photo(&self, task_id: i64, id: i64) -> StoreResult<PhotoRow> {
         let sql =
             format!("SELECT {PHOTO_COLS} FROM inspection_photos WHERE task_id = $1 AND id = $2");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(task_id)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(self.pool(), AssertSqlSafe(sql), (task_id, id)).await
     }
 
     // ---- monitors as evidence ------------------------------------------------------------
 
     /// Whether a monitor exists (template items bound to a monitor).
     pub async fn monitor_exists_in(conn: &mut AnyConnection, id: i64) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitors WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
+        let n: i64 = db::value(
+            &mut *conn,
+            "SELECT COUNT(*) FROM monitors WHERE id = $1",
+            id,
+        )
+        .await?;
         Ok(n > 0)
     }
 
@@ -115,12 +110,12 @@ impl Store {
             if out.contains_key(id) {
                 continue;
             }
-            let row: Option<LatestResult> = sqlx::query_as(
+            let row: Option<LatestResult> = db::maybe(
+                &mut *conn,
                 "SELECT monitor_id, at, class, latency_ms FROM monitor_results \
                  WHERE monitor_id = $1 ORDER BY at DESC, id DESC LIMIT 1",
+                *id,
             )
-            .bind(*id)
-            .fetch_optional(&mut *conn)
             .await?;
             if let Some(r) = row {
                 out.insert(*id, r);

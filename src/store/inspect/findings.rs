@@ -2,6 +2,7 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, FromRow};
 
+use crate::store::db;
 use crate::store::sql::{Columns, Filter};
 use crate::store::{Store, StoreResult, Tx};
 
@@ -57,25 +58,24 @@ impl Store {
         finding_id: i64,
         ticket_id: i64,
     ) -> StoreResult<bool> {
-        let n = sqlx::query(
+        let n = db::exec(
+            &mut **tx,
             "UPDATE inspection_findings SET ticket_id = $1 WHERE id = $2 AND ticket_id IS NULL",
+            (ticket_id, finding_id),
         )
-        .bind(ticket_id)
-        .bind(finding_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+        .await?;
         Ok(n == 1)
     }
 
     /// Findings still without a ticket (a crash between a submit and its tickets), with
     /// what their ticket needs: (finding id, task id).
     pub async fn findings_without_ticket(&self) -> StoreResult<Vec<(i64, i64)>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, task_id FROM inspection_findings WHERE ticket_id IS NULL AND status = 'open' ORDER BY id LIMIT 500",
+            (),
         )
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Marks the findings of a resolved ticket rectified; answers how many changed.
@@ -85,15 +85,13 @@ impl Store {
         ticket_id: i64,
         now_ms: i64,
     ) -> StoreResult<u64> {
-        Ok(sqlx::query(
+        db::exec(
+            &mut *conn,
             "UPDATE inspection_findings SET status = 'rectified', rectified_at = $1 \
              WHERE ticket_id = $2 AND status = 'open'",
+            (now_ms, ticket_id),
         )
-        .bind(now_ms)
-        .bind(ticket_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
+        .await
     }
 
     pub async fn inspection_findings(
@@ -122,19 +120,12 @@ impl Store {
         to_ms: i64,
     ) -> StoreResult<Vec<FindingRow>> {
         let sql = format!("{FINDING_SELECT} WHERE t.due_at >= $1 AND t.due_at < $2 ORDER BY f.id");
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .bind(from_ms)
-            .bind(to_ms)
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), AssertSqlSafe(sql), (from_ms, to_ms)).await
     }
 
     pub async fn inspection_finding(&self, id: i64) -> StoreResult<Option<FindingRow>> {
         let sql = format!("{FINDING_SELECT} WHERE f.id = $1");
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?)
+        db::maybe(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn inspection_findings_of_task_in(
@@ -143,9 +134,6 @@ impl Store {
         task_id: i64,
     ) -> StoreResult<Vec<FindingRow>> {
         let sql = format!("{FINDING_SELECT} WHERE f.task_id = $1 ORDER BY f.id");
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .bind(task_id)
-            .fetch_all(&mut **tx)
-            .await?)
+        db::all(&mut **tx, AssertSqlSafe(sql), task_id).await
     }
 }

@@ -3,9 +3,9 @@
 use sqlx::{AssertSqlSafe, FromRow};
 
 use super::conflict_on_unique;
-use crate::store::entities::bind_all_as;
+use crate::store::db;
 use crate::store::sql::{Columns, Filter, delete_by_id};
-use crate::store::{Store, StoreError, StoreResult, Tx};
+use crate::store::{Store, StoreResult, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct PlanRow {
@@ -99,27 +99,17 @@ impl Store {
 
     pub async fn inspection_plans(&self) -> StoreResult<Vec<PlanRow>> {
         let sql = format!("SELECT {PLAN_COLS} FROM inspection_plans ORDER BY id");
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn inspection_plan(&self, id: i64) -> StoreResult<PlanRow> {
         let sql = format!("SELECT {PLAN_COLS} FROM inspection_plans WHERE id = $1");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn inspection_plan_in(&self, tx: &mut Tx, id: i64) -> StoreResult<PlanRow> {
         let sql = format!("SELECT {PLAN_COLS} FROM inspection_plans WHERE id = $1");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn set_plan_generated_until(
@@ -128,11 +118,12 @@ impl Store {
         id: i64,
         until_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE inspection_plans SET generated_until = $1 WHERE id = $2")
-            .bind(until_ms)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(
+            &mut **tx,
+            "UPDATE inspection_plans SET generated_until = $1 WHERE id = $2",
+            (until_ms, id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -162,9 +153,7 @@ impl Store {
             f.eq("category", category);
         }
         let sql = format!("SELECT id, name FROM {table}{} ORDER BY id", f.clause());
-        Ok(bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), f.args())
-            .fetch_all(&mut **tx)
-            .await?)
+        db::all(&mut **tx, AssertSqlSafe(sql), f.args()).await
     }
 
     /// The user assigned to a target in the inventory: for a system, the first filled
@@ -188,9 +177,6 @@ impl Store {
             }
             _ => return Ok(None),
         };
-        Ok(sqlx::query_scalar(sql)
-            .bind(target_id)
-            .fetch_optional(&mut **tx)
-            .await?)
+        db::maybe_value(&mut **tx, sql, target_id).await
     }
 }

@@ -2,8 +2,9 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
+use crate::store::db;
 use crate::store::sql::{Columns, Filter};
-use crate::store::{Store, StoreError, StoreResult, Tx};
+use crate::store::{Store, StoreResult, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TaskRow {
@@ -151,11 +152,7 @@ impl Store {
 
     pub async fn inspection_task(&self, id: i64) -> StoreResult<TaskRow> {
         let sql = format!("{TASK_SELECT} WHERE t.id = $1");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     /// The task, locked for the rest of the transaction on PostgreSQL.
@@ -165,11 +162,7 @@ impl Store {
             crate::store::Backend::Sqlite => "",
         };
         let sql = format!("{TASK_SELECT} WHERE t.id = $1{lock}");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     pub async fn save_inspection_readings(
@@ -179,12 +172,12 @@ impl Store {
         readings_json: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE inspection_tasks SET readings = $1, updated_at = $2 WHERE id = $3")
-            .bind(readings_json.to_string())
-            .bind(now_ms)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(
+            &mut **tx,
+            "UPDATE inspection_tasks SET readings = $1, updated_at = $2 WHERE id = $3",
+            (readings_json.to_string(), now_ms, id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -228,15 +221,15 @@ impl Store {
         tx: &mut Tx,
         now_ms: i64,
     ) -> StoreResult<Vec<OverdueRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            &mut **tx,
             "UPDATE inspection_tasks SET status = 'overdue', updated_at = $1 \
              WHERE status IN ('pending', 'in_progress') AND due_at < $1 \
              RETURNING id, assignee_id, template_name, target_name, system_id, due_at, \
              (SELECT display_name FROM users u WHERE u.id = inspection_tasks.assignee_id) AS assignee_name",
+            now_ms,
         )
-        .bind(now_ms)
-        .fetch_all(&mut **tx)
-        .await?)
+        .await
     }
 
     /// The facts the indicators need, for the tasks due in `[from, to)`.
@@ -245,15 +238,14 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> StoreResult<Vec<TaskFactRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT t.target_type, t.system_id, t.assignee_id, t.status, t.due_at, t.submitted_at, \
              (SELECT COUNT(*) FROM inspection_findings f WHERE f.task_id = t.id) AS findings, \
              (SELECT COUNT(*) FROM inspection_findings f WHERE f.task_id = t.id AND f.status = 'rectified') AS rectified \
              FROM inspection_tasks t WHERE t.due_at >= $1 AND t.due_at < $2",
+            (from_ms, to_ms),
         )
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 }

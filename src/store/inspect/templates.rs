@@ -3,8 +3,9 @@
 use sqlx::{AnyConnection, AssertSqlSafe, FromRow};
 
 use super::conflict_on_unique;
+use crate::store::db;
 use crate::store::sql::{Columns, delete_by_id};
-use crate::store::{Store, StoreError, StoreResult, Tx};
+use crate::store::{Store, StoreResult, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TemplateRow {
@@ -81,13 +82,13 @@ impl Store {
         tx: &mut Tx,
         id: i64,
     ) -> StoreResult<(i64, i64)> {
-        Ok(sqlx::query_as(
+        db::row(
+            &mut **tx,
             "SELECT (SELECT COUNT(*) FROM inspection_plans WHERE template_id = $1), \
              (SELECT COUNT(*) FROM inspection_tasks WHERE template_id = $1)",
+            id,
         )
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?)
+        .await
     }
 
     pub async fn delete_inspection_template(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
@@ -96,18 +97,12 @@ impl Store {
 
     pub async fn inspection_templates(&self) -> StoreResult<Vec<TemplateRow>> {
         let sql = format!("SELECT {TEMPLATE_COLS} FROM inspection_templates ORDER BY id");
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .fetch_all(self.pool())
-            .await?)
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn inspection_template(&self, id: i64) -> StoreResult<TemplateRow> {
         let sql = format!("SELECT {TEMPLATE_COLS} FROM inspection_templates WHERE id = $1");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn inspection_template_in(
@@ -115,18 +110,10 @@ impl Store {
         id: i64,
     ) -> StoreResult<TemplateRow> {
         let sql = format!("SELECT {TEMPLATE_COLS} FROM inspection_templates WHERE id = $1");
-        sqlx::query_as(AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::NotFound)
+        db::one(&mut *conn, AssertSqlSafe(sql), id).await
     }
 
     pub async fn count_inspection_templates_in(conn: &mut AnyConnection) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM inspection_templates")
-                .fetch_one(&mut *conn)
-                .await?,
-        )
+        db::value(&mut *conn, "SELECT COUNT(*) FROM inspection_templates", ()).await
     }
 }

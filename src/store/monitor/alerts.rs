@@ -2,9 +2,10 @@
 
 use sqlx::AssertSqlSafe;
 
+use crate::store::db;
 use crate::store::desk::Tx;
 use crate::store::entities::Arg;
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::{Store, StoreResult};
 
 use super::{ALERT_COLS, AlertEventRow, AlertRow};
 
@@ -12,12 +13,8 @@ impl Store {
     // ---- alerts ------------------------------------------------------------------------
 
     pub async fn alert_by_key_tx(&self, tx: &mut Tx, key: &str) -> StoreResult<Option<AlertRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {ALERT_COLS} FROM alerts WHERE dedup_key = $1"
-        )))
-        .bind(key.to_string())
-        .fetch_optional(&mut **tx)
-        .await?)
+        let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE dedup_key = $1");
+        db::maybe(&mut **tx, AssertSqlSafe(sql), key.to_string()).await
     }
 
     /// The keys of the open (not resolved) alerts whose key starts with `prefix`.
@@ -29,33 +26,23 @@ impl Store {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        Ok(sqlx::query_scalar(
+        db::values(
+            self.pool(),
             "SELECT dedup_key FROM alerts WHERE dedup_key LIKE $1 ESCAPE '\\' \
              AND status <> 'resolved' ORDER BY id",
+            like,
         )
-        .bind(like)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn alert(&self, id: i64) -> StoreResult<AlertRow> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {ALERT_COLS} FROM alerts WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn alert_tx(&self, tx: &mut Tx, id: i64) -> StoreResult<AlertRow> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {ALERT_COLS} FROM alerts WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::NotFound)
+        let sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1");
+        db::one(&mut **tx, AssertSqlSafe(sql), id).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -249,21 +236,22 @@ impl Store {
     }
 
     pub async fn alert_event_seen(&self, tx: &mut Tx, key: &str) -> StoreResult<bool> {
-        let n: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM alert_events WHERE idempotency_key = $1")
-                .bind(key.to_string())
-                .fetch_optional(&mut **tx)
-                .await?;
+        let n: Option<i64> = db::maybe_value(
+            &mut **tx,
+            "SELECT id FROM alert_events WHERE idempotency_key = $1",
+            key.to_string(),
+        )
+        .await?;
         Ok(n.is_some())
     }
 
     pub async fn alert_events(&self, alert_id: i64) -> StoreResult<Vec<AlertEventRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, at, kind, summary FROM alert_events WHERE alert_id = $1 ORDER BY id",
+            alert_id,
         )
-        .bind(alert_id)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn list_alerts(
@@ -305,14 +293,11 @@ impl Store {
 
     /// Firing alerts nobody acknowledged since `before` and not yet escalated.
     pub async fn alerts_to_escalate(&self, before: i64, now_ms: i64) -> StoreResult<Vec<AlertRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {ALERT_COLS} FROM alerts WHERE status = 'firing' AND escalated_at IS NULL AND started_at <= $1 \
              AND (silenced_until IS NULL OR silenced_until <= $2) ORDER BY id"
-        )))
-        .bind(before)
-        .bind(now_ms)
-        .fetch_all(self.pool())
-        .await?)
+        );
+        db::all(self.pool(), AssertSqlSafe(sql), (before, now_ms)).await
     }
 
     /// Alerts of a ticket still firing: acknowledging the ticket acknowledges them.
@@ -323,19 +308,18 @@ impl Store {
         who: &str,
         now_ms: i64,
     ) -> StoreResult<Vec<i64>> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM alerts WHERE ticket_id = $1 AND status = 'firing'")
-                .bind(ticket_id)
-                .fetch_all(&mut **tx)
-                .await?;
+        let ids: Vec<i64> = db::values(
+            &mut **tx,
+            "SELECT id FROM alerts WHERE ticket_id = $1 AND status = 'firing'",
+            ticket_id,
+        )
+        .await?;
         for id in &ids {
-            sqlx::query(
+            db::exec(
+                &mut **tx,
                 "UPDATE alerts SET status = 'acknowledged', acknowledged_at = $1, acknowledged_by = $2, updated_at = $1 WHERE id = $3",
+                (now_ms, who.to_string(), *id),
             )
-            .bind(now_ms)
-            .bind(who.to_string())
-            .bind(*id)
-            .execute(&mut **tx)
             .await?;
             self.add_alert_event(
                 tx,
@@ -351,11 +335,11 @@ impl Store {
     }
 
     pub async fn open_alert_for_monitor(&self, monitor_id: i64) -> StoreResult<bool> {
-        let n: Option<i64> = sqlx::query_scalar(
+        let n: Option<i64> = db::maybe_value(
+            self.pool(),
             "SELECT id FROM alerts WHERE dedup_key = $1 AND status <> 'resolved'",
+            format!("monitor:{monitor_id}"),
         )
-        .bind(format!("monitor:{monitor_id}"))
-        .fetch_optional(self.pool())
         .await?;
         Ok(n.is_some())
     }

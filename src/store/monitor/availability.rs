@@ -2,9 +2,10 @@
 
 use sqlx::AssertSqlSafe;
 
+use crate::store::db;
 use crate::store::desk::Tx;
 use crate::store::entities::Arg;
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::{Store, StoreResult};
 
 use super::{CLIPPED, MaintenanceRow, Tally};
 use crate::store::sql::{delete_by_id, delete_older_in_batches};
@@ -32,22 +33,22 @@ impl Store {
         };
         // A result stands for at most a day, so older rows need not be read.
         type Row = (i64, i64, i64, i64, i64, i64, Option<f64>, Option<f64>);
-        let rows: Vec<Row> =
-            sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT monitor_id, \
-                 CAST(SUM(CASE WHEN class = 'up' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN class = 'down' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN class = 'maintenance' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN at >= $1 THEN 1 ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN at >= $1 AND ok = 0 THEN 1 ELSE 0 END) AS BIGINT), \
-                 AVG(CASE WHEN at >= $1 THEN latency_ms END), MAX(CASE WHEN at >= $1 THEN latency_ms END) \
-                 FROM monitor_results WHERE at >= $3 AND at < $2 AND at + covers_ms > $1{filter} GROUP BY monitor_id"
-            )))
-            .bind(from)
-            .bind(to)
-            .bind(from - 86_400_000)
-            .fetch_all(self.pool())
-            .await?;
+        let sql = format!(
+            "SELECT monitor_id, \
+             CAST(SUM(CASE WHEN class = 'up' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN class = 'down' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN class = 'maintenance' THEN {CLIPPED} ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN at >= $1 THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN at >= $1 AND ok = 0 THEN 1 ELSE 0 END) AS BIGINT), \
+             AVG(CASE WHEN at >= $1 THEN latency_ms END), MAX(CASE WHEN at >= $1 THEN latency_ms END) \
+             FROM monitor_results WHERE at >= $3 AND at < $2 AND at + covers_ms > $1{filter} GROUP BY monitor_id"
+        );
+        let rows: Vec<Row> = db::all(
+            self.pool(),
+            AssertSqlSafe(sql),
+            (from, to, from - 86_400_000),
+        )
+        .await?;
         let span = to - from;
         Ok(rows
             .into_iter()
@@ -135,18 +136,17 @@ impl Store {
 
     /// Recomputes the daily rollups of the Beijing day `[day, day + 24 h)` from its hours.
     pub async fn roll_day(&self, tx: &mut Tx, day: i64) -> StoreResult<()> {
-        sqlx::query(
+        db::exec(
+            &mut **tx,
             "INSERT INTO monitor_daily (monitor_id, day, up_ms, down_ms, maintenance_ms, unknown_ms, checks, failures) \
              SELECT monitor_id, $1, CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
-                    CAST(SUM(unknown_ms) AS BIGINT), CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
+             CAST(SUM(unknown_ms) AS BIGINT), CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
              FROM monitor_rollups WHERE hour >= $1 AND hour < $2 GROUP BY monitor_id \
              ON CONFLICT (monitor_id, day) DO UPDATE SET up_ms = excluded.up_ms, down_ms = excluded.down_ms, \
              maintenance_ms = excluded.maintenance_ms, unknown_ms = excluded.unknown_ms, checks = excluded.checks, \
              failures = excluded.failures",
+            (day, day + 86_400_000),
         )
-        .bind(day)
-        .bind(day + 86_400_000)
-        .execute(&mut **tx)
         .await?;
         Ok(())
     }
@@ -172,16 +172,12 @@ impl Store {
             Option<i64>,
             Option<i64>,
         );
-        let row: Sums = sqlx::query_as(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
              CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
              FROM {table} WHERE monitor_id = $1 AND {col} >= $2 AND {col} < $3"
-        )))
-        .bind(id)
-        .bind(from)
-        .bind(to)
-        .fetch_one(self.pool())
-        .await?;
+        );
+        let row: Sums = db::row(self.pool(), AssertSqlSafe(sql), (id, from, to)).await?;
         let (up_ms, down_ms, maintenance_ms) =
             (row.0.unwrap_or(0), row.1.unwrap_or(0), row.2.unwrap_or(0));
         Ok(Tally {
@@ -196,9 +192,7 @@ impl Store {
 
     /// The latest hour rolled up, if any.
     pub async fn last_rollup_hour(&self) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT MAX(hour) FROM monitor_rollups")
-            .fetch_one(self.pool())
-            .await?)
+        db::value(self.pool(), "SELECT MAX(hour) FROM monitor_rollups", ()).await
     }
 
     /// Per-day sums of rollups for a set of monitors (`day` = Beijing midnight in ms).
@@ -212,16 +206,14 @@ impl Store {
             return Ok(vec![]);
         }
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT hour, CAST(SUM(up_ms) AS BIGINT), CAST(SUM(down_ms) AS BIGINT), CAST(SUM(maintenance_ms) AS BIGINT), \
              CAST(SUM(unknown_ms) AS BIGINT), CAST(SUM(checks) AS BIGINT), CAST(SUM(failures) AS BIGINT) \
              FROM monitor_rollups WHERE monitor_id IN ({}) AND hour >= $1 AND hour < $2 GROUP BY hour ORDER BY hour",
             list.join(",")
-        )))
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.pool())
-        .await?;
+        );
+        let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> =
+            db::all(self.pool(), AssertSqlSafe(sql), (from, to)).await?;
         Ok(rows
             .into_iter()
             .map(|(h, up, down, m, u, c, f)| {
@@ -241,12 +233,12 @@ impl Store {
     }
 
     pub async fn monitor_ids_of_system(&self, system_id: i64) -> StoreResult<Vec<(i64, i64)>> {
-        Ok(
-            sqlx::query_as("SELECT id, created_at FROM monitors WHERE system_id = $1 ORDER BY id")
-                .bind(system_id)
-                .fetch_all(self.pool())
-                .await?,
+        db::all(
+            self.pool(),
+            "SELECT id, created_at FROM monitors WHERE system_id = $1 ORDER BY id",
+            system_id,
         )
+        .await
     }
 
     /// Removes raw results older than `before` and rollups older than `rollups_before`,
@@ -320,24 +312,23 @@ impl Store {
     }
 
     pub async fn maintenance_windows(&self, active_after: i64) -> StoreResult<Vec<MaintenanceRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, monitor_id, system_id, reason, owner, starts_at, ends_at, recurrence, created_by, created_at \
              FROM maintenance_windows WHERE ends_at > $1 ORDER BY starts_at",
+            active_after,
         )
-        .bind(active_after)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn maintenance_window(&self, id: i64) -> StoreResult<MaintenanceRow> {
-        sqlx::query_as(
+        db::one(
+            self.pool(),
             "SELECT id, monitor_id, system_id, reason, owner, starts_at, ends_at, recurrence, created_by, created_at \
              FROM maintenance_windows WHERE id = $1",
+            id,
         )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        .await
     }
 
     pub async fn delete_maintenance(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {

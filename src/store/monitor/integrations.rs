@@ -1,5 +1,6 @@
 //! Alert-intake integrations.
 
+use crate::store::db;
 use crate::store::desk::Tx;
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -39,42 +40,39 @@ impl Store {
     }
 
     pub async fn integrations(&self) -> StoreResult<Vec<IntegrationRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, kind, name, token_hash, system_id, enabled, last_event_at, created_at, updated_at FROM integrations ORDER BY id",
+            (),
         )
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn integration(&self, id: i64) -> StoreResult<IntegrationRow> {
-        sqlx::query_as(
+        db::one(
+            self.pool(),
             "SELECT id, kind, name, token_hash, system_id, enabled, last_event_at, created_at, updated_at FROM integrations WHERE id = $1",
+            id,
         )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        .await
     }
 
     pub async fn integration_by_token(&self, hash: &str) -> StoreResult<Option<IntegrationRow>> {
-        Ok(sqlx::query_as(
+        db::maybe(
+            self.pool(),
             "SELECT id, kind, name, token_hash, system_id, enabled, last_event_at, created_at, updated_at FROM integrations \
              WHERE token_hash = $1 AND enabled = 1",
+            hash.to_string(),
         )
-        .bind(hash.to_string())
-        .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn touch_integration(&self, id: i64, now_ms: i64) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
-            .bind(now_ms)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write_one(
+            "UPDATE integrations SET last_event_at = $1 WHERE id = $2",
+            (now_ms, id),
+        )
+        .await
     }
 
     pub async fn delete_integration(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {

@@ -5,9 +5,10 @@ use sqlx::AssertSqlSafe;
 
 use crate::clock::rfc3339;
 use crate::domain::monitor::spec::MonitorDef;
+use crate::store::db;
 use crate::store::desk::Tx;
 use crate::store::entities::Arg;
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::{Store, StoreResult};
 
 use super::{MONITOR_COLS, MonitorFilter, MonitorRow, NewResult, ResultRow, SavedState};
 use crate::store::sql::{Columns, Filter, delete_by_id};
@@ -85,31 +86,19 @@ impl Store {
     }
 
     pub async fn monitor(&self, id: i64) -> StoreResult<MonitorRow> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {MONITOR_COLS} FROM monitors WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        let sql = format!("SELECT {MONITOR_COLS} FROM monitors WHERE id = $1");
+        db::one(self.pool(), AssertSqlSafe(sql), id).await
     }
 
     pub async fn monitor_by_token(&self, token: &str) -> StoreResult<MonitorRow> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {MONITOR_COLS} FROM monitors WHERE token = $1 AND kind = 'heartbeat'"
-        )))
-        .bind(token.to_string())
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)
+        let sql =
+            format!("SELECT {MONITOR_COLS} FROM monitors WHERE token = $1 AND kind = 'heartbeat'");
+        db::one(self.pool(), AssertSqlSafe(sql), token.to_string()).await
     }
 
     pub async fn all_monitors(&self) -> StoreResult<Vec<MonitorRow>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {MONITOR_COLS} FROM monitors ORDER BY id"
-        )))
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!("SELECT {MONITOR_COLS} FROM monitors ORDER BY id");
+        db::all(self.pool(), AssertSqlSafe(sql), ()).await
     }
 
     pub async fn list_monitors(
@@ -168,13 +157,11 @@ impl Store {
         state: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
+        db::exec(
+            &mut **tx,
             "UPDATE monitors SET state = $1, state_since = $2 WHERE id = $3 AND state <> $1",
+            (state.to_string(), now_ms, id),
         )
-        .bind(state.to_string())
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
         .await?;
         Ok(())
     }
@@ -250,23 +237,22 @@ impl Store {
 
     /// Times of up↔down changes since `since`, for the flap detector after a restart.
     pub async fn recent_flips(&self, since: i64) -> StoreResult<Vec<(i64, i64)>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT monitor_id, at FROM monitor_state_changes WHERE at >= $1 \
              AND ((from_state = 'up' AND to_state = 'down') OR (from_state = 'down' AND to_state = 'up') \
-                  OR to_state = 'flapping') ORDER BY at",
+             OR to_state = 'flapping') ORDER BY at",
+            since,
         )
-        .bind(since)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     pub async fn state_changes(&self, id: i64, limit: i64) -> StoreResult<Vec<Value>> {
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        let rows: Vec<(i64, String, String, String)> = db::all(
+            self.pool(),
             "SELECT at, from_state, to_state, reason FROM monitor_state_changes WHERE monitor_id = $1 ORDER BY id DESC LIMIT $2",
+            (id, limit),
         )
-        .bind(id)
-        .bind(limit)
-        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -281,16 +267,13 @@ impl Store {
         to: i64,
         limit: i64,
     ) -> StoreResult<Vec<ResultRow>> {
-        Ok(sqlx::query_as(
+        db::all(
+            self.pool(),
             "SELECT id, at, ok, class, latency_ms, phase, message FROM monitor_results \
              WHERE monitor_id = $1 AND at >= $2 AND at < $3 ORDER BY at DESC LIMIT $4",
+            (id, from, to, limit),
         )
-        .bind(id)
-        .bind(from)
-        .bind(to)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Latest latencies of many monitors (for sparklines), oldest first per monitor.
@@ -305,13 +288,12 @@ impl Store {
             return Ok(out);
         }
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let rows: Vec<(i64, i64, Option<f64>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT monitor_id, at, latency_ms, ok FROM monitor_results WHERE monitor_id IN ({}) AND at >= $1 ORDER BY at",
             list.join(",")
-        )))
-        .bind(since)
-        .fetch_all(self.pool())
-        .await?;
+        );
+        let rows: Vec<(i64, i64, Option<f64>, i64)> =
+            db::all(self.pool(), AssertSqlSafe(sql), since).await?;
         for (m, at, l, ok) in rows {
             out.entry(m).or_default().push((at, l, ok != 0));
         }
@@ -320,20 +302,22 @@ impl Store {
 
     /// A finished run: its time is the last ping, and the run's start is cleared.
     pub async fn heartbeat_ping(&self, tx: &mut Tx, id: i64, at: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE monitors SET hb_last_ping_at = $1, hb_started_at = NULL WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(
+            &mut **tx,
+            "UPDATE monitors SET hb_last_ping_at = $1, hb_started_at = NULL WHERE id = $2",
+            (at, id),
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn heartbeat_start(&self, tx: &mut Tx, id: i64, at: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE monitors SET hb_started_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(
+            &mut **tx,
+            "UPDATE monitors SET hb_started_at = $1 WHERE id = $2",
+            (at, id),
+        )
+        .await?;
         Ok(())
     }
 }

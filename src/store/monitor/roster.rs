@@ -1,10 +1,15 @@
 //! The duty roster.
 
+use crate::store::db;
 use crate::store::desk::Tx;
 use crate::store::{Store, StoreResult};
 
 use super::ShiftRow;
 use crate::store::sql::delete_by_id;
+
+/// The shifts overlapping `$1`..`$2`, in start order.
+const SHIFTS_OVERLAPPING: &str = "SELECT id, user_id, starts_at, ends_at, role, note, created_at \
+     FROM duty_shifts WHERE ends_at > $1 AND starts_at < $2 ORDER BY starts_at, id";
 
 impl Store {
     // ---- duty roster -------------------------------------------------------------------
@@ -34,14 +39,7 @@ impl Store {
     }
 
     pub async fn shifts(&self, from: i64, to: i64) -> StoreResult<Vec<ShiftRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, user_id, starts_at, ends_at, role, note, created_at FROM duty_shifts \
-             WHERE ends_at > $1 AND starts_at < $2 ORDER BY starts_at, id",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.pool())
-        .await?)
+        db::all(self.pool(), SHIFTS_OVERLAPPING, (from, to)).await
     }
 
     pub async fn delete_shift(&self, tx: &mut Tx, id: i64) -> StoreResult<()> {
@@ -50,44 +48,38 @@ impl Store {
 
     /// Who is on call at `at` (primary first).
     pub async fn on_call(&self, at: i64) -> StoreResult<Vec<i64>> {
-        Ok(sqlx::query_scalar(
+        db::values(
+            self.pool(),
             "SELECT user_id FROM duty_shifts WHERE starts_at <= $1 AND ends_at > $1 ORDER BY CASE WHEN role = 'primary' THEN 0 ELSE 1 END, id",
+            at,
         )
-        .bind(at)
-        .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// The shifts overlapping `from`..`to`, read on the write's own transaction.
     pub async fn shifts_tx(&self, tx: &mut Tx, from: i64, to: i64) -> StoreResult<Vec<ShiftRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, user_id, starts_at, ends_at, role, note, created_at FROM duty_shifts \
-             WHERE ends_at > $1 AND starts_at < $2 ORDER BY starts_at, id",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut **tx)
-        .await?)
+        db::all(&mut **tx, SHIFTS_OVERLAPPING, (from, to)).await
     }
 
     /// One shift, read on the write's own transaction (`NotFound` if there is none).
     pub async fn shift_tx(&self, tx: &mut Tx, id: i64) -> StoreResult<ShiftRow> {
-        sqlx::query_as(
+        db::maybe(
+            &mut **tx,
             "SELECT id, user_id, starts_at, ends_at, role, note, created_at FROM duty_shifts WHERE id = $1",
+            id,
         )
-        .bind(id)
-        .fetch_optional(&mut **tx)
         .await?
         .ok_or(crate::store::StoreError::NotFound)
     }
 
     /// Gives a shift to another person.
     pub async fn set_shift_user(&self, tx: &mut Tx, id: i64, user_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE duty_shifts SET user_id = $1 WHERE id = $2")
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(
+            &mut **tx,
+            "UPDATE duty_shifts SET user_id = $1 WHERE id = $2",
+            (user_id, id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -95,11 +87,12 @@ impl Store {
     pub async fn user_names_tx(&self, tx: &mut Tx, ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
         let mut out = Vec::new();
         for id in ids {
-            let name: Option<String> =
-                sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-                    .bind(*id)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+            let name: Option<String> = db::maybe_value(
+                &mut **tx,
+                "SELECT display_name FROM users WHERE id = $1",
+                *id,
+            )
+            .await?;
             if let Some(n) = name {
                 out.push((*id, n));
             }
