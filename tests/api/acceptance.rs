@@ -245,10 +245,7 @@ async fn the_package_holds_the_accepted_files_lists_what_is_open_and_its_sums_ma
     let s = app
         .get_json_expect(&aud, "/api/v1/acceptance-package/summary", StatusCode::OK)
         .await;
-    let infra = s["areas"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let infra = each(&s["areas"])
         .find(|a| a["area"] == "infrastructure")
         .unwrap()
         .clone();

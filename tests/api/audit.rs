@@ -68,13 +68,7 @@ async fn logins_failures_logouts_and_changes_are_audited_with_who_when_where_and
     let (_, v) = app
         .get_json(&t, "/api/v1/audit-events?action=login_failed")
         .await;
-    assert!(
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["action"] == "login_failed")
-    );
+    assert!(each(&v["items"]).all(|e| e["action"] == "login_failed"));
     assert!(v["total"].as_i64().unwrap() >= 1);
     let (_, v) = app
         .get_json(

@@ -497,10 +497,7 @@ async fn each_run_carries_its_flags() {
             StatusCode::OK,
         )
         .await;
-    let listed: Vec<Value> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let listed: Vec<Value> = each(&v["items"])
         .rev()
         .map(|r| r["flags"].clone())
         .collect();
@@ -536,12 +533,7 @@ async fn coverage_counts_expected_succeeded_failed_and_missed_runs() {
         .get_json_expect(&t, "/api/v1/backups/coverage?month=2025-12", StatusCode::OK)
         .await;
     assert_eq!(v["items"].as_array().unwrap().len(), 30, "29 demo + 1");
-    let c = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["policy_id"] == id)
-        .unwrap();
+    let c = each(&v["items"]).find(|i| i["policy_id"] == id).unwrap();
     assert_eq!(c["expected"], 31);
     assert_eq!(c["due"], 5);
     assert_eq!(c["succeeded"], 3);
@@ -558,12 +550,7 @@ async fn coverage_counts_expected_succeeded_failed_and_missed_runs() {
     assert_eq!(c["success_rate"], 0.4);
     assert_eq!(c["last_good_run"]["started_at"], "2025-12-04T18:20:00Z");
     // The demo's policies have no runs: every due slot missed.
-    let demo = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["policy_id"] != id)
-        .unwrap();
+    let demo = each(&v["items"]).find(|i| i["policy_id"] != id).unwrap();
     assert_eq!(
         (demo["due"].clone(), demo["missed"].clone()),
         (json!(5), json!(5))
@@ -574,20 +561,8 @@ async fn coverage_counts_expected_succeeded_failed_and_missed_runs() {
     let v = app
         .get_json_expect(&t, "/api/v1/backups/coverage?month=2025-11", StatusCode::OK)
         .await;
-    assert!(
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["succeeded"] == 0)
-    );
-    assert!(
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["expected"] == 27)
-    );
+    assert!(each(&v["items"]).all(|i| i["succeeded"] == 0));
+    assert!(each(&v["items"]).all(|i| i["expected"] == 27));
     for bad in ["2025-13", "2025", "x"] {
         let (s, v) = app
             .get_json(&t, &format!("/api/v1/backups/coverage?month={bad}"))

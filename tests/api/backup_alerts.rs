@@ -53,10 +53,7 @@ async fn backup_alerts(app: &TestApp, pid: i64) -> Vec<Value> {
         )
         .await;
     let prefix = format!("backup:{pid}:");
-    let mut a: Vec<Value> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let mut a: Vec<Value> = each(&v["items"])
         .filter(|a| a["dedup_key"].as_str().unwrap().starts_with(&prefix))
         .cloned()
         .collect();
@@ -253,12 +250,7 @@ async fn a_month_of_runs_gives_one_alert_and_ticket_per_condition_and_each_recov
             StatusCode::OK,
         )
         .await;
-    let it = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["policy_id"] == pid)
-        .unwrap();
+    let it = each(&v["items"]).find(|i| i["policy_id"] == pid).unwrap();
     assert_eq!(
         (
             &it["expected"],
@@ -280,10 +272,7 @@ async fn a_month_of_runs_gives_one_alert_and_ticket_per_condition_and_each_recov
             StatusCode::OK,
         )
         .await;
-    let b = c["quality"]["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let b = each(&c["quality"]["targets"])
         .find(|x| x["key"] == "backup_success")
         .cloned()
         .unwrap();
@@ -519,10 +508,7 @@ async fn the_self_backup_reports_into_a_built_in_policy_that_alerts_when_a_run_i
             StatusCode::OK,
         )
         .await;
-    let item = cov["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let item = each(&cov["items"])
         .find(|i| i["policy_id"] == pid)
         .expect("the built-in policy in the coverage");
     assert!(item["system_id"].is_null());

@@ -260,10 +260,7 @@ async fn status(app: &TestApp, t: &str, pid: i64, month: &str) -> (Value, Value)
             StatusCode::OK,
         )
         .await;
-    let item = c["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let item = each(&c["items"])
         .find(|i| i["policy_id"] == pid)
         .cloned()
         .unwrap();

@@ -76,10 +76,7 @@ async fn the_coverage_days_add_up_and_the_backups_page_shows_them_to_its_readers
         }
     }
     let mine = items.iter().find(|i| i["policy_id"] == id).unwrap();
-    let status: Vec<&str> = mine["days"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let status: Vec<&str> = each(&mine["days"])
         .map(|d| d["status"].as_str().unwrap())
         .collect();
     // The 1st in time, the 2nd missed, the 3rd failed (and missed), the 4th and 5th

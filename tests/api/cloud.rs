@@ -63,10 +63,7 @@ async fn names(app: &TestApp, query: &str) -> Vec<String> {
             StatusCode::OK,
         )
         .await;
-    let mut n: Vec<String> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let mut n: Vec<String> = each(&v["items"])
         .map(|i| i["name"].as_str().unwrap().to_string())
         .collect();
     n.sort();
@@ -160,10 +157,7 @@ async fn import_flags_summary_thresholds_and_roles() {
         .await;
     assert_eq!(s["thresholds"], json!({"idle": 10.0, "over": 85.0}));
     let sys = |id: i64| {
-        s["systems"]
-            .as_array()
-            .unwrap()
-            .iter()
+        each(&s["systems"])
             .find(|x| x["system_id"] == id)
             .cloned()
             .unwrap()
@@ -183,10 +177,7 @@ async fn import_flags_summary_thresholds_and_roles() {
     assert_eq!(sa["mem_avg"], 23.0);
     assert_eq!(sa["disk_used"], 35.0);
     assert_eq!((&sa["idle"], &sa["overused"]), (&json!(1), &json!(1)));
-    let periods: Vec<&str> = sa["trend"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let periods: Vec<&str> = each(&sa["trend"])
         .map(|p| p["period"].as_str().unwrap())
         .collect();
     assert_eq!(periods, vec!["2025-08", "2025-09", "2025-10"]);
@@ -463,10 +454,7 @@ async fn the_monthly_job_makes_the_report_once_the_month_is_imported() {
     let list = app
         .get_json_expect(&app.admin_token, "/api/v1/reports", StatusCode::OK)
         .await;
-    let kinds: Vec<(&str, &str)> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let kinds: Vec<(&str, &str)> = each(&list["items"])
         .map(|r| (r["kind"].as_str().unwrap(), r["format"].as_str().unwrap()))
         .collect();
     assert_eq!(kinds.len(), 2, "{list}");

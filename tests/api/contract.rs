@@ -22,10 +22,7 @@ pub(crate) async fn deliverable(app: &TestApp, section: &str, part: &str) -> Val
             StatusCode::OK,
         )
         .await;
-    all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&all["items"])
         .find(|d| d["section"] == section && d["name"].as_str().unwrap().contains(part))
         .cloned()
         .unwrap_or_else(|| panic!("no deliverable {section} {part}"))
@@ -68,10 +65,7 @@ pub(crate) async fn messages(app: &TestApp, token: &str) -> Vec<String> {
     let v = app
         .get_json_expect(token, "/api/v1/me/messages?limit=100", StatusCode::OK)
         .await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&v["items"])
         .map(|m| m["subject"].as_str().unwrap_or_default().to_string())
         .collect()
 }
@@ -84,17 +78,11 @@ async fn the_demo_contract_carries_the_seed_figures_and_reports_targets_without_
         .get_json_expect(&sup, "/api/v1/contract?period=2024-10", StatusCode::OK)
         .await;
     assert_eq!(c["total_wan"], 1358.41);
-    let amounts: Vec<f64> = c["budget_lines"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let amounts: Vec<f64> = each(&c["budget_lines"])
         .map(|b| b["amount_wan"].as_f64().unwrap())
         .collect();
     assert_eq!(amounts, [21.14, 392.76, 944.51]);
-    let ms: Vec<(f64, f64)> = c["milestones"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let ms: Vec<(f64, f64)> = each(&c["milestones"])
         .map(|m| {
             (
                 m["percent"].as_f64().unwrap(),
@@ -162,10 +150,7 @@ async fn the_satisfaction_target_is_measured_from_the_rated_work_records() {
             StatusCode::OK,
         )
         .await;
-    let line = lines["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let line = each(&lines["items"])
         .find(|l| l["code"] == "4.2.8")
         .unwrap()["id"]
         .as_i64()
@@ -208,10 +193,7 @@ async fn the_satisfaction_target_is_measured_from_the_rated_work_records() {
             StatusCode::OK,
         )
         .await;
-    let sat = c["quality"]["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let sat = each(&c["quality"]["targets"])
         .find(|x| x["key"] == "satisfaction")
         .cloned()
         .unwrap();
@@ -221,10 +203,7 @@ async fn the_satisfaction_target_is_measured_from_the_rated_work_records() {
     let c = app
         .get_json_expect(&mgr, "/api/v1/contract?period=2024-11", StatusCode::OK)
         .await;
-    let sat = c["quality"]["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let sat = each(&c["quality"]["targets"])
         .find(|x| x["key"] == "satisfaction")
         .cloned()
         .unwrap();
@@ -298,10 +277,7 @@ async fn only_the_purchaser_or_the_admin_edits_the_contract_and_each_edit_is_aud
     let ev = app
         .get_json_expect(&aud, "/api/v1/audit-events?limit=5", StatusCode::OK)
         .await;
-    let e = ev["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let e = each(&ev["items"])
         .find(|e| e["entity_type"] == "contract" && e["actor"] == "jiafang")
         .cloned()
         .unwrap_or_else(|| panic!("no contract audit event: {ev}"));

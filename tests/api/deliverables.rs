@@ -273,10 +273,7 @@ async fn a_generated_version_is_returned_then_an_upload_accepted_and_the_contrac
         )
         .await;
     assert_eq!(r["status"], "accepted");
-    let actions: Vec<&str> = r["history"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let actions: Vec<&str> = each(&r["history"])
         .map(|h| h["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["submitted", "returned", "submitted", "accepted"]);

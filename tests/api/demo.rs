@@ -50,10 +50,7 @@ async fn the_demo_holds_every_itemized_equipment_line_and_the_declared_subtotals
     assert_eq!(v["sites"], json!(1));
     assert_eq!(v["assets_rows"], json!(55));
     let cat = |c: &str| {
-        v["by_category"]
-            .as_array()
-            .unwrap()
-            .iter()
+        each(&v["by_category"])
             .find(|x| x["category"] == c)
             .unwrap()
             .clone()
@@ -63,10 +60,7 @@ async fn the_demo_holds_every_itemized_equipment_line_and_the_declared_subtotals
     assert_eq!(cat("network")["quantity"], json!(93));
     assert_eq!(cat("security")["quantity"], json!(5));
     assert_eq!(cat("server")["quantity"], json!(7));
-    let declared: Vec<(String, i64, i64)> = v["declared"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let declared: Vec<(String, i64, i64)> = each(&v["declared"])
         .map(|d| {
             (
                 d["scope"].as_str().unwrap().to_string(),

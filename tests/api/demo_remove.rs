@@ -293,10 +293,7 @@ async fn demo_records_are_tagged_and_the_admin_removes_them_leaving_the_real_dat
     let audit_before_removal = app.audit_count().await;
     let (s, v) = delete_demo(&app, &admin, Some(json!({"confirm": CONFIRM}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let marked: i64 = v["marked"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let marked: i64 = each(&v["marked"])
         .map(|c| c["rows"].as_i64().unwrap())
         .sum();
     assert!(marked > 100, "{v}");

@@ -139,10 +139,7 @@ async fn managers_create_copy_and_swap_shifts_and_everyone_sees_who_is_on_call()
             "/api/v1/duty-shifts?from=2026-03-09T00:00:00%2B08:00&to=2026-03-16T00:00:00%2B08:00",
         )
         .await;
-    let starts: Vec<&str> = next["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let starts: Vec<&str> = each(&next["items"])
         .map(|s| s["starts_at"].as_str().unwrap())
         .collect();
     assert_eq!(
@@ -362,10 +359,7 @@ async fn the_duty_page_shows_the_grids_and_managers_edit_through_its_forms() {
     );
 
     let (_, roster) = app.get_json(&pm, "/api/v1/duty-shifts").await;
-    let ids: Vec<i64> = roster["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let ids: Vec<i64> = each(&roster["items"])
         .map(|s| s["id"].as_i64().unwrap())
         .collect();
     let (a, b) = (ids[0].to_string(), ids[1].to_string());

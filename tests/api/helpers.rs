@@ -644,10 +644,7 @@ pub async fn find_item(app: &TestApp, path: &str, field: &str, value: &str) -> V
     let all = app
         .get_json_expect(&app.admin_token, path, StatusCode::OK)
         .await;
-    all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&all["items"])
         .find(|i| i[field] == value)
         .unwrap_or_else(|| panic!("no item with {field} {value} in {path}: {all}"))
         .clone()
@@ -791,12 +788,7 @@ pub async fn generate_report(app: &TestApp, token: &str, body: &Value) -> (Value
 
 /// The items of a list answer whose `field` is the string `value`.
 pub fn items_where<'a>(list: &'a Value, field: &str, value: &str) -> Vec<&'a Value> {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i[field] == value)
-        .collect()
+    each(&list["items"]).filter(|i| i[field] == value).collect()
 }
 
 /// Puts the staff member with id `staff_id` into the `duty` slot (e.g. "om_engineer") of
@@ -816,4 +808,36 @@ pub async fn fill_slot(app: &TestApp, system: i64, duty: &str, staff_id: &Value)
         StatusCode::OK,
     )
     .await;
+}
+
+/// Makes a self-signed P-256 certificate valid for `days` days with `openssl req -x509`,
+/// writing its key to `key` and the certificate to `cert`.
+pub fn self_signed_ec(
+    openssl: &str,
+    days: &str,
+    subject: &str,
+    key: impl AsRef<std::ffi::OsStr>,
+    cert: impl AsRef<std::ffi::OsStr>,
+) {
+    let out = std::process::Command::new(openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", days, "-subj", subject, "-keyout"])
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl req -x509: {out:?}");
+}
+
+/// The elements of a JSON array, which `v` must be.
+pub fn each(v: &Value) -> std::slice::Iter<'_, Value> {
+    v.as_array().unwrap().iter()
 }

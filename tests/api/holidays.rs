@@ -17,10 +17,7 @@ async fn working_calendar(app: &TestApp) -> i64 {
     let v = app
         .get_json_expect(&app.admin_token, "/api/v1/calendars", StatusCode::OK)
         .await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&v["items"])
         .find(|c| c["kind"] == "working_hours")
         .and_then(|c| c["id"].as_i64())
         .expect("a working-hours calendar")
@@ -164,13 +161,7 @@ async fn the_api_previews_the_diff_refuses_without_confirmation_and_applies_with
     assert_eq!(v["counts"]["added"], 1, "{v}");
     assert_eq!(v["counts"]["changed"], 7, "{v}");
     assert!(v["counts"]["removed"].as_u64().unwrap() > 10, "{v}");
-    assert!(
-        v["removed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["date"] == "2026-10-10")
-    );
+    assert!(each(&v["removed"]).any(|d| d["date"] == "2026-10-10"));
     let base = v["base"].as_str().unwrap().to_string();
     assert_eq!(day(&app, cal, "2026-10-01").await.1, shipped);
 
@@ -382,13 +373,7 @@ async fn from_the_first_of_december_the_calendar_and_desk_pages_warn_that_next_y
     }
     let (_, v) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
     assert_eq!(v["warning"], Value::Null);
-    let item = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == cal)
-        .unwrap()
-        .clone();
+    let item = each(&v["items"]).find(|c| c["id"] == cal).unwrap().clone();
     assert_eq!(item["years"], json!([2024, 2025, 2026, 2027]));
 }
 

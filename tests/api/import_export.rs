@@ -101,10 +101,7 @@ async fn references_duplicates_and_empty_files_are_reported_without_importing() 
         "系统名称,用户数,数据量(GB)\n新系统甲,10,1.5\n新系统甲,10,1\n粤系列生态环境专区,1,1\n";
     let (s, v) = import_raw(&app, "systems", "text/csv", csv.as_bytes().to_vec()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let rows: Vec<i64> = v["error"]["details"]["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let rows: Vec<i64> = each(&v["error"]["details"]["errors"])
         .map(|e| e["row"].as_i64().unwrap())
         .collect();
     assert_eq!(rows, [3, 4]);
@@ -157,10 +154,7 @@ async fn export(app: &TestApp, collection: &str, format: &str) -> Vec<u8> {
 }
 
 fn strip(items: &Value) -> Vec<Value> {
-    items
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&items)
         .map(|i| {
             let mut i = i.clone();
             let o = i.as_object_mut().unwrap();

@@ -439,10 +439,7 @@ async fn monitor_bound_items_are_filled_from_the_latest_result_and_range_checked
         )
         .await;
     assert_eq!(v["status"], "submitted", "{v}");
-    let keys: Vec<&str> = v["finding_list"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let keys: Vec<&str> = each(&v["finding_list"])
         .map(|f| f["item_key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, vec!["LINK"], "{v}");

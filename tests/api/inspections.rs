@@ -31,27 +31,16 @@ async fn the_demo_ships_editable_templates_and_bad_templates_name_their_item_fie
     let v = app
         .get_json_expect(t, "/api/v1/inspection-templates", StatusCode::OK)
         .await;
-    let names: Vec<&str> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let names: Vec<&str> = each(&v["items"])
         .map(|i| i["name"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"机房日常巡检"), "{names:?}");
     assert!(names.contains(&"UPS 与蓄电池月度巡检"), "{names:?}");
     assert!(names.contains(&"应用系统日检"), "{names:?}");
-    let ups = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let ups = each(&v["items"])
         .find(|i| i["name"] == "UPS 与蓄电池月度巡检")
         .unwrap();
-    let cells = ups["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["key"] == "BAT-01")
-        .unwrap();
+    let cells = each(&ups["items"]).find(|i| i["key"] == "BAT-01").unwrap();
     assert_eq!(cells["count"], 68);
     let two = app
         .get_json_expect(
@@ -306,10 +295,7 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
         .await;
     assert_eq!(f["total"], 2, "{f}");
     // Submitting again made one more ticket, for the new finding only.
-    let tickets: Vec<i64> = f["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let tickets: Vec<i64> = each(&f["items"])
         .map(|i| i["ticket_id"].as_i64().unwrap())
         .collect();
     assert!(tickets.contains(&tid) && tickets.len() == 2 && tickets[0] != tickets[1]);
@@ -506,11 +492,7 @@ async fn a_month_of_daily_rounds_gives_indicators_equal_to_hand_counts() {
     // Only system 2's tasks are left undone (below), so its rule matches them all and
     // system 1's rule none.
     assert!(
-        overdue["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["system_id"] == 2),
+        each(&overdue["items"]).all(|i| i["system_id"] == 2),
         "{overdue}"
     );
     let ob = app
@@ -577,13 +559,7 @@ async fn the_monthly_inspection_report_is_a_signed_document_with_the_stats_figur
     )
     .await;
     // Two of three done, one with a finding.
-    for (i, id) in run["task_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .take(2)
-        .enumerate()
-    {
+    for (i, id) in each(&run["task_ids"]).take(2).enumerate() {
         let r = json!({"readings": {"APP-01": if i == 0 { "abnormal" } else { "normal" },
                                     "APP-03": "normal", "APP-04": "normal"}});
         fill_and_submit(&app, &et, id, &r).await;
@@ -693,7 +669,7 @@ async fn three_system_tasks(app: &TestApp) -> Value {
                     "assignee_rule": "user", "assignee_id": eng}),
     )
     .await;
-    for id in run["task_ids"].as_array().unwrap().iter().take(2) {
+    for id in each(&run["task_ids"]).take(2) {
         let r = json!({"readings": {"APP-01": "abnormal", "APP-03": "normal", "APP-04": "normal"}});
         fill_and_submit(app, &et, id, &r).await;
     }
@@ -1089,11 +1065,7 @@ async fn report_paragraphs_are_templates_an_admin_edits_checked_before_they_are_
     // 服务质量评价报告 and two of the 备份监督月报.
     assert_eq!(list["total"], 18, "{list}");
     assert!(
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|b| b["customized"] == false && b["text"] == b["default"]),
+        each(&list["items"]).all(|b| b["customized"] == false && b["text"] == b["default"]),
         "{list}"
     );
     // Only the admin and the project manager edit; requesters do not even read.
@@ -1284,10 +1256,7 @@ async fn a_generation_pass_writes_a_plan_only_when_a_round_is_due_and_skips_no_r
             StatusCode::OK,
         )
         .await;
-    let mut rounds: Vec<&str> = tasks["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let mut rounds: Vec<&str> = each(&tasks["items"])
         .map(|x| x["round_at"].as_str().unwrap())
         .collect();
     rounds.sort_unstable();

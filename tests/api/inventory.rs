@@ -88,10 +88,7 @@ async fn warranty_is_expired_expiring_within_90_days_or_valid_on_the_clock_date(
     )
     .await;
     let names = |v: &Value| -> Vec<String> {
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        each(&v["items"])
             .map(|i| i["name"].as_str().unwrap().to_string())
             .collect()
     };

@@ -356,10 +356,7 @@ async fn the_latency_chart_marks_failures_and_reads_beijing_time_in_another_time
     let (_, results) = app
         .get_json(&app.admin_token, &format!("/api/v1/monitors/{id}/results"))
         .await;
-    let failed_at = results["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let failed_at = each(&results["items"])
         .find(|r| r["ok"] == false)
         .unwrap_or_else(|| panic!("a failed result: {results}"))["at"]
         .as_str()

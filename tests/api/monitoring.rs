@@ -320,21 +320,14 @@ async fn a_site_that_goes_down_opens_one_ticket_survives_a_restart_and_its_recov
         .get_json(&app.admin_token, &format!("/api/v1/tickets/{tid}/events"))
         .await;
     assert!(
-        ev["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["kind"] == "alert_resolved"),
+        each(&ev["items"]).any(|e| e["kind"] == "alert_resolved"),
         "{ev}"
     );
     let (_, mon) = app
         .get_json(&app.admin_token, &format!("/api/v1/monitors/{id}"))
         .await;
     assert_eq!(mon["state"], "up");
-    let changes: Vec<&str> = mon["state_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let changes: Vec<&str> = each(&mon["state_changes"])
         .map(|c| c["to"].as_str().unwrap())
         .collect();
     assert_eq!(changes, vec!["up", "down", "up"], "{mon}");
@@ -358,11 +351,7 @@ async fn a_site_that_goes_down_opens_one_ticket_survives_a_restart_and_its_recov
         .get_json(&app.admin_token, &format!("/api/v1/monitors/{id}/results"))
         .await;
     assert!(
-        rs["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["phase"] == "http_status"),
+        each(&rs["items"]).any(|r| r["phase"] == "http_status"),
         "{rs}"
     );
 }
@@ -518,27 +507,7 @@ async fn dns_and_tls_probes_check_answers_and_certificate_expiry() {
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (cert, key) = (tmp.path().join("c.pem"), tmp.path().join("k.pem"));
-    let st = std::process::Command::new(&openssl)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "10",
-            "-subj",
-            "/CN=app.yunwei.test",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{st:?}");
+    self_signed_ec(&openssl, "10", "/CN=app.yunwei.test", &key, &cert);
     let tport = free_port();
     let mut tls = tokio::process::Command::new(&openssl)
         .args([
@@ -1386,11 +1355,7 @@ async fn an_unacknowledged_alert_escalates_to_whoever_is_on_duty_once() {
     for t in [&dt, &mt] {
         let (_, inbox) = app.get_json(t, "/api/v1/me/messages").await;
         assert!(
-            inbox["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m["subject"].as_str().unwrap().contains("告警升级")),
+            each(&inbox["items"]).any(|m| m["subject"].as_str().unwrap().contains("告警升级")),
             "{inbox}"
         );
     }
@@ -2052,10 +2017,7 @@ async fn a_shift_for_someone_who_cannot_be_on_duty_is_refused_with_every_problem
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let fields: Vec<&str> = v["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let fields: Vec<&str> = each(&v["error"]["details"])
         .map(|d| d["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["user_id", "ends_at"], "{v}");

@@ -11,10 +11,7 @@ async fn the_demo_ships_the_contracts_22_service_lines_with_their_deliverables_a
     let app = demo_at(bj(2025, 11, 3, 9, 0)).await;
     let all = service_lines(&app).await;
     assert_eq!(all["total"], 22, "{all}");
-    let codes: Vec<&str> = all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let codes: Vec<&str> = each(&all["items"])
         .map(|l| l["code"].as_str().unwrap())
         .collect();
     assert!(
@@ -22,10 +19,7 @@ async fn the_demo_ships_the_contracts_22_service_lines_with_their_deliverables_a
         "{codes:?}"
     );
     let l = line_by_code(&app, "4.2.7").await;
-    let types: Vec<&str> = l["record_types"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let types: Vec<&str> = each(&l["record_types"])
         .map(|t| t["type"].as_str().unwrap())
         .collect();
     assert_eq!(

@@ -231,10 +231,7 @@ async fn the_monthly_job_makes_last_months_report_of_each_line_with_records_once
     let id7 = l7["id"].as_i64().unwrap();
     november_records(&app, id7, &l7["system_ids"][0]).await;
     let line_reports = |list: &Value| -> Vec<Value> {
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        each(&list["items"])
             .filter(|r| r["kind"] == "line_monthly")
             .cloned()
             .collect()
@@ -270,13 +267,7 @@ async fn the_monthly_job_makes_last_months_report_of_each_line_with_records_once
 fn expected_line(all: &[Value], system_id: i64) -> i64 {
     let key = |c: &str| -> Vec<u64> { c.split('.').map(|p| p.parse().unwrap()).collect() };
     all.iter()
-        .filter(|l| {
-            l["system_ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s.as_i64() == Some(system_id))
-        })
+        .filter(|l| each(&l["system_ids"]).any(|s| s.as_i64() == Some(system_id)))
         .min_by_key(|l| key(l["code"].as_str().unwrap()))
         .map(|l| l["id"].as_i64().unwrap())
         .unwrap()
@@ -494,10 +485,7 @@ async fn the_reports_page_makes_a_lines_support_table() {
     let list = app
         .get_json_expect(&app.admin_token, "/api/v1/reports", StatusCode::OK)
         .await;
-    let kinds: Vec<&str> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let kinds: Vec<&str> = each(&list["items"])
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
     assert!(
@@ -807,10 +795,7 @@ async fn the_monthly_job_makes_the_statistics_reports_over_each_lines_cadence() 
         .await;
     }
     let stats = |list: &Value| -> Vec<Value> {
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        each(&list["items"])
             .filter(|r| r["kind"] == "line_statistics")
             .cloned()
             .collect()

@@ -96,10 +96,7 @@ async fn the_line_page_charts_twelve_months_of_records_by_type_and_satisfaction(
         trend,
         data_attr(&html, "line-satisfaction-chart", "data-trend")
     );
-    let months: Vec<&str> = trend["months"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let months: Vec<&str> = each(&trend["months"])
         .map(|m| m.as_str().unwrap())
         .collect();
     assert_eq!(months.len(), 12);
@@ -108,10 +105,7 @@ async fn the_line_page_charts_twelve_months_of_records_by_type_and_satisfaction(
         ("2024-12", "2025-10", "2025-11")
     );
     let series = |code: &str| -> Vec<i64> {
-        trend["series"]
-            .as_array()
-            .unwrap()
-            .iter()
+        each(&trend["series"])
             .find(|s| s["type"] == code)
             .unwrap_or_else(|| panic!("no {code} in {trend}"))["counts"]
             .as_array()
@@ -193,10 +187,7 @@ async fn a_requester_sees_only_the_records_it_confirmed_while_signed_in() {
                     StatusCode::OK,
                 )
                 .await;
-            let mut ids: Vec<i64> = v["items"]
-                .as_array()
-                .unwrap()
-                .iter()
+            let mut ids: Vec<i64> = each(&v["items"])
                 .map(|r| r["id"].as_i64().unwrap())
                 .collect();
             ids.sort_unstable();
@@ -241,11 +232,7 @@ async fn a_requester_sees_only_the_records_it_confirmed_while_signed_in() {
         )
         .await;
     assert!(
-        audit["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["action"] == "confirm" && e["actor_id"] == citizen),
+        each(&audit["items"]).any(|e| e["action"] == "confirm" && e["actor_id"] == citizen),
         "{audit}"
     );
 }
@@ -311,17 +298,8 @@ async fn the_confirmation_page_answers_429_after_thirty_requests_a_minute_from_o
 async fn serving_line(app: &TestApp, system_id: i64) -> Value {
     let all = service_lines(app).await;
     let key = |c: &str| -> Vec<u64> { c.split('.').map(|p| p.parse().unwrap()).collect() };
-    all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| {
-            l["system_ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s.as_i64() == Some(system_id))
-        })
+    each(&all["items"])
+        .filter(|l| each(&l["system_ids"]).any(|s| s.as_i64() == Some(system_id)))
         .min_by_key(|l| key(l["code"].as_str().unwrap()))
         .unwrap()
         .clone()
@@ -335,10 +313,7 @@ async fn ticket_records(app: &TestApp, ticket: i64) -> usize {
             StatusCode::OK,
         )
         .await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&v["items"])
         .filter(|r| r["ticket_id"] == ticket)
         .count()
 }
@@ -443,10 +418,7 @@ async fn a_consultation_ticket_makes_no_support_record_a_hand_entry_could_not_an
     assert!(events(b).await.is_empty());
 
     // 3. The line no longer keeps 技术支持 records: the admin's resolve writes none.
-    let kept: Vec<Value> = serving["record_types"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let kept: Vec<Value> = each(&serving["record_types"])
         .map(|t| t["type"].clone())
         .filter(|t| t != "support")
         .collect();

@@ -34,10 +34,7 @@ async fn oa_system(app: &TestApp) -> i64 {
             StatusCode::OK,
         )
         .await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&v["items"])
         .find(|s| {
             s["name"]
                 .as_str()
@@ -343,13 +340,7 @@ async fn the_wall_figures_are_the_api_figures() {
             StatusCode::OK,
         )
         .await;
-    let tile = d["systems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == oa)
-        .unwrap()
-        .clone();
+    let tile = each(&d["systems"]).find(|t| t["id"] == oa).unwrap().clone();
     assert!(a["availability"].is_number(), "{a}");
     assert_eq!(tile["availability_30d"], a["availability"], "{tile} {a}");
     // The only monitored system: the whole display's figure is its figure.
@@ -357,12 +348,7 @@ async fn the_wall_figures_are_the_api_figures() {
     assert_eq!(tile["state"], "down", "{tile}");
     assert!(tile["open_p1p2"].as_i64().unwrap() >= 1, "{tile}");
     // A system without a monitor says what is known: its open incident, not 未监控.
-    let t2 = d["systems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == other)
-        .unwrap();
+    let t2 = each(&d["systems"]).find(|t| t["id"] == other).unwrap();
     assert_eq!(t2["monitors"], 0);
     assert!(
         matches!(t2["state"].as_str(), Some("incident" | "ticket")),

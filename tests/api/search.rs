@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app};
+use crate::helpers::{TestApp, each, error_code, spawn_app};
 
 async fn search(app: &TestApp, token: &str, q: &str) -> Value {
     let path = format!("/api/v1/search?q={}", urlencoding(q));
@@ -22,20 +22,13 @@ fn urlencoding(s: &str) -> String {
 }
 
 fn titles(v: &Value) -> Vec<String> {
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&v["items"])
         .map(|i| i["title"].as_str().unwrap().to_string())
         .collect()
 }
 
 fn has(v: &Value, kind: &str, id: i64) -> bool {
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|i| i["type"] == json!(kind) && i["id"] == json!(id))
+    each(&v["items"]).any(|i| i["type"] == json!(kind) && i["id"] == json!(id))
 }
 
 async fn open(app: &TestApp, token: &str, title: &str, description: &str) -> Value {

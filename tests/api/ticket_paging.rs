@@ -43,10 +43,7 @@ async fn create(app: &TestApp, title: &str) -> i64 {
 }
 
 fn ids(v: &Value) -> Vec<i64> {
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&v["items"])
         .map(|t| t["id"].as_i64().unwrap())
         .collect()
 }

@@ -41,23 +41,8 @@ impl PrivateCa {
              extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
         )
         .unwrap();
-        run(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            &format!("/CN={name}/O=Yunwei test"),
-            "-keyout",
-            &p("ca.key"),
-            "-out",
-            &p("ca.pem"),
-        ]);
+        let subject = format!("/CN={name}/O=Yunwei test");
+        self_signed_ec(&openssl, "30", &subject, p("ca.key"), p("ca.pem"));
         run(&[
             "req",
             "-newkey",

@@ -313,10 +313,7 @@ async fn the_holiday_calendar_is_shown_by_year_and_edited_in_the_page() {
     let app = spawn_demo().await;
     let (_, ac, _) = app.page_login("admin", ADMIN_PASSWORD).await;
     let (_, cals) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
-    let wh = cals["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let wh = each(&cals["items"])
         .find(|c| c["kind"] == "working_hours")
         .unwrap()["id"]
         .as_i64()

@@ -62,11 +62,7 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
         .get_json_expect(&st, "/api/v1/me/messages", StatusCode::OK)
         .await;
     assert!(
-        msgs["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["event"] == "personnel_change.requested"),
+        each(&msgs["items"]).any(|m| m["event"] == "personnel_change.requested"),
         "{msgs}"
     );
     // The written request travels with it as a file (PDF, JPEG or PNG only).
@@ -195,11 +191,7 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
         .get_json_expect(&mt, "/api/v1/me/messages", StatusCode::OK)
         .await;
     assert!(
-        msgs["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["event"] == "personnel_change.decided"),
+        each(&msgs["items"]).any(|m| m["event"] == "personnel_change.decided"),
         "{msgs}"
     );
     let audit = app
@@ -209,10 +201,7 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
             StatusCode::OK,
         )
         .await;
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let actions: Vec<&str> = each(&audit["items"])
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(

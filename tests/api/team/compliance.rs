@@ -340,20 +340,14 @@ async fn the_demo_team_shows_broken_checks_because_no_members_are_recorded() {
         )
         .await;
     assert_eq!(v["state"], "broken");
-    let size = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let size = each(&v["checks"])
         .find(|c| c["code"] == "team_size")
         .unwrap();
     assert!(
         size["details"].as_str().unwrap().contains("未登记团队成员"),
         "{size}"
     );
-    let slots = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let slots = each(&v["checks"])
         .find(|c| c["code"] == "staffing_slots")
         .unwrap();
     assert_eq!(slots["state"], "broken");

@@ -41,10 +41,7 @@ pub(super) async fn check(app: &TestApp, t: &str, code: &str) -> Value {
     let v = app
         .get_json_expect(t, "/api/v1/contract/compliance", StatusCode::OK)
         .await;
-    v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
+    each(&v["checks"])
         .find(|c| c["code"] == code)
         .cloned()
         .unwrap_or_else(|| panic!("no check {code}: {v}"))
