@@ -31,10 +31,19 @@ async fn staffed(app: &TestApp) -> (i64, String, i64, String) {
     (eng, et, dba, dt)
 }
 
+/// Files a ticket as `token` and answers the ticket.
+async fn filed(app: &TestApp, token: &str, body: Value) -> Value {
+    app.post(token, "/api/v1/tickets", &body).await.1
+}
+
 /// Files a ticket as `token` and answers its id.
 async fn file_ticket(app: &TestApp, token: &str, body: Value) -> i64 {
-    let (_, v) = app.post(token, "/api/v1/tickets", &body).await;
-    v["id"].as_i64().unwrap()
+    filed(app, token, body).await["id"].as_i64().unwrap()
+}
+
+/// The smallest ticket body: a kind, a title and the system it is about.
+fn ticket(kind: &str, title: &str, system_id: i64) -> Value {
+    json!({"kind": kind, "title": title, "system_id": system_id})
 }
 
 async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
@@ -70,13 +79,7 @@ async fn a_requester_reports_a_fault_and_it_goes_to_the_systems_engineer_with_th
     // A database fault goes to the DBA; a system with an empty slot goes to the queue.
     let (_, v) = app.post(&rt, "/api/v1/tickets", &json!({"kind": "incident", "title": "数据库连接池耗尽", "system_id": 1, "category": "数据库"})).await;
     assert_eq!(v["assignee_id"], json!(dba));
-    let (_, v) = app
-        .post(
-            &rt,
-            "/api/v1/tickets",
-            &json!({"kind": "request", "title": "如何导出报表", "system_id": 5}),
-        )
-        .await;
+    let v = filed(&app, &rt, ticket("request", "如何导出报表", 5)).await;
     assert_eq!(v["status"], json!("new"));
     assert!(v["assignee_id"].is_null());
     assert!(
@@ -90,12 +93,7 @@ async fn a_requester_never_sees_another_requesters_ticket() {
     let app = spawn_demo().await;
     let (_, a) = app.user_with_role("alice", "requester").await;
     let (_, b) = app.user_with_role("bob", "requester").await;
-    let id = file_ticket(
-        &app,
-        &a,
-        json!({"kind": "request", "title": "账号开通", "system_id": 2}),
-    )
-    .await;
+    let id = file_ticket(&app, &a, ticket("request", "账号开通", 2)).await;
     app.post(
         &b,
         "/api/v1/tickets",
@@ -204,16 +202,13 @@ async fn a_remote_fix_waives_the_on_site_target_with_its_reason() {
     let id = file_ticket(
         &app,
         &app.admin_token,
-        json!({"kind": "incident", "title": "报表生成失败", "system_id": 1}),
+        ticket("incident", "报表生成失败", 1),
     )
     .await;
     act(&app, &et, id, json!({"action": "start"})).await;
     let (s, v) = act(&app, &et, id, json!({"action": "resolve", "resolution": "远程重启任务", "fault_report": report(), "remote_fix_reason": "远程登录服务器即可处理"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let onsite = v["sla"]["clocks"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let onsite = each(&v["sla"]["clocks"])
         .find(|c| c["target"] == "onsite")
         .unwrap()
         .clone();
@@ -226,13 +221,7 @@ async fn pending_pauses_the_resolution_clock_and_resume_continues_it() {
     let app = demo_at(start).await;
     let (_, _et, _, _) = staffed(&app).await;
     // P3 incident, 7×24: resolve within 1440 minutes.
-    let (_, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "同步延迟", "system_id": 1}),
-        )
-        .await;
+    let v = filed(&app, &app.admin_token, ticket("incident", "同步延迟", 1)).await;
     let id = v["id"].as_i64().unwrap();
     assert_eq!(
         t(&v, "/sla/resolve_due_at"),
@@ -266,20 +255,11 @@ async fn pending_pauses_the_resolution_clock_and_resume_continues_it() {
         t(&v, "/sla/resolve_due_at"),
         Some(start + Duration::hours(29))
     );
-    let clock = v["sla"]["clocks"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let clock = each(&v["sla"]["clocks"])
         .find(|c| c["target"] == "resolve")
         .unwrap()
         .clone();
-    assert!(
-        clock["explanation"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|l| l.as_str().unwrap().contains("等待用户提供日志"))
-    );
+    assert!(each(&clock["explanation"]).any(|l| l.as_str().unwrap().contains("等待用户提供日志")));
 }
 
 #[tokio::test]
@@ -308,26 +288,14 @@ async fn a_priority_change_retargets_the_clocks_and_keeps_the_time_used() {
     let (_, ev) = app
         .get_json(&admin, &format!("/api/v1/tickets/{id}/events"))
         .await;
-    assert!(
-        ev["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["summary"].as_str().unwrap().contains("P4 → P1"))
-    );
+    assert!(each(&ev["items"]).any(|e| e["summary"].as_str().unwrap().contains("P4 → P1")));
 }
 
 #[tokio::test]
 async fn a_request_logged_just_before_national_day_is_due_after_the_holiday() {
     // Tuesday 30 September 2025, 16:00 Beijing; P3 request: 120 working minutes to respond.
     let app = demo_at(bj(2025, 9, 30, 16, 0)).await;
-    let (_, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/tickets",
-            &json!({"kind": "request", "title": "开通账号", "system_id": 2}),
-        )
-        .await;
+    let v = filed(&app, &app.admin_token, ticket("request", "开通账号", 2)).await;
     assert_eq!(v["priority"], json!("P3"));
     // 90 minutes that afternoon, the holiday 1–8 October, 30 minutes on Thursday 9 October.
     assert_eq!(t(&v, "/sla/response_due_at"), Some(bj(2025, 10, 9, 9, 0)));
@@ -337,13 +305,7 @@ async fn a_request_logged_just_before_national_day_is_due_after_the_holiday() {
 async fn a_make_up_saturday_counts_as_a_working_day() {
     // Friday 10 October 2025, 17:00; Saturday 11 October is a make-up working day.
     let app = demo_at(bj(2025, 10, 10, 17, 0)).await;
-    let (_, v) = app
-        .post(
-            &app.admin_token,
-            "/api/v1/tickets",
-            &json!({"kind": "request", "title": "权限调整", "system_id": 2}),
-        )
-        .await;
+    let v = filed(&app, &app.admin_token, ticket("request", "权限调整", 2)).await;
     assert_eq!(t(&v, "/sla/response_due_at"), Some(bj(2025, 10, 11, 10, 0)));
 }
 
@@ -385,14 +347,7 @@ async fn the_sla_monitor_warns_once_escalates_on_breach_and_ignores_paused_ticke
     yunwei::desk::sla_tick(&app.ctx).await.unwrap();
     yunwei::desk::sla_tick(&app.ctx).await.unwrap();
     let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
-    let kinds = |v: &Value, k: &str| {
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["kind"] == k)
-            .count()
-    };
+    let kinds = |v: &Value, k: &str| each(&v["items"]).filter(|e| e["kind"] == k).count();
     let (_, ev) = app
         .get_json(&admin, &format!("/api/v1/tickets/{a}/events"))
         .await;
@@ -417,12 +372,7 @@ async fn the_requester_rates_once_and_unrated_resolved_tickets_close_by_themselv
     let (_, rt) = app.user_with_role("citizen", "requester").await;
     let mut ids = Vec::new();
     for title in ["一", "二"] {
-        let id = file_ticket(
-            &app,
-            &rt,
-            json!({"kind": "request", "title": title, "system_id": 1}),
-        )
-        .await;
+        let id = file_ticket(&app, &rt, ticket("request", title, 1)).await;
         act(&app, &et, id, json!({"action": "start"})).await;
         let (s, v) = act(
             &app,
@@ -465,12 +415,7 @@ async fn reopening_works_within_the_window_and_resumes_the_clock() {
     let app = demo_at(start).await;
     let (_, _, _, _) = staffed(&app).await;
     let (_, rt) = app.user_with_role("citizen", "requester").await;
-    let id = file_ticket(
-        &app,
-        &rt,
-        json!({"kind": "request", "title": "导出失败", "system_id": 1}),
-    )
-    .await;
+    let id = file_ticket(&app, &rt, ticket("request", "导出失败", 1)).await;
     let et = app.login_ok("eng", "Changed#Pass2").await;
     act(&app, &et, id, json!({"action": "start"})).await;
     act(
@@ -492,10 +437,7 @@ async fn reopening_works_within_the_window_and_resumes_the_clock() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], json!("in_progress"));
     assert_eq!(v["reopen_count"], json!(1));
-    let resolve = v["sla"]["clocks"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let resolve = each(&v["sla"]["clocks"])
         .find(|c| c["target"] == "resolve")
         .unwrap()
         .clone();
@@ -525,12 +467,7 @@ async fn roles_and_states_guard_every_action_and_bad_input_changes_nothing() {
     let (_, et, _, _) = staffed(&app).await;
     let (_, aud) = app.user_with_role("jianli", "auditor").await;
     let (_, sup) = app.user_with_role("jiafang", "supervisor").await;
-    let id = file_ticket(
-        &app,
-        &app.admin_token,
-        json!({"kind": "incident", "title": "x", "system_id": 1}),
-    )
-    .await;
+    let id = file_ticket(&app, &app.admin_token, ticket("incident", "x", 1)).await;
     let before = app.audit_count().await;
     app.post_expect(
         &aud,
@@ -601,12 +538,7 @@ async fn comments_are_public_or_internal_and_a_staff_reply_is_the_first_response
     let app = spawn_demo().await;
     let (_, et, _, _) = staffed(&app).await;
     let (_, rt) = app.user_with_role("citizen", "requester").await;
-    let id = file_ticket(
-        &app,
-        &rt,
-        json!({"kind": "request", "title": "咨询", "system_id": 1}),
-    )
-    .await;
+    let id = file_ticket(&app, &rt, ticket("request", "咨询", 1)).await;
     app.post_expect(
         &rt,
         &format!("/api/v1/tickets/{id}/comments"),
@@ -637,10 +569,7 @@ async fn comments_are_public_or_internal_and_a_staff_reply_is_the_first_response
     );
     let (_, v) = app.get_json(&et, &format!("/api/v1/tickets/{id}")).await;
     assert!(v["first_response_at"].is_string());
-    let response = v["sla"]["clocks"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let response = each(&v["sla"]["clocks"])
         .find(|c| c["target"] == "response")
         .unwrap()
         .clone();
@@ -748,12 +677,7 @@ async fn calendars_list_holidays_and_make_up_days_like_chinese_calendar() {
 async fn the_fault_report_is_a_word_document_with_every_field() {
     let app = spawn_demo().await;
     let (_, et, _, _) = staffed(&app).await;
-    let id = file_ticket(
-        &app,
-        &app.admin_token,
-        json!({"kind": "incident", "title": "门户 502", "system_id": 1}),
-    )
-    .await;
+    let id = file_ticket(&app, &app.admin_token, ticket("incident", "门户 502", 1)).await;
     let r = app
         .get(
             &app.admin_token,
@@ -844,12 +768,7 @@ async fn desk_indicators_and_the_ticket_export_reflect_the_period() {
     let app = demo_at(start).await;
     let (_, et, _, _) = staffed(&app).await;
     let (_, rt) = app.user_with_role("citizen", "requester").await;
-    let id = file_ticket(
-        &app,
-        &rt,
-        json!({"kind": "incident", "title": "慢", "system_id": 1}),
-    )
-    .await;
+    let id = file_ticket(&app, &rt, ticket("incident", "慢", 1)).await;
     app.clock.advance(Duration::minutes(20));
     let et2 = app.login_ok("eng", "Changed#Pass2").await;
     act(&app, &et2, id, json!({"action": "start"})).await;
@@ -941,12 +860,7 @@ async fn attachments_are_checked_stored_and_served_only_to_those_who_may_see_the
     let (_, rt) = app.user_with_role("citizen", "requester").await;
     let (_, other) = app.user_with_role("other", "requester").await;
     let (_, aud) = app.user_with_role("jianli", "auditor").await;
-    let id = file_ticket(
-        &app,
-        &rt,
-        json!({"kind": "incident", "title": "截图见附件", "system_id": 1}),
-    )
-    .await;
+    let id = file_ticket(&app, &rt, ticket("incident", "截图见附件", 1)).await;
     let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRscreenshot".to_vec();
     let (s, a) = upload(&app, &rt, id, "报错截图.png", png.clone(), false).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
@@ -1168,10 +1082,7 @@ async fn supervision_and_breaches_reach_the_assignee_managers_and_purchaser_with
     .await;
     assert_eq!(s, StatusCode::OK);
     let subjects = |v: &Value| -> Vec<String> {
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        each(&v["items"])
             .map(|m| m["subject"].as_str().unwrap().to_string())
             .collect()
     };
@@ -1234,12 +1145,7 @@ async fn supervision_and_breaches_reach_the_assignee_managers_and_purchaser_with
     .await;
     let (_, v) = app.get_json(&et, "/api/v1/me/messages").await;
     assert_eq!(
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["id"] == mine)
-            .unwrap()["read"],
+        each(&v["items"]).find(|m| m["id"] == mine).unwrap()["read"],
         json!(true)
     );
     app.post_expect(
@@ -1329,17 +1235,9 @@ async fn many_writes_refused_inside_their_transaction_leave_the_desk_writable() 
 async fn a_body_that_does_not_fit_a_desk_use_case_is_refused_naming_the_field_and_changes_nothing()
 {
     let app = spawn_demo().await;
-    let id = file_ticket(
-        &app,
-        &app.admin_token,
-        json!({"kind": "request", "title": "导出失败", "system_id": 1}),
-    )
-    .await;
+    let id = file_ticket(&app, &app.admin_token, ticket("request", "导出失败", 1)).await;
     let (_, cals) = app.get_json(&app.admin_token, "/api/v1/calendars").await;
-    let work = cals["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let work = each(&cals["items"])
         .find(|c| c["kind"] == "working_hours")
         .unwrap()["id"]
         .as_i64()
