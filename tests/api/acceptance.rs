@@ -309,12 +309,6 @@ async fn the_package_holds_the_accepted_files_lists_what_is_open_and_its_sums_ma
     std::fs::write(&stored, b"PK\x03\x04 altered").unwrap();
     let (s, e) = app.get_json(&sup, "/api/v1/acceptance-package").await;
     assert_eq!(s, StatusCode::CONFLICT, "{e}");
-    assert!(
-        e["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("2024-09 支持表.docx"),
-        "{e}"
-    );
+    assert!(error_message(&e).contains("2024-09 支持表.docx"), "{e}");
     assert_eq!(std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0), 0);
 }

@@ -118,10 +118,7 @@ async fn weak_or_reused_passwords_are_refused_with_a_chinese_reason_and_change_n
             )
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{new}");
-        assert!(
-            v["error"]["message"].as_str().unwrap().contains(needle),
-            "{new}: {v}"
-        );
+        assert!(error_message(&v).contains(needle), "{new}: {v}");
     }
     let v = app
         .post_expect(
@@ -131,7 +128,7 @@ async fn weak_or_reused_passwords_are_refused_with_a_chinese_reason_and_change_n
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-    assert!(v["error"]["message"].as_str().unwrap().contains("当前密码"));
+    assert!(error_message(&v).contains("当前密码"));
     // The old password still works.
     app.login_ok("admin", ADMIN_PASSWORD).await;
 }
@@ -190,7 +187,7 @@ async fn five_failed_logins_lock_the_account_for_thirty_minutes() {
     assert_eq!(r.status(), StatusCode::LOCKED);
     let v: Value = r.json().await.unwrap();
     assert_eq!(error_code(&v), "account_locked");
-    assert!(v["error"]["message"].as_str().unwrap().contains("30 分钟"));
+    assert!(error_message(&v).contains("30 分钟"));
     // Even the right password is refused while locked.
     assert_eq!(
         app.login("zhang", "Changed#Pass2").await.status(),
@@ -251,7 +248,7 @@ async fn a_session_idle_for_thirty_minutes_ends() {
     let v = app
         .get_json_expect(&t, "/api/v1/systems", StatusCode::UNAUTHORIZED)
         .await;
-    assert!(v["error"]["message"].as_str().unwrap().contains("超时"));
+    assert!(error_message(&v).contains("超时"));
     // The session is gone for good.
     app.clock.advance(Duration::seconds(-3600));
     assert_eq!(
@@ -331,7 +328,7 @@ async fn api_tokens_are_stored_hashed_expire_and_can_be_revoked() {
     let v = app
         .get_json_expect(&token, "/api/v1/systems", StatusCode::UNAUTHORIZED)
         .await;
-    assert!(v["error"]["message"].as_str().unwrap().contains("吊销"));
+    assert!(error_message(&v).contains("吊销"));
 
     app.post_expect(
         &admin,

@@ -256,32 +256,13 @@ async fn a_policy_is_created_checked_changed_and_deleted_by_its_roles() {
 /// A policy of `code`'s system with a daily 02:00 full backup of 1–10 GB; its id and token.
 async fn policy(app: &TestApp, code: &str, name: &str) -> (i64, String) {
     let sid = system_id_by(app, "code", code).await;
-    let p = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/backup-policies",
-            &json!({"system_id": sid, "data_set": name, "scope": "database", "method": "full",
+    backup_policy(
+        app,
+        &json!({"system_id": sid, "data_set": name, "scope": "database", "method": "full",
                 "schedule": "0 2 * * *", "target": "local", "checksum_required": true,
                 "expected_min_bytes": GB, "expected_max_bytes": 10 * GB}),
-            StatusCode::CREATED,
-        )
-        .await;
-    (
-        p["id"].as_i64().unwrap(),
-        p["report_token"].as_str().unwrap().to_string(),
     )
-}
-
-async fn report(app: &TestApp, token: &str, body: &Value) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/backup-runs/report/{token}")))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    .await
 }
 
 #[tokio::test]
@@ -291,13 +272,13 @@ async fn a_job_reports_through_its_url_and_a_start_pairs_with_its_end() {
     let (other, other_token) = policy(&app, "4.1.2.24", "资金库").await;
     let audit = app.audit_count().await;
     // No login; the token authenticates.
-    let (s, start) = report(&app, &token, &json!({"status": "start"})).await;
+    let (s, start) = report_backup_run(&app, &token, &json!({"status": "start"})).await;
     assert_eq!(s, StatusCode::OK, "{start}");
     assert_eq!(start["status"], "running");
     assert_eq!(start["policy_id"], id);
     app.clock.advance(chrono::Duration::minutes(20));
     let log = format!("{}done", "x".repeat(15_000));
-    let (s, end) = report(
+    let (s, end) = report_backup_run(
         &app,
         &token,
         &json!({"status": "success", "size_bytes": 3 * GB, "checksum": "sha256:abc",
@@ -318,7 +299,7 @@ async fn a_job_reports_through_its_url_and_a_start_pairs_with_its_end() {
     // Reports are not audited (the runs are their own record).
     assert_eq!(app.audit_count().await, audit);
     // An end without a start is a run of its own, begun `duration_seconds` before.
-    let (s, fail) = report(
+    let (s, fail) = report_backup_run(
         &app,
         &other_token,
         &json!({"status": "fail", "duration_seconds": 60, "log_tail": "pg_dump: error"}),
@@ -332,13 +313,13 @@ async fn a_job_reports_through_its_url_and_a_start_pairs_with_its_end() {
     let n = app.total("/api/v1/backup-runs").await;
     assert_eq!(n, 2);
     for bad in ["0".repeat(64), "nope".into()] {
-        let (s, _) = report(&app, &bad, &json!({"status": "start"})).await;
+        let (s, _) = report_backup_run(&app, &bad, &json!({"status": "start"})).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
     }
-    let (s, v) = report(&app, &token, &json!({"status": "done"})).await;
+    let (s, v) = report_backup_run(&app, &token, &json!({"status": "done"})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&v), ["status"]);
-    let (s, v) = report(
+    let (s, v) = report_backup_run(
         &app,
         &token,
         &json!({"status": "success", "size_bytes": -1}),
@@ -356,9 +337,9 @@ async fn a_job_reports_through_its_url_and_a_start_pairs_with_its_end() {
             StatusCode::OK,
         )
         .await;
-    let (s, _) = report(&app, &token, &json!({"status": "start"})).await;
+    let (s, _) = report_backup_run(&app, &token, &json!({"status": "start"})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = report(
+    let (s, _) = report_backup_run(
         &app,
         v["report_token"].as_str().unwrap(),
         &json!({"status": "start"}),
@@ -470,7 +451,7 @@ async fn each_run_carries_its_flags() {
     ] {
         // Minutes apart: the admin's session stays open (30 idle minutes).
         app.clock.advance(chrono::Duration::minutes(4));
-        let (s, v) = report(&app, &token, &body).await;
+        let (s, v) = report_backup_run(&app, &token, &body).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         got.push(v["flags"].clone());
     }
@@ -519,7 +500,7 @@ async fn coverage_counts_expected_succeeded_failed_and_missed_runs() {
         (5, 2, 20, "success"),
     ] {
         app.clock.set(bj(2025, 12, day, h, mi));
-        let (s, v) = report(
+        let (s, v) = report_backup_run(
             &app,
             &token,
             &json!({"status": status, "size_bytes": 2 * GB, "checksum": "x"}),
@@ -579,7 +560,7 @@ async fn the_public_report_url_is_throttled_per_client_address_tokens_guessed_or
     let app = demo().await;
     let body = json!({"status": "start"});
     for i in 0..yunwei::gate::BACKUP_REPORT_LIMIT {
-        let (s, v) = report(&app, &format!("guess{i}"), &body).await;
+        let (s, v) = report_backup_run(&app, &format!("guess{i}"), &body).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     }
     let r = app
@@ -595,6 +576,6 @@ async fn the_public_report_url_is_throttled_per_client_address_tokens_guessed_or
     assert_eq!(error_code(&v), "too_many_requests");
     // A minute later the address may report again.
     app.clock.advance(chrono::Duration::seconds(61));
-    let (s, _) = report(&app, "guess-later", &body).await;
+    let (s, _) = report_backup_run(&app, "guess-later", &body).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -15,32 +15,19 @@ const GB: i64 = 1 << 30;
 /// A daily 02:00 full backup of 1–10 GB with a checksum required, grace 60 minutes.
 async fn policy(app: &TestApp, code: &str) -> (i64, String) {
     let sid = system_id_by(app, "code", code).await;
-    let p = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/backup-policies",
-            &json!({"system_id": sid, "data_set": "业务库", "scope": "database", "method": "full",
+    backup_policy(
+        app,
+        &json!({"system_id": sid, "data_set": "业务库", "scope": "database", "method": "full",
                 "schedule": "0 2 * * *", "grace_minutes": 60, "target": "local",
                 "checksum_required": true, "expected_min_bytes": GB,
                 "expected_max_bytes": 10 * GB}),
-            StatusCode::CREATED,
-        )
-        .await;
-    (
-        p["id"].as_i64().unwrap(),
-        p["report_token"].as_str().unwrap().to_string(),
     )
+    .await
 }
 
 async fn report(app: &TestApp, token: &str, body: &Value) {
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/backup-runs/report/{token}")))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let (s, v) = report_backup_run(app, token, body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 }
 
 /// The backup alerts of policy `pid`, oldest first.
@@ -482,7 +469,7 @@ async fn the_self_backup_reports_into_a_built_in_policy_that_alerts_when_a_run_i
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("内置"));
+    assert!(error_message(&body).contains("内置"));
     app.patch_expect(
         &app.admin_token,
         &format!("/api/v1/backup-policies/{pid}"),

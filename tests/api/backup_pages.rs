@@ -15,17 +15,13 @@ const PW: &str = "Changed#Pass2";
 /// 1–5 of it): in time, none, a failure, too small, in time. Answers the policy's id.
 async fn policy_with_runs(app: &TestApp, y: i32, m: u32) -> i64 {
     let sid = system_id_by(app, "code", "4.1.2.25").await;
-    let p = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/backup-policies",
-            &json!({"system_id": sid, "data_set": "审计库", "scope": "database", "method": "full",
+    let (id, token) = backup_policy(
+        app,
+        &json!({"system_id": sid, "data_set": "审计库", "scope": "database", "method": "full",
                 "schedule": "0 2 * * *", "target": "offsite", "location": "灾备机房",
                 "checksum_required": true, "expected_min_bytes": GB, "expected_max_bytes": 10 * GB}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let token = p["report_token"].as_str().unwrap().to_string();
+    )
+    .await;
     for (day, status, size) in [
         (1, "success", 2 * GB),
         (3, "fail", 0),
@@ -33,19 +29,12 @@ async fn policy_with_runs(app: &TestApp, y: i32, m: u32) -> i64 {
         (5, "success", 2 * GB),
     ] {
         app.clock.set(bj(y, m, day, 2, 20));
-        let r = app
-            .client
-            .post(app.url(&format!("/api/v1/backup-runs/report/{token}")))
-            .json(
-                &json!({"status": status, "size_bytes": size, "checksum": "abc",
-                          "log_tail": if status == "fail" { "pg_dump: 连接被拒绝" } else { "ok" }}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        let body = json!({"status": status, "size_bytes": size, "checksum": "abc",
+                          "log_tail": if status == "fail" { "pg_dump: 连接被拒绝" } else { "ok" }});
+        let (s, v) = report_backup_run(app, &token, &body).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
     }
-    p["id"].as_i64().unwrap()
+    id
 }
 
 fn sum(items: &[Value], k: &str) -> i64 {

@@ -615,13 +615,7 @@ async fn an_engineer_fills_an_inspection_on_a_phone_with_a_draft_saved_as_they_g
     d.exec("document.querySelector(\"input[name='r[ENV-01]']\").dispatchEvent(new Event('change', {bubbles: true}))")
         .await;
     d.wait_text("#draft", "草稿已保存").await;
-    let v = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/inspection-tasks/{id}"),
-            reqwest::StatusCode::OK,
-        )
-        .await;
+    let v = inspection_task(&app, t, id).await;
     assert_eq!(v["items"][0]["value"], json!(29.5), "{v}");
     assert_eq!(v["status"], "in_progress");
     // The page shows the verdict with the range once reloaded.
@@ -651,13 +645,7 @@ async fn an_engineer_fills_an_inspection_on_a_phone_with_a_draft_saved_as_they_g
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let v = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/inspection-tasks/{id}"),
-            reqwest::StatusCode::OK,
-        )
-        .await;
+    let v = inspection_task(&app, t, id).await;
     assert_eq!(
         v["items"][3]["value"].as_array().map(Vec::len),
         Some(1),
@@ -681,13 +669,7 @@ async fn an_engineer_fills_an_inspection_on_a_phone_with_a_draft_saved_as_they_g
         .await;
     d.click("#submit-task").await;
     d.wait_text("#task-status", "待审核").await;
-    let v = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/inspection-tasks/{id}"),
-            reqwest::StatusCode::OK,
-        )
-        .await;
+    let v = inspection_task(&app, t, id).await;
     assert_eq!(v["status"], "submitted");
     assert_eq!(v["findings"], 1, "the temperature: {v}");
     d.assert_no_csp_violations("on the inspection pages").await;

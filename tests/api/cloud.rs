@@ -304,19 +304,10 @@ async fn an_import_with_one_bad_row_imports_nothing_and_names_it() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(error_code(&v), "import_failed");
     let errs = v["error"]["details"]["errors"].as_array().unwrap();
-    let got: Vec<(i64, &str)> = errs
-        .iter()
-        .map(|e| (e["row"].as_i64().unwrap(), e["column"].as_str().unwrap()))
-        .collect();
+    let got = rows_and_columns(errs);
     assert_eq!(got, vec![(3, "所属系统"), (3, "CPU峰值(%)")], "{v}");
     assert!(errs[0]["message"].as_str().unwrap().contains("无此系统"));
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("未导入任何数据"),
-        "{v}"
-    );
+    assert!(error_message(&v).contains("未导入任何数据"), "{v}");
     assert_eq!(app.total("/api/v1/cloud-resources").await, 0);
     assert_eq!(app.audit_count().await, before);
     // A missing column and an empty file are refused as well.

@@ -289,12 +289,7 @@ async fn without_a_record_the_contract_asks_for_one_and_the_first_patch_must_giv
     let app = spawn_app().await;
     let (s, v) = app.get_json(&app.admin_token, "/api/v1/contract").await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("尚未录入合同信息")
-    );
+    assert!(error_message(&v).contains("尚未录入合同信息"));
     // No service periods: no due dates either.
     let (_, mgr) = app.user_with_role("jingli", "manager").await;
     let d = app

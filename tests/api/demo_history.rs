@@ -372,13 +372,7 @@ async fn the_history_holds_inspections_done_over_the_period_with_findings_all_ma
         .find(|t| t["status"] == "approved" && t["target_type"] == "site" && t["findings"] == 0)
         .expect("an approved machine-room task");
     let id = room["id"].as_i64().unwrap();
-    let task = app
-        .get_json_expect(
-            &pm,
-            &format!("/api/v1/inspection-tasks/{id}"),
-            reqwest::StatusCode::OK,
-        )
-        .await;
+    let task = inspection_task(&app, &pm, id).await;
     let items = task["items"].as_array().unwrap();
     assert!(items.len() > 5);
     for it in items {
@@ -416,13 +410,7 @@ async fn the_history_holds_inspections_done_over_the_period_with_findings_all_ma
         .find(|t| t["findings"].as_i64() > Some(0))
         .expect("a task with a finding");
     let id = with_finding["id"].as_i64().unwrap();
-    let task = app
-        .get_json_expect(
-            &pm,
-            &format!("/api/v1/inspection-tasks/{id}"),
-            reqwest::StatusCode::OK,
-        )
-        .await;
+    let task = inspection_task(&app, &pm, id).await;
     let abnormal = items_where(&task, "verdict", "abnormal").len();
     assert_eq!(abnormal, 1, "{task}");
     // The indicators over the period.

@@ -205,10 +205,7 @@ async fn demo_records_are_tagged_and_the_admin_removes_them_leaving_the_real_dat
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     let (s, v) = delete_demo(&app, &admin, None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert!(
-        v["error"]["message"].as_str().unwrap().contains(CONFIRM),
-        "{v}"
-    );
+    assert!(error_message(&v).contains(CONFIRM), "{v}");
     let (s, v) = delete_demo(&app, &admin, Some(json!({"confirm": "yes"}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let (s, _, html) = post_form(&app, &admin_page, "/demo", &[("confirm", "删除")]).await;
@@ -218,7 +215,7 @@ async fn demo_records_are_tagged_and_the_admin_removes_them_leaving_the_real_dat
     // Real open work in a demo account's hands blocks the removal, naming it.
     let (s, v) = delete_demo(&app, &admin, Some(json!({"confirm": CONFIRM}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    let msg = v["error"]["message"].as_str().unwrap();
+    let msg = error_message(&v);
     assert!(msg.contains(&real_number) && msg.contains("改派"), "{msg}");
     assert_eq!(app.audit_count().await, before_audit, "nothing was written");
     assert!(count(&app, "SELECT COUNT(*) FROM demo_items").await > 0);

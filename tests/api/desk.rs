@@ -149,7 +149,7 @@ async fn resolving_an_incident_without_a_fault_report_is_refused() {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("故障报告"));
+    assert!(error_message(&v).contains("故障报告"));
     let mut partial = report();
     partial.as_object_mut().unwrap().remove("measures");
     let (s, v) = act(
@@ -173,7 +173,7 @@ async fn resolving_an_incident_without_a_fault_report_is_refused() {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(v["error"]["message"].as_str().unwrap().contains("到场"));
+    assert!(error_message(&v).contains("到场"));
     let (_, v) = app.get_json(&et, &format!("/api/v1/tickets/{id}")).await;
     assert_eq!(v["status"], json!("assigned"), "nothing changed");
 

@@ -841,3 +841,49 @@ pub fn self_signed_ec(
 pub fn each(v: &Value) -> std::slice::Iter<'_, Value> {
     v.as_array().unwrap().iter()
 }
+
+/// Creates a backup policy as the administrator; its id and report token.
+pub async fn backup_policy(app: &TestApp, body: &Value) -> (i64, String) {
+    let p = app
+        .post_expect(
+            &app.admin_token,
+            "/api/v1/backup-policies",
+            body,
+            StatusCode::CREATED,
+        )
+        .await;
+    let token = p["report_token"].as_str().unwrap().to_string();
+    (p["id"].as_i64().unwrap(), token)
+}
+
+/// Reports a backup run with a policy's token, as the backup script does, without a login.
+pub async fn report_backup_run(app: &TestApp, token: &str, body: &Value) -> (StatusCode, Value) {
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/backup-runs/report/{token}")))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The (row, column) of each error of a refused import, in order.
+pub fn rows_and_columns(errors: &[Value]) -> Vec<(i64, &str)> {
+    errors
+        .iter()
+        .map(|e| (e["row"].as_i64().unwrap(), e["column"].as_str().unwrap()))
+        .collect()
+}
+
+/// Reads inspection task `id` as `token`, which must succeed.
+pub async fn inspection_task(app: &TestApp, token: &str, id: i64) -> Value {
+    let path = format!("/api/v1/inspection-tasks/{id}");
+    app.get_json_expect(token, &path, StatusCode::OK).await
+}
+
+/// The message of an error answer, which `v` must be.
+pub fn error_message(v: &Value) -> &str {
+    v["error"]["message"].as_str().unwrap()
+}

@@ -39,6 +39,17 @@ async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (StatusCode, V
         .await
 }
 
+/// Assigns ticket `id` to the user `to` as `token`.
+async fn assign(app: &TestApp, token: &str, id: i64, to: i64) -> (StatusCode, Value) {
+    act(
+        app,
+        token,
+        id,
+        json!({"action": "assign", "assignee_id": to}),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn an_assignment_reads_as_who_gave_which_ticket_to_whom_in_the_audit_log_its_export_and_the_timeline()
  {
@@ -48,13 +59,7 @@ async fn an_assignment_reads_as_who_gave_which_ticket_to_whom_in_the_audit_log_i
     let (_, _, jianli) = person(&app, "jianli", "监理张", "auditor").await;
     let t = new_ticket(&app, &wang, "request").await;
     let (id, number) = (t["id"].as_i64().unwrap(), t["number"].as_str().unwrap());
-    let (s, v) = act(
-        &app,
-        &wang,
-        id,
-        json!({"action": "assign", "assignee_id": li}),
-    )
-    .await;
+    let (s, v) = assign(&app, &wang, id, li).await;
     assert_eq!(s, StatusCode::OK, "{v}");
 
     let want = format!("王工 将工单 {number} 分派给 李工");
@@ -294,13 +299,7 @@ async fn the_small_defects_of_issue_15_stay_fixed() {
     }
 
     // 到场签到 is offered once: not after the check-in.
-    act(
-        &app,
-        &wang,
-        id,
-        json!({"action": "assign", "assignee_id": li}),
-    )
-    .await;
+    assign(&app, &wang, id, li).await;
     let (_, html) = app.page(&li_page, &format!("/tickets/{id}")).await;
     assert!(html.contains("do-check-in") && html.contains("badge st-assigned"));
     let (s, v) = act(&app, &lit, id, json!({"action": "check_in"})).await;
@@ -369,13 +368,7 @@ async fn a_response_within_a_minute_reads_in_seconds_not_as_zero_minutes() {
     let (li, lit, _) = person(&app, "li", "李工", "engineer").await;
     let t = new_ticket(&app, &wang, "request").await;
     let id = t["id"].as_i64().unwrap();
-    act(
-        &app,
-        &wang,
-        id,
-        json!({"action": "assign", "assignee_id": li}),
-    )
-    .await;
+    assign(&app, &wang, id, li).await;
     app.clock.advance(Duration::seconds(40));
     let (s, v) = act(&app, &lit, id, json!({"action": "start"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");

@@ -168,12 +168,7 @@ async fn the_api_previews_the_diff_refuses_without_confirmation_and_applies_with
     let (s, v) = post_file(&app, &app.admin_token, &path, "text/csv", csv.clone()).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(error_code(&v), "confirmation_required");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("2026 年已有节假日安排")
-    );
+    assert!(error_message(&v).contains("2026 年已有节假日安排"));
     assert_eq!(v["error"]["details"]["counts"]["changed"], 7);
     assert_eq!(day(&app, cal, "2026-10-01").await.1, shipped);
     assert_eq!(calendar_audits(&app).await, audits);
@@ -261,12 +256,7 @@ async fn a_bad_row_is_refused_with_422_naming_row_and_column_and_nothing_changes
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(error_code(&v), "import_failed");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("未导入任何数据")
-    );
+    assert!(error_message(&v).contains("未导入任何数据"));
     let errors = v["error"]["details"]["errors"].as_array().unwrap();
     let at: Vec<(i64, &str)> = errors
         .iter()

@@ -59,21 +59,13 @@ async fn an_import_with_bad_rows_imports_nothing_and_names_every_row_and_column(
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(error_code(&v), "import_failed");
     let errs = v["error"]["details"]["errors"].as_array().unwrap();
-    let got: Vec<(i64, &str)> = errs
-        .iter()
-        .map(|e| (e["row"].as_i64().unwrap(), e["column"].as_str().unwrap()))
-        .collect();
+    let got = rows_and_columns(errs);
     assert_eq!(
         got,
         [(3, "名称"), (4, "类别"), (5, "数量"), (6, "过保时间")],
         "{v}"
     );
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("未导入任何数据")
-    );
+    assert!(error_message(&v).contains("未导入任何数据"));
     assert_eq!(app.total("/api/v1/assets").await, 0);
     assert_eq!(app.audit_count().await, before);
 }
@@ -154,7 +146,7 @@ async fn export(app: &TestApp, collection: &str, format: &str) -> Vec<u8> {
 }
 
 fn strip(items: &Value) -> Vec<Value> {
-    each(&items)
+    each(items)
         .map(|i| {
             let mut i = i.clone();
             let o = i.as_object_mut().unwrap();

@@ -132,13 +132,7 @@ async fn photos_are_checked_stored_read_back_and_seen_only_by_those_who_may() {
     );
     assert!(h.contains_key("content-security-policy"));
     assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
-    let task = app
-        .get_json_expect(
-            &et,
-            &format!("/api/v1/inspection-tasks/{id}"),
-            StatusCode::OK,
-        )
-        .await;
+    let task = inspection_task(&app, &et, id).await;
     assert_eq!(task["status"], "in_progress", "a photo starts the task");
     let item = &task["items"][1];
     assert_eq!(item["value"], json!([pid]), "{item}");
@@ -209,13 +203,7 @@ async fn photos_are_checked_stored_read_back_and_seen_only_by_those_who_may() {
         .await;
     assert_eq!(fields_in_order(&v), vec!["readings.PHOTO"], "{v}");
     assert!(v.to_string().contains(&format!("照片 #{foreign}")), "{v}");
-    let task = app
-        .get_json_expect(
-            &et,
-            &format!("/api/v1/inspection-tasks/{id}"),
-            StatusCode::OK,
-        )
-        .await;
+    let task = inspection_task(&app, &et, id).await;
     assert_eq!(task["items"][1]["value"], json!([pid]), "nothing changed");
 
     // The phone page offers the camera and shows the thumbnail.

@@ -300,7 +300,7 @@ async fn a_site_with_equipment_cannot_be_deleted_and_duplicate_names_conflict() 
         .send_json("DELETE", t, "/api/v1/sites/1", &json!({}))
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("设备"));
+    assert!(error_message(&v).contains("设备"));
     app.post_expect(
         t,
         "/api/v1/systems",
