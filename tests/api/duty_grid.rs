@@ -40,6 +40,14 @@ async fn shift(
     .await
 }
 
+/// Puts `wang` on call as primary from Wednesday 4 March 2026, 08:00, for a day, as the
+/// manager `pm`, which must succeed.
+async fn wangs_wednesday(app: &TestApp, pm: &str, wang: i64) {
+    let (from, to) = ("2026-03-04T08:00:00+08:00", "2026-03-05T08:00:00+08:00");
+    let (s, v) = shift(app, pm, wang, from, to, "primary").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
 async fn post_page(
     app: &TestApp,
     cookie: &str,
@@ -269,16 +277,7 @@ async fn the_duty_page_shows_the_grids_and_managers_edit_through_its_forms() {
     let (li, _) = app.user_with_role("li", "engineer").await;
     let pmc = app.page_cookie("pm", PW).await;
     let engc = app.page_cookie("wang", PW).await;
-    let (s, _) = shift(
-        &app,
-        &pm,
-        wang,
-        "2026-03-04T08:00:00+08:00",
-        "2026-03-05T08:00:00+08:00",
-        "primary",
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED);
+    wangs_wednesday(&app, &pm, wang).await;
 
     let (s, html) = app.page(&pmc, "/duty").await;
     assert_eq!(s, StatusCode::OK);
@@ -405,16 +404,7 @@ async fn a_manager_fills_the_duty_grid_in_the_browser() {
     let (_, pm) = app.user_with_role("pm", "manager").await;
     let (wang, _) = app.user_with_role("wang", "engineer").await;
     let (li, _) = app.user_with_role("li", "engineer").await;
-    let (s, _) = shift(
-        &app,
-        &pm,
-        wang,
-        "2026-03-04T08:00:00+08:00",
-        "2026-03-05T08:00:00+08:00",
-        "primary",
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED);
+    wangs_wednesday(&app, &pm, wang).await;
     let Some(d) = Driver::start().await else {
         return;
     };

@@ -256,12 +256,7 @@ async fn metrics_need_a_credential_and_escape_label_values_for_the_reference_par
         .unwrap();
     // Unmatched paths are counted under one label.
     app.anon_get("/no/such/page").await;
-    let text = app
-        .get(&app.admin_token, "/metrics")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = app.get_text(&app.admin_token, "/metrics").await;
     assert!(
         !text.lines().any(|l| l.starts_with("yunwei_fake_metric")),
         "{text}"
@@ -499,12 +494,7 @@ async fn requests_with_made_up_methods_do_not_grow_the_metric_label_set() {
             .await
             .unwrap();
     }
-    let text = app
-        .get(&app.admin_token, "/metrics")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = app.get_text(&app.admin_token, "/metrics").await;
     assert!(!text.contains("WEIRD"), "{text}");
     assert!(text.contains(r#"method="other""#), "{text}");
 }

@@ -221,6 +221,11 @@ impl TestApp {
             .expect("get")
     }
 
+    /// The body of a GET as text, whatever its status.
+    pub async fn get_text(&self, token: &str, path: &str) -> String {
+        self.get(token, path).await.text().await.unwrap()
+    }
+
     /// A GET without any credentials: the response.
     pub async fn anon_get(&self, path: &str) -> Response {
         self.client
@@ -886,4 +891,23 @@ pub async fn inspection_task(app: &TestApp, token: &str, id: i64) -> Value {
 /// The message of an error answer, which `v` must be.
 pub fn error_message(v: &Value) -> &str {
     v["error"]["message"].as_str().unwrap()
+}
+
+/// Runs monitor `id`'s check now as the administrator, which must answer 200: the result.
+pub async fn check_monitor(app: &TestApp, id: i64) -> Value {
+    let path = format!("/api/v1/monitors/{id}/check");
+    app.post_expect(&app.admin_token, &path, &json!({}), StatusCode::OK)
+        .await
+}
+
+/// Runs the monthly report job twice at once, both of which must succeed, then once more,
+/// which must make nothing: how many reports the two runs made together.
+pub async fn monthly_job_twice_at_once(app: &TestApp) -> usize {
+    let (a, b) = tokio::join!(
+        yunwei::report::monthly(&app.ctx),
+        yunwei::report::monthly(&app.ctx)
+    );
+    let made = a.unwrap() + b.unwrap();
+    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    made
 }

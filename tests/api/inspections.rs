@@ -19,6 +19,18 @@ fn room_template() -> Value {
     })
 }
 
+/// Creates the machine-room template as the administrator: the template.
+async fn create_room_template(app: &TestApp) -> Value {
+    let path = "/api/v1/inspection-templates";
+    app.post_expect(
+        &app.admin_token,
+        path,
+        &room_template(),
+        StatusCode::CREATED,
+    )
+    .await
+}
+
 /// The id of the demo's inspection template called `name`.
 async fn template_id(app: &TestApp, name: &str) -> Value {
     find_item(app, "/api/v1/inspection-templates", "name", name).await["id"].clone()
@@ -83,14 +95,7 @@ async fn the_demo_ships_editable_templates_and_bad_templates_name_their_item_fie
     assert_eq!(app.total("/api/v1/inspection-templates").await, before);
 
     // Edited like any record, and audited.
-    let created = app
-        .post_expect(
-            t,
-            "/api/v1/inspection-templates",
-            &room_template(),
-            StatusCode::CREATED,
-        )
-        .await;
+    let created = create_room_template(&app).await;
     let id = created["id"].as_i64().unwrap();
     let v = app
         .patch_expect(
@@ -117,14 +122,7 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
     let (eng, et) = app.user_with_role("eng", "engineer").await;
     let (_, other) = app.user_with_role("eng2", "engineer").await;
     let (_, sup) = app.user_with_role("jianli", "supervisor").await;
-    let tpl = app
-        .post_expect(
-            t,
-            "/api/v1/inspection-templates",
-            &room_template(),
-            StatusCode::CREATED,
-        )
-        .await;
+    let tpl = create_room_template(&app).await;
     let plan = app
         .post_expect(
             t,
@@ -195,21 +193,7 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
         )
         .await;
     assert_eq!(fields_in_order(&v), vec!["readings.FIRE-01"], "{v}");
-    app.post_expect(
-        &et,
-        &format!("{path}/results"),
-        &json!({"readings": {"FIRE-01": "自动"}}),
-        StatusCode::OK,
-    )
-    .await;
-    let v = app
-        .post_expect(
-            &et,
-            &format!("{path}/actions"),
-            &json!({"action": "submit"}),
-            StatusCode::OK,
-        )
-        .await;
+    let v = fill_and_submit(&app, &et, id, &json!({"readings": {"FIRE-01": "自动"}})).await;
     assert_eq!(v["status"], "submitted");
     assert_eq!(v["findings"], 1);
     let first = v["finding_list"][0].clone();
@@ -270,21 +254,13 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
         .await;
     assert_eq!(v["status"], "returned");
     assert_eq!(v["review_comment"], "请复测温度");
-    app.post_expect(
+    let v = fill_and_submit(
+        &app,
         &et,
-        &format!("{path}/results"),
+        id,
         &json!({"readings": {"ENV-01": 28, "FIRE-01": "故障"}}),
-        StatusCode::OK,
     )
     .await;
-    let v = app
-        .post_expect(
-            &et,
-            &format!("{path}/actions"),
-            &json!({"action": "submit"}),
-            StatusCode::OK,
-        )
-        .await;
     assert_eq!(v["findings"], 2);
     let f = app
         .get_json_expect(
@@ -903,12 +879,7 @@ async fn last_months_reports_are_generated_once_from_the_first() {
     // Systems had inspections in November, the infrastructure had none: DOCX and XLSX
     // (and the 备份监督月报's two, of the demo's backup policies). Two passes at once
     // (two replicas, or a slow pass overlapping the next) make each document once.
-    let (a, b) = tokio::join!(
-        yunwei::report::monthly(&app.ctx),
-        yunwei::report::monthly(&app.ctx)
-    );
-    assert_eq!(a.unwrap() + b.unwrap(), 4);
-    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    assert_eq!(monthly_job_twice_at_once(&app).await, 4);
     let t = &app.login_ok("admin", ADMIN_PASSWORD).await;
     let list = app
         .get_json_expect(t, "/api/v1/reports", StatusCode::OK)
@@ -999,14 +970,7 @@ async fn only_managers_edit_templates_and_plans_and_a_used_template_cannot_be_de
         .post(&et, "/api/v1/inspection-templates", &room_template())
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let tpl = app
-        .post_expect(
-            t,
-            "/api/v1/inspection-templates",
-            &room_template(),
-            StatusCode::CREATED,
-        )
-        .await;
+    let tpl = create_room_template(&app).await;
     let plan_body = json!({"name": "机房日检", "template_id": tpl["id"], "target_mode": "all",
                            "schedule": "0 9 * * *"});
     let (s, _) = app.post(&et, "/api/v1/inspection-plans", &plan_body).await;

@@ -238,13 +238,7 @@ async fn probe_result_times_on_the_monitor_page_show_seconds() {
     )
     .await;
     let id = m["id"].as_i64().unwrap();
-    app.post_expect(
-        &app.admin_token,
-        &format!("/api/v1/monitors/{id}/check"),
-        &json!({}),
-        StatusCode::OK,
-    )
-    .await;
+    check_monitor(&app, id).await;
     let r = app
         .client
         .post(app.url("/login"))
@@ -349,14 +343,7 @@ async fn an_expired_certificate_reads_as_expired_in_the_tls_and_http_probes() {
     ] {
         let m = create_monitor(&app, body.clone()).await;
         let id = m["id"].as_i64().unwrap();
-        let v = app
-            .post_expect(
-                &app.admin_token,
-                &format!("/api/v1/monitors/{id}/check"),
-                &json!({}),
-                StatusCode::OK,
-            )
-            .await;
+        let v = check_monitor(&app, id).await;
         let msg = v["message"].as_str().unwrap_or_default();
         assert_eq!(v["ok"], false, "{body}: {v}");
         assert!(

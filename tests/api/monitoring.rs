@@ -76,6 +76,18 @@ async fn create_monitor(app: &TestApp, body: Value) -> Value {
     v
 }
 
+/// Creates a monitor from `body` and checks it now: the result, whose `ok` must be `ok`
+/// and whose failing phase, when `phase` names one, must be that phase.
+async fn create_and_check(app: &TestApp, body: &Value, ok: bool, phase: Option<&str>) -> Value {
+    let m = create_monitor(app, body.clone()).await;
+    let v = check(app, m["id"].as_i64().unwrap()).await;
+    assert_eq!(v["ok"], json!(ok), "{body}: {v}");
+    if let Some(p) = phase {
+        assert_eq!(v["phase"], json!(p), "{body}: {v}");
+    }
+    v
+}
+
 /// A fresh admin session: tests that move the clock past the idle timeout need one.
 async fn admin(app: &TestApp) -> String {
     app.login_ok("admin", ADMIN_PASSWORD).await
@@ -461,12 +473,8 @@ async fn tcp_icmp_and_database_probes_run_against_real_local_targets() {
         ),
     ];
     for (body, ok, phase) in cases {
-        let m = create_monitor(&app, body.clone()).await;
-        let v = check(&app, m["id"].as_i64().unwrap()).await;
-        assert_eq!(v["ok"], json!(ok), "{body}: {v}");
-        if let Some(p) = phase {
-            assert_eq!(v["phase"], json!(p), "{body}: {v}");
-        } else {
+        let v = create_and_check(&app, &body, ok, phase).await;
+        if phase.is_none() {
             assert!(v["latency_ms"].as_f64().is_some(), "{v}");
         }
     }
@@ -576,12 +584,7 @@ async fn dns_and_tls_probes_check_answers_and_certificate_expiry() {
         ),
     ];
     for (body, ok, phase) in cases {
-        let m = create_monitor(&app, body.clone()).await;
-        let v = check(&app, m["id"].as_i64().unwrap()).await;
-        assert_eq!(v["ok"], json!(ok), "{body}: {v}");
-        if let Some(p) = phase {
-            assert_eq!(v["phase"], json!(p), "{body}: {v}");
-        }
+        let v = create_and_check(&app, &body, ok, phase).await;
         if body["name"] == "证书" {
             assert!(v["message"].as_str().unwrap().contains("天到期"), "{v}");
         }
@@ -661,12 +664,7 @@ async fn snmp_probes_read_a_switch_and_a_ups() {
         ),
     ];
     for (body, ok, phase) in cases {
-        let m = create_monitor(&app, body.clone()).await;
-        let v = check(&app, m["id"].as_i64().unwrap()).await;
-        assert_eq!(v["ok"], json!(ok), "{body}: {v}");
-        if let Some(p) = phase {
-            assert_eq!(v["phase"], json!(p), "{body}: {v}");
-        }
+        create_and_check(&app, &body, ok, phase).await;
     }
     // The community is a secret: not in the API.
     let (_, list) = app
@@ -1447,12 +1445,7 @@ async fn the_engine_probes_on_its_own_schedule() {
     )
     .await;
     // /metrics exports every monitor's state.
-    let body = app
-        .get(&app.admin_token, "/metrics")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let body = app.get_text(&app.admin_token, "/metrics").await;
     assert!(
         body.contains(&format!(
             "yunwei_monitor_state{{monitor_id=\"{id}\",state=\"paused\"}} 1"

@@ -6,6 +6,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// Service line `line`'s indicators for November 2025, read as `token`.
+async fn november_stats(app: &TestApp, token: &str, line: i64) -> Value {
+    let path = format!("/api/v1/service-lines/{line}/stats?from=2025-11-01&to=2025-11-30");
+    app.get_json_expect(token, &path, StatusCode::OK).await
+}
+
 #[tokio::test]
 async fn the_demo_ships_the_contracts_22_service_lines_with_their_deliverables_and_systems() {
     let app = demo_at(bj(2025, 11, 3, 9, 0)).await;
@@ -462,13 +468,7 @@ async fn a_requester_confirms_and_rates_a_record_by_a_link_once_before_it_expire
         StatusCode::CONFLICT,
     )
     .await;
-    let s = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/service-lines/{line}/stats?from=2025-11-01&to=2025-11-30"),
-            StatusCode::OK,
-        )
-        .await;
+    let s = november_stats(&app, t, line).await;
     assert_eq!(
         (s["rated"].clone(), s["satisfaction"].clone()),
         (json!(1), json!(100.0))
@@ -604,13 +604,7 @@ async fn ten_thousand_records_import_in_one_go_and_one_bad_row_imports_nothing()
     assert_eq!(v["ignored_columns"], json!(["备注"]), "{v}");
     assert_eq!(app.total("/api/v1/work-records").await, 10_000);
     // The indicators count what was imported: 9,000 support calls, 1,000 reconciliations.
-    let s = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/service-lines/{line}/stats?from=2025-11-01&to=2025-11-30"),
-            StatusCode::OK,
-        )
-        .await;
+    let s = november_stats(&app, t, line).await;
     assert_eq!(s["support"], 9_000, "{s}");
     assert_eq!(s["by_type"]["reconciliation"], 1_000, "{s}");
     assert_eq!(s["resolved"], 9_000);

@@ -237,13 +237,7 @@ async fn the_monthly_job_makes_last_months_report_of_each_line_with_records_once
             .collect()
     };
     app.clock.set(bj(2025, 12, 1, 2, 0));
-    let (a, b) = tokio::join!(
-        yunwei::report::monthly(&app.ctx),
-        yunwei::report::monthly(&app.ctx)
-    );
-    a.unwrap();
-    b.unwrap();
-    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    monthly_job_twice_at_once(&app).await;
     let t = &app.login_ok("admin", ADMIN_PASSWORD).await;
     let list = app
         .get_json_expect(t, "/api/v1/reports?limit=100", StatusCode::OK)
@@ -810,13 +804,7 @@ async fn the_monthly_job_makes_the_statistics_reports_over_each_lines_cadence() 
     assert!(stats(&list).is_empty(), "{list}");
 
     app.clock.set(bj(2025, 10, 1, 2, 0));
-    let (a, b) = tokio::join!(
-        yunwei::report::monthly(&app.ctx),
-        yunwei::report::monthly(&app.ctx)
-    );
-    a.unwrap();
-    b.unwrap();
-    assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
+    monthly_job_twice_at_once(&app).await;
     let t = app.login_ok("admin", ADMIN_PASSWORD).await;
     let list = app
         .get_json_expect(&t, "/api/v1/reports?limit=100", StatusCode::OK)

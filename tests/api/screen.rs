@@ -58,14 +58,7 @@ async fn down_monitor(app: &TestApp, system_id: i64) -> i64 {
         )
         .await;
     let id = m["id"].as_i64().unwrap();
-    let v = app
-        .post_expect(
-            &app.admin_token,
-            &format!("/api/v1/monitors/{id}/check"),
-            &json!({}),
-            StatusCode::OK,
-        )
-        .await;
+    let v = check_monitor(app, id).await;
     assert_eq!(v["state"], "down", "{v}");
     id
 }
@@ -282,13 +275,7 @@ async fn the_wall_figures_are_the_api_figures() {
     let m = down_monitor(&app, oa).await;
     // A second result ten minutes later: the monitor has a measured (non-null) availability.
     app.clock.advance(chrono::Duration::minutes(10));
-    app.post_expect(
-        &app.admin_token,
-        &format!("/api/v1/monitors/{m}/check"),
-        &json!({}),
-        StatusCode::OK,
-    )
-    .await;
+    check_monitor(&app, m).await;
     incident(&app, oa, "OA 无法登录", "high").await;
     let other = if oa == 1 { 2 } else { 1 };
     incident(&app, other, "公文交换延迟", "medium").await;

@@ -7,6 +7,29 @@ use reqwest::multipart::{Form, Part};
 use crate::helpers::*;
 use serde_json::json;
 
+/// Posts the password page's form with `new` typed twice: the response.
+async fn change_password(
+    app: &TestApp,
+    cookie: &str,
+    current: &str,
+    new: &str,
+) -> reqwest::Response {
+    let form = [
+        ("current_password", current),
+        ("new_password", new),
+        ("confirm_password", new),
+    ];
+    app.page_post(cookie, "/password", &form).await
+}
+
+/// The portal's incident form with a title and a system id, as typed.
+fn incident_form(title: &str, system_id: &str) -> Form {
+    Form::new()
+        .text("kind", "incident")
+        .text("title", title.to_string())
+        .text("system_id", system_id.to_string())
+}
+
 #[tokio::test]
 async fn pages_need_a_session_and_the_login_page_is_chinese() {
     let app = spawn_app().await;
@@ -135,30 +158,10 @@ async fn a_user_who_must_change_the_password_is_sent_to_the_password_page() {
     assert_eq!(loc, "/password");
     let r = app.page_get(&cookie, "/assets").await;
     assert_eq!(r.headers()[LOCATION], "/password");
-    let r = app
-        .page_post(
-            &cookie,
-            "/password",
-            &[
-                ("current_password", "Initial#Pass1"),
-                ("new_password", "short"),
-                ("confirm_password", "short"),
-            ],
-        )
-        .await;
+    let r = change_password(&app, &cookie, "Initial#Pass1", "short").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("至少需要 8 个字符"));
-    let r = app
-        .page_post(
-            &cookie,
-            "/password",
-            &[
-                ("current_password", "Initial#Pass1"),
-                ("new_password", "Better#Pass9"),
-                ("confirm_password", "Better#Pass9"),
-            ],
-        )
-        .await;
+    let r = change_password(&app, &cookie, "Initial#Pass1", "Better#Pass9").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (s, html) = app.page(&cookie, "/assets").await;
     assert_eq!(s, StatusCode::OK);
@@ -190,18 +193,8 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("我要报障") && html.contains("广东省生态环境厅办公自动化系统"));
     let r = app
-        .client
-        .post(app.url("/tickets"))
-        .header(COOKIE, &rc)
-        .multipart(
-            Form::new()
-                .text("kind", "incident")
-                .text("title", "")
-                .text("system_id", ""),
-        )
-        .send()
-        .await
-        .unwrap();
+        .post_multipart_page(&rc, "/tickets", incident_form("", ""))
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(
@@ -209,22 +202,15 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
         "{html}"
     );
     let r = app
-        .client
-        .post(app.url("/tickets"))
-        .header(COOKIE, &rc)
-        .multipart(
-            Form::new()
-                .text("kind", "incident")
-                .text("title", "打不开")
-                .text("system_id", "23")
-                .part(
-                    "files",
-                    Part::bytes(b"MZ\x90\x00".to_vec()).file_name("tool.exe"),
-                ),
+        .post_multipart_page(
+            &rc,
+            "/tickets",
+            incident_form("打不开", "23").part(
+                "files",
+                Part::bytes(b"MZ\x90\x00".to_vec()).file_name("tool.exe"),
+            ),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     // A file of a refused type sends the form back with the reason; no ticket is opened.
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
@@ -239,14 +225,10 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
     let (_, v) = app.get_json(&app.admin_token, "/api/v1/tickets").await;
     assert_eq!(v["total"], 0, "{v}");
     let r = app
-        .client
-        .post(app.url("/tickets"))
-        .header(COOKIE, &rc)
-        .multipart(
-            Form::new()
-                .text("kind", "incident")
-                .text("title", "打不开")
-                .text("system_id", "23")
+        .post_multipart_page(
+            &rc,
+            "/tickets",
+            incident_form("打不开", "23")
                 .part(
                     "files",
                     Part::bytes("登录页报错 502\n".as_bytes().to_vec())
@@ -254,9 +236,7 @@ async fn the_desk_pages_render_for_staff_and_the_portal_for_requesters() {
                 )
                 .part("files", Part::bytes(Vec::new()).file_name("")),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let loc = r.headers()[LOCATION].to_str().unwrap().to_string();
     let (s, html) = app.page(&rc, &loc).await;

@@ -6,6 +6,13 @@ use serde_json::json;
 
 use super::*;
 
+/// Puts staff member `staff` into assignment `slot` as `token`, which must succeed.
+async fn put_in_slot(app: &TestApp, token: &str, slot: i64, staff: i64) {
+    let path = format!("/api/v1/assignments/{slot}");
+    app.patch_expect(token, &path, &json!({"staff_id": staff}), StatusCode::OK)
+        .await;
+}
+
 #[tokio::test]
 async fn a_key_member_removed_without_approval_breaks_the_key_staff_rule() {
     let app = app().await;
@@ -74,13 +81,7 @@ async fn a_key_member_replaced_in_their_slot_or_deleted_without_approval_breaks_
         check(&app, &mt, "key_staff_unchanged").await["state"],
         "met"
     );
-    app.patch_expect(
-        &mt,
-        &format!("/api/v1/assignments/{slot}"),
-        &json!({"staff_id": other}),
-        StatusCode::OK,
-    )
-    .await;
+    put_in_slot(&app, &mt, slot, other).await;
     let c = check(&app, &mt, "key_staff_unchanged").await;
     assert_eq!(c["state"], "broken", "{c}");
     assert_eq!(
@@ -88,24 +89,12 @@ async fn a_key_member_replaced_in_their_slot_or_deleted_without_approval_breaks_
         "replaced"
     );
     // Back in the slot: nothing is wrong any more.
-    app.patch_expect(
-        &mt,
-        &format!("/api/v1/assignments/{slot}"),
-        &json!({"staff_id": key}),
-        StatusCode::OK,
-    )
-    .await;
+    put_in_slot(&app, &mt, slot, key).await;
     assert_eq!(
         check(&app, &mt, "key_staff_unchanged").await["state"],
         "met"
     );
-    app.patch_expect(
-        &mt,
-        &format!("/api/v1/assignments/{slot}"),
-        &json!({"staff_id": other}),
-        StatusCode::OK,
-    )
-    .await;
+    put_in_slot(&app, &mt, slot, other).await;
     assert_eq!(
         app.delete(&mt, &format!("/api/v1/staff/{key}")).await,
         StatusCode::NO_CONTENT
