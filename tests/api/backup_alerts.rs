@@ -230,13 +230,7 @@ async fn a_month_of_runs_gives_one_alert_and_ticket_per_condition_and_each_recov
     // flagged ones succeeded), 2 failures, and 3 slots without a success by the deadline.
     app.clock.set(bj(2025, 12, 1, 9, 0));
     app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
-    let v = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/backups/coverage?month=2025-11",
-            StatusCode::OK,
-        )
-        .await;
+    let v = backup_coverage(&app, "2025-11").await;
     let it = each(&v["items"]).find(|i| i["policy_id"] == pid).unwrap();
     assert_eq!(
         (
@@ -252,13 +246,7 @@ async fn a_month_of_runs_gives_one_alert_and_ticket_per_condition_and_each_recov
     assert_eq!(it["success_rate"], json!(27.0 / 30.0));
     // The contract's backup target over November: the demo's 29 data sets report nothing
     // (30 slots each, all missed) beside this policy's 27 of 30.
-    let c = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/contract?period=2025-11",
-            StatusCode::OK,
-        )
-        .await;
+    let c = contract_for(&app, "2025-11").await;
     let b = each(&c["quality"]["targets"])
         .find(|x| x["key"] == "backup_success")
         .cloned()
@@ -488,13 +476,7 @@ async fn the_self_backup_reports_into_a_built_in_policy_that_alerts_when_a_run_i
     assert_eq!(a[0]["dedup_key"], format!("backup:{pid}:missed"));
     assert!(a[0]["system_id"].is_null(), "{}", a[0]);
     // Coverage lists it without counting it as one of the systems.
-    let cov = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/backups/coverage?month=2025-11",
-            StatusCode::OK,
-        )
-        .await;
+    let cov = backup_coverage(&app, "2025-11").await;
     let item = each(&cov["items"])
         .find(|i| i["policy_id"] == pid)
         .expect("the built-in policy in the coverage");

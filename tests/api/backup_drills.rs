@@ -36,6 +36,13 @@ fn drill(policy: i64) -> Value {
     })
 }
 
+/// Records `drill(policy)` as `token`, which must succeed: the drill.
+async fn record_drill(app: &TestApp, token: &str, policy: i64) -> Value {
+    let path = "/api/v1/restore-drills";
+    app.post_expect(token, path, &drill(policy), StatusCode::CREATED)
+        .await
+}
+
 async fn total(app: &TestApp, t: &str, q: &str) -> i64 {
     app.get_json_expect(t, &format!("/api/v1/restore-drills?{q}"), StatusCode::OK)
         .await["total"]
@@ -121,14 +128,7 @@ async fn a_drill_is_recorded_checked_and_read_by_its_roles() {
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
     assert_eq!(drill_count(&app).await, 0);
-    let d = app
-        .post_expect(
-            &et,
-            "/api/v1/restore-drills",
-            &drill(pid),
-            StatusCode::CREATED,
-        )
-        .await;
+    let d = record_drill(&app, &et, pid).await;
     assert_eq!(app.audit_count().await, audit + 1);
     let id = d["id"].as_i64().unwrap();
     assert_eq!(d["policy_id"], pid);
@@ -384,14 +384,7 @@ async fn evidence_files_are_stored_byte_equal_checked_and_audited() {
     let (_, st) = app.user_with_role("jia", "supervisor").await;
     let (_, rt) = app.user_with_role("req", "requester").await;
     let pid = demo_policy(&app, "4.1.2.5").await;
-    let d = app
-        .post_expect(
-            &et,
-            "/api/v1/restore-drills",
-            &drill(pid),
-            StatusCode::CREATED,
-        )
-        .await;
+    let d = record_drill(&app, &et, pid).await;
     let id = d["id"].as_i64().unwrap();
     let files = format!("/api/v1/restore-drills/{id}/files");
 
@@ -467,14 +460,7 @@ async fn evidence_files_are_stored_byte_equal_checked_and_audited() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(app.get(&rt, &url).await.status(), StatusCode::FORBIDDEN);
     // Not another drill's file.
-    let other = app
-        .post_expect(
-            &et,
-            "/api/v1/restore-drills",
-            &drill(pid),
-            StatusCode::CREATED,
-        )
-        .await;
+    let other = record_drill(&app, &et, pid).await;
     let wrong = url.replace(&format!("/{id}/"), &format!("/{}/", other["id"]));
     assert_eq!(app.get(&st, &wrong).await.status(), StatusCode::NOT_FOUND);
 

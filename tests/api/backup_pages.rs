@@ -47,13 +47,7 @@ async fn the_coverage_days_add_up_and_the_backups_page_shows_them_to_its_readers
     let id = policy_with_runs(&app, 2025, 12).await;
     app.clock.set(bj(2025, 12, 6, 0, 0));
     app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
-    let cov = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/backups/coverage?month=2025-12",
-            StatusCode::OK,
-        )
-        .await;
+    let cov = backup_coverage(&app, "2025-12").await;
     let items = cov["items"].as_array().unwrap();
     // Every item's days add up to its month figures.
     for i in items {
@@ -165,13 +159,7 @@ async fn the_backup_monthly_report_is_made_by_the_monthly_job_with_the_coverage_
         let r = mine.iter().find(|r| r["format"] == format).unwrap();
         format!("/api/v1/reports/{}/file", r["id"])
     };
-    let cov = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/backups/coverage?month=2025-11",
-            StatusCode::OK,
-        )
-        .await;
+    let cov = backup_coverage(&app, "2025-11").await;
     let items = cov["items"].as_array().unwrap();
     let c = items.iter().find(|i| i["policy_id"] == id).unwrap();
     assert_eq!(

@@ -911,3 +911,26 @@ pub async fn monthly_job_twice_at_once(app: &TestApp) -> usize {
     assert_eq!(yunwei::report::monthly(&app.ctx).await.unwrap(), 0);
     made
 }
+
+/// The contract with its quality targets measured over `period` (`YYYY-MM`), read by the
+/// administrator.
+pub async fn contract_for(app: &TestApp, period: &str) -> Value {
+    let path = format!("/api/v1/contract?period={period}");
+    app.get_json_expect(&app.admin_token, &path, StatusCode::OK)
+        .await
+}
+
+/// The backup coverage of `month` (`YYYY-MM`), read by the administrator.
+pub async fn backup_coverage(app: &TestApp, month: &str) -> Value {
+    let path = format!("/api/v1/backups/coverage?month={month}");
+    app.get_json_expect(&app.admin_token, &path, StatusCode::OK)
+        .await
+}
+
+/// Creates a record by posting `body` to `path` as `token`, which must answer 201: its id.
+pub async fn created_id(app: &TestApp, token: &str, path: &str, body: &Value) -> i64 {
+    app.post_expect(token, path, body, StatusCode::CREATED)
+        .await["id"]
+        .as_i64()
+        .unwrap()
+}

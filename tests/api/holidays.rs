@@ -60,6 +60,13 @@ async fn calendar_audits(app: &TestApp) -> i64 {
     .unwrap()
 }
 
+/// Imports `body` (JSON rows) into calendar `cal` as the administrator, which must succeed.
+async fn import_json(app: &TestApp, cal: i64, body: &Value) -> Value {
+    let path = format!("/api/v1/calendars/{cal}/import");
+    app.post_expect(&app.admin_token, &path, body, StatusCode::OK)
+        .await
+}
+
 #[tokio::test]
 async fn a_later_year_imported_with_the_cli_reaches_an_existing_database() {
     let app = spawn_app().await;
@@ -214,14 +221,7 @@ async fn a_year_without_days_is_imported_from_json_without_confirmation() {
         {"date": "2027-01-01", "working": false, "reason": "元旦"},
         {"date": "2027-02-06", "working": "上班", "reason": "春节调休上班"}
     ]);
-    let v = app
-        .post_expect(
-            &app.admin_token,
-            &format!("/api/v1/calendars/{cal}/import"),
-            &body,
-            StatusCode::OK,
-        )
-        .await;
+    let v = import_json(&app, cal, &body).await;
     assert_eq!(v["applied"], true);
     assert_eq!(v["needs_confirmation"], false);
     assert_eq!(
@@ -229,14 +229,7 @@ async fn a_year_without_days_is_imported_from_json_without_confirmation() {
         (true, "春节调休上班".into())
     );
     // The same file again changes nothing and needs no confirmation.
-    let v = app
-        .post_expect(
-            &app.admin_token,
-            &format!("/api/v1/calendars/{cal}/import"),
-            &body,
-            StatusCode::OK,
-        )
-        .await;
+    let v = import_json(&app, cal, &body).await;
     assert_eq!(v["unchanged"], 2);
 }
 

@@ -44,15 +44,7 @@ async fn refused_form(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> Str
 
 /// Creates a monitor through the API as admin: its id.
 async fn monitor_via_api(app: &TestApp, body: &Value) -> i64 {
-    app.post_expect(
-        &app.admin_token,
-        "/api/v1/monitors",
-        body,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap()
+    created_id(app, &app.admin_token, "/api/v1/monitors", body).await
 }
 
 #[tokio::test]

@@ -170,13 +170,7 @@ async fn the_om_monthly_report_carries_the_desk_figures_and_lists_of_the_month()
     assert_eq!(systems, 27);
     assert_eq!(text.matches("|未监控|").count(), 27, "{text}");
     // The contract's quality targets with the values GET /contract measures.
-    let c = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/contract?period=2025-11",
-            StatusCode::OK,
-        )
-        .await;
+    let c = contract_for(&app, "2025-11").await;
     for t in c["quality"]["targets"].as_array().unwrap() {
         let row = format!(
             "{}|{}|{}|",
@@ -187,13 +181,7 @@ async fn the_om_monthly_report_carries_the_desk_figures_and_lists_of_the_month()
         assert!(text.contains(&row), "{row} in {text}");
     }
     // Backups as GET /backups/coverage counts them (the demo's policies, no runs reported).
-    let cov = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/backups/coverage?month=2025-11",
-            StatusCode::OK,
-        )
-        .await;
+    let cov = backup_coverage(&app, "2025-11").await;
     let items = cov["items"].as_array().unwrap();
     let due: i64 = items.iter().map(|i| i["due"].as_i64().unwrap()).sum();
     let ok: i64 = items.iter().map(|i| i["succeeded"].as_i64().unwrap()).sum();
@@ -427,13 +415,7 @@ async fn the_quality_report_says_the_contract_targets_and_their_measured_values(
     .await;
     app.clock.set(bj(2025, 12, 2, 9, 0));
     app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
-    let c = app
-        .get_json_expect(
-            &app.admin_token,
-            "/api/v1/contract?period=2025-11",
-            StatusCode::OK,
-        )
-        .await;
+    let c = contract_for(&app, "2025-11").await;
     let targets = c["quality"]["targets"].as_array().unwrap().clone();
     assert!(targets.len() >= 5, "{c}");
     let (_, docx) = generate_report(

@@ -12,16 +12,14 @@ async fn line_id(app: &TestApp, code: &str) -> i64 {
 }
 
 async fn support(app: &TestApp, token: &str, line: i64, requester: &str, when: &str) -> i64 {
-    app.post_expect(
+    created_id(
+        app,
         token,
         "/api/v1/work-records",
         &json!({"line_id": line, "type": "support", "requester": requester, "channel": "电话",
                 "summary": "办件无法提交", "result": "已解决", "occurred_at": when}),
-        StatusCode::CREATED,
     )
-    .await["id"]
-        .as_i64()
-        .unwrap()
+    .await
 }
 
 /// The confirmation page's path of record `id`.

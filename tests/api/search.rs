@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, each, error_code, error_message, spawn_app};
+use crate::helpers::{TestApp, created_id, each, error_code, error_message, spawn_app};
 
 async fn search(app: &TestApp, token: &str, q: &str) -> Value {
     let path = format!("/api/v1/search?q={}", urlencoding(q));
@@ -101,58 +101,31 @@ async fn a_requester_finds_only_their_own_tickets_and_staff_find_the_inventory()
     let (_, alice) = app.user_with_role("alice", "requester").await;
     let (_, bob) = app.user_with_role("bob", "requester").await;
     let (_, eng) = app.user_with_role("eng", "engineer").await;
-    let system = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/systems",
-            &json!({"code": "X-1", "name": "统一登录平台"}),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let system = created_id(
+        &app,
+        &app.admin_token,
+        "/api/v1/systems",
+        &json!({"code": "X-1", "name": "统一登录平台"}),
+    )
+    .await;
     let report =
         |title: &'static str| json!({"kind": "request", "title": title, "system_id": system});
-    let mine = app
-        .post_expect(
-            &alice,
-            "/api/v1/tickets",
-            &report("门户网站登录缓慢"),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let theirs = app
-        .post_expect(
-            &bob,
-            "/api/v1/tickets",
-            &report("门户网站登录报错"),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let asset = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/assets",
-            &json!({"name": "核心交换机登录网关", "category": "network", "serial_no": "SN-77A"}),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let staff = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/staff",
-            &json!({"name": "欧阳登录"}),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let mine = created_id(&app, &alice, "/api/v1/tickets", &report("门户网站登录缓慢")).await;
+    let theirs = created_id(&app, &bob, "/api/v1/tickets", &report("门户网站登录报错")).await;
+    let asset = created_id(
+        &app,
+        &app.admin_token,
+        "/api/v1/assets",
+        &json!({"name": "核心交换机登录网关", "category": "network", "serial_no": "SN-77A"}),
+    )
+    .await;
+    let staff = created_id(
+        &app,
+        &app.admin_token,
+        "/api/v1/staff",
+        &json!({"name": "欧阳登录"}),
+    )
+    .await;
 
     let v = search(&app, &alice, "登录").await;
     assert!(has(&v, "ticket", mine), "{v}");
@@ -248,16 +221,13 @@ async fn the_index_follows_edits_resolution_and_deletes() {
     assert!(v["items"][0]["snippet"].as_str().unwrap().contains("扩容"));
     assert!(has(&search(&app, &admin, "扩容").await, "ticket", id));
 
-    let asset = app
-        .post_expect(
-            &admin,
-            "/api/v1/assets",
-            &json!({"name": "备份一体机", "category": "storage"}),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let asset = created_id(
+        &app,
+        &admin,
+        "/api/v1/assets",
+        &json!({"name": "备份一体机", "category": "storage"}),
+    )
+    .await;
     assert!(has(&search(&app, &admin, "备份").await, "asset", asset));
     app.patch_expect(
         &admin,
@@ -440,16 +410,13 @@ async fn records_without_index_rows_are_found_after_the_background_backfill() {
     let first = open(&app, &app.admin_token, "机房空调告警 0", "温度偏高").await["id"]
         .as_i64()
         .unwrap();
-    let asset = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/assets",
-            &json!({"name": "精密空调", "category": "environment", "serial_no": "AC-9"}),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let asset = created_id(
+        &app,
+        &app.admin_token,
+        "/api/v1/assets",
+        &json!({"name": "精密空调", "category": "environment", "serial_no": "AC-9"}),
+    )
+    .await;
     // 1,099 more like the first, written with SQL as an archive's rows are (three
     // backfill steps of 500), then the whole index dropped.
     let mut ids = vec![first];

@@ -11,16 +11,13 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
     let app = app().await;
     let (_, mt) = app.user_with_role("pm", "manager").await;
     let (_, st) = app.user_with_role("jia", "supervisor").await;
-    let sys = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/systems",
-            &json!({"name": "测试系统（演示）"}),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let sys = created_id(
+        &app,
+        &app.admin_token,
+        "/api/v1/systems",
+        &json!({"name": "测试系统（演示）"}),
+    )
+    .await;
     let leaving = member(
         &app,
         json!({"name": "调出工程师（演示）", "team_role": "om_engineer", "key_staff": "yes",
@@ -34,16 +31,13 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
         StatusCode::CREATED,
     )
     .await;
-    let slot = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/assignments",
-            &json!({"system_id": sys, "duty": "om_engineer", "staff_id": leaving}),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let slot = created_id(
+        &app,
+        &app.admin_token,
+        "/api/v1/assignments",
+        &json!({"system_id": sys, "duty": "om_engineer", "staff_id": leaving}),
+    )
+    .await;
     let joining =
         json!({"name": "调入工程师（演示）", "team_role": "om_engineer", "years_experience": 6});
     let certs = json!([{"name": "信息系统运行管理员", "expires_on": "2028-06-30"}]);

@@ -51,32 +51,26 @@ async fn a_key_member_removed_without_approval_breaks_the_key_staff_rule() {
 async fn a_key_member_replaced_in_their_slot_or_deleted_without_approval_breaks_the_rule() {
     let app = app().await;
     let (_, mt) = app.user_with_role("pm", "manager").await;
-    let sys = app
-        .post_expect(
-            &mt,
-            "/api/v1/systems",
-            &json!({"name": "系统（演示）"}),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let sys = created_id(
+        &app,
+        &mt,
+        "/api/v1/systems",
+        &json!({"name": "系统（演示）"}),
+    )
+    .await;
     let key = member(
         &app,
         json!({"name": "数据库工程师（演示）", "key_staff": "yes"}),
     )
     .await;
     let other = member(&app, json!({"name": "其他成员（演示）"})).await;
-    let slot = app
-        .post_expect(
-            &mt,
-            "/api/v1/assignments",
-            &json!({"system_id": sys, "duty": "dba", "staff_id": key}),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let slot = created_id(
+        &app,
+        &mt,
+        "/api/v1/assignments",
+        &json!({"system_id": sys, "duty": "dba", "staff_id": key}),
+    )
+    .await;
     assert_eq!(
         check(&app, &mt, "key_staff_unchanged").await["state"],
         "met"

@@ -26,15 +26,7 @@ pub(super) async fn app() -> TestApp {
 }
 
 pub(super) async fn member(app: &TestApp, body: Value) -> i64 {
-    app.post_expect(
-        &app.admin_token,
-        "/api/v1/staff",
-        &body,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap()
+    created_id(app, &app.admin_token, "/api/v1/staff", &body).await
 }
 
 pub(super) async fn check(app: &TestApp, t: &str, code: &str) -> Value {
