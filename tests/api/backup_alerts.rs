@@ -228,8 +228,7 @@ async fn a_month_of_runs_gives_one_alert_and_ticket_per_condition_and_each_recov
 
     // The coverage counts the month as by hand: 30 slots, all due; 27 successes (the
     // flagged ones succeeded), 2 failures, and 3 slots without a success by the deadline.
-    app.clock.set(bj(2025, 12, 1, 9, 0));
-    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.set_clock_relogin(bj(2025, 12, 1, 9, 0)).await;
     let v = backup_coverage(&app, "2025-11").await;
     let it = each(&v["items"]).find(|i| i["policy_id"] == pid).unwrap();
     assert_eq!(

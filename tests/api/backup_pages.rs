@@ -45,8 +45,7 @@ fn sum(items: &[Value], k: &str) -> i64 {
 async fn the_coverage_days_add_up_and_the_backups_page_shows_them_to_its_readers() {
     let mut app = demo_at(bj(2025, 11, 28, 9, 0)).await;
     let id = policy_with_runs(&app, 2025, 12).await;
-    app.clock.set(bj(2025, 12, 6, 0, 0));
-    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.set_clock_relogin(bj(2025, 12, 6, 0, 0)).await;
     let cov = backup_coverage(&app, "2025-12").await;
     let items = cov["items"].as_array().unwrap();
     // Every item's days add up to its month figures.
@@ -129,8 +128,7 @@ async fn the_backup_monthly_report_is_made_by_the_monthly_job_with_the_coverage_
     assert_eq!(app.total("/api/v1/reports").await, before);
     let id = policy_with_runs(&app, 2025, 11).await;
     // A restore drill on the 20th: listed with its RTO, RPO, result and verifier.
-    app.clock.set(bj(2025, 11, 20, 11, 0));
-    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.set_clock_relogin(bj(2025, 11, 20, 11, 0)).await;
     app.post_expect(
         &app.admin_token,
         "/api/v1/restore-drills",

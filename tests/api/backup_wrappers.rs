@@ -218,6 +218,13 @@ async fn demo() -> TestApp {
     demo_at(bj(2025, 11, 3, 9, 0)).await
 }
 
+/// The demo, a policy for `data_set` (its id and report URL) and a scratch directory.
+async fn with_policy(data_set: &str) -> (TestApp, i64, String, tempfile::TempDir) {
+    let app = demo().await;
+    let (id, report_url) = policy(&app, data_set).await;
+    (app, id, report_url, tempfile::tempdir().unwrap())
+}
+
 #[tokio::test]
 async fn pg_dump_wrapper_dumps_a_real_database_and_reports_it() {
     if !have(&["bash", "curl", "pg_dump", "pg_restore"]) {
@@ -245,9 +252,7 @@ async fn pg_dump_wrapper_dumps_a_real_database_and_reports_it() {
         .unwrap();
     conn.close().await.unwrap();
 
-    let app = demo().await;
-    let (id, report_url) = policy(&app, "pg_dump 包装脚本").await;
-    let dir = tempfile::tempdir().unwrap();
+    let (app, id, report_url, dir) = with_policy("pg_dump 包装脚本").await;
     let out_dir = dir.path().join("dumps");
     let out_s = out_dir.to_str().unwrap();
     let env = [
@@ -320,9 +325,7 @@ async fn mysqldump_wrapper_dumps_a_real_mariadb_database_and_reports_it() {
             .unwrap();
     }
 
-    let app = demo().await;
-    let (id, report_url) = policy(&app, "mysqldump 包装脚本").await;
-    let dir = tempfile::tempdir().unwrap();
+    let (app, id, report_url, dir) = with_policy("mysqldump 包装脚本").await;
     let out_dir = dir.path().join("dumps");
     let out_s = out_dir.to_str().unwrap();
     let env = [
@@ -363,6 +366,13 @@ async fn mysqldump_wrapper_dumps_a_real_mariadb_database_and_reports_it() {
     );
 }
 
+/// `make_tree` under `dir`/data, and `dir`/archives for the archives (not made yet).
+fn tree_and_archives(dir: &Path) -> (PathBuf, PathBuf) {
+    let src = dir.join("data");
+    make_tree(&src);
+    (src, dir.join("archives"))
+}
+
 /// A small tree: nested directories, a Chinese name, a file of 100 KB.
 fn make_tree(root: &Path) -> i64 {
     std::fs::create_dir_all(root.join("附件/2025")).unwrap();
@@ -377,9 +387,7 @@ async fn rsync_wrapper_mirrors_a_directory_and_reports_its_manifest() {
     if !have(&["bash", "curl", "rsync", "find", "sha256sum"]) {
         return;
     }
-    let app = demo().await;
-    let (id, report_url) = policy(&app, "rsync 包装脚本").await;
-    let dir = tempfile::tempdir().unwrap();
+    let (app, id, report_url, dir) = with_policy("rsync 包装脚本").await;
     let src = dir.path().join("source");
     let total = make_tree(&src);
     let target = dir.path().join("mirror/attachments");
@@ -472,12 +480,8 @@ async fn tar_wrapper_archives_a_directory_keeps_the_newest_and_reports_each() {
     if !have(&["bash", "curl", "tar", "gzip"]) {
         return;
     }
-    let app = demo().await;
-    let (id, report_url) = policy(&app, "tar 包装脚本").await;
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("data");
-    make_tree(&src);
-    let out_dir = dir.path().join("archives");
+    let (app, id, report_url, dir) = with_policy("tar 包装脚本").await;
+    let (src, out_dir) = tree_and_archives(dir.path());
     let (src_s, out_s) = (src.to_str().unwrap(), out_dir.to_str().unwrap());
     let env = [("YUNWEI_REPORT_URL", report_url.as_str())];
     // Three runs keeping two archives.
@@ -522,12 +526,8 @@ async fn a_report_that_fails_never_fails_the_backup() {
     if !have(&["bash", "curl", "tar", "gzip"]) {
         return;
     }
-    let app = demo().await;
-    let (id, _) = policy(&app, "上报失败").await;
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("data");
-    make_tree(&src);
-    let out_dir = dir.path().join("archives");
+    let (app, id, _, dir) = with_policy("上报失败").await;
+    let (src, out_dir) = tree_and_archives(dir.path());
     let (src_s, out_s) = (src.to_str().unwrap(), out_dir.to_str().unwrap());
     let nobody = format!(
         "http://127.0.0.1:{}/api/v1/backup-runs/report/x",
@@ -558,9 +558,7 @@ async fn the_log_tail_is_sent_as_valid_json_by_every_encoder() {
     if !have(&["bash", "curl"]) {
         return;
     }
-    let app = demo().await;
-    let (id, report_url) = policy(&app, "日志编码").await;
-    let dir = tempfile::tempdir().unwrap();
+    let (app, id, report_url, dir) = with_policy("日志编码").await;
     // Over 4 KB: the tail is cut inside the run of 中 (3 bytes each); then quotes,
     // backslashes, a tab, a carriage return, control characters and an invalid byte.
     let mut log = "x".repeat(5000).into_bytes();

@@ -221,6 +221,13 @@ impl TestApp {
             .expect("get")
     }
 
+    /// Sets the clock to `at` and signs the administrator in again: the old session may
+    /// have timed out meanwhile.
+    pub async fn set_clock_relogin(&mut self, at: chrono::DateTime<Utc>) {
+        self.clock.set(at);
+        self.admin_token = self.login_ok("admin", ADMIN_PASSWORD).await;
+    }
+
     /// The body of a GET as text, whatever its status.
     pub async fn get_text(&self, token: &str, path: &str) -> String {
         self.get(token, path).await.text().await.unwrap()
@@ -934,3 +941,12 @@ pub async fn created_id(app: &TestApp, token: &str, path: &str, body: &Value) ->
         .as_i64()
         .unwrap()
 }
+
+/// A requirement's steps from proposed to delivered, in order.
+pub const TO_DELIVERY: [&str; 5] = [
+    "analysing",
+    "approved",
+    "scheduled",
+    "in_development",
+    "delivered",
+];

@@ -67,8 +67,7 @@ async fn the_om_monthly_report_carries_the_desk_figures_and_lists_of_the_month()
         json!({"kind": "incident", "title": "十月旧故障", "system_id": 2, "source": "phone"}),
     )
     .await;
-    app.clock.set(bj(2025, 11, 5, 9, 0));
-    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.set_clock_relogin(bj(2025, 11, 5, 9, 0)).await;
     let et = app.login_ok("eng", "Changed#Pass2").await;
     let p1 = ticket(
         &app,
@@ -120,8 +119,7 @@ async fn the_om_monthly_report_carries_the_desk_figures_and_lists_of_the_month()
     )
     .await;
 
-    app.clock.set(bj(2025, 12, 1, 9, 0));
-    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.set_clock_relogin(bj(2025, 12, 1, 9, 0)).await;
     let stats = app
         .get_json_expect(
             &app.admin_token,
@@ -280,8 +278,7 @@ async fn the_annual_summary_counts_its_scope_month_by_month() {
         json!({"kind": "incident", "title": "去年故障", "system_id": 2, "source": "phone"}),
     )
     .await;
-    app.clock.set(bj(2025, 1, 10, 9, 0));
-    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.set_clock_relogin(bj(2025, 1, 10, 9, 0)).await;
     let inc = ticket(
         &app,
         json!({"kind": "incident", "title": "门户无法访问", "system_id": 1,
@@ -299,16 +296,14 @@ async fn the_annual_summary_counts_its_scope_month_by_month() {
         "source": "on_site"}),
     )
     .await;
-    app.clock.set(bj(2025, 3, 10, 9, 0));
-    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.set_clock_relogin(bj(2025, 3, 10, 9, 0)).await;
     let chg = ticket(
         &app,
         json!({"kind": "change", "title": "中间件升级", "system_id": 1,
         "change_type": "upgrade", "source": "phone"}),
     )
     .await;
-    app.clock.set(bj(2026, 1, 5, 9, 0));
-    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.set_clock_relogin(bj(2026, 1, 5, 9, 0)).await;
 
     let make = |scope: &'static str, format: &'static str| {
         let app = &app;
@@ -413,8 +408,7 @@ async fn the_quality_report_says_the_contract_targets_and_their_measured_values(
         StatusCode::OK,
     )
     .await;
-    app.clock.set(bj(2025, 12, 2, 9, 0));
-    app.admin_token = app.login_ok("admin", ADMIN_PASSWORD).await;
+    app.set_clock_relogin(bj(2025, 12, 2, 9, 0)).await;
     let c = contract_for(&app, "2025-11").await;
     let targets = c["quality"]["targets"].as_array().unwrap().clone();
     assert!(targets.len() >= 5, "{c}");

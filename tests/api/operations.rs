@@ -295,13 +295,7 @@ async fn records_of_every_demo_type_are_checked_kept_per_line_and_counted_as_by_
             )
             .await;
         if title.starts_with("办件") {
-            for to in [
-                "analysing",
-                "approved",
-                "scheduled",
-                "in_development",
-                "delivered",
-            ] {
+            for to in TO_DELIVERY {
                 app.post_expect(
                     t,
                     &format!("/api/v1/requirements/{}/transition", r["id"]),

@@ -110,13 +110,7 @@ async fn a_requirement_goes_from_proposal_to_verification_with_its_roles_and_his
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = move_to(&app, &st, id, "analysing", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    for to in [
-        "analysing",
-        "approved",
-        "scheduled",
-        "in_development",
-        "delivered",
-    ] {
+    for to in TO_DELIVERY {
         let (s, v) = move_to(&app, &mt, id, to, None).await;
         assert_eq!(s, StatusCode::OK, "{to}: {v}");
         assert_eq!(v["status"], to);

@@ -270,6 +270,21 @@ async fn check(app: &TestApp, body: Value) -> Value {
     .await
 }
 
+/// Options trusting `bundle` when there is one.
+fn trusting(bundle: &Option<PathBuf>) -> Options {
+    Options {
+        tls_ca_file: bundle.clone(),
+        ..Options::default()
+    }
+}
+
+/// Opens an incident titled `title` as `token`, which must succeed.
+async fn open_incident(app: &TestApp, token: &str, title: &str) {
+    let body = json!({"kind": "incident", "title": title});
+    app.post_expect(token, "/api/v1/tickets", &body, StatusCode::CREATED)
+        .await;
+}
+
 fn with_bundle(bundle: &Path) -> Options {
     Options {
         tls_ca_file: Some(bundle.to_path_buf()),
@@ -323,11 +338,7 @@ async fn a_webhook_receiver_signed_by_a_private_ca_gets_messages_only_with_the_b
     };
     for bundle in [None, Some(ca.bundle())] {
         let (port, mut seen) = serve(&ca, Speaks::Http).await;
-        let app = spawn_with(Options {
-            tls_ca_file: bundle.clone(),
-            ..Options::default()
-        })
-        .await;
+        let app = spawn_with(trusting(&bundle)).await;
         let t = &app.admin_token;
         let ch = app.post_expect(t, "/api/v1/notification-channels", &json!({"kind": "webhook", "name": "值班系统", "config": {"url": format!("https://127.0.0.1:{port}/hook")}}), StatusCode::CREATED).await;
         app.post_expect(
@@ -337,13 +348,7 @@ async fn a_webhook_receiver_signed_by_a_private_ca_gets_messages_only_with_the_b
             StatusCode::CREATED,
         )
         .await;
-        app.post_expect(
-            t,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "统一身份认证无法登录"}),
-            StatusCode::CREATED,
-        )
-        .await;
+        open_incident(&app, t, "统一身份认证无法登录").await;
         let sent = yunwei::notify::deliver_due(&app.ctx).await.unwrap();
         let hs = handshake(&mut seen).await;
         if bundle.is_none() {
@@ -371,11 +376,7 @@ async fn smtp_with_implicit_tls_to_a_private_ca_server_works_only_with_the_bundl
     };
     for bundle in [None, Some(ca.bundle())] {
         let (port, mut seen) = serve(&ca, Speaks::Smtp).await;
-        let app = spawn_with(Options {
-            tls_ca_file: bundle.clone(),
-            ..Options::default()
-        })
-        .await;
+        let app = spawn_with(trusting(&bundle)).await;
         let t = &app.admin_token;
         let ch = app.post_expect(t, "/api/v1/notification-channels", &json!({"kind": "email", "name": "值班邮箱", "config": {"host": "127.0.0.1", "port": port, "tls": "tls",
                 "from": "yunwei@ops.example.gov.cn", "to": "duty@example.gov.cn"}}), StatusCode::CREATED).await;
@@ -385,13 +386,7 @@ async fn smtp_with_implicit_tls_to_a_private_ca_server_works_only_with_the_bundl
             &json!({"event": "ticket.created", "channel_id": ch["id"]}),
         )
         .await;
-        app.post_expect(
-            t,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "邮件网关证书测试"}),
-            StatusCode::CREATED,
-        )
-        .await;
+        open_incident(&app, t, "邮件网关证书测试").await;
         let sent = yunwei::notify::deliver_due(&app.ctx).await.unwrap();
         let hs = handshake(&mut seen).await;
         if bundle.is_none() {
@@ -440,11 +435,7 @@ async fn the_postgres_connection_verifies_against_the_bundle() {
     for bundle in [None, Some(ca.bundle())] {
         let (port, mut seen) = serve(&ca, Speaks::Postgres).await;
         let target = format!("postgres://mon@127.0.0.1:{port}/app?sslmode=verify-full");
-        let app = spawn_with(Options {
-            tls_ca_file: bundle.clone(),
-            ..Options::default()
-        })
-        .await;
+        let app = spawn_with(trusting(&bundle)).await;
         let v = check(
             &app,
             json!({"name": "库", "kind": "postgres", "target": target}),
