@@ -46,6 +46,16 @@ fn ticket(kind: &str, title: &str, system_id: i64) -> Value {
     json!({"kind": kind, "title": title, "system_id": system_id})
 }
 
+/// A resolve action with `text` as its resolution and nothing else.
+fn resolution(text: &str) -> Value {
+    json!({"action": "resolve", "resolution": text})
+}
+
+/// An action, such as pend, cancel or reopen, with the reason it needs.
+fn with_reason(action: &str, reason: &str) -> Value {
+    json!({"action": action, "reason": reason})
+}
+
 async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
     app.post(token, &format!("/api/v1/tickets/{id}/actions"), &body)
         .await
@@ -141,13 +151,7 @@ async fn resolving_an_incident_without_a_fault_report_is_refused() {
         json!({"kind": "incident", "title": "门户打不开", "system_id": 1, "source": "phone"}),
     )
     .await;
-    let (s, v) = act(
-        &app,
-        &et,
-        id,
-        json!({"action": "resolve", "resolution": "已修复"}),
-    )
-    .await;
+    let (s, v) = act(&app, &et, id, resolution("已修复")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(error_message(&v).contains("故障报告"));
     let mut partial = report();
@@ -236,13 +240,7 @@ async fn pending_pauses_the_resolution_clock_and_resume_continues_it() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "a reason is required: {v}"
     );
-    let (_, v) = act(
-        &app,
-        &et,
-        id,
-        json!({"action": "pend", "reason": "等待用户提供日志"}),
-    )
-    .await;
+    let (_, v) = act(&app, &et, id, with_reason("pend", "等待用户提供日志")).await;
     assert_eq!(v["status"], json!("pending"));
     assert!(
         v["sla"]["resolve_due_at"].is_null(),
@@ -332,13 +330,7 @@ async fn the_sla_monitor_warns_once_escalates_on_breach_and_ignores_paused_ticke
     let (_, b) = app.post(&app.admin_token, "/api/v1/tickets", &json!({"kind": "incident", "title": "B", "system_id": 1, "impact": "high", "urgency": "high"})).await;
     let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
     act(&app, &et, b, json!({"action": "check_in"})).await;
-    act(
-        &app,
-        &et,
-        b,
-        json!({"action": "pend", "reason": "等待厂商"}),
-    )
-    .await;
+    act(&app, &et, b, with_reason("pend", "等待厂商")).await;
     // P1 response target is 15 minutes: 12 minutes is past the 75% threshold.
     app.clock.advance(Duration::minutes(12));
     yunwei::desk::sla_tick(&app.ctx).await.unwrap();
@@ -374,13 +366,7 @@ async fn the_requester_rates_once_and_unrated_resolved_tickets_close_by_themselv
     for title in ["一", "二"] {
         let id = file_ticket(&app, &rt, ticket("request", title, 1)).await;
         act(&app, &et, id, json!({"action": "start"})).await;
-        let (s, v) = act(
-            &app,
-            &et,
-            id,
-            json!({"action": "resolve", "resolution": "已答复"}),
-        )
-        .await;
+        let (s, v) = act(&app, &et, id, resolution("已答复")).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         ids.push(id);
     }
@@ -418,22 +404,10 @@ async fn reopening_works_within_the_window_and_resumes_the_clock() {
     let id = file_ticket(&app, &rt, ticket("request", "导出失败", 1)).await;
     let et = app.login_ok("eng", "Changed#Pass2").await;
     act(&app, &et, id, json!({"action": "start"})).await;
-    act(
-        &app,
-        &et,
-        id,
-        json!({"action": "resolve", "resolution": "已处理"}),
-    )
-    .await;
+    act(&app, &et, id, resolution("已处理")).await;
     let (s, v) = act(&app, &rt, id, json!({"action": "reopen"})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = act(
-        &app,
-        &rt,
-        id,
-        json!({"action": "reopen", "reason": "问题仍然存在"}),
-    )
-    .await;
+    let (s, v) = act(&app, &rt, id, with_reason("reopen", "问题仍然存在")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], json!("in_progress"));
     assert_eq!(v["reopen_count"], json!(1));
@@ -442,22 +416,10 @@ async fn reopening_works_within_the_window_and_resumes_the_clock() {
         .unwrap()
         .clone();
     assert_eq!(resolve["status"], json!("running"));
-    act(
-        &app,
-        &et,
-        id,
-        json!({"action": "resolve", "resolution": "再次处理"}),
-    )
-    .await;
+    act(&app, &et, id, resolution("再次处理")).await;
     app.clock.advance(Duration::days(8));
     let rt = app.login_ok("citizen", "Changed#Pass2").await;
-    let (s, v) = act(
-        &app,
-        &rt,
-        id,
-        json!({"action": "reopen", "reason": "又坏了"}),
-    )
-    .await;
+    let (s, v) = act(&app, &rt, id, with_reason("reopen", "又坏了")).await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
 }
 
@@ -478,7 +440,7 @@ async fn roles_and_states_guard_every_action_and_bad_input_changes_nothing() {
     .await;
     for body in [
         json!({"action": "start"}),
-        json!({"action": "cancel", "reason": "x"}),
+        with_reason("cancel", "x"),
         json!({"action": "supervise", "note": "x"}),
     ] {
         let (s, _) = act(&app, &aud, id, body).await;
@@ -1054,13 +1016,7 @@ async fn the_sla_monitor_only_reads_tickets_whose_warning_or_due_time_has_come()
         Some((start + Duration::minutes(15)).timestamp_millis())
     );
     let admin = app.login_ok("admin", ADMIN_PASSWORD).await;
-    act(
-        &app,
-        &admin,
-        id,
-        json!({"action": "cancel", "reason": "重复报障"}),
-    )
-    .await;
+    act(&app, &admin, id, with_reason("cancel", "重复报障")).await;
     assert_eq!(next().await, None, "a canceled ticket needs no more checks");
 }
 
