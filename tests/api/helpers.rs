@@ -950,3 +950,20 @@ pub const TO_DELIVERY: [&str; 5] = [
     "in_development",
     "delivered",
 ];
+
+/// Service line `line`'s indicators for November 2025, read as `token`.
+pub async fn november_stats(app: &TestApp, token: &str, line: impl std::fmt::Display) -> Value {
+    let path = format!("/api/v1/service-lines/{line}/stats?from=2025-11-01&to=2025-11-30");
+    app.get_json_expect(token, &path, StatusCode::OK).await
+}
+
+/// Confirms a work record through its link `path` with the rating 满意, as `client` (no
+/// account): the response.
+pub async fn rate_satisfied(client: &Client, app: &TestApp, path: &str) -> Response {
+    client
+        .post(app.url(path))
+        .form(&[("rating", "满意")])
+        .send()
+        .await
+        .unwrap()
+}

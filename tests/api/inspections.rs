@@ -667,6 +667,15 @@ fn zip_parts(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The text of `word/document.xml` among a DOCX's `parts`.
+fn document_xml(parts: &[(String, Vec<u8>)]) -> String {
+    let (_, xml) = parts
+        .iter()
+        .find(|(n, _)| n == "word/document.xml")
+        .unwrap();
+    String::from_utf8(xml.clone()).unwrap()
+}
+
 fn font_installed() -> bool {
     let found =
         std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").exists();
@@ -686,15 +695,7 @@ async fn the_monthly_report_has_its_charts_as_png_images_that_libreoffice_keeps(
     )
     .await;
     let parts = zip_parts(&bytes);
-    let doc = String::from_utf8(
-        parts
-            .iter()
-            .find(|(n, _)| n == "word/document.xml")
-            .unwrap()
-            .1
-            .clone(),
-    )
-    .unwrap();
+    let doc = document_xml(&parts);
     let pngs: Vec<&(String, Vec<u8>)> = parts
         .iter()
         .filter(|(n, _)| n.starts_with("word/media/") && n.ends_with(".png"))
@@ -779,15 +780,7 @@ async fn without_a_cjk_font_the_report_lists_the_chart_figures_and_says_why() {
         !parts.iter().any(|(n, _)| n.starts_with("word/media/")),
         "no images without a font"
     );
-    let doc = String::from_utf8(
-        parts
-            .iter()
-            .find(|(n, _)| n == "word/document.xml")
-            .unwrap()
-            .1
-            .clone(),
-    )
-    .unwrap();
+    let doc = document_xml(&parts);
     assert!(
         doc.contains("说明：本报告未生成统计图") && doc.contains("/nonexistent/fonts/字体.ttc"),
         "the document says why"

@@ -6,10 +6,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// Service line `line`'s indicators for November 2025, read as `token`.
-async fn november_stats(app: &TestApp, token: &str, line: i64) -> Value {
-    let path = format!("/api/v1/service-lines/{line}/stats?from=2025-11-01&to=2025-11-30");
-    app.get_json_expect(token, &path, StatusCode::OK).await
+/// Asks for a confirmation link for work record `record` as `token`, expecting `want`.
+async fn ask_confirmation(
+    app: &TestApp,
+    token: &str,
+    record: impl std::fmt::Display,
+    want: StatusCode,
+) -> Value {
+    let path = format!("/api/v1/work-records/{record}/confirmation");
+    app.post_expect(token, &path, &json!({}), want).await
 }
 
 #[tokio::test]
@@ -308,13 +313,7 @@ async fn records_of_every_demo_type_are_checked_kept_per_line_and_counted_as_by_
     }
     // Indicators equal to hand counts: 3 support records, all resolved now; durations 20,
     // 45, 25 against the line's 30 minutes; no ratings yet.
-    let s = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/service-lines/{id7}/stats?from=2025-11-01&to=2025-11-30"),
-            StatusCode::OK,
-        )
-        .await;
+    let s = november_stats(&app, t, id7).await;
     assert_eq!(s["total"], 8, "{s}");
     assert_eq!(
         (
@@ -402,21 +401,8 @@ async fn a_requester_confirms_and_rates_a_record_by_a_link_once_before_it_expire
             .await;
         ids.push(v["id"].as_i64().unwrap());
     }
-    app.post_expect(
-        &other_t,
-        &format!("/api/v1/work-records/{}/confirmation", ids[0]),
-        &json!({}),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
-    let link = app
-        .post_expect(
-            &ot,
-            &format!("/api/v1/work-records/{}/confirmation", ids[0]),
-            &json!({}),
-            StatusCode::CREATED,
-        )
-        .await;
+    ask_confirmation(&app, &other_t, ids[0], StatusCode::FORBIDDEN).await;
+    let link = ask_confirmation(&app, &ot, ids[0], StatusCode::CREATED).await;
     let path = link["path"].as_str().unwrap().to_string();
     assert_eq!(link["expires_at"], "2025-11-10T01:00:00Z", "{link}");
     // No account needed: a plain client opens it.
@@ -455,13 +441,7 @@ async fn a_requester_confirms_and_rates_a_record_by_a_link_once_before_it_expire
     assert_eq!(rec["rating"], "满意", "{rec}");
     assert_eq!(rec["rating_comment"], "响应及时");
     assert!(rec["confirmed_at"].is_string());
-    app.post_expect(
-        &ot,
-        &format!("/api/v1/work-records/{}/confirmation", ids[0]),
-        &json!({}),
-        StatusCode::CONFLICT,
-    )
-    .await;
+    ask_confirmation(&app, &ot, ids[0], StatusCode::CONFLICT).await;
     let s = november_stats(&app, t, line).await;
     assert_eq!(
         (s["rated"].clone(), s["satisfaction"].clone()),
@@ -469,25 +449,11 @@ async fn a_requester_confirms_and_rates_a_record_by_a_link_once_before_it_expire
     );
 
     // A link expires after seven days; a new one replaces an old one.
-    let old = app
-        .post_expect(
-            &ot,
-            &format!("/api/v1/work-records/{}/confirmation", ids[1]),
-            &json!({}),
-            StatusCode::CREATED,
-        )
-        .await["path"]
+    let old = ask_confirmation(&app, &ot, ids[1], StatusCode::CREATED).await["path"]
         .as_str()
         .unwrap()
         .to_string();
-    let new = app
-        .post_expect(
-            &ot,
-            &format!("/api/v1/work-records/{}/confirmation", ids[1]),
-            &json!({}),
-            StatusCode::CREATED,
-        )
-        .await["path"]
+    let new = ask_confirmation(&app, &ot, ids[1], StatusCode::CREATED).await["path"]
         .as_str()
         .unwrap()
         .to_string();
@@ -500,12 +466,7 @@ async fn a_requester_confirms_and_rates_a_record_by_a_link_once_before_it_expire
         anon.get(app.url(&new)).send().await.unwrap().status(),
         StatusCode::GONE
     );
-    let r = anon
-        .post(app.url(&new))
-        .form(&[("rating", "满意")])
-        .send()
-        .await
-        .unwrap();
+    let r = rate_satisfied(&anon, &app, &new).await;
     assert_eq!(r.status(), StatusCode::GONE);
     assert!(r.text().await.unwrap().contains("已过期"));
     for bad in [

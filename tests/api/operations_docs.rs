@@ -65,13 +65,7 @@ async fn the_support_table_and_the_monthly_report_carry_the_lines_stats() {
     let id7 = l7["id"].as_i64().unwrap();
     let name = l7["name"].as_str().unwrap().to_string();
     november_records(&app, id7, &l7["system_ids"][0]).await;
-    let s = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/service-lines/{id7}/stats?from=2025-11-01&to=2025-11-30"),
-            StatusCode::OK,
-        )
-        .await;
+    let s = november_stats(&app, t, id7).await;
     // Hand counts: 4 records, 3 support, 2 resolved (66.7%), durations 20 and 45.
     assert_eq!(
         (s["total"].clone(), s["support"].clone()),
@@ -398,13 +392,7 @@ async fn a_resolved_consultation_ticket_becomes_one_support_record_of_its_line()
     .await
     .unwrap();
     assert_eq!(audited, 1);
-    let s = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/service-lines/{want_line}/stats?from=2025-11-01&to=2025-11-30"),
-            StatusCode::OK,
-        )
-        .await;
+    let s = november_stats(&app, t, want_line).await;
     assert_eq!(s["by_channel"]["工单"], 1, "{s}");
 }
 
@@ -893,13 +881,7 @@ async fn a_line_report_over_more_records_than_it_reads_is_refused_not_cut_short(
     .execute(app.ctx.store.pool())
     .await
     .unwrap();
-    let s = app
-        .get_json_expect(
-            &t,
-            &format!("/api/v1/service-lines/{id}/stats?from=2025-11-01&to=2025-11-30"),
-            StatusCode::OK,
-        )
-        .await;
+    let s = november_stats(&app, &t, id).await;
     assert_eq!(s["support"], over, "{s}");
     for kind in ["support_table", "line_statistics"] {
         let v = app

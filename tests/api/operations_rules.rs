@@ -66,20 +66,9 @@ async fn the_line_page_charts_twelve_months_of_records_by_type_and_satisfaction(
     )
     .await;
     let path = link(&app, a).await;
-    let r = reqwest::Client::new()
-        .post(app.url(&path))
-        .form(&[("rating", "满意")])
-        .send()
-        .await
-        .unwrap();
+    let r = rate_satisfied(&reqwest::Client::new(), &app, &path).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let nov = app
-        .get_json_expect(
-            &t,
-            &format!("/api/v1/service-lines/{line}/stats?from=2025-11-01&to=2025-11-30"),
-            StatusCode::OK,
-        )
-        .await;
+    let nov = november_stats(&app, &t, line).await;
     let cookie = app.page_cookie("admin", ADMIN_PASSWORD).await;
     let (status, html) = app
         .page(&cookie, &format!("/operations/lines/{line}"))
@@ -264,12 +253,7 @@ async fn the_confirmation_page_answers_429_after_thirty_requests_a_minute_from_o
     assert!((1..=60).contains(&wait), "{wait}");
     assert!(r.text().await.unwrap().contains("请求过于频繁"));
     // A POST is refused too, and the record stays unconfirmed.
-    let r = anon
-        .post(app.url(&path))
-        .form(&[("rating", "满意")])
-        .send()
-        .await
-        .unwrap();
+    let r = rate_satisfied(&anon, &app, &path).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key(reqwest::header::RETRY_AFTER));
     let rec = app
@@ -283,12 +267,7 @@ async fn the_confirmation_page_answers_429_after_thirty_requests_a_minute_from_o
     // A minute later the page opens again and the confirmation goes through.
     app.clock
         .set(bj(2025, 11, 3, 9, 1) + chrono::Duration::seconds(1));
-    let r = anon
-        .post(app.url(&path))
-        .form(&[("rating", "满意")])
-        .send()
-        .await
-        .unwrap();
+    let r = rate_satisfied(&anon, &app, &path).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
