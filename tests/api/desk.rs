@@ -561,13 +561,7 @@ async fn calendars_list_holidays_and_make_up_days_like_chinese_calendar() {
     let work = items.iter().find(|c| c["kind"] == "working_hours").unwrap()["id"]
         .as_i64()
         .unwrap();
-    let days = app
-        .get_json_expect(
-            &app.admin_token,
-            &format!("/api/v1/calendars/{work}/days?from=2024-01-01&to=2026-12-31"),
-            StatusCode::OK,
-        )
-        .await;
+    let days = calendar_days(&app, work, "2024-01-01", "2026-12-31").await;
     let days = days["items"].as_array().unwrap().clone();
     let day = |d: &str| days.iter().find(|x| x["date"] == d).unwrap().clone();
     assert_eq!(day("2025-10-08")["working"], json!(false));

@@ -967,3 +967,16 @@ pub async fn rate_satisfied(client: &Client, app: &TestApp, path: &str) -> Respo
         .await
         .unwrap()
 }
+
+/// The days of calendar `cal` from `from` to `to` (dates), read by the administrator.
+pub async fn calendar_days(app: &TestApp, cal: i64, from: &str, to: &str) -> Value {
+    let path = format!("/api/v1/calendars/{cal}/days?from={from}&to={to}");
+    app.get_json_expect(&app.admin_token, &path, StatusCode::OK)
+        .await
+}
+
+/// Work record `id` as `token` reads it, which must succeed.
+pub async fn work_record(app: &TestApp, token: &str, id: impl std::fmt::Display) -> Value {
+    let path = format!("/api/v1/work-records/{id}");
+    app.get_json_expect(token, &path, StatusCode::OK).await
+}

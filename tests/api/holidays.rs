@@ -27,13 +27,7 @@ async fn working_calendar(app: &TestApp) -> i64 {
 async fn day(app: &TestApp, cal: i64, date: &str) -> (bool, String) {
     // Another process (the CLI) may have written: do not trust this process's cache.
     app.ctx.store.forget_calendars();
-    let v = app
-        .get_json_expect(
-            &app.admin_token,
-            &format!("/api/v1/calendars/{cal}/days?from={date}&to={date}"),
-            StatusCode::OK,
-        )
-        .await;
+    let v = calendar_days(app, cal, date, date).await;
     let d = &v["items"][0];
     (
         d["working"].as_bool().unwrap(),

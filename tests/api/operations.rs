@@ -134,26 +134,12 @@ async fn records_of_every_demo_type_are_checked_kept_per_line_and_counted_as_by_
         assert_eq!(v["type"], r["type"]);
         ids.push(v["id"].as_i64().unwrap());
     }
-    let rec = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/work-records/{}", ids[4]),
-            StatusCode::OK,
-        )
-        .await;
+    let rec = work_record(&app, t, ids[4]).await;
     assert_eq!(
         rec["data"],
         json!({"object": "办件过程数据", "matched": 1200, "mismatched": 3, "fixed": 3})
     );
-    assert_eq!(
-        app.get_json_expect(
-            t,
-            &format!("/api/v1/work-records/{}", ids[6]),
-            StatusCode::OK
-        )
-        .await["data"]["coverage"],
-        97.5
-    );
+    assert_eq!(work_record(&app, t, ids[6]).await["data"]["coverage"], 97.5);
 
     // Bad input names every field and stores nothing.
     let before = app.total("/api/v1/work-records").await;
@@ -431,13 +417,7 @@ async fn a_requester_confirms_and_rates_a_record_by_a_link_once_before_it_expire
         anon.get(app.url(&path)).send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
-    let rec = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/work-records/{}", ids[0]),
-            StatusCode::OK,
-        )
-        .await;
+    let rec = work_record(&app, t, ids[0]).await;
     assert_eq!(rec["rating"], "满意", "{rec}");
     assert_eq!(rec["rating_comment"], "响应及时");
     assert!(rec["confirmed_at"].is_string());
@@ -482,13 +462,7 @@ async fn a_requester_confirms_and_rates_a_record_by_a_link_once_before_it_expire
     }
     // Sessions end after 30 idle minutes: sign in again after the week.
     let t = &app.login_ok("admin", ADMIN_PASSWORD).await;
-    let rec = app
-        .get_json_expect(
-            t,
-            &format!("/api/v1/work-records/{}", ids[1]),
-            StatusCode::OK,
-        )
-        .await;
+    let rec = work_record(&app, t, ids[1]).await;
     assert_eq!(rec["rating"], Value::Null);
 }
 

@@ -191,13 +191,7 @@ async fn a_requester_sees_only_the_records_it_confirmed_while_signed_in() {
     }
     assert!(listed(other_op.clone()).await.is_empty());
     // One record: their own, not another's.
-    let own = app
-        .get_json_expect(
-            &ct,
-            &format!("/api/v1/work-records/{}", ids[0]),
-            StatusCode::OK,
-        )
-        .await;
+    let own = work_record(&app, &ct, ids[0]).await;
     assert_eq!(own["rating"], "满意");
     for id in [ids[1], ids[2]] {
         app.get_json_expect(
@@ -256,13 +250,7 @@ async fn the_confirmation_page_answers_429_after_thirty_requests_a_minute_from_o
     let r = rate_satisfied(&anon, &app, &path).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().contains_key(reqwest::header::RETRY_AFTER));
-    let rec = app
-        .get_json_expect(
-            &app.admin_token,
-            &format!("/api/v1/work-records/{id}"),
-            StatusCode::OK,
-        )
-        .await;
+    let rec = work_record(&app, &app.admin_token, id).await;
     assert_eq!(rec["rating"], Value::Null);
     // A minute later the page opens again and the confirmation goes through.
     app.clock

@@ -6,6 +6,19 @@ use serde_json::json;
 
 use super::*;
 
+/// The administrator's read of staff member `id`.
+async fn staff_member(app: &TestApp, id: i64) -> Value {
+    let path = format!("/api/v1/staff/{id}");
+    app.get_json_expect(&app.admin_token, &path, StatusCode::OK)
+        .await
+}
+
+/// Decides personnel change `id` with `body` as `token`, expecting `want`: the answer.
+async fn decide(app: &TestApp, token: &str, id: i64, body: &Value, want: StatusCode) -> Value {
+    let path = format!("/api/v1/personnel-changes/{id}/decision");
+    app.post_expect(token, &path, body, want).await
+}
+
 #[tokio::test]
 async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
     let app = app().await;
@@ -104,24 +117,18 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
     assert_eq!(slot_holder(&app, slot).await, json!(leaving));
 
     // Refused: the team stays as it was.
-    let r = app
-        .post_expect(
-            &st,
-            &format!("/api/v1/personnel-changes/{id1}/decision"),
-            &json!({"decision": "refuse", "comment": "项目关键期，暂不同意调整"}),
-            StatusCode::OK,
-        )
-        .await;
+    let r = decide(
+        &app,
+        &st,
+        id1,
+        &json!({"decision": "refuse", "comment": "项目关键期，暂不同意调整"}),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(r["status"], "refused");
     assert_eq!(slot_holder(&app, slot).await, json!(leaving));
     assert_eq!(app.total("/api/v1/staff").await, staff_before);
-    let l = app
-        .get_json_expect(
-            &app.admin_token,
-            &format!("/api/v1/staff/{leaving}"),
-            StatusCode::OK,
-        )
-        .await;
+    let l = staff_member(&app, leaving).await;
     assert_eq!(l["status"], "active");
     assert_eq!(l["certificates"].as_array().unwrap().len(), 1, "{l}");
     let (s, _) = app
@@ -141,36 +148,24 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
         .post_expect(&mt, "/api/v1/personnel-changes", &body, StatusCode::CREATED)
         .await;
     let id2 = c2["id"].as_i64().unwrap();
-    let a = app
-        .post_expect(
-            &st,
-            &format!("/api/v1/personnel-changes/{id2}/decision"),
-            &json!({"decision": "approve", "comment": "同意"}),
-            StatusCode::OK,
-        )
-        .await;
+    let a = decide(
+        &app,
+        &st,
+        id2,
+        &json!({"decision": "approve", "comment": "同意"}),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(a["status"], "approved");
     let new_id = a["joining_staff_id"]
         .as_i64()
         .expect("joining member created");
     assert_eq!(slot_holder(&app, slot).await, json!(new_id));
     assert_eq!(app.total("/api/v1/staff").await, staff_before + 1);
-    let l = app
-        .get_json_expect(
-            &app.admin_token,
-            &format!("/api/v1/staff/{leaving}"),
-            StatusCode::OK,
-        )
-        .await;
+    let l = staff_member(&app, leaving).await;
     assert_eq!(l["status"], "left");
     assert_eq!(l["left_on"], "2025-03-03");
-    let n = app
-        .get_json_expect(
-            &app.admin_token,
-            &format!("/api/v1/staff/{new_id}"),
-            StatusCode::OK,
-        )
-        .await;
+    let n = staff_member(&app, new_id).await;
     assert_eq!(n["key_staff"], "yes");
     assert_eq!(n["status"], "active");
     assert_eq!(n["certificates"][0]["name"], "信息系统运行管理员");
@@ -432,14 +427,14 @@ async fn a_manager_replacement_asked_by_the_purchaser_is_due_in_two_weeks() {
     let c = check(&app, &st, "manager_replacement").await;
     assert_eq!(c["state"], "broken", "{c}");
     assert_eq!(c["evidence"]["requests"][0]["overdue"], true);
-    let a = app
-        .post_expect(
-            &st,
-            &format!("/api/v1/personnel-changes/{id}/decision"),
-            &json!({"decision": "approve"}),
-            StatusCode::OK,
-        )
-        .await;
+    let a = decide(
+        &app,
+        &st,
+        id,
+        &json!({"decision": "approve"}),
+        StatusCode::OK,
+    )
+    .await;
     let new_pm = a["joining_staff_id"].as_i64().unwrap();
     let c = check(&app, &st, "manager_experience").await;
     assert_eq!(c["state"], "met");
