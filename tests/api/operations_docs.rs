@@ -14,6 +14,20 @@ async fn lines(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
+/// A licence record of `line` on 20 October 2025: 42 排污许可证 issued.
+async fn october_licences(app: &TestApp, line: i64) {
+    let body = json!({"line_id": line, "type": "licence", "summary": "证照签发",
+                      "occurred_at": "2025-10-20 09:00",
+                      "data": {"licence_type": "排污许可证", "issued": 42}});
+    app.post_expect(
+        &app.admin_token,
+        "/api/v1/work-records",
+        &body,
+        StatusCode::CREATED,
+    )
+    .await;
+}
+
 /// Four support records (two resolved of three timed … see the counts below) and one
 /// reconciliation on line 4.2.7 in November 2025.
 async fn november_records(app: &TestApp, line_id: i64, system_id: &Value) {
@@ -302,24 +316,8 @@ async fn a_resolved_consultation_ticket_becomes_one_support_record_of_its_line()
         )
         .await;
     let tid = tk["id"].as_i64().unwrap();
-    let other = app
-        .post_expect(
-            t,
-            "/api/v1/tickets",
-            &open(Some("账号"), "开通账号"),
-            StatusCode::CREATED,
-        )
-        .await;
-    let oid = other["id"].as_i64().unwrap();
-    let plain = app
-        .post_expect(
-            t,
-            "/api/v1/tickets",
-            &open(None, "咨询打印问题"),
-            StatusCode::CREATED,
-        )
-        .await;
-    let pid = plain["id"].as_i64().unwrap();
+    let oid = created_id(&app, t, "/api/v1/tickets", &open(Some("账号"), "开通账号")).await;
+    let pid = created_id(&app, t, "/api/v1/tickets", &open(None, "咨询打印问题")).await;
     app.clock.set(bj(2025, 11, 20, 9, 40));
     let t = &app.login_ok("admin", ADMIN_PASSWORD).await;
     let act = |id: i64, body: Value| {
@@ -529,14 +527,7 @@ async fn the_statistics_report_counts_months_channels_and_business_figures() {
     let line = line_by_code(&app, "4.2.7").await;
     let id = line["id"].as_i64().unwrap();
     november_records(&app, id, &line["system_ids"][0]).await;
-    app.post_expect(
-        &t,
-        "/api/v1/work-records",
-        &json!({"line_id": id, "type": "licence", "summary": "证照签发", "occurred_at": "2025-10-20 09:00",
-                "data": {"licence_type": "排污许可证", "issued": 42}}),
-        StatusCode::CREATED,
-    )
-    .await;
+    october_licences(&app, id).await;
     // October and November: 2 + 4 records.
     let period = json!({"from": "2025-10-01", "to": "2025-11-30"});
     for format in ["docx", "xlsx"] {
@@ -596,14 +587,7 @@ async fn the_line_summary_shows_each_month_and_the_period_as_the_stats_api() {
     let id = line["id"].as_i64().unwrap();
     let name = line["name"].as_str().unwrap().to_string();
     november_records(&app, id, &line["system_ids"][0]).await;
-    app.post_expect(
-        &t,
-        "/api/v1/work-records",
-        &json!({"line_id": id, "type": "licence", "summary": "证照签发", "occurred_at": "2025-10-20 09:00",
-                "data": {"licence_type": "排污许可证", "issued": 42}}),
-        StatusCode::CREATED,
-    )
-    .await;
+    october_licences(&app, id).await;
     app.post_expect(
         &t,
         "/api/v1/requirements",
