@@ -11,15 +11,13 @@ async fn logins_failures_logouts_and_changes_are_audited_with_who_when_where_and
     let app = spawn_app().await;
     let (_, t) = app.user_with_role("jianli", "auditor").await;
     app.login("admin", "bad").await;
-    let site = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/sites",
-            &json!({"name": "测试机房"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = site["id"].as_i64().unwrap();
+    let id = created_id(
+        &app,
+        &app.admin_token,
+        "/api/v1/sites",
+        &json!({"name": "测试机房"}),
+    )
+    .await;
     app.patch(
         &app.admin_token,
         &format!("/api/v1/sites/{id}"),

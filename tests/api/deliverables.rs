@@ -120,16 +120,8 @@ async fn instances_fall_due_on_working_days_around_national_day_and_turn_overdue
         (&json!("2024-10-03"), &json!("overdue"))
     );
     // A per-event deliverable has the instances of its events, any date in the period.
-    let ev = app
-        .post_expect(
-            &mgr,
-            "/api/v1/deliverables",
-            &json!({"section": "4.1.2", "name": "故障原因报告", "area": "systems", "cadence": "per_event",
-                    "due": {"anchor": "period_end", "days": 2, "working": true}}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let ev_id = ev["id"].as_i64().unwrap();
+    let ev_id = created_id(&app, &mgr, "/api/v1/deliverables", &json!({"section": "4.1.2", "name": "故障原因报告", "area": "systems", "cadence": "per_event",
+                    "due": {"anchor": "period_end", "days": 2, "working": true}})).await;
     assert!(instances(&app, ev_id, "").await.is_empty());
     let (_, eng) = app.user_with_role("gongchengshi", "engineer").await;
     let (s, v) = upload(

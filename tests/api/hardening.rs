@@ -238,15 +238,13 @@ async fn metrics_need_a_credential_and_escape_label_values_for_the_reference_par
 
     // A monitor whose name has quotes and a backslash (through the API) and a newline
     // (as a row written before text rules existed).
-    let m = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/monitors",
-            &json!({"name": "核心\"交换机\\A", "kind": "tcp", "target": "127.0.0.1:9"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = m["id"].as_i64().unwrap();
+    let id = created_id(
+        &app,
+        &app.admin_token,
+        "/api/v1/monitors",
+        &json!({"name": "核心\"交换机\\A", "kind": "tcp", "target": "127.0.0.1:9"}),
+    )
+    .await;
     let evil = "核心\"交换机\\A\nyunwei_fake_metric 1";
     sqlx::query("UPDATE monitors SET name = $1, state = 'up' WHERE id = $2")
         .bind(evil)

@@ -317,15 +317,13 @@ async fn the_monitor_page_links_echarts_by_hash_and_it_is_served_compressed() {
 #[tokio::test]
 async fn a_downloaded_attachment_is_named_in_ascii_and_in_rfc_8187_utf8() {
     let app = spawn_demo().await;
-    let t = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "附件名称", "system_id": 1}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = t["id"].as_i64().unwrap();
+    let id = created_id(
+        &app,
+        &app.admin_token,
+        "/api/v1/tickets",
+        &json!({"kind": "incident", "title": "附件名称", "system_id": 1}),
+    )
+    .await;
     let name = "机房巡检 记录#1(终版).txt";
     let form = file_form(name, b"ok\n".to_vec());
     let (s, a) = app

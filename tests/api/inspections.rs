@@ -123,17 +123,15 @@ async fn readings_are_range_checked_saved_as_drafts_submitted_reviewed_and_found
     let (_, other) = app.user_with_role("eng2", "engineer").await;
     let (_, sup) = app.user_with_role("jianli", "supervisor").await;
     let tpl = create_room_template(&app).await;
-    let plan = app
-        .post_expect(
-            t,
-            "/api/v1/inspection-plans",
-            &json!({"name": "机房每日巡检", "template_id": tpl["id"], "target_mode": "all",
+    let pid = created_id(
+        &app,
+        t,
+        "/api/v1/inspection-plans",
+        &json!({"name": "机房每日巡检", "template_id": tpl["id"], "target_mode": "all",
                     "schedule": "0 9 * * *", "due_minutes": 480,
                     "assignee_rule": "user", "assignee_id": eng}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let pid = plan["id"].as_i64().unwrap();
+    )
+    .await;
     let run = app
         .post_expect(
             t,
@@ -968,15 +966,7 @@ async fn only_managers_edit_templates_and_plans_and_a_used_template_cannot_be_de
                            "schedule": "0 9 * * *"});
     let (s, _) = app.post(&et, "/api/v1/inspection-plans", &plan_body).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let plan = app
-        .post_expect(
-            t,
-            "/api/v1/inspection-plans",
-            &plan_body,
-            StatusCode::CREATED,
-        )
-        .await;
-    let pid = plan["id"].as_i64().unwrap();
+    let pid = created_id(&app, t, "/api/v1/inspection-plans", &plan_body).await;
     // A bad schedule in a patch names the field and changes nothing.
     let v = app
         .patch_expect(

@@ -41,15 +41,7 @@ async fn a_requirement_goes_from_proposal_to_verification_with_its_roles_and_his
     let (_, st) = app.user_with_role("jia", "supervisor").await;
     let (_, at) = app.user_with_role("jl", "auditor").await;
     let l8 = line_id(&app, "4.2.8").await;
-    let change = app
-        .post_expect(
-            t,
-            "/api/v1/tickets",
-            &json!({"kind": "change", "change_type": "性能优化", "title": "增加导出功能", "system_id": 4}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let chg = change["id"].as_i64().unwrap();
+    let chg = created_id(&app, t, "/api/v1/tickets", &json!({"kind": "change", "change_type": "性能优化", "title": "增加导出功能", "system_id": 4})).await;
 
     // An operator proposes; an auditor may not.
     let body = json!({"system_id": 4, "line_id": l8, "source": "user", "title": "办件列表增加导出",
@@ -66,15 +58,13 @@ async fn a_requirement_goes_from_proposal_to_verification_with_its_roles_and_his
     assert_eq!(r["line_code"], "4.2.8");
     assert_eq!(r["history"].as_array().unwrap().len(), 1, "{r}");
     // A requester proposes too, and sees only their own.
-    let own = app
-        .post_expect(
-            &rt,
-            "/api/v1/requirements",
-            &json!({"source": "user", "title": "统计页面加载太慢", "priority": "low"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let own_id = own["id"].as_i64().unwrap();
+    let own_id = created_id(
+        &app,
+        &rt,
+        "/api/v1/requirements",
+        &json!({"source": "user", "title": "统计页面加载太慢", "priority": "low"}),
+    )
+    .await;
     let mine = app
         .get_json_expect(&rt, "/api/v1/requirements", StatusCode::OK)
         .await;
@@ -202,15 +192,13 @@ async fn a_requirement_goes_from_proposal_to_verification_with_its_roles_and_his
 async fn bad_requirements_are_refused_with_their_fields_and_nothing_is_stored() {
     let app = demo().await;
     let t = &app.admin_token;
-    let incident = app
-        .post_expect(
-            t,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "系统慢", "system_id": 4}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let inc = incident["id"].as_i64().unwrap();
+    let inc = created_id(
+        &app,
+        t,
+        "/api/v1/tickets",
+        &json!({"kind": "incident", "title": "系统慢", "system_id": 4}),
+    )
+    .await;
     let audit = app.audit_count().await;
     let ok =
         json!({"source": "inspection", "title": "巡检发现磁盘告警阈值过低", "priority": "medium"});

@@ -48,16 +48,14 @@ async fn oa_system(app: &TestApp) -> i64 {
 /// A TCP monitor of the system on a closed port, checked once: down.
 async fn down_monitor(app: &TestApp, system_id: i64) -> i64 {
     let port = free_port();
-    let m = app
-        .post_expect(
-            &app.admin_token,
-            "/api/v1/monitors",
-            &json!({"name": "OA 数据库端口", "kind": "tcp", "target": format!("127.0.0.1:{port}"),
+    let id = created_id(
+        app,
+        &app.admin_token,
+        "/api/v1/monitors",
+        &json!({"name": "OA 数据库端口", "kind": "tcp", "target": format!("127.0.0.1:{port}"),
                     "system_id": system_id, "failures_before_down": 1}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = m["id"].as_i64().unwrap();
+    )
+    .await;
     let v = check_monitor(app, id).await;
     assert_eq!(v["state"], "down", "{v}");
     id

@@ -144,10 +144,7 @@ async fn a_change_refused_then_approved_moves_the_staffing_only_on_approval() {
 
     // Filed again and approved: the slot moves, the leaving member is marked left, the
     // joining member exists with the key-staff flag and the certificates.
-    let c2 = app
-        .post_expect(&mt, "/api/v1/personnel-changes", &body, StatusCode::CREATED)
-        .await;
-    let id2 = c2["id"].as_i64().unwrap();
+    let id2 = created_id(&app, &mt, "/api/v1/personnel-changes", &body).await;
     let a = decide(
         &app,
         &st,

@@ -367,16 +367,8 @@ async fn the_team_page_shows_checks_members_and_changes_and_the_purchaser_decide
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
-    let c = app
-        .post_expect(
-            &mt,
-            "/api/v1/personnel-changes",
-            &json!({"leaving_staff_id": out, "joining": {"name": "成员乙（演示）", "years_experience": 4},
-                    "reason": "家庭原因离职"}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let id = c["id"].as_i64().unwrap();
+    let id = created_id(&app, &mt, "/api/v1/personnel-changes", &json!({"leaving_staff_id": out, "joining": {"name": "成员乙（演示）", "years_experience": 4},
+                    "reason": "家庭原因离职"})).await;
     let cookie = app.page_cookie("pm", "Changed#Pass2").await;
     let (s, html) = app.page(&cookie, "/team").await;
     assert_eq!(s, StatusCode::OK);
