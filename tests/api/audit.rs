@@ -86,12 +86,7 @@ async fn logins_failures_logouts_and_changes_are_audited_with_who_when_where_and
 #[tokio::test]
 async fn audit_verify_passes_on_an_intact_log_and_names_the_first_tampered_record() {
     let app = spawn_demo().await;
-    let out = app.cli(&["audit", "verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_audit_log_intact(&app);
 
     // The database refuses updates to the log outright.
     let r = sqlx::query("UPDATE audit_events SET summary = 'x' WHERE seq = 3")
@@ -169,12 +164,7 @@ async fn records_with_any_characters_verify_and_a_created_ticket_is_audited_unde
     );
     let after: Value = serde_json::from_str(&after).unwrap();
     assert_eq!(after["number"], json!(number));
-    let out = app.cli(&["audit", "verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_audit_log_intact(&app);
     // And it is the hash that would catch a change: one edited character breaks it.
     disable_guard(&app).await;
     sqlx::query("UPDATE audit_events SET actor_name = actor_name || 'x' WHERE summary = $1")
@@ -244,12 +234,7 @@ async fn an_open_transaction_that_has_audited_holds_the_audit_chain_for_nobody()
     } else {
         assert_eq!(held, ["先开的事务", "后开的事务"]);
     }
-    let out = app.cli(&["audit", "verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_audit_log_intact(&app);
 
     // A held statement that fails takes the whole transaction with it.
     let mut failing = store.write_tx().await.unwrap();
@@ -327,12 +312,7 @@ async fn a_transaction_with_thousands_of_audit_records_commits_them_all_in_order
         .map(|(i,)| i.unwrap().parse().unwrap())
         .collect();
     assert_eq!(ids, (0..2000).collect::<Vec<i64>>());
-    let out = app.cli(&["audit", "verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_audit_log_intact(&app);
 }
 
 async fn disable_guard(app: &TestApp) {
@@ -433,12 +413,7 @@ async fn purging_old_records_keeps_the_chain_verifiable() {
         .unwrap();
     assert!(removed >= 3, "{removed}");
     assert_eq!(app.audit_count().await, before - removed);
-    let out = app.cli(&["audit", "verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_audit_log_intact(&app);
 }
 
 #[tokio::test]

@@ -980,3 +980,23 @@ pub async fn work_record(app: &TestApp, token: &str, id: impl std::fmt::Display)
     let path = format!("/api/v1/work-records/{id}");
     app.get_json_expect(token, &path, StatusCode::OK).await
 }
+
+/// `yunwei audit verify` must pass: the audit log's hash chain is intact.
+pub fn assert_audit_log_intact(app: &TestApp) {
+    let out = app.cli(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Starts a test peer (a server the probes talk to) with its output silenced; it is
+/// killed when the child is dropped.
+pub fn spawn_quiet(cmd: &mut tokio::process::Command) -> tokio::process::Child {
+    cmd.kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}

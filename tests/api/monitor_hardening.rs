@@ -311,20 +311,17 @@ async fn an_expired_certificate_reads_as_expired_in_the_tls_and_http_probes() {
         .local_addr()
         .unwrap()
         .port();
-    let _server = tokio::process::Command::new(&openssl)
-        .args([
-            "s_server",
-            "-quiet",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(["-cert", "c.pem", "-key", "k.pem", "-www"])
-        .current_dir(d)
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let _server = spawn_quiet(
+        tokio::process::Command::new(&openssl)
+            .args([
+                "s_server",
+                "-quiet",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(["-cert", "c.pem", "-key", "k.pem", "-www"])
+            .current_dir(d),
+    );
     for _ in 0..50 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await

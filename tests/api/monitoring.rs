@@ -517,23 +517,20 @@ async fn dns_and_tls_probes_check_answers_and_certificate_expiry() {
     let (cert, key) = (tmp.path().join("c.pem"), tmp.path().join("k.pem"));
     self_signed_ec(&openssl, "10", "/CN=app.yunwei.test", &key, &cert);
     let tport = free_port();
-    let mut tls = tokio::process::Command::new(&openssl)
-        .args([
-            "s_server",
-            "-quiet",
-            "-accept",
-            &format!("127.0.0.1:{tport}"),
-            "-cert",
-        ])
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .arg("-www")
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut tls = spawn_quiet(
+        tokio::process::Command::new(&openssl)
+            .args([
+                "s_server",
+                "-quiet",
+                "-accept",
+                &format!("127.0.0.1:{tport}"),
+                "-cert",
+            ])
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .arg("-www"),
+    );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let server = format!("127.0.0.1:{dport}");
     let cases = [
@@ -607,19 +604,14 @@ async fn snmpd_with(
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("persist")).unwrap();
-    Some(
+    Some(spawn_quiet(
         tokio::process::Command::new(bin)
             .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
             .env("MIBS", "")
             .args(["-f", "-Lo", "-C", "-c"])
             .arg(&conf)
-            .arg(format!("udp:127.0.0.1:{port}"))
-            .kill_on_drop(true)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+            .arg(format!("udp:127.0.0.1:{port}")),
+    ))
 }
 
 async fn snmpd(port: u16, dir: &std::path::Path) -> Option<tokio::process::Child> {
@@ -1480,19 +1472,16 @@ async fn a_real_alertmanager_firing_then_resolved_makes_one_ticket() {
     )
     .unwrap();
     let port = free_port();
-    let mut proc = tokio::process::Command::new(am)
-        .arg(format!("--config.file={}", conf.display()))
-        .arg(format!(
-            "--storage.path={}",
-            tmp.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut proc = spawn_quiet(
+        tokio::process::Command::new(am)
+            .arg(format!("--config.file={}", conf.display()))
+            .arg(format!(
+                "--storage.path={}",
+                tmp.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address="),
+    );
     let am_url = format!("http://127.0.0.1:{port}/api/v2/alerts");
     let client = reqwest::Client::new();
     let alert = |ends: Option<chrono::DateTime<Utc>>| {
