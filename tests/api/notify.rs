@@ -57,6 +57,15 @@ async fn receiver(fail_first: usize) -> (String, Received) {
     (format!("http://{addr}"), rec)
 }
 
+/// Channel `id`'s stored configuration and encrypted secrets, as the database holds them.
+async fn stored_channel(app: &TestApp, id: i64) -> (String, Option<String>) {
+    sqlx::query_as("SELECT config, secret_enc FROM notification_channels WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.ctx.store.pool())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn channel_secrets_are_encrypted_at_rest_and_never_shown() {
     let app = spawn_app().await;
@@ -65,21 +74,11 @@ async fn channel_secrets_are_encrypted_at_rest_and_never_shown() {
             "username": "ops", "password": "Sm7p-Secret!", "from": "ops@example.gov.cn", "to": "duty@example.gov.cn"}}), StatusCode::CREATED).await;
     assert_eq!(v["config"]["password"], json!("***"));
     let id = v["id"].as_i64().unwrap();
-    let (cfg, enc): (String, Option<String>) =
-        sqlx::query_as("SELECT config, secret_enc FROM notification_channels WHERE id = $1")
-            .bind(id)
-            .fetch_one(app.ctx.store.pool())
-            .await
-            .unwrap();
+    let (cfg, enc) = stored_channel(&app, id).await;
     assert!(!cfg.contains("Sm7p-Secret!") && !enc.clone().unwrap().contains("Sm7p-Secret!"));
     // Sending the placeholder back keeps the secret.
     app.patch_expect(t, &format!("/api/v1/notification-channels/{id}"), &json!({"config": {"host": "smtp2.example.gov.cn", "port": 465, "tls": "tls", "username": "ops", "password": "***", "from": "ops@example.gov.cn"}}), StatusCode::OK).await;
-    let (_, enc2): (String, Option<String>) =
-        sqlx::query_as("SELECT config, secret_enc FROM notification_channels WHERE id = $1")
-            .bind(id)
-            .fetch_one(app.ctx.store.pool())
-            .await
-            .unwrap();
+    let (_, enc2) = stored_channel(&app, id).await;
     assert_eq!(
         app.ctx.secrets.decrypt(&enc2.unwrap()).unwrap(),
         "{\"password\":\"Sm7p-Secret!\"}"

@@ -14,11 +14,9 @@ async fn lines(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
-/// A licence record of `line` on 20 October 2025: 42 排污许可证 issued.
-async fn october_licences(app: &TestApp, line: i64) {
-    let body = json!({"line_id": line, "type": "licence", "summary": "证照签发",
-                      "occurred_at": "2025-10-20 09:00",
-                      "data": {"licence_type": "排污许可证", "issued": 42}});
+/// Adds the work record `body` to `line` as the administrator, which must succeed.
+async fn add_record(app: &TestApp, line: i64, mut body: Value) {
+    body["line_id"] = json!(line);
     app.post_expect(
         &app.admin_token,
         "/api/v1/work-records",
@@ -26,6 +24,13 @@ async fn october_licences(app: &TestApp, line: i64) {
         StatusCode::CREATED,
     )
     .await;
+}
+
+/// A licence record of `line` on 20 October 2025: 42 排污许可证 issued.
+async fn october_licences(app: &TestApp, line: i64) {
+    let body = json!({"type": "licence", "summary": "证照签发", "occurred_at": "2025-10-20 09:00",
+                      "data": {"licence_type": "排污许可证", "issued": 42}});
+    add_record(app, line, body).await;
 }
 
 /// Four support records (two resolved of three timed … see the counts below) and one
@@ -47,15 +52,7 @@ async fn november_records(app: &TestApp, line_id: i64, system_id: &Value) {
         json!({"type": "support", "requester": "赵主任", "channel": "电话", "summary": "上月问题",
                "result": "已解决", "duration_minutes": 5, "occurred_at": "2025-10-30 09:00"}),
     ] {
-        let mut body = body;
-        body["line_id"] = json!(line_id);
-        app.post_expect(
-            &app.admin_token,
-            "/api/v1/work-records",
-            &body,
-            StatusCode::CREATED,
-        )
-        .await;
+        add_record(app, line_id, body).await;
     }
 }
 
