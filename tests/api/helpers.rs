@@ -228,6 +228,16 @@ impl TestApp {
         self.admin_token = self.login_ok("admin", ADMIN_PASSWORD).await;
     }
 
+    /// A second process state (pool, caches, secret key from the data dir) on the same
+    /// database and clock: the server after a restart, or a second replica.
+    pub async fn second_process(&self) -> Ctx {
+        let mut config = (*self.ctx.config).clone();
+        config.database_url = Some(Secret(self.database_url.clone()));
+        let store = yunwei::store::Store::connect(&config).await.unwrap();
+        let secrets = yunwei::notify::secrets::SecretBox::load(None, &config.data_dir).unwrap();
+        Ctx::new(store, config, self.clock.clone(), secrets).unwrap()
+    }
+
     /// The body of a GET as text, whatever its status.
     pub async fn get_text(&self, token: &str, path: &str) -> String {
         self.get(token, path).await.text().await.unwrap()

@@ -287,11 +287,7 @@ async fn a_site_that_goes_down_opens_one_ticket_survives_a_restart_and_its_recov
     assert_eq!(fired, 1, "{outbox}");
 
     // "Restart": a new process state on the same database, still failing.
-    let mut config = (*app.ctx.config).clone();
-    config.database_url = Some(yunwei::config::Secret(app.database_url.clone()));
-    let store = yunwei::store::Store::connect(&config).await.unwrap();
-    let secrets = yunwei::notify::secrets::SecretBox::load(None, &config.data_dir).unwrap();
-    let ctx2 = yunwei::Ctx::new(store, config, app.clock.clone(), secrets).unwrap();
+    let ctx2 = app.second_process().await;
     let o = yunwei::monitor::check_now(&ctx2, id).await.unwrap();
     assert!(!o.ok);
     assert_eq!(
@@ -1802,11 +1798,7 @@ async fn two_replicas_on_one_postgresql_database_probe_once_not_twice() {
     })
     .await;
     // A second replica on the same database, with its engine running too.
-    let mut config = (*app.ctx.config).clone();
-    config.database_url = Some(yunwei::config::Secret(app.database_url.clone()));
-    let store = yunwei::store::Store::connect(&config).await.unwrap();
-    let secrets = yunwei::notify::secrets::SecretBox::load(None, &config.data_dir).unwrap();
-    let ctx2 = yunwei::Ctx::new(store, config, app.clock.clone(), secrets).unwrap();
+    let ctx2 = app.second_process().await;
     let second = tokio::spawn(yunwei::monitor::run(ctx2));
     let status = Arc::new(AtomicU16::new(200));
     let port = http_target(status.clone()).await;

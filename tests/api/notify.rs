@@ -255,11 +255,7 @@ async fn undelivered_messages_survive_a_restart_and_are_delivered_once() {
 
     // "Restart": a new process state (pool, caches, secret key from the data dir) on the
     // same database.
-    let mut config = (*app.ctx.config).clone();
-    config.database_url = Some(yunwei::config::Secret(app.database_url.clone()));
-    let store = yunwei::store::Store::connect(&config).await.unwrap();
-    let secrets = yunwei::notify::secrets::SecretBox::load(None, &config.data_dir).unwrap();
-    let ctx2 = yunwei::Ctx::new(store, config, app.clock.clone(), secrets).unwrap();
+    let ctx2 = app.second_process().await;
     assert_eq!(
         yunwei::notify::deliver_due(&ctx2).await.unwrap(),
         0,
