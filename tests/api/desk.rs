@@ -56,6 +56,11 @@ fn with_reason(action: &str, reason: &str) -> Value {
     json!({"action": action, "reason": reason})
 }
 
+/// An incident about system 1 filed by the administrator: its id.
+async fn admin_incident(app: &TestApp, title: &str) -> i64 {
+    file_ticket(app, &app.admin_token, ticket("incident", title, 1)).await
+}
+
 async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
     app.post(token, &format!("/api/v1/tickets/{id}/actions"), &body)
         .await
@@ -203,12 +208,7 @@ async fn resolving_an_incident_without_a_fault_report_is_refused() {
 async fn a_remote_fix_waives_the_on_site_target_with_its_reason() {
     let app = spawn_demo().await;
     let (_, et, _, _) = staffed(&app).await;
-    let id = file_ticket(
-        &app,
-        &app.admin_token,
-        ticket("incident", "报表生成失败", 1),
-    )
-    .await;
+    let id = admin_incident(&app, "报表生成失败").await;
     act(&app, &et, id, json!({"action": "start"})).await;
     let (s, v) = act(&app, &et, id, json!({"action": "resolve", "resolution": "远程重启任务", "fault_report": report(), "remote_fix_reason": "远程登录服务器即可处理"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -429,7 +429,7 @@ async fn roles_and_states_guard_every_action_and_bad_input_changes_nothing() {
     let (_, et, _, _) = staffed(&app).await;
     let (_, aud) = app.user_with_role("jianli", "auditor").await;
     let (_, sup) = app.user_with_role("jiafang", "supervisor").await;
-    let id = file_ticket(&app, &app.admin_token, ticket("incident", "x", 1)).await;
+    let id = admin_incident(&app, "x").await;
     let before = app.audit_count().await;
     app.post_expect(
         &aud,
@@ -633,7 +633,7 @@ async fn calendars_list_holidays_and_make_up_days_like_chinese_calendar() {
 async fn the_fault_report_is_a_word_document_with_every_field() {
     let app = spawn_demo().await;
     let (_, et, _, _) = staffed(&app).await;
-    let id = file_ticket(&app, &app.admin_token, ticket("incident", "门户 502", 1)).await;
+    let id = admin_incident(&app, "门户 502").await;
     let r = app
         .get(
             &app.admin_token,
