@@ -928,21 +928,8 @@ async fn attachments_are_checked_stored_and_served_only_to_those_who_may_see_the
 async fn tickets_link_both_ways_and_bad_links_are_refused() {
     let app = spawn_demo().await;
     let t = &app.admin_token;
-    let (_, a) = app
-        .post(
-            t,
-            "/api/v1/tickets",
-            &json!({"kind": "problem", "title": "证书管理缺失", "system_id": 1}),
-        )
-        .await;
-    let (_, b) = app
-        .post(
-            t,
-            "/api/v1/tickets",
-            &json!({"kind": "incident", "title": "证书过期导致无法登录", "system_id": 1}),
-        )
-        .await;
-    let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+    let a = file_ticket(&app, t, ticket("problem", "证书管理缺失", 1)).await;
+    let b = file_ticket(&app, t, ticket("incident", "证书过期导致无法登录", 1)).await;
     let v = app
         .post_expect(
             t,
@@ -985,24 +972,14 @@ async fn the_sla_monitor_only_reads_tickets_whose_warning_or_due_time_has_come()
         next().await,
         Some((start + Duration::seconds(675)).timestamp_millis())
     );
+    let due = || async {
+        let now = app.clock.now_ms();
+        app.ctx.store.tickets_due_for_sla_check(now).await.unwrap()
+    };
     app.clock.advance(Duration::minutes(11));
-    assert_eq!(
-        app.ctx
-            .store
-            .tickets_due_for_sla_check(app.clock.now_ms())
-            .await
-            .unwrap(),
-        Vec::<i64>::new()
-    );
+    assert_eq!(due().await, Vec::<i64>::new());
     app.clock.advance(Duration::minutes(1));
-    assert_eq!(
-        app.ctx
-            .store
-            .tickets_due_for_sla_check(app.clock.now_ms())
-            .await
-            .unwrap(),
-        vec![id]
-    );
+    assert_eq!(due().await, vec![id]);
     yunwei::desk::sla_tick(&app.ctx).await.unwrap();
     // Warned: the next look is at the response due time.
     assert_eq!(
