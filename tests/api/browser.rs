@@ -86,14 +86,24 @@ impl Driver {
         })
     }
 
-    pub(crate) async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    /// A WebDriver request on this session: `body` is sent except with GET.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::RequestBuilder {
         let url = format!("{}/session/{}{}", self.base, self.session, path);
         let req = self.http.request(method.clone(), url);
-        let req = if method == reqwest::Method::GET {
+        if method == reqwest::Method::GET {
             req
         } else {
-            req.json(&body)
-        };
+            req.json(body)
+        }
+    }
+
+    pub(crate) async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let req = self.request(method, path, &body);
         let v: Value = req.send().await.unwrap().json().await.unwrap();
         if v["value"].get("error").is_some() {
             panic!("webdriver {path}: {v}");
@@ -275,13 +285,7 @@ impl Driver {
 
     /// Like `cmd`, but an error (e.g. element not there yet) is returned, not a panic.
     pub(crate) async fn cmd_soft(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = format!("{}/session/{}{}", self.base, self.session, path);
-        let req = self.http.request(method.clone(), url);
-        let req = if method == reqwest::Method::GET {
-            req
-        } else {
-            req.json(&body)
-        };
+        let req = self.request(method, path, &body);
         match req.send().await {
             Ok(r) => r
                 .json::<Value>()
