@@ -87,9 +87,8 @@ pub async fn set_thresholds(ctx: &Ctx, u: &AuthUser, t: Thresholds) -> AppResult
     )
     .before(json!(old))
     .after(json!(t))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(t)
 }
 
@@ -153,9 +152,8 @@ pub async fn import(ctx: &Ctx, u: &AuthUser, file_name: &str, data: &[u8]) -> Ap
         format!("导入云资源利用率（{shown}）：{message}"),
     )
     .after(answer.clone())
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(answer)
 }
 
@@ -239,9 +237,8 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
         format!("删除云资源记录 {}（{}）", old.name, old.period),
     )
     .before(row_json(&old, &t))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

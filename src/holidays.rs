@@ -154,9 +154,8 @@ pub async fn import(
                     .collect::<String>()
             )).before(json!({"removed": diff.to_json()["removed"], "changed": diff.to_json()["changed"]})).after(json!({"years": diff.years, "merged_years": diff.merged_years,
                 "added": diff.added.len(), "changed": diff.changed.len(), "removed": diff.removed.len()}))
-.write(&mut tx, ctx.clock.now_ms(), &u.actor())
+.write_and_commit(tx, ctx.clock.now_ms(), &u.actor())
     .await?;
-    tx.commit().await?;
     ctx.store.forget_calendars();
     Ok(ImportOutcome::Applied(diff))
 }

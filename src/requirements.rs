@@ -156,9 +156,8 @@ async fn finish_write(
     let row = stored_in(ctx, &mut tx, id).await?;
     event
         .after(requirement_json(&row))
-        .write(&mut tx, now_ms, &u.actor())
+        .write_and_commit(tx, now_ms, &u.actor())
         .await?;
-    tx.commit().await?;
     Ok(row)
 }
 

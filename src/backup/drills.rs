@@ -112,9 +112,8 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, c: DrillCreate) -> AppResult<DrillR
         format!("登记恢复演练：{}", summary(&row)),
     )
     .after(drill_json(&row))
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -144,9 +143,8 @@ pub async fn update(ctx: &Ctx, u: &AuthUser, id: i64, patch: DrillPatch) -> AppR
     )
     .before(drill_json(&old))
     .after(drill_json(&new))
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(new)
 }
 
@@ -168,9 +166,8 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
         ),
     )
     .before(drill_json(&old))
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     for p in paths {
         let _ = tokio::fs::remove_file(ctx.config.data_dir.join(p)).await;
     }

@@ -138,9 +138,8 @@ pub async fn attach(
             format!("{what}添加证明材料：{name}"),
         )
         .after(file_json(owner, &row))
-        .write(&mut tx, now, &u.actor())
+        .write_and_commit(tx, now, &u.actor())
         .await?;
-        tx.commit().await?;
         Ok(row)
     }
     .await;
@@ -179,9 +178,8 @@ pub async fn remove(ctx: &Ctx, u: &AuthUser, owner: FileOwner, id: i64) -> AppRe
         format!("{what}删除证明材料：{}", f.file_name),
     )
     .before(file_json(owner, &f))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     let _ = tokio::fs::remove_file(ctx.config.data_dir.join(&f.stored_path)).await;
     Ok(())
 }

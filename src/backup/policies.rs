@@ -136,9 +136,8 @@ pub(crate) async fn create_as(
         ),
     )
     .after(policy_json(&row))
-    .write(&mut tx, now_ms, &actor)
+    .write_and_commit(tx, now_ms, &actor)
     .await?;
-    tx.commit().await?;
     Ok((row, token))
 }
 
@@ -172,9 +171,8 @@ pub async fn update(ctx: &Ctx, u: &AuthUser, id: i64, patch: PolicyPatch) -> App
     )
     .before(policy_json(&old))
     .after(policy_json(&new))
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(new)
 }
 
@@ -197,9 +195,8 @@ pub async fn reissue_token(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(Polic
             row.data_set
         ),
     )
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok((row, token))
 }
 
@@ -235,9 +232,8 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
         format!("删除备份策略 #{id}：{}", old.data_set),
     )
     .before(policy_json(&old))
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -278,9 +278,8 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, c: RunCreate) -> AppResult<RunRow> 
         ),
     )
     .after(run_json(&row, &[]))
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     evaluate(ctx, &row).await;
     Ok(row)
 }

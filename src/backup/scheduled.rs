@@ -102,9 +102,8 @@ pub async fn ensure_builtin(ctx: &Ctx) -> AppResult<Option<i64>> {
         )
         .before(super::policies::policy_json(&old))
         .after(super::policies::policy_json(&new))
-        .write(&mut tx, now_ms, &actor)
+        .write_and_commit(tx, now_ms, &actor)
         .await?;
-        tx.commit().await?;
         return Ok(Some(id));
     }
     let c = PolicyCreate {
@@ -145,9 +144,8 @@ pub async fn ensure_builtin(ctx: &Ctx) -> AppResult<Option<i64>> {
         format!("新建内置自备份策略 #{id}：{BUILTIN_DATA_SET}"),
     )
     .after(super::policies::policy_json(&row))
-    .write(&mut tx, now_ms, &actor)
+    .write_and_commit(tx, now_ms, &actor)
     .await?;
-    tx.commit().await?;
     tracing::info!(policy = id, "built-in self-backup policy created");
     Ok(Some(id))
 }

@@ -476,7 +476,7 @@ pub async fn build(ctx: &Ctx, u: &AuthUser, sc: Scope) -> AppResult<Package> {
     let file_name = format!("验收资料包-{}-{}.zip", sc.label(), bj.format("%Y%m%d"));
     let open: usize = p.summary.iter().map(|s| s.open).sum();
     let now_ms = ctx.clock.now_ms();
-    let mut tx = ctx.store.write_tx().await?;
+    let tx = ctx.store.write_tx().await?;
     NewAuditEvent::of(
         "download",
         "acceptance_package",
@@ -491,9 +491,8 @@ pub async fn build(ctx: &Ctx, u: &AuthUser, sc: Scope) -> AppResult<Package> {
         json!({"period": sc.as_str(), "files": p.files.len(), "open": open,
                   "size": size, "file_name": file_name}),
     )
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(Package {
         path,
         file_name,

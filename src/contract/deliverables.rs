@@ -123,9 +123,8 @@ async fn finish_write(
     let row = ctx.store.deliverable_in(&mut tx, id).await?;
     event
         .after(deliverable_json(&row))
-        .write(&mut tx, now_ms, &u.actor())
+        .write_and_commit(tx, now_ms, &u.actor())
         .await?;
-    tx.commit().await?;
     Ok(row)
 }
 

@@ -136,8 +136,7 @@ pub async fn update(ctx: &Ctx, u: &AuthUser, p: ContractPatch) -> AppResult<Valu
     if let Some(o) = &old {
         ev = ev.before(record_json(o));
     }
-    ev.write(&mut tx, now_ms, &u.actor()).await?;
-    tx.commit().await?;
+    ev.write_and_commit(tx, now_ms, &u.actor()).await?;
     Ok(record_json(&new))
 }
 

@@ -193,9 +193,8 @@ async fn add_version(
         )
         .before(json!({"key": o.key, "status": old.as_ref().map(|i| i.status.clone())}))
         .after(after.clone())
-        .write(&mut tx, now_ms, &u.actor())
+        .write_and_commit(tx, now_ms, &u.actor())
         .await?;
-        tx.commit().await?;
         Ok(after)
     }
     .await;
@@ -382,9 +381,8 @@ pub async fn review(ctx: &Ctx, u: &AuthUser, id: i64, key: &str, r: Review) -> A
     )
     .before(json!({"key": o.key, "status": old.status}))
     .after(after)
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     instance(ctx, u, id, key).await
 }
 

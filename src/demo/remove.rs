@@ -161,9 +161,8 @@ pub async fn remove(ctx: &Ctx, u: &AuthUser, confirm: Option<&str>) -> AppResult
     )
     .before(json!({"generated_at": generated_at, "counts": &marked}))
     .after(json!({"removed": &removed}))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     ctx.store.clear_read_caches();
     crate::monitor::forget(ctx, &monitors).await;
     tracing::info!(total, "demo data removed");

@@ -133,9 +133,8 @@ pub async fn set_calendar_day(
         ),
     )
     .after(json!({"date": date, "working": working, "reason": reason}))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     ctx.store.forget_calendars();
     Ok(())
 }

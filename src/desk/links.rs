@@ -71,8 +71,7 @@ pub async fn link(ctx: &Ctx, u: &AuthUser, id: TicketId, input: &LinkInput) -> A
     .await?;
     NewAuditEvent::of("link", "tickets", id, format!("{} {summary}", a.number))
         .after(json!({"ticket_id": other, "kind": kind}))
-        .write(&mut tx, now_ms, &u.actor())
+        .write_and_commit(tx, now_ms, &u.actor())
         .await?;
-    tx.commit().await?;
     Ok(())
 }

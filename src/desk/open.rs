@@ -371,9 +371,8 @@ async fn open_ticket_with_origin(
     } else {
         NewAuditEvent::of("create", "tickets", id, summary)
             .after(after(&number))
-            .write(&mut tx, now_ms, &u.actor())
+            .write_and_commit(tx, now_ms, &u.actor())
             .await?;
-        tx.commit().await?;
     }
     Ok((row, clocks))
 }

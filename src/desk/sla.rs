@@ -297,9 +297,8 @@ pub async fn auto_close_tick(ctx: &Ctx) -> AppResult<usize> {
             )
             .await?;
         NewAuditEvent::of("ticket.auto_close", "tickets", id, summary)
-            .write(&mut tx, now_ms, &Actor::system("desk"))
+            .write_and_commit(tx, now_ms, &Actor::system("desk"))
             .await?;
-        tx.commit().await?;
         closed += 1;
     }
     Ok(closed)

@@ -102,9 +102,8 @@ pub async fn create(
         format!("新建大屏展示链接：{name}"),
     )
     .after(link_json(&row))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok((row, link_path(&token)))
 }
 
@@ -142,9 +141,8 @@ pub async fn revoke(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
         format!("撤销大屏展示链接：{}", row.name),
     )
     .before(link_json(&row))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -114,9 +114,8 @@ pub async fn add_shift(ctx: &Ctx, u: &AuthUser, input: ShiftInput) -> AppResult<
         ),
     )
     .after(serde_json::to_value(&input).unwrap_or_default())
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     ctx.store
         .shifts(s, e)
         .await?
@@ -132,9 +131,8 @@ pub async fn delete_shift(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     let mut tx = ctx.store.write_tx().await?;
     ctx.store.delete_shift(&mut tx, id).await?;
     NewAuditEvent::of("delete", "duty-shifts", id, format!("删除排班 #{id}"))
-        .write(&mut tx, now, &u.actor())
+        .write_and_commit(tx, now, &u.actor())
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -268,9 +266,8 @@ pub async fn copy_week(
         ),
     )
     .after(serde_json::json!({"week": monday.to_string(), "to_week": target.to_string(), "created": ids, "skipped": skipped}))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(CopyWeekOutcome {
         from_week: monday.to_string(),
         to_week: target.to_string(),

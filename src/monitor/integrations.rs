@@ -68,9 +68,8 @@ pub async fn add_integration(
         format!("新建告警接入源“{name}”（{kind}）"),
     )
     .after(json!({"kind": kind, "name": name, "system_id": system_id}))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok((ctx.store.integration(id).await?, token))
 }
 
@@ -88,9 +87,8 @@ pub async fn delete_integration(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(
         format!("删除告警接入源“{}”", i.name),
     )
     .before(i.to_json())
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

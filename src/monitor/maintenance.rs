@@ -211,9 +211,8 @@ pub async fn add_maintenance(
         format!("维护窗口：{reason}（负责人 {owner}）"),
     )
     .after(serde_json::to_value(&input).unwrap_or_default())
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     ctx.monitors.forget_maintenance();
     Ok(ctx.store.maintenance_window(id).await?)
 }
@@ -231,9 +230,8 @@ pub async fn delete_maintenance(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(
         format!("删除维护窗口：{}", w.reason),
     )
     .before(w.to_json())
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     ctx.monitors.forget_maintenance();
     Ok(())
 }

@@ -124,9 +124,8 @@ pub async fn create(ctx: &Ctx, u: &AuthUser, input: &MonitorCreate) -> AppResult
         format!("新建监控“{}”（{} {}）", d.name, d.kind, d.target),
     )
     .after(json!({"name": d.name, "kind": d.kind, "target": d.target, "config": d.config}))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     ctx.monitors.notify(Control::Reload(id));
     Ok(ctx.store.monitor(id).await?)
 }
@@ -165,9 +164,8 @@ pub async fn update(
     NewAuditEvent::of("update", "monitors", id, format!("修改监控“{}”", d.name))
         .before(Value::Object(old.definition()))
         .after(Value::Object(patch.audit_map()))
-        .write(&mut tx, now, &u.actor())
+        .write_and_commit(tx, now, &u.actor())
         .await?;
-    tx.commit().await?;
     ctx.monitors.notify(if d.paused {
         Control::Remove(id)
     } else {
@@ -187,9 +185,8 @@ pub async fn delete(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<()> {
     ctx.store.delete_monitor(&mut tx, id).await?;
     NewAuditEvent::of("delete", "monitors", id, format!("删除监控“{}”", old.name))
         .before(Value::Object(old.definition()))
-        .write(&mut tx, now, &u.actor())
+        .write_and_commit(tx, now, &u.actor())
         .await?;
-    tx.commit().await?;
     ctx.monitors.notify(Control::Remove(id));
     ctx.monitors.runtimes.lock().await.remove(&id);
     Ok(())

@@ -72,13 +72,12 @@ pub async fn outbox(
 /// Appends the audit record of a change on the change's transaction and commits both.
 async fn commit_audited(
     ctx: &Ctx,
-    mut tx: Tx,
+    tx: Tx,
     now: i64,
     u: &AuthUser,
     ev: NewAuditEvent,
 ) -> AppResult<()> {
-    ev.write(&mut tx, now, &u.actor()).await?;
-    tx.commit().await?;
+    ev.write_and_commit(tx, now, &u.actor()).await?;
     // Every write here changes a rule or a channel: the writes that notify read them anew.
     ctx.store.forget_rules();
     Ok(())

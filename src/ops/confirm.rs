@@ -44,9 +44,8 @@ pub async fn confirmation_link(ctx: &Ctx, u: &AuthUser, id: i64) -> AppResult<(S
         id,
         format!("生成运营记录 #{id} 的确认链接（{CONFIRM_DAYS} 天内有效）"),
     )
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok((token, expires))
 }
 

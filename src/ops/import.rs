@@ -131,8 +131,7 @@ pub async fn import_records(
         before: None,
         after: Some(json!({"line_id": line_id, "rows": values.len()})),
     }
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(json!({"imported": values.len(), "ignored_columns": ignored}))
 }

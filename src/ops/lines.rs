@@ -302,9 +302,8 @@ pub async fn create_line(ctx: &Ctx, u: &AuthUser, p: LinePatch) -> AppResult<Lin
         format!("新增运营服务条线 {} {}", new.code, new.name),
     )
     .after(line_json(&new))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(new)
 }
 

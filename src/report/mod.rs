@@ -516,7 +516,6 @@ pub async fn generate(ctx: &Ctx, u: &AuthUser, req: &ReportRequest) -> AppResult
     save(ctx, u, req, &p, (&title, &subtitle), &bytes, &chart_note).await
 }
 
-/// Stores a generated document with its audit record and answers it.
 /// The inspection tasks of `types` (of plan `plan_id`, if one) between `from` and `to`, and
 /// the findings of those tasks raised in that time.
 async fn inspections_between(
@@ -541,6 +540,7 @@ async fn inspections_between(
     Ok((tasks, findings))
 }
 
+/// Stores a generated document with its audit record and answers it.
 async fn save(
     ctx: &Ctx,
     u: &AuthUser,
@@ -587,9 +587,8 @@ async fn save(
         ),
     )
     .after(params)
-    .write(&mut tx, now_ms, &u.actor())
+    .write_and_commit(tx, now_ms, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(ctx.store.report(id).await?)
 }
 

@@ -503,7 +503,6 @@ pub fn statistics_xlsx(d: &StatData) -> anyhow::Result<Vec<u8>> {
     )
 }
 
-/// A line's document for `req` (kind `support_table` or `line_monthly`) over `p`.
 /// The service line a line report is of: `line_id`, required.
 pub(super) fn requested_line_id(req: &ReportRequest) -> AppResult<i64> {
     req.line_id
@@ -522,6 +521,7 @@ pub(super) async fn requested_line(ctx: &Ctx, line_id: i64) -> AppResult<LineRow
     }
 }
 
+/// A line's document for `req` (kind `support_table` or `line_monthly`) over `p`.
 pub async fn document(
     ctx: &Ctx,
     u: &AuthUser,

@@ -278,7 +278,7 @@ async fn record_restore(
         .unwrap_or_default()
         .with_timezone(&crate::clock::beijing())
         .format("%Y-%m-%d %H:%M:%S");
-    let mut tx = store.write_tx().await?;
+    let tx = store.write_tx().await?;
     crate::store::audit::NewAuditEvent::about(
         "restore",
         "system",
@@ -294,9 +294,8 @@ async fn record_restore(
         "created_at": crate::clock::rfc3339(m.created_at), "yunwei_version": m.yunwei_version,
         "tables": m.tables.len(), "rows": rows, "files": m.files.len(),
     }))
-    .write(&mut tx, now_ms, &crate::store::Actor::system("restore"))
+    .write_and_commit(tx, now_ms, &crate::store::Actor::system("restore"))
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

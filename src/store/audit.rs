@@ -63,6 +63,18 @@ impl NewAuditEvent {
     pub async fn write(self, tx: &mut super::Tx, now_ms: i64, actor: &Actor) -> StoreResult<()> {
         append(tx, now_ms, actor, self).await
     }
+
+    /// Writes the record as the last statement of `tx` and commits: how a write that has
+    /// nothing else to do after its audit record ends.
+    pub async fn write_and_commit(
+        self,
+        mut tx: super::Tx,
+        now_ms: i64,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        append(&mut tx, now_ms, actor, self).await?;
+        tx.commit().await
+    }
 }
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -318,13 +330,12 @@ impl Store {
     }
 
     pub async fn get_audit(&self, seq: i64) -> StoreResult<AuditRow> {
-        db::maybe(
+        db::one(
             self.pool(),
             "SELECT * FROM audit_events WHERE seq = $1",
             seq,
         )
-        .await?
-        .ok_or(super::StoreError::NotFound)
+        .await
     }
 
     /// The change history of one record, newest first.

@@ -180,9 +180,8 @@ impl Store {
             format!("登记申报数量：{label} {declared}"),
         )
         .after(json!({"scope": scope, "label": label, "declared": declared, "source": source}))
-        .write(&mut tx, now_ms, actor)
+        .write_and_commit(tx, now_ms, actor)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -254,9 +253,8 @@ impl Store {
             },
         )
         .after(json!({"system_id": system_id, "asset_id": asset_id, "linked": link}))
-        .write(&mut tx, now_ms, actor)
+        .write_and_commit(tx, now_ms, actor)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -238,9 +238,8 @@ impl Store {
             ),
         )
         .after(row.to_json(now_ms))
-        .write(&mut tx, now_ms, actor)
+        .write_and_commit(tx, now_ms, actor)
         .await?;
-        tx.commit().await?;
         Ok(row)
     }
 
@@ -294,9 +293,8 @@ impl Store {
         )
         .before(before.to_json(now_ms))
         .after(after.to_json(now_ms))
-        .write(&mut tx, now_ms, actor)
+        .write_and_commit(tx, now_ms, actor)
         .await?;
-        tx.commit().await?;
         Ok(after)
     }
 
@@ -312,9 +310,8 @@ impl Store {
             format!("删除账号：{}", before.username),
         )
         .before(before.to_json(now_ms))
-        .write(&mut tx, now_ms, actor)
+        .write_and_commit(tx, now_ms, actor)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -383,9 +380,8 @@ impl Store {
                 format!("修改密码：{username}")
             },
         )
-        .write(&mut tx, now_ms, actor)
+        .write_and_commit(tx, now_ms, actor)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -596,9 +592,8 @@ impl Store {
             format!("创建 API 令牌：{name}"),
         )
         .after(row.to_json())
-        .write(&mut tx, now_ms, actor)
+        .write_and_commit(tx, now_ms, actor)
         .await?;
-        tx.commit().await?;
         Ok(row)
     }
 
@@ -632,9 +627,8 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         NewAuditEvent::of("revoke", "api_tokens", id, format!("吊销 API 令牌 #{id}"))
-            .write(&mut tx, now_ms, actor)
+            .write_and_commit(tx, now_ms, actor)
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 

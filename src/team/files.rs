@@ -99,9 +99,8 @@ pub async fn attach(
             format!("人员变更 #{change_id} 添加附件：{name}"),
         )
         .after(file_json(&row))
-        .write(&mut tx, now, &u.actor())
+        .write_and_commit(tx, now, &u.actor())
         .await?;
-        tx.commit().await?;
         Ok(row)
     }
     .await;

@@ -111,9 +111,8 @@ pub async fn add_certificate(
         format!("登记成员 #{staff_id} 的证书：{}", checked.name),
     )
     .after(certificate_json(&row, ctx.clock.today()))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -146,9 +145,8 @@ pub async fn remove_certificate(ctx: &Ctx, u: &AuthUser, staff_id: i64, id: i64)
         format!("删除成员 #{staff_id} 的证书：{}", before.name),
     )
     .before(certificate_json(&before, ctx.clock.today()))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -260,9 +258,8 @@ pub async fn upload_document(
             ),
         )
         .after(document_json(&row))
-        .write(&mut tx, now, &u.actor())
+        .write_and_commit(tx, now, &u.actor())
         .await?;
-        tx.commit().await?;
         Ok(row)
     }
     .await;

@@ -82,8 +82,7 @@ pub async fn set_rules(ctx: &Ctx, u: &AuthUser, p: RulesPatch) -> AppResult<Team
     )
     .before(json!(old))
     .after(json!(new))
-    .write(&mut tx, now, &u.actor())
+    .write_and_commit(tx, now, &u.actor())
     .await?;
-    tx.commit().await?;
     Ok(new)
 }

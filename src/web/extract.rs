@@ -83,7 +83,6 @@ impl<S: Send + Sync> FromRequest<S> for ApiObject {
     }
 }
 
-/// Parses an id from the path; anything that is not a positive integer is "not found".
 /// A request's `Content-Type`, lower-cased; empty when absent or not text.
 pub fn content_type(req: &Request) -> String {
     req.headers()
@@ -93,6 +92,7 @@ pub fn content_type(req: &Request) -> String {
         .to_ascii_lowercase()
 }
 
+/// Parses an id from the path; anything that is not a positive integer is "not found".
 pub fn parse_id(s: &str) -> Result<i64, AppError> {
     s.parse::<i64>()
         .ok()

@@ -5,7 +5,7 @@ use sqlx::{AnyConnection, AssertSqlSafe};
 use crate::domain::sla::{ClockEvent, ClockTarget};
 use crate::store::audit::NewAuditEvent;
 use crate::store::db;
-use crate::store::entities::{Arg, bind_query};
+use crate::store::entities::Arg;
 use crate::store::{Actor, Store, StoreError, StoreResult};
 
 use super::{
@@ -204,9 +204,7 @@ impl Store {
             args.push(Arg::Int(e.target_seconds));
             args.push(Arg::Text(Some(e.reason.clone())));
         }
-        bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(&mut **tx, AssertSqlSafe(sql), args).await?;
         Ok(())
     }
 
@@ -265,9 +263,7 @@ impl Store {
             sets.join(", "),
             args.len()
         );
-        bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
-            .execute(&mut **tx)
-            .await?;
+        db::exec(&mut **tx, AssertSqlSafe(sql), args).await?;
         // The search index follows on the same transaction when its text, state or
         // requester changed.
         if fields.iter().any(|(name, _)| {

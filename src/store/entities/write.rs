@@ -159,9 +159,8 @@ impl Store {
             format!("新建{}：{}", spec.label, title_of(&after)),
         )
         .after(Value::Object(after.clone()))
-        .write(&mut tx, now_ms, actor)
+        .write_and_commit(tx, now_ms, actor)
         .await?;
-        tx.commit().await?;
         self.after_write(spec);
         Ok(after)
     }
@@ -258,9 +257,8 @@ impl Store {
             format!("删除{}：{}", spec.label, title_of(&before)),
         )
         .before(Value::Object(before))
-        .write(&mut tx, now_ms, actor)
+        .write_and_commit(tx, now_ms, actor)
         .await?;
-        tx.commit().await?;
         self.after_write(spec);
         Ok(())
     }

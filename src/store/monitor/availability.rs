@@ -127,9 +127,7 @@ impl Store {
                  maintenance_ms = excluded.maintenance_ms, unknown_ms = excluded.unknown_ms, checks = excluded.checks, \
                  failures = excluded.failures, latency_avg_ms = excluded.latency_avg_ms, latency_max_ms = excluded.latency_max_ms",
             );
-            crate::store::entities::bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
-                .execute(&mut **tx)
-                .await?;
+            crate::store::db::exec(&mut **tx, AssertSqlSafe(sql), args).await?;
         }
         Ok(())
     }

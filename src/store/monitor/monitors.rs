@@ -206,9 +206,7 @@ impl Store {
                 }
                 args.extend([Arg::Text(r.phase.clone()), Arg::Text(r.message.clone())]);
             }
-            super::entities::bind_query(sqlx::query(AssertSqlSafe(sql)), &args)
-                .execute(&mut **tx)
-                .await?;
+            db::exec(&mut **tx, AssertSqlSafe(sql), args).await?;
         }
         Ok(())
     }

@@ -63,13 +63,12 @@ impl Store {
 
     /// One shift, read on the write's own transaction (`NotFound` if there is none).
     pub async fn shift_tx(&self, tx: &mut Tx, id: i64) -> StoreResult<ShiftRow> {
-        db::maybe(
+        db::one(
             &mut **tx,
             "SELECT id, user_id, starts_at, ends_at, role, note, created_at FROM duty_shifts WHERE id = $1",
             id,
         )
-        .await?
-        .ok_or(crate::store::StoreError::NotFound)
+        .await
     }
 
     /// Gives a shift to another person.

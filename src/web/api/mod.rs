@@ -305,8 +305,6 @@ pub fn routes(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(inventory::history))
 }
 
-/// A page of a list as answered: `{"total": …, "items": […]}`, every row shown with
-/// `show`, `total` counting the whole filtered list.
 /// An import file (CSV or XLSX, multipart field `file` or the raw body) of at most
 /// `max_import_bytes`.
 pub async fn read_import(
@@ -322,6 +320,8 @@ pub async fn read_import(
     crate::web::extract::read_upload(req, st, too_big, "CSV 或 XLSX").await
 }
 
+/// A page of a list as answered: `{"total": …, "items": […]}`, every row shown with
+/// `show`, `total` counting the whole filtered list.
 pub fn list_json<T>(rows: &[T], total: i64, show: impl Fn(&T) -> Value) -> Value {
     json!({"total": total, "items": rows.iter().map(show).collect::<Vec<_>>()})
 }

@@ -94,9 +94,6 @@ pub async fn task(
     render(&st, &u, parse_id(&id)?, None, StatusCode::OK).await
 }
 
-/// The readings the form holds, keyed as the items are: `r[KEY]`, or `r[KEY][i]` for a
-/// per-instance item. A blank field clears its reading; numbers are sent as numbers. A
-/// value filled in from a monitor that the inspector left unchanged is not sent.
 /// The first value of `name` in a posted form, trimmed; `None` when absent or blank.
 fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
     form.iter()
@@ -105,6 +102,9 @@ fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The readings the form holds, keyed as the items are: `r[KEY]`, or `r[KEY][i]` for a
+/// per-instance item. A blank field clears its reading; numbers are sent as numbers. A
+/// value filled in from a monitor that the inspector left unchanged is not sent.
 fn readings_of(task: &Value, form: &[(String, String)]) -> Map<String, Value> {
     let get = |name: &str| form_value(form, name);
     let number = |s: String| match s.parse::<f64>() {
