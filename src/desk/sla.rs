@@ -15,14 +15,15 @@ use crate::store::{Actor, Store, StoreError};
 
 /// The replayed clocks of a ticket at the clock's now.
 pub async fn clocks(ctx: &Ctx, t: &TicketRow) -> AppResult<Vec<ClockState>> {
-    let mut conn = ctx.store.pool().acquire().await.map_err(StoreError::from)?;
+    let mut conn =
+        crate::store::Conn::from(ctx.store.pool().acquire().await.map_err(StoreError::from)?);
     clocks_in(ctx, &mut conn, t).await
 }
 
 /// The replayed clocks of a ticket, read on `conn` (a writer's transaction derefs to one).
 pub async fn clocks_in(
     ctx: &Ctx,
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut crate::store::Conn,
     t: &TicketRow,
 ) -> AppResult<Vec<ClockState>> {
     let cal = match t.calendar_id {

@@ -163,7 +163,7 @@ impl Store {
 
     /// The display name of one user on the write's own connection.
     pub async fn user_name_in(
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut crate::store::Conn,
         id: i64,
     ) -> StoreResult<Option<String>> {
         db::maybe_value(

@@ -20,7 +20,8 @@
 //!   writers queued together share one `COMMIT` (group commit). A writer's `commit()`
 //!   returns only after the `COMMIT` that contains its savepoint has succeeded, so an
 //!   acknowledged write is as durable as `synchronous` makes it; a writer whose work
-//!   fails rolls back to its savepoint and takes nobody else's work with it.
+//!   fails rolls back to its savepoint and takes nobody else's work with it. The lane's
+//!   statements run on the writer's own task ([`LiteConn`]), not on a thread of sqlx's.
 //!
 //! While a request or job holds a `Tx`, reading through the pool is a bug (on PostgreSQL
 //! it needs a second connection, and sixteen such requests starve a pool of sixteen).
@@ -33,11 +34,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sqlx::any::AnyConnectOptions;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use sqlx::any::{AnyConnectOptions, AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AssertSqlSafe, ConnectOptions, Executor, Transaction};
+use sqlx::{Any, AssertSqlSafe, Execute, Executor, Transaction};
+use sqlx_core::Either;
+use sqlx_core::describe::Describe;
+use sqlx_core::sql_str::SqlStr;
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
+use super::lite::LiteConn;
 use super::{StoreError, StoreResult};
 
 tokio::task_local! {
@@ -75,8 +82,14 @@ impl Drop for Held {
 /// A write transaction: dereferences to the connection its statements run on.
 pub struct Tx {
     inner: Inner,
+    /// `None` once committed.
+    conn: Option<Conn>,
     _held: Held,
 }
+
+/// How long a new write group waits for SQLite's write lock when another connection holds
+/// it (as long as the pool's readers wait: their `busy_timeout`).
+const BUSY_WAIT: Duration = Duration::from_secs(10);
 
 /// How many bytes of statements a transaction holds for its commit before it runs those
 /// it holds at once (a bulk job that audits every row should not build a statement of
@@ -86,20 +99,126 @@ const AT_COMMIT_MAX: usize = 256 * 1024;
 enum Inner {
     /// Committed (only seen by `Drop`).
     Done,
+    /// An ordinary sqlx transaction ([`Conn`] holds it).
+    Pool,
+    /// PostgreSQL (see the module's notes): the statements held for the commit's round
+    /// trip ([`Tx::run_at_commit`]), `;`-separated.
+    Postgres(String),
+    Lane(Arc<Lane>),
+}
+
+/// The connection a write transaction's statements run on: `&mut **tx` in a store
+/// function. An executor like sqlx's connections, over sqlx's `Any` types on either
+/// database.
+pub struct Conn(ConnKind);
+
+enum ConnKind {
     Pool(Transaction<'static, Any>),
-    /// PostgreSQL (see the module's notes): the connection (`None` once committed) and the
-    /// statements held for the commit's round trip ([`Tx::run_at_commit`]), `;`-separated.
-    Postgres(Option<PoolConnection<Any>>, String),
-    Lane {
-        guard: Option<OwnedMutexGuard<LaneState>>,
-        lane: Arc<Lane>,
-    },
+    Pooled(PoolConnection<Any>),
+    /// The SQLite writer, held: its statements run on the calling thread
+    /// ([`LiteConn`]).
+    Lane(OwnedMutexGuard<LaneState>),
+}
+
+/// A connection of the pool, for a read that calls the same `*_in` function a write does.
+impl From<PoolConnection<Any>> for Conn {
+    fn from(c: PoolConnection<Any>) -> Conn {
+        Conn(ConnKind::Pooled(c))
+    }
+}
+
+/// Where a [`Conn`]'s statements go.
+enum Target<'c> {
+    Sqlx(&'c mut sqlx::AnyConnection),
+    Lite(&'c mut LiteConn),
+}
+
+impl Conn {
+    fn target(&mut self) -> Target<'_> {
+        match &mut self.0 {
+            ConnKind::Pool(t) => Target::Sqlx(t),
+            ConnKind::Pooled(c) => Target::Sqlx(c),
+            ConnKind::Lane(g) => Target::Lite(&mut g.conn),
+        }
+    }
+
+    /// The database's name as sqlx gives it (`"PostgreSQL"`, `"SQLite"`).
+    pub fn backend_name(&self) -> &str {
+        match &self.0 {
+            ConnKind::Pool(t) => t.backend_name(),
+            ConnKind::Pooled(c) => c.backend_name(),
+            ConnKind::Lane(_) => "SQLite",
+        }
+    }
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Conn").field(&self.backend_name()).finish()
+    }
+}
+
+impl<'c> Executor<'c> for &'c mut Conn {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self.target() {
+            Target::Sqlx(c) => c.fetch_many(query),
+            Target::Lite(c) => c.fetch_many(query),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self.target() {
+            Target::Sqlx(c) => c.fetch_optional(query),
+            Target::Lite(c) => c.fetch_optional(query),
+        }
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: SqlStr,
+        parameters: &'e [AnyTypeInfo],
+    ) -> BoxFuture<'e, Result<AnyStatement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match self.target() {
+            Target::Sqlx(c) => c.prepare_with(sql, parameters),
+            Target::Lite(c) => c.prepare_with(sql, parameters),
+        }
+    }
+
+    fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<Describe<Any>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match self.target() {
+            Target::Sqlx(c) => c.describe(sql),
+            Target::Lite(c) => c.describe(sql),
+        }
+    }
 }
 
 impl Tx {
     pub(crate) fn pool(t: Transaction<'static, Any>) -> Tx {
         Tx {
-            inner: Inner::Pool(t),
+            inner: Inner::Pool,
+            conn: Some(Conn(ConnKind::Pool(t))),
             _held: Held::new(),
         }
     }
@@ -114,7 +233,8 @@ impl Tx {
             return Err(e.into());
         }
         Ok(Tx {
-            inner: Inner::Postgres(Some(conn), String::new()),
+            inner: Inner::Postgres(String::new()),
+            conn: Some(Conn(ConnKind::Pooled(conn))),
             _held: Held::new(),
         })
     }
@@ -127,7 +247,9 @@ impl Tx {
     /// may be milliseconds away while every other writer waits. A failure there fails the
     /// commit. Elsewhere (SQLite, one writer) it runs now.
     pub async fn run_at_commit(&mut self, sql: String) -> StoreResult<()> {
-        if let Inner::Postgres(Some(conn), held) = &mut self.inner {
+        if let Inner::Postgres(held) = &mut self.inner
+            && let Some(Conn(ConnKind::Pooled(conn))) = &mut self.conn
+        {
             // Past the limit, what is held so far runs now, in order; the new statement is
             // held, so that the last one (a ticket's number draw) still answers the commit.
             if !held.is_empty() && held.len() + sql.len() > AT_COMMIT_MAX {
@@ -151,9 +273,8 @@ impl Tx {
     /// held by [`Tx::run_at_commit`] returned with one (on SQLite, where those statements
     /// ran at once, there is none: `None`).
     pub async fn commit_returning(mut self, column: &str) -> StoreResult<Option<String>> {
-        if matches!(self.inner, Inner::Postgres(Some(_), _))
-            && let Inner::Postgres(Some(conn), held) =
-                std::mem::replace(&mut self.inner, Inner::Done)
+        if let Inner::Postgres(held) = std::mem::replace(&mut self.inner, Inner::Done)
+            && let Some(Conn(ConnKind::Pooled(conn))) = self.conn.take()
         {
             let rows = commit_postgres(conn, held).await?;
             return Ok(rows.iter().find_map(|r| {
@@ -167,26 +288,26 @@ impl Tx {
     /// Commits. On the SQLite lane this returns once the group commit that contains this
     /// transaction is durable, or with the error that made it fail.
     pub async fn commit(mut self) -> StoreResult<()> {
-        match std::mem::replace(&mut self.inner, Inner::Done) {
-            Inner::Done => Ok(()),
-            Inner::Pool(t) => {
+        let inner = std::mem::replace(&mut self.inner, Inner::Done);
+        let Some(Conn(conn)) = self.conn.take() else {
+            return Ok(());
+        };
+        match (inner, conn) {
+            (Inner::Pool, ConnKind::Pool(t)) => {
                 t.commit().await?;
                 Ok(())
             }
-            Inner::Postgres(None, _) => Ok(()),
-            Inner::Postgres(Some(conn), held) => commit_postgres(conn, held).await.map(|_| ()),
-            Inner::Lane { guard: None, .. } => Ok(()),
-            Inner::Lane {
-                guard: Some(mut g),
-                lane,
-            } => {
+            (Inner::Postgres(held), ConnKind::Pooled(conn)) => {
+                commit_postgres(conn, held).await.map(|_| ())
+            }
+            (Inner::Lane(lane), ConnKind::Lane(mut g)) => {
                 if lane.waiting.load(Ordering::SeqCst) == 0 || g.members + 1 >= lane.max_group {
-                    // Nobody queued behind: release and commit in one round trip to the
-                    // worker (either failing fails the whole group, as apart). In a task of
-                    // its own, so that it runs to the end even when this future is dropped
-                    // (a client that went away): had it stopped after SQLite committed but
-                    // before the state said so, the next writer's commit would fail and
-                    // report the group's committed writes as failed.
+                    // Nobody queued behind: release and commit in one call (either failing
+                    // fails the whole group, as apart). In a task of its own, so that it
+                    // runs to the end even when this future is dropped (a client that went
+                    // away): had it stopped after SQLite committed but before the state
+                    // said so, the next writer's commit would fail and report the group's
+                    // committed writes as failed.
                     let done = tokio::spawn(async move {
                         g.dirty = false;
                         g.members += 1;
@@ -219,6 +340,9 @@ impl Tx {
                     ))),
                 }
             }
+            _ => Err(StoreError::Other(anyhow::anyhow!(
+                "a write transaction's state does not match its connection"
+            ))),
         }
     }
 }
@@ -250,13 +374,11 @@ async fn commit_postgres(
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        // A PostgreSQL transaction dropped without commit is rolled back before its
-        // connection goes back to the pool (or the connection is closed, which rolls it
-        // back too).
-        if let Inner::Postgres(c, _) = &mut self.inner
-            && let Some(mut conn) = c.take()
-        {
-            match tokio::runtime::Handle::try_current() {
+        match self.conn.take().map(|c| c.0) {
+            // A PostgreSQL transaction dropped without commit is rolled back before its
+            // connection goes back to the pool (or the connection is closed, which rolls it
+            // back too).
+            Some(ConnKind::Pooled(mut conn)) => match tokio::runtime::Handle::try_current() {
                 Ok(h) => {
                     h.spawn(async move {
                         if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
@@ -265,39 +387,37 @@ impl Drop for Tx {
                     });
                 }
                 Err(_) => conn.close_on_drop(),
+            },
+            // A lane transaction dropped without commit leaves its savepoint marked dirty;
+            // the next writer or the flusher rolls it back before anything else runs.
+            Some(ConnKind::Lane(g)) => {
+                drop(g);
+                if let Inner::Lane(lane) = &self.inner {
+                    lane.flush.notify_one();
+                }
             }
-            return;
-        }
-        // A lane transaction dropped without commit leaves its savepoint marked dirty;
-        // the next writer or the flusher rolls it back before anything else runs.
-        if let Inner::Lane { guard, lane } = &mut self.inner
-            && let Some(g) = guard.take()
-        {
-            drop(g);
-            lane.flush.notify_one();
+            // sqlx rolls its own transaction back when dropped.
+            Some(ConnKind::Pool(t)) => drop(t),
+            None => {}
         }
     }
 }
 
 impl Deref for Tx {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        match &self.inner {
-            Inner::Pool(t) => t,
-            Inner::Postgres(Some(c), _) => c,
-            Inner::Lane { guard: Some(g), .. } => &g.conn,
-            _ => unreachable!("a finished transaction is not reachable"),
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        match &self.conn {
+            Some(c) => c,
+            None => unreachable!("a finished transaction is not reachable"),
         }
     }
 }
 
 impl DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match &mut self.inner {
-            Inner::Pool(t) => t,
-            Inner::Postgres(Some(c), _) => c,
-            Inner::Lane { guard: Some(g), .. } => &mut g.conn,
-            _ => unreachable!("a finished transaction is not reachable"),
+    fn deref_mut(&mut self) -> &mut Conn {
+        match &mut self.conn {
+            Some(c) => c,
+            None => unreachable!("a finished transaction is not reachable"),
         }
     }
 }
@@ -324,7 +444,7 @@ pub struct LaneStats {
 }
 
 pub(crate) struct LaneState {
-    conn: AnyConnection,
+    conn: LiteConn,
     /// An outer transaction is open.
     outer: bool,
     /// A member's savepoint is open and unfinished (its holder went away).
@@ -409,8 +529,17 @@ impl Lane {
         pragmas: String,
         acquire_timeout: Duration,
     ) -> anyhow::Result<Arc<Lane>> {
-        let mut conn = opts.connect().await?;
-        conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+        // The file sqlx would open for these options, opened by the writer's own
+        // connection (see `super::lite`).
+        let file = <sqlx::sqlite::SqliteConnectOptions as sqlx::ConnectOptions>::from_url(
+            &opts.database_url,
+        )?
+        .get_filename()
+        .to_path_buf();
+        let mut conn = LiteConn::open(&file, &pragmas)?;
+        // The writer's statements run on the async threads: none may wait there for a lock
+        // (see `begin`).
+        conn.no_wait()?;
         let stats = Arc::new(LaneStats::default());
         let lane = Arc::new(Lane {
             state: Arc::new(Mutex::new(LaneState {
@@ -458,14 +587,36 @@ impl Lane {
         drop(queued);
         let mut g = got.map_err(|_| StoreError::Backend(sqlx::Error::PoolTimedOut))?;
         g.recover().await;
-        // The group's transaction and this writer's savepoint in one round trip to the
-        // worker when the group is new.
+        // The group's transaction and this writer's savepoint in one call when the group
+        // is new.
         let (sql, opens) = if g.outer {
             ("SAVEPOINT w", false)
         } else {
             ("BEGIN IMMEDIATE; SAVEPOINT w", true)
         };
-        if let Err(e) = g.conn.execute(sql).await {
+        let mut r = g.conn.execute(sql).await.map(|_| ());
+        if opens && r.as_ref().is_err_and(LiteConn::is_busy) {
+            // Another connection holds SQLite's write lock (another process: the CLI, a
+            // restore). The writer does not wait for it on this thread, which serves other
+            // requests too: a blocking thread waits, up to `BUSY_WAIT`.
+            let waited = tokio::task::spawn_blocking(move || {
+                let r = g.conn.run_waiting(sql, BUSY_WAIT);
+                (g, r)
+            })
+            .await;
+            match waited {
+                Ok((back, again)) => {
+                    g = back;
+                    r = again;
+                }
+                Err(e) => {
+                    return Err(StoreError::Other(anyhow::anyhow!(
+                        "waiting for SQLite's write lock stopped: {e}"
+                    )));
+                }
+            }
+        }
+        if let Err(e) = r {
             // A BEGIN that succeeded before its SAVEPOINT failed is rolled back too.
             g.outer |= opens;
             g.abort(&e.to_string()).await;
@@ -474,10 +625,8 @@ impl Lane {
         g.outer = true;
         g.dirty = true;
         Ok(Tx {
-            inner: Inner::Lane {
-                guard: Some(g),
-                lane: self.clone(),
-            },
+            inner: Inner::Lane(self.clone()),
+            conn: Some(Conn(ConnKind::Lane(g))),
             _held: Held::new(),
         })
     }
@@ -495,6 +644,8 @@ impl Lane {
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
+
+    use sqlx::ConnectOptions;
 
     use super::*;
 
@@ -646,6 +797,35 @@ mod tests {
         let mut tx = lane.begin().await.unwrap();
         tx.execute("INSERT INTO t (n) VALUES (7)").await.unwrap();
         tx.commit().await.unwrap();
+    }
+
+    /// While another connection holds SQLite's write lock, a new group waits for it off the
+    /// async thread: on a single-threaded runtime the holder (a task of the same runtime)
+    /// still runs, releases the lock, and the writer goes on.
+    #[tokio::test]
+    async fn a_write_lock_held_elsewhere_is_waited_for_off_the_async_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lane, url) = lane(dir.path()).await;
+        let mut other = AnyConnectOptions::from_str(&url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        other.execute("BEGIN IMMEDIATE").await.unwrap();
+        let holder = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            other.execute("COMMIT").await.unwrap();
+        });
+        let started = std::time::Instant::now();
+        let mut tx = tokio::time::timeout(Duration::from_secs(5), lane.begin())
+            .await
+            .expect("the writer waits for the lock, not for its own thread")
+            .unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        insert(&mut tx, 5).await.unwrap();
+        tx.commit().await.unwrap();
+        holder.await.unwrap();
+        assert_eq!(rows(&url).await, vec![5]);
     }
 
     /// A writer that cannot get the lane within the acquire timeout gets the pool-timeout

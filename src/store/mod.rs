@@ -18,6 +18,7 @@ pub mod inspect;
 pub mod inventory;
 pub mod lane;
 pub mod lease;
+pub mod lite;
 pub mod monitor;
 pub mod notify;
 pub mod operations;
@@ -36,7 +37,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use lane::Tx;
+pub use lane::{Conn, Tx};
 
 use crate::domain::FieldError;
 

@@ -364,12 +364,12 @@ impl Store {
 
     /// Active accounts holding any of `roles`.
     pub async fn active_user_ids_with_roles(&self, roles: &[&str]) -> StoreResult<Vec<i64>> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = crate::store::Conn::from(self.pool().acquire().await?);
         Self::users_with_roles(&mut conn, roles).await
     }
 
     async fn users_with_roles(
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut crate::store::Conn,
         roles: &[&str],
     ) -> StoreResult<Vec<i64>> {
         if roles.is_empty() {

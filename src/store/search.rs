@@ -4,7 +4,7 @@
 //! PostgreSQL `tsvector` with GIN). The text is segmented by `domain::search`.
 
 use serde_json::{Map, Value};
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
 use super::db;
 use super::{Backend, Store, StoreResult, Tx};
@@ -155,7 +155,7 @@ impl Store {
     /// Writes (or rewrites) a record's index row on the caller's connection.
     pub async fn index_doc_in(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         d: &Doc,
         now_ms: i64,
     ) -> StoreResult<()> {
@@ -166,7 +166,7 @@ impl Store {
     /// record's own transaction meanwhile) is kept.
     async fn write_doc(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         d: &Doc,
         now_ms: i64,
         replace: bool,
@@ -212,7 +212,11 @@ impl Store {
     }
 
     /// Removes a record's index row on the caller's connection.
-    pub async fn unindex_in(conn: &mut AnyConnection, kind: &str, ref_id: i64) -> StoreResult<()> {
+    pub async fn unindex_in(
+        conn: &mut crate::store::Conn,
+        kind: &str,
+        ref_id: i64,
+    ) -> StoreResult<()> {
         db::exec(
             &mut *conn,
             "DELETE FROM search_docs WHERE kind = $1 AND ref_id = $2",

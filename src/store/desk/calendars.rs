@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use sqlx::AnyConnection;
-
 use crate::domain::calendar::{Calendar, CalendarKind, DayOverride, parse_periods};
 use crate::store::db;
 use crate::store::{Store, StoreError, StoreResult};
@@ -193,7 +191,7 @@ impl Store {
         if let Some(c) = self.cached_calendar(id) {
             return Ok(c);
         }
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = crate::store::Conn::from(self.pool().acquire().await?);
         self.calendar_in(&mut conn, id).await
     }
 
@@ -203,7 +201,11 @@ impl Store {
     }
 
     /// The calendar, read on `conn` (a write transaction's connection) when not cached.
-    pub async fn calendar_in(&self, conn: &mut AnyConnection, id: i64) -> StoreResult<Calendar> {
+    pub async fn calendar_in(
+        &self,
+        conn: &mut crate::store::Conn,
+        id: i64,
+    ) -> StoreResult<Calendar> {
         if let Some(c) = self.cached_calendar(id) {
             return Ok(c);
         }
@@ -226,7 +228,7 @@ impl Store {
         }
     }
 
-    async fn calendar_uncached(conn: &mut AnyConnection, id: i64) -> StoreResult<Calendar> {
+    async fn calendar_uncached(conn: &mut crate::store::Conn, id: i64) -> StoreResult<Calendar> {
         let row: CalendarRow = db::one(&mut *conn, CALENDAR, id).await?;
         if row.kind == "always" {
             return Ok(Calendar::always());

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
 use crate::store::db;
 use crate::store::{Store, StoreError, StoreResult};
@@ -12,7 +12,7 @@ use super::CALENDAR_TTL;
 impl Store {
     /// The SLA policies and the id of the round-the-clock calendar, read on `conn` when
     /// not cached (cached for `CALENDAR_TTL`; edits through this process clear them).
-    pub async fn policies_in(&self, conn: &mut AnyConnection) -> StoreResult<Arc<PolicySet>> {
+    pub async fn policies_in(&self, conn: &mut crate::store::Conn) -> StoreResult<Arc<PolicySet>> {
         if let Ok(g) = self.policy_cache.lock()
             && let Some((at, set)) = g.as_ref()
             && at.elapsed() < CALENDAR_TTL
@@ -43,11 +43,15 @@ impl Store {
     }
 
     pub async fn policy(&self, id: i64) -> StoreResult<PolicyRow> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = crate::store::Conn::from(self.pool().acquire().await?);
         self.policy_in(&mut conn, id).await
     }
 
-    pub async fn policy_in(&self, conn: &mut AnyConnection, id: i64) -> StoreResult<PolicyRow> {
+    pub async fn policy_in(
+        &self,
+        conn: &mut crate::store::Conn,
+        id: i64,
+    ) -> StoreResult<PolicyRow> {
         self.policies_in(conn)
             .await?
             .rules
@@ -63,7 +67,7 @@ impl Store {
     /// slot for `duty` with its name. The names are what the ticket's answer shows, so the
     /// new row need not be read back.
     pub async fn ticket_refs_in(
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         system_id: Option<i64>,
         asset_id: Option<i64>,
         requester_id: Option<i64>,

@@ -1,6 +1,6 @@
 //! Ticket rows: numbering, insert, SLA fields, reads, lists and the indicator columns.
 
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 
 use crate::domain::sla::{ClockEvent, ClockTarget};
 use crate::store::audit::NewAuditEvent;
@@ -157,7 +157,7 @@ impl Store {
 
     /// The SLA warnings and breaches already on a ticket's timeline, as (kind, marker).
     pub async fn sla_markers_in(
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         ticket_id: i64,
     ) -> StoreResult<Vec<(String, String)>> {
         db::all(
@@ -227,7 +227,10 @@ impl Store {
     }
 
     /// The role of an active account, read on `conn`.
-    pub async fn active_role_in(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<String>> {
+    pub async fn active_role_in(
+        conn: &mut crate::store::Conn,
+        id: i64,
+    ) -> StoreResult<Option<String>> {
         db::maybe_value(
             &mut *conn,
             "SELECT role FROM users WHERE id = $1 AND disabled = 0",

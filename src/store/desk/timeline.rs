@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use sqlx::AnyConnection;
-
 use crate::domain::sla::{ClockEvent, ClockEventKind, ClockTarget};
 use crate::store::db;
 use crate::store::{Store, StoreResult};
@@ -61,7 +59,7 @@ impl Store {
     /// Whether the timeline already has an event of this kind with this marker (dedup of
     /// SLA warnings and breaches), read on `conn`.
     pub async fn has_ticket_event_in(
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         ticket_id: i64,
         kind: &str,
         marker: &str,
@@ -99,13 +97,13 @@ impl Store {
         &self,
         ticket_id: i64,
     ) -> StoreResult<BTreeMap<String, Vec<ClockEvent>>> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = crate::store::Conn::from(self.pool().acquire().await?);
         Self::clock_events_in(&mut conn, ticket_id).await
     }
 
     /// Clock events of a ticket by target, in order, read on `conn`.
     pub async fn clock_events_in(
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         ticket_id: i64,
     ) -> StoreResult<BTreeMap<String, Vec<ClockEvent>>> {
         let rows: Vec<(String, String, i64, Option<i64>, String)> = db::all(

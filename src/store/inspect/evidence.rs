@@ -1,6 +1,6 @@
 //! An inspection's evidence: the photos taken on a task and the monitors' latest results.
 
-use sqlx::{AnyConnection, AssertSqlSafe, FromRow};
+use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::store::db;
 use crate::store::sql::Columns;
@@ -68,7 +68,7 @@ impl Store {
 
     /// A task's photos, oldest first.
     pub async fn inspection_photos_in(
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         task_id: i64,
     ) -> StoreResult<Vec<PhotoRow>> {
         let sql =
@@ -77,7 +77,7 @@ impl Store {
     }
 
     pub async fn inspection_photos(&self, task_id: i64) -> StoreResult<Vec<PhotoRow>> {
-        let mut c = self.pool().acquire().await?;
+        let mut c = crate::store::Conn::from(self.pool().acquire().await?);
         Self::inspection_photos_in(&mut c, task_id).await
     }
 
@@ -90,7 +90,7 @@ impl Store {
     // ---- monitors as evidence ------------------------------------------------------------
 
     /// Whether a monitor exists (template items bound to a monitor).
-    pub async fn monitor_exists_in(conn: &mut AnyConnection, id: i64) -> StoreResult<bool> {
+    pub async fn monitor_exists_in(conn: &mut crate::store::Conn, id: i64) -> StoreResult<bool> {
         let n: i64 = db::value(
             &mut *conn,
             "SELECT COUNT(*) FROM monitors WHERE id = $1",
@@ -102,7 +102,7 @@ impl Store {
 
     /// The latest result of each monitor that has one.
     pub async fn latest_monitor_results_in(
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         ids: &[i64],
     ) -> StoreResult<std::collections::HashMap<i64, LatestResult>> {
         let mut out = std::collections::HashMap::new();
@@ -131,7 +131,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let mut c = self.pool().acquire().await?;
+        let mut c = crate::store::Conn::from(self.pool().acquire().await?);
         Self::latest_monitor_results_in(&mut c, ids).await
     }
 }

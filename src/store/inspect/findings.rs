@@ -1,6 +1,6 @@
 //! Inspection findings and the tickets raised for them.
 
-use sqlx::{AnyConnection, AssertSqlSafe, FromRow};
+use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::store::db;
 use crate::store::sql::{Columns, Filter};
@@ -81,7 +81,7 @@ impl Store {
     /// Marks the findings of a resolved ticket rectified; answers how many changed.
     pub async fn rectify_findings_of_ticket(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         ticket_id: i64,
         now_ms: i64,
     ) -> StoreResult<u64> {

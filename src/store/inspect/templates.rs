@@ -1,6 +1,6 @@
 //! Inspection templates: the checklists a plan or task is built from.
 
-use sqlx::{AnyConnection, AssertSqlSafe, FromRow};
+use sqlx::{AssertSqlSafe, FromRow};
 
 use super::conflict_on_unique;
 use crate::store::db;
@@ -106,14 +106,14 @@ impl Store {
     }
 
     pub async fn inspection_template_in(
-        conn: &mut AnyConnection,
+        conn: &mut crate::store::Conn,
         id: i64,
     ) -> StoreResult<TemplateRow> {
         let sql = format!("SELECT {TEMPLATE_COLS} FROM inspection_templates WHERE id = $1");
         db::one(&mut *conn, AssertSqlSafe(sql), id).await
     }
 
-    pub async fn count_inspection_templates_in(conn: &mut AnyConnection) -> StoreResult<i64> {
+    pub async fn count_inspection_templates_in(conn: &mut crate::store::Conn) -> StoreResult<i64> {
         db::value(&mut *conn, "SELECT COUNT(*) FROM inspection_templates", ()).await
     }
 }
