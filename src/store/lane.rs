@@ -308,10 +308,15 @@ impl Tx {
                     // away): had it stopped after SQLite committed but before the state
                     // said so, the next writer's commit would fail and report the group's
                     // committed writes as failed.
+                    let sql = if g.savepoint {
+                        "RELEASE w; COMMIT"
+                    } else {
+                        "COMMIT"
+                    };
                     let done = tokio::spawn(async move {
                         g.dirty = false;
                         g.members += 1;
-                        g.commit_group("RELEASE w; COMMIT").await
+                        g.commit_group(sql).await
                     });
                     return done.await.unwrap_or_else(|e| {
                         Err(StoreError::Other(anyhow::anyhow!(
@@ -319,7 +324,9 @@ impl Tx {
                         )))
                     });
                 }
-                if let Err(e) = g.conn.execute("RELEASE w").await {
+                if g.savepoint
+                    && let Err(e) = g.conn.execute("RELEASE w").await
+                {
                     // The savepoint is gone (SQLite rolled the whole transaction back on
                     // an I/O error, say): the group fails and nobody is acknowledged.
                     g.abort(&e.to_string()).await;
@@ -447,8 +454,12 @@ pub(crate) struct LaneState {
     conn: LiteConn,
     /// An outer transaction is open.
     outer: bool,
-    /// A member's savepoint is open and unfinished (its holder went away).
+    /// The member holding the lane has not finished (or went away without finishing).
     dirty: bool,
+    /// The member holding the lane works in a savepoint of its own. The first member of a
+    /// group has none: the group holds nothing else yet, so undoing its work is rolling
+    /// the group back, and SQLite does not copy every page it changes to a sub-journal.
+    savepoint: bool,
     /// Members released into the open outer transaction.
     members: usize,
     /// Members waiting for the group's commit.
@@ -498,12 +509,17 @@ impl LaneState {
         }
     }
 
-    /// Undoes the savepoint a departed writer left open.
+    /// Undoes the work a departed writer left unfinished.
     async fn recover(&mut self) {
         if !self.dirty {
             return;
         }
         self.dirty = false;
+        if !self.savepoint {
+            // The group's first member: the group is its work alone.
+            self.abort("the writer went away").await;
+            return;
+        }
         let r = match self.conn.execute("ROLLBACK TO w").await {
             Ok(_) => self.conn.execute("RELEASE w").await.map(|_| ()),
             Err(e) => Err(e),
@@ -546,6 +562,7 @@ impl Lane {
                 conn,
                 outer: false,
                 dirty: false,
+                savepoint: false,
                 members: 0,
                 pending: Vec::new(),
                 stats: stats.clone(),
@@ -587,12 +604,12 @@ impl Lane {
         drop(queued);
         let mut g = got.map_err(|_| StoreError::Backend(sqlx::Error::PoolTimedOut))?;
         g.recover().await;
-        // The group's transaction and this writer's savepoint in one call when the group
-        // is new.
+        // A savepoint when the group holds others' work; the group's transaction alone
+        // when this writer opens it.
         let (sql, opens) = if g.outer {
             ("SAVEPOINT w", false)
         } else {
-            ("BEGIN IMMEDIATE; SAVEPOINT w", true)
+            ("BEGIN IMMEDIATE", true)
         };
         let mut r = g.conn.execute(sql).await.map(|_| ());
         if opens && r.as_ref().is_err_and(LiteConn::is_busy) {
@@ -617,13 +634,12 @@ impl Lane {
             }
         }
         if let Err(e) = r {
-            // A BEGIN that succeeded before its SAVEPOINT failed is rolled back too.
-            g.outer |= opens;
             g.abort(&e.to_string()).await;
             return Err(e.into());
         }
         g.outer = true;
         g.dirty = true;
+        g.savepoint = !opens;
         Ok(Tx {
             inner: Inner::Lane(self.clone()),
             conn: Some(Conn(ConnKind::Lane(g))),
@@ -747,6 +763,21 @@ mod tests {
         let writers = lane.stats.writers.load(Ordering::Relaxed);
         assert_eq!(writers, 33, "the table's creation and 32 rows");
         assert!(commits < writers, "{commits} commits for {writers} writers");
+    }
+
+    /// The first writer of a group has no savepoint of its own: when it goes away, its work
+    /// is undone with the group's transaction, and the next writer starts clean.
+    #[tokio::test]
+    async fn a_first_writer_that_goes_away_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lane, url) = lane(dir.path()).await;
+        let mut tx = lane.begin().await.unwrap();
+        insert(&mut tx, 1).await.unwrap();
+        drop(tx);
+        let mut tx = lane.begin().await.unwrap();
+        insert(&mut tx, 2).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&url).await, vec![2]);
     }
 
     /// A writer whose statement fails (a duplicate key) is refused alone; the group's other
