@@ -16,7 +16,8 @@
 //!   loses a write nobody was told had succeeded.
 //! - **SQLite:** one process-wide writer connection, the *lane*, carries every write.
 //!   Writers queue for it in FIFO order instead of fighting over SQLite's lock with
-//!   busy-waits. Each `Tx` is a savepoint inside a shared outer transaction, and the
+//!   busy-waits. Each `Tx` is a savepoint inside a shared outer transaction (the first
+//!   writer of a group needs none: its work is the group's so far), and the
 //!   writers queued together share one `COMMIT` (group commit). A writer's `commit()`
 //!   returns only after the `COMMIT` that contains its savepoint has succeeded, so an
 //!   acknowledged write is as durable as `synchronous` makes it; a writer whose work
