@@ -781,6 +781,32 @@ mod tests {
         assert_eq!(rows(&url).await, vec![2]);
     }
 
+    /// The writer's statements run on the calling thread, yet a long write (an import of
+    /// thousands of rows) lets the thread's other tasks run while it goes on.
+    #[tokio::test]
+    async fn a_long_write_lets_other_tasks_of_its_thread_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lane, url) = lane(dir.path()).await;
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let t = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                t.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+        });
+        let mut tx = lane.begin().await.unwrap();
+        let before = ticks.load(Ordering::SeqCst);
+        for n in 0..2000 {
+            insert(&mut tx, n).await.unwrap();
+        }
+        let during = ticks.load(Ordering::SeqCst) - before;
+        tx.commit().await.unwrap();
+        ticker.abort();
+        assert!(during > 0, "no other task ran during 2,000 statements");
+        assert_eq!(rows(&url).await.len(), 2000);
+    }
+
     /// A writer whose statement fails (a duplicate key) is refused alone; the group's other
     /// members commit.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,11 +18,14 @@
 //! - errors: SQLite's message and extended result code, with the constraint kind.
 //!
 //! A statement runs to its end before its future is first polled. That holds the calling
-//! thread for the statement's time, which is the writer's serial section anyway.
+//! thread for the statement's time, which is the writer's serial section anyway. Its
+//! answer then spends a unit of tokio's cooperative budget, so a write of thousands of
+//! statements (an import) still lets the other tasks of its thread run now and then.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use rusqlite::fallible_iterator::FallibleIterator;
@@ -408,7 +411,11 @@ impl<'c> Executor<'c> for &'c mut LiteConn {
             Ok(s) => s.into_iter().map(Ok).collect(),
             Err(e) => vec![Err(e)],
         };
-        Box::pin(futures_util::stream::iter(items))
+        let answer = async move {
+            tokio::task::consume_budget().await;
+            futures_util::stream::iter(items)
+        };
+        Box::pin(futures_util::stream::once(answer).flatten())
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(
@@ -427,7 +434,10 @@ impl<'c> Executor<'c> for &'c mut LiteConn {
                     Either::Left(_) => None,
                 })
             });
-        Box::pin(std::future::ready(r))
+        Box::pin(async move {
+            tokio::task::consume_budget().await;
+            r
+        })
     }
 
     fn prepare_with<'e>(
