@@ -274,7 +274,11 @@ impl Tx {
     /// held by [`Tx::run_at_commit`] returned with one (on SQLite, where those statements
     /// ran at once, there is none: `None`).
     pub async fn commit_returning(mut self, column: &str) -> StoreResult<Option<String>> {
-        if let Inner::Postgres(held) = std::mem::replace(&mut self.inner, Inner::Done)
+        // Only a PostgreSQL transaction is taken apart here; anything else commits as is
+        // (taking its state first would leave `commit` a state that matches nothing).
+        if matches!(self.inner, Inner::Postgres(_))
+            && matches!(self.conn, Some(Conn(ConnKind::Pooled(_))))
+            && let Inner::Postgres(held) = std::mem::replace(&mut self.inner, Inner::Done)
             && let Some(Conn(ConnKind::Pooled(conn))) = self.conn.take()
         {
             let rows = commit_postgres(conn, held).await?;
@@ -805,6 +809,18 @@ mod tests {
         ticker.abort();
         assert!(during > 0, "no other task ran during 2,000 statements");
         assert_eq!(rows(&url).await.len(), 2000);
+    }
+
+    /// `commit_returning` on the lane commits (its held statements ran at once, so there
+    /// is no answer to return).
+    #[tokio::test]
+    async fn commit_returning_on_the_lane_commits_and_answers_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lane, url) = lane(dir.path()).await;
+        let mut tx = lane.begin().await.unwrap();
+        insert(&mut tx, 3).await.unwrap();
+        assert_eq!(tx.commit_returning("number").await.unwrap(), None);
+        assert_eq!(rows(&url).await, vec![3]);
     }
 
     /// A writer whose statement fails (a duplicate key) is refused alone; the group's other
