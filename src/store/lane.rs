@@ -82,9 +82,11 @@ impl Drop for Held {
 
 /// A write transaction: dereferences to the connection its statements run on.
 pub struct Tx {
-    inner: Inner,
     /// `None` once committed.
     conn: Option<Conn>,
+    /// PostgreSQL (see the module's notes): the statements held for the commit's round
+    /// trip ([`Tx::run_at_commit`]), `;`-separated. Empty elsewhere.
+    at_commit: String,
     _held: Held,
 }
 
@@ -97,28 +99,19 @@ const BUSY_WAIT: Duration = Duration::from_secs(10);
 /// megabytes).
 const AT_COMMIT_MAX: usize = 256 * 1024;
 
-enum Inner {
-    /// Committed (only seen by `Drop`).
-    Done,
-    /// An ordinary sqlx transaction ([`Conn`] holds it).
-    Pool,
-    /// PostgreSQL (see the module's notes): the statements held for the commit's round
-    /// trip ([`Tx::run_at_commit`]), `;`-separated.
-    Postgres(String),
-    Lane(Arc<Lane>),
-}
-
 /// The connection a write transaction's statements run on: `&mut **tx` in a store
 /// function. An executor like sqlx's connections, over sqlx's `Any` types on either
 /// database.
 pub struct Conn(ConnKind);
 
 enum ConnKind {
+    /// An ordinary sqlx transaction.
     Pool(Transaction<'static, Any>),
+    /// A pooled connection: a PostgreSQL write transaction in a [`Tx`], a read elsewhere.
     Pooled(PoolConnection<Any>),
     /// The SQLite writer, held: its statements run on the calling thread
     /// ([`LiteConn`]).
-    Lane(OwnedMutexGuard<LaneState>),
+    Lane(OwnedMutexGuard<LaneState>, Arc<Lane>),
 }
 
 /// A connection of the pool, for a read that calls the same `*_in` function a write does.
@@ -139,7 +132,7 @@ impl Conn {
         match &mut self.0 {
             ConnKind::Pool(t) => Target::Sqlx(t),
             ConnKind::Pooled(c) => Target::Sqlx(c),
-            ConnKind::Lane(g) => Target::Lite(&mut g.conn),
+            ConnKind::Lane(g, _) => Target::Lite(&mut g.conn),
         }
     }
 
@@ -148,7 +141,7 @@ impl Conn {
         match &self.0 {
             ConnKind::Pool(t) => t.backend_name(),
             ConnKind::Pooled(c) => c.backend_name(),
-            ConnKind::Lane(_) => "SQLite",
+            ConnKind::Lane(..) => "SQLite",
         }
     }
 }
@@ -218,8 +211,8 @@ impl<'c> Executor<'c> for &'c mut Conn {
 impl Tx {
     pub(crate) fn pool(t: Transaction<'static, Any>) -> Tx {
         Tx {
-            inner: Inner::Pool,
             conn: Some(Conn(ConnKind::Pool(t))),
+            at_commit: String::new(),
             _held: Held::new(),
         }
     }
@@ -234,8 +227,8 @@ impl Tx {
             return Err(e.into());
         }
         Ok(Tx {
-            inner: Inner::Postgres(String::new()),
             conn: Some(Conn(ConnKind::Pooled(conn))),
+            at_commit: String::new(),
             _held: Held::new(),
         })
     }
@@ -248,9 +241,8 @@ impl Tx {
     /// may be milliseconds away while every other writer waits. A failure there fails the
     /// commit. Elsewhere (SQLite, one writer) it runs now.
     pub async fn run_at_commit(&mut self, sql: String) -> StoreResult<()> {
-        if let Inner::Postgres(held) = &mut self.inner
-            && let Some(Conn(ConnKind::Pooled(conn))) = &mut self.conn
-        {
+        if let Some(Conn(ConnKind::Pooled(conn))) = &mut self.conn {
+            let held = &mut self.at_commit;
             // Past the limit, what is held so far runs now, in order; the new statement is
             // held, so that the last one (a ticket's number draw) still answers the commit.
             if !held.is_empty() && held.len() + sql.len() > AT_COMMIT_MAX {
@@ -274,14 +266,10 @@ impl Tx {
     /// held by [`Tx::run_at_commit`] returned with one (on SQLite, where those statements
     /// ran at once, there is none: `None`).
     pub async fn commit_returning(mut self, column: &str) -> StoreResult<Option<String>> {
-        // Only a PostgreSQL transaction is taken apart here; anything else commits as is
-        // (taking its state first would leave `commit` a state that matches nothing).
-        if matches!(self.inner, Inner::Postgres(_))
-            && matches!(self.conn, Some(Conn(ConnKind::Pooled(_))))
-            && let Inner::Postgres(held) = std::mem::replace(&mut self.inner, Inner::Done)
+        if matches!(self.conn, Some(Conn(ConnKind::Pooled(_))))
             && let Some(Conn(ConnKind::Pooled(conn))) = self.conn.take()
         {
-            let rows = commit_postgres(conn, held).await?;
+            let rows = commit_postgres(conn, std::mem::take(&mut self.at_commit)).await?;
             return Ok(rows.iter().find_map(|r| {
                 use sqlx::Row;
                 r.try_get::<String, _>(column).ok()
@@ -293,19 +281,18 @@ impl Tx {
     /// Commits. On the SQLite lane this returns once the group commit that contains this
     /// transaction is durable, or with the error that made it fail.
     pub async fn commit(mut self) -> StoreResult<()> {
-        let inner = std::mem::replace(&mut self.inner, Inner::Done);
         let Some(Conn(conn)) = self.conn.take() else {
             return Ok(());
         };
-        match (inner, conn) {
-            (Inner::Pool, ConnKind::Pool(t)) => {
+        match conn {
+            ConnKind::Pool(t) => {
                 t.commit().await?;
                 Ok(())
             }
-            (Inner::Postgres(held), ConnKind::Pooled(conn)) => {
-                commit_postgres(conn, held).await.map(|_| ())
-            }
-            (Inner::Lane(lane), ConnKind::Lane(mut g)) => {
+            ConnKind::Pooled(conn) => commit_postgres(conn, std::mem::take(&mut self.at_commit))
+                .await
+                .map(|_| ()),
+            ConnKind::Lane(mut g, lane) => {
                 if lane.waiting.load(Ordering::SeqCst) == 0 || g.members + 1 >= lane.max_group {
                     // Nobody queued behind: release and commit in one call (either failing
                     // fails the whole group, as apart). In a task of its own, so that it
@@ -352,9 +339,6 @@ impl Tx {
                     ))),
                 }
             }
-            _ => Err(StoreError::Other(anyhow::anyhow!(
-                "a write transaction's state does not match its connection"
-            ))),
         }
     }
 }
@@ -402,11 +386,9 @@ impl Drop for Tx {
             },
             // A lane transaction dropped without commit leaves its savepoint marked dirty;
             // the next writer or the flusher rolls it back before anything else runs.
-            Some(ConnKind::Lane(g)) => {
+            Some(ConnKind::Lane(g, lane)) => {
                 drop(g);
-                if let Inner::Lane(lane) = &self.inner {
-                    lane.flush.notify_one();
-                }
+                lane.flush.notify_one();
             }
             // sqlx rolls its own transaction back when dropped.
             Some(ConnKind::Pool(t)) => drop(t),
@@ -646,8 +628,8 @@ impl Lane {
         g.dirty = true;
         g.savepoint = !opens;
         Ok(Tx {
-            inner: Inner::Lane(self.clone()),
-            conn: Some(Conn(ConnKind::Lane(g))),
+            conn: Some(Conn(ConnKind::Lane(g, self.clone()))),
+            at_commit: String::new(),
             _held: Held::new(),
         })
     }
